@@ -1,0 +1,77 @@
+"""客户满意银行 — service inspections for a bank's outlet network.
+
+``create_app`` builds the Flask application: configuration, extensions, blueprints, CLI.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Create the application; ``config`` overrides settings (tests pass a database URL)."""
+    app = Flask(__name__, instance_relative_config=True,
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    from .config import load_config
+
+    app.config.update(load_config(app.instance_path))
+    if config:
+        app.config.update(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _configure_logging(app)
+
+    from . import errors, models  # noqa: F401  (models: every table known to Alembic)
+    from .auth import session
+    from .extensions import api, babel, db, limiter, migrate
+    from .i18n import current_language, select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["current_language"] = current_language
+    limiter.init_app(app)
+    api.init_app(app, spec_kwargs={"info": {"description": _API_DESCRIPTION}})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.spec.options["security"] = [{"bearerAuth": []}]
+    session.init_app(app)
+    errors.register_error_handlers(app)
+    _register_blueprints(app, api)
+    _register_cli(app)
+    return app
+
+
+_API_DESCRIPTION = (
+    "网点服务检查（自查、互查、抽查、暗访）、整改与名单式管理的 JSON API。"
+    "先用 `POST /api/v1/auth/token` 换取令牌，再在请求头中带上 `Authorization: Bearer <token>`。"
+    "所有错误的格式都是 `{\"error\": {\"code\", \"message\", \"details\"}}`。"
+)
+
+
+def _register_blueprints(app: Flask, api) -> None:
+    from .audit.api import blp as audit_api
+    from .auth.api import blp as auth_api
+    from .auth.views import bp as auth_pages
+    from .orgs.api import blp as orgs_api
+
+    for blueprint in (auth_api, orgs_api, audit_api):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(auth_pages)
+
+
+def _register_cli(app: Flask) -> None:
+    from .cli import register
+
+    register(app)
+
+
+def _configure_logging(app: Flask) -> None:
+    level = getattr(logging, str(app.config["LOG_LEVEL"]).upper(), logging.INFO)
+    logging.basicConfig(level=level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app.logger.setLevel(level)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -1,0 +1,1 @@
+"""The JSON API under ``/api/v1``: flask-smorest set-up shared by every domain's resources."""

@@ -1,0 +1,47 @@
+"""Audit entries. Rows are only ever inserted; the ORM and the database both refuse changes."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ..db import JSONType, UTCDateTime, utcnow
+from ..errors import DomainError
+from ..extensions import db
+
+
+class AuditEntry(db.Model):
+    __tablename__ = "audit_entries"
+    __table_args__ = (sa.Index("ix_audit_entries_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False,
+                                         index=True)
+    #: The user who acted; None for the command line and the system itself.
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    #: Who acted, as text that survives renames (``username`` or ``cli:root`` or ``system``).
+    actor_name: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    #: What happened, ``<object_type>.<verb>``, e.g. ``user.deactivate``.
+    action: Mapped[str] = mapped_column(sa.String(64), nullable=False, index=True)
+    object_type: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    object_id: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    #: Free-text reason given by the user, where the action asks for one.
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    ip: Mapped[str | None] = mapped_column(sa.String(64))
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class AuditLogIsAppendOnly(DomainError):
+    status, code, message = 409, "audit_append_only", "审计日志只能追加，不能修改或删除"
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_audit_changes(session: Session, flush_context, instances) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditEntry) and (obj in session.deleted or session.is_modified(obj)):
+            raise AuditLogIsAppendOnly()

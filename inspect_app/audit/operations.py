@@ -1,0 +1,71 @@
+"""Writing to the audit log. Every operation that changes state calls :func:`record`."""
+from __future__ import annotations
+
+import enum
+import getpass
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import g, has_request_context, request
+
+from ..extensions import db
+from .models import AuditEntry
+
+
+def _plain(value: Any) -> Any:
+    """Make a value JSON-safe for the before/after snapshots."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def snapshot(obj: Any, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """The named attributes of ``obj`` as a JSON-safe dict, for ``before``/``after``."""
+    return {name: _plain(getattr(obj, name)) for name in fields}
+
+
+def _actor(actor) -> tuple[int | None, str]:
+    if actor is not None:
+        return actor.id, actor.username
+    user = g.get("user") if has_request_context() else None
+    if user is not None:
+        return user.id, user.username
+    if has_request_context():
+        return None, "anonymous"
+    try:
+        return None, f"cli:{getpass.getuser()}"
+    except Exception:  # no login name in some containers
+        return None, "cli"
+
+
+def record(action: str, obj: Any = None, *, object_type: str | None = None,
+           object_id: Any = None, before: dict | None = None, after: dict | None = None,
+           reason: str | None = None, actor=None) -> AuditEntry:
+    """Add an audit entry to the session (the caller's commit makes it durable with the change).
+
+    ``obj`` names the object; ``object_type``/``object_id`` override it (e.g. for failed
+    sign-ins of unknown usernames). The actor defaults to the signed-in user, then the CLI user.
+    """
+    if obj is not None:
+        object_type = object_type or re.sub(r"(?<!^)(?=[A-Z])", "_", type(obj).__name__).lower()
+        object_id = object_id if object_id is not None else obj.id
+    actor_id, actor_name = _actor(actor)
+    entry = AuditEntry(
+        action=action, object_type=object_type or "unknown", object_id=str(object_id),
+        before=_plain(before), after=_plain(after), reason=reason,
+        actor_id=actor_id, actor_name=actor_name,
+        ip=request.remote_addr if has_request_context() else None,
+        request_id=g.get("request_id") if has_request_context() else None,
+    )
+    db.session.add(entry)
+    return entry

@@ -1,0 +1,1 @@
+"""People, roles, sign-in (pages and API tokens) and permission checks."""

@@ -1,0 +1,196 @@
+"""Sign-in, tokens and people management. Plain functions: they flush, the caller commits."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..audit.operations import record, snapshot
+from ..db import utcnow
+from ..errors import Conflict, DomainError, InvalidInput, NotAuthenticated, PermissionDenied
+from ..extensions import db
+from ..orgs.models import OrgUnit
+from .models import ApiToken, RoleGrant, User
+from .permissions import Permission, Role
+
+USER_AUDIT_FIELDS = ("username", "display_name", "phone", "is_active")
+
+
+class AccountLocked(DomainError):
+    status, code = 423, "account_locked"
+    message = "登录失败次数过多，账号已临时锁定，请稍后再试"
+
+
+def validate_password(password: str) -> None:
+    """Refuse passwords a bank would not accept: at least 8 characters, letters and digits."""
+    if (len(password) < 8 or not any(c.isdigit() for c in password)
+            or not any(c.isalpha() for c in password)):
+        raise InvalidInput("密码至少 8 位，且须同时包含字母和数字", code="weak_password",
+                           details={"password": ["密码至少 8 位，且须同时包含字母和数字"]})
+
+
+def authenticate(username: str, password: str) -> User:
+    """Check a username and password, counting failures and locking the account after too many.
+
+    The same message answers an unknown user and a wrong password, so sign-in does not reveal
+    which usernames exist. Failures are audited and committed by the caller even on refusal.
+    """
+    user = db.session.scalar(sa.select(User).where(User.username == username.strip().lower()))
+    now = utcnow()
+    if user is not None and user.is_locked(now):
+        record("auth.login_locked", user, after={"locked_until": user.locked_until})
+        raise AccountLocked()
+    if user is None or not user.is_active or not user.check_password(password):
+        if user is not None:
+            user.failed_logins += 1
+            if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
+                minutes = current_app.config["LOGIN_LOCKOUT_MINUTES"]
+                user.locked_until = now + timedelta(minutes=minutes)
+                user.failed_logins = 0
+        record("auth.login_failed", user, object_type="user",
+               object_id=user.id if user else username[:64],
+               after={"username": username[:64]})
+        raise NotAuthenticated("用户名或密码错误", code="invalid_credentials")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    record("auth.login", user, actor=user)
+    return user
+
+
+def issue_token(user: User, label: str | None = None) -> tuple[str, ApiToken]:
+    """Create an API token for ``user``; returns the secret (shown once) and its record."""
+    secret = secrets.token_urlsafe(32)
+    hours = current_app.config["API_TOKEN_HOURS"]
+    token = ApiToken(user=user, token_hash=ApiToken.hash(secret), label=label,
+                     expires_at=utcnow() + timedelta(hours=hours))
+    db.session.add(token)
+    db.session.flush()
+    record("api_token.issue", token, actor=user, after={"label": label,
+                                                        "expires_at": token.expires_at})
+    return secret, token
+
+
+def user_for_token(secret: str) -> tuple[User, ApiToken] | None:
+    """The active user behind a bearer token, or None if it is unknown, expired or revoked."""
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(secret)))
+    if token is None or not token.is_usable() or not token.user.is_active:
+        return None
+    return token.user, token
+
+
+def revoke_token(token: ApiToken, by: User) -> None:
+    """Revoke a token; its owner or a user administrator may do this."""
+    if token.user_id != by.id and not by.can(Permission.users_manage):
+        raise PermissionDenied()
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        record("api_token.revoke", token, actor=by)
+
+
+def _grants_from(spec: list[tuple[Role, OrgUnit]]) -> list[RoleGrant]:
+    seen: set[tuple[Role, int]] = set()
+    grants = []
+    for role, unit in spec:
+        if (role, unit.id) not in seen:
+            seen.add((role, unit.id))
+            grants.append(RoleGrant(role=role, org_unit=unit))
+    return grants
+
+
+def _describe_grants(user: User) -> list[str]:
+    return sorted(f"{g.role.value}@{g.org_unit.code}" for g in user.grants)
+
+
+def ensure_can_manage(by: User | None, units: list[OrgUnit]) -> None:
+    """Refuse unless ``by`` (None = command line) may manage users at every one of ``units``."""
+    if by is None:
+        return
+    if not units and not by.can(Permission.users_manage):
+        raise PermissionDenied()
+    for unit in units:
+        if not by.can(Permission.users_manage, unit):
+            raise PermissionDenied("您无权管理该机构的人员")
+
+
+def create_user(*, username: str, display_name: str, password: str | None,
+                grants: list[tuple[Role, OrgUnit]], phone: str | None = None,
+                by: User | None = None, password_hash: str | None = None) -> User:
+    """Create a person with their role grants.
+
+    ``password_hash`` replaces ``password`` when loading many accounts that share a password
+    (demo data), where hashing each one would take seconds.
+    """
+    ensure_can_manage(by, [unit for _, unit in grants])
+    username = username.strip().lower()
+    if db.session.scalar(sa.select(User.id).where(User.username == username)):
+        raise Conflict("用户名已存在", code="username_taken")
+    user = User(username=username, display_name=display_name.strip(), phone=phone)
+    if password_hash is not None:
+        user.password_hash = password_hash
+    else:
+        validate_password(password or "")
+        user.set_password(password)
+    user.grants = _grants_from(grants)
+    db.session.add(user)
+    db.session.flush()
+    record("user.create", user, actor=by,
+           after={**snapshot(user, USER_AUDIT_FIELDS), "grants": _describe_grants(user)})
+    return user
+
+
+def update_user(user: User, changes: dict, *, by: User | None = None) -> User:
+    """Change a person's details, roles, password or active flag."""
+    ensure_can_manage(by, [g.org_unit for g in user.grants])
+    before = {**snapshot(user, USER_AUDIT_FIELDS), "grants": _describe_grants(user)}
+    for field in ("display_name", "phone"):
+        if field in changes:
+            setattr(user, field, changes[field])
+    if "grants" in changes:
+        ensure_can_manage(by, [unit for _, unit in changes["grants"]])
+        if by is not None and by.id == user.id:
+            raise PermissionDenied("不能修改自己的角色", code="own_roles")
+        user.grants = _grants_from(changes["grants"])
+    if changes.get("password"):
+        validate_password(changes["password"])
+        user.set_password(changes["password"])
+        user.session_epoch += 1
+    if "is_active" in changes and changes["is_active"] != user.is_active:
+        if by is not None and by.id == user.id:
+            raise PermissionDenied("不能停用自己的账号", code="own_account")
+        user.is_active = changes["is_active"]
+        user.session_epoch += 1
+        if not user.is_active:
+            for token in db.session.scalars(sa.select(ApiToken).where(
+                    ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
+                token.revoked_at = utcnow()
+    db.session.flush()
+    after = {**snapshot(user, USER_AUDIT_FIELDS), "grants": _describe_grants(user)}
+    if changes.get("password"):
+        after["password"] = "changed"
+    if before != after:
+        action = "user.update"
+        if before["is_active"] != after["is_active"]:
+            action = "user.deactivate" if not user.is_active else "user.reactivate"
+        record(action, user, actor=by, before=before, after=after)
+    return user
+
+
+def visible_users(by: User) -> sa.Select:
+    """Users that ``by`` may see: those holding a role inside one of by's scopes."""
+    paths = by.scope_paths(Permission.users_read)
+    query = sa.select(User).order_by(User.username)
+    if not paths:
+        return query.where(sa.false())
+    in_scope = (sa.select(RoleGrant.user_id).join(OrgUnit, RoleGrant.org_unit_id == OrgUnit.id)
+                .where(sa.or_(*[OrgUnit.path.startswith(p) for p in paths])))
+    return query.where(sa.or_(User.id.in_(in_scope), User.id == by.id))
+
+
+def can_see_user(by: User, user: User) -> bool:
+    """Object-level check matching :func:`visible_users`."""
+    if by.id == user.id:
+        return True
+    return any(by.can(Permission.users_read, g.org_unit) for g in user.grants)

@@ -1,0 +1,79 @@
+"""The JSON shapes of people, roles and tokens."""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from .permissions import Permission, Role
+
+
+class TokenRequestSchema(ma.Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=256))
+    label = fields.String(validate=validate.Length(max=100))
+
+
+class GrantSchema(ma.Schema):
+    role = fields.Enum(Role, by_value=True, required=True)
+    org_unit_id = fields.Integer(required=True)
+    org_unit_code = fields.String(dump_only=True, attribute="org_unit.code")
+    org_unit_name = fields.String(dump_only=True, attribute="org_unit.name")
+    role_label = fields.String(dump_only=True, attribute="role.label")
+
+
+class UserSchema(ma.Schema):
+    id = fields.Integer(dump_only=True)
+    username = fields.String(required=True,
+                             validate=validate.Regexp(r"^[A-Za-z0-9._-]{2,64}$",
+                                                      error="用户名只能包含字母、数字、点、- 和 _"))
+    display_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    password = fields.String(load_only=True, required=True, validate=validate.Length(max=256))
+    is_active = fields.Boolean(dump_only=True)
+    grants = fields.List(fields.Nested(GrantSchema), required=True,
+                         validate=validate.Length(min=1, error="至少需要一个角色"))
+    last_login_at = fields.DateTime(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class UserUpdateSchema(ma.Schema):
+    display_name = fields.String(validate=validate.Length(min=1, max=100))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    password = fields.String(load_only=True, validate=validate.Length(max=256))
+    is_active = fields.Boolean()
+    grants = fields.List(fields.Nested(GrantSchema),
+                         validate=validate.Length(min=1, error="至少需要一个角色"))
+
+
+class UserQuerySchema(ma.Schema):
+    q = fields.String(validate=validate.Length(max=50))
+    role = fields.Enum(Role, by_value=True)
+    include_inactive = fields.Boolean(load_default=False)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class MeSchema(UserSchema):
+    permissions = fields.Method("dump_permissions")
+
+    def dump_permissions(self, user) -> list[str]:
+        return sorted(p.value for p in user.permissions())
+
+
+class TokenSchema(ma.Schema):
+    token = fields.String(required=True, metadata={"description": "只显示这一次，请妥善保存"})
+    token_type = fields.String(dump_default="Bearer")
+    expires_at = fields.DateTime(required=True)
+    user = fields.Nested(MeSchema, required=True)
+
+
+class TokenInfoSchema(ma.Schema):
+    id = fields.Integer()
+    label = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime()
+    revoked_at = fields.DateTime(allow_none=True)
+    last_used_at = fields.DateTime(allow_none=True)
+
+
+PERMISSION_NAMES = [p.value for p in Permission]

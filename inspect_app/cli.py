@@ -1,0 +1,207 @@
+"""Command-line administration: ``flask --app inspect_app org|users|seed-demo …``."""
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask.cli import AppGroup
+
+from .auth.models import User
+from .auth.operations import create_user, update_user
+from .auth.permissions import Role
+from .errors import DomainError
+from .extensions import db
+from .orgs.models import AreaType, OrgKind, OrgUnit
+from .orgs.operations import create_unit, unit_by_code, update_unit
+
+org_cli = AppGroup("org", help="维护机构：分行 → 支行 → 网点")
+users_cli = AppGroup("users", help="维护人员与角色")
+
+
+def _commit_or_fail(action) -> None:
+    """Run ``action`` and commit, turning domain errors into a clean CLI error."""
+    try:
+        action()
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+
+
+def _parse_grants(specs: tuple[str, ...]) -> list[tuple[Role, OrgUnit]]:
+    grants = []
+    for spec in specs:
+        role_name, _, code = spec.partition("@")
+        try:
+            role = Role(role_name)
+        except ValueError:
+            names = ", ".join(r.value for r in Role)
+            raise click.BadParameter(f"未知角色 {role_name}（可选：{names}）", param_hint="--role")
+        if not code:
+            raise click.BadParameter("格式为 角色@机构编码，例如 inspector@TS-LB",
+                                     param_hint="--role")
+        try:
+            grants.append((role, unit_by_code(code)))
+        except DomainError as exc:
+            raise click.BadParameter(exc.message, param_hint="--role")
+    return grants
+
+
+@org_cli.command("add")
+@click.option("--kind", type=click.Choice([k.value for k in OrgKind]), required=True)
+@click.option("--code", required=True, help="机构编码，如 TS-LB-01")
+@click.option("--name", required=True)
+@click.option("--parent", "parent_code", help="上级机构编码（分行不填）")
+@click.option("--area", type=click.Choice([a.value for a in AreaType]))
+@click.option("--address")
+@click.option("--lat", type=float)
+@click.option("--lng", type=float)
+@click.option("--benchmark", is_flag=True, help="标杆网点")
+def org_add(kind, code, name, parent_code, area, address, lat, lng, benchmark):
+    """Add a branch, sub-branch or outlet."""
+    def action():
+        parent = unit_by_code(parent_code) if parent_code else None
+        unit = create_unit(kind=OrgKind(kind), code=code, name=name, parent=parent,
+                           area_type=AreaType(area) if area else None, address=address,
+                           latitude=lat, longitude=lng, is_benchmark=benchmark)
+        click.echo(f"已创建 {unit.kind.label} {unit.code} {unit.name}")
+    _commit_or_fail(action)
+
+
+@org_cli.command("update")
+@click.argument("code")
+@click.option("--name")
+@click.option("--parent", "parent_code")
+@click.option("--area", type=click.Choice([a.value for a in AreaType]))
+@click.option("--benchmark/--no-benchmark", default=None)
+@click.option("--active/--inactive", default=None, help="停用（关闭）或恢复机构")
+def org_update(code, name, parent_code, area, benchmark, active):
+    """Change, move or close an org unit."""
+    def action():
+        unit = unit_by_code(code)
+        changes = {}
+        if name:
+            changes["name"] = name
+        if parent_code:
+            changes["parent"] = unit_by_code(parent_code)
+        if area:
+            changes["area_type"] = AreaType(area)
+        if benchmark is not None:
+            changes["is_benchmark"] = benchmark
+        if active is not None:
+            changes["is_active"] = active
+        update_unit(unit, changes)
+        click.echo(f"已更新 {unit.code} {unit.name}")
+    _commit_or_fail(action)
+
+
+@org_cli.command("list")
+@click.option("--kind", type=click.Choice([k.value for k in OrgKind]))
+def org_list(kind):
+    """Print the organisation tree."""
+    query = sa.select(OrgUnit).order_by(OrgUnit.path)
+    if kind:
+        query = query.where(OrgUnit.kind == OrgKind(kind))
+    for unit in db.session.scalars(query):
+        depth = len(unit.ancestor_ids) - 1
+        flags = " [标杆]" if unit.is_benchmark else ""
+        flags += " [已停用]" if not unit.is_active else ""
+        area = f" {unit.area_type.label}" if unit.area_type else ""
+        click.echo(f"{'  ' * depth}{unit.code}  {unit.name}{area}{flags}")
+
+
+@users_cli.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", required=True)
+@click.option("--role", "roles", multiple=True, required=True,
+              help="角色@机构编码，可重复，例如 --role inspector@TS-LB")
+@click.option("--phone")
+@click.password_option(help="至少 8 位，含字母和数字")
+def users_add(username, display_name, roles, phone, password):
+    """Add a person with one or more roles."""
+    def action():
+        user = create_user(username=username, display_name=display_name, password=password,
+                           phone=phone, grants=_parse_grants(roles))
+        click.echo(f"已创建用户 {user.username}（{user.display_name}）")
+    _commit_or_fail(action)
+
+
+def _user(username: str) -> User:
+    user = db.session.scalar(sa.select(User).where(User.username == username.lower()))
+    if user is None:
+        raise click.ClickException(f"用户 {username} 不存在")
+    return user
+
+
+@users_cli.command("grant")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, help="替换后的全部角色")
+def users_grant(username, roles):
+    """Replace a person's roles."""
+    _commit_or_fail(lambda: update_user(_user(username), {"grants": _parse_grants(roles)}))
+    click.echo(f"已更新 {username} 的角色")
+
+
+@users_cli.command("deactivate")
+@click.argument("username")
+def users_deactivate(username):
+    """Deactivate a person: they can no longer sign in; their history stays."""
+    _commit_or_fail(lambda: update_user(_user(username), {"is_active": False}))
+    click.echo(f"已停用 {username}")
+
+
+@users_cli.command("activate")
+@click.argument("username")
+def users_activate(username):
+    """Re-activate a person."""
+    _commit_or_fail(lambda: update_user(_user(username), {"is_active": True}))
+    click.echo(f"已启用 {username}")
+
+
+@users_cli.command("set-password")
+@click.argument("username")
+@click.password_option()
+def users_set_password(username, password):
+    """Set a person's password (signs them out everywhere)."""
+    _commit_or_fail(lambda: update_user(_user(username), {"password": password}))
+    click.echo(f"已重置 {username} 的密码")
+
+
+@users_cli.command("list")
+def users_list():
+    """Print everyone with their roles."""
+    for user in db.session.scalars(sa.select(User).order_by(User.username)):
+        roles = ", ".join(f"{g.role.label}@{g.org_unit.name}" for g in user.grants)
+        state = "" if user.is_active else " [已停用]"
+        click.echo(f"{user.username:<24}{user.display_name:<10}{roles}{state}")
+
+
+@click.command("seed-demo")
+@click.option("--quiet", is_flag=True, help="不打印登录信息表")
+def seed_demo_command(quiet):
+    """Load the 唐山分行 demo organisation, people and data (idempotent)."""
+    from .demo.seed import print_logins, seed_demo
+
+    report = seed_demo()
+    db.session.commit()
+    click.echo(report.summary())
+    if not quiet:
+        print_logins(click.echo)
+
+
+@click.command("seed-demo-if-empty")
+def seed_demo_if_empty_command():
+    """Load the demo data only when the database holds no org units (used by ``make run``)."""
+    from .demo.seed import print_logins, seed_demo
+
+    if db.session.scalar(sa.select(sa.func.count()).select_from(OrgUnit)):
+        click.echo("数据库已有数据，跳过演示数据。")
+    else:
+        click.echo(seed_demo().summary())
+        db.session.commit()
+    print_logins(click.echo)
+
+
+def register(app: Flask) -> None:
+    for command in (org_cli, users_cli, seed_demo_command, seed_demo_if_empty_command):
+        app.cli.add_command(command)

@@ -1,0 +1,202 @@
+"""``flask seed-demo``: a realistic 唐山分行 with people for every role. Safe to run again.
+
+Everything is keyed by business codes and usernames, so a second run finds what the first
+created and adds only what is missing; it never resets a password someone changed.
+"""
+from __future__ import annotations
+
+import functools
+import random
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Callable
+
+import sqlalchemy as sa
+from flask import current_app
+from werkzeug.security import generate_password_hash
+
+from ..auth.models import User
+from ..auth.operations import create_user
+from ..auth.permissions import Role
+from ..extensions import db
+from ..orgs.models import AreaType, OrgKind, OrgUnit
+from ..orgs.operations import create_unit
+
+#: The one password of every demo account (printed by ``make run``; change it in production).
+DEMO_PASSWORD = "Demo@2026"
+
+BRANCH = ("TS", "唐山分行", Decimal("39.630"), Decimal("118.180"))
+
+#: (code, pinyin, name, area, lat, lng, outlet places) — the first place is the main office.
+SUBBRANCHES = [
+    ("LB", "lubei", "路北支行", AreaType.urban, "39.640", "118.200",
+     ["路北支行营业室", "建设路", "龙泉", "文化路", "华岩北路", "长宁道", "友谊里", "大里路", "缸窑路"]),
+    ("LN", "lunan", "路南支行", AreaType.urban, "39.610", "118.170",
+     ["路南支行营业室", "新华道", "小山", "学院路", "女织寨", "南新道", "国防道", "永红桥"]),
+    ("KP", "kaiping", "开平支行", AreaType.urban, "39.670", "118.260",
+     ["开平支行营业室", "新苑", "荆各庄", "栗园", "唐马路", "税务庄"]),
+    ("GX", "gaoxin", "高新支行", AreaType.urban, "39.660", "118.140",
+     ["高新支行营业室", "卫国路", "火炬路", "庆南道", "学苑"]),
+    ("FN", "fengnan", "丰南支行", AreaType.outskirts, "39.570", "118.080",
+     ["丰南支行营业室", "文化大街", "黄各庄", "稻地", "胥各庄", "钱营", "光明路"]),
+    ("FR", "fengrun", "丰润支行", AreaType.outskirts, "39.830", "118.160",
+     ["丰润支行营业室", "曹雪芹大街", "浭阳大街", "新军屯", "左家坞", "燕山路", "还乡河"]),
+    ("GY", "guye", "古冶支行", AreaType.outskirts, "39.730", "118.450",
+     ["古冶支行营业室", "林西", "赵各庄", "唐家庄", "范各庄"]),
+    ("QA", "qianan", "迁安支行", AreaType.county, "40.000", "118.700",
+     ["迁安支行营业室", "燕山大路", "钢城大街", "惠泽", "木厂口", "杨店子", "野鸡坨", "首钢"]),
+    ("ZH", "zunhua", "遵化支行", AreaType.county, "40.190", "117.960",
+     ["遵化支行营业室", "华明路", "文化路", "石门", "马兰峪", "党峪"]),
+    ("LZ", "luanzhou", "滦州支行", AreaType.county, "39.740", "118.700",
+     ["滦州支行营业室", "新城", "古城", "榛子镇", "响嘡", "东安各庄"]),
+    ("YT", "yutian", "玉田支行", AreaType.county, "39.900", "117.740",
+     ["玉田支行营业室", "无终街", "鸦鸿桥", "林南仓", "孤树"]),
+    ("CFD", "caofeidian", "曹妃甸支行", AreaType.county, "39.270", "118.460",
+     ["曹妃甸支行营业室", "唐海", "工业区", "滨海大道"]),
+]
+
+#: Outlets shown as 标杆网点 in rankings.
+BENCHMARK_OUTLETS = {"TS-LB-01", "TS-QA-01", "TS-FR-03"}
+
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = ["丽", "强", "敏", "静", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "秀英",
+         "霞", "平", "刚", "桂英", "晓东", "海燕", "建华", "志强", "丽娟", "春梅", "文博", "子涵",
+         "雨萱", "浩然", "思远", "佳怡", "宇航", "欣怡", "俊杰", "晨曦", "一鸣", "婷婷", "鹏飞"]
+
+
+@dataclass
+class SeedReport:
+    created: dict[str, int] = field(default_factory=dict)
+
+    def add(self, what: str) -> None:
+        self.created[what] = self.created.get(what, 0) + 1
+
+    def summary(self) -> str:
+        if not self.created:
+            return "演示数据已存在，无需更新。"
+        parts = "，".join(f"{what} {count} 个" for what, count in self.created.items())
+        return f"已创建演示数据：{parts}。"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    display_name: str
+    role: str
+    scope: str
+
+
+def _unit(report: SeedReport, code: str, **fields) -> OrgUnit:
+    unit = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == code))
+    if unit is None:
+        unit = create_unit(code=code, **fields)
+        report.add(fields["kind"].label)
+    return unit
+
+
+@functools.cache
+def _demo_password_hash() -> str:
+    # One hash for every demo account: hashing ~120 accounts one by one takes seconds.
+    return generate_password_hash(DEMO_PASSWORD,
+                                  method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
+
+
+def _user(report: SeedReport, username: str, display_name: str,
+          grants: list[tuple[Role, OrgUnit]]) -> User:
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        user = create_user(username=username, display_name=display_name, password=None,
+                           password_hash=_demo_password_hash(), grants=grants)
+        report.add("用户")
+    return user
+
+
+def seed_organisation(report: SeedReport) -> dict[str, OrgUnit]:
+    """The branch, its 12 sub-branches and their outlets; returns units by code."""
+    rng = random.Random(2021)  # the year of the article: stable coordinates on every run
+    code, name, lat, lng = BRANCH
+    units = {code: _unit(report, code, kind=OrgKind.branch, name=name, latitude=lat,
+                         longitude=lng, address="河北省唐山市路北区新华西道")}
+    for sb_code, _pinyin, sb_name, area, sb_lat, sb_lng, places in SUBBRANCHES:
+        full = f"TS-{sb_code}"
+        units[full] = _unit(report, full, kind=OrgKind.subbranch, name=sb_name, parent=units["TS"],
+                            area_type=area, latitude=Decimal(sb_lat), longitude=Decimal(sb_lng))
+        for index, place in enumerate(places, start=1):
+            outlet_code = f"{full}-{index:02d}"
+            outlet_name = place if place.endswith("营业室") else f"{place}分理处"
+            olat = Decimal(sb_lat) + Decimal(rng.randint(-250, 250)) / 10000
+            olng = Decimal(sb_lng) + Decimal(rng.randint(-250, 250)) / 10000
+            units[outlet_code] = _unit(
+                report, outlet_code, kind=OrgKind.outlet, name=outlet_name,
+                parent=units[full], area_type=area, latitude=olat, longitude=olng,
+                address=f"唐山市{sb_name.removesuffix('支行')}{place.removesuffix(sb_name + '营业室') or '中心'}",
+                is_benchmark=outlet_code in BENCHMARK_OUTLETS)
+    return units
+
+
+def _name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + rng.choice(GIVEN)
+
+
+def seed_people(report: SeedReport, units: dict[str, OrgUnit]) -> None:
+    """Accounts for every role: branch staff, one manager per sub-branch and per outlet,
+    two inspectors per sub-branch (its peer-check team) and three mystery shoppers."""
+    rng = random.Random(100)
+    branch = units["TS"]
+    _user(report, "admin", "系统管理员", [(Role.admin, branch)])
+    _user(report, "fwgl", "张丽", [(Role.service_manager, branch)])
+    _user(report, "fwgl2", "王强", [(Role.service_manager, branch)])
+    for index in (1, 2):
+        _user(report, f"jc.fenhang{index}", _name(rng), [(Role.inspector, branch)])
+    for index in (1, 2, 3):
+        _user(report, f"smr{index}", f"神秘人{index}号", [(Role.mystery_shopper, branch)])
+    for sb_code, pinyin, _name_, *_ in SUBBRANCHES:
+        subbranch = units[f"TS-{sb_code}"]
+        _user(report, f"zh.{pinyin}", _name(rng), [(Role.subbranch_manager, subbranch)])
+        for index in (1, 2):
+            _user(report, f"jc.{pinyin}{index}", _name(rng), [(Role.inspector, subbranch)])
+        for outlet in subbranch.children:
+            number = outlet.code.rsplit("-", 1)[1]
+            _user(report, f"wd.{sb_code.lower()}{number}", _name(rng),
+                  [(Role.outlet_manager, outlet)])
+
+
+#: Later domains append their own steps (checklists, campaigns, inspections…).
+SEED_STEPS: list[Callable[[SeedReport, dict[str, OrgUnit]], None]] = [seed_people]
+
+
+def seed_demo() -> SeedReport:
+    """Create whatever part of the demo data is missing. The caller commits."""
+    report = SeedReport()
+    units = seed_organisation(report)
+    for step in SEED_STEPS:
+        step(report, units)
+    db.session.flush()
+    return report
+
+
+DEMO_LOGINS = [
+    DemoLogin("admin", "系统管理员", "系统管理员", "唐山分行"),
+    DemoLogin("fwgl", "张丽", "服务管理（分行）", "唐山分行"),
+    DemoLogin("zh.lubei", "", "支行负责人", "路北支行"),
+    DemoLogin("zh.lunan", "", "支行负责人", "路南支行"),
+    DemoLogin("wd.lb01", "", "网点负责人", "路北支行营业室"),
+    DemoLogin("wd.ln02", "", "网点负责人", "新华道分理处"),
+    DemoLogin("jc.lubei1", "", "检查员（路北互查组）", "路北支行"),
+    DemoLogin("jc.fenhang1", "", "检查员（分行抽查）", "唐山分行"),
+    DemoLogin("smr1", "神秘人1号", "神秘人", "唐山分行"),
+]
+
+
+def print_logins(echo: Callable[[str], None]) -> None:
+    """Print the table of demo logins (names read from the database, which is the truth)."""
+    names = dict(db.session.execute(sa.select(User.username, User.display_name)).all())
+    echo("")
+    echo("演示账号（密码均为 %s）：" % DEMO_PASSWORD)
+    echo(f"  {'用户名':<14}{'姓名':<8}{'角色':<16}范围")
+    for login in DEMO_LOGINS:
+        if login.username in names:
+            echo(f"  {login.username:<16}{names[login.username]:<9}{login.role:<14}{login.scope}")
+    echo("  其他账号：每个支行 zh.<支行拼音>，检查员 jc.<支行拼音>1/2，"
+         "每个网点负责人 wd.<支行编码><序号>（如 wd.qa03）。")
+    echo("")

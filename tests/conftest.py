@@ -1,0 +1,238 @@
+"""Fixtures: an app on a fresh database per test, on SQLite and on PostgreSQL.
+
+Tests that ask for ``app`` (or anything built on it) run once per database. The schema is
+made by the Alembic migrations, never by ``create_all``. SQLite copies a migrated template file
+per test; PostgreSQL migrates one private database per run and truncates it after each test.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from inspect_app import create_app
+from inspect_app.auth.permissions import Role
+from inspect_app.extensions import db
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
+                                    "postgresql+psycopg://127.0.0.1:5432/test")
+PASSWORD = "Passw0rd!"
+
+
+def base_config(tmp_path: Path, database_url: str) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast: the real default is scrypt
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "STORAGE_ROOT": str(tmp_path / "photos"),
+    }
+
+
+def upgrade(url: str, tmp_path: Path) -> None:
+    """Apply every migration to the database at ``url``."""
+    from flask_migrate import upgrade as alembic_upgrade
+
+    app = create_app(base_config(tmp_path, url))
+    with app.app_context():
+        alembic_upgrade()
+        db.engine.dispose()
+
+
+def postgres_available() -> str | None:
+    """None when PostgreSQL answers, else the reason it does not."""
+    try:
+        engine = sa.create_engine(POSTGRES_ADMIN_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+        return None
+    except Exception as exc:  # any failure means: skip PostgreSQL, loudly
+        return str(exc).splitlines()[0]
+
+
+class SQLiteBackend:
+    name = "sqlite"
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.template = root / "template.sqlite3"
+        upgrade(f"sqlite:///{self.template}", root)
+
+    def fresh_url(self, tmp_path: Path) -> str:
+        target = tmp_path / "test.sqlite3"
+        shutil.copyfile(self.template, target)
+        return f"sqlite:///{target}"
+
+    def reset(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class PostgresBackend:
+    name = "postgresql"
+
+    def __init__(self, root: Path):
+        self.dbname = f"inspect_test_{uuid.uuid4().hex[:10]}"
+        self.admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{self.dbname}"'))
+        self.url = sa.make_url(POSTGRES_ADMIN_URL).set(database=self.dbname) \
+            .render_as_string(hide_password=False)
+        upgrade(self.url, root)
+        self.engine = sa.create_engine(self.url)
+        with self.engine.connect() as conn:
+            names = conn.execute(sa.text(
+                "select tablename from pg_tables where schemaname = 'public' "
+                "and tablename <> 'alembic_version'")).scalars().all()
+        self.truncate = sa.text("TRUNCATE " + ", ".join(f'"{n}"' for n in names)
+                                + " RESTART IDENTITY CASCADE")
+
+    def fresh_url(self, tmp_path: Path) -> str:
+        return self.url
+
+    def reset(self) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(self.truncate)
+
+    def close(self) -> None:
+        self.engine.dispose()
+        with self.admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request, tmp_path_factory):
+    """The database the test runs on; PostgreSQL is skipped, saying why, when it is absent."""
+    root = tmp_path_factory.mktemp(request.param)
+    if request.param == "postgresql":
+        reason = postgres_available()
+        if reason:
+            pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {reason} "
+                        "(start it, or set TEST_POSTGRES_URL)")
+        chosen = PostgresBackend(root)
+    else:
+        chosen = SQLiteBackend(root)
+    yield chosen
+    chosen.close()
+
+
+class FreshContextClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    The test itself holds an app context (for factories and assertions); without this, requests
+    would share its ``g`` and its database session and hide missing commits.
+    """
+
+    def open(self, *args, **kwargs):
+        app = self.application
+        with app.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()  # the test's session must see what the request committed
+        return response
+
+
+@pytest.fixture
+def app(backend, tmp_path):
+    """A fresh application on an empty, fully migrated database."""
+    app = create_app(base_config(tmp_path, backend.fresh_url(tmp_path)))
+    app.test_client_class = FreshContextClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+    backend.reset()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_unit(app):
+    """Factory: ``make_unit("outlet", "TS-LB-01", parent=subbranch)`` with sensible defaults."""
+    from inspect_app.orgs.models import OrgKind
+    from inspect_app.orgs.operations import create_unit
+
+    def make(kind: str, code: str, name: str | None = None, parent=None, **fields):
+        unit = create_unit(kind=OrgKind(kind), code=code, name=name or code, parent=parent,
+                           **fields)
+        db.session.commit()
+        return unit
+
+    return make
+
+
+@pytest.fixture
+def org(make_unit):
+    """A small tree: branch TS; sub-branches 路北 (LB) and 路南 (LN) with two outlets each."""
+    branch = make_unit("branch", "TS", "唐山分行")
+    units = {"TS": branch}
+    for code, name in (("LB", "路北支行"), ("LN", "路南支行")):
+        sub = make_unit("subbranch", f"TS-{code}", name, parent=branch, area_type=None)
+        units[f"TS-{code}"] = sub
+        for n in (1, 2):
+            outlet_code = f"TS-{code}-0{n}"
+            units[outlet_code] = make_unit("outlet", outlet_code, f"{name}网点{n}", parent=sub,
+                                           latitude=39.6, longitude=118.2)
+    return units
+
+
+@pytest.fixture
+def make_user(app, org):
+    """Factory: ``make_user("zh.lubei", (Role.subbranch_manager, "TS-LB"))``."""
+    from inspect_app.auth.operations import create_user
+
+    def make(username: str, *grants: tuple[Role, str], password: str = PASSWORD,
+             display_name: str | None = None):
+        user = create_user(username=username, display_name=display_name or username,
+                           password=password,
+                           grants=[(role, org[code]) for role, code in grants])
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def token_for(client):
+    """Factory: a bearer header for ``username``, obtained through the real token endpoint."""
+
+    def get(username: str, password: str = PASSWORD) -> dict:
+        response = client.post("/api/v1/auth/token",
+                               json={"username": username, "password": password})
+        assert response.status_code == 201, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+    return get
+
+
+@pytest.fixture
+def login(client):
+    """Factory: sign ``username`` in through the real login page (session cookie + CSRF)."""
+
+    def sign_in(username: str, password: str = PASSWORD):
+        client.get("/login")
+        with client.session_transaction() as sess:
+            token = sess["csrf"]
+        return client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": token})
+
+    return sign_in

@@ -1,0 +1,74 @@
+"""Bad requests get a clear error in one shape: JSON for the API, a Chinese page for browsers."""
+from __future__ import annotations
+
+from inspect_app.auth.permissions import Role
+
+
+def test_malformed_json_gets_the_json_error_shape(client, org, make_user, token_for):
+    """Does a body that is not JSON get a 400 with code and Chinese message?"""
+    make_user("admin", (Role.admin, "TS"))
+    headers = {**token_for("admin"), "Content-Type": "application/json"}
+    response = client.post("/api/v1/org-units", data="{not json", headers=headers)
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "malformed_json" and "JSON" in error["message"]
+
+
+def test_unknown_fields_are_refused_with_details(client, org, make_user, token_for):
+    """Is a body with an unknown field refused with 422, naming the field?"""
+    make_user("admin", (Role.admin, "TS"))
+    body = {"kind": "outlet", "code": "TS-LB-09", "name": "x", "parent_id": org["TS-LB"].id,
+            "colour": "red"}
+    response = client.post("/api/v1/org-units", json=body, headers=token_for("admin"))
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid" and "colour" in error["details"]
+
+
+def test_wrong_types_are_refused_with_details(client, org, make_user, token_for):
+    """Is a latitude that is not a number refused with 422, naming the field?"""
+    make_user("admin", (Role.admin, "TS"))
+    body = {"kind": "outlet", "code": "TS-LB-09", "name": "x", "parent_id": org["TS-LB"].id,
+            "latitude": "north"}
+    response = client.post("/api/v1/org-units", json=body, headers=token_for("admin"))
+    assert response.status_code == 422
+    assert "latitude" in response.get_json()["error"]["details"]
+
+
+def test_unknown_api_path_is_404_json(client, org):
+    """Does an unknown API path answer in JSON, not HTML?"""
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_unknown_page_is_a_friendly_chinese_page(client, org):
+    """Does a browser get a Chinese error page rather than a stack trace?"""
+    response = client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert response.status_code == 404
+    assert "出错了" in response.get_data(as_text=True)
+
+
+def test_crash_never_shows_a_stack_trace(app, client, org):
+    """Does an unexpected exception become a generic 500 in the JSON shape?"""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/api/v1/_boom")
+    def boom():
+        raise RuntimeError("secret detail")
+
+    response = client.get("/api/v1/_boom")
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "secret detail" not in body and "Traceback" not in body
+    assert response.get_json()["error"]["code"] == "server_error"
+
+
+def test_openapi_document_lists_the_endpoints(client, org):
+    """Is the OpenAPI document served with our endpoints and our error schema?"""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    for path in ("/api/v1/auth/token", "/api/v1/me", "/api/v1/org-units", "/api/v1/users",
+                 "/api/v1/audit-entries"):
+        assert path in spec["paths"], path
+    assert "error" in spec["components"]["schemas"]["Error"]["properties"]

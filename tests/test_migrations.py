@@ -1,0 +1,51 @@
+"""The schema comes from the migrations alone, and they agree with the models on both databases."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+
+from inspect_app import create_app
+from inspect_app.extensions import db
+
+from .conftest import POSTGRES_ADMIN_URL, base_config, postgres_available
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request, tmp_path):
+    """The URL of a brand-new, empty database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    reason = postgres_available()
+    if reason:
+        pytest.skip(f"PostgreSQL not reachable: {reason}")
+    name = f"inspect_migr_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_migrations_match_the_models_and_downgrade_to_base(empty_database_url, tmp_path):
+    """Does upgrade give exactly the models' schema, and downgrade leave an empty database?"""
+    app = create_app(base_config(tmp_path, empty_database_url))
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            differences = compare_metadata(context, db.metadata)
+        assert differences == [], differences
+        downgrade(revision="base")
+        with db.engine.connect() as conn:
+            tables = set(sa.inspect(conn).get_table_names()) - {"alembic_version"}
+        assert tables == set()
+        upgrade()  # and back up again: the round trip is clean
+        db.engine.dispose()

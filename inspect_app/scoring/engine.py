@@ -1,0 +1,404 @@
+"""Score one inspection, and combine an outlet's inspections over a period.
+
+Pure functions over plain data. Points and percentages are ``Decimal`` rounded half up to two
+places (sums are exact before rounding); ``to_dict()`` turns them into JSON floats.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from ._numbers import ZERO, as_decimal, cents
+from .errors import ScoringError
+from .items import Answer, ChecklistItem
+from .rules import DEFAULT_RULES, INDEPENDENT_MODES, MODE_LABELS_ZH, MODES, ScoringRules
+
+
+def _number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class ItemScore:
+    """How one item scored; ``possible`` is 0 for N.A. and unscored (text) items."""
+
+    code: str
+    section: str
+    earned: Decimal
+    possible: Decimal
+    #: The answer is a finding (整改项).
+    failed: bool
+    red_line: bool
+    na: bool
+    answered: bool
+    scored: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data."""
+        return {
+            "code": self.code, "section": self.section, "earned": float(self.earned),
+            "possible": float(self.possible), "failed": self.failed, "red_line": self.red_line,
+            "na": self.na, "answered": self.answered, "scored": self.scored,
+        }
+
+
+@dataclass(frozen=True)
+class SectionScore:
+    """Subtotal of one section (module); ``percent`` is None when nothing in it counts."""
+
+    section: str
+    earned: Decimal
+    possible: Decimal
+    percent: Decimal | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data."""
+        return {"section": self.section, "earned": float(self.earned),
+                "possible": float(self.possible), "percent": _number(self.percent)}
+
+
+@dataclass(frozen=True)
+class RedLineOutcome:
+    """What the red-line rule did: its mode and cap, and the total before and after it."""
+
+    mode: str
+    cap: Decimal | None
+    total_before: Decimal | None
+    total_after: Decimal
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data."""
+        return {"mode": self.mode, "cap": _number(self.cap),
+                "total_before": _number(self.total_before), "total_after": float(self.total_after)}
+
+
+@dataclass(frozen=True)
+class InspectionScore:
+    """The result of :func:`score_inspection`.
+
+    ``earned``/``possible`` are raw points (before any red-line rule); ``total`` is the final
+    percentage (0..100) after it, or None when nothing could be scored.
+    """
+
+    items: tuple[ItemScore, ...]
+    sections: tuple[SectionScore, ...]
+    earned: Decimal
+    possible: Decimal
+    total: Decimal | None
+    grade: str | None
+    grade_key: str | None
+    red_line_failures: tuple[str, ...]
+    red_line_applied: RedLineOutcome | None
+    rules_version: str
+
+    @property
+    def failed_items(self) -> tuple[str, ...]:
+        """Codes of every failed item, in checklist order (each becomes a 整改项)."""
+        return tuple(item.code for item in self.items if item.failed)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data."""
+        return {
+            "items": [item.to_dict() for item in self.items],
+            "sections": [section.to_dict() for section in self.sections],
+            "earned": float(self.earned), "possible": float(self.possible),
+            "total": _number(self.total), "grade": self.grade, "grade_key": self.grade_key,
+            "failed_items": list(self.failed_items),
+            "red_line_failures": list(self.red_line_failures),
+            "red_line_applied": (self.red_line_applied.to_dict()
+                                 if self.red_line_applied else None),
+            "rules_version": self.rules_version,
+        }
+
+
+def score_inspection(items: Iterable[ChecklistItem | Mapping[str, Any]],
+                     answers: Mapping[str, Answer | Mapping[str, Any]],
+                     rules: ScoringRules = DEFAULT_RULES, *,
+                     mode: str | None = None) -> InspectionScore:
+    """Score one inspection: weighted items, section subtotals, total, grade and red-line rule.
+
+    ``items`` are :class:`ChecklistItem` or checklist JSON dicts; ``answers`` maps item code to
+    ``{"value": ..., "note": ...}``. Given ``mode``, items that do not apply to it are skipped.
+
+    - An item earns ``fraction × weight`` of ``weight`` possible points; N.A. answers leave the
+      denominator (possible 0); text items are never scored.
+    - An unanswered scored item counts as possible with 0 earned and is not a finding: drafts
+      can be scored as they go, and submission refuses unanswered required items anyway.
+    - A failed red-line item always triggers ``rules.red_line``: ``cap`` limits the total to the
+      cap, ``fail`` sets it to 0. If nothing else could be scored, the total becomes 0.
+    - If every item is N.A. (nothing possible) and no red line failed, ``total`` and ``grade`` are
+      None: the inspection has no score rather than a perfect one.
+
+    Raises :class:`ScoringError` for invalid items, duplicate codes, an unknown mode or answer
+    values the item's type refuses. Answers for codes not in ``items`` are ignored, and deduction
+    reasons are not checked here (use :func:`validate_answers` on submission).
+    """
+    checklist = _applicable(items, mode)
+    errors: list[str] = []
+    results = [_score_item(item, answers.get(item.code), errors) for item in checklist]
+    if errors:
+        raise ScoringError(errors)
+    scores = [score for score, _ in results]
+
+    totals: dict[str, tuple[Fraction, Fraction]] = {}
+    for score, (item_earned, item_possible) in results:
+        earned, possible = totals.get(score.section, (Fraction(0), Fraction(0)))
+        totals[score.section] = (earned + item_earned, possible + item_possible)
+    sections = tuple(SectionScore(name, cents(earned), cents(possible), _percent(earned, possible))
+                     for name, (earned, possible) in totals.items())
+    earned = sum((pair[0] for pair in totals.values()), Fraction(0))
+    possible = sum((pair[1] for pair in totals.values()), Fraction(0))
+
+    red_line_failures = tuple(s.code for s in scores if s.red_line and s.failed)
+    total = _percent(earned, possible)
+    outcome = None
+    if red_line_failures:
+        outcome = _apply_red_line(rules, earned, possible)
+        total = outcome.total_after
+    band = rules.grade_for(total)
+    return InspectionScore(
+        items=tuple(scores), sections=sections, earned=cents(earned), possible=cents(possible),
+        total=total, grade=band.label if band else None, grade_key=band.key if band else None,
+        red_line_failures=red_line_failures, red_line_applied=outcome,
+        rules_version=rules.version,
+    )
+
+
+def _applicable(items: Iterable[ChecklistItem | Mapping[str, Any]],
+                mode: str | None) -> list[ChecklistItem]:
+    if mode is not None and mode not in MODES:
+        raise ScoringError(f"未知的检查方式：{mode}")
+    checklist = [item if isinstance(item, ChecklistItem) else ChecklistItem.from_dict(item)
+                 for item in items]
+    duplicates = [code for code, n in Counter(item.code for item in checklist).items() if n > 1]
+    if duplicates:
+        raise ScoringError([f"检查项编号重复：{code}" for code in duplicates])
+    return [item for item in checklist if mode is None or mode in item.modes]
+
+
+def _score_item(item: ChecklistItem, raw: Answer | Mapping[str, Any] | None,
+                errors: list[str]) -> tuple[ItemScore, tuple[Fraction, Fraction]]:
+    """The item's score and exact (earned, possible) points; invalid answers go to ``errors``."""
+    kind = item.kind
+    ratio: Fraction | None = Fraction(0)
+    failed = answered = False
+    try:
+        value = None if raw is None else Answer.from_dict(raw).value
+        answered = value is not None
+        if answered:
+            ratio, failed = kind.evaluate(value, item.config, weight=item.weight)
+    except ScoringError as exc:
+        errors.extend(f"{item.code}：{message}" for message in exc.messages)
+    counts = kind.scored and ratio is not None
+    earned = Fraction(item.weight) * ratio if counts and ratio is not None else Fraction(0)
+    possible = Fraction(item.weight) if counts else Fraction(0)
+    score = ItemScore(
+        code=item.code, section=item.section, earned=cents(earned), possible=cents(possible),
+        failed=failed, red_line=item.red_line, na=kind.scored and answered and ratio is None,
+        answered=answered, scored=kind.scored,
+    )
+    return score, (earned, possible)
+
+
+def _percent(earned: Fraction, possible: Fraction) -> Decimal | None:
+    return cents(earned / possible * 100) if possible else None
+
+
+def _apply_red_line(rules: ScoringRules, earned: Fraction, possible: Fraction) -> RedLineOutcome:
+    rule = rules.red_line
+    before = _percent(earned, possible)
+    if rule.mode == "fail":
+        after = ZERO
+    else:
+        assert rule.cap is not None
+        base = earned / possible * 100 if possible else Fraction(0)
+        after = cents(min(base, Fraction(rule.cap)))
+    return RedLineOutcome(mode=rule.mode, cap=rule.cap, total_before=before, total_after=after)
+
+
+def validate_answers(items: Iterable[ChecklistItem | Mapping[str, Any]],
+                     answers: Mapping[str, Answer | Mapping[str, Any]], *,
+                     mode: str | None = None,
+                     require_all: bool = True) -> dict[str, list[str]]:
+    """Chinese messages per item code for answers that cannot be submitted (empty dict if none).
+
+    Unlike :func:`score_inspection` this also checks notes (a deduction needs its reason), answers
+    to unknown items and, with ``require_all``, unanswered scored items.
+    """
+    checklist = _applicable(items, mode)
+    codes = {item.code for item in checklist}
+    problems: dict[str, list[str]] = {
+        code: ["该检查项不在本次检查的清单中"] for code in answers if code not in codes
+    }
+    for item in checklist:
+        raw = answers.get(item.code)
+        try:
+            answer = Answer() if raw is None else Answer.from_dict(raw)
+        except ScoringError as exc:
+            problems[item.code] = exc.messages
+            continue
+        if answer.value is None:
+            if require_all and item.kind.scored:
+                problems[item.code] = ["尚未作答"]
+            continue
+        found = item.kind.validate_answer(answer.value, item.config, note=answer.note,
+                                          weight=item.weight)
+        if found:
+            problems[item.code] = found
+    return problems
+
+
+# -- period scores ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InspectionResult:
+    """One finished inspection of an outlet, as the period score needs it."""
+
+    mode: str
+    #: Total percentage, or None for an inspection where everything was N.A.
+    total: Decimal | None
+    date: dt.date
+
+    def __post_init__(self) -> None:
+        if self.total is not None and not isinstance(self.total, Decimal):
+            total = as_decimal(self.total)
+            if total is None:
+                raise ScoringError("检查得分（total）必须是 0 到 100 之间的数字")
+            object.__setattr__(self, "total", total)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> InspectionResult:
+        """Build from ``{"mode", "total", "date"}``; ``date`` may be an ISO string or a date."""
+        mode, raw_total, raw_date = data.get("mode"), data.get("total"), data.get("date")
+        errors = [] if mode in MODES else [f"未知的检查方式：{mode}"]
+        total = None if raw_total is None else as_decimal(raw_total)
+        if raw_total is not None and (total is None or not 0 <= total <= 100):
+            errors.append("检查得分（total）必须是 0 到 100 之间的数字")
+        date: dt.date | None = None
+        if isinstance(raw_date, dt.datetime):
+            date = raw_date.date()
+        elif isinstance(raw_date, dt.date):
+            date = raw_date
+        elif isinstance(raw_date, str):
+            try:
+                date = dt.date.fromisoformat(raw_date[:10])
+            except ValueError:
+                pass
+        if date is None:
+            errors.append("检查日期（date）必须是 YYYY-MM-DD 格式的日期")
+        if errors:
+            raise ScoringError(errors)
+        assert date is not None
+        return cls(mode=mode, total=total, date=date)
+
+
+@dataclass(frozen=True)
+class ModeScore:
+    """Mean total of one mode's inspections in the period (None when it has none)."""
+
+    mode: str
+    label_zh: str
+    count: int
+    mean: Decimal | None
+    weight: Decimal
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data."""
+        return {"mode": self.mode, "label_zh": self.label_zh, "count": self.count,
+                "mean": _number(self.mean), "weight": float(self.weight)}
+
+
+@dataclass(frozen=True)
+class PeriodScore:
+    """An outlet's score over a period, from :func:`period_score`."""
+
+    #: Every mode in :data:`MODES` order, including those with no inspections.
+    modes: tuple[ModeScore, ...]
+    #: Weighted mean of the mode means present; None when no weighted mode has a score.
+    combined: Decimal | None
+    grade: str | None
+    grade_key: str | None
+    #: Mean of all independent (peer, spot, mystery) inspections, each counted once.
+    independent_mean: Decimal | None
+    #: Self-check mean minus independent mean; a large positive gap means a lenient self-check.
+    self_vs_independent_gap: Decimal | None
+    #: Inspections with a total, and those without one (all N.A.) that were left out.
+    count: int
+    unscored: int
+    first_date: dt.date | None
+    last_date: dt.date | None
+    rules_version: str
+
+    def mode(self, name: str) -> ModeScore:
+        """The summary of one mode."""
+        return next(summary for summary in self.modes if summary.mode == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data (dates as ISO strings)."""
+        return {
+            "modes": [summary.to_dict() for summary in self.modes],
+            "combined": _number(self.combined), "grade": self.grade, "grade_key": self.grade_key,
+            "independent_mean": _number(self.independent_mean),
+            "self_vs_independent_gap": _number(self.self_vs_independent_gap),
+            "count": self.count, "unscored": self.unscored,
+            "first_date": self.first_date and self.first_date.isoformat(),
+            "last_date": self.last_date and self.last_date.isoformat(),
+            "rules_version": self.rules_version,
+        }
+
+
+def period_score(inspections: Iterable[InspectionResult | Mapping[str, Any]],
+                 rules: ScoringRules = DEFAULT_RULES, *,
+                 start: dt.date | None = None, end: dt.date | None = None) -> PeriodScore:
+    """Combine one outlet's inspections into a period score.
+
+    Each mode is averaged separately; ``combined`` is the mean of the mode means weighted by
+    ``rules.mode_weights`` (independent checks weigh more than self-checks by default), over the
+    modes that have a scored inspection. ``start``/``end`` (inclusive) filter by date; inspections
+    without a total are counted in ``unscored`` and otherwise ignored.
+    """
+    records = [r if isinstance(r, InspectionResult) else InspectionResult.from_dict(r)
+               for r in inspections]
+    records = [r for r in records
+               if (start is None or r.date >= start) and (end is None or r.date <= end)]
+    scored = [r for r in records if r.total is not None]
+    by_mode: dict[str, list[Fraction]] = {mode: [] for mode in MODES}
+    for record in scored:
+        assert record.total is not None
+        by_mode[record.mode].append(Fraction(record.total))
+    means = {mode: _mean(totals) for mode, totals in by_mode.items()}
+
+    weighted = [(rules.mode_weights[mode], mean) for mode, mean in means.items()
+                if mean is not None and rules.mode_weights[mode] > 0]
+    weight_sum = sum((Fraction(weight) for weight, _ in weighted), Fraction(0))
+    combined_exact = (sum((Fraction(w) * mean for w, mean in weighted), Fraction(0)) / weight_sum
+                      if weight_sum else None)
+    combined = None if combined_exact is None else cents(combined_exact)
+
+    independent = _mean([total for mode in INDEPENDENT_MODES for total in by_mode[mode]])
+    self_mean = means["self_check"]
+    gap = (None if self_mean is None or independent is None else cents(self_mean - independent))
+    band = rules.grade_for(combined)
+    dates = [r.date for r in records]
+    return PeriodScore(
+        modes=tuple(ModeScore(mode, MODE_LABELS_ZH[mode], len(by_mode[mode]),
+                              None if means[mode] is None else cents(means[mode]),
+                              rules.mode_weights[mode])
+                    for mode in MODES),
+        combined=combined, grade=band.label if band else None,
+        grade_key=band.key if band else None,
+        independent_mean=None if independent is None else cents(independent),
+        self_vs_independent_gap=gap, count=len(scored), unscored=len(records) - len(scored),
+        first_date=min(dates, default=None), last_date=max(dates, default=None),
+        rules_version=rules.version,
+    )
+
+
+def _mean(values: list[Fraction]) -> Fraction | None:
+    return sum(values, Fraction(0)) / len(values) if values else None

@@ -56,9 +56,10 @@ def _register_blueprints(app: Flask, api) -> None:
     from .audit.api import blp as audit_api
     from .auth.api import blp as auth_api
     from .auth.views import bp as auth_pages
+    from .checklists.api import blp as checklists_api
     from .orgs.api import blp as orgs_api
 
-    for blueprint in (auth_api, orgs_api, audit_api):
+    for blueprint in (auth_api, orgs_api, audit_api, checklists_api):
         api.register_blueprint(blueprint)
     app.register_blueprint(auth_pages)
 

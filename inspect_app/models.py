@@ -2,3 +2,4 @@
 from .audit.models import AuditEntry  # noqa: F401
 from .auth.models import ApiToken, RoleGrant, User  # noqa: F401
 from .orgs.models import OrgUnit  # noqa: F401
+from .checklists.models import Checklist, ChecklistItem, ChecklistSection  # noqa: F401

@@ -84,7 +84,7 @@ PERMISSION_LABELS = {
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset({P.org_read, P.org_manage, P.users_read, P.users_manage,
-                           P.audit_read}),
+                           P.audit_read, P.checklists_manage}),
     Role.service_manager: frozenset({P.org_read, P.users_read, P.audit_read,
                                      P.checklists_manage, P.campaigns_manage,
                                      P.inspections_read, P.inspections_review,

@@ -161,8 +161,18 @@ def seed_people(report: SeedReport, units: dict[str, OrgUnit]) -> None:
                   [(Role.outlet_manager, outlet)])
 
 
-#: Later domains append their own steps (checklists, campaigns, inspections…).
-SEED_STEPS: list[Callable[[SeedReport, dict[str, OrgUnit]], None]] = [seed_people]
+def seed_checklist(report: SeedReport, units: dict[str, OrgUnit]) -> None:
+    """The default standard "客户满意银行网点服务检查表", published as version 1."""
+    from ..checklists.models import Checklist
+    from ..checklists.operations import DEFAULT_KEY, ensure_default_checklist
+
+    if db.session.scalar(sa.select(Checklist.id).where(Checklist.key == DEFAULT_KEY)) is None:
+        ensure_default_checklist()
+        report.add("检查表")
+
+
+#: Later domains append their own steps (campaigns, inspections…).
+SEED_STEPS: list[Callable[[SeedReport, dict[str, OrgUnit]], None]] = [seed_people, seed_checklist]
 
 
 def seed_demo() -> SeedReport:

@@ -67,10 +67,13 @@ def load_config(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "API_TOKEN_HOURS": _int("API_TOKEN_HOURS", 24 * 7),
         # Files.
-        "STORAGE_BACKEND": os.environ.get("STORAGE_BACKEND", "local"),
-        "STORAGE_ROOT": os.environ.get("STORAGE_ROOT", str(instance / "photos")),
-        "S3_BUCKET": os.environ.get("S3_BUCKET"),
-        "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL"),
+        # Photo evidence: see inspect_app/evidence/storage.py for the backends.
+        "PHOTO_STORAGE": os.environ.get("PHOTO_STORAGE", "local"),
+        "PHOTO_STORAGE_ROOT": os.environ.get("PHOTO_STORAGE_ROOT", str(instance / "photos")),
+        **{key: os.environ.get(key) for key in (
+            "PHOTO_S3_BUCKET", "PHOTO_S3_ENDPOINT_URL", "PHOTO_S3_REGION",
+            "PHOTO_S3_ACCESS_KEY_ID", "PHOTO_S3_SECRET_ACCESS_KEY")},
+        "PHOTO_S3_PREFIX": os.environ.get("PHOTO_S3_PREFIX", ""),
         "REDIS_URL": os.environ.get("REDIS_URL"),
         # Internationalisation: Simplified Chinese by default, English available.
         "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LOCALE", "zh"),

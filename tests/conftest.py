@@ -33,7 +33,7 @@ def base_config(tmp_path: Path, database_url: str) -> dict:
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast: the real default is scrypt
         "LOGIN_RATE_LIMIT": "1000 per minute",
         "RATELIMIT_STORAGE_URI": "memory://",
-        "STORAGE_ROOT": str(tmp_path / "photos"),
+        "PHOTO_STORAGE_ROOT": str(tmp_path / "photos"),
     }
 
 

@@ -239,6 +239,11 @@ class Scale(ResponseType):
         return value < pass_at
 
 
+#: Measures the product derives from a mystery visit's timed events, by name.
+DERIVED_MEASURES = {"wait_minutes": "取号至叫号的等候分钟数",
+                    "service_minutes": "开始办理至离开的办理分钟数"}
+
+
 @register
 class Number(ResponseType):
     """A measured number against a limit, e.g. waiting time ≤ 15 分钟: all points or none.
@@ -249,7 +254,9 @@ class Number(ResponseType):
     name = "number"
     label_zh = "数值（限值）"
     required_config = ("limit",)
-    optional_config = {"direction": "max", "unit": ""}
+    #: ``derived_from`` names a measure the product computes itself, e.g. a mystery visit's
+    #: waiting minutes from its timed events (see :data:`DERIVED_MEASURES`).
+    optional_config = {"direction": "max", "unit": "", "derived_from": None}
 
     def default_config(self) -> dict[str, Any]:
         """The commonest number item: waiting time of at most 15 minutes."""
@@ -263,6 +270,9 @@ class Number(ResponseType):
             errors.append("方向（direction）必须是 max（不超过限值）或 min（不低于限值）")
         if not isinstance(config["unit"], str):
             errors.append("单位（unit）必须是文字")
+        if config["derived_from"] not in (None, *DERIVED_MEASURES):
+            names = "、".join(f"{k}（{v}）" for k, v in DERIVED_MEASURES.items())
+            errors.append(f"自动取值（derived_from）只能是：{names}")
         return errors
 
     def _check_value(self, value: Any, config: dict[str, Any], weight: Decimal | None) -> list[str]:

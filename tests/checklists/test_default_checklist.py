@@ -72,7 +72,8 @@ def test_default_checklist_measures_waiting_time_and_open_windows(default):
     """Are waiting time (≤ 15 分钟) and windows opened at peak (a minimum) number items?"""
     numbers = [item for item in default["items"] if item["response_type"] == "number"]
     wait = [i for i in numbers if i["config"].get("unit") == "分钟"]
-    assert wait and wait[0]["config"] == {"limit": 15, "direction": "max", "unit": "分钟"}
+    assert wait and wait[0]["config"] == {"limit": 15, "direction": "max", "unit": "分钟",
+                                          "derived_from": "wait_minutes"}
     assert any(i["config"]["direction"] == "min" and "窗口" in i["text"] for i in numbers)
 
 

@@ -102,7 +102,7 @@ def test_export_is_readable_for_service_managers():
     assert items.column_dimensions["C"].width >= 30
     rows = {row[0]: row for row in items.iter_rows(min_row=2, values_only=True)}
     wait = rows["EFF-01"]
-    assert wait[5] == "数值（限值）" and wait[6] == "limit=15; direction=max; unit=分钟"
+    assert wait[5] == "数值（限值）" and wait[6] == "limit=15; direction=max; unit=分钟; derived_from=wait_minutes"
     assert rows["NORM-01"][9] == "暗访" and rows["NORM-12"][8] == "是"
     assert rows["ENV-01"][7] == "必须" and rows["ENV-01"][10] == "一般"
     assert rows["ENV-01"][9] == "自查、互查、抽查、暗访"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC (the only kind of time we store)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(sa.TypeDecorator):
@@ -29,12 +29,12 @@ class UTCDateTime(sa.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
 
 
 #: JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.

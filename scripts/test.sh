@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/services.sh
 export PYTHONDONTWRITEBYTECODE=1
+.venv/bin/ruff check inspect_app tests migrations/env.py
 exec .venv/bin/python -m pytest "$@"

@@ -18,8 +18,9 @@ import math
 import re
 import warnings
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -30,7 +31,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 from inspect_app.errors import InvalidInput
 
 from .validation import (
-    FIELD_LABELS, MODE_LABELS, MODES, PHOTO_RULE_LABELS, SECTION_FIELD_LABELS, SEVERITY_LABELS,
+    FIELD_LABELS,
+    MODE_LABELS,
+    MODES,
+    PHOTO_RULE_LABELS,
+    SECTION_FIELD_LABELS,
+    SEVERITY_LABELS,
     checklist_problems,
 )
 

@@ -26,7 +26,7 @@ import hashlib
 import os
 import re
 import tempfile
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 __all__ = [
     "Storage",
@@ -104,7 +104,7 @@ class Storage(abc.ABC):
 
     @classmethod
     @abc.abstractmethod
-    def from_config(cls, config) -> "Storage":
+    def from_config(cls, config) -> Storage:
         """Build the backend from the application's configuration mapping."""
 
 
@@ -120,7 +120,7 @@ class LocalStorage(Storage):
         self.root = os.path.abspath(os.fspath(root))
 
     @classmethod
-    def from_config(cls, config) -> "LocalStorage":
+    def from_config(cls, config) -> LocalStorage:
         root = config.get("PHOTO_STORAGE_ROOT")
         if not root:
             raise StorageError("PHOTO_STORAGE_ROOT is required for local photo storage")
@@ -237,9 +237,9 @@ class S3Storage(Storage):
     needed; idempotency is a HEAD before the PUT.
     """
 
-    def __init__(self, bucket: str, *, endpoint_url: Optional[str] = None,
-                 region: Optional[str] = None, access_key_id: Optional[str] = None,
-                 secret_access_key: Optional[str] = None, prefix: str = "", client=None):
+    def __init__(self, bucket: str, *, endpoint_url: str | None = None,
+                 region: str | None = None, access_key_id: str | None = None,
+                 secret_access_key: str | None = None, prefix: str = "", client=None):
         if not bucket:
             raise StorageError("an S3 bucket name is required for S3 photo storage")
         self.bucket = bucket
@@ -259,7 +259,7 @@ class S3Storage(Storage):
         self.client = client
 
     @classmethod
-    def from_config(cls, config) -> "S3Storage":
+    def from_config(cls, config) -> S3Storage:
         return cls(
             config.get("PHOTO_S3_BUCKET"),
             endpoint_url=config.get("PHOTO_S3_ENDPOINT_URL"),
@@ -287,7 +287,7 @@ class S3Storage(Storage):
                 return StorageFull("存储空间不足，照片未保存")
         return StorageError(f"S3 error for blob {key}: {exc}")
 
-    def _head(self, key: str) -> Optional[dict]:
+    def _head(self, key: str) -> dict | None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:

@@ -4,13 +4,27 @@ No Flask or database imports here, so everything is tested with plain data and h
 Points and percentages are ``Decimal`` rounded half up to two places; ``to_dict()`` gives floats.
 """
 from .engine import (
-    InspectionResult, InspectionScore, ItemScore, ModeScore, PeriodScore, RedLineOutcome,
-    SectionScore, period_score, score_inspection, validate_answers,
+    InspectionResult,
+    InspectionScore,
+    ItemScore,
+    ModeScore,
+    PeriodScore,
+    RedLineOutcome,
+    SectionScore,
+    period_score,
+    score_inspection,
+    validate_answers,
 )
 from .errors import ScoringError, UnknownResponseTypeError
 from .items import Answer, ChecklistItem, validate_item
 from .rules import (
-    DEFAULT_RULES, INDEPENDENT_MODES, MODE_LABELS_ZH, MODES, GradeBand, RedLineRule, ScoringRules,
+    DEFAULT_RULES,
+    INDEPENDENT_MODES,
+    MODE_LABELS_ZH,
+    MODES,
+    GradeBand,
+    RedLineRule,
+    ScoringRules,
     validate_rules,
 )
 from .types import NA, RESPONSE_TYPES, ResponseType, get_response_type, register

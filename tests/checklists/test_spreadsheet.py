@@ -16,7 +16,12 @@ from hypothesis import strategies as st
 
 from inspect_app.checklists import spreadsheet
 from inspect_app.checklists.spreadsheet import (
-    ChecklistImportError, ImportProblem, export_xlsx, format_config, import_xlsx, parse_config,
+    ChecklistImportError,
+    ImportProblem,
+    export_xlsx,
+    format_config,
+    import_xlsx,
+    parse_config,
 )
 from inspect_app.checklists.validation import FIELD_LABELS, MODES, checklist_problems
 

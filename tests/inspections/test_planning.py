@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inspect_app.inspections.planning import (
+    PROBLEM_CODES,
     MysteryShopper,
     MysteryVisit,
     PastPair,
@@ -24,7 +25,6 @@ from inspect_app.inspections.planning import (
     PeerPlan,
     PeerTeam,
     PlanningError,
-    PROBLEM_CODES,
     PlanningInfeasible,
     SpotCheckCandidate,
     SpotCheckDraw,

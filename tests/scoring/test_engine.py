@@ -5,7 +5,12 @@ from decimal import Decimal
 import pytest
 
 from inspect_app.scoring import (
-    Answer, ChecklistItem, ScoringError, ScoringRules, score_inspection, validate_answers,
+    Answer,
+    ChecklistItem,
+    ScoringError,
+    ScoringRules,
+    score_inspection,
+    validate_answers,
     validate_item,
 )
 

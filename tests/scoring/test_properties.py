@@ -6,7 +6,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inspect_app.scoring import (
-    DEFAULT_RULES, MODES, ChecklistItem, ScoringRules, get_response_type, period_score,
+    DEFAULT_RULES,
+    MODES,
+    ChecklistItem,
+    ScoringRules,
+    get_response_type,
+    period_score,
     score_inspection,
 )
 

@@ -4,7 +4,12 @@ from decimal import Decimal
 import pytest
 
 from inspect_app.scoring import (
-    DEFAULT_RULES, MODES, GradeBand, ScoringError, ScoringRules, validate_rules,
+    DEFAULT_RULES,
+    MODES,
+    GradeBand,
+    ScoringError,
+    ScoringRules,
+    validate_rules,
 )
 
 

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):
         return http_error_response(exc)
+
+    @app.errorhandler(StaleDataError)
+    def handle_concurrent_update(exc: StaleDataError):
+        # Another request changed the row between our read and our write (optimistic lock).
+        return error_response(409, "concurrent_update", "数据已被他人同时修改，请刷新后重试")
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):

@@ -17,7 +17,10 @@ from flask.testing import FlaskClient
 
 from inspect_app import create_app
 from inspect_app.auth.permissions import Role
+from inspect_app.checklists.models import Checklist
+from inspect_app.demo.seed import DEMO_PASSWORD
 from inspect_app.extensions import db
+from inspect_app.inspections.models import Inspection, Mode
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
                                     "postgresql+psycopg://127.0.0.1:5432/test")
@@ -59,17 +62,36 @@ def postgres_available() -> str | None:
         return str(exc).splitlines()[0]
 
 
+def seed(url: str, tmp_path: Path) -> None:
+    """Load the demo data into the database at ``url``."""
+    from inspect_app.demo.seed import seed_demo
+
+    app = create_app(base_config(tmp_path, url))
+    with app.app_context():
+        seed_demo()
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
 class SQLiteBackend:
+    """Each test gets a copy of a migrated (or migrated and seeded) template file."""
+
     name = "sqlite"
 
     def __init__(self, root: Path):
         self.root = root
         self.template = root / "template.sqlite3"
+        self.demo_template: Path | None = None
         upgrade(f"sqlite:///{self.template}", root)
 
-    def fresh_url(self, tmp_path: Path) -> str:
+    def fresh_url(self, tmp_path: Path, *, demo: bool = False) -> str:
+        if demo and self.demo_template is None:
+            self.demo_template = self.root / "demo.sqlite3"
+            shutil.copyfile(self.template, self.demo_template)
+            seed(f"sqlite:///{self.demo_template}", self.root)
         target = tmp_path / "test.sqlite3"
-        shutil.copyfile(self.template, target)
+        shutil.copyfile(self.demo_template if demo else self.template, target)
         return f"sqlite:///{target}"
 
     def reset(self) -> None:
@@ -80,6 +102,9 @@ class SQLiteBackend:
 
 
 class PostgresBackend:
+    """One migrated database truncated after each test; demo tests get a copy of a seeded
+    template database (CREATE DATABASE … TEMPLATE is much faster than seeding)."""
+
     name = "postgresql"
 
     def __init__(self, root: Path):
@@ -98,17 +123,43 @@ class PostgresBackend:
         self.truncate = sa.text("TRUNCATE " + ", ".join(f'"{n}"' for n in names)
                                 + " RESTART IDENTITY CASCADE")
 
-    def fresh_url(self, tmp_path: Path) -> str:
-        return self.url
+        self.demo_db: str | None = None
+        self.copy_db: str | None = None
+
+    def _url(self, name: str) -> str:
+        return sa.make_url(POSTGRES_ADMIN_URL).set(database=name) \
+            .render_as_string(hide_password=False)
+
+    def fresh_url(self, tmp_path: Path, *, demo: bool = False) -> str:
+        if not demo:
+            return self.url
+        if self.demo_db is None:
+            self.demo_db = f"{self.dbname}_demo"
+            with self.admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{self.demo_db}"'))
+            upgrade(self._url(self.demo_db), tmp_path)
+            seed(self._url(self.demo_db), tmp_path)
+        self.copy_db = f"{self.dbname}_{uuid.uuid4().hex[:8]}"
+        with self.admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{self.copy_db}" '
+                                 f'TEMPLATE "{self.demo_db}" STRATEGY FILE_COPY'))
+        return self._url(self.copy_db)
 
     def reset(self) -> None:
+        if self.copy_db is not None:
+            with self.admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.copy_db}" WITH (FORCE)'))
+            self.copy_db = None
+            return
         with self.engine.begin() as conn:
             conn.execute(self.truncate)
 
     def close(self) -> None:
         self.engine.dispose()
         with self.admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)'))
+            for name in (self.copy_db, self.demo_db, self.dbname):
+                if name:
+                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         self.admin.dispose()
 
 
@@ -144,9 +195,11 @@ class FreshContextClient(FlaskClient):
 
 
 @pytest.fixture
-def app(backend, tmp_path):
-    """A fresh application on an empty, fully migrated database."""
-    app = create_app(base_config(tmp_path, backend.fresh_url(tmp_path)))
+def app(request, backend, tmp_path):
+    """A fresh application on an empty, fully migrated database — or, for tests that use the
+    ``demo`` fixture, on a fresh copy of the seeded demo database."""
+    demo = "demo" in request.fixturenames
+    app = create_app(base_config(tmp_path, backend.fresh_url(tmp_path, demo=demo)))
     app.test_client_class = FreshContextClient
     with app.app_context():
         yield app
@@ -236,3 +289,56 @@ def login(client):
                                            "csrf_token": token})
 
     return sign_in
+
+
+# -- the demo branch and a planned campaign (used by most domain tests) ----------------------
+
+
+@pytest.fixture
+def demo(app):
+    """The 唐山分行 demo data (organisation, people, default checklist, teams): the ``app``
+    fixture starts such tests on a copy of the seeded database. Returns the checklist."""
+    return db.session.scalar(sa.select(Checklist))
+
+
+@pytest.fixture
+def api(client, demo):
+    """``api(username)`` → a bearer header for a demo account (cached per test)."""
+    cache: dict[str, dict] = {}
+
+    def headers(username: str) -> dict:
+        if username not in cache:
+            response = client.post("/api/v1/auth/token",
+                                   json={"username": username, "password": DEMO_PASSWORD})
+            assert response.status_code == 201, response.get_json()
+            cache[username] = {"Authorization": f"Bearer {response.get_json()['token']}"}
+        return cache[username]
+
+    return headers
+
+
+@pytest.fixture
+def campaign(client, api, demo):
+    """A campaign with all four modes, planned by the service manager through the API."""
+    body = {"name": "2026年第四季度服务检查", "checklist_id": demo.id,
+            "period_start": "2026-10-01", "period_end": "2026-12-31",
+            "modes": ["self_check", "peer_check", "spot_check", "mystery_visit"], "seed": 42,
+            "settings": {"self_check": {"cycle": "quarterly"},
+                         "spot_check": {"size": 8}, "mystery_visit": {"count": 4}}}
+    response = client.post("/api/v1/campaigns", json=body, headers=api("fwgl"))
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+@pytest.fixture
+def first(campaign):
+    """``first(mode)`` → the first inspection of that mode in the campaign."""
+
+    def pick(mode: str) -> Inspection:
+        return db.session.scalar(sa.select(Inspection).where(
+            Inspection.campaign_id == campaign["id"], Inspection.mode == Mode(mode))
+            .order_by(Inspection.id))
+
+    return pick
+
+

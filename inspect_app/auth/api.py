@@ -11,11 +11,25 @@ from ..errors import DomainError, NotFound
 from ..extensions import db, limiter
 from ..orgs.operations import get_unit
 from .models import ApiToken, RoleGrant, User
-from .operations import (authenticate, can_see_user, create_user, issue_token, revoke_token,
-                         update_user, visible_users)
+from .operations import (
+    authenticate,
+    can_see_user,
+    create_user,
+    issue_token,
+    revoke_token,
+    update_user,
+    visible_users,
+)
 from .permissions import Permission
-from .schemas import (MeSchema, TokenInfoSchema, TokenRequestSchema, TokenSchema,
-                      UserQuerySchema, UserSchema, UserUpdateSchema)
+from .schemas import (
+    MeSchema,
+    TokenInfoSchema,
+    TokenRequestSchema,
+    TokenSchema,
+    UserQuerySchema,
+    UserSchema,
+    UserUpdateSchema,
+)
 from .session import current_user
 
 blp = Blueprint("auth_api", __name__, url_prefix="/api/v1", description="登录令牌与人员管理")

@@ -152,7 +152,11 @@ def update_user(user: User, changes: dict, *, by: User | None = None) -> User:
         ensure_can_manage(by, [unit for _, unit in changes["grants"]])
         if by is not None and by.id == user.id:
             raise PermissionDenied("不能修改自己的角色", code="own_roles")
-        user.grants = _grants_from(changes["grants"])
+        wanted = {(g.role, g.org_unit.id): g for g in _grants_from(changes["grants"])}
+        # Keep grants that stay (re-inserting them would collide with the unique key).
+        user.grants = [g for g in user.grants if (g.role, g.org_unit_id) in wanted] + [
+            g for key, g in wanted.items()
+            if key not in {(x.role, x.org_unit_id) for x in user.grants}]
     if changes.get("password"):
         validate_password(changes["password"])
         user.set_password(changes["password"])

@@ -9,11 +9,26 @@ from ..api.pagination import page_schema, paginate
 from ..auth.session import current_user
 from ..extensions import db
 from .models import Checklist
-from .operations import (create_draft, get_checklist, new_version, publish, require_manager,
-                         retire, update_draft, visible_checklists)
-from .schemas import (ChecklistDocumentSchema, ChecklistQuerySchema, ChecklistSchema,
-                      ChecklistSummarySchema, ChecklistWriteSchema, ImportFileSchema,
-                      ImportFormSchema, NewVersionSchema)
+from .operations import (
+    create_draft,
+    get_checklist,
+    new_version,
+    publish,
+    require_manager,
+    retire,
+    update_draft,
+    visible_checklists,
+)
+from .schemas import (
+    ChecklistDocumentSchema,
+    ChecklistQuerySchema,
+    ChecklistSchema,
+    ChecklistSummarySchema,
+    ChecklistWriteSchema,
+    ImportFileSchema,
+    ImportFormSchema,
+    NewVersionSchema,
+)
 from .spreadsheet import export_xlsx, import_xlsx
 
 blp = Blueprint("checklists_api", __name__, url_prefix="/api/v1/checklists",

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import functools
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable
 
 import sqlalchemy as sa
 from flask import current_app
@@ -171,8 +171,25 @@ def seed_checklist(report: SeedReport, units: dict[str, OrgUnit]) -> None:
         report.add("检查表")
 
 
+def seed_teams(report: SeedReport, units: dict[str, OrgUnit]) -> None:
+    """One peer-check team (互查小组) per sub-branch: its two inspectors."""
+    from ..inspections.campaigns import create_team
+    from ..inspections.models import InspectionTeam
+
+    existing = set(db.session.scalars(sa.select(InspectionTeam.subbranch_id)))
+    for sb_code, pinyin, name, *_ in SUBBRANCHES:
+        subbranch = units[f"TS-{sb_code}"]
+        if subbranch.id in existing:
+            continue
+        members = list(db.session.scalars(sa.select(User).where(
+            User.username.in_([f"jc.{pinyin}1", f"jc.{pinyin}2"])).order_by(User.username)))
+        create_team(name=f"{name}互查组", subbranch=subbranch, members=members, by=None)
+        report.add("互查小组")
+
+
 #: Later domains append their own steps (campaigns, inspections…).
-SEED_STEPS: list[Callable[[SeedReport, dict[str, OrgUnit]], None]] = [seed_people, seed_checklist]
+SEED_STEPS: list[Callable[[SeedReport, dict[str, OrgUnit]], None]] = [
+    seed_people, seed_checklist, seed_teams]
 
 
 def seed_demo() -> SeedReport:
@@ -202,7 +219,7 @@ def print_logins(echo: Callable[[str], None]) -> None:
     """Print the table of demo logins (names read from the database, which is the truth)."""
     names = dict(db.session.execute(sa.select(User.username, User.display_name)).all())
     echo("")
-    echo("演示账号（密码均为 %s）：" % DEMO_PASSWORD)
+    echo(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
     echo(f"  {'用户名':<14}{'姓名':<8}{'角色':<16}范围")
     for login in DEMO_LOGINS:
         if login.username in names:

@@ -5,7 +5,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..api.pagination import page_schema, paginate
-from ..auth.permissions import Permission
 from ..auth.session import current_user
 from ..errors import NotFound
 from ..extensions import db

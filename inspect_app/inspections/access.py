@@ -1,0 +1,97 @@
+"""Who may see and fill which inspection. Object-level rules live here and nowhere else.
+
+- an inspector or mystery shopper fills only inspections assigned to them (or their team);
+- a peer inspector never touches an outlet of their own sub-branch;
+- outlet and sub-branch managers read their outlets' results once submitted;
+- service managers read and review everything in their scope.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ..auth.models import User
+from ..auth.permissions import Permission, Role
+from ..errors import NotFound
+from ..extensions import db
+from ..orgs.models import OrgUnit
+from .models import RESULT_VISIBLE, Inspection, InspectionTeam, Mode, inspection_team_members
+
+
+def team_ids(user: User) -> list[int]:
+    return list(db.session.scalars(sa.select(inspection_team_members.c.team_id)
+                                   .where(inspection_team_members.c.user_id == user.id)))
+
+
+def inspects_own_subbranch(user: User, inspection: Inspection) -> bool:
+    """A peer check of an outlet in a sub-branch where the user is an inspector themselves."""
+    if inspection.mode is not Mode.peer_check:
+        return False
+    return any(grant.role is Role.inspector and grant.org_unit.kind.value == "subbranch"
+               and inspection.outlet.is_within(grant.org_unit) for grant in user.grants)
+
+
+def can_fill(user: User, inspection: Inspection) -> bool:
+    """Whether ``user`` is the one (or in the team) who fills this inspection in."""
+    if not user.is_active or inspects_own_subbranch(user, inspection):
+        return False
+    if inspection.assignee_id == user.id:
+        return True
+    return inspection.team_id is not None and inspection.team_id in team_ids(user)
+
+
+def can_review(user: User, inspection: Inspection) -> bool:
+    return user.can(Permission.inspections_review, inspection.outlet)
+
+
+def can_read(user: User, inspection: Inspection) -> bool:
+    if can_fill(user, inspection) or can_review(user, inspection):
+        return True
+    return (inspection.status in RESULT_VISIBLE
+            and user.can(Permission.inspections_read, inspection.outlet))
+
+
+def sees_identity(user: User, inspection: Inspection) -> bool:
+    """Whether the user may see who inspected and exact times. For mystery visits only the
+    shopper and those holding ``sensitive.read`` may; the outlet sees "神秘人" and a date."""
+    if inspection.mode is not Mode.mystery_visit:
+        return True
+    return can_fill(user, inspection) or user.can(Permission.sensitive_read, inspection.outlet)
+
+
+def get_inspection(inspection_id: int, user: User) -> Inspection:
+    """Load an inspection the user may read; anything else is "not found"."""
+    inspection = db.session.get(Inspection, inspection_id)
+    if inspection is None or not can_read(user, inspection):
+        raise NotFound("未找到该检查", code="inspection_not_found")
+    return inspection
+
+
+def visible_inspections(user: User) -> sa.Select:
+    """Inspections the user may read, as a query (join on the outlet for scope paths)."""
+    conditions = [Inspection.assignee_id == user.id]
+    teams = team_ids(user)
+    if teams:
+        conditions.append(Inspection.team_id.in_(teams))
+    for path in user.scope_paths(Permission.inspections_review):
+        conditions.append(OrgUnit.path.startswith(path))
+    read_paths = user.scope_paths(Permission.inspections_read)
+    if read_paths:
+        conditions.append(sa.and_(Inspection.status.in_(RESULT_VISIBLE),
+                                  sa.or_(*[OrgUnit.path.startswith(p) for p in read_paths])))
+    query = (sa.select(Inspection).join(OrgUnit, Inspection.outlet_id == OrgUnit.id)
+             .where(sa.or_(*conditions)))
+    own_inspector_paths = [g.org_unit.path for g in user.grants
+                           if g.role is Role.inspector and g.org_unit.kind.value == "subbranch"]
+    if own_inspector_paths and not user.can(Permission.inspections_review):
+        # never a peer check of one's own sub-branch, even through a team
+        query = query.where(sa.not_(sa.and_(
+            Inspection.mode == Mode.peer_check,
+            sa.or_(*[OrgUnit.path.startswith(p) for p in own_inspector_paths]))))
+    return query
+
+
+def team_for(team_id: int) -> InspectionTeam:
+    team = db.session.get(InspectionTeam, team_id)
+    if team is None:
+        raise NotFound("未找到该检查组", code="team_not_found")
+    return team

@@ -1,0 +1,327 @@
+"""Planning a campaign: generating the assignments of each mode with the pure planners.
+
+Each mode has its own rule for who inspects whom; this module gathers the facts from the
+database, calls :mod:`.planning`, and turns the plan into inspections. Every random choice is
+seeded from the campaign's seed, and what was decided is stored in ``Campaign.plan`` so the
+draw can be audited and reproduced.
+"""
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..audit.operations import record
+from ..auth.models import RoleGrant, User
+from ..auth.permissions import Permission, Role
+from ..checklists.models import Checklist, ChecklistStatus
+from ..errors import InvalidInput, NotFound, PermissionDenied
+from ..extensions import db
+from ..orgs.models import OrgKind, OrgUnit
+from . import planning
+from .models import Campaign, Inspection, InspectionStatus, InspectionTeam, Mode
+
+#: Who is on the watch-list, for weighting spot checks. The watch-list domain installs its
+#: query here (it depends on inspections, not the other way round).
+watch_listed_outlet_ids: Callable[[], set[int]] = lambda: set()  # noqa: E731
+
+DEFAULT_SETTINGS: dict[str, dict[str, Any]] = {
+    "self_check": {"cycle": "monthly"},
+    "peer_check": {"no_repeat_cycles": 2, "outlets_per_team": None},
+    "spot_check": {"size": 10, "weights": planning.SpotCheckWeights().to_dict()},
+    "mystery_visit": {"count": 6, "scenarios": ["办理借记卡挂失", "咨询理财产品", "开立个人账户",
+                                                "办理社保卡激活"],
+                      "min_days_between": 90},
+}
+
+
+def _planning_error(exc: planning.PlanningError) -> InvalidInput:
+    return InvalidInput(exc.message, code=exc.code, details=exc.messages)
+
+
+def outlets_in(scope: OrgUnit) -> list[OrgUnit]:
+    return list(db.session.scalars(
+        sa.select(OrgUnit).where(OrgUnit.kind == OrgKind.outlet, OrgUnit.is_active.is_(True),
+                                 OrgUnit.path.startswith(scope.path)).order_by(OrgUnit.id)))
+
+
+def _users_with(role: Role, units: sa.Select | None = None) -> sa.Select:
+    query = (sa.select(User, RoleGrant.org_unit_id).join(RoleGrant, RoleGrant.user_id == User.id)
+             .where(RoleGrant.role == role, User.is_active.is_(True)).order_by(User.username))
+    return query if units is None else query.where(RoleGrant.org_unit_id.in_(units))
+
+
+def create_campaign(data: dict[str, Any], *, by: User) -> Campaign:
+    """Create a campaign and generate the assignments of every mode it includes.
+
+    Refuses (nothing written) when a mode's rules cannot be met, saying why in Chinese.
+    """
+    checklist = db.session.get(Checklist, data["checklist_id"])
+    if checklist is None or checklist.status is not ChecklistStatus.published:
+        raise InvalidInput("请选择一个已发布的检查表版本", code="checklist_not_published")
+    scope = db.session.get(OrgUnit, data["scope_unit_id"]) if data.get("scope_unit_id") else \
+        db.session.scalar(sa.select(OrgUnit).where(OrgUnit.kind == OrgKind.branch)
+                          .order_by(OrgUnit.id))
+    if scope is None or not by.can(Permission.campaigns_manage, scope):
+        raise PermissionDenied("您无权为该机构制定检查计划", code="not_planner")
+    if data["period_end"] < data["period_start"]:
+        raise InvalidInput("结束日期不能早于开始日期", code="invalid_period")
+    settings = {mode: {**DEFAULT_SETTINGS[mode], **(data.get("settings") or {}).get(mode, {})}
+                for mode in data["modes"]}
+    campaign = Campaign(name=data["name"], checklist=checklist, scope_unit=scope,
+                        period_start=data["period_start"], period_end=data["period_end"],
+                        modes=list(data["modes"]), settings=settings,
+                        seed=data.get("seed") if data.get("seed") is not None
+                        else random.SystemRandom().randrange(2**31),
+                        created_by_id=by.id, plan={})
+    db.session.add(campaign)
+    db.session.flush()
+    plan: dict[str, Any] = {}
+    outlets = outlets_in(scope)
+    if not outlets:
+        raise InvalidInput("所选范围内没有营业中的网点", code="no_outlets")
+    for mode in campaign.modes:
+        plan[mode] = GENERATORS[mode](campaign, outlets, settings[mode])
+    campaign.plan = plan
+    db.session.flush()
+    counts = {mode: plan[mode]["count"] for mode in campaign.modes}
+    record("campaign.create", campaign, actor=by,
+           after={"name": campaign.name, "checklist_id": checklist.id, "seed": campaign.seed,
+                  "modes": campaign.modes, "assignments": counts})
+    return campaign
+
+
+def _new_inspection(campaign: Campaign, mode: Mode, outlet_id: int, due: tuple[date, date],
+                    **fields) -> Inspection:
+    inspection = Inspection(campaign=campaign, checklist_id=campaign.checklist_id, mode=mode,
+                            outlet_id=outlet_id, due_start=due[0], due_end=due[1],
+                            status=InspectionStatus.assigned, draft={}, events={}, **fields)
+    db.session.add(inspection)
+    return inspection
+
+
+def _self_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> dict:
+    """自查: every outlet, every cycle, filled in by the outlet's own manager."""
+    try:
+        cycles = planning.self_check_cycles(campaign.period_start, campaign.period_end,
+                                            settings["cycle"])
+    except planning.PlanningError as exc:
+        raise _planning_error(exc) from exc
+    managers: dict[int, User] = {}
+    for user, unit_id in db.session.execute(
+            _users_with(Role.outlet_manager, sa.select(OrgUnit.id).where(
+                OrgUnit.id.in_([o.id for o in outlets])))):
+        managers.setdefault(unit_id, user)
+    warnings, count = [], 0
+    for outlet in outlets:
+        manager = managers.get(outlet.id)
+        if manager is None:
+            warnings.append(f"{outlet.name}没有网点负责人账号，未生成自查任务")
+            continue
+        for cycle in cycles:
+            _new_inspection(campaign, Mode.self_check, outlet.id, cycle, assignee_id=manager.id)
+            count += 1
+    return {"count": count, "cycles": [[c[0].isoformat(), c[1].isoformat()] for c in cycles],
+            "warnings": warnings}
+
+
+def _peer_history(campaign: Campaign) -> tuple[list[planning.PastPair], int]:
+    earlier = db.session.scalars(
+        sa.select(Campaign).where(Campaign.id != campaign.id,
+                                  Campaign.period_start <= campaign.period_start)
+        .order_by(Campaign.period_start, Campaign.id)).all()
+    history, cycle = [], 0
+    for previous in earlier:
+        peer = (previous.plan or {}).get("peer_check")
+        if not peer:
+            continue
+        for inspecting, inspected, _count in peer["pairs"]:
+            history.append(planning.PastPair(cycle, inspecting, inspected))
+        cycle += 1
+    return history, cycle
+
+
+def _peer_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> dict:
+    """互查: teams of one sub-branch inspect outlets of others, by the pure pairing rules."""
+    teams = db.session.scalars(
+        sa.select(InspectionTeam).join(OrgUnit, InspectionTeam.subbranch_id == OrgUnit.id)
+        .where(InspectionTeam.is_active.is_(True),
+               OrgUnit.path.startswith(campaign.scope_unit.path))
+        .order_by(InspectionTeam.id)).all()
+    if not teams:
+        raise InvalidInput("范围内没有互查小组，无法生成互查任务", code="no_teams")
+    history, cycle = _peer_history(campaign)
+    names = {o.parent_id: o.parent.name for o in outlets}
+    names.update({t.subbranch_id: t.subbranch.name for t in teams})
+    result = planning.pair_peer_checks(
+        [planning.PeerTeam(t.id, t.subbranch_id) for t in teams],
+        [planning.PeerOutlet(o.id, o.parent_id) for o in outlets],
+        seed=f"{campaign.seed}:peer", history=history,
+        no_repeat_cycles=int(settings["no_repeat_cycles"]),
+        outlets_per_team=settings.get("outlets_per_team"), cycle_index=cycle,
+        subbranch_names=names)
+    if not result.ok:
+        raise InvalidInput("互查规则无法同时满足，未生成任何任务", code="peer_plan_infeasible",
+                           details=result.messages)
+    due = (campaign.period_start, campaign.period_end)
+    for assignment in result.assignments:
+        _new_inspection(campaign, Mode.peer_check, assignment.outlet_id, due,
+                        team_id=assignment.team_id)
+    return {"count": len(result.assignments), "cycle_index": result.cycle_index,
+            "pairs": [[p.inspecting_subbranch_id, p.inspected_subbranch_id, p.outlet_count]
+                      for p in result.subbranch_pairs]}
+
+
+def _recent_facts(outlet_ids: list[int]) -> tuple[dict[int, float], dict[int, date]]:
+    """Latest independent score and date of each outlet (submitted or final)."""
+    rows = db.session.execute(
+        sa.select(Inspection.outlet_id, Inspection.total, Inspection.submitted_at)
+        .where(Inspection.outlet_id.in_(outlet_ids), Inspection.mode != Mode.self_check,
+               Inspection.status.in_([InspectionStatus.submitted, InspectionStatus.final]))
+        .order_by(Inspection.submitted_at)).all()
+    scores, dates = {}, {}
+    for outlet_id, total, submitted_at in rows:
+        if total is not None:
+            scores[outlet_id] = float(total)
+        dates[outlet_id] = submitted_at.date()
+    return scores, dates
+
+
+def _spot_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> dict:
+    """抽查: a weighted random sample — watch-listed, low-scoring and long-unchecked outlets
+    are likelier — assigned to the branch's own inspectors in turn."""
+    scores, dates = _recent_facts([o.id for o in outlets])
+    watched = watch_listed_outlet_ids()
+    today = campaign.period_start
+    candidates = [planning.SpotCheckCandidate(
+        o.id, o.id in watched, scores.get(o.id),
+        (today - dates[o.id]).days if o.id in dates and dates[o.id] <= today else None)
+        for o in outlets]
+    try:
+        weights = planning.SpotCheckWeights.from_dict(settings["weights"])
+        draw = planning.draw_spot_check_sample(candidates, size=int(settings["size"]),
+                                               seed=f"{campaign.seed}:spot", weights=weights)
+    except planning.PlanningError as exc:
+        raise _planning_error(exc) from exc
+    branch_units = sa.select(OrgUnit.id).where(OrgUnit.kind == OrgKind.branch)
+    inspectors = [user for user, _ in db.session.execute(_users_with(Role.inspector, branch_units))]
+    if not inspectors:
+        raise InvalidInput("分行没有检查员账号，无法分派抽查任务", code="no_branch_inspectors")
+    due = (campaign.period_start, campaign.period_end)
+    for index, outlet_id in enumerate(draw.selected_ids):
+        _new_inspection(campaign, Mode.spot_check, outlet_id, due,
+                        assignee_id=inspectors[index % len(inspectors)].id)
+    return {"count": len(draw.selected_ids), "draw": draw.to_dict()}
+
+
+def _mystery_visits(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> dict:
+    """暗访: a seeded sample of outlets, each with a shopper who has not visited it lately, a
+    scenario and a visit window spread over the period."""
+    rng = random.Random(f"{campaign.seed}:mystery")
+    count = min(int(settings["count"]), len(outlets))
+    if count < 1:
+        raise InvalidInput("暗访数量必须为正整数", code="invalid_count")
+    chosen = sorted(rng.sample([o.id for o in outlets], count))
+    shoppers = [user for user, _ in db.session.execute(_users_with(Role.mystery_shopper))]
+    if not shoppers:
+        raise InvalidInput("没有神秘人账号，无法分派暗访任务", code="no_shoppers")
+    history = [planning.MysteryVisit(a, o, d) for a, o, d in db.session.execute(
+        sa.select(Inspection.assignee_id, Inspection.outlet_id, Inspection.due_start)
+        .where(Inspection.mode == Mode.mystery_visit,
+               Inspection.status != InspectionStatus.cancelled))]
+    span = (campaign.period_end - campaign.period_start).days + 1
+    loads: dict[int, int] = defaultdict(int)
+    scenarios = settings["scenarios"] or DEFAULT_SETTINGS["mystery_visit"]["scenarios"]
+    visits, problems = [], []
+    for index, outlet_id in enumerate(chosen):
+        start = campaign.period_start + timedelta(days=span * index // count)
+        end = min(campaign.period_end, start + timedelta(days=max(span // count, 1) - 1))
+        pick = planning.pick_shopper(
+            [planning.MysteryShopper(s.id, loads[s.id]) for s in shoppers], outlet_id, start,
+            history, seed=f"{campaign.seed}:mystery:{outlet_id}",
+            min_days_between=int(settings["min_days_between"]))
+        if pick.shopper_id is None:
+            problems.append(pick.reason)
+            continue
+        loads[pick.shopper_id] += 1
+        history.append(planning.MysteryVisit(pick.shopper_id, outlet_id, start))
+        _new_inspection(campaign, Mode.mystery_visit, outlet_id, (start, end),
+                        assignee_id=pick.shopper_id, scenario=scenarios[index % len(scenarios)])
+        visits.append(outlet_id)
+    if problems and not visits:
+        raise InvalidInput("没有符合间隔要求的神秘人", code="no_eligible_shopper", details=problems)
+    return {"count": len(visits), "outlets": visits, "warnings": problems}
+
+
+GENERATORS: dict[str, Callable[[Campaign, list[OrgUnit], dict], dict]] = {
+    "self_check": _self_checks,
+    "peer_check": _peer_checks,
+    "spot_check": _spot_checks,
+    "mystery_visit": _mystery_visits,
+}
+
+
+def check_assignee(inspection: Inspection, assignee: User | None, team_id: int | None) -> None:
+    """Refuse an assignee who may not do this kind of inspection of this outlet."""
+    if (assignee is None) == (team_id is None):
+        raise InvalidInput("请指定一名检查人员或一个检查组", code="assignee_required")
+    if inspection.mode is Mode.peer_check:
+        team = db.session.get(InspectionTeam, team_id) if team_id else None
+        if team is None:
+            raise InvalidInput("互查任务必须分派给检查组", code="team_required")
+        if inspection.outlet.is_within(team.subbranch):
+            raise InvalidInput("互查不能检查本支行的网点", code="own_subbranch")
+        return
+    if assignee is None:
+        raise InvalidInput("该任务必须分派给个人", code="person_required")
+    needed = {Mode.self_check: Permission.rectification_submit,
+              Mode.spot_check: Permission.inspections_fill,
+              Mode.mystery_visit: Permission.mystery_visit}[inspection.mode]
+    if inspection.mode is Mode.self_check:
+        allowed = assignee.can(needed, inspection.outlet)
+    else:
+        allowed = assignee.can(needed)
+    if not allowed:
+        raise InvalidInput(f"{assignee.display_name}不能执行{inspection.mode.label}任务",
+                           code="assignee_not_allowed")
+
+
+def get_campaign(campaign_id: int, by: User) -> Campaign:
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or not by.can(Permission.campaigns_manage, campaign.scope_unit):
+        raise NotFound("未找到该检查计划", code="campaign_not_found")
+    return campaign
+
+
+def campaign_counts(campaign: Campaign) -> dict[str, dict[str, int]]:
+    """Assignments per mode and status, for the planning page."""
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for mode, status, count in db.session.execute(
+            sa.select(Inspection.mode, Inspection.status, sa.func.count())
+            .where(Inspection.campaign_id == campaign.id)
+            .group_by(Inspection.mode, Inspection.status)):
+        counts[mode.value][status.value] = count
+    return dict(counts)
+
+
+def create_team(*, name: str, subbranch: OrgUnit, members: list[User], by: User | None
+                ) -> InspectionTeam:
+    """A peer-check team of inspectors belonging to ``subbranch``."""
+    if by is not None and not by.can(Permission.campaigns_manage, subbranch):
+        raise PermissionDenied("您无权为该支行设立检查组", code="not_planner")
+    if subbranch.kind is not OrgKind.subbranch:
+        raise InvalidInput("检查组必须属于一个支行", code="not_subbranch")
+    for member in members:
+        if not member.can(Permission.inspections_fill, subbranch):
+            raise InvalidInput(f"{member.display_name}不是该支行的检查员", code="not_inspector")
+    team = InspectionTeam(name=name, subbranch=subbranch, members=members)
+    db.session.add(team)
+    db.session.flush()
+    record("inspection_team.create", team, actor=by,
+           after={"name": name, "subbranch": subbranch.code,
+                  "members": [m.username for m in members]})
+    return team

@@ -1,0 +1,477 @@
+"""Filling, submitting, reviewing and appealing inspections. Plain functions; they flush.
+
+:func:`submit_idempotently` is the one exception: it owns its transactions, because an
+idempotency key must be claimed (committed) before the work it protects begins.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from ..audit.operations import record
+from ..auth.models import User
+from ..db import utcnow
+from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from ..extensions import db
+from ..scoring import ScoringError, ScoringRules, score_inspection, validate_answers
+from ..scoring.types import DERIVED_MEASURES
+from .access import can_fill, can_review
+from .models import (
+    EDITABLE,
+    VISIT_EVENTS,
+    Appeal,
+    AppealStatus,
+    Finding,
+    FindingStatus,
+    Inspection,
+    InspectionAnswer,
+    InspectionScore,
+    InspectionStatus,
+    Mode,
+    Submission,
+    SubmissionState,
+)
+
+#: An in-flight submission older than this is taken to have crashed; a retry may take over.
+STALE_SUBMISSION = timedelta(seconds=30)
+
+
+def _require_fill(inspection: Inspection, by: User) -> None:
+    if not can_fill(by, inspection):
+        raise PermissionDenied("这不是分配给您的检查任务", code="not_assignee")
+
+
+def item_documents(inspection: Inspection) -> list[dict[str, Any]]:
+    """The form's items as plain checklist documents (what the scoring engine takes)."""
+    return [item.to_document() for item in inspection.form_items()]
+
+
+def _rules(inspection: Inspection) -> ScoringRules:
+    return ScoringRules.from_dict(inspection.checklist.scoring_rules)
+
+
+def _check_answers(inspection: Inspection, answers: dict[str, Any], *, complete: bool) -> None:
+    problems = validate_answers(item_documents(inspection), answers, require_all=complete)
+    if problems:
+        raise InvalidInput("部分检查项的答案有误" if not complete else "检查表尚未填写完整或有误",
+                           code="answers_invalid" if not complete else "incomplete",
+                           details=problems)
+
+
+# -- mystery visits ------------------------------------------------------------------------
+
+
+def _parse_events(events: dict[str, Any]) -> dict[str, datetime]:
+    parsed: dict[str, datetime] = {}
+    problems: dict[str, list[str]] = {}
+    for name, value in events.items():
+        if name not in VISIT_EVENTS:
+            problems[name] = ["未知的时间节点"]
+            continue
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            problems[name] = ["时间格式不正确"]
+            continue
+        if moment.tzinfo is None:
+            problems[name] = ["时间必须带时区"]
+            continue
+        parsed[name] = moment
+    ordered = [name for name in VISIT_EVENTS if name in parsed]
+    for earlier, later in zip(ordered, ordered[1:]):
+        if parsed[later] < parsed[earlier]:
+            problems.setdefault(later, []).append("时间早于前一个节点")
+    if problems:
+        raise InvalidInput("暗访时间记录有误", code="events_invalid", details=problems)
+    return parsed
+
+
+def derived_measures(events: dict[str, Any]) -> dict[str, float]:
+    """Waiting and service minutes of a mystery visit, from its tapped timestamps."""
+    moments = _parse_events(events)
+    measures: dict[str, float] = {}
+    if "ticket" in moments and "called" in moments:
+        measures["wait_minutes"] = round(
+            (moments["called"] - moments["ticket"]).total_seconds() / 60, 1)
+    if "served" in moments and "left" in moments:
+        measures["service_minutes"] = round(
+            (moments["left"] - moments["served"]).total_seconds() / 60, 1)
+    assert set(measures) <= set(DERIVED_MEASURES)
+    return measures
+
+
+def _with_derived(inspection: Inspection, answers: dict[str, Any],
+                  events: dict[str, Any]) -> dict[str, Any]:
+    """Fill number items that take their value from the visit's events (e.g. waiting time)."""
+    if not events:
+        return answers
+    measures = derived_measures(events)
+    answers = dict(answers)
+    for item in inspection.form_items():
+        source = (item.config or {}).get("derived_from")
+        if source in measures:
+            previous = answers.get(item.code) or {}
+            answers[item.code] = {**previous, "value": measures[source]}
+    return answers
+
+
+# -- drafts ---------------------------------------------------------------------------------
+
+
+def save_draft(inspection: Inspection, *, version: int, answers: dict[str, Any],
+               events: dict[str, Any] | None, by: User) -> Inspection:
+    """Save the answers so far. ``version`` must be the one the device started from: a stale
+    device gets 409 with the server's copy and nothing is overwritten."""
+    _require_fill(inspection, by)
+    if version != inspection.version:
+        raise Conflict("该检查已在其他设备上修改，请选择保留哪一份", code="version_conflict",
+                       details={"server": draft_state(inspection)})
+    if events is not None and inspection.mode is not Mode.mystery_visit:
+        raise InvalidInput("只有暗访记录时间节点", code="events_not_allowed")
+    if events:
+        _parse_events(events)
+    _check_answers(inspection, answers, complete=False)
+    inspection.start()
+    inspection.draft = answers
+    if events is not None:
+        inspection.events = events
+    db.session.flush()  # version_id_col: a concurrent save loses with StaleDataError (409)
+    return inspection
+
+
+def draft_state(inspection: Inspection) -> dict[str, Any]:
+    return {"version": inspection.version, "answers": inspection.draft,
+            "events": inspection.events, "status": inspection.status.value,
+            "updated_at": inspection.updated_at.isoformat()}
+
+
+# -- submission -----------------------------------------------------------------------------
+
+
+def _photo_problems(inspection: Inspection, answers: dict[str, Any]) -> dict[str, list[str]]:
+    """Items whose photo rule is not met. Photo counts come from the evidence domain."""
+    from ..evidence.operations import photo_counts  # evidence depends on inspections, not back
+
+    counts = photo_counts(inspection)
+    problems: dict[str, list[str]] = {}
+    for item in inspection.form_items():
+        value = (answers.get(item.code) or {}).get("value")
+        needs = item.photo_rule == "required" or (item.photo_rule == "on_fail" and value == "fail")
+        if needs and value != "na" and counts.get(item.code, 0) == 0:
+            problems[item.code] = ["该项需要拍照留证"]
+    return problems
+
+
+def submit(inspection: Inspection, payload: dict[str, Any], *, by: User) -> dict[str, Any]:
+    """Submit a filled inspection: validate, score, freeze answers, create findings.
+
+    ``payload`` holds ``answers`` (code → value/note), mystery ``events`` and per-finding
+    ``findings`` (code → ``fixed_on_spot``). Returns the result the client is shown.
+    """
+    _require_fill(inspection, by)
+    if inspection.status not in EDITABLE:
+        raise Conflict(f"该检查已{inspection.status.label}，不能重复提交",
+                       code="already_submitted")
+    events = payload.get("events") or {}
+    if events and inspection.mode is not Mode.mystery_visit:
+        raise InvalidInput("只有暗访记录时间节点", code="events_not_allowed")
+    answers = _with_derived(inspection, payload.get("answers") or {}, events)
+    _check_answers(inspection, answers, complete=True)
+    photo_problems = _photo_problems(inspection, answers)
+    if photo_problems:
+        raise InvalidInput("部分检查项需要拍照留证", code="photos_missing", details=photo_problems)
+    try:
+        result = score_inspection(item_documents(inspection), answers, _rules(inspection))
+    except ScoringError as exc:
+        raise InvalidInput(exc.message, code="answers_invalid", details=exc.messages) from exc
+
+    resubmission = inspection.status is InspectionStatus.returned
+    if resubmission:
+        _discard_previous_submission(inspection)
+    inspection.start()
+    inspection.submit()
+    inspection.submitted_by_id = by.id
+    inspection.draft = answers
+    inspection.events = events
+    by_code = {item.code: item for item in inspection.form_items()}
+    for position, item_score in enumerate(result.items):
+        answer = answers.get(item_score.code) or {}
+        inspection.answers.append(InspectionAnswer(
+            item_code=item_score.code, section_code=item_score.section, position=position,
+            value=answer.get("value"), note=answer.get("note"),
+            earned=item_score.earned, possible=item_score.possible,
+            failed=item_score.failed, red_line=item_score.red_line))
+    fixes = payload.get("findings") or {}
+    for code in result.failed_items:
+        item = by_code[code]
+        fixed = bool((fixes.get(code) or {}).get("fixed_on_spot"))
+        db.session.add(Finding(
+            inspection=inspection, outlet_id=inspection.outlet_id, item_code=code,
+            item_text=item.text, severity=item.severity, red_line=item.red_line,
+            note=(answers.get(code) or {}).get("note"), fixed_on_spot=fixed,
+            status=FindingStatus.fixed_on_spot if fixed else FindingStatus.open))
+    _store_score(inspection, result.to_dict(), result.total, result.grade, result.grade_key,
+                 bool(result.red_line_failures), result.rules_version,
+                 "退回修改后重新提交" if resubmission else "提交")
+    db.session.flush()
+    record("inspection.submit", inspection, actor=by,
+           after={"total": inspection.total, "grade": inspection.grade_key,
+                  "findings": list(result.failed_items)})
+    return submission_result(inspection)
+
+
+def _discard_previous_submission(inspection: Inspection) -> None:
+    """A returned inspection is corrected and submitted again: its answers and findings are
+    replaced (the earlier score version stays in history)."""
+    for finding in list(inspection.findings):
+        if finding.appeals:
+            raise Conflict("该检查已有申诉，不能退回重填", code="has_appeals")
+        db.session.delete(finding)
+    inspection.answers.clear()
+    db.session.flush()
+
+
+def _store_score(inspection: Inspection, detail: dict[str, Any], total: Decimal | None,
+                 grade: str | None, grade_key: str | None, red_line: bool, rules_version: str,
+                 reason: str) -> InspectionScore:
+    score = InspectionScore(number=len(inspection.scores) + 1, total=total, grade=grade,
+                            grade_key=grade_key, detail=detail,
+                            checklist_id=inspection.checklist_id,
+                            rules_version=rules_version, reason=reason)
+    inspection.scores.append(score)
+    inspection.total, inspection.grade_key, inspection.red_line_failed = total, grade_key, red_line
+    return score
+
+
+def submission_result(inspection: Inspection) -> dict[str, Any]:
+    """What a submitting client is told (and what a replay of the same key gets back)."""
+    score = inspection.current_score
+    return {
+        "inspection_id": inspection.id,
+        "status": inspection.status.value,
+        "total": float(score.total) if score and score.total is not None else None,
+        "grade": score.grade if score else None,
+        "red_line_failed": inspection.red_line_failed,
+        "findings": [{"id": f.id, "item_code": f.item_code, "fixed_on_spot": f.fixed_on_spot}
+                     for f in inspection.findings],
+        "submitted_at": inspection.submitted_at.isoformat() if inspection.submitted_at else None,
+    }
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                           default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(existing: Submission, inspection_id: int, digest: str, by: User) -> dict[str, Any]:
+    if (existing.inspection_id != inspection_id or existing.payload_hash != digest
+            or existing.user_id != by.id):
+        raise InvalidInput("该提交编号已用于另一份内容，请勿重复使用", code="idempotency_key_reused")
+    if existing.state is SubmissionState.done:
+        return existing.response
+    raise Conflict("该检查正在提交中，请稍后再试", code="submission_in_progress")
+
+
+def submit_idempotently(inspection_id: int, key: str, payload: dict[str, Any], *,
+                        by: User) -> dict[str, Any]:
+    """Submit once per client key, whatever the network does.
+
+    The same key and payload return the stored result; the same key with another payload is
+    refused (422); a retry while the first is still running gets 409. The key is claimed by
+    committing a unique row first, so concurrent requests cannot both pass.
+    """
+    digest = payload_hash(payload)
+    existing = db.session.scalar(sa.select(Submission).where(Submission.key == key))
+    if existing is not None and existing.state is SubmissionState.in_flight \
+            and utcnow() - existing.created_at > STALE_SUBMISSION \
+            and existing.payload_hash == digest:
+        db.session.delete(existing)  # its request died; this retry takes over
+        db.session.commit()
+        existing = None
+    if existing is not None:
+        return _replay(existing, inspection_id, digest, by)
+    claim = Submission(key=key, inspection_id=inspection_id, user_id=by.id,
+                       payload_hash=digest, state=SubmissionState.in_flight)
+    db.session.add(claim)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = db.session.scalar(sa.select(Submission).where(Submission.key == key))
+        return _replay(existing, inspection_id, digest, by)
+    try:
+        inspection = db.session.get(Inspection, inspection_id, with_for_update=True)
+        if inspection is None:
+            raise NotFound("未找到该检查", code="inspection_not_found")
+        response = submit(inspection, payload, by=by)
+        claim.state = SubmissionState.done
+        claim.response = response
+        claim.completed_at = utcnow()
+        db.session.commit()
+        return response
+    except Exception:
+        db.session.rollback()
+        # Release the key: the client may correct the problem and retry with it.
+        db.session.execute(sa.delete(Submission).where(
+            Submission.key == key, Submission.state == SubmissionState.in_flight))
+        db.session.commit()
+        raise
+
+
+# -- review ---------------------------------------------------------------------------------
+
+
+def _require_review(inspection: Inspection, by: User) -> None:
+    if not can_review(by, inspection):
+        raise PermissionDenied("只有服务管理人员可以审核检查", code="not_reviewer")
+
+
+def return_for_correction(inspection: Inspection, reason: str, *, by: User) -> Inspection:
+    """Send a submission back to its inspector with a reason."""
+    _require_review(inspection, by)
+    inspection.return_for_correction(reason)
+    db.session.flush()
+    record("inspection.return", inspection, actor=by, reason=reason)
+    return inspection
+
+
+def finalise(inspection: Inspection, *, by: User) -> Inspection:
+    """Accept a submission as final (watch-list evaluation reads final results)."""
+    _require_review(inspection, by)
+    inspection.finalise()
+    db.session.flush()
+    record("inspection.finalise", inspection, actor=by, after={"total": inspection.total})
+    return inspection
+
+
+# -- assignments ----------------------------------------------------------------------------
+
+
+def _require_planner(inspection: Inspection, by: User) -> None:
+    from ..auth.permissions import Permission
+
+    if not by.can(Permission.campaigns_manage, inspection.outlet):
+        raise PermissionDenied("只有服务管理人员可以调整检查任务", code="not_planner")
+
+
+def reassign(inspection: Inspection, *, assignee: User | None, team_id: int | None,
+             reason: str, by: User) -> Inspection:
+    """Give an open assignment to another person or team; the reason goes to the audit log."""
+    from .campaigns import check_assignee
+
+    _require_planner(inspection, by)
+    if inspection.status not in {InspectionStatus.assigned, InspectionStatus.in_progress}:
+        raise Conflict("已提交的检查不能改派", code="not_open")
+    before = {"assignee_id": inspection.assignee_id, "team_id": inspection.team_id}
+    check_assignee(inspection, assignee, team_id)
+    inspection.assignee_id = assignee.id if assignee else None
+    inspection.team_id = team_id
+    db.session.flush()
+    record("inspection.reassign", inspection, actor=by, reason=reason, before=before,
+           after={"assignee_id": inspection.assignee_id, "team_id": inspection.team_id})
+    return inspection
+
+
+def cancel(inspection: Inspection, *, reason: str, by: User) -> Inspection:
+    """Cancel an open assignment (kept, with the reason, for the record)."""
+    _require_planner(inspection, by)
+    inspection.cancel()
+    db.session.flush()
+    record("inspection.cancel", inspection, actor=by, reason=reason)
+    return inspection
+
+
+def reschedule(inspection: Inspection, *, due_start: date, due_end: date, reason: str,
+               by: User) -> Inspection:
+    """Move an open assignment's window."""
+    _require_planner(inspection, by)
+    if inspection.status not in {InspectionStatus.assigned, InspectionStatus.in_progress}:
+        raise Conflict("已提交的检查不能改期", code="not_open")
+    if due_end < due_start:
+        raise InvalidInput("结束日期不能早于开始日期", code="invalid_window")
+    before = {"due_start": inspection.due_start, "due_end": inspection.due_end}
+    inspection.due_start, inspection.due_end = due_start, due_end
+    db.session.flush()
+    record("inspection.reschedule", inspection, actor=by, reason=reason, before=before,
+           after={"due_start": due_start, "due_end": due_end})
+    return inspection
+
+
+# -- appeals --------------------------------------------------------------------------------
+
+
+def appeal_finding(finding: Finding, *, category: str, text: str, by: User) -> Appeal:
+    """The inspected outlet contests a finding within the appeal window."""
+    from ..auth.permissions import Permission
+
+    if not by.can(Permission.appeals_create, finding.outlet):
+        raise PermissionDenied("只有被检查网点可以申诉", code="not_outlet")
+    inspection = finding.inspection
+    days = current_app.config.get("APPEAL_DAYS", 7)
+    if inspection.submitted_at is None or utcnow() > inspection.submitted_at + timedelta(days=days):
+        raise Conflict(f"已超过申诉期限（提交后 {days} 天内）", code="appeal_window_closed")
+    if finding.status is FindingStatus.overturned:
+        raise Conflict("该问题已撤销", code="finding_overturned")
+    if any(a.status is AppealStatus.pending for a in finding.appeals):
+        raise Conflict("该问题已有待处理的申诉", code="appeal_pending")
+    appeal = Appeal(finding=finding, category=category, text=text, created_by_id=by.id)
+    db.session.add(appeal)
+    db.session.flush()
+    record("appeal.create", appeal, actor=by, after={"finding_id": finding.id,
+                                                      "category": category})
+    return appeal
+
+
+def decide_appeal(appeal: Appeal, *, overturn: bool, note: str, by: User) -> Appeal:
+    """A reviewer other than the inspector upholds or overturns. Overturning re-scores the
+    inspection as if the item had passed; the earlier score version is kept."""
+    finding = appeal.finding
+    inspection = finding.inspection
+    _require_review(inspection, by)
+    if by.id in {inspection.submitted_by_id, inspection.assignee_id}:
+        raise PermissionDenied("原检查人员不能处理针对自己的申诉", code="own_inspection")
+    appeal.decide(overturn, note, by)
+    if overturn:
+        finding.status = FindingStatus.overturned
+        _rescore_without(inspection, finding.item_code, appeal)
+    db.session.flush()
+    record("appeal.decide", appeal, actor=by, reason=note,
+           after={"status": appeal.status.value, "total": inspection.total})
+    return appeal
+
+
+def _rescore_without(inspection: Inspection, item_code: str, appeal: Appeal) -> None:
+    answers = {a.item_code: {"value": a.value, "note": a.note} for a in inspection.answers}
+    overturned = {f.item_code for f in inspection.findings
+                  if f.status is FindingStatus.overturned} | {item_code}
+    items = item_documents(inspection)
+    for item in items:
+        if item["code"] in overturned:
+            answers[item["code"]] = _passing_answer(item)
+    result = score_inspection(items, answers, _rules(inspection))
+    by_code = {s.code: s for s in result.items}
+    for answer in inspection.answers:
+        score = by_code[answer.item_code]
+        answer.earned, answer.possible, answer.failed = score.earned, score.possible, score.failed
+    _store_score(inspection, result.to_dict(), result.total, result.grade, result.grade_key,
+                 bool(result.red_line_failures), result.rules_version,
+                 f"申诉成立（申诉 #{appeal.id}，{item_code}）")
+
+
+def _passing_answer(item: dict[str, Any]) -> dict[str, Any]:
+    """The answer that gives an item full points, per response type."""
+    kind, config = item["response_type"], item.get("config") or {}
+    value: Any = {"pass_fail": "pass", "deduction": 0}.get(kind)
+    if kind == "scale":
+        value = config.get("max")
+    elif kind == "number":
+        value = config.get("limit")
+    return {"value": value, "note": "申诉成立"}

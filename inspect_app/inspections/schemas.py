@@ -1,0 +1,300 @@
+"""The JSON shapes of campaigns, inspections, findings and appeals.
+
+Two views of an inspection exist: the full one (its inspector, reviewers) and the outlet's view.
+For a mystery visit the outlet's view names "神秘人" and the visit date only — never the
+shopper, their account or exact times.
+"""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from ..scoring.rules import MODES
+from .models import (
+    APPEAL_CATEGORIES,
+    VISIT_EVENTS,
+    AppealStatus,
+    FindingStatus,
+    InspectionStatus,
+    Mode,
+)
+
+MYSTERY_LABEL = "神秘人"
+
+
+class CampaignCreateSchema(ma.Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    checklist_id = fields.Integer(required=True)
+    scope_unit_id = fields.Integer(metadata={"description": "范围（默认整个分行）"})
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    modes = fields.List(fields.String(validate=validate.OneOf(MODES)), required=True,
+                        validate=validate.Length(min=1))
+    seed = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=2**62),
+                          metadata={"description": "随机种子；不填则自动生成并保存"})
+    settings = fields.Dict(keys=fields.String(validate=validate.OneOf(MODES)),
+                           values=fields.Dict(), load_default=dict,
+                           metadata={"description": "各模式参数：self_check.cycle、"
+                                                    "peer_check.no_repeat_cycles、spot_check.size/"
+                                                    "weights、mystery_visit.count/scenarios/"
+                                                    "min_days_between"})
+
+
+class CampaignSchema(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+    checklist_id = fields.Integer()
+    scope_unit_id = fields.Integer()
+    period_start = fields.Date()
+    period_end = fields.Date()
+    modes = fields.List(fields.String())
+    seed = fields.Integer()
+    settings = fields.Dict()
+    plan = fields.Dict()
+    counts = fields.Dict(metadata={"description": "各模式、各状态的任务数"})
+    created_at = fields.DateTime()
+
+
+class UnitRefSchema(ma.Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+
+
+class InspectionSummarySchema(ma.Schema):
+    id = fields.Integer()
+    campaign_id = fields.Integer(allow_none=True)
+    mode = fields.Enum(Mode, by_value=True)
+    mode_label = fields.String(attribute="mode.label")
+    status = fields.Enum(InspectionStatus, by_value=True)
+    status_label = fields.String(attribute="status.label")
+    outlet = fields.Nested(UnitRefSchema)
+    subbranch = fields.Function(lambda i: {"id": i.outlet.parent.id, "code": i.outlet.parent.code,
+                                           "name": i.outlet.parent.name})
+    inspector = fields.Method("dump_inspector")
+    due_start = fields.Date()
+    due_end = fields.Date()
+    scenario = fields.String(allow_none=True)
+    checklist_id = fields.Integer()
+    version = fields.Integer()
+    total = fields.Float(allow_none=True)
+    grade_key = fields.String(allow_none=True)
+    red_line_failed = fields.Boolean()
+    submitted_at = fields.Method("dump_submitted_at")
+    updated_at = fields.DateTime()
+
+    def identity_visible(self, inspection) -> bool:
+        return self.context_user_sees(inspection)
+
+    def context_user_sees(self, inspection) -> bool:
+        from flask import g
+
+        from .access import sees_identity
+
+        return sees_identity(g.user, inspection)
+
+    def dump_inspector(self, inspection):
+        if not self.identity_visible(inspection):
+            return MYSTERY_LABEL
+        if inspection.team is not None:
+            return inspection.team.name
+        return inspection.assignee.display_name if inspection.assignee else None
+
+    def dump_submitted_at(self, inspection):
+        if inspection.submitted_at is None:
+            return None
+        if not self.identity_visible(inspection):
+            return inspection.submitted_at.date().isoformat()  # the visit date only
+        return inspection.submitted_at.isoformat()
+
+    @ma.post_dump(pass_original=True)
+    def hide_mystery_details(self, data, inspection, **kwargs):
+        if not self.identity_visible(inspection):
+            data["scenario"] = None
+            data["due_start"] = data["due_end"] = None
+        return data
+
+
+class FindingSchema(ma.Schema):
+    id = fields.Integer()
+    inspection_id = fields.Integer()
+    item_code = fields.String()
+    item_text = fields.String()
+    severity = fields.String()
+    red_line = fields.Boolean()
+    note = fields.String(allow_none=True)
+    fixed_on_spot = fields.Boolean()
+    status = fields.Enum(FindingStatus, by_value=True)
+    status_label = fields.String(attribute="status.label")
+
+
+class InspectionSchema(InspectionSummarySchema):
+    """One inspection with its form (the items of its mode), answers, events and score."""
+
+    checklist = fields.Method("dump_checklist")
+    answers = fields.Method("dump_answers")
+    events = fields.Method("dump_events")
+    score = fields.Method("dump_score")
+    findings = fields.List(fields.Nested(FindingSchema))
+    review_note = fields.String(allow_none=True)
+    photos = fields.Method("dump_photos", metadata={"description": "各检查项的照片"})
+
+    def dump_photos(self, inspection):
+        from ..evidence.operations import photos_by_item
+        from ..evidence.schemas import PhotoSchema
+
+        schema = PhotoSchema(many=True)
+        return {code: schema.dump(photos) for code, photos in photos_by_item(inspection).items()}
+
+    def dump_checklist(self, inspection):
+        checklist = inspection.checklist
+        return {"id": checklist.id, "name": checklist.name, "version": checklist.version,
+                "sections": [s.to_document() for s in checklist.sections],
+                "items": [item.to_document() for item in inspection.form_items()]}
+
+    def dump_answers(self, inspection):
+        if inspection.answers:
+            return {a.item_code: {"value": a.value, "note": a.note, "failed": a.failed,
+                                  "earned": float(a.earned), "possible": float(a.possible)}
+                    for a in inspection.answers}
+        return inspection.draft
+
+    def dump_events(self, inspection):
+        return inspection.events if self.identity_visible(inspection) else {}
+
+    def dump_score(self, inspection):
+        score = inspection.current_score
+        if score is None:
+            return None
+        return {"number": score.number, "total": float(score.total) if score.total is not None
+                else None, "grade": score.grade, "grade_key": score.grade_key,
+                "reason": score.reason, "rules_version": score.rules_version,
+                "sections": score.detail.get("sections"),
+                "red_line_failures": score.detail.get("red_line_failures"),
+                "history": [{"number": s.number, "total": float(s.total) if s.total is not None
+                             else None, "grade": s.grade, "reason": s.reason,
+                             "created_at": s.created_at.isoformat()}
+                            for s in inspection.scores]}
+
+
+class InspectionQuerySchema(ma.Schema):
+    mine = fields.Boolean(load_default=False, metadata={"description": "只看分派给我的"})
+    status = fields.List(fields.Enum(InspectionStatus, by_value=True))
+    mode = fields.Enum(Mode, by_value=True)
+    outlet_id = fields.Integer()
+    campaign_id = fields.Integer()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class AnswerSchema(ma.Schema):
+    value = fields.Raw(allow_none=True)
+    note = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+
+class EventsField(fields.Dict):
+    def __init__(self, **kwargs):
+        super().__init__(keys=fields.String(validate=validate.OneOf(VISIT_EVENTS)),
+                         values=fields.String(validate=validate.Length(max=40)), **kwargs)
+
+
+class DraftSchema(ma.Schema):
+    version = fields.Integer(required=True, metadata={"description": "开始编辑时的版本号"})
+    answers = fields.Dict(keys=fields.String(validate=validate.Length(max=32)),
+                          values=fields.Nested(AnswerSchema), required=True)
+    events = EventsField(allow_none=True, load_default=None)
+
+
+class DraftStateSchema(ma.Schema):
+    version = fields.Integer()
+    status = fields.String()
+    answers = fields.Dict()
+    events = fields.Dict()
+    updated_at = fields.String()
+
+
+class FindingInputSchema(ma.Schema):
+    fixed_on_spot = fields.Boolean(load_default=False)
+
+
+class SubmitSchema(ma.Schema):
+    answers = fields.Dict(keys=fields.String(validate=validate.Length(max=32)),
+                          values=fields.Nested(AnswerSchema), required=True)
+    events = EventsField(load_default=dict)
+    findings = fields.Dict(keys=fields.String(validate=validate.Length(max=32)),
+                           values=fields.Nested(FindingInputSchema), load_default=dict,
+                           metadata={"description": "立查立改：{item_code: {fixed_on_spot: true}}"})
+    client_submission_id = fields.UUID(metadata={"description": "与 Idempotency-Key 头相同的作用"})
+
+
+class SubmitHeadersSchema(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE  # every other request header
+
+    idempotency_key = fields.UUID(data_key="Idempotency-Key")
+
+
+class SubmissionResultSchema(ma.Schema):
+    inspection_id = fields.Integer()
+    status = fields.String()
+    total = fields.Float(allow_none=True)
+    grade = fields.String(allow_none=True)
+    red_line_failed = fields.Boolean()
+    findings = fields.List(fields.Dict())
+    submitted_at = fields.String(allow_none=True)
+
+
+class ReasonSchema(ma.Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=1000))
+
+
+class ReassignSchema(ReasonSchema):
+    assignee_id = fields.Integer(allow_none=True, load_default=None)
+    team_id = fields.Integer(allow_none=True, load_default=None)
+
+
+class RescheduleSchema(ReasonSchema):
+    due_start = fields.Date(required=True)
+    due_end = fields.Date(required=True)
+
+
+class AppealCreateSchema(ma.Schema):
+    category = fields.String(required=True, validate=validate.OneOf(list(APPEAL_CATEGORIES)))
+    text = fields.String(required=True, validate=validate.Length(min=5, max=2000))
+
+
+class AppealDecisionSchema(ma.Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["upheld", "overturned"]))
+    note = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+
+
+class AppealSchema(ma.Schema):
+    id = fields.Integer()
+    finding_id = fields.Integer()
+    inspection_id = fields.Function(lambda a: a.finding.inspection_id)
+    item_code = fields.Function(lambda a: a.finding.item_code)
+    category = fields.String()
+    category_label = fields.Function(lambda a: APPEAL_CATEGORIES[a.category])
+    text = fields.String()
+    status = fields.Enum(AppealStatus, by_value=True)
+    status_label = fields.String(attribute="status.label")
+    decision_note = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class AppealQuerySchema(ma.Schema):
+    status = fields.Enum(AppealStatus, by_value=True)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class TeamSchema(ma.Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    subbranch_id = fields.Integer(required=True)
+    member_ids = fields.List(fields.Integer(), required=True, load_only=True)
+    members = fields.Function(lambda t: [{"id": u.id, "username": u.username,
+                                          "display_name": u.display_name} for u in t.members],
+                              dump_only=True)
+    is_active = fields.Boolean(dump_only=True)

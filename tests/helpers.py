@@ -1,0 +1,91 @@
+"""Helpers shared by the tests: filling in forms, making photos."""
+from __future__ import annotations
+
+import io
+import random
+import uuid
+
+from PIL import Image
+
+from inspect_app.inspections.models import Inspection
+
+
+def filler_of(inspection: Inspection) -> str:
+    """Username of someone who fills this inspection in."""
+    if inspection.team is not None:
+        return inspection.team.members[0].username
+    return inspection.assignee.username
+
+
+def passing_answers(form_items: list[dict], fail: tuple[str, ...] = ()) -> dict:
+    """Answers that pass every item, except those in ``fail``."""
+    answers = {}
+    for item in form_items:
+        kind, config = item["response_type"], item["config"]
+        failing = item["code"] in fail
+        note = None
+        if kind == "pass_fail":
+            value = "fail" if failing else "pass"
+        elif kind == "scale":
+            value = 0 if failing else config["max"]
+        elif kind == "number":
+            over = 5 if config.get("direction", "max") == "max" else -1
+            value = config["limit"] + over if failing else config["limit"]
+        elif kind == "deduction":
+            value, note = (item["weight"], "现场发现问题，按标准扣分") if failing else (0, None)
+        else:
+            value = "无"
+        answers[item["code"]] = {"value": value, "note": note}
+    return answers
+
+
+def new_key() -> str:
+    return str(uuid.uuid4())
+
+
+def jpeg(seed: int = 0, size: tuple[int, int] = (96, 72), *, exif: bool = True) -> bytes:
+    """A small, distinct JPEG with camera EXIF (make, model, capture time)."""
+    rng = random.Random(seed)
+    image = Image.new("RGB", size)
+    image.putdata([(rng.randrange(256), rng.randrange(256), rng.randrange(256))
+                   for _ in range(size[0] * size[1])])
+    buffer = io.BytesIO()
+    if exif:
+        data = Image.Exif()
+        data[0x010F], data[0x0110] = "Apple", "iPhone 15"
+        data[0x0132] = "2026:10:15 10:20:30"
+        image.save(buffer, "JPEG", exif=data)
+    else:
+        image.save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def attach_photos(client, headers: dict, inspection_id: int, items: list[dict],
+                  answers: dict) -> list[dict]:
+    """Upload one photo for every item whose photo rule needs one with these answers."""
+    uploaded = []
+    for index, item in enumerate(items):
+        value = (answers.get(item["code"]) or {}).get("value")
+        if item["photo_rule"] == "required" or (item["photo_rule"] == "on_fail"
+                                                and value == "fail"):
+            response = client.post(
+                f"/api/v1/inspections/{inspection_id}/photos", headers=headers,
+                data={"client_id": new_key(), "item_code": item["code"],
+                      "file": (io.BytesIO(jpeg(inspection_id * 1000 + index)),
+                               "p.jpg")},
+                content_type="multipart/form-data")
+            assert response.status_code == 201, response.get_json()
+            uploaded.append(response.get_json())
+    return uploaded
+
+
+def submit_filled(client, headers: dict, inspection_id: int, *, fail: tuple[str, ...] = (),
+                  key: str | None = None, extra: dict | None = None):
+    """Fill every item (failing ``fail``), attach the photos it needs, and submit."""
+    items = client.get(f"/api/v1/inspections/{inspection_id}",
+                       headers=headers).get_json()["checklist"]["items"]
+    answers = passing_answers(items, fail=fail)
+    attach_photos(client, headers, inspection_id, items, answers)
+    return client.post(f"/api/v1/inspections/{inspection_id}/submit",
+                       json={"answers": answers, **(extra or {})},
+                       headers={**headers, "Idempotency-Key": key or new_key()})

@@ -1,0 +1,154 @@
+"""Planning a campaign: each mode's own rules for who inspects whom."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from inspect_app.audit.models import AuditEntry
+from inspect_app.auth.models import User
+from inspect_app.extensions import db
+from inspect_app.inspections import planning
+from inspect_app.inspections.models import Campaign, Inspection, InspectionTeam, Mode
+from inspect_app.orgs.models import OrgKind, OrgUnit
+
+
+def inspections(campaign_id: int, mode: Mode) -> list[Inspection]:
+    return db.session.scalars(sa.select(Inspection).where(
+        Inspection.campaign_id == campaign_id, Inspection.mode == mode)).all()
+
+
+def test_campaign_generates_all_four_modes(campaign):
+    """Does one campaign create self-checks, peer checks, spot checks and mystery visits?"""
+    counts = {mode: sum(states.values()) for mode, states in campaign["counts"].items()}
+    outlets = db.session.scalar(sa.select(sa.func.count()).select_from(OrgUnit)
+                                .where(OrgUnit.kind == OrgKind.outlet))
+    assert counts["self_check"] == outlets  # one quarterly cycle per outlet
+    assert counts["peer_check"] == outlets
+    assert counts["spot_check"] == 8
+    assert counts["mystery_visit"] == 4
+
+
+def test_self_checks_go_to_the_outlets_own_manager(campaign):
+    """Is each self-check assigned to the manager of the outlet it checks?"""
+    for inspection in inspections(campaign["id"], Mode.self_check):
+        grants = inspection.assignee.grants
+        assert any(g.org_unit_id == inspection.outlet_id and g.role.value == "outlet_manager"
+                   for g in grants)
+
+
+def test_peer_checks_never_inspect_their_own_subbranch_nor_swap(campaign):
+    """Does no team inspect its own sub-branch, and is no A↔B pair used in one cycle?"""
+    pairs = set()
+    for inspection in inspections(campaign["id"], Mode.peer_check):
+        assert inspection.team is not None and inspection.assignee_id is None
+        assert inspection.outlet.parent_id != inspection.team.subbranch_id
+        pairs.add((inspection.team.subbranch_id, inspection.outlet.parent_id))
+    assert not any((b, a) in pairs for a, b in pairs)
+
+
+def test_next_cycle_does_not_repeat_recent_pairs(client, api, campaign, demo):
+    """Does the following campaign avoid the sub-branch pairs of the one before?"""
+    body = {"name": "2027年第一季度", "checklist_id": demo.id, "period_start": "2027-01-01",
+            "period_end": "2027-03-31", "modes": ["peer_check"], "seed": 7}
+    second = client.post("/api/v1/campaigns", json=body, headers=api("fwgl")).get_json()
+    first_pairs = {tuple(p[:2]) for p in campaign["plan"]["peer_check"]["pairs"]}
+    second_pairs = {tuple(p[:2]) for p in second["plan"]["peer_check"]["pairs"]}
+    assert first_pairs and second_pairs and not first_pairs & second_pairs
+
+
+def test_spot_check_draw_is_stored_and_reproducible(campaign):
+    """Are the seed and weights stored with the draw, and does replaying it give the same
+    outlets?"""
+    stored = planning.SpotCheckDraw.from_dict(campaign["plan"]["spot_check"]["draw"])
+    assert stored.seed == "42:spot" and stored.weights == planning.SpotCheckWeights()
+    drawn = {i.outlet_id for i in inspections(campaign["id"], Mode.spot_check)}
+    assert drawn == set(stored.selected_ids)
+    candidates = [planning.SpotCheckCandidate(int(outlet_id)) for outlet_id, _ in
+                  campaign["plan"]["spot_check"]["draw"]["candidate_weights"]]
+    assert planning.reproduce(stored, candidates).selected_ids == stored.selected_ids
+
+
+def test_spot_checks_go_to_branch_inspectors(campaign):
+    """Are spot checks done by the branch's own inspectors, not a sub-branch's?"""
+    for inspection in inspections(campaign["id"], Mode.spot_check):
+        assert {g.org_unit.kind for g in inspection.assignee.grants} == {OrgKind.branch}
+
+
+def test_mystery_visits_have_shopper_scenario_and_window(campaign):
+    """Does each mystery visit name a shopper, a scenario and a window inside the period?"""
+    for inspection in inspections(campaign["id"], Mode.mystery_visit):
+        assert inspection.assignee.username.startswith("smr")
+        assert inspection.scenario
+        assert inspection.due_start <= inspection.due_end
+
+
+def test_shopper_does_not_revisit_an_outlet_too_soon(client, api, campaign, demo):
+    """Within the minimum gap, is a shopper never sent back to an outlet they visited?"""
+    body = {"name": "加密暗访", "checklist_id": demo.id, "period_start": "2026-12-01",
+            "period_end": "2026-12-31", "modes": ["mystery_visit"], "seed": 3,
+            "settings": {"mystery_visit": {"count": 76, "min_days_between": 365}}}
+    response = client.post("/api/v1/campaigns", json=body, headers=api("fwgl"))
+    assert response.status_code == 201, response.get_json()
+    earlier = {(i.assignee_id, i.outlet_id) for i in inspections(campaign["id"],
+                                                                  Mode.mystery_visit)}
+    later = {(i.assignee_id, i.outlet_id)
+             for i in inspections(response.get_json()["id"], Mode.mystery_visit)}
+    assert not earlier & later
+
+
+def test_impossible_peer_rules_are_explained_and_nothing_is_created(client, api, demo):
+    """With only two sub-branches' teams, is the plan refused with a clear reason and nothing
+    written?"""
+    for team in db.session.scalars(sa.select(InspectionTeam).order_by(InspectionTeam.id)
+                                   .offset(1)).all()[1:]:
+        team.is_active = False
+    scope = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS"))
+    db.session.commit()
+    body = {"name": "互查", "checklist_id": demo.id, "period_start": "2026-10-01",
+            "period_end": "2026-12-31", "modes": ["peer_check"], "scope_unit_id": scope.id}
+    response = client.post("/api/v1/campaigns", json=body, headers=api("fwgl"))
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "peer_plan_infeasible" and error["details"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Campaign)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Inspection)) == 0
+
+
+def test_only_service_managers_plan(client, api, demo):
+    """Is a sub-branch manager refused when planning a campaign?"""
+    body = {"name": "x", "checklist_id": demo.id, "period_start": "2026-10-01",
+            "period_end": "2026-10-31", "modes": ["self_check"]}
+    response = client.post("/api/v1/campaigns", json=body, headers=api("zh.lubei"))
+    assert response.status_code == 403
+
+
+def test_reassign_cancel_and_reschedule_are_audited_with_reasons(client, api, first):
+    """Do reassigning, rescheduling and cancelling record the reason in the audit log?"""
+    spot = first("spot_check")
+    other = db.session.scalar(sa.select(User).where(User.username == "jc.fenhang2"))
+    headers = api("fwgl")
+    moved = client.post(f"/api/v1/inspections/{spot.id}/reassign",
+                        json={"assignee_id": other.id, "reason": "原检查员休假"}, headers=headers)
+    assert moved.status_code == 200, moved.get_json()
+    rescheduled = client.post(f"/api/v1/inspections/{spot.id}/reschedule",
+                              json={"due_start": "2026-11-01", "due_end": "2026-11-15",
+                                    "reason": "网点装修延期"}, headers=headers)
+    assert rescheduled.status_code == 200
+    cancelled = client.post(f"/api/v1/inspections/{spot.id}/cancel",
+                            json={"reason": "网点暂停营业"}, headers=headers)
+    assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
+    reasons = dict(db.session.execute(sa.select(AuditEntry.action, AuditEntry.reason).where(
+        AuditEntry.object_id == str(spot.id), AuditEntry.object_type == "inspection")).all())
+    assert reasons == {"inspection.reassign": "原检查员休假",
+                       "inspection.reschedule": "网点装修延期",
+                       "inspection.cancel": "网点暂停营业"}
+
+
+def test_peer_check_cannot_be_reassigned_to_own_subbranch_team(client, api, first):
+    """Is a peer check refused when given to the team of the outlet's own sub-branch?"""
+    peer = first("peer_check")
+    own_team = db.session.scalar(sa.select(InspectionTeam).where(
+        InspectionTeam.subbranch_id == peer.outlet.parent_id))
+    response = client.post(f"/api/v1/inspections/{peer.id}/reassign",
+                           json={"team_id": own_team.id, "reason": "测试"}, headers=api("fwgl"))
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "own_subbranch"

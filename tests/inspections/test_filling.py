@@ -1,0 +1,267 @@
+"""Filling in and submitting inspections: drafts, conflicts, idempotent submission, scoring."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from inspect_app.extensions import db
+from inspect_app.inspections.models import (
+    Finding,
+    Inspection,
+    InspectionAnswer,
+    InspectionScore,
+    Submission,
+    SubmissionState,
+)
+
+from ..helpers import attach_photos, filler_of, new_key, passing_answers, submit_filled
+
+
+def form(client, headers, inspection_id):
+    response = client.get(f"/api/v1/inspections/{inspection_id}", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def ready_body(client, headers, inspection_id, fail=()):
+    """A complete submission body, with the photos it needs already uploaded."""
+    items = form(client, headers, inspection_id)["checklist"]["items"]
+    answers = passing_answers(items, fail=fail)
+    attach_photos(client, headers, inspection_id, items, answers)
+    return {"answers": answers}
+
+
+def test_inspector_sees_only_their_assignments(client, api, first):
+    """Does ``mine=true`` list exactly the inspector's own assignments?"""
+    spot = first("spot_check")
+    listed = client.get("/api/v1/inspections?mine=true&per_page=200",
+                        headers=api(spot.assignee.username)).get_json()
+    assert listed["total"] >= 1
+    assert all(item["inspector"] == spot.assignee.display_name for item in listed["items"])
+
+
+def test_form_holds_only_the_items_of_its_mode(client, api, first):
+    """Are mystery-only items in a mystery visit's form and absent from a spot check's?"""
+    mystery, spot = first("mystery_visit"), first("spot_check")
+    mystery_codes = {i["code"] for i in form(client, api(filler_of(mystery)), mystery.id)
+                     ["checklist"]["items"]}
+    spot_items = form(client, api(filler_of(spot)), spot.id)["checklist"]["items"]
+    assert all("spot_check" in item["modes"] for item in spot_items)
+    mystery_only = mystery_codes - {i["code"] for i in spot_items}
+    assert mystery_only, "the default checklist has mystery-visit-only items"
+
+
+def test_draft_saves_and_conflicts_show_the_server_copy(client, api, first):
+    """Does a stale device get 409 with the server's copy instead of overwriting it?"""
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    state = form(client, headers, spot.id)
+    code = state["checklist"]["items"][0]["code"]
+    saved = client.put(f"/api/v1/inspections/{spot.id}/draft", headers=headers,
+                       json={"version": state["version"], "answers": {code: {"value": "pass"}}})
+    assert saved.status_code == 200, saved.get_json()
+    assert saved.get_json()["version"] > state["version"]
+    stale = client.put(f"/api/v1/inspections/{spot.id}/draft", headers=headers,
+                       json={"version": state["version"], "answers": {code: {"value": "fail"}}})
+    assert stale.status_code == 409
+    server = stale.get_json()["error"]["details"]["server"]
+    assert server["answers"][code]["value"] == "pass"
+    assert db.session.get(Inspection, spot.id).draft[code]["value"] == "pass"
+
+
+def test_submission_scores_freezes_answers_and_creates_findings(client, api, first):
+    """Is the score stored with the checklist and rules versions, and each failure a finding?"""
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    items = form(client, headers, spot.id)["checklist"]["items"]
+    failing = next(i["code"] for i in items if i["response_type"] == "pass_fail"
+                   and not i["red_line"] and i["photo_rule"] != "required")
+    body = {"answers": passing_answers(items, fail=(failing,)),
+            "findings": {failing: {"fixed_on_spot": True}}}
+    attach_photos(client, headers, spot.id, items, body["answers"])
+    response = client.post(f"/api/v1/inspections/{spot.id}/submit", json=body,
+                           headers={**headers, "Idempotency-Key": new_key()})
+    assert response.status_code == 200, response.get_json()
+    result = response.get_json()
+    assert result["status"] == "submitted" and 0 < result["total"] < 100
+    score = db.session.scalar(sa.select(InspectionScore).where(
+        InspectionScore.inspection_id == spot.id))
+    assert score.checklist_id == spot.checklist_id and score.rules_version == "2026.1"
+    finding = db.session.scalar(sa.select(Finding).where(Finding.inspection_id == spot.id))
+    assert finding.item_code == failing and finding.fixed_on_spot
+    answers = db.session.scalar(sa.select(sa.func.count()).select_from(InspectionAnswer)
+                                .where(InspectionAnswer.inspection_id == spot.id))
+    assert answers == len(items)
+
+
+def test_replayed_submission_returns_the_stored_result_once(client, api, first):
+    """Does the same key with the same body return the same result and write nothing twice?"""
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    body = ready_body(client, headers, spot.id)
+    key = new_key()
+    one = client.post(f"/api/v1/inspections/{spot.id}/submit", json=body,
+                      headers={**headers, "Idempotency-Key": key})
+    two = client.post(f"/api/v1/inspections/{spot.id}/submit", json=body,
+                      headers={**headers, "Idempotency-Key": key})
+    assert one.status_code == two.status_code == 200
+    assert one.get_json() == two.get_json()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(InspectionScore)
+                             .where(InspectionScore.inspection_id == spot.id)) == 1
+
+
+def test_same_key_with_another_payload_is_refused(client, api, first):
+    """Is a reused key with a different body refused with 422?"""
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    items = form(client, headers, spot.id)["checklist"]["items"]
+    key = new_key()
+    assert submit_filled(client, headers, spot.id, key=key).status_code == 200
+    other = passing_answers(items, fail=(items[0]["code"],))
+    response = client.post(f"/api/v1/inspections/{spot.id}/submit", json={"answers": other},
+                           headers={**headers, "Idempotency-Key": key})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "idempotency_key_reused"
+
+
+def test_retry_while_in_flight_gets_409(client, api, first):
+    """Does a retry arriving while the first submission still runs get 409, not a second
+    submission?"""
+    from inspect_app.inspections.operations import payload_hash
+
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    body = ready_body(client, headers, spot.id)
+    key = new_key()
+    from inspect_app.auth.models import User
+    user = db.session.scalar(sa.select(User).where(User.username == filler_of(spot)))
+    db.session.add(Submission(key=key, inspection_id=spot.id, user_id=user.id,
+                              payload_hash=payload_hash({**body, "events": {}, "findings": {}}),
+                              state=SubmissionState.in_flight))
+    db.session.commit()
+    response = client.post(f"/api/v1/inspections/{spot.id}/submit", json=body,
+                           headers={**headers, "Idempotency-Key": key})
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "submission_in_progress"
+
+
+def test_a_crashed_submission_can_be_retried(client, api, first):
+    """When the first request died mid-way (stale in-flight key), does the retry succeed?"""
+    from inspect_app.auth.models import User
+    from inspect_app.inspections.operations import payload_hash
+
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    body = ready_body(client, headers, spot.id)
+    key = new_key()
+    user = db.session.scalar(sa.select(User).where(User.username == filler_of(spot)))
+    db.session.add(Submission(key=key, inspection_id=spot.id, user_id=user.id,
+                              payload_hash=payload_hash({**body, "events": {}, "findings": {}}),
+                              state=SubmissionState.in_flight,
+                              created_at=datetime.now(UTC) - timedelta(minutes=5)))
+    db.session.commit()
+    response = client.post(f"/api/v1/inspections/{spot.id}/submit", json=body,
+                           headers={**headers, "Idempotency-Key": key})
+    assert response.status_code == 200, response.get_json()
+
+
+def test_second_submission_with_a_new_key_is_a_conflict(client, api, first):
+    """Can an already submitted inspection not be submitted again from another device?"""
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    body = ready_body(client, headers, spot.id)
+    client.post(f"/api/v1/inspections/{spot.id}/submit", json=body,
+                headers={**headers, "Idempotency-Key": new_key()})
+    again = client.post(f"/api/v1/inspections/{spot.id}/submit", json=body,
+                        headers={**headers, "Idempotency-Key": new_key()})
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_submitted"
+
+
+def test_incomplete_submission_lists_the_missing_items(client, api, first):
+    """Does submitting with unanswered items give 422 naming them, and release the key?"""
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    items = form(client, headers, spot.id)["checklist"]["items"]
+    answers = passing_answers(items)
+    missing = items[3]["code"]
+    del answers[missing]
+    key = new_key()
+    response = client.post(f"/api/v1/inspections/{spot.id}/submit", json={"answers": answers},
+                           headers={**headers, "Idempotency-Key": key})
+    assert response.status_code == 422
+    assert missing in response.get_json()["error"]["details"]
+    assert db.session.scalar(sa.select(Submission).where(Submission.key == key)) is None
+    assert db.session.get(Inspection, spot.id).status.value != "submitted"
+
+
+def test_submission_needs_an_idempotency_key(client, api, first):
+    """Is a submission without a client key refused?"""
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    body = ready_body(client, headers, spot.id)
+    response = client.post(f"/api/v1/inspections/{spot.id}/submit", json=body, headers=headers)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "idempotency_key_required"
+
+
+def test_mystery_visit_times_give_the_waiting_minutes(client, api, first):
+    """Do the tapped ticket and call times fill the waiting-time item, failing it over 15 min?"""
+    mystery = first("mystery_visit")
+    headers = api(filler_of(mystery))
+    items = form(client, headers, mystery.id)["checklist"]["items"]
+    start = datetime(2026, 10, 9, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+    events = {name: (start + timedelta(minutes=m)).isoformat() for name, m in
+              (("arrival", 0), ("ticket", 1), ("called", 23), ("served", 24), ("left", 35))}
+    answers = passing_answers(items)
+    answers["EFF-01"] = {"value": 0}  # overwritten by the tapped times
+    attach_photos(client, headers, mystery.id, items, {**answers, "EFF-01": {"value": "fail"}})
+    response = client.post(f"/api/v1/inspections/{mystery.id}/submit",
+                           json={"answers": answers, "events": events},
+                           headers={**headers, "Idempotency-Key": new_key()})
+    assert response.status_code == 200, response.get_json()
+    wait = db.session.scalar(sa.select(InspectionAnswer).where(
+        InspectionAnswer.inspection_id == mystery.id, InspectionAnswer.item_code == "EFF-01"))
+    assert wait.value == 22.0 and wait.failed
+    assert "EFF-01" in {f["item_code"] for f in response.get_json()["findings"]}
+
+
+def test_events_out_of_order_are_refused(client, api, first):
+    """Is a visit whose 'called' time precedes its ticket refused?"""
+    mystery = first("mystery_visit")
+    headers = api(filler_of(mystery))
+    state = form(client, headers, mystery.id)
+    events = {"ticket": "2026-10-09T09:40:00+08:00", "called": "2026-10-09T09:30:00+08:00"}
+    response = client.put(f"/api/v1/inspections/{mystery.id}/draft", headers=headers,
+                          json={"version": state["version"], "answers": {}, "events": events})
+    assert response.status_code == 422 and "called" in response.get_json()["error"]["details"]
+
+
+def test_reviewer_returns_and_the_inspector_resubmits(client, api, first):
+    """After a return for correction, does the resubmission add a second score version?"""
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    items = form(client, headers, spot.id)["checklist"]["items"]
+    assert submit_filled(client, headers, spot.id).status_code == 200
+    returned = client.post(f"/api/v1/inspections/{spot.id}/return",
+                           json={"reason": "照片不清晰，请补充"}, headers=api("fwgl"))
+    assert returned.status_code == 200 and returned.get_json()["status"] == "returned"
+    failing = next(i["code"] for i in items if i["response_type"] == "pass_fail"
+                   and not i["red_line"] and i["photo_rule"] != "required")
+    again = client.post(f"/api/v1/inspections/{spot.id}/submit",
+                        json=ready_body(client, headers, spot.id, fail=(failing,)),
+                        headers={**headers, "Idempotency-Key": new_key()})
+    assert again.status_code == 200, again.get_json()
+    history = form(client, api("fwgl"), spot.id)["score"]["history"]
+    assert [h["number"] for h in history] == [1, 2] and history[1]["total"] < history[0]["total"]
+    final = client.post(f"/api/v1/inspections/{spot.id}/finalise", headers=api("fwgl"))
+    assert final.status_code == 200 and final.get_json()["status"] == "final"
+
+
+def test_inspector_cannot_review_their_own_work(client, api, first):
+    """Is an inspector refused when finalising an inspection?"""
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    assert submit_filled(client, headers, spot.id).status_code == 200
+    assert client.post(f"/api/v1/inspections/{spot.id}/finalise",
+                       headers=headers).status_code == 403

@@ -1,0 +1,190 @@
+"""Who sees what, mystery-shopper anonymity, and appeals against findings."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from inspect_app.auth.models import User
+from inspect_app.extensions import db
+from inspect_app.inspections.models import Finding, Inspection, InspectionTeam
+
+from ..helpers import filler_of, submit_filled
+
+
+def outlet_manager_of(inspection: Inspection) -> str:
+    return db.session.scalar(sa.select(User.username).where(
+        User.username == f"wd.{inspection.outlet.code.split('-')[1].lower()}"
+                         f"{inspection.outlet.code.split('-')[2]}"))
+
+
+def subbranch_manager_of(inspection: Inspection) -> str:
+    from inspect_app.demo.seed import SUBBRANCHES
+
+    code = inspection.outlet.code.split("-")[1]
+    return f"zh.{next(p for c, p, *_ in SUBBRANCHES if c == code)}"
+
+
+def submitted(client, api, first, mode: str, fail=()) -> Inspection:
+    inspection = first(mode)
+    response = submit_filled(client, api(filler_of(inspection)), inspection.id, fail=fail)
+    assert response.status_code == 200, response.get_json()
+    return db.session.get(Inspection, inspection.id)
+
+
+def failing_item(client, api, inspection) -> str:
+    items = client.get(f"/api/v1/inspections/{inspection.id}",
+                       headers=api(filler_of(inspection))).get_json()["checklist"]["items"]
+    return next(i["code"] for i in items if i["response_type"] == "pass_fail" and
+                not i["red_line"])
+
+
+def test_outlet_sees_results_only_after_submission(client, api, first):
+    """Is an assigned inspection invisible to the outlet until it is submitted?"""
+    spot = first("spot_check")
+    manager = api(outlet_manager_of(spot))
+    assert client.get(f"/api/v1/inspections/{spot.id}", headers=manager).status_code == 404
+    submit_filled(client, api(filler_of(spot)), spot.id)
+    assert client.get(f"/api/v1/inspections/{spot.id}", headers=manager).status_code == 200
+
+
+def test_managers_see_only_their_own_units(client, api, first):
+    """Do an outlet manager and a sub-branch manager of other units get 404?"""
+    spot = submitted(client, api, first, "spot_check")
+    other_outlet = "wd.ln01" if not spot.outlet.code.startswith("TS-LN-01") else "wd.lb01"
+    other_subbranch = "zh.lunan" if not spot.outlet.code.startswith("TS-LN") else "zh.lubei"
+    for username in (other_outlet, other_subbranch):
+        assert client.get(f"/api/v1/inspections/{spot.id}",
+                          headers=api(username)).status_code == 404
+    assert client.get(f"/api/v1/inspections/{spot.id}",
+                      headers=api(subbranch_manager_of(spot))).status_code == 200
+
+
+def test_inspector_cannot_open_someone_elses_assignment(client, api, first):
+    """Is another inspector's assignment "not found" for me?"""
+    spot = first("spot_check")
+    other = "jc.fenhang2" if spot.assignee.username == "jc.fenhang1" else "jc.fenhang1"
+    assert client.get(f"/api/v1/inspections/{spot.id}", headers=api(other)).status_code == 404
+
+
+def test_peer_inspector_never_opens_their_own_subbranch(client, api, first):
+    """Even if put in the team, can an inspector not open a peer check of their own
+    sub-branch?"""
+    peer = first("peer_check")
+    own_inspector = db.session.scalar(sa.select(InspectionTeam).where(
+        InspectionTeam.subbranch_id == peer.outlet.parent_id)).members[0]
+    peer.team.members.append(own_inspector)  # a mistake in team set-up
+    db.session.commit()
+    response = client.get(f"/api/v1/inspections/{peer.id}",
+                          headers=api(own_inspector.username))
+    assert response.status_code == 404
+    listed = client.get("/api/v1/inspections?mine=true&per_page=200",
+                        headers=api(own_inspector.username)).get_json()["items"]
+    assert peer.id not in {item["id"] for item in listed}
+
+
+def test_mystery_shopper_stays_anonymous_to_the_outlet(client, api, first):
+    """Do every outlet-facing answer show only "神秘人" and the visit date — never the name,
+    account, scenario or exact times?"""
+    mystery = first("mystery_visit")
+    shopper = mystery.assignee
+    events = {"arrival": "2026-10-09T09:30:00+08:00", "ticket": "2026-10-09T09:31:00+08:00",
+              "called": "2026-10-09T09:40:00+08:00", "served": "2026-10-09T09:41:00+08:00",
+              "left": "2026-10-09T09:55:00+08:00"}
+    code = failing_item(client, api, mystery)
+    response = submit_filled(client, api(shopper.username), mystery.id, fail=(code,),
+                             extra={"events": events})
+    assert response.status_code == 200, response.get_json()
+    finding = db.session.scalar(sa.select(Finding).where(Finding.inspection_id == mystery.id))
+    client.post(f"/api/v1/findings/{finding.id}/appeals",
+                json={"category": "facts_wrong", "text": "当日该岗位有人值守，请复核"},
+                headers=api(outlet_manager_of(mystery)))
+    secrets = [shopper.display_name, shopper.username, "09:30", "09:31", "09:40", "T09",
+               mystery.scenario]
+    for username in (outlet_manager_of(mystery), subbranch_manager_of(mystery)):
+        headers = api(username)
+        pages = [client.get(f"/api/v1/inspections/{mystery.id}", headers=headers),
+                 client.get(f"/api/v1/inspections?outlet_id={mystery.outlet_id}",
+                            headers=headers),
+                 client.get("/api/v1/appeals", headers=headers),
+                 client.get(f"/api/v1/inspections/{mystery.id}/photos", headers=headers)]
+        for page in pages:
+            assert page.status_code == 200, page.get_json()
+            text = page.get_data(as_text=True)
+            for secret in secrets:
+                assert secret not in text, (username, page.request.path, secret)
+        detail = pages[0].get_json()
+        assert detail["inspector"] == "神秘人" and len(detail["submitted_at"]) == 10
+    # the service manager, who may, sees who it was
+    full = client.get(f"/api/v1/inspections/{mystery.id}", headers=api("fwgl")).get_json()
+    assert full["inspector"] == shopper.display_name and full["events"]["called"]
+
+
+def test_overturned_appeal_rescores_and_keeps_both_versions(client, api, first):
+    """When a reviewer overturns a finding, is the score recomputed with the old one kept?"""
+    spot = first("spot_check")
+    code = failing_item(client, api, spot)
+    result = submit_filled(client, api(filler_of(spot)), spot.id, fail=(code,)).get_json()
+    finding_id = result["findings"][0]["id"]
+    appeal = client.post(f"/api/v1/findings/{finding_id}/appeals",
+                         json={"category": "standard_misapplied", "text": "该标识已按新版设置"},
+                         headers=api(outlet_manager_of(spot)))
+    assert appeal.status_code == 201, appeal.get_json()
+    decided = client.post(f"/api/v1/appeals/{appeal.get_json()['id']}/decide",
+                          json={"decision": "overturned", "note": "复核照片后确认合格"},
+                          headers=api("fwgl2"))
+    assert decided.status_code == 200, decided.get_json()
+    detail = client.get(f"/api/v1/inspections/{spot.id}", headers=api("fwgl")).get_json()
+    history = detail["score"]["history"]
+    assert len(history) == 2 and history[1]["total"] > history[0]["total"]
+    assert detail["total"] == history[1]["total"]
+    assert detail["findings"][0]["status"] == "overturned"
+
+
+def test_original_inspector_cannot_decide_the_appeal(client, api, first):
+    """Is the inspector who made the finding refused when deciding an appeal against it?"""
+    spot = first("spot_check")
+    code = failing_item(client, api, spot)
+    result = submit_filled(client, api(filler_of(spot)), spot.id, fail=(code,)).get_json()
+    appeal = client.post(f"/api/v1/findings/{result['findings'][0]['id']}/appeals",
+                         json={"category": "facts_wrong", "text": "请复核此项检查结论"},
+                         headers=api(outlet_manager_of(spot))).get_json()
+    # make the inspector a reviewer too: still not allowed on their own inspection
+    from inspect_app.auth.operations import update_user
+    from inspect_app.auth.permissions import Role
+    from inspect_app.orgs.models import OrgUnit
+
+    inspector = db.session.get(User, spot.assignee_id)
+    branch = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS"))
+    update_user(inspector, {"grants": [(Role.inspector, branch), (Role.service_manager, branch)]})
+    db.session.commit()
+    response = client.post(f"/api/v1/appeals/{appeal['id']}/decide",
+                           json={"decision": "overturned", "note": "同意"},
+                           headers=api(inspector.username))
+    assert response.status_code == 403 and response.get_json()["error"]["code"] == "own_inspection"
+
+
+def test_appeal_window_closes(app, client, api, first):
+    """After the configured number of days, is an appeal refused?"""
+    spot = first("spot_check")
+    code = failing_item(client, api, spot)
+    result = submit_filled(client, api(filler_of(spot)), spot.id, fail=(code,)).get_json()
+    inspection = db.session.get(Inspection, spot.id)
+    inspection.submitted_at -= timedelta(days=app.config.get("APPEAL_DAYS", 7) + 1)
+    db.session.commit()
+    response = client.post(f"/api/v1/findings/{result['findings'][0]['id']}/appeals",
+                           json={"category": "other", "text": "迟到的申诉内容"},
+                           headers=api(outlet_manager_of(spot)))
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "appeal_window_closed"
+
+
+def test_only_the_inspected_outlet_may_appeal(client, api, first):
+    """Is a sub-branch manager (not the outlet) refused when appealing?"""
+    spot = first("spot_check")
+    code = failing_item(client, api, spot)
+    result = submit_filled(client, api(filler_of(spot)), spot.id, fail=(code,)).get_json()
+    response = client.post(f"/api/v1/findings/{result['findings'][0]['id']}/appeals",
+                           json={"category": "other", "text": "支行代为申诉"},
+                           headers=api(subbranch_manager_of(spot)))
+    assert response.status_code == 403

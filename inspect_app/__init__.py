@@ -57,17 +57,22 @@ def _register_blueprints(app: Flask, api) -> None:
     from .auth.api import blp as auth_api
     from .auth.views import bp as auth_pages
     from .checklists.api import blp as checklists_api
+    from .evidence.api import blp as evidence_api
+    from .inspections.api import blp as inspections_api
     from .orgs.api import blp as orgs_api
 
-    for blueprint in (auth_api, orgs_api, audit_api, checklists_api):
+    for blueprint in (auth_api, orgs_api, audit_api, checklists_api, inspections_api,
+                      evidence_api):
         api.register_blueprint(blueprint)
     app.register_blueprint(auth_pages)
 
 
 def _register_cli(app: Flask) -> None:
+    from .backup.cli import register as register_backup
     from .cli import register
 
     register(app)
+    register_backup(app)
 
 
 def _configure_logging(app: Flask) -> None:

@@ -1,0 +1,1 @@
+"""Photo evidence: safe intake, renditions, EXIF facts, tamper and reuse checks, private storage."""

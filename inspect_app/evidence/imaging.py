@@ -20,7 +20,6 @@ import math
 import re
 import struct
 from datetime import datetime
-from typing import Optional
 
 from PIL import Image, ImageFile
 
@@ -121,14 +120,14 @@ class PhotoFacts:
 
     exif_present: bool = False
     #: Camera-local capture time (naive), from DateTimeOriginal, else DateTime.
-    captured_at: Optional[datetime] = None
+    captured_at: datetime | None = None
     #: UTC offset of ``captured_at`` as written by the camera ("+08:00"), when it wrote one.
-    captured_offset: Optional[str] = None
-    gps_lat: Optional[float] = None
-    gps_lon: Optional[float] = None
-    camera_make: Optional[str] = None
-    camera_model: Optional[str] = None
-    software: Optional[str] = None
+    captured_offset: str | None = None
+    gps_lat: float | None = None
+    gps_lon: float | None = None
+    camera_make: str | None = None
+    camera_model: str | None = None
+    software: str | None = None
     #: EXIF orientation of the original (1–8), before we applied it.
     orientation: int = 1
 
@@ -301,9 +300,13 @@ def _isobmff_end(data: bytes, spans: list) -> int:
 
 def _check_trailer(trailer: bytes) -> None:
     """Refuse what follows an image's logical end when it is another format in disguise."""
+    # A foreign signature is refused however short the trailer: "%PDF-" plus a few bytes is
+    # already a file some readers open. The tolerance only covers featureless padding.
+    if any(s in trailer for s in _FOREIGN_SIGNATURES):
+        raise _polyglot()
     if len(trailer) <= _TRAILER_TOLERANCE or not trailer.strip(b"\x00\r\n\t "):
         return
-    if trailer.startswith(_FOREIGN_AT_START) or any(s in trailer for s in _FOREIGN_SIGNATURES):
+    if trailer.startswith(_FOREIGN_AT_START):
         raise _polyglot()
 
 
@@ -404,7 +407,7 @@ _EXIF_IFD = 0x8769
 _GPS_IFD = 0x8825
 
 
-def _text(value) -> Optional[str]:
+def _text(value) -> str | None:
     if value is None:
         return None
     if isinstance(value, bytes):
@@ -413,7 +416,7 @@ def _text(value) -> Optional[str]:
     return value[:200] or None
 
 
-def _parse_exif_time(value) -> Optional[datetime]:
+def _parse_exif_time(value) -> datetime | None:
     text = _text(value)
     if not text:
         return None
@@ -425,7 +428,7 @@ def _parse_exif_time(value) -> Optional[datetime]:
     return None
 
 
-def _gps_coordinate(value, ref) -> Optional[float]:
+def _gps_coordinate(value, ref) -> float | None:
     try:
         degrees, minutes, seconds = (float(v) for v in value)
     except (TypeError, ValueError, ZeroDivisionError):
@@ -516,7 +519,7 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def _to_srgb(img: Image.Image, icc: Optional[bytes]) -> Image.Image:
+def _to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
     """Convert to sRGB when the original carried another profile, so colours survive stripping."""
     if not icc or ImageCms is None:
         return img
@@ -593,7 +596,7 @@ def _resize_to(img: Image.Image, side: int) -> Image.Image:
     return img.resize(target, Image.Resampling.BICUBIC)
 
 
-def process_photo(data: bytes, limits: Optional[Limits] = None) -> ProcessedPhoto:
+def process_photo(data: bytes, limits: Limits | None = None) -> ProcessedPhoto:
     """Validate one uploaded photo and produce its renditions, hashes and facts.
 
     Refuses with :class:`ImageRejected` (nothing to store) when the bytes are not a JPEG, PNG,

@@ -1,0 +1,45 @@
+"""Who may see a photo, and how much of it: the same rules as the inspection it belongs to."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..auth.models import User
+from ..auth.permissions import Permission
+from ..errors import NotFound
+from ..extensions import db
+from .models import Photo
+
+
+@dataclass(frozen=True)
+class PhotoAccess:
+    read: bool
+    #: may see evidence flags (reviewers, the inspector)
+    reviewer: bool
+    #: may see GPS and the app's capture facts (service managers)
+    sensitive: bool
+    #: may see capture time and camera (everyone but the outlet side of a mystery visit)
+    identity: bool
+
+
+def photo_access(user: User, photo: Photo) -> PhotoAccess:
+    from ..inspections.access import can_fill, can_read, can_review, sees_identity
+
+    inspection = photo.inspection
+    if inspection is not None:
+        read = can_read(user, inspection)
+        reviewer = can_review(user, inspection) or can_fill(user, inspection)
+        identity = sees_identity(user, inspection)
+    else:
+        read = user.can(Permission.inspections_read, photo.outlet)
+        reviewer = user.can(Permission.inspections_review, photo.outlet)
+        identity = True
+    sensitive = user.can(Permission.sensitive_read, photo.outlet)
+    return PhotoAccess(read=read, reviewer=reviewer and read, sensitive=sensitive and read,
+                       identity=identity)
+
+
+def get_photo(photo_id: int, user: User) -> Photo:
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or not photo_access(user, photo).read:
+        raise NotFound("未找到该照片", code="photo_not_found")
+    return photo

@@ -1,0 +1,213 @@
+"""Photo intake: validate, process, store privately, flag, and never store a photo twice."""
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from ..audit.operations import record
+from ..auth.models import User
+from ..errors import DomainError, InvalidInput
+from ..extensions import db
+from .imaging import ImageRejected, ProcessedPhoto, hamming, haversine_m, process_photo
+from .models import Photo, PhotoPurpose
+from .storage import Storage, StorageError, StorageFull, make_storage
+
+log = logging.getLogger(__name__)
+
+
+class PhotoRefused(DomainError):
+    """An upload the pipeline refused; carries the pipeline's code, status and message."""
+
+
+class StorageUnavailable(DomainError):
+    status, code, message = 503, "storage_unavailable", "照片存储暂时不可用，请稍后重试"
+
+
+class StorageExhausted(DomainError):
+    status, code, message = 507, "storage_full", "服务器存储空间不足，照片未保存，请联系管理员"
+
+
+@functools.cache
+def _storage_for(key: tuple) -> Storage:
+    return make_storage(dict(key))
+
+
+def storage() -> Storage:
+    """The configured photo store (one instance per configuration)."""
+    keys = [k for k in current_app.config if k.startswith("PHOTO_")]
+    return _storage_for(tuple(sorted((k, current_app.config[k]) for k in keys
+                                     if isinstance(current_app.config[k], (str, int, type(None))))))
+
+
+def photo_counts(inspection) -> dict[str, int]:
+    """Number of before-photos attached to each item of ``inspection`` (item code → count)."""
+    rows = db.session.execute(
+        sa.select(Photo.item_code, sa.func.count()).where(
+            Photo.inspection_id == inspection.id, Photo.purpose == PhotoPurpose.before)
+        .group_by(Photo.item_code))
+    return {code: count for code, count in rows}
+
+
+def photos_by_item(inspection) -> dict[str, list[Photo]]:
+    photos: dict[str, list[Photo]] = {}
+    for photo in db.session.scalars(sa.select(Photo).where(
+            Photo.inspection_id == inspection.id).order_by(Photo.id)):
+        photos.setdefault(photo.item_code or "", []).append(photo)
+    return photos
+
+
+def _client_facts(raw: dict[str, Any]) -> dict[str, Any]:
+    """Record each fact the app sent together with where it came from."""
+    sources = {"device_time": "device", "geolocation": "device_geolocation",
+               "exif_time": "exif_before_resize", "exif_gps": "exif_before_resize",
+               "source": "app"}
+    return {name: {"value": raw[name], "source": sources[name]}
+            for name in sources if raw.get(name) is not None}
+
+
+def _capture_date(processed: ProcessedPhoto, facts: dict[str, Any]) -> date | None:
+    if processed.facts.captured_at is not None:
+        return processed.facts.captured_at.date()
+    exif_time = (facts.get("exif_time") or {}).get("value")
+    if exif_time:
+        try:
+            return datetime.fromisoformat(str(exif_time)).date()
+        except ValueError:
+            return None
+    return None
+
+
+def _capture_position(processed: ProcessedPhoto, facts: dict[str, Any]
+                      ) -> tuple[float, float] | None:
+    if processed.facts.gps_lat is not None and processed.facts.gps_lon is not None:
+        return processed.facts.gps_lat, processed.facts.gps_lon
+    exif_gps = (facts.get("exif_gps") or {}).get("value")
+    if isinstance(exif_gps, dict) and {"lat", "lon"} <= set(exif_gps):
+        return float(exif_gps["lat"]), float(exif_gps["lon"])
+    return None
+
+
+def evidence_flags(processed: ProcessedPhoto, facts: dict[str, Any], *, outlet, window,
+                   inspection_id: int | None) -> list[dict[str, Any]]:
+    """Flags for reviewers: taken outside the window, far away, no camera data, re-used."""
+    flags: list[dict[str, Any]] = []
+    taken = _capture_date(processed, facts)
+    if window is not None and taken is not None and not window[0] <= taken <= window[1]:
+        flags.append({"code": "outside_window", "captured": taken.isoformat(),
+                      "window": [window[0].isoformat(), window[1].isoformat()]})
+    position = _capture_position(processed, facts)
+    if position and outlet.latitude is not None and outlet.longitude is not None:
+        distance = haversine_m(position[0], position[1], float(outlet.latitude),
+                               float(outlet.longitude))
+        limit = current_app.config.get("PHOTO_MAX_DISTANCE_M", 500)
+        if distance > limit:
+            flags.append({"code": "too_far", "distance_m": round(distance), "limit_m": limit})
+    if not processed.facts.has_camera_metadata:
+        flags.append({"code": "no_camera_metadata"})
+    flags.extend(_reuse_flags(processed, outlet.id, inspection_id))
+    return flags
+
+
+def _reuse_flags(processed: ProcessedPhoto, outlet_id: int, inspection_id: int | None
+                 ) -> list[dict[str, Any]]:
+    """Same bytes, or a near-identical picture, already attached elsewhere."""
+    elsewhere = sa.or_(Photo.outlet_id != outlet_id, Photo.inspection_id != inspection_id,
+                       Photo.inspection_id.is_(None))
+    exact = db.session.scalar(sa.select(Photo.id).where(Photo.sha256 == processed.sha256,
+                                                        elsewhere).limit(1))
+    if exact is not None:
+        return [{"code": "reused_exact", "photo_id": exact}]
+    threshold = current_app.config.get("PHOTO_SIMILAR_HAMMING", 6)
+    # Pigeonhole: two 64-bit hashes within 6 bits of each other agree exactly on at least two
+    # of their eight bytes, so only photos sharing one byte at its position can be candidates.
+    bands = [sa.func.substr(Photo.dhash, 2 * i + 1, 2) == processed.dhash[2 * i:2 * i + 2]
+             for i in range(8)]
+    candidates = db.session.execute(sa.select(Photo.id, Photo.dhash).where(
+        elsewhere, sa.or_(*bands))).all()
+    for photo_id, dhash in candidates:
+        distance = hamming(dhash, processed.dhash)
+        if distance <= threshold:
+            return [{"code": "reused_similar", "photo_id": photo_id, "hamming": distance}]
+    return []
+
+
+def _store(processed: ProcessedPhoto, original: bytes) -> tuple[str, str, str]:
+    store = storage()
+    try:
+        return (store.put(original, content_type=processed.content_type),
+                store.put(processed.display, content_type="image/jpeg"),
+                store.put(processed.thumbnail, content_type="image/jpeg"))
+    except StorageFull as exc:
+        log.error("photo store full: %s", exc)
+        raise StorageExhausted() from exc
+    except StorageError as exc:
+        log.error("photo store failed: %s", exc)
+        raise StorageUnavailable() from exc
+
+
+def ingest_photo(data: bytes, *, client_id: str, purpose: PhotoPurpose, outlet, by: User,
+                 inspection=None, item_code: str | None = None, window=None,
+                 client_facts: dict[str, Any] | None = None) -> tuple[Photo, bool]:
+    """Accept one photo. Returns ``(photo, created)``; re-sending a client id returns the
+    stored photo (``created`` False), never a second copy. Nothing is stored for a refused
+    file. The caller commits."""
+    existing = db.session.scalar(sa.select(Photo).where(Photo.client_id == client_id))
+    if existing is not None:
+        return _same_upload(existing, inspection, item_code), False
+    try:
+        processed = process_photo(data)
+    except ImageRejected as exc:
+        raise PhotoRefused(exc.message, code=exc.code, status=exc.status) from exc
+    facts = _client_facts(client_facts or {})
+    flags = evidence_flags(processed, facts, outlet=outlet, window=window,
+                           inspection_id=inspection.id if inspection is not None else None)
+    original_key, display_key, thumb_key = _store(processed, data)
+    photo = Photo(
+        client_id=client_id, purpose=purpose, inspection_id=inspection.id if inspection else None,
+        item_code=item_code, outlet_id=outlet.id, uploaded_by_id=by.id, sha256=processed.sha256,
+        dhash=processed.dhash, content_type=processed.content_type, size=len(data),
+        width=processed.width, height=processed.height, original_key=original_key,
+        display_key=display_key, thumb_key=thumb_key, exif_present=processed.facts.exif_present,
+        captured_at=_captured_text(processed), camera_make=processed.facts.camera_make,
+        camera_model=processed.facts.camera_model, gps_lat=processed.facts.gps_lat,
+        gps_lon=processed.facts.gps_lon, client_facts=facts, flags=flags)
+    db.session.add(photo)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # A concurrent upload of the same client id won: return its row.
+        db.session.rollback()
+        existing = db.session.scalar(sa.select(Photo).where(Photo.client_id == client_id))
+        return _same_upload(existing, inspection, item_code), False
+    record("photo.upload", photo, actor=by,
+           after={"sha256": photo.sha256, "item_code": item_code, "purpose": purpose.value,
+                  "flags": [f["code"] for f in flags]})
+    return photo, True
+
+
+def _captured_text(processed: ProcessedPhoto) -> str | None:
+    if processed.facts.captured_at is None:
+        return None
+    return processed.facts.captured_at.isoformat() + (processed.facts.captured_offset or "")
+
+
+def _same_upload(existing: Photo, inspection, item_code: str | None) -> Photo:
+    if (existing.inspection_id != (inspection.id if inspection is not None else None)
+            or existing.item_code != item_code):
+        raise InvalidInput("该照片编号已用于其他检查项，请勿重复使用", code="client_id_reused")
+    return existing
+
+
+def delete_photo(photo: Photo, *, by: User) -> None:
+    """Remove a photo from an answer that is still being filled in (the blobs stay: they are
+    content-addressed and may be shared)."""
+    record("photo.delete", photo, actor=by, before={"sha256": photo.sha256,
+                                                     "item_code": photo.item_code})
+    db.session.delete(photo)
+    db.session.flush()

@@ -1,0 +1,98 @@
+"""JSON shapes of photos. GPS only for those who may see it; flags only for reviewers."""
+from __future__ import annotations
+
+import json
+
+import marshmallow as ma
+from flask import g, url_for
+from marshmallow import fields, validate
+
+from .models import FLAG_LABELS
+
+
+class ClientFactsField(fields.Field):
+    """The app's capture facts, sent as a JSON string in the multipart form."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, dict):
+            parsed = value
+        else:
+            try:
+                parsed = json.loads(value)
+            except (TypeError, ValueError) as exc:
+                raise ma.ValidationError("拍摄信息必须是 JSON") from exc
+        return ClientFactsSchema().load(parsed)
+
+
+class GeoSchema(ma.Schema):
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    accuracy = fields.Float(validate=validate.Range(min=0))
+
+
+class ClientFactsSchema(ma.Schema):
+    device_time = fields.String(validate=validate.Length(max=40))
+    geolocation = fields.Nested(GeoSchema)
+    exif_time = fields.String(validate=validate.Length(max=40))
+    exif_gps = fields.Nested(GeoSchema)
+    source = fields.String(validate=validate.OneOf(["camera", "gallery"]))
+
+
+class PhotoUploadFormSchema(ma.Schema):
+    client_id = fields.UUID(required=True, metadata={"description": "客户端为这张照片生成的 UUID"})
+    item_code = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    client_facts = ClientFactsField(load_default=dict)
+
+
+class PhotoFileSchema(ma.Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class PhotoSchema(ma.Schema):
+    id = fields.Integer()
+    client_id = fields.String()
+    purpose = fields.String(attribute="purpose.value")
+    inspection_id = fields.Integer(allow_none=True)
+    item_code = fields.String(allow_none=True)
+    sha256 = fields.String(metadata={"description": "原始文件的 SHA-256，可据此核验照片未被修改"})
+    width = fields.Integer()
+    height = fields.Integer()
+    size = fields.Integer()
+    content_type = fields.String()
+    exif_present = fields.Boolean()
+    camera = fields.Function(lambda p: " ".join(x for x in (p.camera_make, p.camera_model) if x)
+                             or None)
+    captured_at = fields.String(allow_none=True)
+    uploaded_at = fields.DateTime()
+    thumbnail_url = fields.Function(lambda p: url_for("evidence_api.PhotoFile", photo_id=p.id,
+                                                      rendition="thumb"))
+    display_url = fields.Function(lambda p: url_for("evidence_api.PhotoFile", photo_id=p.id,
+                                                    rendition="display"))
+    gps = fields.Method("dump_gps")
+    flags = fields.Method("dump_flags")
+    client_facts = fields.Method("dump_client_facts")
+
+    def _access(self, photo):
+        from .access import photo_access
+
+        return photo_access(g.user, photo)
+
+    def dump_gps(self, photo):
+        if photo.gps_lat is None or not self._access(photo).sensitive:
+            return None
+        return {"lat": photo.gps_lat, "lon": photo.gps_lon}
+
+    def dump_flags(self, photo):
+        if not self._access(photo).reviewer:
+            return None
+        return [{**flag, "label": FLAG_LABELS[flag["code"]]} for flag in photo.flags]
+
+    def dump_client_facts(self, photo):
+        return photo.client_facts if self._access(photo).sensitive else None
+
+    @ma.post_dump(pass_original=True)
+    def anonymous_mystery(self, data, photo, **kwargs):
+        if not self._access(photo).identity:
+            data["captured_at"] = None  # exact times could identify the shopper
+            data["camera"] = None
+        return data

@@ -1,0 +1,200 @@
+"""Photo evidence through the API: intake, duplicates, hostile files, flags, private serving."""
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+from inspect_app.evidence.models import Photo
+from inspect_app.extensions import db
+from inspect_app.inspections.models import Inspection
+
+from ..helpers import filler_of, jpeg, new_key
+
+
+@pytest.fixture
+def spot(first):
+    return first("spot_check")
+
+
+def upload(client, headers, inspection_id, data: bytes, *, item="ENV-01", client_id=None,
+           name="photo.jpg", facts=None):
+    form = {"client_id": client_id or new_key(), "item_code": item,
+            "file": (io.BytesIO(data), name)}
+    if facts is not None:
+        import json
+        form["client_facts"] = json.dumps(facts)
+    return client.post(f"/api/v1/inspections/{inspection_id}/photos", headers=headers,
+                       data=form, content_type="multipart/form-data")
+
+
+def stored_files(app) -> int:
+    root = app.config["PHOTO_STORAGE_ROOT"]
+    return sum(len(files) for _, _, files in os.walk(root)) if os.path.isdir(root) else 0
+
+
+def test_inspector_attaches_a_photo_and_gets_its_sha256(client, api, spot):
+    """Does an upload return the photo with its SHA-256, size and rendition links?"""
+    import hashlib
+
+    data = jpeg(1)
+    response = upload(client, api(filler_of(spot)), spot.id, data)
+    assert response.status_code == 201, response.get_json()
+    photo = response.get_json()
+    assert photo["sha256"] == hashlib.sha256(data).hexdigest()
+    assert photo["thumbnail_url"].endswith("/thumb")
+
+
+def test_resending_the_same_photo_never_stores_a_second_copy(app, client, api, spot):
+    """Does re-sending with the same client id return the stored record (200), not a copy?"""
+    headers, key, data = api(filler_of(spot)), new_key(), jpeg(2)
+    first = upload(client, headers, spot.id, data, client_id=key)
+    files = stored_files(app)
+    again = upload(client, headers, spot.id, data, client_id=key)
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Photo)) == 1
+    assert stored_files(app) == files
+
+
+@pytest.mark.parametrize("name,data,status", [
+    ("empty.jpg", b"", 400),
+    ("drawing.jpg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+     415),
+    ("report.jpg", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", 415),
+    ("page.png", b"<!doctype html><html><body>hi</body></html>", 415),
+    ("setup.jpg", b"MZ\x90\x00" + b"\x00" * 200, 415),
+    ("cut.jpg", None, 422),
+    ("../../etc/passwd.jpg", None, 422),
+])
+def test_hostile_or_broken_files_are_refused_and_nothing_is_stored(app, client, api, spot,
+                                                                   name, data, status):
+    """Is every non-photo, broken or disguised file refused with a JSON error, storing
+    nothing?"""
+    if data is None:
+        data = jpeg(3)[:400]  # truncated JPEG
+    response = upload(client, api(filler_of(spot)), spot.id, data, name=name)
+    assert response.status_code == status, response.get_json()
+    assert response.get_json()["error"]["message"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Photo)) == 0
+    assert stored_files(app) == 0
+
+
+def test_polyglot_is_refused(client, api, spot):
+    """Is a JPEG with a PDF appended (a polyglot) refused?"""
+    data = jpeg(4) + b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF"
+    response = upload(client, api(filler_of(spot)), spot.id, data)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "polyglot_file"
+
+
+def test_decompression_bomb_is_refused_without_decoding(client, api, spot, monkeypatch):
+    """Is a tiny file claiming a huge picture refused with 422 before any decoding?"""
+    buffer = io.BytesIO()
+    Image.new("1", (12000, 12000)).save(buffer, "PNG")  # ~144 MP, a few KB compressed
+    monkeypatch.setattr(Image.Image, "load", lambda self: pytest.fail("decoded a bomb"))
+    response = upload(client, api(filler_of(spot)), spot.id, buffer.getvalue(), name="b.png")
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "too_many_pixels"
+
+
+def test_oversized_request_gets_a_json_413(app, client, api, spot):
+    """Is a body over the size limit answered with 413 in the JSON error shape?"""
+    app.config["MAX_CONTENT_LENGTH"] = 50_000
+    response = upload(client, api(filler_of(spot)), spot.id, jpeg(5, (400, 400)) + b"0" * 60_000)
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "payload_too_large"
+
+
+def test_renditions_are_private_stripped_and_cacheable(client, api, spot):
+    """Are renditions served only to those who may see the inspection, without metadata, with
+    an ETag that answers 304?"""
+    headers = api(filler_of(spot))
+    photo = upload(client, headers, spot.id, jpeg(6, (800, 600))).get_json()
+    response = client.get(photo["display_url"], headers=headers)
+    assert response.status_code == 200 and response.mimetype == "image/jpeg"
+    assert "inline" in response.headers["Content-Disposition"]
+    assert "private" in response.headers["Cache-Control"]
+    picture = Image.open(io.BytesIO(response.data))
+    assert not picture.getexif() and "exif" not in picture.info
+    again = client.get(photo["display_url"], headers={**headers,
+                                                      "If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+    assert client.get(photo["display_url"], headers=api("wd.cfd01")).status_code == 404
+    assert client.get(photo["display_url"]).status_code == 401
+    assert client.get("/static/../instance/photos").status_code == 404
+
+
+def test_flags_reused_photo_from_another_inspection(client, api, first):
+    """Is the same photo attached to a second inspection flagged as re-used?"""
+    spot, peer = first("spot_check"), first("peer_check")
+    data = jpeg(7)
+    upload(client, api(filler_of(spot)), spot.id, data)
+    second = upload(client, api(filler_of(peer)), peer.id, data).get_json()
+    flags = client.get(f"/api/v1/photos/{second['id']}", headers=api("fwgl")).get_json()["flags"]
+    assert "reused_exact" in {f["code"] for f in flags}
+
+
+def test_flags_near_duplicate_after_re_encoding(client, api, first):
+    """Is a re-encoded copy of a photo used elsewhere flagged as similar?"""
+    spot, peer = first("spot_check"), first("peer_check")
+    original = jpeg(8, (320, 240))
+    reencoded = io.BytesIO()
+    Image.open(io.BytesIO(original)).save(reencoded, "JPEG", quality=60)
+    upload(client, api(filler_of(spot)), spot.id, original)
+    second = upload(client, api(filler_of(peer)), peer.id, reencoded.getvalue()).get_json()
+    flags = client.get(f"/api/v1/photos/{second['id']}", headers=api("fwgl")).get_json()["flags"]
+    assert {"reused_similar", "no_camera_metadata"} <= {f["code"] for f in flags}
+
+
+def test_flags_far_away_and_out_of_window_photos(client, api, spot):
+    """Are photos taken far from the outlet or outside the visit window flagged, with GPS
+    shown only to service managers?"""
+    facts = {"exif_gps": {"lat": 31.23, "lon": 121.47}, "exif_time": "2025-01-01T10:00:00",
+             "source": "camera"}
+    photo = upload(client, api(filler_of(spot)), spot.id, jpeg(9, exif=False),
+                   facts=facts).get_json()
+    manager_view = client.get(f"/api/v1/photos/{photo['id']}", headers=api("fwgl")).get_json()
+    codes = {f["code"] for f in manager_view["flags"]}
+    assert {"too_far", "outside_window"} <= codes
+    assert manager_view["client_facts"]["exif_gps"]["source"] == "exif_before_resize"
+    assert photo["gps"] is None  # the inspector does not get GPS back
+
+
+def test_gps_is_hidden_from_the_outlet(client, api, first):
+    """Does the outlet's view of a photo carry no GPS and no flags?"""
+    from ..helpers import submit_filled
+
+    spot = first("spot_check")
+    submit_filled(client, api(filler_of(spot)), spot.id)
+    code = spot.outlet.code.split("-")
+    manager = api(f"wd.{code[1].lower()}{code[2]}")
+    photos = client.get(f"/api/v1/inspections/{spot.id}/photos", headers=manager).get_json()
+    assert photos and all(p["gps"] is None and p["flags"] is None for p in photos)
+
+
+def test_photo_for_an_item_not_in_the_form_is_refused(client, api, first):
+    """Is a photo for an item outside this inspection's form refused?"""
+    spot = first("spot_check")
+    response = upload(client, api(filler_of(spot)), spot.id, jpeg(10), item="NOPE-99")
+    assert response.status_code == 422
+
+
+def test_full_disk_gives_507_and_no_record(client, api, spot, monkeypatch):
+    """When the disk is full, is the answer a clear 507 with no photo row left behind?"""
+    import errno
+
+    from inspect_app.evidence import storage as storage_module
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(storage_module.os, "fsync", full)
+    response = upload(client, api(filler_of(spot)), spot.id, jpeg(11))
+    assert response.status_code == 507
+    assert response.get_json()["error"]["code"] == "storage_full"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Photo)) == 0
+    assert db.session.get(Inspection, spot.id) is not None

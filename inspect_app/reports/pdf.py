@@ -1,0 +1,319 @@
+"""PDF rendering: Jinja templates under ``templates/pdf/`` printed by WeasyPrint.
+
+The layer is fed plain dicts and needs no Flask application or request, so a view, a CLI command
+and a background worker render the same bytes. Photos never travel over HTTP: the HTML names
+them ``evidence:<storage-key>`` and :class:`EvidenceURLFetcher` reads them through the
+``fetch_image(key)`` callable the caller wires to photo storage; the stylesheet is read from the
+repository's ``static/`` folder on disk; every other URL (``http:``, ``https:``, ``file:`` outside
+``static/``, ``data:`` …) is refused, and WeasyPrint leaves that resource out.
+
+Speed: the fontconfig/Pango :class:`~weasyprint.text.fonts.FontConfiguration` and the parsed
+stylesheet are built once per process (:func:`warm_up`), never per PDF. Fonts are subset (the
+WeasyPrint default). WeasyPrint 70 (``weasyprint/pdf/fonts.py``, ``Font.subset``) subsets with
+HarfBuzz's ``hb_subset_or_fail`` when ``libharfbuzz-subset0`` ≥ 4.1 can be loaded, and otherwise
+falls back to fontTools — seconds per 65 000-glyph CJK face — logging a warning; with HarfBuzz one
+Noto Sans CJK face costs about 40 ms per PDF (measured on the benchmark machine). See
+:func:`harfbuzz_subsetter_available`. Each embedded face is a whole extra subset, so the
+stylesheet uses one face only (regular weight; no bold, no separate monospace font).
+JPEG thumbnails are embedded as they are (``DCTDecode``, no re-encoding): ``optimize_images`` and
+``jpeg_quality`` stay off, which is both the fastest and, for already-compressed thumbnails, the
+smallest choice.
+
+Renders in one process are serialised by a lock, because the shared Pango font map is not
+thread-safe; long lists belong in a worker process anyway, not in a web worker.
+
+Contexts
+========
+
+Every template needs ``audience``: ``"outlet"`` (the copy an outlet sees) or ``"reviewer"``
+(sub-branch / branch staff). Outlet copies never print ``evidence_flags``, and when the finding's
+``mode`` is a mystery visit (暗查 / 暗访 / 神秘人暗访) they print the inspector as "神秘人" whatever the
+context says. The caller must still replace mystery-shopper names with "神秘人" and must not put
+accounts or exact visit times anywhere in an outlet context. Strings are printed as given
+(HTML-escaped); the caller formats dates. Lists are rendered in the order given.
+
+Photo (``PHOTO``)::
+
+    {"key": str,      # storage key of the THUMBNAIL JPEG (≤ 320 px long side), passed to fetch_image
+     "sha256": str}   # 64 hex digits: SHA-256 of the ORIGINAL photo, printed under the thumbnail
+
+Finding / rectification item (``ITEM``)::
+
+    {"number": 1,                      # running number printed in the first column
+     "item_code": "ENV-03",
+     "item_text": "营业厅整洁明亮，无杂物堆放",
+     "standard": "合格标准：……",        # guidance text of the checklist item (may be "")
+     "section": "网点颜值靓化",
+     "finding_note": "……",             # the inspector's note
+     "severity": "较重",                # 一般 / 较重 / 严重 …, printed as given
+     "deadline": "2026-12-05",
+     "state": "待整改",                  # 待整改 / 已提交 / 已验收 / 已关闭 / 已退回 …, printed as given
+     "overdue": True,                   # prints a red "已逾期" mark
+     "responsible": "张三",              # may be "" or None
+     "mode": "抽查",                     # 自查 / 互查 / 抽查 / 暗查
+     "inspection_date": "2026-11-20",   # a date, never a time of day
+     "inspector": "李四",                # "神秘人" for mystery visits in outlet copies
+     "before_photos": [PHOTO, …],
+     "after_photos": [PHOTO, …],
+     "evidence_flags": ["拍摄时间不在检查时段内", …],   # reviewer copies only; [] or absent otherwise
+     "fixed_on_spot": False}            # inspection report only: prints "立查立改"
+
+``rectification_list.html`` — 整改清单 (for one inspection: one outlet, its items)::
+
+    {"title": "整改清单",
+     "scope_label": "路北支行 · 2026年11月",          # also in the running page header
+     "audience": "outlet" | "reviewer",
+     "generated_at": "2026-11-28 10:30",
+     "period_label": "2026-11-01 至 2026-11-30",     # may be None (one inspection)
+     "campaign_label": None | "……专项检查",
+     "summary": {"total": 20, "open": 5, "submitted": 3, "accepted": 2, "closed": 10,
+                 "overdue": 4},
+     "outlets": [{"code": "TS-LB-01", "name": "路北支行营业室", "subbranch": "路北支行",
+                  "items": [ITEM, …]},               # sorted by deadline by the caller
+                 …],
+     "signature": True}                              # prints 整改责任人 / 复核人 / 日期 lines
+
+``inspection_report.html`` — 检查报告::
+
+    {"title": "检查报告",
+     "audience": "outlet" | "reviewer",
+     "outlet": {"code": "TS-LB-01", "name": "路北支行营业室", "subbranch": "路北支行"},
+     "mode": "抽查",
+     "date": "2026-11-20",
+     "inspector": "李四" | "神秘人",
+     "checklist": {"name": "客户满意银行网点服务检查表", "version": 3},
+     "score": {"total": 86.5, "grade": "良好",
+               "red_line_failed": False, "red_line_note": None | "……",
+               "sections": [{"code": "ENV", "name": "网点颜值靓化",
+                             "earned": 18.0, "possible": 20.0, "percent": 90.0}, …]},
+     "findings": [ITEM, …],                          # ITEM with "fixed_on_spot"
+     "generated_at": "2026-11-28 10:30",              # optional
+     "signature": False}                             # optional
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import mimetypes
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import jinja2
+from PIL import ImageFile
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+import inspect_app
+
+# WeasyPrint turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole process when imported. Photo
+# intake relies on Pillow refusing truncated files, and only our own thumbnails reach a PDF, so
+# put the safe default back.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+__all__ = [
+    "AUDIENCES",
+    "EVIDENCE_SCHEME",
+    "EvidenceURLFetcher",
+    "FetchImage",
+    "ResourceRefused",
+    "evidence_url",
+    "harfbuzz_subsetter_available",
+    "html_to_pdf",
+    "render_html",
+    "render_pdf",
+    "warm_up",
+]
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(inspect_app.__file__).resolve().parent.parent
+TEMPLATES_ROOT = ROOT / "templates"
+STATIC_ROOT = ROOT / "static"
+STYLESHEET = STATIC_ROOT / "pdf" / "pdf.css"
+
+#: URL scheme of photos in the printed HTML: ``evidence:<storage-key>``.
+EVIDENCE_SCHEME = "evidence"
+#: Who a copy is for; outlet copies hide reviewer-only facts.
+AUDIENCES = frozenset({"outlet", "reviewer"})
+#: Modes whose inspector is never named on an outlet copy.
+MYSTERY_MODES = ("暗查", "暗访", "神秘人暗访", "mystery")
+
+FetchImage = Callable[[str], bytes]
+
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9.+-]*):")
+_RENDER_LOCK = threading.RLock()
+_MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"),
+          (b"GIF8", "image/gif"))
+
+
+class ResourceRefused(ValueError):
+    """A URL the PDF layer will not fetch (network, files outside ``static/``, unknown schemes).
+
+    WeasyPrint catches it, logs it and leaves the resource out of the document.
+    """
+
+
+def evidence_url(key: str) -> str:
+    """The URL a template uses for the photo stored under ``key``."""
+    return f"{EVIDENCE_SCHEME}:{key}"
+
+
+def _sniff(data: bytes) -> str:
+    for magic, mime in _MAGIC:
+        if data.startswith(magic):
+            return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
+
+
+class EvidenceURLFetcher(URLFetcher):
+    """WeasyPrint URL fetcher that reads photos from storage and assets from ``static/`` only.
+
+    WeasyPrint 70 calls ``fetch(url, headers)`` on a :class:`weasyprint.urls.URLFetcher` subclass
+    and expects a :class:`weasyprint.urls.URLFetcherResponse`; anything raised (except
+    ``FatalURLFetchingError``) makes WeasyPrint log the error and skip the resource.
+
+    - ``evidence:<key>`` → ``fetch_image(key)`` (refused when ``fetch_image`` is ``None`` or the key
+      itself looks like a URL);
+    - ``file:`` URLs → read from disk only when the path resolves inside ``static/``;
+    - anything else (``http:``, ``https:``, ``ftp:``, ``data:`` …) → :class:`ResourceRefused`.
+      The base class's network handlers are never reached.
+    """
+
+    def __init__(self, fetch_image: FetchImage | None = None,
+                 static_root: Path = STATIC_ROOT) -> None:
+        super().__init__(allowed_protocols=(EVIDENCE_SCHEME, "file"), allow_redirects=False,
+                         fail_on_errors=False)
+        self._fetch_image = fetch_image
+        self._static_root = static_root.resolve()
+
+    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> URLFetcherResponse:
+        """Return the resource at ``url`` or raise :class:`ResourceRefused` / the storage error."""
+        match = _SCHEME.match(url)
+        scheme = match[1].lower() if match else ""
+        if scheme == EVIDENCE_SCHEME:
+            return self._fetch_evidence(url)
+        if scheme == "file":
+            return self._fetch_static(url)
+        raise ResourceRefused(f"PDF rendering never fetches {scheme or 'relative'} URLs: {url!r}")
+
+    def _fetch_evidence(self, url: str) -> URLFetcherResponse:
+        key = url[len(EVIDENCE_SCHEME) + 1:]
+        if self._fetch_image is None:
+            raise ResourceRefused(f"no photo storage given for {url!r}")
+        if not key or _SCHEME.match(key) or "//" in key:
+            raise ResourceRefused(f"photo key looks like a URL: {key!r}")
+        data = self._fetch_image(key)
+        return URLFetcherResponse(url, bytes(data), {"Content-Type": _sniff(data)})
+
+    def _fetch_static(self, url: str) -> URLFetcherResponse:
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            raise ResourceRefused(f"remote file URL refused: {url!r}")
+        path = Path(url2pathname(parts.path)).resolve()
+        if not path.is_relative_to(self._static_root) or not path.is_file():
+            raise ResourceRefused(f"file outside static/ refused: {url!r}")
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": mime})
+
+
+def _sha_groups(value: Any, size: int = 16) -> list[str]:
+    """Split a hex digest into groups (4 × 16 for SHA-256) so it wraps cleanly under a photo."""
+    text = "" if value is None else str(value)
+    return [text[i:i + size] for i in range(0, len(text), size)]
+
+
+@functools.cache
+def _jinja_env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_ROOT)),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters["sha_groups"] = _sha_groups
+    env.filters["evidence_url"] = evidence_url
+    env.globals["mystery_modes"] = MYSTERY_MODES
+    return env
+
+
+@functools.cache
+def _font_config() -> FontConfiguration:
+    # Loading fontconfig and the Pango font map costs tens of milliseconds and memory: once only.
+    return FontConfiguration()
+
+
+@functools.cache
+def _stylesheet() -> CSS:
+    # Parsed once; read through the same on-disk fetcher as every other asset.
+    return CSS(url=STYLESHEET.as_uri(), url_fetcher=EvidenceURLFetcher(None),
+               font_config=_font_config())
+
+
+def warm_up() -> None:
+    """Load the font configuration, the stylesheet and the templates now (e.g. when a worker
+    starts), so the first PDF does not pay for them."""
+    with _RENDER_LOCK:
+        _stylesheet()
+        env = _jinja_env()
+        for name in ("rectification_list.html", "inspection_report.html"):
+            env.get_template(f"pdf/{name}")
+
+
+def harfbuzz_subsetter_available() -> bool:
+    """Whether WeasyPrint will subset fonts with HarfBuzz (fast) rather than fontTools (slow)."""
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+
+    return bool(harfbuzz_subset) and bool(harfbuzz.hb_version_atleast(4, 1, 0))
+
+
+def render_html(template_name: str, context: Mapping[str, Any]) -> str:
+    """Render ``templates/pdf/<template_name>`` with ``context`` (see the module docstring).
+
+    Raises :class:`ValueError` when ``context["audience"]`` is not ``"outlet"`` or
+    ``"reviewer"``: a copy whose audience is unknown must not be printed.
+    """
+    audience = context.get("audience")
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience must be one of {sorted(AUDIENCES)}, not {audience!r}")
+    template = _jinja_env().get_template(f"pdf/{template_name}")
+    return template.render(**context)
+
+
+def html_to_pdf(html: str, *, fetch_image: FetchImage | None) -> bytes:
+    """Print HTML made by :func:`render_html` to PDF bytes with the shared stylesheet and fonts.
+
+    ``evidence:<key>`` images are read with ``fetch_image(key)``; a key that cannot be read is
+    logged by WeasyPrint and left out (its ``alt`` text is printed instead).
+    """
+    fetcher = EvidenceURLFetcher(fetch_image)
+    started = time.perf_counter()
+    with _RENDER_LOCK:
+        font_config = _font_config()
+        document = HTML(string=html, base_url=STATIC_ROOT.as_uri() + "/", url_fetcher=fetcher)
+        pdf = document.write_pdf(stylesheets=[_stylesheet()], font_config=font_config,
+                                 optimize_images=False, jpeg_quality=None)
+    log.debug("rendered PDF: %d bytes in %.0f ms", len(pdf),
+              (time.perf_counter() - started) * 1000)
+    return pdf
+
+
+def render_pdf(template_name: str, context: Mapping[str, Any], *,
+               fetch_image: FetchImage | None) -> bytes:
+    """Render ``templates/pdf/<template_name>`` with ``context`` and print it to PDF bytes.
+
+    Works with or without a Flask application context. ``fetch_image(key)`` returns the bytes of
+    the thumbnail stored under ``key`` (it may raise for a missing key: the photo is then left
+    out, the PDF is still produced). See the module docstring for the context shapes.
+    """
+    return html_to_pdf(render_html(template_name, context), fetch_image=fetch_image)

@@ -1,0 +1,853 @@
+"""Watch-list rules (名单式管理): which outlets and sub-branches enter, stay on and leave the list.
+
+Everything here is pure: plain frozen dataclasses go in (:class:`UnitFacts`, :class:`RuleSet`,
+:class:`EntryState`), plain frozen dataclasses come out (:class:`Decision`, :class:`RuleHit`).
+No Flask, no database, no clock: the same input always gives the same decisions, whatever the
+order of units or checks.
+
+Rules are a registry (:data:`RULES`, CTFd's ``UPLOADERS`` pattern): one class per rule with a key,
+a Chinese label, a description template rendered with the rule's parameters, the unit kinds it
+applies to, typed parameters with defaults and validation, and ``evaluate(facts, params)``
+returning a :class:`RuleHit` (Chinese explanation with the concrete figures) or None.
+
+A rule *set* (:class:`RuleSet`) is versioned data stored as JSON: which rules are enabled with
+which parameters, and the exit policy (:class:`ExitPolicy`). Use :meth:`RuleSet.from_dict` /
+:meth:`RuleSet.to_dict` and :func:`validate_rule_set` (Chinese messages) at that edge.
+
+What the caller (the database layer) must put into :class:`UnitFacts`
+-------------------------------------------------------------------------
+- ``unit_id`` is the organisation unit's id (unique across outlets and sub-branches).
+- ``independent_checks`` / ``self_checks``: one :class:`CheckResult` per finalised inspection of
+  the unit in the evaluation period, **plus** enough earlier independent checks for the exit
+  policy (at least ``exit.consecutive_passing_checks`` since the unit entered the list). Set
+  ``period_start`` so rules only look at the period; checks before it are used for exit only.
+  Order does not matter (they are sorted here by date).
+- For a **sub-branch**, the caller aggregates its outlets: every outlet's checks go into the
+  sub-branch's lists (one :class:`CheckResult` per inspection, so a mean is the mean over all its
+  outlets' inspections), ``open_items`` / ``overdue_items`` are sums over its outlets, and
+  ``queue`` is the sum of its outlets' :class:`QueueStats`. Inspections of the sub-branch itself,
+  if any, are added as well.
+- ``open_items`` counts rectification items not yet closed (overdue ones included);
+  ``overdue_items`` those of them past their deadline; ``newest_overdue_on`` the latest date on
+  which one of them went overdue (needed only after a manual exit, see below).
+- ``queue`` is the period's queue-system totals (:func:`inspect_app.watchlist.queue_csv.summarize`)
+  or None when there is no queue data.
+
+Manual exit
+-----------
+A service manager may take a unit off the list by hand with a written reason (a database-layer
+concern). Its :class:`EntryState` then has ``on_list=False`` and ``manually_exited_at`` set, and
+the unit re-enters only on facts **newer** than that date: checks dated on or before it are ignored,
+overdue items count only if ``newest_overdue_on`` is after it, and queue data only if
+``queue.last_day`` is after it (so the caller should summarise queue data from the day after the
+manual exit). Everything else evaluates as usual.
+"""
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any, ClassVar, Final
+
+#: Unit kinds the rules know.
+OUTLET: Final = "outlet"
+SUBBRANCH: Final = "subbranch"
+UNIT_KINDS: Final = (OUTLET, SUBBRANCH)
+UNIT_KIND_LABELS_ZH: Final = {OUTLET: "网点", SUBBRANCH: "支行"}
+
+#: Inspection modes, as in :data:`inspect_app.scoring.rules.MODES`.
+SELF_MODE: Final = "self_check"
+INDEPENDENT_MODES: Final = ("peer_check", "spot_check", "mystery_visit")
+
+#: Decision actions.
+ACTIONS: Final = ("enter", "stay", "update", "exit", "none")
+
+
+class WatchlistError(ValueError):
+    """Input the engine cannot work with; ``messages`` are Chinese sentences for users."""
+
+    def __init__(self, messages: str | Iterable[str]):
+        self.messages: list[str] = [messages] if isinstance(messages, str) else list(messages)
+        super().__init__("；".join(self.messages))
+
+
+# --------------------------------------------------------------------------------------------
+# Facts
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One finalised inspection of a unit, reduced to what the rules need."""
+
+    date: date
+    #: ``self_check``, ``peer_check``, ``spot_check`` or ``mystery_visit``
+    mode: str
+    #: total percentage 0–100; None when nothing could be scored
+    total: float | None
+    #: codes of red-line (一票否决) items that failed
+    red_line_failures: tuple[str, ...] = ()
+    #: codes of every failed item (red-line ones included)
+    failed_items: tuple[str, ...] = ()
+    #: codes of every passed item
+    passed_items: tuple[str, ...] = ()
+    #: the inspection's id, only to order checks of the same day deterministically
+    ref: str = ""
+
+    def sort_key(self) -> tuple:
+        """A total order on checks: by date, then anything else that tells them apart."""
+        return (self.date, self.ref, self.mode, -1.0 if self.total is None else self.total,
+                self.red_line_failures, self.failed_items, self.passed_items)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """Queue-system totals of a unit over a period (排队系统数据)."""
+
+    customers_served: int
+    customers_over_limit: int
+    #: number of days with data
+    days: int = 0
+    #: the latest day with data (used after a manual exit)
+    last_day: date | None = None
+
+    @property
+    def over_limit_share(self) -> float | None:
+        """Share of customers who waited over the limit (超时占比); None without customers."""
+        if self.customers_served <= 0:
+            return None
+        return self.customers_over_limit / self.customers_served
+
+
+@dataclass(frozen=True, slots=True)
+class UnitFacts:
+    """Facts about one outlet or sub-branch for a period; see the module docstring."""
+
+    unit_id: Hashable
+    #: ``outlet`` or ``subbranch``
+    unit_kind: str
+    name: str = ""
+    independent_checks: Sequence[CheckResult] = ()
+    self_checks: Sequence[CheckResult] = ()
+    open_items: int = 0
+    overdue_items: int = 0
+    queue: QueueStats | None = None
+    #: first day of the evaluation period; earlier checks serve the exit policy only
+    period_start: date | None = None
+    #: the latest date an open item went overdue (only needed after a manual exit)
+    newest_overdue_on: date | None = None
+
+    def problems(self) -> list[str]:
+        """Chinese messages for what is wrong with these facts (empty if they are fine)."""
+        errors = []
+        if self.unit_kind not in UNIT_KINDS:
+            errors.append(f"单位 {self.unit_id} 的类型必须是 outlet（网点）或 subbranch（支行）")
+        for check in self.independent_checks:
+            if check.mode not in INDEPENDENT_MODES:
+                errors.append(f"单位 {self.unit_id} 的独立检查方式无效：{check.mode}")
+        for check in self.self_checks:
+            if check.mode != SELF_MODE:
+                errors.append(f"单位 {self.unit_id} 的自查方式无效：{check.mode}")
+        for check in (*self.independent_checks, *self.self_checks):
+            if check.total is not None and not (math.isfinite(check.total)
+                                                and 0 <= check.total <= 100):
+                errors.append(f"单位 {self.unit_id} 的检查得分必须在 0 到 100 之间：{check.total}")
+        if self.open_items < 0 or self.overdue_items < 0:
+            errors.append(f"单位 {self.unit_id} 的整改项数量不能为负数")
+        if self.queue is not None and not (
+                0 <= self.queue.customers_over_limit <= self.queue.customers_served):
+            errors.append(f"单位 {self.unit_id} 的排队数据无效：超时客户数必须在 0 到服务客户数之间")
+        return errors
+
+    def _period(self, checks: Sequence[CheckResult]) -> list[CheckResult]:
+        start = self.period_start
+        return sorted((c for c in checks if start is None or c.date >= start),
+                      key=CheckResult.sort_key)
+
+    @property
+    def period_independent(self) -> list[CheckResult]:
+        """Independent checks inside the period, oldest first."""
+        return self._period(self.independent_checks)
+
+    @property
+    def period_self(self) -> list[CheckResult]:
+        """Self-checks inside the period, oldest first."""
+        return self._period(self.self_checks)
+
+
+# --------------------------------------------------------------------------------------------
+# Parameters
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A typed rule parameter: ``kind`` is ``int``, ``float`` (a number) or ``share`` (0–1)."""
+
+    name: str
+    label_zh: str
+    kind: str
+    default: float
+    minimum: float | None = None
+    maximum: float | None = None
+    #: whether ``minimum`` itself is allowed
+    minimum_inclusive: bool = True
+
+    def coerce(self, value: Any) -> int | float:
+        """The value as this parameter's Python type (call :meth:`problems` first)."""
+        return int(value) if self.kind == "int" else float(value)
+
+    def problems(self, value: Any, rule_label: str) -> list[str]:
+        """Chinese messages for what is wrong with ``value`` (empty if it is fine)."""
+        where = f"规则「{rule_label}」的参数 {self.name}（{self.label_zh}）"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return [f"{where}必须是数字"]
+        if not math.isfinite(value):
+            return [f"{where}必须是有限的数字"]
+        if self.kind == "int" and value != int(value):
+            return [f"{where}必须是整数"]
+        low, high = self.minimum, self.maximum
+        too_low = low is not None and (value < low if self.minimum_inclusive else value <= low)
+        if not too_low and (high is None or value <= high):
+            return []
+        above = "不小于" if self.minimum_inclusive else "大于"
+        if low is not None and high is not None:
+            return [f"{where}必须{above} {self.format(low)} 且不大于 {self.format(high)}"]
+        if low is not None:
+            return [f"{where}必须{above} {self.format(low)}"]
+        return [f"{where}不能大于 {self.format(high)}"]
+
+    def format(self, value: float) -> str:
+        """The value as shown to people: shares as percentages, numbers without trailing zeros."""
+        if self.kind == "share":
+            return _percent(value)
+        return _number(value)
+
+
+def _number(value: float) -> str:
+    """``70`` for 70.0, ``68.5`` for 68.5, at most two decimals."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _percent(share: float) -> str:
+    return f"{_number(share * 100)}%"
+
+
+def _near(value: float, bound: float, *, percent: bool = False) -> str:
+    """``value`` rounded, but with enough decimals that it never displays as equal to ``bound``
+    when it is not (69.96 is "69.96", not "70.0", next to a threshold of 70)."""
+    scale = 100 if percent else 1
+    shown, limit = value * scale, bound * scale
+    for digits in range(1, 7):
+        text = f"{shown:.{digits}f}"
+        if value == bound or float(text) != limit and (float(text) < limit) == (shown < limit):
+            break
+    if digits == 1 and text.endswith(".0"):
+        text = text[:-2]
+    return text + ("%" if percent else "")
+
+
+def _mean(values: Iterable[float]) -> float | None:
+    values = list(values)
+    return math.fsum(values) / len(values) if values else None
+
+
+# --------------------------------------------------------------------------------------------
+# Rules
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    """A rule that a unit met: its key, a Chinese explanation with the figures, and the figures."""
+
+    rule_key: str
+    label_zh: str
+    explanation_zh: str
+    figures: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data, as stored with a watch-list entry."""
+        return {"rule_key": self.rule_key, "label_zh": self.label_zh,
+                "explanation_zh": self.explanation_zh, "figures": dict(self.figures)}
+
+
+class WatchRule:
+    """Base class of watch-list rules; subclasses set the class attributes and ``_evaluate``."""
+
+    key: ClassVar[str]
+    label_zh: ClassVar[str]
+    #: rendered with the resolved parameters, each formatted by :meth:`Param.format`
+    description_zh: ClassVar[str]
+    applies_to: ClassVar[frozenset[str]] = frozenset(UNIT_KINDS)
+    params: ClassVar[tuple[Param, ...]] = ()
+
+    def defaults(self) -> dict[str, int | float]:
+        """Every parameter with its default value."""
+        return {p.name: p.coerce(p.default) for p in self.params}
+
+    def validate(self, params: Any) -> list[str]:
+        """Chinese messages for what is wrong with ``params`` (missing ones take defaults)."""
+        if not isinstance(params, Mapping):
+            return [f"规则「{self.label_zh}」的参数必须是键值对（JSON 对象）"]
+        known = {p.name: p for p in self.params}
+        errors = [f"规则「{self.label_zh}」没有参数 {name}" for name in params if name not in known]
+        for name, value in params.items():
+            if name in known:
+                errors += known[name].problems(value, self.label_zh)
+        return errors
+
+    def resolve(self, params: Mapping[str, Any] | None = None) -> dict[str, int | float]:
+        """Defaults overridden by ``params``, each of its type; raises :class:`WatchlistError`."""
+        params = dict(params or {})
+        errors = self.validate(params)
+        if errors:
+            raise WatchlistError(errors)
+        resolved = self.defaults()
+        resolved.update({p.name: p.coerce(params[p.name]) for p in self.params if p.name in params})
+        return resolved
+
+    def describe(self, params: Mapping[str, Any] | None = None) -> str:
+        """The Chinese description with the parameters filled in."""
+        resolved = self.resolve(params)
+        return self.description_zh.format(
+            **{p.name: p.format(resolved[p.name]) for p in self.params})
+
+    def evaluate(self, facts: UnitFacts, params: Mapping[str, Any] | None = None) -> RuleHit | None:
+        """A :class:`RuleHit` if ``facts`` meet this rule with ``params``, else None.
+
+        A unit kind the rule does not apply to never hits.
+        """
+        if facts.unit_kind not in self.applies_to:
+            return None
+        found = self._evaluate(facts, self.resolve(params))
+        if found is None:
+            return None
+        explanation, figures = found
+        return RuleHit(self.key, self.label_zh, explanation, figures)
+
+    def _evaluate(self, facts: UnitFacts,
+                  p: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:  # pragma: no cover
+        raise NotImplementedError
+
+
+class LowIndependentScore(WatchRule):
+    """Mean independent score in the period below a threshold."""
+
+    key = "low_independent_score"
+    label_zh = "独立检查得分偏低"
+    description_zh = ("独立检查（互查、抽查、暗访）平均得分低于 {threshold} 分"
+                      "（期内至少 {min_checks} 次独立检查）")
+    params = (Param("threshold", "分数线", "float", 70, 0, 100),
+              Param("min_checks", "最少检查次数", "int", 1, 1))
+
+    def _evaluate(self, facts, p):
+        totals = [c.total for c in facts.period_independent if c.total is not None]
+        mean = _mean(totals)
+        if mean is None or len(totals) < p["min_checks"] or not mean < p["threshold"]:
+            return None
+        text = (f"独立检查平均 {_near(mean, p['threshold'])} 分（{len(totals)} 次），"
+                f"低于 {_number(p['threshold'])} 分")
+        return text, {"mean": mean, "count": len(totals), "threshold": p["threshold"]}
+
+
+class RedLineRepeat(WatchRule):
+    """Many red-line failures in the period, or the same red-line item failed twice in a row."""
+
+    key = "red_line_repeat"
+    label_zh = "红线问题反复出现"
+    description_zh = ("期内独立检查中红线（一票否决）项不合格累计 {count} 次及以上，"
+                      "或同一红线项在连续两次独立检查中均不合格")
+    params = (Param("count", "累计次数", "int", 2, 1),)
+
+    def _evaluate(self, facts, p):
+        checks = facts.period_independent
+        failures = sum(len(set(c.red_line_failures)) for c in checks)
+        repeated: dict[str, tuple[date, date]] = {}
+        for before, after in zip(checks, checks[1:]):
+            for code in sorted(set(before.red_line_failures) & set(after.red_line_failures)):
+                repeated.setdefault(code, (before.date, after.date))
+        parts = []
+        if failures >= p["count"]:
+            parts.append(f"独立检查红线项不合格 {failures} 次，达到 {p['count']} 次")
+        for code, (first, second) in sorted(repeated.items()):
+            parts.append(f"红线项 {code} 在连续两次独立检查（{first.isoformat()}、"
+                         f"{second.isoformat()}）中均不合格")
+        if not parts:
+            return None
+        return "；".join(parts), {"failures": failures, "count": p["count"],
+                                 "repeated_items": sorted(repeated)}
+
+
+class OverdueRectification(WatchRule):
+    """Overdue rectification items above a count or a share of the open items."""
+
+    key = "overdue_rectification"
+    label_zh = "整改逾期"
+    description_zh = ("逾期未完成的整改项达到 {count} 项，或逾期项占未完成整改项的比例达到 {share}"
+                      "（未完成整改项不少于 {share_min_open} 项时）")
+    params = (Param("count", "逾期项数", "int", 3, 1),
+              Param("share", "逾期占比", "share", 0.3, 0, 1, minimum_inclusive=False),
+              Param("share_min_open", "按占比判断的最少未完成项数", "int", 1, 1))
+
+    def _evaluate(self, facts, p):
+        overdue, open_ = facts.overdue_items, max(facts.open_items, facts.overdue_items)
+        share = overdue / open_ if open_ else None
+        parts = []
+        if overdue >= p["count"]:
+            parts.append(f"逾期整改项 {overdue} 项，达到 {p['count']} 项")
+        if share is not None and open_ >= p["share_min_open"] and share >= p["share"]:
+            parts.append(f"逾期整改项占未完成整改项 {_near(share, p['share'], percent=True)}"
+                         f"（{overdue}/{open_}），达到 {_percent(p['share'])}")
+        if not parts:
+            return None
+        return "；".join(parts), {"overdue_items": overdue, "open_items": open_,
+                                 "overdue_share": share, "count": p["count"], "share": p["share"]}
+
+
+class SelfCheckInflation(WatchRule):
+    """Self-checks far above independent checks, or self-passed items failed by later checks."""
+
+    key = "self_check_inflation"
+    label_zh = "自查虚高"
+    description_zh = ("自查平均得分比独立检查平均得分高出超过 {gap} 分，"
+                      "或自查合格的项目在其后的独立检查中不合格超过 {reversals} 次")
+    params = (Param("gap", "分差", "float", 15, 0, 100),
+              Param("reversals", "不合格次数", "int", 3, 0))
+
+    def _evaluate(self, facts, p):
+        independent, own = facts.period_independent, facts.period_self
+        self_mean = _mean(c.total for c in own if c.total is not None)
+        independent_mean = _mean(c.total for c in independent if c.total is not None)
+        gap = (self_mean - independent_mean
+               if self_mean is not None and independent_mean is not None else None)
+        reversals, items = self._reversals(own, independent)
+        parts = []
+        if gap is not None and gap > p["gap"]:
+            parts.append(f"自查平均 {_number(self_mean)} 分，独立检查平均 {_number(independent_mean)}"
+                         f" 分，高出 {_near(gap, p['gap'])} 分，超过 {_number(p['gap'])} 分")
+        if reversals > p["reversals"]:
+            listed = "、".join(items[:5]) + ("等" if len(items) > 5 else "")
+            parts.append(f"自查合格的项目在其后的独立检查中不合格 {reversals} 次，"
+                         f"超过 {p['reversals']} 次（{listed}）")
+        if not parts:
+            return None
+        return "；".join(parts), {"self_mean": self_mean, "independent_mean": independent_mean,
+                                 "gap": gap, "reversals": reversals, "reversal_items": items,
+                                 "gap_threshold": p["gap"], "reversal_threshold": p["reversals"]}
+
+    @staticmethod
+    def _reversals(own: list[CheckResult],
+                   independent: list[CheckResult]) -> tuple[int, list[str]]:
+        """Failures by an independent check of items the unit's latest earlier self-check that
+        assessed the item had passed."""
+        # per item: the dates of the self-checks that assessed it and whether they passed it,
+        # in date order (``own`` is sorted), so each lookup is one bisection
+        history: dict[str, tuple[list[date], list[bool]]] = {}
+        wanted = {code for check in independent for code in check.failed_items}
+        for own_check in own:
+            ok, failed = set(own_check.passed_items), set(own_check.failed_items)
+            for code in (ok | failed) & wanted:
+                days, passed = history.setdefault(code, ([], []))
+                days.append(own_check.date)
+                passed.append(code not in failed)
+        count, items = 0, set()
+        for check in independent:
+            for code in sorted(set(check.failed_items)):
+                days, passed = history.get(code, ([], []))
+                index = bisect_left(days, check.date)
+                if index and passed[index - 1]:
+                    count += 1
+                    items.add(code)
+        return count, sorted(items)
+
+
+class QueueOvertime(WatchRule):
+    """Share of customers waiting over the limit (超时占比) above a threshold."""
+
+    key = "queue_overtime"
+    label_zh = "排队超时"
+    description_zh = ("排队超时客户占比（超时占比）高于 {threshold}（期内服务客户不少于 {min_served} 人）；"
+                      "目标是超时网点零发生")
+    params = (Param("threshold", "超时占比", "share", 0.05, 0, 1),
+              Param("min_served", "最少服务客户数", "int", 100, 0))
+
+    def _evaluate(self, facts, p):
+        queue = facts.queue
+        if queue is None or queue.customers_served < max(p["min_served"], 1):
+            return None
+        share = queue.over_limit_share
+        if share is None or not share > p["threshold"]:
+            return None
+        text = (f"超时等候客户占比 {_near(share, p['threshold'], percent=True)}"
+                f"（{queue.customers_over_limit}/{queue.customers_served} 人），"
+                f"高于 {_percent(p['threshold'])}")
+        return text, {"share": share, "customers_served": queue.customers_served,
+                      "customers_over_limit": queue.customers_over_limit,
+                      "threshold": p["threshold"]}
+
+
+#: Every rule by key; :func:`get_rule` looks one up.
+RULES: Final[dict[str, WatchRule]] = {
+    rule.key: rule for rule in (LowIndependentScore(), RedLineRepeat(), OverdueRectification(),
+                                SelfCheckInflation(), QueueOvertime())
+}
+
+
+def get_rule(key: str) -> WatchRule:
+    """The rule registered under ``key``; raises :class:`WatchlistError` for an unknown key."""
+    try:
+        return RULES[key]
+    except KeyError:
+        raise WatchlistError(f"未知的名单规则：{key}") from None
+
+
+# --------------------------------------------------------------------------------------------
+# Rule sets
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RuleConfig:
+    """One rule in a rule set: enabled or not, its parameters and optionally fewer unit kinds."""
+
+    key: str
+    enabled: bool = True
+    params: Mapping[str, Any] = field(default_factory=dict)
+    #: restrict the rule to these unit kinds; None means every kind the rule applies to
+    unit_kinds: tuple[str, ...] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data."""
+        return {"key": self.key, "enabled": self.enabled, "params": dict(self.params),
+                "unit_kinds": None if self.unit_kinds is None else list(self.unit_kinds)}
+
+
+@dataclass(frozen=True, slots=True)
+class ExitPolicy:
+    """When a unit leaves the list by rule: N consecutive passing independent checks since it
+    entered, each scoring at least ``passing_score``, and (if required) nothing overdue."""
+
+    consecutive_passing_checks: int = 2
+    passing_score: float = 80
+    require_nothing_overdue: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data."""
+        return {"consecutive_passing_checks": self.consecutive_passing_checks,
+                "passing_score": self.passing_score,
+                "require_nothing_overdue": self.require_nothing_overdue}
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """A versioned watch-list rule set, stored as JSON with every parameter explicit."""
+
+    version: int
+    rules: tuple[RuleConfig, ...]
+    exit: ExitPolicy = ExitPolicy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data; :meth:`from_dict` reads it back to an equal rule set."""
+        return {"version": self.version, "rules": [r.to_dict() for r in self.rules],
+                "exit": self.exit.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RuleSet:
+        """Read a rule set, filling left-out parameters with their defaults so the stored version
+        stays explicit; raises :class:`WatchlistError` with every problem found."""
+        errors = validate_rule_set(data)
+        if errors:
+            raise WatchlistError(errors)
+        rules = []
+        for raw in data["rules"]:
+            kinds = raw.get("unit_kinds")
+            rules.append(RuleConfig(
+                key=raw["key"], enabled=raw.get("enabled", True),
+                params=get_rule(raw["key"]).resolve(raw.get("params")),
+                unit_kinds=None if kinds is None else tuple(k for k in UNIT_KINDS if k in kinds)))
+        exit_ = {**ExitPolicy().to_dict(), **(data.get("exit") or {})}
+        return cls(version=int(data["version"]), rules=tuple(rules), exit=ExitPolicy(
+            consecutive_passing_checks=int(exit_["consecutive_passing_checks"]),
+            passing_score=float(exit_["passing_score"]),
+            require_nothing_overdue=exit_["require_nothing_overdue"]))
+
+    def validate(self) -> list[str]:
+        """Chinese messages for what is wrong with this rule set (empty if it is fine)."""
+        return validate_rule_set(self.to_dict())
+
+    def enabled_rules(self) -> list[tuple[WatchRule, RuleConfig]]:
+        """The enabled rules with their configs, in rule-set order."""
+        return [(get_rule(c.key), c) for c in self.rules if c.enabled]
+
+
+def validate_rule_set(data: Any) -> list[str]:
+    """Chinese messages for everything wrong with rule-set JSON data (empty if it is fine)."""
+    if not isinstance(data, Mapping):
+        return ["名单规则集必须是键值对（JSON 对象）"]
+    errors = [f"名单规则集中未知的配置项：{key}" for key in data
+              if key not in ("version", "rules", "exit")]
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        errors.append("规则集版本号（version）必须是不小于 1 的整数")
+    rules = data.get("rules")
+    if not isinstance(rules, list):
+        errors.append("规则列表（rules）必须是列表")
+        rules = []
+    seen: set[str] = set()
+    for index, raw in enumerate(rules, start=1):
+        where = f"第 {index} 条规则"
+        if not isinstance(raw, Mapping):
+            errors.append(f"{where}必须是键值对（JSON 对象）")
+            continue
+        errors += [f"{where}中未知的配置项：{key}" for key in raw
+                   if key not in ("key", "enabled", "params", "unit_kinds")]
+        key = raw.get("key")
+        if not isinstance(key, str) or key not in RULES:
+            errors.append(f"{where}的规则键无效：{key}")
+            continue
+        rule = RULES[key]
+        if key in seen:
+            errors.append(f"规则「{rule.label_zh}」（{key}）重复出现")
+        seen.add(key)
+        if not isinstance(raw.get("enabled", True), bool):
+            errors.append(f"规则「{rule.label_zh}」的启用状态（enabled）必须是 true 或 false")
+        errors += rule.validate(raw.get("params") or {})
+        kinds = raw.get("unit_kinds")
+        if kinds is not None:
+            if not isinstance(kinds, list) or not kinds or any(
+                    not isinstance(k, str) or k not in rule.applies_to for k in kinds):
+                allowed = "、".join(f"{k}（{UNIT_KIND_LABELS_ZH[k]}）"
+                                   for k in UNIT_KINDS if k in rule.applies_to)
+                errors.append(f"规则「{rule.label_zh}」的适用对象（unit_kinds）必须是非空列表，"
+                              f"取值为 {allowed}")
+    errors += _exit_errors(data.get("exit"))
+    return errors
+
+
+def _exit_errors(exit_: Any) -> list[str]:
+    if exit_ is None:
+        return []
+    if not isinstance(exit_, Mapping):
+        return ["出列条件（exit）必须是键值对（JSON 对象）"]
+    errors = [f"出列条件中未知的配置项：{key}" for key in exit_
+              if key not in ExitPolicy().to_dict()]
+    n = exit_.get("consecutive_passing_checks", 2)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        errors.append("出列所需连续合格检查次数（consecutive_passing_checks）必须是不小于 1 的整数")
+    score = exit_.get("passing_score", 80)
+    if isinstance(score, bool) or not isinstance(score, (int, float)) \
+            or not math.isfinite(score) or not 0 <= score <= 100:
+        errors.append("出列合格分数线（passing_score）必须是 0 到 100 之间的数字")
+    if not isinstance(exit_.get("require_nothing_overdue", True), bool):
+        errors.append("是否要求无逾期整改（require_nothing_overdue）必须是 true 或 false")
+    return errors
+
+
+#: The rule set the product ships with: every rule enabled with its default parameters.
+DEFAULT_RULE_SET: Final = RuleSet(
+    version=1,
+    rules=tuple(RuleConfig(key, True, rule.defaults()) for key, rule in RULES.items()),
+    exit=ExitPolicy(),
+)
+
+
+def describe(rule_set: RuleSet) -> list[str]:
+    """The Chinese description of every enabled rule with its parameters, for the managers' page.
+
+    A rule restricted to some unit kinds says so, e.g. "…（仅适用于网点）".
+    """
+    lines = []
+    for rule, config in rule_set.enabled_rules():
+        text = f"{rule.label_zh}：{rule.describe(config.params)}"
+        if config.unit_kinds is not None and set(config.unit_kinds) != set(UNIT_KINDS):
+            text += "（仅适用于" + "、".join(UNIT_KIND_LABELS_ZH[k] for k in config.unit_kinds) + "）"
+        lines.append(text)
+    return lines
+
+
+def describe_exit(policy: ExitPolicy) -> str:
+    """The exit policy in Chinese, e.g. "入列后连续 2 次独立检查得分均不低于 80 分，且没有逾期整改项"."""
+    text = (f"入列后连续 {policy.consecutive_passing_checks} 次独立检查得分均不低于 "
+            f"{_number(policy.passing_score)} 分")
+    if policy.require_nothing_overdue:
+        text += "，且没有逾期整改项"
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# Decisions
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EntryState:
+    """What the list says about a unit now, as the database layer stored it."""
+
+    on_list: bool = True
+    #: the rule keys of the entry's latest decision
+    hit_keys: frozenset[str] = frozenset()
+    #: the day the unit (last) entered; exit counts independent checks after it
+    entered_at: date | None = None
+    #: set when a manager took the unit off the list by hand (then ``on_list`` is False)
+    manually_exited_at: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do with one unit: ``enter``, ``stay``, ``update`` (still listed, other reasons),
+    ``exit`` or ``none`` (not listed and stays off), with the hits and a Chinese reason."""
+
+    unit_id: Hashable
+    action: str
+    hits: tuple[RuleHit, ...]
+    reason_zh: str
+
+    @property
+    def hit_keys(self) -> frozenset[str]:
+        """The keys of the rules that hit."""
+        return frozenset(hit.rule_key for hit in self.hits)
+
+    @property
+    def on_list_after(self) -> bool:
+        """Whether the unit is on the list once this decision is applied."""
+        return self.action in ("enter", "stay", "update")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data."""
+        return {"unit_id": self.unit_id, "action": self.action, "reason_zh": self.reason_zh,
+                "hits": [hit.to_dict() for hit in self.hits]}
+
+
+def hits_for(facts: UnitFacts, rule_set: RuleSet) -> tuple[RuleHit, ...]:
+    """Every enabled rule of ``rule_set`` that ``facts`` meet, in rule-set order."""
+    errors = facts.problems()
+    if errors:
+        raise WatchlistError(errors)
+    hits = []
+    for rule, config in rule_set.enabled_rules():
+        if config.unit_kinds is not None and facts.unit_kind not in config.unit_kinds:
+            continue
+        hit = rule.evaluate(facts, config.params)
+        if hit is not None:
+            hits.append(hit)
+    return tuple(hits)
+
+
+def facts_after(facts: UnitFacts, cutoff: date) -> UnitFacts:
+    """Only the facts newer than ``cutoff`` (a manual exit): later checks, overdue items only if
+    one went overdue after it, queue data only if its last day is after it."""
+    newer_overdue = facts.newest_overdue_on is not None and facts.newest_overdue_on > cutoff
+    newer_queue = (facts.queue is not None and facts.queue.last_day is not None
+                   and facts.queue.last_day > cutoff)
+    return replace(
+        facts,
+        independent_checks=tuple(c for c in facts.independent_checks if c.date > cutoff),
+        self_checks=tuple(c for c in facts.self_checks if c.date > cutoff),
+        overdue_items=facts.overdue_items if newer_overdue else 0,
+        open_items=facts.open_items if newer_overdue else 0,
+        queue=facts.queue if newer_queue else None,
+    )
+
+
+def exit_shortfalls(facts: UnitFacts, policy: ExitPolicy,
+                    entered_at: date | None) -> tuple[list[str], list[float]]:
+    """Why the exit policy does not hold yet (Chinese, empty when it holds), and the totals of the
+    checks it looked at: the last N scored independent checks dated after ``entered_at``."""
+    n = policy.consecutive_passing_checks
+    since = [c for c in sorted(facts.independent_checks, key=CheckResult.sort_key)
+             if c.total is not None and (entered_at is None or c.date > entered_at)]
+    last = [c.total for c in since[-n:]]
+    passing = _number(policy.passing_score)
+    problems = []
+    if len(last) < n:
+        problems.append(f"入列后独立检查仅 {len(last)} 次，需连续 {n} 次不低于 {passing} 分")
+    else:
+        low = [t for t in last if t < policy.passing_score]
+        if low:
+            problems.append(f"最近 {n} 次独立检查（" + "、".join(_number(t) for t in last)
+                            + f" 分）中有 {len(low)} 次低于 {passing} 分")
+    if policy.require_nothing_overdue and facts.overdue_items > 0:
+        problems.append(f"仍有 {facts.overdue_items} 项逾期整改")
+    return problems, last
+
+
+def _labels(keys: Iterable[str]) -> str:
+    return "、".join(RULES[k].label_zh if k in RULES else k for k in sorted(keys))
+
+
+def evaluate_unit(facts: UnitFacts, rule_set: RuleSet,
+                  current: EntryState | None = None) -> Decision:
+    """Decide what happens to one unit; deterministic and independent of check order.
+
+    - Not on the list (``current`` None or ``on_list`` False): ``enter`` when at least one rule
+      hits, else ``none``. After a manual exit only facts newer than it count (:func:`facts_after`).
+    - On the list with hits: ``update`` when the set of hit rule keys changed, else ``stay``.
+    - On the list without hits: ``exit`` only if the exit policy holds (:func:`exit_shortfalls`),
+      otherwise ``stay`` with the reason "尚未满足出列条件：…".
+
+    Raises :class:`WatchlistError` for invalid facts.
+    """
+    on_list = current is not None and current.on_list
+    if not on_list and current is not None and current.manually_exited_at is not None:
+        cutoff = current.manually_exited_at
+        hits = hits_for(facts_after(facts, cutoff), rule_set)
+        if not hits:
+            return Decision(facts.unit_id, "none", (),
+                            f"人工出列（{cutoff.isoformat()}）后没有新的情况命中名单规则")
+        return Decision(facts.unit_id, "enter", hits,
+                        f"人工出列（{cutoff.isoformat()}）后新情况命中规则：{_labels(h.rule_key for h in hits)}")
+    hits = hits_for(facts, rule_set)
+    keys = frozenset(hit.rule_key for hit in hits)
+    if not on_list:
+        if hits:
+            return Decision(facts.unit_id, "enter", hits, f"命中规则：{_labels(keys)}")
+        return Decision(facts.unit_id, "none", (), "未命中任何名单规则")
+    if hits:
+        if keys != current.hit_keys:
+            changes = []
+            if keys - current.hit_keys:
+                changes.append(f"新增 {_labels(keys - current.hit_keys)}")
+            if current.hit_keys - keys:
+                changes.append(f"不再命中 {_labels(current.hit_keys - keys)}")
+            return Decision(facts.unit_id, "update", hits,
+                            f"命中规则有变化（{'；'.join(changes)}），现命中：{_labels(keys)}")
+        return Decision(facts.unit_id, "stay", hits, f"继续命中规则：{_labels(keys)}")
+    problems, last = exit_shortfalls(facts, rule_set.exit, current.entered_at)
+    if problems:
+        return Decision(facts.unit_id, "stay", (), "尚未满足出列条件：" + "；".join(problems))
+    reason = (f"不再命中名单规则，且入列后最近 {len(last)} 次独立检查均不低于 "
+              f"{_number(rule_set.exit.passing_score)} 分（"
+              + "、".join(_number(t) for t in last) + " 分）")
+    if rule_set.exit.require_nothing_overdue:
+        reason += "，无逾期整改项"
+    return Decision(facts.unit_id, "exit", (), reason)
+
+
+def _id_key(unit_id: Hashable) -> tuple:
+    """Sort ids of any type: numbers first in numeric order, then everything else as text."""
+    if isinstance(unit_id, (int, float)) and not isinstance(unit_id, bool):
+        return (0, unit_id, "")
+    return (1, 0, str(unit_id))
+
+
+def evaluate_all(facts_list: Iterable[UnitFacts], rule_set: RuleSet,
+                 current_entries: Mapping[Hashable, EntryState] | None = None) -> list[Decision]:
+    """:func:`evaluate_unit` for every unit, sorted by unit id.
+
+    ``current_entries`` maps unit ids to their :class:`EntryState`; a unit missing from it is not
+    on the list. Units in ``current_entries`` without facts get no decision, so the caller passes
+    facts (possibly empty) for every listed unit. Raises :class:`WatchlistError` for a unit id
+    given twice or invalid facts.
+    """
+    current_entries = current_entries or {}
+    facts_list = sorted(facts_list, key=lambda f: _id_key(f.unit_id))
+    counts = Counter(f.unit_id for f in facts_list)
+    duplicates = sorted((i for i, n in counts.items() if n > 1), key=_id_key)
+    if duplicates:
+        raise WatchlistError([f"单位 {i} 的事实重复提供" for i in duplicates])
+    return [evaluate_unit(f, rule_set, current_entries.get(f.unit_id)) for f in facts_list]

@@ -1,0 +1,187 @@
+"""SVG charts: valid XML, escaped labels, accessible structure, gaps, empty data, determinism."""
+import xml.etree.ElementTree as ET
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inspect_app.reports.charts import (
+    Band,
+    Bar,
+    PairRow,
+    Series,
+    bar_chart,
+    line_chart,
+    paired_bar_chart,
+    text_width,
+    truncate,
+)
+
+#: Small, fast and reproducible: no example database written into the repository.
+fast = settings(max_examples=60, deadline=None, database=None)
+
+NS = "{http://www.w3.org/2000/svg}"
+EVIL = '<script>alert("x")</script>&"\''
+
+MONTHS = [f"{m}月" for m in range(1, 7)]
+
+
+def parse(svg: str) -> ET.Element:
+    root = ET.fromstring(svg)
+    assert root.tag == f"{NS}svg"
+    return root
+
+
+def texts(root: ET.Element) -> list[str]:
+    return ["".join(el.itertext()) for el in root.iter(f"{NS}text")]
+
+
+def sample_charts(label: str = "唐山分行营业部") -> list[str]:
+    return [
+        line_chart([Series(label, list(zip(MONTHS, [80, None, 72.5, 90, None, 85]))),
+                    Series("支行平均", list(zip(MONTHS, [75, 76, 77, 78, 79, 80])))],
+                   title=f"{label}得分趋势", bands=[Band(60, "合格"), (80, "良好"), (90, "优秀")]),
+        bar_chart([Bar(label, 92.5, note="标杆"), Bar("新华道网点", 40, True, "名单")],
+                  title=f"{label}排名"),
+        bar_chart([Bar(label, 12), Bar("叫号机", 3, True)], title="高频问题", horizontal=False),
+        paired_bar_chart([PairRow(label, 95, 70), PairRow("乙", None, 80)], title=label,
+                         gap_threshold=15),
+    ]
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_every_chart_is_accessible_valid_svg(index):
+    """Does each chart parse as XML with role="img", a title and desc it is labelled by, a
+    viewBox, a CJK font stack and a legend?"""
+    svg = sample_charts()[index]
+    root = parse(svg)
+    assert root.get("role") == "img"
+    assert root.get("viewBox").startswith("0 0 ")
+    assert "max-width:100%" in root.get("style")
+    fonts = root.get("font-family")
+    assert "PingFang SC" in fonts and "Noto Sans CJK SC" in fonts
+    title, desc = root.find(f"{NS}title"), root.find(f"{NS}desc")
+    assert root.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
+    assert "唐山分行营业部" in desc.text
+    assert root.find(f".//{NS}g[@class='legend']") is not None
+    assert "<script" not in svg
+
+
+def test_labels_are_escaped_never_markup():
+    """Does a label full of markup appear only as escaped text, in every chart?"""
+    for svg in sample_charts(EVIL):
+        root = parse(svg)
+        assert "<script>" not in svg
+        assert "&lt;script&gt;" in svg
+        assert not list(root.iter(f"{NS}script")) and not list(root.iter("script"))
+        assert EVIL in root.find(f"{NS}desc").text
+
+
+@fast
+@given(st.text(max_size=30))
+def test_any_label_gives_valid_xml(label):
+    """Do control characters, surrogates and quotes in labels never break the XML?"""
+    for svg in sample_charts(label):
+        parse(svg)
+
+
+def test_line_chart_draws_gaps_for_missing_values():
+    """Does a None split the line into separate segments, with no marker at the gap?"""
+    root = parse(line_chart([Series("甲", list(zip(MONTHS, [80, 82, None, 90, 91, None])))],
+                            title="趋势"))
+    series = root.find(f".//{NS}g[@class='series']")
+    path = series.find(f"{NS}path").get("d")
+    assert path.count("M") == 2
+    assert len(series.findall(f"{NS}circle")) == 4
+    assert "3月 无数据" in root.find(f"{NS}desc").text
+
+
+def test_isolated_point_still_shows_as_a_marker():
+    """Is a value between two gaps visible (a marker, no line)?"""
+    root = parse(line_chart([Series("甲", [("1月", None), ("2月", 70), ("3月", None)])], title="t"))
+    series = root.find(f".//{NS}g[@class='series']")
+    assert series.find(f"{NS}path") is None
+    assert len(series.findall(f"{NS}circle")) == 1
+
+
+def test_bands_are_drawn_and_described():
+    """Are grade lines drawn with their labels and stated in the desc?"""
+    root = parse(sample_charts()[0])
+    assert len(root.findall(f".//{NS}g[@class='band']")) == 3
+    assert {"合格", "良好", "优秀"} <= set(texts(root))
+    assert "参考线：合格 60，良好 80，优秀 90" in root.find(f"{NS}desc").text
+
+
+@pytest.mark.parametrize("svg", [
+    line_chart([], title="趋势"),
+    line_chart([Series("甲", [("1月", None)])], title="趋势"),
+    bar_chart([], title="排名"),
+    paired_bar_chart([], title="自查与独立检查"),
+])
+def test_empty_data_says_so(svg):
+    """Does a chart without data still render valid SVG that says 暂无数据?"""
+    root = parse(svg)
+    assert "暂无数据" in texts(root)
+    assert "暂无数据" in root.find(f"{NS}desc").text
+    assert root.get("viewBox") and root.get("role") == "img"
+
+
+def test_long_labels_are_truncated_with_the_full_label_as_tooltip():
+    """Does a long Chinese label end in … on the bar, with the whole label in its <title>?"""
+    long = "中国工商银行唐山分行营业部丰润支行新华道第二分理处网点"
+    root = parse(bar_chart([Bar(long, 88)], title="排名"))
+    bar = root.find(f".//{NS}g[@class='bar']")
+    assert bar.find(f"{NS}title").text.startswith(long)
+    shown = bar.find(f"{NS}text").text
+    assert shown.endswith("…") and long.startswith(shown[:-1])
+
+
+def test_highlighted_bars_are_marked_beyond_colour():
+    """Is a highlighted bar starred, in the legend and in the desc, not only coloured?"""
+    root = parse(bar_chart([Bar("甲", 50, highlight=True), Bar("乙", 90)], title="排名",
+                           highlight_label="名单网点"))
+    assert "★甲" in texts(root)
+    assert "★ 名单网点" in texts(root)
+    assert "甲 50.0（名单网点）" in root.find(f"{NS}desc").text
+
+
+def test_bar_lengths_follow_values_and_max_value():
+    """Is a bar at max_value full length, half the value half as long, and over max clipped?"""
+    root = parse(bar_chart([Bar("a", 100), Bar("b", 50), Bar("c", 150), Bar("d", None)],
+                           title="t", max_value=100))
+    widths = [float(r.get("width")) for r in root.iter(f"{NS}rect") if r.get("x") != "8"
+              and r.get("height") == "14"]
+    assert widths[0] == pytest.approx(2 * widths[1], abs=0.2)
+    assert widths[2] == widths[0] and widths[3] == 0
+    assert "d 无数据" in root.find(f"{NS}desc").text
+
+
+def test_paired_chart_describes_both_values_and_flags_inflation():
+    """Does the inflation view state both scores and the gap, flagging big gaps?"""
+    root = parse(sample_charts()[3])
+    desc = root.find(f"{NS}desc").text
+    assert "唐山分行营业部：自查 95.0，独立检查 70.0，相差 25.0（偏高）" in desc
+    assert "乙：自查 无数据，独立检查 80.0" in desc
+    assert "▲唐山分行营业部" in texts(root)
+
+
+def test_output_is_deterministic():
+    """Do the same data give byte-identical SVG (ids included), and other data other ids?"""
+    assert sample_charts() == sample_charts()
+    a, b = parse(sample_charts("甲")[1]), parse(sample_charts("乙")[1])
+    assert a.find(f"{NS}title").get("id") != b.find(f"{NS}title").get("id")
+
+
+def test_chart_scales_to_its_viewbox():
+    """Do the width/height attributes match the viewBox, so the chart scales without distortion?"""
+    for svg in sample_charts():
+        root = parse(svg)
+        _, _, w, h = root.get("viewBox").split()
+        assert (root.get("width"), root.get("height")) == (w, h)
+
+
+def test_text_measure_and_truncate():
+    """Are Chinese characters counted wider than Latin ones, and short labels kept whole?"""
+    assert text_width("网点", 12) == 24 and text_width("ab", 10) == 12
+    assert truncate("网点", 100, 12) == "网点"
+    assert truncate("网点网点网点", 40, 12) == "网点…"

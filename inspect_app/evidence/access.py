@@ -25,7 +25,16 @@ def photo_access(user: User, photo: Photo) -> PhotoAccess:
     from ..inspections.access import can_fill, can_read, can_review, sees_identity
 
     inspection = photo.inspection
-    if inspection is not None:
+    if photo.rectification_item_id is not None:
+        # After-photos follow the rectification item they prove (outlet, reviewers, the
+        # original inspector); acceptors see the flags, since they judge the fix.
+        from ..rectification.access import can_decide, can_read_item
+
+        item = photo.rectification_item
+        read = can_read_item(user, item)
+        reviewer = can_decide(user, item) or user.can(Permission.inspections_review, photo.outlet)
+        identity = sees_identity(user, inspection) if inspection is not None else True
+    elif inspection is not None:
         read = can_read(user, inspection)
         reviewer = can_review(user, inspection) or can_fill(user, inspection)
         identity = sees_identity(user, inspection)

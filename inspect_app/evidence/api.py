@@ -43,7 +43,8 @@ class InspectionPhotos(MethodView):
         if form["item_code"] not in {item.code for item in inspection.form_items()}:
             raise InvalidInput("该检查项不在本次检查中", code="unknown_item")
         photo, created = ingest_photo(
-            files["file"].read(), client_id=str(form["client_id"]), purpose=PhotoPurpose.before,
+            files["file"].read(), client_id=str(form["client_id"]),
+            purpose=PhotoPurpose(form["purpose"]),
             outlet=inspection.outlet, by=by, inspection=inspection, item_code=form["item_code"],
             window=(inspection.due_start, inspection.due_end),
             client_facts=form["client_facts"])

@@ -413,7 +413,8 @@ def _text(value) -> str | None:
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     value = str(value).replace("\x00", "").strip()
-    return value[:200] or None
+    return value[:100] or None  # the width of the camera columns: a huge EXIF tag must not
+    # make the database refuse the row
 
 
 def _parse_exif_time(value) -> datetime | None:

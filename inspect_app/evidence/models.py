@@ -43,6 +43,9 @@ class Photo(db.Model):
     purpose: Mapped[PhotoPurpose] = mapped_column(enum_column(PhotoPurpose), nullable=False)
     inspection_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inspections.id"))
     item_code: Mapped[str | None] = mapped_column(sa.String(32))
+    #: After-photos: the rectification item whose fix they show (its permissions apply).
+    rectification_item_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("rectification_items.id"), index=True)
     outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("org_units.id"), nullable=False,
                                            index=True)
     uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), nullable=False)
@@ -76,4 +79,5 @@ class Photo(db.Model):
     flags: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False, default=list)
 
     inspection = relationship("Inspection")
+    rectification_item = relationship("RectificationItem")
     outlet = relationship("OrgUnit")

@@ -153,13 +153,15 @@ def _store(processed: ProcessedPhoto, original: bytes) -> tuple[str, str, str]:
 
 def ingest_photo(data: bytes, *, client_id: str, purpose: PhotoPurpose, outlet, by: User,
                  inspection=None, item_code: str | None = None, window=None,
-                 client_facts: dict[str, Any] | None = None) -> tuple[Photo, bool]:
+                 client_facts: dict[str, Any] | None = None,
+                 rectification_item=None) -> tuple[Photo, bool]:
     """Accept one photo. Returns ``(photo, created)``; re-sending a client id returns the
     stored photo (``created`` False), never a second copy. Nothing is stored for a refused
-    file. The caller commits."""
+    file. The caller commits. After-photos of a fix name their ``rectification_item``."""
+    item_id = rectification_item.id if rectification_item is not None else None
     existing = db.session.scalar(sa.select(Photo).where(Photo.client_id == client_id))
     if existing is not None:
-        return _same_upload(existing, inspection, item_code), False
+        return _same_upload(existing, inspection, item_code, item_id), False
     try:
         processed = process_photo(data)
     except ImageRejected as exc:
@@ -170,7 +172,8 @@ def ingest_photo(data: bytes, *, client_id: str, purpose: PhotoPurpose, outlet, 
     original_key, display_key, thumb_key = _store(processed, data)
     photo = Photo(
         client_id=client_id, purpose=purpose, inspection_id=inspection.id if inspection else None,
-        item_code=item_code, outlet_id=outlet.id, uploaded_by_id=by.id, sha256=processed.sha256,
+        item_code=item_code, rectification_item_id=item_id, outlet_id=outlet.id,
+        uploaded_by_id=by.id, sha256=processed.sha256,
         dhash=processed.dhash, content_type=processed.content_type, size=len(data),
         width=processed.width, height=processed.height, original_key=original_key,
         display_key=display_key, thumb_key=thumb_key, exif_present=processed.facts.exif_present,
@@ -184,7 +187,7 @@ def ingest_photo(data: bytes, *, client_id: str, purpose: PhotoPurpose, outlet, 
         # A concurrent upload of the same client id won: return its row.
         db.session.rollback()
         existing = db.session.scalar(sa.select(Photo).where(Photo.client_id == client_id))
-        return _same_upload(existing, inspection, item_code), False
+        return _same_upload(existing, inspection, item_code, item_id), False
     record("photo.upload", photo, actor=by,
            after={"sha256": photo.sha256, "item_code": item_code, "purpose": purpose.value,
                   "flags": [f["code"] for f in flags]})
@@ -197,9 +200,11 @@ def _captured_text(processed: ProcessedPhoto) -> str | None:
     return processed.facts.captured_at.isoformat() + (processed.facts.captured_offset or "")
 
 
-def _same_upload(existing: Photo, inspection, item_code: str | None) -> Photo:
+def _same_upload(existing: Photo, inspection, item_code: str | None,
+                 rectification_item_id: int | None = None) -> Photo:
     if (existing.inspection_id != (inspection.id if inspection is not None else None)
-            or existing.item_code != item_code):
+            or existing.item_code != item_code
+            or existing.rectification_item_id != rectification_item_id):
         raise InvalidInput("该照片编号已用于其他检查项，请勿重复使用", code="client_id_reused")
     return existing
 

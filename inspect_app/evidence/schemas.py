@@ -42,6 +42,8 @@ class PhotoUploadFormSchema(ma.Schema):
     client_id = fields.UUID(required=True, metadata={"description": "客户端为这张照片生成的 UUID"})
     item_code = fields.String(required=True, validate=validate.Length(min=1, max=32))
     client_facts = ClientFactsField(load_default=dict)
+    purpose = fields.String(load_default="before", validate=validate.OneOf(["before", "after"]),
+                            metadata={"description": "before：检查照片；after：立查立改后的照片"})
 
 
 class PhotoFileSchema(ma.Schema):
@@ -54,6 +56,7 @@ class PhotoSchema(ma.Schema):
     purpose = fields.String(attribute="purpose.value")
     inspection_id = fields.Integer(allow_none=True)
     item_code = fields.String(allow_none=True)
+    rectification_item_id = fields.Integer(allow_none=True)
     sha256 = fields.String(metadata={"description": "原始文件的 SHA-256，可据此核验照片未被修改"})
     width = fields.Integer()
     height = fields.Integer()

@@ -22,6 +22,7 @@ from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
 from ..scoring import ScoringError, ScoringRules, score_inspection, validate_answers
 from ..scoring.types import DERIVED_MEASURES
+from . import signals
 from .access import can_fill, can_review
 from .models import (
     EDITABLE,
@@ -38,6 +39,7 @@ from .models import (
     Submission,
     SubmissionState,
 )
+from .signals import inspection_finalised
 
 #: An in-flight submission older than this is taken to have crashed; a retry may take over.
 STALE_SUBMISSION = timedelta(seconds=30)
@@ -224,15 +226,17 @@ def submit(inspection: Inspection, payload: dict[str, Any], *, by: User) -> dict
     record("inspection.submit", inspection, actor=by,
            after={"total": inspection.total, "grade": inspection.grade_key,
                   "findings": list(result.failed_items)})
+    signals.inspection_submitted.send(inspection, by=by)
     return submission_result(inspection)
 
 
 def _discard_previous_submission(inspection: Inspection) -> None:
     """A returned inspection is corrected and submitted again: its answers and findings are
     replaced (the earlier score version stays in history)."""
+    if any(finding.appeals for finding in inspection.findings):
+        raise Conflict("该检查已有申诉，不能退回重填", code="has_appeals")
+    signals.findings_replaced.send(inspection, findings=list(inspection.findings))
     for finding in list(inspection.findings):
-        if finding.appeals:
-            raise Conflict("该检查已有申诉，不能退回重填", code="has_appeals")
         db.session.delete(finding)
     inspection.answers.clear()
     db.session.flush()
@@ -349,6 +353,7 @@ def finalise(inspection: Inspection, *, by: User) -> Inspection:
     inspection.finalise()
     db.session.flush()
     record("inspection.finalise", inspection, actor=by, after={"total": inspection.total})
+    inspection_finalised.send(inspection, by=by)
     return inspection
 
 
@@ -443,6 +448,8 @@ def decide_appeal(appeal: Appeal, *, overturn: bool, note: str, by: User) -> App
         finding.status = FindingStatus.overturned
         _rescore_without(inspection, finding.item_code, appeal)
     db.session.flush()
+    if overturn:
+        signals.finding_overturned.send(finding, appeal=appeal, by=by)
     record("appeal.decide", appeal, actor=by, reason=note,
            after={"status": appeal.status.value, "total": inspection.total})
     return appeal

@@ -1,0 +1,107 @@
+"""Who may see and move which rectification item. Object-level rules live here only.
+
+- the outlet (``rectification.submit`` at the outlet) sees its items and submits fixes;
+- sub-branch and service managers (``inspections.read`` above the outlet) see their units' items;
+- the original inspector sees the items of their own inspections;
+- acceptance needs a sub-branch manager of the outlet, a service manager or the original
+  inspector — never anyone who answers for the outlet itself (the outlet cannot accept its own
+  fix, which also covers self-checks, filled in by the outlet's manager), and never the person
+  who submitted the fix;
+- deadlines are moved by service managers (``inspections.review``); re-inspections are ordered
+  by planners (``campaigns.manage``).
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ..auth.models import User
+from ..auth.permissions import Permission
+from ..errors import NotFound
+from ..extensions import db
+from ..inspections.access import team_ids
+from ..inspections.models import RESULT_VISIBLE, Inspection, Mode
+from ..orgs.models import OrgUnit
+from .models import RectificationItem
+
+
+def is_original_inspector(user: User, inspection: Inspection) -> bool:
+    """Whether ``user`` carried out ``inspection`` (a mystery shopper stays out of sight)."""
+    if inspection.mode is Mode.mystery_visit or not user.is_active:
+        return False
+    if user.id in {inspection.submitted_by_id, inspection.assignee_id}:
+        return True
+    return inspection.team_id is not None and inspection.team_id in team_ids(user)
+
+
+def can_read_item(user: User, item: RectificationItem) -> bool:
+    if is_original_inspector(user, item.inspection) or item.responsible_id == user.id:
+        return True
+    if user.can(Permission.inspections_review, item.outlet):
+        return True
+    return (item.inspection.status in RESULT_VISIBLE
+            and user.can(Permission.inspections_read, item.outlet))
+
+
+def answers_for_outlet(user: User, item: RectificationItem) -> bool:
+    """Whether ``user`` speaks for the item's outlet (its manager, or the named responsible)."""
+    return user.can(Permission.rectification_submit, item.outlet) or \
+        (user.is_active and item.responsible_id == user.id)
+
+
+def can_submit_fix(user: User, item: RectificationItem) -> bool:
+    return answers_for_outlet(user, item)
+
+
+def can_decide(user: User, item: RectificationItem) -> bool:
+    """Accept, reject or close a fix."""
+    if answers_for_outlet(user, item) or user.id == item.fix_submitted_by_id:
+        return False
+    return user.can(Permission.rectification_accept, item.outlet) or \
+        is_original_inspector(user, item.inspection)
+
+
+def can_manage(user: User, item: RectificationItem) -> bool:
+    """Move deadlines (service managers)."""
+    return user.can(Permission.inspections_review, item.outlet)
+
+
+def can_reassign(user: User, item: RectificationItem) -> bool:
+    """Name another responsible person: the outlet itself, its sub-branch or the branch."""
+    return can_manage(user, item) or answers_for_outlet(user, item) or \
+        user.can(Permission.rectification_accept, item.outlet)
+
+
+def can_plan_reinspection(user: User, outlet: OrgUnit) -> bool:
+    return user.can(Permission.campaigns_manage, outlet)
+
+
+def get_item(item_id: int, user: User) -> RectificationItem:
+    """Load an item the user may read; anything else is "not found"."""
+    item = db.session.get(RectificationItem, item_id)
+    if item is None or not can_read_item(user, item):
+        raise NotFound("未找到该整改项", code="rectification_not_found")
+    return item
+
+
+def visible_items(user: User) -> sa.Select:
+    """Items the user may read, joined to their inspection and outlet (for filters)."""
+    conditions = [RectificationItem.responsible_id == user.id,
+                  sa.and_(Inspection.mode != Mode.mystery_visit,
+                          sa.or_(Inspection.submitted_by_id == user.id,
+                                 Inspection.assignee_id == user.id))]
+    teams = team_ids(user)
+    if teams:
+        conditions.append(sa.and_(Inspection.mode != Mode.mystery_visit,
+                                  Inspection.team_id.in_(teams)))
+    for path in user.scope_paths(Permission.inspections_review):
+        conditions.append(OrgUnit.path.startswith(path))
+    read_paths = user.scope_paths(Permission.inspections_read)
+    if read_paths:
+        conditions.append(sa.and_(Inspection.status.in_(RESULT_VISIBLE),
+                                  sa.or_(*[OrgUnit.path.startswith(p) for p in read_paths])))
+    if not user.is_active:
+        conditions = [sa.false()]
+    return (sa.select(RectificationItem)
+            .join(Inspection, RectificationItem.inspection_id == Inspection.id)
+            .join(OrgUnit, RectificationItem.outlet_id == OrgUnit.id)
+            .where(sa.or_(*conditions)))

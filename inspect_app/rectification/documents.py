@@ -1,0 +1,339 @@
+"""Printable documents: the inspection report and the rectification lists (整改清单).
+
+This module turns database rows into the plain contexts :mod:`inspect_app.reports.pdf` prints
+(see its docstring for the shapes), deciding per viewer what a copy may show:
+
+- ``audience`` is ``"reviewer"`` only for service managers (``inspections.review`` over the
+  scope); every other copy — outlet, sub-branch — is an outlet-facing copy: no evidence flags;
+- a mystery visit's shopper is named only when the viewer may see them
+  (:func:`inspect_app.inspections.access.sees_identity`), otherwise "神秘人"; dates only, never
+  times of day, and never accounts;
+- photos are the thumbnails (``thumb_key``), each with the original's SHA-256.
+
+Each document also gets a *fingerprint* of everything it prints except its generation time, so
+downloads answer ``304 Not Modified`` without rendering when nothing changed.
+"""
+from __future__ import annotations
+
+import calendar
+import hashlib
+import io
+import json
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..auth.models import User
+from ..auth.permissions import Permission
+from ..errors import InvalidInput, NotFound
+from ..evidence.models import FLAG_LABELS, Photo, PhotoPurpose
+from ..extensions import db
+from ..inspections.access import sees_identity
+from ..inspections.models import Campaign, Inspection
+from ..inspections.schemas import MYSTERY_LABEL
+from ..orgs.models import OrgKind, OrgUnit
+from ..reports import pdf
+from .access import visible_items
+from .models import ClosedReason, RectificationItem, RectificationState
+from .operations import filtered, local_date, local_today, timezone
+
+#: Bump when the templates change in a way that must invalidate cached downloads.
+DOCUMENT_VERSION = "2026.11.1"
+
+
+@dataclass
+class Document:
+    """A PDF about to be printed: template, context, download name and fingerprint."""
+
+    template: str
+    context: dict[str, Any]
+    filename: str
+
+    @property
+    def etag(self) -> str:
+        printed = {k: v for k, v in self.context.items() if k != "generated_at"}
+        body = json.dumps([DOCUMENT_VERSION, self.template, printed], sort_keys=True,
+                          ensure_ascii=False, default=str)
+        return hashlib.sha256(body.encode()).hexdigest()
+
+    def render(self) -> bytes:
+        from ..evidence.operations import storage
+
+        return pdf.render_pdf(self.template, self.context, fetch_image=storage().open)
+
+
+def _now_label() -> str:
+    return datetime.now(timezone()).strftime("%Y-%m-%d %H:%M")
+
+
+def inspector_label(inspection: Inspection, viewer: User) -> str:
+    """Who inspected, as this viewer may see it ("神秘人" for a covert visit)."""
+    if not sees_identity(viewer, inspection):
+        return MYSTERY_LABEL
+    if inspection.team is not None:
+        return inspection.team.name
+    person = inspection.submitted_by or inspection.assignee
+    return person.display_name if person is not None else ""
+
+
+def _photos_by_key(items: list[RectificationItem]) -> tuple[dict, dict]:
+    """Before-photos by (inspection, item code) and after-photos by item id, in two queries."""
+    before: dict[tuple[int, str], list[Photo]] = {}
+    after: dict[int, list[Photo]] = {}
+    inspection_ids = {item.inspection_id for item in items}
+    if inspection_ids:
+        for photo in db.session.scalars(sa.select(Photo).where(
+                Photo.inspection_id.in_(inspection_ids), Photo.purpose == PhotoPurpose.before)
+                .order_by(Photo.id)):
+            before.setdefault((photo.inspection_id, photo.item_code), []).append(photo)
+    item_ids = [item.id for item in items]
+    if item_ids:
+        for photo in db.session.scalars(sa.select(Photo).where(
+                Photo.rectification_item_id.in_(item_ids)).order_by(Photo.id)):
+            after.setdefault(photo.rectification_item_id, []).append(photo)
+    return before, after
+
+
+def _photo(photo: Photo) -> dict[str, str]:
+    return {"key": photo.thumb_key, "sha256": photo.sha256}
+
+
+def _state_label(item: RectificationItem) -> str:
+    if item.state is RectificationState.closed and item.closed_reason is not None \
+            and item.closed_reason is not ClosedReason.accepted:
+        return f"已关闭（{item.closed_reason.label}）"
+    if item.state is RectificationState.open and item.rejections:
+        return "已退回，待整改"
+    return item.state.label
+
+
+def item_context(item: RectificationItem, number: int, *, viewer: User, audience: str,
+                 today: date, before: list[Photo], after: list[Photo]) -> dict[str, Any]:
+    """One row of a list or report (the ``ITEM`` shape of :mod:`inspect_app.reports.pdf`)."""
+    inspection = item.inspection
+    flags: list[str] = []
+    if audience == "reviewer":
+        for photo in before + after:
+            for flag in photo.flags:
+                label = FLAG_LABELS.get(flag["code"], flag["code"])
+                if label not in flags:
+                    flags.append(label)
+    return {
+        "number": number, "item_code": item.item_code, "item_text": item.item_text,
+        "standard": item.standard, "section": item.section,
+        "finding_note": item.finding_note or "", "severity": item.severity_label,
+        "deadline": item.deadline.isoformat(), "state": _state_label(item),
+        "overdue": item.is_overdue(today),
+        "responsible": item.responsible.display_name if item.responsible else "",
+        "mode": inspection.mode.label,
+        "inspection_date": (local_date(inspection.submitted_at) or today).isoformat(),
+        "inspector": inspector_label(inspection, viewer),
+        "before_photos": [_photo(p) for p in before], "after_photos": [_photo(p) for p in after],
+        "evidence_flags": flags,
+        "fixed_on_spot": item.closed_reason is ClosedReason.fixed_on_spot,
+    }
+
+
+def audience_for(viewer: User, unit: OrgUnit) -> str:
+    """Reviewer copies for service managers only; everyone else gets the outlet-facing copy."""
+    return "reviewer" if viewer.can(Permission.inspections_review, unit) else "outlet"
+
+
+def _summary(items: list[RectificationItem], today: date) -> dict[str, int]:
+    summary = {state.value: 0 for state in RectificationState}
+    for item in items:
+        summary[item.state.value] += 1
+    summary["total"] = len(items)
+    summary["overdue"] = sum(item.is_overdue(today) for item in items)
+    return summary
+
+
+def list_context(items: list[RectificationItem], *, viewer: User, audience: str,
+                 scope_label: str, period_label: str | None = None,
+                 campaign_label: str | None = None) -> dict[str, Any]:
+    """The ``rectification_list.html`` context: grouped by outlet, sorted by deadline."""
+    today = local_today()
+    before, after = _photos_by_key(items)
+    by_outlet: dict[int, list[RectificationItem]] = {}
+    for item in items:
+        by_outlet.setdefault(item.outlet_id, []).append(item)
+    outlets, number = [], 0
+    for outlet_items in sorted(by_outlet.values(), key=lambda its: its[0].outlet.code):
+        outlet = outlet_items[0].outlet
+        rows = []
+        for item in sorted(outlet_items, key=lambda i: (i.deadline, i.id)):
+            number += 1
+            rows.append(item_context(
+                item, number, viewer=viewer, audience=audience, today=today,
+                before=before.get((item.inspection_id, item.item_code), []),
+                after=after.get(item.id, [])))
+        outlets.append({"code": outlet.code, "name": outlet.name,
+                        "subbranch": outlet.parent.name if outlet.parent else "",
+                        "items": rows})
+    return {"title": "整改清单", "scope_label": scope_label, "audience": audience,
+            "generated_at": _now_label(), "period_label": period_label,
+            "campaign_label": campaign_label, "summary": _summary(items, today),
+            "outlets": outlets, "signature": True}
+
+
+def _safe(text: str) -> str:
+    return re.sub(r'[\\/:*?"<>|\s]+', "_", text).strip("_")
+
+
+# -- the documents ----------------------------------------------------------------------------
+
+
+def inspection_list(inspection: Inspection, viewer: User) -> Document:
+    """整改清单 for one inspection (the caller has checked the viewer may read it)."""
+    items = list(db.session.scalars(visible_items(viewer).where(
+        RectificationItem.inspection_id == inspection.id)))
+    day = (local_date(inspection.submitted_at) or local_today()).isoformat()
+    outlet = inspection.outlet
+    context = list_context(items, viewer=viewer, audience=audience_for(viewer, outlet),
+                           scope_label=f"{outlet.name} · {inspection.mode.label} · {day}")
+    return Document("rectification_list.html", context,
+                    f"整改清单_{_safe(outlet.name)}_{day}.pdf")
+
+
+def parse_period(period: str) -> tuple[date, date]:
+    """``2026-11`` → the first and last day of that month."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})", period or "")
+    if not match or not 1 <= int(match[2]) <= 12:
+        raise InvalidInput("期间格式应为 YYYY-MM，例如 2026-11", code="invalid_period")
+    year, month = int(match[1]), int(match[2])
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def subbranch_list(subbranch: OrgUnit, viewer: User, start: date, end: date, *,
+                   audience: str | None = None) -> Document:
+    """整改清单 of one sub-branch for the items found between ``start`` and ``end``.
+
+    ``audience`` forces a copy (bulk exports are always outlet-facing: they are handed out)."""
+    query = filtered(visible_items(viewer), {"subbranch_id": subbranch.id, "found_from": start,
+                                             "found_to": end}, local_today())
+    items = list(db.session.scalars(query))
+    month = f"{start:%Y年%m月}" if start.day == 1 and (end.month, end.year) == (
+        start.month, start.year) else f"{start} 至 {end}"
+    context = list_context(items, viewer=viewer,
+                           audience=audience or audience_for(viewer, subbranch),
+                           scope_label=f"{subbranch.name} · {month}",
+                           period_label=f"{start} 至 {end}")
+    return Document("rectification_list.html", context,
+                    f"整改清单_{_safe(subbranch.name)}_{start:%Y-%m-%d}_{end:%Y-%m-%d}.pdf")
+
+
+def campaign_list(campaign: Campaign, viewer: User, subbranch: OrgUnit | None) -> Document:
+    """整改清单 of a campaign (every outlet the viewer may see, or one sub-branch's)."""
+    args: dict[str, Any] = {"campaign_id": campaign.id}
+    if subbranch is not None:
+        args["subbranch_id"] = subbranch.id
+    items = list(db.session.scalars(filtered(visible_items(viewer), args, local_today())))
+    scope = subbranch.name if subbranch is not None else campaign.scope_unit.name
+    unit = subbranch or campaign.scope_unit
+    context = list_context(items, viewer=viewer, audience=audience_for(viewer, unit),
+                           scope_label=f"{scope} · {campaign.name}",
+                           period_label=f"{campaign.period_start} 至 {campaign.period_end}",
+                           campaign_label=campaign.name)
+    return Document("rectification_list.html", context,
+                    f"整改清单_{_safe(campaign.name)}_{_safe(scope)}.pdf")
+
+
+def inspection_report(inspection: Inspection, viewer: User) -> Document:
+    """检查报告 of one submitted inspection: scores by section, grade, every finding."""
+    outlet = inspection.outlet
+    audience = audience_for(viewer, outlet)
+    today = local_today()
+    items = {item.item_code: item for item in db.session.scalars(
+        sa.select(RectificationItem).where(RectificationItem.inspection_id == inspection.id))}
+    before, after = _photos_by_key(list(items.values()))
+    score = inspection.current_score
+    detail = score.detail if score is not None else {}
+    names = {s.code: s.name for s in inspection.checklist.sections}
+    sections = [{"code": s["section"], "name": names.get(s["section"], s["section"]),
+                 "earned": s["earned"], "possible": s["possible"], "percent": s["percent"]}
+                for s in detail.get("sections", [])]
+    red_lines = detail.get("red_line_failures") or []
+    findings = []
+    for number, finding in enumerate(inspection.findings, start=1):
+        item = items.get(finding.item_code)
+        if item is not None:
+            row = item_context(item, number, viewer=viewer, audience=audience, today=today,
+                               before=before.get((inspection.id, item.item_code), []),
+                               after=after.get(item.id, []))
+        else:  # e.g. overturned on appeal before any item existed
+            row = {"number": number, "item_code": finding.item_code,
+                   "item_text": finding.item_text, "standard": "", "section": "",
+                   "finding_note": finding.note or "", "severity": finding.severity,
+                   "deadline": "", "state": finding.status.label, "overdue": False,
+                   "responsible": "", "mode": inspection.mode.label, "inspection_date": "",
+                   "inspector": inspector_label(inspection, viewer), "before_photos": [],
+                   "after_photos": [], "evidence_flags": [],
+                   "fixed_on_spot": finding.fixed_on_spot}
+        findings.append(row)
+    day = (local_date(inspection.submitted_at) or today).isoformat()
+    context = {
+        "title": "检查报告", "audience": audience,
+        "outlet": {"code": outlet.code, "name": outlet.name,
+                   "subbranch": outlet.parent.name if outlet.parent else ""},
+        "mode": inspection.mode.label, "date": day,
+        "inspector": inspector_label(inspection, viewer),
+        "checklist": {"name": inspection.checklist.name,
+                      "version": inspection.checklist.version},
+        "score": {"total": float(score.total) if score and score.total is not None else "—",
+                  "grade": (score.grade if score else None) or "—",
+                  "red_line_failed": inspection.red_line_failed,
+                  "red_line_note": "、".join(red_lines) if red_lines else None,
+                  "sections": sections},
+        "findings": findings, "generated_at": _now_label(), "signature": True,
+    }
+    return Document("inspection_report.html", context,
+                    f"检查报告_{_safe(outlet.name)}_{day}.pdf")
+
+
+# -- bulk: every sub-branch's list for a period, as one ZIP ----------------------------------
+
+
+def subbranches_in_scope(viewer: User) -> list[OrgUnit]:
+    """Active sub-branches under the units where the viewer may plan (service managers)."""
+    paths = viewer.scope_paths(Permission.campaigns_manage)
+    if not paths:
+        return []
+    return list(db.session.scalars(sa.select(OrgUnit).where(
+        OrgUnit.kind == OrgKind.subbranch, OrgUnit.is_active.is_(True),
+        sa.or_(*[OrgUnit.path.startswith(p) for p in paths])).order_by(OrgUnit.code)))
+
+
+def export_lists(viewer: User, period: str,
+                 progress: Callable[[int, int], None] | None = None) -> tuple[bytes, str]:
+    """One PDF per sub-branch for ``period`` (YYYY-MM), zipped. Returns (bytes, filename).
+
+    The copies are outlet-facing (no evidence flags, no mystery shopper), since the point of
+    the bulk export is to hand each sub-branch its list."""
+    start, end = parse_period(period)
+    subbranches = subbranches_in_scope(viewer)
+    if not subbranches:
+        raise NotFound("没有可导出的支行", code="no_subbranches")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for done, subbranch in enumerate(subbranches):
+            if progress is not None:
+                progress(done, len(subbranches))
+            document = subbranch_list(subbranch, viewer, start, end, audience="outlet")
+            info = zipfile.ZipInfo(document.filename, date_time=(start.year, start.month,
+                                                                 1, 0, 0, 0))
+            archive.writestr(info, document.render())  # PDFs are compressed already
+        if progress is not None:
+            progress(len(subbranches), len(subbranches))
+    return buffer.getvalue(), f"整改清单_{start:%Y-%m}_全部支行.zip"
+
+
+def export_lists_job(params: dict[str, Any], *, progress: Callable[[int, int], None],
+                     by: User) -> tuple[bytes, str, str]:
+    """The ``rectification_lists_zip`` job of :mod:`inspect_app.reports.jobs`."""
+    data, name = export_lists(by, params["period"], progress)
+    return data, name, "application/zip"

@@ -1,0 +1,235 @@
+"""JSON shapes of rectification items, their actions, counts and export jobs.
+
+Outlet-facing output never reveals a mystery shopper: the inspector is "神秘人" and the
+inspection is given by its date only, unless the viewer may see identities.
+"""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import g
+from marshmallow import fields, validate
+
+from ..inspections.models import Mode
+from ..inspections.schemas import UnitRefSchema
+from .models import SEVERITY_LABELS, ClosedReason, RectificationState
+
+
+def _today():
+    from .operations import local_today
+
+    if "rectification_today" not in g:
+        g.rectification_today = local_today()
+    return g.rectification_today
+
+
+class PersonSchema(ma.Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+
+
+class RectificationItemSchema(ma.Schema):
+    id = fields.Integer()
+    inspection_id = fields.Integer()
+    finding_id = fields.Integer(allow_none=True)
+    outlet = fields.Nested(UnitRefSchema)
+    subbranch = fields.Function(lambda i: {"id": i.outlet.parent.id, "code": i.outlet.parent.code,
+                                           "name": i.outlet.parent.name})
+    item_code = fields.String()
+    item_text = fields.String()
+    standard = fields.String(metadata={"description": "合格标准（检查时的版本）"})
+    section = fields.String()
+    finding_note = fields.String(allow_none=True)
+    severity = fields.String()
+    severity_label = fields.Function(lambda i: SEVERITY_LABELS.get(i.severity, i.severity))
+    red_line = fields.Boolean()
+    state = fields.Enum(RectificationState, by_value=True)
+    state_label = fields.String(attribute="state.label")
+    overdue = fields.Method("dump_overdue", metadata={"description": "已过期限且仍待整改（按期限推算）"})
+    deadline = fields.Date()
+    responsible = fields.Nested(PersonSchema, allow_none=True)
+    fix_note = fields.String(allow_none=True)
+    fix_submitted_at = fields.DateTime(allow_none=True)
+    rejection_reason = fields.String(allow_none=True)
+    rejections = fields.Integer()
+    decided_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    closed_reason = fields.Enum(ClosedReason, by_value=True, allow_none=True)
+    closed_reason_label = fields.Function(
+        lambda i: i.closed_reason.label if i.closed_reason else None)
+    reinspection_id = fields.Integer(allow_none=True)
+    mode = fields.Function(lambda i: i.inspection.mode.value)
+    mode_label = fields.Function(lambda i: i.inspection.mode.label)
+    campaign_id = fields.Function(lambda i: i.inspection.campaign_id)
+    inspection_date = fields.Method("dump_inspection_date",
+                                    metadata={"description": "检查日期（不含时刻）"})
+    inspector = fields.Method("dump_inspector")
+    version = fields.Integer()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+    @ma.post_dump(pass_original=True)
+    def hide_visit_times(self, data, item, **kwargs):
+        """A mystery visit's item was created when the shopper submitted: for viewers who may
+        not know the shopper, every timestamp is cut to its date (no exact visit times)."""
+        from ..inspections.access import sees_identity
+
+        if not sees_identity(g.user, item.inspection):
+            for name in ("created_at", "updated_at", "closed_at", "decided_at",
+                         "fix_submitted_at"):
+                if data.get(name):
+                    data[name] = data[name][:10]
+        return data
+
+    def dump_overdue(self, item) -> bool:
+        return item.is_overdue(_today())
+
+    def dump_inspection_date(self, item):
+        from .operations import local_date
+
+        day = local_date(item.inspection.submitted_at)
+        return day.isoformat() if day else None
+
+    def dump_inspector(self, item):
+        from .documents import inspector_label
+
+        return inspector_label(item.inspection, g.user)
+
+
+class RectificationDetailSchema(RectificationItemSchema):
+    """One item with its before- and after-photos."""
+
+    before_photos = fields.Method("dump_before")
+    after_photos = fields.Method("dump_after")
+
+    def dump_before(self, item):
+        import sqlalchemy as sa
+
+        from ..evidence.models import Photo, PhotoPurpose
+        from ..evidence.schemas import PhotoSchema
+        from ..extensions import db
+
+        photos = db.session.scalars(sa.select(Photo).where(
+            Photo.inspection_id == item.inspection_id, Photo.item_code == item.item_code,
+            Photo.purpose == PhotoPurpose.before).order_by(Photo.id)).all()
+        return PhotoSchema(many=True).dump(photos)
+
+    def dump_after(self, item):
+        from ..evidence.schemas import PhotoSchema
+        from .operations import after_photos
+
+        return PhotoSchema(many=True).dump(after_photos(item))
+
+
+class RectificationQuerySchema(ma.Schema):
+    outlet_id = fields.Integer()
+    subbranch_id = fields.Integer()
+    state = fields.List(fields.Enum(RectificationState, by_value=True),
+                        metadata={"description": "可多选：?state=open&state=submitted"})
+    overdue = fields.Boolean(metadata={"description": "true：只看逾期；false：排除逾期"})
+    severity = fields.List(fields.String(validate=validate.OneOf(list(SEVERITY_LABELS))))
+    mode = fields.List(fields.Enum(Mode, by_value=True))
+    campaign_id = fields.Integer()
+    inspection_id = fields.Integer()
+    responsible_id = fields.Integer()
+    found_from = fields.Date(metadata={"description": "检查日期起（含）"})
+    found_to = fields.Date(metadata={"description": "检查日期止（含）"})
+
+
+class RectificationPageArgsSchema(RectificationQuerySchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class CountsSchema(ma.Schema):
+    open = fields.Integer()
+    submitted = fields.Integer()
+    accepted = fields.Integer()
+    closed = fields.Integer()
+    overdue = fields.Integer(metadata={"description": "逾期（待整改且已过期限）"})
+    total = fields.Integer()
+
+
+class AfterPhotoFormSchema(ma.Schema):
+    client_id = fields.UUID(required=True, metadata={"description": "客户端为这张照片生成的 UUID"})
+    client_facts = fields.Raw(load_default=dict, metadata={"description": "拍摄信息（JSON 字符串）"})
+
+    @ma.validates_schema(skip_on_field_errors=True)
+    def _facts(self, data, **kwargs):
+        from ..evidence.schemas import ClientFactsField
+
+        try:
+            data["client_facts"] = ClientFactsField().deserialize(data.get("client_facts") or {})
+        except ma.ValidationError as exc:
+            raise ma.ValidationError(exc.messages, field_name="client_facts") from exc
+
+
+class SubmitFixSchema(ma.Schema):
+    note = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+    photo_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1),
+                            metadata={"description": "已上传到该整改项的整改后照片"})
+
+
+class AcceptSchema(ma.Schema):
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class RejectSchema(ma.Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=1000))
+
+
+class DeadlineSchema(ma.Schema):
+    deadline = fields.Date(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=1000))
+
+
+class ResponsibleSchema(ma.Schema):
+    responsible_id = fields.Integer(required=True)
+    reason = fields.String(load_default=None, allow_none=True,
+                           validate=validate.Length(max=1000))
+
+
+class ReinspectionSchema(ma.Schema):
+    item_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1),
+                           metadata={"description": "同一网点的整改项"})
+    assignee_id = fields.Integer(required=True, metadata={"description": "复查的检查人员"})
+    due_start = fields.Date(required=True)
+    due_end = fields.Date(required=True)
+
+
+class PeriodArgsSchema(ma.Schema):
+    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$"),
+                           metadata={"description": "月份，如 2026-11"})
+
+
+class CampaignListArgsSchema(ma.Schema):
+    subbranch_id = fields.Integer(metadata={"description": "只看一个支行"})
+
+
+class ExportSchema(ma.Schema):
+    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$"),
+                           metadata={"description": "月份，如 2026-11"})
+
+
+class JobSchema(ma.Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    params = fields.Dict()
+    status = fields.String(attribute="status.value")
+    status_label = fields.String(attribute="status.label")
+    done = fields.Integer()
+    total = fields.Integer()
+    progress = fields.Integer(metadata={"description": "百分比 0–100"})
+    error = fields.String(allow_none=True)
+    result_name = fields.String(allow_none=True)
+    result_size = fields.Integer(allow_none=True)
+    download_url = fields.Method("dump_url")
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+
+    def dump_url(self, job):
+        from flask import url_for
+
+        if job.result_key is None:
+            return None
+        return url_for("rectification_api.ExportDownload", job_id=job.id)

@@ -1,0 +1,153 @@
+"""Rectification lists and inspection reports as PDFs: Chinese text, page numbers, outlet copies
+without evidence flags or mystery-shopper identity, permissions, ETag and filenames."""
+from __future__ import annotations
+
+import io
+import re
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from pypdf import PdfReader
+
+from inspect_app.auth.models import User
+from inspect_app.extensions import db
+from inspect_app.rectification.operations import local_today
+
+from ..helpers import jpeg, new_key
+from .conftest import (
+    items_of,
+    other_subbranch_manager,
+    outlet_manager_of,
+    subbranch_manager_of,
+)
+
+EVENTS = {"arrival": "2026-10-09T09:37:00+08:00", "ticket": "2026-10-09T09:38:00+08:00",
+          "called": "2026-10-09T09:52:00+08:00", "served": "2026-10-09T09:53:00+08:00",
+          "left": "2026-10-09T10:11:00+08:00"}
+
+
+def pdf_text(response) -> str:
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert response.mimetype == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.data))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def without_generation_stamp(text: str) -> str:
+    """Drop "生成时间 today HH:MM" so only leaked visit times could remain."""
+    return re.sub(re.escape(local_today().isoformat()) + r"\s*\d{2}:\d{2}", "", text)
+
+
+def flag_after_photo(client, api, inspection, item_id: int) -> None:
+    """The outlet uploads a screenshot-like after-photo (no camera data → flagged)."""
+    response = client.post(f"/api/v1/rectification/items/{item_id}/photos",
+                           headers=api(outlet_manager_of(inspection)),
+                           data={"client_id": new_key(),
+                                 "file": (io.BytesIO(jpeg(5, exif=False)), "a.jpg")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 201, response.get_json()
+
+
+def test_inspection_list_has_chinese_names_items_and_page_numbers(client, api,
+                                                                 failed_inspection):
+    """Does the list for one inspection carry the Chinese outlet name, the item texts, the
+    signature block and "第 X 页 共 Y 页"?"""
+    inspection, _ = failed_inspection(count=2)
+    text = pdf_text(client.get(f"/api/v1/inspections/{inspection.id}/rectification-list.pdf",
+                               headers=api(subbranch_manager_of(inspection))))
+    flat = squeezed(text)
+    assert squeezed(inspection.outlet.name) in flat
+    for item in items_of(inspection):
+        assert squeezed(item.item_text)[:20] in flat
+    assert "整改责任人" in flat and "复核人" in flat
+    assert re.search(r"第1页共\d+页", flat)
+
+
+def test_outlet_copy_hides_flags_and_the_mystery_shopper(client, api, failed_inspection):
+    """Does the outlet's (and sub-branch's) copy of a mystery visit's list and report show
+    neither evidence flags nor the shopper's name, account or exact times — while the
+    service manager's copy shows the flag?"""
+    inspection, _ = failed_inspection(mode="mystery_visit", count=1, extra={"events": EVENTS})
+    shopper = inspection.assignee
+    item = items_of(inspection)[0]
+    flag_after_photo(client, api, inspection, item.id)
+    secrets = [shopper.display_name, shopper.username, "09:37", "09:38", "09:52", "09:53",
+               "10:11", "T09", inspection.scenario]
+    urls = [f"/api/v1/inspections/{inspection.id}/rectification-list.pdf",
+            f"/api/v1/inspections/{inspection.id}/report.pdf"]
+    for username in (outlet_manager_of(inspection), subbranch_manager_of(inspection)):
+        for url in urls:
+            text = pdf_text(client.get(url, headers=api(username)))
+            visible = without_generation_stamp(text)
+            flat = squeezed(visible)
+            assert squeezed(inspection.outlet.name) in flat
+            assert "神秘人" in flat
+            for secret in secrets:
+                assert squeezed(secret) not in flat, (username, url, secret)
+            assert "无相机信息" not in flat and "证据提示" not in flat
+        listed = client.get(f"/api/v1/rectification/items?inspection_id={inspection.id}",
+                            headers=api(username)).get_json()["items"][0]
+        assert listed["inspector"] == "神秘人" and len(listed["created_at"]) == 10
+        assert len(listed["inspection_date"]) == 10
+    reviewer = squeezed(pdf_text(client.get(urls[0], headers=api("fwgl"))))
+    assert "无相机信息" in reviewer and squeezed(shopper.display_name) in reviewer
+
+
+def test_subbranch_list_for_a_month_and_its_permissions(client, api, failed_inspection):
+    """Does a sub-branch manager download their month's list (grouped by outlet, Chinese
+    filename per RFC 5987) — and get 404 for another sub-branch's?"""
+    inspection, _ = failed_inspection(count=2)
+    period = local_today().strftime("%Y-%m")
+    own = inspection.outlet.parent
+    url = f"/api/v1/rectification/lists/subbranches/{own.id}.pdf?period={period}"
+    response = client.get(url, headers=api(subbranch_manager_of(inspection)))
+    flat = squeezed(pdf_text(response))
+    assert squeezed(own.name) in flat and squeezed(inspection.outlet.name) in flat
+    disposition = response.headers["Content-Disposition"]
+    assert "attachment" in disposition
+    assert f"filename*=UTF-8''{quote('整改清单_' + own.name)}" in disposition
+    other = db.session.scalar(sa.select(User).where(
+        User.username == other_subbranch_manager(inspection)))
+    assert client.get(url, headers=api(other.username)).status_code == 404
+    assert client.get(url, headers=api(outlet_manager_of(inspection))).status_code == 404
+    assert client.get(url.replace(period, "2026-13"),
+                      headers=api("fwgl")).status_code == 422
+
+
+def test_a_phone_does_not_download_the_same_list_twice(client, api, failed_inspection):
+    """Does a second request with the ETag get 304 — and a changed list a new ETag?"""
+    inspection, _ = failed_inspection(count=1)
+    headers = api(subbranch_manager_of(inspection))
+    url = f"/api/v1/inspections/{inspection.id}/rectification-list.pdf"
+    first = client.get(url, headers=headers)
+    etag = first.headers["ETag"]
+    again = client.get(url, headers={**headers, "If-None-Match": etag})
+    assert again.status_code == 304 and not again.data
+    item = items_of(inspection)[0]
+    client.post(f"/api/v1/rectification/items/{item.id}/deadline",
+                json={"deadline": "2027-01-31", "reason": "延期整改"}, headers=api("fwgl"))
+    changed = client.get(url, headers={**headers, "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+
+
+def test_campaign_list_covers_the_campaigns_items(client, api, failed_inspection, campaign):
+    """Does the campaign list name the campaign and hold its outlets' items?"""
+    inspection, _ = failed_inspection(count=1)
+    text = pdf_text(client.get(f"/api/v1/rectification/lists/campaigns/{campaign['id']}.pdf",
+                               headers=api("fwgl")))
+    flat = squeezed(text)
+    assert squeezed(campaign["name"]) in flat and squeezed(inspection.outlet.name) in flat
+
+
+def test_inspection_report_shows_score_sections_and_findings(client, api, failed_inspection):
+    """Does the inspection report print the sections, the grade and the findings?"""
+    inspection, _ = failed_inspection(count=1)
+    text = squeezed(pdf_text(client.get(f"/api/v1/inspections/{inspection.id}/report.pdf",
+                                        headers=api(outlet_manager_of(inspection)))))
+    assert "检查报告" in text and "网点颜值靓化" in text
+    assert squeezed(items_of(inspection)[0].item_text)[:20] in text
+    assert inspection.current_score.grade in text

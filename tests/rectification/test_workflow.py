@@ -1,0 +1,320 @@
+"""From finding to verified fix: creation on submission, the outlet's fix, review, overdue,
+fixed on the spot, deadlines and responsible people, resubmission and appeals."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from inspect_app.audit.models import AuditEntry
+from inspect_app.evidence.models import Photo
+from inspect_app.extensions import db
+from inspect_app.inspections.models import Finding
+from inspect_app.rectification.models import RectificationItem
+from inspect_app.rectification.operations import local_today
+
+from ..helpers import filler_of, jpeg, new_key, submit_filled
+from .conftest import (
+    items_of,
+    other_subbranch_manager,
+    outlet_manager_of,
+    subbranch_manager_of,
+    submit_fix,
+    upload_after,
+)
+
+
+def audit_actions(item_id: int) -> list[str]:
+    return list(db.session.scalars(sa.select(AuditEntry.action).where(
+        AuditEntry.object_type == "rectification_item", AuditEntry.object_id == str(item_id))
+        .order_by(AuditEntry.id)))
+
+
+def test_each_unfixed_finding_becomes_an_open_item_with_deadline_and_responsible(
+        client, api, failed_inspection):
+    """Does submission create one open item per failed item, with the standard's snapshot,
+    a deadline of submission date + the item's days and the outlet manager responsible?"""
+    inspection, codes = failed_inspection(count=2)
+    items = items_of(inspection)
+    assert sorted(i.item_code for i in items) == sorted(codes)
+    days = {i.code: i.deadline_days for i in inspection.checklist.items}
+    for item in items:
+        assert item.state.value == "open" and item.finding_id is not None
+        assert item.deadline == local_today() + timedelta(days=days[item.item_code])
+        assert item.responsible.username == outlet_manager_of(inspection)
+        assert item.standard and item.section and item.item_text
+        assert audit_actions(item.id) == ["rectification.create"]
+
+
+def test_outlet_manager_sees_open_items_uploads_after_photo_and_submits(
+        client, api, failed_inspection):
+    """Can the outlet manager list their open items, upload an after-photo and submit the
+    fix — and does the sub-branch manager then accept it?"""
+    inspection, _ = failed_inspection(count=2)
+    outlet = api(outlet_manager_of(inspection))
+    listed = client.get("/api/v1/rectification/items?state=open", headers=outlet).get_json()
+    assert listed["total"] == 2 and {i["state"] for i in listed["items"]} == {"open"}
+    item_id = listed["items"][0]["id"]
+    response = submit_fix(client, outlet, item_id)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["state"] == "submitted" and len(body["after_photos"]) == 1
+    assert body["after_photos"][0]["purpose"] == "after"
+    accepted = client.post(f"/api/v1/rectification/items/{item_id}/accept", json={},
+                           headers=api(subbranch_manager_of(inspection)))
+    assert accepted.status_code == 200, accepted.get_json()
+    assert accepted.get_json()["state"] == "accepted"
+    closed = client.post(f"/api/v1/rectification/items/{item_id}/close", json={},
+                         headers=api("fwgl"))
+    assert closed.get_json()["state"] == "closed"
+    assert audit_actions(item_id) == ["rectification.create", "rectification.submit",
+                                      "rectification.accept", "rectification.close"]
+
+
+def test_outlet_manager_cannot_accept_their_own_fix(client, api, failed_inspection):
+    """Is acceptance refused (403) to the outlet that submitted the fix?"""
+    inspection, _ = failed_inspection(count=1)
+    outlet = api(outlet_manager_of(inspection))
+    item = items_of(inspection)[0]
+    submit_fix(client, outlet, item.id)
+    response = client.post(f"/api/v1/rectification/items/{item.id}/accept", json={},
+                           headers=outlet)
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "not_acceptor"
+    assert db.session.get(RectificationItem, item.id).state.value == "submitted"
+
+
+def test_the_original_inspector_may_accept(client, api, failed_inspection):
+    """May the inspector who found the problem accept its fix?"""
+    inspection, _ = failed_inspection(count=1)
+    item = items_of(inspection)[0]
+    submit_fix(client, api(outlet_manager_of(inspection)), item.id)
+    response = client.post(f"/api/v1/rectification/items/{item.id}/accept", json={},
+                           headers=api(filler_of(inspection)))
+    assert response.status_code == 200, response.get_json()
+
+
+def test_rejected_fix_goes_back_to_open_with_its_reason(client, api, failed_inspection):
+    """Does a rejection reopen the item, keep the reason, and allow a new submission?"""
+    inspection, _ = failed_inspection(count=1)
+    outlet = api(outlet_manager_of(inspection))
+    item = items_of(inspection)[0]
+    submit_fix(client, outlet, item.id)
+    rejected = client.post(f"/api/v1/rectification/items/{item.id}/reject",
+                           json={"reason": "照片看不清整改后的效果"},
+                           headers=api(subbranch_manager_of(inspection)))
+    assert rejected.status_code == 200, rejected.get_json()
+    body = rejected.get_json()
+    assert body["state"] == "open" and body["rejection_reason"] == "照片看不清整改后的效果"
+    assert body["rejections"] == 1
+    assert submit_fix(client, outlet, item.id, seed=8).get_json()["state"] == "submitted"
+    entry = db.session.scalar(sa.select(AuditEntry).where(
+        AuditEntry.action == "rectification.reject", AuditEntry.object_id == str(item.id)))
+    assert entry.reason == "照片看不清整改后的效果" and entry.before["state"] == "submitted"
+
+
+def test_illegal_moves_are_refused(client, api, failed_inspection):
+    """Can an open item not be accepted, nor a fix be submitted without an after-photo?"""
+    inspection, _ = failed_inspection(count=1)
+    item = items_of(inspection)[0]
+    accept = client.post(f"/api/v1/rectification/items/{item.id}/accept", json={},
+                         headers=api(subbranch_manager_of(inspection)))
+    assert accept.status_code == 409
+    assert accept.get_json()["error"]["code"] == "illegal_transition"
+    empty = client.post(f"/api/v1/rectification/items/{item.id}/submit",
+                        json={"note": "已整改", "photo_ids": []},
+                        headers=api(outlet_manager_of(inspection)))
+    assert empty.status_code == 422
+
+
+def test_after_photo_upload_is_idempotent_and_flags_reuse_of_the_before_photo(
+        client, api, failed_inspection):
+    """Does re-sending a client id return the same photo, and is the before-photo sent
+    again as "after" flagged as re-used for the reviewer?"""
+    inspection, _ = failed_inspection(count=1)
+    outlet = api(outlet_manager_of(inspection))
+    item = items_of(inspection)[0]
+    key = new_key()
+    one = upload_after(client, outlet, item.id, seed=31, key=key)
+    two = upload_after(client, outlet, item.id, seed=31, key=key)
+    assert (one.status_code, two.status_code) == (201, 200)
+    assert one.get_json()["id"] == two.get_json()["id"]
+    before = db.session.scalar(sa.select(Photo).where(Photo.inspection_id == inspection.id,
+                                                      Photo.item_code == item.item_code))
+    original = client.get(f"/api/v1/photos/{before.id}/original", headers=api("fwgl")).data
+    import io
+
+    reused = client.post(f"/api/v1/rectification/items/{item.id}/photos", headers=outlet,
+                         data={"client_id": new_key(), "file": (io.BytesIO(original), "a.jpg")},
+                         content_type="multipart/form-data")
+    assert reused.status_code == 201
+    assert reused.get_json()["flags"] is None  # the outlet never sees evidence flags
+    seen = client.get(f"/api/v1/photos/{reused.get_json()['id']}",
+                      headers=api(subbranch_manager_of(inspection))).get_json()
+    assert "reused_exact" in {f["code"] for f in seen["flags"]}
+    # the after-photo follows the item's permissions
+    assert client.get(f"/api/v1/photos/{reused.get_json()['id']}",
+                      headers=api(other_subbranch_manager(inspection))).status_code == 404
+
+
+def test_overdue_is_derived_from_the_deadline_and_shows_in_filters_and_counts(
+        client, api, failed_inspection):
+    """Once a deadline is in the past, is the open item overdue in the list, the filter and
+    the counts — and does a submitted fix stop it being overdue?"""
+    inspection, _ = failed_inspection(count=2)
+    late, on_time = items_of(inspection)
+    late.deadline = local_today() - timedelta(days=1)
+    db.session.commit()
+    outlet = api(outlet_manager_of(inspection))
+    overdue = client.get("/api/v1/rectification/items?overdue=true", headers=outlet).get_json()
+    assert [i["id"] for i in overdue["items"]] == [late.id] and overdue["items"][0]["overdue"]
+    counts = client.get("/api/v1/rectification/counts", headers=outlet).get_json()
+    assert counts == {"open": 2, "submitted": 0, "accepted": 0, "closed": 0, "overdue": 1,
+                      "total": 2}
+    submit_fix(client, outlet, late.id)
+    counts = client.get("/api/v1/rectification/counts", headers=outlet).get_json()
+    assert counts["overdue"] == 0 and counts["submitted"] == 1
+
+
+def test_fixed_on_the_spot_is_closed_at_once_with_its_after_photo(client, api, first):
+    """Is a finding fixed during the visit recorded as a closed item with the inspector's
+    after-photo, and still counted?"""
+    import io
+
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    from .conftest import failable_codes
+
+    code = failable_codes(client, headers, spot, 1)[0]
+    after = client.post(f"/api/v1/inspections/{spot.id}/photos", headers=headers,
+                        data={"client_id": new_key(), "item_code": code, "purpose": "after",
+                              "file": (io.BytesIO(jpeg(99)), "after.jpg")},
+                        content_type="multipart/form-data")
+    assert after.status_code == 201, after.get_json()
+    response = submit_filled(client, headers, spot.id, fail=(code,),
+                             extra={"findings": {code: {"fixed_on_spot": True}}})
+    assert response.status_code == 200, response.get_json()
+    item = items_of(spot)[0]
+    assert item.state.value == "closed" and item.closed_reason.value == "fixed_on_spot"
+    detail = client.get(f"/api/v1/rectification/items/{item.id}", headers=api("fwgl")).get_json()
+    assert [p["id"] for p in detail["after_photos"]] == [after.get_json()["id"]]
+    assert len(detail["before_photos"]) == 1
+    counts = client.get(f"/api/v1/rectification/counts?inspection_id={spot.id}",
+                        headers=api("fwgl")).get_json()
+    assert counts["closed"] == 1 and counts["total"] == 1
+
+
+def test_deadline_adjustment_is_for_service_managers_and_audited(client, api, failed_inspection):
+    """Can only a service manager move a deadline, and is the reason in the audit log?"""
+    inspection, _ = failed_inspection(count=1)
+    item = items_of(inspection)[0]
+    old = item.deadline.isoformat()
+    new = (date.today() + timedelta(days=30)).isoformat()
+    body = {"deadline": new, "reason": "需更换门楣，厂家排期"}
+    refused = client.post(f"/api/v1/rectification/items/{item.id}/deadline", json=body,
+                          headers=api(subbranch_manager_of(inspection)))
+    assert refused.status_code == 403
+    moved = client.post(f"/api/v1/rectification/items/{item.id}/deadline", json=body,
+                        headers=api("fwgl"))
+    assert moved.status_code == 200 and moved.get_json()["deadline"] == new
+    entry = db.session.scalar(sa.select(AuditEntry).where(
+        AuditEntry.action == "rectification.deadline", AuditEntry.object_id == str(item.id)))
+    assert entry.reason == "需更换门楣，厂家排期" and entry.after["deadline"] == new
+    assert entry.before["deadline"] == old
+
+
+def test_responsible_person_can_be_changed_to_someone_of_the_outlet(client, api,
+                                                                   failed_inspection):
+    """Is the responsible person changeable — but only to someone of the outlet or above?"""
+    from inspect_app.auth.models import User
+
+    inspection, _ = failed_inspection(count=1)
+    item = items_of(inspection)[0]
+    sub_manager = db.session.scalar(sa.select(User).where(
+        User.username == subbranch_manager_of(inspection)))
+    stranger = db.session.scalar(sa.select(User).where(
+        User.username == other_subbranch_manager(inspection)))
+    headers = api(subbranch_manager_of(inspection))
+    bad = client.post(f"/api/v1/rectification/items/{item.id}/responsible",
+                      json={"responsible_id": stranger.id}, headers=headers)
+    assert bad.status_code == 422
+    good = client.post(f"/api/v1/rectification/items/{item.id}/responsible",
+                       json={"responsible_id": sub_manager.id, "reason": "支行牵头整改"},
+                       headers=headers)
+    assert good.status_code == 200 and good.get_json()["responsible"]["id"] == sub_manager.id
+
+
+def test_each_manager_sees_only_their_own_units_items(client, api, failed_inspection):
+    """Do an outlet manager of another outlet and another sub-branch's manager see nothing,
+    while the inspector sees the items of their own inspection?"""
+    inspection, _ = failed_inspection(count=1)
+    item = items_of(inspection)[0]
+    for username in (other_subbranch_manager(inspection), "wd.ln02" if not
+                     inspection.outlet.code == "TS-LN-02" else "wd.lb02"):
+        headers = api(username)
+        assert client.get(f"/api/v1/rectification/items/{item.id}",
+                          headers=headers).status_code == 404
+        assert client.get("/api/v1/rectification/items", headers=headers).get_json()[
+            "total"] == 0
+    for username in (filler_of(inspection), subbranch_manager_of(inspection), "fwgl"):
+        assert client.get(f"/api/v1/rectification/items/{item.id}",
+                          headers=api(username)).status_code == 200
+
+
+def test_filters_by_subbranch_severity_mode_and_campaign(client, api, failed_inspection,
+                                                         campaign):
+    """Do the list filters narrow the items as asked?"""
+    inspection, _ = failed_inspection(count=2)
+    headers = api("fwgl")
+    sub_id = inspection.outlet.parent_id
+
+    def total(query: str) -> int:
+        response = client.get(f"/api/v1/rectification/items?{query}", headers=headers)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["total"]
+
+    assert total(f"subbranch_id={sub_id}") == 2
+    assert total(f"outlet_id={inspection.outlet_id}") == 2
+    assert total(f"campaign_id={campaign['id']}&mode=spot_check") == 2
+    assert total("mode=self_check") == 0
+    severities = {i.severity for i in items_of(inspection)}
+    assert total("&".join(f"severity={s}" for s in severities)) == 2
+    assert total("state=closed") == 0
+    assert client.get("/api/v1/rectification/items?severity=huge",
+                      headers=headers).status_code == 422
+
+
+def test_resubmitted_inspection_does_not_duplicate_its_items(client, api, failed_inspection):
+    """After a return for correction, does resubmission keep one item per failed item
+    (re-linked to the new finding) and withdraw an item that now passes?"""
+    inspection, codes = failed_inspection(count=2)
+    first_ids = {i.item_code: i.id for i in items_of(inspection)}
+    returned = client.post(f"/api/v1/inspections/{inspection.id}/return",
+                           json={"reason": "请补充第二项的说明"}, headers=api("fwgl"))
+    assert returned.status_code == 200, returned.get_json()
+    again = submit_filled(client, api(filler_of(inspection)), inspection.id, fail=(codes[0],))
+    assert again.status_code == 200, again.get_json()
+    items = {i.item_code: i for i in items_of(inspection)}
+    assert {c: i.id for c, i in items.items()} == first_ids
+    assert items[codes[0]].state.value == "open"
+    assert items[codes[0]].finding_id == db.session.scalar(sa.select(Finding.id).where(
+        Finding.inspection_id == inspection.id, Finding.item_code == codes[0]))
+    assert items[codes[1]].state.value == "closed"
+    assert items[codes[1]].closed_reason.value == "withdrawn"
+
+
+def test_overturned_appeal_closes_the_item_as_withdrawn(client, api, failed_inspection):
+    """When an appeal is overturned, is the item closed as 申诉成立 (withdrawn)?"""
+    inspection, _ = failed_inspection(count=1)
+    item = items_of(inspection)[0]
+    appeal = client.post(f"/api/v1/findings/{item.finding_id}/appeals",
+                         json={"category": "facts_wrong", "text": "检查当日设施齐全，请复核"},
+                         headers=api(outlet_manager_of(inspection)))
+    assert appeal.status_code == 201, appeal.get_json()
+    decided = client.post(f"/api/v1/appeals/{appeal.get_json()['id']}/decide",
+                          json={"decision": "overturned", "note": "核实无误"},
+                          headers=api("fwgl2"))
+    assert decided.status_code == 200, decided.get_json()
+    item = db.session.get(RectificationItem, item.id)
+    assert item.state.value == "closed" and item.closed_reason.value == "withdrawn"
+    assert "rectification.withdraw" in audit_actions(item.id)

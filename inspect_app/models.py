@@ -14,3 +14,12 @@ from .inspections.models import (  # noqa: F401
                                   Submission,
 )
 from .orgs.models import OrgUnit  # noqa: F401
+from .rectification.models import RectificationItem  # noqa: F401
+from .reports.jobs import ReportJob  # noqa: F401
+from .watchlist.models import (  # noqa: F401
+                                  CoachingAction,
+                                  QueueDay,
+                                  WatchlistEntry,
+                                  WatchlistEvent,
+                                  WatchlistRuleSet,
+)

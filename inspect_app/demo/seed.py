@@ -9,6 +9,7 @@ import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -187,9 +188,89 @@ def seed_teams(report: SeedReport, units: dict[str, OrgUnit]) -> None:
         report.add("互查小组")
 
 
+#: How some outlets fare in the demo history, so the watch-list has a story to tell:
+#: two weak outlets that improve (enter, get coaching, leave by rule), a weak sub-branch
+#: (曹妃甸), one whose self-checks flatter it (self-check inflation), two strong ones.
+HISTORY_PROFILES = {
+    "TS-GY-03": dict(base=0.60, drift=0.07),
+    "TS-YT-02": dict(base=0.62, drift=0.065),
+    "TS-CFD-03": dict(base=0.66, drift=0.0),
+    "TS-CFD-01": dict(base=0.74, drift=0.0),
+    "TS-CFD-02": dict(base=0.75, drift=0.0),
+    "TS-CFD-04": dict(base=0.76, drift=0.0),
+    "TS-ZH-04": dict(base=0.74, drift=0.0, self_bonus=0.22),
+    "TS-LB-01": dict(base=0.97, drift=0.0),
+    "TS-QA-01": dict(base=0.96, drift=0.0),
+}
+HISTORY_MONTHS = 6
+
+
+def _months_back(day: date, months: int) -> date:
+    month = day.month - 1 - months
+    return date(day.year + month // 12, month % 12 + 1, 1)
+
+
+def seed_history(report: SeedReport, units: dict[str, OrgUnit]) -> None:
+    """Six months of finalised inspections in every mode, queue data, and the watch-list as it
+    evolved month by month (entries, exits by rule, coaching) — so every dashboard has figures."""
+    from ..checklists.models import Checklist
+    from ..inspections.models import Inspection
+    from ..watchlist.models import WatchlistEntry
+    from ..watchlist.operations import evaluate, log_action
+    from .history import OutletProfile, generate
+
+    if db.session.scalar(sa.select(Inspection.id).where(Inspection.campaign_id.is_(None))
+                         .limit(1)) is not None:
+        return
+    checklist = db.session.scalar(sa.select(Checklist).order_by(Checklist.id))
+    users = dict(db.session.execute(sa.select(User.username, User.id)).all())
+    outlets = [(unit.id, users.get(f"wd.{code.split('-')[1].lower()}{code.split('-')[2]}"))
+               for code, unit in units.items() if unit.kind.value == "outlet"]
+    profiles = {units[code].id: OutletProfile(**profile)
+                for code, profile in HISTORY_PROFILES.items()}
+    today = date.today()
+    start = _months_back(today, HISTORY_MONTHS)
+    count = generate(outlets, checklist, start=start, months=HISTORY_MONTHS, seed=2021,
+                     profiles=profiles, assignee_id=users["jc.fenhang1"])
+    report.created["历史检查记录"] = count
+    seed_queue(units, today)
+    manager = db.session.scalar(sa.select(User).where(User.username == "fwgl"))
+    for months in range(HISTORY_MONTHS - 2, -1, -1):
+        month_end = _months_back(today, months) - timedelta(days=1)
+        evaluate(month_end)
+        for entry in db.session.scalars(sa.select(WatchlistEntry).where(
+                WatchlistEntry.entered_on == month_end)):
+            log_action(entry, kind="on_site_training", held_on=month_end + timedelta(days=7),
+                       people="张丽、服务管理部讲师", notes="送教上门：服务规范与厅堂服务流程现场培训",
+                       attachments=[], by=manager)
+            log_action(entry, kind="stationed_coaching", held_on=month_end + timedelta(days=14),
+                       people="王强", notes="驻点辅导一周：晨会、叫号与引导流程逐项跟进",
+                       attachments=[], by=manager)
+    evaluate(today)
+    report.add("名单评估")
+
+
+def seed_queue(units: dict[str, OrgUnit], today: date) -> None:
+    """Sixty days of queue-system figures; two outlets with too many over-time waits."""
+    from ..watchlist.models import QueueDay
+
+    rng = random.Random(7)
+    busy = {"TS-LN-03", "TS-FN-02"}
+    rows = []
+    for code, unit in sorted(units.items()):
+        if unit.kind.value != "outlet":
+            continue
+        for back in range(60, 0, -1):
+            served = rng.randint(80, 260)
+            share = rng.uniform(0.08, 0.16) if code in busy else rng.uniform(0.0, 0.03)
+            rows.append({"outlet_id": unit.id, "day": today - timedelta(days=back),
+                         "customers_served": served, "customers_over_limit": int(served * share)})
+    db.session.execute(sa.insert(QueueDay.__table__), rows)
+
+
 #: Later domains append their own steps (campaigns, inspections…).
 SEED_STEPS: list[Callable[[SeedReport, dict[str, OrgUnit]], None]] = [
-    seed_people, seed_checklist, seed_teams]
+    seed_people, seed_checklist, seed_teams, seed_history]
 
 
 def seed_demo() -> SeedReport:

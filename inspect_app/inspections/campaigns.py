@@ -215,7 +215,10 @@ def _spot_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> 
     for index, outlet_id in enumerate(draw.selected_ids):
         _new_inspection(campaign, Mode.spot_check, outlet_id, due,
                         assignee_id=inspectors[index % len(inspectors)].id)
-    return {"count": len(draw.selected_ids), "draw": draw.to_dict()}
+    # The facts behind each weight, so an auditor can replay the draw exactly.
+    facts = [[c.outlet_id, c.watch_listed, c.recent_score, c.days_since_independent_check]
+             for c in candidates]
+    return {"count": len(draw.selected_ids), "draw": draw.to_dict(), "candidates": facts}
 
 
 def _mystery_visits(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> dict:

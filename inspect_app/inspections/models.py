@@ -122,6 +122,10 @@ class Inspection(TimestampMixin, db.Model):
     __table_args__ = (
         sa.Index("ix_inspections_outlet_mode_status", "outlet_id", "mode", "status"),
         sa.Index("ix_inspections_assignee_status", "assignee_id", "status"),
+        #: rankings, trends and bulletins aggregate scores by submission time: a covering
+        #: index, so the aggregate never touches the table rows
+        sa.Index("ix_inspections_submitted_scores", "submitted_at", "status", "outlet_id",
+                 "mode", "total"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -298,7 +302,9 @@ class Finding(TimestampMixin, db.Model):
     """A failed item of a submitted inspection: fixed on the spot, or to be rectified."""
 
     __tablename__ = "findings"
-    __table_args__ = (sa.UniqueConstraint("inspection_id", "item_code"),)
+    __table_args__ = (sa.UniqueConstraint("inspection_id", "item_code"),
+                      #: most-failed items per period
+                      sa.Index("ix_findings_created_at", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     inspection_id: Mapped[int] = mapped_column(sa.ForeignKey("inspections.id"), nullable=False)

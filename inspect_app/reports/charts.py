@@ -159,7 +159,7 @@ def _chart_id(kind: str, *parts: object) -> str:
 def _svg(chart_id: str, width: float, height: float, title: str, desc: str,
          body: Iterable[str]) -> str:
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_n(width)} {_n(height)}" '
-            f'width="{_n(width)}" height="{_n(height)}" style="max-width:100%;height:auto" '
+            f'width="{_n(width)}" height="{_n(height)}" class="chart" '
             f'role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" '
             f'font-family="{_a(FONT_FAMILY)}" font-size="12" fill="{TEXT}">')
     return "\n".join([head, f'<title id="{chart_id}-title">{_t(title)}</title>',

@@ -11,6 +11,7 @@ from .engine import (
     PeriodScore,
     RedLineOutcome,
     SectionScore,
+    combined_mean,
     period_score,
     score_inspection,
     validate_answers,
@@ -34,6 +35,6 @@ __all__ = [
     "Answer", "ChecklistItem", "GradeBand", "InspectionResult", "InspectionScore", "ItemScore",
     "ModeScore", "PeriodScore", "RedLineOutcome", "RedLineRule", "ResponseType", "ScoringError",
     "ScoringRules", "SectionScore", "UnknownResponseTypeError", "get_response_type",
-    "period_score", "register", "score_inspection", "validate_answers", "validate_item",
+    "combined_mean", "period_score", "register", "score_inspection", "validate_answers", "validate_item",
     "validate_rules",
 ]

@@ -402,3 +402,18 @@ def period_score(inspections: Iterable[InspectionResult | Mapping[str, Any]],
 
 def _mean(values: list[Fraction]) -> Fraction | None:
     return sum(values, Fraction(0)) / len(values) if values else None
+
+
+def combined_mean(mode_means: Mapping[str, float | None],
+                  mode_weights: Mapping[str, float]) -> float | None:
+    """The combined score from per-mode means already aggregated elsewhere (e.g. by SQL for
+    thousands of outlets): the weighting of :func:`period_score` — the mean of the mode means
+    weighted by ``mode_weights`` (pass ``rules.mode_weights``) — in floats, rounded to two
+    places. None when no mode with a positive weight has a mean."""
+    total = weight_sum = 0.0
+    for mode, mean in mode_means.items():
+        weight = mode_weights.get(mode, 0)
+        if mean is not None and weight > 0:
+            total += float(weight) * mean
+            weight_sum += float(weight)
+    return round(total / weight_sum, 2) if weight_sum else None

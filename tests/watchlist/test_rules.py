@@ -136,16 +136,16 @@ def test_self_check_inflation_counts_items_self_passed_then_failed():
     own = [check(1, 90, "self_check", passed=["A", "B", "C", "D"]),
            check(3, 90, "self_check", passed=["A", "B", "C"], failed=["D"])]
     three = facts(self_checks=own, independent_checks=[check(5, 90, failed=["A", "B", "C", "D"])])
-    assert hit("self_check_inflation", three) is None
+    assert hit("self_check_inflation", three, reversals=3) is None
     four = facts(self_checks=own, independent_checks=[check(5, 90, failed=["A", "B", "C", "D"]),
                                                       check(6, 90, failed=["A"])])
-    found = hit("self_check_inflation", four)
+    found = hit("self_check_inflation", four, reversals=3)
     assert found.figures["reversals"] == 4
     assert "不合格 4 次，超过 3 次（A、B、C）" in found.explanation_zh
     # a failure on the day of the first self-check is not "later"
     same_day = facts(self_checks=own,
                      independent_checks=[check(1, 90, failed=["A", "B", "C", "D"])] * 2)
-    assert hit("self_check_inflation", same_day) is None
+    assert hit("self_check_inflation", same_day, reversals=3) is None
 
 
 def test_queue_overtime_boundaries():

@@ -1,0 +1,251 @@
+"""API: the watch-list (名单式管理), its rules and coaching, queue data, managers' figures."""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..api.downloads import download
+from ..auth.permissions import Permission
+from ..auth.session import current_user
+from ..errors import NotFound, PermissionDenied
+from ..extensions import db
+from ..orgs.models import OrgUnit
+from . import dashboards
+from . import rules as engine
+from .bulletins import bulletin, bulletin_pdf, bulletin_xlsx
+from .models import EntryStatus, WatchlistEntry
+from .operations import (
+    active_rule_set,
+    annotate,
+    evaluate,
+    get_entry,
+    import_queue_csv,
+    log_action,
+    manual_exit,
+    require_manager,
+    update_rules,
+)
+from .schemas import (
+    ActionSchema,
+    BulletinQuerySchema,
+    EntryDetailSchema,
+    EntryQuerySchema,
+    EntrySchema,
+    EvaluateSchema,
+    EvaluationSchema,
+    ManualExitSchema,
+    PeriodQuerySchema,
+    QueueImportFileSchema,
+    RulesSchema,
+    TrendQuerySchema,
+)
+
+blp = Blueprint("watchlist_api", __name__, url_prefix="/api/v1",
+                description="名单式管理、辅导记录、排名趋势与通报")
+
+
+def visible_entries(by, status: str, kind: str | None) -> list[WatchlistEntry]:
+    paths = by.scope_paths(Permission.reports_read)
+    if not paths:
+        raise PermissionDenied("您无权查看名单", code="not_reader")
+    query = (sa.select(WatchlistEntry).join(OrgUnit, WatchlistEntry.unit_id == OrgUnit.id)
+             .where(sa.or_(*[OrgUnit.path.startswith(p) for p in paths]))
+             .order_by(WatchlistEntry.entered_on.desc(), WatchlistEntry.id.desc()))
+    if status != "all":
+        query = query.where(WatchlistEntry.status == EntryStatus(status))
+    if kind:
+        query = query.where(OrgUnit.kind == kind)
+    return list(db.session.scalars(query))
+
+
+@blp.route("/watchlist")
+class Entries(MethodView):
+    @blp.arguments(EntryQuerySchema, location="query")
+    @blp.response(200, EntrySchema(many=True))
+    def get(self, args):
+        """Units on the list with reasons, time on list, open/overdue items, last independent
+        score and trend (service managers: all; sub-branch managers: their own)."""
+        return annotate(visible_entries(current_user(), args["status"], args.get("kind")))
+
+
+@blp.route("/watchlist/<int:entry_id>")
+class EntryResource(MethodView):
+    @blp.response(200, EntryDetailSchema)
+    def get(self, entry_id):
+        """One entry with its history and its coaching timeline."""
+        return annotate([get_entry(entry_id, current_user())])[0]
+
+
+@blp.route("/watchlist/<int:entry_id>/exit")
+class ManualExit(MethodView):
+    @blp.arguments(ManualExitSchema)
+    @blp.response(200, EntryDetailSchema)
+    def post(self, data, entry_id):
+        """Take a unit off the list by hand, with a written reason."""
+        by = current_user()
+        entry = manual_exit(get_entry(entry_id, by), reason=data["reason"], by=by)
+        db.session.commit()
+        return annotate([entry])[0]
+
+
+@blp.route("/watchlist/<int:entry_id>/actions")
+class Actions(MethodView):
+    @blp.arguments(ActionSchema)
+    @blp.response(201, ActionSchema)
+    def post(self, data, entry_id):
+        """Log a follow-up: 送教上门, 驻点辅导, 约谈 or other, with date, people and notes."""
+        by = current_user()
+        action = log_action(get_entry(entry_id, by), kind=data["kind"],
+                            held_on=data["held_on"], people=data["people"],
+                            notes=data["notes"], attachments=[], by=by)
+        db.session.commit()
+        return action
+
+
+def _rules_view(row):
+    rule_set = engine.RuleSet.from_dict(row.rules)
+    return {"version": row.version, "rules": row.rules["rules"], "exit": row.rules["exit"],
+            "period_days": row.period_days, "note": row.note,
+            "descriptions": engine.describe(rule_set),
+            "exit_description": engine.describe_exit(rule_set.exit)}
+
+
+@blp.route("/watchlist/rules")
+class Rules(MethodView):
+    @blp.response(200, RulesSchema)
+    def get(self):
+        """The rules in force, each with its Chinese description."""
+        by = current_user()
+        if not by.can(Permission.reports_read):
+            raise PermissionDenied()
+        return _rules_view(active_rule_set())
+
+    @blp.arguments(RulesSchema)
+    @blp.response(200, RulesSchema)
+    def put(self, data):
+        """Tune the rules: stored as a new version and audited."""
+        by = current_user()
+        row = update_rules({"rules": data["rules"], "exit": data["exit"]},
+                           period_days=data["period_days"], note=data.get("note"), by=by)
+        db.session.commit()
+        return _rules_view(row)
+
+
+@blp.route("/watchlist/evaluate")
+class Evaluate(MethodView):
+    @blp.arguments(EvaluateSchema)
+    @blp.response(200, EvaluationSchema)
+    def post(self, data):
+        """Evaluate every outlet and sub-branch now (also run nightly from the CLI)."""
+        report = evaluate(data.get("as_of"), by=current_user())
+        db.session.commit()
+        return {**report.__dict__, "summary": report.summary()}
+
+
+@blp.route("/queue-data")
+class QueueData(MethodView):
+    @blp.arguments(QueueImportFileSchema, location="files")
+    @blp.response(201, EvaluationSchema)
+    def post(self, files):
+        """Import queue-system data (CSV: 网点编码, 日期, 服务客户数, 超时客户数); any error
+        refuses the whole file. The watch-list is re-evaluated afterwards."""
+        by = current_user()
+        require_manager(by)
+        result = import_queue_csv(files["file"].read(), by=by)
+        report = evaluate(by=by)
+        db.session.commit()
+        return {**report.__dict__, "actions": {**report.actions, "imported_rows": result["rows"]},
+                "summary": report.summary()}
+
+
+def _period(args):
+    return dashboards.period_for(args["kind"], args.get("day") or date.today())
+
+
+@blp.route("/dashboard/rankings")
+class Rankings(MethodView):
+    @blp.arguments(PeriodQuerySchema, location="query")
+    @blp.response(200, description="网点与支行排名（最好与最差并列）")
+    def get(self, args):
+        """Outlets and sub-branches ranked for a period, by combined score or one mode."""
+        by = current_user()
+        period = _period(args)
+        return {"period": period.label,
+                "outlets": dashboards.outlet_ranking(period, by, mode=args.get("mode")),
+                "subbranches": dashboards.subbranch_ranking(period, by, mode=args.get("mode"))}
+
+
+@blp.route("/dashboard/failed-items")
+class FailedItems(MethodView):
+    @blp.arguments(PeriodQuerySchema, location="query")
+    @blp.response(200, description="失分最多的检查项")
+    def get(self, args):
+        """Items failed most often, overall or in one sub-branch, and by area."""
+        by = current_user()
+        period = _period(args)
+        return {"period": period.label,
+                "items": dashboards.most_failed_items(period, by, limit=args["limit"],
+                                                      subbranch_id=args.get("subbranch_id")),
+                "sections": dashboards.failures_by_section(period, by)}
+
+
+@blp.route("/dashboard/mode-comparison")
+class ModeComparison(MethodView):
+    @blp.arguments(PeriodQuerySchema, location="query")
+    @blp.response(200, description="自查与独立检查对比（虚高视图）")
+    def get(self, args):
+        """Self-check vs independent means per outlet, biggest gap first."""
+        period = _period(args)
+        return {"period": period.label,
+                "outlets": dashboards.mode_comparison(period, current_user())}
+
+
+@blp.route("/dashboard/trend")
+class Trend(MethodView):
+    @blp.arguments(TrendQuerySchema, location="query")
+    @blp.response(200, description="按月趋势")
+    def get(self, args):
+        """Monthly scores of an outlet or sub-branch."""
+        by = current_user()
+        unit = db.session.get(OrgUnit, args["unit_id"])
+        if unit is None or not by.can(Permission.reports_read, unit):
+            raise NotFound("未找到该机构", code="org_unit_not_found")
+        points = dashboards.trend(unit, by, end=args.get("end") or date.today(),
+                                  months=args["months"])
+        return {"unit": {"id": unit.id, "name": unit.name}, "points": points,
+                "arrow": dashboards.trend_arrow(points)}
+
+
+@blp.route("/bulletins")
+class Bulletin(MethodView):
+    @blp.arguments(BulletinQuerySchema, location="query")
+    @blp.response(200, description="周通报 / 月总结")
+    def get(self, args):
+        """The weekly bulletin (周通报) or monthly summary (月总结) as data."""
+        return bulletin(args["kind"], args.get("day") or date.today(), current_user())
+
+
+@blp.route("/bulletins.pdf")
+class BulletinPdf(MethodView):
+    @blp.arguments(BulletinQuerySchema, location="query")
+    @blp.response(200, description="PDF", content_type="application/pdf")
+    def get(self, args):
+        """The bulletin as a Chinese PDF."""
+        data = bulletin(args["kind"], args.get("day") or date.today(), current_user())
+        return download(bulletin_pdf(data), f"{data['title']}-{data['period']['start']}.pdf",
+                        "application/pdf")
+
+
+@blp.route("/bulletins.xlsx")
+class BulletinXlsx(MethodView):
+    @blp.arguments(BulletinQuerySchema, location="query")
+    @blp.response(200, description="Excel",
+                  content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    def get(self, args):
+        """The bulletin as an .xlsx workbook (one sheet per table)."""
+        data = bulletin(args["kind"], args.get("day") or date.today(), current_user())
+        return download(bulletin_xlsx(data), f"{data['title']}-{data['period']['start']}.xlsx",
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

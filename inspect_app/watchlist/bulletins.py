@@ -1,0 +1,116 @@
+"""周通报 / 月总结: the weekly bulletin and monthly summary — data, PDF and .xlsx.
+
+One function gathers the figures (:func:`bulletin`); the page, the PDF and the workbook are
+three renderings of the same dict, so they never disagree.
+"""
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from ..auth.models import User
+from ..auth.permissions import Permission
+from ..extensions import db
+from ..inspections.models import RESULT_VISIBLE, Inspection, Mode
+from ..orgs.models import OrgUnit
+from . import dashboards
+from .models import EntryStatus, WatchlistEntry, WatchlistEvent
+
+TITLES = {"week": "服务质量周通报", "month": "服务质量月总结"}
+
+
+def bulletin(kind: str, day: date, by: User) -> dict[str, Any]:
+    """Everything the bulletin shows for the week or month containing ``day``, in ``by``'s
+    scope: best and worst outlets side by side (抓两头带中间), sub-branch ranking, watch-list
+    changes, most-failed items, self vs independent gaps and inspection counts."""
+    period = dashboards.period_for(kind, day)
+    ranking = [r for r in dashboards.outlet_ranking(period, by) if r["combined"] is not None]
+    paths = by.scope_paths(Permission.reports_read)
+    start, end = period.bounds
+    counts = dict(db.session.execute(
+        sa.select(Inspection.mode, sa.func.count()).join(OrgUnit, Inspection.outlet_id == OrgUnit.id)
+        .where(Inspection.status.in_(RESULT_VISIBLE), Inspection.submitted_at >= start,
+               Inspection.submitted_at < end, sa.or_(*[OrgUnit.path.startswith(p)
+                                                        for p in paths]))
+        .group_by(Inspection.mode)).all())
+    events = db.session.execute(
+        sa.select(WatchlistEvent.kind, WatchlistEvent.on, WatchlistEvent.note, OrgUnit.name)
+        .join(WatchlistEntry, WatchlistEvent.entry_id == WatchlistEntry.id)
+        .join(OrgUnit, WatchlistEntry.unit_id == OrgUnit.id)
+        .where(WatchlistEvent.on >= period.start, WatchlistEvent.on <= period.end,
+               sa.or_(*[OrgUnit.path.startswith(p) for p in paths]))
+        .order_by(WatchlistEvent.on, WatchlistEvent.id)).all()
+    active = db.session.scalar(
+        sa.select(sa.func.count()).select_from(WatchlistEntry)
+        .join(OrgUnit, WatchlistEntry.unit_id == OrgUnit.id)
+        .where(WatchlistEntry.status == EntryStatus.active,
+               sa.or_(*[OrgUnit.path.startswith(p) for p in paths])))
+    return {
+        "kind": kind, "title": TITLES[kind], "audience": "reviewer",
+        "period": {"start": period.start.isoformat(), "end": period.end.isoformat(),
+                   "label": period.label},
+        "inspections": {Mode(m).label if isinstance(m, str) else m.label: n
+                        for m, n in counts.items()},
+        "best": ranking[:5], "worst": list(reversed(ranking[-5:])) if len(ranking) > 5 else [],
+        "benchmarks": [r for r in ranking if r["is_benchmark"]],
+        "subbranches": [r for r in dashboards.subbranch_ranking(period, by)
+                        if r.get("name")],
+        "failed_items": dashboards.most_failed_items(period, by, limit=10),
+        "gaps": [r for r in dashboards.mode_comparison(period, by) if r["gap"] > 0][:5],
+        "watchlist": {"active": active,
+                      "events": [{"kind": k, "on": on.isoformat(), "note": note, "unit": name}
+                                 for k, on, note, name in events]},
+    }
+
+
+def bulletin_pdf(data: dict[str, Any]) -> bytes:
+    """The bulletin as a Chinese PDF (same WeasyPrint set-up as the rectification lists)."""
+    from ..reports.pdf import render_pdf
+
+    return render_pdf("bulletin.html", data, fetch_image=None)
+
+
+def bulletin_xlsx(data: dict[str, Any]) -> bytes:
+    """The bulletin as a workbook: one sheet per table, Chinese headers."""
+    workbook = Workbook()
+    sheets = [
+        ("排名前列", ["名次", "网点", "支行", "综合得分", "等级"],
+         [[r["rank"], r["name"], r["subbranch"], r["combined"], r["grade"]]
+          for r in data["best"]]),
+        ("排名靠后", ["名次", "网点", "支行", "综合得分", "等级"],
+         [[r["rank"], r["name"], r["subbranch"], r["combined"], r["grade"]]
+          for r in data["worst"]]),
+        ("支行排名", ["名次", "支行", "综合得分", "检查次数"],
+         [[r.get("rank"), r["name"], r["combined"], r["count"]] for r in data["subbranches"]]),
+        ("失分最多项", ["编码", "检查内容", "失分次数", "涉及网点"],
+         [[r["item_code"], r["item_text"], r["failures"], r["outlets"]]
+          for r in data["failed_items"]]),
+        ("自查与独立检查", ["网点", "自查均分", "独立检查均分", "差值"],
+         [[r["name"], r["self_mean"], r["independent_mean"], r["gap"]] for r in data["gaps"]]),
+        ("名单变化", ["日期", "单位", "变化", "说明"],
+         [[e["on"], e["unit"], e["kind"], e["note"]] for e in data["watchlist"]["events"]]),
+    ]
+    first = workbook.active
+    first.title = "概况"
+    first.append([data["title"], data["period"]["label"]])
+    first.append(["在册名单数", data["watchlist"]["active"]])
+    for mode, count in data["inspections"].items():
+        first.append([f"{mode}次数", count])
+    for title, headers, rows in sheets:
+        sheet = workbook.create_sheet(title)
+        sheet.append(headers)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            sheet.append(row)
+        sheet.freeze_panes = "A2"
+        for column, width in zip("ABCDE", (10, 36, 14, 12, 40)):
+            sheet.column_dimensions[column].width = width
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

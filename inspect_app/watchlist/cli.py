@@ -1,0 +1,50 @@
+"""``flask --app inspect_app watchlist …``: nightly evaluation and queue-data import."""
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from ..errors import DomainError
+from ..extensions import db
+
+watchlist_cli = AppGroup("watchlist", help="名单式管理：评估与排队数据导入")
+
+
+@watchlist_cli.command("evaluate")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="评估日期（默认今天），格式 YYYY-MM-DD")
+def evaluate_command(as_of):
+    """Evaluate every outlet and sub-branch (run nightly, e.g. from cron)."""
+    from .operations import evaluate
+
+    report = evaluate(as_of.date() if as_of else date.today())
+    db.session.commit()
+    click.echo(report.summary())
+
+
+@watchlist_cli.command("import-queue")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_queue_command(path):
+    """Import queue-system data from a CSV file, then re-evaluate."""
+    from .operations import evaluate, import_queue_csv
+
+    try:
+        with open(path, "rb") as handle:
+            result = import_queue_csv(handle.read(), by=None)
+    except DomainError as exc:
+        db.session.rollback()
+        for problem in exc.details or []:
+            click.echo(f"第 {problem['row']} 行 {problem['column'] or ''}：{problem['message']}",
+                       err=True)
+        raise click.ClickException(exc.message) from exc
+    report = evaluate()
+    db.session.commit()
+    click.echo(f"已导入 {result['rows']} 行（{result['outlets']} 个网点，"
+               f"{result['first_day']} 至 {result['last_day']}）。{report.summary()}")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(watchlist_cli)

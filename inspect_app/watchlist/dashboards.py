@@ -1,0 +1,297 @@
+"""Managers' figures: rankings, most-failed items, self vs independent, trends, bulletins.
+
+Every figure is computed from the per-inspection score columns written at submission
+(``inspections.total``) and from findings — never by re-scoring raw answers — with set-based
+queries over indexed columns, so a branch of thousands of outlets answers in milliseconds.
+Scope follows the reader: service managers see everything, a sub-branch manager sees their
+own sub-branch's details and only its rank among the others.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import g, has_app_context
+
+from ..auth.models import User
+from ..auth.permissions import Permission
+from ..errors import PermissionDenied
+from ..extensions import db
+from ..inspections.models import RESULT_VISIBLE, Finding, FindingStatus, Inspection, Mode
+from ..orgs.models import OrgKind, OrgUnit
+from ..scoring import DEFAULT_RULES, combined_mean
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+    label: str
+
+    @property
+    def bounds(self) -> tuple[datetime, datetime]:
+        return (datetime.combine(self.start, time.min, tzinfo=UTC),
+                datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC))
+
+
+def period_for(kind: str, day: date) -> Period:
+    """The week (Monday–Sunday), month or quarter containing ``day``."""
+    if kind == "week":
+        start = day - timedelta(days=day.weekday())
+        end = start + timedelta(days=6)
+        return Period(start, end, f"{start.isoformat()} 至 {end.isoformat()}（第 {start.isocalendar()[1]} 周）")
+    if kind == "quarter":
+        first_month = (day.month - 1) // 3 * 3 + 1
+        start = date(day.year, first_month, 1)
+        end = _month_end(date(day.year, first_month + 2, 1))
+        return Period(start, end, f"{day.year}年第{(first_month - 1) // 3 + 1}季度")
+    start = date(day.year, day.month, 1)
+    return Period(start, _month_end(start), f"{day.year}年{day.month}月")
+
+
+def _month_end(first: date) -> date:
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
+def _reader_paths(by: User) -> list[str]:
+    paths = by.scope_paths(Permission.reports_read)
+    if not paths:
+        raise PermissionDenied("您无权查看统计报表", code="not_reader")
+    return paths
+
+
+def _sees_all_subbranches(by: User) -> bool:
+    return by.can(Permission.watchlist_manage)
+
+
+def _in(paths: list[str]):
+    return sa.or_(*[OrgUnit.path.startswith(p) for p in paths])
+
+
+#: Mode weights as plain floats, read once (rankings combine thousands of outlets).
+_WEIGHTS = {mode: float(weight) for mode, weight in DEFAULT_RULES.mode_weights.items()}
+#: Grade bands, best first, as (lower bound, label) floats.
+_BANDS = [(float(band.min), band.label) for band in DEFAULT_RULES.grade_bands]
+
+
+def _grade(total: float | None) -> str | None:
+    return next((label for minimum, label in _BANDS if total >= minimum), None) \
+        if total is not None else None
+
+
+def _mode_rows(period: Period, mode: str | None = None) -> list[tuple[int, str, float, int]]:
+    """(outlet, mode, mean, count) of the period's scored inspections, read from the covering
+    index on submission time (never the table rows). Cached for the request: the outlet and
+    the sub-branch rankings of one page share it."""
+    cache = g.setdefault("_mode_rows", {}) if has_app_context() else {}
+    key = (period.start, period.end, mode)
+    if key not in cache:
+        start, end = period.bounds
+        query = (sa.select(Inspection.outlet_id, Inspection.mode,
+                           sa.func.avg(sa.cast(Inspection.total, sa.Float)), sa.func.count())
+                 .where(Inspection.submitted_at >= start, Inspection.submitted_at < end,
+                        Inspection.status.in_(RESULT_VISIBLE), Inspection.total.is_not(None))
+                 .group_by(Inspection.outlet_id, Inspection.mode))
+        if mode is not None:
+            query = query.where(Inspection.mode == Mode(mode))
+        cache[key] = [(outlet_id, m.value, mean, n)
+                      for outlet_id, m, mean, n in db.session.execute(query)]
+    return cache[key]
+
+
+def _scores(period: Period, *, by_subbranch: bool, mode: str | None = None
+            ) -> dict[int, tuple[float | None, int, float | None, float | None]]:
+    """Per outlet (or per sub-branch, pooling its outlets' inspections mode by mode): combined
+    score (the scoring engine's mode weighting, :func:`inspect_app.scoring.combined_mean`),
+    number of inspections, self-check mean and pooled independent mean."""
+    rows = _mode_rows(period, mode)
+    if by_subbranch:
+        parent = dict(db.session.execute(sa.select(OrgUnit.id, OrgUnit.parent_id).where(
+            OrgUnit.kind == OrgKind.outlet)).all())
+        pooled: dict[tuple[int, str], list[float]] = defaultdict(lambda: [0.0, 0])
+        for outlet_id, m, mean, n in rows:
+            cell = pooled[(parent.get(outlet_id), m)]
+            cell[0] += mean * n
+            cell[1] += n
+        rows = [(unit, m, total / n, n) for (unit, m), (total, n) in pooled.items()]
+    units: dict[int, dict[str, tuple[float, int]]] = defaultdict(dict)
+    for unit, m, mean, n in rows:
+        units[unit][m] = (mean, n)
+    scores = {}
+    for unit, modes in units.items():
+        independent = [(mean, n) for m, (mean, n) in modes.items() if m != "self_check"]
+        weight = sum(n for _, n in independent)
+        scores[unit] = (combined_mean({m: mean for m, (mean, _) in modes.items()}, _WEIGHTS),
+                        sum(n for _, n in modes.values()),
+                        modes["self_check"][0] if "self_check" in modes else None,
+                        sum(mean * n for mean, n in independent) / weight if weight else None)
+    return scores
+
+
+def _r(value: float | None) -> float | None:
+    return round(value, 2) if value is not None else None
+
+
+def _score_fields(scores: tuple | None) -> dict[str, Any]:
+    combined, count, self_mean, independent_mean = scores or (None, 0, None, None)
+    return {"combined": _r(combined), "grade": _grade(combined), "count": int(count or 0),
+            "self_mean": _r(self_mean), "independent_mean": _r(independent_mean),
+            "gap": (_r(self_mean - independent_mean)
+                    if self_mean is not None and independent_mean is not None else None)}
+
+
+def _units(kind: OrgKind, paths: list[str] | None) -> list[sa.Row]:
+    """Active units of ``kind`` as light rows (id, code, name, parent_id, is_benchmark): a
+    ranking of thousands of outlets needs no ORM objects."""
+    query = (sa.select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.parent_id,
+                       OrgUnit.is_benchmark)
+             .where(OrgUnit.kind == kind, OrgUnit.is_active.is_(True)))
+    if paths is not None:
+        query = query.where(_in(paths))
+    return list(db.session.execute(query.order_by(OrgUnit.code)))
+
+
+def _ranked(rows: list[dict[str, Any]], key: str = "combined") -> list[dict[str, Any]]:
+    scored = sorted((r for r in rows if r[key] is not None), key=lambda r: (-r[key], r["code"]))
+    for rank, row in enumerate(scored, start=1):
+        row["rank"] = rank
+    return scored + [r for r in rows if r[key] is None]
+
+
+def outlet_ranking(period: Period, by: User, *, mode: str | None = None
+                   ) -> list[dict[str, Any]]:
+    """Outlets in the reader's scope by combined score (or by one mode's mean), best first,
+    with their self-check and independent means."""
+    paths = _reader_paths(by)
+    scores = _scores(period, by_subbranch=False, mode=mode)
+    subbranches = {u.id: u.name for u in _units(OrgKind.subbranch, None)}
+    return _ranked([{"id": o.id, "code": o.code, "name": o.name,
+                     "subbranch": subbranches.get(o.parent_id), "is_benchmark": o.is_benchmark,
+                     **_score_fields(scores.get(o.id))}
+                    for o in _units(OrgKind.outlet, paths)])
+
+
+def subbranch_ranking(period: Period, by: User, *, mode: str | None = None
+                      ) -> list[dict[str, Any]]:
+    """Sub-branches by combined score. A sub-branch manager sees every rank but the details of
+    their own sub-branch only (抓两头带中间 without exposing the others)."""
+    paths = _reader_paths(by)
+    scores = _scores(period, by_subbranch=True, mode=mode)
+    ranked = _ranked([{"id": u.id, "code": u.code, "name": u.name,
+                       **_score_fields(scores.get(u.id))}
+                      for u in _units(OrgKind.subbranch, None)])
+    if _sees_all_subbranches(by):
+        return ranked
+    own = {u.id for u in _units(OrgKind.subbranch, paths)}
+    return [row if row["id"] in own else {"rank": row.get("rank"), "own": False}
+            for row in ranked]
+
+
+def most_failed_items(period: Period, by: User, *, limit: int = 10,
+                      subbranch_id: int | None = None) -> list[dict[str, Any]]:
+    """Checklist items failed most often in the period (findings, overturned ones excluded)."""
+    paths = _reader_paths(by)
+    start, end = period.bounds
+    query = (sa.select(Finding.item_code, sa.func.min(Finding.item_text), sa.func.count(),
+                       sa.func.count(sa.distinct(Finding.outlet_id)))
+             .join(OrgUnit, Finding.outlet_id == OrgUnit.id)
+             .where(Finding.created_at >= start, Finding.created_at < end,
+                    Finding.status != FindingStatus.overturned, _in(paths))
+             .group_by(Finding.item_code)
+             .order_by(sa.func.count().desc(), Finding.item_code).limit(limit))
+    if subbranch_id is not None:
+        query = query.where(OrgUnit.parent_id == subbranch_id)
+    return [{"item_code": code, "item_text": text, "section": code.split("-")[0],
+             "failures": failures, "outlets": outlets}
+            for code, text, failures, outlets in db.session.execute(query)]
+
+
+def failures_by_section(period: Period, by: User) -> list[dict[str, Any]]:
+    """Failures per checklist area (the five areas of 五位一体)."""
+    counts: dict[str, int] = defaultdict(int)
+    for row in most_failed_items(period, by, limit=10_000):
+        counts[row["section"]] += row["failures"]
+    return [{"section": s, "failures": n} for s, n in sorted(counts.items(),
+                                                              key=lambda kv: -kv[1])]
+
+
+def mode_comparison(period: Period, by: User) -> list[dict[str, Any]]:
+    """Self-check vs independent means per outlet, biggest gap first (the inflation view)."""
+    rows = [r for r in outlet_ranking(period, by) if r["gap"] is not None]
+    return sorted(rows, key=lambda r: (-r["gap"], r["code"]))
+
+
+def trend(unit: OrgUnit, by: User, *, end: date, months: int = 12) -> list[dict[str, Any]]:
+    """Monthly combined, independent and self-check means of an outlet or sub-branch."""
+    if not by.can(Permission.reports_read, unit):
+        raise PermissionDenied("您无权查看该机构的趋势", code="not_reader")
+    first = date(end.year, end.month, 1)
+    for _ in range(months - 1):
+        first = date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
+    start = datetime.combine(first, time.min, tzinfo=UTC)
+    stop = datetime.combine(_month_end(date(end.year, end.month, 1)) + timedelta(days=1),
+                            time.min, tzinfo=UTC)
+    outlets = ([unit.id] if unit.kind is OrgKind.outlet else
+               list(db.session.scalars(sa.select(OrgUnit.id).where(
+                   OrgUnit.path.startswith(unit.path), OrgUnit.kind == OrgKind.outlet))))
+    month = sa.func.extract("month", Inspection.submitted_at)
+    year = sa.func.extract("year", Inspection.submitted_at)
+    rows = db.session.execute(
+        sa.select(year, month, Inspection.mode, sa.func.avg(Inspection.total), sa.func.count())
+        .where(Inspection.outlet_id.in_(outlets), Inspection.status.in_(RESULT_VISIBLE),
+               Inspection.total.is_not(None), Inspection.submitted_at >= start,
+               Inspection.submitted_at < stop)
+        .group_by(year, month, Inspection.mode))
+    by_month: dict[tuple[int, int], dict[str, tuple[float, int]]] = defaultdict(dict)
+    for y, m, mode, mean, count in rows:
+        by_month[(int(y), int(m))][mode.value] = (float(mean), count)
+    result, cursor = [], first
+    for _ in range(months):
+        modes = by_month.get((cursor.year, cursor.month), {})
+        independent = [(mean, n) for mode, (mean, n) in modes.items() if mode != "self_check"]
+        weight = sum(n for _, n in independent)
+        self_mean = modes.get("self_check", (None, 0))[0]
+        result.append({"month": f"{cursor.year}-{cursor.month:02d}",
+                       "combined": combined_mean({k: v[0] for k, v in modes.items()}, _WEIGHTS),
+                       "independent_mean": _r(sum(m * n for m, n in independent) / weight
+                                              if weight else None),
+                       "self_mean": _r(self_mean), "count": sum(n for _, n in modes.values())})
+        cursor = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
+    return result
+
+
+def trend_arrow(points: list[dict[str, Any]]) -> str:
+    """↑, ↓ or → from the last two months with a score (a change under 2 points is flat)."""
+    values = [p["combined"] for p in points if p["combined"] is not None]
+    if len(values) < 2:
+        return "→"
+    delta = values[-1] - values[-2]
+    return "↑" if delta >= 2 else "↓" if delta <= -2 else "→"
+
+
+def raw_answer_ranking(period: Period) -> list[tuple[int, float]]:
+    """The ranking recomputed by scanning every answer row of the period: the benchmark's
+    baseline (what the product avoids by storing per-inspection scores)."""
+    from ..inspections.models import InspectionAnswer
+
+    start, end = period.bounds
+    per_inspection = (
+        sa.select(Inspection.outlet_id.label("outlet_id"),
+                  (sa.func.sum(InspectionAnswer.earned) * 100
+                   / sa.func.nullif(sa.func.sum(InspectionAnswer.possible), 0)).label("total"))
+        .join(InspectionAnswer, InspectionAnswer.inspection_id == Inspection.id)
+        .where(Inspection.status.in_(RESULT_VISIBLE), Inspection.submitted_at >= start,
+               Inspection.submitted_at < end)
+        .group_by(Inspection.id, Inspection.outlet_id).subquery())
+    rows = db.session.execute(
+        sa.select(per_inspection.c.outlet_id, sa.func.avg(per_inspection.c.total))
+        .group_by(per_inspection.c.outlet_id)
+        .order_by(sa.func.avg(per_inspection.c.total).desc()))
+    return [(outlet_id, float(total or 0)) for outlet_id, total in rows]
+
+
+MODE_LABELS = {m.value: m.label for m in Mode}

@@ -1,0 +1,129 @@
+"""The watch-list as stored: rule-set versions, entries with their history, coaching, queue data."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import JSONType, UTCDateTime, enum_column, utcnow
+from ..extensions import db
+from ..orgs.models import OrgUnit
+
+
+class WatchlistRuleSet(db.Model):
+    """One version of the rules. Tuning never edits a version: it adds the next one."""
+
+    __tablename__ = "watchlist_rule_sets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(unique=True, nullable=False)
+    #: :meth:`inspect_app.watchlist.rules.RuleSet.to_dict` — rules, parameters, exit policy.
+    rules: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    #: How many days back from the evaluation day the rules look.
+    period_days: Mapped[int] = mapped_column(nullable=False, default=90)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class EntryStatus(enum.Enum):
+    active = "active"
+    exited = "exited"
+
+    @property
+    def label(self) -> str:
+        return {"active": "在册", "exited": "已出列"}[self.value]
+
+
+class WatchlistEntry(db.Model):
+    """One stay of a unit on the list, from entering to leaving. Re-entering starts a new one."""
+
+    __tablename__ = "watchlist_entries"
+    __table_args__ = (sa.Index("ix_watchlist_entries_unit_status", "unit_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("org_units.id"), nullable=False)
+    status: Mapped[EntryStatus] = mapped_column(enum_column(EntryStatus), nullable=False,
+                                                default=EntryStatus.active)
+    entered_on: Mapped[date] = mapped_column(sa.Date, nullable=False)
+    exited_on: Mapped[date | None] = mapped_column(sa.Date)
+    #: ``rule`` (the exit policy was met) or ``manual`` (a service manager, with a reason).
+    exit_kind: Mapped[str | None] = mapped_column(sa.String(16))
+    exit_reason: Mapped[str | None] = mapped_column(sa.Text)
+    #: The rules met at the latest evaluation, with their figures (RuleHit.to_dict()).
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False, default=list)
+    rule_set_version: Mapped[int] = mapped_column(nullable=False)
+    last_evaluated_on: Mapped[date] = mapped_column(sa.Date, nullable=False)
+
+    unit: Mapped[OrgUnit] = relationship()
+    events: Mapped[list[WatchlistEvent]] = relationship(back_populates="entry",
+                                                        order_by="WatchlistEvent.id",
+                                                        cascade="all, delete-orphan")
+    actions: Mapped[list[CoachingAction]] = relationship(back_populates="entry",
+                                                         order_by="CoachingAction.held_on",
+                                                         cascade="all, delete-orphan")
+
+
+EVENT_LABELS = {"entered": "列入名单", "reasons_changed": "原因变化", "exited": "按规则出列",
+                "manual_exit": "人工出列"}
+
+
+class WatchlistEvent(db.Model):
+    """The history of an entry: entered, reasons changed, left (by rule or by hand)."""
+
+    __tablename__ = "watchlist_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(sa.ForeignKey("watchlist_entries.id",
+                                                        ondelete="CASCADE"), nullable=False,
+                                          index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20), nullable=False)
+    on: Mapped[date] = mapped_column(sa.Date, nullable=False)
+    hits: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False, default=list)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    rule_set_version: Mapped[int | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+    entry: Mapped[WatchlistEntry] = relationship(back_populates="events")
+
+
+ACTION_KINDS = {"on_site_training": "送教上门", "stationed_coaching": "驻点辅导",
+                "interview": "约谈", "other": "其他"}
+
+
+class CoachingAction(db.Model):
+    """A follow-up on an entry: on-site training, stationed coaching, an interview…"""
+
+    __tablename__ = "coaching_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(sa.ForeignKey("watchlist_entries.id",
+                                                        ondelete="CASCADE"), nullable=False,
+                                          index=True)
+    kind: Mapped[str] = mapped_column(sa.String(32), nullable=False)
+    held_on: Mapped[date] = mapped_column(sa.Date, nullable=False)
+    people: Mapped[str] = mapped_column(sa.String(500), nullable=False)
+    notes: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
+    #: Files in the photo store: ``[{"key", "name", "content_type", "size"}]``.
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False,
+                                                              default=list)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+    entry: Mapped[WatchlistEntry] = relationship(back_populates="actions")
+
+
+class QueueDay(db.Model):
+    """Queue-system figures of one outlet on one day (排队系统数据), imported from CSV."""
+
+    __tablename__ = "queue_days"
+    __table_args__ = (sa.UniqueConstraint("outlet_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("org_units.id"), nullable=False)
+    day: Mapped[date] = mapped_column(sa.Date, nullable=False, index=True)
+    customers_served: Mapped[int] = mapped_column(nullable=False)
+    customers_over_limit: Mapped[int] = mapped_column(nullable=False)

@@ -1,0 +1,421 @@
+"""The watch-list over the database: rule versions, evaluation, manual exit, coaching, queue data.
+
+Evaluation gathers facts for every outlet and sub-branch with a handful of set-based queries
+(never a query per unit), then hands them to the pure engine in :mod:`.rules` and stores its
+decisions as entries and events. It is deterministic for a given day and data.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..audit.operations import record
+from ..auth.models import User
+from ..auth.permissions import Permission
+from ..checklists.models import Checklist
+from ..errors import IllegalTransition, InvalidInput, NotFound, PermissionDenied
+from ..extensions import db
+from ..inspections.models import Finding, FindingStatus, Inspection, InspectionStatus, Mode
+from ..orgs.models import OrgKind, OrgUnit
+from . import rules as engine
+from .models import (
+    ACTION_KINDS,
+    CoachingAction,
+    EntryStatus,
+    QueueDay,
+    WatchlistEntry,
+    WatchlistEvent,
+    WatchlistRuleSet,
+)
+from .queue_csv import parse_queue_csv
+
+log = logging.getLogger(__name__)
+
+#: How far back independent checks are read for the exit policy.
+EXIT_LOOKBACK = timedelta(days=400)
+
+
+def require_manager(by: User | None) -> None:
+    if by is not None and not by.can(Permission.watchlist_manage):
+        raise PermissionDenied("只有服务管理人员可以管理名单", code="not_watchlist_manager")
+
+
+# -- rule versions -------------------------------------------------------------------------
+
+
+def active_rule_set() -> WatchlistRuleSet:
+    """The newest rule-set version (the default one is created on first use)."""
+    current = db.session.scalar(sa.select(WatchlistRuleSet)
+                                .order_by(WatchlistRuleSet.version.desc()).limit(1))
+    if current is None:
+        current = WatchlistRuleSet(version=1, rules=engine.DEFAULT_RULE_SET.to_dict(),
+                                   period_days=90, note="默认规则")
+        db.session.add(current)
+        db.session.flush()
+    return current
+
+
+def update_rules(rules: dict[str, Any], *, period_days: int, note: str | None,
+                 by: User | None) -> WatchlistRuleSet:
+    """Tune the rules: validated, stored as the next version, audited. Never edits a version."""
+    require_manager(by)
+    current = active_rule_set()
+    data = {**rules, "version": current.version + 1}
+    problems = engine.validate_rule_set(data)
+    if problems:
+        raise InvalidInput("名单规则有误", code="watchlist_rules_invalid", details=problems)
+    if not 7 <= period_days <= 366:
+        raise InvalidInput("统计期间必须在 7 到 366 天之间", code="invalid_period")
+    rule_set = engine.RuleSet.from_dict(data)
+    new = WatchlistRuleSet(version=rule_set.version, rules=rule_set.to_dict(),
+                           period_days=period_days, note=note,
+                           created_by_id=by.id if by else None)
+    db.session.add(new)
+    db.session.flush()
+    record("watchlist_rules.update", new, actor=by, reason=note,
+           before={"version": current.version, "rules": current.rules,
+                   "period_days": current.period_days},
+           after={"version": new.version, "rules": new.rules, "period_days": period_days})
+    return new
+
+
+# -- facts -----------------------------------------------------------------------------------
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+@dataclass
+class _UnitChecks:
+    independent: list[engine.CheckResult] = field(default_factory=list)
+    self: list[engine.CheckResult] = field(default_factory=list)
+
+
+def _checks_by_outlet(since: date, as_of: date) -> dict[int, _UnitChecks]:
+    """Finalised inspections per outlet with their failed and red-line items."""
+    rows = db.session.execute(
+        sa.select(Inspection.id, Inspection.outlet_id, Inspection.mode, Inspection.total,
+                  Inspection.submitted_at, Inspection.checklist_id)
+        .where(Inspection.status == InspectionStatus.final,
+               Inspection.submitted_at >= _start_of(since),
+               Inspection.submitted_at < _end_of(as_of))).all()
+    failed: dict[int, list[tuple[str, bool]]] = defaultdict(list)
+    ids = [row.id for row in rows]
+    for chunk in range(0, len(ids), 5000):
+        for inspection_id, code, red_line in db.session.execute(
+                sa.select(Finding.inspection_id, Finding.item_code, Finding.red_line)
+                .where(Finding.inspection_id.in_(ids[chunk:chunk + 5000]),
+                       Finding.status != FindingStatus.overturned)):
+            failed[inspection_id].append((code, red_line))
+    self_items: dict[int, tuple[str, ...]] = {}
+    result: dict[int, _UnitChecks] = defaultdict(_UnitChecks)
+    for row in rows:
+        fails = failed.get(row.id, [])
+        failed_codes = tuple(sorted(code for code, _ in fails))
+        check = engine.CheckResult(
+            date=row.submitted_at.date(), mode=row.mode.value,
+            total=float(row.total) if row.total is not None else None,
+            red_line_failures=tuple(sorted(code for code, red in fails if red)),
+            failed_items=failed_codes, ref=f"{row.id:012d}")
+        if row.mode is Mode.self_check:
+            if row.checklist_id not in self_items:
+                checklist = db.session.get(Checklist, row.checklist_id)
+                self_items[row.checklist_id] = tuple(
+                    i.code for i in checklist.items_for_mode("self_check")
+                    if i.response_type != "text")
+            passed = tuple(c for c in self_items[row.checklist_id] if c not in failed_codes)
+            check = engine.CheckResult(check.date, check.mode, check.total,
+                                       check.red_line_failures, failed_codes, passed, check.ref)
+            result[row.outlet_id].self.append(check)
+        else:
+            result[row.outlet_id].independent.append(check)
+    return result
+
+
+def _queue_by_outlet(start: date, as_of: date) -> dict[int, engine.QueueStats]:
+    rows = db.session.execute(
+        sa.select(QueueDay.outlet_id, sa.func.sum(QueueDay.customers_served),
+                  sa.func.sum(QueueDay.customers_over_limit), sa.func.count(),
+                  sa.func.max(QueueDay.day))
+        .where(QueueDay.day >= start, QueueDay.day <= as_of).group_by(QueueDay.outlet_id))
+    return {outlet_id: engine.QueueStats(int(served), int(over), int(days), last)
+            for outlet_id, served, over, days, last in rows}
+
+
+def _rectification_by_outlet(as_of: date) -> dict[int, tuple[int, int, date | None]]:
+    """(open items, overdue items, newest day one went overdue) per outlet, from the
+    rectification items' current states and deadlines."""
+    from ..rectification.models import OWED, RectificationItem, RectificationState
+
+    not_done = RectificationItem.state.in_([RectificationState.open,
+                                            RectificationState.submitted])
+    overdue = sa.and_(RectificationItem.state.in_(OWED), RectificationItem.deadline < as_of)
+    rows = db.session.execute(
+        sa.select(RectificationItem.outlet_id,
+                  sa.func.count().filter(not_done),
+                  sa.func.count().filter(overdue),
+                  sa.func.max(RectificationItem.deadline).filter(overdue))
+        .where(not_done).group_by(RectificationItem.outlet_id))
+    return {outlet_id: (open_count, overdue_count,
+                        newest + timedelta(days=1) if newest is not None else None)
+            for outlet_id, open_count, overdue_count, newest in rows}
+
+
+def gather_facts(as_of: date, rule_set: WatchlistRuleSet) -> list[engine.UnitFacts]:
+    """Facts for every active outlet and sub-branch as of ``as_of``."""
+    period_start = as_of - timedelta(days=rule_set.period_days - 1)
+    checks = _checks_by_outlet(min(period_start, as_of - EXIT_LOOKBACK), as_of)
+    queue = _queue_by_outlet(period_start, as_of)
+    items = _rectification_by_outlet(as_of)
+    units = db.session.execute(
+        sa.select(OrgUnit.id, OrgUnit.kind, OrgUnit.name, OrgUnit.parent_id)
+        .where(OrgUnit.is_active.is_(True),
+               OrgUnit.kind.in_([OrgKind.outlet, OrgKind.subbranch]))).all()
+    facts: list[engine.UnitFacts] = []
+    by_subbranch: dict[int, list[int]] = defaultdict(list)
+    names = {}
+    for unit_id, kind, name, parent_id in units:
+        names[unit_id] = name
+        if kind is OrgKind.outlet:
+            by_subbranch[parent_id].append(unit_id)
+            own = checks.get(unit_id, _UnitChecks())
+            open_items, overdue, newest = items.get(unit_id, (0, 0, None))
+            facts.append(engine.UnitFacts(
+                unit_id, engine.OUTLET, name, tuple(own.independent), tuple(own.self),
+                open_items, overdue, queue.get(unit_id), period_start, newest))
+    for unit_id, kind, name, _ in units:
+        if kind is not OrgKind.subbranch:
+            continue
+        outlets = by_subbranch.get(unit_id, [])
+        independent = [c for o in outlets for c in checks.get(o, _UnitChecks()).independent]
+        own_self = [c for o in outlets for c in checks.get(o, _UnitChecks()).self]
+        open_items = sum(items.get(o, (0, 0, None))[0] for o in outlets)
+        overdue = sum(items.get(o, (0, 0, None))[1] for o in outlets)
+        newest = max((items[o][2] for o in outlets if o in items and items[o][2]), default=None)
+        stats = [queue[o] for o in outlets if o in queue]
+        total_queue = engine.QueueStats(
+            sum(s.customers_served for s in stats), sum(s.customers_over_limit for s in stats),
+            sum(s.days for s in stats), max((s.last_day for s in stats if s.last_day),
+                                            default=None)) if stats else None
+        facts.append(engine.UnitFacts(unit_id, engine.SUBBRANCH, name, tuple(independent),
+                                      tuple(own_self), open_items, overdue, total_queue,
+                                      period_start, newest))
+    return facts
+
+
+# -- evaluation -------------------------------------------------------------------------------
+
+
+@dataclass
+class EvaluationReport:
+    as_of: date
+    rule_set_version: int
+    actions: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        names = {"enter": "列入", "exit": "出列", "update": "原因变化", "stay": "继续在册"}
+        parts = "，".join(f"{names[a]} {n} 个" for a, n in sorted(self.actions.items())
+                         if a in names)
+        return f"{self.as_of.isoformat()} 名单评估（规则第 {self.rule_set_version} 版）：{parts or '无变化'}"
+
+
+def _current_states() -> tuple[dict[int, engine.EntryState], dict[int, WatchlistEntry]]:
+    states: dict[int, engine.EntryState] = {}
+    active: dict[int, WatchlistEntry] = {}
+    for entry in db.session.scalars(sa.select(WatchlistEntry).order_by(WatchlistEntry.id)):
+        if entry.status is EntryStatus.active:
+            active[entry.unit_id] = entry
+            states[entry.unit_id] = engine.EntryState(
+                True, frozenset(r["rule_key"] for r in entry.reasons), entry.entered_on)
+        elif entry.exit_kind == "manual" and entry.unit_id not in active:
+            states[entry.unit_id] = engine.EntryState(
+                False, frozenset(), entry.entered_on, manually_exited_at=entry.exited_on)
+        elif entry.unit_id in states and entry.unit_id not in active:
+            states.pop(entry.unit_id)  # a later rule exit supersedes an earlier manual one
+    return states, active
+
+
+def evaluate(as_of: date | None = None, *, by: User | None = None,
+             unit_ids: set[int] | None = None) -> EvaluationReport:
+    """Evaluate every outlet and sub-branch (or only ``unit_ids``) and store the decisions.
+    The caller commits."""
+    require_manager(by)
+    as_of = as_of or date.today()
+    rule_set_row = active_rule_set()
+    rule_set = engine.RuleSet.from_dict(rule_set_row.rules)
+    states, active = _current_states()
+    facts = gather_facts(as_of, rule_set_row)
+    if unit_ids is not None:
+        facts = [f for f in facts if f.unit_id in unit_ids]
+    decisions = engine.evaluate_all(facts, rule_set, states)
+    report = EvaluationReport(as_of, rule_set_row.version)
+    for decision in decisions:
+        report.actions[decision.action] = report.actions.get(decision.action, 0) + 1
+        hits = [hit.to_dict() for hit in decision.hits]
+        entry = active.get(decision.unit_id)
+        if decision.action == "enter":
+            entry = WatchlistEntry(unit_id=decision.unit_id, status=EntryStatus.active,
+                                   entered_on=as_of, reasons=hits,
+                                   rule_set_version=rule_set_row.version,
+                                   last_evaluated_on=as_of)
+            entry.events.append(WatchlistEvent(kind="entered", on=as_of, hits=hits,
+                                               note=decision.reason_zh,
+                                               rule_set_version=rule_set_row.version))
+            db.session.add(entry)
+        elif entry is not None and decision.action in ("stay", "update"):
+            entry.last_evaluated_on = as_of
+            if decision.action == "update":
+                entry.reasons = hits
+                entry.rule_set_version = rule_set_row.version
+                entry.events.append(WatchlistEvent(kind="reasons_changed", on=as_of, hits=hits,
+                                                   note=decision.reason_zh,
+                                                   rule_set_version=rule_set_row.version))
+        elif entry is not None and decision.action == "exit":
+            entry.status = EntryStatus.exited
+            entry.exited_on, entry.exit_kind = as_of, "rule"
+            entry.exit_reason = decision.reason_zh
+            entry.last_evaluated_on = as_of
+            entry.events.append(WatchlistEvent(kind="exited", on=as_of, note=decision.reason_zh,
+                                               rule_set_version=rule_set_row.version))
+    db.session.flush()
+    changed = {k: v for k, v in report.actions.items() if k in ("enter", "exit", "update")}
+    record("watchlist.evaluate", object_type="watchlist", object_id=as_of.isoformat(),
+           actor=by, after={"rule_set_version": rule_set_row.version, **changed})
+    log.info(report.summary())
+    return report
+
+
+def manual_exit(entry: WatchlistEntry, *, reason: str, on: date | None = None,
+                by: User | None) -> WatchlistEntry:
+    """A service manager takes a unit off the list, with a written reason."""
+    require_manager(by)
+    if entry.status is not EntryStatus.active:
+        raise IllegalTransition("该单位已不在名单上", code="not_on_list")
+    on = on or date.today()
+    entry.status, entry.exited_on, entry.exit_kind, entry.exit_reason = (
+        EntryStatus.exited, on, "manual", reason)
+    entry.events.append(WatchlistEvent(kind="manual_exit", on=on, note=reason))
+    db.session.flush()
+    record("watchlist.manual_exit", entry, actor=by, reason=reason)
+    return entry
+
+
+def log_action(entry: WatchlistEntry, *, kind: str, held_on: date, people: str, notes: str,
+               attachments: list[dict[str, Any]], by: User) -> CoachingAction:
+    """Record a follow-up (送教上门, 驻点辅导, 约谈…) on an entry."""
+    require_manager(by)
+    if kind not in ACTION_KINDS:
+        raise InvalidInput("未知的辅导类型", code="invalid_kind")
+    action = CoachingAction(entry=entry, kind=kind, held_on=held_on, people=people,
+                            notes=notes, attachments=attachments, created_by_id=by.id)
+    db.session.add(action)
+    db.session.flush()
+    record("coaching_action.create", action, actor=by,
+           after={"entry_id": entry.id, "kind": kind, "held_on": held_on})
+    return action
+
+
+def import_queue_csv(data: bytes, *, by: User | None) -> dict[str, Any]:
+    """Import queue-system data; any problem refuses the whole file. Re-importing a day
+    replaces its figures. The caller commits (and may then evaluate)."""
+    require_manager(by)
+    parsed = parse_queue_csv(data)
+    problems = [{"row": p.row, "column": p.column, "message": p.message_zh}
+                for p in parsed.problems]
+    codes = {row.outlet_code for row in parsed.rows}
+    outlets = dict(db.session.execute(sa.select(OrgUnit.code, OrgUnit.id).where(
+        OrgUnit.code.in_(codes), OrgUnit.kind == OrgKind.outlet)).all()) if codes else {}
+    for index, row in enumerate(parsed.rows):
+        if row.outlet_code not in outlets:
+            problems.append({"row": None, "column": "网点编码",
+                             "message": f"网点编码 {row.outlet_code} 不存在"})
+    if problems or not parsed.rows:
+        raise InvalidInput("排队数据有误，未导入任何内容", code="queue_import_invalid",
+                           details=problems or [{"row": None, "column": None,
+                                                 "message": "文件中没有数据"}])
+    existing = {(o, d): q for q, o, d in db.session.execute(
+        sa.select(QueueDay, QueueDay.outlet_id, QueueDay.day).where(
+            QueueDay.outlet_id.in_(set(outlets.values())),
+            QueueDay.day.in_({r.day for r in parsed.rows})))}
+    for row in parsed.rows:
+        key = (outlets[row.outlet_code], row.day)
+        if key in existing:
+            existing[key].customers_served = row.customers_served
+            existing[key].customers_over_limit = row.customers_over_limit
+        else:
+            db.session.add(QueueDay(outlet_id=key[0], day=row.day,
+                                    customers_served=row.customers_served,
+                                    customers_over_limit=row.customers_over_limit))
+    db.session.flush()
+    result = {"rows": len(parsed.rows), "outlets": len({r.outlet_code for r in parsed.rows}),
+              "first_day": min(r.day for r in parsed.rows).isoformat(),
+              "last_day": max(r.day for r in parsed.rows).isoformat()}
+    record("queue_data.import", object_type="queue_data", object_id=result["last_day"],
+           actor=by, after=result)
+    return result
+
+
+def watch_listed_outlet_ids() -> set[int]:
+    """Outlets on the list, or in a sub-branch on the list (spot checks weigh them more)."""
+    listed = set(db.session.scalars(sa.select(WatchlistEntry.unit_id).where(
+        WatchlistEntry.status == EntryStatus.active)))
+    if not listed:
+        return set()
+    return set(db.session.scalars(sa.select(OrgUnit.id).where(
+        OrgUnit.kind == OrgKind.outlet,
+        sa.or_(OrgUnit.id.in_(listed), OrgUnit.parent_id.in_(listed)))))
+
+
+def get_entry(entry_id: int, by: User) -> WatchlistEntry:
+    entry = db.session.get(WatchlistEntry, entry_id)
+    if entry is None or not by.can(Permission.reports_read, entry.unit):
+        raise NotFound("未找到该名单记录", code="entry_not_found")
+    return entry
+
+
+def annotate(entries: list[WatchlistEntry], as_of: date | None = None) -> list[WatchlistEntry]:
+    """Add what the list shows beside each entry: days on the list, open/overdue items, the
+    last independent score and a trend arrow (a few queries for the whole page)."""
+    from .dashboards import trend, trend_arrow
+
+    as_of = as_of or date.today()
+    items = _rectification_by_outlet(as_of)
+    for entry in entries:
+        unit = entry.unit
+        outlets = ([unit.id] if unit.kind is OrgKind.outlet else list(db.session.scalars(
+            sa.select(OrgUnit.id).where(OrgUnit.parent_id == unit.id))))
+        entry.days_on_list = ((entry.exited_on or as_of) - entry.entered_on).days
+        entry.open_items = sum(items.get(o, (0, 0, None))[0] for o in outlets)
+        entry.overdue_items = sum(items.get(o, (0, 0, None))[1] for o in outlets)
+        last = db.session.scalar(
+            sa.select(Inspection.total).where(
+                Inspection.outlet_id.in_(outlets), Inspection.mode != Mode.self_check,
+                Inspection.status.in_([InspectionStatus.submitted, InspectionStatus.final]),
+                Inspection.total.is_not(None))
+            .order_by(Inspection.submitted_at.desc()).limit(1))
+        entry.last_independent_score = float(last) if last is not None else None
+        entry.trend = trend_arrow(trend(unit, _SYSTEM, end=as_of, months=3))
+    return entries
+
+
+class _System:
+    """A reader that may see every unit (for figures the caller already scoped)."""
+
+    id = 0
+
+    @staticmethod
+    def can(permission, unit=None) -> bool:
+        return True
+
+
+_SYSTEM = _System()

@@ -1,0 +1,145 @@
+"""Managers' pages (mobile-first): watch-list, entry timeline, rankings and trends, bulletins.
+
+Thin views over :mod:`.dashboards`, :mod:`.operations` and :mod:`.bulletins`; charts are SVG
+drawn on the server (:mod:`inspect_app.reports.charts`), so they need no script and keep
+working offline once the page is cached.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+
+from ..api.downloads import download
+from ..auth.permissions import Permission
+from ..auth.session import login_required
+from ..errors import DomainError
+from ..extensions import db
+from ..orgs.models import OrgUnit
+from ..reports import charts
+from . import dashboards
+from .api import visible_entries
+from .bulletins import bulletin, bulletin_pdf, bulletin_xlsx
+from .models import ACTION_KINDS, EVENT_LABELS
+from .operations import annotate, get_entry, log_action, manual_exit
+
+bp = Blueprint("manage", __name__, url_prefix="/manage")
+
+
+@bp.before_request
+@login_required
+def require_reader():
+    if not g.user.can(Permission.reports_read):
+        abort(403)
+
+
+def _day() -> date:
+    try:
+        return date.fromisoformat(request.args["day"]) if request.args.get("day") else date.today()
+    except ValueError:
+        return date.today()
+
+
+@bp.get("/watchlist")
+def watchlist():
+    """The list with reasons, time on list, open/overdue items, last score and trend."""
+    status = request.args.get("status", "active")
+    if status not in ("active", "exited", "all"):
+        status = "active"
+    entries = annotate(visible_entries(g.user, status, None))
+    return render_template("manage/watchlist.html", entries=entries, status=status)
+
+
+@bp.route("/watchlist/<int:entry_id>", methods=["GET", "POST"])
+def entry(entry_id: int):
+    """One entry: reasons with figures, history, coaching timeline; log a follow-up or exit."""
+    item = get_entry(entry_id, g.user)
+    error = None
+    if request.method == "POST":
+        try:
+            if request.form.get("action") == "exit":
+                manual_exit(item, reason=request.form.get("reason", "").strip(), by=g.user)
+            else:
+                log_action(item, kind=request.form.get("kind", ""),
+                           held_on=date.fromisoformat(request.form.get("held_on", "")),
+                           people=request.form.get("people", "").strip()[:500],
+                           notes=request.form.get("notes", "").strip()[:5000], attachments=[],
+                           by=g.user)
+            db.session.commit()
+            return redirect(url_for("manage.entry", entry_id=entry_id))
+        except (DomainError, ValueError) as exc:
+            db.session.rollback()
+            error = exc.message if isinstance(exc, DomainError) else "日期格式不正确"
+    points = dashboards.trend(item.unit, g.user, end=date.today(), months=6)
+    chart = charts.line_chart(
+        [charts.Series("综合得分", [(p["month"][5:] + "月", p["combined"]) for p in points]),
+         charts.Series("独立检查", [(p["month"][5:] + "月", p["independent_mean"])
+                                for p in points])],
+        title=f"{item.unit.name} 近 6 个月得分", bands=[(60, "合格"), (80, "良好"), (90, "优秀")])
+    return render_template("manage/entry.html", entry=annotate([item])[0], chart=chart,
+                           kinds=ACTION_KINDS, event_labels=EVENT_LABELS, error=error,
+                           can_manage=g.user.can(Permission.watchlist_manage),
+                           today=date.today().isoformat())
+
+
+@bp.get("/rankings")
+def rankings():
+    """Best and worst side by side, sub-branch ranking, most-failed items, inflation view."""
+    kind = request.args.get("kind", "month")
+    period = dashboards.period_for(kind if kind in ("week", "month", "quarter") else "month",
+                                   _day())
+    outlets = [r for r in dashboards.outlet_ranking(period, g.user) if r["combined"] is not None]
+    subbranches = dashboards.subbranch_ranking(period, g.user)
+    items = dashboards.most_failed_items(period, g.user, limit=8)
+    gaps = [r for r in dashboards.mode_comparison(period, g.user)][:8]
+    best, worst = outlets[:5], list(reversed(outlets[-5:])) if len(outlets) > 5 else []
+    figures = {
+        "best": charts.bar_chart([charts.Bar(f"{r['name']}", r["combined"],
+                                             highlight=r["is_benchmark"],
+                                             note="标杆" if r["is_benchmark"] else None)
+                                  for r in best], title="排名前列网点", max_value=100,
+                                 highlight_label="标杆网点"),
+        "worst": charts.bar_chart([charts.Bar(r["name"], r["combined"], highlight=True)
+                                   for r in worst], title="排名靠后网点", max_value=100),
+        "items": charts.bar_chart([charts.Bar(f"{r['item_code']} {r['item_text']}",
+                                              r["failures"]) for r in items],
+                                  title="失分最多的检查项", value_format="{:.0f}"),
+        "gaps": charts.paired_bar_chart([charts.PairRow(r["name"], r["self_mean"],
+                                                        r["independent_mean"]) for r in gaps],
+                                        title="自查与独立检查对比", gap_threshold=15),
+    }
+    return render_template("manage/rankings.html", period=period, kind=kind, best=best,
+                           worst=worst, subbranches=subbranches, items=items, gaps=gaps,
+                           figures=figures)
+
+
+@bp.get("/trend/<int:unit_id>")
+def trend(unit_id: int):
+    """An outlet's or sub-branch's monthly trend."""
+    unit = db.session.get(OrgUnit, unit_id)
+    if unit is None or not g.user.can(Permission.reports_read, unit):
+        abort(404)
+    points = dashboards.trend(unit, g.user, end=_day(), months=12)
+    chart = charts.line_chart(
+        [charts.Series(name, [(p["month"][2:], p[key]) for p in points])
+         for name, key in (("综合得分", "combined"), ("独立检查", "independent_mean"),
+                           ("自查", "self_mean"))],
+        title=f"{unit.name} 近 12 个月趋势", bands=[(60, "合格"), (80, "良好"), (90, "优秀")])
+    return render_template("manage/trend.html", unit=unit, points=points, chart=chart,
+                           arrow=dashboards.trend_arrow(points))
+
+
+@bp.get("/bulletin")
+def bulletin_page():
+    """周通报 / 月总结 as a page, with PDF and .xlsx downloads of the same figures."""
+    kind = request.args.get("kind", "week")
+    kind = kind if kind in ("week", "month") else "week"
+    data = bulletin(kind, _day(), g.user)
+    fmt = request.args.get("format")
+    name = f"{data['title']}-{data['period']['start']}"
+    if fmt == "pdf":
+        return download(bulletin_pdf(data), f"{name}.pdf", "application/pdf")
+    if fmt == "xlsx":
+        return download(bulletin_xlsx(data), f"{name}.xlsx",
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return render_template("manage/bulletin.html", data=data, kind=kind)

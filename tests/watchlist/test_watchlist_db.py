@@ -1,0 +1,224 @@
+"""The watch-list over real data: entering and leaving by rule, history, coaching, queue data,
+rules tuning, and the managers' figures and bulletins."""
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+import openpyxl
+import sqlalchemy as sa
+from pypdf import PdfReader
+
+from inspect_app.audit.models import AuditEntry
+from inspect_app.extensions import db
+from inspect_app.orgs.models import OrgUnit
+from inspect_app.watchlist.models import EntryStatus, WatchlistEntry, WatchlistEvent
+from inspect_app.watchlist.operations import evaluate
+
+from ..helpers import filler_of, submit_filled
+
+
+def unit(code: str) -> OrgUnit:
+    return db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == code))
+
+
+def test_demo_list_entered_and_left_by_rule_with_reasons_and_coaching(client, api, demo):
+    """Does the demo show units that entered and left by rule, each with figures and a
+    coaching timeline?"""
+    entries = client.get("/api/v1/watchlist?status=all", headers=api("fwgl")).get_json()
+    exited = [e for e in entries if e["status"] == "exited" and e["exit_kind"] == "rule"]
+    active = [e for e in entries if e["status"] == "active"]
+    assert exited and active, [(e["unit"]["name"], e["status"]) for e in entries]
+    assert all(r["explanation_zh"] and r["figures"] for e in active for r in e["reasons"])
+    assert "独立检查" in exited[0]["exit_reason"]
+    detail = client.get(f"/api/v1/watchlist/{exited[0]['id']}", headers=api("fwgl")).get_json()
+    assert [e["kind"] for e in detail["events"]][:1] == ["entered"]
+    assert detail["events"][-1]["kind"] == "exited"
+    assert {a["kind_label"] for a in detail["actions"]} >= {"送教上门", "驻点辅导"}
+
+
+def test_evaluation_is_deterministic(demo):
+    """Does evaluating again on the same day change nothing?"""
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(WatchlistEvent))
+    report = evaluate(date.today())
+    db.session.commit()
+    assert "enter" not in report.actions and "exit" not in report.actions
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WatchlistEvent)) == before
+
+
+def test_finalising_a_poor_inspection_puts_the_outlet_on_the_list(client, api, first):
+    """When a reviewer finalises a poor independent check, does the outlet enter at once?"""
+    spot = first("spot_check")
+    items = client.get(f"/api/v1/inspections/{spot.id}",
+                       headers=api(filler_of(spot))).get_json()["checklist"]["items"]
+    failing = tuple(i["code"] for i in items if i["response_type"] == "pass_fail"
+                    and not i["red_line"])
+    assert submit_filled(client, api(filler_of(spot)), spot.id, fail=failing).status_code == 200
+    assert client.post(f"/api/v1/inspections/{spot.id}/finalise",
+                       headers=api("fwgl")).status_code == 200
+    entry = db.session.scalar(sa.select(WatchlistEntry).where(
+        WatchlistEntry.unit_id == spot.outlet_id, WatchlistEntry.status == EntryStatus.active))
+    assert entry is not None
+    assert "low_independent_score" in {r["rule_key"] for r in entry.reasons}
+
+
+def test_manual_exit_needs_a_reason_and_is_kept_in_history(client, api, demo):
+    """Can a service manager take a unit off the list with a written reason, kept in history?"""
+    active = client.get("/api/v1/watchlist", headers=api("fwgl")).get_json()[0]
+    refused = client.post(f"/api/v1/watchlist/{active['id']}/exit", json={"reason": ""},
+                          headers=api("fwgl"))
+    assert refused.status_code == 422
+    done = client.post(f"/api/v1/watchlist/{active['id']}/exit",
+                       json={"reason": "经现场复核，问题已全部整改"}, headers=api("fwgl"))
+    assert done.status_code == 200 and done.get_json()["exit_kind"] == "manual"
+    assert done.get_json()["events"][-1]["note"] == "经现场复核，问题已全部整改"
+    assert db.session.scalar(sa.select(AuditEntry).where(
+        AuditEntry.action == "watchlist.manual_exit"))
+
+
+def test_coaching_actions_form_a_timeline(client, api, demo):
+    """Does a logged 约谈 appear on the entry's timeline?"""
+    active = client.get("/api/v1/watchlist", headers=api("fwgl")).get_json()[0]
+    response = client.post(f"/api/v1/watchlist/{active['id']}/actions", headers=api("fwgl"),
+                           json={"kind": "interview", "held_on": date.today().isoformat(),
+                                 "people": "张丽、支行负责人", "notes": "约谈支行负责人"})
+    assert response.status_code == 201, response.get_json()
+    detail = client.get(f"/api/v1/watchlist/{active['id']}", headers=api("fwgl")).get_json()
+    assert "约谈" in {a["kind_label"] for a in detail["actions"]}
+
+
+def test_rules_are_readable_tunable_versioned_and_audited(client, api, demo):
+    """Are the rules described in Chinese, and does tuning add a version with an audit entry?"""
+    current = client.get("/api/v1/watchlist/rules", headers=api("fwgl")).get_json()
+    assert any("独立检查" in d for d in current["descriptions"])
+    rules = current["rules"]
+    for rule in rules:
+        if rule["key"] == "low_independent_score":
+            rule["params"]["threshold"] = 75
+    tuned = client.put("/api/v1/watchlist/rules", headers=api("fwgl"),
+                       json={"rules": rules, "exit": current["exit"], "period_days": 60,
+                             "note": "提高门槛"})
+    assert tuned.status_code == 200, tuned.get_json()
+    assert tuned.get_json()["version"] == current["version"] + 1
+    assert any("75" in d for d in tuned.get_json()["descriptions"])
+    bad = client.put("/api/v1/watchlist/rules", headers=api("fwgl"),
+                     json={"rules": [{"key": "no_such_rule"}], "exit": {}, "period_days": 60})
+    assert bad.status_code == 422 and bad.get_json()["error"]["details"]
+    assert client.put("/api/v1/watchlist/rules", headers=api("zh.lubei"),
+                      json={"rules": rules, "exit": current["exit"],
+                            "period_days": 60}).status_code == 403
+
+
+def test_queue_data_import_puts_overtime_outlets_on_the_list(client, api, demo):
+    """Does importing queue data with many over-time waits put that outlet on the list, and
+    does a bad file change nothing?"""
+    outlet = unit("TS-KP-02")
+    lines = ["网点编码,日期,服务客户数,超时客户数"]
+    for back in range(1, 11):
+        lines.append(f"TS-KP-02,{(date.today() - timedelta(days=back)).isoformat()},200,60")
+    data = ("\n".join(lines) + "\n").encode()
+    response = client.post("/api/v1/queue-data", headers=api("fwgl"),
+                           data={"file": (io.BytesIO(data), "queue.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 201, response.get_json()
+    entry = db.session.scalar(sa.select(WatchlistEntry).where(
+        WatchlistEntry.unit_id == outlet.id, WatchlistEntry.status == EntryStatus.active))
+    assert entry and "queue_overtime" in {r["rule_key"] for r in entry.reasons}
+    bad = "网点编码,日期,服务客户数,超时客户数\nTS-KP-02,2026-13-01,10,20\n".encode()
+    refused = client.post("/api/v1/queue-data", headers=api("fwgl"),
+                          data={"file": (io.BytesIO(bad), "bad.csv")},
+                          content_type="multipart/form-data")
+    assert refused.status_code == 422 and len(refused.get_json()["error"]["details"]) >= 1
+
+
+def test_rankings_trend_and_items_show_real_figures(client, api, demo):
+    """Do rankings, most-failed items and trends return real figures from the history?"""
+    last_month = (date.today().replace(day=1) - timedelta(days=1)).isoformat()
+    headers = api("fwgl")
+    ranking = client.get(f"/api/v1/dashboard/rankings?kind=month&day={last_month}",
+                         headers=headers).get_json()
+    scored = [r for r in ranking["outlets"] if r["combined"] is not None]
+    assert len(scored) > 50 and scored[0]["combined"] >= scored[-1]["combined"]
+    assert any(r["is_benchmark"] for r in ranking["outlets"])
+    items = client.get(f"/api/v1/dashboard/failed-items?kind=quarter&day={last_month}",
+                       headers=headers).get_json()
+    assert items["items"] and items["items"][0]["failures"] >= items["items"][-1]["failures"]
+    gaps = client.get(f"/api/v1/dashboard/mode-comparison?kind=quarter&day={last_month}",
+                      headers=headers).get_json()["outlets"]
+    assert gaps[0]["name"] == "遵化支行" or gaps[0]["gap"] > 10  # the inflated outlet leads
+    trend = client.get(f"/api/v1/dashboard/trend?unit_id={unit('TS-GY-03').id}&months=6",
+                       headers=headers).get_json()
+    values = [p["combined"] for p in trend["points"] if p["combined"] is not None]
+    assert len(values) >= 4 and values[-1] > values[0]  # the improving outlet improves
+
+
+def test_subbranch_manager_sees_own_details_and_only_the_rank_of_others(client, api, demo):
+    """Does a sub-branch manager see their own sub-branch and only the ranks of others?"""
+    last_month = (date.today().replace(day=1) - timedelta(days=1)).isoformat()
+    ranking = client.get(f"/api/v1/dashboard/rankings?kind=quarter&day={last_month}",
+                         headers=api("zh.lubei")).get_json()
+    named = [r for r in ranking["subbranches"] if r.get("name")]
+    assert [r["name"] for r in named] == ["路北支行"]
+    assert len(ranking["subbranches"]) == 12
+    assert {r["subbranch"] for r in ranking["outlets"]} == {"路北支行"}
+    entries = client.get("/api/v1/watchlist?status=all", headers=api("zh.lubei")).get_json()
+    assert all(e["unit"]["code"].startswith("TS-LB") for e in entries)
+
+
+def test_bulletins_export_as_pdf_and_xlsx(client, api, demo):
+    """Do the weekly bulletin and monthly summary export as a Chinese PDF and a workbook?"""
+    last_month = (date.today().replace(day=1) - timedelta(days=1)).isoformat()
+    headers = api("fwgl")
+    pdf = client.get(f"/api/v1/bulletins.pdf?kind=month&day={last_month}", headers=headers)
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "服务质量月总结" in text and "排名" in text and "支行" in text
+    xlsx = client.get(f"/api/v1/bulletins.xlsx?kind=week&day={last_month}", headers=headers)
+    workbook = openpyxl.load_workbook(io.BytesIO(xlsx.data))
+    assert {"概况", "排名前列", "失分最多项", "名单变化"} <= set(workbook.sheetnames)
+
+
+def test_manager_pages_render_on_a_phone(client, login, demo):
+    """Do the managers' pages render in Chinese, with charts as inline SVG?"""
+    login("fwgl", "Demo@2026")
+    for path in ("/manage/watchlist", "/manage/rankings", "/manage/bulletin?kind=month",
+                 "/manage/watchlist?status=all"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+    rankings = client.get("/manage/rankings?kind=quarter").get_data(as_text=True)
+    assert "<svg" in rankings and "支行排名" in rankings
+    entry = db.session.scalar(sa.select(WatchlistEntry).order_by(WatchlistEntry.id))
+    detail = client.get(f"/manage/watchlist/{entry.id}").get_data(as_text=True)
+    assert entry.unit.name in detail and "名单历史" in detail
+
+
+def test_spot_checks_weigh_watch_listed_outlets_more(client, api, demo):
+    """Does the spot-check draw give watch-listed outlets a higher weight?"""
+    body = {"name": "抽查", "checklist_id": demo.id, "period_start": date.today().isoformat(),
+            "period_end": (date.today() + timedelta(days=30)).isoformat(),
+            "modes": ["spot_check"], "seed": 5, "settings": {"spot_check": {"size": 5}}}
+    campaign = client.post("/api/v1/campaigns", json=body, headers=api("fwgl")).get_json()
+    weights = dict((int(k), v) for k, v in campaign["plan"]["spot_check"]["draw"]
+                   ["candidate_weights"])
+    from inspect_app.watchlist.operations import watch_listed_outlet_ids
+
+    listed = watch_listed_outlet_ids()
+    assert listed
+    assert min(weights[i] for i in listed) > 3  # base + the watch-list bonus
+
+
+def test_history_generator_scores_like_the_engine(demo):
+    """Does the synthetic history give each inspection the score the engine would?"""
+    from inspect_app.inspections.models import Inspection, InspectionAnswer
+    from inspect_app.scoring import ScoringRules, score_inspection
+
+    sample = db.session.scalars(sa.select(Inspection).where(Inspection.campaign_id.is_(None))
+                                .order_by(Inspection.id).limit(25)).all()
+    for inspection in sample:
+        answers = {a.item_code: {"value": a.value, "note": "扣分" if a.failed else None}
+                   for a in db.session.scalars(sa.select(InspectionAnswer).where(
+                       InspectionAnswer.inspection_id == inspection.id))}
+        items = [i.to_document() for i in inspection.form_items()]
+        result = score_inspection(items, answers,
+                                  ScoringRules.from_dict(inspection.checklist.scoring_rules))
+        assert result.total == inspection.total, inspection.id

@@ -1,0 +1,82 @@
+// fetch() for the JSON API riding on the session cookie: CSRF header, one error shape.
+let csrfToken = null;
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const error = (body && body.error) || {};
+    super(error.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = error.code || "http_" + status;
+    this.details = error.details;
+  }
+}
+
+// Offline, DNS failure, server unreachable: try again later.
+export class NetworkError extends Error {}
+
+export function setCsrf(token) { csrfToken = token; }
+
+export async function refreshSession() {
+  let response;
+  try {
+    response = await fetch("/app/session", { credentials: "same-origin", cache: "no-store" });
+  } catch (error) {
+    throw new NetworkError(String(error));
+  }
+  if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+  const body = await response.json();
+  csrfToken = body.csrf_token;
+  return body;
+}
+
+export async function request(method, url, { json, form, headers = {} } = {}) {
+  for (let attempt = 0; ; attempt++) {
+    const options = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers } };
+    if (method !== "GET") {
+      if (!csrfToken) await refreshSession();
+      options.headers["X-CSRF-Token"] = csrfToken;
+    }
+    if (json !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(json);
+    } else if (form) {
+      options.body = form;
+    }
+    // A request can hang when the network drops mid-flight: give up and retry later.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), form ? 120000 : 30000);
+    options.signal = controller.signal;
+    let response;
+    try {
+      response = await fetch(url, options);
+    } catch (error) {
+      throw new NetworkError(String(error));
+    } finally {
+      clearTimeout(timer);
+    }
+    if (response.ok) {
+      const data = response.status === 204 ? null : await response.json();
+      return { status: response.status, data, cached: response.headers.get("X-From-Cache") === "1" };
+    }
+    if (response.status >= 500 || response.status === 503) throw new NetworkError(`HTTP ${response.status}`);
+    const body = await response.json().catch(() => null);
+    const error = new ApiError(response.status, body);
+    if (error.code === "csrf_failed" && attempt === 0) {
+      await refreshSession();  // the page was cached under an older token
+      continue;
+    }
+    throw error;
+  }
+}
+
+export const getJSON = (url) => request("GET", url).then((r) => r.data);
+
+// The newest n of a listing the API orders oldest first (by due date): read the last pages.
+export async function latest(base, n) {
+  const head = await getJSON(`${base}&per_page=1`);
+  if (!head.total) return [];
+  const pages = Math.ceil(head.total / n);
+  let items = (await getJSON(`${base}&per_page=${n}&page=${pages}`)).items;
+  if (items.length < n && pages > 1) items = (await getJSON(`${base}&per_page=${n}&page=${pages - 1}`)).items.concat(items).slice(-n);
+  return items.reverse();
+}

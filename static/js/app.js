@@ -1,0 +1,120 @@
+// Shared by every page: strings, the service worker, persistent storage, the sync bar and loop.
+import { setCsrf } from "./api.js";
+import * as store from "./store.js";
+import { flush, setUser, status, summary } from "./sync.js";
+
+const strings = JSON.parse(document.body.dataset.strings || "{}");
+export const t = (key, vars = {}) => (strings[key] || key).replace(/\{(\w+)\}/g, (_, name) => (name in vars ? vars[name] : ""));
+export const user = document.querySelector('meta[name="app-user"]')?.content || null;
+export const RUNTIME_CACHE = "inspect-runtime-v1";
+const $ = (id) => document.getElementById(id);
+
+setCsrf(document.querySelector('meta[name="csrf-token"]')?.content || null);
+setUser(user);
+
+// Build DOM without innerHTML: el("p", {class: "x"}, "text", child…)
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "class") node.className = value;
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export const fmtTime = (iso) => {
+  if (!iso) return "";
+  const d = new Date(iso);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getMonth() + 1}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+};
+
+// Keep pages and API answers for offline use (the service worker also caches as it goes;
+// this covers the first visit, before the worker controls the page).
+export async function keepForOffline(urls) {
+  if (!("caches" in window)) return;
+  const cache = await caches.open(RUNTIME_CACHE);
+  await Promise.all(urls.map(async (url) => {
+    try {
+      const response = await fetch(url, { credentials: "same-origin", cache: "no-cache" });
+      if (response.ok && !response.redirected) await cache.put(url, response);
+    } catch (error) { /* offline: keep what is cached */ }
+  }));
+}
+
+async function registerWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  try {
+    await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+    navigator.serviceWorker.addEventListener("message", (event) => {
+      if (event.data && event.data.type === "flush") flush();
+    });
+  } catch (error) { console.warn("service worker", error); }
+}
+
+// Ask the browser to run a sync when the network returns, even if this tab is closed.
+export async function requestBackgroundSync() {
+  try {
+    const registration = await navigator.serviceWorker.ready;
+    if (registration.sync) await registration.sync.register("outbox");
+  } catch (error) { /* not supported: the online event and the timer still flush */ }
+}
+
+let persisted = false;
+async function askPersistence() {
+  if (navigator.storage && navigator.storage.persist) {
+    persisted = (await navigator.storage.persisted()) || (await navigator.storage.persist());
+  }
+}
+
+async function renderBar(detail = {}) {
+  const bar = $("syncbar");
+  if (!bar) return;
+  const s = await summary();
+  $("sync-net").textContent = navigator.onLine ? t("online") : t("offline");
+  $("sync-net").className = "net " + (navigator.onLine ? "on" : "off");
+  $("sync-pending").textContent = detail.state === "syncing" ? t("syncing") : s.pending ? t("pending", { n: s.pending }) : t("all_synced");
+  $("sync-last").textContent = s.lastSync ? t("last_sync", { time: fmtTime(s.lastSync) }) : t("never_synced");
+  bar.dataset.pending = String(s.pending);
+  const error = $("sync-error");
+  error.replaceChildren();
+  if (detail.state === "login") error.append(el("span", {}, t("login_again"), " "), el("a", { href: "/login?next=" + encodeURIComponent(location.pathname) }, t("login")));
+  for (const entry of s.errors) {
+    const label = entry.kind === "photo" ? t("camera") : t("submit");
+    error.append(el("span", { class: "entry-error" }, t("sync_error", { message: `${label} · ${entry.error.message}` }),
+      el("button", { type: "button", class: "small", onclick: async () => { await store.retryEntry(entry.id); flush(); } }, t("retry")),
+      el("button", { type: "button", class: "small", onclick: async () => { if (confirm(t("discard_confirm"))) await store.discardEntry(entry.id); } }, t("discard"))));
+  }
+  for (const form of s.draftErrors) error.append(el("span", { class: "entry-error" }, t("sync_error", { message: form.draftError.message })));
+  error.hidden = !error.childNodes.length;
+  const warn = $("sync-warn");
+  warn.textContent = s.pending && !persisted ? t("not_persistent") : "";
+  warn.hidden = !warn.textContent;
+}
+
+export function start() {
+  registerWorker();
+  askPersistence().then(() => renderBar());
+  status.addEventListener("status", (e) => renderBar(e.detail));
+  store.changed.addEventListener("change", () => renderBar());
+  const channel = "BroadcastChannel" in window ? new BroadcastChannel("inspect-sync") : null;
+  if (channel) {
+    // another tab synced: what this tab shows may have changed underneath it
+    channel.onmessage = () => store.changed.dispatchEvent(new CustomEvent("change", { detail: {} }));
+    status.addEventListener("status", (e) => { if (e.detail.state === "idle") channel.postMessage("synced"); });
+  }
+  window.addEventListener("online", () => { renderBar(); flush(); });
+  window.addEventListener("offline", () => renderBar());
+  $("sync-now")?.addEventListener("click", () => flush());
+  setInterval(flush, 30000);
+  document.getElementById("logout-form")?.addEventListener("submit", () => caches.delete(RUNTIME_CACHE));
+  flush();
+}
+
+if (!document.body.dataset.strings) registerWorker();  // plain pages (sign-in, home)

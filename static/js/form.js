@@ -1,0 +1,375 @@
+// The inspection form: every tap saved on the phone at once, synced when the network allows.
+import { ApiError, getJSON } from "./api.js";
+import { el, fmtTime, keepForOffline, requestBackgroundSync, start, t, user } from "./app.js";
+import { nowIso, prepare } from "./photos.js";
+import * as store from "./store.js";
+import { cleanAnswers, flush, scheduleDraftSync } from "./sync.js";
+
+const id = Number(location.pathname.split("/").pop());
+const $ = (x) => document.getElementById(x);
+const EVENTS = ["arrival", "ticket", "called", "served", "left"];
+let form = null;
+let photos = [];
+let items = [];
+const objectUrls = new Map();
+
+const isMystery = () => form.inspection.mode === "mystery_visit";
+const answerOf = (code) => (form.answers || {})[code] || {};
+const scored = (item) => item.response_type !== "text";
+const derivedSource = (item) => (isMystery() && item.config && item.config.derived_from) || null;
+const locked = () => Boolean(form.submission) || !["assigned", "in_progress", "returned"].includes(form.inspection.status);
+
+function minutesBetween(a, b) {
+  const from = form.events && form.events[a];
+  const to = form.events && form.events[b];
+  if (!from || !to) return null;
+  return Math.round((new Date(to) - new Date(from)) / 6000) / 10;
+}
+const MEASURES = { wait_minutes: ["ticket", "called"], service_minutes: ["served", "left"] };
+function valueOf(item) {
+  const source = derivedSource(item);
+  return source ? minutesBetween(...MEASURES[source]) : answerOf(item.code).value ?? null;
+}
+
+// Photos of an item: the phone's own (queued or uploaded) and any the server has from elsewhere.
+function photoList(code) {
+  const local = photos.filter((p) => p.item_code === code);
+  const known = new Set(local.map((p) => p.client_id));
+  const remote = ((form.inspection.photos || {})[code] || []).filter((p) => !known.has(p.client_id));
+  return { local, remote, count: local.length + remote.length };
+}
+
+function needsPhoto(item) {
+  const value = valueOf(item);
+  return (item.photo_rule === "required" || (item.photo_rule === "on_fail" && value === "fail")) && value !== "na";
+}
+
+// Client-side check before submitting: the same rules the server applies.
+function problems() {
+  const found = [];
+  for (const item of items) {
+    const value = valueOf(item);
+    const note = answerOf(item.code).note;
+    if (scored(item) && (value === null || value === "")) found.push([item, derivedSource(item) ? t("derived_pending") : t("missing_answer")]);
+    else if (["number", "deduction"].includes(item.response_type) && value !== "na" && value !== null && Number.isNaN(Number(value))) found.push([item, t("bad_number")]);
+    else if (item.response_type === "deduction" && Number(value) > 0 && !(note && note.trim())) found.push([item, t("missing_reason")]);
+    if (needsPhoto(item) && photoList(item.code).count === 0) found.push([item, t("missing_photo")]);
+  }
+  return found;
+}
+
+// -- rendering ---------------------------------------------------------------------------------
+async function save(code, patch) {
+  form = await store.setAnswer(id, code, patch);
+  scheduleDraftSync();
+  renderProgress();
+}
+
+function choiceButtons(item, options) {
+  const current = answerOf(item.code).value;
+  return el("div", { class: "choices", role: "group", "aria-label": item.code },
+    options.map(([value, label, kind]) => el("button", {
+      type: "button", class: `choice ${kind || ""}`, "aria-pressed": String(current === value),
+      onclick: async () => { await save(item.code, { value: current === value ? null : value }); rerender(item); },
+    }, label)));
+}
+
+function control(item) {
+  const answer = answerOf(item.code);
+  const config = item.config || {};
+  const allowNa = config.allow_na !== false;
+  const na = allowNa ? [["na", t("na"), "na"]] : [];
+  switch (item.response_type) {
+    case "pass_fail":
+      return choiceButtons(item, [["pass", t("pass"), "ok"], ["fail", t("fail"), "bad"], ...na]);
+    case "scale": {
+      const steps = Array.from({ length: config.max + 1 }, (_, n) => [n, String(n), "step"]);
+      return choiceButtons(item, [...steps, ...na]);
+    }
+    case "number": {
+      const unit = config.unit || "";
+      const hint = t(config.direction === "min" ? "limit_min" : "limit_max", { limit: config.limit, unit });
+      if (derivedSource(item)) {
+        const value = valueOf(item);
+        return el("p", { class: "derived", "data-derived": item.code },
+          value === null ? t("derived_pending") : `${t("derived")}：${value} ${unit}`, el("br"), el("span", { class: "muted" }, hint));
+      }
+      return el("div", { class: "number-row" },
+        el("label", { class: "inline-label" }, el("span", { class: "sr-only" }, item.text),
+          el("input", { type: "number", inputmode: "decimal", step: "any", value: typeof answer.value === "number" ? answer.value : "",
+            "data-number": item.code, oninput: (e) => save(item.code, { value: e.target.value === "" ? null : Number(e.target.value) }) }),
+          el("span", {}, unit)),
+        el("span", { class: "muted" }, hint),
+        allowNa ? choiceButtons(item, na) : null);
+    }
+    case "deduction": {
+      const most = config.max_deduction ?? item.weight;
+      return el("div", { class: "number-row" },
+        el("label", { class: "inline-label" }, t("deduct_points"),
+          el("input", { type: "number", inputmode: "decimal", step: "0.5", min: "0", max: String(most),
+            value: typeof answer.value === "number" ? answer.value : "", "data-number": item.code,
+            oninput: async (e) => { await save(item.code, { value: e.target.value === "" ? null : Number(e.target.value) }); } }),
+          el("span", {}, `/ ${most}`)),
+        allowNa ? choiceButtons(item, na) : null);
+    }
+    default:
+      return el("label", {}, el("span", { class: "sr-only" }, item.text),
+        el("textarea", { rows: "3", "data-text": item.code, oninput: (e) => save(item.code, { value: e.target.value || null }) }, answer.value || ""));
+  }
+}
+
+function photoStrip(item) {
+  const { local, remote } = photoList(item.code);
+  const thumbs = [
+    ...local.map((p) => {
+      if (!objectUrls.has(p.client_id)) objectUrls.set(p.client_id, URL.createObjectURL(p.blob));
+      return el("li", { class: "thumb", "data-photo": p.client_id },
+        el("img", { src: objectUrls.get(p.client_id), alt: item.code, width: "72", height: "72" }),
+        el("span", { class: "badge " + (p.uploaded ? "ok" : "wait") }, p.uploaded ? t("photo_uploaded") : t("photo_pending")),
+        p.uploaded || locked() ? null : el("button", { type: "button", class: "remove", "aria-label": t("remove_photo"),
+          onclick: async () => { await store.removePhoto(p.client_id); await reload(); rerender(item); } }, "×"));
+    }),
+    ...remote.map((p) => el("li", { class: "thumb" }, el("img", { src: p.thumbnail_url, alt: item.code, width: "72", height: "72" }),
+      el("span", { class: "badge ok" }, t("photo_uploaded")))),
+  ];
+  const picker = (label, source, capture) => el("label", { class: "button small photo-button" }, label,
+    el("input", { type: "file", accept: "image/*", capture, multiple: capture ? null : true, class: "sr-only",
+      "data-photo-input": `${item.code}:${source}`, onchange: (e) => addPhotos(item, e.target, source) }));
+  return el("div", { class: "photos" },
+    locked() ? null : el("div", { class: "photo-actions" }, picker(t("camera"), "camera", "environment"), picker(t("gallery"), "gallery", null)),
+    thumbs.length ? el("ul", { class: "thumbs" }, thumbs) : null);
+}
+
+async function addPhotos(item, input, source) {
+  for (const file of Array.from(input.files || [])) {
+    const { blob, facts } = await prepare(file, source);
+    await store.addPhoto(id, item.code, blob, facts, user);
+  }
+  input.value = "";
+  await reload();
+  rerender(item);
+  requestBackgroundSync();
+  flush();
+}
+
+function renderItem(item) {
+  const answer = answerOf(item.code);
+  const value = valueOf(item);
+  const failing = value === "fail" || (item.response_type === "deduction" && Number(value) > 0) ||
+    (item.response_type === "scale" && value !== null && value !== "na" && value < (item.config.pass_at ?? item.config.max));
+  const ruleTag = item.photo_rule === "required" ? t("photo_required") : item.photo_rule === "on_fail" ? t("photo_on_fail") : null;
+  const answered = !scored(item) || (value !== null && value !== "");
+  return el("article", { class: "item" + (item.red_line ? " red-line" : "") + (answered ? " answered" : ""), id: `item-${item.code}`, "data-code": item.code },
+    el("p", { class: "item-head" }, el("span", { class: "code" }, item.code),
+      item.red_line ? el("span", { class: "tag red" }, t("red_line")) : null,
+      ruleTag ? el("span", { class: "tag" }, ruleTag) : null,
+      el("span", { class: "muted points" }, t("points", { n: item.weight }))),
+    el("h3", { class: "item-text" }, item.text),
+    item.guidance ? el("details", {}, el("summary", {}, t("guidance")), el("p", {}, item.guidance)) : null,
+    control(item),
+    failing && !derivedSource(item) ? el("label", { class: "check" },
+      el("input", { type: "checkbox", checked: Boolean((form.findings || {})[item.code]?.fixed_on_spot),
+        onchange: async (e) => { form = await store.setFinding(id, item.code, e.target.checked); } }), t("fixed_on_spot")) : null,
+    item.response_type === "text" ? null : el("details", { class: "note", open: answer.note ? true : null },
+      el("summary", {}, item.response_type === "deduction" ? t("deduct_reason") : t("note")),
+      el("textarea", { rows: "2", "aria-label": `${item.code} ${t("note")}`, "data-note": item.code,
+        oninput: (e) => save(item.code, { note: e.target.value || null }) }, answer.note || "")),
+    photoStrip(item),
+    el("p", { class: "item-error", role: "alert", hidden: true }));
+}
+
+function rerender(item) {
+  $(`item-${item.code}`)?.replaceWith(renderItem(item));
+  renderProgress();
+}
+
+function renderEvents() {
+  const grid = $("event-grid");
+  grid.replaceChildren(...EVENTS.map((name) => {
+    const at = form.events && form.events[name];
+    return el("div", { class: "event" + (at ? " set" : "") },
+      el("button", { type: "button", class: "event-button", "data-event": name, disabled: at || locked() ? true : null,
+        onclick: async () => { form = await store.setEvent(id, name, nowIso()); scheduleDraftSync(); renderEvents(); renderDerived(); } },
+        el("strong", {}, t(name)), el("span", {}, at ? fmtTime(at).split(" ")[1] : t("tap_to_record"))),
+      at && !locked() ? el("button", { type: "button", class: "small link-button", "aria-label": `${t("clear")} ${t(name)}`,
+        onclick: async () => { form = await store.setEvent(id, name, null); scheduleDraftSync(); renderEvents(); renderDerived(); } }, t("clear")) : null);
+  }));
+}
+
+function renderDerived() {
+  for (const item of items.filter(derivedSource)) rerender(item);
+}
+
+function renderProgress() {
+  const counted = items.filter(scored);
+  const done = counted.filter((item) => { const v = valueOf(item); return v !== null && v !== ""; }).length;
+  $("form-progress").max = counted.length || 1;
+  $("form-progress").value = done;
+  $("form-progress-label").textContent = t("answered", { done, total: counted.length });
+  for (const section of document.querySelectorAll(".form-section")) {
+    const own = counted.filter((i) => i.section === section.dataset.section);
+    const finished = own.filter((i) => { const v = valueOf(i); return v !== null && v !== ""; }).length;
+    section.querySelector(".count").textContent = `${finished}/${own.length}`;
+  }
+}
+
+function renderStatus(entries = []) {
+  $("form-fields").disabled = locked();
+  // conflict: both copies, the person chooses
+  const box = $("conflict");
+  box.hidden = !form.conflict;
+  if (form.conflict) {
+    const server = form.conflict;
+    $("conflict-title").textContent = t("conflict_title");
+    $("conflict-text").textContent = t("conflict_text");
+    $("conflict-local").textContent = t("local_copy", { n: Object.keys(cleanAnswers(form)).length });
+    $("conflict-server").textContent = t("server_copy", { n: Object.keys(server.answers || {}).length, time: fmtTime(server.updated_at) });
+    $("keep-local").textContent = t("keep_local");
+    $("use-server").textContent = t("use_server");
+  }
+  // submission: queued, rejected or done
+  const submission = form.submission;
+  const entry = submission && entries.find((e) => e.id === submission.key);
+  $("submit-box").hidden = locked();
+  const summary = $("summary");
+  summary.hidden = !submission;
+  summary.replaceChildren();
+  for (const node of document.querySelectorAll(".item-error")) { node.hidden = true; node.textContent = ""; }
+  if (!submission) return;
+  if (submission.state === "done") {
+    const r = submission.result || {};
+    const findings = (r.findings || []).length;
+    summary.append(el("h2", {}, t("submitted")),
+      el("p", { class: "score" }, `${t("score")}：`, el("strong", { id: "summary-total" }, r.total === null || r.total === undefined ? "—" : String(r.total))),
+      r.grade ? el("p", {}, `${t("grade")}：${r.grade}`) : null,
+      r.red_line_failed ? el("p", { class: "error" }, t("red_line_failed")) : null,
+      el("p", {}, findings ? t("findings", { n: findings }) : t("no_findings")));
+  } else if (entry && entry.error) {
+    summary.append(el("p", { class: "error", role: "alert" }, t("sync_error", { message: entry.error.message })),
+      el("div", { class: "actions" },
+        el("button", { type: "button", class: "primary", onclick: async () => { await store.retryEntry(entry.id); flush(); } }, t("retry")),
+        el("button", { type: "button", onclick: async () => { await store.discardEntry(entry.id); } }, t("back"))));
+    for (const [code, messages] of Object.entries(entry.error.details || {})) {
+      const slot = document.querySelector(`#item-${CSS.escape(code)} .item-error`);
+      if (slot) { slot.textContent = [].concat(messages).join("；"); slot.hidden = false; }
+    }
+  } else {
+    summary.append(el("h2", {}, t("state_queued")), el("p", { id: "queued-note" }, t("queued_submit")));
+  }
+}
+
+async function submit() {
+  const found = problems();
+  const missing = $("missing");
+  missing.replaceChildren();
+  missing.hidden = !found.length;
+  for (const node of document.querySelectorAll(".item-error")) { node.hidden = true; node.textContent = ""; }
+  if (found.length) {
+    missing.append(el("p", {}, t("missing_title")), el("ul", {}, found.map(([item, message]) =>
+      el("li", {}, el("a", { href: `#item-${item.code}` }, item.code), ` ${message}`))));
+    for (const [item, message] of found) {
+      const slot = document.querySelector(`#item-${CSS.escape(item.code)} .item-error`);
+      slot.textContent = message; slot.hidden = false;
+    }
+    missing.focus?.();
+    return;
+  }
+  const fixes = {};
+  for (const [code, finding] of Object.entries(form.findings || {})) if (finding && finding.fixed_on_spot) fixes[code] = { fixed_on_spot: true };
+  const payload = { answers: cleanAnswers(form), events: isMystery() ? { ...(form.events || {}) } : {}, findings: fixes };
+  await store.queueSubmission(id, payload, user);
+  await reload();
+  requestBackgroundSync();
+  flush();
+}
+
+async function reload() {
+  form = await store.getForm(id);
+  photos = await store.photosOf(id);
+  const entries = await store.outbox();
+  renderStatus(entries);
+  for (const strip of document.querySelectorAll(".item")) {
+    const item = items.find((i) => i.code === strip.dataset.code);
+    strip.querySelector(".photos").replaceWith(photoStrip(item));
+  }
+}
+
+const yieldToBrowser = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+// Section by section, yielding in between: a long form never blocks the phone for long.
+async function renderForm() {
+  const inspection = form.inspection;
+  items = inspection.checklist.items;
+  document.title = `${inspection.outlet.name} · ${inspection.mode_label}`;
+  $("form-title").textContent = inspection.outlet.name;
+  $("form-meta").textContent = [inspection.mode_label, inspection.status_label,
+    inspection.due_start ? t("due", { start: inspection.due_start, end: inspection.due_end }) : ""].filter(Boolean).join(" · ");
+  if (isMystery()) {
+    document.body.classList.add("discreet");
+    $("scenario").hidden = !inspection.scenario;
+    $("scenario-text").textContent = inspection.scenario || "";
+    $("events").hidden = false;
+    renderEvents();
+  }
+  const fieldset = el("fieldset", { id: "form-fields", class: "plain" });
+  $("sections").replaceChildren(fieldset);
+  for (const section of inspection.checklist.sections) {
+    const own = items.filter((i) => i.section === section.code);
+    if (!own.length) continue;
+    const node = el("section", { class: "card form-section", "data-section": section.code, "aria-labelledby": `s-${section.code}` },
+      el("h2", { id: `s-${section.code}` }, section.name, " ", el("span", { class: "count tag" })));
+    fieldset.append(node);
+    for (let i = 0; i < own.length; i += 6) {
+      node.append(...own.slice(i, i + 6).map(renderItem));
+      await yieldToBrowser();
+    }
+  }
+  $("submit-box").hidden = false;
+  renderProgress();
+}
+
+async function load() {
+  form = await store.getForm(id);
+  try {
+    const inspection = await getJSON(`/api/v1/inspections/${id}`);
+    form = await store.rememberServerCopy(inspection, user);
+  } catch (error) {
+    if (!form || !form.inspection) {
+      $("form-meta").textContent = error instanceof ApiError ? t("load_failed", { message: error.message }) : t("offline_no_copy");
+      return;
+    }
+  }
+  photos = await store.photosOf(id);
+  await renderForm();
+  renderStatus(await store.outbox());
+  document.documentElement.dataset.formReady = "1";
+  if (navigator.serviceWorker) {
+    await navigator.serviceWorker.ready;
+    await keepForOffline([location.pathname, `/api/v1/inspections/${id}`]);
+    document.documentElement.dataset.offlineReady = "1";
+  }
+}
+
+$("submit").addEventListener("click", submit);
+$("keep-local").addEventListener("click", async () => {
+  form = await store.patchForm(id, (f) => ({ ...f, version: f.conflict.version, conflict: null, dirty: true, changedAt: Date.now() }));
+  renderStatus(await store.outbox());
+  flush();
+});
+$("use-server").addEventListener("click", async () => {
+  form = await store.patchForm(id, (f) => ({ ...f, answers: f.conflict.answers || {}, events: f.conflict.events || {}, version: f.conflict.version, conflict: null, dirty: false }));
+  await renderForm();
+  renderStatus(await store.outbox());
+});
+store.changed.addEventListener("change", async (e) => {
+  if (!form || !form.inspection) return;
+  if (e.detail.form !== undefined && e.detail.form !== id) return;
+  const before = JSON.stringify([form.submission, form.conflict]);
+  const fresh = await store.getForm(id);
+  if (!fresh) return;
+  form = { ...fresh };
+  if (JSON.stringify([form.submission, form.conflict]) !== before || e.detail.form === undefined) await reload();
+});
+
+// the form first; the worker, the sync loop and the sync bar once it is on screen
+load().finally(() => setTimeout(start, 0));

@@ -1,0 +1,142 @@
+// Photos on the phone: read the capture facts from the original bytes, then downscale.
+const MAX_SIDE = 2048;
+const QUALITY = 0.85;
+
+// -- a tiny EXIF reader: DateTimeOriginal (or DateTime) and GPS, nothing else ---------------
+export function readExif(buffer) {
+  const view = new DataView(buffer);
+  if (view.byteLength < 4 || view.getUint16(0) !== 0xffd8) return {};
+  let offset = 2;
+  while (offset + 4 <= view.byteLength) {
+    const marker = view.getUint16(offset);
+    if ((marker & 0xff00) !== 0xff00 || marker === 0xffda) break;  // start of scan: no EXIF
+    const length = view.getUint16(offset + 2);
+    if (marker === 0xffe1 && view.getUint32(offset + 4) === 0x45786966) {  // "Exif"
+      try { return parseTiff(view, offset + 10); } catch (error) { return {}; }
+    }
+    offset += 2 + length;
+  }
+  return {};
+}
+
+function parseTiff(view, start) {
+  const little = view.getUint16(start) === 0x4949;
+  const u16 = (at) => view.getUint16(start + at, little);
+  const u32 = (at) => view.getUint32(start + at, little);
+  const ifd = (at) => {
+    const tags = {};
+    const count = u16(at);
+    for (let i = 0; i < count; i++) {
+      const entry = at + 2 + i * 12;
+      tags[u16(entry)] = { type: u16(entry + 2), count: u32(entry + 4), at: entry + 8 };
+    }
+    return tags;
+  };
+  const ascii = (tag) => {
+    if (!tag) return null;
+    const at = tag.count > 4 ? u32(tag.at) : tag.at;
+    let text = "";
+    for (let i = 0; i < tag.count - 1; i++) text += String.fromCharCode(view.getUint8(start + at + i));
+    return text.replace(/\0+$/, "").trim() || null;
+  };
+  const rationals = (tag) => {
+    if (!tag || tag.type !== 5) return null;
+    const at = u32(tag.at);
+    const values = [];
+    for (let i = 0; i < tag.count; i++) {
+      const den = u32(at + i * 8 + 4);
+      values.push(den ? u32(at + i * 8) / den : 0);
+    }
+    return values;
+  };
+  const ifd0 = ifd(u32(4));
+  const exifIfd = ifd0[0x8769] ? ifd(u32(ifd0[0x8769].at)) : {};
+  const facts = {};
+  const raw = ascii(exifIfd[0x9003]) || ascii(ifd0[0x0132]);
+  const time = raw && raw.match(/^(\d{4}):(\d{2}):(\d{2}) (\d{2}):(\d{2}):(\d{2})/);
+  if (time) {
+    const offset = ascii(exifIfd[0x9011]);  // OffsetTimeOriginal, e.g. "+08:00"
+    facts.exif_time = `${time[1]}-${time[2]}-${time[3]}T${time[4]}:${time[5]}:${time[6]}` + (offset && /^[+-]\d{2}:\d{2}$/.test(offset) ? offset : "");
+  }
+  if (ifd0[0x8825]) {
+    const gps = ifd(u32(ifd0[0x8825].at));
+    const lat = rationals(gps[2]);
+    const lon = rationals(gps[4]);
+    if (lat && lon && lat.length === 3 && lon.length === 3) {
+      const deg = (v) => v[0] + v[1] / 60 + v[2] / 3600;
+      const latRef = ascii(gps[1]);
+      const lonRef = ascii(gps[3]);
+      const point = { lat: deg(lat) * (latRef === "S" ? -1 : 1), lon: deg(lon) * (lonRef === "W" ? -1 : 1) };
+      if (Math.abs(point.lat) <= 90 && Math.abs(point.lon) <= 180) facts.exif_gps = point;
+    }
+  }
+  return facts;
+}
+
+// -- capture -----------------------------------------------------------------------------------
+function localIso(date) {
+  const pad = (n) => String(Math.floor(Math.abs(n))).padStart(2, "0");
+  const tz = -date.getTimezoneOffset();
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}${tz >= 0 ? "+" : "-"}${pad(tz / 60)}:${pad(tz % 60)}`;
+}
+
+export const nowIso = () => localIso(new Date());
+
+// Where the phone is, if the person allowed it (never blocks the photo for long).
+function position() {
+  if (!navigator.geolocation) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), 4000);
+    navigator.geolocation.getCurrentPosition(
+      (p) => { clearTimeout(timer); resolve({ lat: p.coords.latitude, lon: p.coords.longitude, accuracy: p.coords.accuracy }); },
+      () => { clearTimeout(timer); resolve(null); },
+      { enableHighAccuracy: true, timeout: 4000, maximumAge: 60000 });
+  });
+}
+
+async function geolocationAllowed() {
+  try {
+    const state = await navigator.permissions.query({ name: "geolocation" });
+    return state.state !== "denied";
+  } catch (error) { return true; }
+}
+
+async function downscale(file) {
+  const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+  const { width, height } = bitmap;
+  const scale = Math.min(1, MAX_SIDE / Math.max(width, height));
+  if (scale === 1 && file.type === "image/jpeg") { bitmap.close(); return file; }  // keep the original bytes
+  const w = Math.round(width * scale);
+  const h = Math.round(height * scale);
+  let blob;
+  if (typeof OffscreenCanvas !== "undefined") {
+    const canvas = new OffscreenCanvas(w, h);
+    const ctx = canvas.getContext("2d");
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(bitmap, 0, 0, w, h);
+    blob = await canvas.convertToBlob({ type: "image/jpeg", quality: QUALITY });
+  } else {
+    const canvas = document.createElement("canvas");
+    canvas.width = w; canvas.height = h;
+    const ctx = canvas.getContext("2d");
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(bitmap, 0, 0, w, h);
+    blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", QUALITY));
+  }
+  bitmap.close();
+  return blob;
+}
+
+// A picked or taken photo → {blob, facts}: facts first (from the original), then the resize.
+export async function prepare(file, source) {
+  const facts = { device_time: nowIso(), source };
+  Object.assign(facts, readExif(await file.slice(0, 256 * 1024).arrayBuffer()));
+  const [blob, where] = await Promise.all([
+    downscale(file).catch(() => file),
+    geolocationAllowed().then((ok) => (ok ? position() : null)),
+  ]);
+  if (where) facts.geolocation = where;
+  return { blob, facts };
+}

@@ -1,0 +1,68 @@
+// 检查结果: submitted inspections of the outlets this person may see, read-only. A mystery
+// visit shows "神秘人" and a date only — the API never sends more to the outlet.
+import { getJSON, latest } from "./api.js";
+import { el, start, t } from "./app.js";
+
+const $ = (x) => document.getElementById(x);
+const detailId = Number(location.pathname.split("/")[2]) || null;
+
+function answerText(item, answer) {
+  if (!answer || answer.value === null || answer.value === undefined) return "—";
+  const value = answer.value;
+  if (value === "pass" || value === "fail" || value === "na") return t(value);
+  if (item.response_type === "deduction") return `${t("deduct_points")} ${value}`;
+  const unit = (item.config && item.config.unit) || "";
+  return `${value}${unit ? " " + unit : ""}`;
+}
+
+async function list() {
+  try {
+    const page = { items: await latest("/api/v1/inspections?status=submitted&status=final", 30) };
+    $("results-list").replaceChildren(...page.items.map((r) => el("li", {},
+      el("a", { class: "task", href: `/results/${r.id}`, "data-result": r.id },
+        el("strong", {}, r.outlet.name),
+        el("span", { class: "muted" }, [r.mode_label, r.status_label].join(" · ")),
+        el("span", { class: "muted" }, `${t("inspector")}：${r.inspector || "—"} · ${t("submitted_at")}：${(r.submitted_at || "").slice(0, 10)}`),
+        el("span", { class: "badge" }, `${t("score")} ${r.total ?? "—"}`)))));
+    $("results-status").textContent = page.items.length ? "" : t("results_empty");
+  } catch (error) {
+    $("results-status").textContent = t("load_failed", { message: error.message });
+  }
+}
+
+async function detail() {
+  let r;
+  try {
+    r = await getJSON(`/api/v1/inspections/${detailId}`);
+  } catch (error) {
+    $("result-meta").textContent = t("load_failed", { message: error.message });
+    return;
+  }
+  $("result-title").textContent = r.outlet.name;
+  $("result-meta").textContent = [r.mode_label, r.status_label, `${t("inspector")}：${r.inspector || "—"}`,
+    `${t("submitted_at")}：${(r.submitted_at || "").slice(0, 10)}`].join(" · ");
+  $("result-score").replaceChildren(`${t("score")}：`, el("strong", {}, String(r.total ?? "—")),
+    r.score && r.score.grade ? ` · ${t("grade")}：${r.score.grade}` : "",
+    r.red_line_failed ? el("span", { class: "tag red" }, t("red_line_failed")) : "");
+  const findings = new Map((r.findings || []).map((f) => [f.item_code, f]));
+  const sections = r.checklist.sections.map((section) => {
+    const own = r.checklist.items.filter((i) => i.section === section.code);
+    if (!own.length) return null;
+    return el("section", { class: "card" }, el("h2", {}, section.name),
+      el("ul", { class: "result-items" }, own.map((item) => {
+        const answer = (r.answers || {})[item.code];
+        const finding = findings.get(item.code);
+        const pics = (r.photos || {})[item.code] || [];
+        return el("li", { class: finding ? "failed" : "" },
+          el("span", { class: "code" }, item.code), " ", item.text,
+          el("br"), el("strong", {}, answerText(item, answer)),
+          answer && answer.note ? el("span", { class: "muted" }, ` · ${answer.note}`) : null,
+          finding ? el("span", { class: "tag red" }, finding.status_label) : null,
+          pics.length ? el("div", { class: "thumbs" }, pics.map((p) => el("img", { src: p.thumbnail_url, alt: item.code, width: "72", height: "72", loading: "lazy" }))) : null);
+      })));
+  });
+  $("result-sections").replaceChildren(...sections.filter(Boolean));
+}
+
+start();
+if (detailId) detail(); else list();

@@ -1,0 +1,155 @@
+// What the phone keeps: every change to a form at once, photos as Blobs, and the outbox.
+import * as idb from "./idb.js";
+
+export const uuid = () => crypto.randomUUID();
+export const changed = new EventTarget();  // "change" whenever local data moved
+const notify = (detail) => changed.dispatchEvent(new CustomEvent("change", { detail }));
+
+export const getForm = (id) => idb.get("forms", id);
+export const allForms = () => idb.getAll("forms");
+export const photosOf = (id) => idb.byIndex("photos", "inspection", id);
+export const outbox = () => idb.getAll("outbox");
+
+// Merge what the server sent into the local record. Local work is never overwritten: while the
+// phone holds unsynced changes (or a queued submission), only the form definition is refreshed.
+export async function rememberServerCopy(inspection, user) {
+  const record = await idb.update("forms", inspection.id, (old) => {
+    const next = { id: inspection.id, findings: {}, dirty: false, submission: null, conflict: null, ...old, user, inspection };
+    const localWork = old && (old.dirty || old.conflict || (old.submission && old.submission.state !== "done"));
+    if (!localWork) {
+      next.answers = inspection.answers || {};
+      next.events = inspection.events || {};
+      next.version = inspection.version;
+    }
+    if (["submitted", "final"].includes(inspection.status) && !next.submission) {
+      next.submission = { state: "done", result: resultOf(inspection) };
+    } else if (inspection.status === "returned" && next.submission && next.submission.state === "done") {
+      next.submission = null;  // sent back for correction: editable again
+    }
+    return next;
+  });
+  notify({ form: inspection.id });
+  return record;
+}
+
+const resultOf = (inspection) => ({
+  status: inspection.status, total: inspection.total, red_line_failed: inspection.red_line_failed,
+  grade: inspection.score ? inspection.score.grade : null, findings: inspection.findings || [],
+});
+
+export async function setAnswer(id, code, patch) {
+  const record = await idb.update("forms", id, (form) => {
+    const answers = { ...form.answers, [code]: { value: null, note: null, ...(form.answers || {})[code], ...patch } };
+    return { ...form, answers, dirty: true, changedAt: Date.now() };
+  });
+  notify({ form: id });
+  return record;
+}
+
+export async function setFinding(id, code, fixed) {
+  return idb.update("forms", id, (form) => ({ ...form, findings: { ...form.findings, [code]: { fixed_on_spot: fixed } } }));
+}
+
+export async function setEvent(id, name, iso) {
+  const record = await idb.update("forms", id, (form) => {
+    const events = { ...form.events };
+    if (iso) events[name] = iso; else delete events[name];
+    return { ...form, events, dirty: true, changedAt: Date.now() };
+  });
+  notify({ form: id });
+  return record;
+}
+
+export async function patchForm(id, fn) {
+  const record = await idb.update("forms", id, fn);
+  notify({ form: id });
+  return record;
+}
+
+export async function addPhoto(inspectionId, itemCode, blob, facts, user) {
+  const id = uuid();
+  const photo = { client_id: id, inspection_id: inspectionId, item_code: itemCode, blob, facts, uploaded: false, created: Date.now() };
+  await idb.tx(["photos", "outbox"], "readwrite", (photos, box) => {
+    photos.put(photo);
+    box.put({ id, kind: "photo", inspection_id: inspectionId, user, created: Date.now(), error: null, attempts: 0 });
+  });
+  notify({ form: inspectionId });
+  return photo;
+}
+
+export async function removePhoto(clientId) {
+  await idb.tx(["photos", "outbox"], "readwrite", (photos, box) => { photos.delete(clientId); box.delete(clientId); });
+  notify({});
+}
+
+export async function markPhotoUploaded(clientId, server) {
+  await idb.tx(["photos", "outbox"], "readwrite", (photos, box) => {
+    const read = photos.get(clientId);
+    read.onsuccess = () => { if (read.result) photos.put({ ...read.result, uploaded: true, server }); };
+    box.delete(clientId);
+  });
+  notify({});
+}
+
+// Queue a submission under a fresh Idempotency-Key; the form turns read-only at once.
+export async function queueSubmission(id, payload, user) {
+  const key = uuid();
+  await idb.tx(["forms", "outbox"], "readwrite", (forms, box) => {
+    const read = forms.get(id);
+    read.onsuccess = () => forms.put({ ...read.result, submission: { key, state: "queued" } });
+    box.put({ id: key, kind: "submit", inspection_id: id, payload, user, created: Date.now(), error: null, attempts: 0 });
+  });
+  notify({ form: id });
+  return key;
+}
+
+export async function setOutboxError(entryId, error) {
+  await idb.update("outbox", entryId, (entry) => entry && { ...entry, error, attempts: (entry.attempts || 0) + 1 });
+  notify({});
+}
+
+// The user acts on a rejected entry: try it again, or give it up (a photo is deleted; a
+// submission is withdrawn so the form can be corrected and submitted again).
+export async function retryEntry(entryId) {
+  await idb.update("outbox", entryId, (entry) => entry && { ...entry, error: null });
+  notify({});
+}
+
+export async function discardEntry(entryId) {
+  const entry = await idb.get("outbox", entryId);
+  if (!entry) return;
+  if (entry.kind === "photo") {
+    await removePhoto(entryId);
+  } else {
+    await idb.tx(["forms", "outbox"], "readwrite", (forms, box) => {
+      box.delete(entryId);
+      const read = forms.get(entry.inspection_id);
+      read.onsuccess = () => { if (read.result) forms.put({ ...read.result, submission: null }); };
+    });
+  }
+  notify({ form: entry.inspection_id });
+}
+
+export async function finishSubmission(entry, result) {
+  await idb.tx(["forms", "outbox"], "readwrite", (forms, box) => {
+    box.delete(entry.id);
+    const read = forms.get(entry.inspection_id);
+    read.onsuccess = () => {
+      if (read.result) forms.put({ ...read.result, dirty: false, submission: { key: entry.id, state: "done", result } });
+    };
+  });
+  notify({ form: entry.inspection_id });
+}
+
+export const getMeta = (key) => idb.get("meta", key);
+export const setMeta = (key, value) => idb.put("meta", value, key);
+
+export const patchMeta = (key, fn) => idb.tx("meta", "readwrite", (s) => new Promise((resolve, reject) => {
+  const read = s.get(key);
+  read.onsuccess = () => {
+    const next = fn(read.result);
+    if (next !== undefined) s.put(next, key);
+    resolve(next);
+  };
+  read.onerror = () => reject(read.error);
+}));

@@ -1,0 +1,164 @@
+// Sync: drafts to PUT /draft, then the outbox (photos first, then submissions), one tab at a time.
+// Every outbox entry carries a client UUID (photo client_id / Idempotency-Key), so a replay after
+// a lost response, or a second tab racing this one, returns the stored record — never a copy.
+import { ApiError, NetworkError, request } from "./api.js";
+import * as store from "./store.js";
+
+const LOCK = "inspect-sync";
+const LEASE_MS = 30000;
+const tabId = store.uuid();
+export const status = new EventTarget();  // "status" events: {state, message}
+let currentUser = null;
+let draftTimer = null;
+let running = null;
+
+export function setUser(username) { currentUser = username; }
+const emit = (state, extra = {}) => status.dispatchEvent(new CustomEvent("status", { detail: { state, ...extra } }));
+
+// Only one tab (or the service worker) flushes at a time: Web Locks where available, otherwise
+// a lease record in IndexedDB. Either way the server's idempotency keys make overlaps harmless.
+async function exclusively(fn) {
+  if (navigator.locks && navigator.locks.request) {
+    return navigator.locks.request(LOCK, { ifAvailable: true }, (lock) => (lock ? fn() : "busy"));
+  }
+  const now = Date.now();
+  let mine = false;
+  await store.patchMeta("lease", (lease) => {
+    if (lease && lease.owner !== tabId && lease.until > now) return undefined;
+    mine = true;
+    return { owner: tabId, until: now + LEASE_MS };
+  });
+  if (!mine) return "busy";
+  try { return await fn(); } finally { await store.patchMeta("lease", () => ({ owner: null, until: 0 })); }
+}
+
+// Run a sync now (if none is running in this tab). Resolves when done.
+export function flush() {
+  if (!running) {
+    const current = (async () => {
+      if (!navigator.onLine) { emit("offline"); return "offline"; }
+      emit("syncing");
+      try {
+        const outcome = await exclusively(async () => {
+          await syncDrafts();
+          await flushOutbox();
+          return "done";
+        });
+        if (outcome === "done") await store.setMeta("lastSync", new Date().toISOString());
+        emit(outcome === "busy" ? "busy" : "idle");
+        return outcome;
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 401) { emit("login"); return "login"; }
+        if (error instanceof NetworkError) { emit("offline"); return "offline"; }
+        emit("error", { message: String(error && error.message) });
+        return "error";
+      }
+    })();
+    // cleared after the fact: a flush that returns at once must not leave itself "running"
+    running = current;
+    current.then(() => { if (running === current) running = null; });
+  }
+  return running;
+}
+
+// After each change: sync the draft a moment later (one request for a burst of taps).
+export function scheduleDraftSync(delay = 1200) {
+  clearTimeout(draftTimer);
+  draftTimer = setTimeout(flush, delay);
+}
+
+const mine = (record) => !currentUser || !record.user || record.user === currentUser;
+
+// What the server takes as a draft or submission: answered items only; derived items are
+// computed by the server from the visit's events.
+export function cleanAnswers(form) {
+  const items = (form.inspection && form.inspection.checklist.items) || [];
+  const derived = new Set(items.filter((i) => i.config && i.config.derived_from && form.inspection.mode === "mystery_visit").map((i) => i.code));
+  const out = {};
+  for (const [code, answer] of Object.entries(form.answers || {})) {
+    if (derived.has(code) || !answer) continue;
+    const value = answer.value === "" || answer.value === undefined ? null : answer.value;
+    const note = answer.note ? answer.note : null;
+    if (value === null && note === null) continue;
+    out[code] = { value, note };
+  }
+  return out;
+}
+
+async function syncDrafts() {
+  const forms = (await store.allForms()).filter((f) => mine(f) && f.dirty && !f.submission && !f.conflict && f.inspection);
+  for (const form of forms) {
+    const sentAt = form.changedAt;
+    const body = { version: form.version, answers: cleanAnswers(form) };
+    if (form.inspection.mode === "mystery_visit") body.events = form.events || {};
+    try {
+      const { data } = await request("PUT", `/api/v1/inspections/${form.id}/draft`, { json: body });
+      await store.patchForm(form.id, (f) => ({ ...f, version: data.version, dirty: f.changedAt !== sentAt, draftError: null, syncedAt: Date.now() }));
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status === 401) throw error;
+      if (error.status === 409 && error.details && error.details.server) {
+        await store.patchForm(form.id, (f) => ({ ...f, conflict: error.details.server }));
+        emit("conflict", { form: form.id });
+      } else {
+        await store.patchForm(form.id, (f) => ({ ...f, draftError: { message: error.message, details: error.details } }));
+      }
+    }
+  }
+}
+
+async function flushOutbox() {
+  const entries = (await store.outbox()).filter(mine).sort((a, b) => a.created - b.created);
+  const photos = entries.filter((e) => e.kind === "photo");
+  const submissions = entries.filter((e) => e.kind === "submit");
+  for (const entry of photos) {
+    if (entry.error) continue;  // rejected: waits for the user to retry or discard it
+    await send(entry, () => uploadPhoto(entry));
+  }
+  const left = new Set((await store.outbox()).filter((e) => e.kind === "photo").map((e) => e.inspection_id));
+  for (const entry of submissions) {
+    if (entry.error || left.has(entry.inspection_id)) continue;  // photos first
+    await send(entry, () => submit(entry));
+  }
+}
+
+async function send(entry, action) {
+  try {
+    await action();
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status === 401) throw error;  // retried later
+    if (error.status === 409 && error.code === "submission_in_progress") return;  // still running
+    await store.setOutboxError(entry.id, { status: error.status, code: error.code, message: error.message, details: error.details || null });
+  }
+}
+
+async function uploadPhoto(entry) {
+  const photo = (await store.photosOf(entry.inspection_id)).find((p) => p.client_id === entry.id);
+  if (!photo) { await store.removePhoto(entry.id); return; }
+  const form = new FormData();
+  form.append("file", photo.blob, "photo.jpg");
+  form.append("client_id", photo.client_id);
+  form.append("item_code", photo.item_code);
+  form.append("client_facts", JSON.stringify(photo.facts || {}));
+  const { data } = await request("POST", `/api/v1/inspections/${entry.inspection_id}/photos`, { form });
+  await store.markPhotoUploaded(photo.client_id, data);
+}
+
+async function submit(entry) {
+  const { data } = await request("POST", `/api/v1/inspections/${entry.inspection_id}/submit`, {
+    json: entry.payload, headers: { "Idempotency-Key": entry.id },
+  });
+  await store.finishSubmission(entry, data);
+}
+
+// The numbers the sync bar shows.
+export async function summary() {
+  const entries = (await store.outbox()).filter(mine);
+  const forms = (await store.allForms()).filter((f) => mine(f) && (f.dirty || f.conflict || f.draftError));
+  return {
+    pending: entries.length + forms.filter((f) => !f.submission).length,
+    errors: entries.filter((e) => e.error),
+    conflicts: forms.filter((f) => f.conflict).map((f) => f.id),
+    draftErrors: forms.filter((f) => f.draftError),
+    lastSync: await store.getMeta("lastSync"),
+  };
+}

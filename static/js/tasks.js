@@ -1,0 +1,86 @@
+// 我的任务: assignments grouped by today / overdue / upcoming / done, each with its sync state;
+// every open form is fetched and kept on the phone as soon as the list loads.
+import { getJSON, latest } from "./api.js";
+import { el, keepForOffline, start, t, user } from "./app.js";
+import * as store from "./store.js";
+
+const $ = (x) => document.getElementById(x);
+const OPEN = ["assigned", "in_progress", "returned"];
+const today = new Date().toLocaleDateString("sv-SE");  // YYYY-MM-DD in local time
+
+function group(task, local) {
+  if (!OPEN.includes(task.status) || (local && local.submission)) return "done";
+  if (task.due_end && task.due_end < today) return "overdue";
+  if (task.due_start && task.due_start > today) return "upcoming";
+  return "today";
+}
+
+function syncState(local, entries) {
+  if (!local) return ["new", t("state_new")];
+  const mine = entries.filter((e) => e.inspection_id === local.id);
+  if (mine.some((e) => e.error) || local.conflict || local.draftError) return ["error", t("state_error")];
+  if (local.submission && local.submission.state !== "done") return ["queued", t("state_queued")];
+  if (local.dirty || mine.length) return ["local", t("state_local")];
+  if (local.submission) return ["synced", t("submitted")];
+  return ["synced", t("state_synced")];
+}
+
+async function render(tasks) {
+  const forms = new Map((await store.allForms()).map((f) => [f.id, f]));
+  const entries = await store.outbox();
+  for (const name of ["today", "overdue", "upcoming", "done"]) {
+    $(`tasks-${name}`).querySelector("ul").replaceChildren();
+    $(`tasks-${name}`).hidden = true;
+  }
+  for (const task of tasks) {
+    const local = forms.get(task.id);
+    const [state, label] = syncState(local, entries);
+    const section = $(`tasks-${group(task, local)}`);
+    section.hidden = false;
+    section.querySelector("ul").append(el("li", {},
+      el("a", { class: "task", href: `/tasks/${task.id}`, "data-task": task.id },
+        el("strong", {}, task.outlet.name),
+        el("span", { class: "muted" }, [task.mode_label, task.status_label].join(" · ")),
+        task.due_start ? el("span", { class: "muted" }, t("due", { start: task.due_start, end: task.due_end })) : null,
+        el("span", { class: `badge sync-${state}`, "data-sync-state": state }, label))));
+  }
+  $("tasks-status").textContent = tasks.length ? "" : t("empty");
+  $("tasks-status").hidden = Boolean(tasks.length);
+}
+
+async function prefetch(tasks) {
+  const open = tasks.filter((task) => OPEN.includes(task.status));
+  const queue = [...open];
+  const worker = async () => {
+    for (let task = queue.shift(); task; task = queue.shift()) {
+      try {
+        const inspection = await getJSON(`/api/v1/inspections/${task.id}`);
+        await store.rememberServerCopy(inspection, user);
+      } catch (error) { /* offline: whatever is on the phone stays */ }
+    }
+  };
+  await Promise.all([worker(), worker(), worker()]);
+  if (navigator.serviceWorker) {
+    await navigator.serviceWorker.ready;
+    await keepForOffline(["/tasks", ...open.flatMap((task) => [`/tasks/${task.id}`, `/api/v1/inspections/${task.id}`])]);
+  }
+  document.documentElement.dataset.offlineReady = "1";
+}
+
+async function load() {
+  let tasks;
+  try {
+    const open = (await getJSON("/api/v1/inspections?mine=true&status=assigned&status=in_progress&status=returned&per_page=200")).items;
+    const done = await latest("/api/v1/inspections?mine=true&status=submitted&status=final", 10);
+    tasks = [...open, ...done];
+  } catch (error) {
+    // No network and no cached list: show what the phone holds.
+    tasks = (await store.allForms()).filter((f) => f.user === user && f.inspection).map((f) => f.inspection);
+  }
+  await render(tasks);
+  store.changed.addEventListener("change", () => render(tasks));
+  prefetch(tasks).then(() => render(tasks));
+}
+
+start();
+load();

@@ -1,0 +1,135 @@
+"""Helpers for the PWA browser tests: signing in, filling a form like a person, photos."""
+from __future__ import annotations
+
+import io
+
+from PIL import ExifTags, Image
+from playwright.sync_api import expect
+
+from inspect_app.demo.seed import DEMO_PASSWORD
+
+
+def sign_in(page, username: str, next_path: str = "/") -> None:
+    page.goto(f"/login?next={next_path}")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"**{next_path}")
+
+
+def wait_offline_ready(page) -> None:
+    """The service worker controls the page and the form (shell and data) is kept offline."""
+    page.wait_for_selector("html[data-offline-ready]", state="attached", timeout=15000)
+    # polled with evaluate(): wait_for_function would eval a string, which the CSP forbids
+    for _ in range(150):
+        if page.evaluate("navigator.serviceWorker.controller !== null"):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the service worker never took control of the page")
+
+
+def phone_photo(seed: int = 0, size: tuple[int, int] = (3000, 2000)) -> bytes:
+    """A camera-sized JPEG with EXIF capture time and GPS (as phones write them)."""
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    image.paste((seed * 40 % 256, 80, 120), (0, 0, size[0] // 4, size[1] // 4))
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0132] = "Apple", "iPhone 15", "2026:11:28 09:15:00"
+    exif.get_ifd(ExifTags.IFD.Exif)[0x9003] = "2026:11:28 09:14:30"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[1], gps[2], gps[3], gps[4] = "N", (39.0, 37.0, 48.0), "E", (118.0, 10.0, 30.0)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif, quality=80)
+    return buffer.getvalue()
+
+
+def attach_photo(page, code: str, source: str, seed: int) -> None:
+    page.locator(f'[data-photo-input="{code}:{source}"]').set_input_files(
+        {"name": f"{code}.jpg", "mimeType": "image/jpeg", "buffer": phone_photo(seed)})
+    expect(page.locator(f"#item-{code} .thumb")).to_have_count(1)
+
+
+def answer(page, item: dict, *, na: bool = False) -> None:
+    """Answer one item so that it passes (or N.A.), by tapping and typing as a person would."""
+    box = page.locator(f"#item-{item['code']}")
+    kind, config = item["response_type"], item["config"]
+    if na and kind != "text":
+        box.get_by_role("button", name="不适用", exact=True).click()
+    elif kind == "pass_fail":
+        box.get_by_role("button", name="合格", exact=True).click()
+    elif kind == "scale":
+        box.get_by_role("button", name=str(config["max"]), exact=True).click()
+    elif kind == "number":
+        box.locator("input[data-number]").fill(str(config["limit"]))
+    elif kind == "deduction":
+        box.locator("input[data-number]").fill("0")
+    else:
+        box.locator("textarea[data-text]").fill("无")
+
+
+def answer_all(page, items: list[dict], *, photos: dict[str, str] | None = None,
+               mystery: bool = False) -> None:
+    """Answer every item; items needing a photo are N.A. unless ``photos`` gives them one."""
+    photos = photos or {}
+    for index, item in enumerate(items):
+        if mystery and item["config"].get("derived_from"):
+            continue  # computed from the visit's timestamps
+        if item["code"] in photos:
+            answer(page, item)
+            attach_photo(page, item["code"], photos[item["code"]], index)
+        else:
+            answer(page, item, na=item["photo_rule"] == "required")
+
+
+def expect_all_answered(page, items: list[dict]) -> None:
+    scored = sum(1 for item in items if item["response_type"] != "text")
+    expect(page.locator("#form-progress-label")).to_have_text(f"已填 {scored}/{scored}")
+
+
+_FILL = """async (plan) => {
+  for (const [code, kind, value] of plan) {
+    const box = document.getElementById("item-" + code);
+    if (kind === "click") {
+      [...box.querySelectorAll("button.choice")].find((b) => b.textContent === value).click();
+    } else {
+      const input = box.querySelector(kind);
+      input.value = value;
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+}"""
+
+
+def quick_fill(page, items: list[dict], *, mystery: bool = False,
+               keep: tuple[str, ...] = ()) -> None:
+    """Answer every item (N.A. where a photo would be required, except ``keep``) in one go:
+    for tests whose subject is not the tapping itself."""
+    plan = []
+    for item in items:
+        kind, config, code = item["response_type"], item["config"], item["code"]
+        if mystery and config.get("derived_from"):
+            continue
+        if item["photo_rule"] == "required" and kind != "text" and code not in keep:
+            plan.append([code, "click", "不适用"])
+        elif kind == "pass_fail":
+            plan.append([code, "click", "合格"])
+        elif kind == "scale":
+            plan.append([code, "click", str(config["max"])])
+        elif kind in ("number", "deduction"):
+            plan.append([code, "input[data-number]",
+                         str(config["limit"]) if kind == "number" else "0"])
+        else:
+            plan.append([code, "textarea[data-text]", "无"])
+    page.evaluate(_FILL, plan)
+
+
+def trimmed(path, screens: float = 1.6, *, bottom: bool = False) -> None:
+    """Keep the top of a full-page screenshot (a 48-item form is metres long) and shrink it."""
+    if path is None:
+        return
+    with Image.open(path) as image:
+        width, height = image.size
+        tall = min(height, int(width * 2.04 * screens))
+        keep = image.crop((0, height - tall if bottom else 0, width, height if bottom else tall))
+        keep = keep.resize((width // 2, keep.height // 2), Image.LANCZOS)
+        keep.save(path, optimize=True)

@@ -1,0 +1,273 @@
+"""The PWA in a real phone-sized Chromium: filling online and offline, sync, installability."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from inspect_app.auth.models import RoleGrant, User
+from inspect_app.auth.permissions import Role
+from inspect_app.evidence.models import Photo
+from inspect_app.extensions import db
+from inspect_app.inspections.models import Inspection, InspectionStatus, Submission
+
+from ..helpers import filler_of
+from .pwa_helpers import (
+    answer,
+    answer_all,
+    attach_photo,
+    expect_all_answered,
+    phone_photo,
+    quick_fill,
+    sign_in,
+    trimmed,
+    wait_offline_ready,
+)
+
+GEO = {"permissions": ["geolocation"], "geolocation": {"latitude": 39.63, "longitude": 118.18,
+                                                       "accuracy": 20}}
+
+
+@pytest.fixture
+def spot(first):
+    """A spot-check assignment: (id, the inspector's username, the form's items)."""
+    inspection = first("spot_check")
+    return (inspection.id, filler_of(inspection),
+            [item.to_document() for item in inspection.form_items()])
+
+
+def reloaded(inspection_id: int) -> Inspection:
+    db.session.expire_all()
+    return db.session.get(Inspection, inspection_id)
+
+
+def photos_of(inspection_id: int) -> list[Photo]:
+    db.session.expire_all()
+    return list(db.session.scalars(sa.select(Photo).where(Photo.inspection_id == inspection_id)))
+
+
+def outlet_manager_of(inspection: Inspection) -> str:
+    return db.session.scalar(sa.select(User.username).join(RoleGrant).where(
+        RoleGrant.role == Role.outlet_manager, RoleGrant.org_unit_id == inspection.outlet_id))
+
+
+def test_inspector_completes_an_inspection_online(new_mobile_context, spot, screenshot):
+    """Can an inspector sign in, open a task, fill the whole form and see the score?"""
+    inspection_id, username, items = spot
+    page = new_mobile_context(**GEO).new_page()
+    sign_in(page, username, "/tasks")
+    task = page.locator(f'[data-task="{inspection_id}"]')
+    expect(task).to_be_visible()
+    wait_offline_ready(page)
+    trimmed(screenshot(page, "pwa-tasks"))
+    task.click()
+    expect(page.locator("#form-title")).not_to_have_text("检查表")
+    expect(page.locator(".red-line .tag.red").first).to_have_text("红线")
+
+    answer_all(page, items, photos={"ENV-01": "camera"})
+    expect_all_answered(page, items)
+    expect(page.locator("#item-ENV-01 .badge")).to_have_text("已上传")
+    trimmed(screenshot(page, "pwa-form"))
+    page.get_by_role("button", name="提交检查").click()
+
+    expect(page.locator("#summary-total")).to_have_text("100")
+    expect(page.locator("#summary")).to_contain_text("未发现问题")
+    trimmed(screenshot(page, "pwa-summary"), bottom=True)
+    inspection = reloaded(inspection_id)
+    assert inspection.status is InspectionStatus.submitted
+    assert float(inspection.total) == 100
+    assert len(inspection.answers) == len(items)
+    assert page.locator("#syncbar").get_attribute("data-pending") == "0"
+
+
+def test_submit_refuses_missing_answers_and_photos(new_mobile_context, spot):
+    """Does the form name the unanswered items and the missing photos before submitting?"""
+    inspection_id, username, items = spot
+    page = new_mobile_context().new_page()
+    sign_in(page, username, f"/tasks/{inspection_id}")
+    expect(page.locator("#form-progress-label")).to_contain_text("已填 0/")
+    answer(page, next(i for i in items if i["code"] == "ENV-01"))  # photo required, none yet
+    page.get_by_role("button", name="提交检查").click()
+    missing = page.locator("#missing")
+    expect(missing).to_contain_text("ENV-01 需要拍照留证")
+    expect(missing).to_contain_text("ENV-02 尚未作答")
+    assert reloaded(inspection_id).status is InspectionStatus.in_progress or \
+        reloaded(inspection_id).status is InspectionStatus.assigned
+
+
+def test_offline_inspection_with_photos_arrives_once_when_back_online(new_mobile_context, spot,
+                                                                       screenshot):
+    """Airplane mode mid-form, two photos, a reload and a submission while offline: once back
+    online, does the server hold exactly one submission with every answer and both photos?"""
+    inspection_id, username, items = spot
+    context = new_mobile_context(**GEO)
+    page = context.new_page()
+    sign_in(page, username, f"/tasks/{inspection_id}")
+    wait_offline_ready(page)
+    half = len(items) // 2
+    quick_fill(page, items[:half])
+
+    context.set_offline(True)
+    answer_all(page, items[half:], photos={"WARM-02": "camera", "O2O-01": "gallery"})
+    expect_all_answered(page, items)
+    expect(page.locator("#sync-net")).to_have_text("离线")
+
+    page.reload()
+    expect_all_answered(page, items)
+    expect(page.locator(".thumb")).to_have_count(2)
+    expect(page.locator('#item-WARM-02 [aria-pressed="true"]')).to_have_text("合格")
+    expect(page.locator("#item-WARM-02 .badge")).to_have_text("待上传")
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#queued-note")).to_have_text("已保存在手机上，联网后自动提交")
+    expect(page.locator("#sync-pending")).to_have_text(re.compile(r"3 项待上传"))
+    trimmed(screenshot(page, "pwa-offline-queued"))
+    assert reloaded(inspection_id).status is not InspectionStatus.submitted
+    assert photos_of(inspection_id) == []
+
+    context.set_offline(False)
+    expect(page.locator("#summary-total")).to_have_text("100", timeout=15000)
+    expect(page.locator("#sync-pending")).to_have_text("已全部同步")
+
+    inspection = reloaded(inspection_id)
+    assert inspection.status is InspectionStatus.submitted
+    assert len(inspection.answers) == len(items)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Submission)
+                             .where(Submission.inspection_id == inspection_id)) == 1
+    photos = photos_of(inspection_id)
+    assert sorted(p.item_code for p in photos) == ["O2O-01", "WARM-02"]
+    for photo in photos:
+        assert max(photo.width, photo.height) <= 2048  # downscaled on the phone
+        facts = photo.client_facts
+        assert facts["exif_time"]["value"] == "2026-11-28T09:14:30"
+        assert facts["exif_gps"]["value"]["lat"] == pytest.approx(39.63, abs=1e-3)
+        assert facts["geolocation"]["value"]["lon"] == pytest.approx(118.18)
+        assert "device_time" in facts
+    assert {p.item_code: p.client_facts["source"]["value"] for p in photos} == {
+        "WARM-02": "camera", "O2O-01": "gallery"}
+
+
+def test_two_tabs_syncing_at_once_still_submit_once(new_mobile_context, spot):
+    """Two open tabs flush the same outbox at the same moment: still exactly one submission?"""
+    inspection_id, username, items = spot
+    context = new_mobile_context()
+    first_tab = context.new_page()
+    sign_in(first_tab, username, f"/tasks/{inspection_id}")
+    wait_offline_ready(first_tab)
+
+    context.set_offline(True)
+    quick_fill(first_tab, items, keep=("ENV-01",))
+    attach_photo(first_tab, "ENV-01", "camera", 1)
+    expect_all_answered(first_tab, items)
+    first_tab.get_by_role("button", name="提交检查").click()
+    expect(first_tab.locator("#queued-note")).to_be_visible()
+    second_tab = context.new_page()
+    second_tab.goto(f"/tasks/{inspection_id}")  # offline: from the phone's copy
+    expect(second_tab.locator("#queued-note")).to_be_visible()
+
+    context.set_offline(False)  # both tabs get "online" and flush at once
+    for tab in (first_tab, second_tab):
+        tab.locator("#sync-now").click()
+    for tab in (first_tab, second_tab):
+        expect(tab.locator("#sync-pending")).to_have_text("已全部同步", timeout=15000)
+    expect(second_tab.locator("#summary-total")).to_have_text("100")
+
+    assert reloaded(inspection_id).status is InspectionStatus.submitted
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Submission)
+                             .where(Submission.inspection_id == inspection_id)) == 1
+    assert len(photos_of(inspection_id)) == 1
+
+
+def test_app_is_installable_and_controlled_by_its_service_worker(new_mobile_context, spot,
+                                                                 tmp_path):
+    """Does Chromium find nothing stopping installation, and does the worker control pages?"""
+    inspection_id, username, _items = spot
+    context = new_mobile_context(user_data_dir=tmp_path / "phone")
+    page = context.pages[0] if context.pages else context.new_page()
+    sign_in(page, username, "/tasks")
+    wait_offline_ready(page)
+    cdp = context.new_cdp_session(page)
+    assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["errors"] == [] and manifest["url"].endswith("/manifest.webmanifest")
+    assert page.evaluate("navigator.serviceWorker.controller.scriptURL").endswith("/sw.js")
+
+    context.close()  # the phone is switched off and on again: the app opens offline
+    context = new_mobile_context(user_data_dir=tmp_path / "phone", offline=True)
+    page = context.pages[0] if context.pages else context.new_page()
+    page.goto(f"/tasks/{inspection_id}")
+    expect(page.locator("#form-progress-label")).to_contain_text("已填 0/")
+    expect(page.locator("#sync-net")).to_have_text("离线")
+
+
+def test_mystery_visit_form_and_the_outlet_never_sees_the_shopper(new_mobile_context, first,
+                                                                  screenshot):
+    """A shopper records the visit with one-tap times; the outlet's manager sees the result as
+    "神秘人" with a date only — no name, no username, no exact times."""
+    inspection = first("mystery_visit")
+    shopper = inspection.assignee
+    items = [item.to_document() for item in inspection.form_items()]
+    manager = outlet_manager_of(inspection)
+    page = new_mobile_context().new_page()
+    sign_in(page, shopper.username, f"/tasks/{inspection.id}")
+    expect(page.locator("body")).to_have_class(re.compile("discreet"))
+    expect(page.locator("#scenario-text")).to_have_text(inspection.scenario)
+    for name in ("到达", "取号", "叫号", "开始办理", "离开"):
+        page.locator("#event-grid .event-button", has_text=name).click()
+    expect(page.locator('[data-derived="EFF-01"]')).to_contain_text("根据暗访时间自动计算：0 分钟")
+    quick_fill(page, items, mystery=True)
+    expect_all_answered(page, items)
+    trimmed(screenshot(page, "pwa-mystery-form"))
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#summary-total")).to_have_text("100")
+    events = reloaded(inspection.id).events
+    assert set(events) == {"arrival", "ticket", "called", "served", "left"}
+
+    outlet = new_mobile_context().new_page()
+    sign_in(outlet, manager, "/results")
+    row = outlet.locator(f'[data-result="{inspection.id}"]')
+    expect(row).to_contain_text("检查人：神秘人")
+    trimmed(screenshot(outlet, "pwa-results"))
+    row.click()
+    expect(outlet.locator("#result-meta")).to_contain_text("检查人：神秘人")
+    expect(outlet.locator("#result-sections li").first).to_be_visible()
+    trimmed(screenshot(outlet, "pwa-result-mystery"))
+    text = outlet.content()
+    assert shopper.username not in text and shopper.display_name not in text
+    assert events["arrival"][11:19] not in outlet.locator("body").inner_text()
+
+
+def test_outlet_manager_fixes_a_finding_with_an_after_photo(new_mobile_context, first, client,
+                                                            api, screenshot):
+    """Can the outlet's manager open their rectification items on a phone, upload an
+    after-photo (downscaled on the phone) and submit the fix?"""
+    from inspect_app.rectification.models import RectificationItem, RectificationState
+
+    from ..helpers import submit_filled
+
+    inspection = first("spot_check")
+    response = submit_filled(client, api(filler_of(inspection)), inspection.id, fail=("ENV-03",))
+    assert response.status_code == 200, response.get_json()
+    item = db.session.scalar(sa.select(RectificationItem).where(
+        RectificationItem.inspection_id == inspection.id, RectificationItem.item_code == "ENV-03"))
+    page = new_mobile_context(**GEO).new_page()
+    sign_in(page, outlet_manager_of(inspection), "/rectification")
+    card = page.locator(f'[data-rect="{item.id}"]')
+    expect(card).to_contain_text("ENV-03")
+    page.locator(f'[data-after-photo="{item.id}:camera"]').set_input_files(
+        {"name": "after.jpg", "mimeType": "image/jpeg", "buffer": phone_photo(7)})
+    expect(card.locator(".thumb .badge")).to_have_text("已上传")
+    card.locator("textarea").fill("已撤下过期海报，统一在电子屏播放")
+    trimmed(screenshot(page, "pwa-rectification"))
+    card.get_by_role("button", name="提交整改").click()
+    expect(card).to_contain_text("已提交整改，等待验收")
+    db.session.expire_all()
+    item = db.session.get(RectificationItem, item.id)
+    assert item.state is RectificationState.submitted
+    after = [p for p in photos_of_item(item.id)]
+    assert len(after) == 1 and max(after[0].width, after[0].height) <= 2048
+
+
+def photos_of_item(item_id: int) -> list[Photo]:
+    return list(db.session.scalars(sa.select(Photo).where(Photo.rectification_item_id == item_id)))

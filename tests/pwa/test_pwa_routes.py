@@ -1,0 +1,89 @@
+"""The app's plumbing without a browser: service worker, manifest, shells, language links."""
+from __future__ import annotations
+
+import json
+import re
+
+from inspect_app.auth.permissions import Role
+
+
+def test_service_worker_is_served_from_the_root_uncached_with_its_precache_list(client):
+    """Is /sw.js allowed to control the whole site, never stale, and listing the app shell?"""
+    response = client.get("/sw.js")
+    assert response.status_code == 200
+    assert response.headers["Service-Worker-Allowed"] == "/"
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert response.mimetype == "text/javascript"
+    body = response.get_data(as_text=True)
+    assert "__VERSION__" not in body and "__PRECACHE__" not in body
+    precache = json.loads(re.search(r"const PRECACHE = (\[.*?\]);", body).group(1))
+    for url in ("/static/css/app.css", "/static/js/app.js", "/static/js/form.js",
+                "/static/icons/icon-192.png", "/static/icons/icon-512.png",
+                "/manifest.webmanifest"):
+        assert url in precache
+    assert "/static/js/sw.js" not in precache
+    assert 'addEventListener("fetch"' in body
+
+
+def test_manifest_makes_the_app_installable(client):
+    """Does the manifest carry what a phone needs to install the app?"""
+    response = client.get("/manifest.webmanifest")
+    assert response.mimetype == "application/manifest+json"
+    manifest = response.get_json(force=True)
+    assert manifest["name"] == "客户满意银行服务检查"
+    assert manifest["display"] == "standalone" and manifest["lang"] == "zh-CN"
+    assert manifest["start_url"] == "/" and manifest["scope"] == "/"
+    sizes = {icon["sizes"] for icon in manifest["icons"]}
+    assert {"192x192", "512x512"} <= sizes
+    for icon in manifest["icons"]:
+        with client.get(icon["src"]) as image:
+            assert image.status_code == 200 and image.mimetype == "image/png"
+
+
+def test_app_pages_ask_anonymous_visitors_to_sign_in(client):
+    """Do the shells send someone who is not signed in to the sign-in page, and back after?"""
+    for path in ("/tasks", "/tasks/1", "/results", "/results/1"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert "/login?next=" in response.headers["Location"]
+
+
+def test_shell_exposes_the_csrf_token_and_strings_without_inline_script(client, make_user, login):
+    """Does a shell hand the scripts the CSRF token and its texts without inline JavaScript?"""
+    make_user("jc1", (Role.inspector, "TS-LB-01"))
+    login("jc1")
+    html = client.get("/tasks").get_data(as_text=True)
+    with client.session_transaction() as sess:
+        token = sess["csrf"]
+    assert f'<meta name="csrf-token" content="{token}">' in html
+    assert "data-strings='" in html and "我的任务" in html
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
+    assert scripts and all('src="' in attrs and not body.strip() for attrs, body in scripts)
+    assert " on" not in re.sub(r'"[^"]*"', "", " ".join(re.findall(r"<[^>]+>", html))).lower() \
+        .replace(" only", "")  # no inline event handlers
+
+
+def test_session_endpoint_returns_a_fresh_token_only_when_signed_in(client, make_user, login):
+    """Can a page cached under an older token get the session's current one?"""
+    assert client.get("/app/session").status_code == 401
+    make_user("jc1", (Role.inspector, "TS-LB-01"))
+    login("jc1")
+    response = client.get("/app/session")
+    with client.session_transaction() as sess:
+        assert response.get_json() == {"csrf_token": sess["csrf"], "username": "jc1"}
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_language_link_keeps_the_rest_of_the_address(client, org):
+    """Does switching language keep ``next`` (and other parameters) of the current page?"""
+    html = client.get("/login?next=/tasks/5").get_data(as_text=True)
+    assert 'href="/login?next=%2Ftasks%2F5&amp;lang=en"' in html
+
+
+def test_home_page_colon_is_translated_and_links_to_the_app(client, make_user, login):
+    """Is the English home page free of Chinese punctuation and does it link to my tasks?"""
+    make_user("jc1", (Role.inspector, "TS-LB-01"))
+    login("jc1")
+    html = client.get("/?lang=en").get_data(as_text=True)
+    assert "Username: jc1" in html and "：" not in html
+    assert 'href="/tasks"' in html

@@ -25,7 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _configure_logging(app)
 
-    from . import errors, models  # noqa: F401  (models: every table known to Alembic)
+    from . import errors, models, security  # noqa: F401  (models: every table known to Alembic)
     from .auth import session
     from .extensions import api, babel, db, limiter, migrate
     from .i18n import current_language, select_locale
@@ -39,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
     session.init_app(app)
+    security.init_app(app)  # after the session hooks: it reads g.user
     errors.register_error_handlers(app)
     _register_blueprints(app, api)
     _register_cli(app)
@@ -60,19 +61,32 @@ def _register_blueprints(app: Flask, api) -> None:
     from .evidence.api import blp as evidence_api
     from .inspections.api import blp as inspections_api
     from .orgs.api import blp as orgs_api
+    from .rectification.api import blp as rectification_api
+    from .watchlist import hooks as watchlist_hooks
+    from .watchlist.api import blp as watchlist_api
+    from .watchlist.views import bp as manage_pages
 
     for blueprint in (auth_api, orgs_api, audit_api, checklists_api, inspections_api,
-                      evidence_api):
+                      evidence_api, watchlist_api, rectification_api):
         api.register_blueprint(blueprint)
     app.register_blueprint(auth_pages)
+    app.register_blueprint(manage_pages)
+    watchlist_hooks.init_app(app)
+    from .pwa.views import bp as pwa_pages
+
+    app.register_blueprint(pwa_pages)
 
 
 def _register_cli(app: Flask) -> None:
     from .backup.cli import register as register_backup
     from .cli import register
+    from .rectification.cli import register as register_rectification
+    from .watchlist.cli import register as register_watchlist
 
     register(app)
     register_backup(app)
+    register_rectification(app)
+    register_watchlist(app)
 
 
 def _configure_logging(app: Flask) -> None:

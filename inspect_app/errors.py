@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -128,6 +129,14 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):
         return http_error_response(exc)
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def handle_out_of_range(exc: Exception):
+        # A number the database column cannot hold (e.g. ?outlet_id=99999999999 on a 32-bit
+        # PostgreSQL integer): the request is wrong, not the server.
+        log.info("value out of range on %s %s: %s", request.method, request.path, exc)
+        return error_response(422, "out_of_range", "数值超出允许范围")
 
     @app.errorhandler(StaleDataError)
     def handle_concurrent_update(exc: StaleDataError):

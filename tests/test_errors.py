@@ -49,7 +49,7 @@ def test_unknown_page_is_a_friendly_chinese_page(client, org):
     assert "出错了" in response.get_data(as_text=True)
 
 
-def test_crash_never_shows_a_stack_trace(app, client, org):
+def test_crash_never_shows_a_stack_trace(app, client, org, make_user, token_for):
     """Does an unexpected exception become a generic 500 in the JSON shape?"""
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
@@ -57,7 +57,9 @@ def test_crash_never_shows_a_stack_trace(app, client, org):
     def boom():
         raise RuntimeError("secret detail")
 
-    response = client.get("/api/v1/_boom")
+    make_user("admin", (Role.admin, "TS"))
+    headers = token_for("admin")
+    response = client.get("/api/v1/_boom", headers=headers)
     assert response.status_code == 500
     body = response.get_data(as_text=True)
     assert "secret detail" not in body and "Traceback" not in body

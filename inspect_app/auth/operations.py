@@ -23,12 +23,28 @@ class AccountLocked(DomainError):
     message = "登录失败次数过多，账号已临时锁定，请稍后再试"
 
 
-def validate_password(password: str) -> None:
-    """Refuse passwords a bank would not accept: at least 8 characters, letters and digits."""
+#: Passwords every guessing list starts with; compared lower-case.
+COMMON_PASSWORDS = frozenset({
+    "password1", "password12", "password123", "passw0rd", "p@ssw0rd", "qwerty123", "qwer1234",
+    "abc12345", "abcd1234", "a1234567", "a12345678", "1qaz2wsx", "admin123", "admin1234",
+    "welcome1", "iloveyou1", "woaini1314", "aa123456", "zxcv1234", "test1234",
+})
+
+
+def validate_password(password: str, username: str | None = None) -> None:
+    """Refuse passwords a bank would not accept: at least 8 characters with letters and
+    digits, not a well-known password, and not containing the username."""
+    message = "密码至少 8 位，且须同时包含字母和数字"
     if (len(password) < 8 or not any(c.isdigit() for c in password)
             or not any(c.isalpha() for c in password)):
-        raise InvalidInput("密码至少 8 位，且须同时包含字母和数字", code="weak_password",
-                           details={"password": ["密码至少 8 位，且须同时包含字母和数字"]})
+        pass
+    elif password.lower() in COMMON_PASSWORDS:
+        message = "该密码过于常见，请换一个"
+    elif username and len(username) >= 3 and username.lower() in password.lower():
+        message = "密码不能包含用户名"
+    else:
+        return
+    raise InvalidInput(message, code="weak_password", details={"password": [message]})
 
 
 def authenticate(username: str, password: str) -> User:
@@ -131,7 +147,7 @@ def create_user(*, username: str, display_name: str, password: str | None,
     if password_hash is not None:
         user.password_hash = password_hash
     else:
-        validate_password(password or "")
+        validate_password(password or "", username)
         user.set_password(password)
     user.grants = _grants_from(grants)
     db.session.add(user)
@@ -158,7 +174,7 @@ def update_user(user: User, changes: dict, *, by: User | None = None) -> User:
             g for key, g in wanted.items()
             if key not in {(x.role, x.org_unit_id) for x in user.grants}]
     if changes.get("password"):
-        validate_password(changes["password"])
+        validate_password(changes["password"], user.username)
         user.set_password(changes["password"])
         user.session_epoch += 1
     if "is_active" in changes and changes["is_active"] != user.is_active:

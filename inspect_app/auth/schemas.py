@@ -32,7 +32,7 @@ class UserSchema(ma.Schema):
     is_active = fields.Boolean(dump_only=True)
     grants = fields.List(fields.Nested(GrantSchema), required=True,
                          validate=validate.Length(min=1, error="至少需要一个角色"))
-    last_login_at = fields.DateTime(dump_only=True)
+    last_login_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
 
 

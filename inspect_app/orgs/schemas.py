@@ -19,9 +19,11 @@ class OrgUnitSchema(ma.Schema):
     area_type = fields.Enum(AreaType, by_value=True, allow_none=True)
     address = fields.String(allow_none=True, validate=validate.Length(max=255))
     latitude = fields.Decimal(allow_none=True, places=6, as_string=False,
-                              validate=validate.Range(min=-90, max=90))
+                              validate=validate.Range(min=-90, max=90),
+                              metadata={"minimum": -90, "maximum": 90})
     longitude = fields.Decimal(allow_none=True, places=6, as_string=False,
-                               validate=validate.Range(min=-180, max=180))
+                               validate=validate.Range(min=-180, max=180),
+                               metadata={"minimum": -180, "maximum": 180})
     is_benchmark = fields.Boolean(load_default=False)
     is_active = fields.Boolean(dump_only=True)
     path = fields.String(dump_only=True)
@@ -44,9 +46,11 @@ class OrgUnitUpdateSchema(ma.Schema):
     area_type = fields.Enum(AreaType, by_value=True, allow_none=True)
     address = fields.String(allow_none=True, validate=validate.Length(max=255))
     latitude = fields.Decimal(allow_none=True, places=6,
-                              validate=validate.Range(min=-90, max=90))
+                              validate=validate.Range(min=-90, max=90),
+                              metadata={"minimum": -90, "maximum": 90})
     longitude = fields.Decimal(allow_none=True, places=6,
-                               validate=validate.Range(min=-180, max=180))
+                               validate=validate.Range(min=-180, max=180),
+                               metadata={"minimum": -180, "maximum": 180})
     is_benchmark = fields.Boolean()
     is_active = fields.Boolean()
 

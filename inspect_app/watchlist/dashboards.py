@@ -110,8 +110,7 @@ def _scores(period: Period, *, by_subbranch: bool, mode: str | None = None
     number of inspections, self-check mean and pooled independent mean."""
     rows = _mode_rows(period, mode)
     if by_subbranch:
-        parent = dict(db.session.execute(sa.select(OrgUnit.id, OrgUnit.parent_id).where(
-            OrgUnit.kind == OrgKind.outlet)).all())
+        parent = {o.id: o.parent_id for o in _units(OrgKind.outlet, None)}
         pooled: dict[tuple[int, str], list[float]] = defaultdict(lambda: [0.0, 0])
         for outlet_id, m, mean, n in rows:
             cell = pooled[(parent.get(outlet_id), m)]
@@ -146,13 +145,17 @@ def _score_fields(scores: tuple | None) -> dict[str, Any]:
 
 def _units(kind: OrgKind, paths: list[str] | None) -> list[sa.Row]:
     """Active units of ``kind`` as light rows (id, code, name, parent_id, is_benchmark): a
-    ranking of thousands of outlets needs no ORM objects."""
-    query = (sa.select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.parent_id,
-                       OrgUnit.is_benchmark)
-             .where(OrgUnit.kind == kind, OrgUnit.is_active.is_(True)))
-    if paths is not None:
-        query = query.where(_in(paths))
-    return list(db.session.execute(query.order_by(OrgUnit.code)))
+    ranking of thousands of outlets needs no ORM objects. Cached for the request."""
+    cache = g.setdefault("_units", {}) if has_app_context() else {}
+    key = (kind, tuple(paths) if paths is not None else None)
+    if key not in cache:
+        query = (sa.select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.parent_id,
+                           OrgUnit.is_benchmark)
+                 .where(OrgUnit.kind == kind, OrgUnit.is_active.is_(True)))
+        if paths is not None:
+            query = query.where(_in(paths))
+        cache[key] = list(db.session.execute(query.order_by(OrgUnit.code)))
+    return cache[key]
 
 
 def _ranked(rows: list[dict[str, Any]], key: str = "combined") -> list[dict[str, Any]]:

@@ -98,6 +98,7 @@ def rankings(period, by):
     from inspect_app.watchlist import dashboards
 
     g.pop("_mode_rows", None)
+    g.pop("_units", None)
     return (dashboards.outlet_ranking(period, by), dashboards.subbranch_ranking(period, by))
 
 

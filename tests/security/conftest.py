@@ -161,8 +161,8 @@ def _rectification_and_watchlist(world: dict) -> None:
 
     from flask import current_app
 
-    from inspect_app.rectification.models import RectificationItem
     from inspect_app.evidence.operations import storage
+    from inspect_app.rectification.models import RectificationItem
     from inspect_app.reports.jobs import JobStatus, ReportJob
     from inspect_app.watchlist.models import EntryStatus, WatchlistEntry
     from inspect_app.watchlist.operations import active_rule_set
@@ -178,11 +178,12 @@ def _rectification_and_watchlist(world: dict) -> None:
     current_app.config["REPORT_JOBS_SYNC"] = True
     world["job"] = {}
     for username in ("fwgl", "fwgl2"):
+        data = _empty_zip()
         job = ReportJob(kind="rectification_lists_zip", params={"period": "2025-01"},
                         status=JobStatus.done, created_by_id=_user(username).id,
-                        result_key=storage().put(_empty_zip(), content_type="application/zip"),
+                        result_key=storage().put(data, content_type="application/zip"),
                         result_name="整改清单_2025-01.zip", result_type="application/zip",
-                        result_size=22)
+                        result_size=len(data))
         db.session.add(job)
         db.session.flush()
         world["job"][username] = job.id

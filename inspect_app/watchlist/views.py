@@ -101,7 +101,7 @@ def rankings():
                                  highlight_label="标杆网点"),
         "worst": charts.bar_chart([charts.Bar(r["name"], r["combined"], highlight=True)
                                    for r in worst], title="排名靠后网点", max_value=100),
-        "items": charts.bar_chart([charts.Bar(f"{r['item_code']} {r['item_text']}",
+        "failed": charts.bar_chart([charts.Bar(f"{r['item_code']} {r['item_text']}",
                                               r["failures"]) for r in items],
                                   title="失分最多的检查项", value_format="{:.0f}"),
         "gaps": charts.paired_bar_chart([charts.PairRow(r["name"], r["self_mean"],

@@ -185,8 +185,10 @@ def test_manager_pages_render_on_a_phone(client, login, demo):
                  "/manage/watchlist?status=all"):
         page = client.get(path)
         assert page.status_code == 200, path
-    rankings = client.get("/manage/rankings?kind=quarter").get_data(as_text=True)
-    assert "<svg" in rankings and "支行排名" in rankings
+    last_month = (date.today().replace(day=1) - timedelta(days=1)).isoformat()
+    rankings = client.get(f"/manage/rankings?kind=quarter&day={last_month}").get_data(as_text=True)
+    assert rankings.count("<svg") == 4 and "支行排名" in rankings
+    assert "失分最多的检查项" in rankings and "built-in method" not in rankings
     entry = db.session.scalar(sa.select(WatchlistEntry).order_by(WatchlistEntry.id))
     detail = client.get(f"/manage/watchlist/{entry.id}").get_data(as_text=True)
     assert entry.unit.name in detail and "名单历史" in detail

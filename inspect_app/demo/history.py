@@ -131,6 +131,10 @@ def generate(outlets: list[tuple[int, int | None]], checklist: Checklist, *, sta
             progress(month + 1)
     batch.flush()
     _reset_sequences()
+    # The rows went in through Core, past the session hook that keeps ranking figures current.
+    from ..watchlist.period_scores import rebuild
+
+    rebuild(db.session.connection())
     return written
 
 

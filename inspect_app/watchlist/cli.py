@@ -1,4 +1,4 @@
-"""``flask --app inspect_app watchlist …``: nightly evaluation and queue-data import."""
+"""``flask --app inspect_app watchlist …``: nightly evaluation, queue-data import, ranking figures."""
 from __future__ import annotations
 
 from datetime import date
@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from ..errors import DomainError
 from ..extensions import db
 
-watchlist_cli = AppGroup("watchlist", help="名单式管理：评估与排队数据导入")
+watchlist_cli = AppGroup("watchlist", help="名单式管理：评估、排队数据导入、排名数据重建")
 
 
 @watchlist_cli.command("evaluate")
@@ -44,6 +44,27 @@ def import_queue_command(path):
     db.session.commit()
     click.echo(f"已导入 {result['rows']} 行（{result['outlets']} 个网点，"
                f"{result['first_day']} 至 {result['last_day']}）。{report.summary()}")
+
+
+@watchlist_cli.command("rebuild-scores")
+@click.option("--check", is_flag=True, help="只检查，不重建：列出与检查记录不一致的排名数据")
+def rebuild_scores_command(check):
+    """Recompute the per-period ranking figures from the inspections (or --check them)."""
+    from .period_scores import differences, rebuild
+
+    connection = db.session.connection()
+    if check:
+        problems = differences(connection)
+        for problem in problems[:50]:
+            click.echo(problem, err=True)
+        if problems:
+            raise click.ClickException(f"排名数据有 {len(problems)} 处与检查记录不一致，"
+                                       "请运行 rebuild-scores 重建")
+        click.echo("排名数据与检查记录一致。")
+        return
+    written = rebuild(connection)
+    db.session.commit()
+    click.echo(f"已重建排名数据：{written} 行。")
 
 
 def register(app: Flask) -> None:

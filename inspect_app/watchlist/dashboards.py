@@ -1,8 +1,10 @@
 """Managers' figures: rankings, most-failed items, self vs independent, trends, bulletins.
 
-Every figure is computed from the per-inspection score columns written at submission
-(``inspections.total``) and from findings — never by re-scoring raw answers — with set-based
-queries over indexed columns, so a branch of thousands of outlets answers in milliseconds.
+Every figure comes from scores written at submission — never by re-scoring raw answers:
+rankings (and the inflation view built on them) read the per-period figures of
+:mod:`.period_scores`, kept current at every score change; trends and most-failed items run
+set-based queries over indexed columns (``inspections.total``, findings). A branch of thousands
+of outlets answers in milliseconds.
 Scope follows the reader: service managers see everything, a sub-branch manager sees their
 own sub-branch's details and only its rank among the others.
 """
@@ -14,7 +16,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import g, has_app_context
 
 from ..auth.models import User
 from ..auth.permissions import Permission
@@ -23,6 +24,8 @@ from ..extensions import db
 from ..inspections.models import RESULT_VISIBLE, Finding, FindingStatus, Inspection, Mode
 from ..orgs.models import OrgKind, OrgUnit
 from ..scoring import DEFAULT_RULES, combined_mean
+from . import period_scores
+from .models import PeriodScore
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class Period:
     start: date
     end: date
     label: str
+    #: ``week``, ``month`` or ``quarter``
+    kind: str = "month"
 
     @property
     def bounds(self) -> tuple[datetime, datetime]:
@@ -42,14 +47,15 @@ def period_for(kind: str, day: date) -> Period:
     if kind == "week":
         start = day - timedelta(days=day.weekday())
         end = start + timedelta(days=6)
-        return Period(start, end, f"{start.isoformat()} 至 {end.isoformat()}（第 {start.isocalendar()[1]} 周）")
+        return Period(start, end, f"{start.isoformat()} 至 {end.isoformat()}（第 {start.isocalendar()[1]} 周）",
+                      "week")
     if kind == "quarter":
         first_month = (day.month - 1) // 3 * 3 + 1
         start = date(day.year, first_month, 1)
         end = _month_end(date(day.year, first_month + 2, 1))
-        return Period(start, end, f"{day.year}年第{(first_month - 1) // 3 + 1}季度")
+        return Period(start, end, f"{day.year}年第{(first_month - 1) // 3 + 1}季度", "quarter")
     start = date(day.year, day.month, 1)
-    return Period(start, _month_end(start), f"{day.year}年{day.month}月")
+    return Period(start, _month_end(start), f"{day.year}年{day.month}月", "month")
 
 
 def _month_end(first: date) -> date:
@@ -72,110 +78,62 @@ def _in(paths: list[str]):
     return sa.or_(*[OrgUnit.path.startswith(p) for p in paths])
 
 
-#: Mode weights as plain floats, read once (rankings combine thousands of outlets).
+#: Mode weights as plain floats, read once (trends combine months of figures).
 _WEIGHTS = {mode: float(weight) for mode, weight in DEFAULT_RULES.mode_weights.items()}
-#: Grade bands, best first, as (lower bound, label) floats.
-_BANDS = [(float(band.min), band.label) for band in DEFAULT_RULES.grade_bands]
-
-
-def _grade(total: float | None) -> str | None:
-    return next((label for minimum, label in _BANDS if total >= minimum), None) \
-        if total is not None else None
-
-
-def _mode_rows(period: Period, mode: str | None = None) -> list[tuple[int, str, float, int]]:
-    """(outlet, mode, mean, count) of the period's scored inspections, read from the covering
-    index on submission time (never the table rows). Cached for the request: the outlet and
-    the sub-branch rankings of one page share it."""
-    cache = g.setdefault("_mode_rows", {}) if has_app_context() else {}
-    key = (period.start, period.end, mode)
-    if key not in cache:
-        start, end = period.bounds
-        query = (sa.select(Inspection.outlet_id, Inspection.mode,
-                           sa.func.avg(sa.cast(Inspection.total, sa.Float)), sa.func.count())
-                 .where(Inspection.submitted_at >= start, Inspection.submitted_at < end,
-                        Inspection.status.in_(RESULT_VISIBLE), Inspection.total.is_not(None))
-                 .group_by(Inspection.outlet_id, Inspection.mode))
-        if mode is not None:
-            query = query.where(Inspection.mode == Mode(mode))
-        cache[key] = [(outlet_id, m.value, mean, n)
-                      for outlet_id, m, mean, n in db.session.execute(query)]
-    return cache[key]
-
-
-def _scores(period: Period, *, by_subbranch: bool, mode: str | None = None
-            ) -> dict[int, tuple[float | None, int, float | None, float | None]]:
-    """Per outlet (or per sub-branch, pooling its outlets' inspections mode by mode): combined
-    score (the scoring engine's mode weighting, :func:`inspect_app.scoring.combined_mean`),
-    number of inspections, self-check mean and pooled independent mean."""
-    rows = _mode_rows(period, mode)
-    if by_subbranch:
-        parent = {o.id: o.parent_id for o in _units(OrgKind.outlet, None)}
-        pooled: dict[tuple[int, str], list[float]] = defaultdict(lambda: [0.0, 0])
-        for outlet_id, m, mean, n in rows:
-            cell = pooled[(parent.get(outlet_id), m)]
-            cell[0] += mean * n
-            cell[1] += n
-        rows = [(unit, m, total / n, n) for (unit, m), (total, n) in pooled.items()]
-    units: dict[int, dict[str, tuple[float, int]]] = defaultdict(dict)
-    for unit, m, mean, n in rows:
-        units[unit][m] = (mean, n)
-    scores = {}
-    for unit, modes in units.items():
-        independent = [(mean, n) for m, (mean, n) in modes.items() if m != "self_check"]
-        weight = sum(n for _, n in independent)
-        scores[unit] = (combined_mean({m: mean for m, (mean, _) in modes.items()}, _WEIGHTS),
-                        sum(n for _, n in modes.values()),
-                        modes["self_check"][0] if "self_check" in modes else None,
-                        sum(mean * n for mean, n in independent) / weight if weight else None)
-    return scores
 
 
 def _r(value: float | None) -> float | None:
     return round(value, 2) if value is not None else None
 
 
-def _score_fields(scores: tuple | None) -> dict[str, Any]:
-    combined, count, self_mean, independent_mean = scores or (None, 0, None, None)
-    return {"combined": _r(combined), "grade": _grade(combined), "count": int(count or 0),
-            "self_mean": _r(self_mean), "independent_mean": _r(independent_mean),
-            "gap": (_r(self_mean - independent_mean)
-                    if self_mean is not None and independent_mean is not None else None)}
+def _ranking(period: Period, kind: OrgKind, mode: str | None, paths: list[str] | None
+             ) -> list[dict[str, Any]]:
+    """Active units of ``kind`` (within ``paths``) with their figures for the period, best
+    first and numbered; units without a score last, unnumbered, by code.
 
-
-def _units(kind: OrgKind, paths: list[str] | None) -> list[sa.Row]:
-    """Active units of ``kind`` as light rows (id, code, name, parent_id, is_benchmark): a
-    ranking of thousands of outlets needs no ORM objects. Cached for the request."""
-    cache = g.setdefault("_units", {}) if has_app_context() else {}
-    key = (kind, tuple(paths) if paths is not None else None)
-    if key not in cache:
-        query = (sa.select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.parent_id,
-                           OrgUnit.is_benchmark)
-                 .where(OrgUnit.kind == kind, OrgUnit.is_active.is_(True)))
-        if paths is not None:
-            query = query.where(_in(paths))
-        cache[key] = list(db.session.execute(query.order_by(OrgUnit.code)))
-    return cache[key]
-
-
-def _ranked(rows: list[dict[str, Any]], key: str = "combined") -> list[dict[str, Any]]:
-    scored = sorted((r for r in rows if r[key] is not None), key=lambda r: (-r[key], r["code"]))
+    A range read of :class:`~inspect_app.watchlist.models.PeriodScore` (clustered by period
+    and mode filter) merged with the organisation's units, the figures kept current at every score change by :mod:`.period_scores`: a branch of
+    thousands of outlets is ranked without touching a single inspection.
+    """
+    if period.kind not in period_scores.KINDS:
+        raise ValueError(f"rankings cover a week, a month or a quarter, not {period.kind!r}")
+    scores = PeriodScore.__table__
+    conn = db.session.connection()
+    units = (sa.select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.parent_id,
+                       OrgUnit.is_benchmark)
+             .where(OrgUnit.kind == kind, OrgUnit.is_active.is_(True)))
+    if paths is not None:
+        units = units.where(_in(paths))
+    # Two range reads merged here beat a join that looks every unit up in the figures table.
+    figures = {row[0]: row[1:] for row in conn.execute(
+        sa.select(scores.c.unit_id, scores.c.combined, scores.c.grade, scores.c.inspections,
+                  scores.c.self_mean, scores.c.independent_mean, scores.c.gap)
+        .where(scores.c.period_kind == period.kind, scores.c.period_start == period.start,
+               scores.c.mode == (mode or period_scores.ALL_MODES),
+               scores.c.unit_kind == kind.value)).all()}
+    parents = (dict(conn.execute(sa.select(OrgUnit.id, OrgUnit.name)
+                                 .where(OrgUnit.kind == OrgKind.subbranch)).all())
+               if kind is OrgKind.outlet else {})
+    empty = (None, None, 0, None, None, None)
+    rows = []
+    for id_, code, name, parent_id, benchmark in conn.execute(units).all():
+        combined, grade, count, self_mean, independent, gap = figures.get(id_, empty)
+        rows.append({"id": id_, "code": code, "name": name, "subbranch": parents.get(parent_id),
+                     "is_benchmark": benchmark, "combined": combined, "grade": grade,
+                     "count": count, "self_mean": self_mean, "independent_mean": independent,
+                     "gap": gap})
+    scored = sorted((r for r in rows if r["combined"] is not None),
+                    key=lambda r: (-r["combined"], r["code"]))
     for rank, row in enumerate(scored, start=1):
         row["rank"] = rank
-    return scored + [r for r in rows if r[key] is None]
+    return scored + sorted((r for r in rows if r["combined"] is None), key=lambda r: r["code"])
 
 
 def outlet_ranking(period: Period, by: User, *, mode: str | None = None
                    ) -> list[dict[str, Any]]:
     """Outlets in the reader's scope by combined score (or by one mode's mean), best first,
     with their self-check and independent means."""
-    paths = _reader_paths(by)
-    scores = _scores(period, by_subbranch=False, mode=mode)
-    subbranches = {u.id: u.name for u in _units(OrgKind.subbranch, None)}
-    return _ranked([{"id": o.id, "code": o.code, "name": o.name,
-                     "subbranch": subbranches.get(o.parent_id), "is_benchmark": o.is_benchmark,
-                     **_score_fields(scores.get(o.id))}
-                    for o in _units(OrgKind.outlet, paths)])
+    return _ranking(period, OrgKind.outlet, mode, _reader_paths(by))
 
 
 def subbranch_ranking(period: Period, by: User, *, mode: str | None = None
@@ -183,13 +141,13 @@ def subbranch_ranking(period: Period, by: User, *, mode: str | None = None
     """Sub-branches by combined score. A sub-branch manager sees every rank but the details of
     their own sub-branch only (抓两头带中间 without exposing the others)."""
     paths = _reader_paths(by)
-    scores = _scores(period, by_subbranch=True, mode=mode)
-    ranked = _ranked([{"id": u.id, "code": u.code, "name": u.name,
-                       **_score_fields(scores.get(u.id))}
-                      for u in _units(OrgKind.subbranch, None)])
+    ranked = _ranking(period, OrgKind.subbranch, mode, None)
+    for row in ranked:
+        del row["subbranch"], row["is_benchmark"]
     if _sees_all_subbranches(by):
         return ranked
-    own = {u.id for u in _units(OrgKind.subbranch, paths)}
+    own = set(db.session.scalars(sa.select(OrgUnit.id).where(
+        OrgUnit.kind == OrgKind.subbranch, _in(paths))))
     return [row if row["id"] in own else {"rank": row.get("rank"), "own": False}
             for row in ranked]
 

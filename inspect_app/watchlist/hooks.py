@@ -14,6 +14,7 @@ def _on_finalised(inspection, by=None, **_) -> None:
 def init_app(app: Flask) -> None:
     from ..inspections import campaigns
     from ..inspections.signals import inspection_finalised
+    from . import period_scores  # noqa: F401 - its session hook keeps ranking figures current
     from .operations import watch_listed_outlet_ids
 
     inspection_finalised.connect(_on_finalised)

@@ -127,3 +127,35 @@ class QueueDay(db.Model):
     day: Mapped[date] = mapped_column(sa.Date, nullable=False, index=True)
     customers_served: Mapped[int] = mapped_column(nullable=False)
     customers_over_limit: Mapped[int] = mapped_column(nullable=False)
+
+
+class PeriodScore(db.Model):
+    """One unit's figures for one ranking period (week, month or quarter), kept up to date.
+
+    Rankings, the inflation view and bulletins read these rows instead of aggregating
+    inspections per request: a branch of thousands of outlets is one indexed read. One row per
+    (period, mode filter, unit): ``mode`` is ``""`` for the figures over all modes (the
+    combined score) and a mode's value for the ranking by that mode. Sub-branch rows pool the
+    inspections of their active outlets. Maintained by :mod:`inspect_app.watchlist.period_scores`
+    whenever an inspection's score, status, outlet or submission time changes (in the same
+    transaction), and rebuilt in bulk by ``flask --app inspect_app watchlist rebuild-scores``.
+    Values are rounded to two places, as every page and export prints them. The primary key
+    leads with the period and the mode filter, so a ranking is one range of the key.
+    """
+
+    __tablename__ = "period_scores"
+    #: SQLite: store the rows in primary-key order, so a ranking reads one contiguous range
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    period_kind: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    period_start: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    mode: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("org_units.id", ondelete="CASCADE"),
+                                         primary_key=True, index=True)
+    unit_kind: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    inspections: Mapped[int] = mapped_column(nullable=False)
+    combined: Mapped[float | None] = mapped_column(sa.Float)
+    grade: Mapped[str | None] = mapped_column(sa.String(16))
+    self_mean: Mapped[float | None] = mapped_column(sa.Float)
+    independent_mean: Mapped[float | None] = mapped_column(sa.Float)
+    gap: Mapped[float | None] = mapped_column(sa.Float)

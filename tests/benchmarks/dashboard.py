@@ -97,7 +97,7 @@ def rankings(period, by):
 
     from inspect_app.watchlist import dashboards
 
-    g.pop("_mode_rows", None)
+    g.pop("_outlet_modes", None)
     g.pop("_units", None)
     return (dashboards.outlet_ranking(period, by), dashboards.subbranch_ranking(period, by))
 
@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--small", action="store_true", help="200 outlets × 12 months")
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--reuse", metavar="URL",
+                        help="measure a database kept by an earlier --keep run (no loading)")
     args = parser.parse_args(argv)
 
     from flask_migrate import upgrade
@@ -149,7 +151,11 @@ def main(argv: list[str] | None = None) -> None:
     outlets, months = (200, 12) if args.small else (2000, 36)
     workdir = tempfile.mkdtemp(prefix="inspect-bench-")
     admin = None
-    if args.db == "postgresql":
+    if args.reuse:
+        url = args.reuse
+        args.db = sa.make_url(url).get_backend_name()
+        args.keep = True
+    elif args.db == "postgresql":
         name = f"inspect_bench_{uuid.uuid4().hex[:8]}"
         admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
@@ -161,10 +167,15 @@ def main(argv: list[str] | None = None) -> None:
               "PHOTO_STORAGE_ROOT": f"{workdir}/photos", "LOG_LEVEL": "WARNING",
               "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
     app = create_app(config)
+    if args.keep and not args.reuse:
+        print(f"keeping {url}", flush=True)
     try:
-        with app.app_context():
-            upgrade()
-        build(app, outlets, months)
+        if not args.reuse:
+            with app.app_context():
+                upgrade()
+            build(app, outlets, months)
+        else:
+            print(f"data: reusing {url}", flush=True)
         figures = measure(app)
         for key, value in figures.items():
             print(f"  {key}: {value:.1f}")

@@ -1,0 +1,281 @@
+"""Per-period scores of every outlet and sub-branch, kept current as inspections change.
+
+Rankings of a branch list every one of its outlets; computing them per request means reading
+and combining every inspection of the period, then building thousands of rows in Python. The
+figures change only when an inspection's score does, so they are kept in
+:class:`~inspect_app.watchlist.models.PeriodScore` rows instead — one per period (the week,
+the month and the quarter of the submission), mode filter and unit — and a ranking is one
+indexed read.
+
+How the rows stay right:
+
+- :func:`_after_flush` (a session event) notices every flushed change of an inspection's
+  status, score, outlet, mode or submission time, new or deleted inspections, and outlets that
+  move to another sub-branch or are (de)activated, and recomputes the affected rows from the
+  inspections themselves in the same transaction: nothing commits without its figures.
+- On PostgreSQL the recomputation of a unit first takes a transaction-scoped advisory lock on
+  it, so two transactions touching the same outlet or sub-branch recompute one after the other
+  and the second sees the first's committed inspections (no lost update, no duplicate key).
+- Bulk writers that bypass the ORM (the synthetic history, a restore) call :func:`rebuild`;
+  so does ``flask --app inspect_app watchlist rebuild-scores``, the repair for rows changed by
+  hand in SQL, and the migration that created the table.
+
+The figures themselves come from :func:`figures`, the one place that combines per-mode sums
+(the scoring engine's mode weighting), so a rebuilt row and an incrementally kept one agree.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session, attributes
+
+from ..inspections.models import RESULT_VISIBLE, Inspection
+from ..orgs.models import OrgKind, OrgUnit
+from ..scoring import DEFAULT_RULES, combined_mean
+from .models import PeriodScore
+
+#: Period kinds a ranking can ask for.
+KINDS = ("week", "month", "quarter")
+#: ``mode`` of the rows over all modes (the combined score).
+ALL_MODES = ""
+
+_WEIGHTS = {mode: float(weight) for mode, weight in DEFAULT_RULES.mode_weights.items()}
+_BANDS = [(float(band.min), band.label) for band in DEFAULT_RULES.grade_bands]
+_VISIBLE = [status.value for status in RESULT_VISIBLE]
+_INSPECTION_FIELDS = ("status", "total", "outlet_id", "mode", "submitted_at")
+_OUTLET_FIELDS = ("parent_id", "is_active")
+#: First key of PostgreSQL advisory locks taken here (the second is the unit id).
+_LOCK_SPACE = 7301
+_TABLE = PeriodScore.__table__
+
+
+def period_start(kind: str, day: date) -> date:
+    """First day of the week (Monday), month or quarter containing ``day``."""
+    if kind == "week":
+        return day - timedelta(days=day.weekday())
+    if kind == "quarter":
+        return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+    return date(day.year, day.month, 1)
+
+
+def period_end(kind: str, start: date) -> date:
+    """The day after the period starting at ``start``."""
+    if kind == "week":
+        return start + timedelta(days=7)
+    months = 3 if kind == "quarter" else 1
+    month = start.month - 1 + months
+    return date(start.year + month // 12, month % 12 + 1, 1)
+
+
+def _day(moment: datetime) -> date:
+    """The UTC day of a submission time (periods are bounded at UTC midnight)."""
+    return moment.astimezone(UTC).date() if moment.tzinfo else moment.date()
+
+
+def _r(value: float | None) -> float | None:
+    return round(value, 2) if value is not None else None
+
+
+def figures(modes: Mapping[str, tuple[float, int]]) -> tuple:
+    """``(combined, grade, inspections, self_mean, independent_mean, gap)`` from per-mode
+    ``(sum of scores, number of inspections)``, rounded to two places."""
+    count = independent_cents = independent_n = 0
+    self_mean = None
+    means = {}
+    # Scores have two decimals: summing whole cents, modes in a fixed order, makes the result
+    # independent of the order the scores were added in (SQL here, Python in a rebuild).
+    for mode in sorted(modes):
+        total, n = modes[mode]
+        cents = round(total * 100)
+        means[mode] = cents / n / 100
+        count += n
+        if mode == "self_check":
+            self_mean = means[mode]
+        else:
+            independent_cents += cents
+            independent_n += n
+    combined = combined_mean(means, _WEIGHTS)
+    independent = independent_cents / independent_n / 100 if independent_n else None
+    grade = (next((label for minimum, label in _BANDS if combined >= minimum), None)
+             if combined is not None else None)
+    gap = (_r(self_mean - independent)
+           if self_mean is not None and independent is not None else None)
+    return (_r(combined), grade, count, _r(self_mean), _r(independent), gap)
+
+
+def _rows(kind: str, start: date, unit_id: int, unit_kind: str,
+          modes: Mapping[str, tuple[float, int]]) -> list[dict]:
+    """The rows of one unit and period: all modes together, then each mode alone."""
+    rows = []
+    for mode, subset in [(ALL_MODES, modes), *((m, {m: v}) for m, v in modes.items())]:
+        combined, grade, count, self_mean, independent, gap = figures(subset)
+        rows.append({"period_kind": kind, "period_start": start, "mode": mode,
+                     "unit_id": unit_id, "unit_kind": unit_kind, "inspections": count,
+                     "combined": combined, "grade": grade, "self_mean": self_mean,
+                     "independent_mean": independent, "gap": gap})
+    return rows
+
+
+def _bounds(kind: str, start: date) -> tuple[datetime, datetime]:
+    return (datetime.combine(start, time.min, tzinfo=UTC),
+            datetime.combine(period_end(kind, start), time.min, tzinfo=UTC))
+
+
+def _unit_sums(conn: sa.Connection, unit_id: int, unit_kind: str, kind: str,
+               start: date) -> dict[str, tuple[float, int]]:
+    """Per mode: sum and number of the unit's scored inspections in the period."""
+    low, high = _bounds(kind, start)
+    inspections = Inspection.__table__
+    query = (sa.select(sa.cast(inspections.c.mode, sa.String),
+                       sa.func.sum(sa.cast(inspections.c.total, sa.Float)), sa.func.count())
+             .where(inspections.c.submitted_at >= low, inspections.c.submitted_at < high,
+                    sa.cast(inspections.c.status, sa.String).in_(_VISIBLE),
+                    inspections.c.total.is_not(None))
+             .group_by(inspections.c.mode))
+    if unit_kind == OrgKind.outlet.value:
+        query = query.where(inspections.c.outlet_id == unit_id)
+    else:
+        outlets = OrgUnit.__table__
+        query = query.join(outlets, outlets.c.id == inspections.c.outlet_id).where(
+            outlets.c.parent_id == unit_id, outlets.c.is_active.is_(True))
+    return {mode: (float(total), n) for mode, total, n in conn.execute(query)}
+
+
+def _lock(conn: sa.Connection, unit_ids: Iterable[int]) -> None:
+    if conn.dialect.name != "postgresql":
+        return  # SQLite has one writer at a time already
+    for unit_id in sorted(set(unit_ids)):
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:space, :unit)"),
+                     {"space": _LOCK_SPACE, "unit": unit_id})
+
+
+def refresh(conn: sa.Connection, touched: Iterable[tuple[int, date]]) -> None:
+    """Recompute the rows of the outlets and sub-branches of ``touched`` (outlet id, day of
+    submission) pairs, for the week, month and quarter of each day."""
+    touched = set(touched)
+    if not touched:
+        return
+    outlets = OrgUnit.__table__
+    parents = dict(conn.execute(sa.select(outlets.c.id, outlets.c.parent_id)
+                                .where(outlets.c.id.in_({o for o, _ in touched}))).all())
+    units: dict[tuple[int, str], set[tuple[str, date]]] = defaultdict(set)
+    for outlet_id, day in touched:
+        periods = {(kind, period_start(kind, day)) for kind in KINDS}
+        units[(outlet_id, OrgKind.outlet.value)] |= periods
+        if parents.get(outlet_id) is not None:
+            units[(parents[outlet_id], OrgKind.subbranch.value)] |= periods
+    _lock(conn, (unit_id for unit_id, _ in units))
+    for (unit_id, unit_kind), periods in sorted(units.items()):
+        for kind, start in sorted(periods):
+            conn.execute(_TABLE.delete().where(
+                _TABLE.c.period_kind == kind, _TABLE.c.period_start == start,
+                _TABLE.c.unit_id == unit_id))
+            sums = _unit_sums(conn, unit_id, unit_kind, kind, start)
+            if sums:
+                conn.execute(_TABLE.insert(), _rows(kind, start, unit_id, unit_kind, sums))
+
+
+def _computed(conn: sa.Connection, only: set[int] | None = None) -> list[dict]:
+    """Every row as computed from the inspections (or the rows of sub-branches ``only``)."""
+    inspections, outlets = Inspection.__table__, OrgUnit.__table__
+    query = (sa.select(inspections.c.outlet_id, outlets.c.parent_id, outlets.c.is_active,
+                       sa.cast(inspections.c.mode, sa.String), inspections.c.submitted_at,
+                       sa.cast(inspections.c.total, sa.Float))
+             .join(outlets, outlets.c.id == inspections.c.outlet_id)
+             .where(sa.cast(inspections.c.status, sa.String).in_(_VISIBLE),
+                    inspections.c.total.is_not(None), inspections.c.submitted_at.is_not(None)))
+    if only is not None:
+        query = query.where(outlets.c.parent_id.in_(only))
+    sums: dict[tuple[str, date, int, str], dict[str, list[float]]] = defaultdict(dict)
+    starts: dict[date, list[tuple[str, date]]] = {}
+    for outlet_id, parent_id, active, mode, submitted_at, total in conn.execute(query):
+        day = _day(submitted_at)
+        periods = starts.get(day)
+        if periods is None:
+            periods = starts[day] = [(kind, period_start(kind, day)) for kind in KINDS]
+        units = [] if only is not None else [(outlet_id, OrgKind.outlet.value)]
+        if parent_id is not None and active:
+            units.append((parent_id, OrgKind.subbranch.value))
+        for kind, start in periods:
+            for unit_id, unit_kind in units:
+                cell = sums[(kind, start, unit_id, unit_kind)].setdefault(mode, [0.0, 0])
+                cell[0] += total
+                cell[1] += 1
+    return [row for (kind, start, unit_id, unit_kind), modes in sums.items()
+            for row in _rows(kind, start, unit_id, unit_kind, modes)]
+
+
+def rebuild(conn: sa.Connection, *, subbranch_ids: Iterable[int] | None = None) -> int:
+    """Recompute every row from the inspections (or only the rows of ``subbranch_ids``, after
+    outlets moved between them). Returns the number of rows written."""
+    only = set(subbranch_ids) if subbranch_ids is not None else None
+    if only is not None:
+        if not only:
+            return 0
+        _lock(conn, only)
+        conn.execute(_TABLE.delete().where(_TABLE.c.unit_id.in_(only)))
+    else:
+        conn.execute(_TABLE.delete())
+    rows = _computed(conn, only)
+    for index in range(0, len(rows), 5000):
+        conn.execute(_TABLE.insert(), rows[index:index + 5000])
+    return len(rows)
+
+
+def differences(conn: sa.Connection) -> list[str]:
+    """Stored rows that differ from a fresh computation, described; empty when all agree."""
+    key = ("period_kind", "period_start", "mode", "unit_id")
+    expected = {tuple(row[k] for k in key): row for row in _computed(conn)}
+    stored = {tuple(row[k] for k in key): dict(row)
+              for row in conn.execute(sa.select(_TABLE)).mappings()}
+    problems = [f"missing {k}" for k in expected.keys() - stored.keys()]
+    problems += [f"extra {k}" for k in stored.keys() - expected.keys()]
+    for k in expected.keys() & stored.keys():
+        got, want = stored[k], expected[k]
+        fields = [f for f in want if f not in key and not _same(got[f], want[f])]
+        if fields:
+            problems.append(f"{k}: " + ", ".join(f"{f} {got[f]!r} ≠ {want[f]!r}" for f in fields))
+    return sorted(problems)
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) < 0.005
+    return a == b
+
+
+def _changed(obj: object, fields: tuple[str, ...]) -> bool:
+    state = sa.inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in fields)
+
+
+def _old_and_new(obj: object, name: str) -> list:
+    history = attributes.get_history(obj, name)
+    return [v for v in (*history.deleted, *history.unchanged, *history.added) if v is not None]
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, flush_context) -> None:
+    """Recompute the figures a flush changed, in the flush's own transaction."""
+    touched: set[tuple[int, date]] = set()
+    moved: set[int] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Inspection):
+            if obj in session.dirty and not _changed(obj, _INSPECTION_FIELDS):
+                continue
+            for outlet_id in _old_and_new(obj, "outlet_id"):
+                for submitted in _old_and_new(obj, "submitted_at"):
+                    touched.add((outlet_id, _day(submitted)))
+        elif (isinstance(obj, OrgUnit) and obj in session.dirty and obj.kind is OrgKind.outlet
+              and _changed(obj, _OUTLET_FIELDS)):
+            moved.update(_old_and_new(obj, "parent_id"))
+    if not touched and not moved:
+        return
+    conn = session.connection()
+    refresh(conn, touched)
+    if moved:
+        rebuild(conn, subbranch_ids=moved)

@@ -1,0 +1,106 @@
+"""The per-period ranking figures stay equal to a fresh computation through every change."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from inspect_app.extensions import db
+from inspect_app.orgs.models import OrgKind, OrgUnit
+from inspect_app.watchlist.models import PeriodScore
+from inspect_app.watchlist.period_scores import differences, figures, period_end, period_start
+
+from ..helpers import filler_of, submit_filled
+
+
+def consistent() -> list[str]:
+    return differences(db.session.connection())
+
+
+def outlet_row(client, headers, outlet_id: int, kind: str = "month") -> dict:
+    ranking = client.get(f"/api/v1/dashboard/rankings?kind={kind}&day={date.today()}",
+                         headers=headers).get_json()
+    return next(r for r in ranking["outlets"] if r["id"] == outlet_id)
+
+
+def test_figures_combine_modes_like_the_scoring_engine():
+    """Are self-check, independent mean, gap and grade derived from per-mode sums?"""
+    combined, grade, count, self_mean, independent, gap = figures(
+        {"self_check": (190.0, 2), "spot_check": (80.0, 1), "mystery_visit": (140.0, 2)})
+    assert (count, self_mean, independent, gap) == (5, 95.0, 73.33, 21.67)
+    assert independent < combined < self_mean and grade
+    assert figures({"spot_check": (59.0, 1)})[:3] == (59.0, figures({"spot_check": (59.0, 1)})[1], 1)
+
+
+@pytest.mark.parametrize(("kind", "day", "start", "end"), [
+    ("week", date(2026, 11, 26), date(2026, 11, 23), date(2026, 11, 30)),
+    ("month", date(2026, 12, 31), date(2026, 12, 1), date(2027, 1, 1)),
+    ("quarter", date(2026, 11, 5), date(2026, 10, 1), date(2027, 1, 1)),
+])
+def test_periods_are_weeks_months_and_quarters(kind, day, start, end):
+    assert period_start(kind, day) == start and period_end(kind, start) == end
+
+
+def test_demo_history_figures_match_a_fresh_computation(demo):
+    """Does the seeded history (written in bulk, past the ORM) have its figures?"""
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PeriodScore)) > 1000
+    assert consistent() == []
+
+
+def test_figures_follow_submission_return_and_finalisation(client, api, first):
+    """Does every score change show in the ranking at once, and nothing drift?"""
+    spot = first("spot_check")
+    headers = api("fwgl")
+    before = outlet_row(client, headers, spot.outlet_id)
+    items = client.get(f"/api/v1/inspections/{spot.id}",
+                       headers=api(filler_of(spot))).get_json()["checklist"]["items"]
+    failing = tuple(i["code"] for i in items if i["response_type"] == "pass_fail"
+                    and not i["red_line"])[:6]
+    assert submit_filled(client, api(filler_of(spot)), spot.id, fail=failing).status_code == 200
+    submitted = outlet_row(client, headers, spot.outlet_id)
+    assert submitted["count"] == before["count"] + 1
+    assert submitted["independent_mean"] is not None
+    assert consistent() == []
+
+    response = client.post(f"/api/v1/inspections/{spot.id}/return",
+                           json={"reason": "照片不清晰，请补拍"}, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    assert outlet_row(client, headers, spot.outlet_id)["count"] == before["count"]
+    assert consistent() == []
+
+    assert submit_filled(client, api(filler_of(spot)), spot.id).status_code == 200
+    assert client.post(f"/api/v1/inspections/{spot.id}/finalise",
+                       headers=headers).status_code == 200
+    final = outlet_row(client, headers, spot.outlet_id, kind="quarter")
+    assert final["count"] >= 1 and consistent() == []
+    subbranches = client.get(f"/api/v1/dashboard/rankings?kind=week&day={date.today()}",
+                             headers=headers).get_json()["subbranches"]
+    assert any(r["count"] for r in subbranches)
+
+
+def test_an_outlet_moving_to_another_subbranch_takes_its_figures_along(demo):
+    """Are both sub-branches' pooled figures recomputed when an outlet moves?"""
+    outlet = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB-01"))
+    target = db.session.scalar(sa.select(OrgUnit).where(
+        OrgUnit.kind == OrgKind.subbranch, OrgUnit.id != outlet.parent_id).order_by(OrgUnit.code))
+    outlet.parent_id = target.id
+    db.session.commit()
+    assert consistent() == []
+    outlet.is_active = False
+    db.session.commit()
+    assert consistent() == []
+
+
+def test_rebuild_command_checks_and_repairs(runner, demo):
+    """Does ``watchlist rebuild-scores --check`` notice rows changed by hand, and rebuild fix them?"""
+    ok = runner.invoke(args=["watchlist", "rebuild-scores", "--check"])
+    assert ok.exit_code == 0, ok.output
+    db.session.execute(sa.update(PeriodScore).where(PeriodScore.mode == "")
+                       .values(combined=PeriodScore.combined - 5))
+    db.session.commit()
+    broken = runner.invoke(args=["watchlist", "rebuild-scores", "--check"])
+    assert broken.exit_code != 0 and "rebuild-scores" in broken.output
+    rebuilt = runner.invoke(args=["watchlist", "rebuild-scores"])
+    assert rebuilt.exit_code == 0 and "已重建" in rebuilt.output
+    assert consistent() == []

@@ -25,7 +25,7 @@ from ..inspections.models import RESULT_VISIBLE, Finding, FindingStatus, Inspect
 from ..orgs.models import OrgKind, OrgUnit
 from ..scoring import DEFAULT_RULES, combined_mean
 from . import period_scores
-from .models import PeriodScore
+from .models import PeriodFailure, PeriodScore
 
 
 @dataclass(frozen=True)
@@ -154,21 +154,48 @@ def subbranch_ranking(period: Period, by: User, *, mode: str | None = None
 
 def most_failed_items(period: Period, by: User, *, limit: int = 10,
                       subbranch_id: int | None = None) -> list[dict[str, Any]]:
-    """Checklist items failed most often in the period (findings, overturned ones excluded)."""
+    """Checklist items failed most often in the period (findings, overturned ones excluded).
+
+    A reader whose scope is a whole branch reads the branch's per-period counts kept by
+    :mod:`.period_scores` (one row per item); a narrower scope, or a sub-branch filter,
+    counts its findings from the covering index on (creation time, status, item, outlet).
+    """
     paths = _reader_paths(by)
-    start, end = period.bounds
-    query = (sa.select(Finding.item_code, sa.func.min(Finding.item_text), sa.func.count(),
-                       sa.func.count(sa.distinct(Finding.outlet_id)))
-             .join(OrgUnit, Finding.outlet_id == OrgUnit.id)
-             .where(Finding.created_at >= start, Finding.created_at < end,
-                    Finding.status != FindingStatus.overturned, _in(paths))
-             .group_by(Finding.item_code)
-             .order_by(sa.func.count().desc(), Finding.item_code).limit(limit))
-    if subbranch_id is not None:
-        query = query.where(OrgUnit.parent_id == subbranch_id)
+    roots = _whole_branches(paths) if subbranch_id is None else None
+    if roots and period.kind in period_scores.KINDS:
+        failures = PeriodFailure.__table__
+        failed, outlets = sa.func.sum(failures.c.failures), sa.func.sum(failures.c.outlets)
+        rows = db.session.execute(
+            sa.select(failures.c.item_code, sa.func.min(failures.c.item_text), failed, outlets)
+            .where(failures.c.period_kind == period.kind,
+                   failures.c.period_start == period.start, failures.c.unit_id.in_(roots))
+            .group_by(failures.c.item_code)
+            .order_by(failed.desc(), failures.c.item_code).limit(limit)).all()
+    else:
+        start, end = period.bounds
+        failed = sa.func.count()
+        query = (sa.select(Finding.item_code, sa.func.min(Finding.item_text), failed,
+                           sa.func.count(sa.distinct(Finding.outlet_id)))
+                 .join(OrgUnit, Finding.outlet_id == OrgUnit.id)
+                 .where(Finding.created_at >= start, Finding.created_at < end,
+                        Finding.status != FindingStatus.overturned, _in(paths))
+                 .group_by(Finding.item_code)
+                 .order_by(failed.desc(), Finding.item_code).limit(limit))
+        if subbranch_id is not None:
+            query = query.where(OrgUnit.parent_id == subbranch_id)
+        rows = db.session.execute(query).all()
     return [{"item_code": code, "item_text": text, "section": code.split("-")[0],
-             "failures": failures, "outlets": outlets}
-            for code, text, failures, outlets in db.session.execute(query)]
+             "failures": int(n), "outlets": int(outlets)}
+            for code, text, n, outlets in rows]
+
+
+def _whole_branches(paths: list[str]) -> list[int] | None:
+    """Ids of the top-level units when ``paths`` is exactly one or more whole branches."""
+    roots = dict(db.session.execute(sa.select(OrgUnit.path, OrgUnit.id)
+                                    .where(OrgUnit.parent_id.is_(None))).all())
+    if all(p in roots for p in paths):
+        return [roots[p] for p in paths]
+    return None
 
 
 def failures_by_section(period: Period, by: User) -> list[dict[str, Any]]:

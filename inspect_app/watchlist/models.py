@@ -159,3 +159,26 @@ class PeriodScore(db.Model):
     self_mean: Mapped[float | None] = mapped_column(sa.Float)
     independent_mean: Mapped[float | None] = mapped_column(sa.Float)
     gap: Mapped[float | None] = mapped_column(sa.Float)
+
+
+class PeriodFailure(db.Model):
+    """How often one checklist item failed in a whole branch in one period, kept up to date.
+
+    The most-failed-items view of a service manager (whose scope is the whole branch) reads
+    these few rows (one per item) instead of counting the period's findings per request;
+    narrower scopes (a sub-branch manager, a sub-branch filter) count their few findings live.
+    ``unit_id`` is the top-level unit (the branch). Overturned findings are not counted.
+    Maintained by :mod:`inspect_app.watchlist.period_scores` like :class:`PeriodScore`.
+    """
+
+    __tablename__ = "period_failures"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    period_kind: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    period_start: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("org_units.id", ondelete="CASCADE"),
+                                         primary_key=True, index=True)
+    item_code: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    item_text: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    failures: Mapped[int] = mapped_column(nullable=False)
+    outlets: Mapped[int] = mapped_column(nullable=False)

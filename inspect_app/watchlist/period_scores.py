@@ -1,4 +1,5 @@
-"""Per-period scores of every outlet and sub-branch, kept current as inspections change.
+"""Per-period figures kept current as inspections change: every unit's scores, and how often
+each item failed in the whole branch.
 
 Rankings of a branch list every one of its outlets; computing them per request means reading
 and combining every inspection of the period, then building thousands of rows in Python. The
@@ -20,11 +21,17 @@ How the rows stay right:
   so does ``flask --app inspect_app watchlist rebuild-scores``, the repair for rows changed by
   hand in SQL, and the migration that created the table.
 
+Failed items work the same way (:class:`~inspect_app.watchlist.models.PeriodFailure`, one row
+per period, branch and item): a flushed finding (new, overturned, moved, deleted) recomputes
+its item's rows for the week, month and quarter of its creation, under an advisory lock on
+(branch, item).
+
 The figures themselves come from :func:`figures`, the one place that combines per-mode sums
 (the scoring engine's mode weighting), so a rebuilt row and an incrementally kept one agree.
 """
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
@@ -33,10 +40,10 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, attributes
 
-from ..inspections.models import RESULT_VISIBLE, Inspection
+from ..inspections.models import RESULT_VISIBLE, Finding, FindingStatus, Inspection
 from ..orgs.models import OrgKind, OrgUnit
 from ..scoring import DEFAULT_RULES, combined_mean
-from .models import PeriodScore
+from .models import PeriodFailure, PeriodScore
 
 #: Period kinds a ranking can ask for.
 KINDS = ("week", "month", "quarter")
@@ -48,9 +55,12 @@ _BANDS = [(float(band.min), band.label) for band in DEFAULT_RULES.grade_bands]
 _VISIBLE = [status.value for status in RESULT_VISIBLE]
 _INSPECTION_FIELDS = ("status", "total", "outlet_id", "mode", "submitted_at")
 _OUTLET_FIELDS = ("parent_id", "is_active")
-#: First key of PostgreSQL advisory locks taken here (the second is the unit id).
-_LOCK_SPACE = 7301
+_FINDING_FIELDS = ("status", "created_at", "outlet_id", "item_code")
+#: First keys of PostgreSQL advisory locks taken here (the second is a unit or an item).
+_LOCK_SPACE, _ITEM_LOCK_SPACE = 7301, 7302
 _TABLE = PeriodScore.__table__
+_FAILURES = PeriodFailure.__table__
+_OVERTURNED = FindingStatus.overturned.value
 
 
 def period_start(kind: str, day: date) -> date:
@@ -145,12 +155,84 @@ def _unit_sums(conn: sa.Connection, unit_id: int, unit_kind: str, kind: str,
     return {mode: (float(total), n) for mode, total, n in conn.execute(query)}
 
 
-def _lock(conn: sa.Connection, unit_ids: Iterable[int]) -> None:
+def _lock(conn: sa.Connection, keys: Iterable[int], space: int = _LOCK_SPACE) -> None:
+    """PostgreSQL: transaction-scoped advisory locks on ``keys``, taken in order."""
     if conn.dialect.name != "postgresql":
         return  # SQLite has one writer at a time already
-    for unit_id in sorted(set(unit_ids)):
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:space, :unit)"),
-                     {"space": _LOCK_SPACE, "unit": unit_id})
+    for key in sorted(set(keys)):
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                     {"space": space, "key": key})
+
+
+def _item_key(root_id: int, item_code: str) -> int:
+    return zlib.crc32(f"{root_id}:{item_code}".encode()) & 0x7FFFFFFF
+
+
+def _root(path: str) -> int:
+    """Id of the top-level unit of a unit's path (``/1/5/23/`` → 1)."""
+    return int(path.split("/")[1])
+
+
+def refresh_failures(conn: sa.Connection, touched: Iterable[tuple[int, str, date]]) -> None:
+    """Recompute the failed-item rows of ``touched`` (outlet id, item code, day of creation)
+    findings for the week, month and quarter of each day."""
+    touched = set(touched)
+    if not touched:
+        return
+    units = OrgUnit.__table__
+    paths = dict(conn.execute(sa.select(units.c.id, units.c.path)
+                              .where(units.c.id.in_({o for o, _, _ in touched}))).all())
+    keys: dict[tuple[int, str], set[tuple[str, date]]] = defaultdict(set)
+    for outlet_id, code, day in touched:
+        if outlet_id in paths:
+            keys[(_root(paths[outlet_id]), code)] |= {(k, period_start(k, day)) for k in KINDS}
+    _lock(conn, (_item_key(root, code) for root, code in keys), _ITEM_LOCK_SPACE)
+    findings = Finding.__table__
+    roots = dict(conn.execute(sa.select(units.c.id, units.c.path)
+                              .where(units.c.id.in_({root for root, _ in keys}))).all())
+    for (root, code), periods in sorted(keys.items()):
+        for kind, start in sorted(periods):
+            low, high = _bounds(kind, start)
+            conn.execute(_FAILURES.delete().where(
+                _FAILURES.c.period_kind == kind, _FAILURES.c.period_start == start,
+                _FAILURES.c.unit_id == root, _FAILURES.c.item_code == code))
+            failures, outlets, text = conn.execute(
+                sa.select(sa.func.count(), sa.func.count(sa.distinct(findings.c.outlet_id)),
+                          sa.func.min(findings.c.item_text))
+                .join(units, units.c.id == findings.c.outlet_id)
+                .where(findings.c.item_code == code, findings.c.created_at >= low,
+                       findings.c.created_at < high,
+                       sa.cast(findings.c.status, sa.String) != _OVERTURNED,
+                       units.c.path.startswith(roots[root]))).one()
+            if failures:
+                conn.execute(_FAILURES.insert(), {
+                    "period_kind": kind, "period_start": start, "unit_id": root,
+                    "item_code": code, "item_text": text, "failures": failures,
+                    "outlets": outlets})
+
+
+def _computed_failures(conn: sa.Connection) -> list[dict]:
+    """Every failed-item row as computed from the findings."""
+    findings, units = Finding.__table__, OrgUnit.__table__
+    query = (sa.select(units.c.path, findings.c.outlet_id, findings.c.item_code,
+                       findings.c.item_text, findings.c.created_at)
+             .join(units, units.c.id == findings.c.outlet_id)
+             .where(sa.cast(findings.c.status, sa.String) != _OVERTURNED))
+    cells: dict[tuple[str, date, int, str], list] = {}
+    for path, outlet_id, code, text, created_at in conn.execute(query):
+        day, root = _day(created_at), _root(path)
+        for kind in KINDS:
+            key = (kind, period_start(kind, day), root, code)
+            cell = cells.get(key)
+            if cell is None:
+                cells[key] = [1, {outlet_id}, text]
+            else:
+                cell[0] += 1
+                cell[1].add(outlet_id)
+                cell[2] = min(cell[2], text)
+    return [{"period_kind": kind, "period_start": start, "unit_id": root, "item_code": code,
+             "item_text": text, "failures": failures, "outlets": len(outlets)}
+            for (kind, start, root, code), (failures, outlets, text) in cells.items()]
 
 
 def refresh(conn: sa.Connection, touched: Iterable[tuple[int, date]]) -> None:
@@ -210,8 +292,8 @@ def _computed(conn: sa.Connection, only: set[int] | None = None) -> list[dict]:
 
 
 def rebuild(conn: sa.Connection, *, subbranch_ids: Iterable[int] | None = None) -> int:
-    """Recompute every row from the inspections (or only the rows of ``subbranch_ids``, after
-    outlets moved between them). Returns the number of rows written."""
+    """Recompute every row from the inspections and findings (or only the score rows of
+    ``subbranch_ids``, after outlets moved between them). Returns the number of rows written."""
     only = set(subbranch_ids) if subbranch_ids is not None else None
     if only is not None:
         if not only:
@@ -223,22 +305,36 @@ def rebuild(conn: sa.Connection, *, subbranch_ids: Iterable[int] | None = None) 
     rows = _computed(conn, only)
     for index in range(0, len(rows), 5000):
         conn.execute(_TABLE.insert(), rows[index:index + 5000])
+    if only is None:
+        conn.execute(_FAILURES.delete())
+        failures = _computed_failures(conn)
+        for index in range(0, len(failures), 5000):
+            conn.execute(_FAILURES.insert(), failures[index:index + 5000])
+        return len(rows) + len(failures)
     return len(rows)
 
 
 def differences(conn: sa.Connection) -> list[str]:
     """Stored rows that differ from a fresh computation, described; empty when all agree."""
-    key = ("period_kind", "period_start", "mode", "unit_id")
-    expected = {tuple(row[k] for k in key): row for row in _computed(conn)}
+    return (_compare(conn, _TABLE, ("period_kind", "period_start", "mode", "unit_id"),
+                     _computed(conn))
+            + _compare(conn, _FAILURES, ("period_kind", "period_start", "unit_id", "item_code"),
+                       _computed_failures(conn)))
+
+
+def _compare(conn: sa.Connection, table: sa.Table, key: tuple[str, ...],
+             computed: list[dict]) -> list[str]:
+    expected = {tuple(row[k] for k in key): row for row in computed}
     stored = {tuple(row[k] for k in key): dict(row)
-              for row in conn.execute(sa.select(_TABLE)).mappings()}
-    problems = [f"missing {k}" for k in expected.keys() - stored.keys()]
-    problems += [f"extra {k}" for k in stored.keys() - expected.keys()]
+              for row in conn.execute(sa.select(table)).mappings()}
+    problems = [f"{table.name}: missing {k}" for k in expected.keys() - stored.keys()]
+    problems += [f"{table.name}: extra {k}" for k in stored.keys() - expected.keys()]
     for k in expected.keys() & stored.keys():
         got, want = stored[k], expected[k]
         fields = [f for f in want if f not in key and not _same(got[f], want[f])]
         if fields:
-            problems.append(f"{k}: " + ", ".join(f"{f} {got[f]!r} ≠ {want[f]!r}" for f in fields))
+            problems.append(f"{table.name} {k}: "
+                            + ", ".join(f"{f} {got[f]!r} ≠ {want[f]!r}" for f in fields))
     return sorted(problems)
 
 
@@ -262,8 +358,18 @@ def _old_and_new(obj: object, name: str) -> list:
 def _after_flush(session: Session, flush_context) -> None:
     """Recompute the figures a flush changed, in the flush's own transaction."""
     touched: set[tuple[int, date]] = set()
+    failed: set[tuple[int, str, date]] = set()
     moved: set[int] = set()
+    roots_changed = False
     for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Finding):
+            if obj in session.dirty and not _changed(obj, _FINDING_FIELDS):
+                continue
+            for outlet_id in _old_and_new(obj, "outlet_id"):
+                for code in _old_and_new(obj, "item_code"):
+                    for created in _old_and_new(obj, "created_at") or [obj.created_at]:
+                        failed.add((outlet_id, code, _day(created)))
+            continue
         if isinstance(obj, Inspection):
             if obj in session.dirty and not _changed(obj, _INSPECTION_FIELDS):
                 continue
@@ -272,10 +378,16 @@ def _after_flush(session: Session, flush_context) -> None:
                     touched.add((outlet_id, _day(submitted)))
         elif (isinstance(obj, OrgUnit) and obj in session.dirty and obj.kind is OrgKind.outlet
               and _changed(obj, _OUTLET_FIELDS)):
-            moved.update(_old_and_new(obj, "parent_id"))
-    if not touched and not moved:
+            parents = _old_and_new(obj, "parent_id")
+            moved.update(parents)
+            roots_changed |= _changed(obj, ("path",)) and len(
+                {_root(p) for p in _old_and_new(obj, "path") if p}) > 1
+    if not (touched or failed or moved):
         return
     conn = session.connection()
     refresh(conn, touched)
-    if moved:
+    refresh_failures(conn, failed)
+    if roots_changed:
+        rebuild(conn)  # an outlet changed branch: every figure may move
+    elif moved:
         rebuild(conn, subbranch_ids=moved)

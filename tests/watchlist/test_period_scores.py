@@ -1,13 +1,16 @@
 """The per-period ranking figures stay equal to a fresh computation through every change."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from inspect_app.auth.models import User
 from inspect_app.extensions import db
+from inspect_app.inspections.models import Finding, FindingStatus
 from inspect_app.orgs.models import OrgKind, OrgUnit
+from inspect_app.watchlist import dashboards
 from inspect_app.watchlist.models import PeriodScore
 from inspect_app.watchlist.period_scores import differences, figures, period_end, period_start
 
@@ -104,3 +107,58 @@ def test_rebuild_command_checks_and_repairs(runner, demo):
     rebuilt = runner.invoke(args=["watchlist", "rebuild-scores"])
     assert rebuilt.exit_code == 0 and "已重建" in rebuilt.output
     assert consistent() == []
+
+
+def live_failures(period) -> dict[str, tuple[int, int]]:
+    """Per item: failures and outlets counted straight from the findings."""
+    start, end = period.bounds
+    rows = db.session.execute(
+        sa.select(Finding.item_code, sa.func.count(), sa.func.count(sa.distinct(Finding.outlet_id)))
+        .where(Finding.created_at >= start, Finding.created_at < end,
+               Finding.status != FindingStatus.overturned)
+        .group_by(Finding.item_code)).all()
+    return {code: (n, outlets) for code, n, outlets in rows}
+
+
+def test_branch_failed_items_equal_a_live_count(demo):
+    """Does the branch-wide view read kept counts equal to counting the findings?"""
+    manager = db.session.scalar(sa.select(User).where(User.username == "fwgl"))
+    period = dashboards.period_for("quarter", date.today().replace(day=1) - timedelta(days=1))
+    kept = dashboards.most_failed_items(period, manager, limit=1000)
+    assert kept and {r["item_code"]: (r["failures"], r["outlets"]) for r in kept} \
+        == live_failures(period)
+    assert [r["failures"] for r in kept] == sorted((r["failures"] for r in kept), reverse=True)
+    subbranch = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB"))
+    narrow = dashboards.most_failed_items(period, manager, subbranch_id=subbranch.id)
+    assert narrow and all(r["failures"] <= dict((k["item_code"], k["failures"]) for k in kept)
+                          [r["item_code"]] for r in narrow)
+
+
+def test_failed_items_follow_findings_and_overturned_appeals(client, api, first):
+    """Does a new finding count at once, and an overturned one stop counting?"""
+    spot = first("spot_check")
+    manager = db.session.scalar(sa.select(User).where(User.username == "fwgl"))
+    period = dashboards.period_for("month", date.today())
+    items = client.get(f"/api/v1/inspections/{spot.id}",
+                       headers=api(filler_of(spot))).get_json()["checklist"]["items"]
+    code = next(i["code"] for i in items if i["response_type"] == "pass_fail"
+                and not i["red_line"])
+    before = live_failures(period).get(code, (0, 0))[0]
+    result = submit_filled(client, api(filler_of(spot)), spot.id, fail=(code,)).get_json()
+    counted = {r["item_code"]: r["failures"]
+               for r in dashboards.most_failed_items(period, manager, limit=1000)}
+    assert counted[code] == before + 1 and consistent() == []
+    outlet_manager = db.session.scalar(sa.select(User.username).where(
+        User.username == f"wd.{spot.outlet.code.split('-')[1].lower()}"
+                         f"{spot.outlet.code.split('-')[2]}"))
+    appeal = client.post(f"/api/v1/findings/{result['findings'][0]['id']}/appeals",
+                         json={"category": "standard_misapplied", "text": "该标识已按新版设置"},
+                         headers=api(outlet_manager))
+    assert appeal.status_code == 201, appeal.get_json()
+    decided = client.post(f"/api/v1/appeals/{appeal.get_json()['id']}/decide",
+                          json={"decision": "overturned", "note": "复核照片后确认合格"},
+                          headers=api("fwgl2"))
+    assert decided.status_code == 200, decided.get_json()
+    counted = {r["item_code"]: r["failures"]
+               for r in dashboards.most_failed_items(period, manager, limit=1000)}
+    assert counted.get(code, 0) == before and consistent() == []

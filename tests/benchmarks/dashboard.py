@@ -1,11 +1,12 @@
 """Dashboard scale benchmark: 2,000 outlets × 3 years of inspections in every mode.
 
     python -m tests.benchmarks.dashboard [--small] [--db sqlite|postgresql] [--keep]
+    python -m tests.benchmarks.dashboard --reuse URL     # measure a database kept by --keep
 
 Builds a scratch database (SQLite file under /tmp, or a private PostgreSQL database), loads the
 organisation and the synthetic history (~120k inspections, ~5.8M answers; ``--small``: 200
-outlets × 1 year), then measures in the same run — median of several repetitions — the
-product's own code for the ranking, the watch-list evaluation of every outlet and sub-branch,
+outlets × 1 year; the load includes building the per-period figures), then measures in the same
+run — median of several repetitions — the product's own code for the ranking, the watch-list evaluation of every outlet and sub-branch,
 the most-failed-items query and an outlet's trend, against a baseline that computes the same
 ranking by scanning the raw answer rows. The last line is::
 

@@ -5,10 +5,11 @@
 
 Builds a scratch database (SQLite file under /tmp, or a private PostgreSQL database), loads the
 organisation and the synthetic history (~120k inspections, ~5.8M answers; ``--small``: 200
-outlets × 1 year; the load includes building the per-period figures), then measures in the same
-run — median of several repetitions — the product's own code for the ranking, the watch-list evaluation of every outlet and sub-branch,
-the most-failed-items query and an outlet's trend, against a baseline that computes the same
-ranking by scanning the raw answer rows. The last line is::
+outlets × 1 year; the load includes building the per-period figures), then measures in the
+same run — median of several repetitions — the product's own code for the ranking, the
+watch-list evaluation of every outlet and sub-branch, the most-failed-items query and an
+outlet's trend, against a baseline that computes the same ranking by scanning the raw answer
+rows. The last line is::
 
     dashboard: ranking_ms=<n> watchlist_ms=<n> items_ms=<n> trend_ms=<n> raw_scan_ms=<n> db=<…>
 """

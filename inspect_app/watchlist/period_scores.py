@@ -10,19 +10,21 @@ indexed read.
 
 How the rows stay right:
 
-- :func:`_after_flush` (a session event) notices every flushed change of an inspection's
+- :func:`_after_flush` (a session event) notes every flushed change of an inspection's
   status, score, outlet, mode or submission time, new or deleted inspections, and outlets that
-  move to another sub-branch or are (de)activated, and recomputes the affected rows from the
-  inspections themselves in the same transaction: nothing commits without its figures.
-- On PostgreSQL the recomputation of a unit first takes a transaction-scoped advisory lock on
-  it, so two transactions touching the same outlet or sub-branch recompute one after the other
-  and the second sees the first's committed inspections (no lost update, no duplicate key).
+  move to another sub-branch or are (de)activated; :func:`_before_commit` recomputes the
+  affected rows from the inspections themselves just before the commit, in the same
+  transaction: nothing commits without its figures.
+- On PostgreSQL the recomputation first takes transaction-scoped advisory locks on the units
+  (and items) concerned, in one sorted batch, so two transactions touching the same outlet or
+  sub-branch recompute one after the other and the second sees the first's committed
+  inspections (no lost update, no duplicate key, no deadlock between them).
 - Bulk writers that bypass the ORM (the synthetic history, a restore) call :func:`rebuild`;
   so does ``flask --app inspect_app watchlist rebuild-scores``, the repair for rows changed by
   hand in SQL, and the migration that created the table.
 
 Failed items work the same way (:class:`~inspect_app.watchlist.models.PeriodFailure`, one row
-per period, branch and item): a flushed finding (new, overturned, moved, deleted) recomputes
+per period, branch and item): a finding flushed new, overturned, moved or deleted recomputes
 its item's rows for the week, month and quarter of its creation, under an advisory lock on
 (branch, item).
 
@@ -354,40 +356,64 @@ def _old_and_new(obj: object, name: str) -> list:
     return [v for v in (*history.deleted, *history.unchanged, *history.added) if v is not None]
 
 
+def _pending(session: Session) -> dict:
+    return session.info.setdefault("period_figures", {
+        "touched": set(), "failed": set(), "moved": set(), "roots_changed": False})
+
+
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, flush_context) -> None:
-    """Recompute the figures a flush changed, in the flush's own transaction."""
-    touched: set[tuple[int, date]] = set()
-    failed: set[tuple[int, str, date]] = set()
-    moved: set[int] = set()
-    roots_changed = False
+    """Note which figures a flush changed; :func:`_before_commit` recomputes them."""
+    pending = None
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Finding):
             if obj in session.dirty and not _changed(obj, _FINDING_FIELDS):
                 continue
+            pending = pending or _pending(session)
             for outlet_id in _old_and_new(obj, "outlet_id"):
                 for code in _old_and_new(obj, "item_code"):
                     for created in _old_and_new(obj, "created_at") or [obj.created_at]:
-                        failed.add((outlet_id, code, _day(created)))
-            continue
-        if isinstance(obj, Inspection):
+                        pending["failed"].add((outlet_id, code, _day(created)))
+        elif isinstance(obj, Inspection):
             if obj in session.dirty and not _changed(obj, _INSPECTION_FIELDS):
                 continue
+            pending = pending or _pending(session)
             for outlet_id in _old_and_new(obj, "outlet_id"):
                 for submitted in _old_and_new(obj, "submitted_at"):
-                    touched.add((outlet_id, _day(submitted)))
+                    pending["touched"].add((outlet_id, _day(submitted)))
         elif (isinstance(obj, OrgUnit) and obj in session.dirty and obj.kind is OrgKind.outlet
               and _changed(obj, _OUTLET_FIELDS)):
-            parents = _old_and_new(obj, "parent_id")
-            moved.update(parents)
-            roots_changed |= _changed(obj, ("path",)) and len(
+            pending = pending or _pending(session)
+            pending["moved"].update(_old_and_new(obj, "parent_id"))
+            pending["roots_changed"] |= _changed(obj, ("path",)) and len(
                 {_root(p) for p in _old_and_new(obj, "path") if p}) > 1
-    if not (touched or failed or moved):
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    """Recompute the noted figures just before the outermost commit, in its transaction.
+
+    Doing it once here, rather than after each flush, takes every advisory lock in one
+    sorted batch (units, then items) and holds them only for the commit: transactions that
+    touch the same outlets or items queue briefly and can never deadlock on these locks.
+    """
+    if session.in_nested_transaction():
+        return  # the outer commit will do it
+    session.flush()
+    pending = session.info.pop("period_figures", None)
+    if not pending:
         return
     conn = session.connection()
-    refresh(conn, touched)
-    refresh_failures(conn, failed)
-    if roots_changed:
+    refresh(conn, pending["touched"])
+    refresh_failures(conn, pending["failed"])
+    if pending["roots_changed"]:
         rebuild(conn)  # an outlet changed branch: every figure may move
-    elif moved:
-        rebuild(conn, subbranch_ids=moved)
+    elif pending["moved"]:
+        rebuild(conn, subbranch_ids=pending["moved"])
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction) -> None:
+    """A transaction that ends without committing (a rollback, a read) leaves nothing noted."""
+    if transaction.parent is None:
+        session.info.pop("period_figures", None)

@@ -237,9 +237,9 @@ def prepare(server: LiveServer, count: int) -> list[Inspector]:
             for index, (inspection_id, username) in enumerate(rows)]
 
 
-def verify(server: LiveServer, people: list[Inspector]) -> tuple[int, int, list[str]]:
-    """(lost, duplicated, notes) from the database: what the clients were told vs. what is
-    stored."""
+def verify(server: LiveServer, people: list[Inspector]) -> tuple[int, int, int, list[str]]:
+    """(lost, duplicated, wrong ranking figures, notes) from the database: what the clients
+    were told vs. what is stored."""
     lost = duplicated = 0
     notes = []
     ids = [p.inspection_id for p in people]
@@ -262,6 +262,12 @@ def verify(server: LiveServer, people: list[Inspector]) -> tuple[int, int, list[
         photos = conn.execute(sa.text(
             "SELECT inspection_id, client_id FROM photos WHERE inspection_id IN :ids")
             .bindparams(sa.bindparam("ids", expanding=True)), q).all()
+        # The ranking figures kept at every submission must equal a fresh computation, however
+        # the concurrent submissions interleaved.
+        from inspect_app.watchlist.period_scores import differences
+
+        figures_off = differences(conn)
+    notes += [f"ranking figures: {problem}" for problem in figures_off[:20]]
     stored_photos = Counter(client_id for _, client_id in photos)
     by_inspection = Counter(inspection_id for inspection_id, _ in photos)
     for person in people:
@@ -279,7 +285,7 @@ def verify(server: LiveServer, people: list[Inspector]) -> tuple[int, int, list[
         lost += sum(1 for cid in person.photos_acknowledged if stored_photos[cid] == 0)
         duplicated += sum(max(0, stored_photos[cid] - 1) for cid in person.photos_acknowledged)
         duplicated += max(0, by_inspection[iid] - len(person.photos_acknowledged))
-    return lost, duplicated, notes
+    return lost, duplicated, len(figures_off), notes
 
 
 def run(server: LiveServer, inspectors: int, *, threads: int | None = None,
@@ -304,7 +310,7 @@ def run(server: LiveServer, inspectors: int, *, threads: int | None = None,
     stop.set()
     if chaos_thread:
         chaos_thread.join(timeout=10)
-    lost, duplicated, notes = verify(server, people)
+    lost, duplicated, figures_off, notes = verify(server, people)
     latencies = sorted(stats.latencies) or [0.0]
     return {
         "requests": len(stats.latencies),
@@ -316,6 +322,7 @@ def run(server: LiveServer, inspectors: int, *, threads: int | None = None,
         "retries": stats.retries,
         "lost": lost,
         "duplicated": duplicated,
+        "figures_off": figures_off,
         "notes": notes,
         "statuses": dict(stats.statuses),
     }
@@ -346,8 +353,8 @@ def main() -> None:
         for note in result["notes"][:20]:
             print("  ", note)
         print(f"statuses={result['statuses']} timeouts={result['timeouts']} "
-              f"retries={result['retries']} rps_vs_baseline={result['rps'] / base_rps:.2f} "
-              f"(target ≥ 0.5)", flush=True)
+              f"retries={result['retries']} ranking_figures_off={result['figures_off']} "
+              f"rps_vs_baseline={result['rps'] / base_rps:.2f} (target ≥ 0.5)", flush=True)
         print(summary(result), flush=True)
 
 

@@ -35,6 +35,7 @@ def test_quick_load_loses_nothing_and_duplicates_nothing(server):
     result = load.run(server, 20)
     print(load.summary(result))
     assert result["lost"] == 0 and result["duplicated"] == 0, result["notes"]
+    assert result["figures_off"] == 0, result["notes"]  # rankings agree with the inspections
     assert result["errors_5xx"] == 0, result["statuses"]
     assert result["timeouts"] > 0  # the impatient clients really did retry
 

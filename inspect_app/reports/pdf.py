@@ -115,6 +115,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import jinja2
+import markupsafe
 from PIL import ImageFile
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
@@ -147,6 +148,8 @@ ROOT = Path(inspect_app.__file__).resolve().parent.parent
 TEMPLATES_ROOT = ROOT / "templates"
 STATIC_ROOT = ROOT / "static"
 STYLESHEET = STATIC_ROOT / "pdf" / "pdf.css"
+#: Our short user-agent stylesheet, used instead of WeasyPrint's HTML5 one (see :class:`_PDFHTML`).
+UA_STYLESHEET = STATIC_ROOT / "pdf" / "ua.css"
 
 #: URL scheme of photos in the printed HTML: ``evidence:<storage-key>``.
 EVIDENCE_SCHEME = "evidence"
@@ -158,6 +161,7 @@ MYSTERY_MODES = ("暗查", "暗访", "神秘人暗访", "mystery")
 FetchImage = Callable[[str], bytes]
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9.+-]*):")
+_SPACE_BETWEEN_TAGS = re.compile(r">\s+<")
 _RENDER_LOCK = threading.RLock()
 _MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"),
           (b"GIF8", "image/gif"))
@@ -241,6 +245,17 @@ def _sha_groups(value: Any, size: int = 16) -> list[str]:
     return [text[i:i + size] for i in range(0, len(text), size)]
 
 
+def _collapse_tag_space(value: Any) -> markupsafe.Markup:
+    """Drop whitespace between two tags (``>  <``) of already-rendered, autoescaped markup.
+
+    Used as ``{% filter collapse_tag_space %}`` around block-level markup (the findings table)
+    where that whitespace means nothing, so WeasyPrint builds no whitespace-only text boxes.
+    Text from the context cannot contain a bare ``<`` or ``>``: autoescaping turned them into
+    ``&lt;`` / ``&gt;``, so only the template's own tags are touched.
+    """
+    return markupsafe.Markup(_SPACE_BETWEEN_TAGS.sub("><", str(value)))
+
+
 @functools.cache
 def _jinja_env() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -252,6 +267,7 @@ def _jinja_env() -> jinja2.Environment:
     )
     env.filters["sha_groups"] = _sha_groups
     env.filters["evidence_url"] = evidence_url
+    env.filters["collapse_tag_space"] = _collapse_tag_space
     env.globals["mystery_modes"] = MYSTERY_MODES
     return env
 
@@ -269,11 +285,34 @@ def _stylesheet() -> CSS:
                font_config=_font_config())
 
 
+@functools.cache
+def _ua_stylesheet() -> CSS:
+    return CSS(url=UA_STYLESHEET.as_uri(), url_fetcher=EvidenceURLFetcher(None))
+
+
+class _PDFHTML(HTML):
+    """:class:`weasyprint.HTML` with our short user-agent stylesheet (``static/pdf/ua.css``).
+
+    WeasyPrint's own user-agent sheet covers all of HTML5 (forms, lists, bidi, ruby …); every
+    element is matched against its rules and every matched declaration enters the cascade. Our
+    templates use some twenty elements, and ``ua.css`` styles just those (with WeasyPrint's
+    values) and a few common others. ``HTML._ua_stylesheets`` is a private hook: present, with
+    this meaning, in WeasyPrint since v43 (the ``forms`` argument since v53); it is not part of
+    the documented API. Should a WeasyPrint upgrade drop or rename it, this override is simply
+    never called and WeasyPrint uses its full sheet: the PDFs stay correct, only slower
+    (``tests/reports/test_pdf_render.py`` checks the hook is still used).
+    """
+
+    def _ua_stylesheets(self, *args: Any, **kwargs: Any) -> list[CSS]:
+        return [_ua_stylesheet()]
+
+
 def warm_up() -> None:
-    """Load the font configuration, the stylesheet and the templates now (e.g. when a worker
+    """Load the font configuration, the stylesheets and the templates now (e.g. when a worker
     starts), so the first PDF does not pay for them."""
     with _RENDER_LOCK:
         _stylesheet()
+        _ua_stylesheet()
         env = _jinja_env()
         for name in ("rectification_list.html", "inspection_report.html"):
             env.get_template(f"pdf/{name}")
@@ -328,7 +367,7 @@ def html_to_pdf(html: str, *, fetch_image: FetchImage | None) -> bytes:
     started = time.perf_counter()
     with _RENDER_LOCK, _cyclic_gc_paused():
         font_config = _font_config()
-        document = HTML(string=html, base_url=STATIC_ROOT.as_uri() + "/", url_fetcher=fetcher)
+        document = _PDFHTML(string=html, base_url=STATIC_ROOT.as_uri() + "/", url_fetcher=fetcher)
         pdf = document.write_pdf(stylesheets=[_stylesheet()], font_config=font_config,
                                  optimize_images=False, jpeg_quality=None)
     log.debug("rendered PDF: %d bytes in %.0f ms", len(pdf),

@@ -26,6 +26,33 @@ JPEG thumbnails are embedded as they are (``DCTDecode``, no re-encoding): ``opti
 ``jpeg_quality`` stay off, which is both the fastest and, for already-compressed thumbnails, the
 smallest choice.
 
+What is left is WeasyPrint's Python, spread thin (cProfile of the 20-finding list, 4 pages):
+laying out lines and table cells, the cascade, building boxes, parsing, drawing glyphs. Its cost
+follows the number of elements, boxes, lines and glyphs, so the rest of the speed work cuts those
+without changing what is printed (issue 6; ``python -m tests.benchmarks.pdf``):
+
+- Markup (``templates/pdf/_macros.html``): a finding's cells hold plain blocks, never nested
+  inline runs (``<b>``/``<span>``/``<br>``: each line had to be split through every inline box);
+  texts of one style share one ``white-space: pre-line`` block, one line each (item + problem;
+  grey standard + severity/inspector; deadline + state); the SHA-256 under a thumbnail is one
+  ``white-space: pre`` block of two lines (no line breaking to search, and no
+  ``font-variant-numeric`` — Noto's digits are tabular anyway — which added an OpenType feature
+  to every shaping call); whitespace between the table's tags is dropped
+  (``collapse_tag_space``). Together ~0.8× the time of the inline markup.
+- A short user-agent stylesheet (``static/pdf/ua.css``, :class:`_PDFHTML`) instead of
+  WeasyPrint's full HTML5 one: the cascade went from ~55 ms to ~15 ms (with the leaner markup).
+- Our templates are well-formed XML, so :func:`render_pdf` parses them with expat (~1 ms) instead
+  of WeasyPrint's pure-Python tinyhtml5 (~25 ms); see :func:`_xhtml_tree`.
+- The small header tables use ``table-layout: fixed`` and the margin boxes have widths, so no
+  min/max-content passes are made for them (margin boxes ~20 → ~10 ms per PDF).
+
+Measured on the 2-core benchmark machine, same process, variants interleaved (the machine's speed
+drifts by up to 2× over minutes, so only side-by-side figures compare): the 20-finding list went
+from ~500 ms to ~290 ms of CPU time (best of runs; medians ~680 → ~400 ms), the 200-finding list
+from ~4.7 s to ~2.2 s (~7.5× the 20-finding list, was ~9×), same PDF size. Tried without a
+measurable gain: one table for all outlets (fewer repeated header rows), ``border-collapse:
+separate``, a shorter font-family list, a pre-subset font without vertical metrics, no ``lang``.
+
 Renders in one process are serialised by a lock, because the shared Pango font map is not
 thread-safe; long lists belong in a worker process anyway, not in a web worker.
 

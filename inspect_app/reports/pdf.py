@@ -50,9 +50,11 @@ Measured on the 2-core benchmark machine, same process, variants interleaved (th
 drifts by up to 2× over minutes, so only side-by-side figures compare): the 20-finding list went
 from ~500 ms to ~290 ms of CPU time (best of runs; medians ~680 → ~400 ms), the 200-finding list
 from ~4.7 s to ~2.2 s (~7–7.5× the 20-finding list, as before; single benchmark runs scatter
-from 5× to 8.5× on this machine), same PDF size; peak RSS for 200 findings ~270 → ~215 MB. Tried without a
-measurable gain: one table for all outlets (fewer repeated header rows), ``border-collapse:
-separate``, a shorter font-family list, a pre-subset font without vertical metrics, no ``lang``.
+from 5× to 8.5× on this machine), same PDF size; peak RSS for 200 findings ~270 → ~215 MB.
+Tried without a measurable gain: one table for all outlets (fewer repeated header rows),
+``border-collapse: separate``, a shorter font-family list, a pre-subset font without vertical
+metrics, no ``lang``. Still spent, untouched: a row that does not fit at the bottom of a page is
+laid out, dropped and laid out again on the next page (~20% more cell layouts).
 
 Renders in one process are serialised by a lock, because the shared Pango font map is not
 thread-safe; long lists belong in a worker process anyway, not in a web worker.

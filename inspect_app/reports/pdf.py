@@ -26,6 +26,36 @@ JPEG thumbnails are embedded as they are (``DCTDecode``, no re-encoding): ``opti
 ``jpeg_quality`` stay off, which is both the fastest and, for already-compressed thumbnails, the
 smallest choice.
 
+What is left is WeasyPrint's Python, spread thin (cProfile of the 20-finding list, 4 pages):
+laying out lines and table cells, the cascade, building boxes, parsing, drawing glyphs. Its cost
+follows the number of elements, boxes, lines and glyphs, so the rest of the speed work cuts those
+without changing what is printed (issue 6; ``python -m tests.benchmarks.pdf``):
+
+- Markup (``templates/pdf/_macros.html``): a finding's cells hold plain blocks, never nested
+  inline runs (``<b>``/``<span>``/``<br>``: each line had to be split through every inline box);
+  texts of one style share one ``white-space: pre-line`` block, one line each (item + problem;
+  grey standard + severity/inspector; deadline + state); the SHA-256 under a thumbnail is one
+  ``white-space: pre`` block of two lines (no line breaking to search, and no
+  ``font-variant-numeric`` — Noto's digits are tabular anyway — which added an OpenType feature
+  to every shaping call); whitespace between the table's tags is dropped
+  (``collapse_tag_space``). Together ~0.8× the time of the inline markup.
+- A short user-agent stylesheet (``static/pdf/ua.css``, :class:`_PDFHTML`) instead of
+  WeasyPrint's full HTML5 one: the cascade went from ~55 ms to ~15 ms (with the leaner markup).
+- Our templates are well-formed XML, so :func:`render_pdf` parses them with expat (~1 ms) instead
+  of WeasyPrint's pure-Python tinyhtml5 (~25 ms); see :func:`_xhtml_tree`.
+- The small header tables use ``table-layout: fixed`` and the margin boxes have widths, so no
+  min/max-content passes are made for them (margin boxes ~20 → ~10 ms per PDF).
+
+Measured on the 2-core benchmark machine, same process, variants interleaved (the machine's speed
+drifts by up to 2× over minutes, so only side-by-side figures compare): the 20-finding list went
+from ~500 ms to ~290 ms of CPU time (best of runs; medians ~680 → ~400 ms), the 200-finding list
+from ~4.7 s to ~2.2 s (~7–7.5× the 20-finding list, as before; single benchmark runs scatter
+from 5× to 8.5× on this machine), same PDF size; peak RSS for 200 findings ~270 → ~215 MB.
+Tried without a measurable gain: one table for all outlets (fewer repeated header rows),
+``border-collapse: separate``, a shorter font-family list, a pre-subset font without vertical
+metrics, no ``lang``. Still spent, untouched: a row that does not fit at the bottom of a page is
+laid out, dropped and laid out again on the next page (~20% more cell layouts).
+
 Renders in one process are serialised by a lock, because the shared Pango font map is not
 thread-safe; long lists belong in a worker process anyway, not in a web worker.
 
@@ -113,8 +143,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
+from xml.etree import ElementTree
 
+import cssselect2
 import jinja2
+import markupsafe
 from PIL import ImageFile
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
@@ -147,6 +180,8 @@ ROOT = Path(inspect_app.__file__).resolve().parent.parent
 TEMPLATES_ROOT = ROOT / "templates"
 STATIC_ROOT = ROOT / "static"
 STYLESHEET = STATIC_ROOT / "pdf" / "pdf.css"
+#: Our short user-agent stylesheet, used instead of WeasyPrint's HTML5 one (see :class:`_PDFHTML`).
+UA_STYLESHEET = STATIC_ROOT / "pdf" / "ua.css"
 
 #: URL scheme of photos in the printed HTML: ``evidence:<storage-key>``.
 EVIDENCE_SCHEME = "evidence"
@@ -158,6 +193,7 @@ MYSTERY_MODES = ("暗查", "暗访", "神秘人暗访", "mystery")
 FetchImage = Callable[[str], bytes]
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9.+-]*):")
+_SPACE_BETWEEN_TAGS = re.compile(r">\s+<")
 _RENDER_LOCK = threading.RLock()
 _MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"),
           (b"GIF8", "image/gif"))
@@ -241,6 +277,17 @@ def _sha_groups(value: Any, size: int = 16) -> list[str]:
     return [text[i:i + size] for i in range(0, len(text), size)]
 
 
+def _collapse_tag_space(value: Any) -> markupsafe.Markup:
+    """Drop whitespace between two tags (``>  <``) of already-rendered, autoescaped markup.
+
+    Used as ``{% filter collapse_tag_space %}`` around block-level markup (the findings table)
+    where that whitespace means nothing, so WeasyPrint builds no whitespace-only text boxes.
+    Text from the context cannot contain a bare ``<`` or ``>``: autoescaping turned them into
+    ``&lt;`` / ``&gt;``, so only the template's own tags are touched.
+    """
+    return markupsafe.Markup(_SPACE_BETWEEN_TAGS.sub("><", str(value)))
+
+
 @functools.cache
 def _jinja_env() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -252,6 +299,7 @@ def _jinja_env() -> jinja2.Environment:
     )
     env.filters["sha_groups"] = _sha_groups
     env.filters["evidence_url"] = evidence_url
+    env.filters["collapse_tag_space"] = _collapse_tag_space
     env.globals["mystery_modes"] = MYSTERY_MODES
     return env
 
@@ -269,11 +317,71 @@ def _stylesheet() -> CSS:
                font_config=_font_config())
 
 
+@functools.cache
+def _ua_stylesheet() -> CSS:
+    return CSS(url=UA_STYLESHEET.as_uri(), url_fetcher=EvidenceURLFetcher(None))
+
+
+class _PDFHTML(HTML):
+    """:class:`weasyprint.HTML` with our short user-agent stylesheet (``static/pdf/ua.css``).
+
+    WeasyPrint's own user-agent sheet covers all of HTML5 (forms, lists, bidi, ruby …); every
+    element is matched against its rules and every matched declaration enters the cascade. Our
+    templates use some twenty elements, and ``ua.css`` styles just those (with WeasyPrint's
+    values) and a few common others. ``HTML._ua_stylesheets`` is a private hook: present, with
+    this meaning, in WeasyPrint since v43 (the ``forms`` argument since v53); it is not part of
+    the documented API. Should a WeasyPrint upgrade drop or rename it, this override is simply
+    never called and WeasyPrint uses its full sheet: the PDFs stay correct, only slower
+    (``tests/reports/test_pdf_render.py`` checks the hook is still used).
+    """
+
+    def _ua_stylesheets(self, *args: Any, **kwargs: Any) -> list[CSS]:
+        return [_ua_stylesheet()]
+
+    @classmethod
+    def from_tree(cls, root: ElementTree.Element, *, base_url: str,
+                  url_fetcher: URLFetcher) -> _PDFHTML | None:
+        """A document for an element tree parsed by us, or ``None`` if WeasyPrint's HTML object
+        no longer looks as expected (the caller then lets WeasyPrint parse the string).
+
+        WeasyPrint's own ``__init__`` runs on an empty document, so every attribute it sets
+        exists; then the parsed tree replaces the empty one exactly as ``__init__`` installs it
+        (``wrapper_element`` / ``etree_element``, WeasyPrint 53–70).
+        """
+        document = cls(string="<html></html>", base_url=base_url, url_fetcher=url_fetcher)
+        if not (isinstance(getattr(document, "wrapper_element", None), cssselect2.ElementWrapper)
+                and isinstance(getattr(document, "etree_element", None), ElementTree.Element)):
+            return None
+        document.wrapper_element = cssselect2.ElementWrapper.from_html_root(
+            root, content_language=None)
+        document.etree_element = document.wrapper_element.etree_element
+        return document
+
+
+def _xhtml_tree(html: str) -> ElementTree.Element | None:
+    """Our templates' output parsed as XML by expat (C), or ``None`` if it is not well-formed.
+
+    WeasyPrint parses HTML with tinyhtml5, a pure-Python HTML5 parser: ~25 ms of a 20-finding
+    list, against ~1 ms for expat. The templates are therefore written in the XML-compatible
+    subset of HTML (``<!DOCTYPE html>``, void elements closed ``<img …/>``, explicit ``<tbody>``,
+    no HTML-only entities) and give the same element tree either way; the values they print are
+    autoescaped, so a context can add text but no markup. Only our own templates' output is
+    parsed this way (:func:`render_pdf`), never HTML handed to :func:`html_to_pdf`. Anything
+    expat refuses (e.g. a control character in a note) falls back to WeasyPrint's parser.
+    """
+    try:
+        return ElementTree.fromstring(html)
+    except ElementTree.ParseError as error:
+        log.debug("PDF HTML is not well-formed XML (%s); WeasyPrint parses it", error)
+        return None
+
+
 def warm_up() -> None:
-    """Load the font configuration, the stylesheet and the templates now (e.g. when a worker
+    """Load the font configuration, the stylesheets and the templates now (e.g. when a worker
     starts), so the first PDF does not pay for them."""
     with _RENDER_LOCK:
         _stylesheet()
+        _ua_stylesheet()
         env = _jinja_env()
         for name in ("rectification_list.html", "inspection_report.html"):
             env.get_template(f"pdf/{name}")
@@ -324,11 +432,21 @@ def html_to_pdf(html: str, *, fetch_image: FetchImage | None) -> bytes:
     ``evidence:<key>`` images are read with ``fetch_image(key)``; a key that cannot be read is
     logged by WeasyPrint and left out (its ``alt`` text is printed instead).
     """
+    return _print(html, fetch_image=fetch_image, xhtml=False)
+
+
+def _print(html: str, *, fetch_image: FetchImage | None, xhtml: bool) -> bytes:
     fetcher = EvidenceURLFetcher(fetch_image)
+    base_url = STATIC_ROOT.as_uri() + "/"
     started = time.perf_counter()
     with _RENDER_LOCK, _cyclic_gc_paused():
         font_config = _font_config()
-        document = HTML(string=html, base_url=STATIC_ROOT.as_uri() + "/", url_fetcher=fetcher)
+        tree = _xhtml_tree(html) if xhtml else None
+        document = None
+        if tree is not None:
+            document = _PDFHTML.from_tree(tree, base_url=base_url, url_fetcher=fetcher)
+        if document is None:
+            document = _PDFHTML(string=html, base_url=base_url, url_fetcher=fetcher)
         pdf = document.write_pdf(stylesheets=[_stylesheet()], font_config=font_config,
                                  optimize_images=False, jpeg_quality=None)
     log.debug("rendered PDF: %d bytes in %.0f ms", len(pdf),
@@ -344,4 +462,4 @@ def render_pdf(template_name: str, context: Mapping[str, Any], *,
     the thumbnail stored under ``key`` (it may raise for a missing key: the photo is then left
     out, the PDF is still produced). See the module docstring for the context shapes.
     """
-    return html_to_pdf(render_html(template_name, context), fetch_image=fetch_image)
+    return _print(render_html(template_name, context), fetch_image=fetch_image, xhtml=True)

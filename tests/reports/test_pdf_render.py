@@ -314,3 +314,65 @@ def test_importing_the_pdf_renderer_keeps_truncated_photos_refused():
 
     importlib.reload(pdf)
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+def test_templates_use_only_elements_the_short_ua_stylesheet_styles():
+    """Is every element the PDF templates print styled by static/pdf/ua.css (which replaces
+    WeasyPrint's full HTML5 user-agent sheet), or an inline element needing no style?"""
+    selectors = re.sub(r"/\*.*?\*/", "", pdf.UA_STYLESHEET.read_text(encoding="utf-8"),
+                       flags=re.S)
+    while "{" in selectors:  # drop declaration blocks, innermost first (@page nests them)
+        selectors = re.sub(r"\{[^{}]*\}", " ", selectors)
+    selectors = re.sub(r"\[[^\]]*\]", " ", selectors)
+    styled = set(re.findall(r"(?<![\w.#:@-])([a-z][a-z0-9]*)", selectors))
+    used = set()
+    for path in (pdf.TEMPLATES_ROOT / "pdf").glob("*.html"):
+        used |= set(re.findall(r"<([a-z][a-z0-9]*)\b", path.read_text(encoding="utf-8")))
+    assert used - styled <= {"span"}, sorted(used - styled - {"span"})
+
+
+def test_the_short_ua_stylesheet_is_used(store, monkeypatch):
+    """Does WeasyPrint still ask for the user-agent sheets through the hook we override?"""
+    import weasyprint
+
+    assert callable(getattr(weasyprint.HTML, "_ua_stylesheets", None))
+    asked = []
+    original = pdf._PDFHTML._ua_stylesheets
+
+    def spy(self, *args, **kwargs):
+        asked.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pdf._PDFHTML, "_ua_stylesheets", spy)
+    pdf.render_pdf("rectification_list.html", list_context(), fetch_image=store.get)
+    assert asked
+
+
+@pytest.mark.parametrize(("template", "context"), [
+    ("rectification_list.html", list_context("reviewer")),
+    ("rectification_list.html", list_context("outlet")),
+    ("inspection_report.html", report_context("reviewer")),
+    ("inspection_report.html", report_context("outlet")),
+])
+def test_templates_are_parsed_by_expat_and_print_as_with_the_html_parser(store, template,
+                                                                           context):
+    """Is the templates' output well-formed XML (the fast parser), and does it print the same
+    pages and text as when WeasyPrint's own HTML parser reads it?"""
+    html = pdf.render_html(template, context)
+    assert pdf._xhtml_tree(html) is not None
+    fast = PdfReader(io.BytesIO(pdf.render_pdf(template, context, fetch_image=store.get)))
+    slow = PdfReader(io.BytesIO(pdf.html_to_pdf(html, fetch_image=store.get)))
+    assert [p.extract_text() for p in fast.pages] == [p.extract_text() for p in slow.pages]
+    assert image_sizes(pdf.render_pdf(template, context, fetch_image=store.get)) == \
+        image_sizes(pdf.html_to_pdf(html, fetch_image=store.get))
+
+
+def test_text_that_is_not_xml_falls_back_to_the_html_parser(store):
+    """Is a list whose note holds a character XML forbids still printed (by WeasyPrint's
+    parser)? (WeasyPrint prints such a control character as .notdef and pypdf then cannot
+    read the text layer back, with either parser, so only the PDF itself is checked.)"""
+    odd = list_context(items=[item(1, finding_note="纸箱\x0b堆放"), item(2)])
+    assert pdf._xhtml_tree(pdf.render_html("rectification_list.html", odd)) is None
+    data = pdf.render_pdf("rectification_list.html", odd, fetch_image=store.get)
+    assert data.startswith(b"%PDF") and len(PdfReader(io.BytesIO(data)).pages) == 1
+    assert len(image_sizes(data)) == 4

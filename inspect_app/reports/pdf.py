@@ -194,6 +194,8 @@ FetchImage = Callable[[str], bytes]
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9.+-]*):")
 _SPACE_BETWEEN_TAGS = re.compile(r">\s+<")
+#: C0 control characters other than tab and line breaks, and DEL: never printable.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _RENDER_LOCK = threading.RLock()
 _MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"),
           (b"GIF8", "image/gif"))
@@ -288,9 +290,20 @@ def _collapse_tag_space(value: Any) -> markupsafe.Markup:
     return markupsafe.Markup(_SPACE_BETWEEN_TAGS.sub("><", str(value)))
 
 
+def _printable(value: Any) -> Any:
+    """Every printed value without control characters (e.g. a vertical tab pasted into a
+    note): Pango would print them as nothing, but they left the PDF's whole text layer
+    unreadable to text extraction, and they are not allowed in the XML the templates make."""
+    if isinstance(value, str) and _CONTROL.search(value):
+        cleaned = _CONTROL.sub("", value)
+        return markupsafe.Markup(cleaned) if isinstance(value, markupsafe.Markup) else cleaned
+    return value
+
+
 @functools.cache
 def _jinja_env() -> jinja2.Environment:
     env = jinja2.Environment(
+        finalize=_printable,
         loader=jinja2.FileSystemLoader(str(TEMPLATES_ROOT)),
         autoescape=True,
         trim_blocks=True,

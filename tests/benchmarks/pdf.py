@@ -3,7 +3,8 @@
 Run with ``python -m tests.benchmarks.pdf``. It measures, in one run (median of a few repetitions):
 
 - ``list20_ms`` / ``list200_ms``: WeasyPrint via :func:`inspect_app.reports.pdf.render_pdf`, 20 and
-  200 findings over 5 outlets, each with one before- and one after-photo (thumbnails);
+  200 findings over 5 outlets, each with one before- and one after-photo (thumbnails); timed in
+  interleaved rounds (two 20-finding renders, then one 200-finding render), medians;
 - ``chromium20_ms``: the same 20-finding HTML printed by headless Chromium (Playwright,
   ``page.set_content`` + ``page.pdf``), images inlined as ``data:`` URIs, browser start-up
   excluded;
@@ -34,7 +35,7 @@ from inspect_app.reports import pdf
 from tests.benchmarks._data import PhotoSet, rectification_list
 
 REPEAT = 5
-REPEAT_200 = 3
+ROUNDS = 4
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -116,9 +117,19 @@ def main() -> None:
                                       fetch_image=photos.fetch)
 
     render(list20)()  # first render loads the fonts' faces; not what a worker pays per PDF
-    list20_ms, pdf20 = median_ms(render(list20), REPEAT)
+    # Interleaved rounds: this machine's speed drifts by up to 2× over minutes, so the two
+    # lists are timed side by side, round after round, and each figure is a median.
+    times20, times200 = [], []
+    for _ in range(ROUNDS):
+        for _ in range(2):
+            ms, pdf20 = median_ms(render(list20), 1)
+            times20.append(ms)
+        ms, pdf200 = median_ms(render(list200), 1)
+        times200.append(ms)
+        print(f"  round: list20 {times20[-2]:.0f} / {times20[-1]:.0f} ms, "
+              f"list200 {times200[-1]:.0f} ms")
+    list20_ms, list200_ms = statistics.median(times20), statistics.median(times200)
     print(f"list20: {list20_ms:.0f} ms, {len(pdf20) / 1024:.0f} KB")
-    list200_ms, pdf200 = median_ms(render(list200), REPEAT_200)
     print(f"list200: {list200_ms:.0f} ms, {len(pdf200) / 1024:.0f} KB "
           f"({list200_ms / list20_ms:.1f} × list20)")
 

@@ -368,11 +368,19 @@ def test_templates_are_parsed_by_expat_and_print_as_with_the_html_parser(store, 
 
 
 def test_text_that_is_not_xml_falls_back_to_the_html_parser(store):
-    """Is a list whose note holds a character XML forbids still printed (by WeasyPrint's
-    parser)? (WeasyPrint prints such a control character as .notdef and pypdf then cannot
-    read the text layer back, with either parser, so only the PDF itself is checked.)"""
-    odd = list_context(items=[item(1, finding_note="纸箱\x0b堆放"), item(2)])
+    """Is a list whose note holds a character XML forbids (a Unicode noncharacter; control
+    characters are dropped before printing) still printed, by WeasyPrint's own parser?"""
+    odd = list_context(items=[item(1, finding_note="纸箱\uffff堆放"), item(2)])
     assert pdf._xhtml_tree(pdf.render_html("rectification_list.html", odd)) is None
     data = pdf.render_pdf("rectification_list.html", odd, fetch_image=store.get)
     assert data.startswith(b"%PDF") and len(PdfReader(io.BytesIO(data)).pages) == 1
     assert len(image_sizes(data)) == 4
+
+
+def test_control_characters_in_a_note_leave_the_text_readable(store):
+    """Does a note with pasted control characters still give a PDF whose text can be read?"""
+    items = [item(1, finding_note="柜台\x0b物品\x00摆放\x1b杂乱"), item(2)]
+    data = pdf.render_pdf("rectification_list.html", list_context("reviewer", items),
+                          fetch_image=store.get)
+    text = squeezed(text_of(data))
+    assert "柜台物品摆放杂乱" in text and "第1页共1页" in text

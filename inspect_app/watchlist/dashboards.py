@@ -92,8 +92,9 @@ def _ranking(period: Period, kind: OrgKind, mode: str | None, paths: list[str] |
     first and numbered; units without a score last, unnumbered, by code.
 
     A range read of :class:`~inspect_app.watchlist.models.PeriodScore` (clustered by period
-    and mode filter) merged with the organisation's units, the figures kept current at every score change by :mod:`.period_scores`: a branch of
-    thousands of outlets is ranked without touching a single inspection.
+    and mode filter) merged with the organisation's units, the figures kept current at every
+    score change by :mod:`.period_scores`: a branch of thousands of outlets is ranked without
+    touching a single inspection.
     """
     if period.kind not in period_scores.KINDS:
         raise ValueError(f"rankings cover a week, a month or a quarter, not {period.kind!r}")

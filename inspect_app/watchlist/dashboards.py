@@ -10,9 +10,11 @@ own sub-branch's details and only its rank among the others.
 """
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -74,6 +76,50 @@ def _sees_all_subbranches(by: User) -> bool:
     return by.can(Permission.watchlist_manage)
 
 
+@dataclass(frozen=True)
+class _Organisation:
+    """Every org unit as light rows, by kind, and every unit's name by id."""
+
+    #: per kind, plain tuples ``(id, code, name, parent_id, path, is_benchmark, is_active)``
+    by_kind: dict[OrgKind, list[tuple]]
+    names: dict[int, str]
+
+
+#: Per database URL: (stamp, organisation). A process normally talks to one database.
+_ORGANISATIONS: dict[str, tuple[tuple, _Organisation]] = {}
+_ORGANISATIONS_LOCK = threading.Lock()
+
+
+def _organisation() -> _Organisation:
+    """The organisation's units (id, code, name, parent, path, benchmark and active flags),
+    kept per process and database while the organisation is unchanged.
+
+    A ranking lists thousands of units, and reading them is most of its cost; the structure
+    changes a few times a year. Every call still asks the database for the organisation's
+    stamp — the newest ``updated_at`` and the number of units, which every ORM change to a
+    unit moves (``onupdate``) — and reloads the rows when it differs, so a renamed, moved,
+    flagged or deactivated unit shows in the very next ranking, in every worker.
+    """
+    stamp = tuple(db.session.execute(
+        sa.select(sa.func.max(OrgUnit.updated_at), sa.func.count()).select_from(OrgUnit)).one())
+    key = db.engine.url.render_as_string(hide_password=True)
+    cached = _ORGANISATIONS.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    rows = db.session.execute(sa.select(
+        OrgUnit.id, OrgUnit.kind, OrgUnit.code, OrgUnit.name, OrgUnit.parent_id, OrgUnit.path,
+        OrgUnit.is_benchmark, OrgUnit.is_active).order_by(OrgUnit.code)).all()
+    by_kind: dict[OrgKind, list[tuple]] = {kind: [] for kind in OrgKind}
+    for id_, kind, code, name, parent_id, path, benchmark, active in rows:
+        by_kind[kind].append((id_, code, name, parent_id, path, benchmark, active))
+    organisation = _Organisation(by_kind, {row[0]: row[3] for row in rows})
+    with _ORGANISATIONS_LOCK:
+        if len(_ORGANISATIONS) >= 8:
+            _ORGANISATIONS.clear()
+        _ORGANISATIONS[key] = (stamp, organisation)
+    return organisation
+
+
 def _in(paths: list[str]):
     return sa.or_(*[OrgUnit.path.startswith(p) for p in paths])
 
@@ -99,35 +145,34 @@ def _ranking(period: Period, kind: OrgKind, mode: str | None, paths: list[str] |
     if period.kind not in period_scores.KINDS:
         raise ValueError(f"rankings cover a week, a month or a quarter, not {period.kind!r}")
     scores = PeriodScore.__table__
-    conn = db.session.connection()
-    units = (sa.select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.parent_id,
-                       OrgUnit.is_benchmark)
-             .where(OrgUnit.kind == kind, OrgUnit.is_active.is_(True)))
-    if paths is not None:
-        units = units.where(_in(paths))
-    # Two range reads merged here beat a join that looks every unit up in the figures table.
-    figures = {row[0]: row[1:] for row in conn.execute(
+    figures = {row[0]: row[1:] for row in db.session.connection().execute(
         sa.select(scores.c.unit_id, scores.c.combined, scores.c.grade, scores.c.inspections,
                   scores.c.self_mean, scores.c.independent_mean, scores.c.gap)
         .where(scores.c.period_kind == period.kind, scores.c.period_start == period.start,
                scores.c.mode == (mode or period_scores.ALL_MODES),
                scores.c.unit_kind == kind.value)).all()}
-    parents = (dict(conn.execute(sa.select(OrgUnit.id, OrgUnit.name)
-                                 .where(OrgUnit.kind == OrgKind.subbranch)).all())
-               if kind is OrgKind.outlet else {})
+    units = _organisation()
+    prefixes = tuple(paths) if paths is not None else ("",)
     empty = (None, None, 0, None, None, None)
     rows = []
-    for id_, code, name, parent_id, benchmark in conn.execute(units).all():
-        combined, grade, count, self_mean, independent, gap = figures.get(id_, empty)
-        rows.append({"id": id_, "code": code, "name": name, "subbranch": parents.get(parent_id),
-                     "is_benchmark": benchmark, "combined": combined, "grade": grade,
-                     "count": count, "self_mean": self_mean, "independent_mean": independent,
-                     "gap": gap})
-    scored = sorted((r for r in rows if r["combined"] is not None),
-                    key=lambda r: (-r["combined"], r["code"]))
+    names = units.names
+    for id_, code, name, parent_id, path, benchmark, active in units.by_kind[kind]:
+        if active and path.startswith(prefixes):
+            combined, grade, count, self_mean, independent, gap = figures.get(id_, empty)
+            rows.append({"id": id_, "code": code, "name": name,
+                         "subbranch": names.get(parent_id), "is_benchmark": benchmark,
+                         "combined": combined, "grade": grade, "count": count,
+                         "self_mean": self_mean, "independent_mean": independent, "gap": gap})
+    # By code, then (stable) by score: equal scores stay in code order.
+    rows.sort(key=_CODE)
+    scored = [r for r in rows if r["combined"] is not None]
+    scored.sort(key=_COMBINED, reverse=True)
     for rank, row in enumerate(scored, start=1):
         row["rank"] = rank
-    return scored + sorted((r for r in rows if r["combined"] is None), key=lambda r: r["code"])
+    return scored + [r for r in rows if r["combined"] is None]
+
+
+_CODE, _COMBINED = itemgetter("code"), itemgetter("combined")
 
 
 def outlet_ranking(period: Period, by: User, *, mode: str | None = None

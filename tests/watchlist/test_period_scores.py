@@ -162,3 +162,20 @@ def test_failed_items_follow_findings_and_overturned_appeals(client, api, first)
     counted = {r["item_code"]: r["failures"]
                for r in dashboards.most_failed_items(period, manager, limit=1000)}
     assert counted.get(code, 0) == before and consistent() == []
+
+
+def test_rankings_show_organisation_changes_at_once(client, api, demo):
+    """Are a renamed, newly flagged and a deactivated outlet shown as such in the very next
+    ranking (the organisation is kept between requests while it is unchanged)?"""
+    headers = api("fwgl")
+    url = f"/api/v1/dashboard/rankings?kind=quarter&day={date.today()}"
+    first = {r["code"]: r for r in client.get(url, headers=headers).get_json()["outlets"]}
+    outlet = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB-02"))
+    gone = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB-03"))
+    assert "TS-LB-03" in first and not first["TS-LB-02"]["is_benchmark"]
+    outlet.name, outlet.is_benchmark = "路北支行新华道网点", True
+    gone.is_active = False
+    db.session.commit()
+    after = {r["code"]: r for r in client.get(url, headers=headers).get_json()["outlets"]}
+    assert after["TS-LB-02"]["name"] == "路北支行新华道网点" and after["TS-LB-02"]["is_benchmark"]
+    assert "TS-LB-03" not in after

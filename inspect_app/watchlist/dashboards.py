@@ -25,7 +25,6 @@ from ..errors import PermissionDenied
 from ..extensions import db
 from ..inspections.models import RESULT_VISIBLE, Finding, FindingStatus, Inspection, Mode
 from ..orgs.models import OrgKind, OrgUnit
-from ..scoring import DEFAULT_RULES, combined_mean
 from . import period_scores
 from .models import PeriodFailure, PeriodScore
 
@@ -46,23 +45,16 @@ class Period:
 
 def period_for(kind: str, day: date) -> Period:
     """The week (Monday–Sunday), month or quarter containing ``day``."""
+    kind = kind if kind in ("week", "quarter") else "month"
+    start = period_scores.period_start(kind, day)
+    end = period_scores.period_end(kind, start) - timedelta(days=1)
     if kind == "week":
-        start = day - timedelta(days=day.weekday())
-        end = start + timedelta(days=6)
-        return Period(start, end, f"{start.isoformat()} 至 {end.isoformat()}（第 {start.isocalendar()[1]} 周）",
-                      "week")
-    if kind == "quarter":
-        first_month = (day.month - 1) // 3 * 3 + 1
-        start = date(day.year, first_month, 1)
-        end = _month_end(date(day.year, first_month + 2, 1))
-        return Period(start, end, f"{day.year}年第{(first_month - 1) // 3 + 1}季度", "quarter")
-    start = date(day.year, day.month, 1)
-    return Period(start, _month_end(start), f"{day.year}年{day.month}月", "month")
-
-
-def _month_end(first: date) -> date:
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return following - timedelta(days=1)
+        label = f"{start.isoformat()} 至 {end.isoformat()}（第 {start.isocalendar()[1]} 周）"
+    elif kind == "quarter":
+        label = f"{day.year}年第{(start.month - 1) // 3 + 1}季度"
+    else:
+        label = f"{day.year}年{day.month}月"
+    return Period(start, end, label, kind)
 
 
 def _reader_paths(by: User) -> list[str]:
@@ -122,14 +114,6 @@ def _organisation() -> _Organisation:
 
 def _in(paths: list[str]):
     return sa.or_(*[OrgUnit.path.startswith(p) for p in paths])
-
-
-#: Mode weights as plain floats, read once (trends combine months of figures).
-_WEIGHTS = {mode: float(weight) for mode, weight in DEFAULT_RULES.mode_weights.items()}
-
-
-def _r(value: float | None) -> float | None:
-    return round(value, 2) if value is not None else None
 
 
 def _ranking(period: Period, kind: OrgKind, mode: str | None, paths: list[str] | None
@@ -267,7 +251,7 @@ def trend(unit: OrgUnit, by: User, *, end: date, months: int = 12) -> list[dict[
     for _ in range(months - 1):
         first = date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
     start = datetime.combine(first, time.min, tzinfo=UTC)
-    stop = datetime.combine(_month_end(date(end.year, end.month, 1)) + timedelta(days=1),
+    stop = datetime.combine(period_scores.period_end("month", date(end.year, end.month, 1)),
                             time.min, tzinfo=UTC)
     outlets = ([unit.id] if unit.kind is OrgKind.outlet else
                list(db.session.scalars(sa.select(OrgUnit.id).where(
@@ -275,26 +259,23 @@ def trend(unit: OrgUnit, by: User, *, end: date, months: int = 12) -> list[dict[
     month = sa.func.extract("month", Inspection.submitted_at)
     year = sa.func.extract("year", Inspection.submitted_at)
     rows = db.session.execute(
-        sa.select(year, month, Inspection.mode, sa.func.avg(Inspection.total), sa.func.count())
+        sa.select(year, month, Inspection.mode, sa.func.sum(sa.cast(Inspection.total, sa.Float)),
+                  sa.func.count())
         .where(Inspection.outlet_id.in_(outlets), Inspection.status.in_(RESULT_VISIBLE),
                Inspection.total.is_not(None), Inspection.submitted_at >= start,
                Inspection.submitted_at < stop)
         .group_by(year, month, Inspection.mode))
     by_month: dict[tuple[int, int], dict[str, tuple[float, int]]] = defaultdict(dict)
-    for y, m, mode, mean, count in rows:
-        by_month[(int(y), int(m))][mode.value] = (float(mean), count)
+    for y, m, mode, total, count in rows:
+        by_month[(int(y), int(m))][mode.value] = (float(total), count)
     result, cursor = [], first
     for _ in range(months):
-        modes = by_month.get((cursor.year, cursor.month), {})
-        independent = [(mean, n) for mode, (mean, n) in modes.items() if mode != "self_check"]
-        weight = sum(n for _, n in independent)
-        self_mean = modes.get("self_check", (None, 0))[0]
-        result.append({"month": f"{cursor.year}-{cursor.month:02d}",
-                       "combined": combined_mean({k: v[0] for k, v in modes.items()}, _WEIGHTS),
-                       "independent_mean": _r(sum(m * n for m, n in independent) / weight
-                                              if weight else None),
-                       "self_mean": _r(self_mean), "count": sum(n for _, n in modes.values())})
-        cursor = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
+        combined, _, count, self_mean, independent, _ = period_scores.figures(
+            by_month.get((cursor.year, cursor.month), {}))
+        result.append({"month": f"{cursor.year}-{cursor.month:02d}", "combined": combined,
+                       "independent_mean": independent, "self_mean": self_mean,
+                       "count": count})
+        cursor = period_scores.period_end("month", cursor)
     return result
 
 

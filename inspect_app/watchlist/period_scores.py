@@ -53,7 +53,6 @@ KINDS = ("week", "month", "quarter")
 ALL_MODES = ""
 
 _WEIGHTS = {mode: float(weight) for mode, weight in DEFAULT_RULES.mode_weights.items()}
-_BANDS = [(float(band.min), band.label) for band in DEFAULT_RULES.grade_bands]
 _VISIBLE = [status.value for status in RESULT_VISIBLE]
 _INSPECTION_FIELDS = ("status", "total", "outlet_id", "mode", "submitted_at")
 _OUTLET_FIELDS = ("parent_id", "is_active")
@@ -112,11 +111,11 @@ def figures(modes: Mapping[str, tuple[float, int]]) -> tuple:
             independent_n += n
     combined = combined_mean(means, _WEIGHTS)
     independent = independent_cents / independent_n / 100 if independent_n else None
-    grade = (next((label for minimum, label in _BANDS if combined >= minimum), None)
-             if combined is not None else None)
+    band = DEFAULT_RULES.grade_for(combined)
     gap = (_r(self_mean - independent)
            if self_mean is not None and independent is not None else None)
-    return (_r(combined), grade, count, _r(self_mean), _r(independent), gap)
+    return (_r(combined), band.label if band else None, count, _r(self_mean),
+            _r(independent), gap)
 
 
 def _rows(kind: str, start: date, unit_id: int, unit_kind: str,
@@ -171,7 +170,8 @@ def _item_key(root_id: int, item_code: str) -> int:
 
 
 def _root(path: str) -> int:
-    """Id of the top-level unit of a unit's path (``/1/5/23/`` → 1)."""
+    """Id of the top-level unit of a unit's path (``/1/5/23/`` → 1; that unit's own path is
+    ``/1/``, see :meth:`OrgUnit.refresh_path`)."""
     return int(path.split("/")[1])
 
 
@@ -190,8 +190,6 @@ def refresh_failures(conn: sa.Connection, touched: Iterable[tuple[int, str, date
             keys[(_root(paths[outlet_id]), code)] |= {(k, period_start(k, day)) for k in KINDS}
     _lock(conn, (_item_key(root, code) for root, code in keys), _ITEM_LOCK_SPACE)
     findings = Finding.__table__
-    roots = dict(conn.execute(sa.select(units.c.id, units.c.path)
-                              .where(units.c.id.in_({root for root, _ in keys}))).all())
     for (root, code), periods in sorted(keys.items()):
         for kind, start in sorted(periods):
             low, high = _bounds(kind, start)
@@ -205,7 +203,7 @@ def refresh_failures(conn: sa.Connection, touched: Iterable[tuple[int, str, date
                 .where(findings.c.item_code == code, findings.c.created_at >= low,
                        findings.c.created_at < high,
                        sa.cast(findings.c.status, sa.String) != _OVERTURNED,
-                       units.c.path.startswith(roots[root]))).one()
+                       units.c.path.startswith(f"/{root}/"))).one()
             if failures:
                 conn.execute(_FAILURES.insert(), {
                     "period_kind": kind, "period_start": start, "unit_id": root,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ from inspect_app.auth.models import User
 from inspect_app.extensions import db
 from inspect_app.inspections.models import Finding, FindingStatus
 from inspect_app.orgs.models import OrgKind, OrgUnit
+from inspect_app.scoring import DEFAULT_RULES, combined_mean
 from inspect_app.watchlist import dashboards
 from inspect_app.watchlist.models import PeriodScore
 from inspect_app.watchlist.period_scores import differences, figures, period_end, period_start
@@ -32,8 +34,14 @@ def test_figures_combine_modes_like_the_scoring_engine():
     combined, grade, count, self_mean, independent, gap = figures(
         {"self_check": (190.0, 2), "spot_check": (80.0, 1), "mystery_visit": (140.0, 2)})
     assert (count, self_mean, independent, gap) == (5, 95.0, 73.33, 21.67)
-    assert independent < combined < self_mean and grade
-    assert figures({"spot_check": (59.0, 1)})[:3] == (59.0, figures({"spot_check": (59.0, 1)})[1], 1)
+    weights = {mode: float(w) for mode, w in DEFAULT_RULES.mode_weights.items()}
+    assert combined == combined_mean({"self_check": 95.0, "spot_check": 80.0,
+                                      "mystery_visit": 70.0}, weights)
+    assert independent < combined < self_mean
+    assert grade == DEFAULT_RULES.grade_for(Decimal(str(combined))).label
+    low = figures({"spot_check": (59.0, 1)})
+    assert low[0] == 59.0 and low[2] == 1 and low[5] is None
+    assert low[1] == DEFAULT_RULES.grade_for(Decimal("59")).label != grade
 
 
 @pytest.mark.parametrize(("kind", "day", "start", "end"), [

@@ -25,7 +25,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+#: A session lives for one request (or one command) and is thrown away at its end, so objects are
+#: not expired on commit: the response is serialised from what the request itself just wrote,
+#: instead of reloading every row it touched (and every relationship behind them) one by one.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate(compare_type=True, render_as_batch=True)
 api = Api()
 babel = Babel()

@@ -1,10 +1,12 @@
 """Helpers shared by the tests: filling in forms, making photos."""
 from __future__ import annotations
 
+import contextlib
 import io
 import random
 import uuid
 
+import sqlalchemy as sa
 from PIL import Image
 
 from inspect_app.inspections.models import Inspection
@@ -89,3 +91,19 @@ def submit_filled(client, headers: dict, inspection_id: int, *, fail: tuple[str,
     return client.post(f"/api/v1/inspections/{inspection_id}/submit",
                        json={"answers": answers, **(extra or {})},
                        headers={**headers, "Idempotency-Key": key or new_key()})
+
+
+@contextlib.contextmanager
+def counted_statements(engine: sa.Engine):
+    """Collect the SQL statements ``engine`` runs inside the block (a list, filled as they
+    run): query budgets are asserted on these, never on time."""
+    statements: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)

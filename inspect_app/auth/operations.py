@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy import orm
 
 from ..audit.operations import record, snapshot
 from ..db import utcnow
@@ -91,7 +92,10 @@ def issue_token(user: User, label: str | None = None) -> tuple[str, ApiToken]:
 
 def user_for_token(secret: str) -> tuple[User, ApiToken] | None:
     """The active user behind a bearer token, or None if it is unknown, expired or revoked."""
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(secret)))
+    # One query for the token, its user and their grants: every API request needs all three.
+    token = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(secret))
+        .options(orm.joinedload(ApiToken.user).joinedload(User.grants))).unique().first()
     if token is None or not token.is_usable() or not token.user.is_active:
         return None
     return token.user, token

@@ -40,7 +40,7 @@ class InspectionPhotos(MethodView):
             raise PermissionDenied("只有检查人员可以上传检查照片", code="not_assignee")
         if inspection.status not in EDITABLE:
             raise InvalidInput("该检查已提交，不能再添加照片", code="not_editable")
-        if form["item_code"] not in {item.code for item in inspection.form_items()}:
+        if not inspection.holds_item(form["item_code"]):
             raise InvalidInput("该检查项不在本次检查中", code="unknown_item")
         photo, created = ingest_photo(
             files["file"].read(), client_id=str(form["client_id"]),

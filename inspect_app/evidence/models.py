@@ -81,3 +81,16 @@ class Photo(db.Model):
     inspection = relationship("Inspection")
     rectification_item = relationship("RectificationItem")
     outlet = relationship("OrgUnit")
+
+
+def dhash_byte(dhash, position: int) -> sa.ColumnElement[str]:
+    """Byte ``position`` (0–7) of a hex dhash, as SQL. The positions are literals, so a query
+    using this matches the expression index below (on SQLite and PostgreSQL alike)."""
+    return sa.func.substr(dhash, sa.literal_column(str(2 * position + 1)),
+                          sa.literal_column("2"), type_=sa.String)
+
+
+#: One index per dhash byte: finding near-identical photos (which share at least two bytes)
+#: is a few index lookups, however many photos are stored.
+for _position in range(8):
+    sa.Index(f"ix_photos_dhash_byte{_position}", dhash_byte(Photo.dhash, _position))

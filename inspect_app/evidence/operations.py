@@ -15,7 +15,7 @@ from ..auth.models import User
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
 from .imaging import ImageRejected, ProcessedPhoto, hamming, haversine_m, process_photo
-from .models import Photo, PhotoPurpose
+from .models import Photo, PhotoPurpose, dhash_byte
 from .storage import Storage, StorageError, StorageFull, make_storage
 
 log = logging.getLogger(__name__)
@@ -117,24 +117,44 @@ def evidence_flags(processed: ProcessedPhoto, facts: dict[str, Any], *, outlet, 
 def _reuse_flags(processed: ProcessedPhoto, outlet_id: int, inspection_id: int | None
                  ) -> list[dict[str, Any]]:
     """Same bytes, or a near-identical picture, already attached elsewhere."""
-    elsewhere = sa.or_(Photo.outlet_id != outlet_id, Photo.inspection_id != inspection_id,
-                       Photo.inspection_id.is_(None))
-    exact = db.session.scalar(sa.select(Photo.id).where(Photo.sha256 == processed.sha256,
-                                                        elsewhere).limit(1))
-    if exact is not None:
-        return [{"code": "reused_exact", "photo_id": exact}]
     threshold = current_app.config.get("PHOTO_SIMILAR_HAMMING", 6)
-    # Pigeonhole: two 64-bit hashes within 6 bits of each other agree exactly on at least two
-    # of their eight bytes, so only photos sharing one byte at its position can be candidates.
-    bands = [sa.func.substr(Photo.dhash, 2 * i + 1, 2) == processed.dhash[2 * i:2 * i + 2]
-             for i in range(8)]
-    candidates = db.session.execute(sa.select(Photo.id, Photo.dhash).where(
-        elsewhere, sa.or_(*bands))).all()
-    for photo_id, dhash in candidates:
+    query = _REUSE_ANYWHERE if inspection_id is None else _REUSE_ELSEWHERE
+    candidates = db.session.execute(query, {
+        "outlet_id": outlet_id, "inspection_id": inspection_id, "sha256": processed.sha256,
+        **{f"band{i}": processed.dhash[2 * i:2 * i + 2] for i in range(8)}}).all()
+    candidates.sort()  # the oldest match is named, whichever index found it
+    exact = [photo_id for photo_id, sha256, _ in candidates if sha256 == processed.sha256]
+    if exact:
+        return [{"code": "reused_exact", "photo_id": min(exact)}]
+    for photo_id, _, dhash in candidates:
         distance = hamming(dhash, processed.dhash)
         if distance <= threshold:
             return [{"code": "reused_similar", "photo_id": photo_id, "hamming": distance}]
     return []
+
+
+def _reuse_candidates(*, anywhere: bool) -> sa.Select:
+    """Photos attached elsewhere with the same SHA-256 or sharing a byte of the dhash.
+
+    "Elsewhere" is another outlet or another inspection; a photo of no inspection (an
+    after-photo) is compared with every stored one. Pigeonhole: two 64-bit hashes within 6 bits
+    of each other agree exactly on at least two of their eight bytes, so only photos sharing one
+    byte at its position can be near-identical. Each byte position has its own expression index
+    (``ix_photos_dhash_byte*``): a handful of index lookups however many photos are stored. Built once,
+    with parameters, so each shape is compiled once per process.
+    """
+    matches = [Photo.sha256 == sa.bindparam("sha256")]
+    matches += [dhash_byte(Photo.dhash, i) == sa.bindparam(f"band{i}") for i in range(8)]
+    query = sa.select(Photo.id, Photo.sha256, Photo.dhash).where(sa.or_(*matches))
+    if not anywhere:
+        query = query.where(sa.or_(Photo.outlet_id != sa.bindparam("outlet_id"),
+                                   Photo.inspection_id != sa.bindparam("inspection_id"),
+                                   Photo.inspection_id.is_(None)))
+    return query
+
+
+_REUSE_ELSEWHERE = _reuse_candidates(anywhere=False)
+_REUSE_ANYWHERE = _reuse_candidates(anywhere=True)
 
 
 def _store(processed: ProcessedPhoto, original: bytes) -> tuple[str, str, str]:
@@ -170,10 +190,11 @@ def ingest_photo(data: bytes, *, client_id: str, purpose: PhotoPurpose, outlet, 
     flags = evidence_flags(processed, facts, outlet=outlet, window=window,
                            inspection_id=inspection.id if inspection is not None else None)
     original_key, display_key, thumb_key = _store(processed, data)
+    # Relationships as objects, not ids: the response is built from them, without reloading.
     photo = Photo(
-        client_id=client_id, purpose=purpose, inspection_id=inspection.id if inspection else None,
-        item_code=item_code, rectification_item_id=item_id, outlet_id=outlet.id,
-        uploaded_by_id=by.id, sha256=processed.sha256,
+        client_id=client_id, purpose=purpose, inspection=inspection, item_code=item_code,
+        rectification_item=rectification_item, outlet=outlet, uploaded_by_id=by.id,
+        sha256=processed.sha256,
         dhash=processed.dhash, content_type=processed.content_type, size=len(data),
         width=processed.width, height=processed.height, original_key=original_key,
         display_key=display_key, thumb_key=thumb_key, exif_present=processed.facts.exif_present,

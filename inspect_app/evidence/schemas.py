@@ -76,9 +76,13 @@ class PhotoSchema(ma.Schema):
     client_facts = fields.Method("dump_client_facts")
 
     def _access(self, photo):
+        """The viewer's access to ``photo``, worked out once per photo and dump."""
         from .access import photo_access
 
-        return photo_access(g.user, photo)
+        known = g.setdefault("photo_access", {})  # per request: the schema itself is shared
+        if id(photo) not in known:
+            known[id(photo)] = (photo, photo_access(g.user, photo))
+        return known[id(photo)][1]
 
     def dump_gps(self, photo):
         if photo.gps_lat is None or not self._access(photo).sensitive:

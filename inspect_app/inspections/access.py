@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask import g, has_request_context
+from sqlalchemy import orm
 
 from ..auth.models import User
 from ..auth.permissions import Permission, Role
@@ -18,8 +20,14 @@ from .models import RESULT_VISIBLE, Inspection, InspectionTeam, Mode, inspection
 
 
 def team_ids(user: User) -> list[int]:
-    return list(db.session.scalars(sa.select(inspection_team_members.c.team_id)
-                                   .where(inspection_team_members.c.user_id == user.id)))
+    """The peer-check teams ``user`` belongs to (asked once per request: every access check of
+    a team inspection needs them)."""
+    known = g.setdefault("team_ids", {}) if has_request_context() else {}
+    if user.id not in known:
+        known[user.id] = list(db.session.scalars(
+            sa.select(inspection_team_members.c.team_id)
+            .where(inspection_team_members.c.user_id == user.id)))
+    return known[user.id]
 
 
 def inspects_own_subbranch(user: User, inspection: Inspection) -> bool:
@@ -60,7 +68,9 @@ def sees_identity(user: User, inspection: Inspection) -> bool:
 
 def get_inspection(inspection_id: int, user: User) -> Inspection:
     """Load an inspection the user may read; anything else is "not found"."""
-    inspection = db.session.get(Inspection, inspection_id)
+    # the outlet comes along: nearly every access rule looks at it
+    inspection = db.session.get(Inspection, inspection_id,
+                                options=[orm.joinedload(Inspection.outlet)])
     if inspection is None or not can_read(user, inspection):
         raise NotFound("未找到该检查", code="inspection_not_found")
     return inspection

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
-from ..checklists.models import Checklist
+from ..checklists.models import Checklist, ChecklistItem
 from ..db import JSONType, TimestampMixin, UTCDateTime, enum_column, utcnow
 from ..errors import IllegalTransition
 from ..extensions import db
@@ -233,6 +233,16 @@ class Inspection(TimestampMixin, db.Model):
             wanted = set(self.item_codes)
             items = [item for item in self.checklist.items if item.code in wanted]
         return items
+
+    def holds_item(self, code: str) -> bool:
+        """Whether ``code`` is one of :meth:`form_items`, asking only for that one item."""
+        modes = db.session.scalar(sa.select(ChecklistItem.modes).where(
+            ChecklistItem.checklist_id == self.checklist_id, ChecklistItem.code == code))
+        if modes is None:
+            return False
+        if self.item_codes is not None:
+            return code in self.item_codes
+        return self.mode.value in modes
 
     @property
     def current_score(self) -> InspectionScore | None:

@@ -136,26 +136,6 @@ def _bounds(kind: str, start: date) -> tuple[datetime, datetime]:
             datetime.combine(period_end(kind, start), time.min, tzinfo=UTC))
 
 
-def _unit_sums(conn: sa.Connection, unit_id: int, unit_kind: str, kind: str,
-               start: date) -> dict[str, tuple[float, int]]:
-    """Per mode: sum and number of the unit's scored inspections in the period."""
-    low, high = _bounds(kind, start)
-    inspections = Inspection.__table__
-    query = (sa.select(sa.cast(inspections.c.mode, sa.String),
-                       sa.func.sum(sa.cast(inspections.c.total, sa.Float)), sa.func.count())
-             .where(inspections.c.submitted_at >= low, inspections.c.submitted_at < high,
-                    sa.cast(inspections.c.status, sa.String).in_(_VISIBLE),
-                    inspections.c.total.is_not(None))
-             .group_by(inspections.c.mode))
-    if unit_kind == OrgKind.outlet.value:
-        query = query.where(inspections.c.outlet_id == unit_id)
-    else:
-        outlets = OrgUnit.__table__
-        query = query.join(outlets, outlets.c.id == inspections.c.outlet_id).where(
-            outlets.c.parent_id == unit_id, outlets.c.is_active.is_(True))
-    return {mode: (float(total), n) for mode, total, n in conn.execute(query)}
-
-
 def _lock(conn: sa.Connection, keys: Iterable[int], space: int = _LOCK_SPACE) -> None:
     """PostgreSQL: transaction-scoped advisory locks on ``keys``, taken in order."""
     if conn.dialect.name != "postgresql":
@@ -177,52 +157,51 @@ def _root(path: str) -> int:
 
 def refresh_failures(conn: sa.Connection, touched: Iterable[tuple[int, str, date]]) -> None:
     """Recompute the failed-item rows of ``touched`` (outlet id, item code, day of creation)
-    findings for the week, month and quarter of each day."""
+    findings for the week, month and quarter of each day: one delete, one read, one insert."""
     touched = set(touched)
     if not touched:
         return
     units = OrgUnit.__table__
     paths = dict(conn.execute(sa.select(units.c.id, units.c.path)
                               .where(units.c.id.in_({o for o, _, _ in touched}))).all())
-    keys: dict[tuple[int, str], set[tuple[str, date]]] = defaultdict(set)
-    for outlet_id, code, day in touched:
-        if outlet_id in paths:
-            keys[(_root(paths[outlet_id]), code)] |= {(k, period_start(k, day)) for k in KINDS}
-    _lock(conn, (_item_key(root, code) for root, code in keys), _ITEM_LOCK_SPACE)
-    findings = Finding.__table__
-    for (root, code), periods in sorted(keys.items()):
-        for kind, start in sorted(periods):
-            low, high = _bounds(kind, start)
-            conn.execute(_FAILURES.delete().where(
-                _FAILURES.c.period_kind == kind, _FAILURES.c.period_start == start,
-                _FAILURES.c.unit_id == root, _FAILURES.c.item_code == code))
-            failures, outlets, text = conn.execute(
-                sa.select(sa.func.count(), sa.func.count(sa.distinct(findings.c.outlet_id)),
-                          sa.func.min(findings.c.item_text))
-                .join(units, units.c.id == findings.c.outlet_id)
-                .where(findings.c.item_code == code, findings.c.created_at >= low,
-                       findings.c.created_at < high,
-                       sa.cast(findings.c.status, sa.String) != _OVERTURNED,
-                       units.c.path.startswith(f"/{root}/"))).one()
-            if failures:
-                conn.execute(_FAILURES.insert(), {
-                    "period_kind": kind, "period_start": start, "unit_id": root,
-                    "item_code": code, "item_text": text, "failures": failures,
-                    "outlets": outlets})
+    cells = {(kind, period_start(kind, day), _root(paths[outlet_id]), code)
+             for outlet_id, code, day in touched if outlet_id in paths for kind in KINDS}
+    if not cells:
+        return
+    _lock(conn, (_item_key(root, code) for _, _, root, code in cells), _ITEM_LOCK_SPACE)
+    conn.execute(_FAILURES.delete().where(sa.or_(*(
+        sa.and_(_FAILURES.c.period_kind == kind, _FAILURES.c.period_start == start,
+                _FAILURES.c.unit_id == root, _FAILURES.c.item_code == code)
+        for kind, start, root, code in sorted(cells)))))
+    rows = _computed_failures(conn, cells)
+    if rows:
+        conn.execute(_FAILURES.insert(), rows)
 
 
-def _computed_failures(conn: sa.Connection) -> list[dict]:
-    """Every failed-item row as computed from the findings."""
+def _computed_failures(conn: sa.Connection,
+                       only: set[tuple[str, date, int, str]] | None = None) -> list[dict]:
+    """Every failed-item row as computed from the findings, or only the rows ``only``
+    (period kind, period start, branch id, item code)."""
     findings, units = Finding.__table__, OrgUnit.__table__
     query = (sa.select(units.c.path, findings.c.outlet_id, findings.c.item_code,
                        findings.c.item_text, findings.c.created_at)
              .join(units, units.c.id == findings.c.outlet_id)
              .where(sa.cast(findings.c.status, sa.String) != _OVERTURNED))
+    if only is not None:
+        spans = [_bounds(kind, start) for kind, start, _, _ in only]
+        query = query.where(
+            findings.c.item_code.in_({code for _, _, _, code in only}),
+            findings.c.created_at >= min(low for low, _ in spans),
+            findings.c.created_at < max(high for _, high in spans),
+            sa.or_(*(units.c.path.startswith(f"/{root}/")
+                     for root in sorted({root for _, _, root, _ in only}))))
     cells: dict[tuple[str, date, int, str], list] = {}
     for path, outlet_id, code, text, created_at in conn.execute(query):
         day, root = _day(created_at), _root(path)
         for kind in KINDS:
             key = (kind, period_start(kind, day), root, code)
+            if only is not None and key not in only:
+                continue
             cell = cells.get(key)
             if cell is None:
                 cells[key] = [1, {outlet_id}, text]
@@ -237,32 +216,36 @@ def _computed_failures(conn: sa.Connection) -> list[dict]:
 
 def refresh(conn: sa.Connection, touched: Iterable[tuple[int, date]]) -> None:
     """Recompute the rows of the outlets and sub-branches of ``touched`` (outlet id, day of
-    submission) pairs, for the week, month and quarter of each day."""
+    submission) pairs, for the week, month and quarter of each day.
+
+    A handful of statements however many rows: one delete, one read of the inspections the
+    rows are made of, one insert."""
     touched = set(touched)
     if not touched:
         return
     outlets = OrgUnit.__table__
     parents = dict(conn.execute(sa.select(outlets.c.id, outlets.c.parent_id)
                                 .where(outlets.c.id.in_({o for o, _ in touched}))).all())
-    units: dict[tuple[int, str], set[tuple[str, date]]] = defaultdict(set)
+    cells: set[tuple[str, date, int, str]] = set()
     for outlet_id, day in touched:
-        periods = {(kind, period_start(kind, day)) for kind in KINDS}
-        units[(outlet_id, OrgKind.outlet.value)] |= periods
-        if parents.get(outlet_id) is not None:
-            units[(parents[outlet_id], OrgKind.subbranch.value)] |= periods
-    _lock(conn, (unit_id for unit_id, _ in units))
-    for (unit_id, unit_kind), periods in sorted(units.items()):
-        for kind, start in sorted(periods):
-            conn.execute(_TABLE.delete().where(
-                _TABLE.c.period_kind == kind, _TABLE.c.period_start == start,
-                _TABLE.c.unit_id == unit_id))
-            sums = _unit_sums(conn, unit_id, unit_kind, kind, start)
-            if sums:
-                conn.execute(_TABLE.insert(), _rows(kind, start, unit_id, unit_kind, sums))
+        for kind in KINDS:
+            start = period_start(kind, day)
+            cells.add((kind, start, outlet_id, OrgKind.outlet.value))
+            if parents.get(outlet_id) is not None:
+                cells.add((kind, start, parents[outlet_id], OrgKind.subbranch.value))
+    _lock(conn, (unit_id for _, _, unit_id, _ in cells))
+    conn.execute(_TABLE.delete().where(sa.or_(*(
+        sa.and_(_TABLE.c.period_kind == kind, _TABLE.c.period_start == start,
+                _TABLE.c.unit_id == unit_id) for kind, start, unit_id, _ in sorted(cells)))))
+    rows = _computed(conn, cells=cells)
+    if rows:
+        conn.execute(_TABLE.insert(), rows)
 
 
-def _computed(conn: sa.Connection, only: set[int] | None = None) -> list[dict]:
-    """Every row as computed from the inspections (or the rows of sub-branches ``only``)."""
+def _computed(conn: sa.Connection, only: set[int] | None = None,
+              cells: set[tuple[str, date, int, str]] | None = None) -> list[dict]:
+    """Every row as computed from the inspections, or only the rows of sub-branches ``only``,
+    or only those of ``cells`` (period kind, period start, unit id, unit kind)."""
     inspections, outlets = Inspection.__table__, OrgUnit.__table__
     query = (sa.select(inspections.c.outlet_id, outlets.c.parent_id, outlets.c.is_active,
                        sa.cast(inspections.c.mode, sa.String), inspections.c.submitted_at,
@@ -272,6 +255,18 @@ def _computed(conn: sa.Connection, only: set[int] | None = None) -> list[dict]:
                     inspections.c.total.is_not(None), inspections.c.submitted_at.is_not(None)))
     if only is not None:
         query = query.where(outlets.c.parent_id.in_(only))
+    if cells is not None:
+        # the inspections of these units over the span of these periods; the rest is sorted
+        # out below, by cell
+        spans = [_bounds(kind, start) for kind, start, _, _ in cells]
+        units = defaultdict(set)
+        for _, _, unit_id, unit_kind in cells:
+            units[unit_kind].add(unit_id)
+        query = query.where(
+            inspections.c.submitted_at >= min(low for low, _ in spans),
+            inspections.c.submitted_at < max(high for _, high in spans),
+            sa.or_(inspections.c.outlet_id.in_(units[OrgKind.outlet.value] or [-1]),
+                   outlets.c.parent_id.in_(units[OrgKind.subbranch.value] or [-1])))
     sums: dict[tuple[str, date, int, str], dict[str, list[float]]] = defaultdict(dict)
     starts: dict[date, list[tuple[str, date]]] = {}
     for outlet_id, parent_id, active, mode, submitted_at, total in conn.execute(query):
@@ -284,6 +279,8 @@ def _computed(conn: sa.Connection, only: set[int] | None = None) -> list[dict]:
             units.append((parent_id, OrgKind.subbranch.value))
         for kind, start in periods:
             for unit_id, unit_kind in units:
+                if cells is not None and (kind, start, unit_id, unit_kind) not in cells:
+                    continue
                 cell = sums[(kind, start, unit_id, unit_kind)].setdefault(mode, [0.0, 0])
                 cell[0] += total
                 cell[1] += 1

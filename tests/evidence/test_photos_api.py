@@ -12,7 +12,7 @@ from inspect_app.evidence.models import Photo
 from inspect_app.extensions import db
 from inspect_app.inspections.models import Inspection
 
-from ..helpers import filler_of, jpeg, new_key
+from ..helpers import counted_statements, filler_of, jpeg, new_key
 
 
 @pytest.fixture
@@ -148,6 +148,45 @@ def test_flags_near_duplicate_after_re_encoding(client, api, first):
     second = upload(client, api(filler_of(peer)), peer.id, reencoded.getvalue()).get_json()
     flags = client.get(f"/api/v1/photos/{second['id']}", headers=api("fwgl")).get_json()["flags"]
     assert {"reused_similar", "no_camera_metadata"} <= {f["code"] for f in flags}
+
+
+def test_an_upload_costs_the_same_few_statements_however_many_photos_are_stored(client, api,
+                                                                             first):
+    """Does an upload run a fixed handful of SQL statements (no reloading after the commit,
+    no scan of the stored photos), whether 1 or 30 photos are already stored?"""
+    spot, peer = first("spot_check"), first("peer_check")
+    targets = [(api(filler_of(spot)), spot.id), (api(filler_of(peer)), peer.id)]
+    counts = []
+    for seed in range(30):
+        headers, inspection_id = targets[seed % 2]
+        with counted_statements(db.engine) as statements:
+            response = upload(client, headers, inspection_id, jpeg(100 + seed))
+        assert response.status_code == 201, response.get_json()
+        counts.append(len([s for s in statements if not s.startswith(("BEGIN", "COMMIT"))]))
+    assert max(counts) <= 9, counts  # the first use of a token also notes when it was used
+    assert len(set(counts[2::2])) == 1 and len(set(counts[3::2])) == 1, counts
+
+
+def test_reuse_check_reads_the_dhash_indexes_not_the_table(app):
+    """Does the re-used photo check look candidates up through the per-byte dhash indexes
+    (and the SHA-256 index), rather than reading every stored photo?"""
+    from inspect_app.evidence.operations import _REUSE_ANYWHERE, _REUSE_ELSEWHERE
+
+    params = {"outlet_id": 1, "inspection_id": 2, "sha256": "ab" * 32,
+              **{f"band{i}": "0f" for i in range(8)}}
+    with db.engine.connect() as conn:
+        for query in (_REUSE_ELSEWHERE, _REUSE_ANYWHERE):
+            sql = str(query.params(**params).compile(conn, compile_kwargs={"literal_binds": True}))
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # the table is tiny here
+                plan = "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + sql))
+            else:
+                plan = "\n".join(row[-1] for row in conn.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + sql))
+            used = {f"ix_photos_dhash_byte{i}" for i in range(8) if f"ix_photos_dhash_byte{i}" in plan}
+            assert len(used) == 8 and "ix_photos_sha256" in plan, plan
+            assert "Seq Scan" not in plan and "SCAN photos" not in plan, plan
+        conn.rollback()
 
 
 def test_flags_far_away_and_out_of_window_photos(client, api, spot):

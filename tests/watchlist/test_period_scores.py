@@ -14,9 +14,16 @@ from inspect_app.orgs.models import OrgKind, OrgUnit
 from inspect_app.scoring import DEFAULT_RULES, combined_mean
 from inspect_app.watchlist import dashboards
 from inspect_app.watchlist.models import PeriodScore
-from inspect_app.watchlist.period_scores import differences, figures, period_end, period_start
+from inspect_app.watchlist.period_scores import (
+    differences,
+    figures,
+    period_end,
+    period_start,
+    refresh,
+    refresh_failures,
+)
 
-from ..helpers import filler_of, submit_filled
+from ..helpers import counted_statements, filler_of, submit_filled
 
 
 def consistent() -> list[str]:
@@ -99,6 +106,26 @@ def test_an_outlet_moving_to_another_subbranch_takes_its_figures_along(demo):
     db.session.commit()
     assert consistent() == []
     outlet.is_active = False
+    db.session.commit()
+    assert consistent() == []
+
+
+def test_recomputing_more_periods_runs_no_more_statements(demo):
+    """Are the figures of one outlet rewritten with the same few statements whether one day or
+    days in several months changed (per table one delete, one read, one insert), and still
+    right?"""
+    from collections import Counter
+
+    outlet = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB-01"))
+    days = [date(2026, 3, 2), date(2026, 4, 15), date(2026, 5, 20), date(2026, 6, 30)]
+    for touched in (days[:1], days):
+        conn = db.session.connection()
+        with counted_statements(db.engine) as statements:
+            refresh(conn, [(outlet.id, day) for day in touched])
+            refresh_failures(conn, [(outlet.id, "ENV-01", day) for day in touched])
+        kinds = Counter(" ".join(s.split()[:3]) for s in statements
+                        if "pg_advisory_xact_lock" not in s)
+        assert max(kinds.values()) == 1 and len(kinds) <= 8, kinds
     db.session.commit()
     assert consistent() == []
 

@@ -21,7 +21,7 @@ from ..inspections.access import get_inspection
 from ..inspections.models import RESULT_VISIBLE, Campaign
 from ..inspections.schemas import InspectionSummarySchema
 from ..orgs.models import OrgKind, OrgUnit
-from ..reports.jobs import JobStatus, ReportJob, start_job
+from ..reports.jobs import JobStatus, ReportJob, settle_abandoned, start_job
 from . import operations as ops
 from .access import get_item, visible_items
 from .documents import (
@@ -292,7 +292,7 @@ def _job(job_id: int, by: User) -> ReportJob:
     job = db.session.get(ReportJob, job_id)
     if job is None or job.created_by_id != by.id or job.kind != "rectification_lists_zip":
         raise NotFound("未找到该导出任务", code="job_not_found")
-    return job
+    return settle_abandoned(job)
 
 
 @blp.route("/rectification/exports")

@@ -13,6 +13,10 @@ run outside the web worker, in a small process pool, with their state in the dat
   (content-addressed), so every worker — and an S3 deployment — can serve them.
 - Children are recycled after ``REPORT_MAX_TASKS_PER_CHILD`` jobs, so WeasyPrint's caches never
   bloat a long-lived process.
+- A job is never left "running" for ever: if its child process dies (killed, out of memory)
+  the pool's callback marks it failed at once; if the web worker that owned the pool died too,
+  the first poll after ``REPORT_JOB_STALE_MINUTES`` without progress marks it failed
+  (:func:`settle_abandoned`). Either way the person polling is told to start it again.
 """
 from __future__ import annotations
 
@@ -24,7 +28,8 @@ import pickle
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from datetime import datetime
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -112,9 +117,44 @@ def start_job(kind: str, params: dict[str, Any], *, by: User) -> ReportJob:
     if current_app.config.get("REPORT_JOBS_SYNC"):
         run_job(job.id)
     else:
-        future = executor().submit(_run_in_child, child_config(), job.id)
-        future.add_done_callback(_log_crash)
+        pool = executor()
+        future = pool.submit(_run_in_child, child_config(), job.id)
+        app = current_app._get_current_object()
+        future.add_done_callback(
+            lambda done: _after_child(app, pool, job.id, done))
     db.session.refresh(job)
+    return job
+
+
+#: What the person polling a job whose process died is told.
+ABANDONED = "生成中断（处理进程意外停止），请重新发起导出"
+_UNFINISHED = (JobStatus.queued, JobStatus.running)
+
+
+def _fail_unfinished(job_id: int, *, idle_since: datetime | None = None) -> bool:
+    """Mark a queued or running job failed as abandoned (only if it has not moved since
+    ``idle_since``, when given). True if it was."""
+    condition = [ReportJob.id == job_id, ReportJob.status.in_(_UNFINISHED)]
+    if idle_since is not None:
+        condition.append(ReportJob.updated_at <= idle_since)
+    now = utcnow()
+    with db.engine.begin() as conn:
+        changed = conn.execute(sa.update(ReportJob).where(*condition).values(
+            status=JobStatus.failed, error=ABANDONED, finished_at=now, updated_at=now)).rowcount
+    return bool(changed)
+
+
+def settle_abandoned(job: ReportJob) -> ReportJob:
+    """A queued or running job without progress for ``REPORT_JOB_STALE_MINUTES`` (its process
+    is gone, e.g. with the web worker that owned the pool) is marked failed. A running job
+    reports progress at every unit of work, so only a dead one stays still that long."""
+    if job.status not in _UNFINISHED:
+        return job
+    minutes = int(current_app.config.get("REPORT_JOB_STALE_MINUTES", 30))
+    if _fail_unfinished(job.id, idle_since=utcnow() - timedelta(minutes=minutes)):
+        log.error("report job %s (%s) abandoned: no progress for %s minutes", job.id, job.kind,
+                  minutes)
+        db.session.refresh(job)
     return job
 
 
@@ -215,7 +255,18 @@ def _run_in_child(config: dict[str, Any], job_id: int) -> None:
             db.session.remove()
 
 
-def _log_crash(future: Future) -> None:
+def _after_child(app, pool: ProcessPoolExecutor, job_id: int, future: Future) -> None:
+    """The pool's callback: a child that died outside :func:`run_job`'s own error handling
+    (killed, out of memory) leaves its job failed, not running; a broken pool is replaced."""
     exc = future.exception()
-    if exc is not None:  # the child died outside run_job's own error handling
-        log.error("report job process failed: %r", exc)
+    if exc is None:
+        return
+    log.error("report job %s: its process failed: %r", job_id, exc)
+    with app.app_context():
+        _fail_unfinished(job_id)
+    if isinstance(exc, BrokenProcessPool):
+        global _EXECUTOR
+        with _EXECUTOR_LOCK:
+            if _EXECUTOR is pool:
+                _EXECUTOR = None  # the next job starts a fresh pool
+        pool.shutdown(wait=False)

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import time
 import zipfile
+from datetime import timedelta
 
 import sqlalchemy as sa
 
+from inspect_app.auth.models import User
+from inspect_app.db import utcnow
 from inspect_app.extensions import db
 from inspect_app.orgs.models import OrgKind, OrgUnit
 from inspect_app.rectification.operations import local_today
-from inspect_app.reports.jobs import shutdown_executor
+from inspect_app.reports import jobs
+from inspect_app.reports.jobs import ABANDONED, JobStatus, ReportJob, shutdown_executor
 
 
 def subbranch_count() -> int:
@@ -75,6 +81,63 @@ def test_export_job_runs_in_the_process_pool(app, client, api, failed_inspection
         assert len(pdf_names(download.data)) == subbranch_count()
     finally:
         shutdown_executor()
+
+
+def poll_until_finished(client, api, url: str, seconds: float = 120) -> dict:
+    deadline = time.monotonic() + seconds
+    while True:
+        job = client.get(url, headers=api("fwgl")).get_json()
+        if job["status"] in {"done", "failed"} or time.monotonic() > deadline:
+            return job
+        time.sleep(0.3)
+
+
+def test_an_export_whose_process_was_killed_fails_and_the_next_one_runs(app, client, api,
+                                                                       failed_inspection):
+    """Is a job whose worker process is SIGKILLed reported failed (not "running" for ever),
+    and does the next export get a fresh pool and finish?"""
+    app.config["REPORT_JOBS_SYNC"] = False
+    failed_inspection(count=1)
+    period = local_today().strftime("%Y-%m")
+    try:
+        started = client.post("/api/v1/rectification/exports", json={"period": period},
+                              headers=api("fwgl"))
+        assert started.status_code == 202, started.get_json()
+        children = list(jobs.executor()._processes)  # spawned, still importing the app
+        assert children
+        for pid in children:
+            os.kill(pid, signal.SIGKILL)
+        url = f"/api/v1/rectification/exports/{started.get_json()['id']}"
+        job = poll_until_finished(client, api, url, seconds=60)
+        assert job["status"] == "failed" and job["error"] == ABANDONED, job
+        again = client.post("/api/v1/rectification/exports", json={"period": period},
+                            headers=api("fwgl"))
+        job = poll_until_finished(client, api,
+                                  f"/api/v1/rectification/exports/{again.get_json()['id']}")
+        assert job["status"] == "done", job
+    finally:
+        shutdown_executor()
+
+
+def test_an_export_without_progress_for_too_long_is_reported_failed(app, client, api, demo):
+    """When the process that ran a job is gone with its web worker, is the job reported
+    failed once it has made no progress for REPORT_JOB_STALE_MINUTES — and a job that is
+    moving left alone?"""
+    by = db.session.scalar(sa.select(User).where(User.username == "fwgl"))
+    stale, moving = (ReportJob(kind="rectification_lists_zip", params={"period": "2026-11"},
+                               status=JobStatus.running, created_by_id=by.id, done=3, total=12)
+                     for _ in range(2))
+    db.session.add_all([stale, moving])
+    db.session.flush()
+    db.session.execute(sa.update(ReportJob).where(ReportJob.id == stale.id)
+                       .values(updated_at=utcnow() - timedelta(minutes=31)))
+    db.session.commit()
+    stale_id, moving_id = stale.id, moving.id
+    polled = client.get(f"/api/v1/rectification/exports/{stale_id}", headers=api("fwgl"))
+    assert polled.get_json()["status"] == "failed"
+    assert polled.get_json()["error"] == ABANDONED
+    polled = client.get(f"/api/v1/rectification/exports/{moving_id}", headers=api("fwgl"))
+    assert polled.get_json()["status"] == "running"
 
 
 def test_cli_exports_the_lists_with_a_progress_bar(runner, demo, tmp_path):

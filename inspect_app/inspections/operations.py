@@ -284,6 +284,16 @@ def _replay(existing: Submission, inspection_id: int, digest: str, by: User) -> 
     raise Conflict("该检查正在提交中，请稍后再试", code="submission_in_progress")
 
 
+def _locked_inspection(inspection_id: int) -> Inspection | None:
+    """The inspection locked FOR UPDATE, as the lock found it. A copy this request read
+    earlier (e.g. for the access check) is expired first: another device may have submitted
+    meanwhile, and that copy must not be trusted (the session keeps objects across commits)."""
+    earlier = db.session.identity_map.get(db.session.identity_key(Inspection, inspection_id))
+    if earlier is not None:
+        db.session.expire(earlier)
+    return db.session.get(Inspection, inspection_id, with_for_update=True)
+
+
 def submit_idempotently(inspection_id: int, key: str, payload: dict[str, Any], *,
                         by: User) -> dict[str, Any]:
     """Submit once per client key, whatever the network does.
@@ -312,7 +322,7 @@ def submit_idempotently(inspection_id: int, key: str, payload: dict[str, Any], *
         existing = db.session.scalar(sa.select(Submission).where(Submission.key == key))
         return _replay(existing, inspection_id, digest, by)
     try:
-        inspection = db.session.get(Inspection, inspection_id, with_for_update=True)
+        inspection = _locked_inspection(inspection_id)
         if inspection is None:
             raise NotFound("未找到该检查", code="inspection_not_found")
         response = submit(inspection, payload, by=by)

@@ -178,6 +178,35 @@ def test_second_submission_with_a_new_key_is_a_conflict(client, api, first):
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_submitted"
 
 
+def test_a_submission_that_waited_for_the_row_lock_sees_the_winners_commit(app, client, api,
+                                                                          first):
+    """If another device's submission commits after this request read the inspection (while
+    this one waits for the row lock), is this one refused as already submitted, instead of
+    working from what it read before and failing on the stale row?"""
+    import pytest
+    from flask.testing import FlaskClient
+
+    from inspect_app.auth.models import User
+    from inspect_app.errors import DomainError
+    from inspect_app.inspections.operations import submit_idempotently
+
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    body = ready_body(client, headers, spot.id)
+    read_before = db.session.get(Inspection, spot.id)  # this request's view, before the lock
+    by = db.session.get(User, read_before.assignee_id)
+    other_device = FlaskClient(app)  # its own app context and session; ours is not refreshed
+    with app.app_context():
+        won = other_device.post(f"/api/v1/inspections/{spot.id}/submit", json=body,
+                                headers={**headers, "Idempotency-Key": new_key()})
+    assert won.status_code == 200, won.get_json()
+    assert read_before.status.value != "submitted"  # what this request still believes
+    with app.test_request_context(), pytest.raises(DomainError) as refused:
+        submit_idempotently(spot.id, new_key(), body, by=by)
+    assert refused.value.code == "already_submitted"
+    assert read_before.status.value == "submitted"  # the lock's read refreshed it
+
+
 def test_incomplete_submission_lists_the_missing_items(client, api, first):
     """Does submitting with unanswered items give 422 naming them, and release the key?"""
     spot = first("spot_check")

@@ -9,6 +9,7 @@ import time
 import zipfile
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from inspect_app.auth.models import User
@@ -30,6 +31,15 @@ def pdf_names(data: bytes) -> list[str]:
         names = archive.namelist()
         assert all(archive.read(name).startswith(b"%PDF") for name in names)
     return names
+
+
+def poll_until_finished(client, api, url: str, seconds: float = 120) -> dict:
+    deadline = time.monotonic() + seconds
+    while True:
+        job = client.get(url, headers=api("fwgl")).get_json()
+        if job["status"] in {"done", "failed"} or time.monotonic() > deadline:
+            return job
+        time.sleep(0.3)
 
 
 def test_export_job_zips_one_pdf_per_subbranch(app, client, api, failed_inspection):
@@ -58,65 +68,48 @@ def test_export_job_zips_one_pdf_per_subbranch(app, client, api, failed_inspecti
                       headers=api("fwgl2")).status_code == 404
 
 
-def test_export_job_runs_in_the_process_pool(app, client, api, failed_inspection):
+@pytest.fixture
+def pooled(app):
+    """Jobs run in the real process pool (spawned workers with their own app)."""
+    app.config["REPORT_JOBS_SYNC"] = False
+    yield
+    shutdown_executor()
+
+
+def start_export(client, api) -> str:
+    """Start this month's export as the service manager; the job's URL."""
+    started = client.post("/api/v1/rectification/exports",
+                          json={"period": local_today().strftime("%Y-%m")}, headers=api("fwgl"))
+    assert started.status_code == 202, started.get_json()
+    assert started.get_json()["status"] in {"queued", "running"}
+    return f"/api/v1/rectification/exports/{started.get_json()['id']}"
+
+
+def test_export_job_runs_in_the_process_pool(client, api, failed_inspection, pooled):
     """Does the real path — a spawned worker process with its own app — finish the job and
     store the ZIP where any web worker can serve it?"""
-    app.config["REPORT_JOBS_SYNC"] = False
     failed_inspection(count=1)
-    period = local_today().strftime("%Y-%m")
-    try:
-        started = client.post("/api/v1/rectification/exports", json={"period": period},
-                              headers=api("fwgl"))
-        assert started.status_code == 202, started.get_json()
-        assert started.get_json()["status"] in {"queued", "running"}
-        url = f"/api/v1/rectification/exports/{started.get_json()['id']}"
-        deadline = time.monotonic() + 120
-        while True:
-            job = client.get(url, headers=api("fwgl")).get_json()
-            if job["status"] in {"done", "failed"} or time.monotonic() > deadline:
-                break
-            time.sleep(0.3)
-        assert job["status"] == "done", job
-        download = client.get(job["download_url"], headers=api("fwgl"))
-        assert len(pdf_names(download.data)) == subbranch_count()
-    finally:
-        shutdown_executor()
+    job = poll_until_finished(client, api, start_export(client, api))
+    assert job["status"] == "done", job
+    download = client.get(job["download_url"], headers=api("fwgl"))
+    assert len(pdf_names(download.data)) == subbranch_count()
 
 
-def poll_until_finished(client, api, url: str, seconds: float = 120) -> dict:
-    deadline = time.monotonic() + seconds
-    while True:
-        job = client.get(url, headers=api("fwgl")).get_json()
-        if job["status"] in {"done", "failed"} or time.monotonic() > deadline:
-            return job
-        time.sleep(0.3)
-
-
-def test_an_export_whose_process_was_killed_fails_and_the_next_one_runs(app, client, api,
-                                                                       failed_inspection):
+def test_an_export_whose_process_was_killed_fails_and_the_next_one_runs(client, api,
+                                                                       failed_inspection,
+                                                                       pooled):
     """Is a job whose worker process is SIGKILLed reported failed (not "running" for ever),
     and does the next export get a fresh pool and finish?"""
-    app.config["REPORT_JOBS_SYNC"] = False
     failed_inspection(count=1)
-    period = local_today().strftime("%Y-%m")
-    try:
-        started = client.post("/api/v1/rectification/exports", json={"period": period},
-                              headers=api("fwgl"))
-        assert started.status_code == 202, started.get_json()
-        children = list(jobs.executor()._processes)  # spawned, still importing the app
-        assert children
-        for pid in children:
-            os.kill(pid, signal.SIGKILL)
-        url = f"/api/v1/rectification/exports/{started.get_json()['id']}"
-        job = poll_until_finished(client, api, url, seconds=60)
-        assert job["status"] == "failed" and job["error"] == ABANDONED, job
-        again = client.post("/api/v1/rectification/exports", json={"period": period},
-                            headers=api("fwgl"))
-        job = poll_until_finished(client, api,
-                                  f"/api/v1/rectification/exports/{again.get_json()['id']}")
-        assert job["status"] == "done", job
-    finally:
-        shutdown_executor()
+    url = start_export(client, api)
+    children = list(jobs.executor()._processes)  # spawned, still importing the app
+    assert children
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+    job = poll_until_finished(client, api, url, seconds=60)
+    assert job["status"] == "failed" and job["error"] == ABANDONED, job
+    job = poll_until_finished(client, api, start_export(client, api))
+    assert job["status"] == "done", job
 
 
 def test_an_export_without_progress_for_too_long_is_reported_failed(app, client, api, demo):

@@ -287,7 +287,8 @@ def _replay(existing: Submission, inspection_id: int, digest: str, by: User) -> 
 def _locked_inspection(inspection_id: int) -> Inspection | None:
     """The inspection locked FOR UPDATE, as the lock found it. A copy this request read
     earlier (e.g. for the access check) is expired first: another device may have submitted
-    meanwhile, and that copy must not be trusted (the session keeps objects across commits)."""
+    meanwhile, and that copy must not be trusted (the session keeps objects across commits).
+    Call it with nothing pending on that copy: expiring drops unflushed changes."""
     earlier = db.session.identity_map.get(db.session.identity_key(Inspection, inspection_id))
     if earlier is not None:
         db.session.expire(earlier)
@@ -387,8 +388,9 @@ def reassign(inspection: Inspection, *, assignee: User | None, team_id: int | No
         raise Conflict("已提交的检查不能改派", code="not_open")
     before = {"assignee_id": inspection.assignee_id, "team_id": inspection.team_id}
     check_assignee(inspection, assignee, team_id)
-    inspection.assignee_id = assignee.id if assignee else None
+    inspection.assignee = assignee
     inspection.team_id = team_id
+    db.session.expire(inspection, ["team"])  # a team loaded earlier is no longer this one
     db.session.flush()
     record("inspection.reassign", inspection, actor=by, reason=reason, before=before,
            after={"assignee_id": inspection.assignee_id, "team_id": inspection.team_id})

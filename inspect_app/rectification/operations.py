@@ -300,7 +300,7 @@ def reassign(item: RectificationItem, *, responsible: User, reason: str | None,
                                             for g in responsible.grants):
         raise InvalidInput("责任人必须是该网点或其上级机构的人员", code="responsible_not_in_unit")
     before = _before(item)
-    item.responsible_id = responsible.id
+    item.responsible = responsible
     db.session.flush()
     _audit("reassign", item, before, by, reason=reason)
     return item

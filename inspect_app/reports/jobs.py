@@ -14,9 +14,9 @@ run outside the web worker, in a small process pool, with their state in the dat
 - Children are recycled after ``REPORT_MAX_TASKS_PER_CHILD`` jobs, so WeasyPrint's caches never
   bloat a long-lived process.
 - A job is never left "running" for ever: if its child process dies (killed, out of memory)
-  the pool's callback marks it failed at once; if the web worker that owned the pool died too,
-  the first poll after ``REPORT_JOB_STALE_MINUTES`` without progress marks it failed
-  (:func:`settle_abandoned`). Either way the person polling is told to start it again.
+  the pool's callback marks it failed at once and a broken pool is replaced; if the web worker
+  that owned the pool died too, the first poll after ``REPORT_JOB_STALE_MINUTES`` marks it
+  failed (:func:`settle_abandoned`). Either way the person polling is told to start it again.
 """
 from __future__ import annotations
 
@@ -114,14 +114,23 @@ def start_job(kind: str, params: dict[str, Any], *, by: User) -> ReportJob:
     db.session.flush()
     record("report_job.start", job, actor=by, after={"kind": kind, "params": params})
     db.session.commit()
+    job_id = job.id
     if current_app.config.get("REPORT_JOBS_SYNC"):
-        run_job(job.id)
+        run_job(job_id)
     else:
-        pool = executor()
-        future = pool.submit(_run_in_child, child_config(), job.id)
         app = current_app._get_current_object()
-        future.add_done_callback(
-            lambda done: _after_child(app, pool, job.id, done))
+        for attempt in range(2):
+            pool = executor()
+            try:
+                future = pool.submit(_run_in_child, child_config(), job_id)
+            except BrokenProcessPool:  # its children died while idle: a fresh pool, once
+                _replace(pool)
+                if attempt:
+                    _fail_unfinished(job_id)
+                    raise
+                continue
+            future.add_done_callback(lambda done: _after_child(app, pool, job_id, done))
+            break
     db.session.refresh(job)
     return job
 
@@ -145,13 +154,22 @@ def _fail_unfinished(job_id: int, *, idle_since: datetime | None = None) -> bool
 
 
 def settle_abandoned(job: ReportJob) -> ReportJob:
-    """A queued or running job without progress for ``REPORT_JOB_STALE_MINUTES`` (its process
-    is gone, e.g. with the web worker that owned the pool) is marked failed. A running job
-    reports progress at every unit of work, so only a dead one stays still that long."""
+    """Mark failed a job whose process is gone (e.g. with the web worker that owned the pool):
+    a running job without progress for ``REPORT_JOB_STALE_MINUTES`` (it reports progress at
+    every unit of work, so only a dead one stays still that long), or a queued job that old
+    while no job has progressed or finished meanwhile (a queue behind a busy pool waits)."""
     if job.status not in _UNFINISHED:
         return job
     minutes = int(current_app.config.get("REPORT_JOB_STALE_MINUTES", 30))
-    if _fail_unfinished(job.id, idle_since=utcnow() - timedelta(minutes=minutes)):
+    idle_since = utcnow() - timedelta(minutes=minutes)
+    if job.status is JobStatus.queued and db.session.scalar(
+            sa.select(sa.func.count()).select_from(ReportJob).where(sa.or_(
+                sa.and_(ReportJob.status == JobStatus.running,
+                        ReportJob.updated_at > idle_since),
+                sa.and_(ReportJob.finished_at > idle_since,
+                        sa.or_(ReportJob.error.is_(None), ReportJob.error != ABANDONED))))):
+        return job  # a pool is working through the queue
+    if _fail_unfinished(job.id, idle_since=idle_since):
         log.error("report job %s (%s) abandoned: no progress for %s minutes", job.id, job.kind,
                   minutes)
         db.session.refresh(job)
@@ -262,11 +280,19 @@ def _after_child(app, pool: ProcessPoolExecutor, job_id: int, future: Future) ->
     if exc is None:
         return
     log.error("report job %s: its process failed: %r", job_id, exc)
-    with app.app_context():
-        _fail_unfinished(job_id)
     if isinstance(exc, BrokenProcessPool):
-        global _EXECUTOR
-        with _EXECUTOR_LOCK:
-            if _EXECUTOR is pool:
-                _EXECUTOR = None  # the next job starts a fresh pool
-        pool.shutdown(wait=False)
+        _replace(pool)  # first: whoever retries after seeing "failed" gets a working pool
+    try:
+        with app.app_context():
+            _fail_unfinished(job_id)
+    except Exception:  # the database is away: the poll marks it failed once it is stale
+        log.exception("report job %s: could not be marked failed", job_id)
+
+
+def _replace(pool: ProcessPoolExecutor) -> None:
+    """Drop a broken pool; the next job starts a fresh one."""
+    global _EXECUTOR
+    with _EXECUTOR_LOCK:
+        if _EXECUTOR is pool:
+            _EXECUTOR = None
+    pool.shutdown(wait=False)

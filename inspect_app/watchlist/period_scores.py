@@ -136,6 +136,13 @@ def _bounds(kind: str, start: date) -> tuple[datetime, datetime]:
             datetime.combine(period_end(kind, start), time.min, tzinfo=UTC))
 
 
+def _chunks(cells: list, size: int = 200) -> Iterable[list]:
+    """``cells`` in slices small enough for one ``OR`` (SQLite refuses expressions deeper than
+    1,000 terms; a transaction touching many units or items may have more cells)."""
+    for index in range(0, len(cells), size):
+        yield cells[index:index + size]
+
+
 def _lock(conn: sa.Connection, keys: Iterable[int], space: int = _LOCK_SPACE) -> None:
     """PostgreSQL: transaction-scoped advisory locks on ``keys``, taken in order."""
     if conn.dialect.name != "postgresql":
@@ -169,10 +176,11 @@ def refresh_failures(conn: sa.Connection, touched: Iterable[tuple[int, str, date
     if not cells:
         return
     _lock(conn, (_item_key(root, code) for _, _, root, code in cells), _ITEM_LOCK_SPACE)
-    conn.execute(_FAILURES.delete().where(sa.or_(*(
-        sa.and_(_FAILURES.c.period_kind == kind, _FAILURES.c.period_start == start,
-                _FAILURES.c.unit_id == root, _FAILURES.c.item_code == code)
-        for kind, start, root, code in sorted(cells)))))
+    for chunk in _chunks(sorted(cells)):
+        conn.execute(_FAILURES.delete().where(sa.or_(*(
+            sa.and_(_FAILURES.c.period_kind == kind, _FAILURES.c.period_start == start,
+                    _FAILURES.c.unit_id == root, _FAILURES.c.item_code == code)
+            for kind, start, root, code in chunk))))
     rows = _computed_failures(conn, cells)
     if rows:
         conn.execute(_FAILURES.insert(), rows)
@@ -234,9 +242,10 @@ def refresh(conn: sa.Connection, touched: Iterable[tuple[int, date]]) -> None:
             if parents.get(outlet_id) is not None:
                 cells.add((kind, start, parents[outlet_id], OrgKind.subbranch.value))
     _lock(conn, (unit_id for _, _, unit_id, _ in cells))
-    conn.execute(_TABLE.delete().where(sa.or_(*(
-        sa.and_(_TABLE.c.period_kind == kind, _TABLE.c.period_start == start,
-                _TABLE.c.unit_id == unit_id) for kind, start, unit_id, _ in sorted(cells)))))
+    for chunk in _chunks(sorted(cells)):
+        conn.execute(_TABLE.delete().where(sa.or_(*(
+            sa.and_(_TABLE.c.period_kind == kind, _TABLE.c.period_start == start,
+                    _TABLE.c.unit_id == unit_id) for kind, start, unit_id, _ in chunk))))
     rows = _computed(conn, cells=cells)
     if rows:
         conn.execute(_TABLE.insert(), rows)

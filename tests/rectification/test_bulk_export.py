@@ -110,6 +110,17 @@ def test_an_export_whose_process_was_killed_fails_and_the_next_one_runs(client, 
     assert job["status"] == "failed" and job["error"] == ABANDONED, job
     job = poll_until_finished(client, api, start_export(client, api))
     assert job["status"] == "done", job
+    # an idle child dying (the OOM killer's choice) breaks the pool with no job to fail:
+    # the next export still runs
+    pool = jobs.executor()
+    for pid in list(pool._processes):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while not pool._broken and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert pool._broken
+    job = poll_until_finished(client, api, start_export(client, api))
+    assert job["status"] == "done", job
 
 
 def test_an_export_without_progress_for_too_long_is_reported_failed(app, client, api, demo):
@@ -131,6 +142,23 @@ def test_an_export_without_progress_for_too_long_is_reported_failed(app, client,
     assert polled.get_json()["error"] == ABANDONED
     polled = client.get(f"/api/v1/rectification/exports/{moving_id}", headers=api("fwgl"))
     assert polled.get_json()["status"] == "running"
+    # a job queued that long waits behind a pool that is still moving...
+    waiting = ReportJob(kind="rectification_lists_zip", params={"period": "2026-11"},
+                        status=JobStatus.queued, created_by_id=by.id)
+    db.session.add(waiting)
+    db.session.flush()
+    db.session.execute(sa.update(ReportJob).where(ReportJob.id == waiting.id)
+                       .values(updated_at=utcnow() - timedelta(minutes=45)))
+    db.session.commit()
+    waiting_id = waiting.id
+    url = f"/api/v1/rectification/exports/{waiting_id}"
+    assert client.get(url, headers=api("fwgl")).get_json()["status"] == "queued"
+    # ...but once nothing has moved for that long, nothing will run it
+    db.session.execute(sa.update(ReportJob).where(ReportJob.id == moving_id)
+                       .values(updated_at=utcnow() - timedelta(minutes=40)))
+    db.session.commit()
+    polled = client.get(url, headers=api("fwgl")).get_json()
+    assert polled["status"] == "failed" and polled["error"] == ABANDONED
 
 
 def test_cli_exports_the_lists_with_a_progress_bar(runner, demo, tmp_path):

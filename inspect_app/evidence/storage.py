@@ -141,7 +141,7 @@ class LocalStorage(Storage):
         folder = os.path.dirname(final)
         tmp = None
         try:
-            os.makedirs(folder, exist_ok=True)
+            self._make_folders(folder)
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -164,6 +164,22 @@ class LocalStorage(Storage):
                 raise StorageFull("存储空间不足，照片未保存") from exc
             raise StorageError(f"could not store blob {key}: {exc}") from exc
         return key
+
+    def _make_folders(self, folder: str) -> None:
+        """Create the ``ab/cd`` folders of a key as needed, each one durably: a new folder's
+        entry is synced in its parent, so a crash cannot take a stored photo's folder away."""
+        if os.path.isdir(folder):
+            return
+        parent = os.path.dirname(folder)
+        if parent != self.root and os.path.commonpath([parent, self.root]) == self.root:
+            self._make_folders(parent)
+        else:
+            os.makedirs(parent, exist_ok=True)
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            return  # another writer made it (and synced it)
+        _fsync_dir(parent)
 
     def _prune(self, folder: str) -> None:
         """Remove the ``ab/cd`` folders a failed write created, if they are empty."""

@@ -108,18 +108,28 @@ def test_a_crash_mid_write_leaves_nothing_under_the_key(local, monkeypatch):
 
 
 def test_writes_go_through_a_temporary_file_and_fsync(local, monkeypatch):
-    """Is the final name only ever created by an atomic rename of a synced temporary file?"""
+    """Is the final name only ever created by an atomic rename of a synced temporary file, in
+    folders whose own entries were synced when they were made?"""
     calls = []
     real_replace, real_fsync = os.replace, os.fsync
-    monkeypatch.setattr(storage_mod.os, "fsync",
-                        lambda fd: calls.append("fsync") or real_fsync(fd))
+    monkeypatch.setattr(storage_mod.os, "fsync", lambda fd: calls.append(
+        ("fsync", os.path.relpath(os.readlink(f"/proc/self/fd/{fd}"), local.root)))
+        or real_fsync(fd))
     monkeypatch.setattr(storage_mod.os, "replace",
                         lambda s, d: calls.append(("replace", os.path.basename(s)))
                         or real_replace(s, d))
     key = local.put(PHOTO)
-    assert calls[0] == "fsync"
-    assert calls[1][0] == "replace" and calls[1][1].startswith(".tmp-")
+    ab, cd = key[:2], key[2:4]
+    assert calls[:2] == [("fsync", "."), ("fsync", ab)]  # the new ab/ in root, cd/ in ab/
+    assert calls[2][0] == "fsync" and calls[2][1].startswith(f"{ab}/{cd}/.tmp-")
+    assert calls[3][0] == "replace" and calls[3][1].startswith(".tmp-")
+    assert calls[4] == ("fsync", f"{ab}/{cd}")  # the rename itself
     assert local.open(key) == PHOTO
+    calls.clear()
+    sibling = next(data for data in (n.to_bytes(4, "big") + PHOTO for n in range(100_000))
+                   if hashlib.sha256(data).hexdigest()[:2] == ab)
+    local.put(sibling)  # same ab/, new or existing cd/: only what is new is synced
+    assert ("fsync", ".") not in calls
 
 
 def test_a_full_disk_raises_storage_full_and_leaves_nothing(local, monkeypatch):

@@ -179,13 +179,14 @@ def _peer_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> 
 def _recent_facts(outlet_ids: list[int]) -> tuple[dict[int, float], dict[int, date]]:
     """Latest independent score and date of each outlet (submitted or final)."""
     rows = db.session.execute(
-        sa.select(Inspection.outlet_id, Inspection.total, Inspection.submitted_at)
+        sa.select(Inspection.outlet_id, Inspection.total, Inspection.submitted_at,
+                  Inspection.scores_the_outlet())
         .where(Inspection.outlet_id.in_(outlet_ids), Inspection.mode != Mode.self_check,
                Inspection.status.in_([InspectionStatus.submitted, InspectionStatus.final]))
         .order_by(Inspection.submitted_at)).all()
     scores, dates = {}, {}
-    for outlet_id, total, submitted_at in rows:
-        if total is not None:
+    for outlet_id, total, submitted_at, scored in rows:
+        if total is not None and scored:  # a follow-up is a visit, not the outlet's score
             scores[outlet_id] = float(total)
         dates[outlet_id] = submitted_at.date()
     return scores, dates

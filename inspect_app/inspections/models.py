@@ -223,6 +223,14 @@ class Inspection(TimestampMixin, db.Model):
         self._move({InspectionStatus.assigned, InspectionStatus.in_progress},
                    InspectionStatus.cancelled, "已提交的检查不能取消")
 
+    @classmethod
+    def scores_the_outlet(cls) -> sa.ColumnElement[bool]:
+        """SQL: the inspections whose score stands for their outlet in rankings, trends and
+        the watch-list — not follow-ups, which re-check only the items that failed: their
+        near-perfect scores would lift an outlet's figures the more it had failed. (Their
+        findings still count: an item failing again is a failure.)"""
+        return cls.parent_id.is_(None)
+
     # -- what the form holds -----------------------------------------------------------
 
     def form_items(self):

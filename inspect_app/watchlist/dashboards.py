@@ -263,7 +263,7 @@ def trend(unit: OrgUnit, by: User, *, end: date, months: int = 12) -> list[dict[
                   sa.func.count())
         .where(Inspection.outlet_id.in_(outlets), Inspection.status.in_(RESULT_VISIBLE),
                Inspection.total.is_not(None), Inspection.submitted_at >= start,
-               Inspection.submitted_at < stop)
+               Inspection.submitted_at < stop, Inspection.scores_the_outlet())
         .group_by(year, month, Inspection.mode))
     by_month: dict[tuple[int, int], dict[str, tuple[float, int]]] = defaultdict(dict)
     for y, m, mode, total, count in rows:
@@ -300,7 +300,7 @@ def raw_answer_ranking(period: Period) -> list[tuple[int, float]]:
                    / sa.func.nullif(sa.func.sum(InspectionAnswer.possible), 0)).label("total"))
         .join(InspectionAnswer, InspectionAnswer.inspection_id == Inspection.id)
         .where(Inspection.status.in_(RESULT_VISIBLE), Inspection.submitted_at >= start,
-               Inspection.submitted_at < end)
+               Inspection.submitted_at < end, Inspection.scores_the_outlet())
         .group_by(Inspection.id, Inspection.outlet_id).subquery())
     rows = db.session.execute(
         sa.select(per_inspection.c.outlet_id, sa.func.avg(per_inspection.c.total))

@@ -105,7 +105,8 @@ def _checks_by_outlet(since: date, as_of: date) -> dict[int, _UnitChecks]:
     """Finalised inspections per outlet with their failed and red-line items."""
     rows = db.session.execute(
         sa.select(Inspection.id, Inspection.outlet_id, Inspection.mode, Inspection.total,
-                  Inspection.submitted_at, Inspection.checklist_id)
+                  Inspection.submitted_at, Inspection.checklist_id,
+                  Inspection.scores_the_outlet().label("scored"))
         .where(Inspection.status == InspectionStatus.final,
                Inspection.submitted_at >= _start_of(since),
                Inspection.submitted_at < _end_of(as_of))).all()
@@ -124,7 +125,8 @@ def _checks_by_outlet(since: date, as_of: date) -> dict[int, _UnitChecks]:
         failed_codes = tuple(sorted(code for code, _ in fails))
         check = engine.CheckResult(
             date=row.submitted_at.date(), mode=row.mode.value,
-            total=float(row.total) if row.total is not None else None,
+            # a follow-up's failures count, its partial score does not
+            total=float(row.total) if row.total is not None and row.scored else None,
             red_line_failures=tuple(sorted(code for code, red in fails if red)),
             failed_items=failed_codes, ref=f"{row.id:012d}")
         if row.mode is Mode.self_check:
@@ -401,7 +403,7 @@ def annotate(entries: list[WatchlistEntry], as_of: date | None = None) -> list[W
             sa.select(Inspection.total).where(
                 Inspection.outlet_id.in_(outlets), Inspection.mode != Mode.self_check,
                 Inspection.status.in_([InspectionStatus.submitted, InspectionStatus.final]),
-                Inspection.total.is_not(None))
+                Inspection.total.is_not(None), Inspection.scores_the_outlet())
             .order_by(Inspection.submitted_at.desc()).limit(1))
         entry.last_independent_score = float(last) if last is not None else None
         entry.trend = trend_arrow(trend(unit, _SYSTEM, end=as_of, months=3))

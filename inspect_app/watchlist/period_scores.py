@@ -261,7 +261,8 @@ def _computed(conn: sa.Connection, only: set[int] | None = None,
                        sa.cast(inspections.c.total, sa.Float))
              .join(outlets, outlets.c.id == inspections.c.outlet_id)
              .where(sa.cast(inspections.c.status, sa.String).in_(_VISIBLE),
-                    inspections.c.total.is_not(None), inspections.c.submitted_at.is_not(None)))
+                    inspections.c.total.is_not(None), inspections.c.submitted_at.is_not(None),
+                    Inspection.scores_the_outlet()))
     if only is not None:
         query = query.where(outlets.c.parent_id.in_(only))
     if cells is not None:

@@ -42,3 +42,41 @@ def test_reinspection_holds_only_the_failed_items_and_closes_or_reopens_them(
     assert passed.state.value == "closed" and passed.closed_reason.value == "reinspection_passed"
     assert failed.state.value == "open" and failed.rejection_reason.startswith("复查未通过")
     assert items_of(follow_up) == []  # no duplicate items for the re-checked codes
+
+
+def test_a_follow_up_leaves_the_outlets_scores_alone(client, api, failed_inspection):
+    """Does a follow-up — a near-perfect score over the few items that had failed — leave the
+    outlet's ranking figures and its watch-list checks as they were, while still counting in
+    the per-period figures' consistency?"""
+    from datetime import date
+
+    from inspect_app.watchlist import operations as watchlist
+    from inspect_app.watchlist.period_scores import differences
+
+    inspection, codes = failed_inspection(count=2)
+    headers = api("fwgl")
+
+    def outlet_row():
+        ranking = client.get(f"/api/v1/dashboard/rankings?kind=month&day={date.today()}",
+                             headers=headers).get_json()
+        return next(r for r in ranking["outlets"] if r["id"] == inspection.outlet_id)
+
+    before = outlet_row()
+    inspector = db.session.scalar(sa.select(User).where(User.username == "jc.fenhang2"))
+    response = client.post("/api/v1/rectification/reinspections", headers=headers, json={
+        "item_ids": [i.id for i in items_of(inspection)], "assignee_id": inspector.id,
+        "due_start": date.today().isoformat(), "due_end": date.today().isoformat()})
+    assert response.status_code == 201, response.get_json()
+    follow_up_id = response.get_json()["id"]
+    assert submit_filled(client, api("jc.fenhang2"), follow_up_id).status_code == 200
+    assert client.post(f"/api/v1/inspections/{follow_up_id}/finalise",
+                       headers=headers).status_code == 200
+    follow_up = db.session.get(Inspection, follow_up_id)
+    assert follow_up.total is not None and follow_up.total > 90  # what it would have added
+    after = outlet_row()
+    assert (after["count"], after["combined"]) == (before["count"], before["combined"])
+    assert differences(db.session.connection()) == []
+    checks = watchlist._checks_by_outlet(date.today(), date.today())[inspection.outlet_id]
+    follow_up_check = next(c for c in checks.independent if c.ref == f"{follow_up_id:012d}")
+    assert follow_up_check.total is None  # its score does not count...
+    assert follow_up_check.failed_items == ()  # ...its failures would

@@ -162,6 +162,8 @@ def settle_abandoned(job: ReportJob) -> ReportJob:
         return job
     minutes = int(current_app.config.get("REPORT_JOB_STALE_MINUTES", 30))
     idle_since = utcnow() - timedelta(minutes=minutes)
+    if job.updated_at > idle_since:
+        return job  # moved recently: no query, no write (this runs on every poll)
     if job.status is JobStatus.queued and db.session.scalar(
             sa.select(sa.func.count()).select_from(ReportJob).where(sa.or_(
                 sa.and_(ReportJob.status == JobStatus.running,

@@ -100,6 +100,9 @@ class PhotoSchema(ma.Schema):
     @ma.post_dump(pass_original=True)
     def anonymous_mystery(self, data, photo, **kwargs):
         if not self._access(photo).identity:
+            from ..inspections.schemas import dates_only
+
             data["captured_at"] = None  # exact times could identify the shopper
             data["camera"] = None
+            data = dates_only(data)  # e.g. uploaded_at: the day only
         return data

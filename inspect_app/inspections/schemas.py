@@ -6,6 +6,8 @@ shopper, their account or exact times.
 """
 from __future__ import annotations
 
+import re
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -20,6 +22,22 @@ from .models import (
 )
 
 MYSTERY_LABEL = "神秘人"
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def dates_only(data):
+    """``data`` with every ISO date-time string in it cut to its date, however deeply nested.
+
+    For those who may not know a mystery shopper: any exact moment of a visit (submitted,
+    updated, scored, a photo uploaded) would tell the outlet when the shopper was there, so
+    whatever a schema dumps for them keeps the day only — fields added later included."""
+    if isinstance(data, str):
+        return data[:10] if _MOMENT.match(data) else data
+    if isinstance(data, dict):
+        return {key: dates_only(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [dates_only(value) for value in data]
+    return data
 
 
 class CampaignCreateSchema(ma.Schema):
@@ -112,6 +130,7 @@ class InspectionSummarySchema(ma.Schema):
         if not self.identity_visible(inspection):
             data["scenario"] = None
             data["due_start"] = data["due_end"] = None
+            data = dates_only(data)  # score history, photos, updated_at: the day only
         return data
 
 

@@ -74,11 +74,10 @@ class RectificationItemSchema(ma.Schema):
         not know the shopper, every timestamp is cut to its date (no exact visit times)."""
         from ..inspections.access import sees_identity
 
+        from ..inspections.schemas import dates_only
+
         if not sees_identity(g.user, item.inspection):
-            for name in ("created_at", "updated_at", "closed_at", "decided_at",
-                         "fix_submitted_at"):
-                if data.get(name):
-                    data[name] = data[name][:10]
+            data = dates_only(data)
         return data
 
     def dump_overdue(self, item) -> bool:

@@ -1,6 +1,8 @@
 """Who sees what, mystery-shopper anonymity, and appeals against findings."""
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -115,6 +117,10 @@ def test_mystery_shopper_stays_anonymous_to_the_outlet(client, api, first):
                 assert secret not in text, (username, page.request.path, secret)
         detail = pages[0].get_json()
         assert detail["inspector"] == "神秘人" and len(detail["submitted_at"]) == 10
+        # no exact moment of the visit anywhere: submitted, updated, scored, photos uploaded
+        listed = next(i for i in pages[1].get_json()["items"] if i["id"] == mystery.id)
+        for shown in (detail, listed, pages[3].get_json()):
+            assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}", json.dumps(shown)), shown
     # the service manager, who may, sees who it was
     full = client.get(f"/api/v1/inspections/{mystery.id}", headers=api("fwgl")).get_json()
     assert full["inspector"] == shopper.display_name and full["events"]["called"]

@@ -202,7 +202,7 @@ class Inspection(TimestampMixin, db.Model):
             self.status = InspectionStatus.in_progress
             self.started_at = utcnow()
         elif self.status not in EDITABLE:
-            raise IllegalTransition(f"该检查已{self.status.label}，不能再修改",
+            raise IllegalTransition(f"该检查{self.status.label}，不能再修改",
                                     code="not_editable")
 
     def submit(self) -> None:

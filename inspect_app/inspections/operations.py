@@ -132,6 +132,8 @@ def save_draft(inspection: Inspection, *, version: int, answers: dict[str, Any],
     """Save the answers so far. ``version`` must be the one the device started from: a stale
     device gets 409 with the server's copy and nothing is overwritten."""
     _require_fill(inspection, by)
+    if inspection.status not in EDITABLE:  # cancelled or submitted: not a copy to choose
+        raise Conflict(f"该检查{inspection.status.label}，不能再修改", code="not_editable")
     if version != inspection.version:
         raise Conflict("该检查已在其他设备上修改，请选择保留哪一份", code="version_conflict",
                        details={"server": draft_state(inspection)})
@@ -178,8 +180,10 @@ def submit(inspection: Inspection, payload: dict[str, Any], *, by: User) -> dict
     ``findings`` (code → ``fixed_on_spot``). Returns the result the client is shown.
     """
     _require_fill(inspection, by)
+    if inspection.status is InspectionStatus.cancelled:
+        raise Conflict("该检查已取消，不能提交", code="inspection_cancelled")
     if inspection.status not in EDITABLE:
-        raise Conflict(f"该检查已{inspection.status.label}，不能重复提交",
+        raise Conflict(f"该检查{inspection.status.label}，不能重复提交",
                        code="already_submitted")
     events = payload.get("events") or {}
     if events and inspection.mode is not Mode.mystery_visit:

@@ -73,7 +73,6 @@ class RectificationItemSchema(ma.Schema):
         """A mystery visit's item was created when the shopper submitted: for viewers who may
         not know the shopper, every timestamp is cut to its date (no exact visit times)."""
         from ..inspections.access import sees_identity
-
         from ..inspections.schemas import dates_only
 
         if not sees_identity(g.user, item.inspection):

@@ -30,6 +30,7 @@ def bulletin(kind: str, day: date, by: User) -> dict[str, Any]:
     changes, most-failed items, self vs independent gaps and inspection counts."""
     period = dashboards.period_for(kind, day)
     ranking = [r for r in dashboards.outlet_ranking(period, by) if r["combined"] is not None]
+    best, worst = dashboards.best_and_worst(ranking)
     paths = by.scope_paths(Permission.reports_read)
     start, end = period.bounds
     counts = dict(db.session.execute(
@@ -56,7 +57,7 @@ def bulletin(kind: str, day: date, by: User) -> dict[str, Any]:
                    "label": period.label},
         "inspections": {Mode(m).label if isinstance(m, str) else m.label: n
                         for m, n in counts.items()},
-        "best": ranking[:5], "worst": list(reversed(ranking[-5:])) if len(ranking) > 5 else [],
+        "best": best, "worst": worst,
         "benchmarks": [r for r in ranking if r["is_benchmark"]],
         "subbranches": [r for r in dashboards.subbranch_ranking(period, by)
                         if r.get("name")],

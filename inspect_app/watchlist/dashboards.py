@@ -25,6 +25,7 @@ from ..errors import PermissionDenied
 from ..extensions import db
 from ..inspections.models import RESULT_VISIBLE, Finding, FindingStatus, Inspection, Mode
 from ..orgs.models import OrgKind, OrgUnit
+from ..scoring import DEFAULT_RULES
 from . import period_scores
 from .models import PeriodFailure, PeriodScore
 
@@ -157,6 +158,20 @@ def _ranking(period: Period, kind: OrgKind, mode: str | None, paths: list[str] |
 
 
 _CODE, _COMBINED = itemgetter("code"), itemgetter("combined")
+
+
+def best_and_worst(ranking: list[dict[str, Any]], n: int = 5
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The top ``n`` and, worst first, up to ``n`` from the bottom that are not already among
+    the top (抓两头带中间): a small branch never shows one outlet on both sides."""
+    best = ranking[:n]
+    return best, list(reversed(ranking[max(len(best), len(ranking) - n):]))
+
+
+def needs_attention(row: dict[str, Any]) -> bool:
+    """Whether a ranked unit is below 良好 (合格 or 不合格): marked 重点关注 on charts."""
+    band = DEFAULT_RULES.grade_for(row["combined"]) if row["combined"] is not None else None
+    return band is not None and band.key in {"pass", "fail"}
 
 
 def outlet_ranking(period: Period, by: User, *, mode: str | None = None

@@ -92,14 +92,15 @@ def rankings():
     subbranches = dashboards.subbranch_ranking(period, g.user)
     items = dashboards.most_failed_items(period, g.user, limit=8)
     gaps = [r for r in dashboards.mode_comparison(period, g.user)][:8]
-    best, worst = outlets[:5], list(reversed(outlets[-5:])) if len(outlets) > 5 else []
+    best, worst = dashboards.best_and_worst(outlets)
     figures = {
         "best": charts.bar_chart([charts.Bar(f"{r['name']}", r["combined"],
                                              highlight=r["is_benchmark"],
                                              note="标杆" if r["is_benchmark"] else None)
                                   for r in best], title="排名前列网点", max_value=100,
                                  highlight_label="标杆网点"),
-        "worst": charts.bar_chart([charts.Bar(r["name"], r["combined"], highlight=True)
+        "worst": charts.bar_chart([charts.Bar(r["name"], r["combined"],
+                                              highlight=dashboards.needs_attention(r))
                                    for r in worst], title="排名靠后网点", max_value=100),
         "failed": charts.bar_chart([charts.Bar(f"{r['item_code']} {r['item_text']}",
                                               r["failures"]) for r in items],

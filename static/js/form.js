@@ -239,11 +239,11 @@ function renderStatus(entries = []) {
   if (submission.state === "done") {
     const r = submission.result || {};
     const findings = (r.findings || []).length;
-    summary.append(el("h2", {}, t("submitted")),
+    summary.append(...[el("h2", {}, t("submitted")),
       el("p", { class: "score" }, `${t("score")}：`, el("strong", { id: "summary-total" }, r.total === null || r.total === undefined ? "—" : String(r.total))),
       r.grade ? el("p", {}, `${t("grade")}：${r.grade}`) : null,
       r.red_line_failed ? el("p", { class: "error" }, t("red_line_failed")) : null,
-      el("p", {}, findings ? t("findings", { n: findings }) : t("no_findings")));
+      el("p", {}, findings ? t("findings", { n: findings }) : t("no_findings"))].filter(Boolean));
   } else if (entry && entry.error) {
     summary.append(el("p", { class: "error", role: "alert" }, t("sync_error", { message: entry.error.message })),
       el("div", { class: "actions" },

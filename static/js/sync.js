@@ -96,7 +96,10 @@ async function syncDrafts() {
       await store.patchForm(form.id, (f) => ({ ...f, version: data.version, dirty: f.changedAt !== sentAt, draftError: null, syncedAt: Date.now() }));
     } catch (error) {
       if (!(error instanceof ApiError) || error.status === 401) throw error;
-      if (error.status === 409 && error.details && error.details.server) {
+      if (error.code === "not_editable") {
+        // cancelled or submitted elsewhere: nothing left to save, so stop retrying; say why
+        await store.patchForm(form.id, (f) => ({ ...f, dirty: false, draftError: { message: error.message, details: null } }));
+      } else if (error.status === 409 && error.details && error.details.server) {
         await store.patchForm(form.id, (f) => ({ ...f, conflict: error.details.server }));
         emit("conflict", { form: form.id });
       } else {

@@ -207,6 +207,28 @@ def test_a_submission_that_waited_for_the_row_lock_sees_the_winners_commit(app, 
     assert read_before.status.value == "submitted"  # the lock's read refreshed it
 
 
+def test_a_task_cancelled_while_being_filled_says_so(client, api, first):
+    """When the planner cancels a task the inspector is filling in, are the phone's next
+    save and submission refused as cancelled — not as a conflict between two copies?"""
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    body = ready_body(client, headers, spot.id)
+    version = form(client, headers, spot.id)["version"]
+    cancelled = client.post(f"/api/v1/inspections/{spot.id}/cancel",
+                            json={"reason": "网点临时停业"}, headers=api("fwgl"))
+    assert cancelled.status_code == 200, cancelled.get_json()
+    saved = client.put(f"/api/v1/inspections/{spot.id}/draft", headers=headers,
+                       json={"version": version, "answers": body["answers"]})
+    assert saved.status_code == 409
+    assert saved.get_json()["error"] == {"code": "not_editable",
+                                         "message": "该检查已取消，不能再修改"}
+    submitted = client.post(f"/api/v1/inspections/{spot.id}/submit", json=body,
+                            headers={**headers, "Idempotency-Key": new_key()})
+    assert submitted.status_code == 409
+    assert submitted.get_json()["error"] == {"code": "inspection_cancelled",
+                                             "message": "该检查已取消，不能提交"}
+
+
 def test_incomplete_submission_lists_the_missing_items(client, api, first):
     """Does submitting with unanswered items give 422 naming them, and release the key?"""
     spot = first("spot_check")

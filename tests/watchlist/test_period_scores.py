@@ -214,3 +214,20 @@ def test_rankings_show_organisation_changes_at_once(client, api, demo):
     after = {r["code"]: r for r in client.get(url, headers=headers).get_json()["outlets"]}
     assert after["TS-LB-02"]["name"] == "路北支行新华道网点" and after["TS-LB-02"]["is_benchmark"]
     assert "TS-LB-03" not in after
+
+
+@pytest.mark.parametrize("size,best,worst", [
+    (3, [1, 2, 3], []), (5, [1, 2, 3, 4, 5], []), (9, [1, 2, 3, 4, 5], [9, 8, 7, 6]),
+    (10, [1, 2, 3, 4, 5], [10, 9, 8, 7, 6]), (40, [1, 2, 3, 4, 5], [40, 39, 38, 37, 36])])
+def test_best_and_worst_never_show_one_outlet_twice(size, best, worst):
+    """Does a small branch's best-and-worst view (抓两头带中间) keep each outlet on one side?"""
+    ranking = [{"rank": n, "combined": 100 - n} for n in range(1, size + 1)]
+    top, bottom = dashboards.best_and_worst(ranking)
+    assert [r["rank"] for r in top] == best and [r["rank"] for r in bottom] == worst
+
+
+@pytest.mark.parametrize("combined,marked", [(100.0, False), (80.0, False), (79.99, True),
+                                             (45.0, True), (None, False)])
+def test_only_units_below_good_are_marked_for_attention(combined, marked):
+    """Is 重点关注 kept for units below 良好, not for the bottom of a list of 100s?"""
+    assert dashboards.needs_attention({"combined": combined}) is marked

@@ -58,6 +58,8 @@ class RectificationItemSchema(ma.Schema):
     closed_reason_label = fields.Function(
         lambda i: i.closed_reason.label if i.closed_reason else None)
     reinspection_id = fields.Integer(allow_none=True)
+    can_submit_fix = fields.Method("dump_can_submit_fix",
+                                   metadata={"description": "当前用户能否提交整改（被检查网点）"})
     mode = fields.Function(lambda i: i.inspection.mode.value)
     mode_label = fields.Function(lambda i: i.inspection.mode.label)
     campaign_id = fields.Function(lambda i: i.inspection.campaign_id)
@@ -78,6 +80,11 @@ class RectificationItemSchema(ma.Schema):
         if not sees_identity(g.user, item.inspection):
             data = dates_only(data)
         return data
+
+    def dump_can_submit_fix(self, item) -> bool:
+        from .access import can_submit_fix
+
+        return can_submit_fix(g.user, item)
 
     def dump_overdue(self, item) -> bool:
         return item.is_overdue(_today())

@@ -41,6 +41,10 @@ function card(item) {
     el("h2", { class: "item-text" }, item.item_text),
     item.finding_note ? el("p", { class: "muted" }, item.finding_note) : null,
     el("p", {}, t("deadline", { date: item.deadline })),
+    // only the inspected outlet fixes; everyone else sees whose item it is
+    ...(item.can_submit_fix ? [] : [el("p", { class: "muted" }, item.outlet.name)]));
+  if (!item.can_submit_fix) return node;
+  node.append(
     el("div", { class: "photo-actions" }, picker(t("camera"), "camera", "environment"), picker(t("gallery"), "gallery", null)),
     thumbs,
     el("label", {}, t("fix_note"), note),

@@ -15,8 +15,9 @@ function group(task, local) {
   return "today";
 }
 
-function syncState(local, entries) {
-  if (!local) return ["new", t("state_new")];
+function syncState(task, local, entries) {
+  // nothing on this phone: a finished task (e.g. filled on another device) shows its status
+  if (!local) return OPEN.includes(task.status) ? ["new", t("state_new")] : ["synced", task.status_label];
   const mine = entries.filter((e) => e.inspection_id === local.id);
   if (mine.some((e) => e.error) || local.conflict || local.draftError) return ["error", t("state_error")];
   if (local.submission && local.submission.state !== "done") return ["queued", t("state_queued")];
@@ -34,7 +35,7 @@ async function render(tasks) {
   }
   for (const task of tasks) {
     const local = forms.get(task.id);
-    const [state, label] = syncState(local, entries);
+    const [state, label] = syncState(task, local, entries);
     const section = $(`tasks-${group(task, local)}`);
     section.hidden = false;
     section.querySelector("ul").append(el("li", {},

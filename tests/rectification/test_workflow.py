@@ -318,3 +318,15 @@ def test_overturned_appeal_closes_the_item_as_withdrawn(client, api, failed_insp
     item = db.session.get(RectificationItem, item.id)
     assert item.state.value == "closed" and item.closed_reason.value == "withdrawn"
     assert "rectification.withdraw" in audit_actions(item.id)
+
+
+def test_only_the_inspected_outlet_is_offered_the_fix_form(client, api, failed_inspection):
+    """Does each item say whether the viewer may submit its fix — the outlet yes, the service
+    manager and the inspector (who see the list too) no — so the phone offers the form only
+    to those the server will accept it from?"""
+    inspection, _ = failed_inspection(count=1)
+    item_id = items_of(inspection)[0].id
+    for username, allowed in ((outlet_manager_of(inspection), True), ("fwgl", False)):
+        shown = client.get(f"/api/v1/rectification/items/{item_id}",
+                           headers=api(username)).get_json()
+        assert shown["can_submit_fix"] is allowed, username

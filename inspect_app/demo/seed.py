@@ -9,7 +9,7 @@ import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -268,9 +268,59 @@ def seed_queue(units: dict[str, OrgUnit], today: date) -> None:
     db.session.execute(sa.insert(QueueDay.__table__), rows)
 
 
+#: Findings of the last weeks of history that get rectification items (older ones are
+#: treated as dealt with before the product arrived).
+RECTIFICATION_DAYS = 45
+#: Outlets whose rectification items are late in the demo (weak profiles above).
+OVERDUE_OUTLETS = ("TS-CFD-04", "TS-ZH-04")
+
+
+def seed_current_work(report: SeedReport, units: dict[str, OrgUnit]) -> None:
+    """What people find waiting when they first sign in: this month's campaign in all four
+    modes (tasks for inspectors, peer teams, shoppers and outlets) and rectification items for
+    the recent findings, some of them already overdue."""
+    from ..checklists.models import Checklist
+    from ..inspections.campaigns import create_campaign
+    from ..inspections.models import Campaign, Inspection, InspectionStatus, Mode
+    from ..rectification.models import RectificationItem
+    from ..rectification.operations import adjust_deadline, create_rectification_items
+    from ..watchlist.operations import evaluate
+
+    manager = db.session.scalar(sa.select(User).where(User.username == "fwgl"))
+    if db.session.scalar(sa.select(Campaign.id).limit(1)) is None:
+        today = date.today()
+        first = date(today.year, today.month, 1)
+        last = _months_back(today, -1) - timedelta(days=1)
+        checklist = db.session.scalar(sa.select(Checklist).order_by(Checklist.id))
+        create_campaign({"name": f"{today.year}年{today.month}月服务检查", "seed": 2026,
+                         "checklist_id": checklist.id, "period_start": first,
+                         "period_end": last, "modes": [mode.value for mode in Mode]},
+                        by=manager)
+        report.add("本月检查计划")
+    if db.session.scalar(sa.select(RectificationItem.id).limit(1)) is None:
+        since = date.today() - timedelta(days=RECTIFICATION_DAYS)
+        recent = db.session.scalars(sa.select(Inspection).where(
+            Inspection.status == InspectionStatus.final,
+            Inspection.submitted_at >= datetime.combine(since, time.min, tzinfo=UTC)).order_by(Inspection.id)).all()
+        items = [item for inspection in recent
+                 for item in create_rectification_items(inspection, by=None)]
+        # The history ended weeks ago, so every deadline has passed. As in a working branch,
+        # most outlets are on time (their deadlines move to the coming days, audited); a few
+        # weak ones are late, and the watch-list picks them up below.
+        late = {units[code].id for code in OVERDUE_OUTLETS}
+        rng = random.Random(45)
+        for item in items:
+            if item.outlet_id not in late and item.deadline < date.today():
+                adjust_deadline(item, deadline=date.today() + timedelta(days=rng.randint(2, 14)),
+                                reason="演示数据：期限按今天顺延", by=manager)
+        if items:
+            report.created["整改项"] = len(items)
+            evaluate(date.today())
+
+
 #: Later domains append their own steps (campaigns, inspections…).
 SEED_STEPS: list[Callable[[SeedReport, dict[str, OrgUnit]], None]] = [
-    seed_people, seed_checklist, seed_teams, seed_history]
+    seed_people, seed_checklist, seed_teams, seed_history, seed_current_work]
 
 
 def seed_demo() -> SeedReport:

@@ -301,7 +301,8 @@ def seed_current_work(report: SeedReport, units: dict[str, OrgUnit]) -> None:
         since = date.today() - timedelta(days=RECTIFICATION_DAYS)
         recent = db.session.scalars(sa.select(Inspection).where(
             Inspection.status == InspectionStatus.final,
-            Inspection.submitted_at >= datetime.combine(since, time.min, tzinfo=UTC)).order_by(Inspection.id)).all()
+            Inspection.submitted_at >= datetime.combine(since, time.min, tzinfo=UTC))
+            .order_by(Inspection.id)).all()
         items = [item for inspection in recent
                  for item in create_rectification_items(inspection, by=None)]
         # The history ended weeks ago, so every deadline has passed. As in a working branch,

@@ -125,7 +125,7 @@ def _reuse_flags(processed: ProcessedPhoto, outlet_id: int, inspection_id: int |
     candidates.sort()  # the oldest match is named, whichever index found it
     exact = [photo_id for photo_id, sha256, _ in candidates if sha256 == processed.sha256]
     if exact:
-        return [{"code": "reused_exact", "photo_id": min(exact)}]
+        return [{"code": "reused_exact", "photo_id": exact[0]}]
     for photo_id, _, dhash in candidates:
         distance = hamming(dhash, processed.dhash)
         if distance <= threshold:
@@ -140,8 +140,8 @@ def _reuse_candidates(*, anywhere: bool) -> sa.Select:
     after-photo) is compared with every stored one. Pigeonhole: two 64-bit hashes within 6 bits
     of each other agree exactly on at least two of their eight bytes, so only photos sharing one
     byte at its position can be near-identical. Each byte position has its own expression index
-    (``ix_photos_dhash_byte*``): a handful of index lookups however many photos are stored. Built once,
-    with parameters, so each shape is compiled once per process.
+    (``ix_photos_dhash_byte*``): a handful of index lookups however many photos are stored.
+    Built once, with parameters, so each shape is compiled once per process.
     """
     matches = [Photo.sha256 == sa.bindparam("sha256")]
     matches += [dhash_byte(Photo.dhash, i) == sa.bindparam(f"band{i}") for i in range(8)]

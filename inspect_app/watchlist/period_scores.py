@@ -136,11 +136,16 @@ def _bounds(kind: str, start: date) -> tuple[datetime, datetime]:
             datetime.combine(period_end(kind, start), time.min, tzinfo=UTC))
 
 
-def _chunks(cells: list, size: int = 200) -> Iterable[list]:
-    """``cells`` in slices small enough for one ``OR`` (SQLite refuses expressions deeper than
+def _delete(conn: sa.Connection, table: sa.Table, columns: tuple[str, ...],
+            cells: set[tuple], chunk: int = 200) -> None:
+    """Delete the rows of ``table`` whose ``columns`` equal the leading values of one of
+    ``cells``, in slices small enough for one ``OR`` (SQLite refuses expressions deeper than
     1,000 terms; a transaction touching many units or items may have more cells)."""
-    for index in range(0, len(cells), size):
-        yield cells[index:index + size]
+    keys = sorted({cell[:len(columns)] for cell in cells})
+    for index in range(0, len(keys), chunk):
+        conn.execute(table.delete().where(sa.or_(*(
+            sa.and_(*(table.c[name] == value for name, value in zip(columns, key, strict=True)))
+            for key in keys[index:index + chunk]))))
 
 
 def _lock(conn: sa.Connection, keys: Iterable[int], space: int = _LOCK_SPACE) -> None:
@@ -176,11 +181,7 @@ def refresh_failures(conn: sa.Connection, touched: Iterable[tuple[int, str, date
     if not cells:
         return
     _lock(conn, (_item_key(root, code) for _, _, root, code in cells), _ITEM_LOCK_SPACE)
-    for chunk in _chunks(sorted(cells)):
-        conn.execute(_FAILURES.delete().where(sa.or_(*(
-            sa.and_(_FAILURES.c.period_kind == kind, _FAILURES.c.period_start == start,
-                    _FAILURES.c.unit_id == root, _FAILURES.c.item_code == code)
-            for kind, start, root, code in chunk))))
+    _delete(conn, _FAILURES, ("period_kind", "period_start", "unit_id", "item_code"), cells)
     rows = _computed_failures(conn, cells)
     if rows:
         conn.execute(_FAILURES.insert(), rows)
@@ -242,10 +243,7 @@ def refresh(conn: sa.Connection, touched: Iterable[tuple[int, date]]) -> None:
             if parents.get(outlet_id) is not None:
                 cells.add((kind, start, parents[outlet_id], OrgKind.subbranch.value))
     _lock(conn, (unit_id for _, _, unit_id, _ in cells))
-    for chunk in _chunks(sorted(cells)):
-        conn.execute(_TABLE.delete().where(sa.or_(*(
-            sa.and_(_TABLE.c.period_kind == kind, _TABLE.c.period_start == start,
-                    _TABLE.c.unit_id == unit_id) for kind, start, unit_id, _ in chunk))))
+    _delete(conn, _TABLE, ("period_kind", "period_start", "unit_id"), cells)
     rows = _computed(conn, cells=cells)
     if rows:
         conn.execute(_TABLE.insert(), rows)

@@ -31,6 +31,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .i18n import current_language, select_locale
 
     db.init_app(app)
+    from .db import ping_when_idle
+
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_when_idle(engine, app.config["DB_PING_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["current_language"] = current_language

@@ -52,7 +52,8 @@ def load_config(instance_path: str) -> dict:
     return {
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A pooled connection idle this long is pinged before use (inspect_app/db.py).
+        "DB_PING_IDLE_SECONDS": _int("DB_PING_IDLE_SECONDS", 10),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 25) * 1024 * 1024,
         # Sessions: signed cookies, never readable from JavaScript.
         "SESSION_COOKIE_HTTPONLY": True,

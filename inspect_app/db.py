@@ -1,7 +1,9 @@
-"""Column types and mixins shared by every domain's models."""
+"""Column types and mixins shared by every domain's models, and the connection pool's
+idle check."""
 from __future__ import annotations
 
 import enum
+import time
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -54,3 +56,30 @@ class TimestampMixin:
     #: When the row last changed (UTC).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow,
                                                  nullable=False)
+
+
+def ping_when_idle(engine: sa.Engine, idle_seconds: float) -> None:
+    """Check a pooled connection before use only if it sat idle for ``idle_seconds``.
+
+    ``pool_pre_ping`` costs a round trip on every checkout, i.e. on every request. A connection
+    that was in use a moment ago is as good as a ping's answer; one that sat idle may have been
+    dropped by a database restart or a firewall, so it is pinged and, if dead, replaced before
+    the request sees it. A connection that dies while busy fails its statement instead:
+    SQLAlchemy then invalidates the whole pool and the request answers 503 (see
+    ``errors.py``), which clients retry with the same keys.
+    """
+    if engine.dialect.name == "sqlite":
+        return  # a file cannot drop the connection
+
+    @sa.event.listens_for(engine, "checkin")
+    def _returned(dbapi_connection, record) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, proxy) -> None:
+        returned = record.info.get("returned_at")
+        if returned is not None and time.monotonic() - returned < idle_seconds:
+            return
+        if not engine.dialect._do_ping_w_event(dbapi_connection):
+            # the pool discards this connection and checks out (or opens) another
+            raise sa.exc.DisconnectionError("idle database connection was dropped")

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -119,6 +119,24 @@ def http_error_response(exc: HTTPException) -> Response:
     return response
 
 
+#: SQLSTATE classes that mean "try again": connection exceptions (08), transaction rollbacks
+#: such as deadlocks and serialisation failures (40), insufficient resources (53), lock not
+#: available (55P03) and operator intervention such as a shutdown (57P).
+RETRYABLE_SQLSTATES = ("08", "40", "53", "55P03", "57P")
+
+
+def database_unavailable(exc: DBAPIError) -> bool:
+    """Whether a database error is transient: a retry of the same request may succeed."""
+    if exc.connection_invalidated:
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)  # psycopg
+    if sqlstate:
+        return sqlstate.startswith(RETRYABLE_SQLSTATES)
+    # no SQLSTATE: psycopg could not reach the server at all, or SQLite is busy
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "connection" in text or "connect to server" in text
+
+
 def register_error_handlers(app: Flask) -> None:
     """Install the handlers that give every error one of our two shapes."""
 
@@ -137,6 +155,19 @@ def register_error_handlers(app: Flask) -> None:
         # PostgreSQL integer): the request is wrong, not the server.
         log.info("value out of range on %s %s: %s", request.method, request.path, exc)
         return error_response(422, "out_of_range", "数值超出允许范围")
+
+    @app.errorhandler(DBAPIError)
+    def handle_database_error(exc: DBAPIError):
+        if not database_unavailable(exc):
+            return handle_unexpected(exc)
+        # The connection died (database restart, failover) or the database asked us to retry
+        # (deadlock, serialisation failure, lock timeout): nothing was committed, so the
+        # client's retry with the same keys is safe.
+        log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                    str(exc.orig).splitlines()[0] if exc.orig else exc)
+        response = error_response(503, "database_unavailable", "数据库暂时不可用，请稍后重试")
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.errorhandler(StaleDataError)
     def handle_concurrent_update(exc: StaleDataError):

@@ -32,7 +32,6 @@ def base_config(tmp_path: Path, database_url: str) -> dict:
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast: the real default is scrypt
         "LOGIN_RATE_LIMIT": "1000 per minute",
         "RATELIMIT_STORAGE_URI": "memory://",

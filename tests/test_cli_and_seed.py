@@ -68,3 +68,31 @@ def test_cli_explains_bad_input(runner):
     result = runner.invoke(args=["users", "add", "x1", "--name", "某人", "--role",
                                  "boss@NOWHERE", "--password", "Secret2026"])
     assert result.exit_code != 0 and "未知角色" in result.output
+
+
+def test_demo_history_is_done_by_the_right_people(demo):
+    """Were the demo's past mystery visits made by mystery shoppers, its peer checks by an
+    inspector of another sub-branch and its spot checks by branch inspectors (not all by one
+    branch inspector, which would show a shopper no history and an inspector covert visits)?"""
+    from inspect_app.auth.models import RoleGrant
+    from inspect_app.inspections.models import Inspection, Mode
+
+    past = db.session.execute(
+        sa.select(Inspection.mode, Inspection.outlet_id, RoleGrant.role, RoleGrant.org_unit_id)
+        .join(RoleGrant, RoleGrant.user_id == Inspection.assignee_id)
+        .where(Inspection.campaign_id.is_(None), Inspection.mode != Mode.self_check)).all()
+    parents = dict(db.session.execute(sa.select(OrgUnit.id, OrgUnit.parent_id)).all())
+    branch = db.session.scalar(sa.select(OrgUnit.id).where(OrgUnit.code == "TS"))
+    seen = set()
+    for mode, outlet_id, role, unit_id in past:
+        seen.add(mode)
+        if mode is Mode.mystery_visit:
+            assert role is Role.mystery_shopper
+        elif mode is Mode.peer_check:
+            assert role is Role.inspector and unit_id not in (parents[outlet_id], branch)
+        else:
+            assert role is Role.inspector and unit_id == branch
+    assert seen == {Mode.mystery_visit, Mode.peer_check, Mode.spot_check}
+    shoppers = db.session.scalars(sa.select(Inspection.assignee_id).distinct().where(
+        Inspection.campaign_id.is_(None), Inspection.mode == Mode.mystery_visit)).all()
+    assert len(shoppers) == 3

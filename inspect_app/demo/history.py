@@ -94,11 +94,14 @@ def _score(form: _Form, passed: dict[str, bool]) -> tuple[Decimal, str, str, boo
 
 def generate(outlets: list[tuple[int, int | None]], checklist: Checklist, *, start: date,
              months: int, seed: int, profiles: dict[int, OutletProfile] | None = None,
-             assignee_id: int, progress: Callable[[int], None] | None = None) -> int:
+             assignee_id: int, assignee_for: Callable[[Mode, int], int] | None = None,
+             progress: Callable[[int], None] | None = None) -> int:
     """Write ``months`` months of finalised inspections for ``outlets`` starting at ``start``.
 
     ``outlets`` are (outlet id, self-check assignee or None) pairs; independent checks are
-    assigned to ``assignee_id``. Returns the number of inspections written. The caller commits.
+    assigned to ``assignee_for(mode, outlet id)`` if given (a shopper for mystery visits, another
+    sub-branch's inspector for peer checks), else to ``assignee_id``. Returns the number of
+    inspections written. The caller commits.
     """
     rng = random.Random(seed)
     forms = _forms(checklist)
@@ -121,7 +124,10 @@ def generate(outlets: list[tuple[int, int | None]], checklist: Checklist, *, sta
                 passed = {i["code"]: rng.random() < (quality if not i["red_line"]
                                                      else max(quality, 0.995))
                           for i in form.scored}
-                who = inspector_id if mode is Mode.self_check and inspector_id else assignee_id
+                if mode is Mode.self_check and inspector_id:
+                    who = inspector_id
+                else:
+                    who = assignee_for(mode, outlet_id) if assignee_for else assignee_id
                 batch.add(next_id, outlet_id, mode, day, form, passed, checklist.id, who)
                 next_id += 1
                 written += 1

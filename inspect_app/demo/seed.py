@@ -210,6 +210,28 @@ def _months_back(day: date, months: int) -> date:
     return date(day.year + month // 12, month % 12 + 1, 1)
 
 
+def _history_assignees(units: dict[str, OrgUnit], users: dict[str, int]):
+    """Who did a past independent check of an outlet: a mystery shopper for a mystery visit
+    (the three take turns), the next sub-branch's inspector for a peer check (as the peer-check
+    rota does), a branch inspector for a spot check."""
+    from ..inspections.models import Mode
+
+    pinyins = [pinyin for _, pinyin, *_ in SUBBRANCHES]
+    subbranch_of = {unit.id: code.split("-")[1] for code, unit in units.items()
+                    if unit.kind.value == "outlet"}
+    codes = [sb_code for sb_code, *_ in SUBBRANCHES]
+
+    def assignee(mode: Mode, outlet_id: int) -> int:
+        if mode is Mode.mystery_visit:
+            return users[f"smr{outlet_id % 3 + 1}"]
+        if mode is Mode.peer_check:
+            own = codes.index(subbranch_of[outlet_id])
+            return users[f"jc.{pinyins[(own + 1) % len(pinyins)]}{outlet_id % 2 + 1}"]
+        return users[f"jc.fenhang{outlet_id % 2 + 1}"]
+
+    return assignee
+
+
 def seed_history(report: SeedReport, units: dict[str, OrgUnit]) -> None:
     """Six months of finalised inspections in every mode, queue data, and the watch-list as it
     evolved month by month (entries, exits by rule, coaching) — so every dashboard has figures."""
@@ -231,7 +253,8 @@ def seed_history(report: SeedReport, units: dict[str, OrgUnit]) -> None:
     today = date.today()
     start = _months_back(today, HISTORY_MONTHS)
     count = generate(outlets, checklist, start=start, months=HISTORY_MONTHS, seed=2021,
-                     profiles=profiles, assignee_id=users["jc.fenhang1"])
+                     profiles=profiles, assignee_id=users["jc.fenhang1"],
+                     assignee_for=_history_assignees(units, users))
     report.created["历史检查记录"] = count
     seed_queue(units, today)
     manager = db.session.scalar(sa.select(User).where(User.username == "fwgl"))

@@ -4,7 +4,6 @@
 """
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    _configure_logging(app)
+    from . import logs
+
+    logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
 
     from . import errors, models, security  # noqa: F401  (models: every table known to Alembic)
     from .auth import session
@@ -43,6 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app, spec_kwargs={"info": {"description": _API_DESCRIPTION}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
+    logs.init_app(app)  # first: every later hook's log lines name the request
     session.init_app(app)
     security.init_app(app)  # after the session hooks: it reads g.user
     errors.register_error_handlers(app)
@@ -92,11 +94,3 @@ def _register_cli(app: Flask) -> None:
     register_backup(app)
     register_rectification(app)
     register_watchlist(app)
-
-
-def _configure_logging(app: Flask) -> None:
-    level = getattr(logging, str(app.config["LOG_LEVEL"]).upper(), logging.INFO)
-    logging.basicConfig(level=level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app.logger.setLevel(level)
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -87,4 +87,6 @@ def load_config(instance_path: str) -> dict:
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        # "text" (one readable line per record) or "json" (one object per line): logs.py
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -86,14 +86,18 @@ def wants_json() -> bool:
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
     """Render one error in the shape the client expects (JSON or the Chinese error page)."""
+    # a server error names its request, so the user can quote it and the log shows the rest
+    request_id = g.get("request_id") if status >= 500 else None
     if wants_json():
         body: dict[str, Any] = {"code": code, "message": message}
         if details is not None:
             body["details"] = details
+        if request_id:
+            body["request_id"] = request_id
         response = jsonify(error=body)
     else:
         response = Response(render_template("errors/error.html", status=status, code=code,
-                                            message=message))
+                                            message=message, request_id=request_id))
     response.status_code = status
     return response
 

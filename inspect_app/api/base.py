@@ -9,6 +9,8 @@ class ErrorBodySchema(ma.Schema):
     code = ma.fields.String(required=True, metadata={"description": "稳定的错误代码，供程序判断"})
     message = ma.fields.String(required=True, metadata={"description": "给用户看的中文说明"})
     details = ma.fields.Raw(metadata={"description": "字段级的校验信息等"})
+    request_id = ma.fields.String(metadata={
+        "description": "服务器错误（5xx）时请求的编号，与响应头 X-Request-ID 相同，可据此查日志"})
 
 
 class ErrorSchema(ma.Schema):

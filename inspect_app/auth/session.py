@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import hmac
 import secrets
-import uuid
 from datetime import timedelta
 
 from flask import Flask, current_app, g, redirect, request, session, url_for
@@ -76,7 +75,6 @@ def _session_user() -> User | None:
 
 def load_current_user() -> None:
     """``before_request``: set ``g.user`` and how they authenticated (``g.auth_via``)."""
-    g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
     g.user, g.auth_via, g.token = None, None, None
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):

@@ -1,0 +1,114 @@
+"""Logs an administrator can follow: one line per request, and every line names its request.
+
+Every request gets an id: the client's ``X-Request-ID`` when it is a plain token (a proxy or
+the PWA may set one), else a new one. The id goes back in the response's ``X-Request-ID``
+header, onto every log line written while the request runs, into the audit entries it writes,
+and onto the error page and the body of a server error (5xx), so a user can quote it and an
+administrator can find everything that request did::
+
+    2026-11-28 09:14:03,512 INFO inspect_app.requests [3f2a… wd.lb01] POST /api/v1/inspections/7/photos 201 48.2ms
+    2026-11-28 09:14:04,020 ERROR inspect_app.errors [9b41… jc.lubei1] Unhandled error on POST …
+
+``LOG_FORMAT=json`` writes the same records as one JSON object per line, for a log collector.
+Static files are logged at DEBUG only; server errors' request lines at WARNING.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, Response, g, has_request_context, request
+
+log = logging.getLogger("inspect_app.requests")
+
+#: What a client-given request id may look like (it is logged and stored: no spaces, no
+#: control characters, at most the audit column's 64 characters).
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(user)s] %(message)s"
+#: Paths whose request lines are DEBUG: files the browser fetches for every page.
+QUIET_PREFIXES = ("/static/", "/sw.js", "/manifest.webmanifest", "/favicon")
+
+
+def request_id_from(given: str | None) -> str:
+    """The client's request id if it is a plain token, else a fresh one."""
+    return given if given and REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+class RequestContextFilter(logging.Filter):
+    """Adds ``request_id`` and ``user`` (username, or "-") to every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if has_request_context():
+            record.request_id = g.get("request_id", "-")
+            user = g.get("user")
+            record.user = user.username if user is not None else "-"
+        else:
+            record.request_id = record.user = "-"
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, request id, user, and for
+    request lines the method, path, status and milliseconds."""
+
+    FIELDS = ("method", "path", "status", "ms")
+
+    def format(self, record: logging.LogRecord) -> str:
+        document = {"time": self.formatTime(record), "level": record.levelname,
+                    "logger": record.name, "message": record.getMessage(),
+                    "request_id": getattr(record, "request_id", "-"),
+                    "user": getattr(record, "user", "-")}
+        document.update({name: getattr(record, name) for name in self.FIELDS
+                         if hasattr(record, name)})
+        if record.exc_info:
+            document["exception"] = self.formatException(record.exc_info)
+        return json.dumps(document, ensure_ascii=False)
+
+
+def configure(level_name: str, log_format: str) -> None:
+    """Install the one handler on the root logger (again on each app: replaced, not added)."""
+    level = getattr(logging, str(level_name).upper(), logging.INFO)
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestContextFilter())
+    handler.setFormatter(JsonFormatter() if log_format == "json"
+                         else logging.Formatter(TEXT_FORMAT))
+    handler._inspect_app = True  # noqa: SLF001 (marks ours, so a second app replaces it)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_inspect_app", False)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def start_request() -> None:
+    """``before_request`` (the first one): the request's id and start time."""
+    g.request_id = request_id_from(request.headers.get("X-Request-ID"))
+    g.started = time.perf_counter()
+
+
+def finish_request(response: Response) -> Response:
+    """``after_request``: echo the id and write the request line."""
+    request_id = g.get("request_id")
+    if request_id is None:  # a request that failed before start_request ran
+        return response
+    response.headers["X-Request-ID"] = request_id
+    status = response.status_code
+    level = (logging.WARNING if status >= 500 else
+             logging.DEBUG if request.path.startswith(QUIET_PREFIXES) else logging.INFO)
+    if log.isEnabledFor(level):
+        milliseconds = round((time.perf_counter() - g.started) * 1000, 1)
+        path = request.full_path.rstrip("?")[:300]
+        log.log(level, "%s %s %s %.1fms", request.method, path, status, milliseconds,
+                extra={"method": request.method, "path": path, "status": status,
+                       "ms": milliseconds})
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Install the hooks; call before any other ``before_request`` hook is registered."""
+    app.before_request(start_request)
+    app.after_request(finish_request)

@@ -1,0 +1,119 @@
+"""Logs an administrator can follow: one line per request, each line naming its request and user,
+the same id in the response, the audit log and a server error's message."""
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+import sqlalchemy as sa
+
+from inspect_app import create_app
+from inspect_app.audit.models import AuditEntry
+from inspect_app.auth.permissions import Role
+from inspect_app.extensions import db
+
+from .conftest import base_config
+
+
+@pytest.fixture
+def log_output():
+    """What the app's log handler writes, for the duration of the test."""
+    handler = next(h for h in logging.getLogger().handlers if getattr(h, "_inspect_app", False))
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(previous)
+
+
+def test_every_request_gets_an_id_and_one_log_line(client, org, make_user, token_for,
+                                                   log_output):
+    """Does each response carry X-Request-ID, and does the log have one line with method,
+    path, status, time, user and that id?"""
+    make_user("wd", (Role.outlet_manager, "TS-LB-01"))
+    headers = token_for("wd")
+    response = client.get("/api/v1/me", headers=headers)
+    request_id = response.headers["X-Request-ID"]
+    assert len(request_id) == 32
+    lines = [line for line in log_output.getvalue().splitlines() if request_id in line]
+    assert len(lines) == 1, log_output.getvalue()
+    assert " INFO inspect_app.requests [" in lines[0]
+    assert f"[{request_id} wd] GET /api/v1/me 200 " in lines[0] and lines[0].endswith("ms")
+    other = client.get("/api/v1/me", headers=headers).headers["X-Request-ID"]
+    assert other != request_id
+
+
+def test_a_clients_request_id_is_kept_when_sane_and_replaced_when_not(client, org, make_user,
+                                                                        token_for):
+    """Is a proxy's X-Request-ID echoed and stored with the audit entry, while one with
+    spaces, control characters, markup or more than the audit column's 64 characters is replaced (it would
+    forge log lines or break the audit insert)?"""
+    make_user("admin", (Role.admin, "TS"))
+    headers = token_for("admin")
+    for given, kept in (("edge-7f3a.42:1", True), ("x" * 65, False),
+                        ("a\tFAKE ERROR", False), ("<script>", False), ("two words", False)):
+        response = client.post("/api/v1/org-units", headers={**headers, "X-Request-ID": given},
+                               json={"kind": "outlet", "code": f"TS-LB-{len(given):02d}",
+                                     "name": "测试网点", "parent_id": org["TS-LB"].id})
+        assert response.status_code == 201, response.get_json()
+        echoed = response.headers["X-Request-ID"]
+        assert (echoed == given) is kept and len(echoed) <= 64 and echoed.isprintable()
+        stored = db.session.scalar(sa.select(AuditEntry.request_id).where(
+            AuditEntry.action == "org_unit.create").order_by(AuditEntry.id.desc()).limit(1))
+        assert stored == echoed
+
+
+def test_a_server_error_names_its_request(app, client, org, make_user, token_for, log_output):
+    """Does a 500 give the user the request id (JSON body and error page) and the log the
+    traceback and a WARNING request line under the same id?"""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/api/v1/_boom")
+    def boom():
+        raise RuntimeError("secret detail")
+
+    @app.get("/_boom_page")
+    def boom_page():
+        raise RuntimeError("secret detail")
+
+    make_user("admin", (Role.admin, "TS"))
+    response = client.get("/api/v1/_boom", headers=token_for("admin"))
+    assert response.status_code == 500
+    request_id = response.headers["X-Request-ID"]
+    assert response.get_json()["error"]["request_id"] == request_id
+    logged = [line for line in log_output.getvalue().splitlines() if request_id in line]
+    assert any(" ERROR inspect_app.errors " in line for line in logged), logged
+    assert any(" WARNING inspect_app.requests " in line and " 500 " in line for line in logged)
+    assert "secret detail" in log_output.getvalue()  # the log has it, the user does not
+    page = client.get("/_boom_page", headers={"Accept": "text/html"})
+    assert page.headers["X-Request-ID"] in page.get_data(as_text=True)
+    assert "secret detail" not in page.get_data(as_text=True)
+
+
+def test_client_errors_do_not_carry_a_request_id(client, org):
+    """Are 4xx bodies unchanged (the id is for server errors a user reports)?"""
+    error = client.get("/api/v1/nothing-here").get_json()["error"]
+    assert "request_id" not in error
+
+
+def test_json_log_format_writes_one_object_per_line(backend, tmp_path):
+    """With LOG_FORMAT=json, is every line a JSON object with the request's fields?"""
+    app = create_app({**base_config(tmp_path, backend.fresh_url(tmp_path)),
+                      "LOG_FORMAT": "json"})
+    handler = next(h for h in logging.getLogger().handlers if getattr(h, "_inspect_app", False))
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    try:
+        with app.app_context():
+            response = app.test_client().get("/login?next=/tasks")
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        handler.setStream(previous)
+    records = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    line = next(r for r in records if r.get("request_id") == response.headers["X-Request-ID"])
+    assert line["logger"] == "inspect_app.requests" and line["level"] == "INFO"
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/login?next=/tasks", 200)
+    assert line["user"] == "-" and isinstance(line["ms"], float)
+    backend.reset()

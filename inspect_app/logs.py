@@ -38,13 +38,14 @@ def request_id_from(given: str | None) -> str:
 
 
 class RequestContextFilter(logging.Filter):
-    """Adds ``request_id`` and ``user`` (username, or "-") to every record."""
+    """Adds ``request_id`` and ``user`` (``g.username``, set when the user is loaded, or "-")
+    to every record. It never touches the database: a record may be written while the
+    request's transaction is broken (that is when logs matter most)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if has_request_context():
             record.request_id = g.get("request_id", "-")
-            user = g.get("user")
-            record.user = user.username if user is not None else "-"
+            record.user = g.get("username", "-")
         else:
             record.request_id = record.user = "-"
         return True

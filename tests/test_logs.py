@@ -117,3 +117,25 @@ def test_json_log_format_writes_one_object_per_line(backend, tmp_path):
     assert (line["method"], line["path"], line["status"]) == ("GET", "/login?next=/tasks", 200)
     assert line["user"] == "-" and isinstance(line["ms"], float)
     backend.reset()
+
+
+def test_logging_during_a_broken_transaction_still_answers(app, client, org, make_user,
+                                                           token_for, log_output):
+    """When a flush fails (the session's transaction is rolled back and every loaded object
+    expired), do the error's log lines still name the user, without touching the database
+    (which would raise again and turn the clean error into a crash)?"""
+    from inspect_app.auth.models import User
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.post("/api/v1/_broken_flush")
+    def broken_flush():
+        db.session.add(User(username="wd", display_name="重复", password_hash="x"))
+        db.session.flush()  # IntegrityError: the username is taken
+
+    make_user("wd", (Role.outlet_manager, "TS-LB-01"))
+    response = client.post("/api/v1/_broken_flush", headers=token_for("wd"))
+    assert response.status_code == 500
+    request_id = response.get_json()["error"]["request_id"]
+    logged = [line for line in log_output.getvalue().splitlines() if request_id in line]
+    assert any(f"[{request_id} wd] Unhandled error" in line for line in logged), logged

@@ -76,6 +76,13 @@ def _session_user() -> User | None:
 def load_current_user() -> None:
     """``before_request``: set ``g.user`` and how they authenticated (``g.auth_via``)."""
     g.user, g.auth_via, g.token = None, None, None
+    g.username = "-"  # for the log lines (logs.py), which must not query the database
+    _load_current_user()
+    if g.user is not None:
+        g.username = g.user.username
+
+
+def _load_current_user() -> None:
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         found = user_for_token(header[7:].strip())

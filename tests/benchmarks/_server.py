@@ -62,6 +62,8 @@ class LiveServer:
         self.port = 0
         self.base_url = ""
         self.process: subprocess.Popen | None = None
+        self.log_path: Path | None = None
+        self._log = None
         self.admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
         self.engine: sa.Engine | None = None
         self.env = {
@@ -106,15 +108,18 @@ class LiveServer:
                    "--threads", str(self.threads), "-b", f"127.0.0.1:{self.port}",
                    "--timeout", str(self.timeout), "--graceful-timeout", "5",
                    "--log-level", "warning", "inspect_app:create_app()"]
+        # the log goes to a file: a pipe nobody reads would fill up and stall the workers
+        self.log_path = Path(self.tmp.name) / "gunicorn.log"
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        stdout=subprocess.DEVNULL, stderr=self._log,
                                         start_new_session=True)
         deadline = time.monotonic() + 60
         import requests
 
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError("gunicorn exited: " + self.process.stderr.read().decode()[-2000:])
+                raise RuntimeError("gunicorn exited: " + self.log()[-2000:])
             try:
                 if requests.get(self.base_url + "/login", timeout=2).status_code == 200:
                     if len(self.worker_pids()) >= self.workers:
@@ -123,6 +128,10 @@ class LiveServer:
                 pass
             time.sleep(0.2)
         raise RuntimeError("gunicorn did not answer within 60 s")
+
+    def log(self) -> str:
+        """What gunicorn and the app have logged so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
 
     def worker_pids(self) -> list[int]:
         """The gunicorn workers (children of the master)."""
@@ -150,8 +159,9 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
-        if self.process is not None and self.process.stderr:
-            self.process.stderr.close()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
         self.process = None
 
     def close(self) -> None:

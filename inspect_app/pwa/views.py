@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from ..auth.permissions import Permission
 from ..auth.session import csrf_token, login_required
+from ..inspections.campaigns import may_be_assigned
 from .strings import translated_strings
 
 bp = Blueprint("pwa", __name__)
@@ -39,7 +40,7 @@ def _nav_links() -> list[tuple[str, str]]:
     if user is None:
         return []
     links = []
-    if user.can(Permission.inspections_fill):
+    if may_be_assigned(user):  # outlet managers too: their self-checks are assignments
         links.append((url_for("pwa.tasks"), _("我的任务")))
     if user.can(Permission.rectification_submit):
         links.append((url_for("pwa.rectification"), _("我的整改")))

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from inspect_app.auth.permissions import Role
 
 
@@ -87,3 +89,23 @@ def test_home_page_colon_is_translated_and_links_to_the_app(client, make_user, l
     html = client.get("/?lang=en").get_data(as_text=True)
     assert "Username: jc1" in html and "：" not in html
     assert 'href="/tasks"' in html
+
+
+def _nav(html: str) -> str:
+    return re.search(r'<nav class="topnav".*?</nav>', html, re.S).group(0)
+
+
+@pytest.mark.parametrize(("role", "unit", "shown"), [
+    (Role.outlet_manager, "TS-LB-01", True),   # self-checks are assigned to the outlet
+    (Role.inspector, "TS-LB", True),
+    (Role.mystery_shopper, "TS", True),
+    (Role.subbranch_manager, "TS-LB", False),
+    (Role.service_manager, "TS", False),
+    (Role.admin, "TS", False),
+])
+def test_everyone_who_can_be_assigned_an_inspection_gets_my_tasks(client, make_user, login,
+                                                                    role, unit, shown):
+    """Does the menu offer 我的任务 to exactly the roles that can hold an assignment?"""
+    make_user("someone", (role, unit))
+    login("someone")
+    assert ('href="/tasks"' in _nav(client.get("/").get_data(as_text=True))) is shown

@@ -134,6 +134,18 @@ class InspectionSummarySchema(ma.Schema):
         return data
 
 
+class AppealStateSchema(ma.Schema):
+    """Where the latest appeal against a finding stands (shown under the finding)."""
+
+    id = fields.Integer()
+    category = fields.String()
+    category_label = fields.Function(lambda a: APPEAL_CATEGORIES[a.category])
+    text = fields.String()
+    status = fields.Enum(AppealStatus, by_value=True)
+    status_label = fields.String(attribute="status.label")
+    decision_note = fields.String(allow_none=True)
+
+
 class FindingSchema(ma.Schema):
     id = fields.Integer()
     inspection_id = fields.Integer()
@@ -145,6 +157,19 @@ class FindingSchema(ma.Schema):
     fixed_on_spot = fields.Boolean()
     status = fields.Enum(FindingStatus, by_value=True)
     status_label = fields.String(attribute="status.label")
+    can_appeal = fields.Method("dump_can_appeal", metadata={
+        "description": "当前用户现在能否对该问题申诉（被检查网点、申诉期内、无待处理申诉）"})
+    appeal = fields.Method("dump_appeal", metadata={"description": "最近一次申诉及其结果"})
+
+    def dump_can_appeal(self, finding) -> bool:
+        from flask import g
+
+        from .operations import appeal_refusal
+
+        return appeal_refusal(finding, g.user) is None
+
+    def dump_appeal(self, finding):
+        return AppealStateSchema().dump(finding.appeals[-1]) if finding.appeals else None
 
 
 class InspectionSchema(InspectionSummarySchema):
@@ -300,6 +325,18 @@ class AppealSchema(ma.Schema):
     decision_note = fields.String(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
+    outlet = fields.Function(lambda a: UnitRefSchema().dump(a.finding.outlet))
+    item_text = fields.Function(lambda a: a.finding.item_text)
+    finding_note = fields.Function(lambda a: a.finding.note)
+    can_decide = fields.Method("dump_can_decide", metadata={
+        "description": "当前用户能否处理该申诉（审核人员、非原检查人员、待处理）"})
+
+    def dump_can_decide(self, appeal) -> bool:
+        from flask import g
+
+        from .operations import can_decide_appeal
+
+        return can_decide_appeal(appeal, g.user)
 
 
 class AppealQuerySchema(ma.Schema):

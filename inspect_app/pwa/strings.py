@@ -56,6 +56,18 @@ STRINGS: dict[str, str] = {
     "fix_note": N_("整改说明"), "submit_fix": N_("提交整改"), "fix_submitted": N_("已提交整改，等待验收"),
     "need_after_photo": N_("请先上传整改后照片"), "need_note": N_("请填写整改说明（至少 2 个字）"),
     "uploading": N_("上传中…"), "online_only": N_("整改提交需要联网"),
+    "appeal": N_("申诉"), "appeal_category": N_("申诉类别"), "appeal_text": N_("申诉理由"),
+    "appeal_submit": N_("提交申诉"), "cancel": N_("取消"),
+    "need_appeal_text": N_("请填写申诉理由（至少 5 个字）"),
+    "appeal_state": N_("申诉：{status}"), "decision_note": N_("处理意见"),
+    "appeal_pending": N_("待处理"), "appeal_upheld": N_("维持原结论"),
+    "appeal_overturned": N_("申诉成立"),
+    "cat_standard_misapplied": N_("检查标准理解有误"), "cat_facts_wrong": N_("事实认定有误"),
+    "cat_already_fixed": N_("检查时已现场整改"), "cat_not_applicable": N_("该项不适用本网点"),
+    "cat_other": N_("其他"),
+    "appeals_empty": N_("没有待处理的申诉"), "appeals_decided_empty": N_("暂无已处理的申诉"),
+    "need_decision_note": N_("请填写处理意见（至少 2 个字）"),
+    "view_result": N_("查看检查结果"), "online_needed": N_("需要联网"),
 }
 
 

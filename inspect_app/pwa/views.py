@@ -47,6 +47,8 @@ def _nav_links() -> list[tuple[str, str]]:
     if user.can(Permission.inspections_read):
         links.append((url_for("pwa.results"), _("我的结果")
                       if not user.can(Permission.inspections_review) else _("检查结果")))
+    if user.can(Permission.inspections_review):
+        links.append((url_for("pwa.appeals"), _("申诉处理")))
     return links
 
 
@@ -87,6 +89,13 @@ def results():
 def result(inspection_id: int):
     """One submitted inspection, read-only (mystery visits show "神秘人" and a date only)."""
     return _shell("pwa/result.html")
+
+
+@bp.get("/appeals")
+@login_required
+def appeals():
+    """申诉处理: reviewers uphold or overturn the outlets' appeals against findings."""
+    return _shell("pwa/appeals.html")
 
 
 @bp.get("/rectification")

@@ -1,7 +1,7 @@
 // 检查结果: submitted inspections of the outlets this person may see, read-only. A mystery
 // visit shows "神秘人" and a date only — the API never sends more to the outlet.
-import { getJSON, latest } from "./api.js";
-import { el, start, t } from "./app.js";
+import { getJSON, latest, request } from "./api.js";
+import { el, keysWith, start, t } from "./app.js";
 
 const $ = (x) => document.getElementById(x);
 const detailId = Number(location.pathname.split("/")[2]) || null;
@@ -28,6 +28,48 @@ async function list() {
   } catch (error) {
     $("results-status").textContent = t("load_failed", { message: error.message });
   }
+}
+
+// Under a finding: where its latest appeal stands, and — when the server says this person may
+// appeal it now — a button that opens the appeal form (category and reason).
+function appealBox(finding) {
+  const box = el("div", { class: "appeal", "data-appeal-box": finding.id });
+  const render = () => {
+    const a = finding.appeal;
+    box.replaceChildren(
+      a ? el("p", { class: `appeal-state ${a.status}`, "data-appeal-state": a.status },
+        t("appeal_state", { status: t(`appeal_${a.status}`) }),
+        a.decision_note ? el("span", { class: "muted" }, ` · ${t("decision_note")}：${a.decision_note}`) : null) : null,
+      finding.can_appeal ? el("button", { type: "button", class: "small", "data-appeal": finding.id, onclick: open }, t("appeal")) : null);
+  };
+  const open = () => {
+    const category = el("select", { "data-appeal-category": finding.id },
+      keysWith("cat_").map((key) => el("option", { value: key }, t(`cat_${key}`))));
+    const text = el("textarea", { rows: "3", "data-appeal-text": finding.id });
+    const error = el("p", { class: "item-error", role: "alert", hidden: true });
+    const send = el("button", { type: "button", class: "primary small", onclick: async () => {
+      if (text.value.trim().length < 5) { error.textContent = t("need_appeal_text"); error.hidden = false; return; }
+      send.disabled = true;
+      try {
+        const { data } = await request("POST", `/api/v1/findings/${finding.id}/appeals`, { json: { category: category.value, text: text.value.trim() } });
+        finding.appeal = data;
+        finding.can_appeal = false;
+        render();
+      } catch (e) {
+        send.disabled = false;
+        error.textContent = navigator.onLine ? e.message : t("online_needed");
+        error.hidden = false;
+      }
+    } }, t("appeal_submit"));
+    box.replaceChildren(el("div", { class: "appeal-form" },
+      el("label", {}, t("appeal_category"), category),
+      el("label", {}, t("appeal_text"), text),
+      error,
+      el("div", { class: "actions" }, send, el("button", { type: "button", class: "small", onclick: render }, t("cancel")))));
+    text.focus();
+  };
+  render();
+  return box;
 }
 
 async function detail() {
@@ -58,7 +100,8 @@ async function detail() {
           el("br"), el("strong", {}, answerText(item, answer)),
           answer && answer.note ? el("span", { class: "muted" }, ` · ${answer.note}`) : null,
           finding ? el("span", { class: "tag red" }, finding.status_label) : null,
-          pics.length ? el("div", { class: "thumbs" }, pics.map((p) => el("img", { src: p.thumbnail_url, alt: item.code, width: "72", height: "72", loading: "lazy" }))) : null);
+          pics.length ? el("div", { class: "thumbs" }, pics.map((p) => el("img", { src: p.thumbnail_url, alt: item.code, width: "72", height: "72", loading: "lazy" }))) : null,
+          finding ? appealBox(finding) : null);
       })));
   });
   $("result-sections").replaceChildren(...sections.filter(Boolean));

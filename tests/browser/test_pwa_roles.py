@@ -7,8 +7,9 @@ from playwright.sync_api import expect
 from inspect_app.auth.models import RoleGrant, User
 from inspect_app.auth.permissions import Role
 from inspect_app.extensions import db
-from inspect_app.inspections.models import Inspection
+from inspect_app.inspections.models import Appeal, AppealStatus, Inspection
 
+from ..helpers import filler_of, submit_filled
 from .pwa_helpers import sign_in
 
 
@@ -26,3 +27,45 @@ def test_outlet_manager_reaches_their_self_check_from_the_menu(new_mobile_contex
     page.locator(".topnav").get_by_role("link", name="我的任务").click()
     page.wait_for_url("**/tasks")
     expect(page.locator(f'[data-task="{inspection.id}"]')).to_contain_text("自查")
+
+
+def test_outlet_appeals_a_finding_and_a_reviewer_decides_it(new_mobile_context, first, client,
+                                                            api):
+    """Can the outlet's manager appeal a finding from its result page (button, category,
+    reason), a service manager find it under 申诉处理 and overturn it, and the outlet then
+    see the outcome?"""
+    inspection = first("spot_check")
+    response = submit_filled(client, api(filler_of(inspection)), inspection.id,
+                             fail=("ENV-03",))
+    assert response.status_code == 200, response.get_json()
+    finding = next(f for f in response.get_json()["findings"] if f["item_code"] == "ENV-03")
+
+    outlet = new_mobile_context().new_page()
+    sign_in(outlet, outlet_manager_of(inspection), f"/results/{inspection.id}")
+    outlet.locator(f'[data-appeal="{finding["id"]}"]').click()
+    outlet.locator(f'[data-appeal-category="{finding["id"]}"]').select_option("standard_misapplied")
+    box = outlet.locator(f'[data-appeal-box="{finding["id"]}"]')
+    box.get_by_role("button", name="提交申诉").click()
+    expect(box).to_contain_text("请填写申诉理由")  # too short: nothing sent
+    outlet.locator(f'[data-appeal-text="{finding["id"]}"]').fill("海报已按总行新版要求整合到电子屏")
+    box.get_by_role("button", name="提交申诉").click()
+    expect(box.locator("[data-appeal-state]")).to_have_text("申诉：待处理")
+    expect(outlet.locator(f'[data-appeal="{finding["id"]}"]')).to_have_count(0)
+
+    reviewer = new_mobile_context().new_page()
+    sign_in(reviewer, "fwgl", "/")
+    reviewer.locator(".topnav").get_by_role("link", name="申诉处理").click()
+    appeal = db.session.scalar(sa.select(Appeal).where(Appeal.finding_id == finding["id"]))
+    card = reviewer.locator(f'[data-appeal-card="{appeal.id}"]')
+    expect(card).to_contain_text("海报已按总行新版要求整合到电子屏")
+    expect(card).to_contain_text("检查标准理解有误")
+    card.locator("textarea").fill("复核照片后确认已按新版设置")
+    card.get_by_role("button", name="申诉成立").click()
+    expect(reviewer.locator(f'#appeals-decided [data-appeal-card="{appeal.id}"]')
+           ).to_contain_text("申诉成立")
+    db.session.expire_all()
+    assert db.session.get(Appeal, appeal.id).status is AppealStatus.overturned
+
+    outlet.reload()
+    expect(outlet.locator(f'[data-appeal-box="{finding["id"]}"] [data-appeal-state]')
+           ).to_contain_text("申诉：申诉成立")

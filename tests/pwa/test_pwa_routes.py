@@ -44,7 +44,7 @@ def test_manifest_makes_the_app_installable(client):
 
 def test_app_pages_ask_anonymous_visitors_to_sign_in(client):
     """Do the shells send someone who is not signed in to the sign-in page, and back after?"""
-    for path in ("/tasks", "/tasks/1", "/results", "/results/1"):
+    for path in ("/tasks", "/tasks/1", "/results", "/results/1", "/appeals", "/rectification"):
         response = client.get(path)
         assert response.status_code == 302
         assert "/login?next=" in response.headers["Location"]
@@ -109,3 +109,22 @@ def test_everyone_who_can_be_assigned_an_inspection_gets_my_tasks(client, make_u
     make_user("someone", (role, unit))
     login("someone")
     assert ('href="/tasks"' in _nav(client.get("/").get_data(as_text=True))) is shown
+
+
+def test_every_appeal_category_has_a_translatable_label_for_the_scripts():
+    """Does the appeal form offer exactly the categories the API accepts, in their words?"""
+    from inspect_app.inspections.models import APPEAL_CATEGORIES
+    from inspect_app.pwa.strings import STRINGS
+
+    offered = {key[4:]: text for key, text in STRINGS.items() if key.startswith("cat_")}
+    assert offered == APPEAL_CATEGORIES
+
+
+def test_reviewers_get_the_appeals_screen_in_the_menu(client, make_user, login):
+    """Is 申诉处理 in the menu of those who decide appeals, and not of the outlet?"""
+    make_user("fw", (Role.service_manager, "TS"))
+    make_user("wd", (Role.outlet_manager, "TS-LB-01"))
+    login("fw")
+    assert 'href="/appeals"' in _nav(client.get("/").get_data(as_text=True))
+    login("wd")
+    assert 'href="/appeals"' not in _nav(client.get("/").get_data(as_text=True))

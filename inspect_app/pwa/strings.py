@@ -68,6 +68,12 @@ STRINGS: dict[str, str] = {
     "appeals_empty": N_("没有待处理的申诉"), "appeals_decided_empty": N_("暂无已处理的申诉"),
     "need_decision_note": N_("请填写处理意见（至少 2 个字）"),
     "view_result": N_("查看检查结果"), "online_needed": N_("需要联网"),
+    "review_empty": N_("没有待验收的整改"), "after_photos": N_("整改后照片"),
+    "fix_note_shown": N_("整改说明：{note}"),
+    "accept_fix": N_("验收通过"), "reject_fix": N_("退回整改"), "reject_reason": N_("退回原因"),
+    "need_reject_reason": N_("请填写退回原因（至少 2 个字）"),
+    "fix_accepted": N_("已验收通过"), "fix_rejected": N_("已退回整改：{reason}"),
+    "rejected_before": N_("上次退回原因：{reason}"),
 }
 
 

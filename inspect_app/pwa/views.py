@@ -44,6 +44,8 @@ def _nav_links() -> list[tuple[str, str]]:
         links.append((url_for("pwa.tasks"), _("我的任务")))
     if user.can(Permission.rectification_submit):
         links.append((url_for("pwa.rectification"), _("我的整改")))
+    elif user.can(Permission.rectification_accept):
+        links.append((url_for("pwa.rectification"), _("整改验收")))
     if user.can(Permission.inspections_read):
         links.append((url_for("pwa.results"), _("我的结果")
                       if not user.can(Permission.inspections_review) else _("检查结果")))
@@ -101,8 +103,13 @@ def appeals():
 @bp.get("/rectification")
 @login_required
 def rectification():
-    """我的整改: the outlet's open rectification items, each fixed with an after-photo."""
-    return _shell("pwa/rectification.html")
+    """我的整改: the outlet's open rectification items, each fixed with an after-photo; for
+    those who accept fixes (整改验收), the submitted fixes to accept or send back first."""
+    user = g.user
+    reviewer = user.can(Permission.rectification_accept)
+    heading = _("整改验收") if reviewer and not user.can(Permission.rectification_submit) \
+        else _("我的整改")
+    return _shell("pwa/rectification.html", reviewer=reviewer, heading=heading)
 
 
 @bp.get("/app/session")

@@ -1,6 +1,8 @@
 """What each role finds on a phone: the menu, appeals, fix reviews, PDFs, managers' pages."""
 from __future__ import annotations
 
+import io
+
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
@@ -8,14 +10,21 @@ from inspect_app.auth.models import RoleGrant, User
 from inspect_app.auth.permissions import Role
 from inspect_app.extensions import db
 from inspect_app.inspections.models import Appeal, AppealStatus, Inspection
+from inspect_app.rectification.models import RectificationItem, RectificationState
 
-from ..helpers import filler_of, submit_filled
+from ..helpers import filler_of, jpeg, new_key, submit_filled
 from .pwa_helpers import sign_in
 
 
 def outlet_manager_of(inspection: Inspection) -> str:
     return db.session.scalar(sa.select(User.username).join(RoleGrant).where(
         RoleGrant.role == Role.outlet_manager, RoleGrant.org_unit_id == inspection.outlet_id))
+
+
+def subbranch_manager_of(inspection: Inspection) -> str:
+    return db.session.scalar(sa.select(User.username).join(RoleGrant).where(
+        RoleGrant.role == Role.subbranch_manager,
+        RoleGrant.org_unit_id == inspection.outlet.parent_id))
 
 
 def test_outlet_manager_reaches_their_self_check_from_the_menu(new_mobile_context, first):
@@ -69,3 +78,54 @@ def test_outlet_appeals_a_finding_and_a_reviewer_decides_it(new_mobile_context, 
     outlet.reload()
     expect(outlet.locator(f'[data-appeal-box="{finding["id"]}"] [data-appeal-state]')
            ).to_contain_text("申诉：申诉成立")
+
+
+def fix_through_the_api(client, headers: dict, item_id: int, seed: int) -> None:
+    photo = client.post(f"/api/v1/rectification/items/{item_id}/photos", headers=headers,
+                        data={"client_id": new_key(), "file": (io.BytesIO(jpeg(seed)), "a.jpg")},
+                        content_type="multipart/form-data")
+    assert photo.status_code == 201, photo.get_json()
+    response = client.post(f"/api/v1/rectification/items/{item_id}/submit", headers=headers,
+                           json={"note": "已撤下过期海报", "photo_ids": [photo.get_json()["id"]]})
+    assert response.status_code == 200, response.get_json()
+
+
+def test_subbranch_manager_reviews_a_fix_with_its_after_photo(new_mobile_context, first, client,
+                                                             api):
+    """Does the sub-branch manager find a submitted fix under 整改验收 with the outlet's
+    after-photo and note, send it back with a reason, and accept the next attempt?"""
+    inspection = first("spot_check")
+    response = submit_filled(client, api(filler_of(inspection)), inspection.id,
+                             fail=("ENV-03",))
+    assert response.status_code == 200, response.get_json()
+    item = db.session.scalar(sa.select(RectificationItem).where(
+        RectificationItem.inspection_id == inspection.id, RectificationItem.item_code == "ENV-03"))
+    outlet = api(outlet_manager_of(inspection))
+    fix_through_the_api(client, outlet, item.id, 1)
+
+    page = new_mobile_context().new_page()
+    sign_in(page, subbranch_manager_of(inspection), "/")
+    page.locator(".topnav").get_by_role("link", name="整改验收").click()
+    card = page.locator(f'[data-review="{item.id}"]')
+    expect(card).to_contain_text("整改说明：已撤下过期海报")
+    photo = card.locator("img[data-after]")
+    expect(photo).to_have_count(1)
+    for _ in range(50):  # the after-photo itself arrives, not just its tag
+        if photo.evaluate("img => img.complete && img.naturalWidth > 0"):
+            break
+        page.wait_for_timeout(100)
+    assert photo.evaluate("img => img.naturalWidth") > 0
+    card.get_by_role("button", name="退回整改").click()
+    expect(card).to_contain_text("请填写退回原因")
+    card.locator("textarea").fill("照片看不清海报区域，请重拍")
+    card.get_by_role("button", name="退回整改").click()
+    expect(card).to_contain_text("已退回整改：照片看不清海报区域，请重拍")
+    db.session.expire_all()
+    assert db.session.get(RectificationItem, item.id).state is RectificationState.open
+
+    fix_through_the_api(client, outlet, item.id, 2)
+    page.reload()
+    page.locator(f'[data-review="{item.id}"]').get_by_role("button", name="验收通过").click()
+    expect(page.locator(f'[data-review="{item.id}"]')).to_contain_text("已验收通过")
+    db.session.expire_all()
+    assert db.session.get(RectificationItem, item.id).state is RectificationState.accepted

@@ -128,3 +128,12 @@ def test_reviewers_get_the_appeals_screen_in_the_menu(client, make_user, login):
     assert 'href="/appeals"' in _nav(client.get("/").get_data(as_text=True))
     login("wd")
     assert 'href="/appeals"' not in _nav(client.get("/").get_data(as_text=True))
+
+
+def test_those_who_accept_fixes_get_the_review_screen(client, make_user, login):
+    """Does a sub-branch manager find 整改验收 in the menu, titled so, with its review list?"""
+    make_user("zh", (Role.subbranch_manager, "TS-LB"))
+    login("zh")
+    assert '<a href="/rectification">整改验收</a>' in _nav(client.get("/").get_data(as_text=True))
+    html = client.get("/rectification").get_data(as_text=True)
+    assert "<h1>整改验收</h1>" in html and 'data-reviewer="1"' in html

@@ -74,6 +74,7 @@ STRINGS: dict[str, str] = {
     "need_reject_reason": N_("请填写退回原因（至少 2 个字）"),
     "fix_accepted": N_("已验收通过"), "fix_rejected": N_("已退回整改：{reason}"),
     "rejected_before": N_("上次退回原因：{reason}"),
+    "report_pdf": N_("检查报告（PDF）"), "list_pdf": N_("整改清单（PDF）"),
 }
 
 

@@ -51,6 +51,8 @@ def _nav_links() -> list[tuple[str, str]]:
                       if not user.can(Permission.inspections_review) else _("检查结果")))
     if user.can(Permission.inspections_review):
         links.append((url_for("pwa.appeals"), _("申诉处理")))
+    if user.can(Permission.reports_read):  # what /manage/* asks of its readers
+        links.append((url_for("manage.watchlist"), _("管理看板")))
     return links
 
 

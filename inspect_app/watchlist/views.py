@@ -6,8 +6,10 @@ working offline once the page is cached.
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from ..api.downloads import download
@@ -128,6 +130,23 @@ def trend(unit_id: int):
         title=f"{unit.name} 近 12 个月趋势", bands=[(60, "合格"), (80, "良好"), (90, "优秀")])
     return render_template("manage/trend.html", unit=unit, points=points, chart=chart,
                            arrow=dashboards.trend_arrow(points))
+
+
+@bp.get("/lists")
+def rectification_lists():
+    """整改清单: each sub-branch the user may report on, with its month's list as a PDF."""
+    from ..orgs.models import OrgKind
+    from ..rectification.operations import local_today
+
+    period = request.args.get("period", "")
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        period = local_today().strftime("%Y-%m")
+    paths = g.user.scope_paths(Permission.reports_read)
+    subbranches = list(db.session.scalars(
+        sa.select(OrgUnit).where(OrgUnit.kind == OrgKind.subbranch, OrgUnit.is_active,
+                                 sa.or_(*[OrgUnit.path.startswith(p) for p in paths]))
+        .order_by(OrgUnit.code))) if paths else []
+    return render_template("manage/lists.html", period=period, subbranches=subbranches)
 
 
 @bp.get("/bulletin")

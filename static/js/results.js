@@ -86,6 +86,10 @@ async function detail() {
   $("result-score").replaceChildren(`${t("score")}：`, el("strong", {}, String(r.total ?? "—")),
     r.score && r.score.grade ? ` · ${t("grade")}：${r.score.grade}` : "",
     r.red_line_failed ? el("span", { class: "tag red" }, t("red_line_failed")) : "");
+  // the PDFs of this result (the API lets whoever may read the result download them)
+  $("result-downloads").replaceChildren(
+    el("a", { class: "button small", href: `/api/v1/inspections/${r.id}/report.pdf`, download: true, "data-pdf": "report" }, t("report_pdf")),
+    (r.findings || []).length ? el("a", { class: "button small", href: `/api/v1/inspections/${r.id}/rectification-list.pdf`, download: true, "data-pdf": "list" }, t("list_pdf")) : null);
   const findings = new Map((r.findings || []).map((f) => [f.item_code, f]));
   const sections = r.checklist.sections.map((section) => {
     const own = r.checklist.items.filter((i) => i.section === section.code);

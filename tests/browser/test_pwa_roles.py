@@ -129,3 +129,40 @@ def test_subbranch_manager_reviews_a_fix_with_its_after_photo(new_mobile_context
     expect(page.locator(f'[data-review="{item.id}"]')).to_contain_text("已验收通过")
     db.session.expire_all()
     assert db.session.get(RectificationItem, item.id).state is RectificationState.accepted
+
+
+def test_pdfs_and_managers_pages_are_linked_for_those_who_may_use_them(new_mobile_context,
+                                                                      first, client, api):
+    """Does the result page link the inspection's report and rectification list as PDFs, and
+    does a sub-branch manager reach the managers' pages from the menu and download their
+    sub-branch's monthly list there — while an inspector gets no such menu entry?"""
+    inspection = first("spot_check")
+    response = submit_filled(client, api(filler_of(inspection)), inspection.id,
+                             fail=("ENV-03",))
+    assert response.status_code == 200, response.get_json()
+
+    outlet = new_mobile_context(accept_downloads=True).new_page()
+    sign_in(outlet, outlet_manager_of(inspection), f"/results/{inspection.id}")
+    for kind in ("report", "list"):
+        with outlet.expect_download() as download:
+            outlet.locator(f'[data-pdf="{kind}"]').click()
+        assert download.value.suggested_filename.endswith(".pdf")
+        with open(download.value.path(), "rb") as pdf:
+            assert pdf.read(5) == b"%PDF-"
+
+    manager = new_mobile_context(accept_downloads=True).new_page()
+    sign_in(manager, subbranch_manager_of(inspection), "/")
+    manager.locator(".topnav").get_by_role("link", name="管理看板").click()
+    manager.wait_for_url("**/manage/watchlist")
+    manager.locator("nav.tabs").get_by_role("link", name="整改清单").click()
+    links = manager.locator("[data-list-pdf]")
+    expect(links).to_have_count(1)
+    expect(manager.locator(".entry-list")).to_contain_text(inspection.outlet.parent.name)
+    with manager.expect_download() as download:
+        links.first.click()
+    with open(download.value.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+
+    inspector = new_mobile_context().new_page()
+    sign_in(inspector, filler_of(inspection), "/")
+    expect(inspector.locator(".topnav")).not_to_contain_text("管理看板")

@@ -137,3 +137,30 @@ def test_those_who_accept_fixes_get_the_review_screen(client, make_user, login):
     assert '<a href="/rectification">整改验收</a>' in _nav(client.get("/").get_data(as_text=True))
     html = client.get("/rectification").get_data(as_text=True)
     assert "<h1>整改验收</h1>" in html and 'data-reviewer="1"' in html
+
+
+@pytest.mark.parametrize(("role", "unit", "subbranches"), [
+    (Role.service_manager, "TS", ["TS-LB", "TS-LN"]),
+    (Role.subbranch_manager, "TS-LB", ["TS-LB"]),
+    (Role.outlet_manager, "TS-LB-01", []),
+])
+def test_managers_pages_are_in_the_menu_and_list_the_pdfs_each_may_download(
+        client, make_user, login, org, role, unit, subbranches):
+    """Do readers of reports find 管理看板 in the menu, and does 整改清单 offer each the
+    monthly PDF of exactly the sub-branches they may report on?"""
+    make_user("someone", (role, unit))
+    login("someone")
+    assert 'href="/manage/watchlist"' in _nav(client.get("/").get_data(as_text=True))
+    html = client.get("/manage/lists?period=2026-11").get_data(as_text=True)
+    linked = re.findall(r'/api/v1/rectification/lists/subbranches/(\d+)\.pdf\?period=2026-11',
+                        html)
+    assert linked == [str(org[code].id) for code in subbranches]
+    if not subbranches:
+        assert "没有可下载的支行整改清单" in html
+
+
+def test_inspectors_get_no_managers_pages(client, make_user, login):
+    """Is 管理看板 kept out of the menu of someone without access to reports?"""
+    make_user("jc", (Role.inspector, "TS-LB"))
+    login("jc")
+    assert "/manage/" not in _nav(client.get("/").get_data(as_text=True))

@@ -75,6 +75,8 @@ STRINGS: dict[str, str] = {
     "fix_accepted": N_("已验收通过"), "fix_rejected": N_("已退回整改：{reason}"),
     "rejected_before": N_("上次退回原因：{reason}"),
     "report_pdf": N_("检查报告（PDF）"), "list_pdf": N_("整改清单（PDF）"),
+    "discard_local": N_("删除本机副本"), "cancelled_note": N_("该任务已取消，本机保存的内容不会再上传"),
+    "discard_local_confirm": N_("删除这项已取消任务在手机上保存的内容吗？此操作不能撤销。"),
 }
 
 

@@ -7,10 +7,12 @@ shopper, their account or exact times.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from ..i18n import local_date
 from ..scoring.rules import MODES
 from .models import (
     APPEAL_CATEGORIES,
@@ -25,6 +27,16 @@ MYSTERY_LABEL = "神秘人"
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
+def _local_day(moment: str) -> str:
+    """The bank's calendar date of an ISO date-time (as on the PDFs), or its first 10
+    characters when it carries no offset."""
+    try:
+        parsed = datetime.fromisoformat(moment)
+    except ValueError:
+        return moment[:10]
+    return local_date(parsed).isoformat() if parsed.tzinfo else moment[:10]
+
+
 def dates_only(data):
     """``data`` with every ISO date-time string in it cut to its date, however deeply nested.
 
@@ -32,7 +44,7 @@ def dates_only(data):
     updated, scored, a photo uploaded) would tell the outlet when the shopper was there, so
     whatever a schema dumps for them keeps the day only — fields added later included."""
     if isinstance(data, str):
-        return data[:10] if _MOMENT.match(data) else data
+        return _local_day(data) if _MOMENT.match(data) else data
     if isinstance(data, dict):
         return {key: dates_only(value) for key, value in data.items()}
     if isinstance(data, list):
@@ -99,6 +111,8 @@ class InspectionSummarySchema(ma.Schema):
     grade_key = fields.String(allow_none=True)
     red_line_failed = fields.Boolean()
     submitted_at = fields.Method("dump_submitted_at")
+    submitted_on = fields.Method("dump_submitted_on", metadata={
+        "description": "提交日期（分行所在时区，与 PDF 一致）"})
     updated_at = fields.DateTime()
 
     def identity_visible(self, inspection) -> bool:
@@ -122,8 +136,12 @@ class InspectionSummarySchema(ma.Schema):
         if inspection.submitted_at is None:
             return None
         if not self.identity_visible(inspection):
-            return inspection.submitted_at.date().isoformat()  # the visit date only
+            return self.dump_submitted_on(inspection)  # the visit date only
         return inspection.submitted_at.isoformat()
+
+    def dump_submitted_on(self, inspection):
+        day = local_date(inspection.submitted_at)
+        return day.isoformat() if day else None
 
     @ma.post_dump(pass_original=True)
     def hide_mystery_details(self, data, inspection, **kwargs):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from playwright.sync_api import expect
@@ -166,3 +167,20 @@ def test_pdfs_and_managers_pages_are_linked_for_those_who_may_use_them(new_mobil
     inspector = new_mobile_context().new_page()
     sign_in(inspector, filler_of(inspection), "/")
     expect(inspector.locator(".topnav")).not_to_contain_text("管理看板")
+
+
+def test_results_show_the_date_in_the_banks_time_zone(new_mobile_context, first, client, api):
+    """Submitted at 01:30 in Tangshan (17:30 UTC the day before): do the results list and the
+    result page show the bank's date, as the PDFs do — even on a phone set to UTC?"""
+    inspection = first("spot_check")
+    assert submit_filled(client, api(filler_of(inspection)), inspection.id).status_code == 200
+    stored = db.session.get(Inspection, inspection.id)
+    stored.submitted_at = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)
+    db.session.commit()
+
+    page = new_mobile_context(timezone_id="UTC").new_page()
+    sign_in(page, outlet_manager_of(inspection), "/results")
+    row = page.locator(f'[data-result="{inspection.id}"]')
+    expect(row).to_contain_text("提交日期：2026-11-28")
+    row.click()
+    expect(page.locator("#result-meta")).to_contain_text("提交日期：2026-11-28")

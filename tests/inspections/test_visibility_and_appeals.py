@@ -1,6 +1,7 @@
 """Who sees what, mystery-shopper anonymity, and appeals against findings."""
 from __future__ import annotations
 
+import io
 import json
 import re
 from datetime import timedelta
@@ -249,3 +250,27 @@ def test_appeal_says_whether_the_viewer_may_decide_it(client, api, first):
     assert listed("fwgl2") is None
     decided = client.get("/api/v1/appeals", headers=api("fwgl2")).get_json()["items"][0]
     assert decided["status"] == "upheld" and decided["can_decide"] is False
+
+
+def test_dates_are_the_banks_as_on_the_pdf(client, api, first):
+    """Submitted at 01:30 in Tangshan (17:30 UTC the day before): do the result, its mystery
+    view for the outlet and the report PDF all give the bank's date, not the UTC one?"""
+    from datetime import UTC, datetime
+
+    from pypdf import PdfReader
+
+    for mode in ("spot_check", "mystery_visit"):
+        inspection = submitted(client, api, first, mode)
+        inspection.submitted_at = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)
+        db.session.commit()
+        outlet = api(outlet_manager_of(inspection))
+        shown = client.get(f"/api/v1/inspections/{inspection.id}", headers=outlet).get_json()
+        assert shown["submitted_on"] == "2026-11-28", mode
+        listed = client.get(f"/api/v1/inspections?status=submitted&outlet_id="
+                            f"{inspection.outlet_id}", headers=outlet).get_json()["items"]
+        assert next(r for r in listed if r["id"] == inspection.id)["submitted_on"] == "2026-11-28"
+        if mode == "mystery_visit":
+            assert shown["submitted_at"] == "2026-11-28"  # the visit's day, in Tangshan
+        pdf = client.get(f"/api/v1/inspections/{inspection.id}/report.pdf", headers=outlet)
+        text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+        assert "2026-11-28" in text and "2026-11-27" not in text, mode

@@ -16,7 +16,7 @@ function facts(appeal) {
     el("p", {}, el("strong", {}, `${t("appeal_text")}：`), appeal.text),
     appeal.decision_note ? el("p", {}, el("strong", {}, `${t("decision_note")}：`), appeal.decision_note) : null,
     el("p", {}, el("a", { href: `/results/${appeal.inspection_id}` }, t("view_result"))),
-  ];
+  ].filter(Boolean);
 }
 
 function card(appeal) {

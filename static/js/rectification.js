@@ -82,7 +82,7 @@ function reviewCard(item) {
       error.hidden = false;
     }
   };
-  node.append(
+  node.append(...[
     el("p", { class: "item-head" }, el("span", { class: "code" }, item.item_code),
       item.red_line ? el("span", { class: "tag red" }, t("red_line")) : null,
       el("strong", {}, item.outlet.name)),
@@ -97,7 +97,7 @@ function reviewCard(item) {
     error,
     el("div", { class: "actions" },
       el("button", { type: "button", class: "primary", onclick: decide("accept") }, t("accept_fix")),
-      el("button", { type: "button", onclick: decide("reject") }, t("reject_fix"))));
+      el("button", { type: "button", onclick: decide("reject") }, t("reject_fix")))].filter(Boolean));
   return node;
 }
 

@@ -36,11 +36,11 @@ function appealBox(finding) {
   const box = el("div", { class: "appeal", "data-appeal-box": finding.id });
   const render = () => {
     const a = finding.appeal;
-    box.replaceChildren(
+    box.replaceChildren(...[
       a ? el("p", { class: `appeal-state ${a.status}`, "data-appeal-state": a.status },
         t("appeal_state", { status: t(`appeal_${a.status}`) }),
         a.decision_note ? el("span", { class: "muted" }, ` · ${t("decision_note")}：${a.decision_note}`) : null) : null,
-      finding.can_appeal ? el("button", { type: "button", class: "small", "data-appeal": finding.id, onclick: open }, t("appeal")) : null);
+      finding.can_appeal ? el("button", { type: "button", class: "small", "data-appeal": finding.id, onclick: open }, t("appeal")) : null].filter(Boolean));
   };
   const open = () => {
     const category = el("select", { "data-appeal-category": finding.id },
@@ -87,9 +87,9 @@ async function detail() {
     r.score && r.score.grade ? ` · ${t("grade")}：${r.score.grade}` : "",
     r.red_line_failed ? el("span", { class: "tag red" }, t("red_line_failed")) : "");
   // the PDFs of this result (the API lets whoever may read the result download them)
-  $("result-downloads").replaceChildren(
+  $("result-downloads").replaceChildren(...[
     el("a", { class: "button small", href: `/api/v1/inspections/${r.id}/report.pdf`, download: true, "data-pdf": "report" }, t("report_pdf")),
-    (r.findings || []).length ? el("a", { class: "button small", href: `/api/v1/inspections/${r.id}/rectification-list.pdf`, download: true, "data-pdf": "list" }, t("list_pdf")) : null);
+    (r.findings || []).length ? el("a", { class: "button small", href: `/api/v1/inspections/${r.id}/rectification-list.pdf`, download: true, "data-pdf": "list" }, t("list_pdf")) : null].filter(Boolean));
   const findings = new Map((r.findings || []).map((f) => [f.item_code, f]));
   const sections = r.checklist.sections.map((section) => {
     const own = r.checklist.items.filter((i) => i.section === section.code);

@@ -1,4 +1,4 @@
-// 我的任务: assignments grouped by today / overdue / upcoming / done, each with its sync state;
+// 我的任务: assignments grouped by today / overdue / upcoming / done (and cancelled ones the phone still holds), each with its sync state;
 // every open form is fetched and kept on the phone as soon as the list loads.
 import { ApiError, getJSON, latest } from "./api.js";
 import { el, keepForOffline, start, t, user } from "./app.js";

@@ -22,6 +22,12 @@ def outlet_manager_of(inspection: Inspection) -> str:
         RoleGrant.role == Role.outlet_manager, RoleGrant.org_unit_id == inspection.outlet_id))
 
 
+def shows_no_placeholder(page) -> None:
+    """Nothing on screen reads "null" or "undefined" (an empty field rendered as text)."""
+    text = page.locator("main").inner_text()
+    assert "null" not in text and "undefined" not in text, text
+
+
 def subbranch_manager_of(inspection: Inspection) -> str:
     return db.session.scalar(sa.select(User.username).join(RoleGrant).where(
         RoleGrant.role == Role.subbranch_manager,
@@ -61,6 +67,7 @@ def test_outlet_appeals_a_finding_and_a_reviewer_decides_it(new_mobile_context, 
     box.get_by_role("button", name="提交申诉").click()
     expect(box.locator("[data-appeal-state]")).to_have_text("申诉：待处理")
     expect(outlet.locator(f'[data-appeal="{finding["id"]}"]')).to_have_count(0)
+    shows_no_placeholder(outlet)
 
     reviewer = new_mobile_context().new_page()
     sign_in(reviewer, "fwgl", "/")
@@ -69,10 +76,12 @@ def test_outlet_appeals_a_finding_and_a_reviewer_decides_it(new_mobile_context, 
     card = reviewer.locator(f'[data-appeal-card="{appeal.id}"]')
     expect(card).to_contain_text("海报已按总行新版要求整合到电子屏")
     expect(card).to_contain_text("检查标准理解有误")
+    shows_no_placeholder(reviewer)
     card.locator("textarea").fill("复核照片后确认已按新版设置")
     card.get_by_role("button", name="申诉成立").click()
     expect(reviewer.locator(f'#appeals-decided [data-appeal-card="{appeal.id}"]')
            ).to_contain_text("申诉成立")
+    shows_no_placeholder(reviewer)
     db.session.expire_all()
     assert db.session.get(Appeal, appeal.id).status is AppealStatus.overturned
 
@@ -116,6 +125,7 @@ def test_subbranch_manager_reviews_a_fix_with_its_after_photo(new_mobile_context
             break
         page.wait_for_timeout(100)
     assert photo.evaluate("img => img.naturalWidth") > 0
+    shows_no_placeholder(page)
     card.get_by_role("button", name="退回整改").click()
     expect(card).to_contain_text("请填写退回原因")
     card.locator("textarea").fill("照片看不清海报区域，请重拍")
@@ -144,6 +154,8 @@ def test_pdfs_and_managers_pages_are_linked_for_those_who_may_use_them(new_mobil
 
     outlet = new_mobile_context(accept_downloads=True).new_page()
     sign_in(outlet, outlet_manager_of(inspection), f"/results/{inspection.id}")
+    expect(outlet.locator('[data-pdf="report"]')).to_be_visible()
+    shows_no_placeholder(outlet)
     for kind in ("report", "list"):
         with outlet.expect_download() as download:
             outlet.locator(f'[data-pdf="{kind}"]').click()

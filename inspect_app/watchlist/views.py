@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from ..api.downloads import download
@@ -17,7 +16,9 @@ from ..auth.permissions import Permission
 from ..auth.session import login_required
 from ..errors import DomainError
 from ..extensions import db
-from ..orgs.models import OrgUnit
+from ..i18n import local_today
+from ..orgs.models import OrgKind, OrgUnit
+from ..orgs.operations import visible_units
 from ..reports import charts
 from . import dashboards
 from .api import visible_entries
@@ -135,17 +136,11 @@ def trend(unit_id: int):
 @bp.get("/lists")
 def rectification_lists():
     """整改清单: each sub-branch the user may report on, with its month's list as a PDF."""
-    from ..orgs.models import OrgKind
-    from ..rectification.operations import local_today
-
     period = request.args.get("period", "")
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
         period = local_today().strftime("%Y-%m")
-    paths = g.user.scope_paths(Permission.reports_read)
-    subbranches = list(db.session.scalars(
-        sa.select(OrgUnit).where(OrgUnit.kind == OrgKind.subbranch, OrgUnit.is_active,
-                                 sa.or_(*[OrgUnit.path.startswith(p) for p in paths]))
-        .order_by(OrgUnit.code))) if paths else []
+    subbranches = db.session.scalars(visible_units(g.user, Permission.reports_read).where(
+        OrgUnit.kind == OrgKind.subbranch, OrgUnit.is_active)).all()
     return render_template("manage/lists.html", period=period, subbranches=subbranches)
 
 

@@ -60,6 +60,8 @@ STRINGS: dict[str, str] = {
     "appeal_submit": N_("提交申诉"), "cancel": N_("取消"),
     "need_appeal_text": N_("请填写申诉理由（至少 5 个字）"),
     "appeal_state": N_("申诉：{status}"), "decision_note": N_("处理意见"),
+    "appeal_category_is": N_("申诉类别：{value}"), "appeal_text_is": N_("申诉理由：{value}"),
+    "decision_note_is": N_("处理意见：{value}"),
     "appeal_pending": N_("待处理"), "appeal_upheld": N_("维持原结论"),
     "appeal_overturned": N_("申诉成立"),
     "cat_standard_misapplied": N_("检查标准理解有误"), "cat_facts_wrong": N_("事实认定有误"),

@@ -12,9 +12,9 @@ function facts(appeal) {
       el("span", { class: `tag appeal-state ${appeal.status}`, "data-appeal-state": appeal.status }, t(`appeal_${appeal.status}`))),
     el("h3", { class: "item-text" }, appeal.item_text),
     appeal.finding_note ? el("p", { class: "muted" }, appeal.finding_note) : null,
-    el("p", {}, el("strong", {}, `${t("appeal_category")}：`), t(`cat_${appeal.category}`)),
-    el("p", {}, el("strong", {}, `${t("appeal_text")}：`), appeal.text),
-    appeal.decision_note ? el("p", {}, el("strong", {}, `${t("decision_note")}：`), appeal.decision_note) : null,
+    el("p", {}, t("appeal_category_is", { value: t(`cat_${appeal.category}`) })),
+    el("p", {}, t("appeal_text_is", { value: appeal.text })),
+    appeal.decision_note ? el("p", {}, t("decision_note_is", { value: appeal.decision_note })) : null,
     el("p", {}, el("a", { href: `/results/${appeal.inspection_id}` }, t("view_result"))),
   ].filter(Boolean);
 }

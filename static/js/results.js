@@ -39,7 +39,7 @@ function appealBox(finding) {
     box.replaceChildren(...[
       a ? el("p", { class: `appeal-state ${a.status}`, "data-appeal-state": a.status },
         t("appeal_state", { status: t(`appeal_${a.status}`) }),
-        a.decision_note ? el("span", { class: "muted" }, ` · ${t("decision_note")}：${a.decision_note}`) : null) : null,
+        a.decision_note ? el("span", { class: "muted" }, ` · ${t("decision_note_is", { value: a.decision_note })}`) : null) : null,
       finding.can_appeal ? el("button", { type: "button", class: "small", "data-appeal": finding.id, onclick: open }, t("appeal")) : null].filter(Boolean));
   };
   const open = () => {

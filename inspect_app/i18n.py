@@ -1,7 +1,10 @@
-"""Language choice: Simplified Chinese unless the user picked English."""
+"""Language choice (Simplified Chinese unless the user picked English) and the bank's time zone."""
 from __future__ import annotations
 
-from flask import current_app, request, session
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context, request, session
 
 
 def select_locale() -> str:
@@ -21,3 +24,18 @@ def current_language() -> str:
 
     locale = get_locale()
     return locale.language if locale is not None else "zh"
+
+
+def bank_timezone() -> ZoneInfo:
+    """Where the bank is (``TIMEZONE``, Asia/Shanghai by default): dates people see are its."""
+    name = current_app.config.get("BABEL_DEFAULT_TIMEZONE") if has_app_context() else None
+    return ZoneInfo(name or "Asia/Shanghai")
+
+
+def local_date(moment: datetime | None) -> date | None:
+    """The calendar date of ``moment`` where the bank is (what pages and PDFs print)."""
+    return moment.astimezone(bank_timezone()).date() if moment is not None else None
+
+
+def local_today() -> date:
+    return datetime.now(bank_timezone()).date()

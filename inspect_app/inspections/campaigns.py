@@ -269,6 +269,19 @@ GENERATORS: dict[str, Callable[[Campaign, list[OrgUnit], dict], dict]] = {
 }
 
 
+#: What a person must hold to be given an inspection of each mode on their own (a self-check
+#: goes to the outlet, so its manager; peer checks go to teams, whose members fill forms).
+ASSIGNEE_PERMISSIONS = {Mode.self_check: Permission.rectification_submit,
+                        Mode.spot_check: Permission.inspections_fill,
+                        Mode.mystery_visit: Permission.mystery_visit}
+
+
+def may_be_assigned(user: User) -> bool:
+    """Whether ``user`` can hold any assignment at all — who gets a "我的任务" list."""
+    needed = {*ASSIGNEE_PERMISSIONS.values(), Permission.inspections_fill}
+    return any(user.can(permission) for permission in needed)
+
+
 def check_assignee(inspection: Inspection, assignee: User | None, team_id: int | None) -> None:
     """Refuse an assignee who may not do this kind of inspection of this outlet."""
     if (assignee is None) == (team_id is None):
@@ -282,9 +295,7 @@ def check_assignee(inspection: Inspection, assignee: User | None, team_id: int |
         return
     if assignee is None:
         raise InvalidInput("该任务必须分派给个人", code="person_required")
-    needed = {Mode.self_check: Permission.rectification_submit,
-              Mode.spot_check: Permission.inspections_fill,
-              Mode.mystery_visit: Permission.mystery_visit}[inspection.mode]
+    needed = ASSIGNEE_PERMISSIONS[inspection.mode]
     if inspection.mode is Mode.self_check:
         allowed = assignee.can(needed, inspection.outlet)
     else:

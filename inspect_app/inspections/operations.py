@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ..audit.operations import record
 from ..auth.models import User
 from ..db import utcnow
-from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from ..errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
 from ..scoring import ScoringError, ScoringRules, score_inspection, validate_answers
 from ..scoring.types import DERIVED_MEASURES
@@ -429,20 +429,29 @@ def reschedule(inspection: Inspection, *, due_start: date, due_end: date, reason
 # -- appeals --------------------------------------------------------------------------------
 
 
-def appeal_finding(finding: Finding, *, category: str, text: str, by: User) -> Appeal:
-    """The inspected outlet contests a finding within the appeal window."""
+def appeal_refusal(finding: Finding, by: User) -> DomainError | None:
+    """Why ``by`` may not appeal ``finding`` now, or None if they may: only the inspected
+    outlet, within APPEAL_DAYS of the submission, once at a time, while the finding stands."""
     from ..auth.permissions import Permission
 
     if not by.can(Permission.appeals_create, finding.outlet):
-        raise PermissionDenied("只有被检查网点可以申诉", code="not_outlet")
+        return PermissionDenied("只有被检查网点可以申诉", code="not_outlet")
     inspection = finding.inspection
     days = current_app.config.get("APPEAL_DAYS", 7)
     if inspection.submitted_at is None or utcnow() > inspection.submitted_at + timedelta(days=days):
-        raise Conflict(f"已超过申诉期限（提交后 {days} 天内）", code="appeal_window_closed")
+        return Conflict(f"已超过申诉期限（提交后 {days} 天内）", code="appeal_window_closed")
     if finding.status is FindingStatus.overturned:
-        raise Conflict("该问题已撤销", code="finding_overturned")
+        return Conflict("该问题已撤销", code="finding_overturned")
     if any(a.status is AppealStatus.pending for a in finding.appeals):
-        raise Conflict("该问题已有待处理的申诉", code="appeal_pending")
+        return Conflict("该问题已有待处理的申诉", code="appeal_pending")
+    return None
+
+
+def appeal_finding(finding: Finding, *, category: str, text: str, by: User) -> Appeal:
+    """The inspected outlet contests a finding within the appeal window."""
+    refusal = appeal_refusal(finding, by)
+    if refusal is not None:
+        raise refusal
     appeal = Appeal(finding=finding, category=category, text=text, created_by_id=by.id)
     db.session.add(appeal)
     db.session.flush()
@@ -457,7 +466,7 @@ def decide_appeal(appeal: Appeal, *, overturn: bool, note: str, by: User) -> App
     finding = appeal.finding
     inspection = finding.inspection
     _require_review(inspection, by)
-    if by.id in {inspection.submitted_by_id, inspection.assignee_id}:
+    if is_own_inspection(inspection, by):
         raise PermissionDenied("原检查人员不能处理针对自己的申诉", code="own_inspection")
     appeal.decide(overturn, note, by)
     if overturn:
@@ -469,6 +478,18 @@ def decide_appeal(appeal: Appeal, *, overturn: bool, note: str, by: User) -> App
     record("appeal.decide", appeal, actor=by, reason=note,
            after={"status": appeal.status.value, "total": inspection.total})
     return appeal
+
+
+def is_own_inspection(inspection: Inspection, by: User) -> bool:
+    """Whether ``by`` filled or was given ``inspection`` (they never decide its appeals)."""
+    return by.id in {inspection.submitted_by_id, inspection.assignee_id}
+
+
+def can_decide_appeal(appeal: Appeal, by: User) -> bool:
+    """Whether ``by`` may uphold or overturn ``appeal`` now (for the screens)."""
+    inspection = appeal.finding.inspection
+    return (appeal.status is AppealStatus.pending and can_review(by, inspection)
+            and not is_own_inspection(inspection, by))
 
 
 def _rescore_without(inspection: Inspection, item_code: str, appeal: Appeal) -> None:

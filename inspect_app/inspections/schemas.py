@@ -7,10 +7,12 @@ shopper, their account or exact times.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from ..i18n import local_date
 from ..scoring.rules import MODES
 from .models import (
     APPEAL_CATEGORIES,
@@ -25,6 +27,16 @@ MYSTERY_LABEL = "神秘人"
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
+def _local_day(moment: str) -> str:
+    """The bank's calendar date of an ISO date-time (as on the PDFs), or its first 10
+    characters when it carries no offset."""
+    try:
+        parsed = datetime.fromisoformat(moment)
+    except ValueError:
+        return moment[:10]
+    return local_date(parsed).isoformat() if parsed.tzinfo else moment[:10]
+
+
 def dates_only(data):
     """``data`` with every ISO date-time string in it cut to its date, however deeply nested.
 
@@ -32,7 +44,7 @@ def dates_only(data):
     updated, scored, a photo uploaded) would tell the outlet when the shopper was there, so
     whatever a schema dumps for them keeps the day only — fields added later included."""
     if isinstance(data, str):
-        return data[:10] if _MOMENT.match(data) else data
+        return _local_day(data) if _MOMENT.match(data) else data
     if isinstance(data, dict):
         return {key: dates_only(value) for key, value in data.items()}
     if isinstance(data, list):
@@ -99,6 +111,8 @@ class InspectionSummarySchema(ma.Schema):
     grade_key = fields.String(allow_none=True)
     red_line_failed = fields.Boolean()
     submitted_at = fields.Method("dump_submitted_at")
+    submitted_on = fields.Method("dump_submitted_on", metadata={
+        "description": "提交日期（分行所在时区，与 PDF 一致）"})
     updated_at = fields.DateTime()
 
     def identity_visible(self, inspection) -> bool:
@@ -122,8 +136,12 @@ class InspectionSummarySchema(ma.Schema):
         if inspection.submitted_at is None:
             return None
         if not self.identity_visible(inspection):
-            return inspection.submitted_at.date().isoformat()  # the visit date only
+            return self.dump_submitted_on(inspection)  # the visit date only
         return inspection.submitted_at.isoformat()
+
+    def dump_submitted_on(self, inspection):
+        day = local_date(inspection.submitted_at)
+        return day.isoformat() if day else None
 
     @ma.post_dump(pass_original=True)
     def hide_mystery_details(self, data, inspection, **kwargs):
@@ -132,6 +150,18 @@ class InspectionSummarySchema(ma.Schema):
             data["due_start"] = data["due_end"] = None
             data = dates_only(data)  # score history, photos, updated_at: the day only
         return data
+
+
+class AppealStateSchema(ma.Schema):
+    """Where the latest appeal against a finding stands (shown under the finding)."""
+
+    id = fields.Integer()
+    category = fields.String()
+    category_label = fields.Function(lambda a: APPEAL_CATEGORIES[a.category])
+    text = fields.String()
+    status = fields.Enum(AppealStatus, by_value=True)
+    status_label = fields.String(attribute="status.label")
+    decision_note = fields.String(allow_none=True)
 
 
 class FindingSchema(ma.Schema):
@@ -145,6 +175,19 @@ class FindingSchema(ma.Schema):
     fixed_on_spot = fields.Boolean()
     status = fields.Enum(FindingStatus, by_value=True)
     status_label = fields.String(attribute="status.label")
+    can_appeal = fields.Method("dump_can_appeal", metadata={
+        "description": "当前用户现在能否对该问题申诉（被检查网点、申诉期内、无待处理申诉）"})
+    appeal = fields.Method("dump_appeal", metadata={"description": "最近一次申诉及其结果"})
+
+    def dump_can_appeal(self, finding) -> bool:
+        from flask import g
+
+        from .operations import appeal_refusal
+
+        return appeal_refusal(finding, g.user) is None
+
+    def dump_appeal(self, finding):
+        return AppealStateSchema().dump(finding.appeals[-1]) if finding.appeals else None
 
 
 class InspectionSchema(InspectionSummarySchema):
@@ -300,6 +343,18 @@ class AppealSchema(ma.Schema):
     decision_note = fields.String(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
+    outlet = fields.Function(lambda a: UnitRefSchema().dump(a.finding.outlet))
+    item_text = fields.Function(lambda a: a.finding.item_text)
+    finding_note = fields.Function(lambda a: a.finding.note)
+    can_decide = fields.Method("dump_can_decide", metadata={
+        "description": "当前用户能否处理该申诉（审核人员、非原检查人员、待处理）"})
+
+    def dump_can_decide(self, appeal) -> bool:
+        from flask import g
+
+        from .operations import can_decide_appeal
+
+        return can_decide_appeal(appeal, g.user)
 
 
 class AppealQuerySchema(ma.Schema):

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from ..auth.permissions import Permission
 from ..auth.session import csrf_token, login_required
+from ..inspections.campaigns import may_be_assigned
 from .strings import translated_strings
 
 bp = Blueprint("pwa", __name__)
@@ -39,13 +40,19 @@ def _nav_links() -> list[tuple[str, str]]:
     if user is None:
         return []
     links = []
-    if user.can(Permission.inspections_fill):
+    if may_be_assigned(user):  # outlet managers too: their self-checks are assignments
         links.append((url_for("pwa.tasks"), _("我的任务")))
     if user.can(Permission.rectification_submit):
         links.append((url_for("pwa.rectification"), _("我的整改")))
+    elif user.can(Permission.rectification_accept):
+        links.append((url_for("pwa.rectification"), _("整改验收")))
     if user.can(Permission.inspections_read):
         links.append((url_for("pwa.results"), _("我的结果")
                       if not user.can(Permission.inspections_review) else _("检查结果")))
+    if user.can(Permission.inspections_review):
+        links.append((url_for("pwa.appeals"), _("申诉处理")))
+    if user.can(Permission.reports_read):  # what /manage/* asks of its readers
+        links.append((url_for("manage.watchlist"), _("管理看板")))
     return links
 
 
@@ -88,11 +95,23 @@ def result(inspection_id: int):
     return _shell("pwa/result.html")
 
 
+@bp.get("/appeals")
+@login_required
+def appeals():
+    """申诉处理: reviewers uphold or overturn the outlets' appeals against findings."""
+    return _shell("pwa/appeals.html")
+
+
 @bp.get("/rectification")
 @login_required
 def rectification():
-    """我的整改: the outlet's open rectification items, each fixed with an after-photo."""
-    return _shell("pwa/rectification.html")
+    """我的整改: the outlet's open rectification items, each fixed with an after-photo; for
+    those who accept fixes (整改验收), the submitted fixes to accept or send back first."""
+    user = g.user
+    reviewer = user.can(Permission.rectification_accept)
+    heading = _("整改验收") if reviewer and not user.can(Permission.rectification_submit) \
+        else _("我的整改")
+    return _shell("pwa/rectification.html", reviewer=reviewer, heading=heading)
 
 
 @bp.get("/app/session")

@@ -21,7 +21,7 @@ from ..extensions import db
 from ..inspections.access import team_ids
 from ..inspections.models import RESULT_VISIBLE, Inspection, Mode
 from ..orgs.models import OrgUnit
-from .models import RectificationItem
+from .models import RectificationItem, RectificationState
 
 
 def is_original_inspector(user: User, inspection: Inspection) -> bool:
@@ -58,6 +58,11 @@ def can_decide(user: User, item: RectificationItem) -> bool:
         return False
     return user.can(Permission.rectification_accept, item.outlet) or \
         is_original_inspector(user, item.inspection)
+
+
+def can_review_fix(user: User, item: RectificationItem) -> bool:
+    """Whether ``user`` may accept or reject this item's fix now (it waits for review)."""
+    return item.state is RectificationState.submitted and can_decide(user, item)
 
 
 def can_manage(user: User, item: RectificationItem) -> bool:

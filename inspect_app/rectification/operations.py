@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
 from sqlalchemy.orm import aliased
 
 from ..audit.operations import record
@@ -20,6 +18,8 @@ from ..auth.permissions import Role
 from ..errors import InvalidInput, PermissionDenied
 from ..evidence.models import Photo, PhotoPurpose
 from ..extensions import db
+from ..i18n import bank_timezone as timezone
+from ..i18n import local_date, local_today  # noqa: F401  (the domain's callers import them here)
 from ..inspections.models import (
     Finding,
     FindingStatus,
@@ -45,20 +45,6 @@ from .models import (
 
 #: Fields of an item snapshotted into the audit log around each transition.
 AUDITED = ("state", "deadline", "responsible_id", "closed_reason")
-
-
-def timezone() -> ZoneInfo:
-    name = current_app.config.get("BABEL_DEFAULT_TIMEZONE") if has_app_context() else None
-    return ZoneInfo(name or "Asia/Shanghai")
-
-
-def local_date(moment: datetime | None) -> date | None:
-    """The calendar date of ``moment`` where the bank is (deadlines are local dates)."""
-    return moment.astimezone(timezone()).date() if moment is not None else None
-
-
-def local_today() -> date:
-    return datetime.now(timezone()).date()
 
 
 def _audit(action: str, item: RectificationItem, before: dict | None, by: User | None,

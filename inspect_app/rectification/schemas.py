@@ -60,6 +60,8 @@ class RectificationItemSchema(ma.Schema):
     reinspection_id = fields.Integer(allow_none=True)
     can_submit_fix = fields.Method("dump_can_submit_fix",
                                    metadata={"description": "当前用户能否提交整改（被检查网点）"})
+    can_review_fix = fields.Method("dump_can_review_fix", metadata={
+        "description": "当前用户能否验收或退回该整改（已提交，且不代表被检查网点）"})
     mode = fields.Function(lambda i: i.inspection.mode.value)
     mode_label = fields.Function(lambda i: i.inspection.mode.label)
     campaign_id = fields.Function(lambda i: i.inspection.campaign_id)
@@ -85,6 +87,11 @@ class RectificationItemSchema(ma.Schema):
         from .access import can_submit_fix
 
         return can_submit_fix(g.user, item)
+
+    def dump_can_review_fix(self, item) -> bool:
+        from .access import can_review_fix
+
+        return can_review_fix(g.user, item)
 
     def dump_overdue(self, item) -> bool:
         return item.is_overdue(_today())

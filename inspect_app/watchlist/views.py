@@ -6,6 +6,7 @@ working offline once the page is cached.
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
@@ -15,7 +16,9 @@ from ..auth.permissions import Permission
 from ..auth.session import login_required
 from ..errors import DomainError
 from ..extensions import db
-from ..orgs.models import OrgUnit
+from ..i18n import local_today
+from ..orgs.models import OrgKind, OrgUnit
+from ..orgs.operations import visible_units
 from ..reports import charts
 from . import dashboards
 from .api import visible_entries
@@ -128,6 +131,17 @@ def trend(unit_id: int):
         title=f"{unit.name} 近 12 个月趋势", bands=[(60, "合格"), (80, "良好"), (90, "优秀")])
     return render_template("manage/trend.html", unit=unit, points=points, chart=chart,
                            arrow=dashboards.trend_arrow(points))
+
+
+@bp.get("/lists")
+def rectification_lists():
+    """整改清单: each sub-branch the user may report on, with its month's list as a PDF."""
+    period = request.args.get("period", "")
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        period = local_today().strftime("%Y-%m")
+    subbranches = db.session.scalars(visible_units(g.user, Permission.reports_read).where(
+        OrgUnit.kind == OrgKind.subbranch, OrgUnit.is_active)).all()
+    return render_template("manage/lists.html", period=period, subbranches=subbranches)
 
 
 @bp.get("/bulletin")

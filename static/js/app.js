@@ -5,6 +5,8 @@ import { flush, setUser, status, summary } from "./sync.js";
 
 const strings = JSON.parse(document.body.dataset.strings || "{}");
 export const t = (key, vars = {}) => (strings[key] || key).replace(/\{(\w+)\}/g, (_, name) => (name in vars ? vars[name] : ""));
+// The keys of a family of strings, e.g. keysWith("cat_") → the appeal categories, in order.
+export const keysWith = (prefix) => Object.keys(strings).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
 export const user = document.querySelector('meta[name="app-user"]')?.content || null;
 export const RUNTIME_CACHE = "inspect-runtime-v1";
 const $ = (id) => document.getElementById(id);

@@ -3,7 +3,7 @@ import { ApiError, getJSON } from "./api.js";
 import { el, fmtTime, keepForOffline, requestBackgroundSync, start, t, user } from "./app.js";
 import { nowIso, prepare } from "./photos.js";
 import * as store from "./store.js";
-import { cleanAnswers, flush, scheduleDraftSync } from "./sync.js";
+import { cleanAnswers, flush, isCancelled, scheduleDraftSync } from "./sync.js";
 
 const id = Number(location.pathname.split("/").pop());
 const $ = (x) => document.getElementById(x);
@@ -235,6 +235,17 @@ function renderStatus(entries = []) {
   summary.hidden = !submission;
   summary.replaceChildren();
   for (const node of document.querySelectorAll(".item-error")) { node.hidden = true; node.textContent = ""; }
+  if (isCancelled(form)) {
+    // nothing here will be uploaded any more: say so, and let the person let it go
+    summary.hidden = false;
+    summary.append(el("h2", {}, form.inspection.status_label), el("p", { id: "cancelled-note" }, t("cancelled_note")),
+      el("button", { type: "button", "data-discard": id, onclick: async () => {
+        if (!confirm(t("discard_local_confirm"))) return;
+        await store.discardForm(id);
+        location.assign("/tasks");
+      } }, t("discard_local")));
+    return;
+  }
   if (!submission) return;
   if (submission.state === "done") {
     const r = submission.result || {};
@@ -364,11 +375,12 @@ $("use-server").addEventListener("click", async () => {
 store.changed.addEventListener("change", async (e) => {
   if (!form || !form.inspection) return;
   if (e.detail.form !== undefined && e.detail.form !== id) return;
-  const before = JSON.stringify([form.submission, form.conflict]);
+  const shown = (f) => JSON.stringify([f.submission, f.conflict, f.inspection && f.inspection.status]);
+  const before = shown(form);
   const fresh = await store.getForm(id);
   if (!fresh) return;
   form = { ...fresh };
-  if (JSON.stringify([form.submission, form.conflict]) !== before || e.detail.form === undefined) await reload();
+  if (shown(form) !== before || e.detail.form === undefined) await reload();
 });
 
 // the form first; the worker, the sync loop and the sync bar once it is on screen

@@ -1,5 +1,7 @@
 // 我的整改: the outlet fixes a finding — after-photo(s) downscaled on the phone, a note, submit.
 // Uploads go straight to the server (idempotent by client_id); this screen needs the network.
+// 整改验收: those the server lets review a fix (can_review_fix) see the after-photos and the
+// outlet's note, and accept it or send it back with a reason.
 import { getJSON, request } from "./api.js";
 import { el, start, t } from "./app.js";
 import { prepare } from "./photos.js";
@@ -41,6 +43,7 @@ function card(item) {
     el("h2", { class: "item-text" }, item.item_text),
     item.finding_note ? el("p", { class: "muted" }, item.finding_note) : null,
     el("p", {}, t("deadline", { date: item.deadline })),
+    item.rejection_reason ? el("p", { class: "warn" }, t("rejected_before", { reason: item.rejection_reason })) : null,
     // only the inspected outlet fixes; everyone else sees whose item it is
     ...(item.can_submit_fix ? [] : [el("p", { class: "muted" }, item.outlet.name)]));
   if (!item.can_submit_fix) return node;
@@ -61,9 +64,56 @@ function card(item) {
   return node;
 }
 
+function reviewCard(item) {
+  const reason = el("textarea", { rows: "2", "data-reject-reason": item.id, "aria-label": `${item.item_code} ${t("reject_reason")}` });
+  const error = el("p", { class: "item-error", role: "alert", hidden: true });
+  const node = el("article", { class: "card", "data-review": item.id });
+  const decide = (action) => async () => {
+    const json = action === "reject" ? { reason: reason.value.trim() } : {};
+    if (action === "reject" && json.reason.length < 2) { error.textContent = t("need_reject_reason"); error.hidden = false; return; }
+    for (const b of node.querySelectorAll("button")) b.disabled = true;
+    try {
+      await request("POST", `/api/v1/rectification/items/${item.id}/${action}`, { json });
+      node.replaceChildren(el("h3", { class: "item-text" }, item.item_text),
+        el("p", { class: "flash", role: "status" }, action === "accept" ? t("fix_accepted") : t("fix_rejected", { reason: json.reason })));
+    } catch (err) {
+      for (const b of node.querySelectorAll("button")) b.disabled = false;
+      error.textContent = navigator.onLine ? err.message : t("online_needed");
+      error.hidden = false;
+    }
+  };
+  node.append(...[
+    el("p", { class: "item-head" }, el("span", { class: "code" }, item.item_code),
+      item.red_line ? el("span", { class: "tag red" }, t("red_line")) : null,
+      el("strong", {}, item.outlet.name)),
+    el("h3", { class: "item-text" }, item.item_text),
+    item.finding_note ? el("p", { class: "muted" }, item.finding_note) : null,
+    el("p", {}, t("fix_note_shown", { note: item.fix_note || "" })),
+    el("p", { class: "muted" }, t("after_photos")),
+    el("ul", { class: "thumbs" }, (item.after_photos || []).map((p) => el("li", { class: "thumb" },
+      el("a", { href: p.display_url, target: "_blank", rel: "noopener" },
+        el("img", { src: p.thumbnail_url, alt: `${item.item_code} ${t("after_photos")}`, width: "72", height: "72", loading: "lazy", "data-after": p.id }))))),
+    el("label", {}, t("reject_reason"), reason),
+    error,
+    el("div", { class: "actions" },
+      el("button", { type: "button", class: "primary", onclick: decide("accept") }, t("accept_fix")),
+      el("button", { type: "button", onclick: decide("reject") }, t("reject_fix")))].filter(Boolean));
+  return node;
+}
+
+async function loadReviews() {
+  const box = $("review");
+  const page = await getJSON("/api/v1/rectification/items?state=submitted&per_page=100");
+  const mine = page.items.filter((item) => item.can_review_fix);
+  // the after-photos come with each item's detail
+  const details = await Promise.all(mine.map((item) => getJSON(`/api/v1/rectification/items/${item.id}`)));
+  $("review-list").replaceChildren(...(details.length ? details.map(reviewCard) : [el("p", { class: "muted" }, t("review_empty"))]));
+  box.hidden = !details.length && box.dataset.reviewer !== "1";
+}
+
 async function load() {
   try {
-    const page = await getJSON("/api/v1/rectification/items?state=open&per_page=100");
+    const [page] = await Promise.all([getJSON("/api/v1/rectification/items?state=open&per_page=100"), loadReviews()]);
     $("rect-list").replaceChildren(...page.items.map(card));
     $("rect-status").textContent = page.items.length ? "" : t("rect_empty");
   } catch (error) {

@@ -1,7 +1,7 @@
 // 检查结果: submitted inspections of the outlets this person may see, read-only. A mystery
 // visit shows "神秘人" and a date only — the API never sends more to the outlet.
-import { getJSON, latest } from "./api.js";
-import { el, start, t } from "./app.js";
+import { getJSON, latest, request } from "./api.js";
+import { el, keysWith, start, t } from "./app.js";
 
 const $ = (x) => document.getElementById(x);
 const detailId = Number(location.pathname.split("/")[2]) || null;
@@ -22,12 +22,54 @@ async function list() {
       el("a", { class: "task", href: `/results/${r.id}`, "data-result": r.id },
         el("strong", {}, r.outlet.name),
         el("span", { class: "muted" }, [r.mode_label, r.status_label].join(" · ")),
-        el("span", { class: "muted" }, `${t("inspector")}：${r.inspector || "—"} · ${t("submitted_at")}：${(r.submitted_at || "").slice(0, 10)}`),
+        el("span", { class: "muted" }, `${t("inspector")}：${r.inspector || "—"} · ${t("submitted_at")}：${r.submitted_on || ""}`),
         el("span", { class: "badge" }, `${t("score")} ${r.total ?? "—"}`)))));
     $("results-status").textContent = page.items.length ? "" : t("results_empty");
   } catch (error) {
     $("results-status").textContent = t("load_failed", { message: error.message });
   }
+}
+
+// Under a finding: where its latest appeal stands, and — when the server says this person may
+// appeal it now — a button that opens the appeal form (category and reason).
+function appealBox(finding) {
+  const box = el("div", { class: "appeal", "data-appeal-box": finding.id });
+  const render = () => {
+    const a = finding.appeal;
+    box.replaceChildren(...[
+      a ? el("p", { class: `appeal-state ${a.status}`, "data-appeal-state": a.status },
+        t("appeal_state", { status: t(`appeal_${a.status}`) }),
+        a.decision_note ? el("span", { class: "muted" }, ` · ${t("decision_note_is", { value: a.decision_note })}`) : null) : null,
+      finding.can_appeal ? el("button", { type: "button", class: "small", "data-appeal": finding.id, onclick: open }, t("appeal")) : null].filter(Boolean));
+  };
+  const open = () => {
+    const category = el("select", { "data-appeal-category": finding.id },
+      keysWith("cat_").map((key) => el("option", { value: key }, t(`cat_${key}`))));
+    const text = el("textarea", { rows: "3", "data-appeal-text": finding.id });
+    const error = el("p", { class: "item-error", role: "alert", hidden: true });
+    const send = el("button", { type: "button", class: "primary small", onclick: async () => {
+      if (text.value.trim().length < 5) { error.textContent = t("need_appeal_text"); error.hidden = false; return; }
+      send.disabled = true;
+      try {
+        const { data } = await request("POST", `/api/v1/findings/${finding.id}/appeals`, { json: { category: category.value, text: text.value.trim() } });
+        finding.appeal = data;
+        finding.can_appeal = false;
+        render();
+      } catch (e) {
+        send.disabled = false;
+        error.textContent = navigator.onLine ? e.message : t("online_needed");
+        error.hidden = false;
+      }
+    } }, t("appeal_submit"));
+    box.replaceChildren(el("div", { class: "appeal-form" },
+      el("label", {}, t("appeal_category"), category),
+      el("label", {}, t("appeal_text"), text),
+      error,
+      el("div", { class: "actions" }, send, el("button", { type: "button", class: "small", onclick: render }, t("cancel")))));
+    text.focus();
+  };
+  render();
+  return box;
 }
 
 async function detail() {
@@ -40,10 +82,14 @@ async function detail() {
   }
   $("result-title").textContent = r.outlet.name;
   $("result-meta").textContent = [r.mode_label, r.status_label, `${t("inspector")}：${r.inspector || "—"}`,
-    `${t("submitted_at")}：${(r.submitted_at || "").slice(0, 10)}`].join(" · ");
+    `${t("submitted_at")}：${r.submitted_on || ""}`].join(" · ");
   $("result-score").replaceChildren(`${t("score")}：`, el("strong", {}, String(r.total ?? "—")),
     r.score && r.score.grade ? ` · ${t("grade")}：${r.score.grade}` : "",
     r.red_line_failed ? el("span", { class: "tag red" }, t("red_line_failed")) : "");
+  // the PDFs of this result (the API lets whoever may read the result download them)
+  $("result-downloads").replaceChildren(...[
+    el("a", { class: "button small", href: `/api/v1/inspections/${r.id}/report.pdf`, download: true, "data-pdf": "report" }, t("report_pdf")),
+    (r.findings || []).length ? el("a", { class: "button small", href: `/api/v1/inspections/${r.id}/rectification-list.pdf`, download: true, "data-pdf": "list" }, t("list_pdf")) : null].filter(Boolean));
   const findings = new Map((r.findings || []).map((f) => [f.item_code, f]));
   const sections = r.checklist.sections.map((section) => {
     const own = r.checklist.items.filter((i) => i.section === section.code);
@@ -58,7 +104,8 @@ async function detail() {
           el("br"), el("strong", {}, answerText(item, answer)),
           answer && answer.note ? el("span", { class: "muted" }, ` · ${answer.note}`) : null,
           finding ? el("span", { class: "tag red" }, finding.status_label) : null,
-          pics.length ? el("div", { class: "thumbs" }, pics.map((p) => el("img", { src: p.thumbnail_url, alt: item.code, width: "72", height: "72", loading: "lazy" }))) : null);
+          pics.length ? el("div", { class: "thumbs" }, pics.map((p) => el("img", { src: p.thumbnail_url, alt: item.code, width: "72", height: "72", loading: "lazy" }))) : null,
+          finding ? appealBox(finding) : null);
       })));
   });
   $("result-sections").replaceChildren(...sections.filter(Boolean));

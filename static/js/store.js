@@ -130,6 +130,18 @@ export async function discardEntry(entryId) {
   notify({ form: entry.inspection_id });
 }
 
+// Forget everything the phone holds for one inspection: the form, its photos, its outbox.
+export async function discardForm(id) {
+  const photos = await photosOf(id);
+  const entries = (await outbox()).filter((e) => e.inspection_id === id);
+  await idb.tx(["forms", "photos", "outbox"], "readwrite", (forms, store, box) => {
+    forms.delete(id);
+    for (const p of photos) store.delete(p.client_id);
+    for (const e of entries) box.delete(e.id);
+  });
+  notify({ form: id });
+}
+
 export async function finishSubmission(entry, result) {
   await idb.tx(["forms", "outbox"], "readwrite", (forms, box) => {
     box.delete(entry.id);

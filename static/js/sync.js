@@ -97,8 +97,11 @@ async function syncDrafts() {
     } catch (error) {
       if (!(error instanceof ApiError) || error.status === 401) throw error;
       if (error.code === "not_editable") {
-        // cancelled or submitted elsewhere: nothing left to save, so stop retrying; say why
-        await store.patchForm(form.id, (f) => ({ ...f, dirty: false, draftError: { message: error.message, details: null } }));
+        // cancelled or submitted elsewhere: nothing left to save, so stop retrying. A cancelled
+        // task is no error to fix: the task list shows it as cancelled, with its local copy.
+        const server = await refreshServerCopy(form.id);
+        const cancelled = Boolean(server && server.status === "cancelled");
+        await store.patchForm(form.id, (f) => ({ ...f, dirty: false, draftError: cancelled ? null : { message: error.message, details: null } }));
       } else if (error.status === 409 && error.details && error.details.server) {
         await store.patchForm(form.id, (f) => ({ ...f, conflict: error.details.server }));
         emit("conflict", { form: form.id });
@@ -131,8 +134,26 @@ async function send(entry, action) {
     if (!(error instanceof ApiError) || error.status === 401) throw error;  // retried later
     if (error.status === 409 && error.code === "submission_in_progress") return;  // still running
     await store.setOutboxError(entry.id, { status: error.status, code: error.code, message: error.message, details: error.details || null });
+    // refused because the task is closed: learn whether it was cancelled (see summary())
+    if (CLOSED.includes(error.code)) await refreshServerCopy(entry.inspection_id);
   }
 }
+
+const CLOSED = ["not_editable", "inspection_cancelled"];
+
+// The server's copy of one inspection, kept on the phone (null if it is gone for this user).
+async function refreshServerCopy(id) {
+  try {
+    const { data } = await request("GET", `/api/v1/inspections/${id}`);
+    await store.rememberServerCopy(data, currentUser);
+    return data;
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status === 401) throw error;
+    return null;
+  }
+}
+
+export const isCancelled = (form) => Boolean(form && form.inspection && form.inspection.status === "cancelled");
 
 async function uploadPhoto(entry) {
   const photo = (await store.photosOf(entry.inspection_id)).find((p) => p.client_id === entry.id);
@@ -154,9 +175,13 @@ async function submit(entry) {
 }
 
 // The numbers the sync bar shows.
+// A cancelled task's leftovers are not pending work and not errors: nothing will ever be
+// uploaded for it; the task list offers to discard them.
 export async function summary() {
-  const entries = (await store.outbox()).filter(mine);
-  const forms = (await store.allForms()).filter((f) => mine(f) && (f.dirty || f.conflict || f.draftError));
+  const all = (await store.allForms()).filter(mine);
+  const cancelled = new Set(all.filter(isCancelled).map((f) => f.id));
+  const entries = (await store.outbox()).filter((e) => mine(e) && !cancelled.has(e.inspection_id));
+  const forms = all.filter((f) => !cancelled.has(f.id) && (f.dirty || f.conflict || f.draftError));
   return {
     pending: entries.length + forms.filter((f) => !f.submission).length,
     errors: entries.filter((e) => e.error),

@@ -1,14 +1,17 @@
-// 我的任务: assignments grouped by today / overdue / upcoming / done, each with its sync state;
+// 我的任务: assignments grouped by today / overdue / upcoming / done (and cancelled ones the phone still holds), each with its sync state;
 // every open form is fetched and kept on the phone as soon as the list loads.
-import { getJSON, latest } from "./api.js";
+import { ApiError, getJSON, latest } from "./api.js";
 import { el, keepForOffline, start, t, user } from "./app.js";
 import * as store from "./store.js";
+import { isCancelled } from "./sync.js";
 
 const $ = (x) => document.getElementById(x);
 const OPEN = ["assigned", "in_progress", "returned"];
+const GROUPS = ["today", "overdue", "upcoming", "done", "cancelled"];
 const today = new Date().toLocaleDateString("sv-SE");  // YYYY-MM-DD in local time
 
 function group(task, local) {
+  if (task.status === "cancelled") return "cancelled";
   if (!OPEN.includes(task.status) || (local && local.submission)) return "done";
   if (task.due_end && task.due_end < today) return "overdue";
   if (task.due_start && task.due_start > today) return "upcoming";
@@ -16,6 +19,7 @@ function group(task, local) {
 }
 
 function syncState(task, local, entries) {
+  if (task.status === "cancelled") return ["cancelled", task.status_label];
   // nothing on this phone: a finished task (e.g. filled on another device) shows its status
   if (!local) return OPEN.includes(task.status) ? ["new", t("state_new")] : ["synced", task.status_label];
   const mine = entries.filter((e) => e.inspection_id === local.id);
@@ -29,7 +33,7 @@ function syncState(task, local, entries) {
 async function render(tasks) {
   const forms = new Map((await store.allForms()).map((f) => [f.id, f]));
   const entries = await store.outbox();
-  for (const name of ["today", "overdue", "upcoming", "done"]) {
+  for (const name of GROUPS) {
     $(`tasks-${name}`).querySelector("ul").replaceChildren();
     $(`tasks-${name}`).hidden = true;
   }
@@ -43,10 +47,36 @@ async function render(tasks) {
         el("strong", {}, task.outlet.name),
         el("span", { class: "muted" }, [task.mode_label, task.status_label].join(" · ")),
         task.due_start ? el("span", { class: "muted" }, t("due", { start: task.due_start, end: task.due_end })) : null,
-        el("span", { class: `badge sync-${state}`, "data-sync-state": state }, label))));
+        el("span", { class: `badge sync-${state}`, "data-sync-state": state }, label)),
+      state === "cancelled" && local ? discardButton(task) : null));
   }
   $("tasks-status").textContent = tasks.length ? "" : t("empty");
   $("tasks-status").hidden = Boolean(tasks.length);
+}
+
+// A cancelled task is kept on the phone until its person lets it go: answers and photos that
+// were never uploaded are theirs to throw away, not the app's.
+function discardButton(task) {
+  return el("button", { type: "button", class: "small discard-local", "data-discard": task.id,
+    onclick: async () => { if (confirm(t("discard_local_confirm"))) await store.discardForm(task.id); } }, t("discard_local"));
+}
+
+// Tasks the list no longer carries (e.g. cancelled since) that this phone still holds work
+// for: ask the server where each stands, so a cancelled one shows as such.
+async function leftOnPhone(listed) {
+  const ids = new Set(listed.map((task) => task.id));
+  const forms = (await store.allForms()).filter((f) => f.user === user && f.inspection && !ids.has(f.id)
+    && !(f.submission && f.submission.state === "done"));
+  const found = [];
+  for (const form of forms) {
+    if (isCancelled(form)) { found.push(form.inspection); continue; }
+    try {
+      const inspection = await getJSON(`/api/v1/inspections/${form.id}`);
+      await store.rememberServerCopy(inspection, user);
+      if (inspection.status === "cancelled") found.push(inspection);
+    } catch (error) { if (!(error instanceof ApiError)) break; /* offline: next time */ }
+  }
+  return found;
 }
 
 async function prefetch(tasks) {
@@ -74,12 +104,18 @@ async function load() {
     const open = (await getJSON("/api/v1/inspections?mine=true&status=assigned&status=in_progress&status=returned&per_page=200")).items;
     const done = await latest("/api/v1/inspections?mine=true&status=submitted&status=final", 10);
     tasks = [...open, ...done];
+    tasks.push(...await leftOnPhone(tasks));
   } catch (error) {
     // No network and no cached list: show what the phone holds.
     tasks = (await store.allForms()).filter((f) => f.user === user && f.inspection).map((f) => f.inspection);
   }
   await render(tasks);
-  store.changed.addEventListener("change", () => render(tasks));
+  store.changed.addEventListener("change", async () => {
+    // a discarded cancelled task leaves the list with its local copy
+    const kept = new Set((await store.allForms()).map((f) => f.id));
+    tasks = tasks.filter((task) => task.status !== "cancelled" || kept.has(task.id));
+    render(tasks);
+  });
   prefetch(tasks).then(() => render(tasks));
 }
 

@@ -1,6 +1,7 @@
 """Who sees what, mystery-shopper anonymity, and appeals against findings."""
 from __future__ import annotations
 
+import io
 import json
 import re
 from datetime import timedelta
@@ -194,3 +195,82 @@ def test_only_the_inspected_outlet_may_appeal(client, api, first):
                            json={"category": "other", "text": "支行代为申诉"},
                            headers=api(subbranch_manager_of(spot)))
     assert response.status_code == 403
+
+
+def test_finding_says_whether_the_viewer_may_appeal_it(app, client, api, first):
+    """Does each finding tell the viewer, computed on the server, whether they may appeal it
+    now — the outlet yes, its sub-branch no; no more once an appeal is pending or the window
+    has closed — and where the latest appeal stands?"""
+    spot = first("spot_check")
+    code = failing_item(client, api, spot)
+    submit_filled(client, api(filler_of(spot)), spot.id, fail=(code,))
+    url = f"/api/v1/inspections/{spot.id}"
+    outlet, subbranch = api(outlet_manager_of(spot)), api(subbranch_manager_of(spot))
+    finding = client.get(url, headers=outlet).get_json()["findings"][0]
+    assert finding["can_appeal"] is True and finding["appeal"] is None
+    assert client.get(url, headers=subbranch).get_json()["findings"][0]["can_appeal"] is False
+
+    client.post(f"/api/v1/findings/{finding['id']}/appeals",
+                json={"category": "facts_wrong", "text": "请复核此项检查结论"}, headers=outlet)
+    finding = client.get(url, headers=outlet).get_json()["findings"][0]
+    assert finding["can_appeal"] is False
+    assert finding["appeal"]["status"] == "pending" and finding["appeal"]["status_label"] == "待处理"
+    assert finding["appeal"]["category_label"] == "事实认定有误"
+
+    other = first("self_check")
+    submit_filled(client, api(filler_of(other)), other.id, fail=(code,))
+    inspection = db.session.get(Inspection, other.id)
+    inspection.submitted_at -= timedelta(days=app.config.get("APPEAL_DAYS", 7) + 1)
+    db.session.commit()
+    late = client.get(f"/api/v1/inspections/{other.id}",
+                      headers=api(outlet_manager_of(other))).get_json()["findings"][0]
+    assert late["can_appeal"] is False
+
+
+def test_appeal_says_whether_the_viewer_may_decide_it(client, api, first):
+    """Is ``can_decide`` true for a reviewer other than the inspector while the appeal is
+    pending, and false for the outlet, the inspector and once it is decided?"""
+    spot = first("spot_check")
+    code = failing_item(client, api, spot)
+    result = submit_filled(client, api(filler_of(spot)), spot.id, fail=(code,)).get_json()
+    appeal = client.post(f"/api/v1/findings/{result['findings'][0]['id']}/appeals",
+                         json={"category": "other", "text": "请复核此项检查结论"},
+                         headers=api(outlet_manager_of(spot))).get_json()
+
+    def listed(username):
+        page = client.get("/api/v1/appeals?status=pending", headers=api(username)).get_json()
+        return next((a for a in page["items"] if a["id"] == appeal["id"]), None)
+
+    assert appeal["can_decide"] is False
+    assert listed("fwgl2")["can_decide"] is True
+    assert listed("fwgl2")["outlet"]["name"] == spot.outlet.name
+    assert listed(outlet_manager_of(spot))["can_decide"] is False
+    client.post(f"/api/v1/appeals/{appeal['id']}/decide",
+                json={"decision": "upheld", "note": "照片清楚，维持原结论"}, headers=api("fwgl2"))
+    assert listed("fwgl2") is None
+    decided = client.get("/api/v1/appeals", headers=api("fwgl2")).get_json()["items"][0]
+    assert decided["status"] == "upheld" and decided["can_decide"] is False
+
+
+def test_dates_are_the_banks_as_on_the_pdf(client, api, first):
+    """Submitted at 01:30 in Tangshan (17:30 UTC the day before): do the result, its mystery
+    view for the outlet and the report PDF all give the bank's date, not the UTC one?"""
+    from datetime import UTC, datetime
+
+    from pypdf import PdfReader
+
+    for mode in ("spot_check", "mystery_visit"):
+        inspection = submitted(client, api, first, mode)
+        inspection.submitted_at = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)
+        db.session.commit()
+        outlet = api(outlet_manager_of(inspection))
+        shown = client.get(f"/api/v1/inspections/{inspection.id}", headers=outlet).get_json()
+        assert shown["submitted_on"] == "2026-11-28", mode
+        listed = client.get(f"/api/v1/inspections?status=submitted&outlet_id="
+                            f"{inspection.outlet_id}", headers=outlet).get_json()["items"]
+        assert next(r for r in listed if r["id"] == inspection.id)["submitted_on"] == "2026-11-28"
+        if mode == "mystery_visit":
+            assert shown["submitted_at"] == "2026-11-28"  # the visit's day, in Tangshan
+        pdf = client.get(f"/api/v1/inspections/{inspection.id}/report.pdf", headers=outlet)
+        text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+        assert "2026-11-28" in text and "2026-11-27" not in text, mode

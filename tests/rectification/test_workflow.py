@@ -337,3 +337,27 @@ def test_only_the_inspected_outlet_is_offered_the_fix_form(client, api, failed_i
         shown = client.get(f"/api/v1/rectification/items/{item_id}",
                            headers=api(username)).get_json()
         assert shown["can_submit_fix"] is allowed, username
+
+
+def test_only_those_who_may_decide_are_offered_the_review_of_a_submitted_fix(
+        client, api, failed_inspection):
+    """Does each item say whether the viewer may accept or reject its fix now — the
+    sub-branch and service managers yes once it is submitted, the outlet never, nobody while
+    it is still open or after it is accepted?"""
+    inspection, _ = failed_inspection(count=1)
+    item_id = items_of(inspection)[0].id
+    url = f"/api/v1/rectification/items/{item_id}"
+    reviewers = (subbranch_manager_of(inspection), "fwgl")
+    outlet = outlet_manager_of(inspection)
+
+    def offered(username):
+        return client.get(url, headers=api(username)).get_json()["can_review_fix"]
+
+    assert not any(offered(u) for u in (*reviewers, outlet))  # open: nothing to review
+    assert submit_fix(client, api(outlet), item_id).status_code == 200
+    assert [offered(u) for u in (*reviewers, outlet)] == [True, True, False]
+    listed = client.get("/api/v1/rectification/items?state=submitted",
+                        headers=api("fwgl")).get_json()["items"]
+    assert next(i for i in listed if i["id"] == item_id)["can_review_fix"] is True
+    client.post(f"{url}/accept", json={}, headers=api("fwgl"))
+    assert not any(offered(u) for u in (*reviewers, outlet))

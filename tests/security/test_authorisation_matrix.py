@@ -72,6 +72,7 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/results/<int:inspection_id>"): row(
         "3xx", "2xx/2xx", "2xx/2xx", "2xx/2xx", "2xx/2xx", "2xx/2xx", "2xx/2xx", "2xx/2xx"),
     ("GET", "/rectification"): row("3xx", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx"),
+    ("GET", "/appeals"): row("3xx", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx"),
     # The CSRF token for the scripts: only for a cookie session (a bearer token needs none).
     ("GET", "/app/session"): row("401", "401", "401", "401", "401", "401", "401", "401"),
     ("GET", "/sw.js"): row("2xx", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx"),
@@ -249,6 +250,7 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/manage/trend/<int:unit_id>"): row(
         "3xx", "403/403", "2xx/2xx", "2xx/404", "2xx/404", "403/403", "403/403", "403/403"),
     ("GET", "/manage/bulletin"): row("3xx", "403", "2xx", "2xx", "2xx", "403", "403", "403"),
+    ("GET", "/manage/lists"): row("3xx", "403", "2xx", "2xx", "2xx", "403", "403", "403"),
 }
 
 

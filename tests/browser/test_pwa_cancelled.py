@@ -1,0 +1,83 @@
+"""A task cancelled while the phone holds work for it: no lasting error, a way to let it go."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from ..helpers import filler_of
+from .pwa_helpers import answer, expect_all_answered, quick_fill, sign_in, wait_offline_ready
+
+
+@pytest.fixture
+def spot(first):
+    inspection = first("spot_check")
+    return (inspection.id, filler_of(inspection),
+            [item.to_document() for item in inspection.form_items()])
+
+
+def cancel(client, api, inspection_id: int) -> None:
+    response = client.post(f"/api/v1/inspections/{inspection_id}/cancel",
+                           json={"reason": "网点装修，本期不检查"}, headers=api("fwgl"))
+    assert response.status_code == 200, response.get_json()
+
+
+def test_cancelled_draft_leaves_no_error_and_its_local_copy_can_be_discarded(
+        new_mobile_context, spot, client, api):
+    """An inspector drafts a form; the planner cancels the task; the inspector keeps tapping.
+    Does the sync bar stay free of errors (nothing is pending), the form say it was
+    cancelled, and the task list show it as cancelled with a way to discard the local copy?"""
+    inspection_id, username, items = spot
+    page = new_mobile_context().new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    sign_in(page, username, f"/tasks/{inspection_id}")
+    wait_offline_ready(page)
+    quick_fill(page, items[:5])
+    expect(page.locator("#sync-pending")).to_have_text("已全部同步", timeout=15000)
+
+    cancel(client, api, inspection_id)
+    answer(page, items[5])  # the draft save is refused: the task is cancelled
+    expect(page.locator("#cancelled-note")).to_be_visible(timeout=15000)
+    expect(page.locator("#sync-pending")).to_have_text("已全部同步")
+    expect(page.locator("#sync-error")).to_be_hidden()
+
+    page.goto("/tasks")
+    row = page.locator(f'#tasks-cancelled [data-task="{inspection_id}"]')
+    expect(row).to_contain_text("已取消")
+    expect(page.locator("#sync-error")).to_be_hidden()
+    page.locator(f'[data-discard="{inspection_id}"]').click()
+    expect(page.locator(f'[data-task="{inspection_id}"]')).to_have_count(0)
+    expect(page.locator("#tasks-cancelled")).to_be_hidden()
+    kept = page.evaluate("""() => new Promise((resolve) => {
+        const open = indexedDB.open("inspect-pwa");
+        open.onsuccess = () => {
+          const read = open.result.transaction("forms").objectStore("forms").getAll();
+          read.onsuccess = () => resolve(read.result.map((f) => f.id));
+        };
+    })""")
+    assert inspection_id not in kept and kept  # only this task's copy went
+
+
+def test_submission_queued_offline_for_a_task_cancelled_meanwhile_is_no_error(
+        new_mobile_context, spot, client, api):
+    """A form submitted offline whose task is cancelled before the phone is back online: once
+    the server refuses it, is nothing left pending or in error, and the task shown cancelled?"""
+    inspection_id, username, items = spot
+    context = new_mobile_context()
+    page = context.new_page()
+    sign_in(page, username, f"/tasks/{inspection_id}")
+    wait_offline_ready(page)
+    context.set_offline(True)
+    quick_fill(page, items)
+    expect_all_answered(page, items)
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#queued-note")).to_be_visible()
+
+    cancel(client, api, inspection_id)
+    context.set_offline(False)
+    page.locator("#sync-now").click()
+    expect(page.locator("#cancelled-note")).to_be_visible(timeout=15000)
+    expect(page.locator("#sync-pending")).to_have_text("已全部同步")
+    expect(page.locator("#sync-error")).to_be_hidden()
+    page.goto("/tasks")
+    expect(page.locator(f'#tasks-cancelled [data-task="{inspection_id}"]')).to_be_visible()
+    expect(page.locator("#sync-error")).to_be_hidden()

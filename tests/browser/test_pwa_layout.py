@@ -1,0 +1,35 @@
+"""Layout on a phone: the sync bar is never hidden under the (taller, English) header."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from .pwa_helpers import sign_in
+
+MEASURE = """() => {
+  const head = document.querySelector(".topbar").getBoundingClientRect();
+  const bar = document.getElementById("syncbar").getBoundingClientRect();
+  return { headBottom: head.bottom, headTop: head.top, barTop: bar.top, barBottom: bar.bottom,
+           headHeight: head.height };
+}"""
+
+
+@pytest.mark.parametrize("width", [360, 412])
+def test_sync_bar_is_not_under_the_english_header_on_a_phone(new_mobile_context, demo, width):
+    """In English on a narrow phone the menu wraps onto more lines: is the sync bar still
+    fully visible below the header — at the top of the page and once scrolled?"""
+    page = new_mobile_context(viewport={"width": width, "height": 780}).new_page()
+    sign_in(page, "wd.lb01", "/tasks")
+    page.goto("/tasks?lang=en")
+    expect(page.locator("#sync-net")).to_have_text("Online")
+    page.evaluate("""() => { const pad = document.createElement("div");
+                             pad.style.height = "3000px"; document.body.append(pad); }""")
+    top = page.evaluate(MEASURE)
+    assert top["headHeight"] > 60  # the English menu really is taller than one row
+    for scroll in (0, 400, 1500):
+        page.evaluate(f"window.scrollTo(0, {scroll})")
+        page.wait_for_timeout(50)
+        box = page.evaluate(MEASURE)
+        overlap = box["headBottom"] - box["barTop"] if box["headBottom"] > 0 else 0
+        assert overlap <= 0.5, (scroll, box)
+        assert box["barTop"] >= 0 and box["barBottom"] > 0, (scroll, box)  # still on screen

@@ -1,0 +1,198 @@
+"""What each role finds on a phone: the menu, appeals, fix reviews, PDFs, managers' pages."""
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from inspect_app.auth.models import RoleGrant, User
+from inspect_app.auth.permissions import Role
+from inspect_app.extensions import db
+from inspect_app.inspections.models import Appeal, AppealStatus, Inspection
+from inspect_app.rectification.models import RectificationItem, RectificationState
+
+from ..helpers import filler_of, jpeg, new_key, submit_filled
+from .pwa_helpers import sign_in
+
+
+def outlet_manager_of(inspection: Inspection) -> str:
+    return db.session.scalar(sa.select(User.username).join(RoleGrant).where(
+        RoleGrant.role == Role.outlet_manager, RoleGrant.org_unit_id == inspection.outlet_id))
+
+
+def shows_no_placeholder(page) -> None:
+    """Nothing on screen reads "null" or "undefined" (an empty field rendered as text)."""
+    text = page.locator("main").inner_text()
+    assert "null" not in text and "undefined" not in text, text
+
+
+def subbranch_manager_of(inspection: Inspection) -> str:
+    return db.session.scalar(sa.select(User.username).join(RoleGrant).where(
+        RoleGrant.role == Role.subbranch_manager,
+        RoleGrant.org_unit_id == inspection.outlet.parent_id))
+
+
+def test_outlet_manager_reaches_their_self_check_from_the_menu(new_mobile_context, first):
+    """Does an outlet manager, who fills the outlet's self-checks, find 我的任务 in the menu
+    and their self-check behind it?"""
+    inspection = first("self_check")
+    page = new_mobile_context().new_page()
+    sign_in(page, outlet_manager_of(inspection), "/")
+    page.locator(".topnav").get_by_role("link", name="我的任务").click()
+    page.wait_for_url("**/tasks")
+    expect(page.locator(f'[data-task="{inspection.id}"]')).to_contain_text("自查")
+
+
+def test_outlet_appeals_a_finding_and_a_reviewer_decides_it(new_mobile_context, first, client,
+                                                            api):
+    """Can the outlet's manager appeal a finding from its result page (button, category,
+    reason), a service manager find it under 申诉处理 and overturn it, and the outlet then
+    see the outcome?"""
+    inspection = first("spot_check")
+    response = submit_filled(client, api(filler_of(inspection)), inspection.id,
+                             fail=("ENV-03",))
+    assert response.status_code == 200, response.get_json()
+    finding = next(f for f in response.get_json()["findings"] if f["item_code"] == "ENV-03")
+
+    outlet = new_mobile_context().new_page()
+    sign_in(outlet, outlet_manager_of(inspection), f"/results/{inspection.id}")
+    outlet.locator(f'[data-appeal="{finding["id"]}"]').click()
+    outlet.locator(f'[data-appeal-category="{finding["id"]}"]').select_option("standard_misapplied")
+    box = outlet.locator(f'[data-appeal-box="{finding["id"]}"]')
+    box.get_by_role("button", name="提交申诉").click()
+    expect(box).to_contain_text("请填写申诉理由")  # too short: nothing sent
+    outlet.locator(f'[data-appeal-text="{finding["id"]}"]').fill("海报已按总行新版要求整合到电子屏")
+    box.get_by_role("button", name="提交申诉").click()
+    expect(box.locator("[data-appeal-state]")).to_have_text("申诉：待处理")
+    expect(outlet.locator(f'[data-appeal="{finding["id"]}"]')).to_have_count(0)
+    shows_no_placeholder(outlet)
+
+    reviewer = new_mobile_context().new_page()
+    sign_in(reviewer, "fwgl", "/")
+    reviewer.locator(".topnav").get_by_role("link", name="申诉处理").click()
+    appeal = db.session.scalar(sa.select(Appeal).where(Appeal.finding_id == finding["id"]))
+    card = reviewer.locator(f'[data-appeal-card="{appeal.id}"]')
+    expect(card).to_contain_text("海报已按总行新版要求整合到电子屏")
+    expect(card).to_contain_text("检查标准理解有误")
+    shows_no_placeholder(reviewer)
+    card.locator("textarea").fill("复核照片后确认已按新版设置")
+    card.get_by_role("button", name="申诉成立").click()
+    expect(reviewer.locator(f'#appeals-decided [data-appeal-card="{appeal.id}"]')
+           ).to_contain_text("申诉成立")
+    shows_no_placeholder(reviewer)
+    db.session.expire_all()
+    assert db.session.get(Appeal, appeal.id).status is AppealStatus.overturned
+
+    outlet.reload()
+    expect(outlet.locator(f'[data-appeal-box="{finding["id"]}"] [data-appeal-state]')
+           ).to_contain_text("申诉：申诉成立")
+
+
+def fix_through_the_api(client, headers: dict, item_id: int, seed: int) -> None:
+    photo = client.post(f"/api/v1/rectification/items/{item_id}/photos", headers=headers,
+                        data={"client_id": new_key(), "file": (io.BytesIO(jpeg(seed)), "a.jpg")},
+                        content_type="multipart/form-data")
+    assert photo.status_code == 201, photo.get_json()
+    response = client.post(f"/api/v1/rectification/items/{item_id}/submit", headers=headers,
+                           json={"note": "已撤下过期海报", "photo_ids": [photo.get_json()["id"]]})
+    assert response.status_code == 200, response.get_json()
+
+
+def test_subbranch_manager_reviews_a_fix_with_its_after_photo(new_mobile_context, first, client,
+                                                             api):
+    """Does the sub-branch manager find a submitted fix under 整改验收 with the outlet's
+    after-photo and note, send it back with a reason, and accept the next attempt?"""
+    inspection = first("spot_check")
+    response = submit_filled(client, api(filler_of(inspection)), inspection.id,
+                             fail=("ENV-03",))
+    assert response.status_code == 200, response.get_json()
+    item = db.session.scalar(sa.select(RectificationItem).where(
+        RectificationItem.inspection_id == inspection.id, RectificationItem.item_code == "ENV-03"))
+    outlet = api(outlet_manager_of(inspection))
+    fix_through_the_api(client, outlet, item.id, 1)
+
+    page = new_mobile_context().new_page()
+    sign_in(page, subbranch_manager_of(inspection), "/")
+    page.locator(".topnav").get_by_role("link", name="整改验收").click()
+    card = page.locator(f'[data-review="{item.id}"]')
+    expect(card).to_contain_text("整改说明：已撤下过期海报")
+    photo = card.locator("img[data-after]")
+    expect(photo).to_have_count(1)
+    for _ in range(50):  # the after-photo itself arrives, not just its tag
+        if photo.evaluate("img => img.complete && img.naturalWidth > 0"):
+            break
+        page.wait_for_timeout(100)
+    assert photo.evaluate("img => img.naturalWidth") > 0
+    shows_no_placeholder(page)
+    card.get_by_role("button", name="退回整改").click()
+    expect(card).to_contain_text("请填写退回原因")
+    card.locator("textarea").fill("照片看不清海报区域，请重拍")
+    card.get_by_role("button", name="退回整改").click()
+    expect(card).to_contain_text("已退回整改：照片看不清海报区域，请重拍")
+    db.session.expire_all()
+    assert db.session.get(RectificationItem, item.id).state is RectificationState.open
+
+    fix_through_the_api(client, outlet, item.id, 2)
+    page.reload()
+    page.locator(f'[data-review="{item.id}"]').get_by_role("button", name="验收通过").click()
+    expect(page.locator(f'[data-review="{item.id}"]')).to_contain_text("已验收通过")
+    db.session.expire_all()
+    assert db.session.get(RectificationItem, item.id).state is RectificationState.accepted
+
+
+def test_pdfs_and_managers_pages_are_linked_for_those_who_may_use_them(new_mobile_context,
+                                                                      first, client, api):
+    """Does the result page link the inspection's report and rectification list as PDFs, and
+    does a sub-branch manager reach the managers' pages from the menu and download their
+    sub-branch's monthly list there — while an inspector gets no such menu entry?"""
+    inspection = first("spot_check")
+    response = submit_filled(client, api(filler_of(inspection)), inspection.id,
+                             fail=("ENV-03",))
+    assert response.status_code == 200, response.get_json()
+
+    outlet = new_mobile_context(accept_downloads=True).new_page()
+    sign_in(outlet, outlet_manager_of(inspection), f"/results/{inspection.id}")
+    expect(outlet.locator('[data-pdf="report"]')).to_be_visible()
+    shows_no_placeholder(outlet)
+    for kind in ("report", "list"):
+        with outlet.expect_download() as download:
+            outlet.locator(f'[data-pdf="{kind}"]').click()
+        assert download.value.suggested_filename.endswith(".pdf")
+        with open(download.value.path(), "rb") as pdf:
+            assert pdf.read(5) == b"%PDF-"
+
+    manager = new_mobile_context(accept_downloads=True).new_page()
+    sign_in(manager, subbranch_manager_of(inspection), "/")
+    manager.locator(".topnav").get_by_role("link", name="管理看板").click()
+    manager.wait_for_url("**/manage/watchlist")
+    manager.locator("nav.tabs").get_by_role("link", name="整改清单").click()
+    links = manager.locator("[data-list-pdf]")
+    expect(links).to_have_count(1)
+    expect(manager.locator(".entry-list")).to_contain_text(inspection.outlet.parent.name)
+    with manager.expect_download() as download:
+        links.first.click()
+    with open(download.value.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+
+    inspector = new_mobile_context().new_page()
+    sign_in(inspector, filler_of(inspection), "/")
+    expect(inspector.locator(".topnav")).not_to_contain_text("管理看板")
+
+
+def test_results_show_the_date_in_the_banks_time_zone(new_mobile_context, first, client, api):
+    """Submitted at 01:30 in Tangshan (17:30 UTC the day before): do the results list and the
+    result page show the bank's date, as the PDFs do — even on a phone set to UTC?"""
+    inspection = first("spot_check")
+    assert submit_filled(client, api(filler_of(inspection)), inspection.id).status_code == 200
+    stored = db.session.get(Inspection, inspection.id)
+    stored.submitted_at = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)
+    db.session.commit()
+
+    page = new_mobile_context(timezone_id="UTC").new_page()
+    sign_in(page, outlet_manager_of(inspection), "/results")
+    row = page.locator(f'[data-result="{inspection.id}"]')
+    expect(row).to_contain_text("提交日期：2026-11-28")
+    row.click()
+    expect(page.locator("#result-meta")).to_contain_text("提交日期：2026-11-28")

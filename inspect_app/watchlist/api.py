@@ -1,8 +1,6 @@
 """API: the watch-list (名单式管理), its rules and coaching, queue data, managers' figures."""
 from __future__ import annotations
 
-from datetime import date
-
 import sqlalchemy as sa
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -12,6 +10,7 @@ from ..auth.permissions import Permission
 from ..auth.session import current_user
 from ..errors import NotFound, PermissionDenied
 from ..extensions import db
+from ..i18n import local_today
 from ..orgs.models import OrgUnit
 from . import dashboards
 from . import rules as engine
@@ -162,7 +161,7 @@ class QueueData(MethodView):
 
 
 def _period(args):
-    return dashboards.period_for(args["kind"], args.get("day") or date.today())
+    return dashboards.period_for(args["kind"], args.get("day") or local_today())
 
 
 @blp.route("/dashboard/rankings")
@@ -213,7 +212,7 @@ class Trend(MethodView):
         unit = db.session.get(OrgUnit, args["unit_id"])
         if unit is None or not by.can(Permission.reports_read, unit):
             raise NotFound("未找到该机构", code="org_unit_not_found")
-        points = dashboards.trend(unit, by, end=args.get("end") or date.today(),
+        points = dashboards.trend(unit, by, end=args.get("end") or local_today(),
                                   months=args["months"])
         return {"unit": {"id": unit.id, "name": unit.name}, "points": points,
                 "arrow": dashboards.trend_arrow(points)}
@@ -225,7 +224,7 @@ class Bulletin(MethodView):
     @blp.response(200, description="周通报 / 月总结")
     def get(self, args):
         """The weekly bulletin (周通报) or monthly summary (月总结) as data."""
-        return bulletin(args["kind"], args.get("day") or date.today(), current_user())
+        return bulletin(args["kind"], args.get("day") or local_today(), current_user())
 
 
 @blp.route("/bulletins.pdf")
@@ -234,7 +233,7 @@ class BulletinPdf(MethodView):
     @blp.response(200, description="PDF", content_type="application/pdf")
     def get(self, args):
         """The bulletin as a Chinese PDF."""
-        data = bulletin(args["kind"], args.get("day") or date.today(), current_user())
+        data = bulletin(args["kind"], args.get("day") or local_today(), current_user())
         return download(bulletin_pdf(data), f"{data['title']}-{data['period']['start']}.pdf",
                         "application/pdf")
 
@@ -246,6 +245,6 @@ class BulletinXlsx(MethodView):
                   content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     def get(self, args):
         """The bulletin as an .xlsx workbook (one sheet per table)."""
-        data = bulletin(args["kind"], args.get("day") or date.today(), current_user())
+        data = bulletin(args["kind"], args.get("day") or local_today(), current_user())
         return download(bulletin_xlsx(data), f"{data['title']}-{data['period']['start']}.xlsx",
                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -1,14 +1,13 @@
 """``flask --app inspect_app watchlist …``: nightly evaluation, queue-data import, ranking figures."""
 from __future__ import annotations
 
-from datetime import date
-
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
 from ..errors import DomainError
 from ..extensions import db
+from ..i18n import local_today
 
 watchlist_cli = AppGroup("watchlist", help="名单式管理：评估、排队数据导入、排名数据重建")
 
@@ -20,7 +19,7 @@ def evaluate_command(as_of):
     """Evaluate every outlet and sub-branch (run nightly, e.g. from cron)."""
     from .operations import evaluate
 
-    report = evaluate(as_of.date() if as_of else date.today())
+    report = evaluate(as_of.date() if as_of else local_today())
     db.session.commit()
     click.echo(report.summary())
 

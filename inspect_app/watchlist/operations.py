@@ -20,6 +20,7 @@ from ..auth.permissions import Permission
 from ..checklists.models import Checklist
 from ..errors import IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
+from ..i18n import local_today
 from ..inspections.models import Finding, FindingStatus, Inspection, InspectionStatus, Mode
 from ..orgs.models import OrgKind, OrgUnit
 from . import rules as engine
@@ -252,7 +253,7 @@ def evaluate(as_of: date | None = None, *, by: User | None = None,
     """Evaluate every outlet and sub-branch (or only ``unit_ids``) and store the decisions.
     The caller commits."""
     require_manager(by)
-    as_of = as_of or date.today()
+    as_of = as_of or local_today()
     rule_set_row = active_rule_set()
     rule_set = engine.RuleSet.from_dict(rule_set_row.rules)
     states, active = _current_states()
@@ -303,7 +304,7 @@ def manual_exit(entry: WatchlistEntry, *, reason: str, on: date | None = None,
     require_manager(by)
     if entry.status is not EntryStatus.active:
         raise IllegalTransition("该单位已不在名单上", code="not_on_list")
-    on = on or date.today()
+    on = on or local_today()
     entry.status, entry.exited_on, entry.exit_kind, entry.exit_reason = (
         EntryStatus.exited, on, "manual", reason)
     entry.events.append(WatchlistEvent(kind="manual_exit", on=on, note=reason))
@@ -390,7 +391,7 @@ def annotate(entries: list[WatchlistEntry], as_of: date | None = None) -> list[W
     last independent score and a trend arrow (a few queries for the whole page)."""
     from .dashboards import trend, trend_arrow
 
-    as_of = as_of or date.today()
+    as_of = as_of or local_today()
     items = _rectification_by_outlet(as_of)
     for entry in entries:
         unit = entry.unit

@@ -38,9 +38,9 @@ def require_reader():
 
 def _day() -> date:
     try:
-        return date.fromisoformat(request.args["day"]) if request.args.get("day") else date.today()
+        return date.fromisoformat(request.args["day"]) if request.args.get("day") else local_today()
     except ValueError:
-        return date.today()
+        return local_today()
 
 
 @bp.get("/watchlist")
@@ -73,7 +73,7 @@ def entry(entry_id: int):
         except (DomainError, ValueError) as exc:
             db.session.rollback()
             error = exc.message if isinstance(exc, DomainError) else "日期格式不正确"
-    points = dashboards.trend(item.unit, g.user, end=date.today(), months=6)
+    points = dashboards.trend(item.unit, g.user, end=local_today(), months=6)
     chart = charts.line_chart(
         [charts.Series("综合得分", [(p["month"][5:] + "月", p["combined"]) for p in points]),
          charts.Series("独立检查", [(p["month"][5:] + "月", p["independent_mean"])
@@ -82,7 +82,7 @@ def entry(entry_id: int):
     return render_template("manage/entry.html", entry=annotate([item])[0], chart=chart,
                            kinds=ACTION_KINDS, event_labels=EVENT_LABELS, error=error,
                            can_manage=g.user.can(Permission.watchlist_manage),
-                           today=date.today().isoformat())
+                           today=local_today().isoformat())
 
 
 @bp.get("/rankings")

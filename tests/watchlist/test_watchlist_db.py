@@ -6,12 +6,14 @@ import io
 from datetime import date, timedelta
 
 import openpyxl
+import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
 from inspect_app.audit.models import AuditEntry
 from inspect_app.extensions import db
 from inspect_app.orgs.models import OrgUnit
+from inspect_app.watchlist.dashboards import period_for
 from inspect_app.watchlist.models import EntryStatus, WatchlistEntry, WatchlistEvent
 from inspect_app.watchlist.operations import evaluate
 
@@ -224,3 +226,28 @@ def test_history_generator_scores_like_the_engine(demo):
         result = score_inspection(items, answers,
                                   ScoringRules.from_dict(inspection.checklist.scoring_rules))
         assert result.total == inspection.total, inspection.id
+
+
+@pytest.mark.parametrize("zone", ["Etc/GMT-14", "Etc/GMT+12"])
+def test_managers_days_are_the_banks_not_the_servers(app, client, login, api, demo,
+                                                      monkeypatch, zone):
+    """Is "today" on the managers' pages and in the dashboards the bank's calendar day, not the
+    server's UTC one? (26 hours apart, the two zones never share a date, so at least one of
+    them differs from UTC whenever this runs.)"""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import inspect_app.watchlist.api as watchlist_api
+
+    app.config["BABEL_DEFAULT_TIMEZONE"] = zone
+    bank_today = datetime.now(ZoneInfo(zone)).date()
+    headers = api("fwgl")  # before the session sign-in (a token request carries no CSRF token)
+    login("fwgl", "Demo@2026")
+    entry = db.session.scalar(sa.select(WatchlistEntry).order_by(WatchlistEntry.id))
+    page = client.get(f"/manage/watchlist/{entry.id}").get_data(as_text=True)
+    assert f'name="held_on" value="{bank_today.isoformat()}"' in page  # coaching logged today
+    seen = []
+    monkeypatch.setattr(watchlist_api.dashboards, "period_for",
+                        lambda kind, day: seen.append(day) or period_for(kind, day))
+    assert client.get("/api/v1/dashboard/rankings?kind=week", headers=headers).status_code == 200
+    assert seen == [bank_today]

@@ -139,6 +139,20 @@ def test_those_who_accept_fixes_get_the_review_screen(client, make_user, login):
     assert "<h1>整改验收</h1>" in html and 'data-reviewer="1"' in html
 
 
+@pytest.mark.parametrize(("role", "shown"), [(Role.inspector, True),
+                                             (Role.mystery_shopper, False)])
+def test_inspectors_find_the_fixes_they_verify_in_the_menu(client, make_user, login, role, shown):
+    """Do inspectors, who accept or send back the fixes of their own findings, find 整改验收 in
+    the menu, and mystery shoppers (who must stay unknown to the outlet) not?"""
+    make_user("someone", (role, "TS"))
+    login("someone")
+    nav = _nav(client.get("/").get_data(as_text=True))
+    assert ('<a href="/rectification">整改验收</a>' in nav) is shown
+    if shown:
+        html = client.get("/rectification").get_data(as_text=True)
+        assert "<h1>整改验收</h1>" in html and 'data-reviewer="1"' in html
+
+
 @pytest.mark.parametrize(("role", "unit", "subbranches"), [
     (Role.service_manager, "TS", ["TS-LB", "TS-LN"]),
     (Role.subbranch_manager, "TS-LB", ["TS-LB"]),

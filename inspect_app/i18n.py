@@ -5,6 +5,22 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context, request, session
+from flask_babel import gettext
+from marshmallow import fields
+
+
+def N_(message: str) -> str:
+    """Mark a label for the catalogue where it is defined; it is translated where it is shown
+    (``_()`` in templates, :class:`Label` in the API). Chinese is the source language: the
+    label itself is the message id, so error messages and PDFs keep using it as it is."""
+    return message
+
+
+class Label(fields.String):
+    """A Chinese label (e.g. ``Mode.label``) serialised in the user's language."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return gettext(value) if value else value
 
 
 def select_locale() -> str:

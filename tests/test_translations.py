@@ -24,3 +24,24 @@ def test_compiled_catalogue_matches_the_source():
     with open(CATALOG / "messages.mo", "rb") as handle:
         compiled = {m.id: m.string for m in read_mo(handle) if m.id}
     assert compiled == source
+
+
+def test_api_labels_follow_the_users_language(client, api, demo):
+    """In English, do the labels the API gives the screens (mode, status, rectification state,
+    severity, role) come in English — and in Chinese by default?"""
+    headers = api("wd.lb01")
+    chinese = client.get("/api/v1/inspections?per_page=50", headers=headers).get_json()["items"]
+    english = client.get("/api/v1/inspections?per_page=50&lang=en",
+                         headers=headers).get_json()["items"]
+    assert {i["mode_label"] for i in chinese} <= {"自查", "互查", "抽查", "暗访"}
+    assert {i["mode_label"] for i in english} <= {"Self-check", "Peer check", "Spot check",
+                                                 "Mystery visit"}
+    assert {i["status_label"] for i in english} <= {"To inspect", "In progress", "Submitted",
+                                                   "Returned for changes", "Final", "Cancelled"}
+    items = client.get("/api/v1/rectification/items?lang=en",
+                       headers=api("fwgl")).get_json()["items"]
+    assert items and {i["state_label"] for i in items} <= {"To fix", "Submitted", "Accepted",
+                                                          "Closed"}
+    assert {i["severity_label"] for i in items} <= {"Minor", "Major", "Critical"}
+    me = client.get("/api/v1/me?lang=en", headers=headers).get_json()
+    assert [g["role_label"] for g in me["grants"]] == ["Outlet manager"]

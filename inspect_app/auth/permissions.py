@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import enum
 
-
-def N_(message: str) -> str:
-    """Mark a label for translation where it is defined; templates translate it with ``_()``."""
-    return message
+from ..i18n import N_
 
 
 class Role(enum.Enum):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from ..i18n import Label
 from .permissions import Permission, Role
 
 
@@ -18,7 +19,7 @@ class GrantSchema(ma.Schema):
     org_unit_id = fields.Integer(required=True)
     org_unit_code = fields.String(dump_only=True, attribute="org_unit.code")
     org_unit_name = fields.String(dump_only=True, attribute="org_unit.name")
-    role_label = fields.String(dump_only=True, attribute="role.label")
+    role_label = Label(dump_only=True, attribute="role.label")
 
 
 class UserSchema(ma.Schema):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from ..db import JSONType, TimestampMixin, UTCDateTime, enum_column, utcnow
 from ..errors import IllegalTransition
 from ..extensions import db
+from ..i18n import N_
 
 
 class ChecklistStatus(enum.Enum):
@@ -22,7 +23,8 @@ class ChecklistStatus(enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"draft": "草稿", "published": "已发布", "retired": "已停用"}[self.value]
+        return {"draft": N_("草稿"), "published": N_("已发布"),
+                "retired": N_("已停用")}[self.value]
 
 
 class ChecklistImmutable(IllegalTransition):

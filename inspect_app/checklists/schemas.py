@@ -4,6 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from ..i18n import Label
 from .models import ChecklistStatus
 from .validation import MODES, PHOTO_RULES, SEVERITIES
 
@@ -84,7 +85,7 @@ class ChecklistSummarySchema(ma.Schema):
     version = fields.Integer()
     name = fields.String()
     status = fields.Enum(ChecklistStatus, by_value=True)
-    status_label = fields.String(attribute="status.label")
+    status_label = Label(attribute="status.label")
     item_count = fields.Function(lambda c: len(c.items))
     based_on_id = fields.Integer(allow_none=True)
     published_at = fields.DateTime(allow_none=True)

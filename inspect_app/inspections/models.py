@@ -14,6 +14,7 @@ from ..checklists.models import Checklist, ChecklistItem
 from ..db import JSONType, TimestampMixin, UTCDateTime, enum_column, utcnow
 from ..errors import IllegalTransition
 from ..extensions import db
+from ..i18n import N_
 from ..orgs.models import OrgUnit
 
 
@@ -27,8 +28,8 @@ class Mode(enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"self_check": "自查", "peer_check": "互查", "spot_check": "抽查",
-                "mystery_visit": "暗访"}[self.value]
+        return {"self_check": N_("自查"), "peer_check": N_("互查"),
+                "spot_check": N_("抽查"), "mystery_visit": N_("暗访")}[self.value]
 
     @property
     def independent(self) -> bool:
@@ -45,8 +46,9 @@ class InspectionStatus(enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"assigned": "待检查", "in_progress": "检查中", "submitted": "已提交",
-                "returned": "退回修改", "final": "已定稿", "cancelled": "已取消"}[self.value]
+        return {"assigned": N_("待检查"), "in_progress": N_("检查中"),
+                "submitted": N_("已提交"), "returned": N_("退回修改"), "final": N_("已定稿"),
+                "cancelled": N_("已取消")}[self.value]
 
 
 #: States in which the inspector may still change answers.
@@ -56,8 +58,8 @@ RESULT_VISIBLE = {InspectionStatus.submitted, InspectionStatus.final}
 
 #: Timed events of a mystery visit, in the order they happen.
 VISIT_EVENTS = ("arrival", "ticket", "called", "served", "left")
-VISIT_EVENT_LABELS = {"arrival": "到达网点", "ticket": "取号", "called": "叫号",
-                      "served": "开始办理", "left": "离开网点"}
+VISIT_EVENT_LABELS = {"arrival": N_("到达网点"), "ticket": N_("取号"), "called": N_("叫号"),
+                      "served": N_("开始办理"), "left": N_("离开网点")}
 
 
 class Campaign(TimestampMixin, db.Model):
@@ -312,8 +314,8 @@ class FindingStatus(enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"open": "待整改", "fixed_on_spot": "立查立改", "overturned": "申诉成立已撤销"}[
-            self.value]
+        return {"open": N_("待整改"), "fixed_on_spot": N_("立查立改"),
+                "overturned": N_("申诉成立已撤销")}[self.value]
 
 
 class Finding(TimestampMixin, db.Model):
@@ -354,15 +356,16 @@ class AppealStatus(enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"pending": "待处理", "upheld": "维持原结论", "overturned": "申诉成立"}[self.value]
+        return {"pending": N_("待处理"), "upheld": N_("维持原结论"),
+                "overturned": N_("申诉成立")}[self.value]
 
 
 APPEAL_CATEGORIES = {
-    "standard_misapplied": "检查标准理解有误",
-    "facts_wrong": "事实认定有误",
-    "already_fixed": "检查时已现场整改",
-    "not_applicable": "该项不适用本网点",
-    "other": "其他",
+    "standard_misapplied": N_("检查标准理解有误"),
+    "facts_wrong": N_("事实认定有误"),
+    "already_fixed": N_("检查时已现场整改"),
+    "not_applicable": N_("该项不适用本网点"),
+    "other": N_("其他"),
 }
 
 

@@ -10,9 +10,10 @@ import re
 from datetime import datetime
 
 import marshmallow as ma
+from flask_babel import gettext
 from marshmallow import fields, validate
 
-from ..i18n import local_date
+from ..i18n import Label, local_date
 from ..scoring.rules import MODES
 from .models import (
     APPEAL_CATEGORIES,
@@ -95,9 +96,9 @@ class InspectionSummarySchema(ma.Schema):
     id = fields.Integer()
     campaign_id = fields.Integer(allow_none=True)
     mode = fields.Enum(Mode, by_value=True)
-    mode_label = fields.String(attribute="mode.label")
+    mode_label = Label(attribute="mode.label")
     status = fields.Enum(InspectionStatus, by_value=True)
-    status_label = fields.String(attribute="status.label")
+    status_label = Label(attribute="status.label")
     outlet = fields.Nested(UnitRefSchema)
     subbranch = fields.Function(lambda i: {"id": i.outlet.parent.id, "code": i.outlet.parent.code,
                                            "name": i.outlet.parent.name})
@@ -157,10 +158,10 @@ class AppealStateSchema(ma.Schema):
 
     id = fields.Integer()
     category = fields.String()
-    category_label = fields.Function(lambda a: APPEAL_CATEGORIES[a.category])
+    category_label = fields.Function(lambda a: gettext(APPEAL_CATEGORIES[a.category]))
     text = fields.String()
     status = fields.Enum(AppealStatus, by_value=True)
-    status_label = fields.String(attribute="status.label")
+    status_label = Label(attribute="status.label")
     decision_note = fields.String(allow_none=True)
 
 
@@ -174,7 +175,7 @@ class FindingSchema(ma.Schema):
     note = fields.String(allow_none=True)
     fixed_on_spot = fields.Boolean()
     status = fields.Enum(FindingStatus, by_value=True)
-    status_label = fields.String(attribute="status.label")
+    status_label = Label(attribute="status.label")
     can_appeal = fields.Method("dump_can_appeal", metadata={
         "description": "当前用户现在能否对该问题申诉（被检查网点、申诉期内、无待处理申诉）"})
     appeal = fields.Method("dump_appeal", metadata={"description": "最近一次申诉及其结果"})
@@ -336,10 +337,10 @@ class AppealSchema(ma.Schema):
     inspection_id = fields.Function(lambda a: a.finding.inspection_id)
     item_code = fields.Function(lambda a: a.finding.item_code)
     category = fields.String()
-    category_label = fields.Function(lambda a: APPEAL_CATEGORIES[a.category])
+    category_label = fields.Function(lambda a: gettext(APPEAL_CATEGORIES[a.category]))
     text = fields.String()
     status = fields.Enum(AppealStatus, by_value=True)
-    status_label = fields.String(attribute="status.label")
+    status_label = Label(attribute="status.label")
     decision_note = fields.String(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()

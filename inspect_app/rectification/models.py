@@ -17,6 +17,7 @@ from ..auth.models import User
 from ..db import TimestampMixin, UTCDateTime, enum_column, utcnow
 from ..errors import IllegalTransition
 from ..extensions import db
+from ..i18n import N_
 from ..inspections.models import Finding, Inspection
 from ..orgs.models import OrgUnit
 
@@ -33,10 +34,10 @@ class RectificationState(enum.Enum):
 
 
 STATE_LABELS = {
-    RectificationState.open: "待整改",
-    RectificationState.submitted: "已提交",
-    RectificationState.accepted: "已验收",
-    RectificationState.closed: "已关闭",
+    RectificationState.open: N_("待整改"),
+    RectificationState.submitted: N_("已提交"),
+    RectificationState.accepted: N_("已验收"),
+    RectificationState.closed: N_("已关闭"),
 }
 
 #: States in which the outlet still owes a fix: only these can be overdue.
@@ -51,11 +52,12 @@ class ClosedReason(enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"accepted": "验收通过", "fixed_on_spot": "立查立改",
-                "reinspection_passed": "复查通过", "withdrawn": "申诉成立/已撤销"}[self.value]
+        return {"accepted": N_("验收通过"), "fixed_on_spot": N_("立查立改"),
+                "reinspection_passed": N_("复查通过"),
+                "withdrawn": N_("申诉成立/已撤销")}[self.value]
 
 
-SEVERITY_LABELS = {"minor": "一般", "major": "较重", "critical": "严重"}
+SEVERITY_LABELS = {"minor": N_("一般"), "major": N_("较重"), "critical": N_("严重")}
 
 
 class RectificationItem(TimestampMixin, db.Model):

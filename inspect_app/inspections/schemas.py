@@ -331,17 +331,12 @@ class AppealDecisionSchema(ma.Schema):
     note = fields.String(required=True, validate=validate.Length(min=2, max=2000))
 
 
-class AppealSchema(ma.Schema):
-    id = fields.Integer()
+class AppealSchema(AppealStateSchema):
+    """An appeal as its reviewer sees it: the state, plus the finding and its outlet."""
+
     finding_id = fields.Integer()
     inspection_id = fields.Function(lambda a: a.finding.inspection_id)
     item_code = fields.Function(lambda a: a.finding.item_code)
-    category = fields.String()
-    category_label = fields.Function(lambda a: gettext(APPEAL_CATEGORIES[a.category]))
-    text = fields.String()
-    status = fields.Enum(AppealStatus, by_value=True)
-    status_label = Label(attribute="status.label")
-    decision_note = fields.String(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
     outlet = fields.Function(lambda a: UnitRefSchema().dump(a.finding.outlet))

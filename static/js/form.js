@@ -92,7 +92,7 @@ function control(item) {
       if (derivedSource(item)) {
         const value = valueOf(item);
         return el("p", { class: "derived", "data-derived": item.code },
-          value === null ? t("derived_pending") : `${t("derived")}：${value} ${unit}`, el("br"), el("span", { class: "muted" }, hint));
+          value === null ? t("derived_pending") : `${t("labelled", { label: t("derived") })}${value} ${unit}`, el("br"), el("span", { class: "muted" }, hint));
       }
       return el("div", { class: "number-row" },
         el("label", { class: "inline-label" }, el("span", { class: "sr-only" }, item.text),
@@ -251,8 +251,8 @@ function renderStatus(entries = []) {
     const r = submission.result || {};
     const findings = (r.findings || []).length;
     summary.append(...[el("h2", {}, t("submitted")),
-      el("p", { class: "score" }, `${t("score")}：`, el("strong", { id: "summary-total" }, r.total === null || r.total === undefined ? "—" : String(r.total))),
-      r.grade ? el("p", {}, `${t("grade")}：${r.grade}`) : null,
+      el("p", { class: "score" }, t("labelled", { label: t("score") }), el("strong", { id: "summary-total" }, r.total === null || r.total === undefined ? "—" : String(r.total))),
+      r.grade ? el("p", {}, `${t("labelled", { label: t("grade") })}${r.grade}`) : null,
       r.red_line_failed ? el("p", { class: "error" }, t("red_line_failed")) : null,
       el("p", {}, findings ? t("findings", { n: findings }) : t("no_findings"))].filter(Boolean));
   } else if (entry && entry.error) {

@@ -22,7 +22,7 @@ async function list() {
       el("a", { class: "task", href: `/results/${r.id}`, "data-result": r.id },
         el("strong", {}, r.outlet.name),
         el("span", { class: "muted" }, [r.mode_label, r.status_label].join(" · ")),
-        el("span", { class: "muted" }, `${t("inspector")}：${r.inspector || "—"} · ${t("submitted_at")}：${r.submitted_on || ""}`),
+        el("span", { class: "muted" }, `${t("labelled", { label: t("inspector") })}${r.inspector || "—"} · ${t("labelled", { label: t("submitted_at") })}${r.submitted_on || ""}`),
         el("span", { class: "badge" }, `${t("score")} ${r.total ?? "—"}`)))));
     $("results-status").textContent = page.items.length ? "" : t("results_empty");
   } catch (error) {
@@ -81,10 +81,10 @@ async function detail() {
     return;
   }
   $("result-title").textContent = r.outlet.name;
-  $("result-meta").textContent = [r.mode_label, r.status_label, `${t("inspector")}：${r.inspector || "—"}`,
-    `${t("submitted_at")}：${r.submitted_on || ""}`].join(" · ");
-  $("result-score").replaceChildren(`${t("score")}：`, el("strong", {}, String(r.total ?? "—")),
-    r.score && r.score.grade ? ` · ${t("grade")}：${r.score.grade}` : "",
+  $("result-meta").textContent = [r.mode_label, r.status_label, `${t("labelled", { label: t("inspector") })}${r.inspector || "—"}`,
+    `${t("labelled", { label: t("submitted_at") })}${r.submitted_on || ""}`].join(" · ");
+  $("result-score").replaceChildren(t("labelled", { label: t("score") }), el("strong", {}, String(r.total ?? "—")),
+    r.score && r.score.grade ? ` · ${t("labelled", { label: t("grade") })}${r.score.grade}` : "",
     r.red_line_failed ? el("span", { class: "tag red" }, t("red_line_failed")) : "");
   // the PDFs of this result (the API lets whoever may read the result download them)
   $("result-downloads").replaceChildren(...[

@@ -196,3 +196,23 @@ def test_results_show_the_date_in_the_banks_time_zone(new_mobile_context, first,
     expect(row).to_contain_text("提交日期：2026-11-28")
     row.click()
     expect(page.locator("#result-meta")).to_contain_text("提交日期：2026-11-28")
+
+
+def test_results_in_english_carry_no_chinese_colons(new_mobile_context, first, client, api):
+    """In English, do the results list and the result page label the inspector, the date, the
+    score and the grade with an English colon ("Inspector: …"), not the Chinese "："?"""
+    inspection = first("spot_check")
+    assert submit_filled(client, api(filler_of(inspection)), inspection.id).status_code == 200
+
+    page = new_mobile_context().new_page()
+    sign_in(page, outlet_manager_of(inspection), "/results")
+    page.goto("/results?lang=en")
+    row = page.locator(f'[data-result="{inspection.id}"]')
+    expect(row).to_contain_text("Inspector: ")
+    expect(row).to_contain_text("Submitted on: ")
+    assert "：" not in row.inner_text()
+    page.goto(f"/results/{inspection.id}?lang=en")
+    expect(page.locator("#result-meta")).to_contain_text("Inspector: ")
+    expect(page.locator("#result-score")).to_contain_text("Score: ")
+    assert "：" not in page.locator("#result-meta").inner_text()
+    assert "：" not in page.locator("#result-score").inner_text()

@@ -216,3 +216,28 @@ def test_results_in_english_carry_no_chinese_colons(new_mobile_context, first, c
     expect(page.locator("#result-score")).to_contain_text("Score: ")
     assert "：" not in page.locator("#result-meta").inner_text()
     assert "：" not in page.locator("#result-score").inner_text()
+
+
+def test_deciding_the_last_pending_appeal_updates_both_lists(new_mobile_context, first, client,
+                                                             api):
+    """Once the only pending appeal is decided, does 待处理 say there is nothing left and
+    已处理 show the decision without its "nothing decided yet" placeholder?"""
+    inspection = first("spot_check")
+    response = submit_filled(client, api(filler_of(inspection)), inspection.id,
+                             fail=("ENV-03",))
+    assert response.status_code == 200, response.get_json()
+    finding = next(f for f in response.get_json()["findings"] if f["item_code"] == "ENV-03")
+    appeal = client.post(f"/api/v1/findings/{finding['id']}/appeals",
+                         headers=api(outlet_manager_of(inspection)),
+                         json={"category": "other", "text": "海报为总行统一下发的新版海报"})
+    assert appeal.status_code == 201, appeal.get_json()
+
+    page = new_mobile_context().new_page()
+    sign_in(page, "fwgl", "/appeals")
+    expect(page.locator("#appeals-decided")).to_contain_text("暂无已处理的申诉")
+    card = page.locator(f'[data-appeal-card="{appeal.get_json()["id"]}"]')
+    card.locator("textarea").fill("维持原结论")
+    card.get_by_role("button", name="维持原结论").click()
+    expect(page.locator("#appeals-decided [data-appeal-card]")).to_have_count(1)
+    expect(page.locator("#appeals-decided")).not_to_contain_text("暂无已处理的申诉")
+    expect(page.locator("#appeals-pending")).to_contain_text("没有待处理的申诉")

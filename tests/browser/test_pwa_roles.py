@@ -241,3 +241,20 @@ def test_deciding_the_last_pending_appeal_updates_both_lists(new_mobile_context,
     expect(page.locator("#appeals-decided [data-appeal-card]")).to_have_count(1)
     expect(page.locator("#appeals-decided")).not_to_contain_text("暂无已处理的申诉")
     expect(page.locator("#appeals-pending")).to_contain_text("没有待处理的申诉")
+
+
+def test_a_failed_items_status_tag_does_not_touch_its_answer(new_mobile_context, first, client,
+                                                             api):
+    """On the result page, is the finding's status tag (待整改) set apart from the answer
+    (不合格) instead of running into it ("不合格待整改")?"""
+    inspection = first("spot_check")
+    response = submit_filled(client, api(filler_of(inspection)), inspection.id,
+                             fail=("ENV-03",))
+    assert response.status_code == 200, response.get_json()
+    page = new_mobile_context().new_page()
+    sign_in(page, outlet_manager_of(inspection), f"/results/{inspection.id}")
+    row = page.locator("#result-sections li.failed").first
+    expect(row.locator(".tag")).to_be_visible()
+    gap = row.evaluate("""li => li.querySelector(".tag").getBoundingClientRect().left
+                               - li.querySelector("strong").getBoundingClientRect().right""")
+    assert gap >= 4, gap

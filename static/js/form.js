@@ -213,8 +213,20 @@ function renderProgress() {
   }
 }
 
+// The header's status: the phone's submission (queued or done) is newer than the server's copy.
+function renderMeta() {
+  const inspection = form.inspection;
+  const submission = form.submission;
+  const serverKnows = ["submitted", "final"].includes(inspection.status);
+  const status = !submission || isCancelled(form) || serverKnows ? inspection.status_label
+    : t(submission.state === "done" ? "submitted" : "state_queued");
+  $("form-meta").textContent = [inspection.mode_label, status,
+    inspection.due_start ? t("due", { start: inspection.due_start, end: inspection.due_end }) : ""].filter(Boolean).join(" · ");
+}
+
 function renderStatus(entries = []) {
   $("form-fields").disabled = locked();
+  if ($("form-meta").textContent) renderMeta();
   // conflict: both copies, the person chooses
   const box = $("conflict");
   box.hidden = !form.conflict;
@@ -313,8 +325,7 @@ async function renderForm() {
   items = inspection.checklist.items;
   document.title = `${inspection.outlet.name} · ${inspection.mode_label}`;
   $("form-title").textContent = inspection.outlet.name;
-  $("form-meta").textContent = [inspection.mode_label, inspection.status_label,
-    inspection.due_start ? t("due", { start: inspection.due_start, end: inspection.due_end }) : ""].filter(Boolean).join(" · ");
+  renderMeta();
   if (isMystery()) {
     document.body.classList.add("discreet");
     $("scenario").hidden = !inspection.scenario;

@@ -30,6 +30,12 @@ async function list() {
   }
 }
 
+// The page's strings arrive with their keys sorted (Jinja's tojson), so the categories are put
+// back in the order people expect: the most common reason first (preselected), 其他 last.
+const CATEGORY_ORDER = ["standard_misapplied", "facts_wrong", "already_fixed", "not_applicable"];
+const categoryRank = (key) => (key === "other" ? 1e3 : CATEGORY_ORDER.includes(key) ? CATEGORY_ORDER.indexOf(key) : 1e2);
+const appealCategories = () => keysWith("cat_").sort((a, b) => categoryRank(a) - categoryRank(b));
+
 // Under a finding: where its latest appeal stands, and — when the server says this person may
 // appeal it now — a button that opens the appeal form (category and reason).
 function appealBox(finding) {
@@ -44,7 +50,7 @@ function appealBox(finding) {
   };
   const open = () => {
     const category = el("select", { "data-appeal-category": finding.id },
-      keysWith("cat_").map((key) => el("option", { value: key }, t(`cat_${key}`))));
+      appealCategories().map((key) => el("option", { value: key }, t(`cat_${key}`))));
     const text = el("textarea", { rows: "3", "data-appeal-text": finding.id });
     const error = el("p", { class: "item-error", role: "alert", hidden: true });
     const send = el("button", { type: "button", class: "primary small", onclick: async () => {

@@ -258,3 +258,21 @@ def test_a_failed_items_status_tag_does_not_touch_its_answer(new_mobile_context,
     gap = row.evaluate("""li => li.querySelector(".tag").getBoundingClientRect().left
                                - li.querySelector("strong").getBoundingClientRect().right""")
     assert gap >= 4, gap
+
+
+def test_appeal_categories_keep_their_order_with_other_last(new_mobile_context, first, client,
+                                                           api):
+    """Does the appeal form offer the categories in their intended order — 检查标准理解有误
+    first (preselected), 其他 last — rather than sorted by their internal keys (which put
+    检查时已现场整改 first and 其他 in the middle)?"""
+    inspection = first("spot_check")
+    response = submit_filled(client, api(filler_of(inspection)), inspection.id,
+                             fail=("ENV-03",))
+    assert response.status_code == 200, response.get_json()
+    finding = next(f for f in response.get_json()["findings"] if f["item_code"] == "ENV-03")
+    page = new_mobile_context().new_page()
+    sign_in(page, outlet_manager_of(inspection), f"/results/{inspection.id}")
+    page.locator(f'[data-appeal="{finding["id"]}"]').click()
+    options = page.locator(f'[data-appeal-category="{finding["id"]}"] option')
+    expect(options).to_have_text(["检查标准理解有误", "事实认定有误", "检查时已现场整改",
+                                  "该项不适用本网点", "其他"])

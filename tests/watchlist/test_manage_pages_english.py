@@ -1,0 +1,40 @@
+"""The managers' pages in English: their own wording carries no Chinese words or punctuation
+(names of units, rules and checklist items come from the data and stay Chinese)."""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from inspect_app.extensions import db
+from inspect_app.watchlist.models import WatchlistEntry
+
+
+def test_period_titles_and_days_on_the_list_read_in_english(client, login, demo):
+    """Do the rankings' period, the bulletin's title and period, and the days an entry has
+    been on the list read in English with ?lang=en — and stay as they were in Chinese?"""
+    login("fwgl", "Demo@2026")
+    last_month = (date.today().replace(day=1) - timedelta(days=1))
+    quarter = (last_month.month - 1) // 3 + 1
+    page = client.get(f"/manage/rankings?kind=quarter&day={last_month}&lang=en")
+    assert f"Rankings · Q{quarter} {last_month.year}</h1>" in page.get_data(as_text=True)
+    page = client.get(f"/manage/rankings?kind=month&day={last_month}&lang=en")
+    assert f"Rankings · {last_month.month}/{last_month.year}</h1>" in page.get_data(as_text=True)
+    text = client.get(f"/manage/bulletin?kind=month&day={last_month}&lang=en"
+                      ).get_data(as_text=True)
+    start = last_month.replace(day=1)
+    assert "<h1>Monthly service summary</h1>" in text
+    assert f'<p class="muted">{start} – {last_month}</p>' in text
+    entry = db.session.scalar(sa.select(WatchlistEntry).order_by(WatchlistEntry.id))
+    for path in ("/manage/watchlist?status=all&lang=en", f"/manage/watchlist/{entry.id}"):
+        text = client.get(path).get_data(as_text=True)
+        assert re.search(rf"Listed {entry.entered_on} \(\d+ days\)", text), path
+
+    text = client.get(f"/manage/rankings?kind=quarter&day={last_month}&lang=zh"
+                      ).get_data(as_text=True)
+    assert f"排名 · {last_month.year}年第{quarter}季度</h1>" in text
+    text = client.get(f"/manage/bulletin?kind=week&day={last_month}").get_data(as_text=True)
+    assert "<h1>服务质量周通报</h1>" in text and "周）（" in text
+    text = client.get(f"/manage/watchlist/{entry.id}").get_data(as_text=True)
+    assert re.search(rf"入列 {entry.entered_on}（\d+ 天）", text)

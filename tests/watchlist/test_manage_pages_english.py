@@ -29,7 +29,9 @@ def test_period_titles_and_days_on_the_list_read_in_english(client, login, demo)
     entry = db.session.scalar(sa.select(WatchlistEntry).order_by(WatchlistEntry.id))
     for path in ("/manage/watchlist?status=all&lang=en", f"/manage/watchlist/{entry.id}"):
         text = client.get(path).get_data(as_text=True)
-        assert re.search(rf"Listed {entry.entered_on} \(\d+ days\)", text), path
+        days = re.search(rf"Listed {entry.entered_on} \((\d+) days?\)", text)
+        assert days, path
+        assert days.group(0).endswith("day)" if days.group(1) == "1" else "days)"), days.group(0)
 
     text = client.get(f"/manage/rankings?kind=quarter&day={last_month}&lang=zh"
                       ).get_data(as_text=True)
@@ -38,3 +40,17 @@ def test_period_titles_and_days_on_the_list_read_in_english(client, login, demo)
     assert "<h1>服务质量周通报</h1>" in text and "周）（" in text
     text = client.get(f"/manage/watchlist/{entry.id}").get_data(as_text=True)
     assert re.search(rf"入列 {entry.entered_on}（\d+ 天）", text)
+
+
+def test_one_day_on_the_list_is_singular(app):
+    """Is an entry listed yesterday "1 day", not "1 days"?"""
+    from types import SimpleNamespace
+
+    from flask_babel import force_locale
+
+    entry = SimpleNamespace(entered_on=date(2026, 11, 28), days_on_list=1)
+    with app.test_request_context("/"), force_locale("en"):
+        macro = app.jinja_env.get_template("manage/_period.html").module.listed_since
+        assert str(macro(entry)) == "Listed 2026-11-28 (1 day)"
+        entry.days_on_list = 3
+        assert str(macro(entry)) == "Listed 2026-11-28 (3 days)"

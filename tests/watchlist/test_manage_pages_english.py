@@ -54,3 +54,20 @@ def test_one_day_on_the_list_is_singular(app):
         assert str(macro(entry)) == "Listed 2026-11-28 (1 day)"
         entry.days_on_list = 3
         assert str(macro(entry)) == "Listed 2026-11-28 (3 days)"
+
+
+def test_follow_up_kinds_and_history_read_in_english(client, login, demo):
+    """On an entry's page in English, are the follow-up types (送教上门, 驻点辅导, 约谈, 其他)
+    and the history's event names (列入名单 …) in English, and still Chinese in Chinese?"""
+    login("fwgl", "Demo@2026")
+    entry = db.session.scalar(sa.select(WatchlistEntry).where(WatchlistEntry.status == "active")
+                              .order_by(WatchlistEntry.id))
+    text = client.get(f"/manage/watchlist/{entry.id}?lang=en").get_data(as_text=True)
+    for key, english in (("on_site_training", "On-site training"),
+                         ("stationed_coaching", "Stationed coaching"), ("interview", "Interview"),
+                         ("other", "Other")):
+        assert f'<option value="{key}">{english}</option>' in text, english
+    assert "<strong>Added to the list</strong>" in text and "<strong>列入名单</strong>" not in text
+    text = client.get(f"/manage/watchlist/{entry.id}?lang=zh").get_data(as_text=True)
+    assert '<option value="on_site_training">送教上门</option>' in text
+    assert "<strong>列入名单</strong>" in text

@@ -26,7 +26,8 @@ def _key(value):
 def test_compiled_catalogue_matches_the_source():
     """Was scripts/i18n.sh run after the last edit of messages.po?"""
     with open(CATALOG / "messages.po", "rb") as handle:
-        source = {_key(m.id): _key(m.string) for m in read_po(handle) if m.id and not m.fuzzy}
+        source = {(m.context, _key(m.id)): _key(m.string) for m in read_po(handle)
+                  if m.id and not m.fuzzy}
     with open(CATALOG / "messages.mo", "rb") as handle:
-        compiled = {_key(m.id): _key(m.string) for m in read_mo(handle) if m.id}
+        compiled = {(m.context, _key(m.id)): _key(m.string) for m in read_mo(handle) if m.id}
     assert compiled == source

@@ -56,6 +56,11 @@ def test_one_day_on_the_list_is_singular(app):
         assert str(macro(entry)) == "Listed 2026-11-28 (3 days)"
 
 
+def csrf(client) -> str:
+    with client.session_transaction() as session:
+        return session["csrf"]
+
+
 def test_follow_up_kinds_and_history_read_in_english(client, login, demo):
     """On an entry's page in English, are the follow-up types (送教上门, 驻点辅导, 约谈, 其他)
     and the history's event names (列入名单 …) in English, and still Chinese in Chinese?"""
@@ -71,3 +76,11 @@ def test_follow_up_kinds_and_history_read_in_english(client, login, demo):
     text = client.get(f"/manage/watchlist/{entry.id}?lang=zh").get_data(as_text=True)
     assert '<option value="on_site_training">送教上门</option>' in text
     assert "<strong>列入名单</strong>" in text
+
+    response = client.post(f"/manage/watchlist/{entry.id}", data={
+        "csrf_token": csrf(client), "action": "exit", "reason": "整改已全部完成，复查合格"})
+    assert response.status_code in (200, 302)
+    text = client.get(f"/manage/watchlist/{entry.id}").get_data(as_text=True)
+    assert "<strong>人工出列</strong>" in text
+    text = client.get(f"/manage/watchlist/{entry.id}?lang=en").get_data(as_text=True)
+    assert "<strong>Taken off the list</strong>" in text  # the event, not the button's verb

@@ -60,6 +60,10 @@ def load_config(instance_path: str) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int("SESSION_HOURS", 12)),
+        # Write the cookie only when the session changed (sign-in, language, the idle clock
+        # once a minute): a request sent before a change would otherwise answer with the old
+        # cookie and undo it, e.g. the language chosen while the page's API reads were running.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         # Sign-in protection.
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
         "LOGIN_LOCKOUT_MINUTES": _int("LOGIN_LOCKOUT_MINUTES", 15),

@@ -23,6 +23,13 @@ def _safe_next(target: str | None) -> str:
     return url_for("auth.home")
 
 
+def _refusal(exc: DomainError) -> str:
+    """The sign-in refusal in the page's language (the API keeps the domain's Chinese)."""
+    known = {"invalid_credentials": _("用户名或密码错误"),
+             "account_locked": _("登录失败次数过多，账号已临时锁定，请稍后再试")}
+    return known.get(exc.code, exc.message)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
@@ -37,7 +44,7 @@ def login():
     except DomainError as exc:
         db.session.commit()  # the failure count and its audit entry must stick
         return render_template("auth/login.html", username=username,
-                               error=exc.message), exc.status
+                               error=_refusal(exc)), exc.status
     db.session.commit()
     sign_in(user)
     return redirect(_safe_next(request.args.get("next")))

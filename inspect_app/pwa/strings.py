@@ -50,6 +50,7 @@ STRINGS: dict[str, str] = {
     "served": N_("开始办理"), "left": N_("离开"),
     "read_only": N_("只读"), "mystery": N_("神秘人"), "results_empty": N_("暂无已提交的检查结果"),
     "inspector": N_("检查人"), "submitted_at": N_("提交日期"), "answer": N_("结果"),
+    "labelled": N_("{label}："),
     "not_editable": N_("该检查已提交，不能再修改"), "back": N_("返回"),
     "storage_ok": N_("已开启持久存储"), "login": N_("登录"),
     "rect_empty": N_("没有待整改的事项"), "deadline": N_("整改期限：{date}"),

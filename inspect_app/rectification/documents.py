@@ -39,7 +39,7 @@ from ..inspections.schemas import MYSTERY_LABEL
 from ..orgs.models import OrgKind, OrgUnit
 from ..reports import pdf
 from .access import visible_items
-from .models import ClosedReason, RectificationItem, RectificationState
+from .models import SEVERITY_LABELS, ClosedReason, RectificationItem, RectificationState
 from .operations import filtered, local_date, local_today, timezone
 
 #: Bump when the templates change in a way that must invalidate cached downloads.
@@ -268,7 +268,8 @@ def inspection_report(inspection: Inspection, viewer: User) -> Document:
         else:  # e.g. overturned on appeal before any item existed
             row = {"number": number, "item_code": finding.item_code,
                    "item_text": finding.item_text, "standard": "", "section": "",
-                   "finding_note": finding.note or "", "severity": finding.severity,
+                   "finding_note": finding.note or "",
+                   "severity": SEVERITY_LABELS.get(finding.severity, finding.severity),
                    "deadline": "", "state": finding.status.label, "overdue": False,
                    "responsible": "", "mode": inspection.mode.label, "inspection_date": "",
                    "inspector": inspector_label(inspection, viewer), "before_photos": [],

@@ -31,7 +31,9 @@ function card(appeal) {
     try {
       const { data } = await request("POST", `/api/v1/appeals/${appeal.id}/decide`, { json: { decision, note: note.value.trim() } });
       node.replaceChildren(...facts(data));
+      $("appeals-decided").querySelector("[data-empty]")?.remove();
       $("appeals-decided").prepend(node);
+      if (!$("appeals-pending").querySelector("[data-appeal-card]")) $("appeals-pending").replaceChildren(empty("appeals_empty"));
     } catch (err) {
       for (const b of node.querySelectorAll("button")) b.disabled = false;
       error.textContent = navigator.onLine ? err.message : t("online_needed");
@@ -45,15 +47,17 @@ function card(appeal) {
   return node;
 }
 
+const empty = (key) => el("p", { class: "muted", "data-empty": "" }, t(key));
+
 async function load() {
   try {
     const [pending, decided] = await Promise.all([
       getJSON("/api/v1/appeals?status=pending&per_page=100"),
       getJSON("/api/v1/appeals?per_page=30"),
     ]);
-    $("appeals-pending").replaceChildren(...(pending.items.length ? pending.items.map(card) : [el("p", { class: "muted" }, t("appeals_empty"))]));
+    $("appeals-pending").replaceChildren(...(pending.items.length ? pending.items.map(card) : [empty("appeals_empty")]));
     const done = decided.items.filter((a) => a.status !== "pending");
-    $("appeals-decided").replaceChildren(...(done.length ? done.map(card) : [el("p", { class: "muted" }, t("appeals_decided_empty"))]));
+    $("appeals-decided").replaceChildren(...(done.length ? done.map(card) : [empty("appeals_decided_empty")]));
     $("appeals-status").textContent = "";
   } catch (error) {
     $("appeals-status").textContent = t("load_failed", { message: error.message });

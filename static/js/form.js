@@ -92,7 +92,7 @@ function control(item) {
       if (derivedSource(item)) {
         const value = valueOf(item);
         return el("p", { class: "derived", "data-derived": item.code },
-          value === null ? t("derived_pending") : `${t("derived")}：${value} ${unit}`, el("br"), el("span", { class: "muted" }, hint));
+          value === null ? t("derived_pending") : `${t("labelled", { label: t("derived") })}${value} ${unit}`, el("br"), el("span", { class: "muted" }, hint));
       }
       return el("div", { class: "number-row" },
         el("label", { class: "inline-label" }, el("span", { class: "sr-only" }, item.text),
@@ -213,8 +213,20 @@ function renderProgress() {
   }
 }
 
+// The header's status: the phone's submission (queued or done) is newer than the server's copy.
+function renderMeta() {
+  const inspection = form.inspection;
+  const submission = form.submission;
+  const serverKnows = ["submitted", "final"].includes(inspection.status);
+  const status = !submission || isCancelled(form) || serverKnows ? inspection.status_label
+    : t(submission.state === "done" ? "submitted" : "state_queued");
+  $("form-meta").textContent = [inspection.mode_label, status,
+    inspection.due_start ? t("due", { start: inspection.due_start, end: inspection.due_end }) : ""].filter(Boolean).join(" · ");
+}
+
 function renderStatus(entries = []) {
   $("form-fields").disabled = locked();
+  if ($("form-meta").textContent) renderMeta();
   // conflict: both copies, the person chooses
   const box = $("conflict");
   box.hidden = !form.conflict;
@@ -251,8 +263,8 @@ function renderStatus(entries = []) {
     const r = submission.result || {};
     const findings = (r.findings || []).length;
     summary.append(...[el("h2", {}, t("submitted")),
-      el("p", { class: "score" }, `${t("score")}：`, el("strong", { id: "summary-total" }, r.total === null || r.total === undefined ? "—" : String(r.total))),
-      r.grade ? el("p", {}, `${t("grade")}：${r.grade}`) : null,
+      el("p", { class: "score" }, t("labelled", { label: t("score") }), el("strong", { id: "summary-total" }, r.total === null || r.total === undefined ? "—" : String(r.total))),
+      r.grade ? el("p", {}, `${t("labelled", { label: t("grade") })}${r.grade}`) : null,
       r.red_line_failed ? el("p", { class: "error" }, t("red_line_failed")) : null,
       el("p", {}, findings ? t("findings", { n: findings }) : t("no_findings"))].filter(Boolean));
   } else if (entry && entry.error) {
@@ -313,8 +325,7 @@ async function renderForm() {
   items = inspection.checklist.items;
   document.title = `${inspection.outlet.name} · ${inspection.mode_label}`;
   $("form-title").textContent = inspection.outlet.name;
-  $("form-meta").textContent = [inspection.mode_label, inspection.status_label,
-    inspection.due_start ? t("due", { start: inspection.due_start, end: inspection.due_end }) : ""].filter(Boolean).join(" · ");
+  renderMeta();
   if (isMystery()) {
     document.body.classList.add("discreet");
     $("scenario").hidden = !inspection.scenario;

@@ -22,13 +22,19 @@ async function list() {
       el("a", { class: "task", href: `/results/${r.id}`, "data-result": r.id },
         el("strong", {}, r.outlet.name),
         el("span", { class: "muted" }, [r.mode_label, r.status_label].join(" · ")),
-        el("span", { class: "muted" }, `${t("inspector")}：${r.inspector || "—"} · ${t("submitted_at")}：${r.submitted_on || ""}`),
+        el("span", { class: "muted" }, `${t("labelled", { label: t("inspector") })}${r.inspector || "—"} · ${t("labelled", { label: t("submitted_at") })}${r.submitted_on || ""}`),
         el("span", { class: "badge" }, `${t("score")} ${r.total ?? "—"}`)))));
     $("results-status").textContent = page.items.length ? "" : t("results_empty");
   } catch (error) {
     $("results-status").textContent = t("load_failed", { message: error.message });
   }
 }
+
+// The page's strings arrive with their keys sorted (Jinja's tojson), so the categories are put
+// back in the order people expect: the most common reason first (preselected), 其他 last.
+const CATEGORY_ORDER = ["standard_misapplied", "facts_wrong", "already_fixed", "not_applicable"];
+const categoryRank = (key) => (key === "other" ? 1e3 : CATEGORY_ORDER.includes(key) ? CATEGORY_ORDER.indexOf(key) : 1e2);
+const appealCategories = () => keysWith("cat_").sort((a, b) => categoryRank(a) - categoryRank(b));
 
 // Under a finding: where its latest appeal stands, and — when the server says this person may
 // appeal it now — a button that opens the appeal form (category and reason).
@@ -44,7 +50,7 @@ function appealBox(finding) {
   };
   const open = () => {
     const category = el("select", { "data-appeal-category": finding.id },
-      keysWith("cat_").map((key) => el("option", { value: key }, t(`cat_${key}`))));
+      appealCategories().map((key) => el("option", { value: key }, t(`cat_${key}`))));
     const text = el("textarea", { rows: "3", "data-appeal-text": finding.id });
     const error = el("p", { class: "item-error", role: "alert", hidden: true });
     const send = el("button", { type: "button", class: "primary small", onclick: async () => {
@@ -81,10 +87,10 @@ async function detail() {
     return;
   }
   $("result-title").textContent = r.outlet.name;
-  $("result-meta").textContent = [r.mode_label, r.status_label, `${t("inspector")}：${r.inspector || "—"}`,
-    `${t("submitted_at")}：${r.submitted_on || ""}`].join(" · ");
-  $("result-score").replaceChildren(`${t("score")}：`, el("strong", {}, String(r.total ?? "—")),
-    r.score && r.score.grade ? ` · ${t("grade")}：${r.score.grade}` : "",
+  $("result-meta").textContent = [r.mode_label, r.status_label, `${t("labelled", { label: t("inspector") })}${r.inspector || "—"}`,
+    `${t("labelled", { label: t("submitted_at") })}${r.submitted_on || ""}`].join(" · ");
+  $("result-score").replaceChildren(t("labelled", { label: t("score") }), el("strong", {}, String(r.total ?? "—")),
+    r.score && r.score.grade ? ` · ${t("labelled", { label: t("grade") })}${r.score.grade}` : "",
     r.red_line_failed ? el("span", { class: "tag red" }, t("red_line_failed")) : "");
   // the PDFs of this result (the API lets whoever may read the result download them)
   $("result-downloads").replaceChildren(...[

@@ -197,3 +197,20 @@ def test_english_is_available(client, org):
     page = client.get("/login?lang=en").get_data(as_text=True)
     assert "Sign in" in page
     assert "登录" in client.get("/login?lang=zh").get_data(as_text=True)
+
+
+def test_sign_in_refusals_are_in_english_on_the_english_page(app, client, make_user, login):
+    """After choosing English, are "wrong username or password" and "account locked" said in
+    English on the sign-in page (the API keeps its Chinese message)?"""
+    make_user("jc1", (Role.inspector, "TS-LB"))
+    client.get("/login?lang=en")
+    response = login("jc1", "wrong-password1")
+    assert response.status_code == 401
+    text = response.get_data(as_text=True)
+    assert "Wrong username or password" in text and "用户名或密码错误" not in text
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        login("jc1", "wrong-password1")
+    response = login("jc1")
+    assert response.status_code == 423
+    text = response.get_data(as_text=True)
+    assert "temporarily locked" in text and "账号已临时锁定" not in text

@@ -271,3 +271,21 @@ def test_outlet_manager_fixes_a_finding_with_an_after_photo(new_mobile_context, 
 
 def photos_of_item(item_id: int) -> list[Photo]:
     return list(db.session.scalars(sa.select(Photo).where(Photo.rectification_item_id == item_id)))
+
+
+def test_form_header_shows_the_submission_not_the_old_status(new_mobile_context, spot):
+    """After submitting, does the form's header say 已提交 (and 待提交 while queued offline)
+    instead of still showing 待检查 above the score?"""
+    inspection_id, username, items = spot
+    page = new_mobile_context().new_page()
+    sign_in(page, username, f"/tasks/{inspection_id}")
+    wait_offline_ready(page)
+    expect(page.locator("#form-meta")).to_contain_text("待检查")
+    quick_fill(page, items)
+    page.context.set_offline(True)
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#form-meta")).to_contain_text("待提交")
+    page.context.set_offline(False)
+    expect(page.locator("#summary-total")).to_be_visible(timeout=15000)
+    expect(page.locator("#form-meta")).to_contain_text("已提交")
+    expect(page.locator("#form-meta")).not_to_contain_text("待检查")

@@ -33,3 +33,25 @@ def test_sync_bar_is_not_under_the_english_header_on_a_phone(new_mobile_context,
         overlap = box["headBottom"] - box["barTop"] if box["headBottom"] > 0 else 0
         assert overlap <= 0.5, (scroll, box)
         assert box["barTop"] >= 0 and box["barBottom"] > 0, (scroll, box)  # still on screen
+
+
+def test_trend_table_fits_a_narrow_phone_in_english(new_mobile_context, demo):
+    """On a 360 px phone in English, does the 12-month trend table (five columns with long
+    English headings) stay inside the screen instead of pushing the page sideways?"""
+    import sqlalchemy as sa
+
+    from inspect_app.extensions import db
+    from inspect_app.orgs.models import OrgUnit
+
+    unit_id = db.session.scalar(sa.select(OrgUnit.id).where(OrgUnit.code == "TS-LB"))
+    page = new_mobile_context(viewport={"width": 360, "height": 780}).new_page()
+    sign_in(page, "fwgl", "/")
+    page.goto(f"/manage/trend/{unit_id}?lang=en")
+    expect(page.locator("table.data th").nth(2)).to_have_text("Independent")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    inside = page.evaluate("""() => { const card = document.querySelector("table.data")
+                                        .closest(".card").getBoundingClientRect();
+                                      const box = document.querySelector("table.data")
+                                        .parentElement.getBoundingClientRect();
+                                      return box.right <= card.right; }""")
+    assert inside  # the table scrolls inside its card rather than running out of it

@@ -196,3 +196,83 @@ def test_results_show_the_date_in_the_banks_time_zone(new_mobile_context, first,
     expect(row).to_contain_text("提交日期：2026-11-28")
     row.click()
     expect(page.locator("#result-meta")).to_contain_text("提交日期：2026-11-28")
+
+
+def test_results_in_english_carry_no_chinese_colons(new_mobile_context, first, client, api):
+    """In English, do the results list and the result page label the inspector, the date, the
+    score and the grade with an English colon ("Inspector: …"), not the Chinese "："?"""
+    inspection = first("spot_check")
+    assert submit_filled(client, api(filler_of(inspection)), inspection.id).status_code == 200
+
+    page = new_mobile_context().new_page()
+    sign_in(page, outlet_manager_of(inspection), "/results")
+    page.goto("/results?lang=en")
+    row = page.locator(f'[data-result="{inspection.id}"]')
+    expect(row).to_contain_text("Inspector: ")
+    expect(row).to_contain_text("Submitted on: ")
+    assert "：" not in row.inner_text()
+    page.goto(f"/results/{inspection.id}?lang=en")
+    expect(page.locator("#result-meta")).to_contain_text("Inspector: ")
+    expect(page.locator("#result-score")).to_contain_text("Score: ")
+    assert "：" not in page.locator("#result-meta").inner_text()
+    assert "：" not in page.locator("#result-score").inner_text()
+
+
+def test_deciding_the_last_pending_appeal_updates_both_lists(new_mobile_context, first, client,
+                                                             api):
+    """Once the only pending appeal is decided, does 待处理 say there is nothing left and
+    已处理 show the decision without its "nothing decided yet" placeholder?"""
+    inspection = first("spot_check")
+    response = submit_filled(client, api(filler_of(inspection)), inspection.id,
+                             fail=("ENV-03",))
+    assert response.status_code == 200, response.get_json()
+    finding = next(f for f in response.get_json()["findings"] if f["item_code"] == "ENV-03")
+    appeal = client.post(f"/api/v1/findings/{finding['id']}/appeals",
+                         headers=api(outlet_manager_of(inspection)),
+                         json={"category": "other", "text": "海报为总行统一下发的新版海报"})
+    assert appeal.status_code == 201, appeal.get_json()
+
+    page = new_mobile_context().new_page()
+    sign_in(page, "fwgl", "/appeals")
+    expect(page.locator("#appeals-decided")).to_contain_text("暂无已处理的申诉")
+    card = page.locator(f'[data-appeal-card="{appeal.get_json()["id"]}"]')
+    card.locator("textarea").fill("维持原结论")
+    card.get_by_role("button", name="维持原结论").click()
+    expect(page.locator("#appeals-decided [data-appeal-card]")).to_have_count(1)
+    expect(page.locator("#appeals-decided")).not_to_contain_text("暂无已处理的申诉")
+    expect(page.locator("#appeals-pending")).to_contain_text("没有待处理的申诉")
+
+
+def test_a_failed_items_status_tag_does_not_touch_its_answer(new_mobile_context, first, client,
+                                                             api):
+    """On the result page, is the finding's status tag (待整改) set apart from the answer
+    (不合格) instead of running into it ("不合格待整改")?"""
+    inspection = first("spot_check")
+    response = submit_filled(client, api(filler_of(inspection)), inspection.id,
+                             fail=("ENV-03",))
+    assert response.status_code == 200, response.get_json()
+    page = new_mobile_context().new_page()
+    sign_in(page, outlet_manager_of(inspection), f"/results/{inspection.id}")
+    row = page.locator("#result-sections li.failed").first
+    expect(row.locator(".tag")).to_be_visible()
+    gap = row.evaluate("""li => li.querySelector(".tag").getBoundingClientRect().left
+                               - li.querySelector("strong").getBoundingClientRect().right""")
+    assert gap >= 4, gap
+
+
+def test_appeal_categories_keep_their_order_with_other_last(new_mobile_context, first, client,
+                                                           api):
+    """Does the appeal form offer the categories in their intended order — 检查标准理解有误
+    first (preselected), 其他 last — rather than sorted by their internal keys (which put
+    检查时已现场整改 first and 其他 in the middle)?"""
+    inspection = first("spot_check")
+    response = submit_filled(client, api(filler_of(inspection)), inspection.id,
+                             fail=("ENV-03",))
+    assert response.status_code == 200, response.get_json()
+    finding = next(f for f in response.get_json()["findings"] if f["item_code"] == "ENV-03")
+    page = new_mobile_context().new_page()
+    sign_in(page, outlet_manager_of(inspection), f"/results/{inspection.id}")
+    page.locator(f'[data-appeal="{finding["id"]}"]').click()
+    options = page.locator(f'[data-appeal-category="{finding["id"]}"] option')
+    expect(options).to_have_text(["检查标准理解有误", "事实认定有误", "检查时已现场整改",
+                                  "该项不适用本网点", "其他"])

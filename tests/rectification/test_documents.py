@@ -151,3 +151,21 @@ def test_inspection_report_shows_score_sections_and_findings(client, api, failed
     assert "检查报告" in text and "网点颜值靓化" in text
     assert squeezed(items_of(inspection)[0].item_text)[:20] in text
     assert inspection.current_score.grade in text
+
+
+def test_report_names_the_severity_of_a_finding_without_an_item(client, api, failed_inspection):
+    """A finding with no rectification item (e.g. from history, or overturned before one was
+    made) is printed from the finding itself: is its severity in Chinese (一般), not the
+    internal value ("minor")?"""
+    from inspect_app.rectification.models import RectificationItem
+
+    inspection, _ = failed_inspection(count=1)
+    for item in items_of(inspection):
+        db.session.delete(item)
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(RectificationItem).where(
+        RectificationItem.inspection_id == inspection.id)) == 0
+    text = squeezed(pdf_text(client.get(f"/api/v1/inspections/{inspection.id}/report.pdf",
+                                        headers=api(outlet_manager_of(inspection)))))
+    assert "严重程度：" in text
+    assert not re.search(r"严重程度：(minor|major|critical)", text), text

@@ -109,6 +109,20 @@ def test_activity_keeps_a_session_alive_until_the_absolute_limit(app, client, ma
     assert not signed_in(client)
 
 
+def test_a_read_that_changes_nothing_does_not_rewrite_the_cookie(client, make_user, login):
+    """A page's API reads still in flight when the person switches to English must not undo
+    the switch: does a request that leaves the session as it was send no Set-Cookie (the
+    browser would otherwise store the older cookie it carried, without the language)?"""
+    make_user("jc1", (Role.inspector, "TS-LB"))
+    login("jc1")
+    before = client.get_cookie("session").value
+    assert "Set-Cookie" in client.get("/tasks?lang=en").headers  # the switch is stored
+    client.set_cookie("session", before)  # an API read sent before the switch …
+    stale = client.get("/api/v1/me")
+    assert stale.status_code == 200
+    assert "Set-Cookie" not in stale.headers  # … answers without overwriting the new cookie
+
+
 def test_expired_session_cannot_write_through_the_api(app, client, make_user, login, clock):
     """Does an expired session lose its API access too (401, not a silent success)?"""
     make_user("jc1", (Role.inspector, "TS-LB"))

@@ -1,0 +1,86 @@
+"""The managers' pages in English: their own wording carries no Chinese words or punctuation
+(names of units, rules and checklist items come from the data and stay Chinese)."""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from inspect_app.extensions import db
+from inspect_app.watchlist.models import WatchlistEntry
+
+
+def test_period_titles_and_days_on_the_list_read_in_english(client, login, demo):
+    """Do the rankings' period, the bulletin's title and period, and the days an entry has
+    been on the list read in English with ?lang=en — and stay as they were in Chinese?"""
+    login("fwgl", "Demo@2026")
+    last_month = (date.today().replace(day=1) - timedelta(days=1))
+    quarter = (last_month.month - 1) // 3 + 1
+    page = client.get(f"/manage/rankings?kind=quarter&day={last_month}&lang=en")
+    assert f"Rankings · Q{quarter} {last_month.year}</h1>" in page.get_data(as_text=True)
+    page = client.get(f"/manage/rankings?kind=month&day={last_month}&lang=en")
+    assert f"Rankings · {last_month.month}/{last_month.year}</h1>" in page.get_data(as_text=True)
+    text = client.get(f"/manage/bulletin?kind=month&day={last_month}&lang=en"
+                      ).get_data(as_text=True)
+    start = last_month.replace(day=1)
+    assert "<h1>Monthly service summary</h1>" in text
+    assert f'<p class="muted">{start} – {last_month}</p>' in text
+    entry = db.session.scalar(sa.select(WatchlistEntry).order_by(WatchlistEntry.id))
+    for path in ("/manage/watchlist?status=all&lang=en", f"/manage/watchlist/{entry.id}"):
+        text = client.get(path).get_data(as_text=True)
+        days = re.search(rf"Listed {entry.entered_on} \((\d+) days?\)", text)
+        assert days, path
+        assert days.group(0).endswith("day)" if days.group(1) == "1" else "days)"), days.group(0)
+
+    text = client.get(f"/manage/rankings?kind=quarter&day={last_month}&lang=zh"
+                      ).get_data(as_text=True)
+    assert f"排名 · {last_month.year}年第{quarter}季度</h1>" in text
+    text = client.get(f"/manage/bulletin?kind=week&day={last_month}").get_data(as_text=True)
+    assert "<h1>服务质量周通报</h1>" in text and "周）（" in text
+    text = client.get(f"/manage/watchlist/{entry.id}").get_data(as_text=True)
+    assert re.search(rf"入列 {entry.entered_on}（\d+ 天）", text)
+
+
+def test_one_day_on_the_list_is_singular(app):
+    """Is an entry listed yesterday "1 day", not "1 days"?"""
+    from types import SimpleNamespace
+
+    from flask_babel import force_locale
+
+    entry = SimpleNamespace(entered_on=date(2026, 11, 28), days_on_list=1)
+    with app.test_request_context("/"), force_locale("en"):
+        macro = app.jinja_env.get_template("manage/_period.html").module.listed_since
+        assert str(macro(entry)) == "Listed 2026-11-28 (1 day)"
+        entry.days_on_list = 3
+        assert str(macro(entry)) == "Listed 2026-11-28 (3 days)"
+
+
+def csrf(client) -> str:
+    with client.session_transaction() as session:
+        return session["csrf"]
+
+
+def test_follow_up_kinds_and_history_read_in_english(client, login, demo):
+    """On an entry's page in English, are the follow-up types (送教上门, 驻点辅导, 约谈, 其他)
+    and the history's event names (列入名单 …) in English, and still Chinese in Chinese?"""
+    login("fwgl", "Demo@2026")
+    entry = db.session.scalar(sa.select(WatchlistEntry).where(WatchlistEntry.status == "active")
+                              .order_by(WatchlistEntry.id))
+    text = client.get(f"/manage/watchlist/{entry.id}?lang=en").get_data(as_text=True)
+    for key, english in (("on_site_training", "On-site training"),
+                         ("stationed_coaching", "Stationed coaching"), ("interview", "Interview"),
+                         ("other", "Other")):
+        assert f'<option value="{key}">{english}</option>' in text, english
+    assert "<strong>Added to the list</strong>" in text and "<strong>列入名单</strong>" not in text
+    text = client.get(f"/manage/watchlist/{entry.id}?lang=zh").get_data(as_text=True)
+    assert '<option value="on_site_training">送教上门</option>' in text
+    assert "<strong>列入名单</strong>" in text
+
+    response = client.post(f"/manage/watchlist/{entry.id}", data={
+        "csrf_token": csrf(client), "action": "exit", "reason": "整改已全部完成，复查合格"})
+    assert response.status_code in (200, 302)
+    text = client.get(f"/manage/watchlist/{entry.id}").get_data(as_text=True)
+    assert "<strong>人工出列</strong>" in text
+    text = client.get(f"/manage/watchlist/{entry.id}?lang=en").get_data(as_text=True)
+    assert "<strong>Taken off the list</strong>" in text  # the event, not the button's verb

@@ -188,6 +188,10 @@ def submit(inspection: Inspection, payload: dict[str, Any], *, by: User) -> dict
     events = payload.get("events") or {}
     if events and inspection.mode is not Mode.mystery_visit:
         raise InvalidInput("只有暗访记录时间节点", code="events_not_allowed")
+    if inspection.mode is Mode.mystery_visit and any(
+            (fix or {}).get("fixed_on_spot") for fix in (payload.get("findings") or {}).values()):
+        # a covert visit cannot ask the outlet to fix anything without giving itself away
+        raise InvalidInput("暗访不能立查立改：整改会暴露神秘人身份", code="fixed_on_spot_not_allowed")
     answers = _with_derived(inspection, payload.get("answers") or {}, events)
     _check_answers(inspection, answers, complete=True)
     photo_problems = _photo_problems(inspection, answers)
@@ -437,6 +441,9 @@ def appeal_refusal(finding: Finding, by: User) -> DomainError | None:
     if not by.can(Permission.appeals_create, finding.outlet):
         return PermissionDenied("只有被检查网点可以申诉", code="not_outlet")
     inspection = finding.inspection
+    if by.id in {inspection.submitted_by_id, inspection.assignee_id}:
+        # a self-check filled by the outlet's own manager: their finding, not a verdict
+        return PermissionDenied("不能对自己填写的检查申诉", code="own_inspection")
     days = current_app.config.get("APPEAL_DAYS", 7)
     if inspection.submitted_at is None or utcnow() > inspection.submitted_at + timedelta(days=days):
         return Conflict(f"已超过申诉期限（提交后 {days} 天内）", code="appeal_window_closed")

@@ -167,7 +167,7 @@ function renderItem(item) {
     el("h3", { class: "item-text" }, item.text),
     item.guidance ? el("details", {}, el("summary", {}, t("guidance")), el("p", {}, item.guidance)) : null,
     control(item),
-    failing && !derivedSource(item) ? el("label", { class: "check" },
+    failing && !derivedSource(item) && form.inspection.mode !== "mystery_visit" ? el("label", { class: "check" },
       el("input", { type: "checkbox", checked: Boolean((form.findings || {})[item.code]?.fixed_on_spot),
         onchange: async (e) => { form = await store.setFinding(id, item.code, e.target.checked); } }), t("fixed_on_spot")) : null,
     item.response_type === "text" ? null : el("details", { class: "note", open: answer.note ? true : null },

@@ -274,3 +274,37 @@ def test_dates_are_the_banks_as_on_the_pdf(client, api, first):
         pdf = client.get(f"/api/v1/inspections/{inspection.id}/report.pdf", headers=outlet)
         text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
         assert "2026-11-28" in text and "2026-11-27" not in text, mode
+
+
+def test_an_outlet_does_not_appeal_the_self_check_it_filled_itself(client, api, first):
+    """Is the manager who filled their outlet's self-check refused when appealing its findings
+    (and told so by can_appeal), while an independent check's findings stay appealable?"""
+    own = first("self_check")
+    code = failing_item(client, api, own)
+    result = submit_filled(client, api(filler_of(own)), own.id, fail=(code,)).get_json()
+    finding_id = result["findings"][0]["id"]
+    manager = api(filler_of(own))
+    shown = client.get(f"/api/v1/inspections/{own.id}", headers=manager).get_json()
+    assert [f["can_appeal"] for f in shown["findings"]] == [False]
+    response = client.post(f"/api/v1/findings/{finding_id}/appeals",
+                           json={"category": "other", "text": "自己填的也想申诉"}, headers=manager)
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "own_inspection"
+
+
+def test_a_mystery_visit_cannot_be_fixed_on_the_spot(client, api, first):
+    """Is a mystery visit's "fixed on the spot" refused (the outlet would learn who visited),
+    with nothing submitted?"""
+    from ..helpers import new_key, passing_answers
+
+    visit = first("mystery_visit")
+    headers = api(filler_of(visit))
+    form = client.get(f"/api/v1/inspections/{visit.id}", headers=headers).get_json()
+    code = failing_item(client, api, visit)
+    body = {"answers": passing_answers(form["checklist"]["items"], fail=(code,)),
+            "findings": {code: {"fixed_on_spot": True}}}
+    response = client.post(f"/api/v1/inspections/{visit.id}/submit", json=body,
+                           headers={**headers, "Idempotency-Key": new_key()})
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["code"] == "fixed_on_spot_not_allowed"
+    assert db.session.get(Inspection, visit.id).status.value in ("assigned", "in_progress")

@@ -59,8 +59,14 @@ function problems() {
 }
 
 // -- rendering ---------------------------------------------------------------------------------
+// Answers are written to the phone one after another; submitting waits for the last write, so
+// a tap just before 提交检查 is never reported as unanswered.
+let saving = Promise.resolve();
+
 async function save(code, patch) {
-  form = await store.setAnswer(id, code, patch);
+  const write = saving.then(() => store.setAnswer(id, code, patch));
+  saving = write.catch(() => {});
+  form = await write;
   scheduleDraftSync();
   renderProgress();
 }
@@ -282,6 +288,7 @@ function renderStatus(entries = []) {
 }
 
 async function submit() {
+  await saving;
   const found = problems();
   const missing = $("missing");
   missing.replaceChildren();

@@ -298,3 +298,25 @@ def test_form_header_shows_the_submission_not_the_old_status(new_mobile_context,
     expect(page.locator("#summary-total")).to_be_visible(timeout=15000)
     expect(page.locator("#form-meta")).to_contain_text("已提交")
     expect(page.locator("#form-meta")).not_to_contain_text("待检查")
+
+
+def test_a_tap_just_before_submitting_counts(new_mobile_context, spot):
+    """Tapping the last answer and 提交检查 at once (the answer is still being written to the
+    phone): is the form submitted, not refused with that item "unanswered"?"""
+    inspection_id, username, items = spot
+    last = [item for item in items
+            if item["response_type"] == "pass_fail" and item["photo_rule"] != "required"][-1]
+    page = new_mobile_context().new_page()
+    sign_in(page, username, f"/tasks/{inspection_id}")
+    wait_offline_ready(page)
+    quick_fill(page, [item for item in items if item is not last])
+    scored = sum(1 for item in items if item["response_type"] != "text")
+    expect(page.locator("#form-progress-label")).to_have_text(f"已填 {scored - 1}/{scored}")
+    page.context.set_offline(True)
+    page.evaluate("""(code) => {
+      const box = document.getElementById("item-" + code);
+      [...box.querySelectorAll("button.choice")].find((b) => b.textContent === "合格").click();
+      document.getElementById("submit").click();  // same tick: the answer is not written yet
+    }""", last["code"])
+    expect(page.locator("#queued-note")).to_be_visible()
+    expect(page.locator("#missing")).to_be_hidden()

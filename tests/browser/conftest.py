@@ -67,7 +67,8 @@ def live_server(app) -> Iterator[str]:
     context (Flask pushes one per request), separate from the one the test holds, so what the
     test wants a page to see must be committed first, as the factory fixtures do.
     """
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    in_flight = _InFlight(app)
+    server = make_server("127.0.0.1", 0, in_flight, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
@@ -76,6 +77,40 @@ def live_server(app) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+        in_flight.wait(timeout=10)
+
+
+class _InFlight:
+    """WSGI middleware counting the requests the app is still handling.
+
+    Werkzeug's threaded server does not wait for its request threads when it stops, and a
+    browser that closes a page does not stop the requests it had sent. One still running when
+    ``app`` disposes of its engine would return its connection to a pool nobody closes any
+    more, and the garbage collector would later find it open (a ResourceWarning from psycopg,
+    at some other test). The server's teardown waits for them with :meth:`wait`.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.count = 0
+        self.idle = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self.idle:
+            self.count += 1
+        try:
+            # Flask pops the request's app context, returning its connection, before it
+            # returns the response: the body is sent after the count drops.
+            return self.app(environ, start_response)
+        finally:
+            with self.idle:
+                self.count -= 1
+                self.idle.notify_all()
+
+    def wait(self, timeout: float) -> None:
+        with self.idle:
+            if not self.idle.wait_for(lambda: self.count == 0, timeout=timeout):
+                raise RuntimeError(f"{self.count} request(s) still running after {timeout} s")
 
 
 @pytest.fixture(scope="session")

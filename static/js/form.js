@@ -59,14 +59,18 @@ function problems() {
 }
 
 // -- rendering ---------------------------------------------------------------------------------
-// Answers are written to the phone one after another; submitting waits for the last write, so
-// a tap just before 提交检查 is never reported as unanswered.
+// Changes are written to the phone one after another; submitting waits for the last write, so
+// a tap (or a photo still being prepared) just before 提交检查 is never reported as missing.
 let saving = Promise.resolve();
 
+function write(change) {
+  const done = saving.then(change);
+  saving = done.catch(() => {});
+  return done;
+}
+
 async function save(code, patch) {
-  const write = saving.then(() => store.setAnswer(id, code, patch));
-  saving = write.catch(() => {});
-  form = await write;
+  form = await write(() => store.setAnswer(id, code, patch));
   scheduleDraftSync();
   renderProgress();
 }
@@ -147,12 +151,15 @@ function photoStrip(item) {
 }
 
 async function addPhotos(item, input, source) {
-  for (const file of Array.from(input.files || [])) {
-    const { blob, facts } = await prepare(file, source);
-    await store.addPhoto(id, item.code, blob, facts, user);
-  }
+  const files = Array.from(input.files || []);
   input.value = "";
-  await reload();
+  await write(async () => {
+    for (const file of files) {
+      const { blob, facts } = await prepare(file, source);
+      await store.addPhoto(id, item.code, blob, facts, user);
+    }
+    await reload();
+  });
   rerender(item);
   requestBackgroundSync();
   flush();
@@ -175,7 +182,7 @@ function renderItem(item) {
     control(item),
     failing && !derivedSource(item) && form.inspection.mode !== "mystery_visit" ? el("label", { class: "check" },
       el("input", { type: "checkbox", checked: Boolean((form.findings || {})[item.code]?.fixed_on_spot),
-        onchange: async (e) => { form = await store.setFinding(id, item.code, e.target.checked); } }), t("fixed_on_spot")) : null,
+        onchange: async (e) => { form = await write(() => store.setFinding(id, item.code, e.target.checked)); } }), t("fixed_on_spot")) : null,
     item.response_type === "text" ? null : el("details", { class: "note", open: answer.note ? true : null },
       el("summary", {}, item.response_type === "deduction" ? t("deduct_reason") : t("note")),
       el("textarea", { rows: "2", "aria-label": `${item.code} ${t("note")}`, "data-note": item.code,
@@ -195,10 +202,10 @@ function renderEvents() {
     const at = form.events && form.events[name];
     return el("div", { class: "event" + (at ? " set" : "") },
       el("button", { type: "button", class: "event-button", "data-event": name, disabled: at || locked() ? true : null,
-        onclick: async () => { form = await store.setEvent(id, name, nowIso()); scheduleDraftSync(); renderEvents(); renderDerived(); } },
+        onclick: async () => { form = await write(() => store.setEvent(id, name, nowIso())); scheduleDraftSync(); renderEvents(); renderDerived(); } },
         el("strong", {}, t(name)), el("span", {}, at ? fmtTime(at).split(" ")[1] : t("tap_to_record"))),
       at && !locked() ? el("button", { type: "button", class: "small link-button", "aria-label": `${t("clear")} ${t(name)}`,
-        onclick: async () => { form = await store.setEvent(id, name, null); scheduleDraftSync(); renderEvents(); renderDerived(); } }, t("clear")) : null);
+        onclick: async () => { form = await write(() => store.setEvent(id, name, null)); scheduleDraftSync(); renderEvents(); renderDerived(); } }, t("clear")) : null);
   }));
 }
 
@@ -287,8 +294,16 @@ function renderStatus(entries = []) {
   }
 }
 
+// Queued after the changes being written, once: a second tap finds the submission queued.
 async function submit() {
-  await saving;
+  if (await write(queueIfComplete)) {
+    requestBackgroundSync();
+    flush();
+  }
+}
+
+async function queueIfComplete() {
+  if (locked()) return false;
   const found = problems();
   const missing = $("missing");
   missing.replaceChildren();
@@ -302,15 +317,14 @@ async function submit() {
       slot.textContent = message; slot.hidden = false;
     }
     missing.focus?.();
-    return;
+    return false;
   }
   const fixes = {};
   for (const [code, finding] of Object.entries(form.findings || {})) if (finding && finding.fixed_on_spot) fixes[code] = { fixed_on_spot: true };
   const payload = { answers: cleanAnswers(form), events: isMystery() ? { ...(form.events || {}) } : {}, findings: fixes };
   await store.queueSubmission(id, payload, user);
   await reload();
-  requestBackgroundSync();
-  flush();
+  return true;
 }
 
 async function reload() {

@@ -1,6 +1,7 @@
 """The PWA in a real phone-sized Chromium: filling online and offline, sync, installability."""
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
@@ -301,8 +302,9 @@ def test_form_header_shows_the_submission_not_the_old_status(new_mobile_context,
 
 
 def test_a_tap_just_before_submitting_counts(new_mobile_context, spot):
-    """Tapping the last answer and 提交检查 at once (the answer is still being written to the
-    phone): is the form submitted, not refused with that item "unanswered"?"""
+    """Tapping the last answer and then 提交检查 twice at once (the answer is still being
+    written to the phone): is the form submitted once, not refused with that item
+    "unanswered"?"""
     inspection_id, username, items = spot
     last = [item for item in items
             if item["response_type"] == "pass_fail" and item["photo_rule"] != "required"][-1]
@@ -317,6 +319,43 @@ def test_a_tap_just_before_submitting_counts(new_mobile_context, spot):
       const box = document.getElementById("item-" + code);
       [...box.querySelectorAll("button.choice")].find((b) => b.textContent === "合格").click();
       document.getElementById("submit").click();  // same tick: the answer is not written yet
+      document.getElementById("submit").click();  // and a double tap
     }""", last["code"])
     expect(page.locator("#queued-note")).to_be_visible()
     expect(page.locator("#missing")).to_be_hidden()
+    expect(page.locator("#sync-pending")).to_have_text("1 项待上传")
+    page.context.set_offline(False)
+    expect(page.locator("#summary-total")).to_be_visible(timeout=15000)
+    expect(page.locator("#sync-pending")).to_have_text("已全部同步")
+    expect(page.locator("#sync-error")).to_be_hidden()
+    assert reloaded(inspection_id).status is InspectionStatus.submitted
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Submission)
+                             .where(Submission.inspection_id == inspection_id)) == 1
+
+
+def test_submitting_while_a_photo_is_being_prepared_waits_for_it(new_mobile_context, spot):
+    """A 3000×2000 photo is still being shrunk on the phone when 提交检查 is tapped: is the
+    form submitted with it, rather than refused for a missing photo?"""
+    inspection_id, username, items = spot
+    needs = next(item for item in items
+                 if item["photo_rule"] == "required" and item["response_type"] == "pass_fail")
+    page = new_mobile_context().new_page()
+    sign_in(page, username, f"/tasks/{inspection_id}")
+    wait_offline_ready(page)
+    quick_fill(page, items, keep=(needs["code"],))
+    expect_all_answered(page, items)
+    page.context.set_offline(True)
+    page.evaluate("""([code, data]) => {
+      const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+      const files = new DataTransfer();
+      files.items.add(new File([bytes], "p.jpg", { type: "image/jpeg" }));
+      const input = document.querySelector(`[data-photo-input="${code}:camera"]`);
+      input.files = files.files;
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+      document.getElementById("submit").click();  // same tick: the photo is not stored yet
+    }""", [needs["code"], base64.b64encode(phone_photo(3)).decode()])
+    expect(page.locator("#queued-note")).to_be_visible()
+    expect(page.locator("#missing")).to_be_hidden()
+    page.context.set_offline(False)
+    expect(page.locator("#summary-total")).to_be_visible(timeout=15000)
+    assert [p.item_code for p in photos_of(inspection_id)] == [needs["code"]]

@@ -14,12 +14,7 @@ from inspect_app.inspections.models import Appeal, AppealStatus, Inspection
 from inspect_app.rectification.models import RectificationItem, RectificationState
 
 from ..helpers import filler_of, jpeg, new_key, submit_filled
-from .pwa_helpers import sign_in
-
-
-def outlet_manager_of(inspection: Inspection) -> str:
-    return db.session.scalar(sa.select(User.username).join(RoleGrant).where(
-        RoleGrant.role == Role.outlet_manager, RoleGrant.org_unit_id == inspection.outlet_id))
+from .pwa_helpers import open_result_with_finding, outlet_manager_of, sign_in
 
 
 def shows_no_placeholder(page) -> None:
@@ -51,13 +46,7 @@ def test_outlet_appeals_a_finding_and_a_reviewer_decides_it(new_mobile_context, 
     reason), a service manager find it under 申诉处理 and overturn it, and the outlet then
     see the outcome?"""
     inspection = first("spot_check")
-    response = submit_filled(client, api(filler_of(inspection)), inspection.id,
-                             fail=("ENV-03",))
-    assert response.status_code == 200, response.get_json()
-    finding = next(f for f in response.get_json()["findings"] if f["item_code"] == "ENV-03")
-
-    outlet = new_mobile_context().new_page()
-    sign_in(outlet, outlet_manager_of(inspection), f"/results/{inspection.id}")
+    outlet, finding = open_result_with_finding(new_mobile_context, client, api, inspection)
     outlet.locator(f'[data-appeal="{finding["id"]}"]').click()
     outlet.locator(f'[data-appeal-category="{finding["id"]}"]').select_option("standard_misapplied")
     box = outlet.locator(f'[data-appeal-box="{finding["id"]}"]')
@@ -265,13 +254,8 @@ def test_appeal_categories_keep_their_order_with_other_last(new_mobile_context, 
     """Does the appeal form offer the categories in their intended order — 检查标准理解有误
     first (preselected), 其他 last — rather than sorted by their internal keys (which put
     检查时已现场整改 first and 其他 in the middle)?"""
-    inspection = first("spot_check")
-    response = submit_filled(client, api(filler_of(inspection)), inspection.id,
-                             fail=("ENV-03",))
-    assert response.status_code == 200, response.get_json()
-    finding = next(f for f in response.get_json()["findings"] if f["item_code"] == "ENV-03")
-    page = new_mobile_context().new_page()
-    sign_in(page, outlet_manager_of(inspection), f"/results/{inspection.id}")
+    page, finding = open_result_with_finding(new_mobile_context, client, api,
+                                             first("spot_check"))
     page.locator(f'[data-appeal="{finding["id"]}"]').click()
     options = page.locator(f'[data-appeal-category="{finding["id"]}"] option')
     expect(options).to_have_text(["检查标准理解有误", "事实认定有误", "检查时已现场整改",

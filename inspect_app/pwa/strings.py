@@ -65,6 +65,8 @@ STRINGS: dict[str, str] = {
     "decision_note_is": N_("处理意见：{value}"),
     "appeal_pending": N_("待处理"), "appeal_upheld": N_("维持原结论"),
     "appeal_overturned": N_("申诉成立"),
+    "withdrawn_answer": N_("原判{answer}，申诉成立已撤销"),
+    "rescored_on_appeal": N_("已按申诉结果重新计分"),
     "cat_standard_misapplied": N_("检查标准理解有误"), "cat_facts_wrong": N_("事实认定有误"),
     "cat_already_fixed": N_("检查时已现场整改"), "cat_not_applicable": N_("该项不适用本网点"),
     "cat_other": N_("其他"),

@@ -260,3 +260,40 @@ def test_appeal_categories_keep_their_order_with_other_last(new_mobile_context, 
     options = page.locator(f'[data-appeal-category="{finding["id"]}"] option')
     expect(options).to_have_text(["检查标准理解有误", "事实认定有误", "检查时已现场整改",
                                   "该项不适用本网点", "其他"])
+
+
+def test_a_granted_appeal_strikes_out_the_original_answer(new_mobile_context, first, client,
+                                                          api):
+    """Once an appeal against a finding is granted, does the result page strike the original
+    不合格 through and say it no longer counts (原判不合格，申诉成立已撤销) — in Chinese and in
+    English — and show the score as re-computed after the appeal?"""
+    inspection = first("spot_check")
+    page, finding = open_result_with_finding(new_mobile_context, client, api, inspection)
+    before = client.get(f"/api/v1/inspections/{inspection.id}",
+                        headers=api("fwgl")).get_json()["total"]
+    appeal = client.post(f"/api/v1/findings/{finding['id']}/appeals",
+                         headers=api(outlet_manager_of(inspection)),
+                         json={"category": "standard_misapplied", "text": "海报为总行统一配发的新版"})
+    assert appeal.status_code == 201, appeal.get_json()
+    decided = client.post(f"/api/v1/appeals/{appeal.get_json()['id']}/decide",
+                          headers=api("fwgl"), json={"decision": "overturned", "note": "复核属实"})
+    assert decided.status_code == 200, decided.get_json()
+    after = client.get(f"/api/v1/inspections/{inspection.id}",
+                       headers=api("fwgl")).get_json()["total"]
+    assert after > before  # the appeal re-scored the inspection
+
+    page.reload()
+    row = page.locator("#result-sections li", has=page.locator(".code", has_text="ENV-03"))
+    expect(row.locator("del")).to_have_text("不合格")
+    expect(row.locator("[data-withdrawn]")).to_have_text("原判不合格，申诉成立已撤销")
+    expect(row.locator("strong")).to_have_count(0)  # no bold 不合格 left standing
+    expect(row.locator(".tag.red")).to_have_count(0)
+    expect(page.locator("#result-score strong")).to_have_text(format(after, "g"))
+    expect(page.locator("#result-score")).to_contain_text("已按申诉结果重新计分")
+    shows_no_placeholder(page)
+
+    page.goto(f"/results/{inspection.id}?lang=en")
+    row = page.locator("#result-sections li", has=page.locator(".code", has_text="ENV-03"))
+    expect(row.locator("del")).to_have_text("Fail")
+    expect(row.locator("[data-withdrawn]")).to_have_text("Originally Fail; withdrawn after appeal")
+    expect(page.locator("#result-score")).to_contain_text("Rescored after the appeal")

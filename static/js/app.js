@@ -37,6 +37,13 @@ export const fmtTime = (iso) => {
   return `${d.getMonth() + 1}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 };
 
+// When the phone last synced: the time alone if it was today (the bar stays one line on a
+// phone), the day as well if not.
+const syncTime = (iso) => {
+  const shown = fmtTime(iso);
+  return new Date(iso).toDateString() === new Date().toDateString() ? shown.split(" ")[1] : shown;
+};
+
 // Keep pages and API answers for offline use (the service worker also caches as it goes;
 // this covers the first visit, before the worker controls the page).
 export async function keepForOffline(urls) {
@@ -82,7 +89,7 @@ async function renderBar(detail = {}) {
   $("sync-net").textContent = navigator.onLine ? t("online") : t("offline");
   $("sync-net").className = "net " + (navigator.onLine ? "on" : "off");
   $("sync-pending").textContent = detail.state === "syncing" ? t("syncing") : s.pending ? t("pending", { n: s.pending }) : t("all_synced");
-  $("sync-last").textContent = s.lastSync ? t("last_sync", { time: fmtTime(s.lastSync) }) : t("never_synced");
+  $("sync-last").textContent = s.lastSync ? t("last_sync", { time: syncTime(s.lastSync) }) : t("never_synced");
   bar.dataset.pending = String(s.pending);
   const error = $("sync-error");
   error.replaceChildren();

@@ -8,6 +8,16 @@ export const t = (key, vars = {}) => (strings[key] || key).replace(/\{(\w+)\}/g,
 // The keys of a family of strings, e.g. keysWith("cat_") → the appeal categories, in order.
 export const keysWith = (prefix) => Object.keys(strings).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
 export const user = document.querySelector('meta[name="app-user"]')?.content || null;
+
+// Today's date (YYYY-MM-DD) where the bank is — what the server judges deadlines by — whatever
+// time zone the phone is set to.
+export function bankToday() {
+  try {
+    return new Date().toLocaleDateString("sv-SE", { timeZone: document.body.dataset.timezone || undefined });
+  } catch (error) {
+    return new Date().toLocaleDateString("sv-SE");  // an unknown zone: the phone's own date
+  }
+}
 export const RUNTIME_CACHE = "inspect-runtime-v1";
 const $ = (id) => document.getElementById(id);
 

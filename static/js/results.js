@@ -89,6 +89,7 @@ async function detail() {
   $("result-title").textContent = r.outlet.name;
   $("result-meta").textContent = [r.mode_label, r.status_label, `${t("labelled", { label: t("inspector") })}${r.inspector || "—"}`,
     `${t("labelled", { label: t("submitted_at") })}${r.submitted_on || ""}`].join(" · ");
+  if (r.submitted_late) $("result-meta").append(" ", el("span", { class: "tag", "data-late": r.id }, t("submitted_late")));
   $("result-score").replaceChildren(t("labelled", { label: t("score") }), el("strong", {}, String(r.total ?? "—")),
     r.score && r.score.grade ? ` · ${t("labelled", { label: t("grade") })}${r.score.grade}` : "",
     r.red_line_failed ? el("span", { class: "tag red" }, t("red_line_failed")) : "",

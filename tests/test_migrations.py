@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -66,3 +67,33 @@ def test_migrations_match_the_models_and_downgrade_to_base(empty_database_url, t
         assert tables == set()
         upgrade()  # and back up again: the round trip is clean
         db.engine.dispose()
+
+
+def test_upgrade_flags_inspections_submitted_after_their_window(app, demo):
+    """Upgrading a database that already holds submissions: is an inspection flagged late
+    exactly when its submission date where the bank is (not in UTC) is after its window — and
+    is the flag dropped cleanly by a downgrade?"""
+    db.session.remove()
+    downgrade(revision="0009_follow_ups_not_scored")
+    inspections = sa.table("inspections", sa.column("id", sa.Integer()),
+                           sa.column("due_end", sa.Date()),
+                           sa.column("submitted_at", sa.DateTime()))
+    with db.engine.begin() as conn:
+        assert "submitted_late" not in {c["name"] for c in sa.inspect(conn).get_columns(
+            "inspections")}
+        rows = conn.execute(sa.select(inspections.c.id, inspections.c.due_end)
+                            .where(inspections.c.submitted_at.is_not(None))
+                            .order_by(inspections.c.id).limit(3)).all()
+        moments = {  # naive UTC, as stored; Tangshan is 8 hours ahead
+            rows[0].id: datetime.combine(rows[0].due_end, time(15, 59)),  # 23:59 there
+            rows[1].id: datetime.combine(rows[1].due_end, time(16, 0)),  # next day there
+            rows[2].id: datetime.combine(rows[2].due_end + timedelta(days=20), time(2)),
+        }
+        for inspection_id, moment in moments.items():
+            conn.execute(sa.update(inspections).where(inspections.c.id == inspection_id)
+                         .values(submitted_at=moment))
+    upgrade()
+    with db.engine.connect() as conn:
+        late = set(conn.execute(sa.text(
+            "SELECT id FROM inspections WHERE submitted_late")).scalars())
+    assert late == {rows[1].id, rows[2].id}

@@ -14,7 +14,7 @@ from ..checklists.models import Checklist, ChecklistItem
 from ..db import JSONType, TimestampMixin, UTCDateTime, enum_column, utcnow
 from ..errors import IllegalTransition
 from ..extensions import db
-from ..i18n import N_
+from ..i18n import N_, local_date
 from ..orgs.models import OrgUnit
 
 
@@ -164,6 +164,10 @@ class Inspection(TimestampMixin, db.Model):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    #: Submitted after ``due_end`` (the bank's date): late work is accepted, and marked 逾期.
+    #: Decided at the first submission; a correction after a return keeps it.
+    submitted_late: Mapped[bool] = mapped_column(default=False, nullable=False,
+                                                 server_default=sa.false())
     finalised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     review_note: Mapped[str | None] = mapped_column(sa.Text)
 
@@ -208,8 +212,12 @@ class Inspection(TimestampMixin, db.Model):
                                     code="not_editable")
 
     def submit(self) -> None:
+        """Editable → submitted; a first submission after the window is recorded as late."""
+        correction = self.status is InspectionStatus.returned
         self._move(EDITABLE, InspectionStatus.submitted, "该检查不能提交")
         self.submitted_at = utcnow()
+        if not correction:
+            self.submitted_late = local_date(self.submitted_at) > self.due_end
 
     def return_for_correction(self, reason: str) -> None:
         self._move({InspectionStatus.submitted}, InspectionStatus.returned,

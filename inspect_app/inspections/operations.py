@@ -233,7 +233,7 @@ def submit(inspection: Inspection, payload: dict[str, Any], *, by: User) -> dict
     db.session.flush()
     record("inspection.submit", inspection, actor=by,
            after={"total": inspection.total, "grade": inspection.grade_key,
-                  "findings": list(result.failed_items)})
+                  "findings": list(result.failed_items), "late": inspection.submitted_late})
     signals.inspection_submitted.send(inspection, by=by)
     return submission_result(inspection)
 

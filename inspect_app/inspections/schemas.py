@@ -114,6 +114,8 @@ class InspectionSummarySchema(ma.Schema):
     submitted_at = fields.Method("dump_submitted_at")
     submitted_on = fields.Method("dump_submitted_on", metadata={
         "description": "提交日期（分行所在时区，与 PDF 一致）"})
+    submitted_late = fields.Boolean(allow_none=True, metadata={
+        "description": "是否在检查期限（due_end）之后提交（逾期提交）"})
     updated_at = fields.DateTime()
 
     def identity_visible(self, inspection) -> bool:
@@ -148,7 +150,7 @@ class InspectionSummarySchema(ma.Schema):
     def hide_mystery_details(self, data, inspection, **kwargs):
         if not self.identity_visible(inspection):
             data["scenario"] = None
-            data["due_start"] = data["due_end"] = None
+            data["due_start"] = data["due_end"] = data["submitted_late"] = None
             data = dates_only(data)  # score history, photos, updated_at: the day only
         return data
 

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from ..auth.permissions import Permission, Role
 from ..auth.session import csrf_token, login_required
+from ..i18n import bank_timezone
 from ..inspections.campaigns import may_be_assigned
 from .strings import translated_strings
 
@@ -71,7 +72,9 @@ def _lang_url(lang: str) -> str:
 
 
 def _shell(template: str, **context):
-    return render_template(template, js_strings=translated_strings(), **context)
+    # the bank's time zone: the scripts judge "today" (e.g. past a form's window) as it does
+    return render_template(template, js_strings=translated_strings(),
+                           bank_timezone=bank_timezone().key, **context)
 
 
 @bp.get("/tasks")

@@ -5,19 +5,24 @@ works offline once its page is loaded, prints into a PDF bulletin and scales to 
 (every chart has a ``viewBox`` and ``max-width:100%``).
 
 Accessibility: the root has ``role="img"`` and is labelled by its ``<title>`` and ``<desc>``; the
-``<desc>`` states the data in Chinese sentences for screen readers. Series are told apart by more
+``<desc>`` states the data in sentences for screen readers. Series are told apart by more
 than colour (dash patterns and marker shapes), legends are text, colours reach at least 3:1
 against white. Every piece of text passes through :func:`xml.sax.saxutils.escape` after characters
 XML cannot carry are dropped, so an outlet called ``<script>`` is just text. Output is
 deterministic: the same data gives the same bytes (ids are derived from the content).
+
+Language: titles, series and labels come from the caller; the words a chart adds itself (the
+empty state, "no data", the legend's name, the sentences of the ``<desc>``) are a
+:class:`ChartText`, Chinese unless the caller passes one in the reader's language
+(``ChartText.translated(gettext)``).
 """
 from __future__ import annotations
 
 import hashlib
 import math
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
 from typing import Final
 from xml.sax.saxutils import escape
 
@@ -37,7 +42,50 @@ MUTED: Final = "#4b5563"
 GRID: Final = "#d1d5db"
 BAR: Final = "#1d4ed8"
 HIGHLIGHT: Final = "#b91c1c"
-EMPTY_TEXT: Final = "暂无数据"
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue (``scripts/i18n.sh``) without importing Flask here."""
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class ChartText:
+    """The words a chart adds around the caller's data, as ``str.format`` templates.
+
+    The defaults are Chinese (PDFs, and the catalogue's message ids); ``translated(gettext)``
+    gives them in the reader's language."""
+
+    empty: str = N_("暂无数据")
+    no_value: str = N_("无数据")
+    legend: str = N_("图例")
+    value: str = N_("数值")
+    attention: str = N_("重点关注")
+    #: a value after its name: tooltips and the ``<desc>``
+    labelled: str = N_("{label}：{text}")
+    #: a remark after a text, e.g. a bar's note
+    remark: str = N_("{text}（{note}）")
+    #: between the items of a list, and between the groups of a sentence
+    comma: str = N_("，")
+    semicolon: str = N_("；")
+    line_desc: str = N_("{title}。折线图，纵轴 {low} 至 {high}。{series}。")
+    bands_desc: str = N_("参考线：{bands}。")
+    bar_desc: str = N_("{title}。条形图，共 {n} 项：{bars}。")
+    pair_desc: str = N_("{title}。{a}与{b}对比，共 {n} 项：{rows}。")
+    pair_values: str = N_("{a} {a_value}，{b} {b_value}")
+    pair_gap: str = N_("，相差 {gap}")
+    pair_flagged: str = N_("偏高")
+    pair_legend: str = N_("▲ {a}高出{b}超过 {gap}")
+
+    @classmethod
+    def translated(cls, translate: Callable[[str], str]) -> ChartText:
+        """Every word passed through ``translate`` (e.g. flask-babel's ``gettext``)."""
+        default = cls()
+        return cls(**{f.name: translate(getattr(default, f.name)) for f in fields(cls)})
+
+
+CHINESE: Final = ChartText()
+EMPTY_TEXT: Final = CHINESE.empty
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
@@ -114,10 +162,10 @@ def _finite(value: float | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _fmt(value: float | None, value_format: str) -> str:
+def _fmt(value: float | None, value_format: str, words: ChartText = CHINESE) -> str:
     value = _finite(value)
     if value is None:
-        return "无数据"
+        return words.no_value
     try:
         return value_format.format(value)
     except (ValueError, IndexError, KeyError):
@@ -173,22 +221,23 @@ def _title_text(title: str, width: float) -> str:
             f'{_t(truncate(title, width - 16, 14))}</text>')
 
 
-def _empty(kind: str, title: str, width: float, height: float, chart_id: str | None) -> str:
+def _empty(kind: str, title: str, width: float, height: float, chart_id: str | None,
+           words: ChartText = CHINESE) -> str:
     chart_id = chart_id or _chart_id(kind, title, width, height)
-    desc = f"{title}：{EMPTY_TEXT}" if title else EMPTY_TEXT
-    return _svg(chart_id, width, height, title or EMPTY_TEXT, desc, [
+    desc = words.labelled.format(label=title, text=words.empty) if title else words.empty
+    return _svg(chart_id, width, height, title or words.empty, desc, [
         _title_text(title, width) if title else "",
         f'<text x="{_n(width / 2)}" y="{_n(height / 2)}" text-anchor="middle" font-size="14" '
-        f'fill="{MUTED}">{EMPTY_TEXT}</text>'])
+        f'fill="{MUTED}">{_t(words.empty)}</text>'])
 
 
 def _legend(items: Sequence[tuple[str, str]], x0: float, y0: float, width: float,
-            swatch: str = "rect") -> tuple[list[str], float]:
+            swatch: str = "rect", words: ChartText = CHINESE) -> tuple[list[str], float]:
     """Legend entries ``(colour, name)`` laid out in wrapping rows; returns the SVG and height.
 
     ``swatch`` "line" draws the series' dash pattern and marker instead of a square.
     """
-    out = ['<g class="legend" role="list" aria-label="图例">']
+    out = [f'<g class="legend" role="list" aria-label="{_a(words.legend)}">']
     x, y, size = x0, y0, 12
     for index, (colour, name) in enumerate(items):
         label = truncate(name, width / 2, size)
@@ -236,7 +285,8 @@ def _marker(index: int, x: float, y: float, colour: str) -> str:
 def line_chart(series: Sequence[Series], *, title: str, y_min: float = 0, y_max: float = 100,
                width: int = 360, height: int = 220,
                bands: Sequence[Band | tuple[float, str]] | None = None,
-               value_format: str = "{:.1f}", chart_id: str | None = None) -> str:
+               value_format: str = "{:.1f}", chart_id: str | None = None,
+               words: ChartText = CHINESE) -> str:
     """A trend chart (e.g. monthly scores of an outlet): one line per series, gaps where a value
     is None, optional horizontal ``bands`` (e.g. grade lines at 60/80/90).
 
@@ -251,7 +301,7 @@ def line_chart(series: Sequence[Series], *, title: str, y_min: float = 0, y_max:
                 labels.append(str(label))
     has_values = any(_finite(v) is not None for s in series for _, v in s.points)
     if not labels or not has_values:
-        return _empty("line", title, width, height, chart_id)
+        return _empty("line", title, width, height, chart_id, words)
     if not y_max > y_min:
         y_min, y_max = (y_min, y_min + 1)
     chart_id = chart_id or _chart_id(
@@ -259,7 +309,7 @@ def line_chart(series: Sequence[Series], *, title: str, y_min: float = 0, y_max:
         bands_, value_format)
 
     legend, legend_h = _legend([(PALETTE[i % len(PALETTE)], s.name) for i, s in enumerate(series)],
-                               8, 36, width - 16, swatch="line")
+                               8, 36, width - 16, swatch="line", words=words)
     left, right, top, bottom = 34.0, width - 12.0, 36 + legend_h + 6, height - 30.0
     if bottom - top < 40:  # many series: keep a usable plot by growing the chart
         height = int(top + 40 + 30)
@@ -323,11 +373,14 @@ def line_chart(series: Sequence[Series], *, title: str, y_min: float = 0, y_max:
             for x, y in seg:
                 body.append(_marker(index, x, y, colour))
         body.append("</g>")
-        shown = "，".join(f"{label} {_fmt(v, value_format)}" for label, v in s.points)
-        descs.append(f"{s.name}：{shown or EMPTY_TEXT}")
-    desc = f"{title}。折线图，纵轴 {_n(y_min)} 至 {_n(y_max)}。" + "；".join(descs) + "。"
+        shown = words.comma.join(f"{label} {_fmt(v, value_format, words)}"
+                                 for label, v in s.points)
+        descs.append(words.labelled.format(label=s.name, text=shown or words.empty))
+    desc = words.line_desc.format(title=title, low=_n(y_min), high=_n(y_max),
+                                  series=words.semicolon.join(descs))
     if bands_:
-        desc += "参考线：" + "，".join(f"{b.label} {_n(b.value)}" for b in bands_) + "。"
+        desc += words.bands_desc.format(bands=words.comma.join(
+            f"{b.label} {_n(b.value)}" for b in bands_))
     return _svg(chart_id, width, height, title, desc, body)
 
 
@@ -338,29 +391,40 @@ def line_chart(series: Sequence[Series], *, title: str, y_min: float = 0, y_max:
 
 def bar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = None,
               horizontal: bool = True, width: int = 360, value_format: str = "{:.1f}",
-              highlight_label: str = "重点关注", chart_id: str | None = None) -> str:
+              highlight_label: str | None = None, chart_id: str | None = None,
+              words: ChartText = CHINESE) -> str:
     """A bar chart for rankings and most-failed items, in the given order.
 
     Horizontal bars (the default) suit long Chinese labels: a label too long for its column ends
     in "…" and the full label is in the bar's ``<title>`` (a tooltip). Highlighted bars get a
-    different colour, a "★" and a legend entry. ``max_value`` defaults to the largest value.
+    different colour, a "★" and a legend entry (``highlight_label``, by default the words'
+    ``attention``). ``max_value`` defaults to the largest value.
     """
+    if highlight_label is None:
+        highlight_label = words.attention
     if not bars:
-        return _empty("bar", title, width, 120, chart_id)
+        return _empty("bar", title, width, 120, chart_id, words)
     values = [_finite(b.value) for b in bars]
     top_value = _finite(max_value) or max((v for v in values if v is not None), default=0) or 1
     chart_id = chart_id or _chart_id("bar", title, list(bars), max_value, horizontal, width,
                                      value_format, highlight_label)
-    legend_items = [(BAR, "数值")] + ([(HIGHLIGHT, "★ " + highlight_label)]
-                                      if any(b.highlight for b in bars) else [])
-    legend, legend_h = _legend(legend_items, 8, 36, width - 16)
+    legend_items = [(BAR, words.value)] + ([(HIGHLIGHT, "★ " + highlight_label)]
+                                           if any(b.highlight for b in bars) else [])
+    legend, legend_h = _legend(legend_items, 8, 36, width - 16, words=words)
     top = 36 + legend_h + 4
     body = [_title_text(title, width), *legend]
     descs = []
     for bar, value in zip(bars, values):
-        shown = _fmt(value, value_format)
-        descs.append(f"{bar.label} {shown}" + (f"（{bar.note}）" if bar.note else "")
-                     + (f"（{highlight_label}）" if bar.highlight else ""))
+        text = f"{bar.label} {_fmt(value, value_format, words)}"
+        if bar.note:
+            text = words.remark.format(text=text, note=bar.note)
+        if bar.highlight:
+            text = words.remark.format(text=text, note=highlight_label)
+        descs.append(text)
+
+    def tooltip_of(bar: Bar, value: float | None) -> str:
+        tooltip = words.labelled.format(label=bar.label, text=_fmt(value, value_format, words))
+        return words.remark.format(text=tooltip, note=bar.note) if bar.note else tooltip
 
     if horizontal:
         row_h, label_w = 26, min(width * 0.38, 150)
@@ -371,8 +435,7 @@ def bar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = None
             colour = HIGHLIGHT if bar.highlight else BAR
             length = 0 if value is None else max(0.0, min(value, top_value)) / top_value * bar_room
             label = ("★" if bar.highlight else "") + bar.label
-            tooltip = f"{bar.label}：{_fmt(value, value_format)}" + (
-                f"（{bar.note}）" if bar.note else "")
+            tooltip = tooltip_of(bar, value)
             weight = ' font-weight="bold"' if bar.highlight else ""
             note = f" {bar.note}" if bar.note else ""
             body.append(
@@ -382,7 +445,7 @@ def bar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = None
                 f'<rect x="{_n(bar_x)}" y="{_n(y + 5)}" width="{_n(length)}" height="14" '
                 f'fill="{colour}"/>'
                 f'<text x="{_n(bar_x + length + 4)}" y="{_n(y + 16)}" font-size="11">'
-                f'{_t(truncate(_fmt(value, value_format) + note, width - bar_x - length - 6, 11))}'
+                f'{_t(truncate(_fmt(value, value_format, words) + note, width - bar_x - length - 6, 11))}'
                 f'</text></g>')
     else:
         plot_h, slot = 150.0, (width - 16) / len(bars)
@@ -392,40 +455,40 @@ def bar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = None
             x = 8 + index * slot
             colour = HIGHLIGHT if bar.highlight else BAR
             length = 0 if value is None else max(0.0, min(value, top_value)) / top_value * plot_h
-            tooltip = f"{bar.label}：{_fmt(value, value_format)}" + (
-                f"（{bar.note}）" if bar.note else "")
+            tooltip = tooltip_of(bar, value)
             label = ("★" if bar.highlight else "") + bar.label
             body.append(
                 f'<g class="bar"><title>{_t(tooltip)}</title>'
                 f'<rect x="{_n(x + slot * 0.15)}" y="{_n(base - length)}" '
                 f'width="{_n(slot * 0.7)}" height="{_n(length)}" fill="{colour}"/>'
                 f'<text x="{_n(x + slot / 2)}" y="{_n(base - length - 3)}" text-anchor="middle" '
-                f'font-size="10">{_t(truncate(_fmt(value, value_format), slot, 10))}</text>'
+                f'font-size="10">{_t(truncate(_fmt(value, value_format, words), slot, 10))}</text>'
                 f'<text x="{_n(x + slot / 2)}" y="{_n(base + 14)}" text-anchor="middle" '
                 f'font-size="10">{_t(truncate(label, slot - 2, 10))}</text></g>')
-    desc = f"{title}。条形图，共 {len(bars)} 项：" + "；".join(descs) + "。"
+    desc = words.bar_desc.format(title=title, n=len(bars), bars=words.semicolon.join(descs))
     return _svg(chart_id, width, height, title, desc, body)
 
 
 def paired_bar_chart(rows: Sequence[PairRow], *, title: str, a_label: str = "自查",
                      b_label: str = "独立检查", max_value: float = 100, width: int = 360,
                      value_format: str = "{:.1f}", gap_threshold: float | None = None,
-                     chart_id: str | None = None) -> str:
+                     chart_id: str | None = None, words: ChartText = CHINESE) -> str:
     """Two bars per label (the inflation view: self-check ``a`` vs independent ``b``).
 
     With ``gap_threshold``, rows where ``a`` exceeds ``b`` by more than it get a "▲" and are
     named in the ``<desc>``.
     """
     if not rows:
-        return _empty("paired", title, width, 120, chart_id)
+        return _empty("paired", title, width, 120, chart_id, words)
     top_value = _finite(max_value) or 100
     chart_id = chart_id or _chart_id("paired", title, list(rows), a_label, b_label, max_value,
                                      width, value_format, gap_threshold)
     colour_a, colour_b = PALETTE[1], PALETTE[0]
     legend_items = [(colour_a, a_label), (colour_b, b_label)]
     if gap_threshold is not None:
-        legend_items.append((HIGHLIGHT, f"▲ {a_label}高出{b_label}超过 {_n(gap_threshold)}"))
-    legend, legend_h = _legend(legend_items, 8, 36, width - 16)
+        legend_items.append((HIGHLIGHT, words.pair_legend.format(a=a_label, b=b_label,
+                                                                 gap=_n(gap_threshold))))
+    legend, legend_h = _legend(legend_items, 8, 36, width - 16, words=words)
     top = 36 + legend_h + 4
     row_h, label_w = 38, min(width * 0.34, 130)
     bar_x = 8 + label_w + 6
@@ -439,10 +502,12 @@ def paired_bar_chart(rows: Sequence[PairRow], *, title: str, a_label: str = "自
         flagged = (gap_threshold is not None and a is not None and b is not None
                    and a - b > gap_threshold)
         label = ("▲" if flagged else "") + row.label
-        gap = f"，相差 {_fmt(a - b, value_format)}" if a is not None and b is not None else ""
-        text = (f"{row.label}：{a_label} {_fmt(a, value_format)}，"
-                f"{b_label} {_fmt(b, value_format)}{gap}")
-        descs.append(text + ("（偏高）" if flagged else ""))
+        gap = (words.pair_gap.format(gap=_fmt(a - b, value_format, words))
+               if a is not None and b is not None else "")
+        text = words.labelled.format(label=row.label, text=words.pair_values.format(
+            a=a_label, a_value=_fmt(a, value_format, words), b=b_label,
+            b_value=_fmt(b, value_format, words)) + gap)
+        descs.append(words.remark.format(text=text, note=words.pair_flagged) if flagged else text)
         style = f' font-weight="bold" fill="{HIGHLIGHT}"' if flagged else ""
         parts = [f'<g class="pair"><title>{_t(text)}</title>',
                  f'<text x="{_n(8 + label_w)}" y="{_n(y + 19)}" text-anchor="end"{style}>'
@@ -452,8 +517,9 @@ def paired_bar_chart(rows: Sequence[PairRow], *, title: str, a_label: str = "自
             parts.append(f'<rect x="{_n(bar_x)}" y="{_n(y + offset)}" width="{_n(length)}" '
                          f'height="13" fill="{colour}"/>')
             parts.append(f'<text x="{_n(bar_x + length + 3)}" y="{_n(y + offset + 11)}" '
-                         f'font-size="10">{_t(_fmt(value, value_format))}</text>')
+                         f'font-size="10">{_t(_fmt(value, value_format, words))}</text>')
         parts.append("</g>")
         body.append("".join(parts))
-    desc = (f"{title}。{a_label}与{b_label}对比，共 {len(rows)} 项：" + "；".join(descs) + "。")
+    desc = words.pair_desc.format(title=title, a=a_label, b=b_label, n=len(rows),
+                                  rows=words.semicolon.join(descs))
     return _svg(chart_id, width, height, title, desc, body)

@@ -8,7 +8,9 @@ order of units or checks.
 Rules are a registry (:data:`RULES`, CTFd's ``UPLOADERS`` pattern): one class per rule with a key,
 a Chinese label, a description template rendered with the rule's parameters, the unit kinds it
 applies to, typed parameters with defaults and validation, and ``evaluate(facts, params)``
-returning a :class:`RuleHit` (Chinese explanation with the concrete figures) or None.
+returning a :class:`RuleHit` (Chinese explanation with the concrete figures) or None. A hit's
+figures are enough to say its explanation again in another language
+(:mod:`inspect_app.watchlist.reasons`).
 
 A rule *set* (:class:`RuleSet`) is versioned data stored as JSON: which rules are enabled with
 which parameters, and the exit policy (:class:`ExitPolicy`). Use :meth:`RuleSet.from_dict` /
@@ -51,6 +53,12 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, ClassVar, Final
+
+
+def N_(message: str) -> str:
+    """Marks a rule's label for the catalogue (``scripts/i18n.sh``) without importing Flask."""
+    return message
+
 
 #: Unit kinds the rules know.
 OUTLET: Final = "outlet"
@@ -339,7 +347,7 @@ class LowIndependentScore(WatchRule):
     """Mean independent score in the period below a threshold."""
 
     key = "low_independent_score"
-    label_zh = "独立检查得分偏低"
+    label_zh = N_("独立检查得分偏低")
     description_zh = ("独立检查（互查、抽查、暗访）平均得分低于 {threshold} 分"
                       "（期内至少 {min_checks} 次独立检查）")
     params = (Param("threshold", "分数线", "float", 70, 0, 100),
@@ -359,7 +367,7 @@ class RedLineRepeat(WatchRule):
     """Many red-line failures in the period, or the same red-line item failed twice in a row."""
 
     key = "red_line_repeat"
-    label_zh = "红线问题反复出现"
+    label_zh = N_("红线问题反复出现")
     description_zh = ("期内独立检查中红线（一票否决）项不合格累计 {count} 次及以上，"
                       "或同一红线项在连续两次独立检查中均不合格")
     params = (Param("count", "累计次数", "int", 2, 1),)
@@ -380,14 +388,16 @@ class RedLineRepeat(WatchRule):
         if not parts:
             return None
         return "；".join(parts), {"failures": failures, "count": p["count"],
-                                 "repeated_items": sorted(repeated)}
+                                 "repeated_items": sorted(repeated),
+                                 "repeated_on": {code: [first.isoformat(), second.isoformat()]
+                                                 for code, (first, second) in repeated.items()}}
 
 
 class OverdueRectification(WatchRule):
     """Overdue rectification items above a count or a share of the open items."""
 
     key = "overdue_rectification"
-    label_zh = "整改逾期"
+    label_zh = N_("整改逾期")
     description_zh = ("逾期未完成的整改项达到 {count} 项，或逾期项占未完成整改项的比例达到 {share}"
                       "（未完成整改项不少于 {share_min_open} 项时）")
     params = (Param("count", "逾期项数", "int", 3, 1),
@@ -406,14 +416,15 @@ class OverdueRectification(WatchRule):
         if not parts:
             return None
         return "；".join(parts), {"overdue_items": overdue, "open_items": open_,
-                                 "overdue_share": share, "count": p["count"], "share": p["share"]}
+                                 "overdue_share": share, "count": p["count"], "share": p["share"],
+                                 "share_min_open": p["share_min_open"]}
 
 
 class SelfCheckInflation(WatchRule):
     """Self-checks far above independent checks, or self-passed items failed by later checks."""
 
     key = "self_check_inflation"
-    label_zh = "自查虚高"
+    label_zh = N_("自查虚高")
     description_zh = ("自查平均得分比独立检查平均得分高出超过 {gap} 分，"
                       "或自查合格的项目在其后的独立检查中不合格超过 {reversals} 次")
     params = (Param("gap", "分差", "float", 15, 0, 100),
@@ -472,7 +483,7 @@ class QueueOvertime(WatchRule):
     """Share of customers waiting over the limit (超时占比) above a threshold."""
 
     key = "queue_overtime"
-    label_zh = "排队超时"
+    label_zh = N_("排队超时")
     description_zh = ("排队超时客户占比（超时占比）高于 {threshold}（期内服务客户不少于 {min_served} 人）；"
                       "目标是超时网点零发生")
     params = (Param("threshold", "超时占比", "share", 0.05, 0, 1),

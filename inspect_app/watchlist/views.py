@@ -2,7 +2,8 @@
 
 Thin views over :mod:`.dashboards`, :mod:`.operations` and :mod:`.bulletins`; charts are SVG
 drawn on the server (:mod:`inspect_app.reports.charts`), so they need no script and keep
-working offline once the page is cached.
+working offline once the page is cached; their titles, series and own words are in the page's
+language.
 """
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ import re
 from datetime import date
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask_babel import format_date, gettext
 
 from ..api.downloads import download
 from ..auth.permissions import Permission
 from ..auth.session import login_required
 from ..errors import DomainError
 from ..extensions import db
-from ..i18n import local_today
+from ..i18n import N_, local_today
 from ..orgs.models import OrgKind, OrgUnit
 from ..orgs.operations import visible_units
 from ..reports import charts
@@ -25,6 +27,7 @@ from .api import visible_entries
 from .bulletins import bulletin, bulletin_pdf, bulletin_xlsx
 from .models import ACTION_KINDS, EVENT_LABELS
 from .operations import annotate, get_entry, log_action, manual_exit
+from .reasons import reason_label, reason_text
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -34,6 +37,27 @@ bp = Blueprint("manage", __name__, url_prefix="/manage")
 def require_reader():
     if not g.user.can(Permission.reports_read):
         abort(403)
+
+
+@bp.context_processor
+def reasons_in_the_pages_language() -> dict:
+    """Templates say a stored watch-list reason in the reader's language."""
+    return {"reason_label": reason_label, "reason_text": reason_text}
+
+
+def _chart_words() -> charts.ChartText:
+    """What the charts add around the data (empty state, legend, descriptions), translated."""
+    return charts.ChartText.translated(gettext)
+
+
+def _grade_bands() -> list[tuple[float, str]]:
+    """Grade lines on score trends: 合格 60, 良好 80, 优秀 90."""
+    return [(60, gettext("合格")), (80, gettext("良好")), (90, gettext("优秀"))]
+
+
+def _month(point: dict) -> str:
+    """A trend point's month, short: "11月" in Chinese, "Nov" in English."""
+    return format_date(date.fromisoformat(point["month"] + "-01"), "MMM")
 
 
 def _day() -> date:
@@ -75,10 +99,11 @@ def entry(entry_id: int):
             error = exc.message if isinstance(exc, DomainError) else "日期格式不正确"
     points = dashboards.trend(item.unit, g.user, end=local_today(), months=6)
     chart = charts.line_chart(
-        [charts.Series("综合得分", [(p["month"][5:] + "月", p["combined"]) for p in points]),
-         charts.Series("独立检查", [(p["month"][5:] + "月", p["independent_mean"])
-                                for p in points])],
-        title=f"{item.unit.name} 近 6 个月得分", bands=[(60, "合格"), (80, "良好"), (90, "优秀")])
+        [charts.Series(gettext("综合得分"), [(_month(p), p["combined"]) for p in points]),
+         charts.Series(gettext("独立检查"), [(_month(p), p["independent_mean"])
+                                          for p in points])],
+        title=gettext("%(name)s 近 6 个月得分", name=item.unit.name), bands=_grade_bands(),
+        words=_chart_words())
     return render_template("manage/entry.html", entry=annotate([item])[0], chart=chart,
                            kinds=ACTION_KINDS, event_labels=EVENT_LABELS, error=error,
                            can_manage=g.user.can(Permission.watchlist_manage),
@@ -96,21 +121,26 @@ def rankings():
     items = dashboards.most_failed_items(period, g.user, limit=8)
     gaps = [r for r in dashboards.mode_comparison(period, g.user)][:8]
     best, worst = dashboards.best_and_worst(outlets)
+    words = _chart_words()
     figures = {
         "best": charts.bar_chart([charts.Bar(f"{r['name']}", r["combined"],
                                              highlight=r["is_benchmark"],
-                                             note="标杆" if r["is_benchmark"] else None)
-                                  for r in best], title="排名前列网点", max_value=100,
-                                 highlight_label="标杆网点"),
+                                             note=gettext("标杆") if r["is_benchmark"] else None)
+                                  for r in best], title=gettext("排名前列网点"), max_value=100,
+                                 highlight_label=gettext("标杆网点"), words=words),
         "worst": charts.bar_chart([charts.Bar(r["name"], r["combined"],
                                               highlight=dashboards.needs_attention(r))
-                                   for r in worst], title="排名靠后网点", max_value=100),
+                                   for r in worst], title=gettext("排名靠后网点"), max_value=100,
+                                  words=words),
         "failed": charts.bar_chart([charts.Bar(f"{r['item_code']} {r['item_text']}",
                                               r["failures"]) for r in items],
-                                  title="失分最多的检查项", value_format="{:.0f}"),
+                                  title=gettext("失分最多的检查项"), value_format="{:.0f}",
+                                  words=words),
         "gaps": charts.paired_bar_chart([charts.PairRow(r["name"], r["self_mean"],
                                                         r["independent_mean"]) for r in gaps],
-                                        title="自查与独立检查对比", gap_threshold=15),
+                                        title=gettext("自查与独立检查对比"), gap_threshold=15,
+                                        a_label=gettext("自查"), b_label=gettext("独立检查"),
+                                        words=words),
     }
     return render_template("manage/rankings.html", period=period, kind=kind, best=best,
                            worst=worst, subbranches=subbranches, items=items, gaps=gaps,
@@ -125,10 +155,11 @@ def trend(unit_id: int):
         abort(404)
     points = dashboards.trend(unit, g.user, end=_day(), months=12)
     chart = charts.line_chart(
-        [charts.Series(name, [(p["month"][2:], p[key]) for p in points])
-         for name, key in (("综合得分", "combined"), ("独立检查", "independent_mean"),
-                           ("自查", "self_mean"))],
-        title=f"{unit.name} 近 12 个月趋势", bands=[(60, "合格"), (80, "良好"), (90, "优秀")])
+        [charts.Series(gettext(name), [(p["month"][2:], p[key]) for p in points])
+         for name, key in ((N_("综合得分"), "combined"), (N_("独立检查"), "independent_mean"),
+                           (N_("自查"), "self_mean"))],
+        title=gettext("%(name)s 近 12 个月趋势", name=unit.name), bands=_grade_bands(),
+        words=_chart_words())
     return render_template("manage/trend.html", unit=unit, points=points, chart=chart,
                            arrow=dashboards.trend_arrow(points))
 

@@ -8,6 +8,16 @@ export const t = (key, vars = {}) => (strings[key] || key).replace(/\{(\w+)\}/g,
 // The keys of a family of strings, e.g. keysWith("cat_") → the appeal categories, in order.
 export const keysWith = (prefix) => Object.keys(strings).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
 export const user = document.querySelector('meta[name="app-user"]')?.content || null;
+
+// Today's date (YYYY-MM-DD) where the bank is — what the server judges deadlines by — whatever
+// time zone the phone is set to.
+export function bankToday() {
+  try {
+    return new Date().toLocaleDateString("sv-SE", { timeZone: document.body.dataset.timezone || undefined });
+  } catch (error) {
+    return new Date().toLocaleDateString("sv-SE");  // an unknown zone: the phone's own date
+  }
+}
 export const RUNTIME_CACHE = "inspect-runtime-v1";
 const $ = (id) => document.getElementById(id);
 
@@ -35,6 +45,13 @@ export const fmtTime = (iso) => {
   const d = new Date(iso);
   const pad = (n) => String(n).padStart(2, "0");
   return `${d.getMonth() + 1}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+};
+
+// When the phone last synced: the time alone if it was today (the bar stays one line on a
+// phone), the day as well if not.
+const syncTime = (iso) => {
+  const shown = fmtTime(iso);
+  return new Date(iso).toDateString() === new Date().toDateString() ? shown.split(" ")[1] : shown;
 };
 
 // Keep pages and API answers for offline use (the service worker also caches as it goes;
@@ -82,7 +99,7 @@ async function renderBar(detail = {}) {
   $("sync-net").textContent = navigator.onLine ? t("online") : t("offline");
   $("sync-net").className = "net " + (navigator.onLine ? "on" : "off");
   $("sync-pending").textContent = detail.state === "syncing" ? t("syncing") : s.pending ? t("pending", { n: s.pending }) : t("all_synced");
-  $("sync-last").textContent = s.lastSync ? t("last_sync", { time: fmtTime(s.lastSync) }) : t("never_synced");
+  $("sync-last").textContent = s.lastSync ? t("last_sync", { time: syncTime(s.lastSync) }) : t("never_synced");
   bar.dataset.pending = String(s.pending);
   const error = $("sync-error");
   error.replaceChildren();

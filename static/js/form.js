@@ -1,6 +1,6 @@
 // The inspection form: every tap saved on the phone at once, synced when the network allows.
 import { ApiError, getJSON } from "./api.js";
-import { el, fmtTime, keepForOffline, requestBackgroundSync, start, t, user } from "./app.js";
+import { bankToday, el, fmtTime, keepForOffline, requestBackgroundSync, start, t, user } from "./app.js";
 import { nowIso, prepare } from "./photos.js";
 import * as store from "./store.js";
 import { cleanAnswers, flush, isCancelled, scheduleDraftSync } from "./sync.js";
@@ -237,9 +237,21 @@ function renderMeta() {
     inspection.due_start ? t("due", { start: inspection.due_start, end: inspection.due_end }) : ""].filter(Boolean).join(" · ");
 }
 
+// Past the window's last day: the form still takes the work, and says it will be marked late.
+// Judged on the phone from the copy it holds, so it shows offline too. A form sent back for
+// correction keeps the verdict of its first submission, so it gets no warning.
+function renderLate() {
+  const inspection = form.inspection;
+  const late = !locked() && ["assigned", "in_progress"].includes(inspection.status)
+    && Boolean(inspection.due_end) && inspection.due_end < bankToday();
+  $("form-late").textContent = late ? t("late_warning", { end: inspection.due_end }) : "";
+  $("form-late").hidden = !late;
+}
+
 function renderStatus(entries = []) {
   $("form-fields").disabled = locked();
   if ($("form-meta").textContent) renderMeta();
+  renderLate();
   // conflict: both copies, the person chooses
   const box = $("conflict");
   box.hidden = !form.conflict;

@@ -89,9 +89,11 @@ async function detail() {
   $("result-title").textContent = r.outlet.name;
   $("result-meta").textContent = [r.mode_label, r.status_label, `${t("labelled", { label: t("inspector") })}${r.inspector || "—"}`,
     `${t("labelled", { label: t("submitted_at") })}${r.submitted_on || ""}`].join(" · ");
+  if (r.submitted_late) $("result-meta").append(" ", el("span", { class: "tag", "data-late": r.id }, t("submitted_late")));
   $("result-score").replaceChildren(t("labelled", { label: t("score") }), el("strong", {}, String(r.total ?? "—")),
     r.score && r.score.grade ? ` · ${t("labelled", { label: t("grade") })}${r.score.grade}` : "",
-    r.red_line_failed ? el("span", { class: "tag red" }, t("red_line_failed")) : "");
+    r.red_line_failed ? el("span", { class: "tag red" }, t("red_line_failed")) : "",
+    (r.findings || []).some((f) => f.status === "overturned") ? el("span", { class: "muted", id: "result-rescored" }, ` · ${t("rescored_on_appeal")}`) : "");
   // the PDFs of this result (the API lets whoever may read the result download them)
   $("result-downloads").replaceChildren(...[
     el("a", { class: "button small", href: `/api/v1/inspections/${r.id}/report.pdf`, download: true, "data-pdf": "report" }, t("report_pdf")),
@@ -105,11 +107,16 @@ async function detail() {
         const answer = (r.answers || {})[item.code];
         const finding = findings.get(item.code);
         const pics = (r.photos || {})[item.code] || [];
-        return el("li", { class: finding ? "failed" : "" },
+        // a finding withdrawn on appeal no longer counts: its answer stays legible, struck
+        // through, and says in words that it was overturned (the score no longer holds it)
+        const withdrawn = finding && finding.status === "overturned";
+        const shown = answerText(item, answer);
+        return el("li", { class: withdrawn ? "withdrawn" : finding ? "failed" : "" },
           el("span", { class: "code" }, item.code), " ", item.text,
-          el("br"), el("strong", {}, answerText(item, answer)),
+          el("br"), withdrawn ? el("del", { class: "original-answer" }, shown) : el("strong", {}, shown),
           answer && answer.note ? el("span", { class: "muted" }, ` · ${answer.note}`) : null,
-          finding ? el("span", { class: "tag red" }, finding.status_label) : null,
+          withdrawn ? el("span", { class: "tag ok", "data-withdrawn": item.code }, t("withdrawn_answer", { answer: shown }))
+            : finding ? el("span", { class: "tag red" }, finding.status_label) : null,
           pics.length ? el("div", { class: "thumbs" }, pics.map((p) => el("img", { src: p.thumbnail_url, alt: item.code, width: "72", height: "72", loading: "lazy" }))) : null,
           finding ? appealBox(finding) : null);
       })));

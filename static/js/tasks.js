@@ -1,14 +1,14 @@
 // 我的任务: assignments grouped by today / overdue / upcoming / done (and cancelled ones the phone still holds), each with its sync state;
 // every open form is fetched and kept on the phone as soon as the list loads.
 import { ApiError, getJSON, latest } from "./api.js";
-import { el, keepForOffline, start, t, user } from "./app.js";
+import { bankToday, el, keepForOffline, start, t, user } from "./app.js";
 import * as store from "./store.js";
 import { isCancelled } from "./sync.js";
 
 const $ = (x) => document.getElementById(x);
 const OPEN = ["assigned", "in_progress", "returned"];
 const GROUPS = ["today", "overdue", "upcoming", "done", "cancelled"];
-const today = new Date().toLocaleDateString("sv-SE");  // YYYY-MM-DD in local time
+const today = bankToday();  // YYYY-MM-DD where the bank is, as the form's late warning
 
 function group(task, local) {
   if (task.status === "cancelled") return "cancelled";

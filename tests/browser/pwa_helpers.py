@@ -3,10 +3,17 @@ from __future__ import annotations
 
 import io
 
+import sqlalchemy as sa
 from PIL import ExifTags, Image
 from playwright.sync_api import expect
 
+from inspect_app.auth.models import RoleGrant, User
+from inspect_app.auth.permissions import Role
 from inspect_app.demo.seed import DEMO_PASSWORD
+from inspect_app.extensions import db
+from inspect_app.inspections.models import Inspection
+
+from ..helpers import filler_of, submit_filled
 
 
 def sign_in(page, username: str, next_path: str = "/") -> None:
@@ -15,6 +22,27 @@ def sign_in(page, username: str, next_path: str = "/") -> None:
     page.get_by_label("密码").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(f"**{next_path}")
+
+
+def outlet_manager_of(inspection: Inspection) -> str:
+    """Username of the inspected outlet's manager (who reads its results and appeals)."""
+    return db.session.scalar(sa.select(User.username).join(RoleGrant).where(
+        RoleGrant.role == Role.outlet_manager, RoleGrant.org_unit_id == inspection.outlet_id))
+
+
+def open_result_with_finding(new_mobile_context, client, api, inspection: Inspection,
+                             code: str = "ENV-03") -> tuple:
+    """Submit ``inspection`` through the API as its inspector, every item passing but ``code``,
+    then sign the outlet's manager in on its result page (a new phone).
+
+    Returns ``(page, finding)``: the page, and the finding of ``code`` as the submission
+    answered it (``{"id", "item_code", "fixed_on_spot"}``)."""
+    response = submit_filled(client, api(filler_of(inspection)), inspection.id, fail=(code,))
+    assert response.status_code == 200, response.get_json()
+    finding = next(f for f in response.get_json()["findings"] if f["item_code"] == code)
+    page = new_mobile_context().new_page()
+    sign_in(page, outlet_manager_of(inspection), f"/results/{inspection.id}")
+    return page, finding
 
 
 def _controlled(page, polls: int) -> bool:

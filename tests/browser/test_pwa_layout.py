@@ -1,5 +1,8 @@
-"""Layout on a phone: the sync bar is never hidden under the (taller, English) header."""
+"""Layout on a phone: the sync bar is never hidden under the (taller, English) header, and its
+button stays on the status line."""
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -55,3 +58,36 @@ def test_trend_table_fits_a_narrow_phone_in_english(new_mobile_context, demo):
                                         .parentElement.getBoundingClientRect();
                                       return box.right <= card.right; }""")
     assert inside  # the table scrolls inside its card rather than running out of it
+
+
+SYNC_BAR = """() => {
+  const box = (id) => document.getElementById(id).getBoundingClientRect();
+  const [net, pending, last, button] = ["sync-net", "sync-pending", "sync-last", "sync-now"].map(box);
+  return { net, pending, last, button, bar: box("syncbar"),
+           scrollWidth: document.documentElement.scrollWidth };
+}"""
+
+
+def middle(box: dict) -> float:
+    return box["top"] + box["height"] / 2
+
+
+@pytest.mark.parametrize("width", [360, 390, 1280])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_sync_button_stays_on_the_status_line(new_mobile_context, demo, lang, width):
+    """Does the sync button sit on the same line as the sync status (online, pending, last
+    sync) instead of wrapping onto a line of its own — on one line at 390 px and wider, in
+    Chinese and in English — with nothing pushing the page sideways?"""
+    page = new_mobile_context(viewport={"width": width, "height": 780}).new_page()
+    sign_in(page, "wd.lb01", "/tasks")
+    page.goto(f"/tasks?lang={lang}")
+    expect(page.locator("#sync-last")).to_contain_text(re.compile(r"\d\d:\d\d"))
+    box = page.evaluate(SYNC_BAR)
+    assert box["scrollWidth"] <= width, box
+    button = box["button"]
+    # the button's box is level with the status text, not under it
+    assert button["top"] < middle(box["net"]) < button["bottom"], box
+    assert button["right"] <= width, box
+    if width >= 390:  # one line: every part of the status level with the button
+        for part in ("net", "pending", "last"):
+            assert abs(middle(box[part]) - middle(button)) <= 2, (part, box)

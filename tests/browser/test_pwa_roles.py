@@ -14,12 +14,7 @@ from inspect_app.inspections.models import Appeal, AppealStatus, Inspection
 from inspect_app.rectification.models import RectificationItem, RectificationState
 
 from ..helpers import filler_of, jpeg, new_key, submit_filled
-from .pwa_helpers import sign_in
-
-
-def outlet_manager_of(inspection: Inspection) -> str:
-    return db.session.scalar(sa.select(User.username).join(RoleGrant).where(
-        RoleGrant.role == Role.outlet_manager, RoleGrant.org_unit_id == inspection.outlet_id))
+from .pwa_helpers import open_result_with_finding, outlet_manager_of, sign_in
 
 
 def shows_no_placeholder(page) -> None:
@@ -51,13 +46,7 @@ def test_outlet_appeals_a_finding_and_a_reviewer_decides_it(new_mobile_context, 
     reason), a service manager find it under 申诉处理 and overturn it, and the outlet then
     see the outcome?"""
     inspection = first("spot_check")
-    response = submit_filled(client, api(filler_of(inspection)), inspection.id,
-                             fail=("ENV-03",))
-    assert response.status_code == 200, response.get_json()
-    finding = next(f for f in response.get_json()["findings"] if f["item_code"] == "ENV-03")
-
-    outlet = new_mobile_context().new_page()
-    sign_in(outlet, outlet_manager_of(inspection), f"/results/{inspection.id}")
+    outlet, finding = open_result_with_finding(new_mobile_context, client, api, inspection)
     outlet.locator(f'[data-appeal="{finding["id"]}"]').click()
     outlet.locator(f'[data-appeal-category="{finding["id"]}"]').select_option("standard_misapplied")
     box = outlet.locator(f'[data-appeal-box="{finding["id"]}"]')
@@ -265,14 +254,46 @@ def test_appeal_categories_keep_their_order_with_other_last(new_mobile_context, 
     """Does the appeal form offer the categories in their intended order — 检查标准理解有误
     first (preselected), 其他 last — rather than sorted by their internal keys (which put
     检查时已现场整改 first and 其他 in the middle)?"""
-    inspection = first("spot_check")
-    response = submit_filled(client, api(filler_of(inspection)), inspection.id,
-                             fail=("ENV-03",))
-    assert response.status_code == 200, response.get_json()
-    finding = next(f for f in response.get_json()["findings"] if f["item_code"] == "ENV-03")
-    page = new_mobile_context().new_page()
-    sign_in(page, outlet_manager_of(inspection), f"/results/{inspection.id}")
+    page, finding = open_result_with_finding(new_mobile_context, client, api,
+                                             first("spot_check"))
     page.locator(f'[data-appeal="{finding["id"]}"]').click()
     options = page.locator(f'[data-appeal-category="{finding["id"]}"] option')
     expect(options).to_have_text(["检查标准理解有误", "事实认定有误", "检查时已现场整改",
                                   "该项不适用本网点", "其他"])
+
+
+def test_a_granted_appeal_strikes_out_the_original_answer(new_mobile_context, first, client,
+                                                          api):
+    """Once an appeal against a finding is granted, does the result page strike the original
+    不合格 through and say it no longer counts (原判不合格，申诉成立已撤销) — in Chinese and in
+    English — and show the score as re-computed after the appeal?"""
+    inspection = first("spot_check")
+    page, finding = open_result_with_finding(new_mobile_context, client, api, inspection)
+    before = client.get(f"/api/v1/inspections/{inspection.id}",
+                        headers=api("fwgl")).get_json()["total"]
+    appeal = client.post(f"/api/v1/findings/{finding['id']}/appeals",
+                         headers=api(outlet_manager_of(inspection)),
+                         json={"category": "standard_misapplied", "text": "海报为总行统一配发的新版"})
+    assert appeal.status_code == 201, appeal.get_json()
+    decided = client.post(f"/api/v1/appeals/{appeal.get_json()['id']}/decide",
+                          headers=api("fwgl"), json={"decision": "overturned", "note": "复核属实"})
+    assert decided.status_code == 200, decided.get_json()
+    after = client.get(f"/api/v1/inspections/{inspection.id}",
+                       headers=api("fwgl")).get_json()["total"]
+    assert after > before  # the appeal re-scored the inspection
+
+    page.reload()
+    row = page.locator("#result-sections li", has=page.locator(".code", has_text="ENV-03"))
+    expect(row.locator("del")).to_have_text("不合格")
+    expect(row.locator("[data-withdrawn]")).to_have_text("原判不合格，申诉成立已撤销")
+    expect(row.locator("strong")).to_have_count(0)  # no bold 不合格 left standing
+    expect(row.locator(".tag.red")).to_have_count(0)
+    expect(page.locator("#result-score strong")).to_have_text(format(after, "g"))
+    expect(page.locator("#result-score")).to_contain_text("已按申诉结果重新计分")
+    shows_no_placeholder(page)
+
+    page.goto(f"/results/{inspection.id}?lang=en")
+    row = page.locator("#result-sections li", has=page.locator(".code", has_text="ENV-03"))
+    expect(row.locator("del")).to_have_text("Fail")
+    expect(row.locator("[data-withdrawn]")).to_have_text("Originally Fail; withdrawn after appeal")
+    expect(page.locator("#result-score")).to_contain_text("Rescored after the appeal")

@@ -84,3 +84,48 @@ def test_follow_up_kinds_and_history_read_in_english(client, login, demo):
     assert "<strong>人工出列</strong>" in text
     text = client.get(f"/manage/watchlist/{entry.id}?lang=en").get_data(as_text=True)
     assert "<strong>Taken off the list</strong>" in text  # the event, not the button's verb
+
+
+#: Words the charts themselves add (titles, legends, series, empty states, descriptions).
+CHART_WORDS_ZH = ("排名前列网点", "排名靠后网点", "失分最多的检查项", "自查与独立检查对比", "数值",
+                  "图例", "暂无数据", "无数据", "重点关注", "标杆网点", "折线图", "条形图", "参考线",
+                  "综合得分", "个月得分", "个月趋势", "相差", "偏高")
+
+
+def charts_of(text: str) -> str:
+    """The SVG charts of a page, as one string."""
+    return "".join(re.findall(r"<svg.*?</svg>", text, flags=re.S))
+
+
+def test_charts_speak_the_pages_language(client, login, demo):
+    """On the rankings, an entry and a trend page in English, are the charts' titles, legends,
+    series, empty states and screen-reader descriptions English (排名前列网点, 数值, 暂无数据 …
+    were left in Chinese) — and still Chinese in Chinese?"""
+    login("fwgl", "Demo@2026")
+    last_month = date.today().replace(day=1) - timedelta(days=1)
+    entry = db.session.scalar(sa.select(WatchlistEntry).order_by(WatchlistEntry.id))
+    pages = {"rankings": f"/manage/rankings?kind=month&day={last_month}",
+             "empty": "/manage/rankings?kind=week&day=2020-01-06",
+             "entry": f"/manage/watchlist/{entry.id}",
+             "trend": f"/manage/trend/{entry.unit_id}"}
+    english = {name: charts_of(client.get(f"{path}&lang=en" if "?" in path else f"{path}?lang=en")
+                               .get_data(as_text=True)) for name, path in pages.items()}
+    for name, svg in english.items():
+        assert svg, name
+        assert [word for word in CHART_WORDS_ZH if word in svg] == [], name
+    assert "Top outlets" in english["rankings"] and "Bottom outlets" in english["rankings"]
+    assert 'aria-label="Legend"' in english["rankings"] and ">Value</text>" in english["rankings"]
+    assert "Self-checks vs independent checks. Self-check compared with Independent" \
+        in english["rankings"]
+    assert english["empty"].count(">No data yet</text>") == 4
+    assert "Combined score" in english["trend"] and "trend over 12 months" in english["trend"]
+    assert "Line chart, vertical axis 0 to 100." in english["entry"]
+    assert re.search(r">(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)</text>",
+                     english["entry"])
+
+    chinese = {name: charts_of(client.get(f"{path}&lang=zh" if "?" in path else f"{path}?lang=zh")
+                               .get_data(as_text=True)) for name, path in pages.items()}
+    assert "排名前列网点" in chinese["rankings"] and ">数值</text>" in chinese["rankings"]
+    assert chinese["empty"].count(">暂无数据</text>") == 4
+    assert "近 12 个月趋势" in chinese["trend"] and "折线图，纵轴 0 至 100。" in chinese["entry"]
+    assert re.search(r">\d{1,2}月</text>", chinese["entry"])

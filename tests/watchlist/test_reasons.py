@@ -1,0 +1,100 @@
+"""Watch-list reasons in the reader's language, said again from the figures each entry keeps."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import sqlalchemy as sa
+from flask_babel import force_locale
+
+from inspect_app.extensions import db
+from inspect_app.watchlist.models import EntryStatus, WatchlistEntry
+from inspect_app.watchlist.reasons import explain, reason_label, reason_text
+from inspect_app.watchlist.rules import QueueStats, get_rule
+
+from .test_rules import check, facts
+
+CHINESE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+
+#: One unit per rule, meeting every part of the rule's explanation.
+CASES = {
+    "low_independent_score": (facts(independent_checks=[check(1, 60), check(2, 79.9),
+                                                        check(3, 65.6)]), {}),
+    "red_line_repeat": (facts(independent_checks=[check(1, 59, red=["A1"]),
+                                                  check(2, 59, red=["A1", "B2"])]), {}),
+    "overdue_rectification": (facts(open_items=10, overdue_items=3), {}),
+    "self_check_inflation": (facts(self_checks=[check(1, 99, "self_check", passed=list("ABCDEFG"))],
+                                   independent_checks=[check(5, 60, failed=list("ABCDEFG"))]),
+                             {"reversals": 3}),
+    "queue_overtime": (facts(queue=QueueStats(1000, 51)), {}),
+}
+
+
+def stored(key: str) -> dict:
+    """The rule's hit for its case, as a watch-list entry keeps it (through JSON)."""
+    unit, params = CASES[key]
+    return json.loads(json.dumps(get_rule(key).evaluate(unit, params).to_dict()))
+
+
+@pytest.mark.parametrize("key", sorted(CASES))
+def test_a_reason_said_from_its_figures_matches_the_stored_chinese(app, key):
+    """Said again in Chinese from its figures, is a reason word for word the explanation the
+    rule stored — and in English, is it free of Chinese (item codes and figures kept)?"""
+    reason = stored(key)
+    with app.test_request_context("/"):
+        with force_locale("zh"):
+            assert explain(reason) == reason["explanation_zh"]
+            assert reason_label(reason) == reason["label_zh"]
+        with force_locale("en"):
+            text, label = reason_text(reason), reason_label(reason)
+    assert not CHINESE.search(text) and not CHINESE.search(label), (label, text)
+    for code in reason["figures"].get("repeated_items", []):
+        assert code in text
+
+
+def test_english_reasons_read_as_sentences(app):
+    """Do the English explanations carry the rule's figures in words a manager can read?"""
+    with app.test_request_context("/"), force_locale("en"):
+        assert reason_text(stored("low_independent_score")) == \
+            "Independent checks averaged 68.5 (3 checks), below 70"
+        assert reason_text(stored("overdue_rectification")) == (
+            "3 rectification items overdue, reaching 3; "
+            "30% of open rectification items overdue (3/10), reaching 30%")
+        assert reason_text(stored("self_check_inflation")).endswith(
+            "more than 3 (A, B, C, D, E etc.)")
+        assert reason_label(stored("queue_overtime")) == "Queue over-time"
+
+
+def test_a_reason_without_enough_figures_keeps_its_chinese(app):
+    """A reason stored before its rule kept every figure (here the dates of the repeated
+    red-line failures), or of a rule since removed: is its stored Chinese shown rather than a
+    guess?"""
+    older = stored("red_line_repeat")
+    del older["figures"]["repeated_on"]
+    gone = {"rule_key": "retired_rule", "label_zh": "旧规则", "explanation_zh": "旧说明",
+            "figures": {}}
+    with app.test_request_context("/"), force_locale("en"):
+        assert reason_text(older) == older["explanation_zh"]
+        assert reason_text(gone) == "旧说明" and reason_label(gone) == "旧规则"
+
+
+def test_watch_list_pages_give_the_reasons_in_english(client, login, demo):
+    """On the watch-list and an entry's page in English, are the rules' names and reasons
+    English — and the stored Chinese on Chinese pages?"""
+    login("fwgl", "Demo@2026")
+    entries = db.session.scalars(sa.select(WatchlistEntry).where(
+        WatchlistEntry.status == EntryStatus.active).order_by(WatchlistEntry.id)).all()
+    assert entries and all(entry.reasons for entry in entries)
+    text = client.get("/manage/watchlist?status=active&lang=en").get_data(as_text=True)
+    reasons = re.findall(r'<p class="reason">(.*?)</p>', text, flags=re.S)
+    assert len(reasons) == sum(len(entry.reasons) for entry in entries)
+    assert [r for r in reasons if CHINESE.search(r)] == []
+    entry = entries[0]
+    text = client.get(f"/manage/watchlist/{entry.id}?lang=en").get_data(as_text=True)
+    shown = re.findall(r'<p class="reason"><strong>(.*?)</strong>(.*?)</p>', text, flags=re.S)
+    assert len(shown) == len(entry.reasons)
+    assert [s for s in shown if CHINESE.search("".join(s))] == []
+    text = client.get(f"/manage/watchlist/{entry.id}?lang=zh").get_data(as_text=True)
+    for reason in entry.reasons:
+        assert f'<strong>{reason["label_zh"]}：</strong>{reason["explanation_zh"]}' in text

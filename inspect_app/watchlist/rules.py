@@ -8,8 +8,9 @@ order of units or checks.
 Rules are a registry (:data:`RULES`, CTFd's ``UPLOADERS`` pattern): one class per rule with a key,
 a Chinese label, a description template rendered with the rule's parameters, the unit kinds it
 applies to, typed parameters with defaults and validation, and ``evaluate(facts, params)``
-returning a :class:`RuleHit` (Chinese explanation with the concrete figures) or None. A hit's
-figures are enough to say its explanation again in another language
+returning a :class:`RuleHit` (Chinese explanation with the concrete figures) or None. A rule
+finds the figures (``_evaluate``) and says what they mean (``explain``, one sentence per condition
+met): the same sentences, through the catalogue, say a stored hit again in another language
 (:mod:`inspect_app.watchlist.reasons`).
 
 A rule *set* (:class:`RuleSet`) is versioned data stored as JSON: which rules are enabled with
@@ -49,7 +50,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, ClassVar, Final
@@ -259,6 +260,12 @@ def _near(value: float, bound: float, *, percent: bool = False) -> str:
     return text + ("%" if percent else "")
 
 
+def _zh(message: str, **figures: Any) -> str:
+    """A rule's sentence in Chinese, the language its messages are written in; in another
+    language :func:`flask_babel.gettext` takes this function's place."""
+    return message % figures if figures else message
+
+
 def _mean(values: Iterable[float]) -> float | None:
     values = list(values)
     return math.fsum(values) / len(values) if values else None
@@ -285,7 +292,8 @@ class RuleHit:
 
 
 class WatchRule:
-    """Base class of watch-list rules; subclasses set the class attributes and ``_evaluate``."""
+    """Base class of watch-list rules; subclasses set the class attributes, ``_evaluate`` and
+    ``explain``."""
 
     key: ClassVar[str]
     label_zh: ClassVar[str]
@@ -332,14 +340,21 @@ class WatchRule:
         """
         if facts.unit_kind not in self.applies_to:
             return None
-        found = self._evaluate(facts, self.resolve(params))
-        if found is None:
+        figures = self._evaluate(facts, self.resolve(params))
+        parts = self.explain(figures) if figures is not None else []
+        if not parts:
             return None
-        explanation, figures = found
-        return RuleHit(self.key, self.label_zh, explanation, figures)
+        return RuleHit(self.key, self.label_zh, _zh("；").join(parts), figures)
 
     def _evaluate(self, facts: UnitFacts,
-                  p: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:  # pragma: no cover
+                  p: dict[str, Any]) -> dict[str, Any] | None:  # pragma: no cover
+        """The figures the rule judges by (None when there is nothing to judge)."""
+        raise NotImplementedError
+
+    def explain(self, f: Mapping[str, Any],
+                _: Callable[..., str] = _zh) -> list[str]:  # pragma: no cover
+        """One sentence per condition of the rule that the figures ``f`` meet (none: no hit).
+        ``_`` says a sentence in the reader's language (Chinese by default)."""
         raise NotImplementedError
 
 
@@ -358,9 +373,12 @@ class LowIndependentScore(WatchRule):
         mean = _mean(totals)
         if mean is None or len(totals) < p["min_checks"] or not mean < p["threshold"]:
             return None
-        text = (f"独立检查平均 {_near(mean, p['threshold'])} 分（{len(totals)} 次），"
-                f"低于 {_number(p['threshold'])} 分")
-        return text, {"mean": mean, "count": len(totals), "threshold": p["threshold"]}
+        return {"mean": mean, "count": len(totals), "threshold": p["threshold"]}
+
+    def explain(self, f, _=_zh):
+        return [_("独立检查平均 %(mean)s 分（%(count)s 次），低于 %(threshold)s 分",
+                  mean=_near(f["mean"], f["threshold"]), count=f["count"],
+                  threshold=_number(f["threshold"]))]
 
 
 class RedLineRepeat(WatchRule):
@@ -379,18 +397,20 @@ class RedLineRepeat(WatchRule):
         for before, after in zip(checks, checks[1:]):
             for code in sorted(set(before.red_line_failures) & set(after.red_line_failures)):
                 repeated.setdefault(code, (before.date, after.date))
+        return {"failures": failures, "count": p["count"], "repeated_items": sorted(repeated),
+                "repeated_on": {code: [first.isoformat(), second.isoformat()]
+                                for code, (first, second) in repeated.items()}}
+
+    def explain(self, f, _=_zh):
         parts = []
-        if failures >= p["count"]:
-            parts.append(f"独立检查红线项不合格 {failures} 次，达到 {p['count']} 次")
-        for code, (first, second) in sorted(repeated.items()):
-            parts.append(f"红线项 {code} 在连续两次独立检查（{first.isoformat()}、"
-                         f"{second.isoformat()}）中均不合格")
-        if not parts:
-            return None
-        return "；".join(parts), {"failures": failures, "count": p["count"],
-                                 "repeated_items": sorted(repeated),
-                                 "repeated_on": {code: [first.isoformat(), second.isoformat()]
-                                                 for code, (first, second) in repeated.items()}}
+        if f["failures"] >= f["count"]:
+            parts.append(_("独立检查红线项不合格 %(failures)s 次，达到 %(count)s 次",
+                           failures=f["failures"], count=f["count"]))
+        for code in f["repeated_items"]:
+            first, second = f["repeated_on"][code]
+            parts.append(_("红线项 %(code)s 在连续两次独立检查（%(first)s、%(second)s）中均不合格",
+                           code=code, first=first, second=second))
+        return parts
 
 
 class OverdueRectification(WatchRule):
@@ -406,18 +426,21 @@ class OverdueRectification(WatchRule):
 
     def _evaluate(self, facts, p):
         overdue, open_ = facts.overdue_items, max(facts.open_items, facts.overdue_items)
-        share = overdue / open_ if open_ else None
+        return {"overdue_items": overdue, "open_items": open_,
+                "overdue_share": overdue / open_ if open_ else None, "count": p["count"],
+                "share": p["share"], "share_min_open": p["share_min_open"]}
+
+    def explain(self, f, _=_zh):
+        overdue, open_, share = f["overdue_items"], f["open_items"], f["overdue_share"]
         parts = []
-        if overdue >= p["count"]:
-            parts.append(f"逾期整改项 {overdue} 项，达到 {p['count']} 项")
-        if share is not None and open_ >= p["share_min_open"] and share >= p["share"]:
-            parts.append(f"逾期整改项占未完成整改项 {_near(share, p['share'], percent=True)}"
-                         f"（{overdue}/{open_}），达到 {_percent(p['share'])}")
-        if not parts:
-            return None
-        return "；".join(parts), {"overdue_items": overdue, "open_items": open_,
-                                 "overdue_share": share, "count": p["count"], "share": p["share"],
-                                 "share_min_open": p["share_min_open"]}
+        if overdue >= f["count"]:
+            parts.append(_("逾期整改项 %(overdue)s 项，达到 %(count)s 项", overdue=overdue,
+                           count=f["count"]))
+        if share is not None and open_ >= f["share_min_open"] and share >= f["share"]:
+            parts.append(_("逾期整改项占未完成整改项 %(share)s（%(overdue)s/%(open)s），"
+                           "达到 %(threshold)s", share=_near(share, f["share"], percent=True),
+                           overdue=overdue, open=open_, threshold=_percent(f["share"])))
+        return parts
 
 
 class SelfCheckInflation(WatchRule):
@@ -439,19 +462,26 @@ class SelfCheckInflation(WatchRule):
         gap = (self_mean - independent_mean
                if self_mean is not None and independent_mean is not None else None)
         reversals, items = self._reversals(own, independent)
+        return {"self_mean": self_mean, "independent_mean": independent_mean, "gap": gap,
+                "reversals": reversals, "reversal_items": items, "gap_threshold": p["gap"],
+                "reversal_threshold": p["reversals"]}
+
+    def explain(self, f, _=_zh):
         parts = []
-        if gap is not None and gap > p["gap"]:
-            parts.append(f"自查平均 {_number(self_mean)} 分，独立检查平均 {_number(independent_mean)}"
-                         f" 分，高出 {_near(gap, p['gap'])} 分，超过 {_number(p['gap'])} 分")
-        if reversals > p["reversals"]:
-            listed = "、".join(items[:5]) + ("等" if len(items) > 5 else "")
-            parts.append(f"自查合格的项目在其后的独立检查中不合格 {reversals} 次，"
-                         f"超过 {p['reversals']} 次（{listed}）")
-        if not parts:
-            return None
-        return "；".join(parts), {"self_mean": self_mean, "independent_mean": independent_mean,
-                                 "gap": gap, "reversals": reversals, "reversal_items": items,
-                                 "gap_threshold": p["gap"], "reversal_threshold": p["reversals"]}
+        if f["gap"] is not None and f["gap"] > f["gap_threshold"]:
+            parts.append(_("自查平均 %(own)s 分，独立检查平均 %(independent)s 分，"
+                           "高出 %(gap)s 分，超过 %(threshold)s 分",
+                           own=_number(f["self_mean"]),
+                           independent=_number(f["independent_mean"]),
+                           gap=_near(f["gap"], f["gap_threshold"]),
+                           threshold=_number(f["gap_threshold"])))
+        if f["reversals"] > f["reversal_threshold"]:
+            items = f["reversal_items"]
+            listed = _("、").join(items[:5]) + (_("等") if len(items) > 5 else "")
+            parts.append(_("自查合格的项目在其后的独立检查中不合格 %(count)s 次，"
+                           "超过 %(threshold)s 次（%(items)s）", count=f["reversals"],
+                           threshold=f["reversal_threshold"], items=listed))
+        return parts
 
     @staticmethod
     def _reversals(own: list[CheckResult],
@@ -496,12 +526,14 @@ class QueueOvertime(WatchRule):
         share = queue.over_limit_share
         if share is None or not share > p["threshold"]:
             return None
-        text = (f"超时等候客户占比 {_near(share, p['threshold'], percent=True)}"
-                f"（{queue.customers_over_limit}/{queue.customers_served} 人），"
-                f"高于 {_percent(p['threshold'])}")
-        return text, {"share": share, "customers_served": queue.customers_served,
-                      "customers_over_limit": queue.customers_over_limit,
-                      "threshold": p["threshold"]}
+        return {"share": share, "customers_served": queue.customers_served,
+                "customers_over_limit": queue.customers_over_limit, "threshold": p["threshold"]}
+
+    def explain(self, f, _=_zh):
+        return [_("超时等候客户占比 %(share)s（%(over)s/%(served)s 人），高于 %(threshold)s",
+                  share=_near(f["share"], f["threshold"], percent=True),
+                  over=f["customers_over_limit"], served=f["customers_served"],
+                  threshold=_percent(f["threshold"]))]
 
 
 #: Every rule by key; :func:`get_rule` looks one up.

@@ -92,7 +92,7 @@ async function detail() {
     `${t("labelled", { label: t("submitted_at") })}${r.submitted_on || ""}`].join(" · ");
   if (r.submitted_late) $("result-meta").append(" ", lateTag(r));
   $("result-score").replaceChildren(t("labelled", { label: t("score") }), el("strong", {}, String(r.total ?? "—")),
-    r.score && r.score.grade ? ` · ${t("labelled", { label: t("grade") })}${r.score.grade}` : "",
+    r.score && r.score.grade ? ` · ${t("labelled", { label: t("grade") })}${r.score.grade_label || r.score.grade}` : "",
     r.red_line_failed ? el("span", { class: "tag red" }, t("red_line_failed")) : "",
     (r.findings || []).some((f) => f.status === "overturned") ? el("span", { class: "muted", id: "result-rescored" }, ` · ${t("rescored_on_appeal")}`) : "");
   // the PDFs of this result (the API lets whoever may read the result download them)

@@ -10,9 +10,12 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template, request
+from flask_babel import gettext
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+
+from .i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -59,20 +62,21 @@ class IllegalTransition(DomainError):
     status, code, message = 409, "illegal_transition", "当前状态下不能执行此操作"
 
 
-#: Chinese messages and stable codes for the HTTP errors Werkzeug and webargs raise.
+#: Chinese messages and stable codes for the HTTP errors Werkzeug and webargs raise (the API
+#: says them in Chinese; the error page in the reader's language).
 HTTP_ERRORS = {
-    400: ("bad_request", "请求格式不正确"),
-    401: ("not_authenticated", "请先登录"),
-    403: ("forbidden", "您没有执行此操作的权限"),
-    404: ("not_found", "未找到该页面或记录"),
-    405: ("method_not_allowed", "不支持该请求方法"),
-    409: ("conflict", "数据冲突，请刷新后重试"),
-    413: ("payload_too_large", "上传内容过大"),
-    415: ("unsupported_media_type", "不支持的内容类型"),
-    422: ("invalid", "提交的数据不正确"),
-    429: ("too_many_requests", "操作过于频繁，请稍后再试"),
-    500: ("server_error", "服务器内部错误，请稍后重试"),
-    503: ("unavailable", "服务暂时不可用，请稍后重试"),
+    400: ("bad_request", N_("请求格式不正确")),
+    401: ("not_authenticated", N_("请先登录")),
+    403: ("forbidden", N_("您没有执行此操作的权限")),
+    404: ("not_found", N_("未找到该页面或记录")),
+    405: ("method_not_allowed", N_("不支持该请求方法")),
+    409: ("conflict", N_("数据冲突，请刷新后重试")),
+    413: ("payload_too_large", N_("上传内容过大")),
+    415: ("unsupported_media_type", N_("不支持的内容类型")),
+    422: ("invalid", N_("提交的数据不正确")),
+    429: ("too_many_requests", N_("操作过于频繁，请稍后再试")),
+    500: ("server_error", N_("服务器内部错误，请稍后重试")),
+    503: ("unavailable", N_("服务暂时不可用，请稍后重试")),
 }
 
 
@@ -96,8 +100,10 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
             body["request_id"] = request_id
         response = jsonify(error=body)
     else:
+        # a message the catalogue knows (the HTTP errors above) in the page's language; any
+        # other comes as it was raised
         response = Response(render_template("errors/error.html", status=status, code=code,
-                                            message=message, request_id=request_id))
+                                            message=gettext(message), request_id=request_id))
     response.status_code = status
     return response
 

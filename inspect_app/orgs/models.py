@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..db import TimestampMixin, enum_column
 from ..errors import InvalidInput
 from ..extensions import db
+from ..i18n import N_
 
 
 class OrgKind(enum.Enum):
@@ -19,7 +20,8 @@ class OrgKind(enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"branch": "分行", "subbranch": "支行", "outlet": "网点"}[self.value]
+        # Chinese, as stored and printed; marked so that pages can say it in their language
+        return {"branch": N_("分行"), "subbranch": N_("支行"), "outlet": N_("网点")}[self.value]
 
     @property
     def parent_kind(self) -> OrgKind | None:

@@ -27,7 +27,7 @@ from .api import visible_entries
 from .bulletins import bulletin, bulletin_pdf, bulletin_xlsx
 from .models import ACTION_KINDS, EVENT_LABELS
 from .operations import annotate, get_entry, log_action, manual_exit
-from .reasons import reason_label, reason_text
+from .reasons import event_note, reason_label, reason_text
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -42,7 +42,7 @@ def require_reader():
 @bp.context_processor
 def reasons_in_the_pages_language() -> dict:
     """Templates say a stored watch-list reason in the reader's language."""
-    return {"reason_label": reason_label, "reason_text": reason_text}
+    return {"reason_label": reason_label, "reason_text": reason_text, "event_note": event_note}
 
 
 def _chart_words() -> charts.ChartText:

@@ -289,7 +289,7 @@ function renderStatus(entries = []) {
     const findings = (r.findings || []).length;
     summary.append(...[el("h2", {}, t("submitted")),
       el("p", { class: "score" }, t("labelled", { label: t("score") }), el("strong", { id: "summary-total" }, r.total === null || r.total === undefined ? "—" : String(r.total))),
-      r.grade ? el("p", {}, `${t("labelled", { label: t("grade") })}${r.grade}`) : null,
+      r.grade ? el("p", {}, `${t("labelled", { label: t("grade") })}${r.grade_label || r.grade}`) : null,
       r.red_line_failed ? el("p", { class: "error" }, t("red_line_failed")) : null,
       el("p", {}, findings ? t("findings", { n: findings }) : t("no_findings"))].filter(Boolean));
   } else if (entry && entry.error) {

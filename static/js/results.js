@@ -1,7 +1,7 @@
 // 检查结果: submitted inspections of the outlets this person may see, read-only. A mystery
 // visit shows "神秘人" and a date only — the API never sends more to the outlet.
 import { getJSON, latest, request } from "./api.js";
-import { el, keysWith, start, t } from "./app.js";
+import { el, keysWith, lateTag, start, t } from "./app.js";
 
 const $ = (x) => document.getElementById(x);
 const detailId = Number(location.pathname.split("/")[2]) || null;
@@ -23,7 +23,8 @@ async function list() {
         el("strong", {}, r.outlet.name),
         el("span", { class: "muted" }, [r.mode_label, r.status_label].join(" · ")),
         el("span", { class: "muted" }, `${t("labelled", { label: t("inspector") })}${r.inspector || "—"} · ${t("labelled", { label: t("submitted_at") })}${r.submitted_on || ""}`),
-        el("span", { class: "badge" }, `${t("score")} ${r.total ?? "—"}`)))));
+        el("span", { class: "badge" }, `${t("score")} ${r.total ?? "—"}`),
+        lateTag(r)))));
     $("results-status").textContent = page.items.length ? "" : t("results_empty");
   } catch (error) {
     $("results-status").textContent = t("load_failed", { message: error.message });
@@ -89,9 +90,9 @@ async function detail() {
   $("result-title").textContent = r.outlet.name;
   $("result-meta").textContent = [r.mode_label, r.status_label, `${t("labelled", { label: t("inspector") })}${r.inspector || "—"}`,
     `${t("labelled", { label: t("submitted_at") })}${r.submitted_on || ""}`].join(" · ");
-  if (r.submitted_late) $("result-meta").append(" ", el("span", { class: "tag", "data-late": r.id }, t("submitted_late")));
+  if (r.submitted_late) $("result-meta").append(" ", lateTag(r));
   $("result-score").replaceChildren(t("labelled", { label: t("score") }), el("strong", {}, String(r.total ?? "—")),
-    r.score && r.score.grade ? ` · ${t("labelled", { label: t("grade") })}${r.score.grade}` : "",
+    r.score && r.score.grade ? ` · ${t("labelled", { label: t("grade") })}${r.score.grade_label || r.score.grade}` : "",
     r.red_line_failed ? el("span", { class: "tag red" }, t("red_line_failed")) : "",
     (r.findings || []).some((f) => f.status === "overturned") ? el("span", { class: "muted", id: "result-rescored" }, ` · ${t("rescored_on_appeal")}`) : "");
   // the PDFs of this result (the API lets whoever may read the result download them)

@@ -34,7 +34,8 @@ export async function rememberServerCopy(inspection, user) {
 
 const resultOf = (inspection) => ({
   status: inspection.status, total: inspection.total, red_line_failed: inspection.red_line_failed,
-  grade: inspection.score ? inspection.score.grade : null, findings: inspection.findings || [],
+  grade: inspection.score ? inspection.score.grade : null, grade_label: inspection.score ? inspection.score.grade_label : null,
+  findings: inspection.findings || [],
 });
 
 export async function setAnswer(id, code, patch) {

@@ -1,7 +1,7 @@
 // 我的任务: assignments grouped by today / overdue / upcoming / done (and cancelled ones the phone still holds), each with its sync state;
 // every open form is fetched and kept on the phone as soon as the list loads.
 import { ApiError, getJSON, latest } from "./api.js";
-import { bankToday, el, keepForOffline, start, t, user } from "./app.js";
+import { bankToday, el, keepForOffline, lateTag, start, t, user } from "./app.js";
 import * as store from "./store.js";
 import { isCancelled } from "./sync.js";
 
@@ -47,7 +47,7 @@ async function render(tasks) {
         el("strong", {}, task.outlet.name),
         el("span", { class: "muted" }, [task.mode_label, task.status_label].join(" · ")),
         task.due_start ? el("span", { class: "muted" }, t("due", { start: task.due_start, end: task.due_end })) : null,
-        el("span", { class: `badge sync-${state}`, "data-sync-state": state }, label)),
+        el("span", { class: `badge sync-${state}`, "data-sync-state": state }, label), lateTag(task)),
       state === "cancelled" && local ? discardButton(task) : null));
   }
   $("tasks-status").textContent = tasks.length ? "" : t("empty");

@@ -359,3 +359,23 @@ def test_submitting_while_a_photo_is_being_prepared_waits_for_it(new_mobile_cont
     page.context.set_offline(False)
     expect(page.locator("#summary-total")).to_be_visible(timeout=15000)
     assert [p.item_code for p in photos_of(inspection_id)] == [needs["code"]]
+
+
+def test_the_grade_is_said_in_english_after_submitting_and_on_the_result(new_mobile_context,
+                                                                         spot):
+    """In English, do the form's summary after 提交检查 and the result page give the grade in
+    English ("Grade: Excellent", not "Grade: 优秀") — and 优秀 in Chinese?"""
+    inspection_id, username, items = spot
+    page = new_mobile_context().new_page()
+    sign_in(page, username, f"/tasks/{inspection_id}")
+    page.wait_for_selector("html[data-form-ready]", state="attached")
+    quick_fill(page, items)
+    expect_all_answered(page, items)
+    page.goto(f"/tasks/{inspection_id}?lang=en")
+    page.wait_for_selector("html[data-form-ready]", state="attached")
+    page.locator("#submit").click()
+    expect(page.locator("#summary")).to_contain_text("Grade: Excellent")
+    page.goto(f"/results/{inspection_id}")
+    expect(page.locator("#result-score")).to_contain_text("Grade: Excellent")
+    page.goto(f"/results/{inspection_id}?lang=zh")
+    expect(page.locator("#result-score")).to_contain_text("等级：优秀")

@@ -11,7 +11,7 @@ from inspect_app.i18n import local_today
 from inspect_app.inspections.models import Inspection
 
 from ..helpers import filler_of, submit_filled
-from .pwa_helpers import sign_in, wait_offline_ready
+from .pwa_helpers import outlet_manager_of, sign_in, wait_offline_ready
 
 
 def window(inspection: Inspection, *, ends_days_ago: int) -> str:
@@ -68,3 +68,32 @@ def test_a_late_spot_check_warns_in_english_and_its_result_says_late(new_mobile_
     reader = new_mobile_context().new_page()
     sign_in(reader, "fwgl", f"/results/{late.id}")
     expect(reader.locator(f'[data-late="{late.id}"]')).to_have_text("逾期提交")
+
+
+def test_late_submissions_are_marked_in_the_lists_but_not_a_mystery_visit_to_the_outlet(
+        new_mobile_context, first, client, api):
+    """In 检查结果 and in the inspector's 我的任务, is a late submission marked 逾期提交 (and
+    'Submitted late' in English) — while the outlet's list of a late mystery visit says
+    nothing of its window?"""
+    late, visit = first("spot_check"), first("mystery_visit")
+    window(late, ends_days_ago=3)
+    window(visit, ends_days_ago=10)
+    for inspection in (late, visit):
+        assert submit_filled(client, api(filler_of(inspection)), inspection.id).status_code == 200
+
+    manager = new_mobile_context().new_page()
+    sign_in(manager, "fwgl", "/results")
+    for inspection in (late, visit):
+        expect(manager.locator(f'[data-result="{inspection.id}"] [data-late]')).to_have_text("逾期提交")
+    manager.goto("/results?lang=en")
+    expect(manager.locator(f'[data-result="{late.id}"] [data-late]')).to_have_text("Submitted late")
+
+    inspector = new_mobile_context().new_page()
+    sign_in(inspector, filler_of(late), "/tasks")
+    expect(inspector.locator(f'#tasks-done [data-task="{late.id}"] [data-late]')).to_have_text("逾期提交")
+
+    outlet = new_mobile_context().new_page()
+    sign_in(outlet, outlet_manager_of(visit), "/results")
+    expect(outlet.locator(f'[data-result="{visit.id}"]')).to_be_visible()
+    expect(outlet.locator(f'[data-result="{visit.id}"] [data-late]')).to_have_count(0)
+    expect(outlet.locator(f'[data-result="{visit.id}"]')).not_to_contain_text("逾期")

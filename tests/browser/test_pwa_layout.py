@@ -91,3 +91,27 @@ def test_sync_button_stays_on_the_status_line(new_mobile_context, demo, lang, wi
     if width >= 390:  # one line: every part of the status level with the button
         for part in ("net", "pending", "last"):
             assert abs(middle(box[part]) - middle(button)) <= 2, (part, box)
+
+
+QUOTE_WIDTH = """() => {
+  const probe = document.createElement("span");
+  probe.textContent = "\\u201c";  // “
+  document.querySelector("main").append(probe);
+  const ratio = probe.getBoundingClientRect().width / parseFloat(getComputedStyle(probe).fontSize);
+  probe.remove();
+  return ratio;
+}"""
+
+
+def test_english_pages_set_quotes_and_apostrophes_in_a_latin_face(new_mobile_context, demo):
+    """In English, are “ ” and ’ set as Latin punctuation (the CJK face, named first, made
+    "What “pass” means" and "app’s" wide, with a gap on each side), while Chinese pages keep
+    their full-width punctuation?"""
+    page = new_mobile_context().new_page()
+    sign_in(page, "wd.lb01", "/tasks")
+    page.goto("/tasks?lang=en")
+    expect(page.locator("#sync-net")).to_have_text("Online")
+    assert page.evaluate(QUOTE_WIDTH) < 0.6
+    page.goto("/tasks?lang=zh")
+    expect(page.locator("#sync-net")).to_have_text("在线")
+    assert page.evaluate(QUOTE_WIDTH) > 0.9

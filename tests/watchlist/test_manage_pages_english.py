@@ -129,3 +129,30 @@ def test_charts_speak_the_pages_language(client, login, demo):
     assert chinese["empty"].count(">暂无数据</text>") == 4
     assert "近 12 个月趋势" in chinese["trend"] and "折线图，纵轴 0 至 100。" in chinese["entry"]
     assert re.search(r">\d{1,2}月</text>", chinese["entry"])
+
+
+def test_bulletin_and_list_words_read_in_english(client, login, demo):
+    """In English, does the bulletin count inspections by English mode names (it said
+    "暗访 3 times · 抽查 5 times") with English brackets and colons around the data, and
+    does the watch-list tag an outlet "Outlet" (it said 网点) — still Chinese in Chinese?"""
+    login("fwgl", "Demo@2026")
+    last_month = date.today().replace(day=1) - timedelta(days=1)
+    text = client.get(f"/manage/bulletin?kind=month&day={last_month}&lang=en"
+                      ).get_data(as_text=True)
+    main = text.split("<main")[1]
+    counts = re.search(r"<p>(.*?) · On the list \d+</p>", main).group(1)
+    assert re.fullmatch(r"((Self-check|Peer check|Spot check|Mystery visit) \d+ times?"
+                        r"( · )?)+", counts), counts
+    # the ranking's "outlet (sub-branch) score" and the failed items' "item: n times"
+    assert re.search(r"<li>[^<（]+ \([^<）]+\) \d+(\.\d+)?", main)
+    assert not re.search(r"）\d|：\d", main)
+    assert re.search(r"<li>[A-Z0-9]+-\d+ [^<]+: \d+ times?</li>", main)
+    text = client.get(f"/manage/bulletin?kind=month&day={last_month}&lang=zh"
+                      ).get_data(as_text=True)
+    assert re.search(r"(自查|互查|抽查|暗访) \d+ 次", text) and "）" in text
+
+    text = client.get("/manage/watchlist?status=all&lang=en").get_data(as_text=True)
+    tags = set(re.findall(r'</a>\s*<span class="tag">(.*?)</span>', text))
+    assert tags and tags <= {"Outlet", "Sub-branch"}, tags
+    text = client.get("/manage/watchlist?status=all&lang=zh").get_data(as_text=True)
+    assert set(re.findall(r'</a>\s*<span class="tag">(.*?)</span>', text)) <= {"网点", "支行"}

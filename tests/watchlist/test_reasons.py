@@ -98,3 +98,50 @@ def test_watch_list_pages_give_the_reasons_in_english(client, login, demo):
     text = client.get(f"/manage/watchlist/{entry.id}?lang=zh").get_data(as_text=True)
     for reason in entry.reasons:
         assert f'<strong>{reason["label_zh"]}：</strong>{reason["explanation_zh"]}' in text
+
+
+def test_history_notes_said_again_in_english(app):
+    """Are the notes the rules wrote into an entry's history (entered, reasons changed, left
+    by rule) said in English — with a note written by a person, or one that is not the rules'
+    own wording, kept as it was, and every note unchanged in Chinese?"""
+    from inspect_app.watchlist.reasons import event_note
+
+    notes = {
+        "命中规则：整改逾期": "Rules met: Overdue rectification",
+        "命中规则有变化（新增 整改逾期；不再命中 自查虚高），现命中：独立检查得分偏低、整改逾期":
+            "Rules changed (added: Overdue rectification; no longer met: Inflated self-checks);"
+            " now met: Low independent score, Overdue rectification",
+        "命中规则有变化（不再命中 独立检查得分偏低），现命中：自查虚高":
+            "Rules changed (no longer met: Low independent score); now met: Inflated self-checks",
+        "人工出列（2026-11-02）后新情况命中规则：排队超时":
+            "After being taken off the list on 2026-11-02, new facts meet: Queue over-time",
+        "不再命中名单规则，且入列后最近 2 次独立检查均不低于 80 分（82.76、98.47 分），无逾期整改项":
+            "No rule met any more, and the last 2 independent checks since listing all scored"
+            " at least 80 (82.76, 98.47), with nothing overdue",
+        "不再命中名单规则，且入列后最近 3 次独立检查均不低于 75.5 分（80、90、100 分）":
+            "No rule met any more, and the last 3 independent checks since listing all scored"
+            " at least 75.5 (80, 90, 100)",
+    }
+    with app.test_request_context("/"), force_locale("en"):
+        for chinese, english in notes.items():
+            kind = "exited" if chinese.startswith("不再") else "entered"
+            assert event_note(kind, chinese) == english
+        assert event_note("manual_exit", "命中规则：整改逾期") == "命中规则：整改逾期"
+        assert event_note("entered", "命中规则：某条已停用的规则") == "命中规则：某条已停用的规则"
+        assert event_note("entered", None) == ""
+    with app.test_request_context("/"), force_locale("zh"):
+        for chinese in notes:
+            assert event_note("entered", chinese) == chinese
+
+
+def test_watch_list_history_reads_in_english(client, login, demo):
+    """On the watch-list, an entry's page and the bulletin in English, do the history notes
+    the rules wrote read in English (命中规则：… was left in Chinese)?"""
+    login("fwgl", "Demo@2026")
+    entry = db.session.scalar(sa.select(WatchlistEntry).order_by(WatchlistEntry.id))
+    text = client.get(f"/manage/watchlist/{entry.id}?lang=en").get_data(as_text=True)
+    history = text.split("<h2>History</h2>")[1]
+    notes = re.findall(r"</strong><br>(.*?)</li>", history, flags=re.S)
+    assert notes and [n for n in notes if CHINESE.search(n)] == []
+    text = client.get("/manage/watchlist?status=exited&lang=en").get_data(as_text=True)
+    assert "不再命中" not in text

@@ -16,11 +16,17 @@ def N_(message: str) -> str:
     return message
 
 
+def translated(label: str | None) -> str | None:
+    """A Chinese label (a mode, a state, a grade …) in the user's language; one the catalogue
+    does not know (e.g. a rule set's own grade name) as it is."""
+    return gettext(label) if label else label
+
+
 class Label(fields.String):
     """A Chinese label (e.g. ``Mode.label``) serialised in the user's language."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        return gettext(value) if value else value
+        return translated(value)
 
 
 def select_locale() -> str:

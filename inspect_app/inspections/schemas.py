@@ -13,7 +13,7 @@ import marshmallow as ma
 from flask_babel import gettext
 from marshmallow import fields, validate
 
-from ..i18n import Label, local_date
+from ..i18n import Label, local_date, translated
 from ..scoring.rules import MODES
 from .models import (
     APPEAL_CATEGORIES,
@@ -233,7 +233,7 @@ class InspectionSchema(InspectionSummarySchema):
             return None
         return {"number": score.number, "total": float(score.total) if score.total is not None
                 else None, "grade": score.grade, "grade_key": score.grade_key,
-                "grade_label": grade_label(score.grade),
+                "grade_label": translated(score.grade),
                 "reason": score.reason, "rules_version": score.rules_version,
                 "sections": score.detail.get("sections"),
                 "red_line_failures": score.detail.get("red_line_failures"),
@@ -300,19 +300,13 @@ class SubmitHeadersSchema(ma.Schema):
     idempotency_key = fields.UUID(data_key="Idempotency-Key")
 
 
-def grade_label(grade: str | None) -> str | None:
-    """A stored grade (优秀, 良好 …) in the reader's language; a band the catalogue does not
-    know (a rule set's own name) as it was stored."""
-    return gettext(grade) if grade else grade
-
-
 class SubmissionResultSchema(ma.Schema):
     inspection_id = fields.Integer()
     status = fields.String()
     total = fields.Float(allow_none=True)
     grade = fields.String(allow_none=True)
     #: said at each answer, so a replayed (stored) result speaks the replaying request's language
-    grade_label = fields.Function(lambda result: grade_label(result.get("grade")),
+    grade_label = fields.Function(lambda result: translated(result.get("grade")),
                                   metadata={"description": "等级（按用户语言）"})
     red_line_failed = fields.Boolean()
     findings = fields.List(fields.Dict())

@@ -10,10 +10,11 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..auth.permissions import Permission, Role
+from ..auth.permissions import Permission
 from ..auth.session import csrf_token, login_required
 from ..i18n import bank_timezone
 from ..inspections.campaigns import may_be_assigned
+from ..rectification.access import reviews_fixes
 from .strings import translated_strings
 
 bp = Blueprint("pwa", __name__)
@@ -45,7 +46,7 @@ def _nav_links() -> list[tuple[str, str]]:
         links.append((url_for("pwa.tasks"), _("我的任务")))
     if user.can(Permission.rectification_submit):
         links.append((url_for("pwa.rectification"), _("我的整改")))
-    elif _verifies_fixes(user):
+    elif reviews_fixes(user):
         links.append((url_for("pwa.rectification"), _("整改验收")))
     if user.can(Permission.inspections_read):
         links.append((url_for("pwa.results"), _("我的结果")
@@ -55,13 +56,6 @@ def _nav_links() -> list[tuple[str, str]]:
     if user.can(Permission.reports_read):  # what /manage/* asks of its readers
         links.append((url_for("manage.watchlist"), _("管理看板")))
     return links
-
-
-def _verifies_fixes(user) -> bool:
-    """Sub-branch and service managers accept or send back fixes, and inspectors those of
-    their own findings (``rectification.access.can_decide``)."""
-    return user.can(Permission.rectification_accept) or \
-        any(grant.role is Role.inspector for grant in user.grants)
 
 
 def _lang_url(lang: str) -> str:
@@ -118,7 +112,7 @@ def rectification():
     """我的整改: the outlet's open rectification items, each fixed with an after-photo; for
     those who accept fixes (整改验收), the submitted fixes to accept or send back first."""
     user = g.user
-    reviewer = _verifies_fixes(user)
+    reviewer = reviews_fixes(user)
     heading = _("整改验收") if reviewer and not user.can(Permission.rectification_submit) \
         else _("我的整改")
     return _shell("pwa/rectification.html", reviewer=reviewer, heading=heading)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ..auth.models import User
-from ..auth.permissions import Permission
+from ..auth.permissions import Permission, Role
 from ..errors import NotFound
 from ..extensions import db
 from ..inspections.access import team_ids
@@ -58,6 +58,13 @@ def can_decide(user: User, item: RectificationItem) -> bool:
         return False
     return user.can(Permission.rectification_accept, item.outlet) or \
         is_original_inspector(user, item.inspection)
+
+
+def reviews_fixes(user: User) -> bool:
+    """Whether ``user`` has fixes to review anywhere (整改验收): sub-branch and service managers,
+    and inspectors for the fixes of their own findings (:func:`can_decide` per item)."""
+    return user.can(Permission.rectification_accept) or \
+        any(grant.role is Role.inspector for grant in user.grants)
 
 
 def can_review_fix(user: User, item: RectificationItem) -> bool:

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import g
-from flask_babel import gettext
 from marshmallow import fields, validate
 
-from ..i18n import Label
+from ..i18n import Label, translated
 from ..inspections.models import Mode
 from ..inspections.schemas import UnitRefSchema
 from .models import SEVERITY_LABELS, ClosedReason, RectificationState
@@ -43,9 +42,8 @@ class RectificationItemSchema(ma.Schema):
     section = fields.String()
     finding_note = fields.String(allow_none=True)
     severity = fields.String()
-    severity_label = fields.Function(
-        lambda i: gettext(SEVERITY_LABELS[i.severity]) if i.severity in SEVERITY_LABELS
-        else i.severity)
+    severity_label = fields.Function(lambda i: translated(SEVERITY_LABELS.get(i.severity))
+                                     or i.severity)
     red_line = fields.Boolean()
     state = fields.Enum(RectificationState, by_value=True)
     state_label = Label(attribute="state.label")
@@ -60,14 +58,14 @@ class RectificationItemSchema(ma.Schema):
     closed_at = fields.DateTime(allow_none=True)
     closed_reason = fields.Enum(ClosedReason, by_value=True, allow_none=True)
     closed_reason_label = fields.Function(
-        lambda i: gettext(i.closed_reason.label) if i.closed_reason else None)
+        lambda i: translated(i.closed_reason.label) if i.closed_reason else None)
     reinspection_id = fields.Integer(allow_none=True)
     can_submit_fix = fields.Method("dump_can_submit_fix",
                                    metadata={"description": "当前用户能否提交整改（被检查网点）"})
     can_review_fix = fields.Method("dump_can_review_fix", metadata={
         "description": "当前用户能否验收或退回该整改（已提交，且不代表被检查网点）"})
     mode = fields.Function(lambda i: i.inspection.mode.value)
-    mode_label = fields.Function(lambda i: gettext(i.inspection.mode.label))
+    mode_label = Label(attribute="inspection.mode.label")
     campaign_id = fields.Function(lambda i: i.inspection.campaign_id)
     inspection_date = fields.Method("dump_inspection_date",
                                     metadata={"description": "检查日期（不含时刻）"})

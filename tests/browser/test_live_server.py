@@ -13,10 +13,10 @@ from .conftest import _InFlight
 
 
 def test_teardown_waits_for_requests_still_running():
-    finished = threading.Event()
+    release, finished = threading.Event(), threading.Event()
 
     def slow_app(environ, start_response):
-        time.sleep(0.5)
+        release.wait(timeout=10)
         finished.set()
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"done"]
@@ -37,5 +37,6 @@ def test_teardown_waits_for_requests_still_running():
     server.server_close()
     serving.join(timeout=5)
     assert not finished.is_set()  # the server stopped; the request is still running
+    threading.Timer(0.3, release.set).start()
     in_flight.wait(timeout=5)
     assert finished.is_set() and in_flight.count == 0

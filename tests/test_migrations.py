@@ -97,3 +97,34 @@ def test_upgrade_flags_inspections_submitted_after_their_window(app, demo):
         late = set(conn.execute(sa.text(
             "SELECT id FROM inspections WHERE submitted_late")).scalars())
     assert late == {rows[1].id, rows[2].id}
+
+
+def test_upgrade_gives_the_rules_notes_their_data(app, demo):
+    """Upgrading a database whose watch-list history holds only the rules' Chinese sentences:
+    does every note the rules wrote get back exactly the data it was said from, and a note a
+    person wrote none?"""
+    events = sa.table("watchlist_events", sa.column("id", sa.Integer()),
+                      sa.column("entry_id", sa.Integer()), sa.column("kind", sa.String()),
+                      sa.column("on", sa.Date()), sa.column("hits", sa.JSON()),
+                      sa.column("note", sa.Text()), sa.column("note_data", sa.JSON()),
+                      sa.column("created_at", sa.DateTime()))
+    entries = sa.table("watchlist_entries", sa.column("id", sa.Integer()),
+                       sa.column("exit_kind", sa.String()), sa.column("exit_reason", sa.Text()),
+                       sa.column("exit_note", sa.JSON()))
+    with db.engine.begin() as conn:
+        entry_id = conn.execute(sa.select(entries.c.id).limit(1)).scalar_one()
+        conn.execute(sa.insert(events).values(entry_id=entry_id, kind="manual_exit",
+                                              on=datetime(2026, 11, 2).date(),
+                                              hits=[], note="命中规则：整改逾期（人工核实）",
+                                              created_at=datetime(2026, 11, 2, 8)))
+        said = {row.id: row.note_data for row in conn.execute(sa.select(events))}
+        exits = {row.id: row.exit_note for row in conn.execute(sa.select(entries))}
+    kinds = {data["key"] for data in said.values() if data}
+    assert {"entered", "changed", "exited"} <= kinds  # the demo's history has each kind
+    db.session.remove()
+    downgrade(revision="0010_inspections_submitted_late")
+    upgrade()
+    with db.engine.connect() as conn:
+        assert {row.id: row.note_data for row in conn.execute(sa.select(events))} == said
+        assert {row.id: row.exit_note for row in conn.execute(sa.select(entries))} == exits
+    assert any(exits.values())

@@ -40,7 +40,8 @@ def bulletin(kind: str, day: date, by: User) -> dict[str, Any]:
                                                         for p in paths]))
         .group_by(Inspection.mode)).all())
     events = db.session.execute(
-        sa.select(WatchlistEvent.kind, WatchlistEvent.on, WatchlistEvent.note, OrgUnit.name)
+        sa.select(WatchlistEvent.kind, WatchlistEvent.on, WatchlistEvent.note,
+                  WatchlistEvent.note_data, OrgUnit.name)
         .join(WatchlistEntry, WatchlistEvent.entry_id == WatchlistEntry.id)
         .join(OrgUnit, WatchlistEntry.unit_id == OrgUnit.id)
         .where(WatchlistEvent.on >= period.start, WatchlistEvent.on <= period.end,
@@ -64,8 +65,9 @@ def bulletin(kind: str, day: date, by: User) -> dict[str, Any]:
         "failed_items": dashboards.most_failed_items(period, by, limit=10),
         "gaps": [r for r in dashboards.mode_comparison(period, by) if r["gap"] > 0][:5],
         "watchlist": {"active": active,
-                      "events": [{"kind": k, "on": on.isoformat(), "note": note, "unit": name}
-                                 for k, on, note, name in events]},
+                      "events": [{"kind": k, "on": on.isoformat(), "note": note,
+                                  "note_data": data, "unit": name}
+                                 for k, on, note, data, name in events]},
     }
 
 

@@ -53,6 +53,9 @@ class WatchlistEntry(db.Model):
     #: ``rule`` (the exit policy was met) or ``manual`` (a service manager, with a reason).
     exit_kind: Mapped[str | None] = mapped_column(sa.String(16))
     exit_reason: Mapped[str | None] = mapped_column(sa.Text)
+    #: A rule exit's reason as data (:attr:`~inspect_app.watchlist.rules.Decision.note`), so
+    #: it can be said in the reader's language; None for a manual exit (a person's words).
+    exit_note: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     #: The rules met at the latest evaluation, with their figures (RuleHit.to_dict()).
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False, default=list)
     rule_set_version: Mapped[int] = mapped_column(nullable=False)
@@ -83,7 +86,10 @@ class WatchlistEvent(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(20), nullable=False)
     on: Mapped[date] = mapped_column(sa.Date, nullable=False)
     hits: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False, default=list)
+    #: In Chinese: the rules' reason (:func:`~inspect_app.watchlist.rules.say`) or a person's.
     note: Mapped[str | None] = mapped_column(sa.Text)
+    #: The rules' reason as data (``Decision.note``); None for a note a person wrote.
+    note_data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     rule_set_version: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 

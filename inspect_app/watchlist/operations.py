@@ -273,6 +273,7 @@ def evaluate(as_of: date | None = None, *, by: User | None = None,
                                    last_evaluated_on=as_of)
             entry.events.append(WatchlistEvent(kind="entered", on=as_of, hits=hits,
                                                note=decision.reason_zh,
+                                               note_data=dict(decision.note),
                                                rule_set_version=rule_set_row.version))
             db.session.add(entry)
         elif entry is not None and decision.action in ("stay", "update"):
@@ -282,13 +283,15 @@ def evaluate(as_of: date | None = None, *, by: User | None = None,
                 entry.rule_set_version = rule_set_row.version
                 entry.events.append(WatchlistEvent(kind="reasons_changed", on=as_of, hits=hits,
                                                    note=decision.reason_zh,
+                                                   note_data=dict(decision.note),
                                                    rule_set_version=rule_set_row.version))
         elif entry is not None and decision.action == "exit":
             entry.status = EntryStatus.exited
             entry.exited_on, entry.exit_kind = as_of, "rule"
-            entry.exit_reason = decision.reason_zh
+            entry.exit_reason, entry.exit_note = decision.reason_zh, dict(decision.note)
             entry.last_evaluated_on = as_of
             entry.events.append(WatchlistEvent(kind="exited", on=as_of, note=decision.reason_zh,
+                                               note_data=dict(decision.note),
                                                rule_set_version=rule_set_row.version))
     db.session.flush()
     changed = {k: v for k, v in report.actions.items() if k in ("enter", "exit", "update")}

@@ -11,7 +11,8 @@ applies to, typed parameters with defaults and validation, and ``evaluate(facts,
 returning a :class:`RuleHit` (Chinese explanation with the concrete figures) or None. A rule
 finds the figures (``_evaluate``) and says what they mean (``explain``, one sentence per condition
 met): the same sentences, through the catalogue, say a stored hit again in another language
-(:mod:`inspect_app.watchlist.reasons`).
+(:mod:`inspect_app.watchlist.reasons`). A :class:`Decision` keeps its reason as data too
+(``note``: what happened and the rules, dates and scores it names), worded by :func:`say`.
 
 A rule *set* (:class:`RuleSet`) is versioned data stored as JSON: which rules are enabled with
 which parameters, and the exit policy (:class:`ExitPolicy`). Use :meth:`RuleSet.from_dict` /
@@ -750,12 +751,19 @@ class EntryState:
 @dataclass(frozen=True, slots=True)
 class Decision:
     """What to do with one unit: ``enter``, ``stay``, ``update`` (still listed, other reasons),
-    ``exit`` or ``none`` (not listed and stays off), with the hits and a Chinese reason."""
+    ``exit`` or ``none`` (not listed and stays off), with the hits and why, as data (``note``,
+    said by :func:`say`)."""
 
     unit_id: Hashable
     action: str
     hits: tuple[RuleHit, ...]
-    reason_zh: str
+    #: why, as plain JSON data: ``{"key": "entered", "rules": [...]}`` … (see :func:`say`)
+    note: Mapping[str, Any]
+
+    @property
+    def reason_zh(self) -> str:
+        """Why, in Chinese (as stored in the entry's history and logged)."""
+        return say(self.note)
 
     @property
     def hit_keys(self) -> frozenset[str]:
@@ -770,7 +778,7 @@ class Decision:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data."""
         return {"unit_id": self.unit_id, "action": self.action, "reason_zh": self.reason_zh,
-                "hits": [hit.to_dict() for hit in self.hits]}
+                "note": dict(self.note), "hits": [hit.to_dict() for hit in self.hits]}
 
 
 def hits_for(facts: UnitFacts, rule_set: RuleSet) -> tuple[RuleHit, ...]:
@@ -805,29 +813,26 @@ def facts_after(facts: UnitFacts, cutoff: date) -> UnitFacts:
 
 
 def exit_shortfalls(facts: UnitFacts, policy: ExitPolicy,
-                    entered_at: date | None) -> tuple[list[str], list[float]]:
-    """Why the exit policy does not hold yet (Chinese, empty when it holds), and the totals of the
-    checks it looked at: the last N scored independent checks dated after ``entered_at``."""
+                   entered_at: date | None) -> tuple[list[dict[str, Any]], list[float]]:
+    """Why the exit policy does not hold yet (empty when it holds), as data :func:`say` can
+    word, and the totals of the checks it looked at: the last N scored independent checks dated
+    after ``entered_at``."""
     n = policy.consecutive_passing_checks
     since = [c for c in sorted(facts.independent_checks, key=CheckResult.sort_key)
              if c.total is not None and (entered_at is None or c.date > entered_at)]
     last = [c.total for c in since[-n:]]
-    passing = _number(policy.passing_score)
-    problems = []
+    problems: list[dict[str, Any]] = []
     if len(last) < n:
-        problems.append(f"入列后独立检查仅 {len(last)} 次，需连续 {n} 次不低于 {passing} 分")
+        problems.append({"key": "too_few_checks", "count": len(last), "needed": n,
+                         "score": policy.passing_score})
     else:
         low = [t for t in last if t < policy.passing_score]
         if low:
-            problems.append(f"最近 {n} 次独立检查（" + "、".join(_number(t) for t in last)
-                            + f" 分）中有 {len(low)} 次低于 {passing} 分")
+            problems.append({"key": "checks_too_low", "totals": last, "low": len(low),
+                             "score": policy.passing_score})
     if policy.require_nothing_overdue and facts.overdue_items > 0:
-        problems.append(f"仍有 {facts.overdue_items} 项逾期整改")
+        problems.append({"key": "still_overdue", "count": facts.overdue_items})
     return problems, last
-
-
-def _labels(keys: Iterable[str]) -> str:
-    return "、".join(RULES[k].label_zh if k in RULES else k for k in sorted(keys))
 
 
 def evaluate_unit(facts: UnitFacts, rule_set: RuleSet,
@@ -844,38 +849,86 @@ def evaluate_unit(facts: UnitFacts, rule_set: RuleSet,
     """
     on_list = current is not None and current.on_list
     if not on_list and current is not None and current.manually_exited_at is not None:
-        cutoff = current.manually_exited_at
-        hits = hits_for(facts_after(facts, cutoff), rule_set)
+        since = current.manually_exited_at.isoformat()
+        hits = hits_for(facts_after(facts, current.manually_exited_at), rule_set)
         if not hits:
-            return Decision(facts.unit_id, "none", (),
-                            f"人工出列（{cutoff.isoformat()}）后没有新的情况命中名单规则")
-        return Decision(facts.unit_id, "enter", hits,
-                        f"人工出列（{cutoff.isoformat()}）后新情况命中规则：{_labels(h.rule_key for h in hits)}")
+            return Decision(facts.unit_id, "none", (), {"key": "not_reentered", "since": since})
+        return Decision(facts.unit_id, "enter", hits, {
+            "key": "reentered", "since": since, "rules": _keys(h.rule_key for h in hits)})
     hits = hits_for(facts, rule_set)
     keys = frozenset(hit.rule_key for hit in hits)
     if not on_list:
         if hits:
-            return Decision(facts.unit_id, "enter", hits, f"命中规则：{_labels(keys)}")
-        return Decision(facts.unit_id, "none", (), "未命中任何名单规则")
+            return Decision(facts.unit_id, "enter", hits, {"key": "entered", "rules": _keys(keys)})
+        return Decision(facts.unit_id, "none", (), {"key": "none"})
     if hits:
         if keys != current.hit_keys:
-            changes = []
-            if keys - current.hit_keys:
-                changes.append(f"新增 {_labels(keys - current.hit_keys)}")
-            if current.hit_keys - keys:
-                changes.append(f"不再命中 {_labels(current.hit_keys - keys)}")
-            return Decision(facts.unit_id, "update", hits,
-                            f"命中规则有变化（{'；'.join(changes)}），现命中：{_labels(keys)}")
-        return Decision(facts.unit_id, "stay", hits, f"继续命中规则：{_labels(keys)}")
+            return Decision(facts.unit_id, "update", hits, {
+                "key": "changed", "added": _keys(keys - current.hit_keys),
+                "gone": _keys(current.hit_keys - keys), "rules": _keys(keys)})
+        return Decision(facts.unit_id, "stay", hits, {"key": "still", "rules": _keys(keys)})
     problems, last = exit_shortfalls(facts, rule_set.exit, current.entered_at)
     if problems:
-        return Decision(facts.unit_id, "stay", (), "尚未满足出列条件：" + "；".join(problems))
-    reason = (f"不再命中名单规则，且入列后最近 {len(last)} 次独立检查均不低于 "
-              f"{_number(rule_set.exit.passing_score)} 分（"
-              + "、".join(_number(t) for t in last) + " 分）")
-    if rule_set.exit.require_nothing_overdue:
-        reason += "，无逾期整改项"
-    return Decision(facts.unit_id, "exit", (), reason)
+        return Decision(facts.unit_id, "stay", (), {"key": "not_yet", "problems": problems})
+    return Decision(facts.unit_id, "exit", (), {
+        "key": "exited", "count": len(last), "score": rule_set.exit.passing_score,
+        "totals": last, "nothing_overdue": rule_set.exit.require_nothing_overdue})
+
+
+def _keys(keys: Iterable[str]) -> list[str]:
+    return sorted(keys)
+
+
+def _names(keys: Iterable[str], _: Callable[..., str]) -> str:
+    """Rules' names, "整改逾期、自查虚高"; ``KeyError`` for a rule that is no longer known."""
+    return _("、").join(_(RULES[k].label_zh) for k in keys)
+
+
+def _shortfall(problem: Mapping[str, Any], _: Callable[..., str]) -> str:
+    key = problem["key"]
+    if key == "too_few_checks":
+        return _("入列后独立检查仅 %(count)s 次，需连续 %(needed)s 次不低于 %(score)s 分",
+                 count=problem["count"], needed=problem["needed"],
+                 score=_number(problem["score"]))
+    if key == "checks_too_low":
+        return _("最近 %(n)s 次独立检查（%(totals)s 分）中有 %(low)s 次低于 %(score)s 分",
+                 n=len(problem["totals"]), low=problem["low"], score=_number(problem["score"]),
+                 totals=_("、").join(_number(t) for t in problem["totals"]))
+    if key == "still_overdue":
+        return _("仍有 %(count)s 项逾期整改", count=problem["count"])
+    raise KeyError(key)
+
+
+def say(note: Mapping[str, Any], _: Callable[..., str] = _zh) -> str:
+    """A decision's reason (:attr:`Decision.note`) as a sentence: in Chinese, as stored, or
+    through ``_`` (:func:`flask_babel.gettext`) in the reader's language. Raises ``KeyError``
+    (or ``TypeError``/``ValueError``) for data it cannot word."""
+    key = note["key"]
+    if key == "entered":
+        return _("命中规则：%(now)s", now=_names(note["rules"], _))
+    if key == "still":
+        return _("继续命中规则：%(now)s", now=_names(note["rules"], _))
+    if key == "changed":
+        changes = [_("新增 %(rules)s", rules=_names(note["added"], _)) if note["added"] else None,
+                   _("不再命中 %(rules)s", rules=_names(note["gone"], _)) if note["gone"] else None]
+        return _("命中规则有变化（%(changes)s），现命中：%(now)s",
+                 changes=_("；").join(c for c in changes if c), now=_names(note["rules"], _))
+    if key == "reentered":
+        return _("人工出列（%(date)s）后新情况命中规则：%(now)s", date=note["since"],
+                 now=_names(note["rules"], _))
+    if key == "not_reentered":
+        return _("人工出列（%(date)s）后没有新的情况命中名单规则", date=note["since"])
+    if key == "none":
+        return _("未命中任何名单规则")
+    if key == "not_yet":
+        return _("尚未满足出列条件：%(problems)s",
+                 problems=_("；").join(_shortfall(p, _) for p in note["problems"]))
+    if key == "exited":
+        said = _("不再命中名单规则，且入列后最近 %(n)s 次独立检查均不低于 %(score)s 分"
+                 "（%(totals)s 分）", n=note["count"], score=_number(note["score"]),
+                 totals=_("、").join(_number(t) for t in note["totals"]))
+        return said + _("，无逾期整改项") if note["nothing_overdue"] else said
+    raise KeyError(key)
 
 
 def _id_key(unit_id: Hashable) -> tuple:

@@ -19,7 +19,9 @@ class EventSchema(ma.Schema):
     label = fields.Function(lambda e: EVENT_LABELS.get(e.kind, e.kind))
     on = fields.Date()
     hits = fields.List(fields.Dict())
-    note = fields.String(allow_none=True)
+    note = fields.String(allow_none=True, metadata={"description": "中文说明（规则所写或人工填写）"})
+    note_data = fields.Dict(allow_none=True, metadata={
+        "description": "规则所写说明的数据（命中的规则键、日期、分数）；人工填写的为 null"})
     rule_set_version = fields.Integer(allow_none=True)
 
 
@@ -43,6 +45,8 @@ class EntrySchema(ma.Schema):
     exited_on = fields.Date(allow_none=True)
     exit_kind = fields.String(allow_none=True)
     exit_reason = fields.String(allow_none=True)
+    exit_note = fields.Dict(allow_none=True, metadata={
+        "description": "按规则出列原因的数据；人工出列为 null"})
     reasons = fields.List(fields.Dict())
     days_on_list = fields.Integer()
     open_items = fields.Integer()

@@ -100,38 +100,72 @@ def test_watch_list_pages_give_the_reasons_in_english(client, login, demo):
         assert f'<strong>{reason["label_zh"]}：</strong>{reason["explanation_zh"]}' in text
 
 
-def test_history_notes_said_again_in_english(app):
-    """Are the notes the rules wrote into an entry's history (entered, reasons changed, left
-    by rule) said in English — with a note written by a person, or one that is not the rules'
-    own wording, kept as it was, and every note unchanged in Chinese?"""
+#: What a decision says, as stored (its note's data) → in Chinese (as stored before the data
+#: was, word for word) and in English.
+NOTES = [
+    ({"key": "entered", "rules": ["overdue_rectification"]},
+     "命中规则：整改逾期", "Rules met: Overdue rectification"),
+    ({"key": "changed", "added": ["overdue_rectification"], "gone": ["self_check_inflation"],
+      "rules": ["low_independent_score", "overdue_rectification"]},
+     "命中规则有变化（新增 整改逾期；不再命中 自查虚高），现命中：独立检查得分偏低、整改逾期",
+     "Rules changed (added: Overdue rectification; no longer met: Inflated self-checks);"
+     " now met: Low independent score, Overdue rectification"),
+    ({"key": "changed", "added": [], "gone": ["low_independent_score"],
+      "rules": ["self_check_inflation"]},
+     "命中规则有变化（不再命中 独立检查得分偏低），现命中：自查虚高",
+     "Rules changed (no longer met: Low independent score); now met: Inflated self-checks"),
+    ({"key": "reentered", "since": "2026-11-02", "rules": ["queue_overtime"]},
+     "人工出列（2026-11-02）后新情况命中规则：排队超时",
+     "After being taken off the list on 2026-11-02, new facts meet: Queue over-time"),
+    ({"key": "exited", "count": 2, "score": 80, "totals": [82.76, 98.47],
+      "nothing_overdue": True},
+     "不再命中名单规则，且入列后最近 2 次独立检查均不低于 80 分（82.76、98.47 分），无逾期整改项",
+     "No rule met any more, and the last 2 independent checks since listing all scored"
+     " at least 80 (82.76, 98.47), with nothing overdue"),
+    ({"key": "exited", "count": 3, "score": 75.5, "totals": [80.0, 90, 100],
+      "nothing_overdue": False},
+     "不再命中名单规则，且入列后最近 3 次独立检查均不低于 75.5 分（80、90、100 分）",
+     "No rule met any more, and the last 3 independent checks since listing all scored"
+     " at least 75.5 (80, 90, 100)"),
+    ({"key": "not_yet", "problems": [
+        {"key": "checks_too_low", "totals": [95, 79], "low": 1, "score": 80},
+        {"key": "still_overdue", "count": 2}]},
+     "尚未满足出列条件：最近 2 次独立检查（95、79 分）中有 1 次低于 80 分；仍有 2 项逾期整改",
+     "Cannot leave the list yet: 1 of the last 2 independent checks (95, 79) scored below 80;"
+     " 2 rectification items still overdue"),
+    ({"key": "not_reentered", "since": "2026-01-11"},
+     "人工出列（2026-01-11）后没有新的情况命中名单规则",
+     "Since being taken off the list on 2026-01-11, no new facts meet a rule"),
+]
+
+
+@pytest.mark.parametrize(("data", "chinese", "english"), NOTES,
+                         ids=[f"{d['key']}-{i}" for i, (d, _, _) in enumerate(NOTES)])
+def test_history_notes_said_from_their_data(app, data, chinese, english):
+    """Is a note the rules wrote said from its data: in Chinese word for word as the history
+    has always read, in English on English pages — and the stored text kept on Chinese pages?"""
+    from inspect_app.watchlist.reasons import event_note
+    from inspect_app.watchlist.rules import say
+
+    assert say(data) == chinese
+    with app.test_request_context("/"), force_locale("en"):
+        assert event_note(chinese, data) == english
+    with app.test_request_context("/"), force_locale("zh"):
+        assert event_note(chinese, data) == chinese
+
+
+def test_a_note_without_data_reads_as_written(app):
+    """A manager's exit reason (no data), or data naming a rule since removed or of a kind this
+    version does not know: is the stored text shown as it is, never a guess?"""
     from inspect_app.watchlist.reasons import event_note
 
-    notes = {
-        "命中规则：整改逾期": "Rules met: Overdue rectification",
-        "命中规则有变化（新增 整改逾期；不再命中 自查虚高），现命中：独立检查得分偏低、整改逾期":
-            "Rules changed (added: Overdue rectification; no longer met: Inflated self-checks);"
-            " now met: Low independent score, Overdue rectification",
-        "命中规则有变化（不再命中 独立检查得分偏低），现命中：自查虚高":
-            "Rules changed (no longer met: Low independent score); now met: Inflated self-checks",
-        "人工出列（2026-11-02）后新情况命中规则：排队超时":
-            "After being taken off the list on 2026-11-02, new facts meet: Queue over-time",
-        "不再命中名单规则，且入列后最近 2 次独立检查均不低于 80 分（82.76、98.47 分），无逾期整改项":
-            "No rule met any more, and the last 2 independent checks since listing all scored"
-            " at least 80 (82.76, 98.47), with nothing overdue",
-        "不再命中名单规则，且入列后最近 3 次独立检查均不低于 75.5 分（80、90、100 分）":
-            "No rule met any more, and the last 3 independent checks since listing all scored"
-            " at least 75.5 (80, 90, 100)",
-    }
     with app.test_request_context("/"), force_locale("en"):
-        for chinese, english in notes.items():
-            kind = "exited" if chinese.startswith("不再") else "entered"
-            assert event_note(kind, chinese) == english
-        assert event_note("manual_exit", "命中规则：整改逾期") == "命中规则：整改逾期"
-        assert event_note("entered", "命中规则：某条已停用的规则") == "命中规则：某条已停用的规则"
-        assert event_note("entered", None) == ""
-    with app.test_request_context("/"), force_locale("zh"):
-        for chinese in notes:
-            assert event_note("entered", chinese) == chinese
+        assert event_note("命中规则：整改逾期", None) == "命中规则：整改逾期"
+        assert event_note("已完成整改，人工出列", {}) == "已完成整改，人工出列"
+        assert event_note("某种新说法", {"key": "from_the_future"}) == "某种新说法"
+        assert event_note("命中规则：旧规则", {"key": "entered", "rules": ["retired_rule"]}) == (
+            "命中规则：旧规则")
+        assert event_note(None, None) == ""
 
 
 def test_watch_list_history_reads_in_english(client, login, demo):

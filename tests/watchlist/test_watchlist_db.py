@@ -78,6 +78,35 @@ def test_manual_exit_needs_a_reason_and_is_kept_in_history(client, api, demo):
         AuditEntry.action == "watchlist.manual_exit"))
 
 
+def test_a_unit_off_the_list_shows_why_it_left_not_rules_it_meets(client, login, api, demo):
+    """An entry that left the list — by rule, or by hand — keeps the rules it met while listed:
+    does its page say why it left (when, how, the reason) and show those rules as past, not
+    under 命中规则 as if it still met them? And the list: the exit, not the old rules?"""
+    left = db.session.scalars(sa.select(WatchlistEntry).where(
+        WatchlistEntry.status == EntryStatus.exited, WatchlistEntry.exit_kind == "rule")).first()
+    assert left is not None and left.reasons and left.exit_note["key"] == "exited"
+    active = db.session.scalars(sa.select(WatchlistEntry).where(
+        WatchlistEntry.status == EntryStatus.active).order_by(WatchlistEntry.id)).first()
+    assert client.post(f"/api/v1/watchlist/{active.id}/exit", headers=api("fwgl"),
+                       json={"reason": "经现场复核，问题已全部整改"}).status_code == 200
+    login("fwgl", "Demo@2026")
+    for entry, how, reason in ((left, "按规则出列", left.exit_reason),
+                               (active, "人工出列", "经现场复核，问题已全部整改")):
+        page = client.get(f"/manage/watchlist/{entry.id}").get_data(as_text=True)
+        card = page.split("<h2>辅导与跟进</h2>")[0]
+        assert "<h2>命中规则</h2>" not in card
+        assert f"<h2>出列原因</h2>\n  <p class=\"reason exit-reason\">{entry.exited_on} {how}：" \
+            f"{reason}</p>" in card
+        assert "<h2>在册期间命中规则</h2>" in card and entry.reasons[0]["label_zh"] in card
+    listing = client.get("/manage/watchlist?status=exited").get_data(as_text=True)
+    shown = listing.split(f'href="/manage/watchlist/{left.id}"')[1].split("</li>")[0]
+    assert f"{left.exited_on} 按规则出列：{left.exit_reason}" in shown
+    assert left.reasons[0]["explanation_zh"] not in shown
+    english = client.get(f"/manage/watchlist/{left.id}?lang=en").get_data(as_text=True)
+    assert "<h2>Why it left the list</h2>" in english and "Rules met while listed" in english
+    assert "No rule met any more, and the last" in english
+
+
 def test_coaching_actions_form_a_timeline(client, api, demo):
     """Does a logged 约谈 appear on the entry's timeline?"""
     active = client.get("/api/v1/watchlist", headers=api("fwgl")).get_json()[0]

@@ -141,6 +141,13 @@ class LiveServer:
                                 text=True)
         return [int(pid) for pid in result.stdout.split()]
 
+    def backend_pids(self) -> list[int]:
+        """The PostgreSQL backends serving the app's connections to its database."""
+        with self.admin.connect() as conn:
+            return list(conn.execute(sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = :name "
+                "AND pid <> pg_backend_pid()"), {"name": self.dbname}).scalars())
+
     def kill_workers(self) -> list[int]:
         """SIGKILL every worker (the master starts new ones)."""
         pids = self.worker_pids()

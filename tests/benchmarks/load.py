@@ -22,11 +22,19 @@ The last line is exactly::
 
 Targets (issue 9): lost=0, duplicated=0, errors_5xx=0, rps ≥ half the baseline's. Bounded:
 every request has a timeout, every retry loop a limit, and the run a deadline.
+
+Where the time goes: both phases also measure the CPU time (user + system, from ``/proc``)
+that gunicorn's workers, the database's backends and this client spend per request. Server and
+client share this machine's cores, so when both phases keep the cores busy, throughput is the
+cores divided by the CPU cost of a request, and ``cpu_ratio`` — a sign-in page's total cost over
+an inspector's request's — is the rps ratio that cost allows, whatever the tuning of gunicorn.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
+import os
 import random
 import statistics
 import threading
@@ -70,6 +78,68 @@ class Stats:
     @property
     def errors_5xx(self) -> int:
         return sum(count for status, count in self.statuses.items() if status >= 500)
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (None once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds spent by gunicorn's workers, the database's backends and this process (the
+    client) between ``start`` and ``stop``. A process that appears meanwhile (a restarted worker,
+    a new connection) counts from zero; one that is killed meanwhile loses its share."""
+
+    PARTS = ("gunicorn", "postgres", "client")
+
+    def __init__(self, server: LiveServer):
+        self.server = server
+        self.spent = dict.fromkeys(self.PARTS, 0.0)
+        self.elapsed = 0.0
+        self._start: dict = {}
+
+    def _processes(self) -> dict[str, dict[int, float]]:
+        pids = {"gunicorn": self.server.worker_pids(), "postgres": self.server.backend_pids()}
+        return {part: {pid: cpu for pid in pids[part]
+                       if (cpu := _cpu_seconds(pid)) is not None} for part in pids}
+
+    def start(self) -> None:
+        self._start = self._processes()
+        self._client, self._wall = time.process_time(), time.perf_counter()
+
+    def stop(self) -> None:
+        self.elapsed = time.perf_counter() - self._wall
+        self.spent["client"] = time.process_time() - self._client
+        for part, now in self._processes().items():
+            before = self._start.get(part, {})
+            self.spent[part] = sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
+
+    @contextlib.contextmanager
+    def measuring(self):
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
+
+    def per_request_ms(self, requests_made: int) -> dict[str, float]:
+        """Milliseconds of CPU per request, by part and in total."""
+        ms = {part: self.spent[part] * 1000 / max(1, requests_made) for part in self.PARTS}
+        return {**ms, "total": sum(ms.values())}
+
+    def busy(self) -> float:
+        """How much of the machine's cores these processes kept busy (0–1)."""
+        return sum(self.spent.values()) / max(1e-9, self.elapsed * (os.cpu_count() or 1))
+
+    def describe(self, requests_made: int) -> str:
+        ms = self.per_request_ms(requests_made)
+        return " ".join(f"{part}={value:.1f}" for part, value in ms.items()) + \
+            f" busy={self.busy():.0%}"
 
 
 def call(session: requests.Session, stats: Stats, method: str, url: str, *,
@@ -309,9 +379,10 @@ def verify(server: LiveServer, people: list[Inspector]) -> tuple[int, int, int, 
 
 def run(server: LiveServer, inspectors: int, *, threads: int | None = None,
         chaos: Callable[[threading.Event], None] | None = None,
-        deadline_s: float = 540) -> dict:
+        deadline_s: float = 540, meter: CpuMeter | None = None) -> dict:
     """Drive ``inspectors`` through their assignments; ``chaos`` runs in a thread meanwhile
-    (e.g. killing database connections) until the event is set."""
+    (e.g. killing database connections) until the event is set. ``meter`` measures the CPU
+    spent while the inspectors work (not the set-up or the check of the database)."""
     people = prepare(server, inspectors)
     stats = Stats()
     stop = threading.Event()
@@ -319,7 +390,8 @@ def run(server: LiveServer, inspectors: int, *, threads: int | None = None,
     started = time.perf_counter()
     if chaos_thread:
         chaos_thread.start()
-    with ThreadPoolExecutor(threads or inspectors) as pool:
+    with (meter.measuring() if meter else contextlib.nullcontext()), \
+            ThreadPoolExecutor(threads or inspectors) as pool:
         futures = [pool.submit(inspect, server.base_url, stats, person,
                                replay=person.index % 4 == 0, impatient=person.index % 5 == 0)
                    for person in people]
@@ -366,11 +438,21 @@ def main() -> None:
         raise SystemExit(f"PostgreSQL is needed for the load benchmark: {reason}")
     with LiveServer(workers=args.workers, threads=4) as server:
         concurrency = min(inspectors, 64)
-        base_rps = baseline(server.base_url, concurrency, 400 if args.quick else 3000)
+        baseline(server.base_url, concurrency, concurrency * 4)  # warm up every worker
+        sign_in = CpuMeter(server)
+        total = 400 if args.quick else 3000
+        with sign_in.measuring():
+            base_rps = baseline(server.base_url, concurrency, total)
         print(f"baseline: GET /login concurrency={concurrency} rps={base_rps:.0f}", flush=True)
-        result = run(server, inspectors)
+        work = CpuMeter(server)
+        result = run(server, inspectors, meter=work)
         for note in result["notes"][:20]:
             print("  ", note)
+        login_ms = sign_in.per_request_ms(total // concurrency * concurrency)["total"]
+        print(f"cpu_ms_per_request: GET /login {sign_in.describe(total // concurrency * concurrency)}"
+              f" | inspectors {work.describe(result['requests'])}"
+              f" | cpu_ratio={login_ms / work.per_request_ms(result['requests'])['total']:.2f}",
+              flush=True)
         print(f"statuses={result['statuses']} timeouts={result['timeouts']} "
               f"retries={result['retries']} ranking_figures_off={result['figures_off']} "
               f"rps_vs_baseline={result['rps'] / base_rps:.2f} (target ≥ 0.5)", flush=True)

@@ -65,6 +65,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from .auth.api import blp as auth_api
     from .auth.views import bp as auth_pages
     from .checklists.api import blp as checklists_api
+    from .checklists.views import bp as standards_pages
     from .evidence.api import blp as evidence_api
     from .inspections.api import blp as inspections_api
     from .orgs.api import blp as orgs_api
@@ -78,6 +79,7 @@ def _register_blueprints(app: Flask, api) -> None:
         api.register_blueprint(blueprint)
     app.register_blueprint(auth_pages)
     app.register_blueprint(manage_pages)
+    app.register_blueprint(standards_pages)
     watchlist_hooks.init_app(app)
     from .pwa.views import bp as pwa_pages
 

@@ -12,33 +12,40 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+
+def N_(message: str) -> str:
+    """Marks a label for the catalogue (pages say it in their language); it stays Chinese here."""
+    return message
+
+
 #: The inspection modes an item can apply to, in their canonical order.
 MODES: tuple[str, ...] = ("self_check", "peer_check", "spot_check", "mystery_visit")
 PHOTO_RULES: tuple[str, ...] = ("required", "on_fail", "optional")
 SEVERITIES: tuple[str, ...] = ("minor", "major", "critical")
 
 MODE_LABELS: dict[str, str] = {
-    "self_check": "自查", "peer_check": "互查", "spot_check": "抽查", "mystery_visit": "暗访",
+    "self_check": N_("自查"), "peer_check": N_("互查"), "spot_check": N_("抽查"),
+    "mystery_visit": N_("暗访"),
 }
 PHOTO_RULE_LABELS: dict[str, str] = {
-    "required": "必须", "on_fail": "不合格时必须", "optional": "可选",
+    "required": N_("必须"), "on_fail": N_("不合格时必须"), "optional": N_("可选"),
 }
-SEVERITY_LABELS: dict[str, str] = {"minor": "一般", "major": "较重", "critical": "严重"}
+SEVERITY_LABELS: dict[str, str] = {"minor": N_("一般"), "major": N_("较重"), "critical": N_("严重")}
 
 #: Chinese column header of every item field; the spreadsheet uses these, and so do messages.
 FIELD_LABELS: dict[str, str] = {
-    "code": "编码",
-    "section": "分区编码",
-    "text": "检查内容",
-    "guidance": "合格标准",
-    "weight": "分值",
-    "response_type": "题型",
-    "config": "题型参数",
-    "photo_rule": "照片要求",
-    "red_line": "红线项",
-    "modes": "适用模式",
-    "severity": "严重程度",
-    "deadline_days": "整改期限(天)",
+    "code": N_("编码"),
+    "section": N_("分区编码"),
+    "text": N_("检查内容"),
+    "guidance": N_("合格标准"),
+    "weight": N_("分值"),
+    "response_type": N_("题型"),
+    "config": N_("题型参数"),
+    "photo_rule": N_("照片要求"),
+    "red_line": N_("红线项"),
+    "modes": N_("适用模式"),
+    "severity": N_("严重程度"),
+    "deadline_days": N_("整改期限(天)"),
 }
 #: Chinese header of every section field.
 SECTION_FIELD_LABELS: dict[str, str] = {"code": "编码", "name": "名称", "weight": "权重"}

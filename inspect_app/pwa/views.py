@@ -55,6 +55,8 @@ def _nav_links() -> list[tuple[str, str]]:
         links.append((url_for("pwa.appeals"), _("申诉处理")))
     if user.can(Permission.reports_read):  # what /manage/* asks of its readers
         links.append((url_for("manage.watchlist"), _("管理看板")))
+    elif user.can(Permission.checklists_manage):  # an administrator: the standards only
+        links.append((url_for("standards.index"), _("检查标准")))
     return links
 
 

@@ -17,6 +17,12 @@ from typing import Any, ClassVar, Final, TypeVar
 from ._numbers import as_decimal
 from .errors import ScoringError, UnknownResponseTypeError
 
+
+def N_(message: str) -> str:
+    """Marks a label for the catalogue (pages say it in their language); it stays Chinese here."""
+    return message
+
+
 NA: Final = "na"
 
 
@@ -189,7 +195,7 @@ class PassFail(ResponseType):
     """合格 / 不合格 / 不适用: ``"pass"`` earns the item's points, ``"fail"`` none."""
 
     name = "pass_fail"
-    label_zh = "合格/不合格/不适用"
+    label_zh = N_("合格/不合格/不适用")
 
     def _check_value(self, value: Any, config: dict[str, Any], weight: Decimal | None) -> list[str]:
         if isinstance(value, str) and value in ("pass", "fail"):
@@ -209,7 +215,7 @@ class Scale(ResponseType):
     """0..max integer rating: earns ``value / max`` of the points; a finding below ``pass_at``."""
 
     name = "scale"
-    label_zh = "0–N 分档评分"
+    label_zh = N_("0–N 分档评分")
     required_config = ("max",)
     #: ``pass_at`` None means "the top of the scale".
     optional_config = {"pass_at": None}
@@ -252,7 +258,7 @@ class Number(ResponseType):
     """
 
     name = "number"
-    label_zh = "数值（限值）"
+    label_zh = N_("数值（限值）")
     required_config = ("limit",)
     #: ``derived_from`` names a measure the product computes itself, e.g. a mystery visit's
     #: waiting minutes from its timed events (see :data:`DERIVED_MEASURES`).
@@ -298,7 +304,7 @@ class Text(ResponseType):
     """Free text (observations, scenario notes): never scored, never a finding."""
 
     name = "text"
-    label_zh = "文字记录"
+    label_zh = N_("文字记录")
     scored = False
 
     def _check_value(self, value: Any, config: dict[str, Any], weight: Decimal | None) -> list[str]:
@@ -314,7 +320,7 @@ class Deduction(ResponseType):
     """
 
     name = "deduction"
-    label_zh = "扣分制"
+    label_zh = N_("扣分制")
     optional_config = {"max_deduction": None}
 
     def _check_config(self, config: dict[str, Any], weight: Decimal | None) -> list[str]:

@@ -251,6 +251,18 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
         "3xx", "403/403", "2xx/2xx", "2xx/404", "2xx/404", "403/403", "403/403", "403/403"),
     ("GET", "/manage/bulletin"): row("3xx", "403", "2xx", "2xx", "2xx", "403", "403", "403"),
     ("GET", "/manage/lists"): row("3xx", "403", "2xx", "2xx", "2xx", "403", "403", "403"),
+    # the standards pages: checklists.manage (service managers and administrators) only. The
+    # world's checklist is published, so publishing it again is refused (409, "ok"); retiring
+    # comes after the API has retired it, and is refused the same way.
+    ("GET", "/manage/standards"): row("3xx", "2xx", "2xx", "403", "403", "403", "403", "403"),
+    ("GET", "/manage/standards/<int:checklist_id>"): row(
+        "3xx", "2xx", "2xx", "403", "403", "403", "403", "403"),
+    ("POST", "/manage/standards/import"): row(
+        "3xx", "3xx", "3xx", "403", "403", "403", "403", "403"),
+    ("POST", "/manage/standards/<int:checklist_id>/publish"): row(
+        "3xx", "ok", "ok", "403", "403", "403", "403", "403"),
+    ("POST", "/manage/standards/<int:checklist_id>/retire"): row(
+        "3xx", "ok", "ok", "403", "403", "403", "403", "403"),
 }
 
 
@@ -418,6 +430,11 @@ CALLS: dict[tuple[str, str], Call] = {
                             .encode()), "queue.csv")}),
     ("GET", "/api/v1/dashboard/trend"): Call(query=lambda ctx: {
         "unit_id": _unit_id(("TS-LB-01", "TS-LN-01")[ctx.which])}),
+    ("POST", "/manage/standards/import"): Call(form=_xlsx),
+    ("POST", "/manage/standards/<int:checklist_id>/publish"): Call(
+        form=lambda ctx: {"confirm": "yes"}),
+    ("POST", "/manage/standards/<int:checklist_id>/retire"): Call(
+        order=8, form=lambda ctx: {"confirm": "yes"}),
     ("POST", "/manage/watchlist/<int:entry_id>"): Call(form=lambda ctx: {
         "action": "log", "kind": "interview", "held_on": "2026-11-20", "people": "张丽",
         "notes": "矩阵测试：约谈"}),

@@ -1,0 +1,206 @@
+"""Service managers' pages for the standards (检查标准): every version, spreadsheet export and
+import, what a draft changes against the version it came from, publish and retire.
+
+Thin views over :mod:`.operations` — the API (:mod:`.api`) does the same for programs. Forms are
+checked by schemas; a refusal shows the page again with the reason (and, for a spreadsheet,
+every problem with its sheet, row and column), and nothing is written.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask_babel import gettext
+from marshmallow import fields, validate
+
+from ..auth.permissions import Permission
+from ..auth.session import login_required
+from ..errors import DomainError
+from ..extensions import db
+from ..i18n import local_date
+from ..scoring.types import RESPONSE_TYPES
+from .changes import compare
+from .models import Checklist, ChecklistStatus
+from .operations import (
+    create_draft,
+    get_checklist,
+    new_version,
+    publish,
+    retire,
+    update_draft,
+    visible_checklists,
+)
+from .spreadsheet import ChecklistImportError, format_config, import_xlsx
+from .validation import FIELD_LABELS, MODE_LABELS, PHOTO_RULE_LABELS, SEVERITY_LABELS
+
+bp = Blueprint("standards", __name__, url_prefix="/manage/standards")
+
+
+@bp.before_request
+@login_required
+def require_manager():
+    if not g.user.can(Permission.checklists_manage):
+        abort(403)
+
+
+@bp.app_context_processor
+def standards_link() -> dict:
+    """Pages offer the standards to whoever maintains them (the managers' tabs, the menu)."""
+    user = g.get("user")
+    return {"manages_standards": user is not None and user.can(Permission.checklists_manage),
+            "reads_reports": user is not None and user.can(Permission.reports_read)}
+
+
+class _Form(ma.Schema):
+    """A page form: an empty field is a field left out."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    @ma.pre_load
+    def _drop_empty(self, data, **kwargs):
+        return {key: value for key, value in data.items() if value not in ("", None)}
+
+
+class ImportPageSchema(_Form):
+    base_id = fields.Integer(load_default=None)
+    name = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+class ConfirmSchema(_Form):
+    confirm = fields.String(required=True, validate=validate.Equal("yes"))
+
+
+def _standards() -> list[list[Checklist]]:
+    """Every standard's versions, newest first; standards in the order of their first version."""
+    grouped: dict[str, list[Checklist]] = {}
+    for checklist in db.session.scalars(visible_checklists(g.user)):
+        grouped.setdefault(checklist.key, []).append(checklist)
+    return sorted(grouped.values(), key=lambda versions: versions[-1].id)
+
+
+def _index(*, error: str | None = None, problems=(), draft_id: int | None = None,
+           status: int = 200):
+    return render_template("manage/standards.html", standards=_standards(), error=error,
+                           problems=[str(p) for p in problems], draft_id=draft_id), status
+
+
+@bp.get("")
+def index():
+    """Every standard with its versions, and the spreadsheet import."""
+    return _index()
+
+
+@bp.post("/import")
+def import_file():
+    """An edited workbook becomes a draft: the next version of a standard (replacing the
+    content of its draft, if it has one), or a new standard."""
+    try:
+        form = ImportPageSchema().load(request.form)
+    except ma.ValidationError:
+        return _index(error=gettext("请选择导入为哪个检查表"), status=422)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _index(error=gettext("请选择要导入的 .xlsx 文件"), status=422)
+    try:
+        base = get_checklist(form["base_id"], g.user) if form["base_id"] else None
+        document = import_xlsx(upload.read(), name=form["name"])
+        if base is None:
+            checklist = create_draft(document, by=g.user)
+        elif base.status is ChecklistStatus.draft:  # the standard's draft: its content replaced
+            checklist = update_draft(base, document, by=g.user)
+        else:
+            checklist = new_version(base, by=g.user, document=document)
+        db.session.commit()
+    except ChecklistImportError as exc:
+        db.session.rollback()
+        return _index(error=exc.message, problems=exc.problems, status=exc.status)
+    except DomainError as exc:
+        db.session.rollback()
+        draft_id = (exc.details or {}).get("draft_id") if isinstance(exc.details, dict) else None
+        return _index(error=exc.message, draft_id=draft_id, status=exc.status)
+    return redirect(url_for(".version", checklist_id=checklist.id))
+
+
+def _previous(checklist: Checklist) -> Checklist | None:
+    """The version a version is compared with: the one it was made from, else the one before."""
+    if checklist.based_on_id is not None:
+        return db.session.get(Checklist, checklist.based_on_id)
+    return db.session.scalar(
+        sa.select(Checklist).where(Checklist.key == checklist.key,
+                                   Checklist.version < checklist.version)
+        .order_by(Checklist.version.desc()).limit(1))
+
+
+def field_label(name: str) -> str:
+    """An item field's name (the spreadsheet's column header) in the page's language."""
+    return gettext(FIELD_LABELS[name])
+
+
+def shown(name: str, value: Any) -> str:
+    """An item field's value as people read it: the spreadsheet's words, in the page's language."""
+    if value is None or value == "" or value == {}:
+        return "—"
+    if name == "modes":
+        return gettext("、").join(gettext(MODE_LABELS.get(mode, mode)) for mode in value)
+    if name == "photo_rule":
+        return gettext(PHOTO_RULE_LABELS.get(value, value))
+    if name == "severity":
+        return gettext(SEVERITY_LABELS.get(value, value))
+    if name == "red_line":
+        return gettext("是") if value else gettext("否")
+    if name == "response_type":
+        kind = RESPONSE_TYPES.get(value)
+        return gettext(kind.label_zh) if kind is not None else value
+    if name == "config":
+        return format_config(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _version_page(checklist: Checklist, *, error: str | None = None, status: int = 200):
+    previous = _previous(checklist)
+    changes = compare(previous.to_document(), checklist.to_document()) if previous else None
+    sections = {s.code: s.name for s in checklist.sections}
+    return render_template(
+        "manage/standard.html", checklist=checklist, previous=previous, changes=changes,
+        sections=sections, error=error, field_label=field_label, shown=shown,
+        local_date=local_date, is_draft=checklist.status is ChecklistStatus.draft,
+        is_published=checklist.status is ChecklistStatus.published), status
+
+
+@bp.get("/<int:checklist_id>")
+def version(checklist_id: int):
+    """One version: what it changes, its items, and what can be done with it."""
+    return _version_page(get_checklist(checklist_id, g.user))
+
+
+def _act(checklist_id: int, action):
+    checklist = get_checklist(checklist_id, g.user)
+    try:
+        ConfirmSchema().load(request.form)
+    except ma.ValidationError:
+        return _version_page(checklist, error=gettext("请先勾选确认"), status=422)
+    try:
+        result = action(checklist, by=g.user)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return _version_page(get_checklist(checklist_id, g.user), error=exc.message,
+                             status=exc.status)
+    return redirect(url_for(".version", checklist_id=result.id))
+
+
+@bp.post("/<int:checklist_id>/publish")
+def publish_version(checklist_id: int):
+    """Publish a draft: from now on it never changes, and campaigns can use it."""
+    return _act(checklist_id, publish)
+
+
+@bp.post("/<int:checklist_id>/retire")
+def retire_version(checklist_id: int):
+    """Retire a published version: kept for history, no longer offered for campaigns."""
+    return _act(checklist_id, retire)

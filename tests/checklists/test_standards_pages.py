@@ -1,0 +1,173 @@
+"""The standards pages: a service manager exports a checklist, edits it in a spreadsheet,
+imports it as a draft, reviews what it changes and publishes it — without the API."""
+from __future__ import annotations
+
+import io
+import re
+
+import openpyxl
+import sqlalchemy as sa
+
+from inspect_app.audit.models import AuditEntry
+from inspect_app.checklists.models import Checklist, ChecklistStatus
+from inspect_app.extensions import db
+
+
+def _csrf(client) -> str:
+    with client.session_transaction() as sess:
+        return sess["csrf"]
+
+
+def _post(client, url: str, data: dict):
+    return client.post(url, data={**data, "csrf_token": _csrf(client)},
+                       content_type="multipart/form-data")
+
+
+def _edited(workbook: bytes, edit) -> bytes:
+    wb = openpyxl.load_workbook(io.BytesIO(workbook))
+    sheet = wb["检查项"]
+    headers = [cell.value for cell in sheet[1]]
+    edit(sheet, {name: index for index, name in enumerate(headers)})
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _import(client, data: bytes, base_id: int | str = ""):
+    return _post(client, "/manage/standards/import",
+                 {"file": (io.BytesIO(data), "标准.xlsx"), "base_id": str(base_id)})
+
+
+def test_a_manager_imports_an_edited_workbook_reviews_and_publishes_it(client, login, demo):
+    """Export → edit two items and delete one in the spreadsheet → import: is it a draft of the
+    next version, does its page say exactly what changed, does publishing need the tick, and
+    is it published (and audited) with it?"""
+    login("fwgl", "Demo@2026")
+    page = client.get("/manage/standards").get_data(as_text=True)
+    assert demo.name in page and "第 1 版" in page and "已发布" in page
+    export = client.get(f"/api/v1/checklists/{demo.id}/export.xlsx")
+    assert export.status_code == 200
+    first, second, last = demo.items[0], demo.items[1], demo.items[-1]
+
+    def edit(sheet, column):
+        sheet.cell(2, column["检查内容"] + 1).value = first.text + "（修订）"
+        sheet.cell(3, column["分值"] + 1).value = float(second.weight) + 1
+        sheet.delete_rows(sheet.max_row)
+
+    response = _import(client, _edited(export.data, edit), base_id=demo.id)
+    assert response.status_code == 302
+    draft = db.session.get(Checklist, int(response.headers["Location"].rsplit("/", 1)[1]))
+    assert (draft.key, draft.version, draft.status) == (demo.key, 2, ChecklistStatus.draft)
+    page = client.get(f"/manage/standards/{draft.id}").get_data(as_text=True)
+    assert "与第 1 版相比" in page and "修改 2 项" in page and "删除 1 项" in page
+    assert f"<strong>{last.code}</strong> {last.text}" in page
+    assert f"<del>{first.text}</del> → <ins>{first.text}（修订）</ins>" in page
+    weight = f"{float(second.weight):g}"
+    assert f"<del>{weight}</del> → <ins>{float(second.weight) + 1:g}</ins>" in page
+
+    refused = _post(client, f"/manage/standards/{draft.id}/publish", {})
+    assert refused.status_code == 422 and "请先勾选确认" in refused.get_data(as_text=True)
+    assert db.session.get(Checklist, draft.id).status is ChecklistStatus.draft
+    done = _post(client, f"/manage/standards/{draft.id}/publish", {"confirm": "yes"})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Checklist, draft.id).status is ChecklistStatus.published
+    assert db.session.scalar(sa.select(AuditEntry).where(
+        AuditEntry.action == "checklist.publish", AuditEntry.object_id == str(draft.id)))
+    # the earlier version stays usable until it is retired — on its own page, with the tick
+    retired = _post(client, f"/manage/standards/{demo.id}/retire", {"confirm": "yes"})
+    assert retired.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Checklist, demo.id).status is ChecklistStatus.retired
+
+
+def test_a_broken_workbook_shows_every_problem_and_changes_nothing(client, login, demo):
+    """A weight that is not a number and an unknown section: does the page list both with
+    sheet, row and column, answer 422, and leave the checklists as they were?"""
+    login("fwgl", "Demo@2026")
+    export = client.get(f"/api/v1/checklists/{demo.id}/export.xlsx").data
+
+    def edit(sheet, column):
+        sheet.cell(2, column["分值"] + 1).value = "两分"
+        sheet.cell(4, column["分区编码"] + 1).value = "NOPE"
+
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Checklist))
+    response = _import(client, _edited(export, edit), base_id=demo.id)
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    problems = re.findall(r"<li>(工作表.*?)</li>", text)
+    assert any("第 2 行“分值”列" in p for p in problems), problems
+    assert any("第 4 行“分区编码”列" in p for p in problems), problems
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Checklist)) == before
+    empty = _post(client, "/manage/standards/import", {"base_id": str(demo.id)})
+    assert empty.status_code == 422 and "请选择要导入的 .xlsx 文件" in empty.get_data(
+        as_text=True)
+
+
+def test_importing_again_replaces_the_draft_and_a_new_file_starts_a_checklist(
+        client, login, demo):
+    """A second import onto a standard that has a draft: does it replace the draft's content
+    (no third version)? And a file imported as a new checklist: version 1 of a new standard?"""
+    login("fwgl", "Demo@2026")
+    export = client.get(f"/api/v1/checklists/{demo.id}/export.xlsx").data
+    draft_id = int(_import(client, export, base_id=demo.id).headers["Location"].rsplit("/", 1)[1])
+    page = client.get("/manage/standards").get_data(as_text=True)
+    assert f'<option value="{draft_id}">「{demo.name}」的草稿（替换其内容）</option>' in page
+
+    def edit(sheet, column):
+        sheet.cell(2, column["检查内容"] + 1).value = "第二次导入"
+
+    again = _import(client, _edited(export, edit), base_id=draft_id)
+    assert again.status_code == 302 and again.headers["Location"].endswith(f"/{draft_id}")
+    db.session.expire_all()
+    versions = db.session.scalars(sa.select(Checklist.version).where(
+        Checklist.key == demo.key)).all()
+    assert sorted(versions) == [1, 2]
+    assert db.session.get(Checklist, draft_id).items[0].text == "第二次导入"
+    new = _post(client, "/manage/standards/import",
+                {"file": (io.BytesIO(export), "x.xlsx"), "base_id": "", "name": "网点自查简表"})
+    checklist = db.session.get(Checklist, int(new.headers["Location"].rsplit("/", 1)[1]))
+    assert (checklist.name, checklist.version) == ("网点自查简表", 1)
+    assert checklist.key != demo.key
+    assert "这是该检查表的第一个版本。" in client.get(
+        f"/manage/standards/{checklist.id}").get_data(as_text=True)
+
+
+def test_only_those_who_maintain_standards_reach_the_pages(client, login, demo):
+    """An outlet manager is refused, a visitor is sent to sign in, the administrator (who reads
+    no reports) finds the page in the menu, and a service manager in the managers' tabs."""
+    assert client.get("/manage/standards").status_code == 302
+    login("wd.lb01", "Demo@2026")
+    assert client.get("/manage/standards").status_code == 403
+    assert client.get(f"/manage/standards/{demo.id}").status_code == 403
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    login("admin", "Demo@2026")
+    home = client.get("/manage/standards").get_data(as_text=True)
+    assert 'href="/manage/standards">检查标准</a>' in home
+    assert "/manage/watchlist" not in home  # no tabs for reports the administrator cannot read
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    login("fwgl", "Demo@2026")
+    tabs = client.get("/manage/watchlist").get_data(as_text=True)
+    assert 'href="/manage/standards">检查标准</a>' in tabs
+
+
+def test_a_post_without_the_forms_token_changes_nothing(client, login, demo):
+    """Cross-site: is a publish or retire without the session's CSRF token refused?"""
+    login("fwgl", "Demo@2026")
+    response = client.post(f"/manage/standards/{demo.id}/retire", data={"confirm": "yes"})
+    assert response.status_code in (400, 403)
+    db.session.expire_all()
+    assert db.session.get(Checklist, demo.id).status is ChecklistStatus.published
+
+
+def test_the_pages_in_english(client, login, demo):
+    """In English, do the labels, statuses, field names and values read in English (the
+    bank's own texts — checklist names, item texts — stay as written)?"""
+    login("fwgl", "Demo@2026")
+    page = client.get("/manage/standards?lang=en").get_data(as_text=True)
+    assert "Standards" in page and "Version 1" in page and "Published" in page
+    assert "Import a spreadsheet" in page
+    detail = client.get(f"/manage/standards/{demo.id}?lang=en").get_data(as_text=True)
+    assert "This is the checklist’s first version." in detail
+    assert "<span>Photo: Required when failed</span>" in detail
+    assert "Pass / fail / N.A." in detail and "Retire" in detail

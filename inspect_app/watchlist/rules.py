@@ -328,10 +328,12 @@ class WatchRule:
         resolved.update({p.name: p.coerce(params[p.name]) for p in self.params if p.name in params})
         return resolved
 
-    def describe(self, params: Mapping[str, Any] | None = None) -> str:
-        """The Chinese description with the parameters filled in."""
+    def describe(self, params: Mapping[str, Any] | None = None,
+                 _: Callable[..., str] = _zh) -> str:
+        """The description with the parameters filled in: Chinese, or through ``_``
+        (:func:`flask_babel.gettext`) in the reader's language."""
         resolved = self.resolve(params)
-        return self.description_zh.format(
+        return _(self.description_zh).format(
             **{p.name: p.format(resolved[p.name]) for p in self.params})
 
     def evaluate(self, facts: UnitFacts, params: Mapping[str, Any] | None = None) -> RuleHit | None:
@@ -364,10 +366,10 @@ class LowIndependentScore(WatchRule):
 
     key = "low_independent_score"
     label_zh = N_("独立检查得分偏低")
-    description_zh = ("独立检查（互查、抽查、暗访）平均得分低于 {threshold} 分"
+    description_zh = N_("独立检查（互查、抽查、暗访）平均得分低于 {threshold} 分"
                       "（期内至少 {min_checks} 次独立检查）")
-    params = (Param("threshold", "分数线", "float", 70, 0, 100),
-              Param("min_checks", "最少检查次数", "int", 1, 1))
+    params = (Param("threshold", N_("分数线"), "float", 70, 0, 100),
+              Param("min_checks", N_("最少检查次数"), "int", 1, 1))
 
     def _evaluate(self, facts, p):
         totals = [c.total for c in facts.period_independent if c.total is not None]
@@ -387,9 +389,9 @@ class RedLineRepeat(WatchRule):
 
     key = "red_line_repeat"
     label_zh = N_("红线问题反复出现")
-    description_zh = ("期内独立检查中红线（一票否决）项不合格累计 {count} 次及以上，"
+    description_zh = N_("期内独立检查中红线（一票否决）项不合格累计 {count} 次及以上，"
                       "或同一红线项在连续两次独立检查中均不合格")
-    params = (Param("count", "累计次数", "int", 2, 1),)
+    params = (Param("count", N_("累计次数"), "int", 2, 1),)
 
     def _evaluate(self, facts, p):
         checks = facts.period_independent
@@ -419,11 +421,11 @@ class OverdueRectification(WatchRule):
 
     key = "overdue_rectification"
     label_zh = N_("整改逾期")
-    description_zh = ("逾期未完成的整改项达到 {count} 项，或逾期项占未完成整改项的比例达到 {share}"
+    description_zh = N_("逾期未完成的整改项达到 {count} 项，或逾期项占未完成整改项的比例达到 {share}"
                       "（未完成整改项不少于 {share_min_open} 项时）")
-    params = (Param("count", "逾期项数", "int", 3, 1),
-              Param("share", "逾期占比", "share", 0.3, 0, 1, minimum_inclusive=False),
-              Param("share_min_open", "按占比判断的最少未完成项数", "int", 1, 1))
+    params = (Param("count", N_("逾期项数"), "int", 3, 1),
+              Param("share", N_("逾期占比"), "share", 0.3, 0, 1, minimum_inclusive=False),
+              Param("share_min_open", N_("按占比判断的最少未完成项数"), "int", 1, 1))
 
     def _evaluate(self, facts, p):
         overdue, open_ = facts.overdue_items, max(facts.open_items, facts.overdue_items)
@@ -449,12 +451,12 @@ class SelfCheckInflation(WatchRule):
 
     key = "self_check_inflation"
     label_zh = N_("自查虚高")
-    description_zh = ("自查平均得分比独立检查平均得分高出超过 {gap} 分，"
+    description_zh = N_("自查平均得分比独立检查平均得分高出超过 {gap} 分，"
                       "或自查合格的项目在其后的独立检查中不合格超过 {reversals} 次")
-    params = (Param("gap", "分差", "float", 15, 0, 100),
+    params = (Param("gap", N_("分差"), "float", 15, 0, 100),
               # Over a quarter a sound outlet still sees a few of its self-passed items failed by
               # independent checks; a handful is noise, a dozen is a pattern.
-              Param("reversals", "不合格次数", "int", 10, 0))
+              Param("reversals", N_("不合格次数"), "int", 10, 0))
 
     def _evaluate(self, facts, p):
         independent, own = facts.period_independent, facts.period_self
@@ -515,10 +517,10 @@ class QueueOvertime(WatchRule):
 
     key = "queue_overtime"
     label_zh = N_("排队超时")
-    description_zh = ("排队超时客户占比（超时占比）高于 {threshold}（期内服务客户不少于 {min_served} 人）；"
+    description_zh = N_("排队超时客户占比（超时占比）高于 {threshold}（期内服务客户不少于 {min_served} 人）；"
                       "目标是超时网点零发生")
-    params = (Param("threshold", "超时占比", "share", 0.05, 0, 1),
-              Param("min_served", "最少服务客户数", "int", 100, 0))
+    params = (Param("threshold", N_("超时占比"), "share", 0.05, 0, 1),
+              Param("min_served", N_("最少服务客户数"), "int", 100, 0))
 
     def _evaluate(self, facts, p):
         queue = facts.queue
@@ -721,12 +723,13 @@ def describe(rule_set: RuleSet) -> list[str]:
     return lines
 
 
-def describe_exit(policy: ExitPolicy) -> str:
-    """The exit policy in Chinese, e.g. "入列后连续 2 次独立检查得分均不低于 80 分，且没有逾期整改项"."""
-    text = (f"入列后连续 {policy.consecutive_passing_checks} 次独立检查得分均不低于 "
-            f"{_number(policy.passing_score)} 分")
+def describe_exit(policy: ExitPolicy, _: Callable[..., str] = _zh) -> str:
+    """The exit policy, e.g. "入列后连续 2 次独立检查得分均不低于 80 分，且没有逾期整改项"
+    (through ``_`` in the reader's language)."""
+    text = _("入列后连续 %(n)s 次独立检查得分均不低于 %(score)s 分",
+             n=policy.consecutive_passing_checks, score=_number(policy.passing_score))
     if policy.require_nothing_overdue:
-        text += "，且没有逾期整改项"
+        text += _("，且没有逾期整改项")
     return text
 
 

@@ -10,23 +10,34 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import marshmallow as ma
+import sqlalchemy as sa
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import format_date, gettext
 
 from ..api.downloads import download
+from ..auth.models import User
 from ..auth.permissions import Permission
 from ..auth.session import login_required
 from ..errors import DomainError
 from ..extensions import db
-from ..i18n import N_, local_today
+from ..i18n import N_, local_date, local_today
 from ..orgs.models import OrgKind, OrgUnit
 from ..orgs.operations import visible_units
 from ..reports import charts
-from . import dashboards
+from . import dashboards, rules_page
 from .api import visible_entries
 from .bulletins import bulletin, bulletin_pdf, bulletin_xlsx
-from .models import ACTION_KINDS, EVENT_LABELS
-from .operations import annotate, get_entry, log_action, manual_exit
+from .models import ACTION_KINDS, EVENT_LABELS, WatchlistRuleSet
+from .operations import (
+    active_rule_set,
+    annotate,
+    get_entry,
+    log_action,
+    manual_exit,
+    require_manager,
+    update_rules,
+)
 from .reasons import event_note, reason_label, reason_text
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
@@ -108,6 +119,38 @@ def entry(entry_id: int):
                            kinds=ACTION_KINDS, event_labels=EVENT_LABELS, error=error,
                            can_manage=g.user.can(Permission.watchlist_manage),
                            today=local_today().isoformat())
+
+
+@bp.route("/rules", methods=["GET", "POST"])
+def rules():
+    """The rules in force, each said with its figures; a service manager tunes them here (a
+    new version, with a reason, audited). Others read them."""
+    row = active_rule_set()
+    error, problems, submitted, status = None, [], None, 200
+    if request.method == "POST":
+        submitted = request.form.to_dict()
+        try:
+            require_manager(g.user)  # before the form: a reader learns nothing from it
+            data, period_days, note = rules_page.read_form(request.form, row)
+            saved = update_rules(data, period_days=period_days, note=note, by=g.user)
+            db.session.commit()
+            return redirect(url_for("manage.rules", saved=saved.version))
+        except ma.ValidationError as exc:
+            error, status = gettext("部分内容未填写或不是数字，规则未保存"), 422
+            problems = [gettext("%(label)s：", label=rules_page.field_label(name)) + " ".join(
+                messages) for name, messages in sorted(exc.messages.items())]
+        except DomainError as exc:
+            db.session.rollback()
+            error, status = exc.message, exc.status
+            problems = exc.details if isinstance(exc.details, list) else []
+    history = db.session.execute(
+        sa.select(WatchlistRuleSet, User.display_name)
+        .outerjoin(User, WatchlistRuleSet.created_by_id == User.id)
+        .order_by(WatchlistRuleSet.version.desc()).limit(10)).all()
+    return render_template("manage/rules.html", rules=rules_page.present(row, submitted),
+                           history=history, error=error, problems=problems,
+                           saved=request.args.get("saved", type=int), local_date=local_date,
+                           can_manage=g.user.can(Permission.watchlist_manage)), status
 
 
 @bp.get("/rankings")

@@ -115,3 +115,24 @@ def test_english_pages_set_quotes_and_apostrophes_in_a_latin_face(new_mobile_con
     page.goto("/tasks?lang=zh")
     expect(page.locator("#sync-net")).to_have_text("在线")
     assert page.evaluate(QUOTE_WIDTH) > 0.9
+
+
+OVERFLOWING = """() => [...document.querySelectorAll(
+    "main input, main select, main textarea, main button, main .button, main li")]
+  .filter((e) => { const r = e.getBoundingClientRect(), card = e.closest(".card");
+                   return card && r.width && r.right > card.getBoundingClientRect().right + 0.5; })
+  .map((e) => e.outerHTML.slice(0, 80))"""
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_standards_and_rules_pages_fit_a_narrow_phone(new_mobile_context, demo, lang):
+    """On a 360 px phone, do the standards (versions, import form, a version's items) and the
+    watch-list rules with their tuning form stay inside their cards, the page never wider
+    than the screen?"""
+    page = new_mobile_context(viewport={"width": 360, "height": 780}).new_page()
+    sign_in(page, "fwgl", "/")
+    for path in ("/manage/standards", f"/manage/standards/{demo.id}", "/manage/rules"):
+        page.goto(f"{path}?lang={lang}")
+        expect(page.locator("main h1")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+        assert page.evaluate(OVERFLOWING) == [], path

@@ -39,6 +39,7 @@ from inspect_app.inspections.models import Inspection
 from inspect_app.orgs.models import OrgUnit
 
 from ..helpers import jpeg
+from ..watchlist.test_rules_page import rules_form
 from .conftest import ROLES, SUBJECT_PAIRS
 
 #: Rules the matrix does not cover, and why.
@@ -251,6 +252,10 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
         "3xx", "403/403", "2xx/2xx", "2xx/404", "2xx/404", "403/403", "403/403", "403/403"),
     ("GET", "/manage/bulletin"): row("3xx", "403", "2xx", "2xx", "2xx", "403", "403", "403"),
     ("GET", "/manage/lists"): row("3xx", "403", "2xx", "2xx", "2xx", "403", "403", "403"),
+    # the watch-list rules: read with reports.read, tuned with watchlist.manage (a reader who
+    # posts is refused before the form is read)
+    ("GET", "/manage/rules"): row("3xx", "403", "2xx", "2xx", "2xx", "403", "403", "403"),
+    ("POST", "/manage/rules"): row("3xx", "403", "3xx", "403", "403", "403", "403", "403"),
     # the standards pages: checklists.manage (service managers and administrators) only. The
     # world's checklist is published, so publishing it again is refused (409, "ok"); retiring
     # comes after the API has retired it, and is refused the same way.
@@ -430,6 +435,7 @@ CALLS: dict[tuple[str, str], Call] = {
                             .encode()), "queue.csv")}),
     ("GET", "/api/v1/dashboard/trend"): Call(query=lambda ctx: {
         "unit_id": _unit_id(("TS-LB-01", "TS-LN-01")[ctx.which])}),
+    ("POST", "/manage/rules"): Call(form=lambda ctx: rules_form(note="矩阵测试：规则不变")),
     ("POST", "/manage/standards/import"): Call(form=_xlsx),
     ("POST", "/manage/standards/<int:checklist_id>/publish"): Call(
         form=lambda ctx: {"confirm": "yes"}),
@@ -624,7 +630,12 @@ def field_rule_violations(role: str, answers: list[tuple], shopper: User) -> lis
 def refused_changes_left_nothing(world: dict, role: str) -> list[str]:
     """A role without watchlist.manage changed no entry and logged no follow-up (the managers'
     page answers a refused post with the page itself, so its status alone proves nothing)."""
-    from inspect_app.watchlist.models import CoachingAction, EntryStatus, WatchlistEntry
+    from inspect_app.watchlist.models import (
+        CoachingAction,
+        EntryStatus,
+        WatchlistEntry,
+        WatchlistRuleSet,
+    )
 
     problems = []
     for code, entry_id in world["entry"].items():
@@ -634,6 +645,9 @@ def refused_changes_left_nothing(world: dict, role: str) -> list[str]:
     if role != "anonymous" and db.session.scalar(sa.select(sa.func.count()).select_from(
             CoachingAction).where(CoachingAction.created_by_id == _user_id(role))):
         problems.append(f"{role} logged a coaching action")
+    if role != "anonymous" and db.session.scalar(sa.select(sa.func.count()).select_from(
+            WatchlistRuleSet).where(WatchlistRuleSet.created_by_id == _user_id(role))):
+        problems.append(f"{role} saved a version of the watch-list rules")
     return problems
 
 

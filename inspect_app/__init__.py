@@ -68,6 +68,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from .checklists.views import bp as standards_pages
     from .evidence.api import blp as evidence_api
     from .inspections.api import blp as inspections_api
+    from .inspections.views import bp as campaign_pages
     from .orgs.api import blp as orgs_api
     from .rectification.api import blp as rectification_api
     from .watchlist import hooks as watchlist_hooks
@@ -80,6 +81,7 @@ def _register_blueprints(app: Flask, api) -> None:
     app.register_blueprint(auth_pages)
     app.register_blueprint(manage_pages)
     app.register_blueprint(standards_pages)
+    app.register_blueprint(campaign_pages)
     watchlist_hooks.init_app(app)
     from .pwa.views import bp as pwa_pages
 

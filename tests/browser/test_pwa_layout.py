@@ -126,12 +126,19 @@ OVERFLOWING = """() => [...document.querySelectorAll(
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_standards_and_rules_pages_fit_a_narrow_phone(new_mobile_context, demo, lang):
-    """On a 360 px phone, do the standards (versions, import form, a version's items) and the
-    watch-list rules with their tuning form stay inside their cards, the page never wider
-    than the screen?"""
+    """On a 360 px phone, do the standards (versions, import form, a version's items), the
+    watch-list rules with their tuning form and the campaigns (planning form, a campaign's
+    progress and plan) stay inside their cards, the page never wider than the screen?"""
+    import sqlalchemy as sa
+
+    from inspect_app.extensions import db
+    from inspect_app.inspections.models import Campaign
+
+    campaign_id = db.session.scalar(sa.select(sa.func.max(Campaign.id)))
     page = new_mobile_context(viewport={"width": 360, "height": 780}).new_page()
     sign_in(page, "fwgl", "/")
-    for path in ("/manage/standards", f"/manage/standards/{demo.id}", "/manage/rules"):
+    for path in ("/manage/standards", f"/manage/standards/{demo.id}", "/manage/rules",
+                 "/manage/campaigns", f"/manage/campaigns/{campaign_id}"):
         page.goto(f"{path}?lang={lang}")
         expect(page.locator("main h1")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, path

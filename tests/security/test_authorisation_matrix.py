@@ -39,6 +39,7 @@ from inspect_app.inspections.models import Inspection
 from inspect_app.orgs.models import OrgUnit
 
 from ..helpers import jpeg
+from ..inspections.test_campaign_pages import plan_form
 from ..watchlist.test_rules_page import rules_form
 from .conftest import ROLES, SUBJECT_PAIRS
 
@@ -256,6 +257,11 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     # posts is refused before the form is read)
     ("GET", "/manage/rules"): row("3xx", "403", "2xx", "2xx", "2xx", "403", "403", "403"),
     ("POST", "/manage/rules"): row("3xx", "403", "3xx", "403", "403", "403", "403", "403"),
+    # the campaigns pages: campaigns.manage (service managers) only
+    ("GET", "/manage/campaigns"): row("3xx", "403", "2xx", "403", "403", "403", "403", "403"),
+    ("POST", "/manage/campaigns"): row("3xx", "403", "3xx", "403", "403", "403", "403", "403"),
+    ("GET", "/manage/campaigns/<int:campaign_id>"): row(
+        "3xx", "403", "2xx", "403", "403", "403", "403", "403"),
     # the standards pages: checklists.manage (service managers and administrators) only. The
     # world's checklist is published, so publishing it again is refused (409, "ok"); retiring
     # comes after the API has retired it, and is refused the same way.
@@ -435,6 +441,9 @@ CALLS: dict[tuple[str, str], Call] = {
                             .encode()), "queue.csv")}),
     ("GET", "/api/v1/dashboard/trend"): Call(query=lambda ctx: {
         "unit_id": _unit_id(("TS-LB-01", "TS-LN-01")[ctx.which])}),
+    ("POST", "/manage/campaigns"): Call(form=lambda ctx: plan_form(
+        ctx.world["checklist"], name="矩阵测试计划", modes="spot_check",
+        period_start="2027-01-01", period_end="2027-01-31", **{"spot_check.size": "2"})),
     ("POST", "/manage/rules"): Call(form=lambda ctx: rules_form(note="矩阵测试：规则不变")),
     ("POST", "/manage/standards/import"): Call(form=_xlsx),
     ("POST", "/manage/standards/<int:checklist_id>/publish"): Call(

@@ -1,0 +1,247 @@
+"""Service managers' pages for campaigns (检查计划): plan one in any of the four modes, then
+follow it — what the product generated (cycles, peer pairs, the spot-check draw, mystery
+visits) and how far each mode has got.
+
+Thin views over :mod:`.campaigns` — the API does the same for programs. The form is checked by
+a schema; a plan the rules cannot meet comes back with every reason, and nothing is written.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from marshmallow import fields, validate
+
+from ..auth.permissions import Permission
+from ..auth.session import login_required
+from ..checklists.models import Checklist, ChecklistStatus
+from ..errors import DomainError
+from ..extensions import db
+from ..i18n import N_, local_today
+from ..orgs.models import OrgKind, OrgUnit
+from ..orgs.operations import visible_units
+from .campaigns import DEFAULT_SETTINGS, campaign_counts, create_campaign, get_campaign
+from .models import Campaign, InspectionStatus, Mode
+from .planning import CYCLES
+
+bp = Blueprint("campaigns", __name__, url_prefix="/manage/campaigns")
+
+#: The order statuses are shown in: what is left to do first.
+STATUSES = (InspectionStatus.assigned, InspectionStatus.in_progress, InspectionStatus.returned,
+            InspectionStatus.submitted, InspectionStatus.final, InspectionStatus.cancelled)
+
+
+@bp.before_request
+@login_required
+def require_planner():
+    if not g.user.can(Permission.campaigns_manage):
+        abort(403)
+
+
+@bp.app_context_processor
+def campaigns_link() -> dict:
+    """The managers' tabs offer the campaigns to whoever plans them."""
+    user = g.get("user")
+    return {"plans_campaigns": user is not None and user.can(Permission.campaigns_manage)}
+
+
+def _whole(**kwargs) -> fields.Integer:
+    return fields.Integer(required=True, error_messages={
+        "required": _l("必填"), "invalid": _l("请填写整数")}, **kwargs)
+
+
+def _between(low: int, high: int) -> validate.Range:
+    return validate.Range(min=low, max=high, error=_l("必须在 {min} 到 {max} 之间"))
+
+
+_DATE_ERRORS = {"required": _l("必填"), "invalid": _l("日期格式不正确")}
+
+
+class CampaignForm(ma.Schema):
+    """The planning form (field names as the page posts them; messages in the page's
+    language, said when they are shown)."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    name = fields.String(required=True, validate=validate.Length(
+        min=1, max=200, error=_l("长度须在 {min} 到 {max} 个字之间")),
+        error_messages={"required": _l("请填写计划名称")})
+    checklist_id = _whole()
+    scope_unit_id = fields.Integer(load_default=None)
+    period_start = fields.Date(required=True, error_messages=_DATE_ERRORS)
+    period_end = fields.Date(required=True, error_messages=_DATE_ERRORS)
+    modes = fields.List(fields.String(validate=validate.OneOf(
+        [m.value for m in Mode], error=_l("未知的检查方式"))), required=True,
+        error_messages={"required": _l("请至少选择一种检查方式")})
+    cycle = fields.String(data_key="self_check.cycle", load_default="monthly",
+                          validate=validate.OneOf(list(CYCLES), error=_l("未知的自查周期")))
+    no_repeat_cycles = _whole(data_key="peer_check.no_repeat_cycles", validate=_between(0, 12))
+    outlets_per_team = fields.Integer(data_key="peer_check.outlets_per_team", load_default=None,
+                                      validate=_between(1, 500),
+                                      error_messages={"invalid": _l("请填写整数")})
+    size = _whole(data_key="spot_check.size", validate=_between(1, 5000))
+    count = _whole(data_key="mystery_visit.count", validate=_between(1, 5000))
+    min_days_between = _whole(data_key="mystery_visit.min_days_between",
+                              validate=_between(0, 3650))
+    scenarios = fields.String(data_key="mystery_visit.scenarios", load_default="",
+                              validate=validate.Length(max=5000))
+
+    @ma.pre_load
+    def _from_the_page(self, data, **kwargs):
+        """Empty fields are left out; the ticked modes come as a list."""
+        modes = data.getlist("modes") if hasattr(data, "getlist") else data.get("modes")
+        loaded = {key: value for key, value in data.items() if value != ""}
+        if modes:
+            loaded["modes"] = list(modes)
+        else:
+            loaded.pop("modes", None)
+        return loaded
+
+    def to_campaign(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The form as :func:`.campaigns.create_campaign` takes it."""
+        scenarios = [line.strip() for line in data["scenarios"].splitlines() if line.strip()]
+        return {
+            "name": data["name"].strip(), "checklist_id": data["checklist_id"],
+            "scope_unit_id": data["scope_unit_id"], "period_start": data["period_start"],
+            "period_end": data["period_end"], "modes": data["modes"],
+            "settings": {
+                "self_check": {"cycle": data["cycle"]},
+                "peer_check": {"no_repeat_cycles": data["no_repeat_cycles"],
+                               "outlets_per_team": data["outlets_per_team"]},
+                "spot_check": {"size": data["size"]},
+                "mystery_visit": {"count": data["count"],
+                                  "min_days_between": data["min_days_between"],
+                                  **({"scenarios": scenarios} if scenarios else {})},
+            }}
+
+
+FIELD_NAMES = {"name": N_("计划名称"), "checklist_id": N_("检查表"),
+               "period_start": N_("开始日期"), "period_end": N_("结束日期"),
+               "modes": N_("检查方式"), "self_check.cycle": N_("自查周期"),
+               "peer_check.no_repeat_cycles": N_("几轮内不重复配对"),
+               "peer_check.outlets_per_team": N_("每组检查网点数"),
+               "spot_check.size": N_("抽查网点数"), "mystery_visit.count": N_("暗访网点数"),
+               "mystery_visit.min_days_between": N_("同一神秘人再访间隔（天）"),
+               "mystery_visit.scenarios": N_("暗访场景")}
+
+
+def _campaigns() -> list[Campaign]:
+    paths = g.user.scope_paths(Permission.campaigns_manage)
+    return list(db.session.scalars(
+        sa.select(Campaign).join(OrgUnit, Campaign.scope_unit_id == OrgUnit.id)
+        .where(sa.or_(*[OrgUnit.path.startswith(p) for p in paths]))
+        .order_by(Campaign.period_start.desc(), Campaign.id.desc()).limit(50)))
+
+
+def _progress(campaign: Campaign) -> list[dict[str, Any]]:
+    """Per mode: how many assignments, and how many in each status (in :data:`STATUSES` order)."""
+    counts = campaign_counts(campaign)
+    rows = []
+    for mode in campaign.modes:
+        by_status = counts.get(mode, {})
+        rows.append({"mode": Mode(mode), "total": sum(by_status.values()),
+                     "done": by_status.get("submitted", 0) + by_status.get("final", 0),
+                     "statuses": [(status, by_status[status.value]) for status in STATUSES
+                                  if by_status.get(status.value)]})
+    return rows
+
+
+def _defaults() -> dict[str, Any]:
+    """What the form starts with: next month, every mode, the product's default settings."""
+    today = local_today()
+    start = date(today.year + today.month // 12, today.month % 12 + 1, 1)
+    end = date(start.year + start.month // 12, start.month % 12 + 1, 1) - timedelta(days=1)
+    mystery = DEFAULT_SETTINGS["mystery_visit"]
+    return {"name": "", "period_start": start.isoformat(), "period_end": end.isoformat(),
+            "modes": [m.value for m in Mode], "self_check.cycle": "monthly",
+            "peer_check.no_repeat_cycles": DEFAULT_SETTINGS["peer_check"]["no_repeat_cycles"],
+            "peer_check.outlets_per_team": "",
+            "spot_check.size": DEFAULT_SETTINGS["spot_check"]["size"],
+            "mystery_visit.count": mystery["count"],
+            "mystery_visit.min_days_between": mystery["min_days_between"],
+            "mystery_visit.scenarios": "\n".join(mystery["scenarios"])}
+
+
+def _index(*, form: dict[str, Any] | None = None, error: str | None = None, problems=(),
+           status: int = 200):
+    checklists = db.session.scalars(
+        sa.select(Checklist).where(Checklist.status == ChecklistStatus.published)
+        .order_by(Checklist.key, Checklist.version.desc())).all()
+    scopes = db.session.scalars(visible_units(g.user, Permission.campaigns_manage).where(
+        OrgUnit.kind.in_([OrgKind.branch, OrgKind.subbranch]), OrgUnit.is_active)
+        .order_by(OrgUnit.path)).all()
+    campaigns = [(c, _progress(c)) for c in _campaigns()]
+    return render_template("manage/campaigns.html", campaigns=campaigns, checklists=checklists,
+                           scopes=scopes, form=form or _defaults(), modes=list(Mode),
+                           cycles={"weekly": gettext("每周"), "monthly": gettext("每月"),
+                                   "quarterly": gettext("每季度")},
+                           error=error, problems=list(problems)), status
+
+
+@bp.get("")
+def index():
+    """The campaigns I plan, with their progress, and the form to plan the next one."""
+    return _index()
+
+
+@bp.post("")
+def plan():
+    """Plan a campaign: the product generates every chosen mode's assignments by its rules."""
+    submitted = request.form.to_dict()
+    submitted["modes"] = request.form.getlist("modes")
+    schema = CampaignForm()
+    try:
+        data = schema.load(request.form)
+    except ma.ValidationError as exc:
+        problems = [gettext("%(label)s：", label=gettext(FIELD_NAMES.get(name, name)))
+                    + " ".join(_flat(messages)) for name, messages in sorted(exc.messages.items())]
+        return _index(form=submitted, error=gettext("计划未创建：请检查以下内容"),
+                      problems=problems, status=422)
+    try:
+        campaign = create_campaign(schema.to_campaign(data), by=g.user)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        details = exc.details if isinstance(exc.details, list) else []
+        return _index(form=submitted, error=exc.message, problems=details, status=exc.status)
+    return redirect(url_for(".campaign", campaign_id=campaign.id))
+
+
+def _flat(messages) -> list[str]:
+    """A field's messages as text: a list, a dict (a list's items) or one lazy message."""
+    if isinstance(messages, dict):
+        return [m for value in messages.values() for m in _flat(value)]
+    if isinstance(messages, (list, tuple)):
+        return [m for value in messages for m in _flat(value)]
+    return [str(messages)]
+
+
+def _names(ids) -> dict[int, str]:
+    ids = set(ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(OrgUnit.id, OrgUnit.name)
+                                   .where(OrgUnit.id.in_(ids))).all())
+
+
+@bp.get("/<int:campaign_id>")
+def campaign(campaign_id: int):
+    """A campaign: what was generated for each mode, and how far each has got."""
+    item = get_campaign(campaign_id, g.user)
+    plan = item.plan or {}
+    peer = plan.get("peer_check") or {}
+    spot = plan.get("spot_check") or {}
+    names = _names([unit for pair in peer.get("pairs", []) for unit in pair[:2]]
+                   + list((spot.get("draw") or {}).get("selected_ids", [])))
+    facts = {row[0]: row for row in spot.get("candidates", [])}
+    return render_template(
+        "manage/campaign.html", campaign=item, progress=_progress(item), plan=plan,
+        names=names, spot_facts=facts,
+        cycles={"weekly": gettext("每周"), "monthly": gettext("每月"),
+                "quarterly": gettext("每季度")})

@@ -11,13 +11,14 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from flask import Flask, current_app, g, redirect, request, session, url_for
+from flask import Blueprint, Flask, abort, current_app, g, redirect, request, session, url_for
 
 from ..db import utcnow
 from ..errors import DomainError, NotAuthenticated
 from ..extensions import db
 from .models import User
 from .operations import user_for_token
+from .permissions import Permission
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -135,11 +136,29 @@ def login_required(view):
     return wrapped
 
 
+def pages_need(blueprint: Blueprint, permission: Permission) -> None:
+    """Every page of ``blueprint``: sign-in first (a visitor is sent to the sign-in page), then
+    ``permission`` somewhere (403 without it); finer checks stay with each view."""
+
+    @blueprint.before_request
+    @login_required
+    def require_permission():
+        if not g.user.can(permission):
+            abort(403)
+
+
+def may(permission: str) -> bool:
+    """For templates: whether the signed-in person holds ``permission`` (e.g. "reports.read")."""
+    user = g.get("user")
+    return user is not None and user.can(Permission(permission))
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_IDLE_MINUTES", 120)
     app.before_request(load_current_user)
     app.before_request(check_csrf)
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["may"] = may
 
     @app.context_processor
     def inject_user():

@@ -11,12 +11,12 @@ from typing import Any
 
 import marshmallow as ma
 import sqlalchemy as sa
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from marshmallow import fields, validate
 
 from ..auth.permissions import Permission
-from ..auth.session import login_required
+from ..auth.session import pages_need
 from ..errors import DomainError
 from ..extensions import db
 from ..i18n import local_date
@@ -38,19 +38,7 @@ from .validation import FIELD_LABELS, MODE_LABELS, PHOTO_RULE_LABELS, SEVERITY_L
 bp = Blueprint("standards", __name__, url_prefix="/manage/standards")
 
 
-@bp.before_request
-@login_required
-def require_manager():
-    if not g.user.can(Permission.checklists_manage):
-        abort(403)
-
-
-@bp.app_context_processor
-def standards_link() -> dict:
-    """Pages offer the standards to whoever maintains them (the managers' tabs, the menu)."""
-    user = g.get("user")
-    return {"manages_standards": user is not None and user.can(Permission.checklists_manage),
-            "reads_reports": user is not None and user.can(Permission.reports_read)}
+pages_need(bp, Permission.checklists_manage)
 
 
 class _Form(ma.Schema):

@@ -12,13 +12,13 @@ from typing import Any
 
 import marshmallow as ma
 import sqlalchemy as sa
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
 from ..auth.permissions import Permission
-from ..auth.session import login_required
+from ..auth.session import pages_need
 from ..checklists.models import Checklist, ChecklistStatus
 from ..errors import DomainError
 from ..extensions import db
@@ -36,18 +36,7 @@ STATUSES = (InspectionStatus.assigned, InspectionStatus.in_progress, InspectionS
             InspectionStatus.submitted, InspectionStatus.final, InspectionStatus.cancelled)
 
 
-@bp.before_request
-@login_required
-def require_planner():
-    if not g.user.can(Permission.campaigns_manage):
-        abort(403)
-
-
-@bp.app_context_processor
-def campaigns_link() -> dict:
-    """The managers' tabs offer the campaigns to whoever plans them."""
-    user = g.get("user")
-    return {"plans_campaigns": user is not None and user.can(Permission.campaigns_manage)}
+pages_need(bp, Permission.campaigns_manage)
 
 
 def _whole(**kwargs) -> fields.Integer:

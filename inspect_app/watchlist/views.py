@@ -18,7 +18,7 @@ from flask_babel import format_date, gettext
 from ..api.downloads import download
 from ..auth.models import User
 from ..auth.permissions import Permission
-from ..auth.session import login_required
+from ..auth.session import pages_need
 from ..errors import DomainError
 from ..extensions import db
 from ..i18n import N_, local_date, local_today
@@ -43,11 +43,7 @@ from .reasons import event_note, reason_label, reason_text
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
 
-@bp.before_request
-@login_required
-def require_reader():
-    if not g.user.can(Permission.reports_read):
-        abort(403)
+pages_need(bp, Permission.reports_read)
 
 
 @bp.context_processor

@@ -36,8 +36,6 @@ from .spreadsheet import ChecklistImportError, format_config, import_xlsx
 from .validation import FIELD_LABELS, MODE_LABELS, PHOTO_RULE_LABELS, SEVERITY_LABELS
 
 bp = Blueprint("standards", __name__, url_prefix="/manage/standards")
-
-
 pages_need(bp, Permission.checklists_manage)
 
 

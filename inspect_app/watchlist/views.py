@@ -41,8 +41,6 @@ from .operations import (
 from .reasons import event_note, reason_label, reason_text
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
-
-
 pages_need(bp, Permission.reports_read)
 
 

@@ -30,13 +30,11 @@ from .models import Campaign, InspectionStatus, Mode
 from .planning import CYCLES
 
 bp = Blueprint("campaigns", __name__, url_prefix="/manage/campaigns")
+pages_need(bp, Permission.campaigns_manage)
 
 #: The order statuses are shown in: what is left to do first.
 STATUSES = (InspectionStatus.assigned, InspectionStatus.in_progress, InspectionStatus.returned,
             InspectionStatus.submitted, InspectionStatus.final, InspectionStatus.cancelled)
-
-
-pages_need(bp, Permission.campaigns_manage)
 
 
 def _whole(**kwargs) -> fields.Integer:

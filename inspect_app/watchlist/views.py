@@ -18,7 +18,7 @@ from ..auth.permissions import Permission
 from ..auth.session import login_required
 from ..errors import DomainError
 from ..extensions import db
-from ..i18n import N_, local_today
+from ..i18n import N_, local_today, say
 from ..orgs.models import OrgKind, OrgUnit
 from ..orgs.operations import visible_units
 from ..reports import charts
@@ -96,7 +96,7 @@ def entry(entry_id: int):
             return redirect(url_for("manage.entry", entry_id=entry_id))
         except (DomainError, ValueError) as exc:
             db.session.rollback()
-            error = exc.message if isinstance(exc, DomainError) else "日期格式不正确"
+            error = say(exc.message) if isinstance(exc, DomainError) else gettext("日期格式不正确")
     points = dashboards.trend(item.unit, g.user, end=local_today(), months=6)
     chart = charts.line_chart(
         [charts.Series(gettext("综合得分"), [(_month(p), p["combined"]) for p in points]),

@@ -1,8 +1,28 @@
-"""Domain errors and the two error shapes users see: JSON for the API, a Chinese page for browsers.
+"""Domain errors and the two error shapes users see: JSON for the API, an error page for browsers.
 
 Operations and model methods raise a :class:`DomainError` subclass; views never build error
 responses by hand. Every error a client can see has a stable ``code`` for programs and a
-``message`` in Chinese for people.
+``message`` for people, in the user's language: Chinese by default (and for every API client
+without a session), English when the user chose it (``?lang=en``).
+
+Messages are written in Chinese where they are raised and translated once, here, when the error
+is serialised:
+
+- mark the message for the catalogue with ``N_`` where it is written, and let the values that
+  vary be named placeholders passed beside it, never an f-string::
+
+      raise PhotoRefused(N_("最多上传 %(n)s 张照片"), n=limit, code="too_many_photos")
+
+  (``code``, ``details`` and ``status`` are the error's own; any other keyword is a value of the
+  message. A state or mode passed as its enum is shown by its label, in the user's language);
+- a class's default ``message`` is marked with ``N_`` as well;
+- code that cannot raise a ``DomainError`` (the pure core) builds a
+  :class:`~inspect_app.messages.Message` instead, and so do details meant for people: in
+  ``details`` only messages are translated, never the user's own data that may sit beside them.
+
+``scripts/i18n.sh`` extracts them (keywords ``N_``, ``_l`` and ``Message``); English translations
+go into ``inspect_app/translations/en/LC_MESSAGES/messages.po``. ``tests/test_error_messages.py``
+fails when a message is raised unmarked or is missing from the catalogue.
 """
 from __future__ import annotations
 
@@ -10,12 +30,12 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template, request
-from flask_babel import gettext
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from .i18n import N_
+from .i18n import N_, localized, say
+from .messages import Message
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +45,13 @@ class DomainError(Exception):
 
     status = 400
     code = "bad_request"
-    message = "请求无效"
+    message = N_("请求无效")
 
-    def __init__(self, message: str | None = None, *, code: str | None = None,
-                 details: Any = None, status: int | None = None):
-        super().__init__(message or self.message)
-        self.message = message or self.message
+    def __init__(self, message: str | None = None, /, *, code: str | None = None,
+                 details: Any = None, status: int | None = None, **params: Any):
+        #: the Chinese text, which keeps its catalogue id and values (see the module docstring)
+        self.message = Message(message or self.message, **params)
+        super().__init__(self.message)
         if code:
             self.code = code
         if status:
@@ -39,31 +60,31 @@ class DomainError(Exception):
 
 
 class NotAuthenticated(DomainError):
-    status, code, message = 401, "not_authenticated", "请先登录"
+    status, code, message = 401, "not_authenticated", N_("请先登录")
 
 
 class PermissionDenied(DomainError):
-    status, code, message = 403, "forbidden", "您没有执行此操作的权限"
+    status, code, message = 403, "forbidden", N_("您没有执行此操作的权限")
 
 
 class NotFound(DomainError):
-    status, code, message = 404, "not_found", "未找到该记录"
+    status, code, message = 404, "not_found", N_("未找到该记录")
 
 
 class Conflict(DomainError):
-    status, code, message = 409, "conflict", "数据已被修改，请刷新后重试"
+    status, code, message = 409, "conflict", N_("数据已被修改，请刷新后重试")
 
 
 class InvalidInput(DomainError):
-    status, code, message = 422, "invalid", "提交的数据不正确"
+    status, code, message = 422, "invalid", N_("提交的数据不正确")
 
 
 class IllegalTransition(DomainError):
-    status, code, message = 409, "illegal_transition", "当前状态下不能执行此操作"
+    status, code, message = 409, "illegal_transition", N_("当前状态下不能执行此操作")
 
 
-#: Chinese messages and stable codes for the HTTP errors Werkzeug and webargs raise (the API
-#: says them in Chinese; the error page in the reader's language).
+#: Chinese messages and stable codes for the HTTP errors Werkzeug and webargs raise (said in the
+#: user's language, like every error).
 HTTP_ERRORS = {
     400: ("bad_request", N_("请求格式不正确")),
     401: ("not_authenticated", N_("请先登录")),
@@ -89,7 +110,9 @@ def wants_json() -> bool:
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
-    """Render one error in the shape the client expects (JSON or the Chinese error page)."""
+    """Render one error in the shape the client expects (JSON or the error page), its message
+    and the messages in its details in the user's language."""
+    message, details = say(message), localized(details)
     # a server error names its request, so the user can quote it and the log shows the rest
     request_id = g.get("request_id") if status >= 500 else None
     if wants_json():
@@ -100,10 +123,8 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
             body["request_id"] = request_id
         response = jsonify(error=body)
     else:
-        # a message the catalogue knows (the HTTP errors above) in the page's language; any
-        # other comes as it was raised
         response = Response(render_template("errors/error.html", status=status, code=code,
-                                            message=gettext(message), request_id=request_id))
+                                            message=message, request_id=request_id))
     response.status_code = status
     return response
 
@@ -111,7 +132,7 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
 def http_error_response(exc: HTTPException) -> Response:
     """Turn a Werkzeug/webargs HTTP error into our error shape, keeping validation details."""
     status = exc.code or 500
-    code, message = HTTP_ERRORS.get(status, ("error", exc.description or "请求失败"))
+    code, message = HTTP_ERRORS.get(status, ("error", exc.description or N_("请求失败")))
     details = None
     data = getattr(exc, "data", None)
     if isinstance(data, dict):
@@ -119,14 +140,25 @@ def http_error_response(exc: HTTPException) -> Response:
         messages = data.get("messages")
         if isinstance(messages, dict) and len(messages) == 1:
             messages = next(iter(messages.values()))
-        details = messages
+        # Only the schemas' validation messages are in there (never the user's data), so each
+        # is said in the user's language when the catalogue knows it (the project's Chinese
+        # ones; marshmallow's own are English already).
+        details = _translated_leaves(messages)
         if status == 400 and messages:
-            code, message = "malformed_json", "请求内容不是有效的 JSON"
+            code, message = "malformed_json", N_("请求内容不是有效的 JSON")
     response = error_response(status, code, message, details)
     for name, value in (exc.get_headers() if hasattr(exc, "get_headers") else []):
         if name.lower() not in {"content-type", "content-length"}:
             response.headers[name] = value
     return response
+
+
+def _translated_leaves(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _translated_leaves(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_translated_leaves(item) for item in value]
+    return say(value) if isinstance(value, str) else value
 
 
 #: SQLSTATE classes that mean "try again": connection exceptions (08), transaction rollbacks
@@ -164,7 +196,7 @@ def register_error_handlers(app: Flask) -> None:
         # A number the database column cannot hold (e.g. ?outlet_id=99999999999 on a 32-bit
         # PostgreSQL integer): the request is wrong, not the server.
         log.info("value out of range on %s %s: %s", request.method, request.path, exc)
-        return error_response(422, "out_of_range", "数值超出允许范围")
+        return error_response(422, "out_of_range", N_("数值超出允许范围"))
 
     @app.errorhandler(DBAPIError)
     def handle_database_error(exc: DBAPIError):
@@ -175,14 +207,15 @@ def register_error_handlers(app: Flask) -> None:
         # client's retry with the same keys is safe.
         log.warning("database unavailable on %s %s: %s", request.method, request.path,
                     str(exc.orig).splitlines()[0] if exc.orig else exc)
-        response = error_response(503, "database_unavailable", "数据库暂时不可用，请稍后重试")
+        response = error_response(503, "database_unavailable",
+                                  N_("数据库暂时不可用，请稍后重试"))
         response.headers["Retry-After"] = "1"
         return response
 
     @app.errorhandler(StaleDataError)
     def handle_concurrent_update(exc: StaleDataError):
         # Another request changed the row between our read and our write (optimistic lock).
-        return error_response(409, "concurrent_update", "数据已被他人同时修改，请刷新后重试")
+        return error_response(409, "concurrent_update", N_("数据已被他人同时修改，请刷新后重试"))
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):

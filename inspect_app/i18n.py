@@ -1,25 +1,53 @@
-"""Language choice (Simplified Chinese unless the user picked English) and the bank's time zone."""
+"""Language choice (Simplified Chinese unless the user picked English), messages said in it, and
+the bank's time zone."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import Enum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context, request, session
 from flask_babel import gettext
 from marshmallow import fields
 
-
-def N_(message: str) -> str:
-    """Mark a label for the catalogue where it is defined; it is translated where it is shown
-    (``_()`` in templates, :class:`Label` in the API). Chinese is the source language: the
-    label itself is the message id, so error messages and PDFs keep using it as it is."""
-    return message
+from .messages import N_ as N_  # where the app's modules import it from
+from .messages import Message
 
 
 def translated(label: str | None) -> str | None:
     """A Chinese label (a mode, a state, a grade …) in the user's language; one the catalogue
     does not know (e.g. a rule set's own grade name) as it is."""
     return gettext(label) if label else label
+
+
+def localized(value: Any) -> Any:
+    """``value`` (a message, or an error's details: dicts and lists) with every
+    :class:`~inspect_app.messages.Message` in it said in the user's language; anything else is
+    left as it is, since details may carry the user's own words (a draft's notes)."""
+    if isinstance(value, Message):
+        if not value.params:
+            return gettext(value.template)
+        return gettext(value.template, **{k: _value(v) for k, v in value.params.items()})
+    if isinstance(value, dict):
+        return {key: localized(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [localized(item) for item in value]
+    return value
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, Message):
+        return localized(value)
+    if isinstance(value, Enum) and hasattr(value, "label"):
+        return translated(value.label)
+    return value
+
+
+def say(text: str) -> str:
+    """A message in the user's language: a :class:`~inspect_app.messages.Message` with its
+    values, any other text through the catalogue (as it is when the catalogue does not know it)."""
+    return localized(text) if isinstance(text, Message) else translated(text)
 
 
 class Label(fields.String):

@@ -15,6 +15,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.routing import IntegerConverter
 
 from .errors import NotAuthenticated
+from .i18n import N_
 
 #: The largest id a PostgreSQL ``integer`` primary key holds.
 MAX_DATABASE_ID = 2**31 - 1
@@ -68,7 +69,7 @@ def require_api_authentication() -> None:
     if (request.endpoint, method) in PUBLIC_API_ENDPOINTS:
         return
     if g.get("auth_via") == "invalid_token":
-        raise NotAuthenticated("访问令牌无效、已过期或已撤销", code="invalid_token")
+        raise NotAuthenticated(N_("访问令牌无效、已过期或已撤销"), code="invalid_token")
     raise NotAuthenticated()
 
 

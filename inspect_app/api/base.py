@@ -7,7 +7,8 @@ from flask_smorest import Api as _Api
 
 class ErrorBodySchema(ma.Schema):
     code = ma.fields.String(required=True, metadata={"description": "稳定的错误代码，供程序判断"})
-    message = ma.fields.String(required=True, metadata={"description": "给用户看的中文说明"})
+    message = ma.fields.String(required=True, metadata={
+        "description": "给用户看的说明：默认中文，用户选择英文（?lang=en，会话记住）时为英文"})
     details = ma.fields.Raw(metadata={"description": "字段级的校验信息等"})
     request_id = ma.fields.String(metadata={
         "description": "服务器错误（5xx）时请求的编号，与响应头 X-Request-ID 相同，可据此查日志"})

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from ..db import JSONType, UTCDateTime, utcnow
 from ..errors import DomainError
 from ..extensions import db
+from ..i18n import N_
 
 
 class AuditEntry(db.Model):
@@ -37,7 +38,7 @@ class AuditEntry(db.Model):
 
 
 class AuditLogIsAppendOnly(DomainError):
-    status, code, message = 409, "audit_append_only", "审计日志只能追加，不能修改或删除"
+    status, code, message = 409, "audit_append_only", N_("审计日志只能追加，不能修改或删除")
 
 
 @event.listens_for(Session, "before_flush")

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from ..api.pagination import page_schema, paginate
 from ..errors import DomainError, NotFound
 from ..extensions import db, limiter
+from ..i18n import N_
 from ..orgs.operations import get_unit
 from .models import ApiToken, RoleGrant, User
 from .operations import (
@@ -64,7 +65,7 @@ class Tokens(MethodView):
         """Revoke the token this request is authenticated with."""
         user = current_user()
         if g.token is None:
-            raise DomainError("当前请求不是用令牌认证的", code="no_token")
+            raise DomainError(N_("当前请求不是用令牌认证的"), code="no_token")
         revoke_token(g.token, user)
         db.session.commit()
 
@@ -112,7 +113,7 @@ def _grant_pairs(grants: list[dict], by: User):
 def _load_user(user_id: int, by: User) -> User:
     user = db.session.get(User, user_id)
     if user is None or not can_see_user(by, user):
-        raise NotFound("未找到该人员", code="user_not_found")
+        raise NotFound(N_("未找到该人员"), code="user_not_found")
     return user
 
 

@@ -12,6 +12,8 @@ from ..audit.operations import record, snapshot
 from ..db import utcnow
 from ..errors import Conflict, DomainError, InvalidInput, NotAuthenticated, PermissionDenied
 from ..extensions import db
+from ..i18n import N_
+from ..messages import Message
 from ..orgs.models import OrgUnit
 from .models import ApiToken, RoleGrant, User
 from .permissions import Permission, Role
@@ -21,7 +23,7 @@ USER_AUDIT_FIELDS = ("username", "display_name", "phone", "is_active")
 
 class AccountLocked(DomainError):
     status, code = 423, "account_locked"
-    message = "登录失败次数过多，账号已临时锁定，请稍后再试"
+    message = N_("登录失败次数过多，账号已临时锁定，请稍后再试")
 
 
 #: Passwords every guessing list starts with; compared lower-case.
@@ -35,17 +37,17 @@ COMMON_PASSWORDS = frozenset({
 def validate_password(password: str, username: str | None = None) -> None:
     """Refuse passwords a bank would not accept: at least 8 characters with letters and
     digits, not a well-known password, and not containing the username."""
-    message = "密码至少 8 位，且须同时包含字母和数字"
+    message = N_("密码至少 8 位，且须同时包含字母和数字")
     if (len(password) < 8 or not any(c.isdigit() for c in password)
             or not any(c.isalpha() for c in password)):
         pass
     elif password.lower() in COMMON_PASSWORDS:
-        message = "该密码过于常见，请换一个"
+        message = N_("该密码过于常见，请换一个")
     elif username and len(username) >= 3 and username.lower() in password.lower():
-        message = "密码不能包含用户名"
+        message = N_("密码不能包含用户名")
     else:
         return
-    raise InvalidInput(message, code="weak_password", details={"password": [message]})
+    raise InvalidInput(message, code="weak_password", details={"password": [Message(message)]})
 
 
 def authenticate(username: str, password: str) -> User:
@@ -69,7 +71,7 @@ def authenticate(username: str, password: str) -> User:
         record("auth.login_failed", user, object_type="user",
                object_id=user.id if user else username[:64],
                after={"username": username[:64]})
-        raise NotAuthenticated("用户名或密码错误", code="invalid_credentials")
+        raise NotAuthenticated(N_("用户名或密码错误"), code="invalid_credentials")
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
@@ -132,7 +134,7 @@ def ensure_can_manage(by: User | None, units: list[OrgUnit]) -> None:
         raise PermissionDenied()
     for unit in units:
         if not by.can(Permission.users_manage, unit):
-            raise PermissionDenied("您无权管理该机构的人员")
+            raise PermissionDenied(N_("您无权管理该机构的人员"))
 
 
 def create_user(*, username: str, display_name: str, password: str | None,
@@ -146,7 +148,7 @@ def create_user(*, username: str, display_name: str, password: str | None,
     ensure_can_manage(by, [unit for _, unit in grants])
     username = username.strip().lower()
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
-        raise Conflict("用户名已存在", code="username_taken")
+        raise Conflict(N_("用户名已存在"), code="username_taken")
     user = User(username=username, display_name=display_name.strip(), phone=phone)
     if password_hash is not None:
         user.password_hash = password_hash
@@ -171,7 +173,7 @@ def update_user(user: User, changes: dict, *, by: User | None = None) -> User:
     if "grants" in changes:
         ensure_can_manage(by, [unit for _, unit in changes["grants"]])
         if by is not None and by.id == user.id:
-            raise PermissionDenied("不能修改自己的角色", code="own_roles")
+            raise PermissionDenied(N_("不能修改自己的角色"), code="own_roles")
         wanted = {(g.role, g.org_unit.id): g for g in _grants_from(changes["grants"])}
         # Keep grants that stay (re-inserting them would collide with the unique key).
         user.grants = [g for g in user.grants if (g.role, g.org_unit_id) in wanted] + [
@@ -183,7 +185,7 @@ def update_user(user: User, changes: dict, *, by: User | None = None) -> User:
         user.session_epoch += 1
     if "is_active" in changes and changes["is_active"] != user.is_active:
         if by is not None and by.id == user.id:
-            raise PermissionDenied("不能停用自己的账号", code="own_account")
+            raise PermissionDenied(N_("不能停用自己的账号"), code="own_account")
         user.is_active = changes["is_active"]
         user.session_epoch += 1
         if not user.is_active:

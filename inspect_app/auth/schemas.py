@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ..i18n import Label
+from ..i18n import N_, Label
 from .permissions import Permission, Role
 
 
@@ -26,13 +26,13 @@ class UserSchema(ma.Schema):
     id = fields.Integer(dump_only=True)
     username = fields.String(required=True,
                              validate=validate.Regexp(r"^[A-Za-z0-9._-]{2,64}$",
-                                                      error="用户名只能包含字母、数字、点、- 和 _"))
+                                                      error=N_("用户名只能包含字母、数字、点、- 和 _")))
     display_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     phone = fields.String(allow_none=True, validate=validate.Length(max=32))
     password = fields.String(load_only=True, required=True, validate=validate.Length(max=256))
     is_active = fields.Boolean(dump_only=True)
     grants = fields.List(fields.Nested(GrantSchema), required=True,
-                         validate=validate.Length(min=1, error="至少需要一个角色"))
+                         validate=validate.Length(min=1, error=N_("至少需要一个角色")))
     last_login_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
 
@@ -43,7 +43,7 @@ class UserUpdateSchema(ma.Schema):
     password = fields.String(load_only=True, validate=validate.Length(max=256))
     is_active = fields.Boolean()
     grants = fields.List(fields.Nested(GrantSchema),
-                         validate=validate.Length(min=1, error="至少需要一个角色"))
+                         validate=validate.Length(min=1, error=N_("至少需要一个角色")))
 
 
 class UserQuerySchema(ma.Schema):

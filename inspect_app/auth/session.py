@@ -16,6 +16,7 @@ from flask import Blueprint, Flask, abort, current_app, g, redirect, request, se
 from ..db import utcnow
 from ..errors import DomainError, NotAuthenticated
 from ..extensions import db
+from ..i18n import N_
 from .models import User
 from .operations import user_for_token
 from .permissions import Permission
@@ -24,7 +25,7 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 class CSRFFailed(DomainError):
-    status, code, message = 400, "csrf_failed", "页面已过期或请求来源不可信，请刷新页面后重试"
+    status, code, message = 400, "csrf_failed", N_("页面已过期或请求来源不可信，请刷新页面后重试")
 
 
 def csrf_token() -> str:
@@ -119,7 +120,7 @@ def current_user() -> User:
     """The signed-in user, or a 401 error."""
     if g.get("user") is None:
         if g.get("auth_via") == "invalid_token":
-            raise NotAuthenticated("访问令牌无效、已过期或已撤销", code="invalid_token")
+            raise NotAuthenticated(N_("访问令牌无效、已过期或已撤销"), code="invalid_token")
         raise NotAuthenticated()
     return g.user
 

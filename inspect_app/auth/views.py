@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from ..errors import DomainError
 from ..extensions import db, limiter
+from ..i18n import say
 from .operations import authenticate
 from .permissions import ROLE_PERMISSIONS
 from .session import login_required, sign_in, sign_out
@@ -21,13 +22,6 @@ def _safe_next(target: str | None) -> str:
             and not urlsplit(target).netloc:
         return target
     return url_for("auth.home")
-
-
-def _refusal(exc: DomainError) -> str:
-    """The sign-in refusal in the page's language (the API keeps the domain's Chinese)."""
-    known = {"invalid_credentials": _("用户名或密码错误"),
-             "account_locked": _("登录失败次数过多，账号已临时锁定，请稍后再试")}
-    return known.get(exc.code, exc.message)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -44,7 +38,7 @@ def login():
     except DomainError as exc:
         db.session.commit()  # the failure count and its audit entry must stick
         return render_template("auth/login.html", username=username,
-                               error=_refusal(exc)), exc.status
+                               error=say(exc.message)), exc.status
     db.session.commit()
     sign_in(user)
     return redirect(_safe_next(request.args.get("next")))

@@ -61,6 +61,8 @@ from ..evidence.storage import (
     make_storage,
 )
 from ..extensions import db
+from ..i18n import N_
+from ..messages import Message
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +95,13 @@ _MEMBER = re.compile(r"manifest\.json|tables/[A-Za-z0-9_]{1,63}\.jsonl"
 class BackupError(DomainError):
     """A backup or restore that cannot be done; the message says why, in Chinese."""
 
-    status, code, message = 409, "backup_failed", "备份或恢复失败"
+    status, code, message = 409, "backup_failed", N_("备份或恢复失败")
 
 
 class ArchiveInvalid(BackupError):
     """The archive is damaged, incomplete, tampered with or not one of ours."""
 
-    status, code, message = 422, "archive_invalid", "备份文件已损坏或不是本系统的备份文件"
+    status, code, message = 422, "archive_invalid", N_("备份文件已损坏或不是本系统的备份文件")
 
 
 class TargetNotReady(BackupError):
@@ -193,7 +195,8 @@ def column_codec(column: sa.Column) -> str:
             if codec == "decimal" and not type_.asdecimal:
                 return "float"
             return codec
-    raise BackupError(f"无法备份 {column.table.name}.{column.name}：不支持的列类型 {type_!r}")
+    raise BackupError(N_("无法备份 %(column)s：不支持的列类型 %(type)r"),
+                      column=f"{column.table.name}.{column.name}", type=type_)
 
 
 #: Most specific first: Enum is a String, Float a Numeric, JSON must win over everything.
@@ -313,7 +316,7 @@ def iter_keys(storage: Storage) -> Iterator[str]:
     for cls in type(storage).__mro__:
         if cls in KEY_LISTERS:
             return iter(sorted(set(KEY_LISTERS[cls](storage))))
-    raise BackupError(f"无法列出照片存储 {storage!r} 中的文件：不支持的存储类型")
+    raise BackupError(N_("无法列出照片存储 %(storage)r 中的文件：不支持的存储类型"), storage=storage)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -401,9 +404,9 @@ def create_backup(path: str | os.PathLike) -> BackupReport:
     """
     path = Path(path)
     if not (path.name.endswith(".tar.gz") or path.name.endswith(".tgz")):
-        raise BackupError(f"备份文件名须以 .tar.gz 结尾：{path}")
+        raise BackupError(N_("备份文件名须以 .tar.gz 结尾：%(path)s"), path=path)
     if path.exists():
-        raise BackupError(f"文件已存在，不会覆盖：{path}")
+        raise BackupError(N_("文件已存在，不会覆盖：%(path)s"), path=path)
     path.parent.mkdir(parents=True, exist_ok=True)
     storage = make_storage(current_app.config)
     partial = path.with_name(path.name + ".partial")
@@ -443,8 +446,8 @@ def _dump_database(tar: tarfile.TarFile, scratch: Path) -> tuple[dict[str, Any],
             _sqlite_begin(conn)
             revision = _alembic_revision(conn)
             if revision is None:
-                raise BackupError("数据库尚未迁移（没有 alembic_version 表），请先执行 "
-                                  "flask --app inspect_app db upgrade")
+                raise BackupError(N_("数据库尚未迁移（没有 alembic_version 表），请先执行 "
+                                     "flask --app inspect_app db upgrade"))
             manifest: dict[str, Any] = {
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,
@@ -560,20 +563,20 @@ def _members(tar: tarfile.TarFile) -> Iterator[tuple[tarfile.TarInfo, str]]:
     for member in tar:
         name = member.name
         if not _MEMBER.fullmatch(name) or not member.isreg():
-            raise ArchiveInvalid(f"备份文件中有不应出现的条目：{name!r}，已拒绝")
+            raise ArchiveInvalid(N_("备份文件中有不应出现的条目：%(name)r，已拒绝"), name=name)
         if name in seen:
-            raise ArchiveInvalid(f"备份文件中的条目 {name} 重复出现，已拒绝")
+            raise ArchiveInvalid(N_("备份文件中的条目 %(name)s 重复出现，已拒绝"), name=name)
         seen.add(name)
         yield member, name
 
 
 def _open_archive(path: Path) -> tarfile.TarFile:
     if not path.is_file():
-        raise BackupError(f"找不到备份文件：{path}")
+        raise BackupError(N_("找不到备份文件：%(path)s"), path=path)
     try:
         return tarfile.open(path, "r:gz")
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise ArchiveInvalid(f"无法读取备份文件 {path}：{exc}") from exc
+        raise ArchiveInvalid(N_("无法读取备份文件 %(path)s：%(error)s"), path=path, error=exc) from exc
 
 
 def _hash_stream(fh: BinaryIO) -> str:
@@ -604,7 +607,7 @@ def verify_archive(path: str | os.PathLike) -> dict[str, Any]:
                 fh = tar.extractfile(member)
                 if name == MANIFEST:
                     if member.size > MAX_MANIFEST_BYTES:
-                        raise ArchiveInvalid("备份文件的清单过大，不是本系统的备份文件")
+                        raise ArchiveInvalid(N_("备份文件的清单过大，不是本系统的备份文件"))
                     raw_manifest = fh.read()
                 else:
                     digests[name] = (_hash_stream(fh), member.size)
@@ -613,22 +616,23 @@ def verify_archive(path: str | os.PathLike) -> dict[str, Any]:
             while tar.fileobj.read(CHUNK):
                 pass
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise ArchiveInvalid(f"备份文件已损坏，无法完整读取：{exc}") from exc
+        raise ArchiveInvalid(N_("备份文件已损坏，无法完整读取：%(error)s"), error=exc) from exc
     if raw_manifest is None:
-        raise ArchiveInvalid("备份文件中没有 manifest.json：文件不完整、已损坏或不是本系统的备份")
+        raise ArchiveInvalid(N_("备份文件中没有 manifest.json：文件不完整、已损坏或不是本系统的备份"))
     manifest = _parse_manifest(raw_manifest)
     expected = {t["file"]: (t["sha256"], t.get("size")) for t in manifest["tables"]}
     expected.update({b["file"]: (b["sha256"], b["size"]) for b in manifest["blobs"]})
     missing = sorted(set(expected) - set(digests))
     if missing:
-        raise ArchiveInvalid(f"备份文件不完整，缺少 {len(missing)} 个文件，例如 {missing[0]}")
+        raise ArchiveInvalid(N_("备份文件不完整，缺少 %(count)s 个文件，例如 %(example)s"),
+                             count=len(missing), example=missing[0])
     extra = sorted(set(digests) - set(expected))
     if extra:
-        raise ArchiveInvalid(f"备份文件中有清单未列出的文件：{extra[0]}")
+        raise ArchiveInvalid(N_("备份文件中有清单未列出的文件：%(name)s"), name=extra[0])
     for name, (sha, size) in expected.items():
         actual_sha, actual_size = digests[name]
         if actual_sha != sha or (size is not None and actual_size != size):
-            raise ArchiveInvalid(f"备份文件已损坏：{name} 的校验值与清单不符，已拒绝恢复")
+            raise ArchiveInvalid(N_("备份文件已损坏：%(name)s 的校验值与清单不符，已拒绝恢复"), name=name)
     log.info("archive %s verified: %d tables, %d photo blobs", path, len(manifest["tables"]),
              len(manifest["blobs"]))
     return manifest
@@ -639,10 +643,10 @@ def _parse_manifest(raw: bytes) -> dict[str, Any]:
     try:
         manifest = json.loads(raw.decode("utf-8"))
         if manifest.get("format") != FORMAT:
-            raise ArchiveInvalid("不是本系统的备份文件（清单格式不符）")
+            raise ArchiveInvalid(N_("不是本系统的备份文件（清单格式不符）"))
         if manifest.get("format_version") != FORMAT_VERSION:
-            raise ArchiveInvalid(f"备份格式版本 {manifest.get('format_version')} 不受支持"
-                                 f"（本程序支持版本 {FORMAT_VERSION}）")
+            raise ArchiveInvalid(N_("备份格式版本 %(version)s 不受支持（本程序支持版本 %(supported)s）"),
+                                 version=manifest.get("format_version"), supported=FORMAT_VERSION)
         if not isinstance(manifest.get("alembic_revision"), str):
             raise ValueError("alembic_revision")
         for table in manifest["tables"]:
@@ -659,7 +663,7 @@ def _parse_manifest(raw: bytes) -> dict[str, Any]:
     except ArchiveInvalid:
         raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ArchiveInvalid(f"备份文件的清单 manifest.json 无效（{exc}）") from exc
+        raise ArchiveInvalid(N_("备份文件的清单 manifest.json 无效（%(error)s）"), error=exc) from exc
     return manifest
 
 
@@ -713,9 +717,9 @@ def restore_backup(path: str | os.PathLike, *, wipe: bool = False) -> RestoreRep
                                           tar.extractfile(member))
                             blobs += 1
             except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-                raise ArchiveInvalid(f"读取备份文件时出错，已回滚：{exc}") from exc
+                raise ArchiveInvalid(N_("读取备份文件时出错，已回滚：%(error)s"), error=exc) from exc
             if len(counts) != len(manifest["tables"]) or blobs != len(manifest["blobs"]):
-                raise ArchiveInvalid("备份文件在恢复过程中发生变化（内容不完整），已回滚")
+                raise ArchiveInvalid(N_("备份文件在恢复过程中发生变化（内容不完整），已回滚"))
             if conn.dialect.name == "postgresql":
                 _reset_sequences(conn, tables.values())
     report = RestoreReport(path=path, revision=manifest["alembic_revision"], tables=counts,
@@ -733,28 +737,30 @@ def _prepare_target(conn: sa.Connection, manifest: dict[str, Any],
     wanted = manifest["alembic_revision"]
     if revision != wanted:
         raise TargetNotReady(
-            f"目标数据库的迁移版本是 {revision or '（尚未迁移）'}，而备份的版本是 {wanted}。"
-            f"请先执行 flask --app inspect_app db upgrade {wanted} "
-            "把（空的）目标数据库迁移到与备份相同的版本，再恢复；恢复后可再升级到最新版本")
+            N_("目标数据库的迁移版本是 %(revision)s，而备份的版本是 %(wanted)s。"
+               "请先执行 flask --app inspect_app db upgrade %(wanted)s "
+               "把（空的）目标数据库迁移到与备份相同的版本，再恢复；恢复后可再升级到最新版本"),
+            revision=revision or Message("（尚未迁移）"), wanted=wanted)
     archived = [entry["name"] for entry in manifest["tables"]]
     if set(archived) != set(tables):
-        raise TargetNotReady("备份中的表与本程序的表不一致（程序版本与备份不匹配），已拒绝恢复")
+        raise TargetNotReady(N_("备份中的表与本程序的表不一致（程序版本与备份不匹配），已拒绝恢复"))
     for position, name in enumerate(archived):
         entry, table = manifest["tables"][position], tables[name]
         if set(entry["columns"]) != {c.name for c in table.columns}:
-            raise TargetNotReady(f"备份中表 {name} 的列与本程序不一致，已拒绝恢复")
+            raise TargetNotReady(N_("备份中表 %(table)s 的列与本程序不一致，已拒绝恢复"), table=name)
         parents = {fk.column.table.name for fk in table.foreign_keys} - {name}
         if not parents <= set(archived[:position]):
-            raise ArchiveInvalid(f"备份中表 {name} 排在它引用的表之前，无法按顺序恢复")
+            raise ArchiveInvalid(N_("备份中表 %(table)s 排在它引用的表之前，无法按顺序恢复"), table=name)
     occupied = [table.name for table in tables.values()
                 if conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first()]
     if not occupied:
         return False
     if not wipe:
         raise TargetNotEmpty(
-            f"目标数据库不是空的（{'、'.join(occupied[:5])} 等 {len(occupied)} 张表已有数据）。"
-            "恢复会删除这些数据；如确认要用备份替换现有数据，请加 --yes 重试"
-            "（建议先执行 backup 备份当前数据）")
+            N_("目标数据库不是空的（%(tables)s 等 %(count)s 张表已有数据）。"
+               "恢复会删除这些数据；如确认要用备份替换现有数据，请加 --yes 重试"
+               "（建议先执行 backup 备份当前数据）"),
+            tables="、".join(occupied[:5]), count=len(occupied))
     log.warning("emptying %d tables before the restore (including the audit log)",
                 len(occupied))
     WIPERS.get(conn.dialect.name, _wipe_generic)(conn, list(tables.values()))
@@ -824,7 +830,8 @@ def _load_table(conn: sa.Connection, table: sa.Table, fh: BinaryIO,
             row = {name: (sa.null() if name in json_columns else None) if value is None
                    else decoders[name](value) for name, value in record.items()}
         except (ValueError, TypeError) as exc:
-            raise ArchiveInvalid(f"备份中表 {table.name} 第 {rows} 行无法解析：{exc}") from exc
+            raise ArchiveInvalid(N_("备份中表 %(table)s 第 %(row)s 行无法解析：%(error)s"), table=table.name,
+                                 row=rows, error=exc) from exc
         for column, ref in self_refs:
             if row[column] is not None and row[column] not in seen[ref]:
                 relink.append(dict(row))
@@ -838,7 +845,7 @@ def _load_table(conn: sa.Connection, table: sa.Table, fh: BinaryIO,
     if batch:
         conn.execute(table.insert(), batch)
     if digest.hexdigest() != entry["sha256"] or rows != entry["rows"]:
-        raise ArchiveInvalid(f"备份文件在恢复过程中发生变化（{entry['file']}），已回滚")
+        raise ArchiveInvalid(N_("备份文件在恢复过程中发生变化（%(file)s），已回滚"), file=entry["file"])
     for row in relink:
         #: Every column is set back, so onupdate defaults (updated_at) cannot fire.
         where = [table.c[name] == row[name] for name in pk]
@@ -868,7 +875,7 @@ def _reset_sequences(conn: sa.Connection, tables: Iterable[sa.Table]) -> None:
 def _restore_blob(storage: Storage, key: str, fh: BinaryIO) -> None:
     data = fh.read()
     if content_key(data) != key:
-        raise ArchiveInvalid(f"备份文件在恢复过程中发生变化（照片 {key}），已回滚")
+        raise ArchiveInvalid(N_("备份文件在恢复过程中发生变化（照片 %(key)s），已回滚"), key=key)
     for attempt in (1, 2):
         storage.put(data, content_type=_content_type(data))
         if _hash_chunks(storage.stream(key, CHUNK)) == key:
@@ -876,7 +883,7 @@ def _restore_blob(storage: Storage, key: str, fh: BinaryIO) -> None:
         #: The same-size file already there is damaged: replace it once, then give up.
         log.error("photo %s in storage does not match its SHA-256 (attempt %d)", key, attempt)
         storage.delete(key)
-    raise BackupError(f"照片 {key} 写入存储后校验失败，已回滚数据库")
+    raise BackupError(N_("照片 %(key)s 写入存储后校验失败，已回滚数据库"), key=key)
 
 
 def _content_type(data: bytes) -> str:

@@ -29,7 +29,7 @@ class ChecklistStatus(enum.Enum):
 
 class ChecklistImmutable(IllegalTransition):
     code = "checklist_immutable"
-    message = "已发布或已停用的检查表不能修改，请基于它创建新版本"
+    message = N_("已发布或已停用的检查表不能修改，请基于它创建新版本")
 
 
 class Checklist(TimestampMixin, db.Model):
@@ -70,13 +70,13 @@ class Checklist(TimestampMixin, db.Model):
 
     def publish(self) -> None:
         if self.status is not ChecklistStatus.draft:
-            raise IllegalTransition("只有草稿可以发布", code="not_draft")
+            raise IllegalTransition(N_("只有草稿可以发布"), code="not_draft")
         self.status = ChecklistStatus.published
         self.published_at = utcnow()
 
     def retire(self) -> None:
         if self.status is not ChecklistStatus.published:
-            raise IllegalTransition("只有已发布的检查表可以停用", code="not_published")
+            raise IllegalTransition(N_("只有已发布的检查表可以停用"), code="not_published")
         self.status = ChecklistStatus.retired
         self.retired_at = utcnow()
 

@@ -14,6 +14,7 @@ from ..auth.models import User
 from ..auth.permissions import Permission
 from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
+from ..i18n import N_
 from ..scoring import DEFAULT_RULES, ScoringError, ScoringRules
 from .models import Checklist, ChecklistItem, ChecklistSection, ChecklistStatus
 from .validation import checklist_problems
@@ -24,7 +25,7 @@ DEFAULT_KEY = "csb-outlet"
 def require_manager(by: User | None) -> None:
     """Only service managers and administrators change checklists (None = command line)."""
     if by is not None and not by.can(Permission.checklists_manage):
-        raise PermissionDenied("只有服务管理人员和管理员可以维护检查表")
+        raise PermissionDenied(N_("只有服务管理人员和管理员可以维护检查表"))
 
 
 def problems_as_details(document: dict[str, Any]) -> dict[str, list[str]]:
@@ -39,7 +40,7 @@ def problems_as_details(document: dict[str, Any]) -> dict[str, list[str]]:
 def _validated(document: dict[str, Any]) -> dict[str, Any]:
     details = problems_as_details(document)
     if details:
-        raise InvalidInput("检查表内容有误，未保存", code="checklist_invalid", details=details)
+        raise InvalidInput(N_("检查表内容有误，未保存"), code="checklist_invalid", details=details)
     return document
 
 
@@ -49,8 +50,8 @@ def _rules(rules: dict[str, Any] | None) -> dict[str, Any]:
     try:
         return ScoringRules.from_dict(rules).to_dict()
     except (ScoringError, KeyError, TypeError, ValueError) as exc:
-        raise InvalidInput("评分规则有误", code="scoring_rules_invalid",
-                           details={"scoring_rules": [str(exc)]}) from exc
+        raise InvalidInput(N_("评分规则有误"), code="scoring_rules_invalid",
+                           details={"scoring_rules": [getattr(exc, "message", str(exc))]}) from exc
 
 
 def _fill(checklist: Checklist, document: dict[str, Any]) -> None:
@@ -88,7 +89,8 @@ def create_draft(document: dict[str, Any], *, by: User | None, key: str | None =
     _validated(document)
     key = key or f"cl-{uuid.uuid4().hex[:10]}"
     if db.session.scalar(sa.select(Checklist.id).where(Checklist.key == key)):
-        raise Conflict(f"检查表标识 {key} 已存在，请基于现有版本创建新版本", code="key_taken")
+        raise Conflict(N_("检查表标识 %(key)s 已存在，请基于现有版本创建新版本"), key=key,
+                       code="key_taken")
     checklist = Checklist(key=key, version=1, status=ChecklistStatus.draft,
                           scoring_rules=_rules(scoring_rules),
                           created_by_id=by.id if by else None)
@@ -140,11 +142,11 @@ def new_version(base: Checklist, *, by: User | None,
     filled from ``document`` (an import). One draft per standard at a time."""
     require_manager(by)
     if base.status is ChecklistStatus.draft:
-        raise Conflict("该检查表本身就是草稿，可直接修改", code="already_draft")
+        raise Conflict(N_("该检查表本身就是草稿，可直接修改"), code="already_draft")
     draft_id = db.session.scalar(sa.select(Checklist.id).where(
         Checklist.key == base.key, Checklist.status == ChecklistStatus.draft))
     if draft_id is not None:
-        raise Conflict("该检查表已有一个草稿版本，请先发布或修改它", code="draft_exists",
+        raise Conflict(N_("该检查表已有一个草稿版本，请先发布或修改它"), code="draft_exists",
                        details={"draft_id": draft_id})
     document = _validated(document if document is not None else base.to_document())
     latest = db.session.scalar(sa.select(sa.func.max(Checklist.version))
@@ -166,7 +168,7 @@ def get_checklist(checklist_id: int, by: User) -> Checklist:
     checklist = db.session.get(Checklist, checklist_id)
     if checklist is None or (checklist.status is ChecklistStatus.draft
                              and not by.can(Permission.checklists_manage)):
-        raise NotFound("未找到该检查表", code="checklist_not_found")
+        raise NotFound(N_("未找到该检查表"), code="checklist_not_found")
     return checklist
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ..i18n import Label
+from ..i18n import N_, Label
 from .models import ChecklistStatus
 from .validation import MODES, PHOTO_RULES, SEVERITIES
 
-CODE = validate.Regexp(r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$", error="编码只能包含字母、数字和连字符")
+CODE = validate.Regexp(r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$", error=N_("编码只能包含字母、数字和连字符"))
 
 
 class SectionSchema(ma.Schema):
@@ -63,7 +63,7 @@ class NewVersionSchema(ma.Schema):
     @ma.post_load
     def whole_or_nothing(self, data, **kwargs):
         if data and not {"name", "sections", "items"} <= set(data):
-            raise ma.ValidationError("导入的检查表需要同时包含 name、sections 和 items")
+            raise ma.ValidationError(N_("导入的检查表需要同时包含 name、sections 和 items"))
         if data:
             data.setdefault("description", "")
             return ChecklistDocumentSchema.drop_float_noise(None, data)
@@ -75,7 +75,7 @@ class ChecklistWriteSchema(ChecklistDocumentSchema):
 
     key = fields.String(validate=[validate.Length(min=2, max=64),
                                   validate.Regexp(r"^[a-z0-9][a-z0-9-]*$",
-                                                  error="标识只能包含小写字母、数字和连字符")])
+                                                  error=N_("标识只能包含小写字母、数字和连字符"))])
     scoring_rules = fields.Dict(allow_none=True, load_default=None)
 
 

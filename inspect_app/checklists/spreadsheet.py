@@ -29,6 +29,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from inspect_app.errors import InvalidInput
+from inspect_app.i18n import N_
+from inspect_app.messages import Message
 
 from .validation import (
     FIELD_LABELS,
@@ -111,7 +113,7 @@ class ChecklistImportError(InvalidInput):
     """The workbook was refused; :attr:`problems` lists everything found wrong, in Chinese."""
 
     code = "checklist_import_invalid"
-    message = "检查表文件有误，未导入任何内容"
+    message = N_("检查表文件有误，未导入任何内容")
 
     def __init__(self, problems: list[ImportProblem]):
         super().__init__(details=[asdict(p) for p in problems])
@@ -130,7 +132,11 @@ _FORMULA = _Formula()
 
 
 class _CellError(ValueError):
-    """A cell value that cannot be read as its column's type; the message is Chinese."""
+    """A cell value that cannot be read as its column's type; ``message`` says why."""
+
+    def __init__(self, message: Message):
+        super().__init__(message)
+        self.message = message
 
 
 # --------------------------------------------------------------------------------------------
@@ -170,7 +176,7 @@ def format_config(config: dict[str, Any]) -> str:
 
 
 def _reject_constant(name: str) -> Any:
-    raise _CellError(f"题型参数不能包含 {name}")
+    raise _CellError(Message("题型参数不能包含 %(name)s", name=name))
 
 
 def parse_config(text: str) -> dict[str, Any]:
@@ -184,9 +190,9 @@ def parse_config(text: str) -> dict[str, Any]:
         except (ValueError, RecursionError) as exc:
             if isinstance(exc, _CellError):
                 raise
-            raise _CellError("题型参数不是有效的 JSON") from None
+            raise _CellError(Message("题型参数不是有效的 JSON")) from None
         if not isinstance(value, dict):
-            raise _CellError("题型参数必须是 JSON 对象")
+            raise _CellError(Message("题型参数必须是 JSON 对象"))
         return value
     config: dict[str, Any] = {}
     for part in _CONFIG_SPLIT_RE.split(text):
@@ -196,9 +202,10 @@ def parse_config(text: str) -> dict[str, Any]:
         key, sep, value = part.replace("＝", "=").partition("=")
         key, value = key.strip(), value.strip()
         if not sep or not _CONFIG_KEY_RE.match(key):
-            raise _CellError(f"题型参数“{part}”格式不正确，应写作 键=值，如 max=5; pass_at=3")
+            raise _CellError(Message("题型参数“%(part)s”格式不正确，应写作 键=值，如 max=5; pass_at=3",
+                                      part=part))
         if key in config:
-            raise _CellError(f"题型参数“{key}”重复")
+            raise _CellError(Message("题型参数“%(key)s”重复", key=key))
         config[key] = _parse_scalar(value)
     return config
 
@@ -208,19 +215,19 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        raise _CellError("应填写文字")
+        raise _CellError(Message("应填写文字"))
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, str):
         return value
-    raise _CellError("应填写文字")
+    raise _CellError(Message("应填写文字"))
 
 
 def _number(value: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise _CellError(f"必须是数字，不能是“{value}”")
+        raise _CellError(Message("必须是数字，不能是“%(value)s”", value=value))
     if isinstance(value, str):
         text = value.strip()
         if _INT_RE.match(text):
@@ -228,9 +235,9 @@ def _number(value: Any) -> int | float:
         if _FLOAT_RE.match(text):
             value = float(text)
         else:
-            raise _CellError(f"必须是数字，不能是“{text}”")
+            raise _CellError(Message("必须是数字，不能是“%(value)s”", value=text))
     if isinstance(value, float) and not math.isfinite(value):
-        raise _CellError("必须是有限的数字")
+        raise _CellError(Message("必须是有限的数字"))
     return value
 
 
@@ -238,7 +245,7 @@ def _integer(value: Any) -> int:
     number = _number(value)
     if isinstance(number, float):
         if not number.is_integer():
-            raise _CellError(f"必须是整数，不能是“{number}”")
+            raise _CellError(Message("必须是整数，不能是“%(value)s”", value=number))
         return int(number)
     return number
 
@@ -251,7 +258,9 @@ def _choice(labels: dict[str, str], aliases: dict[str, str], what: str) -> Calla
         text = _text(value).strip()
         key = lookup.get(text) or lookup.get(text.lower())
         if key is None:
-            raise _CellError(f"{what}“{text}”无效，可选：" + "、".join(labels.values()))
+            raise _CellError(Message("%(what)s“%(value)s”无效，可选：%(choices)s",
+                                     what=Message(what), value=text,
+                                     choices="、".join(labels.values())))
         return key
     return parse
 
@@ -266,7 +275,7 @@ def response_type_labels() -> dict[str, str]:
 def _response_type(value: Any) -> str:
     aliases = {label: key for label, key in _RESPONSE_TYPE_ALIASES.items()
                if key in response_type_labels()}
-    return _choice(response_type_labels(), aliases, "题型")(value)
+    return _choice(response_type_labels(), aliases, N_("题型"))(value)
 
 
 def _red_line(value: Any) -> bool:
@@ -277,10 +286,10 @@ def _red_line(value: Any) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise _CellError(f"只能填“是”或“否”，不能是“{text}”")
+    raise _CellError(Message("只能填“是”或“否”，不能是“%(value)s”", value=text))
 
 
-_mode = _choice(MODE_LABELS, _MODE_ALIASES, "适用模式")
+_mode = _choice(MODE_LABELS, _MODE_ALIASES, N_("适用模式"))
 
 
 def _modes(value: Any) -> list[str]:
@@ -301,10 +310,10 @@ _ITEM_PARSERS: dict[str, Callable[[Any], Any]] = {
     "weight": _number,
     "response_type": _response_type,
     "config": _config,
-    "photo_rule": _choice(PHOTO_RULE_LABELS, _PHOTO_ALIASES, "照片要求"),
+    "photo_rule": _choice(PHOTO_RULE_LABELS, _PHOTO_ALIASES, N_("照片要求")),
     "red_line": _red_line,
     "modes": _modes,
-    "severity": _choice(SEVERITY_LABELS, {}, "严重程度"),
+    "severity": _choice(SEVERITY_LABELS, {}, N_("严重程度")),
     "deadline_days": _integer,
 }
 _SECTION_PARSERS: dict[str, Callable[[Any], Any]] = {
@@ -459,8 +468,8 @@ def export_xlsx(checklist: dict[str, Any]) -> bytes:
 # Import: archive checks, reading, building
 # --------------------------------------------------------------------------------------------
 
-def _refuse(message: str, sheet: str = "（整个文件）") -> ChecklistImportError:
-    return ChecklistImportError([ImportProblem(sheet, None, None, message)])
+def _refuse(message: str, sheet: str = Message("（整个文件）")) -> ChecklistImportError:
+    return ChecklistImportError([ImportProblem(sheet, None, None, Message(message))])
 
 
 _FORBIDDEN_MARKUP = tuple(
@@ -472,25 +481,25 @@ _WIDE_STARTS = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<", b"\x00\x00")
 def _check_archive(data: bytes, max_rows: int) -> None:
     """Refuse anything that is not a zip of sane size before openpyxl parses a byte of it."""
     if len(data) > MAX_FILE_BYTES:
-        raise _refuse(f"文件过大（超过 {MAX_FILE_BYTES // 1024 // 1024} MB）")
+        raise _refuse(Message("文件过大（超过 %(mb)s MB）", mb=MAX_FILE_BYTES // 1024 // 1024))
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise _refuse("不是有效的 .xlsx 文件（无法作为 Excel 工作簿打开）") from None
+        raise _refuse(N_("不是有效的 .xlsx 文件（无法作为 Excel 工作簿打开）")) from None
     with archive:
         members = archive.infolist()
         if len(members) > MAX_MEMBERS:
-            raise _refuse("文件结构异常（压缩包内文件过多），已拒绝")
+            raise _refuse(N_("文件结构异常（压缩包内文件过多），已拒绝"))
         total = sum(info.file_size for info in members)
         if total > MAX_UNCOMPRESSED_BYTES:
-            raise _refuse(f"文件解压后过大（超过 {MAX_UNCOMPRESSED_BYTES // 1024 // 1024} MB），"
-                          "疑似压缩炸弹，已拒绝")
+            raise _refuse(Message("文件解压后过大（超过 %(mb)s MB），疑似压缩炸弹，已拒绝",
+                                  mb=MAX_UNCOMPRESSED_BYTES // 1024 // 1024))
         for info in members:
             ratio_limit = MAX_RATIO * max(info.compress_size, 1)
             if info.file_size > 1024 * 1024 and info.file_size > ratio_limit:
-                raise _refuse("文件压缩比异常，疑似压缩炸弹，已拒绝")
+                raise _refuse(N_("文件压缩比异常，疑似压缩炸弹，已拒绝"))
         if "[Content_Types].xml" not in archive.namelist():
-            raise _refuse("不是有效的 .xlsx 文件（缺少工作簿内容）")
+            raise _refuse(N_("不是有效的 .xlsx 文件（缺少工作簿内容）"))
         max_cells = (max_rows + 1) * _ITEM_COLUMNS_READ * 2
         for info in members:
             _scan_member(archive, info, max_cells)
@@ -507,19 +516,19 @@ def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, max_cells: int
             first = True
             while chunk := member.read(_SCAN_CHUNK):
                 if first and chunk.startswith(_WIDE_STARTS) and not is_media:
-                    raise _refuse("文件包含不支持的 XML 编码，已拒绝")
+                    raise _refuse(N_("文件包含不支持的 XML 编码，已拒绝"))
                 first = False
                 window = tail + chunk
                 if any(marker in window for marker in _FORBIDDEN_MARKUP):
-                    raise _refuse("文件包含不安全的 XML 内容（DTD/实体声明），已拒绝")
+                    raise _refuse(N_("文件包含不安全的 XML 内容（DTD/实体声明），已拒绝"))
                 if is_sheet:
                     cells += chunk.count(b"<c ") + chunk.count(b"<c>")
                     if cells > max_cells:
-                        raise _refuse("工作表单元格过多，已拒绝")
+                        raise _refuse(N_("工作表单元格过多，已拒绝"))
                 tail = chunk[-32:]
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
         # NotImplementedError: unsupported compression; RuntimeError: encrypted member.
-        raise _refuse("文件已损坏，无法读取") from None
+        raise _refuse(N_("文件已损坏，无法读取")) from None
 
 
 Rows = list[tuple[int, list[Any]]]
@@ -532,13 +541,14 @@ def _read_rows(ws: Any, sheet: str, max_rows: int, max_col: int) -> Rows:
     dimension lies (or is missing)."""
     declared = ws.max_row
     if declared is not None and declared > max_rows + 1:
-        raise _refuse(f"行数过多（{declared} 行），最多允许 {max_rows} 行", sheet)
+        raise _refuse(Message("行数过多（%(rows)s 行），最多允许 %(max_rows)s 行", rows=declared,
+                              max_rows=max_rows), sheet)
     rows: Rows = []
     # An explicit max_row: openpyxl would otherwise stop at the declared dimension and silently
     # drop the rows of a file whose dimension is too small.
     for number, row in enumerate(ws.iter_rows(max_row=_EXCEL_MAX_ROWS, max_col=max_col), start=1):
         if number > max_rows + 1:
-            raise _refuse(f"行数过多，最多允许 {max_rows} 行", sheet)
+            raise _refuse(Message("行数过多，最多允许 %(max_rows)s 行", max_rows=max_rows), sheet)
         values: list[Any] = []
         for cell in row:
             value = cell.value
@@ -593,7 +603,7 @@ def _read_table(rows: Rows, sheet: str, labels: dict[str, str],
     Returns the records, their row numbers, the header text used for each field, and the
     (record index, field) pairs whose cell already has a reported problem."""
     if not rows:
-        problems.append(ImportProblem(sheet, 1, None, "缺少表头行"))
+        problems.append(ImportProblem(sheet, 1, None, Message("缺少表头行")))
         return [], [], {}, set()
     header_row, header_values = rows[0]
     aliases = _header_aliases(labels)
@@ -604,20 +614,21 @@ def _read_table(rows: Rows, sheet: str, labels: dict[str, str],
             continue
         if value is _FORMULA:
             problems.append(ImportProblem(sheet, header_row, get_column_letter(index + 1),
-                                          "不允许使用公式"))
+                                          Message("不允许使用公式")))
             continue
         text = str(value).strip()
         field = aliases.get(text) or aliases.get(text.lower())
         if field is None:
             continue  # extra columns (remarks etc.) are ignored, as documented
         if field in columns:
-            problems.append(ImportProblem(sheet, header_row, text, "表头重复"))
+            problems.append(ImportProblem(sheet, header_row, text, Message("表头重复")))
             continue
         columns[field], headers[field] = index, text
     for field in required:
         if field not in columns:
             problems.append(ImportProblem(sheet, header_row, labels[field],
-                                          f"缺少必填列“{labels[field]}”"))
+                                          Message("缺少必填列“%(column)s”",
+                                                  column=labels[field])))
     records: list[dict[str, Any]] = []
     numbers: list[int] = []
     bad: set[tuple[int, str]] = set()
@@ -628,7 +639,7 @@ def _read_table(rows: Rows, sheet: str, labels: dict[str, str],
             value = values[column] if column is not None and column < len(values) else None
             header = headers.get(field, labels[field])
             if value is _FORMULA:
-                problems.append(ImportProblem(sheet, number, header, "不允许使用公式"))
+                problems.append(ImportProblem(sheet, number, header, Message("不允许使用公式")))
                 bad.add((len(records), field))
                 record[field] = None
                 continue
@@ -639,7 +650,7 @@ def _read_table(rows: Rows, sheet: str, labels: dict[str, str],
                         dict(default) if isinstance(default, dict) else default
                 elif field in required:
                     if column is not None:
-                        problems.append(ImportProblem(sheet, number, header, "不能为空"))
+                        problems.append(ImportProblem(sheet, number, header, Message("不能为空")))
                     bad.add((len(records), field))
                     record[field] = "" if field != "weight" else None
                 else:
@@ -648,7 +659,7 @@ def _read_table(rows: Rows, sheet: str, labels: dict[str, str],
             try:
                 record[field] = parse(value)
             except _CellError as exc:
-                problems.append(ImportProblem(sheet, number, header, str(exc)))
+                problems.append(ImportProblem(sheet, number, header, exc.message))
                 bad.add((len(records), field))
                 record[field] = None
         records.append(record)
@@ -673,12 +684,12 @@ def _read_about(rows: Rows | None, problems: list[ImportProblem],
         else:
             continue
         if value is _FORMULA:
-            problems.append(ImportProblem(ABOUT_SHEET, number, "内容", "不允许使用公式"))
+            problems.append(ImportProblem(ABOUT_SHEET, number, "内容", Message("不允许使用公式")))
             value = None
         try:
             text = _text(value)
         except _CellError as exc:
-            problems.append(ImportProblem(ABOUT_SHEET, number, "内容", str(exc)))
+            problems.append(ImportProblem(ABOUT_SHEET, number, "内容", exc.message))
             text = ""
         if field == "name":
             name, name_row = text, number
@@ -717,14 +728,15 @@ def import_xlsx(data: bytes, *, max_rows: int = 5000, name: str | None = None,
             raise
         except Exception as exc:  # noqa: BLE001 - a third-party parser fed untrusted bytes
             if _caused_by_defusedxml(exc):
-                raise _refuse("文件包含不安全的 XML 内容（DTD/实体声明），已拒绝") from None
+                raise _refuse(N_("文件包含不安全的 XML 内容（DTD/实体声明），已拒绝")) from None
             log.info("checklist workbook refused: %s: %s", type(exc).__name__, exc)
-            raise _refuse("不是有效的 .xlsx 文件，或文件已损坏") from None
+            raise _refuse(N_("不是有效的 .xlsx 文件，或文件已损坏")) from None
 
     problems: list[ImportProblem] = []
     for canonical, rows in sheets.items():
         if rows is None and not (canonical == ABOUT_SHEET and name is not None):
-            problems.append(ImportProblem(canonical, None, None, f"缺少工作表“{canonical}”"))
+            problems.append(ImportProblem(canonical, None, None,
+                                          Message("缺少工作表“%(sheet)s”", sheet=canonical)))
     item_rows, section_rows = sheets[ITEMS_SHEET], sheets[SECTIONS_SHEET]
     items, item_numbers, item_headers, item_bad = _read_table(
         item_rows or [], ITEMS_SHEET, FIELD_LABELS, _ITEM_PARSERS, REQUIRED_ITEM_FIELDS,

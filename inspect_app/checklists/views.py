@@ -19,7 +19,7 @@ from ..auth.permissions import Permission
 from ..auth.session import pages_need
 from ..errors import DomainError
 from ..extensions import db
-from ..i18n import local_date
+from ..i18n import local_date, say
 from ..scoring.types import RESPONSE_TYPES
 from .changes import compare
 from .models import Checklist, ChecklistStatus
@@ -32,7 +32,7 @@ from .operations import (
     update_draft,
     visible_checklists,
 )
-from .spreadsheet import ChecklistImportError, format_config, import_xlsx
+from .spreadsheet import ChecklistImportError, ImportProblem, format_config, import_xlsx
 from .validation import FIELD_LABELS, MODE_LABELS, PHOTO_RULE_LABELS, SEVERITY_LABELS
 
 bp = Blueprint("standards", __name__, url_prefix="/manage/standards")
@@ -70,7 +70,17 @@ def _standards() -> list[list[Checklist]]:
 def _index(*, error: str | None = None, problems=(), draft_id: int | None = None,
            status: int = 200):
     return render_template("manage/standards.html", standards=_standards(), error=error,
-                           problems=[str(p) for p in problems], draft_id=draft_id), status
+                           problems=[_where(p) for p in problems], draft_id=draft_id), status
+
+
+def _where(problem: ImportProblem) -> str:
+    """A workbook problem in the page's language: "工作表“检查项”第 3 行“分值”列：…"."""
+    where = gettext("工作表“%(sheet)s”", sheet=problem.sheet)
+    if problem.row is not None:
+        where += gettext("第 %(row)s 行", row=problem.row)
+    if problem.column:
+        where += gettext("“%(column)s”列", column=problem.column)  # as headed in the file
+    return gettext("%(where)s：%(message)s", where=where, message=say(problem.message))
 
 
 @bp.get("")
@@ -102,11 +112,11 @@ def import_file():
         db.session.commit()
     except ChecklistImportError as exc:
         db.session.rollback()
-        return _index(error=exc.message, problems=exc.problems, status=exc.status)
+        return _index(error=say(exc.message), problems=exc.problems, status=exc.status)
     except DomainError as exc:
         db.session.rollback()
         draft_id = (exc.details or {}).get("draft_id") if isinstance(exc.details, dict) else None
-        return _index(error=exc.message, draft_id=draft_id, status=exc.status)
+        return _index(error=say(exc.message), draft_id=draft_id, status=exc.status)
     return redirect(url_for(".version", checklist_id=checklist.id))
 
 
@@ -175,7 +185,7 @@ def _act(checklist_id: int, action):
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        return _version_page(get_checklist(checklist_id, g.user), error=exc.message,
+        return _version_page(get_checklist(checklist_id, g.user), error=say(exc.message),
                              status=exc.status)
     return redirect(url_for(".version", checklist_id=result.id))
 

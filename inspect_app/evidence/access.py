@@ -7,6 +7,7 @@ from ..auth.models import User
 from ..auth.permissions import Permission
 from ..errors import NotFound
 from ..extensions import db
+from ..i18n import N_
 from .models import Photo
 
 
@@ -50,5 +51,5 @@ def photo_access(user: User, photo: Photo) -> PhotoAccess:
 def get_photo(photo_id: int, user: User) -> Photo:
     photo = db.session.get(Photo, photo_id)
     if photo is None or not photo_access(user, photo).read:
-        raise NotFound("未找到该照片", code="photo_not_found")
+        raise NotFound(N_("未找到该照片"), code="photo_not_found")
     return photo

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from ..auth.session import current_user
 from ..errors import InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
+from ..i18n import N_
 from ..inspections.access import can_fill, get_inspection
 from ..inspections.models import EDITABLE
 from .access import get_photo
@@ -37,11 +38,11 @@ class InspectionPhotos(MethodView):
         by = current_user()
         inspection = get_inspection(inspection_id, by)
         if not can_fill(by, inspection):
-            raise PermissionDenied("只有检查人员可以上传检查照片", code="not_assignee")
+            raise PermissionDenied(N_("只有检查人员可以上传检查照片"), code="not_assignee")
         if inspection.status not in EDITABLE:
-            raise InvalidInput("该检查已提交，不能再添加照片", code="not_editable")
+            raise InvalidInput(N_("该检查已提交，不能再添加照片"), code="not_editable")
         if not inspection.holds_item(form["item_code"]):
-            raise InvalidInput("该检查项不在本次检查中", code="unknown_item")
+            raise InvalidInput(N_("该检查项不在本次检查中"), code="unknown_item")
         photo, created = ingest_photo(
             files["file"].read(), client_id=str(form["client_id"]),
             purpose=PhotoPurpose(form["purpose"]),
@@ -75,7 +76,7 @@ class PhotoResource(MethodView):
         inspection = photo.inspection
         if inspection is None or not can_fill(by, inspection) or \
                 inspection.status not in EDITABLE:
-            raise PermissionDenied("不能删除该照片", code="photo_locked")
+            raise PermissionDenied(N_("不能删除该照片"), code="photo_locked")
         delete_photo(photo, by=by)
         db.session.commit()
 
@@ -89,12 +90,12 @@ class PhotoFile(MethodView):
         by = current_user()
         photo = get_photo(photo_id, by)
         if rendition not in RENDITIONS:
-            raise NotFound("未知的图片规格", code="unknown_rendition")
+            raise NotFound(N_("未知的图片规格"), code="unknown_rendition")
         if rendition == "original":
             from .access import photo_access
 
             if not photo_access(by, photo).reviewer:
-                raise NotFound("未找到该照片", code="photo_not_found")
+                raise NotFound(N_("未找到该照片"), code="photo_not_found")
         key = getattr(photo, RENDITIONS[rendition])
         mimetype = photo.content_type if rendition == "original" else "image/jpeg"
         response = Response(mimetype=mimetype)
@@ -112,5 +113,5 @@ class PhotoFile(MethodView):
         try:
             response.set_data(storage().open(key))
         except BlobNotFound as exc:
-            raise NotFound("照片文件缺失", code="photo_blob_missing") from exc
+            raise NotFound(N_("照片文件缺失"), code="photo_blob_missing") from exc
         return response

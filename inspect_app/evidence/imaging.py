@@ -23,6 +23,8 @@ from datetime import datetime
 
 from PIL import Image, ImageFile
 
+from ..messages import Message
+
 try:  # HEIC/HEIF (iPhones) is decoded through libheif; without it HEIC is refused as unsupported.
     import pillow_heif
 
@@ -72,11 +74,12 @@ _PIL_FORMATS = {"jpeg": {"JPEG", "MPO"}, "png": {"PNG"}, "webp": {"WEBP"},
 class ImageRejected(Exception):
     """A file refused at intake.
 
-    ``code`` is a stable snake_case string for clients, ``message`` the Chinese text to show the
-    user and ``status`` the HTTP status to answer with.
+    ``code`` is a stable snake_case string for clients, ``message`` the text to show the user (a
+    :class:`~inspect_app.messages.Message`, said in the user's language) and ``status`` the HTTP
+    status to answer with.
     """
 
-    def __init__(self, code: str, message: str, status: int = 422):
+    def __init__(self, code: str, message: Message, status: int = 422):
         super().__init__(message)
         self.code = code
         self.message = message
@@ -87,15 +90,16 @@ class ImageRejected(Exception):
 
 
 def _unsupported():
-    return ImageRejected("unsupported_type", "不支持的文件类型：仅接受 JPEG、PNG、WebP、HEIC 照片", 415)
+    return ImageRejected("unsupported_type",
+                         Message("不支持的文件类型：仅接受 JPEG、PNG、WebP、HEIC 照片"), 415)
 
 
-def _corrupt(detail: str = ""):
-    return ImageRejected("corrupt_image", "照片文件已损坏或不完整，请重新拍摄或上传" + detail, 422)
+def _corrupt():
+    return ImageRejected("corrupt_image", Message("照片文件已损坏或不完整，请重新拍摄或上传"), 422)
 
 
 def _polyglot():
-    return ImageRejected("polyglot_file", "照片文件中夹带了其他类型的内容，已拒收", 422)
+    return ImageRejected("polyglot_file", Message("照片文件中夹带了其他类型的内容，已拒收"), 422)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,7 +200,7 @@ def sniff_type(data: bytes) -> str:
     client says. Only the leading magic decides; the structural checks come after.
     """
     if not data:
-        raise ImageRejected("empty_file", "文件为空：请重新选择照片", 400)
+        raise ImageRejected("empty_file", Message("文件为空：请重新选择照片"), 400)
     if data[:3] == b"\xff\xd8\xff":
         return "jpeg"
     if data[:8] == b"\x89PNG\r\n\x1a\n":
@@ -376,7 +380,7 @@ def _open_header(data: bytes, kind: str, limits: Limits) -> Image.Image:
     if max(width, height) > limits.max_side:
         raise ImageRejected(
             "too_large_dimensions",
-            f"照片尺寸过大：长边不能超过 {limits.max_side} 像素",
+            Message("照片尺寸过大：长边不能超过 %(max_side)s 像素", max_side=limits.max_side),
             422,
         )
     return img
@@ -389,7 +393,8 @@ def _open_formats(kind: str):
 def _too_many_pixels(limits: Limits) -> ImageRejected:
     return ImageRejected(
         "too_many_pixels",
-        f"照片像素过多（上限 {limits.max_pixels // 1_000_000} 百万像素），已拒收",
+        Message("照片像素过多（上限 %(megapixels)s 百万像素），已拒收",
+                megapixels=limits.max_pixels // 1_000_000),
         422,
     )
 

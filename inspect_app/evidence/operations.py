@@ -14,6 +14,7 @@ from ..audit.operations import record
 from ..auth.models import User
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
+from ..i18n import N_
 from .imaging import ImageRejected, ProcessedPhoto, hamming, haversine_m, process_photo
 from .models import Photo, PhotoPurpose, dhash_byte
 from .storage import Storage, StorageError, StorageFull, make_storage
@@ -26,11 +27,11 @@ class PhotoRefused(DomainError):
 
 
 class StorageUnavailable(DomainError):
-    status, code, message = 503, "storage_unavailable", "照片存储暂时不可用，请稍后重试"
+    status, code, message = 503, "storage_unavailable", N_("照片存储暂时不可用，请稍后重试")
 
 
 class StorageExhausted(DomainError):
-    status, code, message = 507, "storage_full", "服务器存储空间不足，照片未保存，请联系管理员"
+    status, code, message = 507, "storage_full", N_("服务器存储空间不足，照片未保存，请联系管理员")
 
 
 @functools.cache
@@ -226,7 +227,7 @@ def _same_upload(existing: Photo, inspection, item_code: str | None,
     if (existing.inspection_id != (inspection.id if inspection is not None else None)
             or existing.item_code != item_code
             or existing.rectification_item_id != rectification_item_id):
-        raise InvalidInput("该照片编号已用于其他检查项，请勿重复使用", code="client_id_reused")
+        raise InvalidInput(N_("该照片编号已用于其他检查项，请勿重复使用"), code="client_id_reused")
     return existing
 
 

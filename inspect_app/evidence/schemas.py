@@ -7,6 +7,7 @@ import marshmallow as ma
 from flask import g, url_for
 from marshmallow import fields, validate
 
+from ..i18n import N_
 from .models import FLAG_LABELS
 
 
@@ -20,7 +21,7 @@ class ClientFactsField(fields.Field):
             try:
                 parsed = json.loads(value)
             except (TypeError, ValueError) as exc:
-                raise ma.ValidationError("拍摄信息必须是 JSON") from exc
+                raise ma.ValidationError(N_("拍摄信息必须是 JSON")) from exc
         return ClientFactsSchema().load(parsed)
 
 

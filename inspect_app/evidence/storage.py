@@ -28,6 +28,8 @@ import re
 import tempfile
 from collections.abc import Iterator
 
+from ..messages import N_
+
 __all__ = [
     "Storage",
     "StorageError",
@@ -161,7 +163,7 @@ class LocalStorage(Storage):
             if not isinstance(exc, OSError):
                 raise
             if exc.errno in _FULL_ERRNOS:
-                raise StorageFull("存储空间不足，照片未保存") from exc
+                raise StorageFull(N_("存储空间不足，照片未保存")) from exc
             raise StorageError(f"could not store blob {key}: {exc}") from exc
         return key
 
@@ -300,7 +302,7 @@ class S3Storage(Storage):
             if code in ("404", "NoSuchKey", "NotFound"):
                 return BlobNotFound(key)
             if code in ("QuotaExceeded", "XMinioStorageFull", "EntityTooLarge"):
-                return StorageFull("存储空间不足，照片未保存")
+                return StorageFull(N_("存储空间不足，照片未保存"))
         return StorageError(f"S3 error for blob {key}: {exc}")
 
     def _head(self, key: str) -> dict | None:

@@ -15,6 +15,7 @@ from ..auth.models import User
 from ..auth.permissions import Permission, Role
 from ..errors import NotFound
 from ..extensions import db
+from ..i18n import N_
 from ..orgs.models import OrgUnit
 from .models import RESULT_VISIBLE, Inspection, InspectionTeam, Mode, inspection_team_members
 
@@ -72,7 +73,7 @@ def get_inspection(inspection_id: int, user: User) -> Inspection:
     inspection = db.session.get(Inspection, inspection_id,
                                 options=[orm.joinedload(Inspection.outlet)])
     if inspection is None or not can_read(user, inspection):
-        raise NotFound("未找到该检查", code="inspection_not_found")
+        raise NotFound(N_("未找到该检查"), code="inspection_not_found")
     return inspection
 
 
@@ -103,5 +104,5 @@ def visible_inspections(user: User) -> sa.Select:
 def team_for(team_id: int) -> InspectionTeam:
     team = db.session.get(InspectionTeam, team_id)
     if team is None:
-        raise NotFound("未找到该检查组", code="team_not_found")
+        raise NotFound(N_("未找到该检查组"), code="team_not_found")
     return team

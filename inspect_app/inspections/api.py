@@ -11,6 +11,7 @@ from ..auth.permissions import Permission
 from ..auth.session import current_user
 from ..errors import InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
+from ..i18n import N_
 from ..orgs.models import OrgUnit
 from .access import can_read, get_inspection, team_ids, visible_inspections
 from .campaigns import campaign_counts, create_campaign, create_team, get_campaign
@@ -114,10 +115,10 @@ class Teams(MethodView):
         by = current_user()
         subbranch = db.session.get(OrgUnit, data["subbranch_id"])
         if subbranch is None:
-            raise NotFound("未找到该支行")
+            raise NotFound(N_("未找到该支行"))
         members = [db.session.get(User, uid) for uid in data["member_ids"]]
         if any(m is None for m in members):
-            raise InvalidInput("成员不存在", code="unknown_member")
+            raise InvalidInput(N_("成员不存在"), code="unknown_member")
         team = create_team(name=data["name"], subbranch=subbranch, members=members, by=by)
         db.session.commit()
         return team
@@ -182,7 +183,7 @@ class Submit(MethodView):
         key = headers.get("idempotency_key") or data.pop("client_submission_id", None)
         data.pop("client_submission_id", None)
         if key is None:
-            raise InvalidInput("缺少提交编号（Idempotency-Key）", code="idempotency_key_required")
+            raise InvalidInput(N_("缺少提交编号（Idempotency-Key）"), code="idempotency_key_required")
         get_inspection(inspection_id, by)
         db.session.rollback()  # end the read so the submission starts a clean transaction
         return submit_idempotently(inspection_id, str(key), data, by=by)
@@ -221,7 +222,7 @@ class Reassign(MethodView):
         """Give an open assignment to another person or team (reason is audited)."""
         assignee = db.session.get(User, data["assignee_id"]) if data["assignee_id"] else None
         if data["assignee_id"] and assignee is None:
-            raise InvalidInput("该人员不存在", code="unknown_assignee")
+            raise InvalidInput(N_("该人员不存在"), code="unknown_assignee")
         return _review_action(inspection_id, reassign, assignee=assignee,
                               team_id=data["team_id"], reason=data["reason"])
 
@@ -248,7 +249,7 @@ class Reschedule(MethodView):
 def _finding(finding_id: int, by: User) -> Finding:
     finding = db.session.get(Finding, finding_id)
     if finding is None or not can_read(by, finding.inspection):
-        raise NotFound("未找到该问题", code="finding_not_found")
+        raise NotFound(N_("未找到该问题"), code="finding_not_found")
     return finding
 
 
@@ -289,7 +290,7 @@ class DecideAppeal(MethodView):
         by = current_user()
         appeal = db.session.get(Appeal, appeal_id)
         if appeal is None or not can_read(by, appeal.finding.inspection):
-            raise NotFound("未找到该申诉", code="appeal_not_found")
+            raise NotFound(N_("未找到该申诉"), code="appeal_not_found")
         decide_appeal(appeal, overturn=data["decision"] == "overturned", note=data["note"],
                       by=by)
         db.session.commit()

@@ -21,6 +21,7 @@ from ..auth.permissions import Permission, Role
 from ..checklists.models import Checklist, ChecklistStatus
 from ..errors import InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
+from ..i18n import N_
 from ..orgs.models import OrgKind, OrgUnit
 from . import planning
 from .models import Campaign, Inspection, InspectionStatus, InspectionTeam, Mode
@@ -62,14 +63,14 @@ def create_campaign(data: dict[str, Any], *, by: User) -> Campaign:
     """
     checklist = db.session.get(Checklist, data["checklist_id"])
     if checklist is None or checklist.status is not ChecklistStatus.published:
-        raise InvalidInput("请选择一个已发布的检查表版本", code="checklist_not_published")
+        raise InvalidInput(N_("请选择一个已发布的检查表版本"), code="checklist_not_published")
     scope = db.session.get(OrgUnit, data["scope_unit_id"]) if data.get("scope_unit_id") else \
         db.session.scalar(sa.select(OrgUnit).where(OrgUnit.kind == OrgKind.branch)
                           .order_by(OrgUnit.id))
     if scope is None or not by.can(Permission.campaigns_manage, scope):
-        raise PermissionDenied("您无权为该机构制定检查计划", code="not_planner")
+        raise PermissionDenied(N_("您无权为该机构制定检查计划"), code="not_planner")
     if data["period_end"] < data["period_start"]:
-        raise InvalidInput("结束日期不能早于开始日期", code="invalid_period")
+        raise InvalidInput(N_("结束日期不能早于开始日期"), code="invalid_period")
     settings = {mode: {**DEFAULT_SETTINGS[mode], **(data.get("settings") or {}).get(mode, {})}
                 for mode in data["modes"]}
     campaign = Campaign(name=data["name"], checklist=checklist, scope_unit=scope,
@@ -83,7 +84,7 @@ def create_campaign(data: dict[str, Any], *, by: User) -> Campaign:
     plan: dict[str, Any] = {}
     outlets = outlets_in(scope)
     if not outlets:
-        raise InvalidInput("所选范围内没有营业中的网点", code="no_outlets")
+        raise InvalidInput(N_("所选范围内没有营业中的网点"), code="no_outlets")
     for mode in campaign.modes:
         plan[mode] = GENERATORS[mode](campaign, outlets, settings[mode])
     campaign.plan = plan
@@ -153,7 +154,7 @@ def _peer_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> 
                OrgUnit.path.startswith(campaign.scope_unit.path))
         .order_by(InspectionTeam.id)).all()
     if not teams:
-        raise InvalidInput("范围内没有互查小组，无法生成互查任务", code="no_teams")
+        raise InvalidInput(N_("范围内没有互查小组，无法生成互查任务"), code="no_teams")
     history, cycle = _peer_history(campaign)
     names = {o.parent_id: o.parent.name for o in outlets}
     names.update({t.subbranch_id: t.subbranch.name for t in teams})
@@ -165,7 +166,7 @@ def _peer_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> 
         outlets_per_team=settings.get("outlets_per_team"), cycle_index=cycle,
         subbranch_names=names)
     if not result.ok:
-        raise InvalidInput("互查规则无法同时满足，未生成任何任务", code="peer_plan_infeasible",
+        raise InvalidInput(N_("互查规则无法同时满足，未生成任何任务"), code="peer_plan_infeasible",
                            details=result.messages)
     due = (campaign.period_start, campaign.period_end)
     for assignment in result.assignments:
@@ -211,7 +212,7 @@ def _spot_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> 
     branch_units = sa.select(OrgUnit.id).where(OrgUnit.kind == OrgKind.branch)
     inspectors = [user for user, _ in db.session.execute(_users_with(Role.inspector, branch_units))]
     if not inspectors:
-        raise InvalidInput("分行没有检查员账号，无法分派抽查任务", code="no_branch_inspectors")
+        raise InvalidInput(N_("分行没有检查员账号，无法分派抽查任务"), code="no_branch_inspectors")
     due = (campaign.period_start, campaign.period_end)
     for index, outlet_id in enumerate(draw.selected_ids):
         _new_inspection(campaign, Mode.spot_check, outlet_id, due,
@@ -228,11 +229,11 @@ def _mystery_visits(campaign: Campaign, outlets: list[OrgUnit], settings: dict) 
     rng = random.Random(f"{campaign.seed}:mystery")
     count = min(int(settings["count"]), len(outlets))
     if count < 1:
-        raise InvalidInput("暗访数量必须为正整数", code="invalid_count")
+        raise InvalidInput(N_("暗访数量必须为正整数"), code="invalid_count")
     chosen = sorted(rng.sample([o.id for o in outlets], count))
     shoppers = [user for user, _ in db.session.execute(_users_with(Role.mystery_shopper))]
     if not shoppers:
-        raise InvalidInput("没有神秘人账号，无法分派暗访任务", code="no_shoppers")
+        raise InvalidInput(N_("没有神秘人账号，无法分派暗访任务"), code="no_shoppers")
     history = [planning.MysteryVisit(a, o, d) for a, o, d in db.session.execute(
         sa.select(Inspection.assignee_id, Inspection.outlet_id, Inspection.due_start)
         .where(Inspection.mode == Mode.mystery_visit,
@@ -257,7 +258,7 @@ def _mystery_visits(campaign: Campaign, outlets: list[OrgUnit], settings: dict) 
                         assignee_id=pick.shopper_id, scenario=scenarios[index % len(scenarios)])
         visits.append(outlet_id)
     if problems and not visits:
-        raise InvalidInput("没有符合间隔要求的神秘人", code="no_eligible_shopper", details=problems)
+        raise InvalidInput(N_("没有符合间隔要求的神秘人"), code="no_eligible_shopper", details=problems)
     return {"count": len(visits), "outlets": visits, "warnings": problems}
 
 
@@ -285,30 +286,30 @@ def may_be_assigned(user: User) -> bool:
 def check_assignee(inspection: Inspection, assignee: User | None, team_id: int | None) -> None:
     """Refuse an assignee who may not do this kind of inspection of this outlet."""
     if (assignee is None) == (team_id is None):
-        raise InvalidInput("请指定一名检查人员或一个检查组", code="assignee_required")
+        raise InvalidInput(N_("请指定一名检查人员或一个检查组"), code="assignee_required")
     if inspection.mode is Mode.peer_check:
         team = db.session.get(InspectionTeam, team_id) if team_id else None
         if team is None:
-            raise InvalidInput("互查任务必须分派给检查组", code="team_required")
+            raise InvalidInput(N_("互查任务必须分派给检查组"), code="team_required")
         if inspection.outlet.is_within(team.subbranch):
-            raise InvalidInput("互查不能检查本支行的网点", code="own_subbranch")
+            raise InvalidInput(N_("互查不能检查本支行的网点"), code="own_subbranch")
         return
     if assignee is None:
-        raise InvalidInput("该任务必须分派给个人", code="person_required")
+        raise InvalidInput(N_("该任务必须分派给个人"), code="person_required")
     needed = ASSIGNEE_PERMISSIONS[inspection.mode]
     if inspection.mode is Mode.self_check:
         allowed = assignee.can(needed, inspection.outlet)
     else:
         allowed = assignee.can(needed)
     if not allowed:
-        raise InvalidInput(f"{assignee.display_name}不能执行{inspection.mode.label}任务",
-                           code="assignee_not_allowed")
+        raise InvalidInput(N_("%(name)s不能执行%(mode)s任务"), name=assignee.display_name,
+                           mode=inspection.mode, code="assignee_not_allowed")
 
 
 def get_campaign(campaign_id: int, by: User) -> Campaign:
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None or not by.can(Permission.campaigns_manage, campaign.scope_unit):
-        raise NotFound("未找到该检查计划", code="campaign_not_found")
+        raise NotFound(N_("未找到该检查计划"), code="campaign_not_found")
     return campaign
 
 
@@ -327,12 +328,13 @@ def create_team(*, name: str, subbranch: OrgUnit, members: list[User], by: User 
                 ) -> InspectionTeam:
     """A peer-check team of inspectors belonging to ``subbranch``."""
     if by is not None and not by.can(Permission.campaigns_manage, subbranch):
-        raise PermissionDenied("您无权为该支行设立检查组", code="not_planner")
+        raise PermissionDenied(N_("您无权为该支行设立检查组"), code="not_planner")
     if subbranch.kind is not OrgKind.subbranch:
-        raise InvalidInput("检查组必须属于一个支行", code="not_subbranch")
+        raise InvalidInput(N_("检查组必须属于一个支行"), code="not_subbranch")
     for member in members:
         if not member.can(Permission.inspections_fill, subbranch):
-            raise InvalidInput(f"{member.display_name}不是该支行的检查员", code="not_inspector")
+            raise InvalidInput(N_("%(name)s不是该支行的检查员"), name=member.display_name,
+                               code="not_inspector")
     team = InspectionTeam(name=name, subbranch=subbranch, members=members)
     db.session.add(team)
     db.session.flush()

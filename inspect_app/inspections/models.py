@@ -15,6 +15,7 @@ from ..db import JSONType, TimestampMixin, UTCDateTime, enum_column, utcnow
 from ..errors import IllegalTransition
 from ..extensions import db
 from ..i18n import N_, local_date
+from ..messages import Message
 from ..orgs.models import OrgUnit
 
 
@@ -199,7 +200,8 @@ class Inspection(TimestampMixin, db.Model):
     def _move(self, allowed: set[InspectionStatus], target: InspectionStatus,
               message: str) -> None:
         if self.status not in allowed:
-            raise IllegalTransition(f"{message}（当前状态：{self.status.label}）")
+            raise IllegalTransition(N_("%(refusal)s（当前状态：%(state)s）"),
+                                    refusal=Message(message), state=self.status)
         self.status = target
 
     def start(self) -> None:
@@ -208,30 +210,30 @@ class Inspection(TimestampMixin, db.Model):
             self.status = InspectionStatus.in_progress
             self.started_at = utcnow()
         elif self.status not in EDITABLE:
-            raise IllegalTransition(f"该检查{self.status.label}，不能再修改",
+            raise IllegalTransition(N_("该检查%(state)s，不能再修改"), state=self.status,
                                     code="not_editable")
 
     def submit(self) -> None:
         """Editable → submitted; a first submission after the window is recorded as late."""
         correction = self.status is InspectionStatus.returned
-        self._move(EDITABLE, InspectionStatus.submitted, "该检查不能提交")
+        self._move(EDITABLE, InspectionStatus.submitted, N_("该检查不能提交"))
         self.submitted_at = utcnow()
         if not correction:
             self.submitted_late = local_date(self.submitted_at) > self.due_end
 
     def return_for_correction(self, reason: str) -> None:
         self._move({InspectionStatus.submitted}, InspectionStatus.returned,
-                   "只有已提交的检查可以退回")
+                   N_("只有已提交的检查可以退回"))
         self.review_note = reason
 
     def finalise(self) -> None:
         self._move({InspectionStatus.submitted}, InspectionStatus.final,
-                   "只有已提交的检查可以定稿")
+                   N_("只有已提交的检查可以定稿"))
         self.finalised_at = utcnow()
 
     def cancel(self) -> None:
         self._move({InspectionStatus.assigned, InspectionStatus.in_progress},
-                   InspectionStatus.cancelled, "已提交的检查不能取消")
+                   InspectionStatus.cancelled, N_("已提交的检查不能取消"))
 
     @classmethod
     def scores_the_outlet(cls) -> sa.ColumnElement[bool]:
@@ -399,7 +401,7 @@ class Appeal(TimestampMixin, db.Model):
 
     def decide(self, overturn: bool, note: str, by: User) -> None:
         if self.status is not AppealStatus.pending:
-            raise IllegalTransition("该申诉已处理", code="appeal_decided")
+            raise IllegalTransition(N_("该申诉已处理"), code="appeal_decided")
         self.status = AppealStatus.overturned if overturn else AppealStatus.upheld
         self.decided_by_id = by.id
         self.decided_at = utcnow()

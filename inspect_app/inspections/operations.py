@@ -20,6 +20,8 @@ from ..auth.models import User
 from ..db import utcnow
 from ..errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
+from ..i18n import N_
+from ..messages import Message
 from ..scoring import ScoringError, ScoringRules, score_inspection, validate_answers
 from ..scoring.types import DERIVED_MEASURES
 from . import signals
@@ -47,7 +49,7 @@ STALE_SUBMISSION = timedelta(seconds=30)
 
 def _require_fill(inspection: Inspection, by: User) -> None:
     if not can_fill(by, inspection):
-        raise PermissionDenied("这不是分配给您的检查任务", code="not_assignee")
+        raise PermissionDenied(N_("这不是分配给您的检查任务"), code="not_assignee")
 
 
 def item_documents(inspection: Inspection) -> list[dict[str, Any]]:
@@ -62,7 +64,7 @@ def _rules(inspection: Inspection) -> ScoringRules:
 def _check_answers(inspection: Inspection, answers: dict[str, Any], *, complete: bool) -> None:
     problems = validate_answers(item_documents(inspection), answers, require_all=complete)
     if problems:
-        raise InvalidInput("部分检查项的答案有误" if not complete else "检查表尚未填写完整或有误",
+        raise InvalidInput(N_("部分检查项的答案有误") if not complete else N_("检查表尚未填写完整或有误"),
                            code="answers_invalid" if not complete else "incomplete",
                            details=problems)
 
@@ -72,26 +74,26 @@ def _check_answers(inspection: Inspection, answers: dict[str, Any], *, complete:
 
 def _parse_events(events: dict[str, Any]) -> dict[str, datetime]:
     parsed: dict[str, datetime] = {}
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[Message]] = {}
     for name, value in events.items():
         if name not in VISIT_EVENTS:
-            problems[name] = ["未知的时间节点"]
+            problems[name] = [Message("未知的时间节点")]
             continue
         try:
             moment = datetime.fromisoformat(str(value))
         except ValueError:
-            problems[name] = ["时间格式不正确"]
+            problems[name] = [Message("时间格式不正确")]
             continue
         if moment.tzinfo is None:
-            problems[name] = ["时间必须带时区"]
+            problems[name] = [Message("时间必须带时区")]
             continue
         parsed[name] = moment
     ordered = [name for name in VISIT_EVENTS if name in parsed]
     for earlier, later in zip(ordered, ordered[1:]):
         if parsed[later] < parsed[earlier]:
-            problems.setdefault(later, []).append("时间早于前一个节点")
+            problems.setdefault(later, []).append(Message("时间早于前一个节点"))
     if problems:
-        raise InvalidInput("暗访时间记录有误", code="events_invalid", details=problems)
+        raise InvalidInput(N_("暗访时间记录有误"), code="events_invalid", details=problems)
     return parsed
 
 
@@ -133,12 +135,13 @@ def save_draft(inspection: Inspection, *, version: int, answers: dict[str, Any],
     device gets 409 with the server's copy and nothing is overwritten."""
     _require_fill(inspection, by)
     if inspection.status not in EDITABLE:  # cancelled or submitted: not a copy to choose
-        raise Conflict(f"该检查{inspection.status.label}，不能再修改", code="not_editable")
+        raise Conflict(N_("该检查%(state)s，不能再修改"), state=inspection.status,
+                       code="not_editable")
     if version != inspection.version:
-        raise Conflict("该检查已在其他设备上修改，请选择保留哪一份", code="version_conflict",
+        raise Conflict(N_("该检查已在其他设备上修改，请选择保留哪一份"), code="version_conflict",
                        details={"server": draft_state(inspection)})
     if events is not None and inspection.mode is not Mode.mystery_visit:
-        raise InvalidInput("只有暗访记录时间节点", code="events_not_allowed")
+        raise InvalidInput(N_("只有暗访记录时间节点"), code="events_not_allowed")
     if events:
         _parse_events(events)
     _check_answers(inspection, answers, complete=False)
@@ -159,17 +162,17 @@ def draft_state(inspection: Inspection) -> dict[str, Any]:
 # -- submission -----------------------------------------------------------------------------
 
 
-def _photo_problems(inspection: Inspection, answers: dict[str, Any]) -> dict[str, list[str]]:
+def _photo_problems(inspection: Inspection, answers: dict[str, Any]) -> dict[str, list[Message]]:
     """Items whose photo rule is not met. Photo counts come from the evidence domain."""
     from ..evidence.operations import photo_counts  # evidence depends on inspections, not back
 
     counts = photo_counts(inspection)
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[Message]] = {}
     for item in inspection.form_items():
         value = (answers.get(item.code) or {}).get("value")
         needs = item.photo_rule == "required" or (item.photo_rule == "on_fail" and value == "fail")
         if needs and value != "na" and counts.get(item.code, 0) == 0:
-            problems[item.code] = ["该项需要拍照留证"]
+            problems[item.code] = [Message("该项需要拍照留证")]
     return problems
 
 
@@ -181,22 +184,22 @@ def submit(inspection: Inspection, payload: dict[str, Any], *, by: User) -> dict
     """
     _require_fill(inspection, by)
     if inspection.status is InspectionStatus.cancelled:
-        raise Conflict("该检查已取消，不能提交", code="inspection_cancelled")
+        raise Conflict(N_("该检查已取消，不能提交"), code="inspection_cancelled")
     if inspection.status not in EDITABLE:
-        raise Conflict(f"该检查{inspection.status.label}，不能重复提交",
+        raise Conflict(N_("该检查%(state)s，不能重复提交"), state=inspection.status,
                        code="already_submitted")
     events = payload.get("events") or {}
     if events and inspection.mode is not Mode.mystery_visit:
-        raise InvalidInput("只有暗访记录时间节点", code="events_not_allowed")
+        raise InvalidInput(N_("只有暗访记录时间节点"), code="events_not_allowed")
     if inspection.mode is Mode.mystery_visit and any(
             (fix or {}).get("fixed_on_spot") for fix in (payload.get("findings") or {}).values()):
         # a covert visit cannot ask the outlet to fix anything without giving itself away
-        raise InvalidInput("暗访不能立查立改：整改会暴露神秘人身份", code="fixed_on_spot_not_allowed")
+        raise InvalidInput(N_("暗访不能立查立改：整改会暴露神秘人身份"), code="fixed_on_spot_not_allowed")
     answers = _with_derived(inspection, payload.get("answers") or {}, events)
     _check_answers(inspection, answers, complete=True)
     photo_problems = _photo_problems(inspection, answers)
     if photo_problems:
-        raise InvalidInput("部分检查项需要拍照留证", code="photos_missing", details=photo_problems)
+        raise InvalidInput(N_("部分检查项需要拍照留证"), code="photos_missing", details=photo_problems)
     try:
         result = score_inspection(item_documents(inspection), answers, _rules(inspection))
     except ScoringError as exc:
@@ -242,7 +245,7 @@ def _discard_previous_submission(inspection: Inspection) -> None:
     """A returned inspection is corrected and submitted again: its answers and findings are
     replaced (the earlier score version stays in history)."""
     if any(finding.appeals for finding in inspection.findings):
-        raise Conflict("该检查已有申诉，不能退回重填", code="has_appeals")
+        raise Conflict(N_("该检查已有申诉，不能退回重填"), code="has_appeals")
     signals.findings_replaced.send(inspection, findings=list(inspection.findings))
     for finding in list(inspection.findings):
         db.session.delete(finding)
@@ -286,10 +289,10 @@ def payload_hash(payload: dict[str, Any]) -> str:
 def _replay(existing: Submission, inspection_id: int, digest: str, by: User) -> dict[str, Any]:
     if (existing.inspection_id != inspection_id or existing.payload_hash != digest
             or existing.user_id != by.id):
-        raise InvalidInput("该提交编号已用于另一份内容，请勿重复使用", code="idempotency_key_reused")
+        raise InvalidInput(N_("该提交编号已用于另一份内容，请勿重复使用"), code="idempotency_key_reused")
     if existing.state is SubmissionState.done:
         return existing.response
-    raise Conflict("该检查正在提交中，请稍后再试", code="submission_in_progress")
+    raise Conflict(N_("该检查正在提交中，请稍后再试"), code="submission_in_progress")
 
 
 def _locked_inspection(inspection_id: int) -> Inspection | None:
@@ -333,7 +336,7 @@ def submit_idempotently(inspection_id: int, key: str, payload: dict[str, Any], *
     try:
         inspection = _locked_inspection(inspection_id)
         if inspection is None:
-            raise NotFound("未找到该检查", code="inspection_not_found")
+            raise NotFound(N_("未找到该检查"), code="inspection_not_found")
         response = submit(inspection, payload, by=by)
         claim.state = SubmissionState.done
         claim.response = response
@@ -354,7 +357,7 @@ def submit_idempotently(inspection_id: int, key: str, payload: dict[str, Any], *
 
 def _require_review(inspection: Inspection, by: User) -> None:
     if not can_review(by, inspection):
-        raise PermissionDenied("只有服务管理人员可以审核检查", code="not_reviewer")
+        raise PermissionDenied(N_("只有服务管理人员可以审核检查"), code="not_reviewer")
 
 
 def return_for_correction(inspection: Inspection, reason: str, *, by: User) -> Inspection:
@@ -383,7 +386,7 @@ def _require_planner(inspection: Inspection, by: User) -> None:
     from ..auth.permissions import Permission
 
     if not by.can(Permission.campaigns_manage, inspection.outlet):
-        raise PermissionDenied("只有服务管理人员可以调整检查任务", code="not_planner")
+        raise PermissionDenied(N_("只有服务管理人员可以调整检查任务"), code="not_planner")
 
 
 def reassign(inspection: Inspection, *, assignee: User | None, team_id: int | None,
@@ -393,7 +396,7 @@ def reassign(inspection: Inspection, *, assignee: User | None, team_id: int | No
 
     _require_planner(inspection, by)
     if inspection.status not in {InspectionStatus.assigned, InspectionStatus.in_progress}:
-        raise Conflict("已提交的检查不能改派", code="not_open")
+        raise Conflict(N_("已提交的检查不能改派"), code="not_open")
     before = {"assignee_id": inspection.assignee_id, "team_id": inspection.team_id}
     check_assignee(inspection, assignee, team_id)
     inspection.assignee = assignee
@@ -419,9 +422,9 @@ def reschedule(inspection: Inspection, *, due_start: date, due_end: date, reason
     """Move an open assignment's window."""
     _require_planner(inspection, by)
     if inspection.status not in {InspectionStatus.assigned, InspectionStatus.in_progress}:
-        raise Conflict("已提交的检查不能改期", code="not_open")
+        raise Conflict(N_("已提交的检查不能改期"), code="not_open")
     if due_end < due_start:
-        raise InvalidInput("结束日期不能早于开始日期", code="invalid_window")
+        raise InvalidInput(N_("结束日期不能早于开始日期"), code="invalid_window")
     before = {"due_start": inspection.due_start, "due_end": inspection.due_end}
     inspection.due_start, inspection.due_end = due_start, due_end
     db.session.flush()
@@ -439,18 +442,19 @@ def appeal_refusal(finding: Finding, by: User) -> DomainError | None:
     from ..auth.permissions import Permission
 
     if not by.can(Permission.appeals_create, finding.outlet):
-        return PermissionDenied("只有被检查网点可以申诉", code="not_outlet")
+        return PermissionDenied(N_("只有被检查网点可以申诉"), code="not_outlet")
     inspection = finding.inspection
     if by.id in {inspection.submitted_by_id, inspection.assignee_id}:
         # a self-check filled by the outlet's own manager: their finding, not a verdict
-        return PermissionDenied("不能对自己填写的检查申诉", code="own_inspection")
+        return PermissionDenied(N_("不能对自己填写的检查申诉"), code="own_inspection")
     days = current_app.config.get("APPEAL_DAYS", 7)
     if inspection.submitted_at is None or utcnow() > inspection.submitted_at + timedelta(days=days):
-        return Conflict(f"已超过申诉期限（提交后 {days} 天内）", code="appeal_window_closed")
+        return Conflict(N_("已超过申诉期限（提交后 %(days)s 天内）"), days=days,
+                        code="appeal_window_closed")
     if finding.status is FindingStatus.overturned:
-        return Conflict("该问题已撤销", code="finding_overturned")
+        return Conflict(N_("该问题已撤销"), code="finding_overturned")
     if any(a.status is AppealStatus.pending for a in finding.appeals):
-        return Conflict("该问题已有待处理的申诉", code="appeal_pending")
+        return Conflict(N_("该问题已有待处理的申诉"), code="appeal_pending")
     return None
 
 
@@ -474,7 +478,7 @@ def decide_appeal(appeal: Appeal, *, overturn: bool, note: str, by: User) -> App
     inspection = finding.inspection
     _require_review(inspection, by)
     if is_own_inspection(inspection, by):
-        raise PermissionDenied("原检查人员不能处理针对自己的申诉", code="own_inspection")
+        raise PermissionDenied(N_("原检查人员不能处理针对自己的申诉"), code="own_inspection")
     appeal.decide(overturn, note, by)
     if overturn:
         finding.status = FindingStatus.overturned

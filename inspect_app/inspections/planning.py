@@ -28,6 +28,8 @@ from datetime import date, timedelta
 from itertools import product
 from typing import Any, TypeAlias
 
+from ..messages import N_, Message, joined
+
 Id: TypeAlias = Hashable
 
 
@@ -37,13 +39,14 @@ Id: TypeAlias = Hashable
 
 
 class PlanningError(ValueError):
-    """Input a planner cannot work with; ``messages`` are Chinese sentences for users."""
+    """Input a planner cannot work with; ``messages`` are Chinese sentences for users
+    (:class:`~inspect_app.messages.Message`, said in the reader's language where shown)."""
 
     code = "invalid_planning_input"
 
     def __init__(self, messages: str | Iterable[str], *, code: str | None = None):
         self.messages: list[str] = [messages] if isinstance(messages, str) else list(messages)
-        self.message = "；".join(self.messages)
+        self.message: Message = joined(self.messages)
         if code:
             self.code = code
         super().__init__(self.message)
@@ -71,7 +74,7 @@ class PlanningInfeasible(PlanningError):
 
     def __init__(self, problems: Sequence[PlanningProblem]):
         self.problems: list[PlanningProblem] = list(problems)
-        super().__init__([p.message for p in self.problems] or ["无法生成互查计划"])
+        super().__init__([p.message for p in self.problems] or [Message("无法生成互查计划")])
 
 
 #: Every problem code the peer planner and :func:`validate_peer_plan` can report.
@@ -115,8 +118,9 @@ def _subbranch_label(subbranch_id: Id, names: Mapping[Id, str] | None) -> str:
 def _check_unique(ids: Iterable[Id], what: str) -> None:
     duplicates = sorted((i for i, n in Counter(ids).items() if n > 1), key=_sort_key)
     if duplicates:
-        shown = "、".join(str(i) for i in duplicates[:5])
-        raise PlanningError(f"{what}编号重复：{shown}", code="duplicate_id")
+        shown = joined([str(i) for i in duplicates[:5]], Message("、"))
+        raise PlanningError(Message("%(what)s编号重复：%(ids)s", what=Message(what), ids=shown),
+                            code="duplicate_id")
 
 
 # --------------------------------------------------------------------------------------------
@@ -532,7 +536,6 @@ def _static_problems(scope: _PeerScope, no_repeat_cycles: int, label: Callable[[
                      ) -> list[PlanningProblem]:
     """Problems visible without any search: nobody can inspect X, X's teams have nothing, A⇄B."""
     problems: list[PlanningProblem] = []
-    recent_text = f"在最近 {no_repeat_cycles} 轮内" if no_repeat_cycles else ""
     team_sbs = [sb for sb in scope.subbranches if scope.teams.get(sb)]
     outlet_sbs = [sb for sb in scope.subbranches if scope.outlets.get(sb)]
     team_set, outlet_set = set(team_sbs), set(outlet_sbs)
@@ -546,11 +549,12 @@ def _static_problems(scope: _PeerScope, no_repeat_cycles: int, label: Callable[[
     for b in outlet_sbs:
         options = _only_options(b, team_sbs, team_set, banned_in[b])
         if options == []:
-            why = "要么没有检查组"
-            why += f"，要么{recent_text}已检查过该支行" if recent_text else ""
-            problems.append(PlanningProblem(
-                "no_inspector_for_subbranch",
-                f"{label(b)}的 {len(scope.outlets[b])} 个网点无法分配：其他支行{why}。",
+            values = {"subbranch": label(b), "count": len(scope.outlets[b]),
+                      "cycles": no_repeat_cycles}
+            problems.append(PlanningProblem("no_inspector_for_subbranch", Message(
+                "%(subbranch)s的 %(count)s 个网点无法分配：其他支行要么没有检查组，要么在最近 "
+                "%(cycles)s 轮内已检查过该支行。", **values) if no_repeat_cycles else Message(
+                "%(subbranch)s的 %(count)s 个网点无法分配：其他支行要么没有检查组。", **values),
                 (b,)))
         elif options:
             forced.add((options[0], b))
@@ -558,12 +562,14 @@ def _static_problems(scope: _PeerScope, no_repeat_cycles: int, label: Callable[[
     for a in team_sbs if must_work else ():
         options = _only_options(a, outlet_sbs, outlet_set, banned_out[a])
         if options == []:
-            why = "要么没有网点"
-            why += f"，要么{recent_text}已被该支行检查过" if recent_text else ""
-            problems.append(PlanningProblem(
-                "teams_without_targets",
-                f"{label(a)}的 {len(scope.teams[a])} 个检查组没有可检查的网点（其他支行{why}），"
-                f"而每个检查组至少要检查 {scope.base_load} 个网点。",
+            values = {"subbranch": label(a), "count": len(scope.teams[a]),
+                      "cycles": no_repeat_cycles, "load": scope.base_load}
+            problems.append(PlanningProblem("teams_without_targets", Message(
+                "%(subbranch)s的 %(count)s 个检查组没有可检查的网点（其他支行要么没有网点，要么在最近 "
+                "%(cycles)s 轮内已被该支行检查过），而每个检查组至少要检查 %(load)s 个网点。",
+                **values) if no_repeat_cycles else Message(
+                "%(subbranch)s的 %(count)s 个检查组没有可检查的网点（其他支行要么没有网点），"
+                "而每个检查组至少要检查 %(load)s 个网点。", **values),
                 (a,)))
         elif options:
             forced.add((a, options[0]))
@@ -571,9 +577,8 @@ def _static_problems(scope: _PeerScope, no_repeat_cycles: int, label: Callable[[
         if (b, a) in forced and _sort_key(a) < _sort_key(b):
             problems.append(PlanningProblem(
                 "reciprocal_forced",
-                f"{label(a)}与{label(b)}只能互相检查，但同一轮内不允许互查"
-                f"（{label(a)}查{label(b)}时，{label(b)}不能再查{label(a)}）。"
-                "请增加参与互查的支行或检查组，或减少不重复轮数。",
+                Message("%(a)s与%(b)s只能互相检查，但同一轮内不允许互查（%(a)s查%(b)s时，%(b)s不能再查%(a)s）。"
+                        "请增加参与互查的支行或检查组，或减少不重复轮数。", a=label(a), b=label(b)),
                 (a, b)))
     return problems
 
@@ -615,12 +620,13 @@ def pair_peer_checks(
     :class:`PlanningError` for malformed input (duplicate ids, negative limits).
     """
     teams, outlets = list(teams), list(outlets)
-    _check_unique((t.id for t in teams), "检查组")
-    _check_unique((o.id for o in outlets), "网点")
+    _check_unique((t.id for t in teams), N_("检查组"))
+    _check_unique((o.id for o in outlets), N_("网点"))
     if no_repeat_cycles < 0:
-        raise PlanningError("不重复轮数不能为负数", code="invalid_no_repeat_cycles")
+        raise PlanningError(Message("不重复轮数不能为负数"), code="invalid_no_repeat_cycles")
     if outlets_per_team is not None and outlets_per_team < 1:
-        raise PlanningError("每个检查组的网点上限必须为正整数", code="invalid_outlets_per_team")
+        raise PlanningError(Message("每个检查组的网点上限必须为正整数"),
+                            code="invalid_outlets_per_team")
     past = [_as_past_pair(h) for h in history]
     current = _planned_cycle(past, cycle_index)
 
@@ -640,15 +646,17 @@ def pair_peer_checks(
     if total == 0:
         return PeerPlan(True, seed=seed, cycle_index=current)
     if team_total == 0:
-        return refuse(PlanningProblem("no_teams", f"有 {total} 个网点需要互查，但没有任何检查组。"))
+        return refuse(PlanningProblem("no_teams", Message(
+            "有 %(total)s 个网点需要互查，但没有任何检查组。", total=total)))
     base_load, extra_teams = divmod(total, team_total)
     largest = base_load + (1 if extra_teams else 0)
     if outlets_per_team is not None and largest > outlets_per_team:
         return refuse(PlanningProblem(
             "team_capacity_exceeded",
-            f"{total} 个网点由 {team_total} 个检查组均分，每组需检查 {largest} 个，"
-            f"超过每组上限 {outlets_per_team} 个；至少需要 "
-            f"{math.ceil(total / outlets_per_team)} 个检查组。"))
+            Message("%(total)s 个网点由 %(teams)s 个检查组均分，每组需检查 %(largest)s 个，"
+                    "超过每组上限 %(cap)s 个；至少需要 %(needed)s 个检查组。", total=total,
+                    teams=team_total, largest=largest, cap=outlets_per_team,
+                    needed=math.ceil(total / outlets_per_team))))
 
     scope = _PeerScope(
         subbranches=sorted(set(teams_by_sb) | set(outlets_by_sb), key=_sort_key),
@@ -665,13 +673,15 @@ def pair_peer_checks(
         if _search(scope, random.Random(seed), balanced=False) is not None:
             return refuse(PlanningProblem(
                 "load_balance_impossible",
-                f"满足互查规则的方案存在，但无法使各检查组的工作量相差不超过 1 个网点"
-                f"（{total} 个网点、{team_total} 个检查组，每组应检查 {base_load}–{largest} 个）。"
-                "请调整各支行的检查组数量。"))
+                Message("满足互查规则的方案存在，但无法使各检查组的工作量相差不超过 1 个网点"
+                        "（%(total)s 个网点、%(teams)s 个检查组，每组应检查 %(low)s–%(high)s 个）。"
+                        "请调整各支行的检查组数量。", total=total, teams=team_total,
+                        low=base_load, high=largest)))
         return refuse(PlanningProblem(
             "search_exhausted",
-            f"在有限次搜索内未找到同时满足全部规则的互查方案（不查本支行、同一轮不互查、"
-            f"最近 {no_repeat_cycles} 轮内不重复）。请减少不重复轮数或增加参与互查的支行。"))
+            Message("在有限次搜索内未找到同时满足全部规则的互查方案（不查本支行、同一轮不互查、"
+                    "最近 %(cycles)s 轮内不重复）。请减少不重复轮数或增加参与互查的支行。",
+                    cycles=no_repeat_cycles)))
     flows, extras = found
     assignments = _deal_outlets(scope, flows, extras, rng)
     pairs = tuple(SubbranchPair(a, b, n) for (a, b), n in sorted(
@@ -737,50 +747,60 @@ def validate_peer_plan(
     used: set[tuple[Id, Id]] = set()
     for a in assignments:
         if a.team_id not in team_sb:
-            problems.append(PlanningProblem("unknown_team", f"检查组 {a.team_id} 不在本次互查范围内。"))
+            problems.append(PlanningProblem("unknown_team", Message(
+                "检查组 %(team)s 不在本次互查范围内。", team=a.team_id)))
             continue
         if a.outlet_id not in outlet_sb:
-            problems.append(PlanningProblem("unknown_outlet", f"网点 {a.outlet_id} 不在本次互查范围内。"))
+            problems.append(PlanningProblem("unknown_outlet", Message(
+                "网点 %(outlet)s 不在本次互查范围内。", outlet=a.outlet_id)))
             continue
         inspecting, inspected = team_sb[a.team_id], outlet_sb[a.outlet_id]
         if (a.inspecting_subbranch_id, a.inspected_subbranch_id) != (inspecting, inspected):
             problems.append(PlanningProblem(
                 "subbranch_mismatch",
-                f"检查组 {a.team_id} 检查网点 {a.outlet_id} 的记录中支行与实际不符。",
+                Message("检查组 %(team)s 检查网点 %(outlet)s 的记录中支行与实际不符。",
+                        team=a.team_id, outlet=a.outlet_id),
                 (inspecting, inspected)))
         if inspecting == inspected:
             problems.append(PlanningProblem(
-                "own_subbranch", f"检查组 {a.team_id} 不能检查本支行（{label(inspected)}）的网点 "
-                f"{a.outlet_id}。", (inspecting,)))
+                "own_subbranch", Message("检查组 %(team)s 不能检查本支行（%(subbranch)s）的网点 "
+                                         "%(outlet)s。", team=a.team_id,
+                                         subbranch=label(inspected), outlet=a.outlet_id),
+                (inspecting,)))
         seen[a.outlet_id] += 1
         loads[a.team_id] += 1
         used.add((inspecting, inspected))
     for outlet in sorted(outlet_sb, key=_sort_key):
         if seen[outlet] == 0:
             problems.append(PlanningProblem(
-                "outlet_unassigned", f"网点 {outlet}（{label(outlet_sb[outlet])}）没有分配检查组。",
+                "outlet_unassigned", Message("网点 %(outlet)s（%(subbranch)s）没有分配检查组。",
+                                             outlet=outlet, subbranch=label(outlet_sb[outlet])),
                 (outlet_sb[outlet],)))
         elif seen[outlet] > 1:
             problems.append(PlanningProblem(
-                "outlet_assigned_twice", f"网点 {outlet} 被分配了 {seen[outlet]} 次，应只分配一次。",
+                "outlet_assigned_twice", Message("网点 %(outlet)s 被分配了 %(times)s 次，应只分配一次。",
+                                                 outlet=outlet, times=seen[outlet]),
                 (outlet_sb[outlet],)))
     ordered = sorted(used, key=lambda p: (_sort_key(p[0]), _sort_key(p[1])))
     for a, b in ordered:
         if a != b and (b, a) in used and _sort_key(a) < _sort_key(b):
             problems.append(PlanningProblem(
-                "reciprocal_pair", f"{label(a)}与{label(b)}在同一轮内互查。", (a, b)))
+                "reciprocal_pair", Message("%(a)s与%(b)s在同一轮内互查。", a=label(a), b=label(b)),
+                (a, b)))
         if (a, b) in recent:
             problems.append(PlanningProblem(
-                "recent_pair", f"{label(a)}在最近 {no_repeat_cycles} 轮内已检查过{label(b)}，"
-                "本轮不能重复。", (a, b)))
+                "recent_pair", Message("%(a)s在最近 %(cycles)s 轮内已检查过%(b)s，本轮不能重复。",
+                                       a=label(a), b=label(b), cycles=no_repeat_cycles),
+                (a, b)))
     if loads and max(loads.values()) - min(loads.values()) > 1:
         problems.append(PlanningProblem(
-            "load_unbalanced", f"各检查组工作量不均衡：最少 {min(loads.values())} 个网点，"
-            f"最多 {max(loads.values())} 个网点（相差应不超过 1）。"))
+            "load_unbalanced", Message("各检查组工作量不均衡：最少 %(low)s 个网点，"
+                                       "最多 %(high)s 个网点（相差应不超过 1）。",
+                                       low=min(loads.values()), high=max(loads.values()))))
     if outlets_per_team is not None and loads and max(loads.values()) > outlets_per_team:
         problems.append(PlanningProblem(
-            "team_capacity_exceeded", f"有检查组被分配了 {max(loads.values())} 个网点，"
-            f"超过每组上限 {outlets_per_team} 个。"))
+            "team_capacity_exceeded", Message("有检查组被分配了 %(load)s 个网点，超过每组上限 %(cap)s 个。",
+                                              load=max(loads.values()), cap=outlets_per_team)))
     return problems
 
 
@@ -802,11 +822,11 @@ class SpotCheckCandidate:
 
     def __post_init__(self) -> None:
         if self.recent_score is not None and not 0 <= self.recent_score <= 100:
-            raise PlanningError(f"网点 {self.outlet_id} 的近期得分应在 0–100 之间",
-                                code="invalid_candidate")
+            raise PlanningError(Message("网点 %(outlet)s 的近期得分应在 0–100 之间",
+                                        outlet=self.outlet_id), code="invalid_candidate")
         if self.days_since_independent_check is not None and self.days_since_independent_check < 0:
-            raise PlanningError(f"网点 {self.outlet_id} 的距上次检查天数不能为负数",
-                                code="invalid_candidate")
+            raise PlanningError(Message("网点 %(outlet)s 的距上次检查天数不能为负数",
+                                        outlet=self.outlet_id), code="invalid_candidate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -825,12 +845,12 @@ class SpotCheckWeights:
     age_cap_days: int = 180
 
     def __post_init__(self) -> None:
-        problems = [f"权重 {name} 不能为负数" for name in ("watch_listed", "low_score", "check_age")
-                    if getattr(self, name) < 0]
+        problems = [Message("权重 %(name)s 不能为负数", name=name)
+                    for name in ("watch_listed", "low_score", "check_age") if getattr(self, name) < 0]
         if not self.base > 0:
-            problems.append("基础权重 base 必须大于 0，否则部分网点永远不会被抽中")
+            problems.append(Message("基础权重 base 必须大于 0，否则部分网点永远不会被抽中"))
         if self.age_cap_days < 1:
-            problems.append("未检查天数上限 age_cap_days 必须为正整数")
+            problems.append(Message("未检查天数上限 age_cap_days 必须为正整数"))
         if problems:
             raise PlanningError(problems, code="invalid_weights")
 
@@ -854,7 +874,8 @@ class SpotCheckWeights:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise PlanningError(f"未知的抽查权重项：{'、'.join(unknown)}", code="invalid_weights")
+            raise PlanningError(Message("未知的抽查权重项：%(names)s", names="、".join(unknown)),
+                                code="invalid_weights")
         return cls(**dict(data))
 
 
@@ -900,9 +921,10 @@ def draw_spot_check_sample(
     below 1, or duplicate outlet ids, raise :class:`PlanningError`.
     """
     if size < 1:
-        raise PlanningError(f"抽查数量必须为正整数，当前为 {size}", code="invalid_sample_size")
+        raise PlanningError(Message("抽查数量必须为正整数，当前为 %(size)s", size=size),
+                            code="invalid_sample_size")
     ordered = sorted(candidates, key=lambda c: _sort_key(c.outlet_id))
-    _check_unique((c.outlet_id for c in ordered), "网点")
+    _check_unique((c.outlet_id for c in ordered), N_("网点"))
     rng = random.Random(seed)
     candidate_weights = {c.outlet_id: weights.weight_for(c) for c in ordered}
     keys = [(math.log(1.0 - rng.random()) / candidate_weights[c.outlet_id], index)
@@ -974,18 +996,22 @@ def check_mystery_visit(
     ``window_start`` that are already scheduled count too, so both directions are checked.
     """
     if min_days_between < 0:
-        raise PlanningError("暗访间隔天数不能为负数", code="invalid_min_days_between")
+        raise PlanningError(Message("暗访间隔天数不能为负数"), code="invalid_min_days_between")
     problems: list[str] = []
     for visit in sorted((_as_visit(v) for v in history), key=lambda v: v.visit_date):
         if visit.shopper_id != shopper_id or visit.outlet_id != outlet_id:
             continue
         gap = abs((window_start - visit.visit_date).days)
         if gap < min_days_between:
-            when = "已暗访过" if visit.visit_date <= window_start else "已安排暗访"
-            problems.append(
-                f"神秘人 {shopper_id} 于 {visit.visit_date.isoformat()} {when}网点 {outlet_id}，"
-                f"与本次窗口开始（{window_start.isoformat()}）仅相隔 {gap} 天，"
-                f"同一网点两次暗访需间隔至少 {min_days_between} 天。")
+            values = {"shopper": shopper_id, "date": visit.visit_date.isoformat(),
+                      "outlet": outlet_id, "start": window_start.isoformat(), "gap": gap,
+                      "min_days": min_days_between}
+            problems.append(Message(
+                "神秘人 %(shopper)s 于 %(date)s 已暗访过网点 %(outlet)s，与本次窗口开始（%(start)s）"
+                "仅相隔 %(gap)s 天，同一网点两次暗访需间隔至少 %(min_days)s 天。", **values)
+                if visit.visit_date <= window_start else Message(
+                "神秘人 %(shopper)s 于 %(date)s 已安排暗访网点 %(outlet)s，与本次窗口开始（%(start)s）"
+                "仅相隔 %(gap)s 天，同一网点两次暗访需间隔至少 %(min_days)s 天。", **values))
     return problems
 
 
@@ -1005,24 +1031,27 @@ def pick_shopper(
     ``reason`` and each shopper's refusal in ``rejected``.
     """
     visits = [_as_visit(v) for v in history]
-    _check_unique((s.id for s in shoppers), "神秘人")
+    _check_unique((s.id for s in shoppers), N_("神秘人"))
     rejected: dict[Id, list[str]] = {}
     eligible: list[MysteryShopper] = []
     for shopper in sorted(shoppers, key=lambda s: _sort_key(s.id)):
         reasons = check_mystery_visit(shopper.id, outlet_id, window_start, visits,
                                       min_days_between=min_days_between)
         if outlet_id in shopper.excluded_outlet_ids:
-            reasons.insert(0, f"神秘人 {shopper.id} 在网点 {outlet_id} 可能被认出，不能暗访该网点。")
+            reasons.insert(0, Message("神秘人 %(shopper)s 在网点 %(outlet)s 可能被认出，不能暗访该网点。",
+                                      shopper=shopper.id, outlet=outlet_id))
         if reasons:
             rejected[shopper.id] = reasons
         else:
             eligible.append(shopper)
     if not shoppers:
-        return ShopperPick(None, "没有可安排的神秘人。")
+        return ShopperPick(None, Message("没有可安排的神秘人。"))
     if not eligible:
         return ShopperPick(
-            None, f"没有符合条件的神秘人：{len(shoppers)} 名神秘人均在 {min_days_between} 天内"
-            f"暗访过（或已安排暗访）网点 {outlet_id}，或不宜暗访该网点。", rejected)
+            None, Message("没有符合条件的神秘人：%(count)s 名神秘人均在 %(min_days)s 天内"
+                          "暗访过（或已安排暗访）网点 %(outlet)s，或不宜暗访该网点。",
+                          count=len(shoppers), min_days=min_days_between, outlet=outlet_id),
+            rejected)
     lightest = min(s.assigned_visits for s in eligible)
     ties = [s for s in eligible if s.assigned_visits == lightest]
     return ShopperPick(random.Random(seed).choice(ties).id, None, rejected)
@@ -1065,10 +1094,10 @@ def self_check_cycles(period_start: date, period_end: date, cycle: str = "monthl
     unknown ``cycle`` or an end before the start.
     """
     if cycle not in CYCLES:
-        raise PlanningError(f"不支持的自查周期：{cycle}（可选 {'、'.join(CYCLES)}）",
-                            code="invalid_cycle")
+        raise PlanningError(Message("不支持的自查周期：%(cycle)s（可选 %(choices)s）", cycle=cycle,
+                                    choices="、".join(CYCLES)), code="invalid_cycle")
     if period_end < period_start:
-        raise PlanningError("周期结束日期不能早于开始日期", code="invalid_period")
+        raise PlanningError(Message("周期结束日期不能早于开始日期"), code="invalid_period")
     following = CYCLES[cycle]
     cycles: list[tuple[date, date]] = []
     start = period_start

@@ -22,7 +22,7 @@ from ..auth.session import pages_need
 from ..checklists.models import Checklist, ChecklistStatus
 from ..errors import DomainError
 from ..extensions import db
-from ..i18n import N_, local_today
+from ..i18n import N_, local_today, say
 from ..orgs.models import OrgKind, OrgUnit
 from ..orgs.operations import visible_units
 from .campaigns import DEFAULT_SETTINGS, campaign_counts, create_campaign, get_campaign
@@ -195,8 +195,9 @@ def plan():
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        details = exc.details if isinstance(exc.details, list) else []
-        return _index(form=submitted, error=exc.message, problems=details, status=exc.status)
+        details = [say(d) for d in exc.details] if isinstance(exc.details, list) else []
+        return _index(form=submitted, error=say(exc.message), problems=details,
+                      status=exc.status)
     return redirect(url_for(".campaign", campaign_id=campaign.id))
 
 

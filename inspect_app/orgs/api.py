@@ -8,6 +8,7 @@ from ..api.pagination import page_schema, paginate
 from ..auth.session import current_user
 from ..errors import NotFound
 from ..extensions import db
+from ..i18n import N_
 from .models import OrgUnit
 from .operations import create_unit, get_unit, update_unit, visible_units
 from .schemas import OrgUnitQuerySchema, OrgUnitSchema, OrgUnitUpdateSchema
@@ -65,7 +66,7 @@ class OrgUnitResource(MethodView):
         if "parent_id" in data:
             parent_id = data.pop("parent_id")
             if parent_id is None:
-                raise NotFound("未找到上级机构")
+                raise NotFound(N_("未找到上级机构"))
             data["parent"] = get_unit(parent_id, by)
         update_unit(unit, data, by=by)
         db.session.commit()

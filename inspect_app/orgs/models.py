@@ -96,10 +96,10 @@ class OrgUnit(TimestampMixin, db.Model):
         """Place the unit under ``parent``, refusing a tree the product cannot reason about."""
         expected = self.kind.parent_kind
         if expected is None and parent is not None:
-            raise InvalidInput("分行不能有上级机构", code="invalid_parent")
+            raise InvalidInput(N_("分行不能有上级机构"), code="invalid_parent")
         if expected is not None and (parent is None or parent.kind is not expected):
-            raise InvalidInput(f"{self.kind.label}的上级必须是{expected.label}",
-                               code="invalid_parent")
+            raise InvalidInput(N_("%(kind)s的上级必须是%(parent)s"), kind=self.kind,
+                               parent=expected, code="invalid_parent")
         self.parent = parent
 
     def refresh_path(self) -> None:

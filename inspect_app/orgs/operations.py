@@ -8,6 +8,7 @@ from ..auth.models import User
 from ..auth.permissions import Permission
 from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
+from ..i18n import N_
 from .models import OrgKind, OrgUnit
 
 UNIT_AUDIT_FIELDS = ("kind", "code", "name", "parent_id", "area_type", "address", "latitude",
@@ -20,9 +21,9 @@ def _check_manage(by: User | None, unit: OrgUnit | None) -> None:
     if unit is None:
         # A new branch: only an administrator scoped at a root-level unit could, i.e. nobody
         # through the API unless they already manage something; keep branches to the CLI.
-        raise PermissionDenied("只能通过命令行创建分行")
+        raise PermissionDenied(N_("只能通过命令行创建分行"))
     if not by.can(Permission.org_manage, unit):
-        raise PermissionDenied("您无权维护该机构")
+        raise PermissionDenied(N_("您无权维护该机构"))
 
 
 def create_unit(*, kind: OrgKind, code: str, name: str, parent: OrgUnit | None = None,
@@ -31,7 +32,7 @@ def create_unit(*, kind: OrgKind, code: str, name: str, parent: OrgUnit | None =
     _check_manage(by, parent)
     code = code.strip().upper()
     if db.session.scalar(sa.select(OrgUnit.id).where(OrgUnit.code == code)):
-        raise Conflict(f"机构编码 {code} 已存在", code="code_taken")
+        raise Conflict(N_("机构编码 %(unit_code)s 已存在"), unit_code=code, code="code_taken")
     unit = OrgUnit(kind=kind, code=code, name=name.strip(), **fields)
     unit.attach_to(parent)
     db.session.add(unit)
@@ -50,7 +51,7 @@ def update_unit(unit: OrgUnit, changes: dict, *, by: User | None = None) -> OrgU
         new_parent = changes.pop("parent")
         _check_manage(by, new_parent)
         if new_parent is not None and new_parent.is_within(unit):
-            raise InvalidInput("不能把机构移动到它自己的下级", code="invalid_parent")
+            raise InvalidInput(N_("不能把机构移动到它自己的下级"), code="invalid_parent")
         unit.attach_to(new_parent)
         unit.refresh_path()
     changes.pop("parent", None)
@@ -59,7 +60,7 @@ def update_unit(unit: OrgUnit, changes: dict, *, by: User | None = None) -> OrgU
         taken = db.session.scalar(sa.select(OrgUnit.id).where(OrgUnit.code == code,
                                                               OrgUnit.id != unit.id))
         if taken:
-            raise Conflict(f"机构编码 {code} 已存在", code="code_taken")
+            raise Conflict(N_("机构编码 %(unit_code)s 已存在"), unit_code=code, code="code_taken")
         unit.code = code
     for field, value in changes.items():
         setattr(unit, field, value)
@@ -83,7 +84,7 @@ def get_unit(unit_id: int, by: User, permission: Permission = Permission.org_rea
     """Load one unit the user may see; an invisible unit is "not found", not "forbidden"."""
     unit = db.session.get(OrgUnit, unit_id)
     if unit is None or not by.can(permission, unit):
-        raise NotFound("未找到该机构", code="org_unit_not_found")
+        raise NotFound(N_("未找到该机构"), code="org_unit_not_found")
     return unit
 
 
@@ -91,5 +92,6 @@ def unit_by_code(code: str) -> OrgUnit:
     """Find a unit by its business code (command line and imports)."""
     unit = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == code.strip().upper()))
     if unit is None:
-        raise NotFound(f"机构编码 {code} 不存在", code="org_unit_not_found")
+        raise NotFound(N_("机构编码 %(unit_code)s 不存在"), unit_code=code,
+                       code="org_unit_not_found")
     return unit

@@ -4,10 +4,11 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from ..i18n import N_
 from .models import AreaType, OrgKind
 
 CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
-                       error="编码只能包含字母、数字、- 和 _，最长 32 位")
+                       error=N_("编码只能包含字母、数字、- 和 _，最长 32 位"))
 
 
 class OrgUnitSchema(ma.Schema):

@@ -124,7 +124,7 @@ def rectification():
 def session_info():
     """The session's CSRF token for the scripts (a cached page may hold an older one)."""
     if g.get("user") is None or g.get("auth_via") != "session":
-        response = jsonify(error={"code": "not_authenticated", "message": "请先登录"})
+        response = jsonify(error={"code": "not_authenticated", "message": _("请先登录")})
         response.status_code = 401
     else:
         response = jsonify(csrf_token=csrf_token(), username=g.user.username)

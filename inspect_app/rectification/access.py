@@ -18,6 +18,7 @@ from ..auth.models import User
 from ..auth.permissions import Permission, Role
 from ..errors import NotFound
 from ..extensions import db
+from ..i18n import N_
 from ..inspections.access import team_ids
 from ..inspections.models import RESULT_VISIBLE, Inspection, Mode
 from ..orgs.models import OrgUnit
@@ -91,7 +92,7 @@ def get_item(item_id: int, user: User) -> RectificationItem:
     """Load an item the user may read; anything else is "not found"."""
     item = db.session.get(RectificationItem, item_id)
     if item is None or not can_read_item(user, item):
-        raise NotFound("未找到该整改项", code="rectification_not_found")
+        raise NotFound(N_("未找到该整改项"), code="rectification_not_found")
     return item
 
 

@@ -17,6 +17,7 @@ from ..auth.session import current_user
 from ..errors import InvalidInput, NotFound, PermissionDenied
 from ..evidence.schemas import PhotoFileSchema, PhotoSchema
 from ..extensions import db
+from ..i18n import N_
 from ..inspections.access import get_inspection
 from ..inspections.models import RESULT_VISIBLE, Campaign
 from ..inspections.schemas import InspectionSummarySchema
@@ -176,7 +177,7 @@ class Responsible(MethodView):
         """Name another responsible person (someone of the outlet or above it)."""
         person = db.session.get(User, data["responsible_id"])
         if person is None:
-            raise InvalidInput("该人员不存在", code="unknown_user")
+            raise InvalidInput(N_("该人员不存在"), code="unknown_user")
         return _act(item_id, ops.reassign, responsible=person, reason=data["reason"])
 
 
@@ -191,7 +192,7 @@ class Reinspections(MethodView):
         items = [get_item(item_id, by) for item_id in data["item_ids"]]
         assignee = db.session.get(User, data["assignee_id"])
         if assignee is None:
-            raise InvalidInput("该人员不存在", code="unknown_assignee")
+            raise InvalidInput(N_("该人员不存在"), code="unknown_assignee")
         inspection = ops.create_reinspection(items, assignee=assignee,
                                              due_start=data["due_start"],
                                              due_end=data["due_end"], by=by)
@@ -223,7 +224,7 @@ def send_document(document: Document) -> Response:
 def _submitted_inspection(inspection_id: int, by: User):
     inspection = get_inspection(inspection_id, by)
     if inspection.status not in RESULT_VISIBLE:
-        raise NotFound("该检查尚未提交", code="inspection_not_submitted")
+        raise NotFound(N_("该检查尚未提交"), code="inspection_not_submitted")
     return inspection
 
 
@@ -250,7 +251,7 @@ class InspectionListPdf(MethodView):
 def _unit_for_lists(unit_id: int, kind: OrgKind, by: User) -> OrgUnit:
     unit = db.session.get(OrgUnit, unit_id)
     if unit is None or unit.kind is not kind or not by.can(Permission.reports_read, unit):
-        raise NotFound("未找到该支行", code="unit_not_found")
+        raise NotFound(N_("未找到该支行"), code="unit_not_found")
     return unit
 
 
@@ -278,7 +279,7 @@ class CampaignListPdf(MethodView):
         by = current_user()
         campaign = db.session.get(Campaign, campaign_id)
         if campaign is None or not by.can(Permission.reports_read):
-            raise NotFound("未找到该检查计划", code="campaign_not_found")
+            raise NotFound(N_("未找到该检查计划"), code="campaign_not_found")
         subbranch = None
         if args.get("subbranch_id") is not None:
             subbranch = _unit_for_lists(args["subbranch_id"], OrgKind.subbranch, by)
@@ -291,7 +292,7 @@ class CampaignListPdf(MethodView):
 def _job(job_id: int, by: User) -> ReportJob:
     job = db.session.get(ReportJob, job_id)
     if job is None or job.created_by_id != by.id or job.kind != "rectification_lists_zip":
-        raise NotFound("未找到该导出任务", code="job_not_found")
+        raise NotFound(N_("未找到该导出任务"), code="job_not_found")
     return settle_abandoned(job)
 
 
@@ -304,7 +305,7 @@ class Exports(MethodView):
         Poll the returned job; download when ``status`` is ``done``."""
         by = current_user()
         if not by.can(Permission.campaigns_manage):
-            raise PermissionDenied("只有服务管理人员可以批量导出整改清单", code="not_manager")
+            raise PermissionDenied(N_("只有服务管理人员可以批量导出整改清单"), code="not_manager")
         parse_period(data["period"])
         return start_job("rectification_lists_zip", {"period": data["period"]}, by=by)
 
@@ -326,5 +327,5 @@ class ExportDownload(MethodView):
 
         job = _job(job_id, current_user())
         if job.status is not JobStatus.done or job.result_key is None:
-            raise NotFound("导出尚未完成", code="job_not_done")
+            raise NotFound(N_("导出尚未完成"), code="job_not_done")
         return download(storage().open(job.result_key), job.result_name, job.result_type)

@@ -33,6 +33,7 @@ from ..auth.permissions import Permission
 from ..errors import InvalidInput, NotFound
 from ..evidence.models import FLAG_LABELS, Photo, PhotoPurpose
 from ..extensions import db
+from ..i18n import N_
 from ..inspections.access import sees_identity
 from ..inspections.models import Campaign, Inspection
 from ..inspections.schemas import MYSTERY_LABEL
@@ -204,7 +205,7 @@ def parse_period(period: str) -> tuple[date, date]:
     """``2026-11`` → the first and last day of that month."""
     match = re.fullmatch(r"(\d{4})-(\d{2})", period or "")
     if not match or not 1 <= int(match[2]) <= 12:
-        raise InvalidInput("期间格式应为 YYYY-MM，例如 2026-11", code="invalid_period")
+        raise InvalidInput(N_("期间格式应为 YYYY-MM，例如 2026-11"), code="invalid_period")
     year, month = int(match[1]), int(match[2])
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
@@ -318,7 +319,7 @@ def export_lists(viewer: User, period: str,
     start, end = parse_period(period)
     subbranches = subbranches_in_scope(viewer)
     if not subbranches:
-        raise NotFound("没有可导出的支行", code="no_subbranches")
+        raise NotFound(N_("没有可导出的支行"), code="no_subbranches")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for done, subbranch in enumerate(subbranches):

@@ -19,6 +19,7 @@ from ..errors import IllegalTransition
 from ..extensions import db
 from ..i18n import N_
 from ..inspections.models import Finding, Inspection
+from ..messages import Message
 from ..orgs.models import OrgUnit
 
 
@@ -139,26 +140,27 @@ class RectificationItem(TimestampMixin, db.Model):
 
     def _require(self, allowed: set[RectificationState], message: str) -> None:
         if self.state not in allowed:
-            raise IllegalTransition(f"{message}（当前状态：{self.state.label}）",
+            raise IllegalTransition(N_("%(refusal)s（当前状态：%(state)s）"),
+                                    refusal=Message(message), state=self.state,
                                     code="illegal_transition")
 
     def submit_fix(self, note: str, by: User) -> None:
         """The outlet reports the fix (after-photos are attached by the caller)."""
-        self._require({RectificationState.open}, "只有待整改的事项可以提交整改")
+        self._require({RectificationState.open}, N_("只有待整改的事项可以提交整改"))
         self.state = RectificationState.submitted
         self.fix_note = note
         self.fix_submitted_at = utcnow()
         self.fix_submitted_by_id = by.id
 
     def accept(self, by: User) -> None:
-        self._require({RectificationState.submitted}, "只有已提交的整改可以验收")
+        self._require({RectificationState.submitted}, N_("只有已提交的整改可以验收"))
         self.state = RectificationState.accepted
         self.decided_at, self.decided_by_id = utcnow(), by.id
         self.rejection_reason = None
 
     def reject(self, reason: str, by: User) -> None:
         """Send the fix back: the item is open again, with the reason."""
-        self._require({RectificationState.submitted}, "只有已提交的整改可以退回")
+        self._require({RectificationState.submitted}, N_("只有已提交的整改可以退回"))
         self.state = RectificationState.open
         self.decided_at, self.decided_by_id = utcnow(), by.id
         self.rejection_reason = reason
@@ -167,10 +169,10 @@ class RectificationItem(TimestampMixin, db.Model):
     def close(self, reason: ClosedReason) -> None:
         """Close: an accepted fix (by a reviewer), or directly for the other reasons."""
         if reason is ClosedReason.accepted:
-            self._require({RectificationState.accepted}, "只有已验收的整改可以关闭")
+            self._require({RectificationState.accepted}, N_("只有已验收的整改可以关闭"))
         else:
             self._require({RectificationState.open, RectificationState.submitted,
-                           RectificationState.accepted}, "该事项已关闭")
+                           RectificationState.accepted}, N_("该事项已关闭"))
         self.state = RectificationState.closed
         self.closed_at = utcnow()
         self.closed_reason = reason
@@ -179,10 +181,10 @@ class RectificationItem(TimestampMixin, db.Model):
         """A follow-up inspection found the item still failing."""
         self._require({RectificationState.open, RectificationState.submitted,
                        RectificationState.accepted, RectificationState.closed},
-                      "该事项不能重新打开")
+                      N_("该事项不能重新打开"))
         if self.state is RectificationState.closed and \
                 self.closed_reason is ClosedReason.withdrawn:
-            raise IllegalTransition("已撤销的事项不能重新打开", code="illegal_transition")
+            raise IllegalTransition(N_("已撤销的事项不能重新打开"), code="illegal_transition")
         self.state = RectificationState.open
         self.rejection_reason = reason
         self.closed_at = self.closed_reason = None

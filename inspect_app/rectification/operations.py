@@ -18,8 +18,8 @@ from ..auth.permissions import Role
 from ..errors import InvalidInput, PermissionDenied
 from ..evidence.models import Photo, PhotoPurpose
 from ..extensions import db
+from ..i18n import N_, local_date, local_today  # noqa: F401  (the domain's callers import them here)
 from ..i18n import bank_timezone as timezone
-from ..i18n import local_date, local_today  # noqa: F401  (the domain's callers import them here)
 from ..inspections.models import (
     Finding,
     FindingStatus,
@@ -207,9 +207,10 @@ def attach_after_photo(item: RectificationItem, data: bytes, *, client_id: str, 
     """
     from ..evidence.operations import ingest_photo
 
-    _require(can_submit_fix(by, item), "只有被检查网点可以上传整改照片", "not_outlet")
+    _require(can_submit_fix(by, item), N_("只有被检查网点可以上传整改照片"), "not_outlet")
     if item.state is not RectificationState.open:
-        raise InvalidInput(f"该整改项{item.state.label}，不能再上传照片", code="not_open")
+        raise InvalidInput(N_("该整改项%(state)s，不能再上传照片"), state=item.state,
+                           code="not_open")
     found = local_date(item.inspection.submitted_at) or local_today()
     return ingest_photo(data, client_id=client_id, purpose=PhotoPurpose.after,
                         outlet=item.outlet, by=by, inspection=None, item_code=item.item_code,
@@ -220,13 +221,13 @@ def attach_after_photo(item: RectificationItem, data: bytes, *, client_id: str, 
 def submit_fix(item: RectificationItem, *, note: str, photo_ids: list[int],
                by: User) -> RectificationItem:
     """The outlet reports the fix with a note and at least one of its after-photos."""
-    _require(can_submit_fix(by, item), "只有被检查网点可以提交整改", "not_outlet")
+    _require(can_submit_fix(by, item), N_("只有被检查网点可以提交整改"), "not_outlet")
     mine = {p.id for p in after_photos(item)}
     unknown = [pid for pid in photo_ids if pid not in mine]
     if unknown:
-        raise InvalidInput("照片不属于该整改项", code="unknown_photo", details={"photo_ids": unknown})
+        raise InvalidInput(N_("照片不属于该整改项"), code="unknown_photo", details={"photo_ids": unknown})
     if not photo_ids:
-        raise InvalidInput("请至少上传一张整改后照片", code="after_photo_required")
+        raise InvalidInput(N_("请至少上传一张整改后照片"), code="after_photo_required")
     before = _before(item)
     item.submit_fix(note, by)
     db.session.flush()
@@ -236,7 +237,7 @@ def submit_fix(item: RectificationItem, *, note: str, photo_ids: list[int],
 
 def accept(item: RectificationItem, *, by: User, note: str | None = None) -> RectificationItem:
     """A sub-branch manager, a service manager or the original inspector accepts the fix."""
-    _require(can_decide(by, item), "网点不能验收自己的整改，请由支行负责人、原检查人员或服务管理人员验收",
+    _require(can_decide(by, item), N_("网点不能验收自己的整改，请由支行负责人、原检查人员或服务管理人员验收"),
              "not_acceptor")
     before = _before(item)
     item.accept(by)
@@ -247,7 +248,7 @@ def accept(item: RectificationItem, *, by: User, note: str | None = None) -> Rec
 
 def reject(item: RectificationItem, *, reason: str, by: User) -> RectificationItem:
     """Send the fix back to the outlet with a reason (the item is open again)."""
-    _require(can_decide(by, item), "您不能退回该整改", "not_acceptor")
+    _require(can_decide(by, item), N_("您不能退回该整改"), "not_acceptor")
     before = _before(item)
     item.reject(reason, by)
     db.session.flush()
@@ -257,7 +258,7 @@ def reject(item: RectificationItem, *, reason: str, by: User) -> RectificationIt
 
 def close(item: RectificationItem, *, by: User, note: str | None = None) -> RectificationItem:
     """Close an accepted item (it leaves the working lists; it stays in the statistics)."""
-    _require(can_decide(by, item) or can_manage(by, item), "您不能关闭该整改项", "not_acceptor")
+    _require(can_decide(by, item) or can_manage(by, item), N_("您不能关闭该整改项"), "not_acceptor")
     before = _before(item)
     item.close(ClosedReason.accepted)
     db.session.flush()
@@ -268,9 +269,9 @@ def close(item: RectificationItem, *, by: User, note: str | None = None) -> Rect
 def adjust_deadline(item: RectificationItem, *, deadline: date, reason: str,
                     by: User) -> RectificationItem:
     """A service manager moves the deadline; the reason goes to the audit log."""
-    _require(can_manage(by, item), "只有服务管理人员可以调整整改期限", "not_manager")
+    _require(can_manage(by, item), N_("只有服务管理人员可以调整整改期限"), "not_manager")
     if item.state is RectificationState.closed:
-        raise InvalidInput("已关闭的整改项不能调整期限", code="closed")
+        raise InvalidInput(N_("已关闭的整改项不能调整期限"), code="closed")
     before = _before(item)
     item.deadline = deadline
     db.session.flush()
@@ -281,10 +282,10 @@ def adjust_deadline(item: RectificationItem, *, deadline: date, reason: str,
 def reassign(item: RectificationItem, *, responsible: User, reason: str | None,
              by: User) -> RectificationItem:
     """Name another responsible person: someone who works at (or above) the outlet."""
-    _require(can_reassign(by, item), "您不能更换该整改项的责任人", "not_allowed")
+    _require(can_reassign(by, item), N_("您不能更换该整改项的责任人"), "not_allowed")
     if not responsible.is_active or not any(item.outlet.is_within(g.org_unit)
                                             for g in responsible.grants):
-        raise InvalidInput("责任人必须是该网点或其上级机构的人员", code="responsible_not_in_unit")
+        raise InvalidInput(N_("责任人必须是该网点或其上级机构的人员"), code="responsible_not_in_unit")
     before = _before(item)
     item.responsible = responsible
     db.session.flush()
@@ -304,21 +305,21 @@ def create_reinspection(items: list[RectificationItem], *, assignee: User, due_s
     from ..inspections.campaigns import check_assignee
 
     if not items:
-        raise InvalidInput("请选择要复查的整改项", code="items_required")
+        raise InvalidInput(N_("请选择要复查的整改项"), code="items_required")
     outlets = {item.outlet_id for item in items}
     if len(outlets) != 1:
-        raise InvalidInput("一次复查只能针对一个网点", code="several_outlets")
+        raise InvalidInput(N_("一次复查只能针对一个网点"), code="several_outlets")
     outlet = items[0].outlet
-    _require(can_plan_reinspection(by, outlet), "只有服务管理人员可以安排复查", "not_planner")
+    _require(can_plan_reinspection(by, outlet), N_("只有服务管理人员可以安排复查"), "not_planner")
     if any(item.state is RectificationState.closed for item in items):
-        raise InvalidInput("已关闭的整改项无需复查", code="closed")
+        raise InvalidInput(N_("已关闭的整改项无需复查"), code="closed")
     if due_end < due_start:
-        raise InvalidInput("结束日期不能早于开始日期", code="invalid_window")
+        raise InvalidInput(N_("结束日期不能早于开始日期"), code="invalid_window")
     parent = max((item.inspection for item in items), key=lambda i: (i.submitted_at, i.id))
     codes = sorted({item.item_code for item in items})
     known = {i.code for i in parent.checklist.items}
     if not set(codes) <= known:
-        raise InvalidInput("所选整改项不在同一版本的检查表中", code="checklist_mismatch")
+        raise InvalidInput(N_("所选整改项不在同一版本的检查表中"), code="checklist_mismatch")
     inspection = Inspection(
         campaign_id=None, checklist_id=parent.checklist_id, mode=Mode.spot_check,
         outlet_id=outlet.id, due_start=due_start, due_end=due_end,

@@ -41,6 +41,7 @@ from ..auth.models import User
 from ..db import JSONType, TimestampMixin, UTCDateTime, enum_column, utcnow
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
+from ..i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def _job_function(kind: str) -> Callable[..., tuple[bytes, str, str]]:
     try:
         module, _, name = JOB_KINDS[kind].partition(":")
     except KeyError as exc:
-        raise InvalidInput(f"未知的报表任务：{kind}", code="unknown_job_kind") from exc
+        raise InvalidInput(N_("未知的报表任务：%(kind)s"), kind=kind, code="unknown_job_kind") from exc
     return getattr(importlib.import_module(module), name)
 
 
@@ -136,7 +137,7 @@ def start_job(kind: str, params: dict[str, Any], *, by: User) -> ReportJob:
 
 
 #: What the person polling a job whose process died is told.
-ABANDONED = "生成中断（处理进程意外停止），请重新发起导出"
+ABANDONED = N_("生成中断（处理进程意外停止），请重新发起导出")
 _UNFINISHED = (JobStatus.queued, JobStatus.running)
 
 
@@ -209,7 +210,7 @@ def run_job(job_id: int) -> None:
     except Exception:
         db.session.rollback()
         log.exception("report job %s (%s) failed", job_id, kind)
-        _set(job_id, status=JobStatus.failed, error="生成失败，请稍后重试或联系管理员",
+        _set(job_id, status=JobStatus.failed, error=N_("生成失败，请稍后重试或联系管理员"),
              finished_at=utcnow())
         return
     db.session.rollback()  # the job only read; end its transaction before the final update

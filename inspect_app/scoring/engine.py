@@ -13,6 +13,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from ..messages import Message
 from ._numbers import ZERO, as_decimal, cents
 from .errors import ScoringError
 from .items import Answer, ChecklistItem
@@ -172,12 +173,12 @@ def score_inspection(items: Iterable[ChecklistItem | Mapping[str, Any]],
 def _applicable(items: Iterable[ChecklistItem | Mapping[str, Any]],
                 mode: str | None) -> list[ChecklistItem]:
     if mode is not None and mode not in MODES:
-        raise ScoringError(f"未知的检查方式：{mode}")
+        raise ScoringError(Message("未知的检查方式：%(mode)s", mode=mode))
     checklist = [item if isinstance(item, ChecklistItem) else ChecklistItem.from_dict(item)
                  for item in items]
     duplicates = [code for code, n in Counter(item.code for item in checklist).items() if n > 1]
     if duplicates:
-        raise ScoringError([f"检查项编号重复：{code}" for code in duplicates])
+        raise ScoringError([Message("检查项编号重复：%(code)s", code=code) for code in duplicates])
     return [item for item in checklist if mode is None or mode in item.modes]
 
 
@@ -193,7 +194,8 @@ def _score_item(item: ChecklistItem, raw: Answer | Mapping[str, Any] | None,
         if answered:
             ratio, failed = kind.evaluate(value, item.config, weight=item.weight)
     except ScoringError as exc:
-        errors.extend(f"{item.code}：{message}" for message in exc.messages)
+        errors.extend(Message("%(code)s：%(message)s", code=item.code, message=message)
+                      for message in exc.messages)
     counts = kind.scored and ratio is not None
     earned = Fraction(item.weight) * ratio if counts and ratio is not None else Fraction(0)
     possible = Fraction(item.weight) if counts else Fraction(0)
@@ -233,7 +235,7 @@ def validate_answers(items: Iterable[ChecklistItem | Mapping[str, Any]],
     checklist = _applicable(items, mode)
     codes = {item.code for item in checklist}
     problems: dict[str, list[str]] = {
-        code: ["该检查项不在本次检查的清单中"] for code in answers if code not in codes
+        code: [Message("该检查项不在本次检查的清单中")] for code in answers if code not in codes
     }
     for item in checklist:
         raw = answers.get(item.code)
@@ -244,7 +246,7 @@ def validate_answers(items: Iterable[ChecklistItem | Mapping[str, Any]],
             continue
         if answer.value is None:
             if require_all and item.kind.scored:
-                problems[item.code] = ["尚未作答"]
+                problems[item.code] = [Message("尚未作答")]
             continue
         found = item.kind.validate_answer(answer.value, item.config, note=answer.note,
                                           weight=item.weight)
@@ -269,17 +271,17 @@ class InspectionResult:
         if self.total is not None and not isinstance(self.total, Decimal):
             total = as_decimal(self.total)
             if total is None:
-                raise ScoringError("检查得分（total）必须是 0 到 100 之间的数字")
+                raise ScoringError(Message("检查得分（total）必须是 0 到 100 之间的数字"))
             object.__setattr__(self, "total", total)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InspectionResult:
         """Build from ``{"mode", "total", "date"}``; ``date`` may be an ISO string or a date."""
         mode, raw_total, raw_date = data.get("mode"), data.get("total"), data.get("date")
-        errors = [] if mode in MODES else [f"未知的检查方式：{mode}"]
+        errors = [] if mode in MODES else [Message("未知的检查方式：%(mode)s", mode=mode)]
         total = None if raw_total is None else as_decimal(raw_total)
         if raw_total is not None and (total is None or not 0 <= total <= 100):
-            errors.append("检查得分（total）必须是 0 到 100 之间的数字")
+            errors.append(Message("检查得分（total）必须是 0 到 100 之间的数字"))
         date: dt.date | None = None
         if isinstance(raw_date, dt.datetime):
             date = raw_date.date()
@@ -291,7 +293,7 @@ class InspectionResult:
             except ValueError:
                 pass
         if date is None:
-            errors.append("检查日期（date）必须是 YYYY-MM-DD 格式的日期")
+            errors.append(Message("检查日期（date）必须是 YYYY-MM-DD 格式的日期"))
         if errors:
             raise ScoringError(errors)
         assert date is not None

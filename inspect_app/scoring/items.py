@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ..messages import Message
 from ._numbers import as_decimal, json_number
 from .errors import ScoringError
 from .rules import MODES
@@ -32,7 +33,8 @@ class ChecklistItem:
     def __post_init__(self) -> None:
         weight = as_decimal(self.weight, allow_str=True)
         if weight is None or weight < 0:
-            raise ScoringError(f"{self.code}：分值（weight）必须是不小于 0 的数字")
+            raise ScoringError(Message("%(code)s：%(message)s", code=self.code,
+                                       message=Message("分值（weight）必须是不小于 0 的数字")))
         object.__setattr__(self, "weight", weight)
         object.__setattr__(self, "modes", tuple(self.modes))
 
@@ -47,7 +49,8 @@ class ChecklistItem:
         errors = validate_item(data)
         if errors:
             code = data.get("code") if isinstance(data, Mapping) else None
-            raise ScoringError([f"{code}：{e}" if code else e for e in errors])
+            raise ScoringError([Message("%(code)s：%(message)s", code=code, message=e) if code else e
+                                for e in errors])
         return cls(
             code=data["code"],
             section=data["section"],
@@ -74,31 +77,33 @@ def validate_item(data: Any) -> list[str]:
     once per spreadsheet row.
     """
     if not isinstance(data, Mapping):
-        return ["检查项必须是键值对（JSON 对象）"]
+        return [Message("检查项必须是键值对（JSON 对象）")]
     errors = []
-    for key, label in (("code", "编号（code）"), ("section", "所属模块（section）")):
+    for key, missing in (("code", Message("缺少编号（code）")),
+                         ("section", Message("缺少所属模块（section）"))):
         if not isinstance(data.get(key), str) or not data[key].strip():
-            errors.append(f"缺少{label}")
+            errors.append(missing)
     weight = as_decimal(data.get("weight"), allow_str=True)
     if weight is None or weight < 0:
-        errors.append("分值（weight）必须是不小于 0 的数字")
+        errors.append(Message("分值（weight）必须是不小于 0 的数字"))
     name = data.get("response_type", "pass_fail")
     if not isinstance(name, str) or name not in RESPONSE_TYPES:
-        errors.append(f"未知的题型：{name}")
+        errors.append(Message("未知的题型：%(name)s", name=name))
     else:
         config = data.get("config")
         errors += get_response_type(name).validate_config({} if config is None else config,
                                                           weight=weight)
     red_line = data.get("red_line", False)
     if not isinstance(red_line, bool):
-        errors.append("一票否决（red_line）必须是 true 或 false")
+        errors.append(Message("一票否决（red_line）必须是 true 或 false"))
     elif red_line and name in RESPONSE_TYPES and not RESPONSE_TYPES[name].scored:
-        errors.append("不计分的题型不能设为一票否决项")
+        errors.append(Message("不计分的题型不能设为一票否决项"))
     modes = data.get("modes", MODES)
     if not isinstance(modes, list | tuple) or not modes:
-        errors.append("适用检查方式（modes）必须是非空列表")
+        errors.append(Message("适用检查方式（modes）必须是非空列表"))
     else:
-        errors += [f"未知的检查方式：{mode}" for mode in modes if mode not in MODES]
+        errors += [Message("未知的检查方式：%(mode)s", mode=mode) for mode in modes
+                   if mode not in MODES]
     return errors
 
 
@@ -115,10 +120,10 @@ class Answer:
         if isinstance(data, Answer):
             return data
         if not isinstance(data, Mapping):
-            raise ScoringError("答案必须是包含 value 的键值对")
+            raise ScoringError(Message("答案必须是包含 value 的键值对"))
         note = data.get("note")
         if note is not None and not isinstance(note, str):
-            raise ScoringError("备注（note）必须是文字")
+            raise ScoringError(Message("备注（note）必须是文字"))
         return cls(value=data.get("value"), note=note)
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Final
 
+from ..messages import Message
 from ._numbers import HUNDRED, ZERO, as_decimal, json_number
 from .errors import ScoringError
 
@@ -132,12 +133,12 @@ class ScoringRules:
 def validate_rules(data: Any) -> list[str]:
     """Chinese messages for what is wrong with a rule dict (empty if it is fine)."""
     if not isinstance(data, Mapping):
-        return ["评分规则必须是键值对（JSON 对象）"]
+        return [Message("评分规则必须是键值对（JSON 对象）")]
     known = ("version", "red_line", "grade_bands", "mode_weights")
-    errors = [f"未知的规则项：{key}" for key in data if key not in known]
+    errors = [Message("未知的规则项：%(key)s", key=key) for key in data if key not in known]
     version = data.get("version")
     if not isinstance(version, str) or not version.strip():
-        errors.append("规则版本号（version）不能为空")
+        errors.append(Message("规则版本号（version）不能为空"))
     if data.get("red_line") is not None:
         errors += _red_line_errors(data["red_line"])
     if data.get("grade_bands") is not None:
@@ -154,67 +155,69 @@ def _percent(value: Any) -> Decimal | None:
 
 def _red_line_errors(rule: Any) -> list[str]:
     if not isinstance(rule, Mapping):
-        return ["一票否决规则（red_line）必须是键值对"]
-    errors = [f"一票否决规则中未知的配置项：{key}" for key in rule if key not in ("mode", "cap")]
+        return [Message("一票否决规则（red_line）必须是键值对")]
+    errors = [Message("一票否决规则中未知的配置项：%(key)s", key=key)
+              for key in rule if key not in ("mode", "cap")]
     mode = rule.get("mode", "cap")
     if mode == "cap":
         if _percent(rule.get("cap")) is None:
-            errors.append("封顶分（red_line.cap）必须是 0 到 100 之间的数字")
+            errors.append(Message("封顶分（red_line.cap）必须是 0 到 100 之间的数字"))
     elif mode == "fail":
         if rule.get("cap") is not None:
-            errors.append("“判定不合格”（fail）方式不使用封顶分（red_line.cap）")
+            errors.append(Message("“判定不合格”（fail）方式不使用封顶分（red_line.cap）"))
     else:
-        errors.append("一票否决处理方式（red_line.mode）必须是 cap（封顶）或 fail（判定不合格）")
+        errors.append(Message("一票否决处理方式（red_line.mode）必须是 cap（封顶）或 fail（判定不合格）"))
     return errors
 
 
 def _grade_band_errors(bands: Any) -> list[str]:
     if not isinstance(bands, list | tuple) or not bands:
-        return ["等级划分（grade_bands）必须是非空列表"]
+        return [Message("等级划分（grade_bands）必须是非空列表")]
     errors: list[str] = []
     keys: set[str] = set()
     lows: set[Decimal] = set()
     for number, band in enumerate(bands, start=1):
         if not isinstance(band, Mapping):
-            errors.append(f"第 {number} 个等级必须是键值对")
+            errors.append(Message("第 %(number)s 个等级必须是键值对", number=number))
             continue
-        errors += [f"第 {number} 个等级中未知的配置项：{key}"
+        errors += [Message("第 %(number)s 个等级中未知的配置项：%(key)s", number=number, key=key)
                    for key in band if key not in ("key", "label", "min")]
         key, label, low = band.get("key"), band.get("label"), _percent(band.get("min"))
         if not isinstance(key, str) or not key.strip():
-            errors.append(f"第 {number} 个等级缺少标识（key）")
+            errors.append(Message("第 %(number)s 个等级缺少标识（key）", number=number))
         elif key in keys:
-            errors.append(f"等级标识重复：{key}")
+            errors.append(Message("等级标识重复：%(key)s", key=key))
         else:
             keys.add(key)
         if not isinstance(label, str) or not label.strip():
-            errors.append(f"第 {number} 个等级缺少名称（label）")
+            errors.append(Message("第 %(number)s 个等级缺少名称（label）", number=number))
         if low is None:
-            errors.append(f"第 {number} 个等级的下限（min）必须是 0 到 100 之间的数字")
+            errors.append(Message("第 %(number)s 个等级的下限（min）必须是 0 到 100 之间的数字",
+                                  number=number))
         elif low in lows:
-            errors.append(f"等级下限重复：{low}")
+            errors.append(Message("等级下限重复：%(min)s", min=low))
         else:
             lows.add(low)
     if not errors and ZERO not in lows:
-        errors.append("必须有一个下限为 0 的等级，否则低分无法评级")
+        errors.append(Message("必须有一个下限为 0 的等级，否则低分无法评级"))
     return errors
 
 
 def _mode_weight_errors(weights: Any) -> list[str]:
     if not isinstance(weights, Mapping):
-        return ["检查方式权重（mode_weights）必须是键值对"]
+        return [Message("检查方式权重（mode_weights）必须是键值对")]
     errors = []
     for mode, weight in weights.items():
         if mode not in MODES:
-            errors.append(f"未知的检查方式：{mode}")
+            errors.append(Message("未知的检查方式：%(mode)s", mode=mode))
             continue
         number = as_decimal(weight)
         if number is None or number < 0:
-            errors.append(f"检查方式权重（mode_weights.{mode}）必须是不小于 0 的数字")
+            errors.append(Message("检查方式权重（mode_weights.%(mode)s）必须是不小于 0 的数字", mode=mode))
     if not errors:
         merged = {**DEFAULT_MODE_WEIGHTS, **weights}
         if all(as_decimal(weight) == 0 for weight in merged.values()):
-            errors.append("至少要有一种检查方式的权重大于 0")
+            errors.append(Message("至少要有一种检查方式的权重大于 0"))
     return errors
 
 

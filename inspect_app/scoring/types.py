@@ -14,14 +14,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, ClassVar, Final, TypeVar
 
+from ..messages import N_, Message, joined
 from ._numbers import as_decimal
 from .errors import ScoringError, UnknownResponseTypeError
-
-
-def N_(message: str) -> str:
-    """Marks a label for the catalogue (pages say it in their language); it stays Chinese here."""
-    return message
-
 
 NA: Final = "na"
 
@@ -74,15 +69,16 @@ class ResponseType:
         ``weight`` is the item's points; pass it when known so limits can be checked against it.
         """
         if not isinstance(config, Mapping):
-            return ["题型配置必须是键值对（JSON 对象）"]
+            return [Message("题型配置必须是键值对（JSON 对象）")]
         allowed = set(self.resolve_config({})) | set(self.required_config)
-        errors = [f"未知的配置项：{key}" for key in config if key not in allowed]
-        errors += [f"缺少配置项：{key}" for key in self.required_config if key not in config]
+        errors = [Message("未知的配置项：%(key)s", key=key) for key in config if key not in allowed]
+        errors += [Message("缺少配置项：%(key)s", key=key) for key in self.required_config
+                   if key not in config]
         if errors:
             return errors
         resolved = self.resolve_config(config)
         if self.scored and not isinstance(resolved["allow_na"], bool):
-            errors.append("是否允许不适用（allow_na）必须是 true 或 false")
+            errors.append(Message("是否允许不适用（allow_na）必须是 true 或 false"))
         return errors + self._check_config(resolved, weight)
 
     # -- answers -------------------------------------------------------------------------------
@@ -97,12 +93,12 @@ class ResponseType:
         """
         config_errors = self.validate_config(config, weight=weight)
         if config_errors:
-            return ["该项的题型配置有误：" + "；".join(config_errors)]
+            return [Message("该项的题型配置有误：%(problems)s", problems=joined(config_errors))]
         resolved = self.resolve_config(config)
         if value is None:
-            return ["尚未作答"]
+            return [Message("尚未作答")]
         if self.scored and is_na(value):
-            return [] if resolved["allow_na"] else ["该项不允许选择“不适用”"]
+            return [] if resolved["allow_na"] else [Message("该项不允许选择“不适用”")]
         errors = self._check_value(value, resolved, weight)
         if not errors and not isinstance(note, _NotGiven):
             errors = self._check_note(value, note, resolved)
@@ -183,7 +179,7 @@ def get_response_type(name: str) -> ResponseType:
     try:
         return RESPONSE_TYPES[name]
     except (KeyError, TypeError):
-        raise UnknownResponseTypeError(f"未知的题型：{name}") from None
+        raise UnknownResponseTypeError(Message("未知的题型：%(name)s", name=name)) from None
 
 
 def _is_int(value: object) -> bool:
@@ -200,8 +196,8 @@ class PassFail(ResponseType):
     def _check_value(self, value: Any, config: dict[str, Any], weight: Decimal | None) -> list[str]:
         if isinstance(value, str) and value in ("pass", "fail"):
             return []
-        choices = "“合格”“不合格”或“不适用”" if config["allow_na"] else "“合格”或“不合格”"
-        return [f"请选择{choices}"]
+        return [Message("请选择“合格”“不合格”或“不适用”") if config["allow_na"]
+                else Message("请选择“合格”或“不合格”")]
 
     def _ratio(self, value: Any, config: dict[str, Any], weight: Decimal | None) -> Fraction:
         return Fraction(1 if value == "pass" else 0)
@@ -227,15 +223,15 @@ class Scale(ResponseType):
     def _check_config(self, config: dict[str, Any], weight: Decimal | None) -> list[str]:
         top, pass_at = config["max"], config["pass_at"]
         if not _is_int(top) or top < 1:
-            return ["满分档（max）必须是不小于 1 的整数"]
+            return [Message("满分档（max）必须是不小于 1 的整数")]
         if pass_at is not None and (not _is_int(pass_at) or not 0 <= pass_at <= top):
-            return [f"合格线（pass_at）必须是 0 到 {top} 之间的整数"]
+            return [Message("合格线（pass_at）必须是 0 到 %(max)s 之间的整数", max=top)]
         return []
 
     def _check_value(self, value: Any, config: dict[str, Any], weight: Decimal | None) -> list[str]:
         if _is_int(value) and 0 <= value <= config["max"]:
             return []
-        return [f"请填写 0 到 {config['max']} 之间的整数"]
+        return [Message("请填写 0 到 %(max)s 之间的整数", max=config["max"])]
 
     def _ratio(self, value: Any, config: dict[str, Any], weight: Decimal | None) -> Fraction:
         return Fraction(value, config["max"])
@@ -271,20 +267,21 @@ class Number(ResponseType):
     def _check_config(self, config: dict[str, Any], weight: Decimal | None) -> list[str]:
         errors = []
         if as_decimal(config["limit"]) is None:
-            errors.append("限值（limit）必须是数字")
+            errors.append(Message("限值（limit）必须是数字"))
         if config["direction"] not in ("max", "min"):
-            errors.append("方向（direction）必须是 max（不超过限值）或 min（不低于限值）")
+            errors.append(Message("方向（direction）必须是 max（不超过限值）或 min（不低于限值）"))
         if not isinstance(config["unit"], str):
-            errors.append("单位（unit）必须是文字")
+            errors.append(Message("单位（unit）必须是文字"))
         if config["derived_from"] not in (None, *DERIVED_MEASURES):
             names = "、".join(f"{k}（{v}）" for k, v in DERIVED_MEASURES.items())
-            errors.append(f"自动取值（derived_from）只能是：{names}")
+            errors.append(Message("自动取值（derived_from）只能是：%(names)s", names=names))
         return errors
 
     def _check_value(self, value: Any, config: dict[str, Any], weight: Decimal | None) -> list[str]:
         if as_decimal(value) is None:
-            unit = f"（单位：{config['unit']}）" if config["unit"] else ""
-            return [f"请填写数字{unit}"]
+            if config["unit"]:
+                return [Message("请填写数字（单位：%(unit)s）", unit=config["unit"])]
+            return [Message("请填写数字")]
         return []
 
     def _within(self, value: Any, config: dict[str, Any]) -> bool:
@@ -308,7 +305,7 @@ class Text(ResponseType):
     scored = False
 
     def _check_value(self, value: Any, config: dict[str, Any], weight: Decimal | None) -> list[str]:
-        return [] if isinstance(value, str) else ["请填写文字"]
+        return [] if isinstance(value, str) else [Message("请填写文字")]
 
 
 @register
@@ -329,9 +326,9 @@ class Deduction(ResponseType):
             return []
         most = as_decimal(raw)
         if most is None or most < 0:
-            return ["最高扣分（max_deduction）必须是不小于 0 的数字"]
+            return [Message("最高扣分（max_deduction）必须是不小于 0 的数字")]
         if weight is not None and most > weight:
-            return [f"最高扣分（max_deduction）不能超过该项分值 {weight} 分"]
+            return [Message("最高扣分（max_deduction）不能超过该项分值 %(weight)s 分", weight=weight)]
         return []
 
     @staticmethod
@@ -342,16 +339,16 @@ class Deduction(ResponseType):
     def _check_value(self, value: Any, config: dict[str, Any], weight: Decimal | None) -> list[str]:
         most = self._most(config, weight)
         if most is None:
-            return ["扣分项缺少分值：请设置该项分值或最高扣分（max_deduction）"]
+            return [Message("扣分项缺少分值：请设置该项分值或最高扣分（max_deduction）")]
         deducted = as_decimal(value)
         if deducted is None or not 0 <= deducted <= most:
-            return [f"扣分必须是 0 到 {most} 之间的数字"]
+            return [Message("扣分必须是 0 到 %(most)s 之间的数字", most=most)]
         return []
 
     def _check_note(self, value: Any, note: str | None, config: dict[str, Any]) -> list[str]:
         deducted = as_decimal(value)
         if deducted and not (isinstance(note, str) and note.strip()):
-            return ["扣分时必须填写扣分原因"]
+            return [Message("扣分时必须填写扣分原因")]
         return []
 
     def _ratio(self, value: Any, config: dict[str, Any], weight: Decimal | None) -> Fraction:

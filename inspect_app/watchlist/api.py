@@ -10,7 +10,7 @@ from ..auth.permissions import Permission
 from ..auth.session import current_user
 from ..errors import NotFound, PermissionDenied
 from ..extensions import db
-from ..i18n import local_today
+from ..i18n import N_, local_today
 from ..orgs.models import OrgUnit
 from . import dashboards
 from . import rules as engine
@@ -49,7 +49,7 @@ blp = Blueprint("watchlist_api", __name__, url_prefix="/api/v1",
 def visible_entries(by, status: str, kind: str | None) -> list[WatchlistEntry]:
     paths = by.scope_paths(Permission.reports_read)
     if not paths:
-        raise PermissionDenied("您无权查看名单", code="not_reader")
+        raise PermissionDenied(N_("您无权查看名单"), code="not_reader")
     query = (sa.select(WatchlistEntry).join(OrgUnit, WatchlistEntry.unit_id == OrgUnit.id)
              .where(sa.or_(*[OrgUnit.path.startswith(p) for p in paths]))
              .order_by(WatchlistEntry.entered_on.desc(), WatchlistEntry.id.desc()))
@@ -211,7 +211,7 @@ class Trend(MethodView):
         by = current_user()
         unit = db.session.get(OrgUnit, args["unit_id"])
         if unit is None or not by.can(Permission.reports_read, unit):
-            raise NotFound("未找到该机构", code="org_unit_not_found")
+            raise NotFound(N_("未找到该机构"), code="org_unit_not_found")
         points = dashboards.trend(unit, by, end=args.get("end") or local_today(),
                                   months=args["months"])
         return {"unit": {"id": unit.id, "name": unit.name}, "points": points,

@@ -23,6 +23,7 @@ from ..auth.models import User
 from ..auth.permissions import Permission
 from ..errors import PermissionDenied
 from ..extensions import db
+from ..i18n import N_
 from ..inspections.models import RESULT_VISIBLE, Finding, FindingStatus, Inspection, Mode
 from ..orgs.models import OrgKind, OrgUnit
 from ..scoring import DEFAULT_RULES
@@ -61,7 +62,7 @@ def period_for(kind: str, day: date) -> Period:
 def _reader_paths(by: User) -> list[str]:
     paths = by.scope_paths(Permission.reports_read)
     if not paths:
-        raise PermissionDenied("您无权查看统计报表", code="not_reader")
+        raise PermissionDenied(N_("您无权查看统计报表"), code="not_reader")
     return paths
 
 
@@ -261,7 +262,7 @@ def mode_comparison(period: Period, by: User) -> list[dict[str, Any]]:
 def trend(unit: OrgUnit, by: User, *, end: date, months: int = 12) -> list[dict[str, Any]]:
     """Monthly combined, independent and self-check means of an outlet or sub-branch."""
     if not by.can(Permission.reports_read, unit):
-        raise PermissionDenied("您无权查看该机构的趋势", code="not_reader")
+        raise PermissionDenied(N_("您无权查看该机构的趋势"), code="not_reader")
     first = date(end.year, end.month, 1)
     for _ in range(months - 1):
         first = date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)

@@ -20,8 +20,9 @@ from ..auth.permissions import Permission
 from ..checklists.models import Checklist
 from ..errors import IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
-from ..i18n import local_today
+from ..i18n import N_, local_today
 from ..inspections.models import Finding, FindingStatus, Inspection, InspectionStatus, Mode
+from ..messages import Message
 from ..orgs.models import OrgKind, OrgUnit
 from . import rules as engine
 from .models import (
@@ -43,7 +44,7 @@ EXIT_LOOKBACK = timedelta(days=400)
 
 def require_manager(by: User | None) -> None:
     if by is not None and not by.can(Permission.watchlist_manage):
-        raise PermissionDenied("只有服务管理人员可以管理名单", code="not_watchlist_manager")
+        raise PermissionDenied(N_("只有服务管理人员可以管理名单"), code="not_watchlist_manager")
 
 
 # -- rule versions -------------------------------------------------------------------------
@@ -69,9 +70,9 @@ def update_rules(rules: dict[str, Any], *, period_days: int, note: str | None,
     data = {**rules, "version": current.version + 1}
     problems = engine.validate_rule_set(data)
     if problems:
-        raise InvalidInput("名单规则有误", code="watchlist_rules_invalid", details=problems)
+        raise InvalidInput(N_("名单规则有误"), code="watchlist_rules_invalid", details=problems)
     if not 7 <= period_days <= 366:
-        raise InvalidInput("统计期间必须在 7 到 366 天之间", code="invalid_period")
+        raise InvalidInput(N_("统计期间必须在 7 到 366 天之间"), code="invalid_period")
     rule_set = engine.RuleSet.from_dict(data)
     new = WatchlistRuleSet(version=rule_set.version, rules=rule_set.to_dict(),
                            period_days=period_days, note=note,
@@ -306,7 +307,7 @@ def manual_exit(entry: WatchlistEntry, *, reason: str, on: date | None = None,
     """A service manager takes a unit off the list, with a written reason."""
     require_manager(by)
     if entry.status is not EntryStatus.active:
-        raise IllegalTransition("该单位已不在名单上", code="not_on_list")
+        raise IllegalTransition(N_("该单位已不在名单上"), code="not_on_list")
     on = on or local_today()
     entry.status, entry.exited_on, entry.exit_kind, entry.exit_reason = (
         EntryStatus.exited, on, "manual", reason)
@@ -321,7 +322,7 @@ def log_action(entry: WatchlistEntry, *, kind: str, held_on: date, people: str, 
     """Record a follow-up (送教上门, 驻点辅导, 约谈…) on an entry."""
     require_manager(by)
     if kind not in ACTION_KINDS:
-        raise InvalidInput("未知的辅导类型", code="invalid_kind")
+        raise InvalidInput(N_("未知的辅导类型"), code="invalid_kind")
     action = CoachingAction(entry=entry, kind=kind, held_on=held_on, people=people,
                             notes=notes, attachments=attachments, created_by_id=by.id)
     db.session.add(action)
@@ -344,11 +345,11 @@ def import_queue_csv(data: bytes, *, by: User | None) -> dict[str, Any]:
     for index, row in enumerate(parsed.rows):
         if row.outlet_code not in outlets:
             problems.append({"row": None, "column": "网点编码",
-                             "message": f"网点编码 {row.outlet_code} 不存在"})
+                             "message": Message("网点编码 %(code)s 不存在", code=row.outlet_code)})
     if problems or not parsed.rows:
-        raise InvalidInput("排队数据有误，未导入任何内容", code="queue_import_invalid",
+        raise InvalidInput(N_("排队数据有误，未导入任何内容"), code="queue_import_invalid",
                            details=problems or [{"row": None, "column": None,
-                                                 "message": "文件中没有数据"}])
+                                                 "message": Message("文件中没有数据")}])
     existing = {(o, d): q for q, o, d in db.session.execute(
         sa.select(QueueDay, QueueDay.outlet_id, QueueDay.day).where(
             QueueDay.outlet_id.in_(set(outlets.values())),
@@ -385,7 +386,7 @@ def watch_listed_outlet_ids() -> set[int]:
 def get_entry(entry_id: int, by: User) -> WatchlistEntry:
     entry = db.session.get(WatchlistEntry, entry_id)
     if entry is None or not by.can(Permission.reports_read, entry.unit):
-        raise NotFound("未找到该名单记录", code="entry_not_found")
+        raise NotFound(N_("未找到该名单记录"), code="entry_not_found")
     return entry
 
 

@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
 
+from ..messages import N_, Message
 from .rules import QueueStats
 
 #: Column keys in order, with their Chinese labels.
 COLUMNS: Final = ("outlet_code", "date", "customers_served", "customers_over_limit")
-COLUMN_LABELS_ZH: Final = {"outlet_code": "网点编码", "date": "日期",
-                           "customers_served": "服务客户数", "customers_over_limit": "超时客户数"}
+COLUMN_LABELS_ZH: Final = {"outlet_code": N_("网点编码"), "date": N_("日期"),
+                           "customers_served": N_("服务客户数"),
+                           "customers_over_limit": N_("超时客户数")}
 #: Header spellings accepted for each column (compared after trimming, lower-casing and removing
 #: spaces, underscores and hyphens).
 HEADER_ALIASES: Final = {
@@ -139,25 +141,26 @@ def looks_like_formula(value: str) -> bool:
 def _parse_date(text: str) -> tuple[date | None, str | None]:
     match = _DATE.fullmatch(text)
     if not match:
-        return None, "日期格式应为 YYYY-MM-DD 或 YYYY/MM/DD"
+        return None, Message("日期格式应为 YYYY-MM-DD 或 YYYY/MM/DD")
     try:
         return date(int(match[1]), int(match[3]), int(match[4])), None
     except ValueError:
-        return None, f"日期不存在：{text}"
+        return None, Message("日期不存在：%(date)s", date=text)
 
 
 def _parse_count(text: str, label: str) -> tuple[int | None, str | None]:
+    column = Message(label)
     if not text:
-        return None, f"{label}不能为空"
+        return None, Message("%(column)s不能为空", column=column)
     if not _INT.fullmatch(text):
-        return None, f"{label}必须是整数"
+        return None, Message("%(column)s必须是整数", column=column)
     if len(text) > 12:
-        return None, f"{label}过大"
+        return None, Message("%(column)s过大", column=column)
     value = int(text)
     if value < 0:
-        return None, f"{label}不能为负数"
+        return None, Message("%(column)s不能为负数", column=column)
     if value > MAX_COUNT:
-        return None, f"{label}过大（不能超过 {MAX_COUNT}）"
+        return None, Message("%(column)s过大（不能超过 %(max)s）", column=column, max=MAX_COUNT)
     return value, None
 
 
@@ -174,18 +177,20 @@ def parse_queue_csv(data: bytes, *, max_rows: int = DEFAULT_MAX_ROWS,
     """
     problems: list[QueueProblem] = []
     if not isinstance(data, (bytes, bytearray)):
-        return QueueImport(problems=[QueueProblem(None, None, "上传内容必须是文件")])
+        return QueueImport(problems=[QueueProblem(None, None, Message("上传内容必须是文件"))])
     if len(data) > max_bytes:
         return QueueImport(problems=[QueueProblem(
-            None, None, f"文件过大（{len(data)} 字节），上限为 {max_bytes} 字节")])
+            None, None, Message("文件过大（%(size)s 字节），上限为 %(max)s 字节", size=len(data),
+                                max=max_bytes))])
     decoded = _decode(bytes(data))
     if decoded is None:
         return QueueImport(problems=[QueueProblem(
-            None, None, "无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV 文件")])
+            None, None, Message("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV 文件"))])
     text, encoding = decoded
     text = text.lstrip("\ufeff")
     if not text.strip():
-        return QueueImport(problems=[QueueProblem(None, None, "文件是空的")], encoding=encoding)
+        return QueueImport(problems=[QueueProblem(None, None, Message("文件是空的"))],
+                           encoding=encoding)
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
@@ -206,8 +211,8 @@ def parse_queue_csv(data: bytes, *, max_rows: int = DEFAULT_MAX_ROWS,
                     if columns is not None:
                         column = next((k for k, i in columns.items() if i == index), None)
                     problems.append(QueueProblem(
-                        row_number, column, f"第 {index + 1} 列包含公式或以 =、+、-、@ 开头的内容，"
-                                            "出于安全原因不予接受"))
+                        row_number, column, Message("第 %(column)s 列包含公式或以 =、+、-、@ 开头的内容，"
+                                                    "出于安全原因不予接受", column=index + 1)))
             if columns is None:
                 columns = _read_header(cells, problems, row_number)
                 if columns is None:
@@ -216,7 +221,8 @@ def parse_queue_csv(data: bytes, *, max_rows: int = DEFAULT_MAX_ROWS,
             data_rows += 1
             if data_rows > max_rows:
                 problems.append(QueueProblem(
-                    row_number, None, f"数据行数超过上限 {max_rows} 行，之后的内容未读取"))
+                    row_number, None, Message("数据行数超过上限 %(max)s 行，之后的内容未读取",
+                                              max=max_rows)))
                 break
             row = _read_row(cells, columns, problems, row_number)
             if row is None:
@@ -224,18 +230,19 @@ def parse_queue_csv(data: bytes, *, max_rows: int = DEFAULT_MAX_ROWS,
             key = (row.outlet_code, row.day)
             if key in seen:
                 problems.append(QueueProblem(
-                    row_number, None, f"与第 {seen[key]} 行重复：网点 {row.outlet_code} "
-                                      f"在 {row.day.isoformat()} 已有数据"))
+                    row_number, None, Message("与第 %(row)s 行重复：网点 %(outlet)s 在 %(date)s 已有数据",
+                                              row=seen[key], outlet=row.outlet_code,
+                                              date=row.day.isoformat())))
                 continue
             seen[key] = row_number
             rows.append(row)
     except csv.Error as exc:
-        problems.append(QueueProblem(line, None, f"第 {line} 行无法按 CSV 格式读取（{exc}），"
-                                                 "之后的内容未读取"))
+        problems.append(QueueProblem(line, None, Message("第 %(row)s 行无法按 CSV 格式读取（%(error)s），"
+                                                         "之后的内容未读取", row=line, error=exc)))
     if columns is None:
-        problems.append(QueueProblem(None, None, "文件没有表头行"))
+        problems.append(QueueProblem(None, None, Message("文件没有表头行")))
     elif data_rows == 0 and not problems:
-        problems.append(QueueProblem(None, None, "文件中没有数据行"))
+        problems.append(QueueProblem(None, None, Message("文件中没有数据行")))
     return QueueImport(rows=rows, problems=problems, encoding=encoding, delimiter=delimiter)
 
 
@@ -250,14 +257,16 @@ def _read_header(cells: list[str], problems: list[QueueProblem],
         if key is None:
             continue
         if key in columns:
-            problems.append(QueueProblem(row_number, key, f"表头中「{COLUMN_LABELS_ZH[key]}」列"
-                                                          f"出现了不止一次（第 {index + 1} 列）"))
+            problems.append(QueueProblem(row_number, key, Message(
+                "表头中「%(label)s」列出现了不止一次（第 %(column)s 列）",
+                label=Message(COLUMN_LABELS_ZH[key]), column=index + 1)))
         else:
             columns[key] = index
     for key in COLUMNS:
         if key not in columns:
             problems.append(QueueProblem(
-                row_number, key, f"表头缺少「{COLUMN_LABELS_ZH[key]}」列（{key}）"))
+                row_number, key, Message("表头缺少「%(label)s」列（%(key)s）",
+                                         label=Message(COLUMN_LABELS_ZH[key]), key=key)))
     return None if len(problems) > before else columns
 
 
@@ -271,22 +280,24 @@ def _read_row(cells: list[str], columns: dict[str, int], problems: list[QueuePro
         raw = cells[index] if index < len(cells) else None
         label = COLUMN_LABELS_ZH[key]
         if raw is None:
-            problems.append(QueueProblem(row_number, key, f"缺少「{label}」列的值"))
+            problems.append(QueueProblem(row_number, key, Message("缺少「%(label)s」列的值",
+                                                                  label=Message(label))))
             found = True
             continue
         if looks_like_formula(raw):
             found = True  # already reported for the cell
             continue
         text = raw.strip()
-        error: str | None = None
+        error: Message | None = None
         if key == "outlet_code":
             if not text:
-                error = "网点编码不能为空"
+                error = Message("网点编码不能为空")
             elif len(text) > MAX_CODE_LENGTH or _CONTROL.search(text):
-                error = f"网点编码无效（最多 {MAX_CODE_LENGTH} 个字符，不能含控制字符）"
+                error = Message("网点编码无效（最多 %(max)s 个字符，不能含控制字符）",
+                                max=MAX_CODE_LENGTH)
             values[key] = text
         elif key == "date":
-            values[key], error = _parse_date(text) if text else (None, "日期不能为空")
+            values[key], error = _parse_date(text) if text else (None, Message("日期不能为空"))
         else:
             values[key], error = _parse_count(text, label)
         if error:
@@ -297,7 +308,8 @@ def _read_row(cells: list[str], columns: dict[str, int], problems: list[QueuePro
     served, over = values["customers_served"], values["customers_over_limit"]
     if over > served:  # type: ignore[operator]
         problems.append(QueueProblem(row_number, "customers_over_limit",
-                                     f"超时客户数（{over}）不能大于服务客户数（{served}）"))
+                                     Message("超时客户数（%(over)s）不能大于服务客户数（%(served)s）",
+                                             over=over, served=served)))
         return None
     return QueueRow(values["outlet_code"], values["date"], served, over)  # type: ignore[arg-type]
 

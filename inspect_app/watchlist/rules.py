@@ -56,11 +56,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, ClassVar, Final
 
-
-def N_(message: str) -> str:
-    """Marks a rule's label for the catalogue (``scripts/i18n.sh``) without importing Flask."""
-    return message
-
+from ..messages import N_, Message
 
 #: Unit kinds the rules know.
 OUTLET: Final = "outlet"
@@ -212,23 +208,28 @@ class Param:
 
     def problems(self, value: Any, rule_label: str) -> list[str]:
         """Chinese messages for what is wrong with ``value`` (empty if it is fine)."""
-        where = f"规则「{rule_label}」的参数 {self.name}（{self.label_zh}）"
+        where = Message("规则「%(rule)s」的参数 %(name)s（%(label)s）", rule=Message(rule_label),
+                        name=self.name, label=Message(self.label_zh))
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return [f"{where}必须是数字"]
+            return [Message("%(where)s必须是数字", where=where)]
         if not math.isfinite(value):
-            return [f"{where}必须是有限的数字"]
+            return [Message("%(where)s必须是有限的数字", where=where)]
         if self.kind == "int" and value != int(value):
-            return [f"{where}必须是整数"]
+            return [Message("%(where)s必须是整数", where=where)]
         low, high = self.minimum, self.maximum
         too_low = low is not None and (value < low if self.minimum_inclusive else value <= low)
         if not too_low and (high is None or value <= high):
             return []
-        above = "不小于" if self.minimum_inclusive else "大于"
+        values = {"where": where, "low": self.format(low) if low is not None else None,
+                  "high": self.format(high) if high is not None else None}
         if low is not None and high is not None:
-            return [f"{where}必须{above} {self.format(low)} 且不大于 {self.format(high)}"]
+            return [Message("%(where)s必须不小于 %(low)s 且不大于 %(high)s", **values)
+                    if self.minimum_inclusive else
+                    Message("%(where)s必须大于 %(low)s 且不大于 %(high)s", **values)]
         if low is not None:
-            return [f"{where}必须{above} {self.format(low)}"]
-        return [f"{where}不能大于 {self.format(high)}"]
+            return [Message("%(where)s必须不小于 %(low)s", **values) if self.minimum_inclusive
+                    else Message("%(where)s必须大于 %(low)s", **values)]
+        return [Message("%(where)s不能大于 %(high)s", **values)]
 
     def format(self, value: float) -> str:
         """The value as shown to people: shares as percentages, numbers without trailing zeros."""
@@ -310,9 +311,11 @@ class WatchRule:
     def validate(self, params: Any) -> list[str]:
         """Chinese messages for what is wrong with ``params`` (missing ones take defaults)."""
         if not isinstance(params, Mapping):
-            return [f"规则「{self.label_zh}」的参数必须是键值对（JSON 对象）"]
+            return [Message("规则「%(rule)s」的参数必须是键值对（JSON 对象）",
+                            rule=Message(self.label_zh))]
         known = {p.name: p for p in self.params}
-        errors = [f"规则「{self.label_zh}」没有参数 {name}" for name in params if name not in known]
+        errors = [Message("规则「%(rule)s」没有参数 %(name)s", rule=Message(self.label_zh), name=name)
+                  for name in params if name not in known]
         for name, value in params.items():
             if name in known:
                 errors += known[name].problems(value, self.label_zh)
@@ -551,7 +554,7 @@ def get_rule(key: str) -> WatchRule:
     try:
         return RULES[key]
     except KeyError:
-        raise WatchlistError(f"未知的名单规则：{key}") from None
+        raise WatchlistError(Message("未知的名单规则：%(key)s", key=key)) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -636,34 +639,35 @@ class RuleSet:
 def validate_rule_set(data: Any) -> list[str]:
     """Chinese messages for everything wrong with rule-set JSON data (empty if it is fine)."""
     if not isinstance(data, Mapping):
-        return ["名单规则集必须是键值对（JSON 对象）"]
-    errors = [f"名单规则集中未知的配置项：{key}" for key in data
+        return [Message("名单规则集必须是键值对（JSON 对象）")]
+    errors = [Message("名单规则集中未知的配置项：%(key)s", key=key) for key in data
               if key not in ("version", "rules", "exit")]
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        errors.append("规则集版本号（version）必须是不小于 1 的整数")
+        errors.append(Message("规则集版本号（version）必须是不小于 1 的整数"))
     rules = data.get("rules")
     if not isinstance(rules, list):
-        errors.append("规则列表（rules）必须是列表")
+        errors.append(Message("规则列表（rules）必须是列表"))
         rules = []
     seen: set[str] = set()
     for index, raw in enumerate(rules, start=1):
-        where = f"第 {index} 条规则"
         if not isinstance(raw, Mapping):
-            errors.append(f"{where}必须是键值对（JSON 对象）")
+            errors.append(Message("第 %(index)s 条规则必须是键值对（JSON 对象）", index=index))
             continue
-        errors += [f"{where}中未知的配置项：{key}" for key in raw
-                   if key not in ("key", "enabled", "params", "unit_kinds")]
+        errors += [Message("第 %(index)s 条规则中未知的配置项：%(key)s", index=index, key=key)
+                   for key in raw if key not in ("key", "enabled", "params", "unit_kinds")]
         key = raw.get("key")
         if not isinstance(key, str) or key not in RULES:
-            errors.append(f"{where}的规则键无效：{key}")
+            errors.append(Message("第 %(index)s 条规则的规则键无效：%(key)s", index=index, key=key))
             continue
         rule = RULES[key]
         if key in seen:
-            errors.append(f"规则「{rule.label_zh}」（{key}）重复出现")
+            errors.append(Message("规则「%(rule)s」（%(key)s）重复出现", rule=Message(rule.label_zh),
+                                  key=key))
         seen.add(key)
         if not isinstance(raw.get("enabled", True), bool):
-            errors.append(f"规则「{rule.label_zh}」的启用状态（enabled）必须是 true 或 false")
+            errors.append(Message("规则「%(rule)s」的启用状态（enabled）必须是 true 或 false",
+                                  rule=Message(rule.label_zh)))
         errors += rule.validate(raw.get("params") or {})
         kinds = raw.get("unit_kinds")
         if kinds is not None:
@@ -671,8 +675,8 @@ def validate_rule_set(data: Any) -> list[str]:
                     not isinstance(k, str) or k not in rule.applies_to for k in kinds):
                 allowed = "、".join(f"{k}（{UNIT_KIND_LABELS_ZH[k]}）"
                                    for k in UNIT_KINDS if k in rule.applies_to)
-                errors.append(f"规则「{rule.label_zh}」的适用对象（unit_kinds）必须是非空列表，"
-                              f"取值为 {allowed}")
+                errors.append(Message("规则「%(rule)s」的适用对象（unit_kinds）必须是非空列表，取值为 %(allowed)s",
+                                      rule=Message(rule.label_zh), allowed=allowed))
     errors += _exit_errors(data.get("exit"))
     return errors
 
@@ -681,18 +685,18 @@ def _exit_errors(exit_: Any) -> list[str]:
     if exit_ is None:
         return []
     if not isinstance(exit_, Mapping):
-        return ["出列条件（exit）必须是键值对（JSON 对象）"]
-    errors = [f"出列条件中未知的配置项：{key}" for key in exit_
+        return [Message("出列条件（exit）必须是键值对（JSON 对象）")]
+    errors = [Message("出列条件中未知的配置项：%(key)s", key=key) for key in exit_
               if key not in ExitPolicy().to_dict()]
     n = exit_.get("consecutive_passing_checks", 2)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        errors.append("出列所需连续合格检查次数（consecutive_passing_checks）必须是不小于 1 的整数")
+        errors.append(Message("出列所需连续合格检查次数（consecutive_passing_checks）必须是不小于 1 的整数"))
     score = exit_.get("passing_score", 80)
     if isinstance(score, bool) or not isinstance(score, (int, float)) \
             or not math.isfinite(score) or not 0 <= score <= 100:
-        errors.append("出列合格分数线（passing_score）必须是 0 到 100 之间的数字")
+        errors.append(Message("出列合格分数线（passing_score）必须是 0 到 100 之间的数字"))
     if not isinstance(exit_.get("require_nothing_overdue", True), bool):
-        errors.append("是否要求无逾期整改（require_nothing_overdue）必须是 true 或 false")
+        errors.append(Message("是否要求无逾期整改（require_nothing_overdue）必须是 true 或 false"))
     return errors
 
 

@@ -21,7 +21,7 @@ from ..auth.permissions import Permission
 from ..auth.session import pages_need
 from ..errors import DomainError
 from ..extensions import db
-from ..i18n import N_, local_date, local_today
+from ..i18n import N_, local_date, local_today, say
 from ..orgs.models import OrgKind, OrgUnit
 from ..orgs.operations import visible_units
 from ..reports import charts
@@ -101,7 +101,7 @@ def entry(entry_id: int):
             return redirect(url_for("manage.entry", entry_id=entry_id))
         except (DomainError, ValueError) as exc:
             db.session.rollback()
-            error = exc.message if isinstance(exc, DomainError) else "日期格式不正确"
+            error = say(exc.message) if isinstance(exc, DomainError) else gettext("日期格式不正确")
     points = dashboards.trend(item.unit, g.user, end=local_today(), months=6)
     chart = charts.line_chart(
         [charts.Series(gettext("综合得分"), [(_month(p), p["combined"]) for p in points]),
@@ -135,8 +135,8 @@ def rules():
                 messages) for name, messages in sorted(exc.messages.items())]
         except DomainError as exc:
             db.session.rollback()
-            error, status = exc.message, exc.status
-            problems = exc.details if isinstance(exc.details, list) else []
+            error, status = say(exc.message), exc.status
+            problems = [say(d) for d in exc.details] if isinstance(exc.details, list) else []
     history = db.session.execute(
         sa.select(WatchlistRuleSet, User.display_name)
         .outerjoin(User, WatchlistRuleSet.created_by_id == User.id)

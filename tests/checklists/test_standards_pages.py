@@ -99,6 +99,11 @@ def test_a_broken_workbook_shows_every_problem_and_changes_nothing(client, login
     assert any("第 2 行“分值”列" in p for p in problems), problems
     assert any("第 4 行“分区编码”列" in p for p in problems), problems
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Checklist)) == before
+    client.get("/?lang=en")  # the session's language from now on
+    english = _import(client, _edited(export, edit), base_id=demo.id).get_data(as_text=True)
+    assert re.search(r"<li>Sheet “检查项”, row 2, column “分值”: [A-Z][^<]*</li>", english), \
+        re.findall(r"<li>Sheet.*?</li>", english)
+    client.get("/?lang=zh")
     empty = _post(client, "/manage/standards/import", {"base_id": str(demo.id)})
     assert empty.status_code == 422 and "请选择要导入的 .xlsx 文件" in empty.get_data(
         as_text=True)
@@ -169,5 +174,5 @@ def test_the_pages_in_english(client, login, demo):
     assert "Import a spreadsheet" in page
     detail = client.get(f"/manage/standards/{demo.id}?lang=en").get_data(as_text=True)
     assert "This is the checklist’s first version." in detail
-    assert "<span>Photo: Required when failed</span>" in detail
+    assert "<span>Photo rule: Required when failed</span>" in detail
     assert "Pass / fail / N.A." in detail and "Retire" in detail

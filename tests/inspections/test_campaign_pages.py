@@ -99,3 +99,5 @@ def test_the_campaigns_page_in_english(client, login, demo):
     assert "Plan a campaign" in page and "Self-check cycle" in page and "Mystery visit" in page
     response = _post(client, plan_form(demo.id, modes=None))
     assert "Modes: Please choose at least one mode" in response.get_data(as_text=True)
+    response = _post(client, plan_form(demo.id, period_end="2026-11-01"))  # a domain refusal
+    assert "The end date cannot be before the start date" in response.get_data(as_text=True)

@@ -28,6 +28,32 @@ POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
 PASSWORD = "Passw0rd!"
 
 
+#: Tests that one pytest-xdist worker runs together, in turn (``scripts/test.sh`` runs two
+#: workers), by the start of their node id: every browser test (one Chromium at a time, never
+#: two fighting for the CPU), the module that starts one gunicorn for its tests, and both
+#: databases' runs of the test that counts sign-ins in the machine's one Redis.
+SAME_WORKER = {
+    "tests/browser/": "browser",
+    "tests/security/test_live.py::": "gunicorn",
+    "tests/security/test_sessions.py::test_two_instances_sharing_redis": "redis",
+}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """With ``-n``, hand out tests one by one (as ``--dist load`` does), but each group of
+    :data:`SAME_WORKER` as one unit."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SameWorkerScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return next((group for start, group in SAME_WORKER.items()
+                         if nodeid.startswith(start)), nodeid)
+
+    return SameWorkerScheduling(config, log)
+
+
 def base_config(tmp_path: Path, database_url: str) -> dict:
     return {
         "TESTING": True,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import random
 import uuid
@@ -45,6 +46,7 @@ def new_key() -> str:
     return str(uuid.uuid4())
 
 
+@functools.cache  # the same seeds come back in most tests: drawing one costs 10-20 ms
 def jpeg(seed: int = 0, size: tuple[int, int] = (96, 72), *, exif: bool = True) -> bytes:
     """A small, distinct JPEG with camera EXIF (make, model, capture time)."""
     rng = random.Random(seed)

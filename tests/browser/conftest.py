@@ -69,7 +69,9 @@ def live_server(app) -> Iterator[str]:
     """
     in_flight = _InFlight(app)
     server = make_server("127.0.0.1", 0, in_flight, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    # a short poll: stopping waits for the server's next look at its shutdown flag
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="live-server", daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"

@@ -1,6 +1,7 @@
 """Helpers for the PWA browser tests: signing in, filling a form like a person, photos."""
 from __future__ import annotations
 
+import functools
 import io
 
 import sqlalchemy as sa
@@ -69,6 +70,7 @@ def wait_offline_ready(page) -> None:
         raise AssertionError("the service worker never took control of the page")
 
 
+@functools.cache  # a camera-sized JPEG takes a while to encode; tests reuse the seeds
 def phone_photo(seed: int = 0, size: tuple[int, int] = (3000, 2000)) -> bytes:
     """A camera-sized JPEG with EXIF capture time and GPS (as phones write them)."""
     image = Image.linear_gradient("L").resize(size).convert("RGB")

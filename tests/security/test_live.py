@@ -89,8 +89,11 @@ def test_worker_killed_mid_upload_leaves_nothing_and_the_retry_succeeds(server):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # the master starts new workers
         try:
+            # as patient as gunicorn's worker timeout: the retry waits in the listen queue
+            # while three new workers import the app, which can pass 10 s on a busy machine;
+            # a retry given up on would still be stored, and the next one would get 200
             retry = requests.post(f"{base}/api/v1/inspections/{person.inspection_id}/photos",
-                                  headers=person.headers, timeout=10,
+                                  headers=person.headers, timeout=30,
                                   data={"client_id": client_id, "item_code": item},
                                   files={"file": ("p.jpg", data, "image/jpeg")})
             if retry.status_code < 500:

@@ -44,6 +44,9 @@ def test_cancelled_draft_leaves_no_error_and_its_local_copy_can_be_discarded(
     row = page.locator(f'#tasks-cancelled [data-task="{inspection_id}"]')
     expect(row).to_contain_text("已取消")
     expect(page.locator("#sync-error")).to_be_hidden()
+    # the list keeps the other tasks for offline use in the background; let it finish, or the
+    # check below would find them not yet kept rather than wrongly discarded
+    page.wait_for_selector("html[data-offline-ready]", state="attached", timeout=15000)
     page.locator(f'[data-discard="{inspection_id}"]').click()
     expect(page.locator(f'[data-task="{inspection_id}"]')).to_have_count(0)
     expect(page.locator("#tasks-cancelled")).to_be_hidden()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import operator
 from datetime import date, datetime
 from typing import Any
 
@@ -122,8 +123,11 @@ def _reuse_flags(processed: ProcessedPhoto, outlet_id: int, inspection_id: int |
     query = _REUSE_ANYWHERE if inspection_id is None else _REUSE_ELSEWHERE
     candidates = db.session.execute(query, {
         "outlet_id": outlet_id, "inspection_id": inspection_id, "sha256": processed.sha256,
+        "agree": bytes_in_common(threshold),
         **{f"band{i}": processed.dhash[2 * i:2 * i + 2] for i in range(8)}}).all()
-    candidates.sort()  # the oldest match is named, whichever index found it
+    # the oldest match is named, whichever index found it (sorted here: an ORDER BY would
+    # tempt the planner into walking the primary key instead of the dhash indexes)
+    candidates.sort(key=lambda row: row.id)
     exact = [photo_id for photo_id, sha256, _ in candidates if sha256 == processed.sha256]
     if exact:
         return [{"code": "reused_exact", "photo_id": exact[0]}]
@@ -134,19 +138,34 @@ def _reuse_flags(processed: ProcessedPhoto, outlet_id: int, inspection_id: int |
     return []
 
 
+def bytes_in_common(threshold: int) -> int:
+    """How many of their eight bytes two 64-bit hashes at most ``threshold`` bits apart must
+    share: each differing bit spoils at most one byte (pigeonhole). At least one, so that the
+    per-byte indexes can find the candidates; a threshold above 7 bits is therefore not
+    supported (it would call unrelated pictures re-used anyway)."""
+    return max(1, 8 - threshold)
+
+
 def _reuse_candidates(*, anywhere: bool) -> sa.Select:
-    """Photos attached elsewhere with the same SHA-256 or sharing a byte of the dhash.
+    """Photos attached elsewhere with the same SHA-256 or a dhash near enough to compare.
 
     "Elsewhere" is another outlet or another inspection; a photo of no inspection (an
     after-photo) is compared with every stored one. Pigeonhole: two 64-bit hashes within 6 bits
-    of each other agree exactly on at least two of their eight bytes, so only photos sharing one
-    byte at its position can be near-identical. Each byte position has its own expression index
-    (``ix_photos_dhash_byte*``): a handful of index lookups however many photos are stored.
-    Built once, with parameters, so each shape is compiled once per process.
+    of each other agree exactly on at least two of their eight bytes (:func:`bytes_in_common`).
+    Each byte position has its own expression index (``ix_photos_dhash_byte*``): the database
+    finds the photos sharing one byte through a handful of index lookups however many photos
+    are stored, and keeps those sharing enough bytes, so only real candidates come back
+    (pictures with flat areas share single bytes by the thousand). Built once, with parameters,
+    so each shape is compiled once per process.
     """
-    matches = [Photo.sha256 == sa.bindparam("sha256")]
-    matches += [dhash_byte(Photo.dhash, i) == sa.bindparam(f"band{i}") for i in range(8)]
-    query = sa.select(Photo.id, Photo.sha256, Photo.dhash).where(sa.or_(*matches))
+    bands = [dhash_byte(Photo.dhash, i) == sa.bindparam(f"band{i}") for i in range(8)]
+    same = Photo.sha256 == sa.bindparam("sha256")
+    one, nothing = sa.literal_column("1"), sa.literal_column("0")
+    shared = functools.reduce(operator.add, (sa.case((band, one), else_=nothing)
+                                             for band in bands))
+    query = sa.select(Photo.id, Photo.sha256, Photo.dhash) \
+        .where(sa.or_(same, *bands)) \
+        .where(sa.or_(same, shared >= sa.bindparam("agree", type_=sa.Integer)))
     if not anywhere:
         query = query.where(sa.or_(Photo.outlet_id != sa.bindparam("outlet_id"),
                                    Photo.inspection_id != sa.bindparam("inspection_id"),

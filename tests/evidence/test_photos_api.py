@@ -172,7 +172,7 @@ def test_reuse_check_reads_the_dhash_indexes_not_the_table(app):
     (and the SHA-256 index), rather than reading every stored photo?"""
     from inspect_app.evidence.operations import _REUSE_ANYWHERE, _REUSE_ELSEWHERE
 
-    params = {"outlet_id": 1, "inspection_id": 2, "sha256": "ab" * 32,
+    params = {"outlet_id": 1, "inspection_id": 2, "sha256": "ab" * 32, "agree": 2,
               **{f"band{i}": "0f" for i in range(8)}}
     with db.engine.connect() as conn:
         for query in (_REUSE_ELSEWHERE, _REUSE_ANYWHERE):
@@ -187,6 +187,35 @@ def test_reuse_check_reads_the_dhash_indexes_not_the_table(app):
             assert all(name in plan for name in names) and "ix_photos_sha256" in plan, plan
             assert "Seq Scan" not in plan and "SCAN photos" not in plan, plan
         conn.rollback()
+
+
+def test_reuse_check_fetches_only_photos_sharing_enough_of_the_dhash(client, api, spot):
+    """Does the candidate query return a stored photo only when the hashes share enough bytes
+    to be within the threshold (pictures with flat areas share single bytes by the thousand),
+    or the same SHA-256?"""
+    from inspect_app.evidence.operations import _REUSE_ANYWHERE, bytes_in_common
+
+    headers = api(filler_of(spot))
+    ids = [upload(client, headers, spot.id, jpeg(seed)).get_json()["id"] for seed in (40, 41)]
+    older, newer = (db.session.get(Photo, photo_id) for photo_id in ids)
+    newer.dhash = older.dhash  # a near-identical picture, stored later
+    db.session.commit()
+    stored = older.dhash
+
+    def found(dhash: str, sha256: str = "0" * 64) -> list[int]:
+        params = {"sha256": sha256, "agree": bytes_in_common(6),
+                  **{f"band{i}": dhash[2 * i:2 * i + 2] for i in range(8)}}
+        return sorted(row.id for row in db.session.execute(_REUSE_ANYWHERE, params))
+
+    def flipped(dhash: str, positions: range) -> str:
+        return "".join(f"{int(dhash[2 * i:2 * i + 2], 16) ^ 0x01:02x}" if i in positions
+                       else dhash[2 * i:2 * i + 2] for i in range(8))
+
+    assert bytes_in_common(6) == 2 and bytes_in_common(7) == 1 and bytes_in_common(12) == 1
+    assert found(stored) == ids
+    assert found(flipped(stored, range(6))) == ids  # six bits off: two bytes still agree
+    assert found(flipped(stored, range(7))) == []  # one byte in common is not enough
+    assert found(flipped(stored, range(8)), sha256=older.sha256) == [older.id]
 
 
 def test_flags_far_away_and_out_of_window_photos(client, api, spot):

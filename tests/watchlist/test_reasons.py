@@ -57,9 +57,9 @@ def test_english_reasons_read_as_sentences(app):
     """Do the English explanations carry the rule's figures in words a manager can read?"""
     with app.test_request_context("/"), force_locale("en"):
         assert reason_text(stored("low_independent_score")) == \
-            "Independent checks averaged 68.5 (3 checks), below 70"
+            "Independent checks averaged 68.5 (checks: 3), below 70"
         assert reason_text(stored("overdue_rectification")) == (
-            "3 rectification items overdue, reaching 3; "
+            "Overdue rectification items: 3, reaching 3; "
             "30% of open rectification items overdue (3/10), reaching 30%")
         assert reason_text(stored("self_check_inflation")).endswith(
             "more than 3 (A, B, C, D, E etc.)")
@@ -120,19 +120,25 @@ NOTES = [
     ({"key": "exited", "count": 2, "score": 80, "totals": [82.76, 98.47],
       "nothing_overdue": True},
      "不再命中名单规则，且入列后最近 2 次独立检查均不低于 80 分（82.76、98.47 分），无逾期整改项",
-     "No rule met any more, and the last 2 independent checks since listing all scored"
-     " at least 80 (82.76, 98.47), with nothing overdue"),
+     "No rule met any more, and the latest independent checks since listing (2: 82.76, 98.47)"
+     " all scored at least 80, with nothing overdue"),
     ({"key": "exited", "count": 3, "score": 75.5, "totals": [80.0, 90, 100],
       "nothing_overdue": False},
      "不再命中名单规则，且入列后最近 3 次独立检查均不低于 75.5 分（80、90、100 分）",
-     "No rule met any more, and the last 3 independent checks since listing all scored"
-     " at least 75.5 (80, 90, 100)"),
+     "No rule met any more, and the latest independent checks since listing (3: 80, 90, 100)"
+     " all scored at least 75.5"),
     ({"key": "not_yet", "problems": [
         {"key": "checks_too_low", "totals": [95, 79], "low": 1, "score": 80},
         {"key": "still_overdue", "count": 2}]},
      "尚未满足出列条件：最近 2 次独立检查（95、79 分）中有 1 次低于 80 分；仍有 2 项逾期整改",
-     "Cannot leave the list yet: 1 of the last 2 independent checks (95, 79) scored below 80;"
-     " 2 rectification items still overdue"),
+     "Cannot leave the list yet: of the latest independent checks (2: 95, 79), 1 scored below"
+     " 80; rectification items still overdue: 2"),
+    ({"key": "not_yet", "problems": [  # one of each: no "1 checks", "1 items"
+        {"key": "too_few_checks", "count": 1, "needed": 2, "score": 80},
+        {"key": "still_overdue", "count": 1}]},
+     "尚未满足出列条件：入列后独立检查仅 1 次，需连续 2 次不低于 80 分；仍有 1 项逾期整改",
+     "Cannot leave the list yet: independent checks since listing: only 1; 2 in a row must"
+     " score at least 80; rectification items still overdue: 1"),
     ({"key": "not_reentered", "since": "2026-01-11"},
      "人工出列（2026-01-11）后没有新的情况命中名单规则",
      "Since being taken off the list on 2026-01-11, no new facts meet a rule"),

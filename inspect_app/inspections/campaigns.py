@@ -22,6 +22,7 @@ from ..checklists.models import Checklist, ChecklistStatus
 from ..errors import InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
 from ..i18n import N_
+from ..messages import Message
 from ..orgs.models import OrgKind, OrgUnit
 from . import planning
 from .models import Campaign, Inspection, InspectionStatus, InspectionTeam, Mode
@@ -121,13 +122,31 @@ def _self_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> 
     for outlet in outlets:
         manager = managers.get(outlet.id)
         if manager is None:
-            warnings.append(f"{outlet.name}没有网点负责人账号，未生成自查任务")
+            warnings.append(Message("%(outlet)s没有网点负责人账号，未生成自查任务",
+                                    outlet=outlet.name))
             continue
         for cycle in cycles:
             _new_inspection(campaign, Mode.self_check, outlet.id, cycle, assignee_id=manager.id)
             count += 1
     return {"count": count, "cycles": [[c[0].isoformat(), c[1].isoformat()] for c in cycles],
-            "warnings": warnings}
+            **noted(warnings)}
+
+
+def noted(warnings: list[Message]) -> dict[str, list]:
+    """A plan's warnings as stored: the Chinese text (``warnings``, as the API has always
+    given it) and, in the same order, each message's catalogue id and values
+    (``warnings_said``), so that a page can say them in the reader's language."""
+    return {"warnings": [str(w) for w in warnings],
+            "warnings_said": [{"template": w.template, "params": w.params} for w in warnings]}
+
+
+def warnings_of(part: dict[str, Any]) -> list[str]:
+    """A mode's stored warnings as messages to say (plain text for plans stored before the
+    messages were kept as data)."""
+    said = part.get("warnings_said")
+    if said is None:
+        return list(part.get("warnings", []))
+    return [Message(w["template"], **w["params"]) for w in said]
 
 
 def _peer_history(campaign: Campaign) -> tuple[list[planning.PastPair], int]:
@@ -231,6 +250,7 @@ def _mystery_visits(campaign: Campaign, outlets: list[OrgUnit], settings: dict) 
     if count < 1:
         raise InvalidInput(N_("暗访数量必须为正整数"), code="invalid_count")
     chosen = sorted(rng.sample([o.id for o in outlets], count))
+    names = {o.id: o.name for o in outlets}
     shoppers = [user for user, _ in db.session.execute(_users_with(Role.mystery_shopper))]
     if not shoppers:
         raise InvalidInput(N_("没有神秘人账号，无法分派暗访任务"), code="no_shoppers")
@@ -250,7 +270,12 @@ def _mystery_visits(campaign: Campaign, outlets: list[OrgUnit], settings: dict) 
             history, seed=f"{campaign.seed}:mystery:{outlet_id}",
             min_days_between=int(settings["min_days_between"]))
         if pick.shopper_id is None:
-            problems.append(pick.reason)
+            reason = pick.reason
+            if isinstance(reason, Message) and "outlet" in reason.params:
+                # the planner speaks of outlets by id; the manager reads the outlet's name
+                reason = Message(reason.template,
+                                 **{**reason.params, "outlet": names.get(outlet_id, outlet_id)})
+            problems.append(reason)
             continue
         loads[pick.shopper_id] += 1
         history.append(planning.MysteryVisit(pick.shopper_id, outlet_id, start))
@@ -259,7 +284,7 @@ def _mystery_visits(campaign: Campaign, outlets: list[OrgUnit], settings: dict) 
         visits.append(outlet_id)
     if problems and not visits:
         raise InvalidInput(N_("没有符合间隔要求的神秘人"), code="no_eligible_shopper", details=problems)
-    return {"count": len(visits), "outlets": visits, "warnings": problems}
+    return {"count": len(visits), "outlets": visits, **noted(problems)}
 
 
 GENERATORS: dict[str, Callable[[Campaign, list[OrgUnit], dict], dict]] = {

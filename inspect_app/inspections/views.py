@@ -25,7 +25,7 @@ from ..extensions import db
 from ..i18n import N_, local_today, say
 from ..orgs.models import OrgKind, OrgUnit
 from ..orgs.operations import visible_units
-from .campaigns import DEFAULT_SETTINGS, campaign_counts, create_campaign, get_campaign
+from .campaigns import DEFAULT_SETTINGS, campaign_counts, create_campaign, get_campaign, warnings_of
 from .models import Campaign, InspectionStatus, Mode
 from .planning import CYCLES
 
@@ -231,5 +231,7 @@ def campaign(campaign_id: int):
     return render_template(
         "manage/campaign.html", campaign=item, progress=_progress(item), plan=plan,
         names=names, spot_facts=facts,
+        warnings={mode: [say(w) for w in warnings_of(part)] for mode, part in plan.items()
+                  if isinstance(part, dict)},
         cycles={"weekly": gettext("每周"), "monthly": gettext("每月"),
                 "quarterly": gettext("每季度")})

@@ -235,17 +235,17 @@ class Param:
         """The value as shown to people: shares as percentages, numbers without trailing zeros."""
         if self.kind == "share":
             return _percent(value)
-        return _number(value)
+        return plain_number(value)
 
 
-def _number(value: float) -> str:
+def plain_number(value: float) -> str:
     """``70`` for 70.0, ``68.5`` for 68.5, at most two decimals."""
     text = f"{value:.2f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
 
 
 def _percent(share: float) -> str:
-    return f"{_number(share * 100)}%"
+    return f"{plain_number(share * 100)}%"
 
 
 def _near(value: float, bound: float, *, percent: bool = False) -> str:
@@ -384,7 +384,7 @@ class LowIndependentScore(WatchRule):
     def explain(self, f, _=_zh):
         return [_("独立检查平均 %(mean)s 分（%(count)s 次），低于 %(threshold)s 分",
                   mean=_near(f["mean"], f["threshold"]), count=f["count"],
-                  threshold=_number(f["threshold"]))]
+                  threshold=plain_number(f["threshold"]))]
 
 
 class RedLineRepeat(WatchRule):
@@ -477,10 +477,10 @@ class SelfCheckInflation(WatchRule):
         if f["gap"] is not None and f["gap"] > f["gap_threshold"]:
             parts.append(_("自查平均 %(own)s 分，独立检查平均 %(independent)s 分，"
                            "高出 %(gap)s 分，超过 %(threshold)s 分",
-                           own=_number(f["self_mean"]),
-                           independent=_number(f["independent_mean"]),
+                           own=plain_number(f["self_mean"]),
+                           independent=plain_number(f["independent_mean"]),
                            gap=_near(f["gap"], f["gap_threshold"]),
-                           threshold=_number(f["gap_threshold"])))
+                           threshold=plain_number(f["gap_threshold"])))
         if f["reversals"] > f["reversal_threshold"]:
             items = f["reversal_items"]
             listed = _("、").join(items[:5]) + (_("等") if len(items) > 5 else "")
@@ -731,7 +731,7 @@ def describe_exit(policy: ExitPolicy, _: Callable[..., str] = _zh) -> str:
     """The exit policy, e.g. "入列后连续 2 次独立检查得分均不低于 80 分，且没有逾期整改项"
     (through ``_`` in the reader's language)."""
     text = _("入列后连续 %(n)s 次独立检查得分均不低于 %(score)s 分",
-             n=policy.consecutive_passing_checks, score=_number(policy.passing_score))
+             n=policy.consecutive_passing_checks, score=plain_number(policy.passing_score))
     if policy.require_nothing_overdue:
         text += _("，且没有逾期整改项")
     return text
@@ -896,11 +896,11 @@ def _shortfall(problem: Mapping[str, Any], _: Callable[..., str]) -> str:
     if key == "too_few_checks":
         return _("入列后独立检查仅 %(count)s 次，需连续 %(needed)s 次不低于 %(score)s 分",
                  count=problem["count"], needed=problem["needed"],
-                 score=_number(problem["score"]))
+                 score=plain_number(problem["score"]))
     if key == "checks_too_low":
         return _("最近 %(n)s 次独立检查（%(totals)s 分）中有 %(low)s 次低于 %(score)s 分",
-                 n=len(problem["totals"]), low=problem["low"], score=_number(problem["score"]),
-                 totals=_("、").join(_number(t) for t in problem["totals"]))
+                 n=len(problem["totals"]), low=problem["low"], score=plain_number(problem["score"]),
+                 totals=_("、").join(plain_number(t) for t in problem["totals"]))
     if key == "still_overdue":
         return _("仍有 %(count)s 项逾期整改", count=problem["count"])
     raise KeyError(key)
@@ -932,8 +932,8 @@ def say(note: Mapping[str, Any], _: Callable[..., str] = _zh) -> str:
                  problems=_("；").join(_shortfall(p, _) for p in note["problems"]))
     if key == "exited":
         said = _("不再命中名单规则，且入列后最近 %(n)s 次独立检查均不低于 %(score)s 分"
-                 "（%(totals)s 分）", n=note["count"], score=_number(note["score"]),
-                 totals=_("、").join(_number(t) for t in note["totals"]))
+                 "（%(totals)s 分）", n=note["count"], score=plain_number(note["score"]),
+                 totals=_("、").join(plain_number(t) for t in note["totals"]))
         return said + _("，无逾期整改项") if note["nothing_overdue"] else said
     raise KeyError(key)
 

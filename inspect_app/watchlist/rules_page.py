@@ -84,7 +84,7 @@ def read_form(form, current: WatchlistRuleSet) -> tuple[dict[str, Any], int, str
 
 def _shown(param: engine.Param, value: float) -> str:
     """A parameter's value in its input: shares as percentages, no trailing zeros."""
-    return engine._number(value * 100 if param.kind == "share" else value)
+    return engine.plain_number(value * 100 if param.kind == "share" else value)
 
 
 def present(row: WatchlistRuleSet, submitted=None) -> dict[str, Any]:
@@ -117,7 +117,7 @@ def present(row: WatchlistRuleSet, submitted=None) -> dict[str, Any]:
         "rules": rules, "exit_description": engine.describe_exit(policy, gettext),
         "exit": {"n": submitted.get("exit.consecutive_passing_checks",
                                     policy.consecutive_passing_checks),
-                 "score": submitted.get("exit.passing_score", engine._number(policy.passing_score)),
+                 "score": submitted.get("exit.passing_score", engine.plain_number(policy.passing_score)),
                  "nothing_overdue": ("exit.require_nothing_overdue" in submitted) if submitted
                  else policy.require_nothing_overdue},
         "note": submitted.get("note", ""),

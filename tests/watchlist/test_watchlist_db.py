@@ -104,7 +104,7 @@ def test_a_unit_off_the_list_shows_why_it_left_not_rules_it_meets(client, login,
     assert left.reasons[0]["explanation_zh"] not in shown
     english = client.get(f"/manage/watchlist/{left.id}?lang=en").get_data(as_text=True)
     assert "<h2>Why it left the list</h2>" in english and "Rules met while listed" in english
-    assert "No rule met any more, and the last" in english
+    assert "No rule met any more, and the latest independent checks since listing (" in english
 
 
 def test_coaching_actions_form_a_timeline(client, api, demo):

@@ -3,7 +3,7 @@ manager reassigns (改派), reschedules (改期) or cancels (取消) it with a r
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -261,3 +261,23 @@ def test_the_task_page_in_english(client, manager, first):
     response = _post(client, _url(task, "reschedule"), {
         "due_start": "2026-12-10", "due_end": "2026-12-01", "reason": "wrong way round"})
     assert "The end date cannot be before the start date" in response.get_data(as_text=True)
+
+
+def test_a_mystery_visit_goes_only_to_a_shopper_the_outlet_has_not_seen_lately(
+        client, manager, first):
+    """Does a mystery visit's page name its shopper to the manager and offer shoppers only,
+    leaving out one who visited the same outlet within the campaign's interval?"""
+    task = first("mystery_visit")
+    seen = next(name for name in ("smr1", "smr2", "smr3") if _user(name).id != task.assignee_id)
+    db.session.add(Inspection(
+        checklist_id=task.checklist_id, mode=Mode.mystery_visit, outlet_id=task.outlet_id,
+        assignee_id=_user(seen).id, status=InspectionStatus.final, draft={}, events={},
+        due_start=task.due_start - timedelta(days=30),
+        due_end=task.due_start - timedelta(days=26)))
+    db.session.commit()
+    page = client.get(_url(task)).get_data(as_text=True)
+    assert task.assignee.display_name in page
+    offered = set(re.findall(r'<option value="(\d+)"', page))
+    shoppers = {str(_user(name).id) for name in ("smr1", "smr2", "smr3")}
+    assert offered <= shoppers and str(_user(seen).id) not in offered
+    assert offered == shoppers - {str(_user(seen).id)}

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from ..audit.operations import record
 from ..auth.models import RoleGrant, User
@@ -25,7 +26,7 @@ from ..i18n import N_
 from ..messages import Message
 from ..orgs.models import OrgKind, OrgUnit
 from . import planning
-from .models import Campaign, Inspection, InspectionStatus, InspectionTeam, Mode
+from .models import OPEN, Campaign, Inspection, InspectionStatus, InspectionTeam, Mode
 
 #: Who is on the watch-list, for weighting spot checks. The watch-list domain installs its
 #: query here (it depends on inspections, not the other way round).
@@ -308,6 +309,20 @@ def may_be_assigned(user: User) -> bool:
     return any(user.can(permission) for permission in needed)
 
 
+def may_take(inspection: Inspection, user: User) -> bool:
+    """Whether ``user`` may be given ``inspection`` (a mode done by one person): they hold what
+    the mode needs — a self-check's at its own outlet."""
+    needed = ASSIGNEE_PERMISSIONS[inspection.mode]
+    if inspection.mode is Mode.self_check:
+        return user.can(needed, inspection.outlet)
+    return user.can(needed)
+
+
+def may_take_team(inspection: Inspection, team: InspectionTeam) -> bool:
+    """Whether ``team`` may be given a peer check: never an outlet of its own sub-branch."""
+    return not inspection.outlet.is_within(team.subbranch)
+
+
 def check_assignee(inspection: Inspection, assignee: User | None, team_id: int | None) -> None:
     """Refuse an assignee who may not do this kind of inspection of this outlet."""
     if (assignee is None) == (team_id is None):
@@ -316,19 +331,83 @@ def check_assignee(inspection: Inspection, assignee: User | None, team_id: int |
         team = db.session.get(InspectionTeam, team_id) if team_id else None
         if team is None:
             raise InvalidInput(N_("互查任务必须分派给检查组"), code="team_required")
-        if inspection.outlet.is_within(team.subbranch):
+        if not may_take_team(inspection, team):
             raise InvalidInput(N_("互查不能检查本支行的网点"), code="own_subbranch")
         return
     if assignee is None:
         raise InvalidInput(N_("该任务必须分派给个人"), code="person_required")
-    needed = ASSIGNEE_PERMISSIONS[inspection.mode]
-    if inspection.mode is Mode.self_check:
-        allowed = assignee.can(needed, inspection.outlet)
-    else:
-        allowed = assignee.can(needed)
-    if not allowed:
+    if not may_take(inspection, assignee):
         raise InvalidInput(N_("%(name)s不能执行%(mode)s任务"), name=assignee.display_name,
                            mode=inspection.mode, code="assignee_not_allowed")
+
+
+#: Who planning gives each person-mode's tasks to, near one outlet: the pool a reassignment
+#: offers (the outlet's own manager; inspectors of its branch; any mystery shopper).
+ASSIGNEE_POOLS: dict[Mode, Callable[[OrgUnit], sa.Select]] = {
+    Mode.self_check: lambda outlet: _users_with(Role.outlet_manager, outlet.ancestor_ids),
+    Mode.spot_check: lambda outlet: _users_with(Role.inspector, sa.select(OrgUnit.id).where(
+        OrgUnit.kind == OrgKind.branch, OrgUnit.id.in_(outlet.ancestor_ids))),
+    Mode.mystery_visit: lambda outlet: _users_with(Role.mystery_shopper),
+}
+
+
+def assignee_choices(inspection: Inspection) -> list[User] | list[InspectionTeam]:
+    """Who a planner may give ``inspection`` to instead: the people (or, for a peer check, the
+    teams of the outlet's branch) planning draws from for its mode, less anyone
+    :func:`check_assignee` would refuse — and, for a mystery visit, less a shopper who has
+    visited (or will visit) the outlet too close to this window to stay unrecognised."""
+    outlet = inspection.outlet
+    if inspection.mode is Mode.peer_check:
+        branch = outlet.ancestor(OrgKind.branch) or outlet
+        teams = db.session.scalars(
+            sa.select(InspectionTeam).join(OrgUnit, InspectionTeam.subbranch_id == OrgUnit.id)
+            .where(InspectionTeam.is_active.is_(True), OrgUnit.path.startswith(branch.path))
+            .order_by(OrgUnit.path, InspectionTeam.name)).all()
+        return [team for team in teams if may_take_team(inspection, team)]
+    people: dict[int, User] = {}
+    for user, _unit in db.session.execute(ASSIGNEE_POOLS[inspection.mode](outlet)):
+        people.setdefault(user.id, user)
+    chosen = [user for user in people.values() if may_take(inspection, user)]
+    if inspection.mode is Mode.mystery_visit:
+        chosen = [user for user in chosen if not _visits_too_soon(inspection, user)]
+    return chosen
+
+
+def _visits_too_soon(inspection: Inspection, shopper: User) -> list[str]:
+    """Why ``shopper`` should not take this visit (the planning rule of
+    :func:`.planning.check_mystery_visit`); empty when they may."""
+    settings = (inspection.campaign.settings if inspection.campaign else {}) or {}
+    min_days = int((settings.get("mystery_visit") or {}).get(
+        "min_days_between", DEFAULT_SETTINGS["mystery_visit"]["min_days_between"]))
+    history = db.session.execute(
+        sa.select(Inspection.assignee_id, Inspection.outlet_id, Inspection.due_start)
+        .where(Inspection.mode == Mode.mystery_visit, Inspection.id != inspection.id,
+               Inspection.assignee_id == shopper.id,
+               Inspection.outlet_id == inspection.outlet_id,
+               Inspection.status != InspectionStatus.cancelled)).all()
+    return planning.check_mystery_visit(shopper.id, inspection.outlet_id, inspection.due_start,
+                                        [tuple(row) for row in history],
+                                        min_days_between=min_days)
+
+
+def open_tasks(campaign: Campaign, mode: Mode, *, outlet: str = "", offset: int = 0,
+               limit: int = 20) -> tuple[int, list[Inspection]]:
+    """One page of the campaign's open assignments of ``mode`` (those a planner may still
+    reassign, reschedule or cancel), soonest due first, and how many there are in all;
+    ``outlet`` keeps only outlets whose name or code holds it."""
+    query = (sa.select(Inspection).join(OrgUnit, Inspection.outlet_id == OrgUnit.id)
+             .where(Inspection.campaign_id == campaign.id, Inspection.mode == mode,
+                    Inspection.status.in_(OPEN)))
+    if outlet:
+        query = query.where(sa.or_(OrgUnit.name.icontains(outlet, autoescape=True),
+                                   OrgUnit.code.icontains(outlet, autoescape=True)))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    page = db.session.scalars(
+        query.options(orm.contains_eager(Inspection.outlet), orm.joinedload(Inspection.assignee),
+                      orm.joinedload(Inspection.team))
+        .order_by(Inspection.due_start, OrgUnit.code, Inspection.id)
+        .offset(offset).limit(limit)).all()
+    return total, list(page)
 
 
 def get_campaign(campaign_id: int, by: User) -> Campaign:
@@ -336,6 +415,16 @@ def get_campaign(campaign_id: int, by: User) -> Campaign:
     if campaign is None or not by.can(Permission.campaigns_manage, campaign.scope_unit):
         raise NotFound(N_("未找到该检查计划"), code="campaign_not_found")
     return campaign
+
+
+def get_campaign_task(campaign: Campaign, inspection_id: int, by: User) -> Inspection:
+    """One assignment of ``campaign`` whose outlet ``by`` plans; anything else is "not found"."""
+    inspection = db.session.get(Inspection, inspection_id,
+                                options=[orm.joinedload(Inspection.outlet)])
+    if (inspection is None or inspection.campaign_id != campaign.id
+            or not by.can(Permission.campaigns_manage, inspection.outlet)):
+        raise NotFound(N_("未找到该检查"), code="inspection_not_found")
+    return inspection
 
 
 def campaign_counts(campaign: Campaign) -> dict[str, dict[str, int]]:

@@ -54,6 +54,8 @@ class InspectionStatus(enum.Enum):
 
 #: States in which the inspector may still change answers.
 EDITABLE = {InspectionStatus.assigned, InspectionStatus.in_progress, InspectionStatus.returned}
+#: States in which the planner may still reassign, reschedule or cancel: nothing submitted yet.
+OPEN = {InspectionStatus.assigned, InspectionStatus.in_progress}
 #: States in which the inspected outlet sees the result.
 RESULT_VISIBLE = {InspectionStatus.submitted, InspectionStatus.final}
 
@@ -232,8 +234,7 @@ class Inspection(TimestampMixin, db.Model):
         self.finalised_at = utcnow()
 
     def cancel(self) -> None:
-        self._move({InspectionStatus.assigned, InspectionStatus.in_progress},
-                   InspectionStatus.cancelled, N_("已提交的检查不能取消"))
+        self._move(OPEN, InspectionStatus.cancelled, N_("已提交的检查不能取消"))
 
     @classmethod
     def scores_the_outlet(cls) -> sa.ColumnElement[bool]:

@@ -28,6 +28,7 @@ from . import signals
 from .access import can_fill, can_review
 from .models import (
     EDITABLE,
+    OPEN,
     VISIT_EVENTS,
     Appeal,
     AppealStatus,
@@ -395,7 +396,7 @@ def reassign(inspection: Inspection, *, assignee: User | None, team_id: int | No
     from .campaigns import check_assignee
 
     _require_planner(inspection, by)
-    if inspection.status not in {InspectionStatus.assigned, InspectionStatus.in_progress}:
+    if inspection.status not in OPEN:
         raise Conflict(N_("已提交的检查不能改派"), code="not_open")
     before = {"assignee_id": inspection.assignee_id, "team_id": inspection.team_id}
     check_assignee(inspection, assignee, team_id)
@@ -421,7 +422,7 @@ def reschedule(inspection: Inspection, *, due_start: date, due_end: date, reason
                by: User) -> Inspection:
     """Move an open assignment's window."""
     _require_planner(inspection, by)
-    if inspection.status not in {InspectionStatus.assigned, InspectionStatus.in_progress}:
+    if inspection.status not in OPEN:
         raise Conflict(N_("已提交的检查不能改期"), code="not_open")
     if due_end < due_start:
         raise InvalidInput(N_("结束日期不能早于开始日期"), code="invalid_window")

@@ -1,32 +1,47 @@
 """Service managers' pages for campaigns (检查计划): plan one in any of the four modes, then
 follow it — what the product generated (cycles, peer pairs, the spot-check draw, mystery
-visits) and how far each mode has got.
+visits), how far each mode has got, and which assignments are still open — and act on one
+assignment: reassign it, move its window or cancel it, always with a reason.
 
-Thin views over :mod:`.campaigns` — the API does the same for programs. The form is checked by
-a schema; a plan the rules cannot meet comes back with every reason, and nothing is written.
+Thin views over :mod:`.campaigns` and :mod:`.operations` — the API does the same for
+programs. Each form is checked by a schema; what the rules refuse comes back with every
+reason, and nothing is written.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 import marshmallow as ma
 import sqlalchemy as sa
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
+from ..auth.models import User
 from ..auth.permissions import Permission
 from ..auth.session import pages_need
 from ..checklists.models import Checklist, ChecklistStatus
-from ..errors import DomainError
+from ..errors import DomainError, InvalidInput
 from ..extensions import db
 from ..i18n import N_, local_today, say
 from ..orgs.models import OrgKind, OrgUnit
 from ..orgs.operations import visible_units
-from .campaigns import DEFAULT_SETTINGS, campaign_counts, create_campaign, get_campaign, warnings_of
-from .models import Campaign, InspectionStatus, Mode
+from .access import sees_identity
+from .campaigns import (
+    DEFAULT_SETTINGS,
+    assignee_choices,
+    campaign_counts,
+    create_campaign,
+    get_campaign,
+    get_campaign_task,
+    open_tasks,
+    warnings_of,
+)
+from .models import OPEN, Campaign, Inspection, InspectionStatus, Mode
+from .operations import cancel, reassign, reschedule
 from .planning import CYCLES
 
 bp = Blueprint("campaigns", __name__, url_prefix="/manage/campaigns")
@@ -186,10 +201,8 @@ def plan():
     try:
         data = schema.load(request.form)
     except ma.ValidationError as exc:
-        problems = [gettext("%(label)s：", label=gettext(FIELD_NAMES.get(name, name)))
-                    + " ".join(_flat(messages)) for name, messages in sorted(exc.messages.items())]
         return _index(form=submitted, error=gettext("计划未创建：请检查以下内容"),
-                      problems=problems, status=422)
+                      problems=_problems(exc.messages, FIELD_NAMES), status=422)
     try:
         campaign = create_campaign(schema.to_campaign(data), by=g.user)
         db.session.commit()
@@ -199,6 +212,12 @@ def plan():
         return _index(form=submitted, error=say(exc.message), problems=details,
                       status=exc.status)
     return redirect(url_for(".campaign", campaign_id=campaign.id))
+
+
+def _problems(messages: dict[str, Any], names: dict[str, str]) -> list[str]:
+    """A schema's refusals as lines for the page: each field's label, then what is wrong."""
+    return [gettext("%(label)s：", label=gettext(names.get(name, name))) + " ".join(_flat(found))
+            for name, found in sorted(messages.items())]
 
 
 def _flat(messages) -> list[str]:
@@ -220,7 +239,8 @@ def _names(ids) -> dict[int, str]:
 
 @bp.get("/<int:campaign_id>")
 def campaign(campaign_id: int):
-    """A campaign: what was generated for each mode, and how far each has got."""
+    """A campaign: what was generated for each mode, how far each has got, and a page of each
+    mode's open assignments (filtered by outlet) to act on one."""
     item = get_campaign(campaign_id, g.user)
     plan = item.plan or {}
     peer = plan.get("peer_check") or {}
@@ -228,10 +248,190 @@ def campaign(campaign_id: int):
     names = _names([unit for pair in peer.get("pairs", []) for unit in pair[:2]]
                    + list((spot.get("draw") or {}).get("selected_ids", [])))
     facts = {row[0]: row for row in spot.get("candidates", [])}
+    args = _list_args()
+    tasks = {}
+    for mode in item.modes:
+        page = args["page"] if args["mode"] == mode else 1
+        total, shown = open_tasks(item, Mode(mode), outlet=args["q"],
+                                  offset=(page - 1) * TASKS_PER_PAGE, limit=TASKS_PER_PAGE)
+        tasks[mode] = {"total": total, "items": shown, "page": page,
+                       "pages": max(1, -(-total // TASKS_PER_PAGE))}
     return render_template(
         "manage/campaign.html", campaign=item, progress=_progress(item), plan=plan,
-        names=names, spot_facts=facts,
+        names=names, spot_facts=facts, tasks=tasks, q=args["q"],
         warnings={mode: [say(w) for w in warnings_of(part)] for mode, part in plan.items()
                   if isinstance(part, dict)},
+        who={task.id: _who(task) for row in tasks.values() for task in row["items"]},
         cycles={"weekly": gettext("每周"), "monthly": gettext("每月"),
                 "quarterly": gettext("每季度")})
+
+
+# -- one assignment ---------------------------------------------------------------------------
+
+#: Open assignments shown per mode on a campaign's page (the rest are a filter or a page away).
+TASKS_PER_PAGE = 20
+
+
+class TaskListArgs(ma.Schema):
+    """The campaign page's query: an outlet filter, and which mode's list is on which page."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    q = fields.String(load_default="", validate=validate.Length(max=50))
+    mode = fields.String(load_default=None, validate=validate.OneOf([m.value for m in Mode]))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+
+
+def _list_args() -> dict[str, Any]:
+    """The list's query; a hand-edited one that makes no sense shows the first page unfiltered."""
+    try:
+        args = TaskListArgs().load(request.args)
+    except ma.ValidationError:
+        args = TaskListArgs().load({})
+    return {**args, "q": args["q"].strip()}
+
+
+class _TaskForm(ma.Schema):
+    """A form acting on one assignment: the reason is required, and goes to the audit log."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    reason = fields.String(required=True, validate=validate.Length(
+        min=2, max=1000, error=_l("长度须在 {min} 到 {max} 个字之间")),
+        error_messages={"required": _l("请填写原因")})
+
+    @ma.pre_load
+    def _from_the_page(self, data, **kwargs):
+        """Spaces around a value do not count; an empty field is a field left out."""
+        loaded = {key: value.strip() if isinstance(value, str) else value
+                  for key, value in data.items()}
+        return {key: value for key, value in loaded.items() if value != ""}
+
+
+class ReassignForm(_TaskForm):
+    """改派: a person, or for a peer check a team (the page offers only those who may)."""
+
+    assignee_id = fields.Integer(load_default=None,
+                                 error_messages={"invalid": _l("请从列表中选择")})
+    team_id = fields.Integer(load_default=None, error_messages={"invalid": _l("请从列表中选择")})
+
+
+class RescheduleForm(_TaskForm):
+    """改期: the new window (the operation refuses one that ends before it starts)."""
+
+    due_start = fields.Date(required=True, error_messages=_DATE_ERRORS)
+    due_end = fields.Date(required=True, error_messages=_DATE_ERRORS)
+
+
+class CancelForm(_TaskForm):
+    """取消: cannot be undone, so the box must be ticked."""
+
+    confirm = fields.String(required=True, validate=validate.Equal(
+        "yes", error=_l("请先勾选确认")), error_messages={"required": _l("请先勾选确认")})
+
+
+TASK_FIELD_NAMES = {"reason": N_("原因"), "assignee_id": N_("改派给"), "team_id": N_("改派给"),
+                    "due_start": N_("开始日期"), "due_end": N_("结束日期"),
+                    "confirm": N_("确认取消")}
+
+
+def _who(task: Inspection) -> str:
+    """Who holds the assignment, as the planner may see it (a shopper only with sensitive.read)."""
+    if task.team is not None:
+        return task.team.name
+    if task.assignee is None:
+        return gettext("未分派")
+    if not sees_identity(g.user, task):
+        return gettext("神秘人")
+    return task.assignee.display_name
+
+
+def _reassign(task: Inspection, data: dict[str, Any]) -> str:
+    assignee = db.session.get(User, data["assignee_id"]) if data["assignee_id"] else None
+    if data["assignee_id"] and assignee is None:
+        raise InvalidInput(N_("该人员不存在"), code="unknown_assignee")
+    reassign(task, assignee=assignee, team_id=data["team_id"], reason=data["reason"],
+             by=g.user)
+    return gettext("已改派：%(outlet)s → %(who)s", outlet=task.outlet.name, who=_who(task))
+
+
+def _reschedule(task: Inspection, data: dict[str, Any]) -> str:
+    reschedule(task, due_start=data["due_start"], due_end=data["due_end"],
+               reason=data["reason"], by=g.user)
+    return gettext("已改期：%(outlet)s，%(start)s 至 %(end)s", outlet=task.outlet.name,
+                   start=task.due_start, end=task.due_end)
+
+
+def _cancel(task: Inspection, data: dict[str, Any]) -> str:
+    cancel(task, reason=data["reason"], by=g.user)
+    return gettext("已取消：%(outlet)s 的%(mode)s任务", outlet=task.outlet.name,
+                   mode=gettext(task.mode.label))
+
+
+#: What a planner can do to one open assignment: the form that reads it, and the step that
+#: calls the operation (as the API does) and says what was done.
+TASK_ACTIONS: dict[str, tuple[type[_TaskForm], Callable[[Inspection, dict], str]]] = {
+    "reassign": (ReassignForm, _reassign),
+    "reschedule": (RescheduleForm, _reschedule),
+    "cancel": (CancelForm, _cancel),
+}
+
+
+def _task_page(item: Campaign, task: Inspection, *, values: dict[str, Any] | None = None,
+               error: str | None = None, problems=(), status: int = 200):
+    is_open = task.status in OPEN
+    named = task.mode is Mode.peer_check or sees_identity(g.user, task)
+    return render_template(
+        "manage/campaign_task.html", campaign=item, task=task, who=_who(task),
+        is_open=is_open, choices=assignee_choices(task) if is_open and named else [],
+        named=named, values=values or {}, error=error, problems=list(problems)), status
+
+
+@bp.get("/<int:campaign_id>/tasks/<int:inspection_id>")
+def task(campaign_id: int, inspection_id: int):
+    """One assignment of the campaign, with the forms that reassign, move or cancel it."""
+    item = get_campaign(campaign_id, g.user)
+    return _task_page(item, get_campaign_task(item, inspection_id, g.user))
+
+
+def _act(campaign_id: int, inspection_id: int, action: str):
+    item = get_campaign(campaign_id, g.user)
+    task = get_campaign_task(item, inspection_id, g.user)
+    form, run = TASK_ACTIONS[action]
+    values = {"action": action, **request.form.to_dict()}
+    try:
+        data = form().load(request.form)
+    except ma.ValidationError as exc:
+        return _task_page(item, task, values=values, error=gettext("未保存：请检查以下内容"),
+                          problems=_problems(exc.messages, TASK_FIELD_NAMES), status=422)
+    try:
+        done = run(task, data)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        details = [say(d) for d in exc.details] if isinstance(exc.details, list) else []
+        return _task_page(item, task, values=values, error=say(exc.message), problems=details,
+                          status=exc.status)
+    flash(done)
+    mode = task.mode.value
+    return redirect(url_for(".campaign", campaign_id=item.id, _anchor=f"tasks-{mode}"))
+
+
+@bp.post("/<int:campaign_id>/tasks/<int:inspection_id>/reassign")
+def reassign_task(campaign_id: int, inspection_id: int):
+    """改派: give an open assignment to another person or team, with a reason."""
+    return _act(campaign_id, inspection_id, "reassign")
+
+
+@bp.post("/<int:campaign_id>/tasks/<int:inspection_id>/reschedule")
+def reschedule_task(campaign_id: int, inspection_id: int):
+    """改期: move an open assignment's window, with a reason."""
+    return _act(campaign_id, inspection_id, "reschedule")
+
+
+@bp.post("/<int:campaign_id>/tasks/<int:inspection_id>/cancel")
+def cancel_task(campaign_id: int, inspection_id: int):
+    """取消: cancel an open assignment (kept, with the reason, for the record)."""
+    return _act(campaign_id, inspection_id, "cancel")

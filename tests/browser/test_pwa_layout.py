@@ -128,17 +128,22 @@ OVERFLOWING = """() => [...document.querySelectorAll(
 def test_standards_and_rules_pages_fit_a_narrow_phone(new_mobile_context, demo, lang):
     """On a 360 px phone, do the standards (versions, import form, a version's items), the
     watch-list rules with their tuning form and the campaigns (planning form, a campaign's
-    progress and plan) stay inside their cards, the page never wider than the screen?"""
+    progress, plan and open tasks, one task's three forms) stay inside their cards, the page
+    never wider than the screen?"""
     import sqlalchemy as sa
 
     from inspect_app.extensions import db
-    from inspect_app.inspections.models import Campaign
+    from inspect_app.inspections.models import OPEN, Campaign, Inspection
 
     campaign_id = db.session.scalar(sa.select(sa.func.max(Campaign.id)))
+    task_id = db.session.scalar(sa.select(sa.func.min(Inspection.id)).where(
+        Inspection.campaign_id == campaign_id, Inspection.status.in_(OPEN)))
+    assert task_id is not None, "the demo's latest campaign should have an open task"
     page = new_mobile_context(viewport={"width": 360, "height": 780}).new_page()
     sign_in(page, "fwgl", "/")
     for path in ("/manage/standards", f"/manage/standards/{demo.id}", "/manage/rules",
-                 "/manage/campaigns", f"/manage/campaigns/{campaign_id}"):
+                 "/manage/campaigns", f"/manage/campaigns/{campaign_id}",
+                 f"/manage/campaigns/{campaign_id}/tasks/{task_id}"):
         page.goto(f"{path}?lang={lang}")
         expect(page.locator("main h1")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, path

@@ -50,8 +50,11 @@ def test_a_manager_plans_a_campaign_and_follows_its_progress(client, login, demo
         AuditEntry.action == "campaign.create", AuditEntry.object_id == str(campaign.id)))
     detail = client.get(response.headers["Location"]).get_data(as_text=True)
     assert f"已完成 0 / {outlets}" in detail and "已完成 0 / 4" in detail
-    spot = detail.split('class="card mode-spot_check"')[1]
-    assert len(re.findall(r"<li>", spot)) == 4
+    spot, open_tasks = detail.split('class="card mode-spot_check"')[1].split(
+        'id="tasks-spot_check"')
+    assert len(re.findall(r"<li>", spot)) == 4  # the draw
+    assert len(re.findall(r'href="/manage/campaigns/\d+/tasks/\d+"',
+                          open_tasks.split("</section>")[0])) == 4
     listing = client.get("/manage/campaigns").get_data(as_text=True)
     assert "2026年12月服务检查" in listing
 

@@ -262,6 +262,17 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/manage/campaigns"): row("3xx", "403", "3xx", "403", "403", "403", "403", "403"),
     ("GET", "/manage/campaigns/<int:campaign_id>"): row(
         "3xx", "403", "2xx", "403", "403", "403", "403", "403"),
+    # one assignment of the campaign (own/other = the open spot check of TS-LB-01 / TS-LN-01):
+    # reassigned to the same inspector and moved as the API moves it; cancelled after the API
+    # has cancelled it, so refused for its state (409, "ok")
+    ("GET", "/manage/campaigns/<int:campaign_id>/tasks/<int:inspection_id>"): row(
+        "3xx", "403/403", "2xx/2xx", "403/403", "403/403", "403/403", "403/403", "403/403"),
+    ("POST", "/manage/campaigns/<int:campaign_id>/tasks/<int:inspection_id>/reassign"): row(
+        "3xx", "403/403", "3xx/3xx", "403/403", "403/403", "403/403", "403/403", "403/403"),
+    ("POST", "/manage/campaigns/<int:campaign_id>/tasks/<int:inspection_id>/reschedule"): row(
+        "3xx", "403/403", "3xx/3xx", "403/403", "403/403", "403/403", "403/403", "403/403"),
+    ("POST", "/manage/campaigns/<int:campaign_id>/tasks/<int:inspection_id>/cancel"): row(
+        "3xx", "403/403", "ok/ok", "403/403", "403/403", "403/403", "403/403", "403/403"),
     # the standards pages: checklists.manage (service managers and administrators) only. The
     # world's checklist is published, so publishing it again is refused (409, "ok"); retiring
     # comes after the API has retired it, and is refused the same way.
@@ -444,6 +455,18 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/manage/campaigns"): Call(form=lambda ctx: plan_form(
         ctx.world["checklist"], name="矩阵测试计划", modes="spot_check",
         period_start="2027-01-01", period_end="2027-01-31", **{"spot_check.size": "2"})),
+    ("GET", "/manage/campaigns/<int:campaign_id>/tasks/<int:inspection_id>"): Call(
+        inspection="inspection_open"),
+    ("POST", "/manage/campaigns/<int:campaign_id>/tasks/<int:inspection_id>/reassign"): Call(
+        inspection="inspection_open", form=lambda ctx: {
+            key: str(value) for key, value in _reassign(ctx).items() if value is not None}),
+    ("POST", "/manage/campaigns/<int:campaign_id>/tasks/<int:inspection_id>/reschedule"): Call(
+        inspection="inspection_open", form=lambda ctx: {
+            "reason": "矩阵测试：改期", "due_start": "2026-10-02", "due_end": "2026-12-30"}),
+    # after the API's cancel (same order, and "/api" sorts first)
+    ("POST", "/manage/campaigns/<int:campaign_id>/tasks/<int:inspection_id>/cancel"): Call(
+        inspection="inspection_open", order=8,
+        form=lambda ctx: {"reason": "矩阵测试：取消", "confirm": "yes"}),
     ("POST", "/manage/rules"): Call(form=lambda ctx: rules_form(note="矩阵测试：规则不变")),
     ("POST", "/manage/standards/import"): Call(form=_xlsx),
     ("POST", "/manage/standards/<int:checklist_id>/publish"): Call(
@@ -638,7 +661,12 @@ def field_rule_violations(role: str, answers: list[tuple], shopper: User) -> lis
 
 def refused_changes_left_nothing(world: dict, role: str) -> list[str]:
     """A role without watchlist.manage changed no entry and logged no follow-up (the managers'
-    page answers a refused post with the page itself, so its status alone proves nothing)."""
+    page answers a refused post with the page itself, so its status alone proves nothing); a
+    role without campaigns.manage reassigned, moved and cancelled no assignment."""
+    from datetime import date
+
+    from inspect_app.audit.models import AuditEntry
+    from inspect_app.inspections.models import InspectionStatus
     from inspect_app.watchlist.models import (
         CoachingAction,
         EntryStatus,
@@ -657,6 +685,16 @@ def refused_changes_left_nothing(world: dict, role: str) -> list[str]:
     if role != "anonymous" and db.session.scalar(sa.select(sa.func.count()).select_from(
             WatchlistRuleSet).where(WatchlistRuleSet.created_by_id == _user_id(role))):
         problems.append(f"{role} saved a version of the watch-list rules")
+    for name, inspection_id in world["inspection_open"].items():
+        inspection = db.session.get(Inspection, inspection_id)
+        if inspection.status is InspectionStatus.cancelled or (
+                inspection.due_start, inspection.due_end) != (date(2026, 10, 1),
+                                                              date(2026, 12, 31)):
+            problems.append(f"{role} cancelled or moved the open assignment {name}")
+    if role != "anonymous" and db.session.scalar(sa.select(sa.func.count()).select_from(
+            AuditEntry).where(AuditEntry.actor_id == _user_id(role), AuditEntry.action.in_(
+                ["inspection.reassign", "inspection.reschedule", "inspection.cancel"]))):
+        problems.append(f"{role} reassigned, moved or cancelled an assignment")
     return problems
 
 

@@ -84,6 +84,9 @@ STRINGS: dict[str, str] = {
     "report_pdf": N_("检查报告（PDF）"), "list_pdf": N_("整改清单（PDF）"),
     "discard_local": N_("删除本机副本"), "cancelled_note": N_("该任务已取消，本机保存的内容不会再上传"),
     "discard_local_confirm": N_("删除这项已取消任务在手机上保存的内容吗？此操作不能撤销。"),
+    "gone": N_("已不再分派给您"),
+    "gone_note": N_("该任务已不再分派给您（已改派给他人或不在您的范围内），本机保存的内容不会再上传"),
+    "discard_gone_confirm": N_("删除这项任务在手机上保存的内容吗？它已不再分派给您，此操作不能撤销。"),
 }
 
 

@@ -3,7 +3,7 @@ import { ApiError, getJSON } from "./api.js";
 import { bankToday, el, fmtTime, keepForOffline, requestBackgroundSync, start, t, user } from "./app.js";
 import { nowIso, prepare } from "./photos.js";
 import * as store from "./store.js";
-import { cleanAnswers, flush, isCancelled, scheduleDraftSync } from "./sync.js";
+import { cleanAnswers, flush, isCancelled, isClosed, scheduleDraftSync } from "./sync.js";
 
 const id = Number(location.pathname.split("/").pop());
 const $ = (x) => document.getElementById(x);
@@ -17,7 +17,7 @@ const isMystery = () => form.inspection.mode === "mystery_visit";
 const answerOf = (code) => (form.answers || {})[code] || {};
 const scored = (item) => item.response_type !== "text";
 const derivedSource = (item) => (isMystery() && item.config && item.config.derived_from) || null;
-const locked = () => Boolean(form.submission) || !["assigned", "in_progress", "returned"].includes(form.inspection.status);
+const locked = () => Boolean(form.submission) || Boolean(form.gone) || !["assigned", "in_progress", "returned"].includes(form.inspection.status);
 
 function minutesBetween(a, b) {
   const from = form.events && form.events[a];
@@ -231,7 +231,7 @@ function renderMeta() {
   const inspection = form.inspection;
   const submission = form.submission;
   const serverKnows = ["submitted", "final"].includes(inspection.status);
-  const status = !submission || isCancelled(form) || serverKnows ? inspection.status_label
+  const status = form.gone ? t("gone") : !submission || isCancelled(form) || serverKnows ? inspection.status_label
     : t(submission.state === "done" ? "submitted" : "state_queued");
   $("form-meta").textContent = [inspection.mode_label, status,
     inspection.due_start ? t("due", { start: inspection.due_start, end: inspection.due_end }) : ""].filter(Boolean).join(" · ");
@@ -272,12 +272,13 @@ function renderStatus(entries = []) {
   summary.hidden = !submission;
   summary.replaceChildren();
   for (const node of document.querySelectorAll(".item-error")) { node.hidden = true; node.textContent = ""; }
-  if (isCancelled(form)) {
+  if (isClosed(form)) {
     // nothing here will be uploaded any more: say so, and let the person let it go
     summary.hidden = false;
-    summary.append(el("h2", {}, form.inspection.status_label), el("p", { id: "cancelled-note" }, t("cancelled_note")),
+    summary.append(form.gone ? el("h2", {}, t("gone")) : el("h2", {}, form.inspection.status_label),
+      form.gone ? el("p", { id: "gone-note" }, t("gone_note")) : el("p", { id: "cancelled-note" }, t("cancelled_note")),
       el("button", { type: "button", "data-discard": id, onclick: async () => {
-        if (!confirm(t("discard_local_confirm"))) return;
+        if (!confirm(t(form.gone ? "discard_gone_confirm" : "discard_local_confirm"))) return;
         await store.discardForm(id);
         location.assign("/tasks");
       } }, t("discard_local")));
@@ -393,6 +394,8 @@ async function load() {
       $("form-meta").textContent = error instanceof ApiError ? t("load_failed", { message: error.message }) : t("offline_no_copy");
       return;
     }
+    // the phone holds it, but it is no longer this person's task: keep it to look at, not to send
+    if (error instanceof ApiError && error.code === "inspection_not_found") form = await store.markGone(id);
   }
   photos = await store.photosOf(id);
   await renderForm();
@@ -419,7 +422,7 @@ $("use-server").addEventListener("click", async () => {
 store.changed.addEventListener("change", async (e) => {
   if (!form || !form.inspection) return;
   if (e.detail.form !== undefined && e.detail.form !== id) return;
-  const shown = (f) => JSON.stringify([f.submission, f.conflict, f.inspection && f.inspection.status]);
+  const shown = (f) => JSON.stringify([f.submission, f.conflict, f.inspection && f.inspection.status, Boolean(f.gone)]);
   const before = shown(form);
   const fresh = await store.getForm(id);
   if (!fresh) return;

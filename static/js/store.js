@@ -14,7 +14,8 @@ export const outbox = () => idb.getAll("outbox");
 // phone holds unsynced changes (or a queued submission), only the form definition is refreshed.
 export async function rememberServerCopy(inspection, user) {
   const record = await idb.update("forms", inspection.id, (old) => {
-    const next = { id: inspection.id, findings: {}, dirty: false, submission: null, conflict: null, ...old, user, inspection };
+    // the server shows it to this person (again): it is theirs, whatever was noted before
+    const next = { id: inspection.id, findings: {}, dirty: false, submission: null, conflict: null, ...old, user, inspection, gone: false };
     const localWork = old && (old.dirty || old.conflict || (old.submission && old.submission.state !== "done"));
     if (!localWork) {
       next.answers = inspection.answers || {};
@@ -60,6 +61,11 @@ export async function setEvent(id, name, iso) {
   notify({ form: id });
   return record;
 }
+
+// The server no longer shows this task to this person (given to someone else, or out of their
+// reach): nothing held for it will be uploaded, and it is no error to fix. Its answers and photos
+// stay on the phone until the person lets them go.
+export const markGone = (id) => patchForm(id, (f) => ({ ...f, gone: true, dirty: false, draftError: null }));
 
 export async function patchForm(id, fn) {
   const record = await idb.update("forms", id, fn);

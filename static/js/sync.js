@@ -86,7 +86,7 @@ export function cleanAnswers(form) {
 }
 
 async function syncDrafts() {
-  const forms = (await store.allForms()).filter((f) => mine(f) && f.dirty && !f.submission && !f.conflict && f.inspection);
+  const forms = (await store.allForms()).filter((f) => mine(f) && f.dirty && !f.submission && !f.conflict && !f.gone && f.inspection);
   for (const form of forms) {
     const sentAt = form.changedAt;
     const body = { version: form.version, answers: cleanAnswers(form) };
@@ -96,7 +96,9 @@ async function syncDrafts() {
       await store.patchForm(form.id, (f) => ({ ...f, version: data.version, dirty: f.changedAt !== sentAt, draftError: null, syncedAt: Date.now() }));
     } catch (error) {
       if (!(error instanceof ApiError) || error.status === 401) throw error;
-      if (error.code === "not_editable") {
+      if (error.code === GONE) {
+        await store.markGone(form.id);
+      } else if (error.code === "not_editable") {
         // cancelled or submitted elsewhere: nothing left to save, so stop retrying. A cancelled
         // task is no error to fix: the task list shows it as cancelled, with its local copy.
         const server = await refreshServerCopy(form.id);
@@ -136,10 +138,13 @@ async function send(entry, action) {
     await store.setOutboxError(entry.id, { status: error.status, code: error.code, message: error.message, details: error.details || null });
     // refused because the task is closed: learn whether it was cancelled (see summary())
     if (CLOSED.includes(error.code)) await refreshServerCopy(entry.inspection_id);
+    if (error.code === GONE) await store.markGone(entry.inspection_id);
   }
 }
 
 const CLOSED = ["not_editable", "inspection_cancelled"];
+// what the server says of a task this person no longer has (reassigned, or out of their reach)
+const GONE = "inspection_not_found";
 
 // The server's copy of one inspection, kept on the phone (null if it is gone for this user).
 async function refreshServerCopy(id) {
@@ -154,6 +159,9 @@ async function refreshServerCopy(id) {
 }
 
 export const isCancelled = (form) => Boolean(form && form.inspection && form.inspection.status === "cancelled");
+export const isGone = (form) => Boolean(form && form.gone);
+// Nothing held for it will be uploaded any more: cancelled, or no longer this person's task.
+export const isClosed = (form) => isCancelled(form) || isGone(form);
 
 async function uploadPhoto(entry) {
   const photo = (await store.photosOf(entry.inspection_id)).find((p) => p.client_id === entry.id);
@@ -175,13 +183,13 @@ async function submit(entry) {
 }
 
 // The numbers the sync bar shows.
-// A cancelled task's leftovers are not pending work and not errors: nothing will ever be
-// uploaded for it; the task list offers to discard them.
+// A closed task's leftovers (cancelled, or no longer this person's) are not pending work and not
+// errors: nothing will ever be uploaded for it; the task list offers to discard them.
 export async function summary() {
   const all = (await store.allForms()).filter(mine);
-  const cancelled = new Set(all.filter(isCancelled).map((f) => f.id));
-  const entries = (await store.outbox()).filter((e) => mine(e) && !cancelled.has(e.inspection_id));
-  const forms = all.filter((f) => !cancelled.has(f.id) && (f.dirty || f.conflict || f.draftError));
+  const closed = new Set(all.filter(isClosed).map((f) => f.id));
+  const entries = (await store.outbox()).filter((e) => mine(e) && !closed.has(e.inspection_id));
+  const forms = all.filter((f) => !closed.has(f.id) && (f.dirty || f.conflict || f.draftError));
   return {
     pending: entries.length + forms.filter((f) => !f.submission).length,
     errors: entries.filter((e) => e.error),

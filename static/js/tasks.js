@@ -1,9 +1,9 @@
-// 我的任务: assignments grouped by today / overdue / upcoming / done (and cancelled ones the phone still holds), each with its sync state;
+// 我的任务: assignments grouped by today / overdue / upcoming / done (and cancelled or reassigned ones the phone still holds), each with its sync state;
 // every open form is fetched and kept on the phone as soon as the list loads.
 import { ApiError, getJSON, latest } from "./api.js";
 import { bankToday, el, keepForOffline, lateTag, start, t, user } from "./app.js";
 import * as store from "./store.js";
-import { isCancelled } from "./sync.js";
+import { isClosed } from "./sync.js";
 
 const $ = (x) => document.getElementById(x);
 const OPEN = ["assigned", "in_progress", "returned"];
@@ -11,7 +11,7 @@ const GROUPS = ["today", "overdue", "upcoming", "done", "cancelled"];
 const today = bankToday();  // YYYY-MM-DD where the bank is, as the form's late warning
 
 function group(task, local) {
-  if (task.status === "cancelled") return "cancelled";
+  if (task.status === "cancelled" || task.gone) return "cancelled";
   if (!OPEN.includes(task.status) || (local && local.submission)) return "done";
   if (task.due_end && task.due_end < today) return "overdue";
   if (task.due_start && task.due_start > today) return "upcoming";
@@ -19,6 +19,7 @@ function group(task, local) {
 }
 
 function syncState(task, local, entries) {
+  if (task.gone) return ["gone", t("gone")];
   if (task.status === "cancelled") return ["cancelled", task.status_label];
   // nothing on this phone: a finished task (e.g. filled on another device) shows its status
   if (!local) return OPEN.includes(task.status) ? ["new", t("state_new")] : ["synced", task.status_label];
@@ -45,36 +46,43 @@ async function render(tasks) {
     section.querySelector("ul").append(el("li", {},
       el("a", { class: "task", href: `/tasks/${task.id}`, "data-task": task.id },
         el("strong", {}, task.outlet.name),
-        el("span", { class: "muted" }, [task.mode_label, task.status_label].join(" · ")),
+        el("span", { class: "muted" }, [task.mode_label, task.gone ? t("gone") : task.status_label].join(" · ")),
         task.due_start ? el("span", { class: "muted" }, t("due", { start: task.due_start, end: task.due_end })) : null,
         el("span", { class: `badge sync-${state}`, "data-sync-state": state }, label), lateTag(task)),
-      state === "cancelled" && local ? discardButton(task) : null));
+      ["cancelled", "gone"].includes(state) && local ? discardButton(task) : null));
   }
   $("tasks-status").textContent = tasks.length ? "" : t("empty");
   $("tasks-status").hidden = Boolean(tasks.length);
 }
 
-// A cancelled task is kept on the phone until its person lets it go: answers and photos that
-// were never uploaded are theirs to throw away, not the app's.
+// A cancelled or reassigned task is kept on the phone until its person lets it go: answers and
+// photos that were never uploaded are theirs to throw away, not the app's.
 function discardButton(task) {
+  const question = t(task.gone ? "discard_gone_confirm" : "discard_local_confirm");
   return el("button", { type: "button", class: "small discard-local", "data-discard": task.id,
-    onclick: async () => { if (confirm(t("discard_local_confirm"))) await store.discardForm(task.id); } }, t("discard_local"));
+    onclick: async () => { if (confirm(question)) await store.discardForm(task.id); } }, t("discard_local"));
 }
 
-// Tasks the list no longer carries (e.g. cancelled since) that this phone still holds work
-// for: ask the server where each stands, so a cancelled one shows as such.
+// Tasks the list no longer carries (cancelled or reassigned since) that this phone still holds
+// work for: ask the server where each stands, so a cancelled one shows as such, and one the
+// server no longer shows this person as no longer theirs.
+const shownAs = (form) => (form.gone ? { ...form.inspection, gone: true } : form.inspection);
+
 async function leftOnPhone(listed) {
   const ids = new Set(listed.map((task) => task.id));
   const forms = (await store.allForms()).filter((f) => f.user === user && f.inspection && !ids.has(f.id)
     && !(f.submission && f.submission.state === "done"));
   const found = [];
   for (const form of forms) {
-    if (isCancelled(form)) { found.push(form.inspection); continue; }
+    if (isClosed(form)) { found.push(shownAs(form)); continue; }
     try {
       const inspection = await getJSON(`/api/v1/inspections/${form.id}`);
       await store.rememberServerCopy(inspection, user);
       if (inspection.status === "cancelled") found.push(inspection);
-    } catch (error) { if (!(error instanceof ApiError)) break; /* offline: next time */ }
+    } catch (error) {
+      if (!(error instanceof ApiError)) break;  // offline: next time
+      if (error.code === "inspection_not_found") found.push(shownAs(await store.markGone(form.id)));
+    }
   }
   return found;
 }
@@ -111,9 +119,9 @@ async function load() {
   }
   await render(tasks);
   store.changed.addEventListener("change", async () => {
-    // a discarded cancelled task leaves the list with its local copy
+    // a discarded cancelled (or reassigned) task leaves the list with its local copy
     const kept = new Set((await store.allForms()).map((f) => f.id));
-    tasks = tasks.filter((task) => task.status !== "cancelled" || kept.has(task.id));
+    tasks = tasks.filter((task) => (task.status !== "cancelled" && !task.gone) || kept.has(task.id));
     render(tasks);
   });
   prefetch(tasks).then(() => render(tasks));

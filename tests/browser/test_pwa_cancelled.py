@@ -2,6 +2,9 @@
 error, a way to let it go."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
@@ -20,17 +23,43 @@ def spot(first):
             [item.to_document() for item in inspection.form_items()])
 
 
-def cancel(client, api, inspection_id: int) -> None:
+def cancel(client, api, inspection_id: int, username: str) -> None:
+    """The planner cancels the task."""
     response = client.post(f"/api/v1/inspections/{inspection_id}/cancel",
                            json={"reason": "网点装修，本期不检查"}, headers=api("fwgl"))
     assert response.status_code == 200, response.get_json()
 
 
-def test_cancelled_draft_leaves_no_error_and_its_local_copy_can_be_discarded(
-        new_mobile_context, spot, client, api):
-    """An inspector drafts a form; the planner cancels the task; the inspector keeps tapping.
-    Does the sync bar stay free of errors (nothing is pending), the form say it was
-    cancelled, and the task list show it as cancelled with a way to discard the local copy?"""
+def reassign_away(client, api, inspection_id: int, username: str) -> None:
+    """The planner gives the task to the other branch inspector."""
+    other = "jc.fenhang2" if username == "jc.fenhang1" else "jc.fenhang1"
+    assignee = db.session.scalar(sa.select(User.id).where(User.username == other))
+    response = client.post(f"/api/v1/inspections/{inspection_id}/reassign", headers=api("fwgl"),
+                           json={"assignee_id": assignee, "reason": "原检查员出差，改派"})
+    assert response.status_code == 200, response.get_json()
+
+
+@dataclass(frozen=True)
+class Closing:
+    """How the task stops being the inspector's, and how the phone then says so."""
+
+    close: Callable[..., None]
+    note: str  # the form's note
+    shown: str  # the task list's word for it
+
+
+CLOSINGS = {"cancelled": Closing(cancel, "#cancelled-note", "已取消"),
+            "reassigned": Closing(reassign_away, "#gone-note", "已不再分派给您")}
+
+
+@pytest.mark.parametrize("how", CLOSINGS)
+def test_a_closed_tasks_draft_leaves_no_error_and_its_local_copy_can_be_discarded(
+        new_mobile_context, spot, client, api, how):
+    """An inspector drafts a form; the planner cancels the task or gives it to someone else;
+    the inspector keeps tapping. Does the sync bar stay free of errors (nothing is pending), the
+    form say why and stop taking answers, and the task list show it with a way to discard the
+    local copy — and only that one?"""
+    closing = CLOSINGS[how]
     inspection_id, username, items = spot
     page = new_mobile_context().new_page()
     page.on("dialog", lambda dialog: dialog.accept())
@@ -39,15 +68,16 @@ def test_cancelled_draft_leaves_no_error_and_its_local_copy_can_be_discarded(
     quick_fill(page, items[:5])
     expect(page.locator("#sync-pending")).to_have_text("已全部同步", timeout=15000)
 
-    cancel(client, api, inspection_id)
-    answer(page, items[5])  # the draft save is refused: the task is cancelled
-    expect(page.locator("#cancelled-note")).to_be_visible(timeout=15000)
+    closing.close(client, api, inspection_id, username)
+    answer(page, items[5])  # the draft save is refused: the task is closed to this inspector
+    expect(page.locator(closing.note)).to_be_visible(timeout=15000)
     expect(page.locator("#sync-pending")).to_have_text("已全部同步")
     expect(page.locator("#sync-error")).to_be_hidden()
+    expect(page.locator(f"#item-{items[6]['code']} button").first).to_be_disabled()
 
     page.goto("/tasks")
     row = page.locator(f'#tasks-cancelled [data-task="{inspection_id}"]')
-    expect(row).to_contain_text("已取消")
+    expect(row).to_contain_text(closing.shown)
     expect(page.locator("#sync-error")).to_be_hidden()
     # the list keeps the other tasks for offline use in the background; let it finish, or the
     # check below would find them not yet kept rather than wrongly discarded
@@ -65,10 +95,13 @@ def test_cancelled_draft_leaves_no_error_and_its_local_copy_can_be_discarded(
     assert inspection_id not in kept and kept  # only this task's copy went
 
 
-def test_submission_queued_offline_for_a_task_cancelled_meanwhile_is_no_error(
-        new_mobile_context, spot, client, api):
-    """A form submitted offline whose task is cancelled before the phone is back online: once
-    the server refuses it, is nothing left pending or in error, and the task shown cancelled?"""
+@pytest.mark.parametrize("how", CLOSINGS)
+def test_submission_queued_offline_for_a_task_closed_meanwhile_is_no_error(
+        new_mobile_context, spot, client, api, how):
+    """A form submitted offline whose task is cancelled, or given to someone else, before the
+    phone is back online: once the server refuses it, is nothing left pending or in error, and
+    the task shown as such?"""
+    closing = CLOSINGS[how]
     inspection_id, username, items = spot
     context = new_mobile_context()
     page = context.new_page()
@@ -80,79 +113,13 @@ def test_submission_queued_offline_for_a_task_cancelled_meanwhile_is_no_error(
     page.get_by_role("button", name="提交检查").click()
     expect(page.locator("#queued-note")).to_be_visible()
 
-    cancel(client, api, inspection_id)
+    closing.close(client, api, inspection_id, username)
     context.set_offline(False)
     page.locator("#sync-now").click()
-    expect(page.locator("#cancelled-note")).to_be_visible(timeout=15000)
-    expect(page.locator("#sync-pending")).to_have_text("已全部同步")
-    expect(page.locator("#sync-error")).to_be_hidden()
-    page.goto("/tasks")
-    expect(page.locator(f'#tasks-cancelled [data-task="{inspection_id}"]')).to_be_visible()
-    expect(page.locator("#sync-error")).to_be_hidden()
-
-
-def reassign_away(client, api, inspection_id: int, username: str) -> None:
-    """The planner gives the task to the other branch inspector."""
-    other = "jc.fenhang2" if username == "jc.fenhang1" else "jc.fenhang1"
-    assignee = db.session.scalar(sa.select(User.id).where(User.username == other))
-    response = client.post(f"/api/v1/inspections/{inspection_id}/reassign", headers=api("fwgl"),
-                           json={"assignee_id": assignee, "reason": "原检查员出差，改派"})
-    assert response.status_code == 200, response.get_json()
-
-
-def test_reassigned_draft_leaves_no_error_and_its_local_copy_can_be_discarded(
-        new_mobile_context, spot, client, api):
-    """An inspector drafts a form; the planner gives the task to someone else; the inspector
-    keeps tapping. Is the refused save no lasting error (nothing pending), does the form say the
-    task is no longer theirs and stop taking answers, and can the task list let its copy go?"""
-    inspection_id, username, items = spot
-    page = new_mobile_context().new_page()
-    page.on("dialog", lambda dialog: dialog.accept())
-    sign_in(page, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(page)
-    quick_fill(page, items[:5])
-    expect(page.locator("#sync-pending")).to_have_text("已全部同步", timeout=15000)
-
-    reassign_away(client, api, inspection_id, username)
-    answer(page, items[5])  # the draft save is refused: the task is not theirs any more
-    expect(page.locator("#gone-note")).to_be_visible(timeout=15000)
-    expect(page.locator("#sync-pending")).to_have_text("已全部同步")
-    expect(page.locator("#sync-error")).to_be_hidden()
-    expect(page.locator(f"#item-{items[6]['code']} button").first).to_be_disabled()
-
-    page.goto("/tasks")
-    row = page.locator(f'#tasks-cancelled [data-task="{inspection_id}"]')
-    expect(row).to_contain_text("已不再分派给您")
-    expect(page.locator("#sync-error")).to_be_hidden()
-    page.wait_for_selector("html[data-offline-ready]", state="attached", timeout=15000)
-    page.locator(f'[data-discard="{inspection_id}"]').click()
-    expect(page.locator(f'[data-task="{inspection_id}"]')).to_have_count(0)
-    expect(page.locator("#tasks-cancelled")).to_be_hidden()
-
-
-def test_submission_queued_offline_for_a_task_reassigned_meanwhile_is_no_error(
-        new_mobile_context, spot, client, api):
-    """A form submitted offline whose task is given to someone else before the phone is back
-    online: once the server refuses it, is nothing left pending or in error, and the task shown
-    as no longer theirs?"""
-    inspection_id, username, items = spot
-    context = new_mobile_context()
-    page = context.new_page()
-    sign_in(page, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(page)
-    context.set_offline(True)
-    quick_fill(page, items)
-    expect_all_answered(page, items)
-    page.get_by_role("button", name="提交检查").click()
-    expect(page.locator("#queued-note")).to_be_visible()
-
-    reassign_away(client, api, inspection_id, username)
-    context.set_offline(False)
-    page.locator("#sync-now").click()
-    expect(page.locator("#gone-note")).to_be_visible(timeout=15000)
+    expect(page.locator(closing.note)).to_be_visible(timeout=15000)
     expect(page.locator("#sync-pending")).to_have_text("已全部同步")
     expect(page.locator("#sync-error")).to_be_hidden()
     page.goto("/tasks")
     expect(page.locator(f'#tasks-cancelled [data-task="{inspection_id}"]')).to_contain_text(
-        "已不再分派给您")
+        closing.shown)
     expect(page.locator("#sync-error")).to_be_hidden()

@@ -3,13 +3,9 @@ from __future__ import annotations
 
 import re
 
-import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from inspect_app.auth.models import User
-from inspect_app.extensions import db
-
-from ..helpers import filler_of
+from ..helpers import filler_of, submit_filled
 from .pwa_helpers import sign_in, wait_offline_ready
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -17,9 +13,9 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 def test_a_refused_draft_is_explained_in_english_in_the_sync_bar(new_mobile_context, first,
                                                                   client, api):
-    """While an inspector who chose English has the form open, the planner gives the task to
-    someone else; the next tap's draft save is refused. Does the sync bar say why in English
-    (the server's message, shown as it comes), with no Chinese in it?"""
+    """While an inspector who chose English has the form open on the phone, the same task is
+    submitted from another device; the next tap's draft save is refused. Does the sync bar say
+    why in English (the server's message, shown as it comes), with no Chinese in it?"""
     spot = first("spot_check")
     username = filler_of(spot)
     page = new_mobile_context().new_page()
@@ -28,13 +24,10 @@ def test_a_refused_draft_is_explained_in_english_in_the_sync_bar(new_mobile_cont
     pass_button = page.locator("#item-ENV-03").get_by_role("button", name="Pass", exact=True)
     expect(pass_button).to_be_visible()
 
-    other = "jc.fenhang2" if username == "jc.fenhang1" else "jc.fenhang1"
-    assignee_id = db.session.scalar(sa.select(User.id).where(User.username == other))
-    response = client.post(f"/api/v1/inspections/{spot.id}/reassign", headers=api("fwgl"),
-                           json={"assignee_id": assignee_id, "reason": "换人检查"})
+    response = submit_filled(client, api(username), spot.id)  # the other device
     assert response.status_code == 200, response.get_json()
     pass_button.click()
 
     error = page.locator("#sync-error")
-    expect(error).to_contain_text("Inspection not found", timeout=15000)
+    expect(error).to_contain_text("can no longer be changed", timeout=15000)
     assert not CJK.search(error.inner_text())

@@ -34,6 +34,7 @@ from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from .extensions import db
 from .i18n import N_, localized, say
 from .messages import Message
 
@@ -211,6 +212,23 @@ def register_error_handlers(app: Flask) -> None:
                                   N_("数据库暂时不可用，请稍后重试"))
         response.headers["Retry-After"] = "1"
         return response
+
+    @app.teardown_appcontext
+    def end_session(exc: BaseException | None) -> None:
+        # Runs before Flask-SQLAlchemy's own teardown (the last registered runs first): a
+        # connection that died after the answer was made (a database restart) is dropped here,
+        # not rolled back, since that ROLLBACK would fail and turn an answered request into a 500.
+        try:
+            db.session.remove()
+        except DBAPIError as error:
+            if not database_unavailable(error):
+                raise
+            log.warning("database connection lost while ending a request: %s",
+                        str(error.orig).splitlines()[0] if error.orig else error)
+            try:
+                db.session.registry().invalidate()
+            finally:
+                db.session.registry.clear()
 
     @app.errorhandler(StaleDataError)
     def handle_concurrent_update(exc: StaleDataError):

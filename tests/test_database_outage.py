@@ -91,3 +91,22 @@ def test_which_database_errors_are_worth_a_retry(sqlstate, message, transient):
     assert database_unavailable(error) is transient
     assert database_unavailable(DBAPIError("SELECT 1", {}, _Orig(message, sqlstate),
                                            connection_invalidated=True))
+
+
+def test_a_connection_lost_after_the_answer_leaves_the_answer_alone(client, monkeypatch):
+    """When the connection dies between the answer and the end of the request (the session's
+    closing ROLLBACK fails), is the answer still given, rather than an error escaping the
+    request's teardown (gunicorn's 500)?"""
+    real_remove, failed = db.session.remove, []
+
+    def remove():
+        if not failed:
+            failed.append(True)
+            raise OperationalError("ROLLBACK", {}, Exception(
+                "consuming input failed: server closed the connection unexpectedly"),
+                connection_invalidated=True)
+        real_remove()
+
+    monkeypatch.setattr(db.session, "remove", remove)
+    response = client.get("/login")
+    assert failed and response.status_code == 200

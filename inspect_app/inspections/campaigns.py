@@ -339,6 +339,20 @@ def check_assignee(inspection: Inspection, assignee: User | None, team_id: int |
     if not may_take(inspection, assignee):
         raise InvalidInput(N_("%(name)s不能执行%(mode)s任务"), name=assignee.display_name,
                            mode=inspection.mode, code="assignee_not_allowed")
+    if inspection.mode is Mode.mystery_visit:
+        check_visit_interval(inspection, assignee)
+
+
+def check_visit_interval(inspection: Inspection, shopper: User,
+                         start: date | None = None) -> None:
+    """Refuse a mystery visit (starting ``start``, else its own window) that ``shopper`` would
+    make too close to another of their visits to the same outlet: the rule planning keeps, so
+    that the outlet's staff cannot learn to recognise them."""
+    problems = visits_too_close(inspection, [shopper], start)[shopper.id]
+    if problems:
+        raise InvalidInput(N_("%(name)s近期已暗访或将暗访该网点，不能执行本次暗访"),
+                           name=shopper.display_name, code="shopper_visits_too_soon",
+                           details=problems)
 
 
 #: Who planning gives each person-mode's tasks to, near one outlet: the pool a reassignment
@@ -369,25 +383,33 @@ def assignee_choices(inspection: Inspection) -> list[User] | list[InspectionTeam
         people.setdefault(user.id, user)
     chosen = [user for user in people.values() if may_take(inspection, user)]
     if inspection.mode is Mode.mystery_visit:
-        chosen = [user for user in chosen if not _visits_too_soon(inspection, user)]
+        too_close = visits_too_close(inspection, chosen)
+        chosen = [user for user in chosen if not too_close[user.id]]
     return chosen
 
 
-def _visits_too_soon(inspection: Inspection, shopper: User) -> list[str]:
-    """Why ``shopper`` should not take this visit (the planning rule of
-    :func:`.planning.check_mystery_visit`); empty when they may."""
+def visits_too_close(inspection: Inspection, shoppers: list[User],
+                     start: date | None = None) -> dict[int, list[Message]]:
+    """For each shopper (by id), why they should not make this mystery visit with its window
+    starting on ``start`` (its own by default): planning's rule
+    (:func:`.planning.check_mystery_visit`) against their other visits of the same outlet, done
+    or planned, with the shopper and the outlet named. Empty for those who may; one query."""
+    start = start or inspection.due_start
     settings = (inspection.campaign.settings if inspection.campaign else {}) or {}
     min_days = int((settings.get("mystery_visit") or {}).get(
         "min_days_between", DEFAULT_SETTINGS["mystery_visit"]["min_days_between"]))
-    history = db.session.execute(
+    history = [tuple(row) for row in db.session.execute(
         sa.select(Inspection.assignee_id, Inspection.outlet_id, Inspection.due_start)
         .where(Inspection.mode == Mode.mystery_visit, Inspection.id != inspection.id,
-               Inspection.assignee_id == shopper.id,
+               Inspection.assignee_id.in_([shopper.id for shopper in shoppers]),
                Inspection.outlet_id == inspection.outlet_id,
-               Inspection.status != InspectionStatus.cancelled)).all()
-    return planning.check_mystery_visit(shopper.id, inspection.outlet_id, inspection.due_start,
-                                        [tuple(row) for row in history],
-                                        min_days_between=min_days)
+               Inspection.status != InspectionStatus.cancelled))] if shoppers else []
+    return {shopper.id: [
+        Message(reason.template, **{**reason.params, "shopper": shopper.display_name,
+                                    "outlet": inspection.outlet.name})
+        for reason in planning.check_mystery_visit(shopper.id, inspection.outlet_id, start,
+                                                   history, min_days_between=min_days)]
+        for shopper in shoppers}
 
 
 def open_tasks(campaign: Campaign, mode: Mode, *, outlet: str = "", offset: int = 0,

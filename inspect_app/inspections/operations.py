@@ -420,12 +420,22 @@ def cancel(inspection: Inspection, *, reason: str, by: User) -> Inspection:
 
 def reschedule(inspection: Inspection, *, due_start: date, due_end: date, reason: str,
                by: User) -> Inspection:
-    """Move an open assignment's window."""
+    """Move an open assignment's window: within its campaign's period, and for a mystery visit
+    no closer to its shopper's other visits of the outlet than planning allows."""
+    from .campaigns import check_visit_interval
+
     _require_planner(inspection, by)
     if inspection.status not in OPEN:
         raise Conflict(N_("已提交的检查不能改期"), code="not_open")
     if due_end < due_start:
         raise InvalidInput(N_("结束日期不能早于开始日期"), code="invalid_window")
+    campaign = inspection.campaign
+    if campaign and not campaign.period_start <= due_start <= due_end <= campaign.period_end:
+        raise InvalidInput(N_("改期后的时间须在检查计划期间（%(start)s 至 %(end)s）内"),
+                           start=campaign.period_start.isoformat(),
+                           end=campaign.period_end.isoformat(), code="outside_period")
+    if inspection.mode is Mode.mystery_visit and inspection.assignee is not None:
+        check_visit_interval(inspection, inspection.assignee, due_start)
     before = {"due_start": inspection.due_start, "due_end": inspection.due_end}
     inspection.due_start, inspection.due_end = due_start, due_end
     db.session.flush()

@@ -1,13 +1,21 @@
 """Planning a campaign: each mode's own rules for who inspects whom."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from inspect_app.audit.models import AuditEntry
 from inspect_app.auth.models import User
 from inspect_app.extensions import db
 from inspect_app.inspections import planning
-from inspect_app.inspections.models import Campaign, Inspection, InspectionTeam, Mode
+from inspect_app.inspections.models import (
+    Campaign,
+    Inspection,
+    InspectionStatus,
+    InspectionTeam,
+    Mode,
+)
 from inspect_app.orgs.models import OrgKind, OrgUnit
 
 
@@ -157,3 +165,96 @@ def test_peer_check_cannot_be_reassigned_to_own_subbranch_team(client, api, firs
                            json={"team_id": own_team.id, "reason": "测试"}, headers=api("fwgl"))
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "own_subbranch"
+
+
+def _visit_of(task: Inspection, shopper: User, days_before: int) -> Inspection:
+    """Another mystery visit of ``task``'s outlet by ``shopper``, ``days_before`` its window."""
+    other = Inspection(checklist_id=task.checklist_id, mode=Mode.mystery_visit,
+                       outlet_id=task.outlet_id, assignee_id=shopper.id,
+                       status=InspectionStatus.final, draft={}, events={},
+                       due_start=task.due_start - timedelta(days=days_before),
+                       due_end=task.due_start - timedelta(days=days_before - 4))
+    db.session.add(other)
+    db.session.commit()
+    return other
+
+
+def _only_visit_of_its_outlet(task: Inspection) -> None:
+    """Cancel every other mystery visit of ``task``'s outlet (the demo's history has some)."""
+    db.session.execute(sa.update(Inspection).where(
+        Inspection.mode == Mode.mystery_visit, Inspection.outlet_id == task.outlet_id,
+        Inspection.id != task.id).values(status=InspectionStatus.cancelled))
+    db.session.commit()
+
+
+def _shopper(username: str) -> User:
+    return db.session.scalar(sa.select(User).where(User.username == username))
+
+
+def test_a_mystery_visit_is_not_reassigned_to_a_shopper_the_outlet_saw_lately(client, api,
+                                                                               first):
+    """Is a mystery visit refused to a shopper who visited the same outlet within the
+    campaign's interval — by the API, not only left off the page's list — saying when, and
+    given to one who has not?"""
+    task = first("mystery_visit")
+    _only_visit_of_its_outlet(task)
+    seen, fresh = [_shopper(name) for name in ("smr1", "smr2", "smr3")
+                   if _shopper(name).id != task.assignee_id]
+    other = _visit_of(task, seen, days_before=30)
+    before = task.assignee_id
+    refused = client.post(f"/api/v1/inspections/{task.id}/reassign", headers=api("fwgl"),
+                          json={"assignee_id": seen.id, "reason": "原神秘人请假"})
+    assert refused.status_code == 422, refused.get_json()
+    error = refused.get_json()["error"]
+    assert error["code"] == "shopper_visits_too_soon"
+    assert seen.display_name in error["message"]
+    assert len(error["details"]) == 1
+    assert other.due_start.isoformat() in error["details"][0]
+    assert task.outlet.name in error["details"][0]
+    db.session.expire_all()
+    assert db.session.get(Inspection, task.id).assignee_id == before
+
+    moved = client.post(f"/api/v1/inspections/{task.id}/reassign", headers=api("fwgl"),
+                        json={"assignee_id": fresh.id, "reason": "原神秘人请假"})
+    assert moved.status_code == 200, moved.get_json()
+
+
+def test_a_mystery_visit_is_not_moved_next_to_its_shoppers_other_visit(client, api, first):
+    """Rescheduling a mystery visit: is a window too close to its shopper's other visit of the
+    outlet refused, and one far enough away accepted?"""
+
+    task = first("mystery_visit")
+    _only_visit_of_its_outlet(task)
+    campaign = task.campaign
+    # the same shopper visits the outlet again 30 days after the campaign
+    days_later = (campaign.period_end + timedelta(days=30) - task.due_start).days
+    _visit_of(task, task.assignee, days_before=-days_later)
+    url, headers = f"/api/v1/inspections/{task.id}/reschedule", api("fwgl")
+    near = campaign.period_end - timedelta(days=10)  # 40 days before that visit
+    refused = client.post(url, headers=headers, json={
+        "due_start": near.isoformat(), "due_end": campaign.period_end.isoformat(),
+        "reason": "网点装修"})
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["error"]["code"] == "shopper_visits_too_soon"
+    far = campaign.period_start  # 121 days before it
+    moved = client.post(url, headers=headers, json={
+        "due_start": far.isoformat(), "due_end": (far + timedelta(days=6)).isoformat(),
+        "reason": "网点装修"})
+    assert moved.status_code == 200, moved.get_json()
+
+
+def test_a_task_is_not_moved_outside_its_campaigns_period(client, api, first):
+    """Is a window outside the campaign's period refused, naming the period, and the task left
+    where it was?"""
+    spot = first("spot_check")
+    window = (spot.due_start, spot.due_end)
+    for start, end in (("2026-09-25", "2026-10-05"), ("2026-12-20", "2027-01-10")):
+        refused = client.post(f"/api/v1/inspections/{spot.id}/reschedule", headers=api("fwgl"),
+                              json={"due_start": start, "due_end": end, "reason": "顺延"})
+        assert refused.status_code == 422, refused.get_json()
+        error = refused.get_json()["error"]
+        assert error["code"] == "outside_period"
+        assert "2026-10-01" in error["message"] and "2026-12-31" in error["message"]
+    db.session.expire_all()
+    moved = db.session.get(Inspection, spot.id)
+    assert (moved.due_start, moved.due_end) == window

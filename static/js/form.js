@@ -293,6 +293,14 @@ function renderStatus(entries = []) {
       r.grade ? el("p", {}, `${t("labelled", { label: t("grade") })}${r.grade_label || r.grade}`) : null,
       r.red_line_failed ? el("p", { class: "error" }, t("red_line_failed")) : null,
       el("p", {}, findings ? t("findings", { n: findings }) : t("no_findings"))].filter(Boolean));
+    if (form.elsewhere) {
+      // another device's submission is the record: say what of this phone's it does not hold
+      summary.append(el("p", { id: "elsewhere-note" }, t("elsewhere_note", form.elsewhere)),
+        el("button", { type: "button", id: "elsewhere-dismiss", onclick: async () => {
+          if (form.elsewhere.photos && !confirm(t("elsewhere_dismiss_confirm"))) return;
+          await store.dismissElsewhere(id);
+        } }, t("elsewhere_dismiss")));
+    }
   } else if (entry && entry.error) {
     summary.append(el("p", { class: "error", role: "alert" }, t("sync_error", { message: entry.error.message })),
       el("div", { class: "actions" },
@@ -422,12 +430,17 @@ $("use-server").addEventListener("click", async () => {
 store.changed.addEventListener("change", async (e) => {
   if (!form || !form.inspection) return;
   if (e.detail.form !== undefined && e.detail.form !== id) return;
-  const shown = (f) => JSON.stringify([f.submission, f.conflict, f.inspection && f.inspection.status, Boolean(f.gone)]);
+  const shown = (f) => JSON.stringify([f.submission, f.conflict, f.inspection && f.inspection.status, Boolean(f.gone), f.elsewhere || null]);
   const before = shown(form);
+  const replaced = form.replaced;
   const fresh = await store.getForm(id);
   if (!fresh) return;
   form = { ...fresh };
-  if (shown(form) !== before || e.detail.form === undefined) await reload();
+  if (form.replaced !== replaced) {
+    // the answers themselves were replaced (another device's submission): draw them anew
+    await renderForm();
+    await reload();
+  } else if (shown(form) !== before || e.detail.form === undefined) await reload();
 });
 
 // the form first; the worker, the sync loop and the sync bar once it is on screen

@@ -11,8 +11,12 @@ export const photosOf = (id) => idb.byIndex("photos", "inspection", id);
 export const outbox = () => idb.getAll("outbox");
 
 // Merge what the server sent into the local record. Local work is never overwritten: while the
-// phone holds unsynced changes (or a queued submission), only the form definition is refreshed.
-export async function rememberServerCopy(inspection, user) {
+// phone holds unsynced changes (or a queued submission), only the form definition is refreshed —
+// unless the server's copy shows the task submitted from another device (see below).
+// ``refused``: the server has just refused this phone's work for the task as closed.
+export async function rememberServerCopy(inspection, user, { refused = false } = {}) {
+  const held = await getForm(inspection.id);
+  if (submittedElsewhere(held, inspection, refused)) return settleSubmittedElsewhere(held, inspection, user);
   const record = await idb.update("forms", inspection.id, (old) => {
     // the server shows it to this person (again): it is theirs, whatever was noted before
     const next = { id: inspection.id, findings: {}, dirty: false, submission: null, conflict: null, ...old, user, inspection, gone: false };
@@ -26,11 +30,63 @@ export async function rememberServerCopy(inspection, user) {
       next.submission = { state: "done", result: resultOf(inspection) };
     } else if (inspection.status === "returned" && next.submission && next.submission.state === "done") {
       next.submission = null;  // sent back for correction: editable again
+      next.elsewhere = null;
     }
     return next;
   });
   notify({ form: inspection.id });
   return record;
+}
+
+const SUBMITTED = ["submitted", "final"];
+
+// Submitted from another device (a team's other phone, the same person's tablet) while this
+// phone held work for the task: a draft the server never took, or a submission or photos it
+// has just refused. A queued submission alone proves nothing until refused: its own earlier try
+// may have gone through with the answer lost, and its replay will say so.
+function submittedElsewhere(held, inspection, refused) {
+  if (!held || !SUBMITTED.includes(inspection.status)) return false;
+  if (held.submission && held.submission.state === "done") return false;
+  return refused || (held.dirty && !held.submission);
+}
+
+// The server's submission is the record: the form shows it, and says how much of this phone's
+// work it does not hold (answers that differ, photos not sent). That work is no longer pending
+// and no error; the photos stay on the phone until the person lets them go.
+async function settleSubmittedElsewhere(held, inspection, user) {
+  const theirs = inspection.answers || {};
+  const said = (answer) => [String(answer && answer.value != null ? answer.value : ""), (answer && answer.note) || ""];
+  const answers = Object.entries(held.answers || {}).filter(([code, answer]) => {
+    const mine = said(answer);
+    return (mine[0] || mine[1]) && JSON.stringify(mine) !== JSON.stringify(said(theirs[code]));
+  }).length;
+  const photos = (await photosOf(inspection.id)).filter((p) => !p.uploaded).length;
+  const entries = (await outbox()).filter((e) => e.inspection_id === inspection.id);
+  const record = {
+    ...held, user, inspection, gone: false, dirty: false, draftError: null, conflict: null,
+    answers: theirs, events: inspection.events || {}, version: inspection.version,
+    submission: { state: "done", result: resultOf(inspection) },
+    elsewhere: answers || photos ? { answers, photos } : null,
+    replaced: Date.now(),  // an open form draws these answers anew
+  };
+  await idb.tx(["forms", "outbox"], "readwrite", (forms, box) => {
+    forms.put(record);
+    for (const entry of entries) box.delete(entry.id);
+  });
+  notify({ form: inspection.id });
+  return record;
+}
+
+// The person has read that another device's submission is the record: forget what this phone
+// held besides (its photos that were never sent).
+export async function dismissElsewhere(id) {
+  const unsent = (await photosOf(id)).filter((p) => !p.uploaded);
+  await idb.tx(["forms", "photos"], "readwrite", (forms, photos) => {
+    for (const photo of unsent) photos.delete(photo.client_id);
+    const read = forms.get(id);
+    read.onsuccess = () => { if (read.result) forms.put({ ...read.result, elsewhere: null }); };
+  });
+  notify({ form: id });
 }
 
 const resultOf = (inspection) => ({

@@ -99,11 +99,12 @@ async function syncDrafts() {
       if (error.code === GONE) {
         await store.markGone(form.id);
       } else if (error.code === "not_editable") {
-        // cancelled or submitted elsewhere: nothing left to save, so stop retrying. A cancelled
-        // task is no error to fix: the task list shows it as cancelled, with its local copy.
-        const server = await refreshServerCopy(form.id);
-        const cancelled = Boolean(server && server.status === "cancelled");
-        await store.patchForm(form.id, (f) => ({ ...f, dirty: false, draftError: cancelled ? null : { message: error.message, details: null } }));
+        // cancelled or submitted elsewhere: nothing left to save, so stop retrying. Neither is
+        // an error to fix: the task list shows a cancelled task with its local copy, and the
+        // form shows another device's submission, saying what of this phone's it lacks.
+        const server = await refreshServerCopy(form.id, { refused: true });
+        const settled = Boolean(server && ["cancelled", "submitted", "final"].includes(server.status));
+        await store.patchForm(form.id, (f) => ({ ...f, dirty: false, draftError: settled ? null : { message: error.message, details: null } }));
       } else if (error.status === 409 && error.details && error.details.server) {
         await store.patchForm(form.id, (f) => ({ ...f, conflict: error.details.server }));
         emit("conflict", { form: form.id });
@@ -136,21 +137,22 @@ async function send(entry, action) {
     if (!(error instanceof ApiError) || error.status === 401) throw error;  // retried later
     if (error.status === 409 && error.code === "submission_in_progress") return;  // still running
     await store.setOutboxError(entry.id, { status: error.status, code: error.code, message: error.message, details: error.details || null });
-    // refused because the task is closed: learn whether it was cancelled (see summary())
-    if (CLOSED.includes(error.code)) await refreshServerCopy(entry.inspection_id);
+    // refused because the task is closed: learn whether it was cancelled (see summary()) or
+    // submitted from another device (the entry then goes: see store.rememberServerCopy)
+    if (CLOSED.includes(error.code)) await refreshServerCopy(entry.inspection_id, { refused: true });
     if (error.code === GONE) await store.markGone(entry.inspection_id);
   }
 }
 
-const CLOSED = ["not_editable", "inspection_cancelled"];
+const CLOSED = ["not_editable", "inspection_cancelled", "already_submitted"];
 // what the server says of a task this person no longer has (reassigned, or out of their reach)
 const GONE = "inspection_not_found";
 
 // The server's copy of one inspection, kept on the phone (null if it is gone for this user).
-async function refreshServerCopy(id) {
+async function refreshServerCopy(id, { refused = false } = {}) {
   try {
     const { data } = await request("GET", `/api/v1/inspections/${id}`);
-    await store.rememberServerCopy(data, currentUser);
+    await store.rememberServerCopy(data, currentUser, { refused });
     return data;
   } catch (error) {
     if (!(error instanceof ApiError) || error.status === 401) throw error;

@@ -19,6 +19,7 @@ from ..auth.permissions import Permission
 from ..auth.session import pages_need
 from ..errors import DomainError
 from ..extensions import db
+from ..forms import PageForm
 from ..i18n import local_date, say
 from ..scoring.types import RESPONSE_TYPES
 from .changes import compare
@@ -39,23 +40,12 @@ bp = Blueprint("standards", __name__, url_prefix="/manage/standards")
 pages_need(bp, Permission.checklists_manage)
 
 
-class _Form(ma.Schema):
-    """A page form: an empty field is a field left out."""
-
-    class Meta:
-        unknown = ma.EXCLUDE
-
-    @ma.pre_load
-    def _drop_empty(self, data, **kwargs):
-        return {key: value for key, value in data.items() if value not in ("", None)}
-
-
-class ImportPageSchema(_Form):
+class ImportPageSchema(PageForm):
     base_id = fields.Integer(load_default=None)
     name = fields.String(load_default=None, validate=validate.Length(max=200))
 
 
-class ConfirmSchema(_Form):
+class ConfirmSchema(PageForm):
     confirm = fields.String(required=True, validate=validate.Equal("yes"))
 
 

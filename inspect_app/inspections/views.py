@@ -26,6 +26,7 @@ from ..auth.session import pages_need
 from ..checklists.models import Checklist, ChecklistStatus
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
+from ..forms import PageForm
 from ..i18n import N_, local_today, say
 from ..orgs.models import OrgKind, OrgUnit
 from ..orgs.operations import visible_units
@@ -64,12 +65,11 @@ def _between(low: int, high: int) -> validate.Range:
 _DATE_ERRORS = {"required": _l("必填"), "invalid": _l("日期格式不正确")}
 
 
-class CampaignForm(ma.Schema):
+class CampaignForm(PageForm):
     """The planning form (field names as the page posts them; messages in the page's
     language, said when they are shown)."""
 
-    class Meta:
-        unknown = ma.EXCLUDE
+    multiple = ("modes",)
 
     name = fields.String(required=True, validate=validate.Length(
         min=1, max=200, error=_l("长度须在 {min} 到 {max} 个字之间")),
@@ -94,22 +94,11 @@ class CampaignForm(ma.Schema):
     scenarios = fields.String(data_key="mystery_visit.scenarios", load_default="",
                               validate=validate.Length(max=5000))
 
-    @ma.pre_load
-    def _from_the_page(self, data, **kwargs):
-        """Empty fields are left out; the ticked modes come as a list."""
-        modes = data.getlist("modes") if hasattr(data, "getlist") else data.get("modes")
-        loaded = {key: value for key, value in data.items() if value != ""}
-        if modes:
-            loaded["modes"] = list(modes)
-        else:
-            loaded.pop("modes", None)
-        return loaded
-
     def to_campaign(self, data: dict[str, Any]) -> dict[str, Any]:
         """The form as :func:`.campaigns.create_campaign` takes it."""
         scenarios = [line.strip() for line in data["scenarios"].splitlines() if line.strip()]
         return {
-            "name": data["name"].strip(), "checklist_id": data["checklist_id"],
+            "name": data["name"], "checklist_id": data["checklist_id"],
             "scope_unit_id": data["scope_unit_id"], "period_start": data["period_start"],
             "period_end": data["period_end"], "modes": data["modes"],
             "settings": {
@@ -292,22 +281,12 @@ def _list_args() -> dict[str, Any]:
     return {**args, "q": args["q"].strip()}
 
 
-class _TaskForm(ma.Schema):
+class _TaskForm(PageForm):
     """A form acting on one assignment: the reason is required, and goes to the audit log."""
-
-    class Meta:
-        unknown = ma.EXCLUDE
 
     reason = fields.String(required=True, validate=validate.Length(
         min=2, max=1000, error=_l("长度须在 {min} 到 {max} 个字之间")),
         error_messages={"required": _l("请填写原因")})
-
-    @ma.pre_load
-    def _from_the_page(self, data, **kwargs):
-        """Spaces around a value do not count; an empty field is a field left out."""
-        loaded = {key: value.strip() if isinstance(value, str) else value
-                  for key, value in data.items()}
-        return {key: value for key, value in loaded.items() if value != ""}
 
 
 class ReassignForm(_TaskForm):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import marshmallow as ma
+from flask_babel import gettext
 
 
 class PageForm(ma.Schema):
@@ -42,3 +43,19 @@ class PageForm(ma.Schema):
 
 def _trimmed(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
+
+
+def refusals(messages: dict[str, Any], names: dict[str, str]) -> list[str]:
+    """A schema's refusals as lines for the page: each field's label (``names`` maps field
+    names to catalogue ids), then what is wrong, in the page's language."""
+    return [gettext("%(label)s：", label=gettext(names.get(name, name))) + " ".join(_flat(found))
+            for name, found in sorted(messages.items())]
+
+
+def _flat(messages) -> list[str]:
+    """A field's messages as text: a list, a dict (a list's items) or one lazy message."""
+    if isinstance(messages, dict):
+        return [m for value in messages.values() for m in _flat(value)]
+    if isinstance(messages, (list, tuple)):
+        return [m for value in messages for m in _flat(value)]
+    return [str(messages)]

@@ -26,7 +26,7 @@ from ..auth.session import pages_need
 from ..checklists.models import Checklist, ChecklistStatus
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
-from ..forms import PageForm
+from ..forms import PageForm, refusals
 from ..i18n import N_, local_today, say
 from ..orgs.models import OrgKind, OrgUnit
 from ..orgs.operations import visible_units
@@ -191,7 +191,7 @@ def plan():
         data = schema.load(request.form)
     except ma.ValidationError as exc:
         return _index(form=submitted, error=gettext("计划未创建：请检查以下内容"),
-                      problems=_problems(exc.messages, FIELD_NAMES), status=422)
+                      problems=refusals(exc.messages, FIELD_NAMES), status=422)
     try:
         campaign = create_campaign(schema.to_campaign(data), by=g.user)
         db.session.commit()
@@ -201,21 +201,6 @@ def plan():
         return _index(form=submitted, error=say(exc.message), problems=details,
                       status=exc.status)
     return redirect(url_for(".campaign", campaign_id=campaign.id))
-
-
-def _problems(messages: dict[str, Any], names: dict[str, str]) -> list[str]:
-    """A schema's refusals as lines for the page: each field's label, then what is wrong."""
-    return [gettext("%(label)s：", label=gettext(names.get(name, name))) + " ".join(_flat(found))
-            for name, found in sorted(messages.items())]
-
-
-def _flat(messages) -> list[str]:
-    """A field's messages as text: a list, a dict (a list's items) or one lazy message."""
-    if isinstance(messages, dict):
-        return [m for value in messages.values() for m in _flat(value)]
-    if isinstance(messages, (list, tuple)):
-        return [m for value in messages for m in _flat(value)]
-    return [str(messages)]
 
 
 def _names(ids) -> dict[int, str]:
@@ -384,7 +369,7 @@ def _act(campaign_id: int, inspection_id: int, action: str):
         data = form().load(request.form)
     except ma.ValidationError as exc:
         return _task_page(item, task, values=values, error=gettext("未保存：请检查以下内容"),
-                          problems=_problems(exc.messages, TASK_FIELD_NAMES), status=422)
+                          problems=refusals(exc.messages, TASK_FIELD_NAMES), status=422)
     try:
         done = run(task, data)
         db.session.commit()

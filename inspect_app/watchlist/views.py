@@ -14,6 +14,8 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import format_date, gettext
+from flask_babel import lazy_gettext as _l
+from marshmallow import fields, validate
 
 from ..api.downloads import download
 from ..auth.models import User
@@ -21,6 +23,7 @@ from ..auth.permissions import Permission
 from ..auth.session import pages_need
 from ..errors import DomainError
 from ..extensions import db
+from ..forms import PageForm, refusals
 from ..i18n import N_, local_date, local_today, say
 from ..orgs.models import OrgKind, OrgUnit
 from ..orgs.operations import visible_units
@@ -82,26 +85,70 @@ def watchlist():
     return render_template("manage/watchlist.html", entries=entries, status=status)
 
 
+_LENGTH = _l("长度须在 {min} 到 {max} 个字之间")
+
+
+class FollowUpForm(PageForm):
+    """记录跟进: the same rules as ``POST /api/v1/watchlist/{id}/actions``."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(
+        list(ACTION_KINDS), error=_l("请从列表中选择")),
+        error_messages={"required": _l("请从列表中选择")})
+    held_on = fields.Date(required=True, error_messages={"required": _l("必填"),
+                                                         "invalid": _l("日期格式不正确")})
+    people = fields.String(required=True, validate=validate.Length(min=1, max=500,
+                                                                   error=_LENGTH),
+                           error_messages={"required": _l("必填")})
+    notes = fields.String(load_default="", validate=validate.Length(max=5000, error=_LENGTH))
+
+
+class ExitForm(PageForm):
+    """人工出列: the same rules as ``POST /api/v1/watchlist/{id}/exit``."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=4, max=2000,
+                                                                   error=_LENGTH),
+                           error_messages={"required": _l("请填写原因")})
+
+
+ENTRY_FIELD_NAMES = {"kind": N_("类型"), "held_on": N_("日期"), "people": N_("参与人员"),
+                     "notes": N_("情况说明"), "reason": N_("人工出列原因")}
+
+
+def _follow_up(item, data: dict) -> None:
+    log_action(item, **data, attachments=[], by=g.user)
+
+
+def _exit(item, data: dict) -> None:
+    manual_exit(item, reason=data["reason"], by=g.user)
+
+
+#: The entry page's two forms (told apart by their ``action`` field): the schema that reads
+#: each and the operation it calls, as the API does.
+ENTRY_ACTIONS = {"follow_up": (FollowUpForm, _follow_up), "exit": (ExitForm, _exit)}
+
+
 @bp.route("/watchlist/<int:entry_id>", methods=["GET", "POST"])
 def entry(entry_id: int):
     """One entry: reasons with figures, history, coaching timeline; log a follow-up or exit."""
     item = get_entry(entry_id, g.user)
-    error = None
+    failed = error = None
+    problems: list[str] = []
+    values: dict = {}
+    status = 200
     if request.method == "POST":
+        failed = "exit" if request.form.get("action") == "exit" else "follow_up"
+        form, run = ENTRY_ACTIONS[failed]
+        values = request.form.to_dict()
         try:
-            if request.form.get("action") == "exit":
-                manual_exit(item, reason=request.form.get("reason", "").strip(), by=g.user)
-            else:
-                log_action(item, kind=request.form.get("kind", ""),
-                           held_on=date.fromisoformat(request.form.get("held_on", "")),
-                           people=request.form.get("people", "").strip()[:500],
-                           notes=request.form.get("notes", "").strip()[:5000], attachments=[],
-                           by=g.user)
+            run(item, form().load(request.form))
             db.session.commit()
             return redirect(url_for("manage.entry", entry_id=entry_id))
-        except (DomainError, ValueError) as exc:
+        except ma.ValidationError as exc:
+            error, status = gettext("未保存：请检查以下内容"), 422
+            problems = refusals(exc.messages, ENTRY_FIELD_NAMES)
+        except DomainError as exc:
             db.session.rollback()
-            error = say(exc.message) if isinstance(exc, DomainError) else gettext("日期格式不正确")
+            error, status = say(exc.message), exc.status
     points = dashboards.trend(item.unit, g.user, end=local_today(), months=6)
     chart = charts.line_chart(
         [charts.Series(gettext("综合得分"), [(_month(p), p["combined"]) for p in points]),
@@ -111,8 +158,9 @@ def entry(entry_id: int):
         words=_chart_words())
     return render_template("manage/entry.html", entry=annotate([item])[0], chart=chart,
                            kinds=ACTION_KINDS, event_labels=EVENT_LABELS, error=error,
+                           problems=problems, failed=failed, values=values,
                            can_manage=g.user.can(Permission.watchlist_manage),
-                           today=local_today().isoformat())
+                           today=local_today().isoformat()), status
 
 
 @bp.route("/rules", methods=["GET", "POST"])

@@ -247,7 +247,7 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/manage/watchlist/<int:entry_id>"): row(
         "3xx", "403/403", "2xx/2xx", "2xx/404", "2xx/404", "403/403", "403/403", "403/403"),
     ("POST", "/manage/watchlist/<int:entry_id>"): row(
-        "3xx", "403/403", "3xx/3xx", "2xx/404", "2xx/404", "403/403", "403/403", "403/403"),
+        "3xx", "403/403", "3xx/3xx", "403/404", "403/404", "403/403", "403/403", "403/403"),
     ("GET", "/manage/rankings"): row("3xx", "403", "2xx", "2xx", "2xx", "403", "403", "403"),
     ("GET", "/manage/trend/<int:unit_id>"): row(
         "3xx", "403/403", "2xx/2xx", "2xx/404", "2xx/404", "403/403", "403/403", "403/403"),

@@ -1,0 +1,90 @@
+"""An entry's page: logging a follow-up and taking a unit off the list read their forms by the
+same rules as the API, and a refusal shows the page again with the reasons and what was typed."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from inspect_app.auth.models import RoleGrant, User
+from inspect_app.auth.permissions import Role
+from inspect_app.demo.seed import DEMO_PASSWORD
+from inspect_app.extensions import db
+from inspect_app.orgs.models import OrgKind
+from inspect_app.watchlist.models import CoachingAction, EntryStatus, WatchlistEntry
+
+
+def _post(client, url: str, form: dict):
+    with client.session_transaction() as sess:
+        token = sess["csrf"]
+    return client.post(url, data={**form, "csrf_token": token})
+
+
+@pytest.fixture
+def entry(client, login, demo) -> WatchlistEntry:
+    """An active entry, with the service manager signed in on the pages."""
+    login("fwgl", DEMO_PASSWORD)
+    return db.session.scalar(sa.select(WatchlistEntry).where(
+        WatchlistEntry.status == EntryStatus.active).order_by(WatchlistEntry.id))
+
+
+def _state(entry: WatchlistEntry) -> tuple:
+    db.session.expire_all()
+    fresh = db.session.get(WatchlistEntry, entry.id)
+    actions = db.session.scalar(sa.select(sa.func.count()).select_from(CoachingAction)
+                                .where(CoachingAction.entry_id == entry.id))
+    return fresh.status, fresh.exit_reason, actions
+
+
+@pytest.mark.parametrize("form, field", [
+    ({"action": "exit", "reason": "   "}, "人工出列原因"),
+    ({"action": "exit", "reason": "好"}, "人工出列原因"),
+    ({"kind": "interview", "held_on": "2026-11-20", "people": "  "}, "参与人员"),
+    ({"kind": "party", "held_on": "2026-11-20", "people": "张丽"}, "类型"),
+    ({"kind": "interview", "held_on": "上周五", "people": "张丽"}, "日期"),
+    ({"kind": "interview", "held_on": "2026-11-20", "people": "张" * 501}, "参与人员"),
+])
+def test_a_refused_form_changes_nothing_and_says_why(client, entry, form, field):
+    """An exit reason of spaces or one character, follow-ups with no one named, an unknown
+    type, a date that is not a date, too many people: is each refused (422) with the field
+    named, what was typed kept, and nothing written — as the API refuses them?"""
+    before = _state(entry)
+    response = _post(client, f"/manage/watchlist/{entry.id}", form)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "未保存：请检查以下内容" in text and f"<li>{field}：" in text
+    if form.get("people", "").strip():
+        assert form["people"] in text  # typed, kept
+    assert _state(entry) == before
+
+
+def test_a_follow_up_and_an_exit_are_written_as_typed(client, entry):
+    """Are a follow-up (spaces trimmed) and an exit written, and the page shown again?"""
+    logged = _post(client, f"/manage/watchlist/{entry.id}", {
+        "action": "follow_up", "kind": "interview", "held_on": "2026-11-20",
+        "people": "  张丽、王强 ", "notes": "约谈支行负责人"})
+    assert logged.status_code == 302
+    action = db.session.scalar(sa.select(CoachingAction).where(
+        CoachingAction.entry_id == entry.id).order_by(CoachingAction.id.desc()))
+    assert (action.kind, action.people, str(action.held_on)) == ("interview", "张丽、王强",
+                                                                 "2026-11-20")
+    left = _post(client, f"/manage/watchlist/{entry.id}",
+                 {"action": "exit", "reason": "整改已全部完成，复查合格"})
+    assert left.status_code == 302
+    assert _state(entry)[:2] == (EntryStatus.exited, "整改已全部完成，复查合格")
+
+
+def test_a_reader_may_not_log_a_follow_up(client, login, demo):
+    """A sub-branch manager reads the entry of their sub-branch but may not act on it: is the
+    post refused as forbidden, with nothing written?"""
+    own = db.session.scalar(sa.select(WatchlistEntry).where(
+        WatchlistEntry.status == EntryStatus.active).order_by(WatchlistEntry.id))
+    subbranch = own.unit if own.unit.kind is OrgKind.subbranch else own.unit.parent
+    manager = db.session.scalar(sa.select(User.username).join(RoleGrant).where(
+        RoleGrant.role == Role.subbranch_manager, RoleGrant.org_unit_id == subbranch.id))
+    login(manager, DEMO_PASSWORD)
+    assert client.get(f"/manage/watchlist/{own.id}").status_code == 200
+    before = _state(own)
+    response = _post(client, f"/manage/watchlist/{own.id}", {
+        "kind": "interview", "held_on": "2026-11-20", "people": "张丽"})
+    assert response.status_code == 403
+    assert _state(own) == before

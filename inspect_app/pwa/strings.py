@@ -86,8 +86,8 @@ STRINGS: dict[str, str] = {
     "discard_local_confirm": N_("删除这项已取消任务在手机上保存的内容吗？此操作不能撤销。"),
     "gone": N_("已不再分派给您"),
     "gone_note": N_("该任务已不再分派给您（已改派给他人或不在您的范围内），本机保存的内容不会再上传"),
-    "elsewhere_note": N_("该检查已在其他设备提交，以上是那次提交的结果。本机另有未上传的内容"
-                         "（答案 {answers} 项，照片 {photos} 张），不会再上传。"),
+    "elsewhere_note": N_("该检查已在其他设备提交，以上是那次提交的结果。本机与之不同的答案 {answers} 项、"
+                         "未上传的照片 {photos} 张不会再上传。"),
     "elsewhere_dismiss": N_("知道了，删除本机未上传的内容"),
     "elsewhere_dismiss_confirm": N_("删除本机未上传的照片吗？此操作不能撤销。"),
     "discard_gone_confirm": N_("删除这项任务在手机上保存的内容吗？它已不再分派给您，此操作不能撤销。"),

@@ -86,6 +86,7 @@ def watchlist():
 
 
 _LENGTH = _l("长度须在 {min} 到 {max} 个字之间")
+_AT_MOST = _l("不能超过 {max} 个字")
 
 
 class FollowUpForm(PageForm):
@@ -99,7 +100,7 @@ class FollowUpForm(PageForm):
     people = fields.String(required=True, validate=validate.Length(min=1, max=500,
                                                                    error=_LENGTH),
                            error_messages={"required": _l("必填")})
-    notes = fields.String(load_default="", validate=validate.Length(max=5000, error=_LENGTH))
+    notes = fields.String(load_default="", validate=validate.Length(max=5000, error=_AT_MOST))
 
 
 class ExitForm(PageForm):
@@ -140,6 +141,7 @@ def entry(entry_id: int):
         form, run = ENTRY_ACTIONS[failed]
         values = request.form.to_dict()
         try:
+            require_manager(g.user)  # a reader's post is refused before its form is read
             run(item, form().load(request.form))
             db.session.commit()
             return redirect(url_for("manage.entry", entry_id=entry_id))

@@ -375,7 +375,7 @@ async function renderForm() {
     $("events").hidden = false;
     renderEvents();
   }
-  const fieldset = el("fieldset", { id: "form-fields", class: "plain" });
+  const fieldset = el("fieldset", { id: "form-fields", class: "plain", disabled: locked() });
   $("sections").replaceChildren(fieldset);
   for (const section of inspection.checklist.sections) {
     const own = items.filter((i) => i.section === section.code);

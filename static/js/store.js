@@ -15,8 +15,14 @@ export const outbox = () => idb.getAll("outbox");
 // unless the server's copy shows the task submitted from another device (see below).
 // ``refused``: the server has just refused this phone's work for the task as closed.
 export async function rememberServerCopy(inspection, user, { refused = false } = {}) {
-  const held = await getForm(inspection.id);
-  if (submittedElsewhere(held, inspection, refused)) return settleSubmittedElsewhere(held, inspection, user);
+  if (SUBMITTED.includes(inspection.status)) {
+    const settled = await settleSubmittedElsewhere(inspection, user, refused);
+    if (settled) {
+      notify({ form: inspection.id });
+      return settled;
+    }
+  }
+  let reopened = false;
   const record = await idb.update("forms", inspection.id, (old) => {
     // the server shows it to this person (again): it is theirs, whatever was noted before
     const next = { id: inspection.id, findings: {}, dirty: false, submission: null, conflict: null, ...old, user, inspection, gone: false };
@@ -26,14 +32,16 @@ export async function rememberServerCopy(inspection, user, { refused = false } =
       next.events = inspection.events || {};
       next.version = inspection.version;
     }
-    if (["submitted", "final"].includes(inspection.status) && !next.submission) {
+    if (SUBMITTED.includes(inspection.status) && !next.submission) {
       next.submission = { state: "done", result: resultOf(inspection) };
     } else if (inspection.status === "returned" && next.submission && next.submission.state === "done") {
       next.submission = null;  // sent back for correction: editable again
       next.elsewhere = null;
+      reopened = true;
     }
     return next;
   });
+  if (reopened) await requeueKeptPhotos(inspection.id, user);
   notify({ form: inspection.id });
   return record;
 }
@@ -44,37 +52,70 @@ const SUBMITTED = ["submitted", "final"];
 // phone held work for the task: a draft the server never took, or a submission or photos it
 // has just refused. A queued submission alone proves nothing until refused: its own earlier try
 // may have gone through with the answer lost, and its replay will say so.
-function submittedElsewhere(held, inspection, refused) {
-  if (!held || !SUBMITTED.includes(inspection.status)) return false;
-  if (held.submission && held.submission.state === "done") return false;
+function submittedElsewhere(held, refused) {
+  if (!held || (held.submission && held.submission.state === "done")) return false;
   return refused || (held.dirty && !held.submission);
 }
 
-// The server's submission is the record: the form shows it, and says how much of this phone's
-// work it does not hold (answers that differ, photos not sent). That work is no longer pending
-// and no error; the photos stay on the phone until the person lets them go.
-async function settleSubmittedElsewhere(held, inspection, user) {
-  const theirs = inspection.answers || {};
+// The server's submission is the record: the form shows it, and says how many of this phone's
+// answers differ from it and how many of its photos were never sent. That work is no longer
+// pending and no error; the photos stay on the phone until the person lets them go. One
+// transaction reads and writes it all, so a tap in between cannot slip past uncounted.
+// Resolves with the record written, or null when the task was not submitted elsewhere.
+function settleSubmittedElsewhere(inspection, user, refused) {
+  const id = inspection.id;
+  return idb.tx(["forms", "photos", "outbox"], "readwrite", (forms, photos, box) => new Promise((resolve, reject) => {
+    const asked = (request, then) => {
+      request.onsuccess = () => then(request.result);
+      request.onerror = () => reject(request.error);
+    };
+    asked(forms.get(id), (held) => {
+      if (!submittedElsewhere(held, refused)) { resolve(null); return; }
+      asked(photos.index("inspection").getAll(id), (kept) => asked(box.getAll(), (entries) => {
+        for (const entry of entries) if (entry.inspection_id === id) box.delete(entry.id);
+        const record = {
+          ...held, user, inspection, gone: false, dirty: false, draftError: null, conflict: null,
+          answers: inspection.answers || {}, events: inspection.events || {}, version: inspection.version,
+          submission: { state: "done", result: resultOf(inspection) },
+          elsewhere: differences(held.answers, inspection.answers, kept.filter((p) => !p.uploaded).length),
+          replaced: Date.now(),  // an open form draws these answers anew
+        };
+        forms.put(record);
+        resolve(record);
+      }));
+    });
+  }));
+}
+
+// How this phone's answers and photos differ from a submission made elsewhere (null if not).
+function differences(mine = {}, theirs = {}, photos = 0) {
   const said = (answer) => [String(answer && answer.value != null ? answer.value : ""), (answer && answer.note) || ""];
-  const answers = Object.entries(held.answers || {}).filter(([code, answer]) => {
-    const mine = said(answer);
-    return (mine[0] || mine[1]) && JSON.stringify(mine) !== JSON.stringify(said(theirs[code]));
+  const answers = Object.entries(mine).filter(([code, answer]) => {
+    const own = said(answer);
+    return (own[0] || own[1]) && JSON.stringify(own) !== JSON.stringify(said(theirs[code]));
   }).length;
-  const photos = (await photosOf(inspection.id)).filter((p) => !p.uploaded).length;
-  const entries = (await outbox()).filter((e) => e.inspection_id === inspection.id);
-  const record = {
-    ...held, user, inspection, gone: false, dirty: false, draftError: null, conflict: null,
-    answers: theirs, events: inspection.events || {}, version: inspection.version,
-    submission: { state: "done", result: resultOf(inspection) },
-    elsewhere: answers || photos ? { answers, photos } : null,
-    replaced: Date.now(),  // an open form draws these answers anew
-  };
-  await idb.tx(["forms", "outbox"], "readwrite", (forms, box) => {
-    forms.put(record);
-    for (const entry of entries) box.delete(entry.id);
-  });
-  notify({ form: inspection.id });
-  return record;
+  return answers || photos ? { answers, photos } : null;
+}
+
+// A task sent back for correction is editable again: photos kept from a submission made
+// elsewhere (never sent, not let go) are queued again, as the form counts them.
+async function requeueKeptPhotos(id, user) {
+  await idb.tx(["photos", "outbox"], "readwrite", (photos, box) => new Promise((resolve, reject) => {
+    const kept = photos.index("inspection").getAll(id);
+    kept.onerror = () => reject(kept.error);
+    kept.onsuccess = () => {
+      const queued = box.getAll();
+      queued.onerror = () => reject(queued.error);
+      queued.onsuccess = () => {
+        const waiting = new Set(queued.result.map((entry) => entry.id));
+        for (const photo of kept.result) {
+          if (photo.uploaded || waiting.has(photo.client_id)) continue;
+          box.put({ id: photo.client_id, kind: "photo", inspection_id: id, user, created: Date.now(), error: null, attempts: 0 });
+        }
+        resolve();
+      };
+    };
+  }));
 }
 
 // The person has read that another device's submission is the record: forget what this phone
@@ -95,8 +136,13 @@ const resultOf = (inspection) => ({
   findings: inspection.findings || [],
 });
 
+// A form with a submission (queued, or done here or elsewhere) takes no more changes: the
+// page locks it, and a tap that races the lock changes nothing either.
+const settled = (form) => !form || Boolean(form.submission);
+
 export async function setAnswer(id, code, patch) {
   const record = await idb.update("forms", id, (form) => {
+    if (settled(form)) return undefined;
     const answers = { ...form.answers, [code]: { value: null, note: null, ...(form.answers || {})[code], ...patch } };
     return { ...form, answers, dirty: true, changedAt: Date.now() };
   });
@@ -105,11 +151,12 @@ export async function setAnswer(id, code, patch) {
 }
 
 export async function setFinding(id, code, fixed) {
-  return idb.update("forms", id, (form) => ({ ...form, findings: { ...form.findings, [code]: { fixed_on_spot: fixed } } }));
+  return idb.update("forms", id, (form) => (settled(form) ? undefined : { ...form, findings: { ...form.findings, [code]: { fixed_on_spot: fixed } } }));
 }
 
 export async function setEvent(id, name, iso) {
   const record = await idb.update("forms", id, (form) => {
+    if (settled(form)) return undefined;
     const events = { ...form.events };
     if (iso) events[name] = iso; else delete events[name];
     return { ...form, events, dirty: true, changedAt: Date.now() };
@@ -132,12 +179,17 @@ export async function patchForm(id, fn) {
 export async function addPhoto(inspectionId, itemCode, blob, facts, user) {
   const id = uuid();
   const photo = { client_id: id, inspection_id: inspectionId, item_code: itemCode, blob, facts, uploaded: false, created: Date.now() };
-  await idb.tx(["photos", "outbox"], "readwrite", (photos, box) => {
-    photos.put(photo);
-    box.put({ id, kind: "photo", inspection_id: inspectionId, user, created: Date.now(), error: null, attempts: 0 });
-  });
+  const added = await idb.tx(["forms", "photos", "outbox"], "readwrite", (forms, photos, box) => new Promise((resolve) => {
+    const read = forms.get(inspectionId);
+    read.onsuccess = () => {
+      if (read.result && read.result.submission) { resolve(false); return; }  // see settled()
+      photos.put(photo);
+      box.put({ id, kind: "photo", inspection_id: inspectionId, user, created: Date.now(), error: null, attempts: 0 });
+      resolve(true);
+    };
+  }));
   notify({ form: inspectionId });
-  return photo;
+  return added ? photo : null;
 }
 
 export async function removePhoto(clientId) {
@@ -157,13 +209,17 @@ export async function markPhotoUploaded(clientId, server) {
 // Queue a submission under a fresh Idempotency-Key; the form turns read-only at once.
 export async function queueSubmission(id, payload, user) {
   const key = uuid();
-  await idb.tx(["forms", "outbox"], "readwrite", (forms, box) => {
+  const queued = await idb.tx(["forms", "outbox"], "readwrite", (forms, box) => new Promise((resolve) => {
     const read = forms.get(id);
-    read.onsuccess = () => forms.put({ ...read.result, submission: { key, state: "queued" } });
-    box.put({ id: key, kind: "submit", inspection_id: id, payload, user, created: Date.now(), error: null, attempts: 0 });
-  });
+    read.onsuccess = () => {
+      if (settled(read.result)) { resolve(false); return; }  // one submission at a time
+      forms.put({ ...read.result, submission: { key, state: "queued" } });
+      box.put({ id: key, kind: "submit", inspection_id: id, payload, user, created: Date.now(), error: null, attempts: 0 });
+      resolve(true);
+    };
+  }));
   notify({ form: id });
-  return key;
+  return queued ? key : null;
 }
 
 export async function setOutboxError(entryId, error) {

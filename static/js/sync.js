@@ -123,9 +123,11 @@ async function flushOutbox() {
     if (entry.error) continue;  // rejected: waits for the user to retry or discard it
     await send(entry, () => uploadPhoto(entry));
   }
-  const left = new Set((await store.outbox()).filter((e) => e.kind === "photo").map((e) => e.inspection_id));
+  const now = await store.outbox();
+  const left = new Set(now.filter((e) => e.kind === "photo").map((e) => e.inspection_id));
+  const still = new Set(now.map((e) => e.id));  // a refused photo may have settled its task
   for (const entry of submissions) {
-    if (entry.error || left.has(entry.inspection_id)) continue;  // photos first
+    if (entry.error || left.has(entry.inspection_id) || !still.has(entry.id)) continue;  // photos first
     await send(entry, () => submit(entry));
   }
 }

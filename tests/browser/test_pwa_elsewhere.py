@@ -4,7 +4,11 @@ this phone's is lost without the person being told."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import expect
+
+from inspect_app.evidence.models import Photo
+from inspect_app.extensions import db
 
 from ..helpers import filler_of, submit_filled
 from .pwa_helpers import answer, answer_all, quick_fill, sign_in, wait_offline_ready
@@ -56,7 +60,7 @@ def test_a_draft_overtaken_by_another_devices_submission_shows_that_submission(
     expect(note).to_contain_text("已在其他设备提交", timeout=15000)
     # the failed item, and those the phone left N.A. (they need a photo) and the other passed
     differing = 1 + sum(item["photo_rule"] == "required" for item in items[:5])
-    expect(note).to_contain_text(f"答案 {differing} 项，照片 0 张")
+    expect(note).to_contain_text(f"答案 {differing} 项、未上传的照片 0 张")
     expect_total(page, response.get_json()["total"])
     expect(page.locator(f"#item-{failed['code']}").get_by_role(
         "button", name="不合格", exact=True)).to_have_attribute("aria-pressed", "true")
@@ -96,7 +100,7 @@ def test_a_submission_queued_offline_and_overtaken_elsewhere_keeps_its_photo_unt
 
     note = page.locator("#elsewhere-note")
     # the phone answered N.A. where the other device passed with a photo, but for one item
-    expect(note).to_contain_text(f"答案 {len(required) - 1} 项，照片 1 张", timeout=15000)
+    expect(note).to_contain_text(f"答案 {len(required) - 1} 项、未上传的照片 1 张", timeout=15000)
     expect_total(page, response.get_json()["total"])
     expect(page.locator("#sync-pending")).to_have_text("已全部同步")
     expect(page.locator("#sync-error")).to_be_hidden()
@@ -108,3 +112,39 @@ def test_a_submission_queued_offline_and_overtaken_elsewhere_keeps_its_photo_unt
     page.goto("/tasks")
     expect(page.locator("#sync-pending")).to_have_text("已全部同步")
     expect(page.locator(f'#tasks-cancelled [data-task="{inspection_id}"]')).to_have_count(0)
+
+
+def test_a_kept_photo_goes_up_when_the_task_is_sent_back_for_correction(
+        new_mobile_context, spot, client, api):
+    """The phone keeps a photo that another device's submission did not hold; the reviewer
+    then sends the task back for correction. Once the phone hears of it, is the kept photo
+    queued and uploaded to the task — not left on the phone, never to be sent?"""
+    inspection_id, username, items = spot
+    required = next(item for item in items if item["photo_rule"] == "required"
+                    and item["response_type"] != "text")
+    context = new_mobile_context()
+    page = context.new_page()
+    sign_in(page, username, f"/tasks/{inspection_id}")
+    wait_offline_ready(page)
+    context.set_offline(True)
+    answer_all(page, items, photos={required["code"]: "camera"})
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#queued-note")).to_be_visible()
+    response = submit_filled(client, api(username), inspection_id)  # the other device
+    assert response.status_code == 200, response.get_json()
+    context.set_offline(False)
+    page.locator("#sync-now").click()
+    expect(page.locator("#elsewhere-note")).to_contain_text("未上传的照片 1 张", timeout=15000)
+    kept = page.evaluate(UNSENT_PHOTOS, inspection_id)
+    assert kept == 1
+
+    returned = client.post(f"/api/v1/inspections/{inspection_id}/return", headers=api("fwgl"),
+                           json={"reason": "请补充照片"})
+    assert returned.status_code == 200, returned.get_json()
+    page.reload()  # the phone hears of it when it next opens the task
+    expect(page.locator("#elsewhere-note")).to_have_count(0)
+    expect(page.locator("#sync-pending")).to_have_text("已全部同步", timeout=15000)
+    assert page.evaluate(UNSENT_PHOTOS, inspection_id) == 0
+    stored = db.session.scalar(sa.select(sa.func.count()).select_from(Photo).where(
+        Photo.inspection_id == inspection_id, Photo.item_code == required["code"]))
+    assert stored == 2  # the other device's, and the one this phone kept

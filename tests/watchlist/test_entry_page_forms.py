@@ -74,8 +74,8 @@ def test_a_follow_up_and_an_exit_are_written_as_typed(client, entry):
 
 
 def test_a_reader_may_not_log_a_follow_up(client, login, demo):
-    """A sub-branch manager reads the entry of their sub-branch but may not act on it: is the
-    post refused as forbidden, with nothing written?"""
+    """A sub-branch manager reads the entry of their sub-branch but may not act on it: is every
+    post (valid or not) refused as forbidden, saying why, with nothing written?"""
     own = db.session.scalar(sa.select(WatchlistEntry).where(
         WatchlistEntry.status == EntryStatus.active).order_by(WatchlistEntry.id))
     subbranch = own.unit if own.unit.kind is OrgKind.subbranch else own.unit.parent
@@ -84,7 +84,31 @@ def test_a_reader_may_not_log_a_follow_up(client, login, demo):
     login(manager, DEMO_PASSWORD)
     assert client.get(f"/manage/watchlist/{own.id}").status_code == 200
     before = _state(own)
-    response = _post(client, f"/manage/watchlist/{own.id}", {
-        "kind": "interview", "held_on": "2026-11-20", "people": "张丽"})
-    assert response.status_code == 403
+    for form in ({"kind": "interview", "held_on": "2026-11-20", "people": "张丽"},
+                 {"kind": "interview", "held_on": "", "people": ""},  # refused as a reader
+                 {"action": "exit", "reason": "整改已全部完成，复查合格"}):
+        response = _post(client, f"/manage/watchlist/{own.id}", form)
+        assert response.status_code == 403
+        assert "只有服务管理人员可以管理名单" in response.get_data(as_text=True)
     assert _state(own) == before
+
+
+def test_notes_too_long_say_the_limit(client, entry):
+    """Are notes over 5,000 characters refused with the limit, not a broken range?"""
+    response = _post(client, f"/manage/watchlist/{entry.id}", {
+        "kind": "interview", "held_on": "2026-11-20", "people": "张丽", "notes": "记" * 5001})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "不能超过 5000 个字" in text and "None" not in text
+
+
+def test_an_exit_of_a_unit_already_off_the_list_says_so(client, entry):
+    """Two managers take the same unit off the list at once: is the second told why nothing
+    happened (409, with the reason on the page)?"""
+    first = _post(client, f"/manage/watchlist/{entry.id}",
+                  {"action": "exit", "reason": "整改已全部完成，复查合格"})
+    assert first.status_code == 302
+    again = _post(client, f"/manage/watchlist/{entry.id}",
+                  {"action": "exit", "reason": "整改已全部完成，复查合格"})
+    assert again.status_code == 409
+    assert "该单位已不在名单上" in again.get_data(as_text=True)

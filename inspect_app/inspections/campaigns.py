@@ -311,10 +311,13 @@ def may_be_assigned(user: User) -> bool:
 
 def may_take(inspection: Inspection, user: User) -> bool:
     """Whether ``user`` may be given ``inspection`` (a mode done by one person): they hold what
-    the mode needs — a self-check's at its own outlet."""
+    the mode needs — a self-check's at its own outlet, a spot check's at the outlet's branch
+    (抽查 is the branch's own check: an inspector of a sub-branch does not spot-check it)."""
     needed = ASSIGNEE_PERMISSIONS[inspection.mode]
     if inspection.mode is Mode.self_check:
         return user.can(needed, inspection.outlet)
+    if inspection.mode is Mode.spot_check:
+        return user.can(needed, inspection.outlet.ancestor(OrgKind.branch) or inspection.outlet)
     return user.can(needed)
 
 

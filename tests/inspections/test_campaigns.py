@@ -6,7 +6,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from inspect_app.audit.models import AuditEntry
-from inspect_app.auth.models import User
+from inspect_app.auth.models import RoleGrant, User
+from inspect_app.auth.permissions import Role
 from inspect_app.extensions import db
 from inspect_app.inspections import planning
 from inspect_app.inspections.models import (
@@ -258,3 +259,23 @@ def test_a_task_is_not_moved_outside_its_campaigns_period(client, api, first):
     db.session.expire_all()
     moved = db.session.get(Inspection, spot.id)
     assert (moved.due_start, moved.due_end) == window
+
+
+def test_a_spot_check_goes_only_to_an_inspector_of_the_outlets_branch(client, api, first):
+    """抽查 is the branch's own check: is a spot check refused to a sub-branch's inspector —
+    who may fill peer checks — even of another sub-branch's outlet, and given to the branch's?"""
+    spot = first("spot_check")
+    outsider = db.session.scalar(
+        sa.select(User).join(RoleGrant).join(OrgUnit, OrgUnit.id == RoleGrant.org_unit_id)
+        .where(RoleGrant.role == Role.inspector, OrgUnit.kind == OrgKind.subbranch,
+               OrgUnit.id != spot.outlet.parent_id).order_by(User.username))
+    refused = client.post(f"/api/v1/inspections/{spot.id}/reassign", headers=api("fwgl"),
+                          json={"assignee_id": outsider.id, "reason": "支行检查员代为抽查"})
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["error"]["code"] == "assignee_not_allowed"
+    branch_inspector = db.session.scalar(sa.select(User).where(
+        User.username == ("jc.fenhang2" if spot.assignee.username == "jc.fenhang1"
+                          else "jc.fenhang1")))
+    moved = client.post(f"/api/v1/inspections/{spot.id}/reassign", headers=api("fwgl"),
+                        json={"assignee_id": branch_inspector.id, "reason": "原检查员休假"})
+    assert moved.status_code == 200, moved.get_json()

@@ -30,6 +30,30 @@ def expect_total(page, total: float) -> None:
     assert float(shown.inner_text()) == total
 
 
+def overtaken_offline(new_mobile_context, spot, client, api):
+    """The phone fills the form offline, with one photo, and submits (queued); the task is
+    submitted from another device; the phone comes back and syncs. Returns the page, the other
+    submission's response, and the items that need a photo (the first has the phone's)."""
+    inspection_id, username, items = spot
+    required = [item for item in items if item["photo_rule"] == "required"
+                and item["response_type"] != "text"]
+    context = new_mobile_context()
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    sign_in(page, username, f"/tasks/{inspection_id}")
+    wait_offline_ready(page)
+    context.set_offline(True)
+    answer_all(page, items, photos={required[0]["code"]: "camera"})
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#queued-note")).to_be_visible()
+
+    response = submit_filled(client, api(username), inspection_id)  # the other device
+    assert response.status_code == 200, response.get_json()
+    context.set_offline(False)
+    page.locator("#sync-now").click()
+    return page, response, required
+
+
 @pytest.fixture
 def spot(first):
     inspection = first("spot_check")
@@ -80,23 +104,8 @@ def test_a_submission_queued_offline_and_overtaken_elsewhere_keeps_its_photo_unt
     submitted from another device before the phone is back. Once the server refuses the
     phone's photo and submission, is nothing pending or in error, the other submission shown,
     the phone's unsent photo counted and kept — until the person lets it go?"""
-    inspection_id, username, items = spot
-    required = [item for item in items if item["photo_rule"] == "required"
-                and item["response_type"] != "text"]
-    context = new_mobile_context()
-    page = context.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())
-    sign_in(page, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(page)
-    context.set_offline(True)
-    answer_all(page, items, photos={required[0]["code"]: "camera"})
-    page.get_by_role("button", name="提交检查").click()
-    expect(page.locator("#queued-note")).to_be_visible()
-
-    response = submit_filled(client, api(username), inspection_id)  # the other device
-    assert response.status_code == 200, response.get_json()
-    context.set_offline(False)
-    page.locator("#sync-now").click()
+    page, response, required = overtaken_offline(new_mobile_context, spot, client, api)
+    inspection_id = spot[0]
 
     note = page.locator("#elsewhere-note")
     # the phone answered N.A. where the other device passed with a photo, but for one item
@@ -119,24 +128,10 @@ def test_a_kept_photo_goes_up_when_the_task_is_sent_back_for_correction(
     """The phone keeps a photo that another device's submission did not hold; the reviewer
     then sends the task back for correction. Once the phone hears of it, is the kept photo
     queued and uploaded to the task — not left on the phone, never to be sent?"""
-    inspection_id, username, items = spot
-    required = next(item for item in items if item["photo_rule"] == "required"
-                    and item["response_type"] != "text")
-    context = new_mobile_context()
-    page = context.new_page()
-    sign_in(page, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(page)
-    context.set_offline(True)
-    answer_all(page, items, photos={required["code"]: "camera"})
-    page.get_by_role("button", name="提交检查").click()
-    expect(page.locator("#queued-note")).to_be_visible()
-    response = submit_filled(client, api(username), inspection_id)  # the other device
-    assert response.status_code == 200, response.get_json()
-    context.set_offline(False)
-    page.locator("#sync-now").click()
+    page, _, required = overtaken_offline(new_mobile_context, spot, client, api)
+    inspection_id = spot[0]
     expect(page.locator("#elsewhere-note")).to_contain_text("未上传的照片 1 张", timeout=15000)
-    kept = page.evaluate(UNSENT_PHOTOS, inspection_id)
-    assert kept == 1
+    assert page.evaluate(UNSENT_PHOTOS, inspection_id) == 1
 
     returned = client.post(f"/api/v1/inspections/{inspection_id}/return", headers=api("fwgl"),
                            json={"reason": "请补充照片"})
@@ -146,5 +141,5 @@ def test_a_kept_photo_goes_up_when_the_task_is_sent_back_for_correction(
     expect(page.locator("#sync-pending")).to_have_text("已全部同步", timeout=15000)
     assert page.evaluate(UNSENT_PHOTOS, inspection_id) == 0
     stored = db.session.scalar(sa.select(sa.func.count()).select_from(Photo).where(
-        Photo.inspection_id == inspection_id, Photo.item_code == required["code"]))
+        Photo.inspection_id == inspection_id, Photo.item_code == required[0]["code"]))
     assert stored == 2  # the other device's, and the one this phone kept

@@ -218,6 +218,11 @@ class Finalise(MethodView):
 class Reassign(MethodView):
     @blp.arguments(ReassignSchema)
     @blp.response(200, InspectionSummarySchema)
+    @blp.alt_response(409, description="该检查已提交或已取消，不能改派（not_open）")
+    @blp.alt_response(422, description="此人（此组）不能执行该任务：assignee_not_allowed（抽查只交给"
+                                       "网点所属分行的检查员）、own_subbranch（互查不查本支行）、"
+                                       "shopper_visits_too_soon（神秘人与该网点的另一次暗访相隔不足"
+                                       "计划规定的天数，details 逐条说明）")
     def post(self, data, inspection_id):
         """Give an open assignment to another person or team (reason is audited)."""
         assignee = db.session.get(User, data["assignee_id"]) if data["assignee_id"] else None
@@ -240,6 +245,10 @@ class Cancel(MethodView):
 class Reschedule(MethodView):
     @blp.arguments(RescheduleSchema)
     @blp.response(200, InspectionSummarySchema)
+    @blp.alt_response(409, description="该检查已提交或已取消，不能改期（not_open）")
+    @blp.alt_response(422, description="invalid_window（结束早于开始）、outside_period（超出检查计划"
+                                       "期间）、shopper_visits_too_soon（暗访改期后离该神秘人对同一"
+                                       "网点的另一次暗访太近）")
     def post(self, data, inspection_id):
         """Move an open assignment's window (reason is audited)."""
         return _review_action(inspection_id, reschedule, due_start=data["due_start"],

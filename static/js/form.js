@@ -135,7 +135,10 @@ function photoStrip(item) {
       if (!objectUrls.has(p.client_id)) objectUrls.set(p.client_id, URL.createObjectURL(p.blob));
       return el("li", { class: "thumb", "data-photo": p.client_id },
         el("img", { src: objectUrls.get(p.client_id), alt: item.code, width: "72", height: "72" }),
-        el("span", { class: "badge " + (p.uploaded ? "ok" : "wait") }, p.uploaded ? t("photo_uploaded") : t("photo_pending")),
+        p.uploaded ? el("span", { class: "badge ok" }, t("photo_uploaded"))
+          // kept from a submission made elsewhere: it will not be sent (see store.js)
+          : form.elsewhere ? el("span", { class: "badge kept" }, t("photo_not_taken"))
+          : el("span", { class: "badge wait" }, t("photo_pending")),
         p.uploaded || locked() ? null : el("button", { type: "button", class: "remove", "aria-label": t("remove_photo"),
           onclick: async () => { await store.removePhoto(p.client_id); await reload(); rerender(item); } }, "×"));
     }),

@@ -114,6 +114,9 @@ def test_a_submission_queued_offline_and_overtaken_elsewhere_keeps_its_photo_unt
     expect(page.locator("#sync-pending")).to_have_text("已全部同步")
     expect(page.locator("#sync-error")).to_be_hidden()
     assert page.evaluate(UNSENT_PHOTOS, inspection_id) == 1
+    badges = page.locator(f"#item-{required[0]['code']} .thumb .badge")
+    # the phone's kept photo will not be sent (not "待上传"); the other device's is on the server
+    expect(badges).to_have_text(["未采用", "已上传"])
 
     page.locator("#elsewhere-dismiss").click()  # asks first: a photo goes
     expect(note).to_have_count(0)

@@ -3,7 +3,7 @@ import { ApiError, getJSON } from "./api.js";
 import { bankToday, el, fmtTime, keepForOffline, requestBackgroundSync, start, t, user } from "./app.js";
 import { nowIso, prepare } from "./photos.js";
 import * as store from "./store.js";
-import { cleanAnswers, flush, isCancelled, isClosed, scheduleDraftSync } from "./sync.js";
+import { GONE, cleanAnswers, flush, isCancelled, isClosed, scheduleDraftSync } from "./sync.js";
 
 const id = Number(location.pathname.split("/").pop());
 const $ = (x) => document.getElementById(x);
@@ -233,7 +233,7 @@ function renderProgress() {
 function renderMeta() {
   const inspection = form.inspection;
   const submission = form.submission;
-  const serverKnows = ["submitted", "final"].includes(inspection.status);
+  const serverKnows = store.SUBMITTED.includes(inspection.status);
   const status = form.gone ? t("gone") : !submission || isCancelled(form) || serverKnows ? inspection.status_label
     : t(submission.state === "done" ? "submitted" : "state_queued");
   $("form-meta").textContent = [inspection.mode_label, status,
@@ -406,7 +406,7 @@ async function load() {
       return;
     }
     // the phone holds it, but it is no longer this person's task: keep it to look at, not to send
-    if (error instanceof ApiError && error.code === "inspection_not_found") form = await store.markGone(id);
+    if (error instanceof ApiError && error.code === GONE) form = await store.markGone(id);
   }
   photos = await store.photosOf(id);
   await renderForm();

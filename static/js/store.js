@@ -46,7 +46,8 @@ export async function rememberServerCopy(inspection, user, { refused = false } =
   return record;
 }
 
-const SUBMITTED = ["submitted", "final"];
+// the states of a task whose submission the server holds
+export const SUBMITTED = ["submitted", "final"];
 
 // Submitted from another device (a team's other phone, the same person's tablet) while this
 // phone held work for the task: a draft the server never took, or a submission or photos it

@@ -103,7 +103,7 @@ async function syncDrafts() {
         // an error to fix: the task list shows a cancelled task with its local copy, and the
         // form shows another device's submission, saying what of this phone's it lacks.
         const server = await refreshServerCopy(form.id, { refused: true });
-        const settled = Boolean(server && ["cancelled", "submitted", "final"].includes(server.status));
+        const settled = Boolean(server && (server.status === "cancelled" || store.SUBMITTED.includes(server.status)));
         await store.patchForm(form.id, (f) => ({ ...f, dirty: false, draftError: settled ? null : { message: error.message, details: null } }));
       } else if (error.status === 409 && error.details && error.details.server) {
         await store.patchForm(form.id, (f) => ({ ...f, conflict: error.details.server }));
@@ -148,7 +148,7 @@ async function send(entry, action) {
 
 const CLOSED = ["not_editable", "inspection_cancelled", "already_submitted"];
 // what the server says of a task this person no longer has (reassigned, or out of their reach)
-const GONE = "inspection_not_found";
+export const GONE = "inspection_not_found";
 
 // The server's copy of one inspection, kept on the phone (null if it is gone for this user).
 async function refreshServerCopy(id, { refused = false } = {}) {

@@ -3,7 +3,7 @@
 import { ApiError, getJSON, latest } from "./api.js";
 import { bankToday, el, keepForOffline, lateTag, start, t, user } from "./app.js";
 import * as store from "./store.js";
-import { isClosed } from "./sync.js";
+import { GONE, isClosed } from "./sync.js";
 
 const $ = (x) => document.getElementById(x);
 const OPEN = ["assigned", "in_progress", "returned"];
@@ -81,7 +81,7 @@ async function leftOnPhone(listed) {
       if (inspection.status === "cancelled") found.push(inspection);
     } catch (error) {
       if (!(error instanceof ApiError)) break;  // offline: next time
-      if (error.code === "inspection_not_found") found.push(shownAs(await store.markGone(form.id)));
+      if (error.code === GONE) found.push(shownAs(await store.markGone(form.id)));
     }
   }
   return found;

@@ -6,11 +6,13 @@ import functools
 import io
 import random
 import uuid
+from decimal import Decimal
 
 import sqlalchemy as sa
 from PIL import Image
 
 from inspect_app.inspections.models import Inspection
+from inspect_app.scoring.types import get_response_type
 
 
 def filler_of(inspection: Inspection) -> str:
@@ -64,14 +66,22 @@ def jpeg(seed: int = 0, size: tuple[int, int] = (96, 72), *, exif: bool = True) 
     return buffer.getvalue()
 
 
+def needs_photo(item: dict, answers: dict) -> bool:
+    """Whether the server wants a photo for ``item`` with these answers (its photo rule)."""
+    value = (answers.get(item["code"]) or {}).get("value")
+    if item["photo_rule"] == "required":
+        return True
+    return item["photo_rule"] == "on_fail" and value is not None and get_response_type(
+        item["response_type"]).is_failure(value, item["config"],
+                                          weight=Decimal(str(item["weight"])))
+
+
 def attach_photos(client, headers: dict, inspection_id: int, items: list[dict],
                   answers: dict) -> list[dict]:
     """Upload one photo for every item whose photo rule needs one with these answers."""
     uploaded = []
     for index, item in enumerate(items):
-        value = (answers.get(item["code"]) or {}).get("value")
-        if item["photo_rule"] == "required" or (item["photo_rule"] == "on_fail"
-                                                and value == "fail"):
+        if needs_photo(item, answers):
             response = client.post(
                 f"/api/v1/inspections/{inspection_id}/photos", headers=headers,
                 data={"client_id": new_key(), "item_code": item["code"],

@@ -23,7 +23,7 @@ from ..extensions import db
 from ..i18n import N_
 from ..messages import Message
 from ..scoring import ScoringError, ScoringRules, score_inspection, validate_answers
-from ..scoring.types import DERIVED_MEASURES
+from ..scoring.types import DERIVED_MEASURES, get_response_type
 from . import signals
 from .access import can_fill, can_review
 from .models import (
@@ -171,7 +171,10 @@ def _photo_problems(inspection: Inspection, answers: dict[str, Any]) -> dict[str
     problems: dict[str, list[Message]] = {}
     for item in inspection.form_items():
         value = (answers.get(item.code) or {}).get("value")
-        needs = item.photo_rule == "required" or (item.photo_rule == "on_fail" and value == "fail")
+        needs = item.photo_rule == "required" or (
+            item.photo_rule == "on_fail" and value is not None
+            and get_response_type(item.response_type).is_failure(
+                value, item.config, weight=item.weight))
         if needs and value != "na" and counts.get(item.code, 0) == 0:
             problems[item.code] = [Message("该项需要拍照留证")]
     return problems

@@ -39,9 +39,27 @@ function photoList(code) {
   return { local, remote, count: local.length + remote.length };
 }
 
+// Whether an answer is a finding (整改项): the scoring engine's rule per response type
+// (inspect_app/scoring/types.py, ``_fails``); N.A., blanks and text answers never are.
+function failing(item, value) {
+  if (value === null || value === "" || value === "na") return false;
+  const config = item.config || {};
+  switch (item.response_type) {
+    case "pass_fail": return value === "fail";
+    case "scale": return Number(value) < (config.pass_at ?? config.max);
+    case "deduction": return Number(value) > 0;
+    case "number": {
+      const number = Number(value), limit = Number(config.limit);
+      if (Number.isNaN(number)) return false;
+      return config.direction === "min" ? number < limit : number > limit;
+    }
+    default: return false;
+  }
+}
+
 function needsPhoto(item) {
   const value = valueOf(item);
-  return (item.photo_rule === "required" || (item.photo_rule === "on_fail" && value === "fail")) && value !== "na";
+  return (item.photo_rule === "required" || (item.photo_rule === "on_fail" && failing(item, value))) && value !== "na";
 }
 
 // Client-side check before submitting: the same rules the server applies.
@@ -171,8 +189,7 @@ async function addPhotos(item, input, source) {
 function renderItem(item) {
   const answer = answerOf(item.code);
   const value = valueOf(item);
-  const failing = value === "fail" || (item.response_type === "deduction" && Number(value) > 0) ||
-    (item.response_type === "scale" && value !== null && value !== "na" && value < (item.config.pass_at ?? item.config.max));
+  const finding = failing(item, value);
   const ruleTag = item.photo_rule === "required" ? t("photo_required") : item.photo_rule === "on_fail" ? t("photo_on_fail") : null;
   const answered = !scored(item) || (value !== null && value !== "");
   return el("article", { class: "item" + (item.red_line ? " red-line" : "") + (answered ? " answered" : ""), id: `item-${item.code}`, "data-code": item.code },
@@ -183,7 +200,7 @@ function renderItem(item) {
     el("h3", { class: "item-text" }, item.text),
     item.guidance ? el("details", {}, el("summary", {}, t("guidance")), el("p", {}, item.guidance)) : null,
     control(item),
-    failing && !derivedSource(item) && form.inspection.mode !== "mystery_visit" ? el("label", { class: "check" },
+    finding && !derivedSource(item) && form.inspection.mode !== "mystery_visit" ? el("label", { class: "check" },
       el("input", { type: "checkbox", checked: Boolean((form.findings || {})[item.code]?.fixed_on_spot),
         onchange: async (e) => { form = await write(() => store.setFinding(id, item.code, e.target.checked)); } }), t("fixed_on_spot")) : null,
     item.response_type === "text" ? null : el("details", { class: "note", open: answer.note ? true : null },

@@ -94,6 +94,11 @@ def test_submit_refuses_missing_answers_and_photos(new_mobile_context, spot):
     missing = page.locator("#missing")
     expect(missing).to_contain_text("ENV-01 需要拍照留证")
     expect(missing).to_contain_text("ENV-02 尚未作答")
+    # a deduction (扣分) is a finding too: its photo-on-fail rule holds as for 不合格
+    assert next(i for i in items if i["code"] == "ENV-02")["photo_rule"] == "on_fail"
+    page.locator("#item-ENV-02 input[data-number]").fill("1")
+    page.get_by_role("button", name="提交检查").click()
+    expect(missing).to_contain_text("ENV-02 需要拍照留证")
     # read once: the page's autosave may move the task to in_progress between two reads
     assert reloaded(inspection_id).status in (InspectionStatus.in_progress,
                                               InspectionStatus.assigned)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 
 from inspect_app.extensions import db
@@ -316,3 +317,27 @@ def test_inspector_cannot_review_their_own_work(client, api, first):
     assert submit_filled(client, headers, spot.id).status_code == 200
     assert client.post(f"/api/v1/inspections/{spot.id}/finalise",
                        headers=headers).status_code == 403
+
+
+@pytest.mark.parametrize("kind", ["pass_fail", "deduction"])
+def test_a_failing_answer_needs_its_photo_whatever_the_response_type(client, api, first, kind):
+    """Does "photo on fail" hold for a failing deduction (扣分) as for 不合格 on a pass/fail
+    item? (The rule is the scoring engine's, so a low rating or a number past its limit
+    count as well.)"""
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    items = form(client, headers, spot.id)["checklist"]["items"]
+    item = next((i for i in items if i["response_type"] == kind and i["photo_rule"] == "on_fail"
+                 and not i["config"].get("derived_from")))
+    answers = passing_answers(items, fail=(item["code"],))
+    others = [i for i in items if i["code"] != item["code"]]
+    attach_photos(client, headers, spot.id, others, answers)
+    refused = client.post(f"/api/v1/inspections/{spot.id}/submit", json={"answers": answers},
+                          headers={**headers, "Idempotency-Key": new_key()})
+    assert refused.status_code == 422, refused.get_json()
+    error = refused.get_json()["error"]
+    assert error["code"] == "photos_missing" and list(error["details"]) == [item["code"]]
+    attach_photos(client, headers, spot.id, [item], answers)
+    accepted = client.post(f"/api/v1/inspections/{spot.id}/submit", json={"answers": answers},
+                           headers={**headers, "Idempotency-Key": new_key()})
+    assert accepted.status_code == 200, accepted.get_json()

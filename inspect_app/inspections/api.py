@@ -131,7 +131,9 @@ class Inspections(MethodView):
     def get(self, args):
         """Inspections I may see; ``mine=true`` for my own assignments."""
         by = current_user()
-        query = visible_inspections(by).order_by(Inspection.due_start, Inspection.id)
+        query = visible_inspections(by).order_by(*(
+            (Inspection.submitted_at.desc().nulls_last(), Inspection.id.desc())
+            if args["order"] == "recent" else (Inspection.due_start, Inspection.id)))
         if args["mine"]:
             mine = [Inspection.assignee_id == by.id]
             teams = team_ids(by)

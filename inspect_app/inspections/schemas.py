@@ -13,7 +13,7 @@ import marshmallow as ma
 from flask_babel import gettext
 from marshmallow import fields, validate
 
-from ..i18n import Label, local_date, translated
+from ..i18n import N_, Label, local_date, translated
 from ..scoring.rules import MODES
 from .models import (
     APPEAL_CATEGORIES,
@@ -24,7 +24,7 @@ from .models import (
     Mode,
 )
 
-MYSTERY_LABEL = "神秘人"
+MYSTERY_LABEL = N_("神秘人")  # said in the viewer's language: translated(MYSTERY_LABEL)
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
@@ -130,7 +130,7 @@ class InspectionSummarySchema(ma.Schema):
 
     def dump_inspector(self, inspection):
         if not self.identity_visible(inspection):
-            return MYSTERY_LABEL
+            return translated(MYSTERY_LABEL)
         if inspection.team is not None:
             return inspection.team.name
         return inspection.assignee.display_name if inspection.assignee else None
@@ -203,6 +203,15 @@ class InspectionSchema(InspectionSummarySchema):
     findings = fields.List(fields.Nested(FindingSchema))
     review_note = fields.String(allow_none=True)
     photos = fields.Method("dump_photos", metadata={"description": "各检查项的照片"})
+    can_review = fields.Method("dump_can_review", metadata={
+        "description": "当前用户现在能否审核（定稿或退回）该检查：已提交且在其审核范围内"})
+
+    def dump_can_review(self, inspection) -> bool:
+        from flask import g
+
+        from .access import can_review
+
+        return inspection.status is InspectionStatus.submitted and can_review(g.user, inspection)
 
     def dump_photos(self, inspection):
         from ..evidence.operations import photos_by_item
@@ -249,6 +258,8 @@ class InspectionQuerySchema(ma.Schema):
     mode = fields.Enum(Mode, by_value=True)
     outlet_id = fields.Integer()
     campaign_id = fields.Integer()
+    order = fields.String(load_default="due", validate=validate.OneOf(["due", "recent"]),
+                          metadata={"description": "due：按检查期限（默认）；recent：最近提交的在前"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 

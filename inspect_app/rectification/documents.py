@@ -75,7 +75,7 @@ def _now_label() -> str:
 def inspector_label(inspection: Inspection, viewer: User) -> str:
     """Who inspected, as this viewer may see it ("神秘人" for a covert visit)."""
     if not sees_identity(viewer, inspection):
-        return MYSTERY_LABEL
+        return MYSTERY_LABEL  # in Chinese, as the PDFs are; the API says it in the viewer's
     if inspection.team is not None:
         return inspection.team.name
     person = inspection.submitted_by or inspection.assignee

@@ -11,7 +11,7 @@ from marshmallow import fields, validate
 
 from ..i18n import Label, translated
 from ..inspections.models import Mode
-from ..inspections.schemas import UnitRefSchema
+from ..inspections.schemas import MYSTERY_LABEL, UnitRefSchema
 from .models import SEVERITY_LABELS, ClosedReason, RectificationState
 
 
@@ -105,8 +105,11 @@ class RectificationItemSchema(ma.Schema):
         return day.isoformat() if day else None
 
     def dump_inspector(self, item):
+        from ..inspections.access import sees_identity
         from .documents import inspector_label
 
+        if not sees_identity(g.user, item.inspection):
+            return translated(MYSTERY_LABEL)  # the PDFs keep it in Chinese
         return inspector_label(item.inspection, g.user)
 
 

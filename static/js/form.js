@@ -268,10 +268,19 @@ function renderLate() {
   $("form-late").hidden = !late;
 }
 
+// Sent back for correction: the reviewer's reason stays above the form until it is resubmitted.
+function renderReturned() {
+  const inspection = form.inspection;
+  const returned = inspection.status === "returned" && Boolean(inspection.review_note) && !form.submission;
+  $("form-returned").textContent = returned ? t("returned_because", { reason: inspection.review_note }) : "";
+  $("form-returned").hidden = !returned;
+}
+
 function renderStatus(entries = []) {
   $("form-fields").disabled = locked();
   if ($("form-meta").textContent) renderMeta();
   renderLate();
+  renderReturned();
   // conflict: both copies, the person chooses
   const box = $("conflict");
   box.hidden = !form.conflict;

@@ -1,6 +1,7 @@
-// 检查结果: submitted inspections of the outlets this person may see, read-only. A mystery
-// visit shows "神秘人" and a date only — the API never sends more to the outlet.
-import { getJSON, latest, request } from "./api.js";
+// 检查结果: submitted inspections of the outlets this person may see. A mystery visit shows
+// "神秘人" and a date only — the API never sends more to the outlet. A reviewer finalises a
+// submitted result or sends it back from its page.
+import { getJSON, request } from "./api.js";
 import { el, keysWith, lateTag, start, t } from "./app.js";
 
 const $ = (x) => document.getElementById(x);
@@ -15,20 +16,53 @@ function answerText(item, answer) {
   return `${value}${unit ? " " + unit : ""}`;
 }
 
-async function list() {
+// Newest submissions first, a page at a time (「加载更多」), filtered by where they stand:
+// all, awaiting review (已提交) or final (已定稿).
+const PAGE_SIZE = 30;
+const FILTERS = { all: ["submitted", "final"], submitted: ["submitted"], final: ["final"] };
+let filter = "all";
+let nextPage = 1;
+
+function resultRow(r) {
+  return el("li", {},
+    el("a", { class: "task", href: `/results/${r.id}`, "data-result": r.id },
+      el("strong", {}, r.outlet.name),
+      el("span", { class: "muted" }, [r.mode_label, r.status_label].join(" · ")),
+      el("span", { class: "muted" }, `${t("labelled", { label: t("inspector") })}${r.inspector || "—"} · ${t("labelled", { label: t("submitted_at") })}${r.submitted_on || ""}`),
+      el("span", { class: "badge" }, `${t("score")} ${r.total ?? "—"}`),
+      lateTag(r)));
+}
+
+async function list({ more = false } = {}) {
+  const query = FILTERS[filter].map((s) => `status=${s}`).join("&");
+  const page = more ? nextPage : 1;
+  const button = $("results-more");
+  button.disabled = true;
   try {
-    const page = { items: await latest("/api/v1/inspections?status=submitted&status=final", 30) };
-    $("results-list").replaceChildren(...page.items.map((r) => el("li", {},
-      el("a", { class: "task", href: `/results/${r.id}`, "data-result": r.id },
-        el("strong", {}, r.outlet.name),
-        el("span", { class: "muted" }, [r.mode_label, r.status_label].join(" · ")),
-        el("span", { class: "muted" }, `${t("labelled", { label: t("inspector") })}${r.inspector || "—"} · ${t("labelled", { label: t("submitted_at") })}${r.submitted_on || ""}`),
-        el("span", { class: "badge" }, `${t("score")} ${r.total ?? "—"}`),
-        lateTag(r)))));
-    $("results-status").textContent = page.items.length ? "" : t("results_empty");
+    const data = await getJSON(`/api/v1/inspections?${query}&order=recent&per_page=${PAGE_SIZE}&page=${page}`);
+    const rows = data.items.map(resultRow);
+    if (more) $("results-list").append(...rows); else $("results-list").replaceChildren(...rows);
+    nextPage = page + 1;
+    const shown = $("results-list").children.length;
+    $("results-status").textContent = data.total ? t("results_count", { shown, total: data.total }) : t("results_empty");
+    button.hidden = shown >= data.total;
   } catch (error) {
     $("results-status").textContent = t("load_failed", { message: error.message });
+  } finally {
+    button.disabled = false;
   }
+}
+
+function filters() {
+  const buttons = Object.keys(FILTERS).map((key) => el("button", {
+    type: "button", class: "choice step", "data-filter": key, "aria-pressed": String(key === filter),
+    onclick: () => {
+      filter = key;
+      for (const b of buttons) b.setAttribute("aria-pressed", String(b.dataset.filter === key));
+      list();
+    } }, t(`results_${key}`)));
+  $("results-filter").replaceChildren(...buttons);
+  $("results-more").addEventListener("click", () => list({ more: true }));
 }
 
 // The page's strings arrive with their keys sorted (Jinja's tojson), so the categories are put
@@ -79,6 +113,49 @@ function appealBox(finding) {
   return box;
 }
 
+// For a reviewer, while the result awaits review: accept it as final (定稿), or send it back
+// to its inspector with a reason (退回修改). Either answer redraws the page from the server's.
+function reviewBox(r) {
+  const shown = [];
+  if (r.review_note && r.status === "returned") {
+    shown.push(el("p", { class: "card", id: "review-note" }, t("returned_because", { reason: r.review_note })));
+  }
+  if (!r.can_review) return shown;
+  const reason = el("textarea", { rows: "2", id: "review-reason" });
+  const error = el("p", { class: "item-error", role: "alert", hidden: true });
+  const act = async (url, json) => {
+    error.hidden = true;
+    for (const b of box.querySelectorAll("button")) b.disabled = true;
+    try {
+      const { data } = await request("POST", url, { json });
+      render(data);
+    } catch (e) {
+      for (const b of box.querySelectorAll("button")) b.disabled = false;
+      error.textContent = navigator.onLine ? e.message : t("online_needed");
+      error.hidden = false;
+    }
+  };
+  const finalise = el("button", { type: "button", class: "primary small", id: "review-finalise",
+    onclick: () => act(`/api/v1/inspections/${r.id}/finalise`) }, t("review_finalise"));
+  const sendBack = el("button", { type: "button", class: "small", id: "review-return", onclick: () => {
+    if (reason.value.trim().length < 2) {
+      error.textContent = t("need_return_reason");
+      error.hidden = false;
+      reason.focus();
+      return;
+    }
+    act(`/api/v1/inspections/${r.id}/return`, { reason: reason.value.trim() });
+  } }, t("review_return"));
+  const box = el("section", { class: "card", id: "review-box" },
+    el("h2", {}, t("review")),
+    el("p", { class: "muted" }, t("review_hint")),
+    el("label", {}, t("return_reason"), reason),
+    error,
+    el("div", { class: "actions" }, finalise, sendBack));
+  shown.push(box);
+  return shown;
+}
+
 async function detail() {
   let r;
   try {
@@ -87,6 +164,10 @@ async function detail() {
     $("result-meta").textContent = t("load_failed", { message: error.message });
     return;
   }
+  render(r);
+}
+
+function render(r) {
   $("result-title").textContent = r.outlet.name;
   $("result-meta").textContent = [r.mode_label, r.status_label, `${t("labelled", { label: t("inspector") })}${r.inspector || "—"}`,
     `${t("labelled", { label: t("submitted_at") })}${r.submitted_on || ""}`].join(" · ");
@@ -99,6 +180,7 @@ async function detail() {
   $("result-downloads").replaceChildren(...[
     el("a", { class: "button small", href: `/api/v1/inspections/${r.id}/report.pdf`, download: true, "data-pdf": "report" }, t("report_pdf")),
     (r.findings || []).length ? el("a", { class: "button small", href: `/api/v1/inspections/${r.id}/rectification-list.pdf`, download: true, "data-pdf": "list" }, t("list_pdf")) : null].filter(Boolean));
+  $("result-review").replaceChildren(...reviewBox(r));
   const findings = new Map((r.findings || []).map((f) => [f.item_code, f]));
   const sections = r.checklist.sections.map((section) => {
     const own = r.checklist.items.filter((i) => i.section === section.code);
@@ -126,4 +208,4 @@ async function detail() {
 }
 
 start();
-if (detailId) detail(); else list();
+if (detailId) detail(); else { filters(); list(); }

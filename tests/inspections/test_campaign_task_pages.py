@@ -199,14 +199,15 @@ def test_refused_forms_say_why_and_change_nothing(client, manager, first):
 
 
 def test_a_submitted_task_cannot_be_moved(client, manager, first):
-    """Once submitted, does the task's page offer no form, and is each action refused (409)
-    with the reason and nothing written?"""
+    """Once submitted, does the task's page offer no form but a link to the result, and is
+    each action refused (409) with the reason and nothing written?"""
     task = first("spot_check")
     task.status = InspectionStatus.submitted
     db.session.commit()
     page = client.get(_url(task)).get_data(as_text=True)
     assert "该任务已提交，不能再改派、改期或取消。" in page and "<form method=\"post\" action=\"" \
         f"/manage/campaigns/{manager['id']}/tasks" not in page
+    assert f'href="/results/{task.id}" id="task-result"' in page  # where it is reviewed
     before = _state(task)
     for action, form, reason in (
             ("reassign", {"assignee_id": str(task.assignee_id), "reason": "改派"}, "已提交的检查不能改派"),

@@ -327,8 +327,8 @@ def test_a_failing_answer_needs_its_photo_whatever_the_response_type(client, api
     spot = first("spot_check")
     headers = api(filler_of(spot))
     items = form(client, headers, spot.id)["checklist"]["items"]
-    item = next((i for i in items if i["response_type"] == kind and i["photo_rule"] == "on_fail"
-                 and not i["config"].get("derived_from")))
+    item = next(i for i in items if i["response_type"] == kind and i["photo_rule"] == "on_fail"
+                 and not i["config"].get("derived_from"))
     answers = passing_answers(items, fail=(item["code"],))
     others = [i for i in items if i["code"] != item["code"]]
     attach_photos(client, headers, spot.id, others, answers)
@@ -341,3 +341,32 @@ def test_a_failing_answer_needs_its_photo_whatever_the_response_type(client, api
     accepted = client.post(f"/api/v1/inspections/{spot.id}/submit", json={"answers": answers},
                            headers={**headers, "Idempotency-Key": new_key()})
     assert accepted.status_code == 200, accepted.get_json()
+
+
+def test_the_form_says_who_may_review_it_now(client, api, first):
+    """Is ``can_review`` true for the service manager while the result awaits review, and false
+    for its inspector and once it is final (the page offers review controls by it)?"""
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    assert form(client, api("fwgl"), spot.id)["can_review"] is False  # not submitted yet
+    assert submit_filled(client, headers, spot.id).status_code == 200
+    assert form(client, api("fwgl"), spot.id)["can_review"] is True
+    assert form(client, headers, spot.id)["can_review"] is False
+    assert client.post(f"/api/v1/inspections/{spot.id}/finalise",
+                       headers=api("fwgl")).status_code == 200
+    assert form(client, api("fwgl"), spot.id)["can_review"] is False
+
+
+def test_recent_order_lists_the_newest_submission_first(client, api, first):
+    """Does ``order=recent`` put the latest submission first (and unsubmitted ones last),
+    where the default order follows the due dates?"""
+    spot = first("spot_check")
+    assert submit_filled(client, api(filler_of(spot)), spot.id).status_code == 200
+    recent = client.get("/api/v1/inspections?order=recent&per_page=200",
+                        headers=api("fwgl")).get_json()["items"]
+    assert recent[0]["id"] == spot.id
+    submitted = [i["submitted_at"] for i in recent if i["submitted_at"]]
+    assert submitted == sorted(submitted, reverse=True)
+    assert all(i["submitted_at"] for i in recent[:len(submitted)])
+    refused = client.get("/api/v1/inspections?order=newest", headers=api("fwgl"))
+    assert refused.status_code == 422 and "order" in refused.get_json()["error"]["details"]

@@ -120,6 +120,9 @@ def test_mystery_shopper_stays_anonymous_to_the_outlet(client, api, first):
                 assert secret not in text, (username, page.request.path, secret)
         detail = pages[0].get_json()
         assert detail["inspector"] == "神秘人" and len(detail["submitted_at"]) == 10
+        english = client.get(f"/api/v1/inspections/{mystery.id}?lang=en", headers=headers)
+        assert english.get_json()["inspector"] == "Mystery shopper"
+        client.get(f"/api/v1/inspections/{mystery.id}?lang=zh", headers=headers)  # back
         # no exact moment of the visit anywhere: submitted, updated, scored, photos uploaded
         listed = next(i for i in pages[1].get_json()["items"] if i["id"] == mystery.id)
         for shown in (detail, listed, pages[3].get_json()):

@@ -93,6 +93,13 @@ def test_outlet_copy_hides_flags_and_the_mystery_shopper(client, api, failed_ins
                             headers=api(username)).get_json()["items"][0]
         assert listed["inspector"] == "神秘人" and len(listed["created_at"]) == 10
         assert len(listed["inspection_date"]) == 10
+    # in English the API says it in English; the PDFs stay in Chinese, as they all do
+    english = api(outlet_manager_of(inspection))
+    listed = client.get(f"/api/v1/rectification/items?inspection_id={inspection.id}&lang=en",
+                        headers=english).get_json()["items"][0]
+    assert listed["inspector"] == "Mystery shopper"
+    assert "神秘人" in squeezed(pdf_text(client.get(urls[0], headers=english)))
+    client.get("/api/v1/rectification/items?lang=zh", headers=english)
     reviewer = squeezed(pdf_text(client.get(urls[0], headers=api("fwgl"))))
     assert "无相机信息" in reviewer and squeezed(shopper.display_name) in reviewer
 

@@ -12,10 +12,16 @@ export const user = document.querySelector('meta[name="app-user"]')?.content || 
 // Today's date (YYYY-MM-DD) where the bank is — what the server judges deadlines by — whatever
 // time zone the phone is set to.
 export function bankToday() {
+  return bankDate(new Date());
+}
+
+// The bank's date (YYYY-MM-DD) of a moment (a Date or an ISO timestamp from the API).
+export function bankDate(moment) {
+  const when = new Date(moment);
   try {
-    return new Date().toLocaleDateString("sv-SE", { timeZone: document.body.dataset.timezone || undefined });
+    return when.toLocaleDateString("sv-SE", { timeZone: document.body.dataset.timezone || undefined });
   } catch (error) {
-    return new Date().toLocaleDateString("sv-SE");  // an unknown zone: the phone's own date
+    return when.toLocaleDateString("sv-SE");  // an unknown zone: the phone's own date
   }
 }
 export const RUNTIME_CACHE = "inspect-runtime-v1";

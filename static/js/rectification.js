@@ -3,7 +3,7 @@
 // 整改验收: those the server lets review a fix (can_review_fix) see the after-photos and the
 // outlet's note, and accept it or send it back with a reason.
 import { getJSON, request } from "./api.js";
-import { el, start, t } from "./app.js";
+import { bankDate, el, start, t } from "./app.js";
 import { prepare } from "./photos.js";
 import { uuid } from "./store.js";
 
@@ -43,10 +43,11 @@ function card(item) {
     el("h2", { class: "item-text" }, item.item_text),
     item.finding_note ? el("p", { class: "muted" }, item.finding_note) : null,
     el("p", {}, t("deadline", { date: item.deadline })),
-    item.rejection_reason ? el("p", { class: "warn" }, t("rejected_before", { reason: item.rejection_reason })) : null,
+    item.state === "submitted" ? el("p", { class: "flash", "data-rect-state": "submitted" }, t("fix_submitted")) : null,
+    item.rejection_reason && item.state === "open" ? el("p", { class: "warn" }, t("rejected_before", { reason: item.rejection_reason })) : null,
     // only the inspected outlet fixes; everyone else sees whose item it is
     ...(item.can_submit_fix ? [] : [el("p", { class: "muted" }, item.outlet.name)]));
-  if (!item.can_submit_fix) return node;
+  if (!item.can_submit_fix || item.state !== "open") return node;  // a submitted fix awaits its review
   node.append(
     el("div", { class: "photo-actions" }, picker(t("camera"), "camera", "environment"), picker(t("gallery"), "gallery", null)),
     thumbs,
@@ -62,6 +63,15 @@ function card(item) {
       } catch (err) { e.target.disabled = false; fail(navigator.onLine ? err.message : t("online_only")); }
     } }, t("submit_fix")));
   return node;
+}
+
+// Before (the inspector's evidence) and after (the outlet's fix), side by side to compare.
+function photoRow(item, photos, label, mark) {
+  if (!photos || !photos.length) return [];
+  return [el("p", { class: "muted" }, t(label)),
+    el("ul", { class: "thumbs" }, photos.map((p) => el("li", { class: "thumb" },
+      el("a", { href: p.display_url, target: "_blank", rel: "noopener" },
+        el("img", { src: p.thumbnail_url, alt: `${item.item_code} ${t(label)}`, width: "72", height: "72", loading: "lazy", [mark]: p.id })))))];
 }
 
 function reviewCard(item) {
@@ -88,11 +98,11 @@ function reviewCard(item) {
       el("strong", {}, item.outlet.name)),
     el("h3", { class: "item-text" }, item.item_text),
     item.finding_note ? el("p", { class: "muted" }, item.finding_note) : null,
+    el("p", { class: "muted" }, [t("deadline", { date: item.deadline }),
+      item.fix_submitted_at ? t("fix_submitted_on", { date: bankDate(item.fix_submitted_at) }) : null].filter(Boolean).join(" · ")),
     el("p", {}, t("fix_note_shown", { note: item.fix_note || "" })),
-    el("p", { class: "muted" }, t("after_photos")),
-    el("ul", { class: "thumbs" }, (item.after_photos || []).map((p) => el("li", { class: "thumb" },
-      el("a", { href: p.display_url, target: "_blank", rel: "noopener" },
-        el("img", { src: p.thumbnail_url, alt: `${item.item_code} ${t("after_photos")}`, width: "72", height: "72", loading: "lazy", "data-after": p.id }))))),
+    ...photoRow(item, item.before_photos, "before_photos", "data-before"),
+    ...photoRow(item, item.after_photos, "after_photos", "data-after"),
     el("label", {}, t("reject_reason"), reason),
     error,
     el("div", { class: "actions" },
@@ -101,24 +111,49 @@ function reviewCard(item) {
   return node;
 }
 
-async function loadReviews() {
-  const box = $("review");
-  const page = await getJSON("/api/v1/rectification/items?state=submitted&per_page=100");
-  const mine = page.items.filter((item) => item.can_review_fix);
-  // the after-photos come with each item's detail
-  const details = await Promise.all(mine.map((item) => getJSON(`/api/v1/rectification/items/${item.id}`)));
-  $("review-list").replaceChildren(...(details.length ? details.map(reviewCard) : [el("p", { class: "muted" }, t("review_empty"))]));
-  box.hidden = !details.length && box.dataset.reviewer !== "1";
+// A list that loads a page at a time: 「加载更多」 under it while the server holds more, and
+// how many are shown of how many above it. ``prepare`` may turn a page's items into what
+// ``render`` draws (e.g. fetch their details).
+const PAGE_SIZE = 20;
+
+function pagedList({ url, list, status, more, render, empty, prepare = async (items) => items }) {
+  let page = 1;
+  let seen = 0;
+  const next = async (first) => {
+    more.disabled = true;
+    try {
+      const data = await getJSON(`${url}&per_page=${PAGE_SIZE}&page=${page}`);
+      const nodes = (await prepare(data.items)).map(render);
+      if (first) list.replaceChildren(...nodes); else list.append(...nodes);
+      seen += data.items.length;
+      page += 1;
+      status.textContent = data.total ? t("count_shown", { shown: seen, total: data.total }) : t(empty);
+      more.hidden = seen >= data.total;
+    } catch (error) {
+      status.textContent = t("load_failed", { message: error.message });
+    } finally {
+      more.disabled = false;
+    }
+  };
+  more.addEventListener("click", () => next(false));
+  return next(true);
 }
 
 async function load() {
-  try {
-    const [page] = await Promise.all([getJSON("/api/v1/rectification/items?state=open&per_page=100"), loadReviews()]);
-    $("rect-list").replaceChildren(...page.items.map(card));
-    $("rect-status").textContent = page.items.length ? "" : t("rect_empty");
-  } catch (error) {
-    $("rect-status").textContent = t("load_failed", { message: error.message });
-  }
+  const reviewer = $("review").dataset.reviewer === "1";
+  // the outlet follows its submitted fixes until they are accepted; reviewers see those below
+  const states = reviewer ? "state=open" : "state=open&state=submitted";
+  await Promise.all([
+    reviewer ? pagedList({
+      url: "/api/v1/rectification/items?state=submitted", list: $("review-list"),
+      status: $("review-status"), more: $("review-more"), render: reviewCard, empty: "review_empty",
+      // the photos come with each item's detail
+      prepare: (items) => Promise.all(items.filter((item) => item.can_review_fix)
+        .map((item) => getJSON(`/api/v1/rectification/items/${item.id}`))),
+    }) : null,
+    pagedList({ url: `/api/v1/rectification/items?${states}`, list: $("rect-list"),
+      status: $("rect-status"), more: $("rect-more"), render: card, empty: "rect_empty" }),
+  ]);
 }
 
 start();

@@ -44,7 +44,7 @@ async function list({ more = false } = {}) {
     if (more) $("results-list").append(...rows); else $("results-list").replaceChildren(...rows);
     nextPage = page + 1;
     const shown = $("results-list").children.length;
-    $("results-status").textContent = data.total ? t("results_count", { shown, total: data.total }) : t("results_empty");
+    $("results-status").textContent = data.total ? t("count_shown", { shown, total: data.total }) : t("results_empty");
     button.hidden = shown >= data.total;
   } catch (error) {
     $("results-status").textContent = t("load_failed", { message: error.message });

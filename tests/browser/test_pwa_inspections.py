@@ -257,7 +257,7 @@ def test_mystery_visit_form_and_the_outlet_never_sees_the_shopper(new_mobile_con
 def test_outlet_manager_fixes_a_finding_with_an_after_photo(new_mobile_context, first, client,
                                                             api, screenshot):
     """Can the outlet's manager open their rectification items on a phone, upload an
-    after-photo (downscaled on the phone) and submit the fix?"""
+    after-photo (downscaled on the phone), submit the fix and still see it, awaiting acceptance?"""
     from inspect_app.rectification.models import RectificationItem, RectificationState
 
     from ..helpers import submit_filled
@@ -278,6 +278,10 @@ def test_outlet_manager_fixes_a_finding_with_an_after_photo(new_mobile_context, 
     trimmed(screenshot(page, "pwa-rectification"))
     card.get_by_role("button", name="提交整改").click()
     expect(card).to_contain_text("已提交整改，等待验收")
+    page.reload()  # the outlet follows its fix until it is accepted
+    expect(page.locator(f'[data-rect="{item.id}"] [data-rect-state="submitted"]')).to_have_text(
+        "已提交整改，等待验收")
+    expect(page.locator(f'[data-rect="{item.id}"] [data-after-photo]')).to_have_count(0)
     db.session.expire_all()
     item = db.session.get(RectificationItem, item.id)
     assert item.state is RectificationState.submitted

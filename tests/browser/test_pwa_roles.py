@@ -91,8 +91,9 @@ def fix_through_the_api(client, headers: dict, item_id: int, seed: int) -> None:
 
 def test_subbranch_manager_reviews_a_fix_with_its_after_photo(new_mobile_context, first, client,
                                                              api):
-    """Does the sub-branch manager find a submitted fix under 整改验收 with the outlet's
-    after-photo and note, send it back with a reason, and accept the next attempt?"""
+    """Does the sub-branch manager find a submitted fix under 整改验收 with the inspector's
+    before-photo, the outlet's after-photo and note, send it back with a reason, and accept
+    the next attempt?"""
     inspection = first("spot_check")
     response = submit_filled(client, api(filler_of(inspection)), inspection.id,
                              fail=("ENV-03",))
@@ -107,6 +108,8 @@ def test_subbranch_manager_reviews_a_fix_with_its_after_photo(new_mobile_context
     page.locator(".topnav").get_by_role("link", name="整改验收").click()
     card = page.locator(f'[data-review="{item.id}"]')
     expect(card).to_contain_text("整改说明：已撤下过期海报")
+    expect(card).to_contain_text(f"整改期限：{item.deadline.isoformat()}")
+    expect(card.locator("img[data-before]")).to_have_count(1)  # the inspector's evidence
     photo = card.locator("img[data-after]")
     expect(photo).to_have_count(1)
     for _ in range(50):  # the after-photo itself arrives, not just its tag
@@ -297,3 +300,21 @@ def test_a_granted_appeal_strikes_out_the_original_answer(new_mobile_context, fi
     expect(row.locator("del")).to_have_text("Fail")
     expect(row.locator("[data-withdrawn]")).to_have_text("Originally Fail; withdrawn after appeal")
     expect(page.locator("#result-score")).to_contain_text("Rescored after the appeal")
+
+
+def test_a_long_rectification_list_comes_a_page_at_a_time(new_mobile_context, demo, client,
+                                                          api):
+    """With more open items than a page, does 整改验收 say how many there are and reach every
+    one of them with 加载更多, instead of silently stopping?"""
+    total = client.get("/api/v1/rectification/items?state=open&per_page=1",
+                       headers=api("fwgl")).get_json()["total"]
+    assert total > 40  # the demo's history
+    page = new_mobile_context().new_page()
+    sign_in(page, "fwgl", "/rectification")
+    cards = page.locator("#rect-list [data-rect]")
+    expect(cards).to_have_count(20)
+    expect(page.locator("#rect-status")).to_have_text(f"显示 20 条，共 {total} 条")
+    page.locator("#rect-more").click()
+    expect(cards).to_have_count(40)
+    ids = cards.evaluate_all("cards => cards.map((c) => c.dataset.rect)")
+    assert len(set(ids)) == 40  # the next page, not the first again

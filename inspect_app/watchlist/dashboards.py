@@ -163,9 +163,10 @@ _CODE, _COMBINED = itemgetter("code"), itemgetter("combined")
 
 def best_and_worst(ranking: list[dict[str, Any]], n: int = 5
                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The top ``n`` and, worst first, up to ``n`` from the bottom that are not already among
-    the top (抓两头带中间): a small branch never shows one outlet on both sides."""
-    best = ranking[:n]
+    """The top ``n`` and, worst first, the bottom ``n`` (抓两头带中间). With fewer than ``2n``
+    ranked, the upper half is the best and the lower half the worst: no outlet on both sides,
+    and the lowest score is never shown among the best of a small ranking."""
+    best = ranking[:min(n, (len(ranking) + 1) // 2)]
     return best, list(reversed(ranking[max(len(best), len(ranking) - n):]))
 
 

@@ -8,7 +8,7 @@ language.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import marshmallow as ma
 import sqlalchemy as sa
@@ -73,6 +73,16 @@ def _day() -> date:
         return date.fromisoformat(request.args["day"]) if request.args.get("day") else local_today()
     except ValueError:
         return local_today()
+
+
+def _period_steps(period: dashboards.Period, day: date) -> dict[str, str | None]:
+    """For the period chooser: the day shown, a day of the previous period and of the next
+    one (None once that would lie in the future), and today, all ISO dates."""
+    today = local_today()
+    following = period.end + timedelta(days=1)
+    return {"day": day.isoformat(), "today": today.isoformat(),
+            "previous": (period.start - timedelta(days=1)).isoformat(),
+            "next": following.isoformat() if following <= today else None}
 
 
 @bp.get("/watchlist")
@@ -201,8 +211,9 @@ def rules():
 def rankings():
     """Best and worst side by side, sub-branch ranking, most-failed items, inflation view."""
     kind = request.args.get("kind", "month")
-    period = dashboards.period_for(kind if kind in ("week", "month", "quarter") else "month",
-                                   _day())
+    kind = kind if kind in ("week", "month", "quarter") else "month"
+    day = _day()
+    period = dashboards.period_for(kind, day)
     outlets = [r for r in dashboards.outlet_ranking(period, g.user) if r["combined"] is not None]
     subbranches = dashboards.subbranch_ranking(period, g.user)
     items = dashboards.most_failed_items(period, g.user, limit=8)
@@ -231,7 +242,7 @@ def rankings():
     }
     return render_template("manage/rankings.html", period=period, kind=kind, best=best,
                            worst=worst, subbranches=subbranches, items=items, gaps=gaps,
-                           figures=figures)
+                           figures=figures, steps=_period_steps(period, day))
 
 
 @bp.get("/trend/<int:unit_id>")
@@ -267,7 +278,8 @@ def bulletin_page():
     """周通报 / 月总结 as a page, with PDF and .xlsx downloads of the same figures."""
     kind = request.args.get("kind", "week")
     kind = kind if kind in ("week", "month") else "week"
-    data = bulletin(kind, _day(), g.user)
+    day = _day()
+    data = bulletin(kind, day, g.user)
     fmt = request.args.get("format")
     name = f"{data['title']}-{data['period']['start']}"
     if fmt == "pdf":
@@ -275,4 +287,6 @@ def bulletin_page():
     if fmt == "xlsx":
         return download(bulletin_xlsx(data), f"{name}.xlsx",
                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    return render_template("manage/bulletin.html", data=data, kind=kind)
+    period = dashboards.period_for(kind, day)
+    return render_template("manage/bulletin.html", data=data, kind=kind, period=period,
+                           steps=_period_steps(period, day))

@@ -25,7 +25,8 @@ def test_period_titles_and_days_on_the_list_read_in_english(client, login, demo)
                       ).get_data(as_text=True)
     start = last_month.replace(day=1)
     assert "<h1>Monthly service summary</h1>" in text
-    assert f'<p class="muted">{start} – {last_month}</p>' in text
+    assert (f'<p class="muted" id="period-shown">{last_month.month}/{last_month.year}'
+            f' ({start} to {last_month})</p>') in text
     entry = db.session.scalar(sa.select(WatchlistEntry).order_by(WatchlistEntry.id))
     for path in ("/manage/watchlist?status=all&lang=en", f"/manage/watchlist/{entry.id}"):
         text = client.get(path).get_data(as_text=True)
@@ -37,7 +38,11 @@ def test_period_titles_and_days_on_the_list_read_in_english(client, login, demo)
                       ).get_data(as_text=True)
     assert f"排名 · {last_month.year}年第{quarter}季度</h1>" in text
     text = client.get(f"/manage/bulletin?kind=week&day={last_month}").get_data(as_text=True)
-    assert "<h1>服务质量周通报</h1>" in text and "周）（" in text
+    monday = last_month - timedelta(days=last_month.weekday())
+    assert "<h1>服务质量周通报</h1>" in text
+    shown = re.search(r'<p class="muted" id="period-shown">([^<]*)</p>', text).group(1)
+    assert shown == (f"{monday} 至 {monday + timedelta(days=6)}"
+                     f"（第 {monday.isocalendar()[1]} 周）")  # the dates once, not twice
     text = client.get(f"/manage/watchlist/{entry.id}").get_data(as_text=True)
     assert re.search(rf"入列 {entry.entered_on}（\d+ 天）", text)
 

@@ -1,0 +1,55 @@
+"""Rankings and bulletins of any earlier period: ‹ 上一期, 下一期 ›, or the period of a date."""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from inspect_app.i18n import local_today
+
+
+def links(text: str) -> dict[str, str]:
+    """The chooser's previous/next links by id (with &amp; undone)."""
+    return {m.group(2): m.group(1).replace("&amp;", "&") for m in re.finditer(
+        r'<a href="([^"]+)" rel="(?:prev|next)" id="period-(prev|next)"', text)}
+
+
+def test_rankings_step_back_to_an_earlier_month_and_forward_again(client, login, demo):
+    """Does the rankings page of the current month offer 上一期 (and no 下一期: the future has
+    no figures), and does an earlier month show its own outlets with both steps?"""
+    login("fwgl", "Demo@2026")
+    today = local_today()
+    current = client.get("/manage/rankings?kind=month").get_data(as_text=True)
+    first_of_month = today.replace(day=1)
+    last_month = first_of_month - timedelta(days=1)
+    assert links(current) == {"prev": f"/manage/rankings?kind=month&day={last_month}"}
+    assert f'<input type="date" name="day" value="{today}" max="{today}" required>' in current
+
+    earlier = client.get(f"/manage/rankings?kind=month&day={last_month}").get_data(as_text=True)
+    assert f"排名 · {last_month.year}年{last_month.month}月</h1>" in earlier
+    before = last_month.replace(day=1) - timedelta(days=1)
+    assert links(earlier) == {"prev": f"/manage/rankings?kind=month&day={before}",
+                              "next": f"/manage/rankings?kind=month&day={first_of_month}"}
+    # the kind tabs keep the day: 按季度 shows the quarter of the month being read
+    assert f'href="/manage/rankings?kind=quarter&amp;day={last_month}"' in earlier
+
+
+def test_bulletin_of_an_earlier_week_from_a_date(client, login, demo):
+    """Does 周通报 for a date in an earlier week show that week (dates said once) with its
+    downloads for the same week?"""
+    login("fwgl", "Demo@2026")
+    day = local_today() - timedelta(days=30)
+    monday = day - timedelta(days=day.weekday())
+    text = client.get(f"/manage/bulletin?kind=week&day={day}").get_data(as_text=True)
+    shown = re.search(r'id="period-shown">([^<]*)<', text).group(1)
+    assert shown.startswith(f"{monday} 至 {monday + timedelta(days=6)}") and shown.count("至") == 1
+    assert f"day={monday}&amp;format=pdf" in text
+    assert links(text)["next"] == f"/manage/bulletin?kind=week&day={monday + timedelta(days=7)}"
+
+
+def test_a_day_that_is_not_a_date_shows_the_current_period(client, login, demo):
+    """Is a mistyped day answered with today's period rather than an error page?"""
+    login("fwgl", "Demo@2026")
+    text = client.get("/manage/rankings?kind=month&day=2026-13-40").get_data(as_text=True)
+    today = local_today()
+    assert f"排名 · {today.year}年{today.month}月</h1>" in text
+    assert date.fromisoformat(re.search(r'name="day" value="([^"]+)"', text).group(1)) == today

@@ -236,6 +236,7 @@ def campaign(campaign_id: int):
         warnings={mode: [say(w) for w in warnings_of(part)] for mode, part in plan.items()
                   if isinstance(part, dict)},
         who={task.id: _who(task) for row in tasks.values() for task in row["items"]},
+        today=local_today(),
         cycles={"weekly": gettext("每周"), "monthly": gettext("每月"),
                 "quarterly": gettext("每季度")})
 

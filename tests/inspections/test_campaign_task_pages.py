@@ -12,6 +12,7 @@ from inspect_app.audit.models import AuditEntry
 from inspect_app.auth.models import User
 from inspect_app.demo.seed import DEMO_PASSWORD
 from inspect_app.extensions import db
+from inspect_app.i18n import local_today
 from inspect_app.inspections.models import Inspection, InspectionStatus, InspectionTeam, Mode
 from inspect_app.inspections.views import TASKS_PER_PAGE
 
@@ -92,6 +93,20 @@ def test_the_campaign_page_lists_each_modes_open_tasks(client, manager, first):
     nothing = client.get(f"/manage/campaigns/{manager['id']}?q=不存在的网点").get_data(
         as_text=True)
     assert "没有符合条件的未完成任务" in nothing
+
+
+def test_an_open_task_past_its_window_is_marked_overdue(client, manager, first):
+    """Does the campaign page mark the open tasks whose window has passed 已逾期 — and only
+    those?"""
+    spot = first("spot_check")
+    spot.due_start, spot.due_end = date.today() - timedelta(days=9), date.today() - timedelta(days=2)
+    db.session.commit()
+    page = client.get(f"/manage/campaigns/{manager['id']}").get_data(as_text=True)
+    marked = {int(i) for i in re.findall(r'data-overdue="(\d+)">已逾期<', page)}
+    listed = {int(i) for i in re.findall(r'href="/manage/campaigns/\d+/tasks/(\d+)"', page)}
+    past = set(db.session.scalars(sa.select(Inspection.id).where(
+        Inspection.id.in_(listed), Inspection.due_end < local_today())))  # the bank's today
+    assert spot.id in marked and marked == past and listed - past
 
 
 def test_a_manager_reassigns_reschedules_and_cancels_a_task(client, manager, first):

@@ -34,6 +34,7 @@ from .access import (
     can_plan_reinspection,
     can_reassign,
     can_submit_fix,
+    visible_items,
 )
 from .models import (
     OWED,
@@ -404,6 +405,26 @@ def filtered(query: sa.Select, args: dict[str, Any], today: date) -> sa.Select:
 
 def _day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=timezone())
+
+
+def list_figures(viewer: User, start: date, end: date, today: date) -> dict[int, dict[str, int]]:
+    """Per sub-branch id, what the 整改清单 of ``start``–``end`` holds and what it does not:
+    items found in the period (``found``, of which ``owed`` still open or awaiting
+    acceptance) and items found earlier still owed (``earlier``, of which ``overdue``)."""
+    begin, stop = _day_start(start), _day_start(end + timedelta(days=1))
+    owed = RectificationItem.state.in_(OWED)
+    now = sa.and_(Inspection.submitted_at >= begin, Inspection.submitted_at < stop)
+    before = sa.and_(Inspection.submitted_at < begin, owed)
+
+    def number(condition) -> sa.ColumnElement[int]:
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    rows = db.session.execute(visible_items(viewer).with_only_columns(
+        OrgUnit.parent_id, number(now), number(sa.and_(now, owed)), number(before),
+        number(sa.and_(before, RectificationItem.deadline < today)),
+    ).group_by(OrgUnit.parent_id)).all()
+    return {unit: {"found": found, "owed": still, "earlier": earlier, "overdue": overdue}
+            for unit, found, still, earlier, overdue in rows}
 
 
 def counts(query: sa.Select, today: date) -> dict[str, int]:

@@ -27,6 +27,8 @@ from ..forms import PageForm, refusals
 from ..i18n import N_, local_date, local_today, say
 from ..orgs.models import OrgKind, OrgUnit
 from ..orgs.operations import visible_units
+from ..rectification.documents import parse_period
+from ..rectification.operations import list_figures
 from ..reports import charts
 from . import dashboards, rules_page
 from .api import visible_entries
@@ -270,7 +272,11 @@ def rectification_lists():
         period = local_today().strftime("%Y-%m")
     subbranches = db.session.scalars(visible_units(g.user, Permission.reports_read).where(
         OrgUnit.kind == OrgKind.subbranch, OrgUnit.is_active)).all()
-    return render_template("manage/lists.html", period=period, subbranches=subbranches)
+    start, end = parse_period(period)
+    figures = list_figures(g.user, start, end, local_today())
+    empty = {"found": 0, "owed": 0, "earlier": 0, "overdue": 0}
+    return render_template("manage/lists.html", period=period, subbranches=subbranches,
+                           figures={u.id: figures.get(u.id, empty) for u in subbranches})
 
 
 @bp.get("/bulletin")

@@ -1,0 +1,54 @@
+"""The 整改清单 page says what each sub-branch's monthly list holds, and what it leaves to the
+lists of earlier months, so nobody downloads an empty list without knowing why."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+import sqlalchemy as sa
+
+from inspect_app.extensions import db
+from inspect_app.i18n import local_today
+from inspect_app.orgs.models import OrgKind, OrgUnit
+
+
+def total(client, headers, **query) -> int:
+    args = "&".join(f"{k}={v}" for k, values in query.items()
+                    for v in (values if isinstance(values, list) else [values]))
+    response = client.get(f"/api/v1/rectification/items?{args}&per_page=1", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["total"]
+
+
+def test_each_subbranch_shows_this_months_items_and_the_earlier_ones_still_owed(
+        client, api, login, demo):
+    """Do the counts beside each sub-branch's PDF agree with the items the API lists: found
+    in the month (and still owed), and found earlier but still open or awaiting acceptance?"""
+    headers = api("fwgl")
+    today = local_today()  # the demo's history leaves items of earlier months open
+    first = today.replace(day=1)
+    month, start, end = f"{first:%Y-%m}", first.isoformat(), today.isoformat()
+    before = (first - timedelta(days=1)).isoformat()
+    login("fwgl", "Demo@2026")
+    html = client.get(f"/manage/lists?period={month}").get_data(as_text=True)
+    subbranches = db.session.scalars(sa.select(OrgUnit).where(
+        OrgUnit.kind == OrgKind.subbranch, OrgUnit.is_active)).all()
+    checked_earlier = False
+    for unit in subbranches:
+        row = html.split(f'data-list-unit="{unit.id}"')[1].split("</li>")[0]
+        found = total(client, headers, subbranch_id=unit.id, found_from=start, found_to=end)
+        owed = total(client, headers, subbranch_id=unit.id, found_from=start, found_to=end,
+                     state=["open", "submitted"])
+        earlier = total(client, headers, subbranch_id=unit.id, state=["open", "submitted"],
+                        found_to=before)
+        if found:
+            assert f"本月发现 {found} 项（未完成 {owed} 项）" in row, row
+        else:
+            assert "本月无整改项" in row, row
+        if earlier:
+            overdue = total(client, headers, subbranch_id=unit.id, state=["open", "submitted"],
+                            found_to=before, overdue="true")
+            assert re.search(rf"往期未完成 {earlier} 项（逾期 {overdue} 项）", row), row
+            checked_earlier = True
+        else:
+            assert "往期未完成" not in row
+    assert checked_earlier, "the demo should leave some items of earlier months open"

@@ -156,7 +156,9 @@ def http_error_response(exc: HTTPException) -> Response:
 
 def _translated_leaves(value: Any) -> Any:
     if isinstance(value, dict):
-        return {key: _translated_leaves(item) for key, item in value.items()}
+        # a multipart part without a name arrives keyed None: keys must be text to serialise
+        return {"_unnamed" if key is None else str(key): _translated_leaves(item)
+                for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_translated_leaves(item) for item in value]
     return say(value) if isinstance(value, str) else value
@@ -190,6 +192,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):
         return http_error_response(exc)
+
+    @app.errorhandler(RecursionError)
+    def handle_too_deep(exc: RecursionError):
+        # JSON (or a JSON form field) nested thousands deep: the parser gives up by recursion.
+        log.info("input nested too deeply on %s %s", request.method, request.path)
+        return error_response(400, "too_deep", N_("请求内容嵌套层次过深"))
 
     @app.errorhandler(DataError)
     @app.errorhandler(OverflowError)

@@ -20,7 +20,7 @@ class ClientFactsField(fields.Field):
         else:
             try:
                 parsed = json.loads(value)
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, RecursionError) as exc:
                 raise ma.ValidationError(N_("拍摄信息必须是 JSON")) from exc
         return ClientFactsSchema().load(parsed)
 

@@ -178,13 +178,16 @@ def _peer_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> 
     history, cycle = _peer_history(campaign)
     names = {o.parent_id: o.parent.name for o in outlets}
     names.update({t.subbranch_id: t.subbranch.name for t in teams})
-    result = planning.pair_peer_checks(
-        [planning.PeerTeam(t.id, t.subbranch_id) for t in teams],
-        [planning.PeerOutlet(o.id, o.parent_id) for o in outlets],
-        seed=f"{campaign.seed}:peer", history=history,
-        no_repeat_cycles=int(settings["no_repeat_cycles"]),
-        outlets_per_team=settings.get("outlets_per_team"), cycle_index=cycle,
-        subbranch_names=names)
+    try:
+        result = planning.pair_peer_checks(
+            [planning.PeerTeam(t.id, t.subbranch_id) for t in teams],
+            [planning.PeerOutlet(o.id, o.parent_id) for o in outlets],
+            seed=f"{campaign.seed}:peer", history=history,
+            no_repeat_cycles=int(settings["no_repeat_cycles"]),
+            outlets_per_team=settings.get("outlets_per_team"), cycle_index=cycle,
+            subbranch_names=names)
+    except planning.PlanningError as exc:
+        raise _planning_error(exc) from exc
     if not result.ok:
         raise InvalidInput(N_("互查规则无法同时满足，未生成任何任务"), code="peer_plan_infeasible",
                            details=result.messages)

@@ -13,6 +13,7 @@ import marshmallow as ma
 from flask_babel import gettext
 from marshmallow import fields, validate
 
+from ..api.fields import BankDate, Name
 from ..i18n import N_, Label, local_date, translated
 from ..scoring.rules import MODES
 from .models import (
@@ -53,22 +54,72 @@ def dates_only(data):
     return data
 
 
+# Each mode's settings, typed here; what a value means (a known cycle, weights that keep every
+# outlet in the draw) is the planner's rule and its message (planning.py).
+_WEIGHT = fields.Float(validate=validate.Range(min=0, max=1000))
+
+
+class SelfCheckSettings(ma.Schema):
+    cycle = fields.String(metadata={"description": "weekly、monthly 或 quarterly"})
+
+
+class PeerCheckSettings(ma.Schema):
+    no_repeat_cycles = fields.Integer(validate=validate.Range(min=0, max=24),
+                                      metadata={"description": "最近几轮内不重复检查同一支行"})
+    outlets_per_team = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=1000))
+
+
+class SpotCheckSettings(ma.Schema):
+    size = fields.Integer(validate=validate.Range(min=1, max=10000),
+                          metadata={"description": "抽查网点数"})
+    weights = fields.Dict(keys=fields.String(), values=_WEIGHT,
+                          metadata={"description": "base、watch_listed、low_score、check_age、"
+                                                   "age_cap_days"})
+
+
+class MysteryVisitSettings(ma.Schema):
+    count = fields.Integer(validate=validate.Range(min=1, max=10000),
+                           metadata={"description": "暗访网点数"})
+    scenarios = fields.List(fields.String(validate=validate.Length(min=1, max=200)),
+                            validate=validate.Length(max=50))
+    min_days_between = fields.Integer(validate=validate.Range(min=0, max=3650),
+                                      metadata={"description": "同一神秘人再访同一网点的最少间隔天数"})
+
+
+class CampaignSettingsSchema(ma.Schema):
+    self_check = fields.Nested(SelfCheckSettings)
+    peer_check = fields.Nested(PeerCheckSettings)
+    spot_check = fields.Nested(SpotCheckSettings)
+    mystery_visit = fields.Nested(MysteryVisitSettings)
+
+
+#: The longest campaign: a year (a self-check cycle of each week of it is ~53 per outlet).
+MAX_CAMPAIGN_DAYS = 366
+
+
 class CampaignCreateSchema(ma.Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     checklist_id = fields.Integer(required=True)
     scope_unit_id = fields.Integer(metadata={"description": "范围（默认整个分行）"})
-    period_start = fields.Date(required=True)
-    period_end = fields.Date(required=True)
+    period_start = BankDate(required=True)
+    period_end = BankDate(required=True)
     modes = fields.List(fields.String(validate=validate.OneOf(MODES)), required=True,
-                        validate=validate.Length(min=1))
+                        validate=validate.Length(min=1, max=len(MODES)))
     seed = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=2**62),
                           metadata={"description": "随机种子；不填则自动生成并保存"})
-    settings = fields.Dict(keys=fields.String(validate=validate.OneOf(MODES)),
-                           values=fields.Dict(), load_default=dict,
-                           metadata={"description": "各模式参数：self_check.cycle、"
-                                                    "peer_check.no_repeat_cycles、spot_check.size/"
-                                                    "weights、mystery_visit.count/scenarios/"
-                                                    "min_days_between"})
+    settings = fields.Nested(CampaignSettingsSchema, load_default=dict,
+                             metadata={"description": "各模式参数"})
+
+    @ma.validates("modes")
+    def modes_once(self, modes: list[str], **kwargs) -> None:
+        if len(set(modes)) != len(modes):
+            raise ma.ValidationError(gettext("每种检查方式只能选一次"))
+
+    @ma.validates_schema
+    def period_at_most_a_year(self, data: dict, **kwargs) -> None:
+        start, end = data.get("period_start"), data.get("period_end")
+        if start and end and (end - start).days >= MAX_CAMPAIGN_DAYS:
+            raise ma.ValidationError(gettext("检查计划的期间不能超过一年"), "period_end")
 
 
 class CampaignSchema(ma.Schema):
@@ -103,8 +154,9 @@ class InspectionSummarySchema(ma.Schema):
     subbranch = fields.Function(lambda i: {"id": i.outlet.parent.id, "code": i.outlet.parent.code,
                                            "name": i.outlet.parent.name})
     inspector = fields.Method("dump_inspector")
-    due_start = fields.Date()
-    due_end = fields.Date()
+    due_start = fields.Date(allow_none=True, metadata={
+        "description": "检查期限起；暗访对看不到神秘人身份的人为 null"})
+    due_end = fields.Date(allow_none=True)
     scenario = fields.String(allow_none=True)
     checklist_id = fields.Integer()
     version = fields.Integer()
@@ -116,7 +168,11 @@ class InspectionSummarySchema(ma.Schema):
         "description": "提交日期（分行所在时区，与 PDF 一致）"})
     submitted_late = fields.Boolean(allow_none=True, metadata={
         "description": "是否在检查期限（due_end）之后提交（逾期提交）"})
-    updated_at = fields.DateTime()
+    updated_at = fields.Method("dump_updated_at", metadata={
+        "type": "string", "description": "最后修改时间（ISO 8601）；暗访对看不到神秘人身份的人只给日期"})
+
+    def dump_updated_at(self, inspection):
+        return inspection.updated_at.isoformat() if inspection.updated_at else None
 
     def identity_visible(self, inspection) -> bool:
         return self.context_user_sees(inspection)
@@ -334,8 +390,8 @@ class ReassignSchema(ReasonSchema):
 
 
 class RescheduleSchema(ReasonSchema):
-    due_start = fields.Date(required=True)
-    due_end = fields.Date(required=True)
+    due_start = BankDate(required=True)
+    due_end = BankDate(required=True)
 
 
 class AppealCreateSchema(ma.Schema):
@@ -378,7 +434,7 @@ class AppealQuerySchema(ma.Schema):
 
 class TeamSchema(ma.Schema):
     id = fields.Integer(dump_only=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = Name(required=True)
     subbranch_id = fields.Integer(required=True)
     member_ids = fields.List(fields.Integer(), required=True, load_only=True)
     members = fields.Function(lambda t: [{"id": u.id, "username": u.username,

@@ -20,6 +20,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
+from ..api.fields import BankDate
 from ..auth.models import User
 from ..auth.permissions import Permission
 from ..auth.session import pages_need
@@ -76,8 +77,8 @@ class CampaignForm(PageForm):
         error_messages={"required": _l("请填写计划名称")})
     checklist_id = _whole()
     scope_unit_id = fields.Integer(load_default=None)
-    period_start = fields.Date(required=True, error_messages=_DATE_ERRORS)
-    period_end = fields.Date(required=True, error_messages=_DATE_ERRORS)
+    period_start = BankDate(required=True, error_messages=_DATE_ERRORS)
+    period_end = BankDate(required=True, error_messages=_DATE_ERRORS)
     modes = fields.List(fields.String(validate=validate.OneOf(
         [m.value for m in Mode], error=_l("未知的检查方式"))), required=True,
         error_messages={"required": _l("请至少选择一种检查方式")})
@@ -286,8 +287,8 @@ class ReassignForm(_TaskForm):
 class RescheduleForm(_TaskForm):
     """改期: the new window (the operation refuses one that ends before it starts)."""
 
-    due_start = fields.Date(required=True, error_messages=_DATE_ERRORS)
-    due_end = fields.Date(required=True, error_messages=_DATE_ERRORS)
+    due_start = BankDate(required=True, error_messages=_DATE_ERRORS)
+    due_end = BankDate(required=True, error_messages=_DATE_ERRORS)
 
 
 class CancelForm(_TaskForm):

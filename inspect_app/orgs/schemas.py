@@ -4,6 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from ..api.fields import Name, printable
 from ..i18n import N_
 from .models import AreaType, OrgKind
 
@@ -15,10 +16,10 @@ class OrgUnitSchema(ma.Schema):
     id = fields.Integer(dump_only=True)
     kind = fields.Enum(OrgKind, by_value=True, required=True)
     code = fields.String(required=True, validate=CODE)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = Name(required=True)
     parent_id = fields.Integer(allow_none=True, load_default=None)
     area_type = fields.Enum(AreaType, by_value=True, allow_none=True)
-    address = fields.String(allow_none=True, validate=validate.Length(max=255))
+    address = fields.String(allow_none=True, validate=[validate.Length(max=255), printable])
     latitude = fields.Decimal(allow_none=True, places=6, as_string=False,
                               validate=validate.Range(min=-90, max=90),
                               metadata={"minimum": -90, "maximum": 90})
@@ -42,10 +43,10 @@ class OrgUnitSchema(ma.Schema):
 
 class OrgUnitUpdateSchema(ma.Schema):
     code = fields.String(validate=CODE)
-    name = fields.String(validate=validate.Length(min=1, max=100))
+    name = Name()
     parent_id = fields.Integer(allow_none=True)
     area_type = fields.Enum(AreaType, by_value=True, allow_none=True)
-    address = fields.String(allow_none=True, validate=validate.Length(max=255))
+    address = fields.String(allow_none=True, validate=[validate.Length(max=255), printable])
     latitude = fields.Decimal(allow_none=True, places=6,
                               validate=validate.Range(min=-90, max=90),
                               metadata={"minimum": -90, "maximum": 90})

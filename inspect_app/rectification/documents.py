@@ -28,6 +28,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..api.fields import EARLIEST, LATEST
 from ..auth.models import User
 from ..auth.permissions import Permission
 from ..errors import InvalidInput, NotFound
@@ -183,7 +184,9 @@ def list_context(items: list[RectificationItem], *, viewer: User, audience: str,
 
 
 def _safe(text: str) -> str:
-    return re.sub(r'[\\/:*?"<>|\s]+', "_", text).strip("_")
+    """``text`` fit for a file name, in a header or a ZIP: no separators, spaces or control
+    characters."""
+    return re.sub(r'[\\/:*?"<>|\s\x00-\x1f\x7f]+', "_", text).strip("_")
 
 
 # -- the documents ----------------------------------------------------------------------------
@@ -204,7 +207,8 @@ def inspection_list(inspection: Inspection, viewer: User) -> Document:
 def parse_period(period: str) -> tuple[date, date]:
     """``2026-11`` → the first and last day of that month."""
     match = re.fullmatch(r"(\d{4})-(\d{2})", period or "")
-    if not match or not 1 <= int(match[2]) <= 12:
+    if not match or not 1 <= int(match[2]) <= 12 \
+            or not EARLIEST.year <= int(match[1]) <= LATEST.year:
         raise InvalidInput(N_("期间格式应为 YYYY-MM，例如 2026-11"), code="invalid_period")
     year, month = int(match[1]), int(match[2])
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])

@@ -9,6 +9,7 @@ import marshmallow as ma
 from flask import g
 from marshmallow import fields, validate
 
+from ..api.fields import BankDate
 from ..i18n import Label, translated
 from ..inspections.models import Mode
 from ..inspections.schemas import MYSTERY_LABEL, UnitRefSchema
@@ -149,8 +150,8 @@ class RectificationQuerySchema(ma.Schema):
     campaign_id = fields.Integer()
     inspection_id = fields.Integer()
     responsible_id = fields.Integer()
-    found_from = fields.Date(metadata={"description": "检查日期起（含）"})
-    found_to = fields.Date(metadata={"description": "检查日期止（含）"})
+    found_from = BankDate(metadata={"description": "检查日期起（含）"})
+    found_to = BankDate(metadata={"description": "检查日期止（含）"})
 
 
 class RectificationPageArgsSchema(RectificationQuerySchema):
@@ -196,7 +197,7 @@ class RejectSchema(ma.Schema):
 
 
 class DeadlineSchema(ma.Schema):
-    deadline = fields.Date(required=True)
+    deadline = BankDate(required=True)
     reason = fields.String(required=True, validate=validate.Length(min=2, max=1000))
 
 
@@ -210,8 +211,8 @@ class ReinspectionSchema(ma.Schema):
     item_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1),
                            metadata={"description": "同一网点的整改项"})
     assignee_id = fields.Integer(required=True, metadata={"description": "复查的检查人员"})
-    due_start = fields.Date(required=True)
-    due_end = fields.Date(required=True)
+    due_start = BankDate(required=True)
+    due_end = BankDate(required=True)
 
 
 class PeriodArgsSchema(ma.Schema):

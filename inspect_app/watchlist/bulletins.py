@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from ..api.fields import CONTROL_CHARACTERS
 from ..auth.models import User
 from ..auth.permissions import Permission
 from ..extensions import db
@@ -78,6 +79,12 @@ def bulletin_pdf(data: dict[str, Any]) -> bytes:
     return render_pdf("bulletin.html", data, fetch_image=None)
 
 
+def _cell(value: Any) -> Any:
+    """A value a worksheet can hold: text loses control characters (openpyxl refuses them;
+    names stored before the API refused them may hold some)."""
+    return CONTROL_CHARACTERS.sub("", value) if isinstance(value, str) else value
+
+
 def bulletin_xlsx(data: dict[str, Any]) -> bytes:
     """The bulletin as a workbook: one sheet per table, Chinese headers."""
     workbook = Workbook()
@@ -110,7 +117,7 @@ def bulletin_xlsx(data: dict[str, Any]) -> bytes:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in rows:
-            sheet.append(row)
+            sheet.append([_cell(value) for value in row])
         sheet.freeze_panes = "A2"
         for column, width in zip("ABCDE", (10, 36, 14, 12, 40)):
             sheet.column_dimensions[column].width = width

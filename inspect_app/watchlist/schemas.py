@@ -4,6 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from ..api.fields import BankDate
 from .models import ACTION_KINDS, EVENT_LABELS
 
 
@@ -29,7 +30,7 @@ class ActionSchema(ma.Schema):
     id = fields.Integer(dump_only=True)
     kind = fields.String(required=True, validate=validate.OneOf(list(ACTION_KINDS)))
     kind_label = fields.Function(lambda a: ACTION_KINDS[a.kind], dump_only=True)
-    held_on = fields.Date(required=True)
+    held_on = BankDate(required=True)
     people = fields.String(required=True, validate=validate.Length(min=1, max=500))
     notes = fields.String(load_default="", validate=validate.Length(max=5000))
     attachments = fields.List(fields.Dict(), dump_only=True)
@@ -82,7 +83,7 @@ class RulesSchema(ma.Schema):
 
 
 class EvaluateSchema(ma.Schema):
-    as_of = fields.Date(metadata={"description": "评估日期（默认今天）"})
+    as_of = BankDate(metadata={"description": "评估日期（默认今天）"})
 
 
 class EvaluationSchema(ma.Schema):
@@ -99,7 +100,7 @@ class QueueImportFileSchema(ma.Schema):
 class PeriodQuerySchema(ma.Schema):
     kind = fields.String(load_default="month", validate=validate.OneOf(["week", "month",
                                                                         "quarter"]))
-    day = fields.Date(metadata={"description": "期间内任一天（默认今天）"})
+    day = BankDate(metadata={"description": "期间内任一天（默认今天）"})
     mode = fields.String(validate=validate.OneOf(["self_check", "peer_check", "spot_check",
                                                   "mystery_visit"]))
     subbranch_id = fields.Integer()
@@ -109,9 +110,9 @@ class PeriodQuerySchema(ma.Schema):
 class TrendQuerySchema(ma.Schema):
     unit_id = fields.Integer(required=True)
     months = fields.Integer(load_default=12, validate=validate.Range(min=2, max=36))
-    end = fields.Date()
+    end = BankDate()
 
 
 class BulletinQuerySchema(ma.Schema):
     kind = fields.String(load_default="week", validate=validate.OneOf(["week", "month"]))
-    day = fields.Date()
+    day = BankDate()

@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
 from ..api.downloads import download
+from ..api.fields import EARLIEST, LATEST, BankDate
 from ..auth.models import User
 from ..auth.permissions import Permission
 from ..auth.session import pages_need
@@ -71,10 +72,12 @@ def _month(point: dict) -> str:
 
 
 def _day() -> date:
+    """The page's ``?day=``: a date within the product's years, else today."""
     try:
-        return date.fromisoformat(request.args["day"]) if request.args.get("day") else local_today()
+        day = date.fromisoformat(request.args["day"]) if request.args.get("day") else None
     except ValueError:
-        return local_today()
+        day = None
+    return day if day is not None and EARLIEST <= day <= LATEST else local_today()
 
 
 def _period_steps(period: dashboards.Period, day: date) -> dict[str, str | None]:
@@ -107,7 +110,7 @@ class FollowUpForm(PageForm):
     kind = fields.String(required=True, validate=validate.OneOf(
         list(ACTION_KINDS), error=_l("请从列表中选择")),
         error_messages={"required": _l("请从列表中选择")})
-    held_on = fields.Date(required=True, error_messages={"required": _l("必填"),
+    held_on = BankDate(required=True, error_messages={"required": _l("必填"),
                                                          "invalid": _l("日期格式不正确")})
     people = fields.String(required=True, validate=validate.Length(min=1, max=500,
                                                                    error=_LENGTH),
@@ -268,7 +271,7 @@ def trend(unit_id: int):
 def rectification_lists():
     """整改清单: each sub-branch the user may report on, with its month's list as a PDF."""
     period = request.args.get("period", "")
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+    if not re.fullmatch(r"20\d{2}-(0[1-9]|1[0-2])", period):
         period = local_today().strftime("%Y-%m")
     subbranches = db.session.scalars(visible_units(g.user, Permission.reports_read).where(
         OrgUnit.kind == OrgKind.subbranch, OrgUnit.is_active)).all()

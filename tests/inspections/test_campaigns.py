@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from inspect_app.audit.models import AuditEntry
@@ -279,3 +280,41 @@ def test_a_spot_check_goes_only_to_an_inspector_of_the_outlets_branch(client, ap
     moved = client.post(f"/api/v1/inspections/{spot.id}/reassign", headers=api("fwgl"),
                         json={"assignee_id": branch_inspector.id, "reason": "原检查员休假"})
     assert moved.status_code == 200, moved.get_json()
+
+
+@pytest.mark.parametrize("settings", [
+    {"mystery_visit": {"count": "abc"}}, {"mystery_visit": {"count": []}},
+    {"mystery_visit": {"scenarios": 5}}, {"mystery_visit": {"min_days_between": "x"}},
+    {"spot_check": {"size": "x"}}, {"spot_check": {"weights": {"watch_listed": "x"}}},
+    {"self_check": {"cycle": ["month"]}}, {"peer_check": {"no_repeat_cycles": "x"}},
+    {"peer_check": {"no_repeat_cycles": -1}}, {"peer_check": {"outlets_per_team": -1}},
+    {"spot_check": {"colour": "red"}}, {"audit": {}},
+])
+def test_settings_of_the_wrong_kind_are_refused_with_the_field_named(client, api, demo,
+                                                                     settings):
+    """Is a mode's setting of the wrong type or out of range a 422 that names it, with no
+    campaign written — never a server error?"""
+    mode = next(iter(settings))
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Campaign))
+    response = client.post("/api/v1/campaigns", headers=api("fwgl"), json={
+        "name": "错误参数", "checklist_id": demo.id, "period_start": "2027-01-01",
+        "period_end": "2027-01-31", "modes": [mode if mode != "audit" else "spot_check"],
+        "settings": settings})
+    assert response.status_code == 422, response.get_json()
+    assert "settings" in response.get_json()["error"]["details"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Campaign)) == before
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"modes": ["mystery_visit", "mystery_visit"]}, "modes"),
+    ({"period_start": "2027-01-01", "period_end": "2031-12-31"}, "period_end"),
+    ({"period_start": "0051-07-12", "period_end": "0051-08-12"}, "period_start"),
+])
+def test_a_campaign_is_one_year_at_most_with_each_mode_once(client, api, demo, body, field):
+    """Are a mode given twice (which planned every visit twice), a period of years (tens of
+    thousands of self-checks, minutes of work) and a date centuries away refused (422)?"""
+    response = client.post("/api/v1/campaigns", headers=api("fwgl"), json={
+        "name": "超长计划", "checklist_id": demo.id, "period_start": "2027-01-01",
+        "period_end": "2027-01-31", "modes": ["self_check"], **body})
+    assert response.status_code == 422, response.get_json()
+    assert field in response.get_json()["error"]["details"]

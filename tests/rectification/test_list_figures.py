@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+
 import sqlalchemy as sa
 
 from inspect_app.extensions import db

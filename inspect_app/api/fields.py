@@ -1,0 +1,45 @@
+"""Input fields shared by the API's and the pages' schemas."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from marshmallow import ValidationError, fields, validate
+
+from ..i18n import N_
+
+#: The dates anyone could mean in this product. Outside them a date is a slip of the keyboard
+#: (year 1 or 9999), and the arithmetic on it — a period's end, a ZIP's timestamp, a bind in
+#: the bank's time zone — would fail instead of answering.
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
+
+class BankDate(fields.Date):
+    """An ISO date between :data:`EARLIEST` and :data:`LATEST` (422 otherwise)."""
+
+    def __init__(self, **kwargs):
+        given = kwargs.pop("validate", None)
+        extra = [] if given is None else list(given) if isinstance(given, (list, tuple)) \
+            else [given]
+        super().__init__(validate=[validate.Range(
+            min=EARLIEST, max=LATEST, error=N_("日期应在 2000-01-01 至 2099-12-31 之间")), *extra],
+            **kwargs)
+
+
+#: C0 control characters but tab and line breaks, and DEL: never typed, never printable, and
+#: they break what carries a name further (a download's file name, a spreadsheet cell).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def printable(value: str) -> None:
+    """Validator: refuse text holding control characters."""
+    if CONTROL_CHARACTERS.search(value):
+        raise ValidationError(N_("不能包含不可见的控制字符"))
+
+
+class Name(fields.String):
+    """A one-line name (of a unit, a team …): ``1..max_length`` characters, no control
+    characters."""
+
+    def __init__(self, max_length: int = 100, **kwargs):
+        super().__init__(validate=[validate.Length(min=1, max=max_length), printable], **kwargs)

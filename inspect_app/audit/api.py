@@ -4,9 +4,9 @@ from __future__ import annotations
 import marshmallow as ma
 import sqlalchemy as sa
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from ..api.base import Blueprint
 from ..api.pagination import page_schema, paginate
 from ..auth.permissions import Permission
 from ..auth.session import current_user

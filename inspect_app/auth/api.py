@@ -4,8 +4,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app, g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from ..api.base import Blueprint
 from ..api.pagination import page_schema, paginate
 from ..errors import DomainError, NotFound
 from ..extensions import db, limiter

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from ..api.base import Blueprint
 from ..api.downloads import download
 from ..api.pagination import page_schema, paginate
 from ..auth.session import current_user
@@ -25,8 +25,7 @@ from .schemas import (
     ChecklistSchema,
     ChecklistSummarySchema,
     ChecklistWriteSchema,
-    ImportFileSchema,
-    ImportFormSchema,
+    ImportUploadSchema,
     NewVersionSchema,
 )
 from .spreadsheet import export_xlsx, import_xlsx
@@ -139,17 +138,16 @@ class ExportJson(MethodView):
 
 @blp.route("/import")
 class Import(MethodView):
-    @blp.arguments(ImportFormSchema, location="form")
-    @blp.arguments(ImportFileSchema, location="files")
+    @blp.arguments(ImportUploadSchema, location="multipart")
     @blp.response(201, ChecklistSchema)
     @blp.alt_response(422, description="文件有误：逐条列出工作表、行、列和原因，未写入任何内容")
-    def post(self, form, files):
+    def post(self, form):
         """Import an .xlsx file: a new version of ``base_id``'s standard, or a new checklist.
         Everything is checked before anything is written."""
         by = current_user()
         require_manager(by)
         base = get_checklist(form["base_id"], by) if form.get("base_id") else None
-        document = import_xlsx(files["file"].read(), name=form.get("name"))
+        document = import_xlsx(form["file"].read(), name=form.get("name"))
         if base is not None:
             checklist = new_version(base, by=by, document=document)
         else:

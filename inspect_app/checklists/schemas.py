@@ -117,5 +117,7 @@ class ImportFormSchema(ma.Schema):
     name = fields.String(validate=validate.Length(min=1, max=200))
 
 
-class ImportFileSchema(ma.Schema):
+class ImportUploadSchema(ImportFormSchema):
+    """An .xlsx upload: the file and its form fields, one multipart body."""
+
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})

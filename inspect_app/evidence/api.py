@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from ..api.base import Blueprint
 from ..auth.session import current_user
 from ..errors import InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
@@ -14,7 +14,7 @@ from ..inspections.models import EDITABLE
 from .access import get_photo
 from .models import PhotoPurpose
 from .operations import delete_photo, ingest_photo, storage
-from .schemas import PhotoFileSchema, PhotoSchema, PhotoUploadFormSchema
+from .schemas import PhotoSchema, PhotoUploadSchema
 from .storage import BlobNotFound
 
 blp = Blueprint("evidence_api", __name__, url_prefix="/api/v1",
@@ -25,14 +25,13 @@ RENDITIONS = {"thumb": "thumb_key", "display": "display_key", "original": "origi
 
 @blp.route("/inspections/<int:inspection_id>/photos")
 class InspectionPhotos(MethodView):
-    @blp.arguments(PhotoUploadFormSchema, location="form")
-    @blp.arguments(PhotoFileSchema, location="files")
+    @blp.arguments(PhotoUploadSchema, location="multipart")
     @blp.response(201, PhotoSchema)
     @blp.alt_response(200, schema=PhotoSchema, description="同一照片编号已上传过：返回原记录")
     @blp.alt_response(413, description="文件过大")
     @blp.alt_response(415, description="不支持的文件类型")
     @blp.alt_response(422, description="文件损坏、像素过多（疑似解压炸弹）或伪装文件")
-    def post(self, form, files, inspection_id):
+    def post(self, form, inspection_id):
         """Attach a photo to an answer. Re-sending the same ``client_id`` returns the stored
         photo, never a second copy. The type is decided from the content only."""
         by = current_user()
@@ -44,7 +43,7 @@ class InspectionPhotos(MethodView):
         if not inspection.holds_item(form["item_code"]):
             raise InvalidInput(N_("该检查项不在本次检查中"), code="unknown_item")
         photo, created = ingest_photo(
-            files["file"].read(), client_id=str(form["client_id"]),
+            form["file"].read(), client_id=str(form["client_id"]),
             purpose=PhotoPurpose(form["purpose"]),
             outlet=inspection.outlet, by=by, inspection=inspection, item_code=form["item_code"],
             window=(inspection.due_start, inspection.due_end),

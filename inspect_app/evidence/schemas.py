@@ -51,6 +51,10 @@ class PhotoFileSchema(ma.Schema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 
+class PhotoUploadSchema(PhotoUploadFormSchema, PhotoFileSchema):
+    """An evidence photo upload: the file and its form fields, one multipart body."""
+
+
 class PhotoSchema(ma.Schema):
     id = fields.Integer()
     client_id = fields.String()

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from ..api.base import Blueprint
 from ..api.pagination import page_schema, paginate
 from ..auth.models import User
 from ..auth.permissions import Permission

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from ..api.base import Blueprint
 from ..api.pagination import page_schema, paginate
 from ..auth.session import current_user
 from ..errors import NotFound

@@ -7,15 +7,15 @@ import io
 import sqlalchemy as sa
 from flask import Response, request, send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from ..api.base import Blueprint
 from ..api.downloads import download
 from ..api.pagination import page_schema, paginate
 from ..auth.models import User
 from ..auth.permissions import Permission
 from ..auth.session import current_user
 from ..errors import InvalidInput, NotFound, PermissionDenied
-from ..evidence.schemas import PhotoFileSchema, PhotoSchema
+from ..evidence.schemas import PhotoSchema
 from ..extensions import db
 from ..i18n import N_
 from ..inspections.access import get_inspection
@@ -36,7 +36,7 @@ from .documents import (
 from .models import RectificationItem
 from .schemas import (
     AcceptSchema,
-    AfterPhotoFormSchema,
+    AfterPhotoUploadSchema,
     CampaignListArgsSchema,
     CountsSchema,
     DeadlineSchema,
@@ -94,19 +94,18 @@ class Item(MethodView):
 
 @blp.route("/rectification/items/<int:item_id>/photos")
 class AfterPhotos(MethodView):
-    @blp.arguments(AfterPhotoFormSchema, location="form")
-    @blp.arguments(PhotoFileSchema, location="files")
+    @blp.arguments(AfterPhotoUploadSchema, location="multipart")
     @blp.response(201, PhotoSchema)
     @blp.alt_response(200, schema=PhotoSchema, description="同一照片编号已上传过：返回原记录")
     @blp.alt_response(413, description="文件过大")
     @blp.alt_response(415, description="不支持的文件类型")
     @blp.alt_response(422, description="文件损坏、像素过多或伪装文件")
-    def post(self, form, files, item_id):
+    def post(self, form, item_id):
         """Upload an after-photo of the fix (the outlet). Same safe intake as every photo;
         re-sending a ``client_id`` returns the stored photo, never a second copy."""
         by = current_user()
         item = get_item(item_id, by)
-        photo, created = ops.attach_after_photo(item, files["file"].read(),
+        photo, created = ops.attach_after_photo(item, form["file"].read(),
                                                 client_id=str(form["client_id"]), by=by,
                                                 client_facts=form["client_facts"])
         db.session.commit()

@@ -182,6 +182,12 @@ class AfterPhotoFormSchema(ma.Schema):
             raise ma.ValidationError(exc.messages, field_name="client_facts") from exc
 
 
+class AfterPhotoUploadSchema(AfterPhotoFormSchema):
+    """An after-photo upload: the file and its form fields, one multipart body."""
+
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
 class SubmitFixSchema(ma.Schema):
     note = fields.String(required=True, validate=validate.Length(min=2, max=2000))
     photo_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1),

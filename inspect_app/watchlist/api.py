@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from ..api.base import Blueprint
 from ..api.downloads import download
 from ..auth.permissions import Permission
 from ..auth.session import current_user

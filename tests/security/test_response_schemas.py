@@ -37,3 +37,19 @@ def test_a_mystery_visit_as_its_outlet_sees_it_matches_the_spec(client, api, dem
     detail = client.get(f"/api/v1/inspections/{visit.id}", headers=headers).get_json()
     validate(detail, documented(spec, "/api/v1/inspections/{inspection_id}"),
              cls=OAS30Validator)
+
+
+def test_uploads_document_their_form_fields_with_the_file(client):
+    """Does each multipart upload document, in one request body, the file and the form fields
+    it requires — so a client (or schemathesis) can build a valid one from the spec alone?"""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    wanted = {"/api/v1/inspections/{inspection_id}/photos": {"file", "client_id", "item_code"},
+              "/api/v1/rectification/items/{item_id}/photos": {"file", "client_id"},
+              "/api/v1/checklists/import": {"file"}}
+    for path, required in wanted.items():
+        body = spec["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"]
+        name = body["schema"]["$ref"].rsplit("/", 1)[1]
+        schema = spec["components"]["schemas"][name]
+        assert set(schema["required"]) == required, path
+        assert schema["properties"]["file"] == {"type": "string", "format": "binary"}
+    assert "base_id" in spec["components"]["schemas"]["ImportUpload"]["properties"]

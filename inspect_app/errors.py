@@ -80,6 +80,10 @@ class InvalidInput(DomainError):
     status, code, message = 422, "invalid", N_("提交的数据不正确")
 
 
+class UnsupportedMediaType(DomainError):
+    status, code, message = 415, "unsupported_media_type", N_("不支持的内容类型")
+
+
 class IllegalTransition(DomainError):
     status, code, message = 409, "illegal_transition", N_("当前状态下不能执行此操作")
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, g, request
 from werkzeug.routing import IntegerConverter
 
-from .errors import InvalidInput, NotAuthenticated
+from .auth.session import UNSAFE_METHODS
+from .errors import InvalidInput, NotAuthenticated, UnsupportedMediaType
 from .i18n import N_
 
 #: The largest id a PostgreSQL ``integer`` primary key holds.
@@ -91,6 +92,16 @@ def refuse_nul_characters() -> None:
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
+def refuse_unknown_body_types() -> None:
+    """``before_request``: an API request whose body is neither JSON nor a form gets 415, not
+    a 422 saying that every field is missing (its body would never be read)."""
+    if (request.path.startswith("/api/") and request.method in UNSAFE_METHODS
+            and request.content_length and not request.is_json
+            and request.mimetype not in FORM_TYPES):
+        raise UnsupportedMediaType(N_("请求内容须为 JSON（application/json）或表单"),
+                                   code="unsupported_media_type")
+
+
 def add_security_headers(response: Response) -> Response:
     """``after_request``: the headers every page, file and JSON answer carries."""
     for name, value in STATIC_HEADERS.items():
@@ -120,5 +131,6 @@ def init_app(app: Flask) -> None:
     blueprint is registered (their rules use the ``int`` converter)."""
     app.url_map.converters["int"] = DatabaseIdConverter
     app.before_request(require_api_authentication)
+    app.before_request(refuse_unknown_body_types)
     app.before_request(refuse_nul_characters)
     app.after_request(add_security_headers)

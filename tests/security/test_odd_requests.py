@@ -103,3 +103,13 @@ def test_a_download_named_after_an_old_unit_name_with_control_characters_works(
     assert pdf.status_code == 200 and "\u0001" not in pdf.headers["Content-Disposition"]
     assert client.get("/api/v1/bulletins.xlsx?kind=month&day=2026-10-15",
                       headers=headers).status_code == 200
+
+
+def test_a_body_that_is_neither_json_nor_a_form_is_unsupported(client, api, demo):
+    """Is JSON sent as text/plain a 415 that says what to send, instead of a 422 claiming
+    every field is missing?"""
+    response = client.post("/api/v1/teams", data='{"name": "x"}',
+                           headers={**api("fwgl"), "Content-Type": "text/plain"})
+    assert error_of(response, 415)["code"] == "unsupported_media_type"
+    # a body-less action needs no content type
+    assert client.post("/api/v1/watchlist/evaluate", headers=api("fwgl")).status_code == 200

@@ -128,6 +128,9 @@ def _check_weight(problems: list[Problem], path: tuple[str | int, ...], label: s
     elif not 0 < value <= MAX_WEIGHT:
         problems.append(Problem(path, Message("%(field)s必须大于 0 且不超过 %(max)s",
                                               field=Message(label), max=MAX_WEIGHT)))
+    elif Decimal(repr(value)).as_tuple().exponent < -2:
+        # stored with two decimals: 0.001 would silently become 0 (and then refuse to publish)
+        problems.append(Problem(path, Message("%(field)s最多保留两位小数", field=Message(label))))
 
 
 def _section_problems(data: dict[str, Any], problems: list[Problem]) -> set[str]:

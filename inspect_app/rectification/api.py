@@ -14,7 +14,7 @@ from ..api.pagination import page_schema, paginate
 from ..auth.models import User
 from ..auth.permissions import Permission
 from ..auth.session import current_user
-from ..errors import InvalidInput, NotFound, PermissionDenied
+from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ..evidence.schemas import PhotoSchema
 from ..extensions import db
 from ..i18n import N_
@@ -320,11 +320,12 @@ class Export(MethodView):
 @blp.route("/rectification/exports/<int:job_id>/download")
 class ExportDownload(MethodView):
     @blp.response(200, description="ZIP：每个支行一份整改清单 PDF", content_type="application/zip")
+    @blp.alt_response(409, description="导出尚未完成（或已失败）：先查询导出状态")
     def get(self, job_id):
         """The finished ZIP."""
         from ..evidence.operations import storage
 
         job = _job(job_id, current_user())
         if job.status is not JobStatus.done or job.result_key is None:
-            raise NotFound(N_("导出尚未完成"), code="job_not_done")
+            raise Conflict(N_("导出尚未完成"), code="job_not_done")
         return download(storage().open(job.result_key), job.result_name, job.result_type)

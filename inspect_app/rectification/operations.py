@@ -15,12 +15,13 @@ from sqlalchemy.orm import aliased
 from ..audit.operations import record
 from ..auth.models import RoleGrant, User
 from ..auth.permissions import Role
-from ..errors import InvalidInput, PermissionDenied
+from ..errors import Conflict, InvalidInput, PermissionDenied
 from ..evidence.models import Photo, PhotoPurpose
 from ..extensions import db
 from ..i18n import N_, local_date, local_today  # noqa: F401  (the domain's callers import them here)
 from ..i18n import bank_timezone as timezone
 from ..inspections.models import (
+    EDITABLE,
     Finding,
     FindingStatus,
     Inspection,
@@ -314,6 +315,11 @@ def create_reinspection(items: list[RectificationItem], *, assignee: User, due_s
     _require(can_plan_reinspection(by, outlet), N_("只有服务管理人员可以安排复查"), "not_planner")
     if any(item.state is RectificationState.closed for item in items):
         raise InvalidInput(N_("已关闭的整改项无需复查"), code="closed")
+    pending = [item.item_code for item in items
+               if item.reinspection is not None and item.reinspection.status in EDITABLE]
+    if pending:
+        raise Conflict(N_("以下整改项已安排复查、尚未完成：%(codes)s"), codes="、".join(pending),
+                       code="reinspection_pending")
     if due_end < due_start:
         raise InvalidInput(N_("结束日期不能早于开始日期"), code="invalid_window")
     parent = max((item.inspection for item in items), key=lambda i: (i.submitted_at, i.id))

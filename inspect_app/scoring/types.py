@@ -296,6 +296,10 @@ class Number(ResponseType):
         return not self._within(value, config)
 
 
+#: The longest text answer: as long as a note (inspections.schemas.AnswerSchema).
+MAX_TEXT_ANSWER = 2000
+
+
 @register
 class Text(ResponseType):
     """Free text (observations, scenario notes): never scored, never a finding."""
@@ -305,7 +309,11 @@ class Text(ResponseType):
     scored = False
 
     def _check_value(self, value: Any, config: dict[str, Any], weight: Decimal | None) -> list[str]:
-        return [] if isinstance(value, str) else [Message("请填写文字")]
+        if not isinstance(value, str):
+            return [Message("请填写文字")]
+        if len(value) > MAX_TEXT_ANSWER:
+            return [Message("最多 %(max)s 个字", max=MAX_TEXT_ANSWER)]
+        return []
 
 
 @register

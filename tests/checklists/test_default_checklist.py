@@ -173,3 +173,16 @@ def test_validator_caps_the_number_of_items(default):
     data = copy.deepcopy(default)
     data["items"] = [dict(data["items"][0], code=f"X-{n}") for n in range(2001)]
     assert paths(data) == {("items",)}
+
+
+def test_a_weight_with_more_than_two_decimals_is_refused(default):
+    """Is an item's 0.001 points refused by name, instead of being stored as 0 (two decimals)
+    and then blocking the publication without saying why?"""
+    data = copy.deepcopy(default)
+    plain = [i for i, item in enumerate(data["items"]) if item["response_type"] == "pass_fail"]
+    data["items"][plain[0]]["weight"] = 0.001
+    data["items"][plain[1]]["weight"] = 2.5  # two decimals or fewer are fine
+    data["items"][plain[2]]["weight"] = 1.25
+    problems = checklist_problems(data)
+    assert [p.path for p in problems] == [("items", plain[0], "weight")]
+    assert "两位小数" in problems[0].message

@@ -66,6 +66,13 @@ def test_export_job_zips_one_pdf_per_subbranch(app, client, api, failed_inspecti
     assert any(inspection.outlet.parent.name in name for name in names)
     assert client.get(f"/api/v1/rectification/exports/{job['id']}",
                       headers=api("fwgl2")).status_code == 404
+    # a job still running has nothing to download yet: 409, not "not found"
+    from inspect_app.reports.jobs import JobStatus, ReportJob
+
+    db.session.get(ReportJob, job["id"]).status = JobStatus.running
+    db.session.commit()
+    early = client.get(polled.get_json()["download_url"], headers=api("fwgl"))
+    assert early.status_code == 409 and early.get_json()["error"]["code"] == "job_not_done"
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ from .conftest import items_of, outlet_manager_of, submit_fix
 
 def test_reinspection_holds_only_the_failed_items_and_closes_or_reopens_them(
         client, api, failed_inspection):
-    """Does a service manager's follow-up hold only the chosen items, and does its result
-    close the passed item and reopen the failed one, without creating new items?"""
+    """Does a service manager's follow-up hold only the chosen items (a second one for the
+    same items is refused while the first is open), and does its result close the passed
+    item and reopen the failed one, without creating new items?"""
     inspection, codes = failed_inspection(count=2)
     items = items_of(inspection)
     submit_fix(client, api(outlet_manager_of(inspection)), items[0].id)
@@ -33,6 +34,8 @@ def test_reinspection_holds_only_the_failed_items_and_closes_or_reopens_them(
     form = client.get(f"/api/v1/inspections/{follow_up.id}",
                       headers=api("jc.fenhang2")).get_json()["checklist"]["items"]
     assert sorted(i["code"] for i in form) == sorted(codes)
+    again = client.post("/api/v1/rectification/reinspections", json=body, headers=api("fwgl"))
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "reinspection_pending"
 
     passed, failed = items[0], items[1]
     result = submit_filled(client, api("jc.fenhang2"), follow_up.id, fail=(failed.item_code,))

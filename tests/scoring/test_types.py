@@ -211,6 +211,12 @@ def test_text_refuses_non_strings_and_config(text):
     assert text.validate_config({"allow_na": True}) == ["未知的配置项：allow_na"]
 
 
+def test_text_answers_are_as_long_as_a_note_at_most(text):
+    """Is a text answer capped like a note (2,000 characters), not stored at any length?"""
+    assert text.validate_answer("字" * 2000, {}) == []
+    assert text.validate_answer("字" * 2001, {}) == ["最多 2000 个字"]
+
+
 # -- deduction ------------------------------------------------------------------------------
 
 

@@ -86,6 +86,10 @@ async function registerWorker() {
     navigator.serviceWorker.addEventListener("message", (event) => {
       if (event.data && event.data.type === "flush") flush();
     });
+    if (user) {  // signed in: the menu's pages can now be kept for offline use
+      const registration = await navigator.serviceWorker.ready;
+      registration.active?.postMessage({ type: "keep-pages" });
+    }
   } catch (error) { console.warn("service worker", error); }
 }
 

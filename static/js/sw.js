@@ -14,16 +14,27 @@ self.addEventListener("install", (event) => {
     // One by one: a file that fails now is fetched (and cached) on first use instead of
     // failing the whole installation.
     await Promise.all(PRECACHE.map((url) => shell.add(url).catch((error) => console.warn("precache", url, error))));
-    // Pages are only kept when signed in (a redirect to the sign-in page is not a shell).
-    const runtime = await caches.open(RUNTIME_CACHE);
-    await Promise.all(PAGES.map(async (url) => {
-      try {
-        const response = await fetch(url, { credentials: "same-origin" });
-        if (response.ok && !response.redirected) await runtime.put(url, response);
-      } catch (error) { /* offline at install: pages are cached on first visit */ }
-    }));
+    await keepPages();
     await self.skipWaiting();
   })());
+});
+
+// The menu's pages, for offline use. Only kept when signed in (a redirect to the sign-in page
+// is not a page): a worker installed on the sign-in page keeps none, so every signed-in page
+// asks again (``missingOnly``: a page already kept is refreshed as it is visited instead).
+async function keepPages({ missingOnly = false } = {}) {
+  const runtime = await caches.open(RUNTIME_CACHE);
+  await Promise.all(PAGES.map(async (url) => {
+    if (missingOnly && await runtime.match(url)) return;
+    try {
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (response.ok && !response.redirected) await runtime.put(url, response);
+    } catch (error) { /* offline: pages are cached on their next visit */ }
+  }));
+}
+
+self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "keep-pages") event.waitUntil(keepPages({ missingOnly: true }));
 });
 
 self.addEventListener("activate", (event) => {

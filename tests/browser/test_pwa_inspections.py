@@ -389,3 +389,21 @@ def test_the_grade_is_said_in_english_after_submitting_and_on_the_result(new_mob
     expect(page.locator("#result-score")).to_contain_text("Grade: Excellent")
     page.goto(f"/results/{inspection_id}?lang=zh")
     expect(page.locator("#result-score")).to_contain_text("等级：优秀")
+
+
+def test_the_menus_pages_work_offline_even_if_never_opened(new_mobile_context, spot):
+    """Signed in straight onto a form (the worker installed on the sign-in page, where it
+    could keep no page), is 我的任务 still there offline — not the home page in its place?"""
+    inspection_id, username, items = spot
+    context = new_mobile_context()
+    page = context.new_page()
+    sign_in(page, username, f"/tasks/{inspection_id}")
+    wait_offline_ready(page)
+    page.wait_for_function("""async () => {
+        const cache = await caches.open("inspect-runtime-v1");
+        return Boolean(await cache.match("/tasks")) && Boolean(await cache.match("/results"));
+    }""", timeout=15000)
+    context.set_offline(True)
+    page.goto("/tasks")
+    expect(page.locator("h1")).to_have_text("我的任务")
+    expect(page.locator(f'[data-task="{inspection_id}"]')).to_be_visible()

@@ -24,8 +24,10 @@ import enum
 import importlib
 import logging
 import multiprocessing
+import os
 import pickle
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -233,8 +235,24 @@ def executor() -> ProcessPoolExecutor:
             _EXECUTOR = ProcessPoolExecutor(
                 max_workers=int(current_app.config.get("REPORT_WORKERS", 1)),
                 mp_context=multiprocessing.get_context("spawn"),
-                max_tasks_per_child=int(current_app.config.get("REPORT_MAX_TASKS_PER_CHILD", 20)))
+                max_tasks_per_child=int(current_app.config.get("REPORT_MAX_TASKS_PER_CHILD", 20)),
+                initializer=exit_with_parent, initargs=(os.getpid(),))
         return _EXECUTOR
+
+
+def exit_with_parent(parent_pid: int, *, interval: float = 2.0,
+                     exit: Callable[[int], Any] = os._exit) -> threading.Thread:
+    """In a pool's child: leave as soon as the process that started it is gone. A web worker
+    killed (its timeout, a restart) never shuts its pool down, and the orphaned children would
+    otherwise live on, each holding a database connection."""
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval)
+        exit(0)
+
+    thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    thread.start()
+    return thread
 
 
 def shutdown_executor() -> None:

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from inspect_app.audit.models import AuditEntry
-from inspect_app.auth.models import User
+from inspect_app.auth.models import RoleGrant, User
 from inspect_app.demo.seed import DEMO_PASSWORD
 from inspect_app.extensions import db
 from inspect_app.i18n import local_today
@@ -297,3 +297,17 @@ def test_a_mystery_visit_goes_only_to_a_shopper_the_outlet_has_not_seen_lately(
     shoppers = {str(_user(name).id) for name in ("smr1", "smr2", "smr3")}
     assert offered <= shoppers and str(_user(seen).id) not in offered
     assert offered == shoppers - {str(_user(seen).id)}
+
+
+def test_no_reassign_form_when_nobody_else_may_take_the_task(client, manager, first):
+    """A self-check belongs to its outlet's manager: with nobody else at that outlet, does the
+    page say there is nobody to reassign it to, instead of a form offering only the current
+    assignee?"""
+    task = first("self_check")
+    others = db.session.scalar(sa.select(sa.func.count()).select_from(RoleGrant).where(
+        RoleGrant.org_unit_id == task.outlet_id, RoleGrant.user_id != task.assignee_id))
+    assert others == 0  # the demo: one manager per outlet
+    page = client.get(_url(task)).get_data(as_text=True)
+    assert 'id="no-reassign"' in page and _url(task, "reassign") not in page
+    spot = client.get(_url(first("spot_check"))).get_data(as_text=True)
+    assert _url(first("spot_check"), "reassign") in spot  # several inspectors to choose from

@@ -80,6 +80,10 @@ class InvalidInput(DomainError):
     status, code, message = 422, "invalid", N_("提交的数据不正确")
 
 
+class MalformedInput(DomainError):
+    status, code, message = 400, "malformed_json", N_("请求内容不是有效的 JSON")
+
+
 class UnsupportedMediaType(DomainError):
     status, code, message = 415, "unsupported_media_type", N_("不支持的内容类型")
 
@@ -196,12 +200,6 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):
         return http_error_response(exc)
-
-    @app.errorhandler(RecursionError)
-    def handle_too_deep(exc: RecursionError):
-        # JSON (or a JSON form field) nested thousands deep: the parser gives up by recursion.
-        log.info("input nested too deeply on %s %s", request.method, request.path)
-        return error_response(400, "too_deep", N_("请求内容嵌套层次过深"))
 
     @app.errorhandler(DataError)
     @app.errorhandler(OverflowError)

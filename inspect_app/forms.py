@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 import marshmallow as ma
 from flask_babel import gettext
 
+from .i18n import say
+
 
 class PageForm(ma.Schema):
     """A page's form: fields it does not know are ignored, spaces around a value do not count,
@@ -58,4 +60,4 @@ def _flat(messages) -> list[str]:
         return [m for value in messages.values() for m in _flat(value)]
     if isinstance(messages, (list, tuple)):
         return [m for value in messages for m in _flat(value)]
-    return [str(messages)]
+    return [say(messages) if isinstance(messages, str) else str(messages)]

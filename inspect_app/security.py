@@ -14,8 +14,9 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, g, request
 from werkzeug.routing import IntegerConverter
 
+from .api.fields import holds_nul
 from .auth.session import UNSAFE_METHODS
-from .errors import InvalidInput, NotAuthenticated, UnsupportedMediaType
+from .errors import InvalidInput, MalformedInput, NotAuthenticated, UnsupportedMediaType
 from .i18n import N_
 
 #: The largest id a PostgreSQL ``integer`` primary key holds.
@@ -78,10 +79,16 @@ def refuse_nul_characters() -> None:
     """``before_request``: refuse a NUL character (``\\0``) anywhere in a query, a form or a
     JSON body. PostgreSQL cannot store one in text and SQLite would keep it, so without this
     the same request would be saved on one database and refused on the other, and a backup
-    from SQLite could not be restored on PostgreSQL. No person types one."""
+    from SQLite could not be restored on PostgreSQL. No person types one.
+
+    Also the one place a JSON body is first decoded: JSON nested beyond the parser's depth is
+    a 400 here (Flask caches the result for the view)."""
     found = any("\x00" in value for _, values in request.args.lists() for value in values)
     if not found and request.is_json:
-        found = b"\\u0000" in request.get_data(cache=True)  # JSON spells it as an escape
+        try:
+            found = holds_nul(request.get_json(silent=True))
+        except RecursionError:
+            raise MalformedInput(N_("请求内容嵌套层次过深"), code="too_deep") from None
     elif not found and request.mimetype in FORM_TYPES:
         found = any("\x00" in value for _, values in request.form.lists() for value in values)
     if found:

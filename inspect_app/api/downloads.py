@@ -6,12 +6,12 @@ import io
 
 from flask import Response, request, send_file
 
-from .fields import CONTROL_CHARACTERS
+from .fields import NOT_ONE_LINE
 
 
 def download(data: bytes, filename: str, mimetype: str, *, private: bool = True) -> Response:
     """Send ``data`` as an attachment; answers 304 when the client already has these bytes."""
-    filename = CONTROL_CHARACTERS.sub("", filename)  # a header cannot carry them
+    filename = NOT_ONE_LINE.sub("", filename)  # a header cannot carry them
     response = send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
                          download_name=filename, etag=hashlib.sha256(data).hexdigest(),
                          conditional=True, max_age=0)

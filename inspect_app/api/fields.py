@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 from marshmallow import ValidationError, fields, validate
+from werkzeug.datastructures import FileStorage
 
 from ..i18n import N_
 
@@ -27,8 +29,11 @@ class BankDate(fields.Date):
 
 
 #: C0 control characters but tab and line breaks, and DEL: never typed, never printable, and
-#: they break what carries a name further (a download's file name, a spreadsheet cell).
+#: they break what carries a name further (a spreadsheet cell).
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: What a one-line name may not hold: every control character, line breaks and tabs too (a
+#: download's file name goes into a header).
+NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def printable(value: str) -> None:
@@ -37,9 +42,45 @@ def printable(value: str) -> None:
         raise ValidationError(N_("不能包含不可见的控制字符"))
 
 
+def one_line(value: str) -> None:
+    """Validator: refuse line breaks, tabs and control characters."""
+    if NOT_ONE_LINE.search(value):
+        raise ValidationError(N_("只能是一行文字，不能包含换行或不可见的控制字符"))
+
+
 class Name(fields.String):
-    """A one-line name (of a unit, a team …): ``1..max_length`` characters, no control
-    characters."""
+    """A one-line name (of a unit, a team …): ``1..max_length`` characters, no line breaks or
+    control characters."""
 
     def __init__(self, max_length: int = 100, **kwargs):
-        super().__init__(validate=[validate.Length(min=1, max=max_length), printable], **kwargs)
+        super().__init__(validate=[validate.Length(min=1, max=max_length), one_line], **kwargs)
+
+
+class Upload(fields.Field):
+    """A multipart part that is a file (a text part of the same name is refused, 422)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).update({"type": "string", "format": "binary"})
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> FileStorage:
+        if not isinstance(value, FileStorage):
+            raise ValidationError(N_("请上传文件"))
+        return value
+
+
+def holds_nul(value: Any) -> bool:
+    """Whether a decoded JSON value (or plain text) holds a NUL character anywhere, keys
+    included. Iterative: a deeply nested value cannot exhaust the stack."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False

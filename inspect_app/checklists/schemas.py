@@ -4,6 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from ..api.fields import Upload
 from ..i18n import N_, Label
 from .models import ChecklistStatus
 from .validation import MODES, PHOTO_RULES, SEVERITIES
@@ -120,4 +121,4 @@ class ImportFormSchema(ma.Schema):
 class ImportUploadSchema(ImportFormSchema):
     """An .xlsx upload: the file and its form fields, one multipart body."""
 
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+    file = Upload(required=True)

@@ -7,6 +7,7 @@ import marshmallow as ma
 from flask import g, url_for
 from marshmallow import fields, validate
 
+from ..api.fields import Upload, holds_nul
 from ..i18n import N_
 from .models import FLAG_LABELS
 
@@ -22,6 +23,8 @@ class ClientFactsField(fields.Field):
                 parsed = json.loads(value)
             except (TypeError, ValueError, RecursionError) as exc:
                 raise ma.ValidationError(N_("拍摄信息必须是 JSON")) from exc
+        if holds_nul(parsed):  # spelt \u0000 inside the form field: the hook cannot see it
+            raise ma.ValidationError(N_("内容不能包含空字符（\\0）"))
         return ClientFactsSchema().load(parsed)
 
 
@@ -48,7 +51,7 @@ class PhotoUploadFormSchema(ma.Schema):
 
 
 class PhotoFileSchema(ma.Schema):
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+    file = Upload(required=True)
 
 
 class PhotoUploadSchema(PhotoUploadFormSchema, PhotoFileSchema):

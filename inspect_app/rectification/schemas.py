@@ -9,7 +9,7 @@ import marshmallow as ma
 from flask import g
 from marshmallow import fields, validate
 
-from ..api.fields import BankDate
+from ..api.fields import BankDate, Upload
 from ..i18n import Label, translated
 from ..inspections.models import Mode
 from ..inspections.schemas import MYSTERY_LABEL, UnitRefSchema
@@ -185,7 +185,7 @@ class AfterPhotoFormSchema(ma.Schema):
 class AfterPhotoUploadSchema(AfterPhotoFormSchema):
     """An after-photo upload: the file and its form fields, one multipart body."""
 
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+    file = Upload(required=True)
 
 
 class SubmitFixSchema(ma.Schema):

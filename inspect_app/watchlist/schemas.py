@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ..api.fields import BankDate
+from ..api.fields import BankDate, Upload
 from .models import ACTION_KINDS, EVENT_LABELS
 
 
@@ -94,7 +94,7 @@ class EvaluationSchema(ma.Schema):
 
 
 class QueueImportFileSchema(ma.Schema):
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+    file = Upload(required=True)
 
 
 class PeriodQuerySchema(ma.Schema):

@@ -7,6 +7,8 @@ import { GONE, cleanAnswers, flush, isCancelled, isClosed, scheduleDraftSync } f
 
 const id = Number(location.pathname.split("/").pop());
 const $ = (x) => document.getElementById(x);
+// The longest text answer the server takes (inspect_app/scoring/types.py, MAX_TEXT_ANSWER).
+const MAX_TEXT = 2000;
 const EVENTS = ["arrival", "ticket", "called", "served", "left"];
 let form = null;
 let photos = [];
@@ -70,6 +72,7 @@ function problems() {
     const note = answerOf(item.code).note;
     if (scored(item) && (value === null || value === "")) found.push([item, derivedSource(item) ? t("derived_pending") : t("missing_answer")]);
     else if (["number", "deduction"].includes(item.response_type) && value !== "na" && value !== null && Number.isNaN(Number(value))) found.push([item, t("bad_number")]);
+    else if (item.response_type === "text" && typeof value === "string" && value.length > MAX_TEXT) found.push([item, t("too_long", { max: MAX_TEXT })]);
     else if (item.response_type === "deduction" && Number(value) > 0 && !(note && note.trim())) found.push([item, t("missing_reason")]);
     if (needsPhoto(item) && photoList(item.code).count === 0) found.push([item, t("missing_photo")]);
   }
@@ -142,7 +145,7 @@ function control(item) {
     }
     default:
       return el("label", {}, el("span", { class: "sr-only" }, item.text),
-        el("textarea", { rows: "3", "data-text": item.code, oninput: (e) => save(item.code, { value: e.target.value || null }) }, answer.value || ""));
+        el("textarea", { rows: "3", maxlength: String(MAX_TEXT), "data-text": item.code, oninput: (e) => save(item.code, { value: e.target.value || null }) }, answer.value || ""));
   }
 }
 

@@ -74,7 +74,7 @@ function photoRow(item, photos, label, mark) {
         el("img", { src: p.thumbnail_url, alt: `${item.item_code} ${t(label)}`, width: "72", height: "72", loading: "lazy", [mark]: p.id })))))];
 }
 
-function reviewCard(item) {
+function reviewCard(item, decided) {
   const reason = el("textarea", { rows: "2", "data-reject-reason": item.id, "aria-label": `${item.item_code} ${t("reject_reason")}` });
   const error = el("p", { class: "item-error", role: "alert", hidden: true });
   const node = el("article", { class: "card", "data-review": item.id });
@@ -84,6 +84,7 @@ function reviewCard(item) {
     for (const b of node.querySelectorAll("button")) b.disabled = true;
     try {
       await request("POST", `/api/v1/rectification/items/${item.id}/${action}`, { json });
+      decided();  // it has left the list of fixes awaiting review
       node.replaceChildren(el("h3", { class: "item-text" }, item.item_text),
         el("p", { class: "flash", role: "status" }, action === "accept" ? t("fix_accepted") : t("fix_rejected", { reason: json.reason })));
     } catch (err) {
@@ -113,22 +114,37 @@ function reviewCard(item) {
 
 // A list that loads a page at a time: 「加载更多」 under it while the server holds more, and
 // how many are shown of how many above it. ``prepare`` may turn a page's items into what
-// ``render`` draws (e.g. fetch their details).
+// ``render`` draws (e.g. fetch their details). An item that leaves the server's list while
+// shown (a fix just accepted) is reported with ``left()``: the next page starts that much
+// earlier, and items already shown are never drawn twice.
 const PAGE_SIZE = 20;
 
 function pagedList({ url, list, status, more, render, empty, prepare = async (items) => items }) {
-  let page = 1;
-  let seen = 0;
+  const known = new Set();
+  let gone = 0;
+  let total = 0;
+  const counted = () => {
+    const shown = known.size - gone;
+    status.textContent = total ? t("count_shown", { shown, total }) : t(empty);
+    more.hidden = shown >= total;
+  };
   const next = async (first) => {
     more.disabled = true;
     try {
-      const data = await getJSON(`${url}&per_page=${PAGE_SIZE}&page=${page}`);
-      const nodes = (await prepare(data.items)).map(render);
+      let page = Math.floor((known.size - gone) / PAGE_SIZE) + 1;
+      let fresh = [];
+      for (;;) {
+        const data = await getJSON(`${url}&per_page=${PAGE_SIZE}&page=${page}`);
+        total = data.total;
+        fresh = fresh.concat(data.items.filter((item) => !known.has(item.id)));
+        if (fresh.length >= PAGE_SIZE || page * PAGE_SIZE >= total) break;
+        page += 1;
+      }
+      fresh = fresh.slice(0, PAGE_SIZE);
+      for (const item of fresh) known.add(item.id);
+      const nodes = (await prepare(fresh)).map(render);
       if (first) list.replaceChildren(...nodes); else list.append(...nodes);
-      seen += data.items.length;
-      page += 1;
-      status.textContent = data.total ? t("count_shown", { shown: seen, total: data.total }) : t(empty);
-      more.hidden = seen >= data.total;
+      counted();
     } catch (error) {
       status.textContent = t("load_failed", { message: error.message });
     } finally {
@@ -136,24 +152,27 @@ function pagedList({ url, list, status, more, render, empty, prepare = async (it
     }
   };
   more.addEventListener("click", () => next(false));
-  return next(true);
+  return { ready: next(true), left: () => { gone += 1; total -= 1; counted(); } };
 }
 
 async function load() {
   const reviewer = $("review").dataset.reviewer === "1";
   // the outlet follows its submitted fixes until they are accepted; reviewers see those below
   const states = reviewer ? "state=open" : "state=open&state=submitted";
-  await Promise.all([
-    reviewer ? pagedList({
+  let reviews = null;
+  if (reviewer) {
+    reviews = pagedList({
       url: "/api/v1/rectification/items?state=submitted", list: $("review-list"),
-      status: $("review-status"), more: $("review-more"), render: reviewCard, empty: "review_empty",
+      status: $("review-status"), more: $("review-more"), empty: "review_empty",
+      render: (item) => reviewCard(item, () => reviews.left()),
       // the photos come with each item's detail
       prepare: (items) => Promise.all(items.filter((item) => item.can_review_fix)
         .map((item) => getJSON(`/api/v1/rectification/items/${item.id}`))),
-    }) : null,
-    pagedList({ url: `/api/v1/rectification/items?${states}`, list: $("rect-list"),
-      status: $("rect-status"), more: $("rect-more"), render: card, empty: "rect_empty" }),
-  ]);
+    });
+  }
+  const open = pagedList({ url: `/api/v1/rectification/items?${states}`, list: $("rect-list"),
+    status: $("rect-status"), more: $("rect-more"), render: card, empty: "rect_empty" });
+  await Promise.all([reviews && reviews.ready, open.ready]);
 }
 
 start();

@@ -33,13 +33,17 @@ function resultRow(r) {
       lateTag(r)));
 }
 
+let latestRequest = 0;  // a filter tapped while a page loads: only the newest answer is drawn
+
 async function list({ more = false } = {}) {
   const query = FILTERS[filter].map((s) => `status=${s}`).join("&");
   const page = more ? nextPage : 1;
+  const ticket = ++latestRequest;
   const button = $("results-more");
   button.disabled = true;
   try {
     const data = await getJSON(`/api/v1/inspections?${query}&order=recent&per_page=${PAGE_SIZE}&page=${page}`);
+    if (ticket !== latestRequest) return;
     const rows = data.items.map(resultRow);
     if (more) $("results-list").append(...rows); else $("results-list").replaceChildren(...rows);
     nextPage = page + 1;
@@ -47,9 +51,9 @@ async function list({ more = false } = {}) {
     $("results-status").textContent = data.total ? t("count_shown", { shown, total: data.total }) : t("results_empty");
     button.hidden = shown >= data.total;
   } catch (error) {
-    $("results-status").textContent = t("load_failed", { message: error.message });
+    if (ticket === latestRequest) $("results-status").textContent = t("load_failed", { message: error.message });
   } finally {
-    button.disabled = false;
+    if (ticket === latestRequest) button.disabled = false;
   }
 }
 

@@ -311,3 +311,17 @@ def test_no_reassign_form_when_nobody_else_may_take_the_task(client, manager, fi
     assert 'id="no-reassign"' in page and _url(task, "reassign") not in page
     spot = client.get(_url(first("spot_check"))).get_data(as_text=True)
     assert _url(first("spot_check"), "reassign") in spot  # several inspectors to choose from
+
+
+def test_a_date_outside_the_products_years_is_refused_in_the_pages_language(client, manager,
+                                                                             first):
+    """Is a reschedule to 1999 refused with the date range — in English on an English page,
+    not in the catalogue's Chinese?"""
+    task = first("spot_check")
+    client.get(_url(task) + "?lang=en")
+    response = _post(client, _url(task, "reschedule"), {
+        "due_start": "1999-01-01", "due_end": "1999-01-05", "reason": "typo in the year"})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "The date must lie between 2000-01-01 and 2099-12-31" in text
+    assert "日期应在" not in text

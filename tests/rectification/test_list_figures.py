@@ -3,13 +3,15 @@ lists of earlier months, so nobody downloads an empty list without knowing why."
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 
 from inspect_app.extensions import db
-from inspect_app.i18n import local_today
+from inspect_app.i18n import bank_timezone, local_today
+from inspect_app.inspections.models import Inspection
 from inspect_app.orgs.models import OrgKind, OrgUnit
+from inspect_app.rectification.models import RectificationItem, RectificationState
 
 
 def total(client, headers, **query) -> int:
@@ -21,9 +23,18 @@ def total(client, headers, **query) -> int:
 
 
 def test_each_subbranch_shows_this_months_items_and_the_earlier_ones_still_owed(
-        client, api, login, demo):
+        client, api, login, failed_inspection):
     """Do the counts beside each sub-branch's PDF agree with the items the API lists: found
     in the month (and still owed), and found earlier but still open or awaiting acceptance?"""
+    inspection, _ = failed_inspection(count=2)  # found this month
+    earlier = db.session.scalar(sa.select(RectificationItem).join(
+        Inspection, RectificationItem.inspection_id == Inspection.id).where(
+        RectificationItem.state == RectificationState.open,
+        Inspection.submitted_at < datetime.combine(local_today().replace(day=1), time.min,
+                                                   tzinfo=bank_timezone()))
+        .order_by(RectificationItem.id))
+    earlier.state = RectificationState.submitted  # fixed, awaiting acceptance: still owed
+    db.session.commit()
     headers = api("fwgl")
     today = local_today()  # the demo's history leaves items of earlier months open
     first = today.replace(day=1)
@@ -33,7 +44,7 @@ def test_each_subbranch_shows_this_months_items_and_the_earlier_ones_still_owed(
     html = client.get(f"/manage/lists?period={month}").get_data(as_text=True)
     subbranches = db.session.scalars(sa.select(OrgUnit).where(
         OrgUnit.kind == OrgKind.subbranch, OrgUnit.is_active)).all()
-    checked_earlier = False
+    checked_earlier = checked_found = False
     for unit in subbranches:
         row = html.split(f'data-list-unit="{unit.id}"')[1].split("</li>")[0]
         found = total(client, headers, subbranch_id=unit.id, found_from=start, found_to=end)
@@ -43,6 +54,7 @@ def test_each_subbranch_shows_this_months_items_and_the_earlier_ones_still_owed(
                         found_to=before)
         if found:
             assert f"本月发现 {found} 项（未完成 {owed} 项）" in row, row
+            checked_found = True
         else:
             assert "本月无整改项" in row, row
         if earlier:
@@ -53,3 +65,4 @@ def test_each_subbranch_shows_this_months_items_and_the_earlier_ones_still_owed(
         else:
             assert "往期未完成" not in row
     assert checked_earlier, "the demo should leave some items of earlier months open"
+    assert checked_found, "this month's inspection should show in its sub-branch's figures"

@@ -11,18 +11,24 @@ from pathlib import Path
 
 PARENT = textwrap.dedent("""
     import multiprocessing, os, sys, time
+    from pathlib import Path
     from inspect_app.reports.jobs import exit_with_parent
 
-    def child(parent):
+    def child(parent, ready):
         exit_with_parent(parent, interval=0.05)
+        Path(ready).write_text("watching")
         time.sleep(60)
 
     if __name__ == "__main__":
-        process = multiprocessing.get_context("spawn").Process(target=child, args=(os.getpid(),))
+        ready = Path(sys.argv[1])
+        process = multiprocessing.get_context("spawn").Process(
+            target=child, args=(os.getpid(), str(ready)))
         process.start()
         print(process.pid, flush=True)
-        time.sleep(0.5)   # the child is up and watching
-        os._exit(0)       # killed: no atexit, no pool shutdown, no join
+        deadline = time.monotonic() + 30
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)   # until the child is up and watching
+        os._exit(0)            # killed: no atexit, no pool shutdown, no join
 """)
 
 
@@ -38,9 +44,11 @@ def alive(pid: int) -> bool:
 def test_a_child_leaves_when_its_parent_is_killed(tmp_path):
     script = tmp_path / "parent.py"
     script.write_text(PARENT)
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                            timeout=60, cwd=Path(__file__).resolve().parents[2])
+    ready = tmp_path / "ready"
+    result = subprocess.run([sys.executable, str(script), str(ready)], capture_output=True,
+                            text=True, timeout=90, cwd=Path(__file__).resolve().parents[2])
     child = int(result.stdout.split()[0])
+    assert ready.exists(), result.stderr  # it was watching when its parent died
     deadline = time.monotonic() + 10
     while alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -3,6 +3,8 @@ multipart part without a name, NUL and control characters — get a 4xx in our e
 and the same answer on both databases, never a server error."""
 from __future__ import annotations
 
+import io
+
 import sqlalchemy as sa
 
 from inspect_app.extensions import db
@@ -113,3 +115,47 @@ def test_a_body_that_is_neither_json_nor_a_form_is_unsupported(client, api, demo
     assert error_of(response, 415)["code"] == "unsupported_media_type"
     # a body-less action needs no content type
     assert client.post("/api/v1/watchlist/evaluate", headers=api("fwgl")).status_code == 200
+
+
+def test_a_text_part_where_the_file_belongs_is_refused(client, api, demo):
+    """Is a multipart text field named ``file`` (no file in it) a 422 on every upload, not a
+    500 from reading a string as a file?"""
+    headers = api("fwgl")
+    item = client.get("/api/v1/rectification/items?per_page=1", headers=headers).get_json()
+    inspection = client.get("/api/v1/inspections?per_page=1", headers=headers).get_json()
+    for url, form in (
+            ("/api/v1/checklists/import", {"file": "x"}),
+            (f"/api/v1/inspections/{inspection['items'][0]['id']}/photos",
+             {"file": "x", "client_id": "5b3c7c1e-7b7a-4a39-9a57-5d7e0b9f1c12",
+              "item_code": "ENV-01"}),
+            (f"/api/v1/rectification/items/{item['items'][0]['id']}/photos",
+             {"file": "x", "client_id": "5b3c7c1e-7b7a-4a39-9a57-5d7e0b9f1c13"})):
+        response = client.post(url, headers=headers, data=form,
+                               content_type="multipart/form-data")
+        assert "file" in error_of(response, 422)["details"], url
+
+
+def test_a_nul_spelt_inside_a_json_form_field_is_refused_too(client, api, demo):
+    """Is a NUL written ``\\u0000`` inside a photo's client facts (a JSON string in the form)
+    refused like any other — and an escaped backslash before ``u0000`` in a name is not one?"""
+    headers = api("fwgl")
+    inspection = client.get("/api/v1/inspections?per_page=1", headers=headers).get_json()
+    response = client.post(
+        f"/api/v1/inspections/{inspection['items'][0]['id']}/photos", headers=headers,
+        content_type="multipart/form-data",
+        data={"client_id": "5b3c7c1e-7b7a-4a39-9a57-5d7e0b9f1c14", "item_code": "ENV-01",
+              "client_facts": '{"device_time": "a\\u0000b"}', "file": (io.BytesIO(b"x"), "a.jpg")})
+    assert "client_facts" in error_of(response, 422)["details"]
+    unit = db.session.scalar(sa.select(OrgUnit.id).where(OrgUnit.code == "TS-LB"))
+    named = client.post("/api/v1/teams", headers=headers,
+                        json={"name": "C:\\u0000组", "subbranch_id": unit, "member_ids": []})
+    assert named.status_code != 422 or named.get_json()["error"]["code"] != "nul_character"
+
+
+def test_a_file_name_loses_its_line_breaks(client, api, demo):
+    """A checklist named over two lines: does its workbook download (the header cannot carry
+    the line break), instead of a 500?"""
+    demo.name = "服务标准\n第二版"
+    db.session.commit()
+    response = client.get(f"/api/v1/checklists/{demo.id}/export.xlsx", headers=api("fwgl"))
+    assert response.status_code == 200 and "\n" not in response.headers["Content-Disposition"]

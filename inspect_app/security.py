@@ -14,13 +14,13 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, g, request
 from werkzeug.routing import IntegerConverter
 
-from .api.fields import holds_nul
+from .api.fields import MAX_ID, holds_nul
 from .auth.session import UNSAFE_METHODS
 from .errors import InvalidInput, MalformedInput, NotAuthenticated, UnsupportedMediaType
 from .i18n import N_
 
 #: The largest id a PostgreSQL ``integer`` primary key holds.
-MAX_DATABASE_ID = 2**31 - 1
+MAX_DATABASE_ID = MAX_ID
 
 #: The policy the pages and the PWA are written for (no inline scripts or styles).
 CONTENT_SECURITY_POLICY = "; ".join([

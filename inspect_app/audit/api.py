@@ -7,6 +7,7 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from ..api.base import Blueprint
+from ..api.fields import Id
 from ..api.pagination import page_schema, paginate
 from ..auth.permissions import Permission
 from ..auth.session import current_user
@@ -20,7 +21,7 @@ blp = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit-entries",
 class AuditEntrySchema(ma.Schema):
     id = fields.Integer()
     at = fields.DateTime()
-    actor_id = fields.Integer(allow_none=True)
+    actor_id = Id(allow_none=True)
     actor_name = fields.String()
     action = fields.String()
     object_type = fields.String()
@@ -36,7 +37,7 @@ class AuditQuerySchema(ma.Schema):
     object_type = fields.String(validate=validate.Length(max=40))
     object_id = fields.String(validate=validate.Length(max=64))
     action = fields.String(validate=validate.Length(max=64))
-    actor_id = fields.Integer()
+    actor_id = Id()
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 

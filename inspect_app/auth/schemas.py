@@ -4,6 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from ..api.fields import Id
 from ..i18n import N_, Label
 from .permissions import Permission, Role
 
@@ -16,7 +17,7 @@ class TokenRequestSchema(ma.Schema):
 
 class GrantSchema(ma.Schema):
     role = fields.Enum(Role, by_value=True, required=True)
-    org_unit_id = fields.Integer(required=True)
+    org_unit_id = Id(required=True)
     org_unit_code = fields.String(dump_only=True, attribute="org_unit.code")
     org_unit_name = fields.String(dump_only=True, attribute="org_unit.name")
     role_label = Label(dump_only=True, attribute="role.label")

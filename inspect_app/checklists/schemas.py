@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ..api.fields import Upload
+from ..api.fields import Id, Upload
 from ..i18n import N_, Label
 from .models import ChecklistStatus
 from .validation import MODES, PHOTO_RULES, SEVERITIES
@@ -88,7 +88,7 @@ class ChecklistSummarySchema(ma.Schema):
     status = fields.Enum(ChecklistStatus, by_value=True)
     status_label = Label(attribute="status.label")
     item_count = fields.Function(lambda c: len(c.items))
-    based_on_id = fields.Integer(allow_none=True)
+    based_on_id = Id(allow_none=True)
     published_at = fields.DateTime(allow_none=True)
     retired_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
@@ -114,7 +114,7 @@ class ChecklistQuerySchema(ma.Schema):
 class ImportFormSchema(ma.Schema):
     """Form fields sent with an .xlsx upload."""
 
-    base_id = fields.Integer(metadata={"description": "基于哪个已发布版本导入为新版本；不填则新建检查表"})
+    base_id = Id(metadata={"description": "基于哪个已发布版本导入为新版本；不填则新建检查表"})
     name = fields.String(validate=validate.Length(min=1, max=200))
 
 

@@ -15,6 +15,7 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from marshmallow import fields, validate
 
+from ..api.fields import Id
 from ..auth.permissions import Permission
 from ..auth.session import pages_need
 from ..errors import DomainError
@@ -41,7 +42,7 @@ pages_need(bp, Permission.checklists_manage)
 
 
 class ImportPageSchema(PageForm):
-    base_id = fields.Integer(load_default=None)
+    base_id = Id(load_default=None)
     name = fields.String(load_default=None, validate=validate.Length(max=200))
 
 

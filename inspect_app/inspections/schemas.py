@@ -13,7 +13,7 @@ import marshmallow as ma
 from flask_babel import gettext
 from marshmallow import fields, validate
 
-from ..api.fields import BankDate, Name
+from ..api.fields import BankDate, Id, Name
 from ..i18n import N_, Label, local_date, translated
 from ..scoring.rules import MODES
 from .models import (
@@ -99,8 +99,8 @@ MAX_CAMPAIGN_DAYS = 366
 
 class CampaignCreateSchema(ma.Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    checklist_id = fields.Integer(required=True)
-    scope_unit_id = fields.Integer(metadata={"description": "范围（默认整个分行）"})
+    checklist_id = Id(required=True)
+    scope_unit_id = Id(metadata={"description": "范围（默认整个分行）"})
     period_start = BankDate(required=True)
     period_end = BankDate(required=True)
     modes = fields.List(fields.String(validate=validate.OneOf(MODES)), required=True,
@@ -125,8 +125,8 @@ class CampaignCreateSchema(ma.Schema):
 class CampaignSchema(ma.Schema):
     id = fields.Integer()
     name = fields.String()
-    checklist_id = fields.Integer()
-    scope_unit_id = fields.Integer()
+    checklist_id = Id()
+    scope_unit_id = Id()
     period_start = fields.Date()
     period_end = fields.Date()
     modes = fields.List(fields.String())
@@ -145,7 +145,7 @@ class UnitRefSchema(ma.Schema):
 
 class InspectionSummarySchema(ma.Schema):
     id = fields.Integer()
-    campaign_id = fields.Integer(allow_none=True)
+    campaign_id = Id(allow_none=True)
     mode = fields.Enum(Mode, by_value=True)
     mode_label = Label(attribute="mode.label")
     status = fields.Enum(InspectionStatus, by_value=True)
@@ -158,7 +158,7 @@ class InspectionSummarySchema(ma.Schema):
         "description": "检查期限起；暗访对看不到神秘人身份的人为 null"})
     due_end = fields.Date(allow_none=True)
     scenario = fields.String(allow_none=True)
-    checklist_id = fields.Integer()
+    checklist_id = Id()
     version = fields.Integer()
     total = fields.Float(allow_none=True)
     grade_key = fields.String(allow_none=True)
@@ -225,7 +225,7 @@ class AppealStateSchema(ma.Schema):
 
 class FindingSchema(ma.Schema):
     id = fields.Integer()
-    inspection_id = fields.Integer()
+    inspection_id = Id()
     item_code = fields.String()
     item_text = fields.String()
     severity = fields.String()
@@ -312,8 +312,8 @@ class InspectionQuerySchema(ma.Schema):
     mine = fields.Boolean(load_default=False, metadata={"description": "只看分派给我的"})
     status = fields.List(fields.Enum(InspectionStatus, by_value=True))
     mode = fields.Enum(Mode, by_value=True)
-    outlet_id = fields.Integer()
-    campaign_id = fields.Integer()
+    outlet_id = Id()
+    campaign_id = Id()
     order = fields.String(load_default="due", validate=validate.OneOf(["due", "recent"]),
                           metadata={"description": "due：按检查期限（默认）；recent：最近提交的在前"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
@@ -368,7 +368,7 @@ class SubmitHeadersSchema(ma.Schema):
 
 
 class SubmissionResultSchema(ma.Schema):
-    inspection_id = fields.Integer()
+    inspection_id = Id()
     status = fields.String()
     total = fields.Float(allow_none=True)
     grade = fields.String(allow_none=True)
@@ -385,8 +385,8 @@ class ReasonSchema(ma.Schema):
 
 
 class ReassignSchema(ReasonSchema):
-    assignee_id = fields.Integer(allow_none=True, load_default=None)
-    team_id = fields.Integer(allow_none=True, load_default=None)
+    assignee_id = Id(allow_none=True, load_default=None)
+    team_id = Id(allow_none=True, load_default=None)
 
 
 class RescheduleSchema(ReasonSchema):
@@ -407,7 +407,7 @@ class AppealDecisionSchema(ma.Schema):
 class AppealSchema(AppealStateSchema):
     """An appeal as its reviewer sees it: the state, plus the finding and its outlet."""
 
-    finding_id = fields.Integer()
+    finding_id = Id()
     inspection_id = fields.Function(lambda a: a.finding.inspection_id)
     item_code = fields.Function(lambda a: a.finding.item_code)
     decided_at = fields.DateTime(allow_none=True)
@@ -435,8 +435,8 @@ class AppealQuerySchema(ma.Schema):
 class TeamSchema(ma.Schema):
     id = fields.Integer(dump_only=True)
     name = Name(required=True)
-    subbranch_id = fields.Integer(required=True)
-    member_ids = fields.List(fields.Integer(), required=True, load_only=True)
+    subbranch_id = Id(required=True)
+    member_ids = fields.List(Id(), required=True, load_only=True)
     members = fields.Function(lambda t: [{"id": u.id, "username": u.username,
                                           "display_name": u.display_name} for u in t.members],
                               dump_only=True)

@@ -20,7 +20,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
-from ..api.fields import BankDate
+from ..api.fields import BankDate, Id
 from ..auth.models import User
 from ..auth.permissions import Permission
 from ..auth.session import pages_need
@@ -76,7 +76,7 @@ class CampaignForm(PageForm):
         min=1, max=200, error=_l("长度须在 {min} 到 {max} 个字之间")),
         error_messages={"required": _l("请填写计划名称")})
     checklist_id = _whole()
-    scope_unit_id = fields.Integer(load_default=None)
+    scope_unit_id = Id(load_default=None)
     period_start = BankDate(required=True, error_messages=_DATE_ERRORS)
     period_end = BankDate(required=True, error_messages=_DATE_ERRORS)
     modes = fields.List(fields.String(validate=validate.OneOf(
@@ -279,9 +279,9 @@ class _TaskForm(PageForm):
 class ReassignForm(_TaskForm):
     """改派: a person, or for a peer check a team (the page offers only those who may)."""
 
-    assignee_id = fields.Integer(load_default=None,
+    assignee_id = Id(load_default=None,
                                  error_messages={"invalid": _l("请从列表中选择")})
-    team_id = fields.Integer(load_default=None, error_messages={"invalid": _l("请从列表中选择")})
+    team_id = Id(load_default=None, error_messages={"invalid": _l("请从列表中选择")})
 
 
 class RescheduleForm(_TaskForm):

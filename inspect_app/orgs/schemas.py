@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ..api.fields import Name, printable
+from ..api.fields import Id, Name, printable
 from ..i18n import N_
 from .models import AreaType, OrgKind
 
@@ -17,7 +17,7 @@ class OrgUnitSchema(ma.Schema):
     kind = fields.Enum(OrgKind, by_value=True, required=True)
     code = fields.String(required=True, validate=CODE)
     name = Name(required=True)
-    parent_id = fields.Integer(allow_none=True, load_default=None)
+    parent_id = Id(allow_none=True, load_default=None)
     area_type = fields.Enum(AreaType, by_value=True, allow_none=True)
     address = fields.String(allow_none=True, validate=[validate.Length(max=255), printable])
     latitude = fields.Decimal(allow_none=True, places=6, as_string=False,
@@ -44,7 +44,7 @@ class OrgUnitSchema(ma.Schema):
 class OrgUnitUpdateSchema(ma.Schema):
     code = fields.String(validate=CODE)
     name = Name()
-    parent_id = fields.Integer(allow_none=True)
+    parent_id = Id(allow_none=True)
     area_type = fields.Enum(AreaType, by_value=True, allow_none=True)
     address = fields.String(allow_none=True, validate=[validate.Length(max=255), printable])
     latitude = fields.Decimal(allow_none=True, places=6,
@@ -59,7 +59,7 @@ class OrgUnitUpdateSchema(ma.Schema):
 
 class OrgUnitQuerySchema(ma.Schema):
     kind = fields.Enum(OrgKind, by_value=True)
-    parent_id = fields.Integer()
+    parent_id = Id()
     q = fields.String(validate=validate.Length(max=50))
     include_inactive = fields.Boolean(load_default=False)
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))

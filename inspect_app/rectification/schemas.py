@@ -9,7 +9,7 @@ import marshmallow as ma
 from flask import g
 from marshmallow import fields, validate
 
-from ..api.fields import BankDate, Upload
+from ..api.fields import BankDate, Id, Upload
 from ..i18n import Label, translated
 from ..inspections.models import Mode
 from ..inspections.schemas import MYSTERY_LABEL, UnitRefSchema
@@ -32,8 +32,8 @@ class PersonSchema(ma.Schema):
 
 class RectificationItemSchema(ma.Schema):
     id = fields.Integer()
-    inspection_id = fields.Integer()
-    finding_id = fields.Integer(allow_none=True)
+    inspection_id = Id()
+    finding_id = Id(allow_none=True)
     outlet = fields.Nested(UnitRefSchema)
     subbranch = fields.Function(lambda i: {"id": i.outlet.parent.id, "code": i.outlet.parent.code,
                                            "name": i.outlet.parent.name})
@@ -60,7 +60,7 @@ class RectificationItemSchema(ma.Schema):
     closed_reason = fields.Enum(ClosedReason, by_value=True, allow_none=True)
     closed_reason_label = fields.Function(
         lambda i: translated(i.closed_reason.label) if i.closed_reason else None)
-    reinspection_id = fields.Integer(allow_none=True)
+    reinspection_id = Id(allow_none=True)
     can_submit_fix = fields.Method("dump_can_submit_fix",
                                    metadata={"description": "当前用户能否提交整改（被检查网点）"})
     can_review_fix = fields.Method("dump_can_review_fix", metadata={
@@ -140,16 +140,16 @@ class RectificationDetailSchema(RectificationItemSchema):
 
 
 class RectificationQuerySchema(ma.Schema):
-    outlet_id = fields.Integer()
-    subbranch_id = fields.Integer()
+    outlet_id = Id()
+    subbranch_id = Id()
     state = fields.List(fields.Enum(RectificationState, by_value=True),
                         metadata={"description": "可多选：?state=open&state=submitted"})
     overdue = fields.Boolean(metadata={"description": "true：只看逾期；false：排除逾期"})
     severity = fields.List(fields.String(validate=validate.OneOf(list(SEVERITY_LABELS))))
     mode = fields.List(fields.Enum(Mode, by_value=True))
-    campaign_id = fields.Integer()
-    inspection_id = fields.Integer()
-    responsible_id = fields.Integer()
+    campaign_id = Id()
+    inspection_id = Id()
+    responsible_id = Id()
     found_from = BankDate(metadata={"description": "检查日期起（含）"})
     found_to = BankDate(metadata={"description": "检查日期止（含）"})
 
@@ -190,7 +190,7 @@ class AfterPhotoUploadSchema(AfterPhotoFormSchema):
 
 class SubmitFixSchema(ma.Schema):
     note = fields.String(required=True, validate=validate.Length(min=2, max=2000))
-    photo_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1),
+    photo_ids = fields.List(Id(), required=True, validate=validate.Length(min=1),
                             metadata={"description": "已上传到该整改项的整改后照片"})
 
 
@@ -208,15 +208,15 @@ class DeadlineSchema(ma.Schema):
 
 
 class ResponsibleSchema(ma.Schema):
-    responsible_id = fields.Integer(required=True)
+    responsible_id = Id(required=True)
     reason = fields.String(load_default=None, allow_none=True,
                            validate=validate.Length(max=1000))
 
 
 class ReinspectionSchema(ma.Schema):
-    item_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1),
+    item_ids = fields.List(Id(), required=True, validate=validate.Length(min=1),
                            metadata={"description": "同一网点的整改项"})
-    assignee_id = fields.Integer(required=True, metadata={"description": "复查的检查人员"})
+    assignee_id = Id(required=True, metadata={"description": "复查的检查人员"})
     due_start = BankDate(required=True)
     due_end = BankDate(required=True)
 
@@ -227,7 +227,7 @@ class PeriodArgsSchema(ma.Schema):
 
 
 class CampaignListArgsSchema(ma.Schema):
-    subbranch_id = fields.Integer(metadata={"description": "只看一个支行"})
+    subbranch_id = Id(metadata={"description": "只看一个支行"})
 
 
 class ExportSchema(ma.Schema):

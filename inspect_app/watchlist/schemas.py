@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ..api.fields import BankDate, Upload
+from ..api.fields import BankDate, Id, Upload
 from .models import ACTION_KINDS, EVENT_LABELS
 
 
@@ -103,12 +103,12 @@ class PeriodQuerySchema(ma.Schema):
     day = BankDate(metadata={"description": "期间内任一天（默认今天）"})
     mode = fields.String(validate=validate.OneOf(["self_check", "peer_check", "spot_check",
                                                   "mystery_visit"]))
-    subbranch_id = fields.Integer()
+    subbranch_id = Id()
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
 
 
 class TrendQuerySchema(ma.Schema):
-    unit_id = fields.Integer(required=True)
+    unit_id = Id(required=True)
     months = fields.Integer(load_default=12, validate=validate.Range(min=2, max=36))
     end = BankDate()
 

@@ -345,7 +345,7 @@ def _after_photos(item_id: int) -> list[int]:
     from inspect_app.evidence.models import Photo
 
     return list(db.session.scalars(sa.select(Photo.id).where(
-        Photo.rectification_item_id == item_id))) or [0]
+        Photo.rectification_item_id == item_id))) or [2**31 - 1]  # a valid id, no such photo
 
 
 def _responsible(item_id: int) -> int:

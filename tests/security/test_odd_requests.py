@@ -159,3 +159,19 @@ def test_a_file_name_loses_its_line_breaks(client, api, demo):
     db.session.commit()
     response = client.get(f"/api/v1/checklists/{demo.id}/export.xlsx", headers=api("fwgl"))
     assert response.status_code == 200 and "\n" not in response.headers["Content-Disposition"]
+
+
+def test_an_id_no_table_can_hold_is_refused_alike_on_both_databases(client, api, demo):
+    """Is an id past 32 bits, or below 1, a 422 naming the field — where PostgreSQL used to
+    answer "out of range" and SQLite an empty list?"""
+    headers = api("fwgl")
+    for url in ("/api/v1/inspections?outlet_id=99999999999",
+                "/api/v1/rectification/items?subbranch_id=99999999999",
+                "/api/v1/inspections?campaign_id=0"):
+        details = error_of(client.get(url, headers=headers), 422)["details"]
+        field = url.split("?")[1].split("=")[0]
+        assert details[field] == ["编号必须是 1 到 2147483647 之间的整数"], (url, details)
+    spec = client.get("/api/v1/openapi.json").get_json()
+    outlet = next(p for p in spec["paths"]["/api/v1/inspections"]["get"]["parameters"]
+                  if p["name"] == "outlet_id")
+    assert outlet["schema"]["maximum"] == 2**31 - 1 and outlet["schema"]["minimum"] == 1

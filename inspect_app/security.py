@@ -20,7 +20,6 @@ from .errors import InvalidInput, MalformedInput, NotAuthenticated, UnsupportedM
 from .i18n import N_
 
 #: The largest id a PostgreSQL ``integer`` primary key holds.
-MAX_DATABASE_ID = MAX_ID
 
 #: The policy the pages and the PWA are written for (no inline scripts or styles).
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -129,7 +128,7 @@ class DatabaseIdConverter(IntegerConverter):
     found (404) instead of overflowing the database query (a 500)."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", MAX_DATABASE_ID)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 

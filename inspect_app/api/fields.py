@@ -21,29 +21,29 @@ EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 MAX_ID = 2**31 - 1
 
 
+def _first(bound: validate.Validator, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` with ``bound`` checked before the field's own ``validate`` (one or a list)."""
+    given = kwargs.pop("validate", None)
+    own = [] if given is None else list(given) if isinstance(given, (list, tuple)) else [given]
+    return {**kwargs, "validate": [bound, *own]}
+
+
 class Id(fields.Integer):
     """A record's id given in a query or a body: 1 to :data:`MAX_ID`. A larger one would be
     refused by PostgreSQL ("out of range") and merely not found by SQLite; now both databases
     answer the same 422, and the OpenAPI document states the bounds."""
 
     def __init__(self, **kwargs):
-        given = kwargs.pop("validate", None)
-        extra = [] if given is None else list(given) if isinstance(given, (list, tuple)) \
-            else [given]
-        super().__init__(validate=[validate.Range(
-            min=1, max=MAX_ID, error=N_("编号必须是 1 到 2147483647 之间的整数")), *extra], **kwargs)
+        super().__init__(**_first(validate.Range(
+            min=1, max=MAX_ID, error=N_("编号必须是 1 到 2147483647 之间的整数")), kwargs))
 
 
 class BankDate(fields.Date):
     """An ISO date between :data:`EARLIEST` and :data:`LATEST` (422 otherwise)."""
 
     def __init__(self, **kwargs):
-        given = kwargs.pop("validate", None)
-        extra = [] if given is None else list(given) if isinstance(given, (list, tuple)) \
-            else [given]
-        super().__init__(validate=[validate.Range(
-            min=EARLIEST, max=LATEST, error=N_("日期应在 2000-01-01 至 2099-12-31 之间")), *extra],
-            **kwargs)
+        super().__init__(**_first(validate.Range(
+            min=EARLIEST, max=LATEST, error=N_("日期应在 2000-01-01 至 2099-12-31 之间")), kwargs))
 
 
 #: C0 control characters but tab and line breaks, and DEL: never typed, never printable, and

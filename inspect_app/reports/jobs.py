@@ -240,15 +240,14 @@ def executor() -> ProcessPoolExecutor:
         return _EXECUTOR
 
 
-def exit_with_parent(parent_pid: int, *, interval: float = 2.0,
-                     exit: Callable[[int], Any] = os._exit) -> threading.Thread:
+def exit_with_parent(parent_pid: int, *, interval: float = 2.0) -> threading.Thread:
     """In a pool's child: leave as soon as the process that started it is gone. A web worker
     killed (its timeout, a restart) never shuts its pool down, and the orphaned children would
     otherwise live on, each holding a database connection."""
     def watch() -> None:
         while os.getppid() == parent_pid:
             time.sleep(interval)
-        exit(0)
+        os._exit(0)
 
     thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
     thread.start()

@@ -155,6 +155,8 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 import inspect_app
 
+from ..api.fields import CONTROL_CHARACTERS
+
 # WeasyPrint turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole process when imported. Photo
 # intake relies on Pillow refusing truncated files, and only our own thumbnails reach a PDF, so
 # put the safe default back.
@@ -194,8 +196,6 @@ FetchImage = Callable[[str], bytes]
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9.+-]*):")
 _SPACE_BETWEEN_TAGS = re.compile(r">\s+<")
-#: C0 control characters other than tab and line breaks, and DEL: never printable.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _RENDER_LOCK = threading.RLock()
 _MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"),
           (b"GIF8", "image/gif"))
@@ -294,8 +294,8 @@ def _printable(value: Any) -> Any:
     """Every printed value without control characters (e.g. a vertical tab pasted into a
     note): Pango would print them as nothing, but they left the PDF's whole text layer
     unreadable to text extraction, and they are not allowed in the XML the templates make."""
-    if isinstance(value, str) and _CONTROL.search(value):
-        cleaned = _CONTROL.sub("", value)
+    if isinstance(value, str) and CONTROL_CHARACTERS.search(value):
+        cleaned = CONTROL_CHARACTERS.sub("", value)
         return markupsafe.Markup(cleaned) if isinstance(value, markupsafe.Markup) else cleaned
     return value
 

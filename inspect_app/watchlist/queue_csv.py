@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
 
+from ..api.fields import NOT_ONE_LINE
 from ..messages import N_, Message
 from .rules import QueueStats
 
@@ -48,7 +49,6 @@ MAX_CODE_LENGTH: Final = 64
 _DATE = re.compile(r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})")
 _INT = re.compile(r"[+-]?\d+")
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ODD = re.compile("[^\x00-\x7f\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef\ufeff]")
 
 
@@ -292,7 +292,7 @@ def _read_row(cells: list[str], columns: dict[str, int], problems: list[QueuePro
         if key == "outlet_code":
             if not text:
                 error = Message("网点编码不能为空")
-            elif len(text) > MAX_CODE_LENGTH or _CONTROL.search(text):
+            elif len(text) > MAX_CODE_LENGTH or NOT_ONE_LINE.search(text):
                 error = Message("网点编码无效（最多 %(max)s 个字符，不能含控制字符）",
                                 max=MAX_CODE_LENGTH)
             values[key] = text

@@ -7,7 +7,6 @@ language.
 """
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 
 import marshmallow as ma
@@ -22,7 +21,7 @@ from ..api.fields import EARLIEST, LATEST, BankDate
 from ..auth.models import User
 from ..auth.permissions import Permission
 from ..auth.session import pages_need
-from ..errors import DomainError
+from ..errors import DomainError, InvalidInput
 from ..extensions import db
 from ..forms import PageForm, refusals
 from ..i18n import N_, local_date, local_today, say
@@ -271,11 +270,13 @@ def trend(unit_id: int):
 def rectification_lists():
     """整改清单: each sub-branch the user may report on, with its month's list as a PDF."""
     period = request.args.get("period", "")
-    if not re.fullmatch(r"20\d{2}-(0[1-9]|1[0-2])", period):
+    try:
+        start, end = parse_period(period)
+    except InvalidInput:  # none or mistyped: this month
         period = local_today().strftime("%Y-%m")
+        start, end = parse_period(period)
     subbranches = db.session.scalars(visible_units(g.user, Permission.reports_read).where(
         OrgUnit.kind == OrgKind.subbranch, OrgUnit.is_active)).all()
-    start, end = parse_period(period)
     figures = list_figures(g.user, start, end, local_today())
     empty = {"found": 0, "owed": 0, "earlier": 0, "overdue": 0}
     return render_template("manage/lists.html", period=period, subbranches=subbranches,

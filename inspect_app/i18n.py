@@ -13,6 +13,7 @@ from marshmallow import fields
 
 from .messages import N_ as N_  # where the app's modules import it from
 from .messages import Message
+from .schema_messages import schema_message
 
 
 def translated(label: str | None) -> str | None:
@@ -46,7 +47,11 @@ def _value(value: Any) -> Any:
 
 def say(text: str) -> str:
     """A message in the user's language: a :class:`~inspect_app.messages.Message` with its
-    values, any other text through the catalogue (as it is when the catalogue does not know it)."""
+    values, one of marshmallow's own (English) refusals through its Chinese
+    (:mod:`inspect_app.schema_messages`), any other text through the catalogue (as it is when
+    the catalogue does not know it)."""
+    if not isinstance(text, Message):
+        text = schema_message(text) or text
     return localized(text) if isinstance(text, Message) else translated(text)
 
 

@@ -30,16 +30,21 @@ from .operations import (
 from .schemas import (
     ActionSchema,
     BulletinQuerySchema,
+    BulletinSchema,
     EntryDetailSchema,
     EntryQuerySchema,
     EntrySchema,
     EvaluateSchema,
     EvaluationSchema,
+    FailedItemsSchema,
     ManualExitSchema,
+    ModeComparisonSchema,
     PeriodQuerySchema,
     QueueImportFileSchema,
+    RankingsSchema,
     RulesSchema,
     TrendQuerySchema,
+    TrendSchema,
 )
 
 blp = Blueprint("watchlist_api", __name__, url_prefix="/api/v1",
@@ -167,7 +172,7 @@ def _period(args):
 @blp.route("/dashboard/rankings")
 class Rankings(MethodView):
     @blp.arguments(PeriodQuerySchema, location="query")
-    @blp.response(200, description="网点与支行排名（最好与最差并列）")
+    @blp.response(200, RankingsSchema, description="网点与支行排名（最好与最差并列）")
     def get(self, args):
         """Outlets and sub-branches ranked for a period, by combined score or one mode."""
         by = current_user()
@@ -180,7 +185,7 @@ class Rankings(MethodView):
 @blp.route("/dashboard/failed-items")
 class FailedItems(MethodView):
     @blp.arguments(PeriodQuerySchema, location="query")
-    @blp.response(200, description="失分最多的检查项")
+    @blp.response(200, FailedItemsSchema, description="失分最多的检查项")
     def get(self, args):
         """Items failed most often, overall or in one sub-branch, and by area."""
         by = current_user()
@@ -194,7 +199,7 @@ class FailedItems(MethodView):
 @blp.route("/dashboard/mode-comparison")
 class ModeComparison(MethodView):
     @blp.arguments(PeriodQuerySchema, location="query")
-    @blp.response(200, description="自查与独立检查对比（虚高视图）")
+    @blp.response(200, ModeComparisonSchema, description="自查与独立检查对比（虚高视图）")
     def get(self, args):
         """Self-check vs independent means per outlet, biggest gap first."""
         period = _period(args)
@@ -205,7 +210,7 @@ class ModeComparison(MethodView):
 @blp.route("/dashboard/trend")
 class Trend(MethodView):
     @blp.arguments(TrendQuerySchema, location="query")
-    @blp.response(200, description="按月趋势")
+    @blp.response(200, TrendSchema, description="按月趋势")
     def get(self, args):
         """Monthly scores of an outlet or sub-branch."""
         by = current_user()
@@ -221,7 +226,7 @@ class Trend(MethodView):
 @blp.route("/bulletins")
 class Bulletin(MethodView):
     @blp.arguments(BulletinQuerySchema, location="query")
-    @blp.response(200, description="周通报 / 月总结")
+    @blp.response(200, BulletinSchema, description="周通报 / 月总结")
     def get(self, args):
         """The weekly bulletin (周通报) or monthly summary (月总结) as data."""
         return bulletin(args["kind"], args.get("day") or local_today(), current_user())

@@ -5,6 +5,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ..api.fields import BankDate, Id, Upload
+from ..i18n import Label
 from .models import ACTION_KINDS, EVENT_LABELS
 
 
@@ -116,3 +117,123 @@ class TrendQuerySchema(ma.Schema):
 class BulletinQuerySchema(ma.Schema):
     kind = fields.String(load_default="week", validate=validate.OneOf(["week", "month"]))
     day = BankDate()
+
+
+# -- managers' figures (answers of /dashboard/* and /bulletins) -------------------------------
+
+
+def _score(description: str) -> fields.Float:
+    return fields.Float(allow_none=True, metadata={"description": description})
+
+
+class SubbranchRankSchema(ma.Schema):
+    """One ranked unit. A unit without a score in the period comes last, without ``rank``. A
+    sub-branch manager gets the other sub-branches as ``{"rank": n, "own": false}`` only."""
+
+    rank = fields.Integer(metadata={"description": "名次（本期无得分的机构没有名次）"})
+    own = fields.Boolean(metadata={
+        "description": "仅在为 false 时出现：其他支行，支行管理者只能看到其名次"})
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    combined = _score("综合得分（独立检查为主，自查按比例计入）")
+    grade = Label(allow_none=True, metadata={"description": "等级（用户所选语言）"})
+    count = fields.Integer(metadata={"description": "本期计分的检查次数"})
+    self_mean = _score("自查平均分")
+    independent_mean = _score("独立检查（互查、抽查、暗访）平均分")
+    gap = _score("自查平均分减独立检查平均分（虚高）")
+
+
+class OutletRankSchema(SubbranchRankSchema):
+    subbranch = fields.String(allow_none=True, metadata={"description": "所属支行名称"})
+    is_benchmark = fields.Boolean(metadata={"description": "是否标杆网点"})
+
+
+class RankingsSchema(ma.Schema):
+    period = fields.String(metadata={"description": "期间名称，如“2026年10月”"})
+    outlets = fields.List(fields.Nested(OutletRankSchema))
+    subbranches = fields.List(fields.Nested(SubbranchRankSchema))
+
+
+class FailedItemSchema(ma.Schema):
+    item_code = fields.String()
+    item_text = fields.String()
+    section = fields.String(metadata={"description": "检查项所属部分的代码"})
+    failures = fields.Integer(metadata={"description": "本期未通过次数"})
+    outlets = fields.Integer(metadata={"description": "涉及网点数"})
+
+
+class SectionFailuresSchema(ma.Schema):
+    section = fields.String()
+    failures = fields.Integer()
+
+
+class FailedItemsSchema(ma.Schema):
+    period = fields.String()
+    items = fields.List(fields.Nested(FailedItemSchema))
+    sections = fields.List(fields.Nested(SectionFailuresSchema))
+
+
+class ModeComparisonSchema(ma.Schema):
+    period = fields.String()
+    outlets = fields.List(fields.Nested(OutletRankSchema), metadata={
+        "description": "按虚高（自查减独立检查）从大到小"})
+
+
+class TrendPointSchema(ma.Schema):
+    month = fields.String(metadata={"description": "YYYY-MM"})
+    combined = _score("综合得分；该月无检查时为 null")
+    self_mean = _score("自查平均分")
+    independent_mean = _score("独立检查平均分")
+    count = fields.Integer()
+
+
+class TrendUnitSchema(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class TrendSchema(ma.Schema):
+    unit = fields.Nested(TrendUnitSchema)
+    points = fields.List(fields.Nested(TrendPointSchema))
+    arrow = fields.String(metadata={"description": "趋势：↑ 上升、↓ 下降、→ 持平或数据不足"})
+
+
+class BulletinPeriodSchema(ma.Schema):
+    start = fields.String(metadata={"description": "YYYY-MM-DD"})
+    end = fields.String(metadata={"description": "YYYY-MM-DD"})
+    label = fields.String()
+
+
+class BulletinEventSchema(ma.Schema):
+    kind = fields.String(metadata={"description": "entered / exited / …（名单变动）"})
+    on = fields.String(metadata={"description": "YYYY-MM-DD"})
+    unit = fields.String(metadata={"description": "支行名称"})
+    note = fields.String(allow_none=True, metadata={"description": "中文说明"})
+    note_data = fields.Dict(allow_none=True, metadata={"description": "规则所写说明的数据"})
+
+
+class BulletinWatchlistSchema(ma.Schema):
+    active = fields.Integer(metadata={"description": "期末在册的支行数"})
+    events = fields.List(fields.Nested(BulletinEventSchema))
+
+
+class BulletinSchema(ma.Schema):
+    """The weekly bulletin (周通报) or monthly summary (月总结); its PDF and workbook show the
+    same figures."""
+
+    kind = fields.String(metadata={"description": "week / month"})
+    title = fields.String()
+    audience = fields.String()
+    period = fields.Nested(BulletinPeriodSchema)
+    inspections = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={
+        "description": "本期提交的检查次数，按检查方式（中文名称）"})
+    best = fields.List(fields.Nested(OutletRankSchema), metadata={"description": "最好的网点"})
+    worst = fields.List(fields.Nested(OutletRankSchema), metadata={
+        "description": "最差的网点，最差在前"})
+    benchmarks = fields.List(fields.Nested(OutletRankSchema))
+    subbranches = fields.List(fields.Nested(SubbranchRankSchema))
+    failed_items = fields.List(fields.Nested(FailedItemSchema))
+    gaps = fields.List(fields.Nested(OutletRankSchema), metadata={
+        "description": "自查明显高于独立检查的网点"})
+    watchlist = fields.Nested(BulletinWatchlistSchema)

@@ -1,0 +1,82 @@
+"""The managers' figures (/dashboard/*, /bulletins) answer in their documented shapes: every
+figure the dashboards compute reaches the client, and the OpenAPI document describes it."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from openapi_schema_validator import OAS30Validator, validate
+
+from inspect_app.auth.models import User
+from inspect_app.extensions import db
+from inspect_app.orgs.models import OrgUnit
+from inspect_app.watchlist import dashboards
+from inspect_app.watchlist.bulletins import bulletin
+
+DAY = date(2026, 10, 15)  # inside the demo's history
+
+
+def raw(value):
+    """What the dashboards computed, as JSON carries it."""
+    return json.loads(json.dumps(value))
+
+
+def figures(by: User) -> dict[str, object]:
+    """Each endpoint's answer computed directly, without the API's schema."""
+    month, quarter = dashboards.period_for("month", DAY), dashboards.period_for("quarter", DAY)
+    unit = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB"))
+    points = dashboards.trend(unit, by, end=date(2026, 10, 31), months=4)
+    return {
+        "/api/v1/dashboard/rankings?kind=month&day=2026-10-15": {
+            "period": month.label, "outlets": dashboards.outlet_ranking(month, by),
+            "subbranches": dashboards.subbranch_ranking(month, by)},
+        "/api/v1/dashboard/failed-items?kind=month&day=2026-10-15": {
+            "period": month.label, "items": dashboards.most_failed_items(month, by, limit=10),
+            "sections": dashboards.failures_by_section(month, by)},
+        "/api/v1/dashboard/mode-comparison?kind=quarter&day=2026-10-15": {
+            "period": quarter.label, "outlets": dashboards.mode_comparison(quarter, by)},
+        f"/api/v1/dashboard/trend?unit_id={unit.id}&months=4&end=2026-10-31": {
+            "unit": {"id": unit.id, "name": unit.name}, "points": points,
+            "arrow": dashboards.trend_arrow(points)},
+        "/api/v1/bulletins?kind=week&day=2026-10-15": bulletin("week", DAY, by),
+        "/api/v1/bulletins?kind=month&day=2026-10-15": bulletin("month", DAY, by),
+    }
+
+
+def documented(spec: dict, url: str) -> dict:
+    path = url.split("?")[0]
+    if path.startswith("/api/v1/dashboard/trend"):
+        path = "/api/v1/dashboard/trend"
+    schema = spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"][
+        "schema"]
+    return {**schema, "components": spec["components"]}
+
+
+@pytest.mark.parametrize("username", ["fwgl", "zh.lubei"])
+def test_figures_reach_the_client_whole_and_as_documented(client, api, demo, username):
+    """For the branch's manager and for a sub-branch manager (who sees other sub-branches by
+    rank only): is each answer exactly what the dashboards computed — no figure dropped by the
+    response schema — and valid against the documented schema?"""
+    headers = api(username)
+    spec = client.get("/api/v1/openapi.json").get_json()
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    for url, expected in figures(user).items():
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200, (url, response.get_json())
+        answer = response.get_json()
+        assert answer == raw(expected), url
+        validate(answer, documented(spec, url), cls=OAS30Validator)
+    ranks = client.get("/api/v1/dashboard/rankings?kind=month&day=2026-10-15",
+                       headers=headers).get_json()
+    assert any(row.get("own") is False for row in ranks["subbranches"]) \
+        == (username == "zh.lubei")
+
+
+def test_grades_are_said_in_english_on_request(client, api, demo):
+    """A ranked unit's grade is a label: Chinese by default, English with ``lang=en``."""
+    url = "/api/v1/dashboard/rankings?kind=month&day=2026-10-15"
+    chinese = client.get(url, headers=api("fwgl")).get_json()["outlets"][0]["grade"]
+    english = client.get(url + "&lang=en", headers=api("fwgl")).get_json()["outlets"][0]["grade"]
+    assert (chinese, english) == ("优秀", "Excellent")

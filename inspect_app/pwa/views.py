@@ -22,7 +22,7 @@ bp = Blueprint("pwa", __name__)
 #: The app shell: the static files every app page needs offline (precached by the worker).
 SHELL_ASSETS = ("css/app.css", "js/app.js", "js/idb.js", "js/api.js", "js/store.js",
                 "js/sync.js", "js/photos.js", "js/form.js", "js/tasks.js", "js/results.js",
-                "js/rectification.js",
+                "js/rectification.js", "js/paged.js",
                 "icons/icon.svg", "icons/icon-192.png", "icons/icon-512.png",
                 "icons/icon-maskable-512.png", "icons/apple-touch-icon.png")
 #: Pages the service worker tries to keep for offline use (only cached when signed in).

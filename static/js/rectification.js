@@ -4,6 +4,7 @@
 // outlet's note, and accept it or send it back with a reason.
 import { getJSON, request } from "./api.js";
 import { bankDate, el, start, t } from "./app.js";
+import { pagedList } from "./paged.js";
 import { prepare } from "./photos.js";
 import { uuid } from "./store.js";
 
@@ -110,49 +111,6 @@ function reviewCard(item, decided) {
       el("button", { type: "button", class: "primary", onclick: decide("accept") }, t("accept_fix")),
       el("button", { type: "button", onclick: decide("reject") }, t("reject_fix")))].filter(Boolean));
   return node;
-}
-
-// A list that loads a page at a time: 「加载更多」 under it while the server holds more, and
-// how many are shown of how many above it. ``prepare`` may turn a page's items into what
-// ``render`` draws (e.g. fetch their details). An item that leaves the server's list while
-// shown (a fix just accepted) is reported with ``left()``: the next page starts that much
-// earlier, and items already shown are never drawn twice.
-const PAGE_SIZE = 20;
-
-function pagedList({ url, list, status, more, render, empty, prepare = async (items) => items }) {
-  const known = new Set();
-  let gone = 0;
-  let total = 0;
-  const counted = () => {
-    const shown = known.size - gone;
-    status.textContent = total ? t("count_shown", { shown, total }) : t(empty);
-    more.hidden = shown >= total;
-  };
-  const next = async (first) => {
-    more.disabled = true;
-    try {
-      let page = Math.floor((known.size - gone) / PAGE_SIZE) + 1;
-      let fresh = [];
-      for (;;) {
-        const data = await getJSON(`${url}&per_page=${PAGE_SIZE}&page=${page}`);
-        total = data.total;
-        fresh = fresh.concat(data.items.filter((item) => !known.has(item.id)));
-        if (fresh.length >= PAGE_SIZE || page * PAGE_SIZE >= total) break;
-        page += 1;
-      }
-      fresh = fresh.slice(0, PAGE_SIZE);
-      for (const item of fresh) known.add(item.id);
-      const nodes = (await prepare(fresh)).map(render);
-      if (first) list.replaceChildren(...nodes); else list.append(...nodes);
-      counted();
-    } catch (error) {
-      status.textContent = t("load_failed", { message: error.message });
-    } finally {
-      more.disabled = false;
-    }
-  };
-  more.addEventListener("click", () => next(false));
-  return { ready: next(true), left: () => { gone += 1; total -= 1; counted(); } };
 }
 
 async function load() {

@@ -3,6 +3,7 @@
 // submitted result or sends it back from its page.
 import { getJSON, request } from "./api.js";
 import { el, keysWith, lateTag, start, t } from "./app.js";
+import { pagedList } from "./paged.js";
 
 const $ = (x) => document.getElementById(x);
 const detailId = Number(location.pathname.split("/")[2]) || null;
@@ -18,10 +19,8 @@ function answerText(item, answer) {
 
 // Newest submissions first, a page at a time (「加载更多」), filtered by where they stand:
 // all, awaiting review (已提交) or final (已定稿).
-const PAGE_SIZE = 30;
 const FILTERS = { all: ["submitted", "final"], submitted: ["submitted"], final: ["final"] };
-let filter = "all";
-let nextPage = 1;
+const listUrl = (key) => `/api/v1/inspections?${FILTERS[key].map((s) => `status=${s}`).join("&")}&order=recent`;
 
 function resultRow(r) {
   return el("li", {},
@@ -33,40 +32,16 @@ function resultRow(r) {
       lateTag(r)));
 }
 
-let latestRequest = 0;  // a filter tapped while a page loads: only the newest answer is drawn
-
-async function list({ more = false } = {}) {
-  const query = FILTERS[filter].map((s) => `status=${s}`).join("&");
-  const page = more ? nextPage : 1;
-  const ticket = ++latestRequest;
-  const button = $("results-more");
-  button.disabled = true;
-  try {
-    const data = await getJSON(`/api/v1/inspections?${query}&order=recent&per_page=${PAGE_SIZE}&page=${page}`);
-    if (ticket !== latestRequest) return;
-    const rows = data.items.map(resultRow);
-    if (more) $("results-list").append(...rows); else $("results-list").replaceChildren(...rows);
-    nextPage = page + 1;
-    const shown = $("results-list").children.length;
-    $("results-status").textContent = data.total ? t("count_shown", { shown, total: data.total }) : t("results_empty");
-    button.hidden = shown >= data.total;
-  } catch (error) {
-    if (ticket === latestRequest) $("results-status").textContent = t("load_failed", { message: error.message });
-  } finally {
-    if (ticket === latestRequest) button.disabled = false;
-  }
-}
-
-function filters() {
+function results() {
+  const shown = pagedList({ url: listUrl("all"), list: $("results-list"), status: $("results-status"),
+    more: $("results-more"), render: resultRow, empty: "results_empty", pageSize: 30 });
   const buttons = Object.keys(FILTERS).map((key) => el("button", {
-    type: "button", class: "choice step", "data-filter": key, "aria-pressed": String(key === filter),
+    type: "button", class: "choice step", "data-filter": key, "aria-pressed": String(key === "all"),
     onclick: () => {
-      filter = key;
       for (const b of buttons) b.setAttribute("aria-pressed", String(b.dataset.filter === key));
-      list();
+      shown.reload(listUrl(key));
     } }, t(`results_${key}`)));
   $("results-filter").replaceChildren(...buttons);
-  $("results-more").addEventListener("click", () => list({ more: true }));
 }
 
 // The page's strings arrive with their keys sorted (Jinja's tojson), so the categories are put
@@ -212,4 +187,4 @@ function render(r) {
 }
 
 start();
-if (detailId) detail(); else { filters(); list(); }
+if (detailId) detail(); else results();

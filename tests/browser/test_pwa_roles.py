@@ -318,3 +318,36 @@ def test_a_long_rectification_list_comes_a_page_at_a_time(new_mobile_context, de
     expect(cards).to_have_count(40)
     ids = cards.evaluate_all("cards => cards.map((c) => c.dataset.rect)")
     assert len(set(ids)) == 40  # the next page, not the first again
+
+
+def test_review_paging_after_decisions_skips_and_repeats_nothing(new_mobile_context, demo,
+                                                                 client, api):
+    """With more fixes awaiting acceptance than a page: after accepting one on the first page,
+    does 加载更多 bring exactly the rest — none shown twice, none skipped — and do the counts
+    follow the decision?"""
+    items = db.session.scalars(sa.select(RectificationItem).where(
+        RectificationItem.state == RectificationState.open).order_by(RectificationItem.id)
+        .limit(25)).all()
+    for seed, item in enumerate(items):
+        manager = db.session.scalar(sa.select(User.username).join(RoleGrant).where(
+            RoleGrant.role == Role.outlet_manager, RoleGrant.org_unit_id == item.outlet_id))
+        fix_through_the_api(client, api(manager), item.id, seed)
+    waiting = client.get("/api/v1/rectification/items?state=submitted&per_page=100",
+                         headers=api("fwgl")).get_json()
+    total = waiting["total"]
+    assert 25 <= total <= 40
+    page = new_mobile_context().new_page()
+    sign_in(page, "fwgl", "/rectification")
+    cards = page.locator("#review-list [data-review]")
+    status = page.locator("#review-status")
+    expect(cards).to_have_count(20)
+    expect(status).to_have_text(f"显示 20 条，共 {total} 条")
+    cards.first.get_by_role("button", name="验收通过").click()
+    expect(cards.first).to_contain_text("已验收通过")
+    expect(status).to_have_text(f"显示 19 条，共 {total - 1} 条")
+    page.locator("#review-more").click()
+    expect(cards).to_have_count(total)  # the accepted one stays in view, marked
+    expect(status).to_have_text(f"显示 {total - 1} 条，共 {total - 1} 条")
+    expect(page.locator("#review-more")).to_be_hidden()
+    ids = cards.evaluate_all("cards => cards.map((c) => Number(c.dataset.review))")
+    assert sorted(ids) == sorted(item["id"] for item in waiting["items"])

@@ -1,0 +1,62 @@
+// A list that loads a page at a time: 「加载更多」 under it while the server holds more, and how
+// many are shown of how many above it. Used by 检查结果 and 整改.
+//
+// ``prepare`` may turn a page's items into what ``render`` draws (e.g. fetch their details).
+// An item that leaves the server's list while shown (a fix just accepted) is reported with
+// ``left()``: the next page starts that much earlier, and items already shown are never drawn
+// twice. ``reload(url)`` starts over on another query (a filter tapped); an answer to an
+// earlier query that arrives late is dropped, never drawn over the newer one.
+import { getJSON } from "./api.js";
+import { t } from "./app.js";
+
+export function pagedList({ url, list, status, more, render, empty, pageSize = 20,
+  prepare = async (items) => items }) {
+  let known = new Set();
+  let gone = 0;
+  let total = 0;
+  let query = 0;  // which reload the answers belong to
+  const counted = () => {
+    const shown = known.size - gone;
+    status.textContent = total ? t("count_shown", { shown, total }) : t(empty);
+    more.hidden = shown >= total;
+  };
+  const next = async (first) => {
+    const mine = query;
+    more.disabled = true;
+    try {
+      let page = Math.floor((known.size - gone) / pageSize) + 1;
+      let fresh = [];
+      for (;;) {
+        const data = await getJSON(`${url}&per_page=${pageSize}&page=${page}`);
+        if (mine !== query) return;
+        total = data.total;
+        fresh = fresh.concat(data.items.filter((item) => !known.has(item.id)));
+        if (fresh.length >= pageSize || page * pageSize >= total) break;
+        page += 1;
+      }
+      fresh = fresh.slice(0, pageSize);
+      const nodes = (await prepare(fresh)).map(render);
+      if (mine !== query) return;
+      for (const item of fresh) known.add(item.id);
+      if (first) list.replaceChildren(...nodes); else list.append(...nodes);
+      counted();
+    } catch (error) {
+      if (mine === query) status.textContent = t("load_failed", { message: error.message });
+    } finally {
+      if (mine === query) more.disabled = false;
+    }
+  };
+  more.addEventListener("click", () => next(false));
+  return {
+    ready: next(true),
+    left: () => { gone += 1; total -= 1; counted(); },
+    reload: (newUrl) => {
+      url = newUrl;
+      query += 1;
+      known = new Set();
+      gone = 0;
+      total = 0;
+      return next(true);
+    },
+  };
+}

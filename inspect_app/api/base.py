@@ -8,6 +8,9 @@ from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 
+#: The documented body of a download (a PDF, a workbook, a ZIP): bytes of the response's type.
+BINARY = {"type": "string", "format": "binary"}
+
 
 class ErrorBodySchema(ma.Schema):
     code = ma.fields.String(required=True, metadata={"description": "稳定的错误代码，供程序判断"})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from ..api.base import Blueprint
+from ..api.base import BINARY, Blueprint
 from ..api.downloads import download
 from ..api.pagination import page_schema, paginate
 from ..auth.session import current_user
@@ -120,7 +120,7 @@ class Versions(MethodView):
 
 @blp.route("/<int:checklist_id>/export.xlsx")
 class ExportXlsx(MethodView):
-    @blp.response(200, description="Excel 工作簿（.xlsx）", content_type=XLSX)
+    @blp.response(200, BINARY, description="Excel 工作簿（.xlsx）", content_type=XLSX)
     def get(self, checklist_id):
         """Download the version as a spreadsheet (the documented import layout)."""
         checklist = get_checklist(checklist_id, current_user())

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Response, request, send_file
 from flask.views import MethodView
 
-from ..api.base import Blueprint
+from ..api.base import BINARY, Blueprint
 from ..api.downloads import download
 from ..api.pagination import page_schema, paginate
 from ..auth.models import User
@@ -229,7 +229,7 @@ def _submitted_inspection(inspection_id: int, by: User):
 
 @blp.route("/inspections/<int:inspection_id>/report.pdf")
 class InspectionReportPdf(MethodView):
-    @blp.response(200, description="检查报告 PDF", content_type=PDF)
+    @blp.response(200, BINARY, description="检查报告 PDF", content_type=PDF)
     @blp.alt_response(304, description="客户端已有相同内容（If-None-Match）")
     def get(self, inspection_id):
         """检查报告: scores by section, grade, every finding with thumbnails and SHA-256."""
@@ -239,7 +239,7 @@ class InspectionReportPdf(MethodView):
 
 @blp.route("/inspections/<int:inspection_id>/rectification-list.pdf")
 class InspectionListPdf(MethodView):
-    @blp.response(200, description="整改清单 PDF（一次检查）", content_type=PDF)
+    @blp.response(200, BINARY, description="整改清单 PDF（一次检查）", content_type=PDF)
     @blp.alt_response(304, description="客户端已有相同内容（If-None-Match）")
     def get(self, inspection_id):
         """整改清单 of one inspection."""
@@ -257,7 +257,7 @@ def _unit_for_lists(unit_id: int, kind: OrgKind, by: User) -> OrgUnit:
 @blp.route("/rectification/lists/subbranches/<int:unit_id>.pdf")
 class SubbranchListPdf(MethodView):
     @blp.arguments(PeriodArgsSchema, location="query")
-    @blp.response(200, description="整改清单 PDF（支行、月度）", content_type=PDF)
+    @blp.response(200, BINARY, description="整改清单 PDF（支行、月度）", content_type=PDF)
     @blp.alt_response(304, description="客户端已有相同内容（If-None-Match）")
     def get(self, args, unit_id):
         """整改清单 of a sub-branch for a month (items found in that month), grouped by
@@ -271,7 +271,7 @@ class SubbranchListPdf(MethodView):
 @blp.route("/rectification/lists/campaigns/<int:campaign_id>.pdf")
 class CampaignListPdf(MethodView):
     @blp.arguments(CampaignListArgsSchema, location="query")
-    @blp.response(200, description="整改清单 PDF（检查计划）", content_type=PDF)
+    @blp.response(200, BINARY, description="整改清单 PDF（检查计划）", content_type=PDF)
     @blp.alt_response(304, description="客户端已有相同内容（If-None-Match）")
     def get(self, args, campaign_id):
         """整改清单 of a campaign: the items of the outlets I may see (or one sub-branch's)."""
@@ -319,7 +319,7 @@ class Export(MethodView):
 
 @blp.route("/rectification/exports/<int:job_id>/download")
 class ExportDownload(MethodView):
-    @blp.response(200, description="ZIP：每个支行一份整改清单 PDF", content_type="application/zip")
+    @blp.response(200, BINARY, description="ZIP：每个支行一份整改清单 PDF", content_type="application/zip")
     @blp.alt_response(409, description="导出尚未完成（或已失败）：先查询导出状态")
     def get(self, job_id):
         """The finished ZIP."""

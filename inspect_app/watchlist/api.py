@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask.views import MethodView
 
-from ..api.base import Blueprint
+from ..api.base import BINARY, Blueprint
 from ..api.downloads import download
 from ..auth.permissions import Permission
 from ..auth.session import current_user
@@ -235,7 +235,7 @@ class Bulletin(MethodView):
 @blp.route("/bulletins.pdf")
 class BulletinPdf(MethodView):
     @blp.arguments(BulletinQuerySchema, location="query")
-    @blp.response(200, description="PDF", content_type="application/pdf")
+    @blp.response(200, BINARY, description="PDF", content_type="application/pdf")
     def get(self, args):
         """The bulletin as a Chinese PDF."""
         data = bulletin(args["kind"], args.get("day") or local_today(), current_user())
@@ -246,7 +246,7 @@ class BulletinPdf(MethodView):
 @blp.route("/bulletins.xlsx")
 class BulletinXlsx(MethodView):
     @blp.arguments(BulletinQuerySchema, location="query")
-    @blp.response(200, description="Excel",
+    @blp.response(200, BINARY, description="Excel",
                   content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     def get(self, args):
         """The bulletin as an .xlsx workbook (one sheet per table)."""

@@ -312,10 +312,19 @@ def may_be_assigned(user: User) -> bool:
     return any(user.can(permission) for permission in needed)
 
 
+def covert(user: User) -> bool:
+    """Whether ``user`` visits outlets as a mystery shopper. A shopper is never named on a task
+    of another mode nor in a peer-check team: the outlet would learn who visits it covertly."""
+    return user.can(Permission.mystery_visit)
+
+
 def may_take(inspection: Inspection, user: User) -> bool:
     """Whether ``user`` may be given ``inspection`` (a mode done by one person): they hold what
     the mode needs — a self-check's at its own outlet, a spot check's at the outlet's branch
-    (抽查 is the branch's own check: an inspector of a sub-branch does not spot-check it)."""
+    (抽查 is the branch's own check: an inspector of a sub-branch does not spot-check it) — and
+    only a mystery visit goes to a mystery shopper."""
+    if (inspection.mode is Mode.mystery_visit) != covert(user):
+        return False
     needed = ASSIGNEE_PERMISSIONS[inspection.mode]
     if inspection.mode is Mode.self_check:
         return user.can(needed, inspection.outlet)
@@ -474,6 +483,9 @@ def create_team(*, name: str, subbranch: OrgUnit, members: list[User], by: User 
     if subbranch.kind is not OrgKind.subbranch:
         raise InvalidInput(N_("检查组必须属于一个支行"), code="not_subbranch")
     for member in members:
+        if covert(member):
+            raise InvalidInput(N_("%(name)s是神秘人，不能加入检查组"), name=member.display_name,
+                               code="covert_member")
         if not member.can(Permission.inspections_fill, subbranch):
             raise InvalidInput(N_("%(name)s不是该支行的检查员"), name=member.display_name,
                                code="not_inspector")

@@ -318,3 +318,24 @@ def test_a_campaign_is_one_year_at_most_with_each_mode_once(client, api, demo, b
         "period_end": "2027-01-31", "modes": ["self_check"], **body})
     assert response.status_code == 422, response.get_json()
     assert field in response.get_json()["error"]["details"]
+
+
+def test_a_mystery_shopper_is_never_named_on_another_modes_task_or_team(client, api, first):
+    """A shopper (who may fill forms anywhere in the branch) given a spot check or put in a
+    peer-check team would be seen by the outlet, and known from then on: are both refused?"""
+    spot = first("spot_check")
+    shopper = db.session.scalar(sa.select(User).where(User.username == "smr2"))
+    refused = client.post(f"/api/v1/inspections/{spot.id}/reassign", headers=api("fwgl"),
+                          json={"assignee_id": shopper.id, "reason": "改派原因"})
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["error"]["code"] == "assignee_not_allowed"
+    subbranch = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB"))
+    inspector = db.session.scalar(sa.select(User).join(RoleGrant).where(
+        RoleGrant.role == Role.inspector, RoleGrant.org_unit_id == subbranch.id))
+    team = client.post("/api/v1/teams", headers=api("fwgl"), json={
+        "name": "混入神秘人的检查组", "subbranch_id": subbranch.id,
+        "member_ids": [inspector.id, shopper.id]})
+    assert team.status_code == 422, team.get_json()
+    assert team.get_json()["error"]["code"] == "covert_member"
+    db.session.expire_all()
+    assert db.session.get(Inspection, spot.id).assignee_id != shopper.id

@@ -245,16 +245,25 @@ def submit(inspection: Inspection, payload: dict[str, Any], *, by: User) -> dict
     return submission_result(inspection)
 
 
+def _refuse_if_appealed(inspection: Inspection) -> None:
+    """An appealed finding is the outlet's case: the submission it belongs to is neither sent
+    back nor replaced (the appeal would lose its subject)."""
+    if any(finding.appeals for finding in inspection.findings):
+        raise Conflict(N_("该检查已有申诉，不能退回重填"), code="has_appeals")
+
+
 def _discard_previous_submission(inspection: Inspection) -> None:
     """A returned inspection is corrected and submitted again: its answers and findings are
     replaced (the earlier score version stays in history)."""
-    if any(finding.appeals for finding in inspection.findings):
-        raise Conflict(N_("该检查已有申诉，不能退回重填"), code="has_appeals")
+    _refuse_if_appealed(inspection)
     signals.findings_replaced.send(inspection, findings=list(inspection.findings))
     for finding in list(inspection.findings):
         db.session.delete(finding)
     inspection.answers.clear()
     db.session.flush()
+    # the deleted findings are gone from the database, not from the loaded list: the
+    # submission's answer (and its replays) must list the new findings only
+    db.session.expire(inspection, ["findings"])
 
 
 def _store_score(inspection: Inspection, detail: dict[str, Any], total: Decimal | None,
@@ -365,8 +374,10 @@ def _require_review(inspection: Inspection, by: User) -> None:
 
 
 def return_for_correction(inspection: Inspection, reason: str, *, by: User) -> Inspection:
-    """Send a submission back to its inspector with a reason."""
+    """Send a submission back to its inspector with a reason — not once the outlet has
+    appealed one of its findings (the resubmission would have to drop it)."""
     _require_review(inspection, by)
+    _refuse_if_appealed(inspection)
     inspection.return_for_correction(reason)
     db.session.flush()
     record("inspection.return", inspection, actor=by, reason=reason)

@@ -316,3 +316,46 @@ def test_a_mystery_visit_cannot_be_fixed_on_the_spot(client, api, first):
     assert response.status_code == 422, response.get_json()
     assert response.get_json()["error"]["code"] == "fixed_on_spot_not_allowed"
     assert db.session.get(Inspection, visit.id).status.value in ("assigned", "in_progress")
+
+
+def test_an_appealed_submission_is_not_sent_back(client, api, first):
+    """Once the outlet has appealed a finding, is returning the inspection refused (409) — the
+    resubmission would have to drop the appealed finding, so the inspection would be stuck —
+    and can the appeal still be decided and the result finalised?"""
+    spot = first("spot_check")
+    code = failing_item(client, api, spot)
+    result = submit_filled(client, api(filler_of(spot)), spot.id, fail=(code,)).get_json()
+    appeal = client.post(f"/api/v1/findings/{result['findings'][0]['id']}/appeals",
+                         json={"category": "standard_misapplied", "text": "该标识已按新版设置"},
+                         headers=api(outlet_manager_of(spot)))
+    assert appeal.status_code == 201, appeal.get_json()
+    refused = client.post(f"/api/v1/inspections/{spot.id}/return", headers=api("fwgl"),
+                          json={"reason": "请补充照片"})
+    assert refused.status_code == 409, refused.get_json()
+    assert refused.get_json()["error"]["code"] == "has_appeals"
+    decided = client.post(f"/api/v1/appeals/{appeal.get_json()['id']}/decide",
+                          json={"decision": "upheld", "note": "维持原判"}, headers=api("fwgl2"))
+    assert decided.status_code == 200, decided.get_json()
+    final = client.post(f"/api/v1/inspections/{spot.id}/finalise", headers=api("fwgl"))
+    assert final.status_code == 200 and final.get_json()["status"] == "final"
+
+
+def test_a_resubmission_answers_with_its_own_findings_only(client, api, first):
+    """Returned and submitted again with other failures: do the submission's answer and its
+    replay list exactly the findings the inspection now holds, not the deleted ones too?"""
+    spot = first("spot_check")
+    filler = api(filler_of(spot))
+    items = client.get(f"/api/v1/inspections/{spot.id}", headers=filler).get_json()[
+        "checklist"]["items"]
+    codes = [i["code"] for i in items if i["response_type"] == "pass_fail" and not i["red_line"]]
+    first_try = submit_filled(client, filler, spot.id, fail=tuple(codes[:2]))
+    assert first_try.status_code == 200, first_try.get_json()
+    returned = client.post(f"/api/v1/inspections/{spot.id}/return", headers=api("fwgl"),
+                           json={"reason": "请核实"})
+    assert returned.status_code == 200, returned.get_json()
+    again = submit_filled(client, filler, spot.id, fail=(codes[2],))
+    assert again.status_code == 200, again.get_json()
+    stored = client.get(f"/api/v1/inspections/{spot.id}", headers=api("fwgl")).get_json()
+    listed = sorted(f["id"] for f in again.get_json()["findings"])
+    assert listed == sorted(f["id"] for f in stored["findings"])
+    assert [f["item_code"] for f in again.get_json()["findings"]] == [codes[2]]

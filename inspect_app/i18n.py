@@ -2,7 +2,7 @@
 the bank's time zone."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -88,8 +88,19 @@ def bank_timezone() -> ZoneInfo:
 
 
 def local_date(moment: datetime | None) -> date | None:
-    """The calendar date of ``moment`` where the bank is (what pages and PDFs print)."""
-    return moment.astimezone(bank_timezone()).date() if moment is not None else None
+    """The calendar date of ``moment`` where the bank is (what pages and PDFs print, and the
+    day, week or month a submission counts in). A naive moment is UTC, as the database keeps."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(bank_timezone()).date()
+
+
+def bank_midnight(day: date) -> datetime:
+    """The moment ``day`` begins where the bank is. Periods are the bank's days, weeks and
+    months: a submission at 01:00 Beijing time counts on that day, not on the UTC day before."""
+    return datetime.combine(day, time.min, tzinfo=bank_timezone())
 
 
 def local_today() -> date:

@@ -22,7 +22,7 @@ from ..auth.permissions import Permission, Role
 from ..checklists.models import Checklist, ChecklistStatus
 from ..errors import InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
-from ..i18n import N_
+from ..i18n import N_, local_date
 from ..messages import Message
 from ..orgs.models import OrgKind, OrgUnit
 from . import planning
@@ -212,7 +212,7 @@ def _recent_facts(outlet_ids: list[int]) -> tuple[dict[int, float], dict[int, da
     for outlet_id, total, submitted_at, scored in rows:
         if total is not None and scored:  # a follow-up is a visit, not the outlet's score
             scores[outlet_id] = float(total)
-        dates[outlet_id] = submitted_at.date()
+        dates[outlet_id] = local_date(submitted_at)
     return scores, dates
 
 

@@ -35,6 +35,7 @@ from ..errors import InvalidInput, NotFound
 from ..evidence.models import FLAG_LABELS, Photo, PhotoPurpose
 from ..extensions import db
 from ..i18n import N_
+from ..i18n import bank_timezone as timezone
 from ..inspections.access import sees_identity
 from ..inspections.models import Campaign, Inspection
 from ..inspections.schemas import MYSTERY_LABEL
@@ -42,7 +43,7 @@ from ..orgs.models import OrgKind, OrgUnit
 from ..reports import pdf
 from .access import visible_items
 from .models import SEVERITY_LABELS, ClosedReason, RectificationItem, RectificationState
-from .operations import filtered, local_date, local_today, timezone
+from .operations import filtered, local_date, local_today
 
 #: Bump when the templates change in a way that must invalidate cached downloads.
 DOCUMENT_VERSION = "2026.11.1"

@@ -6,7 +6,7 @@ written to the audit log.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,8 +18,7 @@ from ..auth.permissions import Role
 from ..errors import Conflict, InvalidInput, PermissionDenied
 from ..evidence.models import Photo, PhotoPurpose
 from ..extensions import db
-from ..i18n import N_, local_date, local_today  # noqa: F401  (the domain's callers import them here)
-from ..i18n import bank_timezone as timezone
+from ..i18n import N_, bank_midnight, local_date, local_today  # noqa: F401  (the domain's callers import them here)
 from ..inspections.models import (
     EDITABLE,
     Finding,
@@ -402,15 +401,11 @@ def filtered(query: sa.Select, args: dict[str, Any], today: date) -> sa.Select:
     if args.get("responsible_id") is not None:
         query = query.where(RectificationItem.responsible_id == args["responsible_id"])
     if args.get("found_from") is not None:
-        query = query.where(Inspection.submitted_at >= _day_start(args["found_from"]))
+        query = query.where(Inspection.submitted_at >= bank_midnight(args["found_from"]))
     if args.get("found_to") is not None:
         query = query.where(Inspection.submitted_at
-                            < _day_start(args["found_to"] + timedelta(days=1)))
+                            < bank_midnight(args["found_to"] + timedelta(days=1)))
     return query
-
-
-def _day_start(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=timezone())
 
 
 #: Not done with: still to fix, or fixed and awaiting acceptance.
@@ -421,7 +416,7 @@ def list_figures(viewer: User, start: date, end: date, today: date) -> dict[int,
     """Per sub-branch id, what the 整改清单 of ``start``–``end`` holds and what it does not:
     items found in the period (``found``, of which ``owed`` still open or awaiting
     acceptance) and items found earlier still owed (``earlier``, of which ``overdue``)."""
-    begin, stop = _day_start(start), _day_start(end + timedelta(days=1))
+    begin, stop = bank_midnight(start), bank_midnight(end + timedelta(days=1))
     owed = RectificationItem.state.in_(UNFINISHED)
     now = sa.and_(Inspection.submitted_at >= begin, Inspection.submitted_at < stop)
     before = sa.and_(Inspection.submitted_at < begin, owed)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
@@ -23,7 +23,7 @@ from ..auth.models import User
 from ..auth.permissions import Permission
 from ..errors import PermissionDenied
 from ..extensions import db
-from ..i18n import N_
+from ..i18n import N_, bank_midnight, local_date
 from ..inspections.models import RESULT_VISIBLE, Finding, FindingStatus, Inspection, Mode
 from ..orgs.models import OrgKind, OrgUnit
 from ..scoring import DEFAULT_RULES
@@ -41,8 +41,7 @@ class Period:
 
     @property
     def bounds(self) -> tuple[datetime, datetime]:
-        return (datetime.combine(self.start, time.min, tzinfo=UTC),
-                datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC))
+        return bank_midnight(self.start), bank_midnight(self.end + timedelta(days=1))
 
 
 def period_for(kind: str, day: date) -> Period:
@@ -267,24 +266,26 @@ def trend(unit: OrgUnit, by: User, *, end: date, months: int = 12) -> list[dict[
     first = date(end.year, end.month, 1)
     for _ in range(months - 1):
         first = date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
-    start = datetime.combine(first, time.min, tzinfo=UTC)
-    stop = datetime.combine(period_scores.period_end("month", date(end.year, end.month, 1)),
-                            time.min, tzinfo=UTC)
+    start = bank_midnight(first)
+    stop = bank_midnight(period_scores.period_end("month", date(end.year, end.month, 1)))
     outlets = ([unit.id] if unit.kind is OrgKind.outlet else
                list(db.session.scalars(sa.select(OrgUnit.id).where(
                    OrgUnit.path.startswith(unit.path), OrgUnit.kind == OrgKind.outlet))))
-    month = sa.func.extract("month", Inspection.submitted_at)
-    year = sa.func.extract("year", Inspection.submitted_at)
+    # Each submission in the bank's month (a submission at 01:00 Beijing time on the 1st is
+    # that month's, whatever the UTC date says): summed here, not by the database's calendar.
     rows = db.session.execute(
-        sa.select(year, month, Inspection.mode, sa.func.sum(sa.cast(Inspection.total, sa.Float)),
-                  sa.func.count())
+        sa.select(Inspection.submitted_at, Inspection.mode, sa.cast(Inspection.total, sa.Float))
         .where(Inspection.outlet_id.in_(outlets), Inspection.status.in_(RESULT_VISIBLE),
                Inspection.total.is_not(None), Inspection.submitted_at >= start,
-               Inspection.submitted_at < stop, Inspection.scores_the_outlet())
-        .group_by(year, month, Inspection.mode))
-    by_month: dict[tuple[int, int], dict[str, tuple[float, int]]] = defaultdict(dict)
-    for y, m, mode, total, count in rows:
-        by_month[(int(y), int(m))][mode.value] = (float(total), count)
+               Inspection.submitted_at < stop, Inspection.scores_the_outlet()))
+    sums: dict[tuple[int, int], dict[str, list]] = defaultdict(dict)
+    for submitted_at, mode, total in rows:
+        day = local_date(submitted_at)
+        cell = sums[(day.year, day.month)].setdefault(mode.value, [0.0, 0])
+        cell[0] += total
+        cell[1] += 1
+    by_month = {month: {mode: (total, count) for mode, (total, count) in modes.items()}
+                for month, modes in sums.items()}
     result, cursor = [], first
     for _ in range(months):
         combined, _, count, self_mean, independent, _ = period_scores.figures(

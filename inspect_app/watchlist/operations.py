@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from ..auth.permissions import Permission
 from ..checklists.models import Checklist
 from ..errors import IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
-from ..i18n import N_, local_today
+from ..i18n import N_, bank_midnight, local_date, local_today
 from ..inspections.models import Finding, FindingStatus, Inspection, InspectionStatus, Mode
 from ..messages import Message
 from ..orgs.models import OrgKind, OrgUnit
@@ -90,11 +90,11 @@ def update_rules(rules: dict[str, Any], *, period_days: int, note: str | None,
 
 
 def _end_of(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+    return bank_midnight(day + timedelta(days=1))
 
 
 def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
+    return bank_midnight(day)
 
 
 @dataclass
@@ -126,7 +126,7 @@ def _checks_by_outlet(since: date, as_of: date) -> dict[int, _UnitChecks]:
         fails = failed.get(row.id, [])
         failed_codes = tuple(sorted(code for code, _ in fails))
         check = engine.CheckResult(
-            date=row.submitted_at.date(), mode=row.mode.value,
+            date=local_date(row.submitted_at), mode=row.mode.value,
             # a follow-up's failures count, its partial score does not
             total=float(row.total) if row.total is not None and row.scored else None,
             red_line_failures=tuple(sorted(code for code, red in fails if red)),

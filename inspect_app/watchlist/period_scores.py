@@ -36,12 +36,13 @@ from __future__ import annotations
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, attributes
 
+from ..i18n import bank_midnight, local_date
 from ..inspections.models import RESULT_VISIBLE, Finding, FindingStatus, Inspection
 from ..orgs.models import OrgKind, OrgUnit
 from ..scoring import DEFAULT_RULES, combined_mean
@@ -83,8 +84,8 @@ def period_end(kind: str, start: date) -> date:
 
 
 def _day(moment: datetime) -> date:
-    """The UTC day of a submission time (periods are bounded at UTC midnight)."""
-    return moment.astimezone(UTC).date() if moment.tzinfo else moment.date()
+    """The bank's day of a submission time (periods are bounded at the bank's midnight)."""
+    return local_date(moment)
 
 
 def _r(value: float | None) -> float | None:
@@ -132,8 +133,7 @@ def _rows(kind: str, start: date, unit_id: int, unit_kind: str,
 
 
 def _bounds(kind: str, start: date) -> tuple[datetime, datetime]:
-    return (datetime.combine(start, time.min, tzinfo=UTC),
-            datetime.combine(period_end(kind, start), time.min, tzinfo=UTC))
+    return bank_midnight(start), bank_midnight(period_end(kind, start))
 
 
 def _delete(conn: sa.Connection, table: sa.Table, columns: tuple[str, ...],

@@ -99,7 +99,7 @@ def test_an_open_task_past_its_window_is_marked_overdue(client, manager, first):
     """Does the campaign page mark the open tasks whose window has passed 已逾期 — and only
     those?"""
     spot = first("spot_check")
-    spot.due_start, spot.due_end = date.today() - timedelta(days=9), date.today() - timedelta(days=2)
+    spot.due_start, spot.due_end = local_today() - timedelta(days=9), local_today() - timedelta(days=2)
     db.session.commit()
     page = client.get(f"/manage/campaigns/{manager['id']}").get_data(as_text=True)
     marked = {int(i) for i in re.findall(r'data-overdue="(\d+)">已逾期<', page)}

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from inspect_app.auth.models import User
 from inspect_app.extensions import db
+from inspect_app.i18n import local_today
 from inspect_app.inspections.models import Inspection
 from inspect_app.rectification.models import RectificationItem
 
@@ -51,7 +52,6 @@ def test_a_follow_up_leaves_the_outlets_scores_alone(client, api, failed_inspect
     """Does a follow-up — a near-perfect score over the few items that had failed — leave the
     outlet's ranking figures and its watch-list checks as they were, while still counting in
     the per-period figures' consistency?"""
-    from datetime import date
 
     from inspect_app.watchlist import operations as watchlist
     from inspect_app.watchlist.period_scores import differences
@@ -60,7 +60,7 @@ def test_a_follow_up_leaves_the_outlets_scores_alone(client, api, failed_inspect
     headers = api("fwgl")
 
     def outlet_row():
-        ranking = client.get(f"/api/v1/dashboard/rankings?kind=month&day={date.today()}",
+        ranking = client.get(f"/api/v1/dashboard/rankings?kind=month&day={local_today()}",
                              headers=headers).get_json()
         return next(r for r in ranking["outlets"] if r["id"] == inspection.outlet_id)
 
@@ -68,7 +68,7 @@ def test_a_follow_up_leaves_the_outlets_scores_alone(client, api, failed_inspect
     inspector = db.session.scalar(sa.select(User).where(User.username == "jc.fenhang2"))
     response = client.post("/api/v1/rectification/reinspections", headers=headers, json={
         "item_ids": [i.id for i in items_of(inspection)], "assignee_id": inspector.id,
-        "due_start": date.today().isoformat(), "due_end": date.today().isoformat()})
+        "due_start": local_today().isoformat(), "due_end": local_today().isoformat()})
     assert response.status_code == 201, response.get_json()
     follow_up_id = response.get_json()["id"]
     assert submit_filled(client, api("jc.fenhang2"), follow_up_id).status_code == 200
@@ -79,7 +79,7 @@ def test_a_follow_up_leaves_the_outlets_scores_alone(client, api, failed_inspect
     after = outlet_row()
     assert (after["count"], after["combined"]) == (before["count"], before["combined"])
     assert differences(db.session.connection()) == []
-    checks = watchlist._checks_by_outlet(date.today(), date.today())[inspection.outlet_id]
+    checks = watchlist._checks_by_outlet(local_today(), local_today())[inspection.outlet_id]
     follow_up_check = next(c for c in checks.independent if c.ref == f"{follow_up_id:012d}")
     assert follow_up_check.total is None  # its score does not count...
     assert follow_up_check.failed_items == ()  # ...its failures would

@@ -2,7 +2,7 @@
 fixed on the spot, deadlines and responsible people, resubmission and appeals."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -209,7 +209,7 @@ def test_deadline_adjustment_is_for_service_managers_and_audited(client, api, fa
     inspection, _ = failed_inspection(count=1)
     item = items_of(inspection)[0]
     old = item.deadline.isoformat()
-    new = (date.today() + timedelta(days=30)).isoformat()
+    new = (local_today() + timedelta(days=30)).isoformat()
     body = {"deadline": new, "reason": "需更换门楣，厂家排期"}
     refused = client.post(f"/api/v1/rectification/items/{item.id}/deadline", json=body,
                           headers=api(subbranch_manager_of(inspection)))

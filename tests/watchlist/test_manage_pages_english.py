@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from inspect_app.extensions import db
+from inspect_app.i18n import local_today
 from inspect_app.watchlist.models import WatchlistEntry
 
 
@@ -15,7 +16,7 @@ def test_period_titles_and_days_on_the_list_read_in_english(client, login, demo)
     """Do the rankings' period, the bulletin's title and period, and the days an entry has
     been on the list read in English with ?lang=en — and stay as they were in Chinese?"""
     login("fwgl", "Demo@2026")
-    last_month = (date.today().replace(day=1) - timedelta(days=1))
+    last_month = (local_today().replace(day=1) - timedelta(days=1))
     quarter = (last_month.month - 1) // 3 + 1
     page = client.get(f"/manage/rankings?kind=quarter&day={last_month}&lang=en")
     assert f"Rankings · Q{quarter} {last_month.year}</h1>" in page.get_data(as_text=True)
@@ -107,7 +108,7 @@ def test_charts_speak_the_pages_language(client, login, demo):
     series, empty states and screen-reader descriptions English (排名前列网点, 数值, 暂无数据 …
     were left in Chinese) — and still Chinese in Chinese?"""
     login("fwgl", "Demo@2026")
-    last_month = date.today().replace(day=1) - timedelta(days=1)
+    last_month = local_today().replace(day=1) - timedelta(days=1)
     entry = db.session.scalar(sa.select(WatchlistEntry).order_by(WatchlistEntry.id))
     pages = {"rankings": f"/manage/rankings?kind=month&day={last_month}",
              "empty": "/manage/rankings?kind=week&day=2020-01-06",
@@ -141,7 +142,7 @@ def test_bulletin_and_list_words_read_in_english(client, login, demo):
     "暗访 3 times · 抽查 5 times") with English brackets and colons around the data, and
     does the watch-list tag an outlet "Outlet" (it said 网点) — still Chinese in Chinese?"""
     login("fwgl", "Demo@2026")
-    last_month = date.today().replace(day=1) - timedelta(days=1)
+    last_month = local_today().replace(day=1) - timedelta(days=1)
     text = client.get(f"/manage/bulletin?kind=month&day={last_month}&lang=en"
                       ).get_data(as_text=True)
     main = text.split("<main")[1]

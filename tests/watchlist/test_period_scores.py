@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from inspect_app.auth.models import User
 from inspect_app.extensions import db
+from inspect_app.i18n import local_today
 from inspect_app.inspections.models import Finding, FindingStatus
 from inspect_app.orgs.models import OrgKind, OrgUnit
 from inspect_app.scoring import DEFAULT_RULES, combined_mean
@@ -31,7 +32,7 @@ def consistent() -> list[str]:
 
 
 def outlet_row(client, headers, outlet_id: int, kind: str = "month") -> dict:
-    ranking = client.get(f"/api/v1/dashboard/rankings?kind={kind}&day={date.today()}",
+    ranking = client.get(f"/api/v1/dashboard/rankings?kind={kind}&day={local_today()}",
                          headers=headers).get_json()
     return next(r for r in ranking["outlets"] if r["id"] == outlet_id)
 
@@ -92,7 +93,7 @@ def test_figures_follow_submission_return_and_finalisation(client, api, first):
                        headers=headers).status_code == 200
     final = outlet_row(client, headers, spot.outlet_id, kind="quarter")
     assert final["count"] >= 1 and consistent() == []
-    subbranches = client.get(f"/api/v1/dashboard/rankings?kind=week&day={date.today()}",
+    subbranches = client.get(f"/api/v1/dashboard/rankings?kind=week&day={local_today()}",
                              headers=headers).get_json()["subbranches"]
     assert any(r["count"] for r in subbranches)
 
@@ -158,7 +159,7 @@ def live_failures(period) -> dict[str, tuple[int, int]]:
 def test_branch_failed_items_equal_a_live_count(demo):
     """Does the branch-wide view read kept counts equal to counting the findings?"""
     manager = db.session.scalar(sa.select(User).where(User.username == "fwgl"))
-    period = dashboards.period_for("quarter", date.today().replace(day=1) - timedelta(days=1))
+    period = dashboards.period_for("quarter", local_today().replace(day=1) - timedelta(days=1))
     kept = dashboards.most_failed_items(period, manager, limit=1000)
     assert kept and {r["item_code"]: (r["failures"], r["outlets"]) for r in kept} \
         == live_failures(period)
@@ -173,7 +174,7 @@ def test_failed_items_follow_findings_and_overturned_appeals(client, api, first)
     """Does a new finding count at once, and an overturned one stop counting?"""
     spot = first("spot_check")
     manager = db.session.scalar(sa.select(User).where(User.username == "fwgl"))
-    period = dashboards.period_for("month", date.today())
+    period = dashboards.period_for("month", local_today())
     items = client.get(f"/api/v1/inspections/{spot.id}",
                        headers=api(filler_of(spot))).get_json()["checklist"]["items"]
     code = next(i["code"] for i in items if i["response_type"] == "pass_fail"
@@ -203,7 +204,7 @@ def test_rankings_show_organisation_changes_at_once(client, api, demo):
     """Are a renamed, newly flagged and a deactivated outlet shown as such in the very next
     ranking (the organisation is kept between requests while it is unchanged)?"""
     headers = api("fwgl")
-    url = f"/api/v1/dashboard/rankings?kind=quarter&day={date.today()}"
+    url = f"/api/v1/dashboard/rankings?kind=quarter&day={local_today()}"
     first = {r["code"]: r for r in client.get(url, headers=headers).get_json()["outlets"]}
     outlet = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB-02"))
     gone = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB-03"))
@@ -233,3 +234,43 @@ def test_best_and_worst_never_show_one_outlet_twice(size, best, worst):
 def test_only_units_below_good_are_marked_for_attention(combined, marked):
     """Is 重点关注 kept for units below 良好, not for the bottom of a list of 100s?"""
     assert dashboards.needs_attention({"combined": combined}) is marked
+
+
+def test_periods_are_the_banks_days_not_utc_days(client, api, demo):
+    """A result submitted at 01:30 Beijing time on 1 December (17:30 UTC on 30 November) is
+    dated 2026-12-01 on its page: does it count in December too — in the rankings, the trend,
+    the bulletin's counts and the stored figures — and not in November?"""
+    from datetime import UTC, datetime
+
+    from inspect_app.inspections.models import Inspection, InspectionStatus
+
+    inspection = db.session.scalar(sa.select(Inspection).where(
+        Inspection.status == InspectionStatus.final, Inspection.total.is_not(None),
+        Inspection.scores_the_outlet()).order_by(Inspection.id))
+    inspection.submitted_at = datetime(2026, 11, 30, 17, 30, tzinfo=UTC)
+    db.session.commit()
+    assert consistent() == []
+    headers = api("fwgl")
+    shown = client.get(f"/api/v1/inspections/{inspection.id}", headers=headers).get_json()
+    assert shown["submitted_on"] == "2026-12-01"
+
+    def count_in(kind: str, day: str) -> int:
+        ranking = client.get(f"/api/v1/dashboard/rankings?kind={kind}&day={day}",
+                             headers=headers).get_json()
+        return next(r for r in ranking["outlets"] if r["id"] == inspection.outlet_id)["count"]
+
+    assert count_in("month", "2026-12-01") == 1  # the demo's history ends before December
+    assert count_in("week", "2026-12-01") == 1
+    trend = client.get(f"/api/v1/dashboard/trend?unit_id={inspection.outlet_id}&months=2"
+                       "&end=2026-12-31", headers=headers).get_json()
+    assert [(p["month"], p["count"]) for p in trend["points"]][-1] == ("2026-12", 1)
+    bulletin = client.get("/api/v1/bulletins?kind=month&day=2026-12-01",
+                          headers=headers).get_json()
+    assert sum(bulletin["inspections"].values()) == 1
+    november = db.session.scalar(sa.select(PeriodScore.inspections).where(
+        PeriodScore.period_kind == "month", PeriodScore.period_start == date(2026, 11, 1),
+        PeriodScore.unit_id == inspection.outlet_id, PeriodScore.mode == ""))
+    december = db.session.scalar(sa.select(PeriodScore.inspections).where(
+        PeriodScore.period_kind == "month", PeriodScore.period_start == date(2026, 12, 1),
+        PeriodScore.unit_id == inspection.outlet_id, PeriodScore.mode == ""))
+    assert december == 1 and (november or 0) == count_in("month", "2026-11-15")

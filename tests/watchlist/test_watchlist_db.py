@@ -3,7 +3,7 @@ rules tuning, and the managers' figures and bulletins."""
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import openpyxl
 import pytest
@@ -12,6 +12,7 @@ from pypdf import PdfReader
 
 from inspect_app.audit.models import AuditEntry
 from inspect_app.extensions import db
+from inspect_app.i18n import local_today
 from inspect_app.orgs.models import OrgUnit
 from inspect_app.watchlist.dashboards import period_for
 from inspect_app.watchlist.models import EntryStatus, WatchlistEntry, WatchlistEvent
@@ -42,7 +43,7 @@ def test_demo_list_entered_and_left_by_rule_with_reasons_and_coaching(client, ap
 def test_evaluation_is_deterministic(demo):
     """Does evaluating again on the same day change nothing?"""
     before = db.session.scalar(sa.select(sa.func.count()).select_from(WatchlistEvent))
-    report = evaluate(date.today())
+    report = evaluate(local_today())
     db.session.commit()
     assert "enter" not in report.actions and "exit" not in report.actions
     assert db.session.scalar(sa.select(sa.func.count()).select_from(WatchlistEvent)) == before
@@ -111,7 +112,7 @@ def test_coaching_actions_form_a_timeline(client, api, demo):
     """Does a logged 约谈 appear on the entry's timeline?"""
     active = client.get("/api/v1/watchlist", headers=api("fwgl")).get_json()[0]
     response = client.post(f"/api/v1/watchlist/{active['id']}/actions", headers=api("fwgl"),
-                           json={"kind": "interview", "held_on": date.today().isoformat(),
+                           json={"kind": "interview", "held_on": local_today().isoformat(),
                                  "people": "张丽、支行负责人", "notes": "约谈支行负责人"})
     assert response.status_code == 201, response.get_json()
     detail = client.get(f"/api/v1/watchlist/{active['id']}", headers=api("fwgl")).get_json()
@@ -146,7 +147,7 @@ def test_queue_data_import_puts_overtime_outlets_on_the_list(client, api, demo):
     outlet = unit("TS-KP-02")
     lines = ["网点编码,日期,服务客户数,超时客户数"]
     for back in range(1, 11):
-        lines.append(f"TS-KP-02,{(date.today() - timedelta(days=back)).isoformat()},200,60")
+        lines.append(f"TS-KP-02,{(local_today() - timedelta(days=back)).isoformat()},200,60")
     data = ("\n".join(lines) + "\n").encode()
     response = client.post("/api/v1/queue-data", headers=api("fwgl"),
                            data={"file": (io.BytesIO(data), "queue.csv")},
@@ -164,7 +165,7 @@ def test_queue_data_import_puts_overtime_outlets_on_the_list(client, api, demo):
 
 def test_rankings_trend_and_items_show_real_figures(client, api, demo):
     """Do rankings, most-failed items and trends return real figures from the history?"""
-    last_month = (date.today().replace(day=1) - timedelta(days=1)).isoformat()
+    last_month = (local_today().replace(day=1) - timedelta(days=1)).isoformat()
     headers = api("fwgl")
     ranking = client.get(f"/api/v1/dashboard/rankings?kind=month&day={last_month}",
                          headers=headers).get_json()
@@ -185,7 +186,7 @@ def test_rankings_trend_and_items_show_real_figures(client, api, demo):
 
 def test_subbranch_manager_sees_own_details_and_only_the_rank_of_others(client, api, demo):
     """Does a sub-branch manager see their own sub-branch and only the ranks of others?"""
-    last_month = (date.today().replace(day=1) - timedelta(days=1)).isoformat()
+    last_month = (local_today().replace(day=1) - timedelta(days=1)).isoformat()
     ranking = client.get(f"/api/v1/dashboard/rankings?kind=quarter&day={last_month}",
                          headers=api("zh.lubei")).get_json()
     named = [r for r in ranking["subbranches"] if r.get("name")]
@@ -198,7 +199,7 @@ def test_subbranch_manager_sees_own_details_and_only_the_rank_of_others(client, 
 
 def test_bulletins_export_as_pdf_and_xlsx(client, api, demo):
     """Do the weekly bulletin and monthly summary export as a Chinese PDF and a workbook?"""
-    last_month = (date.today().replace(day=1) - timedelta(days=1)).isoformat()
+    last_month = (local_today().replace(day=1) - timedelta(days=1)).isoformat()
     headers = api("fwgl")
     pdf = client.get(f"/api/v1/bulletins.pdf?kind=month&day={last_month}", headers=headers)
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
@@ -216,7 +217,7 @@ def test_manager_pages_render_on_a_phone(client, login, demo):
                  "/manage/watchlist?status=all"):
         page = client.get(path)
         assert page.status_code == 200, path
-    last_month = (date.today().replace(day=1) - timedelta(days=1)).isoformat()
+    last_month = (local_today().replace(day=1) - timedelta(days=1)).isoformat()
     rankings = client.get(f"/manage/rankings?kind=quarter&day={last_month}").get_data(as_text=True)
     assert rankings.count("<svg") == 4 and "支行排名" in rankings
     assert "失分最多的检查项" in rankings and "built-in method" not in rankings
@@ -227,8 +228,8 @@ def test_manager_pages_render_on_a_phone(client, login, demo):
 
 def test_spot_checks_weigh_watch_listed_outlets_more(client, api, demo):
     """Does the spot-check draw give watch-listed outlets a higher weight?"""
-    body = {"name": "抽查", "checklist_id": demo.id, "period_start": date.today().isoformat(),
-            "period_end": (date.today() + timedelta(days=30)).isoformat(),
+    body = {"name": "抽查", "checklist_id": demo.id, "period_start": local_today().isoformat(),
+            "period_end": (local_today() + timedelta(days=30)).isoformat(),
             "modes": ["spot_check"], "seed": 5, "settings": {"spot_check": {"size": 5}}}
     campaign = client.post("/api/v1/campaigns", json=body, headers=api("fwgl")).get_json()
     weights = dict((int(k), v) for k, v in campaign["plan"]["spot_check"]["draw"]

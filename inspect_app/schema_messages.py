@@ -56,6 +56,8 @@ CHINESE: dict[str, str] = {
     # schemas
     "Invalid input type.": N_("提交内容的类型不正确"),
     "Unknown field.": N_("不认识的字段"),
+    # webargs
+    "Invalid JSON body.": N_("请求内容不是有效的 JSON"),
     # validators
     "Must be greater than or equal to {min}.": N_("不能小于 %(min)s"),
     "Must be greater than {min}.": N_("必须大于 %(min)s"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, g, request
 from werkzeug.routing import IntegerConverter
 
-from .api.fields import MAX_ID, holds_nul
+from .api.fields import MAX_ID, UNSTORABLE, unstorable
 from .auth.session import UNSAFE_METHODS
 from .errors import InvalidInput, MalformedInput, NotAuthenticated, UnsupportedMediaType
 from .i18n import N_
@@ -82,16 +82,16 @@ def refuse_nul_characters() -> None:
 
     Also the one place a JSON body is first decoded: JSON nested beyond the parser's depth is
     a 400 here (Flask caches the result for the view)."""
-    found = any("\x00" in value for _, values in request.args.lists() for value in values)
+    found = unstorable([value for _, values in request.args.lists() for value in values])
     if not found and request.is_json:
         try:
-            found = holds_nul(request.get_json(silent=True))
+            found = unstorable(request.get_json(silent=True))
         except RecursionError:
             raise MalformedInput(N_("请求内容嵌套层次过深"), code="too_deep") from None
     elif not found and request.mimetype in FORM_TYPES:
-        found = any("\x00" in value for _, values in request.form.lists() for value in values)
+        found = unstorable([value for _, values in request.form.lists() for value in values])
     if found:
-        raise InvalidInput(N_("内容不能包含空字符（\\0）"), code="nul_character")
+        raise InvalidInput(UNSTORABLE[found], code=found)
 
 
 #: Bodies whose fields Werkzeug parses into ``request.form``.

@@ -1,6 +1,8 @@
 """flask-smorest's Api, adapted to the product's single JSON error shape."""
 from __future__ import annotations
 
+import json
+
 import marshmallow as ma
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
@@ -49,6 +51,16 @@ class Parser(FlaskParser):
 
     def load_multipart(self, req, schema):
         return MultiDictProxy(CombinedMultiDict([req.files, req.form]), schema)
+
+    def _raw_load_json(self, req):
+        # An integer of more than 4300 digits is a ValueError, not a JSONDecodeError, to
+        # Python's parser: said as malformed JSON (400) like any other, not a server error.
+        try:
+            return super()._raw_load_json(req)
+        except json.JSONDecodeError:
+            raise
+        except ValueError as exc:
+            raise json.JSONDecodeError(str(exc), "(the request body)", 0) from exc
 
 
 class Blueprint(_Blueprint):

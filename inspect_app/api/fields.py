@@ -87,18 +87,32 @@ class Upload(fields.Field):
         return value
 
 
-def holds_nul(value: Any) -> bool:
-    """Whether a decoded JSON value (or plain text) holds a NUL character anywhere, keys
-    included. Iterative: a deeply nested value cannot exhaust the stack."""
+#: Half of a UTF-16 surrogate pair: JSON can spell one (``"\\ud800"``), but no text holding
+#: it can be encoded, so neither database nor page could take it.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unstorable(value: Any) -> str | None:
+    """What no database stores, anywhere in a decoded JSON value (or plain text), keys
+    included: ``"nul_character"`` for a NUL character (PostgreSQL refuses it, SQLite would
+    keep it), ``"lone_surrogate"`` for half a surrogate pair; None when there is neither.
+    Iterative: a deeply nested value cannot exhaust the stack."""
     pending = [value]
     while pending:
         item = pending.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                return True
+                return "nul_character"
+            if LONE_SURROGATE.search(item):
+                return "lone_surrogate"
         elif isinstance(item, dict):
             pending.extend(item.keys())
             pending.extend(item.values())
         elif isinstance(item, list):
             pending.extend(item)
-    return False
+    return None
+
+
+#: What :func:`unstorable` finds, said to the user.
+UNSTORABLE = {"nul_character": N_("内容不能包含空字符（\\0）"),
+              "lone_surrogate": N_("内容包含无效的字符（不成对的代理字符）")}

@@ -7,7 +7,7 @@ import marshmallow as ma
 from flask import g, url_for
 from marshmallow import fields, validate
 
-from ..api.fields import Upload, holds_nul
+from ..api.fields import UNSTORABLE, Upload, unstorable
 from ..i18n import N_
 from .models import FLAG_LABELS
 
@@ -23,8 +23,9 @@ class ClientFactsField(fields.Field):
                 parsed = json.loads(value)
             except (TypeError, ValueError, RecursionError) as exc:
                 raise ma.ValidationError(N_("拍摄信息必须是 JSON")) from exc
-        if holds_nul(parsed):  # spelt \u0000 inside the form field: the hook cannot see it
-            raise ma.ValidationError(N_("内容不能包含空字符（\\0）"))
+        found = unstorable(parsed)  # spelt \u0000 inside the form field: the hook cannot see it
+        if found:
+            raise ma.ValidationError(UNSTORABLE[found])
         return ClientFactsSchema().load(parsed)
 
 

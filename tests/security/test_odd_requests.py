@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from inspect_app.extensions import db
 from inspect_app.orgs.models import OrgUnit
 
+from ..helpers import filler_of
+
 
 def error_of(response, status: int) -> dict:
     assert response.status_code == status, (response.status_code, response.get_data()[:300])
@@ -175,3 +177,45 @@ def test_an_id_no_table_can_hold_is_refused_alike_on_both_databases(client, api,
     outlet = next(p for p in spec["paths"]["/api/v1/inspections"]["get"]["parameters"]
                   if p["name"] == "outlet_id")
     assert outlet["schema"]["maximum"] == 2**31 - 1 and outlet["schema"]["minimum"] == 1
+
+
+def test_half_a_surrogate_pair_is_refused_not_a_server_error(client, api, demo, first):
+    """JSON can spell half a UTF-16 surrogate pair (``"\\ud800"``), which no text can be
+    encoded from: is it a 422 ``lone_surrogate`` wherever it appears — signing in, a reason, a
+    name, a draft's note — never a 500?"""
+    headers = {**api("fwgl"), "Content-Type": "application/json"}
+    spot = first("spot_check")
+    unit = db.session.scalar(sa.select(OrgUnit.id).where(OrgUnit.code == "TS-LB"))
+    for url, body in (
+            ("/api/v1/auth/token", '{"username": "\\ud800", "password": "x"}'),
+            (f"/api/v1/inspections/{spot.id}/cancel", '{"reason": "a\\udfffb"}'),
+            ("/api/v1/teams", '{"name": "\\ud800", "subbranch_id": UNIT, "member_ids": []}'
+             .replace("UNIT", str(unit))),
+            (f"/api/v1/org-units/{unit}", '{"address": "\\ud83d"}')):
+        method = client.patch if "org-units" in url else client.post
+        assert error_of(method(url, headers=headers, data=body), 422)["code"] \
+            == "lone_surrogate", url
+    draft = client.put(f"/api/v1/inspections/{spot.id}/draft", headers=headers,
+                       data='{"version": 1, "answers": {"ENV-01": {"value": "pass", '
+                            '"note": "\\ud800"}}}')
+    assert error_of(draft, 422)["code"] == "lone_surrogate"
+    assert db.session.get(type(spot), spot.id).status.value == "assigned"
+    # a whole pair is an ordinary character (an emoji)
+    ok = client.post(f"/api/v1/inspections/{spot.id}/cancel", headers=headers,
+                     data='{"reason": "网点停业 \\ud83d\\ude00"}')
+    assert ok.status_code == 200, ok.get_json()
+
+
+def test_an_integer_of_thousands_of_digits_is_malformed_json(client, api, demo, first):
+    """Python's JSON parser refuses integers of more than 4300 digits with a ValueError of its
+    own: is that a 400 ``malformed_json`` like any unreadable body, never a 500?"""
+    spot = first("spot_check")
+    headers = {**api(filler_of(spot)), "Content-Type": "application/json"}
+    huge = "9" * 5001
+    draft = client.put(f"/api/v1/inspections/{spot.id}/draft", headers=headers,
+                       data='{"version": 1, "answers": {"ENV-01": {"value": HUGE}}}'
+                       .replace("HUGE", huge))
+    assert error_of(draft, 400)["code"] == "malformed_json"
+    token = client.post("/api/v1/auth/token", headers={"Content-Type": "application/json"},
+                        data='{"username": HUGE, "password": "x"}'.replace("HUGE", huge))
+    assert error_of(token, 400)["code"] == "malformed_json"

@@ -22,6 +22,7 @@ STRINGS: dict[str, str] = {
     "missing_title": N_("提交前请补全以下内容："),
     "missing_answer": N_("尚未作答"), "missing_photo": N_("需要拍照留证"),
     "missing_reason": N_("扣分时必须填写扣分原因"), "bad_number": N_("请填写数字"),
+    "number_range": N_("请填写 0 到 {most} 之间的数字"),
     "too_long": N_("最多 {max} 个字"),
     "queued_submit": N_("已保存在手机上，联网后自动提交"),
     "submitted": N_("已提交"), "score": N_("得分"), "grade": N_("等级"),

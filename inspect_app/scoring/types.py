@@ -246,6 +246,10 @@ DERIVED_MEASURES = {"wait_minutes": "取号至叫号的等候分钟数",
                     "service_minutes": "开始办理至离开的办理分钟数"}
 
 
+#: The largest measured number an answer may give.
+NUMBER_MOST = 1_000_000
+
+
 @register
 class Number(ResponseType):
     """A measured number against a limit, e.g. waiting time ≤ 15 分钟: all points or none.
@@ -278,10 +282,15 @@ class Number(ResponseType):
         return errors
 
     def _check_value(self, value: Any, config: dict[str, Any], weight: Decimal | None) -> list[str]:
-        if as_decimal(value) is None:
+        number = as_decimal(value)
+        if number is None:
             if config["unit"]:
                 return [Message("请填写数字（单位：%(unit)s）", unit=config["unit"])]
             return [Message("请填写数字")]
+        if not 0 <= number <= NUMBER_MOST:
+            # what is measured (minutes, people, a share) is never negative, and a figure
+            # beyond this is a slip of the finger, not a measure
+            return [Message("请填写 0 到 %(most)s 之间的数字", most=NUMBER_MOST)]
         return []
 
     def _within(self, value: Any, config: dict[str, Any]) -> bool:

@@ -9,6 +9,7 @@ const id = Number(location.pathname.split("/").pop());
 const $ = (x) => document.getElementById(x);
 // The longest text answer the server takes (inspect_app/scoring/types.py, MAX_TEXT_ANSWER).
 const MAX_TEXT = 2000;
+const NUMBER_MOST = 1000000;  // the server's bound on a measured number (scoring/types.py)
 const EVENTS = ["arrival", "ticket", "called", "served", "left"];
 let form = null;
 let photos = [];
@@ -72,6 +73,7 @@ function problems() {
     const note = answerOf(item.code).note;
     if (scored(item) && (value === null || value === "")) found.push([item, derivedSource(item) ? t("derived_pending") : t("missing_answer")]);
     else if (["number", "deduction"].includes(item.response_type) && value !== "na" && value !== null && Number.isNaN(Number(value))) found.push([item, t("bad_number")]);
+    else if (item.response_type === "number" && value !== "na" && value !== null && !(Number(value) >= 0 && Number(value) <= NUMBER_MOST)) found.push([item, t("number_range", { most: NUMBER_MOST })]);
     else if (item.response_type === "text" && typeof value === "string" && value.length > MAX_TEXT) found.push([item, t("too_long", { max: MAX_TEXT })]);
     else if (item.response_type === "deduction" && Number(value) > 0 && !(note && note.trim())) found.push([item, t("missing_reason")]);
     if (needsPhoto(item) && photoList(item.code).count === 0) found.push([item, t("missing_photo")]);
@@ -127,7 +129,7 @@ function control(item) {
       }
       return el("div", { class: "number-row" },
         el("label", { class: "inline-label" }, el("span", { class: "sr-only" }, item.text),
-          el("input", { type: "number", inputmode: "decimal", step: "any", value: typeof answer.value === "number" ? answer.value : "",
+          el("input", { type: "number", inputmode: "decimal", step: "any", min: "0", max: String(NUMBER_MOST), value: typeof answer.value === "number" ? answer.value : "",
             "data-number": item.code, oninput: (e) => save(item.code, { value: e.target.value === "" ? null : Number(e.target.value) }) }),
           el("span", {}, unit)),
         el("span", { class: "muted" }, hint),

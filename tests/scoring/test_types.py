@@ -194,6 +194,25 @@ def test_number_refuses_non_numbers_and_names_the_unit(number):
     assert number.validate_answer(True, config)
 
 
+@pytest.mark.parametrize("value", [-5, -0.01, 1_000_001, 10**400])
+def test_a_measured_number_is_never_negative_nor_absurd(number, value):
+    """Waiting minutes of −5 used to pass a "max" item, and 10⁴⁰⁰ became ``Infinity`` in
+    SQLite's JSON: are both refused, while 0 and the bound itself are taken?"""
+    config = {"limit": 15, "unit": "分钟"}
+    assert number.validate_answer(value, config) == ["请填写 0 到 1000000 之间的数字"]
+    assert number.validate_answer(0, config) == number.validate_answer(1_000_000, config) == []
+
+
+def test_the_form_knows_the_servers_bound_on_numbers():
+    """The phone refuses what the server would (offline, before it is queued)."""
+    from pathlib import Path
+
+    from inspect_app.scoring.types import NUMBER_MOST
+
+    form = (Path(__file__).resolve().parents[2] / "static/js/form.js").read_text()
+    assert f"const NUMBER_MOST = {NUMBER_MOST};" in form
+
+
 # -- text -----------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from .api.base import Api
+from .api.fields import Moment
 
 #: Constraint names that are the same on SQLite and PostgreSQL, so migrations can drop them.
 NAMING_CONVENTION = {
@@ -31,5 +32,6 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate(compare_type=True, render_as_batch=True)
 api = Api()
+api.register_field(Moment, "string", None)  # a date-time, or its date only
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -64,8 +64,14 @@ class Parser(FlaskParser):
 
 
 class Blueprint(_Blueprint):
-    """flask-smorest's Blueprint with :class:`Parser` (``location="multipart"``)."""
+    """flask-smorest's Blueprint with :class:`Parser` (``location="multipart"``), whose
+    documented refusals (4xx, 5xx) show the error body unless told otherwise."""
 
     ARGUMENTS_PARSER = Parser()
     DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**_Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
                                              "multipart": "multipart/form-data"}
+
+    def alt_response(self, status_code, response=None, *, schema=None, **kwargs):
+        if response is None and schema is None and int(status_code) >= 400:
+            schema = ErrorSchema
+        return super().alt_response(status_code, response, schema=schema, **kwargs)

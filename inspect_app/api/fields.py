@@ -87,6 +87,17 @@ class Upload(fields.Field):
         return value
 
 
+class Moment(fields.DateTime):
+    """A moment, ISO 8601 — or only its date (``YYYY-MM-DD``) where the reader may not know a
+    mystery shopper: a visit's exact times would tell who it was. Documented as a string of
+    either form (``format: date-time`` would promise the time)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("metadata", {}).setdefault(
+            "description", "时刻（ISO 8601）；暗访对看不到神秘人身份的人只给日期（YYYY-MM-DD）")
+        super().__init__(*args, **kwargs)
+
+
 #: Half of a UTF-16 surrogate pair: JSON can spell one (``"\\ud800"``), but no text holding
 #: it can be encoded, so neither database nor page could take it.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")

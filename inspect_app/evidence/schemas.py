@@ -7,7 +7,7 @@ import marshmallow as ma
 from flask import g, url_for
 from marshmallow import fields, validate
 
-from ..api.fields import UNSTORABLE, Upload, unstorable
+from ..api.fields import UNSTORABLE, Moment, Upload, unstorable
 from ..i18n import N_
 from .models import FLAG_LABELS
 
@@ -75,7 +75,7 @@ class PhotoSchema(ma.Schema):
     camera = fields.Function(lambda p: " ".join(x for x in (p.camera_make, p.camera_model) if x)
                              or None)
     captured_at = fields.String(allow_none=True)
-    uploaded_at = fields.DateTime()
+    uploaded_at = Moment()
     thumbnail_url = fields.Function(lambda p: url_for("evidence_api.PhotoFile", photo_id=p.id,
                                                       rendition="thumb"))
     display_url = fields.Function(lambda p: url_for("evidence_api.PhotoFile", photo_id=p.id,

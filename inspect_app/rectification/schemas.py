@@ -9,7 +9,7 @@ import marshmallow as ma
 from flask import g
 from marshmallow import fields, validate
 
-from ..api.fields import BankDate, Id, Upload
+from ..api.fields import BankDate, Id, Moment, Upload
 from ..i18n import Label, translated
 from ..inspections.models import Mode
 from ..inspections.schemas import MYSTERY_LABEL, UnitRefSchema
@@ -52,11 +52,11 @@ class RectificationItemSchema(ma.Schema):
     deadline = fields.Date()
     responsible = fields.Nested(PersonSchema, allow_none=True)
     fix_note = fields.String(allow_none=True)
-    fix_submitted_at = fields.DateTime(allow_none=True)
+    fix_submitted_at = Moment(allow_none=True)
     rejection_reason = fields.String(allow_none=True)
     rejections = fields.Integer()
-    decided_at = fields.DateTime(allow_none=True)
-    closed_at = fields.DateTime(allow_none=True)
+    decided_at = Moment(allow_none=True)
+    closed_at = Moment(allow_none=True)
     closed_reason = fields.Enum(ClosedReason, by_value=True, allow_none=True)
     closed_reason_label = fields.Function(
         lambda i: translated(i.closed_reason.label) if i.closed_reason else None)
@@ -72,8 +72,8 @@ class RectificationItemSchema(ma.Schema):
                                     metadata={"description": "检查日期（不含时刻）"})
     inspector = fields.Method("dump_inspector")
     version = fields.Integer()
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    created_at = Moment()
+    updated_at = Moment()
 
     @ma.post_dump(pass_original=True)
     def hide_visit_times(self, data, item, **kwargs):

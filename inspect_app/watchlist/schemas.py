@@ -130,7 +130,7 @@ class SubbranchRankSchema(ma.Schema):
     """One ranked unit. A unit without a score in the period comes last, without ``rank``. A
     sub-branch manager gets the other sub-branches as ``{"rank": n, "own": false}`` only."""
 
-    rank = fields.Integer(metadata={"description": "名次（本期无得分的机构没有名次）"})
+    rank = fields.Integer(allow_none=True, metadata={"description": "名次（本期无得分的机构没有名次）"})
     own = fields.Boolean(metadata={
         "description": "仅在为 false 时出现：其他支行，支行管理者只能看到其名次"})
     id = fields.Integer()

@@ -33,10 +33,12 @@ def test_a_mystery_visit_as_its_outlet_sees_it_matches_the_spec(client, api, dem
                         headers=headers).get_json()
     shown = next(i for i in listed["items"] if i["id"] == visit.id)
     assert shown["due_start"] is None and len(shown["updated_at"]) == 10  # what it hides
-    validate(listed, documented(spec, "/api/v1/inspections"), cls=OAS30Validator)
+    validate(listed, documented(spec, "/api/v1/inspections"), cls=OAS30Validator,
+             format_checker=OAS30Validator.FORMAT_CHECKER)
     detail = client.get(f"/api/v1/inspections/{visit.id}", headers=headers).get_json()
     validate(detail, documented(spec, "/api/v1/inspections/{inspection_id}"),
-             cls=OAS30Validator)
+             cls=OAS30Validator,
+             format_checker=OAS30Validator.FORMAT_CHECKER)
 
 
 def test_uploads_document_their_form_fields_with_the_file(client):
@@ -53,3 +55,33 @@ def test_uploads_document_their_form_fields_with_the_file(client):
         assert set(schema["required"]) == required, path
         assert schema["properties"]["file"] == {"type": "string", "format": "binary"}
     assert "base_id" in spec["components"]["schemas"]["ImportUpload"]["properties"]
+
+
+def test_a_mystery_visits_fix_and_photos_as_the_outlet_sees_them_match_the_spec(client, api,
+                                                                                demo):
+    """A mystery visit's rectification item and its photos, as the outlet's manager gets them
+    (every time cut to its date), validate against the documented schemas."""
+    from inspect_app.rectification.models import RectificationItem
+
+    item = db.session.scalar(sa.select(RectificationItem).join(
+        Inspection, RectificationItem.inspection_id == Inspection.id).where(
+        Inspection.mode == Mode.mystery_visit).order_by(RectificationItem.id))
+    assert item is not None  # the demo's history
+    manager = db.session.scalar(sa.select(User.username).join(RoleGrant).where(
+        RoleGrant.role == Role.outlet_manager, RoleGrant.org_unit_id == item.outlet_id))
+    headers = api(manager)
+    spec = client.get("/api/v1/openapi.json").get_json()
+    detail = client.get(f"/api/v1/rectification/items/{item.id}", headers=headers).get_json()
+    assert len(detail["created_at"]) == 10  # what it hides
+    validate(detail, documented(spec, "/api/v1/rectification/items/{item_id}"),
+             cls=OAS30Validator,
+             format_checker=OAS30Validator.FORMAT_CHECKER)
+    listed = client.get(f"/api/v1/rectification/items?outlet_id={item.outlet_id}",
+                        headers=headers).get_json()
+    validate(listed, documented(spec, "/api/v1/rectification/items"), cls=OAS30Validator,
+             format_checker=OAS30Validator.FORMAT_CHECKER)
+    photos = client.get(f"/api/v1/inspections/{item.inspection_id}/photos",
+                        headers=headers).get_json()
+    validate(photos, documented(spec, "/api/v1/inspections/{inspection_id}/photos"),
+             cls=OAS30Validator,
+             format_checker=OAS30Validator.FORMAT_CHECKER)

@@ -67,7 +67,8 @@ def test_figures_reach_the_client_whole_and_as_documented(client, api, demo, use
         assert response.status_code == 200, (url, response.get_json())
         answer = response.get_json()
         assert answer == raw(expected), url
-        validate(answer, documented(spec, url), cls=OAS30Validator)
+        validate(answer, documented(spec, url), cls=OAS30Validator,
+             format_checker=OAS30Validator.FORMAT_CHECKER)
     ranks = client.get("/api/v1/dashboard/rankings?kind=month&day=2026-10-15",
                        headers=headers).get_json()
     assert any(row.get("own") is False for row in ranks["subbranches"]) \
@@ -80,3 +81,27 @@ def test_grades_are_said_in_english_on_request(client, api, demo):
     chinese = client.get(url, headers=api("fwgl")).get_json()["outlets"][0]["grade"]
     english = client.get(url + "&lang=en", headers=api("fwgl")).get_json()["outlets"][0]["grade"]
     assert (chinese, english) == ("优秀", "Excellent")
+
+
+def test_an_empty_period_is_documented_too(client, api, demo):
+    """A period without scores (ranks are null, other sub-branches by rank only) still
+    matches the documented schema, for a sub-branch manager as for the branch."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    for username in ("fwgl", "zh.lubei"):
+        url = "/api/v1/dashboard/rankings?kind=month&day=2027-06-15"
+        answer = client.get(url, headers=api(username)).get_json()
+        assert all(row.get("rank") is None for row in answer["subbranches"])
+        validate(answer, documented(spec, url), cls=OAS30Validator,
+             format_checker=OAS30Validator.FORMAT_CHECKER)
+
+
+def test_refusals_document_the_error_body(client):
+    """Every documented refusal (4xx) of every operation shows the one error body."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    bare = [f"{method.upper()} {path} {status}"
+            for path, operations in spec["paths"].items()
+            for method, operation in operations.items() if isinstance(operation, dict)
+            for status, response in operation.get("responses", {}).items()
+            if status.startswith("4") and "$ref" not in response
+            and not response.get("content")]
+    assert not bare, bare

@@ -39,11 +39,21 @@ class Id(fields.Integer):
 
 
 class BankDate(fields.Date):
-    """An ISO date between :data:`EARLIEST` and :data:`LATEST` (422 otherwise)."""
+    """A date written ``YYYY-MM-DD`` between :data:`EARLIEST` and :data:`LATEST` (422
+    otherwise). Python would also read ``20261231`` or ``2026-W52``: the OpenAPI document
+    promises the one form, so only that one is taken."""
 
     def __init__(self, **kwargs):
         super().__init__(**_first(validate.Range(
             min=EARLIEST, max=LATEST, error=N_("日期应在 2000-01-01 至 2099-12-31 之间")), kwargs))
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not ISO_DAY.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 #: C0 control characters but tab and line breaks, and DEL: never typed, never printable, and

@@ -273,6 +273,10 @@ def adjust_deadline(item: RectificationItem, *, deadline: date, reason: str,
     _require(can_manage(by, item), N_("只有服务管理人员可以调整整改期限"), "not_manager")
     if item.state is RectificationState.closed:
         raise InvalidInput(N_("已关闭的整改项不能调整期限"), code="closed")
+    found_on = local_date(item.inspection.submitted_at) or local_date(item.created_at)
+    if found_on is not None and deadline < found_on:
+        raise InvalidInput(N_("整改期限不能早于检查日期（%(day)s）"), day=found_on.isoformat(),
+                           code="deadline_before_inspection")
     before = _before(item)
     item.deadline = deadline
     db.session.flush()

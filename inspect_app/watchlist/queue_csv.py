@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
 
-from ..api.fields import NOT_ONE_LINE
+from ..api.fields import EARLIEST, LATEST, NOT_ONE_LINE
 from ..messages import N_, Message
 from .rules import QueueStats
 
@@ -143,9 +143,12 @@ def _parse_date(text: str) -> tuple[date | None, str | None]:
     if not match:
         return None, Message("日期格式应为 YYYY-MM-DD 或 YYYY/MM/DD")
     try:
-        return date(int(match[1]), int(match[3]), int(match[4])), None
+        day = date(int(match[1]), int(match[3]), int(match[4]))
     except ValueError:
         return None, Message("日期不存在：%(date)s", date=text)
+    if not EARLIEST <= day <= LATEST:  # as every date the API takes
+        return None, Message("日期应在 2000-01-01 至 2099-12-31 之间")
+    return day, None
 
 
 def _parse_count(text: str, label: str) -> tuple[int | None, str | None]:

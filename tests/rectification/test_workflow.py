@@ -223,6 +223,26 @@ def test_deadline_adjustment_is_for_service_managers_and_audited(client, api, fa
     assert entry.before["deadline"] == old
 
 
+def test_a_deadline_is_not_moved_before_the_inspection_nor_given_in_another_form(
+        client, api, failed_inspection):
+    """A deadline before the inspection's date (the item overdue the moment it exists) is
+    refused, and so is a date not written YYYY-MM-DD (``20261231``, ``2026-W52``), which
+    Python would have read as some other day."""
+    inspection, _ = failed_inspection(count=1)
+    item = items_of(inspection)[0]
+    url = f"/api/v1/rectification/items/{item.id}/deadline"
+    early = client.post(url, headers=api("fwgl"),
+                        json={"deadline": "2001-01-01", "reason": "调整期限"})
+    assert early.status_code == 422, early.get_json()
+    assert early.get_json()["error"]["code"] == "deadline_before_inspection"
+    for written in ("20261231", "2026-W52", "2026-12-31T00:00:00"):
+        odd = client.post(url, headers=api("fwgl"), json={"deadline": written, "reason": "调整"})
+        assert odd.status_code == 422, (written, odd.get_json())
+        assert odd.get_json()["error"]["details"] == {"deadline": ["不是有效的日期"]}
+    db.session.expire_all()
+    assert items_of(inspection)[0].deadline == item.deadline
+
+
 def test_responsible_person_can_be_changed_to_someone_of_the_outlet(client, api,
                                                                    failed_inspection):
     """Is the responsible person changeable — but only to someone of the outlet or above?"""

@@ -193,3 +193,10 @@ def test_summarize_totals_per_outlet_in_range():
     assert stats["A"] == QueueStats(150, 10, 2, date(2026, 3, 5))
     assert stats["A"].over_limit_share == pytest.approx(10 / 150)
     assert summarize(rows, date(2025, 1, 1), date(2025, 1, 2)) == {}
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "1999-12-31", "2100/01/01"])
+def test_dates_outside_the_products_years_are_refused(day):
+    """The same years as every date the API takes: 2000 to 2099."""
+    found = messages(parse(CHINESE + f"A,{day},5,1\n"))
+    assert (2, "date", "日期应在 2000-01-01 至 2099-12-31 之间") in found

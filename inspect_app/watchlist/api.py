@@ -178,7 +178,8 @@ class Rankings(MethodView):
         by = current_user()
         period = _period(args)
         return {"period": period.label,
-                "outlets": dashboards.outlet_ranking(period, by, mode=args.get("mode")),
+                "outlets": dashboards.outlet_ranking(period, by, mode=args.get("mode"),
+                                                     subbranch_id=args.get("subbranch_id")),
                 "subbranches": dashboards.subbranch_ranking(period, by, mode=args.get("mode"))}
 
 
@@ -193,7 +194,8 @@ class FailedItems(MethodView):
         return {"period": period.label,
                 "items": dashboards.most_failed_items(period, by, limit=args["limit"],
                                                       subbranch_id=args.get("subbranch_id")),
-                "sections": dashboards.failures_by_section(period, by)}
+                "sections": dashboards.failures_by_section(
+                    period, by, subbranch_id=args.get("subbranch_id"))}
 
 
 @blp.route("/dashboard/mode-comparison")
@@ -204,7 +206,8 @@ class ModeComparison(MethodView):
         """Self-check vs independent means per outlet, biggest gap first."""
         period = _period(args)
         return {"period": period.label,
-                "outlets": dashboards.mode_comparison(period, current_user())}
+                "outlets": dashboards.mode_comparison(period, current_user(),
+                                                      subbranch_id=args.get("subbranch_id"))}
 
 
 @blp.route("/dashboard/trend")

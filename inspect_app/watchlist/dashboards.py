@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from ..auth.models import User
 from ..auth.permissions import Permission
-from ..errors import PermissionDenied
+from ..errors import NotFound, PermissionDenied
 from ..extensions import db
 from ..i18n import N_, bank_midnight, local_date
 from ..inspections.models import RESULT_VISIBLE, Finding, FindingStatus, Inspection, Mode
@@ -63,6 +63,19 @@ def _reader_paths(by: User) -> list[str]:
     if not paths:
         raise PermissionDenied(N_("您无权查看统计报表"), code="not_reader")
     return paths
+
+
+def _paths(by: User, subbranch_id: int | None) -> list[str]:
+    """Where ``by`` reads figures: their scope, or only the sub-branch ``subbranch_id`` — one
+    within that scope (404 otherwise, as any unit out of reach)."""
+    paths = _reader_paths(by)
+    if subbranch_id is None:
+        return paths
+    unit = db.session.get(OrgUnit, subbranch_id)
+    if unit is None or unit.kind is not OrgKind.subbranch \
+            or not any(unit.path.startswith(p) for p in paths):
+        raise NotFound(N_("未找到该机构"), code="org_unit_not_found")
+    return [unit.path]
 
 
 def _sees_all_subbranches(by: User) -> bool:
@@ -175,11 +188,11 @@ def needs_attention(row: dict[str, Any]) -> bool:
     return band is not None and band.key in {"pass", "fail"}
 
 
-def outlet_ranking(period: Period, by: User, *, mode: str | None = None
-                   ) -> list[dict[str, Any]]:
-    """Outlets in the reader's scope by combined score (or by one mode's mean), best first,
-    with their self-check and independent means."""
-    return _ranking(period, OrgKind.outlet, mode, _reader_paths(by))
+def outlet_ranking(period: Period, by: User, *, mode: str | None = None,
+                   subbranch_id: int | None = None) -> list[dict[str, Any]]:
+    """Outlets in the reader's scope (or of one sub-branch in it) by combined score (or by
+    one mode's mean), best first, with their self-check and independent means."""
+    return _ranking(period, OrgKind.outlet, mode, _paths(by, subbranch_id))
 
 
 def subbranch_ranking(period: Period, by: User, *, mode: str | None = None
@@ -206,7 +219,7 @@ def most_failed_items(period: Period, by: User, *, limit: int = 10,
     :mod:`.period_scores` (one row per item); a narrower scope, or a sub-branch filter,
     counts its findings from the covering index on (creation time, status, item, outlet).
     """
-    paths = _reader_paths(by)
+    paths = _paths(by, subbranch_id)
     roots = _whole_branches(paths) if subbranch_id is None else None
     if roots and period.kind in period_scores.KINDS:
         failures = PeriodFailure.__table__
@@ -227,8 +240,6 @@ def most_failed_items(period: Period, by: User, *, limit: int = 10,
                         Finding.status != FindingStatus.overturned, _in(paths))
                  .group_by(Finding.item_code)
                  .order_by(failed.desc(), Finding.item_code).limit(limit))
-        if subbranch_id is not None:
-            query = query.where(OrgUnit.parent_id == subbranch_id)
         rows = db.session.execute(query).all()
     return [{"item_code": code, "item_text": text, "section": code.split("-")[0],
              "failures": int(n), "outlets": int(outlets)}
@@ -244,18 +255,21 @@ def _whole_branches(paths: list[str]) -> list[int] | None:
     return None
 
 
-def failures_by_section(period: Period, by: User) -> list[dict[str, Any]]:
+def failures_by_section(period: Period, by: User, *, subbranch_id: int | None = None
+                        ) -> list[dict[str, Any]]:
     """Failures per checklist area (the five areas of 五位一体)."""
     counts: dict[str, int] = defaultdict(int)
-    for row in most_failed_items(period, by, limit=10_000):
+    for row in most_failed_items(period, by, limit=10_000, subbranch_id=subbranch_id):
         counts[row["section"]] += row["failures"]
     return [{"section": s, "failures": n} for s, n in sorted(counts.items(),
                                                               key=lambda kv: -kv[1])]
 
 
-def mode_comparison(period: Period, by: User) -> list[dict[str, Any]]:
+def mode_comparison(period: Period, by: User, *, subbranch_id: int | None = None
+                    ) -> list[dict[str, Any]]:
     """Self-check vs independent means per outlet, biggest gap first (the inflation view)."""
-    rows = [r for r in outlet_ranking(period, by) if r["gap"] is not None]
+    rows = [r for r in outlet_ranking(period, by, subbranch_id=subbranch_id)
+            if r["gap"] is not None]
     return sorted(rows, key=lambda r: (-r["gap"], r["code"]))
 
 

@@ -104,7 +104,8 @@ class PeriodQuerySchema(ma.Schema):
     day = BankDate(metadata={"description": "期间内任一天（默认今天）"})
     mode = fields.String(validate=validate.OneOf(["self_check", "peer_check", "spot_check",
                                                   "mystery_visit"]))
-    subbranch_id = Id()
+    subbranch_id = Id(metadata={"description": "只看该支行的网点（须在您的范围内，否则 404）；"
+                                               "支行排名不受影响"})
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
 
 

@@ -105,3 +105,31 @@ def test_refusals_document_the_error_body(client):
             if status.startswith("4") and "$ref" not in response
             and not response.get("content")]
     assert not bare, bare
+
+
+def test_a_subbranch_filter_narrows_every_figure_and_stays_in_scope(client, api, demo):
+    """``subbranch_id`` keeps the outlets of that sub-branch in the rankings, the inflation
+    view and the failed items with their areas; a sub-branch outside the reader's scope is
+    404, as any unit out of reach."""
+    caofeidian = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-CFD"))
+    headers = api("fwgl")
+    query = f"kind=quarter&day=2026-10-15&subbranch_id={caofeidian.id}"
+    ranking = client.get(f"/api/v1/dashboard/rankings?{query}", headers=headers).get_json()
+    assert ranking["outlets"] and {r["subbranch"] for r in ranking["outlets"]} == {"曹妃甸支行"}
+    assert len(ranking["subbranches"]) == 12  # where it stands among the others
+    gaps = client.get(f"/api/v1/dashboard/mode-comparison?{query}", headers=headers).get_json()
+    assert {r["subbranch"] for r in gaps["outlets"]} <= {"曹妃甸支行"}
+    failed = client.get(f"/api/v1/dashboard/failed-items?{query}&limit=100",
+                        headers=headers).get_json()
+    per_section: dict[str, int] = {}
+    for item in failed["items"]:
+        per_section[item["section"]] = per_section.get(item["section"], 0) + item["failures"]
+    assert {s["section"]: s["failures"] for s in failed["sections"]} == per_section
+    everywhere = client.get("/api/v1/dashboard/failed-items?kind=quarter&day=2026-10-15",
+                            headers=headers).get_json()
+    assert sum(s["failures"] for s in failed["sections"]) \
+        < sum(s["failures"] for s in everywhere["sections"])
+    for path in ("rankings", "mode-comparison", "failed-items"):
+        refused = client.get(f"/api/v1/dashboard/{path}?{query}", headers=api("zh.lubei"))
+        assert refused.status_code == 404, path
+        assert refused.get_json()["error"]["code"] == "org_unit_not_found"

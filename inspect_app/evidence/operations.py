@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import operator
 from datetime import date, datetime
@@ -201,7 +202,7 @@ def ingest_photo(data: bytes, *, client_id: str, purpose: PhotoPurpose, outlet, 
     item_id = rectification_item.id if rectification_item is not None else None
     existing = db.session.scalar(sa.select(Photo).where(Photo.client_id == client_id))
     if existing is not None:
-        return _same_upload(existing, inspection, item_code, item_id), False
+        return _same_upload(existing, inspection, item_code, item_id, data), False
     try:
         processed = process_photo(data)
     except ImageRejected as exc:
@@ -228,7 +229,7 @@ def ingest_photo(data: bytes, *, client_id: str, purpose: PhotoPurpose, outlet, 
         # A concurrent upload of the same client id won: return its row.
         db.session.rollback()
         existing = db.session.scalar(sa.select(Photo).where(Photo.client_id == client_id))
-        return _same_upload(existing, inspection, item_code, item_id), False
+        return _same_upload(existing, inspection, item_code, item_id, data), False
     record("photo.upload", photo, actor=by,
            after={"sha256": photo.sha256, "item_code": item_code, "purpose": purpose.value,
                   "flags": [f["code"] for f in flags]})
@@ -242,11 +243,16 @@ def _captured_text(processed: ProcessedPhoto) -> str | None:
 
 
 def _same_upload(existing: Photo, inspection, item_code: str | None,
-                 rectification_item_id: int | None = None) -> Photo:
+                 rectification_item_id: int | None, data: bytes) -> Photo:
+    """The stored photo when this is a retry of its upload: the same answer, the same bytes
+    (the phone keeps what it sends). Other bytes under the same client id are another photo:
+    refused, never answered with the first one as if it had been stored."""
     if (existing.inspection_id != (inspection.id if inspection is not None else None)
             or existing.item_code != item_code
             or existing.rectification_item_id != rectification_item_id):
         raise InvalidInput(N_("该照片编号已用于其他检查项，请勿重复使用"), code="client_id_reused")
+    if existing.sha256 != hashlib.sha256(data).hexdigest():
+        raise InvalidInput(N_("该照片编号已用于另一张照片，请勿重复使用"), code="client_id_reused")
     return existing
 
 

@@ -60,6 +60,19 @@ def test_resending_the_same_photo_never_stores_a_second_copy(app, client, api, s
     assert stored_files(app) == files
 
 
+def test_other_bytes_under_a_used_client_id_are_refused(app, client, api, spot):
+    """Another photo sent under a client id already used is not answered with the first
+    photo as if it had been stored: a 422 ``client_id_reused``, and nothing stored."""
+    headers, key = api(filler_of(spot)), new_key()
+    first = upload(client, headers, spot.id, jpeg(2), client_id=key)
+    files = stored_files(app)
+    other = upload(client, headers, spot.id, jpeg(3), client_id=key)
+    assert first.status_code == 201 and other.status_code == 422, other.get_json()
+    assert other.get_json()["error"]["code"] == "client_id_reused"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Photo)) == 1
+    assert stored_files(app) == files
+
+
 @pytest.mark.parametrize("name,data,status", [
     ("empty.jpg", b"", 400),
     ("drawing.jpg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',

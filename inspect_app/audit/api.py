@@ -18,6 +18,18 @@ blp = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit-entries",
                 description="操作审计日志（只读）")
 
 
+#: Objects whose entries hold no inspection result: their contents are shown to every reader
+#: of the log. The others (inspections and their scores, findings, appeals, photos, fixes, the
+#: watch-list) are results: an administrator, who sees no results, reads that they changed,
+#: when and by whom, not what they hold.
+NOT_RESULTS = frozenset({"user", "api_token", "auth", "org_unit", "checklist", "campaign",
+                         "inspection_team", "watchlist_rules", "unknown"})
+
+
+def _shows_contents(entry: AuditEntry) -> bool:
+    return entry.object_type in NOT_RESULTS or current_user().can(Permission.inspections_read)
+
+
 class AuditEntrySchema(ma.Schema):
     id = fields.Integer()
     at = fields.DateTime()
@@ -26,11 +38,25 @@ class AuditEntrySchema(ma.Schema):
     action = fields.String()
     object_type = fields.String()
     object_id = fields.String()
-    before = fields.Raw(allow_none=True)
-    after = fields.Raw(allow_none=True)
+    before = fields.Method("dump_before", allow_none=True, metadata={
+        "description": "变更前的内容；检查结果类对象（检查、照片、整改、名单等）只对可查看检查结果的人显示，"
+                       "其他人为 null（contents_hidden 为 true）"})
+    after = fields.Method("dump_after", allow_none=True, metadata={
+        "description": "变更后的内容；同 before"})
+    contents_hidden = fields.Method("dump_contents_hidden", metadata={
+        "description": "before/after 是否因含检查结果而对您隐藏"})
     reason = fields.String(allow_none=True)
     ip = fields.String(allow_none=True)
     request_id = fields.String(allow_none=True)
+
+    def dump_before(self, entry):
+        return entry.before if _shows_contents(entry) else None
+
+    def dump_after(self, entry):
+        return entry.after if _shows_contents(entry) else None
+
+    def dump_contents_hidden(self, entry) -> bool:
+        return not _shows_contents(entry)
 
 
 class AuditQuerySchema(ma.Schema):

@@ -85,3 +85,26 @@ def test_a_mystery_visits_fix_and_photos_as_the_outlet_sees_them_match_the_spec(
     validate(photos, documented(spec, "/api/v1/inspections/{inspection_id}/photos"),
              cls=OAS30Validator,
              format_checker=OAS30Validator.FORMAT_CHECKER)
+
+
+def test_the_audit_log_keeps_results_from_administrators(client, api, first):
+    """The administrator sees no results: in the audit log they read that an inspection was
+    submitted, when and by whom, but not its score, grade or findings — which the service
+    manager reads there; entries about people keep their contents for both."""
+    from ..helpers import filler_of, submit_filled
+
+    spot = first("spot_check")
+    assert submit_filled(client, api(filler_of(spot)), spot.id).status_code == 200
+    url = "/api/v1/audit-entries?action=inspection.submit&per_page=5"
+    admin = client.get(url, headers=api("admin")).get_json()["items"]
+    manager = client.get(url, headers=api("fwgl")).get_json()["items"]
+    assert admin and [e["id"] for e in admin] == [e["id"] for e in manager]
+    assert all(e["after"] is None and e["contents_hidden"] for e in admin)
+    assert all("total" in e["after"] and not e["contents_hidden"] for e in manager)
+    people = client.get("/api/v1/audit-entries?object_type=user&per_page=5",
+                        headers=api("admin")).get_json()["items"]
+    assert people and not any(e["contents_hidden"] for e in people)
+    spec = client.get("/api/v1/openapi.json").get_json()
+    validate(client.get(url, headers=api("admin")).get_json(),
+             documented(spec, "/api/v1/audit-entries"), cls=OAS30Validator,
+             format_checker=OAS30Validator.FORMAT_CHECKER)

@@ -372,7 +372,7 @@ class LowIndependentScore(WatchRule):
     description_zh = N_("独立检查（互查、抽查、暗访）平均得分低于 {threshold} 分"
                       "（期内至少 {min_checks} 次独立检查）")
     params = (Param("threshold", N_("分数线"), "float", 70, 0, 100),
-              Param("min_checks", N_("最少检查次数"), "int", 1, 1))
+              Param("min_checks", N_("最少检查次数"), "int", 1, 1, 100))
 
     def _evaluate(self, facts, p):
         totals = [c.total for c in facts.period_independent if c.total is not None]
@@ -394,7 +394,7 @@ class RedLineRepeat(WatchRule):
     label_zh = N_("红线问题反复出现")
     description_zh = N_("期内独立检查中红线（一票否决）项不合格累计 {count} 次及以上，"
                       "或同一红线项在连续两次独立检查中均不合格")
-    params = (Param("count", N_("累计次数"), "int", 2, 1),)
+    params = (Param("count", N_("累计次数"), "int", 2, 1, 100),)
 
     def _evaluate(self, facts, p):
         checks = facts.period_independent
@@ -426,9 +426,9 @@ class OverdueRectification(WatchRule):
     label_zh = N_("整改逾期")
     description_zh = N_("逾期未完成的整改项达到 {count} 项，或逾期项占未完成整改项的比例达到 {share}"
                       "（未完成整改项不少于 {share_min_open} 项时）")
-    params = (Param("count", N_("逾期项数"), "int", 3, 1),
+    params = (Param("count", N_("逾期项数"), "int", 3, 1, 10_000),
               Param("share", N_("逾期占比"), "share", 0.3, 0, 1, minimum_inclusive=False),
-              Param("share_min_open", N_("按占比判断的最少未完成项数"), "int", 1, 1))
+              Param("share_min_open", N_("按占比判断的最少未完成项数"), "int", 1, 1, 10_000))
 
     def _evaluate(self, facts, p):
         overdue, open_ = facts.overdue_items, max(facts.open_items, facts.overdue_items)
@@ -459,7 +459,7 @@ class SelfCheckInflation(WatchRule):
     params = (Param("gap", N_("分差"), "float", 15, 0, 100),
               # Over a quarter a sound outlet still sees a few of its self-passed items failed by
               # independent checks; a handful is noise, a dozen is a pattern.
-              Param("reversals", N_("不合格次数"), "int", 10, 0))
+              Param("reversals", N_("不合格次数"), "int", 10, 0, 10_000))
 
     def _evaluate(self, facts, p):
         independent, own = facts.period_independent, facts.period_self
@@ -523,7 +523,7 @@ class QueueOvertime(WatchRule):
     description_zh = N_("排队超时客户占比（超时占比）高于 {threshold}（期内服务客户不少于 {min_served} 人）；"
                       "目标是超时网点零发生")
     params = (Param("threshold", N_("超时占比"), "share", 0.05, 0, 1),
-              Param("min_served", N_("最少服务客户数"), "int", 100, 0))
+              Param("min_served", N_("最少服务客户数"), "int", 100, 0, 10_000_000))
 
     def _evaluate(self, facts, p):
         queue = facts.queue
@@ -689,8 +689,8 @@ def _exit_errors(exit_: Any) -> list[str]:
     errors = [Message("出列条件中未知的配置项：%(key)s", key=key) for key in exit_
               if key not in ExitPolicy().to_dict()]
     n = exit_.get("consecutive_passing_checks", 2)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        errors.append(Message("出列所需连续合格检查次数（consecutive_passing_checks）必须是不小于 1 的整数"))
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 100:
+        errors.append(Message("出列所需连续合格检查次数（consecutive_passing_checks）必须是 1 到 100 之间的整数"))
     score = exit_.get("passing_score", 80)
     if isinstance(score, bool) or not isinstance(score, (int, float)) \
             or not math.isfinite(score) or not 0 <= score <= 100:

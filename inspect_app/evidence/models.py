@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import JSONType, UTCDateTime, enum_column, utcnow
 from ..extensions import db
+from ..messages import N_
 
 
 class PhotoPurpose(enum.Enum):
@@ -23,11 +24,11 @@ class PhotoPurpose(enum.Enum):
 
 #: Evidence flags, by code, with the Chinese text reviewers see.
 FLAG_LABELS = {
-    "outside_window": "拍摄时间不在检查时段内",
-    "too_far": "拍摄地点距网点过远",
-    "no_camera_metadata": "无相机信息（可能是截图或经过编辑/转发的图片）",
-    "reused_exact": "与其他检查中的照片完全相同",
-    "reused_similar": "与其他检查中的照片高度相似",
+    "outside_window": N_("拍摄时间不在检查时段内"),
+    "too_far": N_("拍摄地点距网点过远"),
+    "no_camera_metadata": N_("无相机信息（可能是截图或经过编辑/转发的图片）"),
+    "reused_exact": N_("与其他检查中的照片完全相同"),
+    "reused_similar": N_("与其他检查中的照片高度相似"),
 }
 
 

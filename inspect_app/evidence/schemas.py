@@ -8,7 +8,7 @@ from flask import g, url_for
 from marshmallow import fields, validate
 
 from ..api.fields import UNSTORABLE, Moment, Upload, unstorable
-from ..i18n import N_
+from ..i18n import N_, translated
 from .models import FLAG_LABELS
 
 
@@ -101,7 +101,7 @@ class PhotoSchema(ma.Schema):
     def dump_flags(self, photo):
         if not self._access(photo).reviewer:
             return None
-        return [{**flag, "label": FLAG_LABELS[flag["code"]]} for flag in photo.flags]
+        return [{**flag, "label": translated(FLAG_LABELS[flag["code"]])} for flag in photo.flags]
 
     def dump_client_facts(self, photo):
         return photo.client_facts if self._access(photo).sensitive else None

@@ -46,6 +46,16 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// Thumbnails that open the photo large, each with the evidence flags the server sends its
+// reviewers (re-used, no camera data, too far away, outside the window): seen before deciding.
+// ``mark`` names a data attribute that carries each photo's id.
+export function photoThumbs(photos, { alt = "", mark = null } = {}) {
+  return el("ul", { class: "thumbs" }, photos.map((p) => el("li", { class: "thumb" },
+    el("a", { href: p.display_url, target: "_blank", rel: "noopener" },
+      el("img", { src: p.thumbnail_url, alt, width: "72", height: "72", loading: "lazy", ...(mark ? { [mark]: p.id } : {}) })),
+    (p.flags || []).map((flag) => el("span", { class: "tag red flag", "data-flag": flag.code }, flag.label)))));
+}
+
 // 逾期提交 beside an inspection submitted after its window, wherever it is listed. The API
 // leaves submitted_late out where the window is not the reader's to know (a mystery visit, to
 // the outlet), so nothing shows there.

@@ -6,7 +6,7 @@
 // ``left()``: the next page starts that much earlier, and items already shown are never drawn
 // twice. ``reload(url)`` starts over on another query (a filter tapped); an answer to an
 // earlier query that arrives late is dropped, never drawn over the newer one.
-import { getJSON } from "./api.js";
+import { NetworkError, getJSON } from "./api.js";
 import { t } from "./app.js";
 
 export function pagedList({ url, list, status, more, render, empty, pageSize = 20,
@@ -41,7 +41,9 @@ export function pagedList({ url, list, status, more, render, empty, pageSize = 2
       if (first) list.replaceChildren(...nodes); else list.append(...nodes);
       counted();
     } catch (error) {
-      if (mine === query) status.textContent = t("load_failed", { message: error.message });
+      if (mine === query) {
+        status.textContent = error instanceof NetworkError ? t("list_offline") : t("load_failed", { message: error.message });
+      }
     } finally {
       if (mine === query) more.disabled = false;
     }

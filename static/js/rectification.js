@@ -3,7 +3,7 @@
 // 整改验收: those the server lets review a fix (can_review_fix) see the after-photos and the
 // outlet's note, and accept it or send it back with a reason.
 import { getJSON, request } from "./api.js";
-import { bankDate, el, start, t } from "./app.js";
+import { bankDate, el, photoThumbs, start, t } from "./app.js";
 import { pagedList } from "./paged.js";
 import { prepare } from "./photos.js";
 import { uuid } from "./store.js";
@@ -69,10 +69,7 @@ function card(item) {
 // Before (the inspector's evidence) and after (the outlet's fix), side by side to compare.
 function photoRow(item, photos, label, mark) {
   if (!photos || !photos.length) return [];
-  return [el("p", { class: "muted" }, t(label)),
-    el("ul", { class: "thumbs" }, photos.map((p) => el("li", { class: "thumb" },
-      el("a", { href: p.display_url, target: "_blank", rel: "noopener" },
-        el("img", { src: p.thumbnail_url, alt: `${item.item_code} ${t(label)}`, width: "72", height: "72", loading: "lazy", [mark]: p.id })))))];
+  return [el("p", { class: "muted" }, t(label)), photoThumbs(photos, { alt: `${item.item_code} ${t(label)}`, mark })];
 }
 
 function reviewCard(item, decided) {

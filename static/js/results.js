@@ -1,8 +1,8 @@
 // 检查结果: submitted inspections of the outlets this person may see. A mystery visit shows
 // "神秘人" and a date only — the API never sends more to the outlet. A reviewer finalises a
 // submitted result or sends it back from its page.
-import { getJSON, request } from "./api.js";
-import { el, keysWith, lateTag, start, t } from "./app.js";
+import { NetworkError, getJSON, request } from "./api.js";
+import { el, keysWith, lateTag, photoThumbs, start, t } from "./app.js";
 import { pagedList } from "./paged.js";
 
 const $ = (x) => document.getElementById(x);
@@ -140,7 +140,7 @@ async function detail() {
   try {
     r = await getJSON(`/api/v1/inspections/${detailId}`);
   } catch (error) {
-    $("result-meta").textContent = t("load_failed", { message: error.message });
+    $("result-meta").textContent = error instanceof NetworkError ? t("offline_no_copy") : t("load_failed", { message: error.message });
     return;
   }
   render(r);
@@ -179,7 +179,7 @@ function render(r) {
           answer && answer.note ? el("span", { class: "muted" }, ` · ${answer.note}`) : null,
           withdrawn ? el("span", { class: "tag ok", "data-withdrawn": item.code }, t("withdrawn_answer", { answer: shown }))
             : finding ? el("span", { class: "tag red" }, finding.status_label) : null,
-          pics.length ? el("div", { class: "thumbs" }, pics.map((p) => el("img", { src: p.thumbnail_url, alt: item.code, width: "72", height: "72", loading: "lazy" }))) : null,
+          pics.length ? photoThumbs(pics, { alt: item.code, mark: "data-photo" }) : null,
           finding ? appealBox(finding) : null);
       })));
   });

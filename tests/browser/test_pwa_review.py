@@ -93,3 +93,18 @@ def test_results_list_newest_first_by_state_and_page_after_page(new_mobile_conte
     expect(rows).to_have_count(min(30, awaiting))
     for text in rows.all_inner_texts():
         assert "已提交" in text and "已定稿" not in text
+
+
+def test_a_list_loaded_offline_says_so_in_words(new_mobile_context, demo):
+    """Offline, a list that cannot load says it needs the network — not a browser's
+    "TypeError: Failed to fetch"."""
+    context = new_mobile_context()
+    page = context.new_page()
+    sign_in(page, "fwgl", "/results")
+    expect(page.locator("#results-list [data-result]").first).to_be_visible()
+    context.set_offline(True)
+    page.locator('[data-filter="submitted"]').click()
+    expect(page.locator("#results-status")).to_have_text("离线：联网后才能加载列表")
+    context.set_offline(False)
+    page.locator('[data-filter="all"]').click()
+    expect(page.locator("#results-status")).to_contain_text("显示 30 条")

@@ -351,3 +351,37 @@ def test_review_paging_after_decisions_skips_and_repeats_nothing(new_mobile_cont
     expect(page.locator("#review-more")).to_be_hidden()
     ids = cards.evaluate_all("cards => cards.map((c) => Number(c.dataset.review))")
     assert sorted(ids) == sorted(item["id"] for item in waiting["items"])
+
+
+def test_a_reviewer_sees_the_evidence_flags_before_deciding(new_mobile_context, first, client,
+                                                           api):
+    """An outlet "fixes" an item with the very photo the inspector took of the problem: does
+    the reviewer's card say so under the after-photo (与其他检查中的照片完全相同), and does the
+    result page open each photo large?"""
+    inspection = first("spot_check")
+    response = submit_filled(client, api(filler_of(inspection)), inspection.id,
+                             fail=("ENV-03",))
+    assert response.status_code == 200, response.get_json()
+    item = db.session.scalar(sa.select(RectificationItem).where(
+        RectificationItem.inspection_id == inspection.id, RectificationItem.item_code == "ENV-03"))
+    before = client.get(f"/api/v1/rectification/items/{item.id}",
+                        headers=api("fwgl")).get_json()["before_photos"][0]
+    same = client.get(f"/api/v1/photos/{before['id']}/original", headers=api("fwgl")).data
+    outlet = api(outlet_manager_of(inspection))
+    photo = client.post(f"/api/v1/rectification/items/{item.id}/photos", headers=outlet,
+                        data={"client_id": new_key(), "file": (io.BytesIO(same), "a.jpg")},
+                        content_type="multipart/form-data")
+    assert photo.status_code == 201, photo.get_json()
+    assert client.post(f"/api/v1/rectification/items/{item.id}/submit", headers=outlet,
+                       json={"note": "已整改", "photo_ids": [photo.get_json()["id"]]}
+                       ).status_code == 200
+
+    page = new_mobile_context().new_page()
+    sign_in(page, subbranch_manager_of(inspection), "/rectification")
+    card = page.locator(f'[data-review="{item.id}"]')
+    after = card.locator("li.thumb", has=page.locator("img[data-after]"))
+    expect(after.locator('[data-flag="reused_exact"]')).to_have_text("与其他检查中的照片完全相同")
+    page = new_mobile_context().new_page()
+    sign_in(page, "fwgl", f"/results/{inspection.id}")
+    link = page.locator(f'[data-photo="{before["id"]}"]').locator("xpath=..")
+    expect(link).to_have_attribute("href", before["display_url"])

@@ -205,6 +205,12 @@ def test_bulletins_export_as_pdf_and_xlsx(client, api, demo):
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "服务质量月总结" in text and "排名" in text and "支行" in text
+    week = client.get(f"/api/v1/bulletins.pdf?kind=week&day={last_month}", headers=headers)
+    week_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(week.data)).pages)
+    period = client.get(f"/api/v1/bulletins?kind=week&day={last_month}",
+                        headers=headers).get_json()["period"]
+    span = f"{period['start']} 至 {period['end']}"
+    assert span in period["label"] and f"（{span}）" not in week_text  # said once, not twice
     xlsx = client.get(f"/api/v1/bulletins.xlsx?kind=week&day={last_month}", headers=headers)
     workbook = openpyxl.load_workbook(io.BytesIO(xlsx.data))
     assert {"概况", "排名前列", "失分最多项", "名单变化"} <= set(workbook.sheetnames)

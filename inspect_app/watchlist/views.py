@@ -118,15 +118,19 @@ class FollowUpForm(PageForm):
 
 
 class ExitForm(PageForm):
-    """人工出列: the same rules as ``POST /api/v1/watchlist/{id}/exit``."""
+    """人工出列: the same rules as ``POST /api/v1/watchlist/{id}/exit``, and the box ticked
+    (like every step that takes a unit out of follow-up)."""
 
     reason = fields.String(required=True, validate=validate.Length(min=4, max=2000,
                                                                    error=_LENGTH),
                            error_messages={"required": _l("请填写原因")})
+    confirm = fields.String(required=True, validate=validate.Equal(
+        "yes", error=_l("请先勾选确认")), error_messages={"required": _l("请先勾选确认")},
+        load_only=True)
 
 
 ENTRY_FIELD_NAMES = {"kind": N_("类型"), "held_on": N_("日期"), "people": N_("参与人员"),
-                     "notes": N_("情况说明"), "reason": N_("人工出列原因")}
+                     "notes": N_("情况说明"), "reason": N_("人工出列原因"), "confirm": N_("确认")}
 
 
 def _follow_up(item, data: dict) -> None:
@@ -246,7 +250,8 @@ def rankings():
     }
     return render_template("manage/rankings.html", period=period, kind=kind, best=best,
                            worst=worst, subbranches=subbranches, items=items, gaps=gaps,
-                           figures=figures, steps=_period_steps(period, day))
+                           figures=figures, steps=_period_steps(period, day),
+                           empty=not outlets)
 
 
 @bp.get("/trend/<int:unit_id>")

@@ -37,7 +37,8 @@ def _state(entry: WatchlistEntry) -> tuple:
 
 @pytest.mark.parametrize("form, field", [
     ({"action": "exit", "reason": "   "}, "人工出列原因"),
-    ({"action": "exit", "reason": "好"}, "人工出列原因"),
+    ({"action": "exit", "reason": "好", "confirm": "yes"}, "人工出列原因"),
+    ({"action": "exit", "reason": "整改已全部完成，复查合格"}, "确认"),  # the box not ticked
     ({"kind": "interview", "held_on": "2026-11-20", "people": "  "}, "参与人员"),
     ({"kind": "party", "held_on": "2026-11-20", "people": "张丽"}, "类型"),
     ({"kind": "interview", "held_on": "上周五", "people": "张丽"}, "日期"),
@@ -68,7 +69,7 @@ def test_a_follow_up_and_an_exit_are_written_as_typed(client, entry):
     assert (action.kind, action.people, str(action.held_on)) == ("interview", "张丽、王强",
                                                                  "2026-11-20")
     left = _post(client, f"/manage/watchlist/{entry.id}",
-                 {"action": "exit", "reason": "整改已全部完成，复查合格"})
+                 {"action": "exit", "reason": "整改已全部完成，复查合格", "confirm": "yes"})
     assert left.status_code == 302
     assert _state(entry)[:2] == (EntryStatus.exited, "整改已全部完成，复查合格")
 
@@ -86,7 +87,7 @@ def test_a_reader_may_not_log_a_follow_up(client, login, demo):
     before = _state(own)
     for form in ({"kind": "interview", "held_on": "2026-11-20", "people": "张丽"},
                  {"kind": "interview", "held_on": "", "people": ""},  # refused as a reader
-                 {"action": "exit", "reason": "整改已全部完成，复查合格"}):
+                 {"action": "exit", "reason": "整改已全部完成，复查合格", "confirm": "yes"}):
         response = _post(client, f"/manage/watchlist/{own.id}", form)
         assert response.status_code == 403
         assert "只有服务管理人员可以管理名单" in response.get_data(as_text=True)
@@ -106,9 +107,9 @@ def test_an_exit_of_a_unit_already_off_the_list_says_so(client, entry):
     """Two managers take the same unit off the list at once: is the second told why nothing
     happened (409, with the reason on the page)?"""
     first = _post(client, f"/manage/watchlist/{entry.id}",
-                  {"action": "exit", "reason": "整改已全部完成，复查合格"})
+                  {"action": "exit", "reason": "整改已全部完成，复查合格", "confirm": "yes"})
     assert first.status_code == 302
     again = _post(client, f"/manage/watchlist/{entry.id}",
-                  {"action": "exit", "reason": "整改已全部完成，复查合格"})
+                  {"action": "exit", "reason": "整改已全部完成，复查合格", "confirm": "yes"})
     assert again.status_code == 409
     assert "该单位已不在名单上" in again.get_data(as_text=True)

@@ -84,7 +84,7 @@ def test_follow_up_kinds_and_history_read_in_english(client, login, demo):
     assert "<strong>列入名单</strong>" in text
 
     response = client.post(f"/manage/watchlist/{entry.id}", data={
-        "csrf_token": csrf(client), "action": "exit", "reason": "整改已全部完成，复查合格"})
+        "csrf_token": csrf(client), "action": "exit", "reason": "整改已全部完成，复查合格", "confirm": "yes"})
     assert response.status_code in (200, 302)
     text = client.get(f"/manage/watchlist/{entry.id}").get_data(as_text=True)
     assert "<strong>人工出列</strong>" in text

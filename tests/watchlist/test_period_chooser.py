@@ -53,3 +53,19 @@ def test_a_day_that_is_not_a_date_shows_the_current_period(client, login, demo):
     today = local_today()
     assert f"排名 · {today.year}年{today.month}月</h1>" in text
     assert date.fromisoformat(re.search(r'name="day" value="([^"]+)"', text).group(1)) == today
+
+
+def test_a_period_without_results_points_to_the_one_before(client, login, demo):
+    """A period with no submitted result yet (a week just begun, a month before the
+    programme) says so and links to the period before, on the rankings and the bulletin; one
+    with results does not. The trend page says how 综合 differs from its parts."""
+    login("fwgl", "Demo@2026")
+    empty = client.get("/manage/rankings?kind=month&day=2024-01-15").get_data(as_text=True)
+    assert 'id="period-empty"' in empty and "本期还没有已提交的检查结果。" in empty
+    assert 'href="/manage/rankings?kind=month&amp;day=2023-12-31">查看上一期' in empty
+    bulletin = client.get("/manage/bulletin?kind=week&day=2024-01-15").get_data(as_text=True)
+    assert 'href="/manage/bulletin?kind=week&amp;day=2024-01-14">查看上一期' in bulletin
+    full = client.get("/manage/rankings?kind=month&day=2026-10-15").get_data(as_text=True)
+    assert 'id="period-empty"' not in full
+    trend = client.get("/manage/trend/2").get_data(as_text=True)
+    assert 'id="trend-how"' in trend

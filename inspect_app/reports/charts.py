@@ -392,8 +392,11 @@ def line_chart(series: Sequence[Series], *, title: str, y_min: float = 0, y_max:
 def bar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = None,
               horizontal: bool = True, width: int = 360, value_format: str = "{:.1f}",
               highlight_label: str | None = None, chart_id: str | None = None,
-              words: ChartText = CHINESE) -> str:
+              words: ChartText = CHINESE, value_label: str | None = None) -> str:
     """A bar chart for rankings and most-failed items, in the given order.
+
+    ``value_label`` names what the bars measure in the legend (综合得分, 未通过次数); by
+    default the words' ``value``.
 
     Horizontal bars (the default) suit long Chinese labels: a label too long for its column ends
     in "…" and the full label is in the bar's ``<title>`` (a tooltip). Highlighted bars get a
@@ -407,8 +410,8 @@ def bar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = None
     values = [_finite(b.value) for b in bars]
     top_value = _finite(max_value) or max((v for v in values if v is not None), default=0) or 1
     chart_id = chart_id or _chart_id("bar", title, list(bars), max_value, horizontal, width,
-                                     value_format, highlight_label)
-    legend_items = [(BAR, words.value)] + ([(HIGHLIGHT, "★ " + highlight_label)]
+                                     value_format, highlight_label, value_label)
+    legend_items = [(BAR, value_label or words.value)] + ([(HIGHLIGHT, "★ " + highlight_label)]
                                            if any(b.highlight for b in bars) else [])
     legend, legend_h = _legend(legend_items, 8, 36, width - 16, words=words)
     top = 36 + legend_h + 4

@@ -120,7 +120,8 @@ def test_charts_speak_the_pages_language(client, login, demo):
         assert svg, name
         assert [word for word in CHART_WORDS_ZH if word in svg] == [], name
     assert "Top outlets" in english["rankings"] and "Bottom outlets" in english["rankings"]
-    assert 'aria-label="Legend"' in english["rankings"] and ">Value</text>" in english["rankings"]
+    assert 'aria-label="Legend"' in english["rankings"] \
+        and ">Combined score</text>" in english["rankings"]
     assert "Self-checks vs independent checks. Self-check compared with Independent" \
         in english["rankings"]
     assert english["empty"].count(">No data yet</text>") == 4
@@ -131,7 +132,7 @@ def test_charts_speak_the_pages_language(client, login, demo):
 
     chinese = {name: charts_of(client.get(f"{path}&lang=zh" if "?" in path else f"{path}?lang=zh")
                                .get_data(as_text=True)) for name, path in pages.items()}
-    assert "排名前列网点" in chinese["rankings"] and ">数值</text>" in chinese["rankings"]
+    assert "排名前列网点" in chinese["rankings"] and ">综合得分</text>" in chinese["rankings"]
     assert chinese["empty"].count(">暂无数据</text>") == 4
     assert "近 12 个月趋势" in chinese["trend"] and "折线图，纵轴 0 至 100。" in chinese["entry"]
     assert re.search(r">\d{1,2}月</text>", chinese["entry"])

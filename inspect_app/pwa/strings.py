@@ -48,6 +48,7 @@ STRINGS: dict[str, str] = {
     "state_local": N_("本机有未同步的修改"), "state_queued": N_("待提交"),
     "state_synced": N_("已同步"), "state_error": N_("有错误"), "state_new": N_("未开始"),
     "open": N_("打开"), "load_failed": N_("无法加载数据：{message}"),
+    "earlier_after_photos": N_("此前被退回的整改照片"),
     "list_offline": N_("离线：联网后才能加载列表"),
     "offline_no_copy": N_("离线且手机上没有该检查的副本，请联网后再打开"),
     "scenario": N_("暗访场景"), "visit_times": N_("暗访时间"), "tap_to_record": N_("点击记录"),

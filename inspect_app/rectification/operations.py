@@ -198,6 +198,17 @@ def after_photos(item: RectificationItem) -> list[Photo]:
         Photo.rectification_item_id == item.id).order_by(Photo.id)))
 
 
+def after_photos_by_attempt(item: RectificationItem) -> tuple[list[Photo], list[Photo]]:
+    """(this attempt's after-photos, those of attempts sent back). While a fix that was sent
+    back is being redone or awaits its decision, the photos taken before the last refusal
+    belong to the refused attempt: the reviewer judges the new one by its own photos."""
+    photos = after_photos(item)
+    if not item.rejections or item.decided_at is None or item.state not in UNFINISHED:
+        return photos, []
+    return ([p for p in photos if p.uploaded_at > item.decided_at],
+            [p for p in photos if p.uploaded_at <= item.decided_at])
+
+
 def attach_after_photo(item: RectificationItem, data: bytes, *, client_id: str, by: User,
                        client_facts: dict | None = None) -> tuple[Photo, bool]:
     """Take one after-photo through the evidence intake (idempotent by ``client_id``).

@@ -118,7 +118,10 @@ class RectificationDetailSchema(RectificationItemSchema):
     """One item with its before- and after-photos."""
 
     before_photos = fields.Method("dump_before")
-    after_photos = fields.Method("dump_after")
+    after_photos = fields.Method("dump_after", metadata={
+        "description": "本次整改的照片（被退回过的整改只含退回之后上传的）"})
+    earlier_after_photos = fields.Method("dump_earlier", metadata={
+        "description": "此前被退回的整改所附的照片"})
 
     def dump_before(self, item):
         import sqlalchemy as sa
@@ -133,10 +136,17 @@ class RectificationDetailSchema(RectificationItemSchema):
         return PhotoSchema(many=True).dump(photos)
 
     def dump_after(self, item):
-        from ..evidence.schemas import PhotoSchema
-        from .operations import after_photos
+        return self._after(item)[0]
 
-        return PhotoSchema(many=True).dump(after_photos(item))
+    def dump_earlier(self, item):
+        return self._after(item)[1]
+
+    def _after(self, item) -> tuple[list, list]:
+        from ..evidence.schemas import PhotoSchema
+        from .operations import after_photos_by_attempt
+
+        current, earlier = after_photos_by_attempt(item)
+        return PhotoSchema(many=True).dump(current), PhotoSchema(many=True).dump(earlier)
 
 
 class RectificationQuerySchema(ma.Schema):

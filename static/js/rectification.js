@@ -102,6 +102,7 @@ function reviewCard(item, decided) {
     el("p", {}, t("fix_note_shown", { note: item.fix_note || "" })),
     ...photoRow(item, item.before_photos, "before_photos", "data-before"),
     ...photoRow(item, item.after_photos, "after_photos", "data-after"),
+    ...photoRow(item, item.earlier_after_photos, "earlier_after_photos", "data-earlier"),
     el("label", {}, t("reject_reason"), reason),
     error,
     el("div", { class: "actions" },

@@ -128,7 +128,12 @@ def test_subbranch_manager_reviews_a_fix_with_its_after_photo(new_mobile_context
 
     fix_through_the_api(client, outlet, item.id, 2)
     page.reload()
-    page.locator(f'[data-review="{item.id}"]').get_by_role("button", name="验收通过").click()
+    # the new attempt is judged by its own photo; the refused one's is set apart
+    again = page.locator(f'[data-review="{item.id}"]')
+    expect(again.locator("img[data-after]")).to_have_count(1)
+    expect(again.locator("img[data-earlier]")).to_have_count(1)
+    expect(again).to_contain_text("此前被退回的整改照片")
+    again.get_by_role("button", name="验收通过").click()
     expect(page.locator(f'[data-review="{item.id}"]')).to_contain_text("已验收通过")
     db.session.expire_all()
     assert db.session.get(RectificationItem, item.id).state is RectificationState.accepted

@@ -338,17 +338,22 @@ def line_chart(series: Sequence[Series], *, title: str, y_min: float = 0, y_max:
         last = len(labels) - 1
         if i != last and (i % every or (i and last - i < every)):
             continue  # every ``every``-th label, the last always, none crowding the last
-        body.append(f'<text x="{_n(x_of[label])}" y="{_n(bottom + 16)}" text-anchor="middle" '
-                    f'font-size="10" fill="{MUTED}">{_t(truncate(label, room, 10))}'
-                    f'</text>')
+        shown = truncate(label, room, 10)
+        x, anchor = x_of[label], "middle"
+        if x + text_width(shown, 10) / 2 > width - 2:  # the last label would run off the edge
+            x, anchor = width - 2, "end"
+        body.append(f'<text x="{_n(x)}" y="{_n(bottom + 16)}" text-anchor="{anchor}" '
+                    f'font-size="10" fill="{MUTED}">{_t(shown)}</text>')
     body.append("</g>")
-    for band in bands_:
+    label_y = math.inf  # band labels, lowest value first, each at least a line above the last
+    for band in sorted(bands_, key=lambda b: _finite(b.value) or 0):
         if _finite(band.value) is None or not y_min <= band.value <= y_max:
             continue
         y = y_of(band.value)
+        label_y = min(y - 3, label_y - 11)
         body.append(f'<g class="band"><line x1="{_n(left)}" y1="{_n(y)}" x2="{_n(right)}" '
                     f'y2="{_n(y)}" stroke="{MUTED}" stroke-width="1" stroke-dasharray="4 3"/>'
-                    f'<text x="{_n(right)}" y="{_n(y - 3)}" text-anchor="end" font-size="10" '
+                    f'<text x="{_n(right)}" y="{_n(label_y)}" text-anchor="end" font-size="10" '
                     f'fill="{MUTED}">{_t(band.label)}</text></g>')
 
     descs = []

@@ -97,6 +97,24 @@ def test_line_chart_draws_gaps_for_missing_values():
     assert "3月 无数据" in root.find(f"{NS}desc").text
 
 
+def test_a_trends_last_month_and_grade_labels_stay_legible_on_a_phone():
+    """Twelve months with three series (a two-line legend on a phone): does the last month's
+    label ("26-11") end inside the chart rather than run off its edge, and do the grade labels
+    (合格 60, 良好 80, 优秀 90) keep a line apart instead of overlapping?"""
+    months = [f"{25 + (m > 12)}-{(m - 1) % 12 + 1:02d}" for m in range(12, 24)]
+    series = [Series(name, [(month, 90.0) for month in months])
+              for name in ("综合得分", "独立检查", "自查")]
+    root = parse(line_chart(series, title="近 12 个月趋势",
+                            bands=[(60, "合格"), (80, "良好"), (90, "优秀")]))
+    width = float(root.get("width"))
+    last = next(t for t in root.iter(f"{NS}text") if t.text == months[-1])
+    assert last.get("text-anchor") == "end" and float(last.get("x")) <= width
+    band_ys = sorted(float(g.find(f"{NS}text").get("y"))
+                     for g in root.iter(f"{NS}g") if g.get("class") == "band")
+    assert len(band_ys) == 3
+    assert all(lower - upper >= 11 for upper, lower in zip(band_ys, band_ys[1:]))
+
+
 def test_isolated_point_still_shows_as_a_marker():
     """Is a value between two gaps visible (a marker, no line)?"""
     root = parse(line_chart([Series("甲", [("1月", None), ("2月", 70), ("3月", None)])], title="t"))

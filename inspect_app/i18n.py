@@ -97,6 +97,12 @@ def local_date(moment: datetime | None) -> date | None:
     return moment.astimezone(bank_timezone()).date()
 
 
+def score_text(value: float | None) -> str:
+    """A score as pages show it, always to two decimals (``100.00`` beside ``75.57``, not
+    ``100.0``), or ``—`` when there is none. The ``score`` template filter."""
+    return "—" if value is None else f"{float(value):.2f}"
+
+
 def bank_midnight(day: date) -> datetime:
     """The moment ``day`` begins where the bank is. Periods are the bank's days, weeks and
     months: a submission at 01:00 Beijing time counts on that day, not on the UTC day before."""

@@ -69,3 +69,17 @@ def test_a_period_without_results_points_to_the_one_before(client, login, demo):
     assert 'id="period-empty"' not in full
     trend = client.get("/manage/trend/2").get_data(as_text=True)
     assert 'id="trend-how"' in trend
+
+
+def test_scores_read_to_two_decimals_on_every_managers_page(client, login, demo):
+    """A full score reads 100.00 beside 75.57 (not 100.0) in the rankings, the trend and the
+    watch-list, as in the API's figures."""
+    from inspect_app.i18n import score_text
+
+    assert (score_text(100.0), score_text(97.2), score_text(None)) == ("100.00", "97.20", "—")
+    login("fwgl", "Demo@2026")
+    for path in ("/manage/rankings?kind=quarter&day=2026-10-15", "/manage/trend/2",
+                 "/manage/watchlist"):
+        text = client.get(path).get_data(as_text=True)
+        one_decimal = re.findall(r'<td class="num">(\d+\.\d)</td>', text)
+        assert not one_decimal, (path, one_decimal[:5])

@@ -89,17 +89,23 @@ def fix_through_the_api(client, headers: dict, item_id: int, seed: int) -> None:
     assert response.status_code == 200, response.get_json()
 
 
-def test_subbranch_manager_reviews_a_fix_with_its_after_photo(new_mobile_context, first, client,
-                                                             api):
-    """Does the sub-branch manager find a submitted fix under 整改验收 with the inspector's
-    before-photo, the outlet's after-photo and note, send it back with a reason, and accept
-    the next attempt?"""
+def failed_spot_check(first, client, api) -> tuple[Inspection, RectificationItem]:
+    """The first spot check, submitted with ENV-03 failed, and the rectification item it made."""
     inspection = first("spot_check")
     response = submit_filled(client, api(filler_of(inspection)), inspection.id,
                              fail=("ENV-03",))
     assert response.status_code == 200, response.get_json()
     item = db.session.scalar(sa.select(RectificationItem).where(
         RectificationItem.inspection_id == inspection.id, RectificationItem.item_code == "ENV-03"))
+    return inspection, item
+
+
+def test_subbranch_manager_reviews_a_fix_with_its_after_photo(new_mobile_context, first, client,
+                                                             api):
+    """Does the sub-branch manager find a submitted fix under 整改验收 with the inspector's
+    before-photo, the outlet's after-photo and note, send it back with a reason, and accept
+    the next attempt?"""
+    inspection, item = failed_spot_check(first, client, api)
     outlet = api(outlet_manager_of(inspection))
     fix_through_the_api(client, outlet, item.id, 1)
 
@@ -363,12 +369,7 @@ def test_a_reviewer_sees_the_evidence_flags_before_deciding(new_mobile_context, 
     """An outlet "fixes" an item with the very photo the inspector took of the problem: does
     the reviewer's card say so under the after-photo (与其他检查中的照片完全相同), and does the
     result page open each photo large?"""
-    inspection = first("spot_check")
-    response = submit_filled(client, api(filler_of(inspection)), inspection.id,
-                             fail=("ENV-03",))
-    assert response.status_code == 200, response.get_json()
-    item = db.session.scalar(sa.select(RectificationItem).where(
-        RectificationItem.inspection_id == inspection.id, RectificationItem.item_code == "ENV-03"))
+    inspection, item = failed_spot_check(first, client, api)
     before = client.get(f"/api/v1/rectification/items/{item.id}",
                         headers=api("fwgl")).get_json()["before_photos"][0]
     same = client.get(f"/api/v1/photos/{before['id']}/original", headers=api("fwgl")).data

@@ -19,8 +19,6 @@ from .auth.session import UNSAFE_METHODS
 from .errors import InvalidInput, MalformedInput, NotAuthenticated, UnsupportedMediaType
 from .i18n import N_
 
-#: The largest id a PostgreSQL ``integer`` primary key holds.
-
 #: The policy the pages and the PWA are written for (no inline scripts or styles).
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -74,11 +72,12 @@ def require_api_authentication() -> None:
     raise NotAuthenticated()
 
 
-def refuse_nul_characters() -> None:
-    """``before_request``: refuse a NUL character (``\\0``) anywhere in a query, a form or a
-    JSON body. PostgreSQL cannot store one in text and SQLite would keep it, so without this
-    the same request would be saved on one database and refused on the other, and a backup
-    from SQLite could not be restored on PostgreSQL. No person types one.
+def refuse_unstorable_text() -> None:
+    """``before_request``: refuse text no database stores (:func:`~.api.fields.unstorable`)
+    anywhere in a query, a form or a JSON body. A NUL character (``\\0``) PostgreSQL cannot
+    store and SQLite would keep, so the same request would be saved on one database and refused
+    on the other, and a backup from SQLite could not be restored on PostgreSQL; half a
+    surrogate pair neither can encode (a 500). No person types either.
 
     Also the one place a JSON body is first decoded: JSON nested beyond the parser's depth is
     a 400 here (Flask caches the result for the view)."""
@@ -138,5 +137,5 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseIdConverter
     app.before_request(require_api_authentication)
     app.before_request(refuse_unknown_body_types)
-    app.before_request(refuse_nul_characters)
+    app.before_request(refuse_unstorable_text)
     app.after_request(add_security_headers)

@@ -38,6 +38,10 @@ class Id(fields.Integer):
             min=1, max=MAX_ID, error=N_("编号必须是 1 到 2147483647 之间的整数")), kwargs))
 
 
+#: The one way a date is written in a request.
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 class BankDate(fields.Date):
     """A date written ``YYYY-MM-DD`` between :data:`EARLIEST` and :data:`LATEST` (422
     otherwise). Python would also read ``20261231`` or ``2026-W52``: the OpenAPI document
@@ -51,9 +55,6 @@ class BankDate(fields.Date):
         if not isinstance(value, str) or not ISO_DAY.fullmatch(value):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
-
-
-ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 #: C0 control characters but tab and line breaks, and DEL: never typed, never printable, and

@@ -142,11 +142,16 @@ class RectificationDetailSchema(RectificationItemSchema):
         return self._after(item)[1]
 
     def _after(self, item) -> tuple[list, list]:
+        """Both lists of after-photos, read once per item and request (two fields show them)."""
         from ..evidence.schemas import PhotoSchema
         from .operations import after_photos_by_attempt
 
-        current, earlier = after_photos_by_attempt(item)
-        return PhotoSchema(many=True).dump(current), PhotoSchema(many=True).dump(earlier)
+        known = g.setdefault("after_photos", {})  # per request: the schema itself is shared
+        if id(item) not in known:
+            current, earlier = after_photos_by_attempt(item)
+            known[id(item)] = (item, PhotoSchema(many=True).dump(current),
+                               PhotoSchema(many=True).dump(earlier))
+        return known[id(item)][1:]
 
 
 class RectificationQuerySchema(ma.Schema):

@@ -292,14 +292,12 @@ def trend(unit: OrgUnit, by: User, *, end: date, months: int = 12) -> list[dict[
         .where(Inspection.outlet_id.in_(outlets), Inspection.status.in_(RESULT_VISIBLE),
                Inspection.total.is_not(None), Inspection.submitted_at >= start,
                Inspection.submitted_at < stop, Inspection.scores_the_outlet()))
-    sums: dict[tuple[int, int], dict[str, list]] = defaultdict(dict)
+    by_month: dict[tuple[int, int], dict[str, list]] = defaultdict(dict)  # [sum, count]
     for submitted_at, mode, total in rows:
         day = local_date(submitted_at)
-        cell = sums[(day.year, day.month)].setdefault(mode.value, [0.0, 0])
+        cell = by_month[(day.year, day.month)].setdefault(mode.value, [0.0, 0])
         cell[0] += total
         cell[1] += 1
-    by_month = {month: {mode: (total, count) for mode, (total, count) in modes.items()}
-                for month, modes in sums.items()}
     result, cursor = [], first
     for _ in range(months):
         combined, _, count, self_mean, independent, _ = period_scores.figures(

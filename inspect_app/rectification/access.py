@@ -73,6 +73,32 @@ def can_review_fix(user: User, item: RectificationItem) -> bool:
     return item.state is RectificationState.submitted and can_decide(user, item)
 
 
+def reviewable_clause(user: User) -> sa.ColumnElement[bool]:
+    """:func:`can_review_fix` in SQL, for a query joined as :func:`visible_items` joins: the
+    fixes waiting for this user's decision, so a reviewer's list counts only those."""
+    if not user.is_active:
+        return sa.false()
+    inspector = [sa.and_(Inspection.mode != Mode.mystery_visit,
+                         sa.or_(Inspection.submitted_by_id == user.id,
+                                Inspection.assignee_id == user.id))]
+    teams = team_ids(user)
+    if teams:
+        inspector.append(sa.and_(Inspection.mode != Mode.mystery_visit,
+                                 Inspection.team_id.in_(teams)))
+    accepts = [OrgUnit.path.startswith(p)
+               for p in user.scope_paths(Permission.rectification_accept)]
+    outlet = [OrgUnit.path.startswith(p)
+              for p in user.scope_paths(Permission.rectification_submit)]
+    clause = sa.and_(
+        RectificationItem.state == RectificationState.submitted,
+        sa.or_(*accepts, *inspector),
+        RectificationItem.responsible_id.is_distinct_from(user.id),
+        RectificationItem.fix_submitted_by_id.is_distinct_from(user.id),
+        sa.not_(sa.or_(sa.false(), *outlet)),
+    )
+    return sa.func.coalesce(clause, sa.false())  # never NULL, so it can be negated
+
+
 def can_manage(user: User, item: RectificationItem) -> bool:
     """Move deadlines (service managers)."""
     return user.can(Permission.inspections_review, item.outlet)

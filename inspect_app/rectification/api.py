@@ -24,7 +24,7 @@ from ..inspections.schemas import InspectionSummarySchema
 from ..orgs.models import OrgKind, OrgUnit
 from ..reports.jobs import JobStatus, ReportJob, settle_abandoned, start_job
 from . import operations as ops
-from .access import get_item, visible_items
+from .access import get_item, reviewable_clause, visible_items
 from .documents import (
     Document,
     campaign_list,
@@ -62,7 +62,11 @@ PDF = "application/pdf"
 
 def _items(args: dict) -> sa.Select:
     by = current_user()
-    return ops.filtered(visible_items(by), args, ops.local_today())
+    query = ops.filtered(visible_items(by), args, ops.local_today())
+    if args.get("reviewable") is not None:
+        mine = reviewable_clause(by)
+        query = query.where(mine if args["reviewable"] else sa.not_(mine))
+    return query
 
 
 @blp.route("/rectification/items")

@@ -167,6 +167,8 @@ class RectificationQuerySchema(ma.Schema):
     responsible_id = Id()
     found_from = BankDate(metadata={"description": "检查日期起（含）"})
     found_to = BankDate(metadata={"description": "检查日期止（含）"})
+    reviewable = fields.Boolean(metadata={
+        "description": "true：只看等我验收的整改（已提交，我可以验收或退回）"})
 
 
 class RectificationPageArgsSchema(RectificationQuerySchema):

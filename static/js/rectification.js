@@ -118,12 +118,12 @@ async function load() {
   let reviews = null;
   if (reviewer) {
     reviews = pagedList({
-      url: "/api/v1/rectification/items?state=submitted", list: $("review-list"),
+      // only the fixes this person may decide, so 显示 n 条，共 m 条 counts those alone
+      url: "/api/v1/rectification/items?state=submitted&reviewable=true", list: $("review-list"),
       status: $("review-status"), more: $("review-more"), empty: "review_empty",
       render: (item) => reviewCard(item, () => reviews.left()),
       // the photos come with each item's detail
-      prepare: (items) => Promise.all(items.filter((item) => item.can_review_fix)
-        .map((item) => getJSON(`/api/v1/rectification/items/${item.id}`))),
+      prepare: (items) => Promise.all(items.map((item) => getJSON(`/api/v1/rectification/items/${item.id}`))),
     });
   }
   const open = pagedList({ url: `/api/v1/rectification/items?${states}`, list: $("rect-list"),

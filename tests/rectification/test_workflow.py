@@ -381,3 +381,47 @@ def test_only_those_who_may_decide_are_offered_the_review_of_a_submitted_fix(
     assert next(i for i in listed if i["id"] == item_id)["can_review_fix"] is True
     client.post(f"{url}/accept", json={}, headers=api("fwgl"))
     assert not any(offered(u) for u in (*reviewers, outlet))
+
+
+def test_a_reviewers_list_holds_exactly_the_fixes_they_may_decide(client, api,
+                                                                  failed_inspection):
+    """Does ``?reviewable=true`` list, and count, exactly the fixes each person may accept or
+    reject now — those whose items say ``can_review_fix`` — so 整改验收 never counts one they
+    cannot decide (the outlet's own, another sub-branch's, one already decided)?"""
+    inspection, _ = failed_inspection(count=3)
+    items = items_of(inspection)
+    outlet = outlet_manager_of(inspection)
+    for item in items[:2]:
+        assert submit_fix(client, api(outlet), item.id).status_code == 200
+    accepted = client.post(f"/api/v1/rectification/items/{items[1].id}/accept", json={},
+                           headers=api("fwgl"))
+    assert accepted.status_code == 200, accepted.get_json()
+    # an item made while its outlet had no manager names nobody responsible
+    db.session.get(RectificationItem, items[0].id).responsible_id = None
+    db.session.commit()
+
+    def listed(headers, query=""):
+        found, page = {}, 1
+        while True:
+            body = client.get(f"/api/v1/rectification/items?per_page=200&page={page}{query}",
+                              headers=headers).get_json()
+            found.update({i["id"]: i for i in body["items"]})
+            if page * 200 >= body["total"]:
+                assert len(found) == body["total"]
+                return found
+            page += 1
+
+    people = (outlet, subbranch_manager_of(inspection), other_subbranch_manager(inspection),
+              "fwgl", filler_of(inspection))
+    offered_to = {}
+    for username in people:
+        headers = api(username)
+        every = listed(headers)
+        offered = {i for i, item in every.items() if item["can_review_fix"]}
+        assert set(listed(headers, "&reviewable=true")) == offered, username
+        assert set(listed(headers, "&reviewable=false")) == set(every) - offered, username
+        offered_to[username] = offered
+    assert items[0].id in offered_to["fwgl"] and items[0].id in offered_to[people[1]]
+    assert items[0].id in offered_to[filler_of(inspection)]  # the original inspector
+    assert not offered_to[outlet] and not offered_to[people[2]] & {i.id for i in items}
+    assert items[1].id not in offered_to["fwgl"] and items[2].id not in offered_to["fwgl"]

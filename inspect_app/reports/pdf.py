@@ -156,6 +156,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 import inspect_app
 
 from ..api.fields import CONTROL_CHARACTERS
+from ..i18n import score_text
 
 # WeasyPrint turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole process when imported. Photo
 # intake relies on Pillow refusing truncated files, and only our own thumbnails reach a PDF, so
@@ -313,6 +314,7 @@ def _jinja_env() -> jinja2.Environment:
     env.filters["sha_groups"] = _sha_groups
     env.filters["evidence_url"] = evidence_url
     env.filters["collapse_tag_space"] = _collapse_tag_space
+    env.filters["score"] = score_text  # as the pages write scores: 100.00 beside 67.94
     env.globals["mystery_modes"] = MYSTERY_MODES
     return env
 

@@ -17,10 +17,11 @@ from ..api.fields import CONTROL_CHARACTERS
 from ..auth.models import User
 from ..auth.permissions import Permission
 from ..extensions import db
+from ..i18n import local_today
 from ..inspections.models import RESULT_VISIBLE, Inspection, Mode
 from ..orgs.models import OrgUnit
 from . import dashboards
-from .models import EntryStatus, WatchlistEntry, WatchlistEvent
+from .models import EVENT_LABELS, WatchlistEntry, WatchlistEvent
 
 TITLES = {"week": "服务质量周通报", "month": "服务质量月总结"}
 
@@ -48,10 +49,14 @@ def bulletin(kind: str, day: date, by: User) -> dict[str, Any]:
         .where(WatchlistEvent.on >= period.start, WatchlistEvent.on <= period.end,
                sa.or_(*[OrgUnit.path.startswith(p) for p in paths]))
         .order_by(WatchlistEvent.on, WatchlistEvent.id)).all()
+    # on the list on the period's last day (today, for the period still running): a past
+    # bulletin counts what was listed then, not what is listed now
+    last_day = min(period.end, local_today())
     active = db.session.scalar(
         sa.select(sa.func.count()).select_from(WatchlistEntry)
         .join(OrgUnit, WatchlistEntry.unit_id == OrgUnit.id)
-        .where(WatchlistEntry.status == EntryStatus.active,
+        .where(WatchlistEntry.entered_on <= last_day,
+               sa.or_(WatchlistEntry.exited_on.is_(None), WatchlistEntry.exited_on > last_day),
                sa.or_(*[OrgUnit.path.startswith(p) for p in paths])))
     return {
         "kind": kind, "title": TITLES[kind], "audience": "reviewer",
@@ -103,12 +108,13 @@ def bulletin_xlsx(data: dict[str, Any]) -> bytes:
         ("自查与独立检查", ["网点", "自查均分", "独立检查均分", "差值"],
          [[r["name"], r["self_mean"], r["independent_mean"], r["gap"]] for r in data["gaps"]]),
         ("名单变化", ["日期", "单位", "变化", "说明"],
-         [[e["on"], e["unit"], e["kind"], e["note"]] for e in data["watchlist"]["events"]]),
+         [[e["on"], e["unit"], EVENT_LABELS.get(e["kind"], e["kind"]), e["note"]]
+          for e in data["watchlist"]["events"]]),
     ]
     first = workbook.active
     first.title = "概况"
     first.append([data["title"], data["period"]["label"]])
-    first.append(["在册名单数", data["watchlist"]["active"]])
+    first.append(["期末在册名单数", data["watchlist"]["active"]])
     for mode, count in data["inspections"].items():
         first.append([f"{mode}次数", count])
     for title, headers, rows in sheets:

@@ -215,7 +215,7 @@ class BulletinEventSchema(ma.Schema):
 
 
 class BulletinWatchlistSchema(ma.Schema):
-    active = fields.Integer(metadata={"description": "期末在册的支行数"})
+    active = fields.Integer(metadata={"description": "期末（本期进行中则为今天）在册的单位数"})
     events = fields.List(fields.Nested(BulletinEventSchema))
 
 

@@ -216,6 +216,37 @@ def test_bulletins_export_as_pdf_and_xlsx(client, api, demo):
     assert {"概况", "排名前列", "失分最多项", "名单变化"} <= set(workbook.sheetnames)
 
 
+def test_a_bulletin_counts_the_watch_list_as_it_stood_when_its_period_ended(client, api, demo):
+    """Does each month's bulletin count the units listed on its last day — none before the
+    first entry, not today's list — and does its workbook name the list's changes in Chinese
+    and its PDF write scores as the pages do?"""
+    headers = api("fwgl")
+    entries = db.session.scalars(sa.select(WatchlistEntry)).all()
+    today = local_today()
+    day, counts = min(e.entered_on for e in entries).replace(day=1) - timedelta(days=1), []
+    while day <= today:
+        last = min(period_for("month", day).end, today)
+        listed = sum(1 for e in entries
+                     if e.entered_on <= last and (e.exited_on is None or e.exited_on > last))
+        data = client.get(f"/api/v1/bulletins?kind=month&day={day}", headers=headers).get_json()
+        assert data["watchlist"]["active"] == listed, day
+        counts.append(listed)
+        day = period_for("month", day).end + timedelta(days=1)
+    assert counts[0] == 0 and len(set(counts)) > 1
+
+    changed = next(d for d in (period_for("month", e.entered_on).start for e in entries))
+    xlsx = client.get(f"/api/v1/bulletins.xlsx?kind=month&day={changed}", headers=headers)
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.data))["名单变化"]
+    kinds = {row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert kinds and kinds <= {"列入名单", "原因变化", "按规则出列", "人工出列"}, kinds
+    pdf = client.get(f"/api/v1/bulletins.pdf?kind=month&day={changed}", headers=headers)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    data = client.get(f"/api/v1/bulletins?kind=month&day={changed}", headers=headers).get_json()
+    assert f"期末在册名单 {data['watchlist']['active']} 个" in text
+    best = data["best"][0]["combined"]
+    assert f"{best:.2f}" in text
+
+
 def test_manager_pages_render_on_a_phone(client, login, demo):
     """Do the managers' pages render in Chinese, with charts as inline SVG?"""
     login("fwgl", "Demo@2026")

@@ -213,7 +213,8 @@ def subbranch_ranking(period: Period, by: User, *, mode: str | None = None
 
 def most_failed_items(period: Period, by: User, *, limit: int = 10,
                       subbranch_id: int | None = None) -> list[dict[str, Any]]:
-    """Checklist items failed most often in the period (findings, overturned ones excluded).
+    """Checklist items failed most often in the period (findings of results that count, as
+    scores do: overturned ones and those of results sent back for correction excluded).
 
     A reader whose scope is a whole branch reads the branch's per-period counts kept by
     :mod:`.period_scores` (one row per item); a narrower scope, or a sub-branch filter,
@@ -236,8 +237,10 @@ def most_failed_items(period: Period, by: User, *, limit: int = 10,
         query = (sa.select(Finding.item_code, sa.func.min(Finding.item_text), failed,
                            sa.func.count(sa.distinct(Finding.outlet_id)))
                  .join(OrgUnit, Finding.outlet_id == OrgUnit.id)
+                 .join(Inspection, Finding.inspection_id == Inspection.id)
                  .where(Finding.created_at >= start, Finding.created_at < end,
-                        Finding.status != FindingStatus.overturned, _in(paths))
+                        Finding.status != FindingStatus.overturned,
+                        Inspection.status.in_(RESULT_VISIBLE), _in(paths))
                  .group_by(Finding.item_code)
                  .order_by(failed.desc(), Finding.item_code).limit(limit))
         rows = db.session.execute(query).all()

@@ -24,9 +24,10 @@ How the rows stay right:
   hand in SQL, and the migration that created the table.
 
 Failed items work the same way (:class:`~inspect_app.watchlist.models.PeriodFailure`, one row
-per period, branch and item): a finding flushed new, overturned, moved or deleted recomputes
-its item's rows for the week, month and quarter of its creation, under an advisory lock on
-(branch, item).
+per period, branch and item), counting the findings of results that count (submitted or
+final, as scores do): a finding flushed new, overturned, moved or deleted, or whose inspection
+changes status (sent back, resubmitted), recomputes its item's rows for the week, month and
+quarter of its creation, under an advisory lock on (branch, item).
 
 The figures themselves come from :func:`figures`, the one place that combines per-mode sums
 (the scoring engine's mode weighting), so a rebuilt row and an incrementally kept one agree.
@@ -191,11 +192,14 @@ def _computed_failures(conn: sa.Connection,
                        only: set[tuple[str, date, int, str]] | None = None) -> list[dict]:
     """Every failed-item row as computed from the findings, or only the rows ``only``
     (period kind, period start, branch id, item code)."""
-    findings, units = Finding.__table__, OrgUnit.__table__
+    findings, units, inspections = Finding.__table__, OrgUnit.__table__, Inspection.__table__
     query = (sa.select(units.c.path, findings.c.outlet_id, findings.c.item_code,
                        findings.c.item_text, findings.c.created_at)
              .join(units, units.c.id == findings.c.outlet_id)
-             .where(sa.cast(findings.c.status, sa.String) != _OVERTURNED))
+             .join(inspections, inspections.c.id == findings.c.inspection_id)
+             .where(sa.cast(findings.c.status, sa.String) != _OVERTURNED,
+                    # a result sent back for correction counts again once resubmitted
+                    sa.cast(inspections.c.status, sa.String).in_(_VISIBLE)))
     if only is not None:
         spans = [_bounds(kind, start) for kind, start, _, _ in only]
         query = query.where(
@@ -361,7 +365,8 @@ def _old_and_new(obj: object, name: str) -> list:
 
 def _pending(session: Session) -> dict:
     return session.info.setdefault("period_figures", {
-        "touched": set(), "failed": set(), "moved": set(), "roots_changed": False})
+        "touched": set(), "failed": set(), "status": set(), "moved": set(),
+        "roots_changed": False})
 
 
 @event.listens_for(Session, "after_flush")
@@ -381,6 +386,8 @@ def _after_flush(session: Session, flush_context) -> None:
             if obj in session.dirty and not _changed(obj, _INSPECTION_FIELDS):
                 continue
             pending = pending or _pending(session)
+            if obj in session.dirty and _changed(obj, ("status",)):
+                pending["status"].add(obj.id)  # its findings count, or stop counting
             for outlet_id in _old_and_new(obj, "outlet_id"):
                 for submitted in _old_and_new(obj, "submitted_at"):
                     pending["touched"].add((outlet_id, _day(submitted)))
@@ -408,6 +415,12 @@ def _before_commit(session: Session) -> None:
         return
     conn = session.connection()
     refresh(conn, pending["touched"])
+    if pending["status"]:
+        findings = Finding.__table__
+        pending["failed"].update(
+            (outlet_id, code, _day(created)) for outlet_id, code, created in conn.execute(
+                sa.select(findings.c.outlet_id, findings.c.item_code, findings.c.created_at)
+                .where(findings.c.inspection_id.in_(pending["status"]))))
     refresh_failures(conn, pending["failed"])
     if pending["roots_changed"]:
         rebuild(conn)  # an outlet changed branch: every figure may move

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from inspect_app.auth.models import User
 from inspect_app.extensions import db
 from inspect_app.i18n import local_today
-from inspect_app.inspections.models import Finding, FindingStatus
+from inspect_app.inspections.models import RESULT_VISIBLE, Finding, FindingStatus, Inspection
 from inspect_app.orgs.models import OrgKind, OrgUnit
 from inspect_app.scoring import DEFAULT_RULES, combined_mean
 from inspect_app.watchlist import dashboards
@@ -150,8 +150,10 @@ def live_failures(period) -> dict[str, tuple[int, int]]:
     start, end = period.bounds
     rows = db.session.execute(
         sa.select(Finding.item_code, sa.func.count(), sa.func.count(sa.distinct(Finding.outlet_id)))
+        .join(Inspection, Finding.inspection_id == Inspection.id)
         .where(Finding.created_at >= start, Finding.created_at < end,
-               Finding.status != FindingStatus.overturned)
+               Finding.status != FindingStatus.overturned,
+               Inspection.status.in_(RESULT_VISIBLE))
         .group_by(Finding.item_code)).all()
     return {code: (n, outlets) for code, n, outlets in rows}
 
@@ -274,3 +276,31 @@ def test_periods_are_the_banks_days_not_utc_days(client, api, demo):
         PeriodScore.period_kind == "month", PeriodScore.period_start == date(2026, 12, 1),
         PeriodScore.unit_id == inspection.outlet_id, PeriodScore.mode == ""))
     assert december == 1 and (november or 0) == count_in("month", "2026-11-15")
+
+
+def test_a_result_sent_back_counts_no_failures_until_resubmitted(client, api, first):
+    """Scores leave out a result sent back for correction: do its failed items too, in the
+    branch's kept counts and in a sub-branch's live count, and count again once resubmitted?"""
+    spot = first("spot_check")
+    manager = db.session.scalar(sa.select(User).where(User.username == "fwgl"))
+    period = dashboards.period_for("month", local_today())
+    items = client.get(f"/api/v1/inspections/{spot.id}",
+                       headers=api(filler_of(spot))).get_json()["checklist"]["items"]
+    code = next(i["code"] for i in items if i["response_type"] == "pass_fail"
+                and not i["red_line"])
+
+    def counted() -> tuple[int, int]:
+        return tuple(next((r["failures"] for r in dashboards.most_failed_items(
+            period, manager, limit=1000, **narrow) if r["item_code"] == code), 0)
+            for narrow in ({}, {"subbranch_id": spot.outlet.parent_id}))
+
+    before = counted()
+    inspector = api(filler_of(spot))
+    assert submit_filled(client, inspector, spot.id, fail=(code,)).status_code == 200
+    assert counted() == (before[0] + 1, before[1] + 1)
+    response = client.post(f"/api/v1/inspections/{spot.id}/return",
+                           json={"reason": "照片不清晰，请补拍"}, headers=api("fwgl"))
+    assert response.status_code == 200, response.get_json()
+    assert counted() == before and consistent() == []
+    assert submit_filled(client, inspector, spot.id, fail=(code,)).status_code == 200
+    assert counted() == (before[0] + 1, before[1] + 1) and consistent() == []

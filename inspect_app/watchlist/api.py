@@ -180,7 +180,8 @@ class Rankings(MethodView):
         return {"period": period.label,
                 "outlets": dashboards.outlet_ranking(period, by, mode=args.get("mode"),
                                                      subbranch_id=args.get("subbranch_id")),
-                "subbranches": dashboards.subbranch_ranking(period, by, mode=args.get("mode"))}
+                "subbranches": dashboards.subbranch_ranking(period, by, mode=args.get("mode")),
+                "standing": dashboards.outlet_standing(period, by)}
 
 
 @blp.route("/dashboard/failed-items")

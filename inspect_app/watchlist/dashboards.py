@@ -133,7 +133,8 @@ def _in(paths: list[str]):
 def _ranking(period: Period, kind: OrgKind, mode: str | None, paths: list[str] | None
              ) -> list[dict[str, Any]]:
     """Active units of ``kind`` (within ``paths``) with their figures for the period, best
-    first and numbered; units without a score last, unnumbered, by code.
+    first and numbered (equal scores share a rank); units without a score last, unnumbered,
+    by code.
 
     A range read of :class:`~inspect_app.watchlist.models.PeriodScore` (clustered by period
     and mode filter) merged with the organisation's units, the figures kept current at every
@@ -161,16 +162,26 @@ def _ranking(period: Period, kind: OrgKind, mode: str | None, paths: list[str] |
                          "subbranch": names.get(parent_id), "is_benchmark": benchmark,
                          "combined": combined, "grade": grade, "count": count,
                          "self_mean": self_mean, "independent_mean": independent, "gap": gap})
-    # By code, then (stable) by score: equal scores stay in code order.
     rows.sort(key=_CODE)
     scored = [r for r in rows if r["combined"] is not None]
-    scored.sort(key=_COMBINED, reverse=True)
-    for rank, row in enumerate(scored, start=1):
-        row["rank"] = rank
+    # Best first. Scores equal as shown (two decimals) share a rank (1, 1, 3 …); among them a
+    # score confirmed by independent checks comes first, then the one resting on more
+    # inspections, then code order: an unchecked self-assessment never heads a tie.
+    scored.sort(key=lambda r: (-_shown(r["combined"]), r["independent_mean"] is None,
+                               -r["count"]))
+    for position, row in enumerate(scored):
+        before = scored[position - 1] if position else None
+        row["rank"] = before["rank"] if before and _shown(before["combined"]) == _shown(
+            row["combined"]) else position + 1
     return scored + [r for r in rows if r["combined"] is None]
 
 
-_CODE, _COMBINED = itemgetter("code"), itemgetter("combined")
+_CODE = itemgetter("code")
+
+
+def _shown(score: float) -> float:
+    """A score as the pages show it: ranks follow what people read."""
+    return round(float(score), 2)
 
 
 def best_and_worst(ranking: list[dict[str, Any]], n: int = 5
@@ -195,18 +206,40 @@ def outlet_ranking(period: Period, by: User, *, mode: str | None = None,
     return _ranking(period, OrgKind.outlet, mode, _paths(by, subbranch_id))
 
 
+def outlet_standing(period: Period, by: User) -> list[dict[str, Any]]:
+    """For a reader of single outlets (an outlet manager): each of their outlets' place among
+    all the outlets of its branch, ``{"id", "name", "rank", "of"}`` (rank None without a
+    score), without the other outlets' names or figures. Empty for readers of a sub-branch or
+    more, who see the ranking itself."""
+    paths = _reader_paths(by)
+    outlets = db.session.execute(sa.select(OrgUnit.id, OrgUnit.path).where(
+        OrgUnit.kind == OrgKind.outlet, OrgUnit.path.in_(paths))).all()
+    if len(outlets) != len(paths):
+        return []
+    standing = []
+    for root in sorted({"/".join(path.split("/")[:2]) + "/" for _, path in outlets}):
+        ranked = _ranking(period, OrgKind.outlet, None, [root])
+        of = sum(1 for r in ranked if r["combined"] is not None)
+        mine = {id_ for id_, path in outlets if path.startswith(root)}
+        standing += [{"id": r["id"], "name": r["name"], "rank": r.get("rank"), "of": of}
+                     for r in ranked if r["id"] in mine]
+    return standing
+
+
 def subbranch_ranking(period: Period, by: User, *, mode: str | None = None
                       ) -> list[dict[str, Any]]:
     """Sub-branches by combined score. A sub-branch manager sees every rank but the details of
-    their own sub-branch only (抓两头带中间 without exposing the others)."""
+    their own sub-branch only (抓两头带中间 without exposing the others); an outlet manager
+    likewise sees their outlet's sub-branch."""
     paths = _reader_paths(by)
     ranked = _ranking(period, OrgKind.subbranch, mode, None)
     for row in ranked:
         del row["subbranch"], row["is_benchmark"]
     if _sees_all_subbranches(by):
         return ranked
-    own = set(db.session.scalars(sa.select(OrgUnit.id).where(
-        OrgUnit.kind == OrgKind.subbranch, _in(paths))))
+    own = {id_ for id_, path in db.session.execute(
+        sa.select(OrgUnit.id, OrgUnit.path).where(OrgUnit.kind == OrgKind.subbranch))
+        if any(p.startswith(path) or path.startswith(p) for p in paths)}
     return [row if row["id"] in own else {"rank": row.get("rank"), "own": False}
             for row in ranked]
 

@@ -150,10 +150,19 @@ class OutletRankSchema(SubbranchRankSchema):
     is_benchmark = fields.Boolean(metadata={"description": "是否标杆网点"})
 
 
+class StandingSchema(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+    rank = fields.Integer(allow_none=True, metadata={"description": "在全行网点中的名次；本期无得分为 null"})
+    of = fields.Integer(metadata={"description": "全行本期有得分的网点数"})
+
+
 class RankingsSchema(ma.Schema):
     period = fields.String(metadata={"description": "期间名称，如“2026年10月”"})
     outlets = fields.List(fields.Nested(OutletRankSchema))
     subbranches = fields.List(fields.Nested(SubbranchRankSchema))
+    standing = fields.List(fields.Nested(StandingSchema), metadata={
+        "description": "只读单个网点的用户（网点负责人）：本网点在全行的名次，不含其他网点的名称与得分；其他用户为空"})
 
 
 class FailedItemSchema(ma.Schema):

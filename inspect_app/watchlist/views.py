@@ -224,6 +224,10 @@ def rankings():
     period = dashboards.period_for(kind, day)
     outlets = [r for r in dashboards.outlet_ranking(period, g.user) if r["combined"] is not None]
     subbranches = dashboards.subbranch_ranking(period, g.user)
+    # a sub-branch shown to someone inside it (an outlet manager) is not theirs to open
+    readable = {unit.id for unit in db.session.scalars(sa.select(OrgUnit).where(
+        OrgUnit.id.in_([r["id"] for r in subbranches if r.get("name")])))
+        if g.user.can(Permission.reports_read, unit)}
     items = dashboards.most_failed_items(period, g.user, limit=8)
     gaps = [r for r in dashboards.mode_comparison(period, g.user)][:8]
     best, worst = dashboards.best_and_worst(outlets)
@@ -253,7 +257,8 @@ def rankings():
     return render_template("manage/rankings.html", period=period, kind=kind, best=best,
                            worst=worst, subbranches=subbranches, items=items, gaps=gaps,
                            figures=figures, steps=_period_steps(period, day),
-                           empty=not outlets)
+                           empty=not outlets, readable=readable,
+                           standing=dashboards.outlet_standing(period, g.user))
 
 
 @bp.get("/trend/<int:unit_id>")

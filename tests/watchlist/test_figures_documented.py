@@ -31,7 +31,8 @@ def figures(by: User) -> dict[str, object]:
     return {
         "/api/v1/dashboard/rankings?kind=month&day=2026-10-15": {
             "period": month.label, "outlets": dashboards.outlet_ranking(month, by),
-            "subbranches": dashboards.subbranch_ranking(month, by)},
+            "subbranches": dashboards.subbranch_ranking(month, by),
+            "standing": dashboards.outlet_standing(month, by)},
         "/api/v1/dashboard/failed-items?kind=month&day=2026-10-15": {
             "period": month.label, "items": dashboards.most_failed_items(month, by, limit=10),
             "sections": dashboards.failures_by_section(month, by)},

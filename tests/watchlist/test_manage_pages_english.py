@@ -147,7 +147,7 @@ def test_bulletin_and_list_words_read_in_english(client, login, demo):
     text = client.get(f"/manage/bulletin?kind=month&day={last_month}&lang=en"
                       ).get_data(as_text=True)
     main = text.split("<main")[1]
-    counts = re.search(r"<p>(.*?) · On the list \d+</p>", main).group(1)
+    counts = re.search(r"<p>(.*?) · On the watch-list at period end \d+</p>", main).group(1)
     assert re.fullmatch(r"((Self-check|Peer check|Spot check|Mystery visit) \d+ times?"
                         r"( · )?)+", counts), counts
     # the ranking's "outlet (sub-branch) score" and the failed items' "item: n times"

@@ -197,6 +197,47 @@ def test_subbranch_manager_sees_own_details_and_only_the_rank_of_others(client, 
     assert all(e["unit"]["code"].startswith("TS-LB") for e in entries)
 
 
+def test_equal_scores_share_a_rank_and_a_checked_score_heads_the_tie(client, api, demo):
+    """Outlets whose scores read the same share a rank (1, 1, 3 …), and within a tie one
+    confirmed by independent checks comes before a self-check alone, so the best list does not
+    reward an unchecked self-assessment."""
+    last_month = (local_today().replace(day=1) - timedelta(days=1)).isoformat()
+    scored = [r for r in client.get(f"/api/v1/dashboard/rankings?kind=month&day={last_month}",
+                                    headers=api("fwgl")).get_json()["outlets"]
+              if r["combined"] is not None]
+    assert len({r["rank"] for r in scored}) < len(scored)  # the demo has ties
+    for position, (a, b) in enumerate(zip(scored, scored[1:]), start=2):
+        if f"{a['combined']:.2f}" == f"{b['combined']:.2f}":
+            assert b["rank"] == a["rank"], (a, b)
+            assert not (a["independent_mean"] is None and b["independent_mean"] is not None)
+        else:
+            assert b["rank"] == position and a["combined"] > b["combined"], (a, b)
+
+
+def test_an_outlet_manager_sees_their_sub_branch_and_their_place_in_the_branch(client, api,
+                                                                              login, demo):
+    """An outlet manager's rankings: their own sub-branch named with its figures (the others
+    by rank only, none a link they cannot open), and their outlet's place among all the
+    branch's outlets, without any other outlet."""
+    last_month = (local_today().replace(day=1) - timedelta(days=1)).isoformat()
+    url = f"/api/v1/dashboard/rankings?kind=month&day={last_month}"
+    full = client.get(url, headers=api("fwgl")).get_json()
+    scored = [r for r in full["outlets"] if r["combined"] is not None]
+    mine = next(r for r in full["outlets"] if r["code"] == "TS-LB-01")
+    own = client.get(url, headers=api("wd.lb01")).get_json()
+    assert [r["id"] for r in own["outlets"]] == [mine["id"]]
+    assert own["standing"] == [{"id": mine["id"], "name": mine["name"], "rank": mine["rank"],
+                                "of": len(scored)}]
+    named = [r for r in own["subbranches"] if r.get("name")]
+    assert [r["name"] for r in named] == ["路北支行"] and named[0]["combined"] is not None
+    assert full["standing"] == []
+
+    login("wd.lb01", "Demo@2026")
+    page = client.get(f"/manage/rankings?kind=month&day={last_month}").get_data(as_text=True)
+    assert f"{mine['name']}：全行 {len(scored)} 个网点中排第 {mine['rank']} 名" in page
+    assert "路北支行" in page and f"/manage/trend/{named[0]['id']}" not in page
+
+
 def test_bulletins_export_as_pdf_and_xlsx(client, api, demo):
     """Do the weekly bulletin and monthly summary export as a Chinese PDF and a workbook?"""
     last_month = (local_today().replace(day=1) - timedelta(days=1)).isoformat()

@@ -323,6 +323,9 @@ def log_action(entry: WatchlistEntry, *, kind: str, held_on: date, people: str, 
     require_manager(by)
     if kind not in ACTION_KINDS:
         raise InvalidInput(N_("未知的辅导类型"), code="invalid_kind")
+    if held_on > local_today():  # a record of what was done, not a plan
+        raise InvalidInput(N_("跟进日期不能晚于今天（%(today)s）"), code="held_in_future",
+                           today=local_today().isoformat())
     action = CoachingAction(entry=entry, kind=kind, held_on=held_on, people=people,
                             notes=notes, attachments=attachments, created_by_id=by.id)
     db.session.add(action)

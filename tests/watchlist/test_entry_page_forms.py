@@ -2,6 +2,8 @@
 same rules as the API, and a refusal shows the page again with the reasons and what was typed."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
@@ -9,6 +11,7 @@ from inspect_app.auth.models import RoleGrant, User
 from inspect_app.auth.permissions import Role
 from inspect_app.demo.seed import DEMO_PASSWORD
 from inspect_app.extensions import db
+from inspect_app.i18n import local_today
 from inspect_app.orgs.models import OrgKind
 from inspect_app.watchlist.models import CoachingAction, EntryStatus, WatchlistEntry
 
@@ -72,6 +75,28 @@ def test_a_follow_up_and_an_exit_are_written_as_typed(client, entry):
                  {"action": "exit", "reason": "整改已全部完成，复查合格", "confirm": "yes"})
     assert left.status_code == 302
     assert _state(entry)[:2] == (EntryStatus.exited, "整改已全部完成，复查合格")
+
+
+def test_a_follow_up_cannot_be_dated_after_today(app, client, entry):
+    """A follow-up records what was done: is one dated tomorrow refused, on the page and by
+    the API (422 held_in_future, saying today's date), with nothing written?"""
+    tomorrow = (local_today() + timedelta(days=1)).isoformat()
+    follow_up = {"kind": "interview", "held_on": tomorrow, "people": "张丽"}
+    before = _state(entry)
+    page = _post(client, f"/manage/watchlist/{entry.id}", follow_up)
+    assert page.status_code == 422
+    assert f"跟进日期不能晚于今天（{local_today().isoformat()}）" in page.get_data(as_text=True)
+    phone = app.test_client()  # the API, without the page's session cookie
+    token = phone.post("/api/v1/auth/token", json={"username": "fwgl",
+                                                   "password": DEMO_PASSWORD}).get_json()
+    headers = {"Authorization": f"Bearer {token['token']}"}
+    answer = phone.post(f"/api/v1/watchlist/{entry.id}/actions", json=follow_up,
+                        headers=headers)
+    assert answer.status_code == 422 and answer.get_json()["error"]["code"] == "held_in_future"
+    assert _state(entry) == before
+    today = phone.post(f"/api/v1/watchlist/{entry.id}/actions", headers=headers,
+                       json={**follow_up, "held_on": local_today().isoformat()})
+    assert today.status_code == 201, today.get_json()
 
 
 def test_a_reader_may_not_log_a_follow_up(client, login, demo):

@@ -46,3 +46,42 @@ def test_org_changes_record_who_when_and_before_after(org):
     assert entry.actor_name.startswith("cli")
     assert entry.before["name"] == "路北支行网点1" and entry.after["name"] == "路北新名字"
     assert entry.at is not None
+
+
+def test_each_branch_reads_the_entries_of_its_own_units(app, client, api, demo):
+    """Two branches on one system: does each branch's administrator and service manager read
+    the entries about its own units and people (and those about the whole bank), none of the
+    other branch's, and a result's contents only where they may read results?"""
+    from inspect_app.auth.operations import create_user
+    from inspect_app.auth.permissions import Role
+    from inspect_app.demo.seed import DEMO_PASSWORD
+    from inspect_app.orgs.models import OrgKind
+    from inspect_app.orgs.operations import create_unit
+
+    beijing = create_unit(kind=OrgKind.branch, code="BJ", name="北京分行")
+    for username, role in (("bj.admin", Role.admin), ("bj.fwgl", Role.service_manager)):
+        create_user(username=username, display_name=username, password=DEMO_PASSWORD,
+                    grants=[(role, beijing)])
+    db.session.commit()
+
+    result = db.session.scalar(sa.select(AuditEntry.action).where(
+        AuditEntry.object_type.in_(["inspection", "rectification_item", "photo"])).limit(1))
+    assert result is not None  # the demo's work has audited results
+
+    def entries(username: str, action: str = "") -> list[dict]:
+        query = f"&action={action}" if action else ""
+        body = client.get(f"/api/v1/audit-entries?per_page=500{query}",
+                          headers=api(username)).get_json()
+        assert body["total"] <= 500
+        return body["items"]
+
+    assert entries("admin", "user.create") and entries("admin", result)
+    assert not any(e["object_id"] == str(beijing.id) for e in entries("admin", "org_unit.create"))
+    for username in ("bj.admin", "bj.fwgl"):
+        seen = entries(username)
+        assert {e["org_path"] for e in seen} <= {None, beijing.path}, username
+        assert ("org_unit.create", str(beijing.id)) in {(e["action"], e["object_id"])
+                                                        for e in seen}
+        assert entries(username, result) == [] and len(entries(username, "user.create")) == 2
+    assert not any(e["contents_hidden"] for e in entries("fwgl", result))
+    assert all(e["contents_hidden"] for e in entries("admin", result))

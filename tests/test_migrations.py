@@ -128,3 +128,23 @@ def test_upgrade_gives_the_rules_notes_their_data(app, demo):
         assert {row.id: row.note_data for row in conn.execute(sa.select(events))} == said
         assert {row.id: row.exit_note for row in conn.execute(sa.select(entries))} == exits
     assert any(exits.values())
+
+
+def test_upgrade_tells_each_audit_entry_its_unit(app, demo):
+    """Upgrading a log whose entries did not name their unit: does each get the unit the app
+    records for it now (an inspection's outlet, a person's units …), does the log stay
+    append-only, and does a downgrade drop the column cleanly?"""
+    read = sa.text("SELECT id, org_path FROM audit_entries")
+    with db.engine.connect() as conn:
+        recorded = dict(conn.execute(read).all())
+    assert sum(1 for path in recorded.values() if path) > len(recorded) / 2
+    db.session.remove()
+    downgrade(revision="0013_failures_counted")
+    with db.engine.connect() as conn:
+        assert "org_path" not in {c["name"] for c in sa.inspect(conn).get_columns(
+            "audit_entries")}
+    upgrade()
+    with db.engine.connect() as conn:
+        assert dict(conn.execute(read).all()) == recorded
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE audit_entries SET reason = 'x'"))

@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 from ..api.base import Blueprint
 from ..api.fields import Id
 from ..api.pagination import page_schema, paginate
+from ..auth.models import User
 from ..auth.permissions import Permission
 from ..auth.session import current_user
 from ..errors import PermissionDenied
@@ -27,7 +28,19 @@ NOT_RESULTS = frozenset({"user", "api_token", "auth", "org_unit", "checklist", "
 
 
 def _shows_contents(entry: AuditEntry) -> bool:
-    return entry.object_type in NOT_RESULTS or current_user().can(Permission.inspections_read)
+    """Results are shown to those who may read the results of the entry's unit."""
+    if entry.object_type in NOT_RESULTS:
+        return True
+    paths = current_user().scope_paths(Permission.inspections_read)
+    return entry.org_path is not None and any(entry.org_path.startswith(p) for p in paths)
+
+
+def readable(by: User) -> sa.ColumnElement[bool]:
+    """The entries ``by`` may read: those about the units of their audit scope, and those about
+    the whole bank (no unit). Another branch's entries are not theirs to see."""
+    paths = by.scope_paths(Permission.audit_read)
+    return sa.or_(AuditEntry.org_path.is_(None),
+                  *[AuditEntry.org_path.startswith(path) for path in paths])
 
 
 class AuditEntrySchema(ma.Schema):
@@ -46,6 +59,8 @@ class AuditEntrySchema(ma.Schema):
     contents_hidden = fields.Method("dump_contents_hidden", metadata={
         "description": "before/after 是否因含检查结果而对您隐藏"})
     reason = fields.String(allow_none=True)
+    org_path = fields.String(allow_none=True, metadata={
+        "description": "所涉机构的路径（如 /1/4/27/）；null 表示全行（检查表、名单规则、命令行等）"})
     ip = fields.String(allow_none=True)
     request_id = fields.String(allow_none=True)
 
@@ -76,11 +91,12 @@ class AuditEntries(MethodView):
     @blp.arguments(AuditQuerySchema, location="query")
     @blp.response(200, AuditPage)
     def get(self, args):
-        """Audit entries, newest first (administrators and service managers)."""
+        """Audit entries of my units and of the whole bank, newest first (administrators and
+        service managers)."""
         by = current_user()
         if not by.can(Permission.audit_read):
             raise PermissionDenied()
-        query = sa.select(AuditEntry).order_by(AuditEntry.id.desc())
+        query = sa.select(AuditEntry).where(readable(by)).order_by(AuditEntry.id.desc())
         for field in ("object_type", "object_id", "action", "actor_id"):
             if args.get(field) is not None:
                 query = query.where(getattr(AuditEntry, field) == args[field])

@@ -33,6 +33,9 @@ class AuditEntry(db.Model):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     #: Free-text reason given by the user, where the action asks for one.
     reason: Mapped[str | None] = mapped_column(sa.Text)
+    #: The org unit the entry is about, as its path (``/1/4/27/``): a reader of the log sees
+    #: the entries of their own units, and None (the whole bank) — see ``audit_path``.
+    org_path: Mapped[str | None] = mapped_column(sa.String(255), index=True)
     ip: Mapped[str | None] = mapped_column(sa.String(64))
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
 

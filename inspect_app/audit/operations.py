@@ -34,6 +34,54 @@ def snapshot(obj: Any, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
     return {name: _plain(getattr(obj, name)) for name in fields}
 
 
+#: Attributes naming the org unit an object is about, and those leading to another object
+#: that is about one (tried in this order).
+_UNIT_ATTRIBUTES = ("outlet", "unit", "scope_unit", "subbranch")
+_OWNER_ATTRIBUTES = ("inspection", "finding", "entry", "rectification_item")
+
+
+def audit_path(obj: Any) -> str | None:
+    """The org-unit path an entry is about, so each reader of the log sees the entries of
+    their own units only (:func:`inspect_app.audit.api.readable`).
+
+    The unit itself; the outlet of an inspection, photo, fix or appeal; the unit of a
+    watch-list entry or of its follow-up; a campaign's scope; a team's sub-branch. For a person
+    (their account, sign-ins, tokens, report jobs) the narrowest unit holding all their roles.
+    None means the whole bank: checklists, rules, unknown names at sign-in, the command line.
+    """
+    if obj is None:
+        return None
+    if isinstance(getattr(obj, "path", None), str) and hasattr(obj, "kind"):
+        return obj.path  # an org unit
+    for name in _UNIT_ATTRIBUTES:
+        unit = getattr(obj, name, None)
+        if isinstance(getattr(unit, "path", None), str):
+            return unit.path
+    for name in _OWNER_ATTRIBUTES:
+        owner = getattr(obj, name, None)
+        if owner is not None:
+            return audit_path(owner)
+    grants = getattr(obj, "grants", None)
+    if grants is not None:  # a person
+        return common_path([grant.org_unit.path for grant in grants])
+    person = getattr(obj, "user", None) or getattr(obj, "created_by", None)
+    return audit_path(person) if person is not None else None
+
+
+def common_path(paths: list[str]) -> str | None:
+    """The deepest unit path above (or equal to) every one of ``paths``; None without any, or
+    when they lie in different branches."""
+    if not paths:
+        return None
+    parts = [path.strip("/").split("/") for path in paths]
+    shared = []
+    for level in zip(*parts):
+        if len(set(level)) > 1:
+            break
+        shared.append(level[0])
+    return f"/{'/'.join(shared)}/" if shared else None
+
+
 def _actor(actor) -> tuple[int | None, str]:
     if actor is not None:
         return actor.id, actor.username
@@ -63,7 +111,7 @@ def record(action: str, obj: Any = None, *, object_type: str | None = None,
     entry = AuditEntry(
         action=action, object_type=object_type or "unknown", object_id=str(object_id),
         before=_plain(before), after=_plain(after), reason=reason,
-        actor_id=actor_id, actor_name=actor_name,
+        actor_id=actor_id, actor_name=actor_name, org_path=audit_path(obj),
         ip=request.remote_addr if has_request_context() else None,
         request_id=g.get("request_id") if has_request_context() else None,
     )

@@ -182,16 +182,15 @@ def update_user(user: User, changes: dict, *, by: User | None = None) -> User:
     if changes.get("password"):
         validate_password(changes["password"], user.username)
         user.set_password(changes["password"])
-        user.session_epoch += 1
+        # a new password is how an account is taken back: whoever held the old one is out,
+        # and the person is let in at once, however many wrong tries there were
+        _sign_out_everywhere(user)
+        user.failed_logins, user.locked_until = 0, None
     if "is_active" in changes and changes["is_active"] != user.is_active:
         if by is not None and by.id == user.id:
             raise PermissionDenied(N_("不能停用自己的账号"), code="own_account")
         user.is_active = changes["is_active"]
-        user.session_epoch += 1
-        if not user.is_active:
-            for token in db.session.scalars(sa.select(ApiToken).where(
-                    ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
-                token.revoked_at = utcnow()
+        _sign_out_everywhere(user)
     db.session.flush()
     after = {**snapshot(user, USER_AUDIT_FIELDS), "grants": _describe_grants(user)}
     if changes.get("password"):
@@ -202,6 +201,14 @@ def update_user(user: User, changes: dict, *, by: User | None = None) -> User:
             action = "user.deactivate" if not user.is_active else "user.reactivate"
         record(action, user, actor=by, before=before, after=after)
     return user
+
+
+def _sign_out_everywhere(user: User) -> None:
+    """End every session (a new epoch) and revoke every API token of ``user``."""
+    user.session_epoch += 1
+    for token in db.session.scalars(sa.select(ApiToken).where(
+            ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
+        token.revoked_at = utcnow()
 
 
 def visible_users(by: User) -> sa.Select:

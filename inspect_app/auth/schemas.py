@@ -35,7 +35,16 @@ class UserSchema(ma.Schema):
     grants = fields.List(fields.Nested(GrantSchema), required=True,
                          validate=validate.Length(min=1, error=N_("至少需要一个角色")))
     last_login_at = fields.DateTime(dump_only=True, allow_none=True)
+    locked_until = fields.Method("dump_locked_until", dump_only=True, allow_none=True,
+                                 metadata={"type": "string", "format": "date-time",
+                                           "description": "登录锁定到何时（连续输错密码）；未锁定为 null。"
+                                                          "重设密码即解除锁定"})
     created_at = fields.DateTime(dump_only=True)
+
+    def dump_locked_until(self, user) -> str | None:
+        from ..db import utcnow
+
+        return user.locked_until.isoformat() if user.is_locked(utcnow()) else None
 
 
 class UserUpdateSchema(ma.Schema):

@@ -118,3 +118,26 @@ def test_audit_log_is_readable_by_admin_only(client, org, make_user, token_for):
                          headers=token_for("admin")).get_json()
     assert entries["total"] == 2
     assert client.get("/api/v1/audit-entries", headers=token_for("jc1")).status_code == 403
+
+
+def test_a_new_password_takes_the_account_back(client, org, make_user, token_for):
+    """An administrator resets a locked-out person's password: do the tokens issued under the
+    old one stop working, is the lock lifted (shown before, gone after), and does the new
+    password sign in at once?"""
+    make_user("admin", (Role.admin, "TS"))
+    person = make_user("jc1", (Role.inspector, "TS-LB"))
+    old = token_for("jc1")
+    assert client.get("/api/v1/me", headers=old).status_code == 200
+    for _ in range(5):
+        client.post("/api/v1/auth/token", json={"username": "jc1", "password": "Wrong2026x"})
+    admin = token_for("admin")
+    shown = client.get(f"/api/v1/users/{person.id}", headers=admin).get_json()
+    assert shown["locked_until"] is not None
+
+    reset = client.patch(f"/api/v1/users/{person.id}", json={"password": "Fresh2026ab"},
+                         headers=admin)
+    assert reset.status_code == 200 and reset.get_json()["locked_until"] is None
+    assert client.get("/api/v1/me", headers=old).status_code == 401
+    signed_in = client.post("/api/v1/auth/token",
+                            json={"username": "jc1", "password": "Fresh2026ab"})
+    assert signed_in.status_code == 201, signed_in.get_json()

@@ -70,6 +70,13 @@ def load_config(instance_path: str) -> dict:
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "20 per minute"),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down: each worker counts in memory (a warning in the log) until it is back,
+        # rather than refusing every sign-in.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # Behind a reverse proxy (nginx): how many proxies' X-Forwarded-For/-Proto to trust,
+        # for the client's address (rate limits, audit) and scheme. 0: trust none.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "API_TOKEN_HOURS": _int("API_TOKEN_HOURS", 24 * 7),
         # Files.
         # Photo evidence: see inspect_app/evidence/storage.py for the backends.

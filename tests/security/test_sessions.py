@@ -261,6 +261,51 @@ def test_two_instances_sharing_redis_share_the_sign_in_count(app, org, tmp_path)
     assert keys, "the sign-in count is not in Redis"
 
 
+def _attempts(app, overrides: dict, tries: list[tuple[str, str | None]]) -> list[int]:
+    """Sign-in attempts ``(password, X-Forwarded-For)`` against another instance of ``app``
+    (a worker configured with ``overrides``), from 127.0.0.1; their statuses."""
+    instance = create_app({**app.config, **overrides})
+    try:
+        with instance.app_context():
+            client = instance.test_client()
+            return [client.post("/api/v1/auth/token",
+                                json={"username": "jc1", "password": password},
+                                headers={"X-Forwarded-For": forwarded} if forwarded else {},
+                                environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code
+                    for password, forwarded in tries]
+    finally:
+        with instance.app_context():
+            db.engine.dispose()
+        create_app(app.config)  # the limiter is one object: point it back at this test's app
+
+
+def test_sign_in_goes_on_when_the_rate_limit_store_is_down(app, org, make_user):
+    """Redis stopped: can people still sign in, with the limit still counted (in each
+    worker's memory until Redis is back), instead of every sign-in failing with a 500?"""
+    make_user("jc1", (Role.inspector, "TS-LB"))
+    statuses = _attempts(app, {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:9/0",
+                               "LOGIN_RATE_LIMIT": "3 per minute"},
+                         [(PASSWORD, None)] + [("wrong-pass1", None)] * 3)
+    assert statuses == [201, 401, 401, 429], statuses
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_address(app, org, make_user):
+    """With TRUSTED_PROXIES=1 (nginx in front), do the sign-in limit and the audit log see
+    each client's own address from X-Forwarded-For — and without it is the header ignored,
+    so a client cannot choose its address?"""
+    make_user("jc1", (Role.inspector, "TS-LB"))
+    tries = [("wrong-pass1", "203.0.113.7")] * 3 + [("wrong-pass1", "198.51.100.4")]
+    assert _attempts(app, {"TRUSTED_PROXIES": 1, "LOGIN_RATE_LIMIT": "2 per minute"},
+                     tries) == [401, 401, 429, 401]
+    failed = AuditEntry.action == "auth.login_failed"
+    assert set(db.session.scalars(sa.select(AuditEntry.ip).where(failed))) == {
+        "203.0.113.7", "198.51.100.4"}
+    assert _attempts(app, {"LOGIN_RATE_LIMIT": "2 per minute"},
+                     tries) == [401, 401, 429, 429]  # one address: the proxy's
+    assert db.session.scalars(sa.select(AuditEntry.ip).where(failed)
+                              .order_by(AuditEntry.id.desc())).first() == "127.0.0.1"
+
+
 def test_page_sign_in_is_rate_limited_too(app, client, org):
     """Is the sign-in page limited like the token endpoint (429, and the page says so)?"""
     app.config["LOGIN_RATE_LIMIT"] = "2 per minute"

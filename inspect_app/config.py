@@ -52,6 +52,9 @@ def load_config(instance_path: str) -> dict:
     return {
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # A database error in the log names the statement, never its values (password hashes,
+        # names): what a failing request wrote stays out of the log.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         # A pooled connection idle this long is pinged before use (inspect_app/db.py).
         "DB_PING_IDLE_SECONDS": _int("DB_PING_IDLE_SECONDS", 10),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 25) * 1024 * 1024,

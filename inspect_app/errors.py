@@ -190,6 +190,14 @@ def database_unavailable(exc: DBAPIError) -> bool:
     return "database is locked" in text or "connection" in text or "connect to server" in text
 
 
+def unique_violation(exc: DBAPIError) -> bool:
+    """Whether a write collided on a unique key with a row another request wrote meanwhile
+    (two administrators creating the same username at once, past the check made before)."""
+    if getattr(exc.orig, "sqlstate", None) == "23505":  # psycopg: unique_violation
+        return True
+    return "unique constraint failed" in str(exc.orig).lower()  # SQLite
+
+
 def register_error_handlers(app: Flask) -> None:
     """Install the handlers that give every error one of our two shapes."""
 
@@ -211,6 +219,15 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DBAPIError)
     def handle_database_error(exc: DBAPIError):
+        if unique_violation(exc):
+            # Nothing was written. A retry sees the other request's row and gets the answer
+            # that fits (the stored record, or "username taken"), so clients retry this.
+            log.info("write conflict on %s %s: %s", request.method, request.path,
+                     str(exc.orig).splitlines()[0] if exc.orig else exc)
+            response = error_response(409, "write_conflict",
+                                      N_("另一个请求同时写入了相同的数据，请稍后重试"))
+            response.headers["Retry-After"] = "1"
+            return response
         if not database_unavailable(exc):
             return handle_unexpected(exc)
         # The connection died (database restart, failover) or the database asked us to retry

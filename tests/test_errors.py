@@ -74,3 +74,40 @@ def test_openapi_document_lists_the_endpoints(client, org):
                  "/api/v1/audit-entries"):
         assert path in spec["paths"], path
     assert "error" in spec["components"]["schemas"]["Error"]["properties"]
+
+
+def test_a_username_created_twice_at_once_is_a_conflict_to_retry(app, client, org, make_user,
+                                                                  token_for, monkeypatch, caplog):
+    """Two administrators create the same username at the same moment and both pass the
+    "already taken" check: does the one the database refuses get 409 write_conflict (retry),
+    not a 500, with no value it tried to write (the password hash) in the log — and does its
+    retry say the name is taken?"""
+    import sqlalchemy as sa
+
+    from inspect_app.auth import operations
+    from inspect_app.auth.models import User
+    from inspect_app.extensions import db
+
+    make_user("admin", (Role.admin, "TS"))
+    headers = token_for("admin")
+    checked = operations.validate_password
+
+    def other_request_commits_meanwhile(password, username=None):
+        checked(password, username)
+        with db.engine.begin() as conn:
+            conn.execute(sa.insert(User.__table__).values(
+                username=username, display_name="另一位", password_hash="elsewhere",
+                is_active=True, failed_logins=0, session_epoch=0))
+
+    monkeypatch.setattr(operations, "validate_password", other_request_commits_meanwhile)
+    body = {"username": "li.na", "display_name": "李娜", "password": "Start2026",
+            "grants": [{"role": "inspector", "org_unit_id": org["TS-LB"].id}]}
+    response = client.post("/api/v1/users", json=body, headers=headers)
+    assert response.status_code == 409, response.get_json()
+    assert response.get_json()["error"]["code"] == "write_conflict"
+    assert response.headers["Retry-After"] == "1"
+    assert "scrypt" not in caplog.text and "pbkdf2" not in caplog.text
+    monkeypatch.setattr(operations, "validate_password", checked)
+    again = client.post("/api/v1/users", json=body, headers=headers)
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "username_taken"
+    assert db.engine.hide_parameters  # nor in any other database error's log lines

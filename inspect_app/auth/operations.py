@@ -1,12 +1,16 @@
 """Sign-in, tokens and people management. Plain functions: they flush, the caller commits."""
 from __future__ import annotations
 
+import functools
+import logging
 import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from limits import parse
 from sqlalchemy import orm
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..audit.operations import record, snapshot
 from ..db import utcnow
@@ -19,6 +23,7 @@ from .models import ApiToken, RoleGrant, User
 from .permissions import Permission, Role
 
 USER_AUDIT_FIELDS = ("username", "display_name", "phone", "is_active")
+log = logging.getLogger(__name__)
 
 
 class AccountLocked(DomainError):
@@ -58,9 +63,15 @@ def authenticate(username: str, password: str) -> User:
     """
     user = db.session.scalar(sa.select(User).where(User.username == username.strip().lower()))
     now = utcnow()
-    if user is not None and user.is_locked(now):
-        record("auth.login_locked", user, after={"locked_until": user.locked_until})
+    if user is not None and user.is_locked(now) or user is None and _unknown_name_locked(
+            username, count=False):
+        record("auth.login_locked", user, object_type="user",
+               object_id=user.id if user else username[:64],
+               after={"locked_until": user.locked_until} if user else {"username": username[:64]})
         raise AccountLocked()
+    if user is None:
+        check_password_hash(_decoy_hash(), password)  # as long as checking a real account
+        _unknown_name_locked(username, count=True)
     if user is None or not user.is_active or not user.check_password(password):
         if user is not None:
             user.failed_logins += 1
@@ -77,6 +88,37 @@ def authenticate(username: str, password: str) -> User:
     user.last_login_at = now
     record("auth.login", user, actor=user)
     return user
+
+
+def _unknown_name_locked(username: str, *, count: bool) -> bool:
+    """Failures under a name without an account count like an account's: after as many, the
+    name answers "locked" for as long, so neither a lockout nor its absence tells which
+    usernames exist. Kept with the rate limits (in Redis when set). ``count``: add this failure.
+    """
+    config = current_app.config
+    window = parse(f"{config['LOGIN_MAX_FAILURES']} per "
+                   f"{config['LOGIN_LOCKOUT_MINUTES']} minutes")
+    name = username.strip().lower()[:64]
+    from ..extensions import limiter
+
+    try:
+        if count:
+            limiter.limiter.hit(window, "unknown-account", name)
+            return False
+        return not limiter.limiter.test(window, "unknown-account", name)
+    except Exception:  # the store is unreachable: the sign-in rate limit still holds
+        log.warning("sign-in failures of unknown names are not counted: store unreachable")
+        return False
+
+
+@functools.cache
+def _decoy_hash_for(method: str) -> str:
+    return generate_password_hash(secrets.token_hex(16), method=method)
+
+
+def _decoy_hash() -> str:
+    """A hash made like the accounts' own, checked when the name is unknown (same time)."""
+    return _decoy_hash_for(current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
 
 
 def issue_token(user: User, label: str | None = None) -> tuple[str, ApiToken]:

@@ -3,6 +3,7 @@ through Redis, lockout, password policy, audit entries."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -238,6 +239,7 @@ def test_two_instances_sharing_redis_share_the_sign_in_count(app, org, tmp_path)
     for key in store.scan_iter(pattern):
         store.delete(key)
     overrides = {"RATELIMIT_STORAGE_URI": url, "LOGIN_RATE_LIMIT": "4 per minute"}
+    nobody = f"nobody.{uuid.uuid4().hex[:8]}"  # a name no earlier run has counted in Redis
     first = create_app({**app.config, **overrides})
     second = create_app({**app.config, **overrides})
     statuses = []
@@ -246,7 +248,7 @@ def test_two_instances_sharing_redis_share_the_sign_in_count(app, org, tmp_path)
             worker = (first, second)[index % 2]
             with worker.app_context():
                 response = worker.test_client().post(
-                    "/api/v1/auth/token", json={"username": "nobody", "password": "wrong-pass1"})
+                    "/api/v1/auth/token", json={"username": nobody, "password": "wrong-pass1"})
                 statuses.append(response.status_code)
         keys = list(store.scan_iter(pattern))
     finally:
@@ -347,6 +349,24 @@ def test_password_policy_refuses_weak_passwords(app, password):
 def test_password_policy_accepts_a_reasonable_password(app):
     """Is an ordinary strong password accepted?"""
     auth_operations.validate_password("Tangshan2026x", username="jc1")
+
+
+def test_an_unknown_name_is_answered_exactly_as_an_account_is(app, make_user):
+    """Wrong passwords under a real username and under a name with no account: the same
+    answers in the same order (401 until the lockout, then 423), so neither the answers nor a
+    lockout tell which usernames exist?"""
+    make_user("jc1", (Role.inspector, "TS-LB"))
+    client = FreshContextClient(app)
+
+    def answers(username: str) -> list[tuple[int, str]]:
+        replies = [client.post("/api/v1/auth/token",
+                               json={"username": username, "password": "wrong-pass1"})
+                   for _ in range(app.config["LOGIN_MAX_FAILURES"] + 2)]
+        return [(r.status_code, r.get_json()["error"]["code"]) for r in replies]
+
+    account = answers("jc1")
+    assert account[-1] == (423, "account_locked") and account[0][0] == 401
+    assert answers("no.such.person") == account
 
 
 def test_sign_ins_failures_and_lockouts_are_audited(app, client, make_user, login):

@@ -148,3 +148,30 @@ def test_upgrade_tells_each_audit_entry_its_unit(app, demo):
         assert dict(conn.execute(read).all()) == recorded
     with pytest.raises(sa.exc.DatabaseError, match="append-only"), db.engine.begin() as conn:
         conn.execute(sa.text("UPDATE audit_entries SET reason = 'x'"))
+
+
+def test_upgrade_tells_a_correction_from_an_appeal_upheld(app, demo):
+    """Items closed by a corrected resubmission before ``corrected`` existed read "申诉成立":
+    does the upgrade make them ``corrected``, and leave an appeal's ``withdrawn`` alone?"""
+    from inspect_app.audit.operations import record
+    from inspect_app.rectification.models import (
+        ClosedReason,
+        RectificationItem,
+        RectificationState,
+    )
+
+    two = db.session.scalars(sa.select(RectificationItem).limit(2)).all()
+    reasons = {two[0].id: "检查退回修改后该项合格", two[1].id: "申诉成立"}
+    for item in two:
+        item.state, item.closed_reason = RectificationState.closed, ClosedReason.withdrawn
+        record("rectification.withdraw", item, object_type="rectification_item",
+               reason=reasons[item.id])
+    db.session.commit()
+    db.session.remove()
+    downgrade(revision="0014_audit_org_path")
+    upgrade()
+    with db.engine.connect() as conn:
+        stored = dict(conn.execute(sa.text(
+            "SELECT id, closed_reason FROM rectification_items WHERE id IN (:a, :b)"),
+            {"a": two[0].id, "b": two[1].id}).all())
+    assert stored == {two[0].id: "corrected", two[1].id: "withdrawn"}

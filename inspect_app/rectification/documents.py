@@ -115,6 +115,24 @@ def _state_label(item: RectificationItem) -> str:
     return item.state.label
 
 
+def _fix_dates(item: RectificationItem) -> str:
+    """When the outlet submitted its fix and when it was accepted, as the bank's dates."""
+    said = []
+    if item.fix_submitted_at is not None:
+        said.append(f"提交 {local_date(item.fix_submitted_at)}")
+    accepted = item.state is RectificationState.accepted or \
+        item.closed_reason is ClosedReason.accepted
+    if accepted and item.decided_at is not None:
+        said.append(f"验收 {local_date(item.decided_at)}")
+    return " · ".join(said)
+
+
+def finished_late(item: RectificationItem) -> bool:
+    """The fix came after the deadline (逾期完成): no longer owed, but not on time either."""
+    return item.fix_submitted_at is not None and item.state is not RectificationState.open \
+        and local_date(item.fix_submitted_at) > item.deadline
+
+
 def item_context(item: RectificationItem, number: int, *, viewer: User, audience: str,
                  today: date, before: list[Photo], after: list[Photo]) -> dict[str, Any]:
     """One row of a list or report (the ``ITEM`` shape of :mod:`inspect_app.reports.pdf`)."""
@@ -131,7 +149,8 @@ def item_context(item: RectificationItem, number: int, *, viewer: User, audience
         "standard": item.standard, "section": item.section,
         "finding_note": item.finding_note or "", "severity": item.severity_label,
         "deadline": item.deadline.isoformat(), "state": _state_label(item),
-        "overdue": item.is_overdue(today),
+        "overdue": item.is_overdue(today), "late": finished_late(item),
+        "fix_dates": _fix_dates(item),
         "responsible": item.responsible.display_name if item.responsible else "",
         "mode": inspection.mode.label,
         "inspection_date": (local_date(inspection.submitted_at) or today).isoformat(),
@@ -148,11 +167,18 @@ def audience_for(viewer: User, unit: OrgUnit) -> str:
 
 
 def _summary(items: list[RectificationItem], today: date) -> dict[str, int]:
+    """Items by state. Those withdrawn (appeal upheld, or the inspector's correction) are
+    counted apart: they were no problem after all, so neither in the total nor as closed."""
     summary = {state.value: 0 for state in RectificationState}
+    cancelled = [i for i in items if i.closed_reason is not None
+                 and i.closed_reason.cancels_finding]
     for item in items:
         summary[item.state.value] += 1
-    summary["total"] = len(items)
+    summary["closed"] -= len(cancelled)
+    summary["cancelled"] = len(cancelled)
+    summary["total"] = len(items) - len(cancelled)
     summary["overdue"] = sum(item.is_overdue(today) for item in items)
+    summary["late"] = sum(finished_late(item) for item in items)
     return summary
 
 

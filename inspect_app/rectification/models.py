@@ -49,13 +49,20 @@ class ClosedReason(enum.Enum):
     accepted = "accepted"                   # a reviewer accepted the fix, then closed it
     fixed_on_spot = "fixed_on_spot"         # 立查立改: fixed during the visit
     reinspection_passed = "reinspection_passed"  # a follow-up inspection found it fixed
-    withdrawn = "withdrawn"                 # appeal overturned / item passed on correction
+    withdrawn = "withdrawn"                 # an appeal overturned the finding
+    corrected = "corrected"                 # the inspector's corrected resubmission passed it
 
     @property
     def label(self) -> str:
         return {"accepted": N_("验收通过"), "fixed_on_spot": N_("立查立改"),
                 "reinspection_passed": N_("复查通过"),
-                "withdrawn": N_("申诉成立/已撤销")}[self.value]
+                "withdrawn": N_("申诉成立，已撤销"),
+                "corrected": N_("检查人更正，已撤销")}[self.value]
+
+    @property
+    def cancels_finding(self) -> bool:
+        """The problem was not there after all: not a problem found, nor a fix owed."""
+        return self in (ClosedReason.withdrawn, ClosedReason.corrected)
 
 
 SEVERITY_LABELS = {"minor": N_("一般"), "major": N_("较重"), "critical": N_("严重")}
@@ -182,8 +189,8 @@ class RectificationItem(TimestampMixin, db.Model):
         self._require({RectificationState.open, RectificationState.submitted,
                        RectificationState.accepted, RectificationState.closed},
                       N_("该事项不能重新打开"))
-        if self.state is RectificationState.closed and \
-                self.closed_reason is ClosedReason.withdrawn:
+        if self.state is RectificationState.closed and self.closed_reason is not None \
+                and self.closed_reason.cancels_finding:
             raise IllegalTransition(N_("已撤销的事项不能重新打开"), code="illegal_transition")
         self.state = RectificationState.open
         self.rejection_reason = reason

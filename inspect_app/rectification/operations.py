@@ -155,7 +155,7 @@ def create_rectification_items(inspection: Inspection, *, by: User | None) -> li
     for item in existing.values():  # corrected resubmission: this item passes now
         if item.state is not RectificationState.closed:
             before = _before(item)
-            item.close(ClosedReason.withdrawn)
+            item.close(ClosedReason.corrected)
             db.session.flush()
             _audit("withdraw", item, before, by, reason="检查退回修改后该项合格")
     return created
@@ -371,8 +371,8 @@ def apply_reinspection(inspection: Inspection, *, by: User | None) -> set[str]:
     failed = {f.item_code: f for f in db.session.scalars(
         sa.select(Finding).where(Finding.inspection_id == inspection.id))}
     for item in items:
-        if item.state is RectificationState.closed and \
-                item.closed_reason is ClosedReason.withdrawn:
+        if item.state is RectificationState.closed and item.closed_reason is not None \
+                and item.closed_reason.cancels_finding:
             continue
         before = _before(item)
         finding = failed.get(item.item_code)

@@ -86,6 +86,8 @@ Finding / rectification item (``ITEM``)::
      "deadline": "2026-12-05",
      "state": "待整改",                  # 待整改 / 已提交 / 已验收 / 已关闭 / 已退回 …, printed as given
      "overdue": True,                   # prints a red "已逾期" mark
+     "late": False,                     # fixed after the deadline: prints "逾期完成" (optional)
+     "fix_dates": "提交 2026-12-04 · 验收 2026-12-06",  # optional, "" before any fix
      "responsible": "张三",              # may be "" or None
      "mode": "抽查",                     # 自查 / 互查 / 抽查 / 暗查
      "inspection_date": "2026-11-20",   # a date, never a time of day
@@ -104,7 +106,8 @@ Finding / rectification item (``ITEM``)::
      "period_label": "2026-11-01 至 2026-11-30",     # may be None (one inspection)
      "campaign_label": None | "……专项检查",
      "summary": {"total": 20, "open": 5, "submitted": 3, "accepted": 2, "closed": 10,
-                 "overdue": 4},
+                 "overdue": 4, "late": 1, "cancelled": 1},  # total and closed without the
+                                                           # cancelled (withdrawn) ones
      "outlets": [{"code": "TS-LB-01", "name": "路北支行营业室", "subbranch": "路北支行",
                   "items": [ITEM, …]},               # sorted by deadline by the caller
                  …],

@@ -13,12 +13,13 @@ from inspect_app.auth.models import User
 from inspect_app.extensions import db
 from inspect_app.rectification.operations import local_today
 
-from ..helpers import jpeg, new_key
+from ..helpers import filler_of, jpeg, new_key, submit_filled
 from .conftest import (
     items_of,
     other_subbranch_manager,
     outlet_manager_of,
     subbranch_manager_of,
+    submit_fix,
 )
 
 EVENTS = {"arrival": "2026-10-09T09:37:00+08:00", "ticket": "2026-10-09T09:38:00+08:00",
@@ -176,3 +177,40 @@ def test_report_names_the_severity_of_a_finding_without_an_item(client, api, fai
                                         headers=api(outlet_manager_of(inspection)))))
     assert "严重程度：" in text
     assert not re.search(r"严重程度：(minor|major|critical)", text), text
+
+
+def test_the_list_tells_a_late_fix_and_a_correction_from_an_appeal(client, api,
+                                                                    failed_inspection):
+    """A fix submitted after its deadline and accepted, and an item the inspector's corrected
+    resubmission passed: does the list give the fix's dates and mark it 逾期完成, say the other
+    was withdrawn by the inspector's correction (not 申诉成立), and count it apart?"""
+    from datetime import timedelta
+
+    from inspect_app.rectification.documents import inspection_list
+
+    inspection, codes = failed_inspection(count=3)
+    returned = client.post(f"/api/v1/inspections/{inspection.id}/return",
+                           json={"reason": "第二项判断有误，请更正"}, headers=api("fwgl"))
+    assert returned.status_code == 200, returned.get_json()
+    assert submit_filled(client, api(filler_of(inspection)), inspection.id,
+                         fail=(codes[0], codes[2])).status_code == 200
+    items = {item.item_code: item for item in items_of(inspection)}
+    late = items[codes[0]]
+    late.deadline = local_today() - timedelta(days=1)  # the week went by
+    db.session.commit()
+    outlet = api(outlet_manager_of(inspection))
+    assert submit_fix(client, outlet, late.id).status_code == 200
+    accepted = client.post(f"/api/v1/rectification/items/{late.id}/accept", json={},
+                           headers=api("fwgl"))
+    assert accepted.status_code == 200, accepted.get_json()
+
+    today = local_today().isoformat()
+    flat = squeezed(pdf_text(client.get(
+        f"/api/v1/inspections/{inspection.id}/rectification-list.pdf", headers=api("fwgl"))))
+    assert f"提交{today}·验收{today}" in flat and "逾期完成" in flat
+    assert "检查人更正，已撤销" in flat and "申诉成立" not in flat
+    viewer = db.session.scalar(sa.select(User).where(User.username == "fwgl"))
+    summary = inspection_list(db.session.get(type(inspection), inspection.id),
+                              viewer).context["summary"]
+    assert (summary["total"], summary["cancelled"], summary["late"], summary["closed"],
+            summary["accepted"], summary["open"]) == (2, 1, 1, 0, 1, 1)

@@ -55,10 +55,11 @@ def test_a_closed_item_cannot_be_submitted_or_closed_again():
     assert it.state is RectificationState.open and it.closed_reason is None
 
 
-def test_a_withdrawn_item_is_never_reopened():
-    """Does an item withdrawn after a successful appeal stay closed?"""
+@pytest.mark.parametrize("reason", [ClosedReason.withdrawn, ClosedReason.corrected])
+def test_a_withdrawn_item_is_never_reopened(reason):
+    """Does an item withdrawn (an appeal upheld, or the inspector's correction) stay closed?"""
     it = item()
-    it.close(ClosedReason.withdrawn)
+    it.close(reason)
     with pytest.raises(IllegalTransition):
         it.reopen("复查未通过")
 

@@ -313,7 +313,8 @@ def test_filters_by_subbranch_severity_mode_and_campaign(client, api, failed_ins
 
 def test_resubmitted_inspection_does_not_duplicate_its_items(client, api, failed_inspection):
     """After a return for correction, does resubmission keep one item per failed item
-    (re-linked to the new finding) and withdraw an item that now passes?"""
+    (re-linked to the new finding) and withdraw an item that now passes, as the inspector's
+    correction (not as an appeal upheld)?"""
     inspection, codes = failed_inspection(count=2)
     first_ids = {i.item_code: i.id for i in items_of(inspection)}
     returned = client.post(f"/api/v1/inspections/{inspection.id}/return",
@@ -327,7 +328,7 @@ def test_resubmitted_inspection_does_not_duplicate_its_items(client, api, failed
     assert items[codes[0]].finding_id == db.session.scalar(sa.select(Finding.id).where(
         Finding.inspection_id == inspection.id, Finding.item_code == codes[0]))
     assert items[codes[1]].state.value == "closed"
-    assert items[codes[1]].closed_reason.value == "withdrawn"
+    assert items[codes[1]].closed_reason.value == "corrected"  # not an appeal upheld
 
 
 def test_overturned_appeal_closes_the_item_as_withdrawn(client, api, failed_inspection):

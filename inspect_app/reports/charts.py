@@ -75,7 +75,7 @@ class ChartText:
     pair_values: str = N_("{a} {a_value}，{b} {b_value}")
     pair_gap: str = N_("，相差 {gap}")
     pair_flagged: str = N_("偏高")
-    pair_legend: str = N_("▲ {a}高出{b}超过 {gap}")
+    pair_legend: str = N_("▲ {a}高出{b}超过 {gap} 分")
 
     @classmethod
     def translated(cls, translate: Callable[[str], str]) -> ChartText:
@@ -240,7 +240,7 @@ def _legend(items: Sequence[tuple[str, str]], x0: float, y0: float, width: float
     out = [f'<g class="legend" role="list" aria-label="{_a(words.legend)}">']
     x, y, size = x0, y0, 12
     for index, (colour, name) in enumerate(items):
-        label = truncate(name, width / 2, size)
+        label = truncate(name, width - 36, size)  # a long entry takes a row of its own
         item_width = 22 + text_width(label, size) + 14
         if x > x0 and x + item_width > x0 + width:
             x, y = x0, y + 18

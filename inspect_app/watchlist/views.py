@@ -44,6 +44,7 @@ from .operations import (
     update_rules,
 )
 from .reasons import event_note, reason_label, reason_text
+from .rules import SelfCheckInflation
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 pages_need(bp, Permission.reports_read)
@@ -250,7 +251,8 @@ def rankings():
                                   words=words, value_label=gettext("未通过次数")),
         "gaps": charts.paired_bar_chart([charts.PairRow(r["name"], r["self_mean"],
                                                         r["independent_mean"]) for r in gaps],
-                                        title=gettext("自查与独立检查对比"), gap_threshold=15,
+                                        title=gettext("自查与独立检查对比"),
+                                        gap_threshold=_inflation_gap(),
                                         a_label=gettext("自查"), b_label=gettext("独立检查"),
                                         words=words),
     }
@@ -259,6 +261,14 @@ def rankings():
                            figures=figures, steps=_period_steps(period, day),
                            empty=not outlets, readable=readable,
                            standing=dashboards.outlet_standing(period, g.user))
+
+
+def _inflation_gap() -> float:
+    """The 自查虚高 rule's 分差 in force: the chart marks the gaps the watch-list acts on."""
+    rule = next((r for r in active_rule_set().rules["rules"]
+                 if r["key"] == SelfCheckInflation.key), {"params": {}})
+    default = next(p.default for p in SelfCheckInflation.params if p.name == "gap")
+    return float(rule["params"].get("gap", default))
 
 
 @bp.get("/trend/<int:unit_id>")

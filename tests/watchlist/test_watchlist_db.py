@@ -359,3 +359,31 @@ def test_managers_days_are_the_banks_not_the_servers(app, client, login, api, de
                         lambda kind, day: seen.append(day) or period_for(kind, day))
     assert client.get("/api/v1/dashboard/rankings?kind=week", headers=headers).status_code == 200
     assert seen == [bank_today]
+
+
+def test_the_inflation_chart_marks_the_gap_the_rules_act_on(client, login, demo):
+    """The 自查虚高 rule tuned to a 分差 of 8: does the rankings page's self-vs-independent
+    chart mark gaps over 8 (not a fixed 15) and say so with its unit — whole, in English too?"""
+    import copy
+    import re
+
+    from inspect_app.auth.models import User
+    from inspect_app.demo.seed import DEMO_PASSWORD
+    from inspect_app.watchlist.operations import active_rule_set, update_rules
+
+    current = active_rule_set()
+    tuned = copy.deepcopy(current.rules)
+    for rule in tuned["rules"]:
+        if rule["key"] == "self_check_inflation":
+            rule["params"]["gap"] = 8
+    manager = db.session.scalar(sa.select(User).where(User.username == "fwgl"))
+    update_rules({"rules": tuned["rules"], "exit": tuned["exit"]},
+                 period_days=current.period_days, note="分差调为 8 分", by=manager)
+    db.session.commit()
+    login("fwgl", DEMO_PASSWORD)
+    last_month = (local_today().replace(day=1) - timedelta(days=1)).isoformat()
+    page = client.get(f"/manage/rankings?kind=quarter&day={last_month}").get_data(as_text=True)
+    assert "▲ 自查高出独立检查超过 8 分</text>" in page
+    english = client.get(f"/manage/rankings?kind=quarter&day={last_month}&lang=en")
+    assert re.search(r"<text[^>]*>▲ Self-check − [^<…]+ &gt; 8 points</text>",
+                     english.get_data(as_text=True))

@@ -379,6 +379,20 @@ def _add_member(tar: tarfile.TarFile, name: str, path: Path) -> int:
     return info.size
 
 
+def _open_private(path: Path) -> BinaryIO:
+    """Create ``path`` for writing, readable and writable by its owner only (0600).
+
+    An archive holds password and token hashes and mystery shoppers' identities. The mode is
+    given to ``open(2)`` itself, so the file is never readable by others, not even for the
+    moment between creating it and a later ``chmod``, whatever the umask. A ``.partial`` left
+    by a crashed run is removed first: ``O_EXCL`` then guarantees the mode is ours (and that
+    a symbolic link planted under that name is not followed).
+    """
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    return os.fdopen(fd, "wb")
+
+
 def default_backup_path() -> Path:
     """``instance/backups/inspect-<UTC timestamp>.tar.gz`` of the current application."""
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
@@ -413,15 +427,16 @@ def create_backup(path: str | os.PathLike) -> BackupReport:
     log.info("backup to %s started", path)
     try:
         with tempfile.TemporaryDirectory(prefix=".backup-", dir=path.parent) as scratch, \
-                tarfile.open(partial, "w:gz", format=tarfile.PAX_FORMAT) as tar:
-            manifest, referenced = _dump_database(tar, Path(scratch))
-            _dump_blobs(tar, storage, Path(scratch), manifest, referenced)
-            data = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
-            info = tarfile.TarInfo(MANIFEST)
-            info.size, info.mtime, info.mode = len(data), int(time.time()), 0o600
-            tar.addfile(info, io.BytesIO(data))
-        with partial.open("rb") as fh:
-            os.fsync(fh.fileno())
+                _open_private(partial) as raw:
+            with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+                manifest, referenced = _dump_database(tar, Path(scratch))
+                _dump_blobs(tar, storage, Path(scratch), manifest, referenced)
+                data = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
+                info = tarfile.TarInfo(MANIFEST)
+                info.size, info.mtime, info.mode = len(data), int(time.time()), 0o600
+                tar.addfile(info, io.BytesIO(data))
+            raw.flush()
+            os.fsync(raw.fileno())
         os.replace(partial, path)
     except BaseException:
         partial.unlink(missing_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import shutil
 import tarfile
 import uuid
@@ -221,6 +222,35 @@ def test_restore_with_yes_replaces_the_data_and_keeps_the_audit_log_append_only(
     with pytest.raises(sa.exc.DBAPIError, match="append-only"):
         with db.engine.begin() as conn:
             conn.execute(sa.delete(AuditEntry.__table__))
+
+
+def test_the_archive_is_private_from_the_moment_it_is_created(cli, app, tmp_path, monkeypatch):
+    """With the usual umask 022, is the archive — and the ``.partial`` file it is written as —
+    readable by its owner only (it holds password hashes), never world-readable even while
+    the backup runs, and is a stale world-readable ``.partial`` not reused?"""
+    archive = tmp_path / "private.tar.gz"
+    partial = tmp_path / "private.tar.gz.partial"
+    partial.write_bytes(b"left by a crash")
+    partial.chmod(0o644)
+    modes: list[int] = []
+    dump_blobs = operations._dump_blobs
+
+    def watching(*args, **kwargs):
+        modes.append(partial.stat().st_mode & 0o777)
+        return dump_blobs(*args, **kwargs)
+
+    monkeypatch.setattr(operations, "_dump_blobs", watching)
+    old_umask = os.umask(0o022)
+    try:
+        result = cli.invoke(args=["backup", "-o", str(archive)])
+    finally:
+        os.umask(old_umask)
+
+    assert result.exit_code == 0, result.output
+    assert modes == [0o600]
+    assert archive.stat().st_mode & 0o777 == 0o600
+    assert not partial.exists()
+    verify_archive(archive)
 
 
 # ----------------------------------------------------------------------------- refusals

@@ -23,12 +23,13 @@ EXIT_INCOMPLETE = 3
 
 @click.command("backup", help="备份全部数据与照片到一个归档文件（默认 instance/backups/）")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="备份文件路径，须以 .tar.gz 结尾")
+              help="备份文件路径，须以 .tar.gz 结尾；所在目录须已存在")
 @with_appcontext
 def backup_command(output: Path | None) -> None:
     """Write one archive with every table, every photo and a manifest of checksums."""
     try:
-        report = create_backup(output or default_backup_path())
+        #: Only the default folder (instance/backups) is created; a given path's must exist.
+        report = create_backup(output or default_backup_path(), create_folder=output is None)
     except (BackupError, StorageError) as exc:
         raise click.ClickException(getattr(exc, "message", str(exc))) from exc
     click.echo(report.summary())

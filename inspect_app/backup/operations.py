@@ -379,6 +379,15 @@ def _add_member(tar: tarfile.TarFile, name: str, path: Path) -> int:
     return info.size
 
 
+def _backup_folder(folder: Path, *, create: bool) -> None:
+    """Make sure the archive's folder exists: create it (owner-only) if allowed, else refuse."""
+    if create:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    elif not folder.is_dir():
+        raise BackupError(N_("备份文件所在的目录不存在：%(folder)s。请先创建该目录，"
+                             "或检查 --output 路径是否写错"), folder=folder)
+
+
 def _open_private(path: Path) -> BinaryIO:
     """Create ``path`` for writing, readable and writable by its owner only (0600).
 
@@ -402,7 +411,7 @@ def default_backup_path() -> Path:
 # ----------------------------------------------------------------------------- backup
 
 
-def create_backup(path: str | os.PathLike) -> BackupReport:
+def create_backup(path: str | os.PathLike, *, create_folder: bool = False) -> BackupReport:
     """Write one archive at ``path`` with every table, every photo and a manifest.
 
     The tables are read in a single read transaction (REPEATABLE READ on PostgreSQL, one
@@ -415,13 +424,17 @@ def create_backup(path: str | os.PathLike) -> BackupReport:
     the same transaction) plus every blob found in the storage. Photos whose content does not
     match their key, and referenced keys the storage lacks, are listed in the report and the
     manifest instead of failing the whole backup.
+
+    The folder ``path`` is in must exist unless ``create_folder`` is true (meant for the
+    default ``instance/backups``): a mistyped ``-o`` must not quietly create directories, as
+    root anywhere on the disk.
     """
     path = Path(path)
     if not (path.name.endswith(".tar.gz") or path.name.endswith(".tgz")):
         raise BackupError(N_("备份文件名须以 .tar.gz 结尾：%(path)s"), path=path)
     if path.exists():
         raise BackupError(N_("文件已存在，不会覆盖：%(path)s"), path=path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _backup_folder(path.parent, create=create_folder)
     storage = make_storage(current_app.config)
     partial = path.with_name(path.name + ".partial")
     log.info("backup to %s started", path)

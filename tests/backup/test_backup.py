@@ -253,6 +253,22 @@ def test_the_archive_is_private_from_the_moment_it_is_created(cli, app, tmp_path
     verify_archive(archive)
 
 
+def test_backup_refuses_an_output_folder_that_does_not_exist(cli, app, tmp_path, monkeypatch):
+    """Does ``backup -o`` into a folder that does not exist refuse, in Chinese, instead of
+    creating the missing directories — while the default instance/backups is still made?"""
+    missing = tmp_path / "nonexistent" / "dir"
+
+    result = cli.invoke(args=["backup", "-o", str(missing / "x.tar.gz")])
+
+    assert result.exit_code != 0
+    assert "目录不存在" in result.output and str(missing) in result.output, result.output
+    assert not (tmp_path / "nonexistent").exists()
+    monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
+    assert cli.invoke(args=["backup"]).exit_code == 0
+    (archive,) = (tmp_path / "instance" / "backups").glob("inspect-*.tar.gz")
+    assert archive.parent.stat().st_mode & 0o077 == 0
+
+
 # ----------------------------------------------------------------------------- refusals
 
 

@@ -28,6 +28,7 @@ extracted to disk by name, and every checksum is checked before the database is 
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
 import json
@@ -598,13 +599,57 @@ def _members(tar: tarfile.TarFile) -> Iterator[tuple[tarfile.TarInfo, str]]:
         yield member, name
 
 
+#: Errors reading an archive: the compressed stream, the tar structure or the file itself.
+READ_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error)
+
+#: What the gzip/tar/zlib libraries' English texts mean, said for an administrator (first
+#: match wins; the library's text is only logged).
+_READ_PROBLEMS: list[tuple[str, str]] = [
+    ("empty file", N_("文件为空")),
+    ("not a gzip", N_("不是 gzip 压缩文件")),
+    ("crc check failed", N_("校验失败（解压后的数据与文件记录的 CRC 校验值不符）")),
+    ("incorrect length", N_("校验失败（解压后的数据长度与文件记录的不符）")),
+    ("zlib", N_("压缩数据已损坏，无法解压")),
+    ("unexpected end of data", N_("文件不完整（归档内容提前结束）")),
+    ("truncated header", N_("文件不完整（归档内容提前结束）")),
+    ("header", N_("归档结构已损坏（条目头无效）")),
+    ("bad checksum", N_("归档结构已损坏（条目头无效）")),
+]
+
+
+def _read_problem(exc: BaseException) -> Message:
+    """A Chinese description of why the archive could not be read.
+
+    The libraries say it in English ("Compressed file ended before the end-of-stream marker
+    was reached", "CRC check failed 0x…"); an administrator needs to know whether the file is
+    cut short, damaged or not a backup at all. The original text goes to the log (INFO).
+    """
+    log.info("reading the archive failed: %s: %s", type(exc).__name__, exc)
+    if isinstance(exc, EOFError):
+        return Message(N_("文件不完整（压缩数据提前结束）"))
+    if isinstance(exc, zlib.error):
+        return Message(N_("压缩数据已损坏，无法解压"))
+    if isinstance(exc, PermissionError):
+        return Message(N_("没有读取该文件的权限"))
+    text = str(exc).lower()
+    if isinstance(exc, (tarfile.TarError, gzip.BadGzipFile)):
+        for clue, problem in _READ_PROBLEMS:
+            if clue in text:
+                return Message(problem)
+        return Message(N_("文件已损坏或格式无法识别"))
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return Message(N_("读取文件时发生系统错误（错误号 %(errno)s）"), errno=exc.errno)
+    return Message(N_("文件已损坏或格式无法识别"))
+
+
 def _open_archive(path: Path) -> tarfile.TarFile:
     if not path.is_file():
         raise BackupError(N_("找不到备份文件：%(path)s"), path=path)
     try:
         return tarfile.open(path, "r:gz")
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise ArchiveInvalid(N_("无法读取备份文件 %(path)s：%(error)s"), path=path, error=exc) from exc
+    except READ_ERRORS as exc:
+        raise ArchiveInvalid(N_("无法读取备份文件 %(path)s：%(error)s"), path=path,
+                             error=_read_problem(exc)) from exc
 
 
 def _hash_stream(fh: BinaryIO) -> str:
@@ -643,8 +688,9 @@ def verify_archive(path: str | os.PathLike) -> dict[str, Any]:
             #: makes its CRC and length check speak up instead.
             while tar.fileobj.read(CHUNK):
                 pass
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise ArchiveInvalid(N_("备份文件已损坏，无法完整读取：%(error)s"), error=exc) from exc
+    except READ_ERRORS as exc:
+        raise ArchiveInvalid(N_("备份文件已损坏，无法完整读取：%(error)s"),
+                             error=_read_problem(exc)) from exc
     if raw_manifest is None:
         raise ArchiveInvalid(N_("备份文件中没有 manifest.json：文件不完整、已损坏或不是本系统的备份"))
     manifest = _parse_manifest(raw_manifest)
@@ -744,8 +790,9 @@ def restore_backup(path: str | os.PathLike, *, wipe: bool = False) -> RestoreRep
                             _restore_blob(storage, name.rsplit("/", 1)[-1],
                                           tar.extractfile(member))
                             blobs += 1
-            except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-                raise ArchiveInvalid(N_("读取备份文件时出错，已回滚：%(error)s"), error=exc) from exc
+            except READ_ERRORS as exc:
+                raise ArchiveInvalid(N_("读取备份文件时出错，已回滚：%(error)s"),
+                                     error=_read_problem(exc)) from exc
             if len(counts) != len(manifest["tables"]) or blobs != len(manifest["blobs"]):
                 raise ArchiveInvalid(N_("备份文件在恢复过程中发生变化（内容不完整），已回滚"))
             if conn.dialect.name == "postgresql":

@@ -300,6 +300,35 @@ def test_a_corrupted_archive_is_refused_and_changes_nothing(cli, app, org, tmp_p
         assert photo_hashes(app) == before_photos
 
 
+def test_unreadable_archives_are_described_in_chinese(cli, app, org, tmp_path):
+    """Is an archive cut short, with a failing CRC, not gzip at all or empty refused with a
+    Chinese reason — not the gzip/tar library's English text — by --check and restore alike?"""
+    make_storage(app.config).put(jpeg("red"))
+    archive = tmp_path / "good.tar.gz"
+    assert cli.invoke(args=["backup", "-o", str(archive)]).exit_code == 0
+    raw = archive.read_bytes()
+    crc = bytearray(raw)
+    crc[-6] ^= 0xFF  # the gzip trailer's CRC-32
+    cases = {
+        "cut.tar.gz": (raw[: len(raw) // 2], "文件不完整（压缩数据提前结束）"),
+        "crc.tar.gz": (bytes(crc), "校验失败"),
+        "plain.tar.gz": (b"not an archive at all\n" * 40, "不是 gzip 压缩文件"),
+        "empty.tar.gz": (b"", "文件为空"),
+    }
+    before = table_rows()
+    for name, (data, reason) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        for extra in (["--check"], ["--yes"]):
+            result = cli.invoke(args=["restore", str(tmp_path / name), *extra])
+
+            assert result.exit_code != 0
+            assert reason in result.output, (name, result.output)
+            for english in ("Compressed file", "CRC check", "not a gzip", "empty file",
+                            "Traceback"):
+                assert english not in result.output, (name, result.output)
+    assert table_rows() == before
+
+
 def test_restore_into_a_database_with_data_is_refused_without_yes(cli, app, org, tmp_path):
     """Does restore refuse, in Chinese, to overwrite a database that already holds data?"""
     archive = tmp_path / "b.tar.gz"

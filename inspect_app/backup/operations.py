@@ -69,7 +69,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "FORMAT", "FORMAT_VERSION", "BackupError", "ArchiveInvalid", "TargetNotReady",
-    "TargetNotEmpty", "BackupReport", "RestoreReport", "create_backup", "restore_backup",
+    "TargetNotEmpty", "RestoreRefused", "BackupReport", "RestoreReport", "create_backup", "restore_backup",
     "verify_archive", "iter_keys", "default_backup_path", "BLOB_KEY_COLUMNS",
 ]
 
@@ -115,6 +115,14 @@ class TargetNotEmpty(BackupError):
     """The target database holds data and the caller did not agree to replace it."""
 
     code = "target_not_empty"
+
+
+class RestoreRefused(BackupError):
+    """The target database refused the archive's data (a value too long for its column, a
+    duplicate key …); the restore was rolled back. ``--check`` cannot foresee this: it checks
+    the archive, not what the target's schema accepts."""
+
+    status, code = 422, "restore_refused"
 
 
 # ----------------------------------------------------------------------------- reports
@@ -771,6 +779,27 @@ def restore_backup(path: str | os.PathLike, *, wipe: bool = False) -> RestoreRep
     db.session.remove()
     log.warning("restore from %s into %s started (wipe=%s)", path,
                 db.engine.url.render_as_string(hide_password=True), wipe)
+    try:
+        counts, blobs, wiped = _restore_into_database(path, manifest, storage, tables, wipe)
+    except sa.exc.SQLAlchemyError as exc:
+        #: The rows are refused in _load_table; this is the rest (emptying, sequences).
+        reason = _database_reason(exc)
+        log.info("restore from %s failed in the database: %s", path, reason)
+        raise RestoreRefused(N_("恢复时数据库报错：%(reason)s。恢复已回滚，目标数据库保持原样"),
+                             reason=reason) from exc
+    report = RestoreReport(path=path, revision=manifest["alembic_revision"], tables=counts,
+                           blobs=blobs, wiped=wiped)
+    log.warning("restore from %s done: %d tables, %d rows, %d photos%s", path,
+                len(report.tables), report.rows, report.blobs,
+                " (existing data replaced)" if wiped else "")
+    return report
+
+
+def _restore_into_database(path: Path, manifest: dict[str, Any], storage: Storage,
+                           tables: dict[str, sa.Table],
+                           wipe: bool) -> tuple[dict[str, int], int, bool]:
+    """Steps 2 to 6 of :func:`restore_backup`, in one transaction: (rows per table, photos
+    stored, whether existing data was emptied)."""
     counts: dict[str, int] = {}
     blobs = 0
     with db.engine.connect() as conn:
@@ -797,12 +826,7 @@ def restore_backup(path: str | os.PathLike, *, wipe: bool = False) -> RestoreRep
                 raise ArchiveInvalid(N_("备份文件在恢复过程中发生变化（内容不完整），已回滚"))
             if conn.dialect.name == "postgresql":
                 _reset_sequences(conn, tables.values())
-    report = RestoreReport(path=path, revision=manifest["alembic_revision"], tables=counts,
-                           blobs=blobs, wiped=wiped)
-    log.warning("restore from %s done: %d tables, %d rows, %d photos%s", path,
-                len(report.tables), report.rows, report.blobs,
-                " (existing data replaced)" if wiped else "")
-    return report
+    return counts, blobs, wiped
 
 
 def _prepare_target(conn: sa.Connection, manifest: dict[str, Any],
@@ -915,19 +939,119 @@ def _load_table(conn: sa.Connection, table: sa.Table, fh: BinaryIO,
             values.add(row[ref])
         batch.append(row)
         if len(batch) >= BATCH:
-            conn.execute(table.insert(), batch)
+            _insert_batch(conn, table, batch, rows - len(batch) + 1)
             batch = []
     if batch:
-        conn.execute(table.insert(), batch)
+        _insert_batch(conn, table, batch, rows - len(batch) + 1)
     if digest.hexdigest() != entry["sha256"] or rows != entry["rows"]:
         raise ArchiveInvalid(N_("备份文件在恢复过程中发生变化（%(file)s），已回滚"), file=entry["file"])
     for row in relink:
         #: Every column is set back, so onupdate defaults (updated_at) cannot fire.
         where = [table.c[name] == row[name] for name in pk]
-        conn.execute(table.update().where(*where).values(
-            {name: value for name, value in row.items() if name not in pk}))
+        try:
+            conn.execute(table.update().where(*where).values(
+                {name: value for name, value in row.items() if name not in pk}))
+        except sa.exc.SQLAlchemyError as exc:
+            raise _refusal(table, exc, row=row) from exc
     log.info("restored table %s: %d rows", table.name, rows)
     return rows
+
+
+def _insert_batch(conn: sa.Connection, table: sa.Table, batch: list[dict[str, Any]],
+                  first_line: int) -> None:
+    """Insert one batch of rows; when the database refuses it, say which row and why.
+
+    The batch runs inside a savepoint so that, on PostgreSQL, the transaction stays usable
+    after a refusal and the rows can be tried one by one to find the one refused. Everything
+    is rolled back afterwards anyway: this is only to name the row.
+    """
+    try:
+        with conn.begin_nested():
+            conn.execute(table.insert(), batch)
+    except sa.exc.SQLAlchemyError as exc:
+        line, row, cause = _find_refused_row(conn, table, batch, first_line) or (None, None, exc)
+        raise _refusal(table, cause, line=line, row=row) from exc
+
+
+def _find_refused_row(conn: sa.Connection, table: sa.Table, batch: list[dict[str, Any]],
+                      first_line: int) -> tuple[int, dict[str, Any], Exception] | None:
+    """The first row of ``batch`` the database refuses on its own (its line in the table's
+    file, the row, the error), or None when each row alone is accepted or trying fails."""
+    try:
+        for offset, row in enumerate(batch):
+            try:
+                with conn.begin_nested():
+                    conn.execute(table.insert(), [row])
+            except sa.exc.DBAPIError as exc:
+                if exc.connection_invalidated:
+                    return None
+                return first_line + offset, row, exc
+            except sa.exc.StatementError as exc:
+                return first_line + offset, row, exc
+    except sa.exc.SQLAlchemyError:
+        log.info("could not find the row %s refused", table.name, exc_info=True)
+    return None
+
+
+def _refusal(table: sa.Table, exc: Exception, *, line: int | None = None,
+             row: dict[str, Any] | None = None) -> RestoreRefused:
+    """A :class:`RestoreRefused` naming the table, the row and the database's reason in short.
+
+    Never the statement or its parameters: SQLAlchemy's own message lists them, password and
+    token hashes included.
+    """
+    reason = _database_reason(exc)
+    log.info("the database refused a row of %s (line %s): %s", table.name, line, reason)
+    problem = _problem(table, exc, row)
+    if row is None:
+        return RestoreRefused(
+            N_("恢复表 %(table)s 时数据库拒绝了其中的数据：%(problem)s（数据库的原因：%(reason)s）。"
+               "恢复已回滚，目标数据库保持原样"),
+            table=table.name, problem=problem, reason=reason)
+    return RestoreRefused(
+        N_("恢复表 %(table)s 时数据库拒绝了备份中第 %(line)s 行（%(key)s）：%(problem)s"
+           "（数据库的原因：%(reason)s）。恢复已回滚，目标数据库保持原样"),
+        table=table.name, line=line, key=_row_key(table, row), problem=problem, reason=reason)
+
+
+def _row_key(table: sa.Table, row: dict[str, Any]) -> str:
+    """The row's primary key as ``id=5`` (never its other columns: they may be secrets)."""
+    columns = [column.name for column in table.primary_key.columns]
+    return ", ".join(f"{name}={row.get(name)}" for name in columns)
+
+
+def _problem(table: sa.Table, exc: Exception, row: dict[str, Any] | None) -> Message:
+    """What kind of refusal it is, in Chinese; for a text too long, which column and how long."""
+    for column in table.columns:
+        limit = getattr(column.type, "length", None)
+        value = (row or {}).get(column.name)
+        if isinstance(value, str) and limit and len(value) > limit:
+            return Message(N_("列 %(column)s 的值有 %(length)s 个字符，超过该列的上限 %(limit)s"),
+                           column=column.name, length=len(value), limit=limit)
+    if isinstance(exc, sa.exc.IntegrityError):
+        return Message(N_("违反了数据库的约束（如唯一键重复、引用的记录不存在或必填值为空）"))
+    if isinstance(exc, sa.exc.DataError):
+        return Message(N_("数据不符合该列的类型或长度"))
+    return Message(N_("数据库不接受这些数据"))
+
+
+def _database_reason(exc: Exception) -> str:
+    """The database's own reason in one short line, without the statement or its parameters.
+
+    PostgreSQL's detail is kept only when it names a key (``Key (code)=(TS) already
+    exists.``): other details, such as ``Failing row contains (…)``, show the whole row.
+    """
+    orig = getattr(exc, "orig", None) or exc
+    diag = getattr(orig, "diag", None)
+    if diag is not None and getattr(diag, "message_primary", None):
+        reason = diag.message_primary
+        detail = diag.message_detail or ""
+        if detail.startswith("Key ("):
+            reason = f"{reason}; {detail}"
+    else:
+        lines = str(orig).strip().splitlines()
+        reason = lines[0] if lines else type(orig).__name__
+    return reason if len(reason) <= 300 else reason[:300] + "…"
 
 
 def _reset_sequences(conn: sa.Connection, tables: Iterable[sa.Table]) -> None:

@@ -128,6 +128,27 @@ def rewrite_archive(source: Path, target: Path, change) -> None:
             new.addfile(member, io.BytesIO(data))
 
 
+def rewrite_table(source: Path, target: Path, table: str, change) -> None:
+    """Copy a backup, letting ``change(rows)`` edit one table's rows (dicts), and update the
+    manifest's row count and checksums so the copy still verifies: a consistent archive the
+    target database may still refuse."""
+    name = f"tables/{table}.jsonl"
+    with tarfile.open(source, "r:gz") as old:
+        members = {m.name: old.extractfile(m).read() for m in old}
+    rows = change([json.loads(line) for line in members[name].splitlines()])
+    data = b"".join(json.dumps(row, ensure_ascii=False).encode() + b"\n" for row in rows)
+    members[name] = data
+    manifest = json.loads(members["manifest.json"])
+    (entry,) = [t for t in manifest["tables"] if t["name"] == table]
+    entry.update(rows=len(rows), size=len(data), sha256=hashlib.sha256(data).hexdigest())
+    members["manifest.json"] = json.dumps(manifest).encode()
+    with tarfile.open(target, "w:gz") as new:
+        for member_name, content in members.items():
+            info = tarfile.TarInfo(member_name)
+            info.size = len(content)
+            new.addfile(info, io.BytesIO(content))
+
+
 def add_awkward_rows(org) -> None:
     """Rows a naive dump gets wrong: a link to a later row of the same table, SQL NULL next to
     JSON null in a JSON column, a JSON document with Unicode and nested numbers."""
@@ -327,6 +348,63 @@ def test_unreadable_archives_are_described_in_chinese(cli, app, org, tmp_path):
                             "Traceback"):
                 assert english not in result.output, (name, result.output)
     assert table_rows() == before
+
+
+def test_a_consistent_archive_the_database_refuses_ends_in_a_clear_message(
+        cli, app, org, make_user, tmp_path):
+    """An archive whose checksums agree but which holds the same username twice: does restore
+    say, in Chinese, which table and row the database refused and why — with no traceback and
+    no SQL parameters (password hashes) — exit non-zero and change nothing?"""
+    make_user("dup_source")
+    archive, bad = tmp_path / "b.tar.gz", tmp_path / "dup.tar.gz"
+    assert cli.invoke(args=["backup", "-o", str(archive)]).exit_code == 0
+
+    def duplicate_user(rows):
+        copy = dict(rows[-1], id=max(row["id"] for row in rows) + 1)
+        return [*rows, copy]
+
+    rewrite_table(archive, bad, "users", duplicate_user)
+    assert cli.invoke(args=["restore", str(bad), "--check"]).exit_code == 0
+    create_unit(kind=OrgKind.outlet, code="TS-LN-09", name="后来的网点", parent=org["TS-LN"])
+    db.session.commit()
+    before = table_rows()
+    hashes = [row["password_hash"] for row in db.session.execute(
+        sa.select(sa.text("password_hash")).select_from(sa.text("users"))).mappings()]
+
+    result = cli.invoke(args=["restore", str(bad), "--yes"])
+
+    assert result.exit_code != 0
+    line = len(before["users"]) + 1
+    assert f"恢复表 users 时数据库拒绝了备份中第 {line} 行（id=" in result.output, result.output
+    assert "违反了数据库的约束" in result.output and "已回滚" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    for leak in ("Traceback", "[SQL:", "parameters", "INSERT INTO", *hashes):
+        assert leak not in result.output, result.output
+    assert table_rows() == before
+
+
+def test_text_too_long_for_postgresql_names_the_table_row_and_column(cli, app, org, fresh_app,
+                                                                    tmp_path):
+    """SQLite keeps a 150-character unit name that PostgreSQL's varchar(100) refuses: does a
+    restore into PostgreSQL name the table, the row and the column, and roll back?"""
+    archive, long = tmp_path / "b.tar.gz", tmp_path / "long.tar.gz"
+    assert cli.invoke(args=["backup", "-o", str(archive)]).exit_code == 0
+
+    def lengthen(rows):
+        rows[1]["name"] = "很长的网点名称" * 21 + "长长长"
+        return rows
+
+    rewrite_table(archive, long, "org_units", lengthen)
+    target = fresh_app("postgresql")
+    with target.app_context():
+        result = target.test_cli_runner().invoke(args=["restore", str(long)])
+
+        assert result.exit_code != 0
+        assert "恢复表 org_units 时数据库拒绝了备份中第 2 行（id=" in result.output, result.output
+        assert "列 name 的值有 150 个字符，超过该列的上限 100" in result.output
+        assert "value too long" in result.output  # the database's reason, in short
+        assert "Traceback" not in result.output and "[SQL:" not in result.output
+        assert not any(table_rows().values())
 
 
 def test_restore_into_a_database_with_data_is_refused_without_yes(cli, app, org, tmp_path):

@@ -70,7 +70,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "FORMAT", "FORMAT_VERSION", "BackupError", "ArchiveInvalid", "TargetNotReady",
     "TargetNotEmpty", "RestoreRefused", "BackupReport", "RestoreReport", "create_backup", "restore_backup",
-    "verify_archive", "iter_keys", "default_backup_path", "BLOB_KEY_COLUMNS",
+    "verify_archive", "describe_archive", "archive_complete", "photo_gap_lines", "iter_keys", "default_backup_path", "BLOB_KEY_COLUMNS",
 ]
 
 FORMAT = "inspect-backup"
@@ -180,6 +180,16 @@ class RestoreReport:
     blobs: int
     #: Whether existing rows were deleted first (``wipe=True`` on a non-empty database).
     wiped: bool
+    #: Photos the backup could not take (see :class:`BackupReport`): still missing now.
+    corrupt_blobs: list[str] = field(default_factory=list)
+    missing_blobs: list[str] = field(default_factory=list)
+    #: The restored rows that refer to each of those photos, e.g. ``{key: ["photos id 7"]}``.
+    referrers: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every photo the backed-up instance had is back."""
+        return not (self.corrupt_blobs or self.missing_blobs)
 
     @property
     def rows(self) -> int:
@@ -187,8 +197,49 @@ class RestoreReport:
 
     def summary(self) -> str:
         head = "已清空原有数据并恢复" if self.wiped else "恢复完成"
-        return (f"{head}：{len(self.tables)} 张表，共 {self.rows} 行；{self.blobs} 张照片\n"
-                f"来自：{self.path}\n数据库迁移版本：{self.revision}")
+        lines = [f"{head}：{len(self.tables)} 张表，共 {self.rows} 行；{self.blobs} 张照片",
+                 f"来自：{self.path}", f"数据库迁移版本：{self.revision}"]
+        lines.extend(photo_gap_lines(self.corrupt_blobs, self.missing_blobs, self.referrers))
+        return "\n".join(lines)
+
+
+def photo_gap_lines(corrupt: list[str], missing: list[str],
+                    referrers: dict[str, list[str]] | None = None) -> list[str]:
+    """Warnings for the photos a backup could not take, as ``restore`` and ``--check`` say them.
+
+    An archive that verifies can still lack photos: ``backup`` leaves out blobs damaged in
+    storage and cannot archive those the database refers to but storage lacks. It warns and
+    exits 3 then, and records them in the manifest; whoever restores must hear it too, or the
+    gaps surface only when someone opens a result whose photos no longer display.
+    """
+    referrers = referrers or {}
+    lines: list[str] = []
+    for keys, warning in (
+            (corrupt, N_("警告：备份时有 %(count)s 张照片的内容与其校验值不符（已损坏），"
+                         "未包含在备份中，恢复后无法显示：")),
+            (missing, N_("警告：备份时数据库引用的 %(count)s 张照片在存储中不存在，"
+                         "未包含在备份中，恢复后无法显示："))):
+        if keys:
+            lines.append(Message(warning, count=len(keys)))
+            lines.extend(f"  {key}" + (f"（{'、'.join(referrers[key])}）"
+                                        if referrers.get(key) else "") for key in keys)
+    return lines
+
+
+def describe_archive(manifest: dict[str, Any]) -> str:
+    """What ``restore --check`` says about an archive that verified, photo gaps included."""
+    rows = sum(table["rows"] for table in manifest["tables"])
+    lines = [Message(N_("备份文件完好：%(tables)s 张表，共 %(rows)s 行；%(photos)s 张照片；"
+                        "迁移版本 %(revision)s；创建于 %(created)s"),
+                     tables=len(manifest["tables"]), rows=rows, photos=len(manifest["blobs"]),
+                     revision=manifest["alembic_revision"], created=manifest["created_at"])]
+    lines.extend(photo_gap_lines(manifest["corrupt_blobs"], manifest["missing_blobs"]))
+    return "\n".join(lines)
+
+
+def archive_complete(manifest: dict[str, Any]) -> bool:
+    """Whether the backup took every photo (none damaged or missing when it was made)."""
+    return not (manifest["corrupt_blobs"] or manifest["missing_blobs"])
 
 
 # ----------------------------------------------------------------------------- value codecs
@@ -742,6 +793,11 @@ def _parse_manifest(raw: bytes) -> dict[str, Any]:
             if not _KEY.fullmatch(blob["key"]) or blob["sha256"] != blob["key"] \
                     or blob["file"] != _blob_file(blob["key"]) or type(blob["size"]) is not int:
                 raise ValueError(blob.get("key"))
+        for gap in ("corrupt_blobs", "missing_blobs"):
+            keys = manifest.setdefault(gap, [])
+            if not isinstance(keys, list) or not all(
+                    isinstance(key, str) and _KEY.fullmatch(key) for key in keys):
+                raise ValueError(gap)
     except ArchiveInvalid:
         raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -788,11 +844,42 @@ def restore_backup(path: str | os.PathLike, *, wipe: bool = False) -> RestoreRep
         raise RestoreRefused(N_("恢复时数据库报错：%(reason)s。恢复已回滚，目标数据库保持原样"),
                              reason=reason) from exc
     report = RestoreReport(path=path, revision=manifest["alembic_revision"], tables=counts,
-                           blobs=blobs, wiped=wiped)
+                           blobs=blobs, wiped=wiped, corrupt_blobs=manifest["corrupt_blobs"],
+                           missing_blobs=manifest["missing_blobs"],
+                           referrers=_referrers(manifest["corrupt_blobs"]
+                                                + manifest["missing_blobs"]))
+    if not report.complete:
+        log.warning("restored from %s without %d photos the backup lacked (damaged: %s; "
+                    "missing: %s)", path, len(report.corrupt_blobs) + len(report.missing_blobs),
+                    report.corrupt_blobs, report.missing_blobs)
     log.warning("restore from %s done: %d tables, %d rows, %d photos%s", path,
                 len(report.tables), report.rows, report.blobs,
                 " (existing data replaced)" if wiped else "")
     return report
+
+
+def _referrers(keys: list[str]) -> dict[str, list[str]]:
+    """For each photo key, the restored rows that refer to it (``photos id 7``), read from
+    :data:`BLOB_KEY_COLUMNS` after the commit, so the warning says which photos are gone."""
+    found: dict[str, list[str]] = {}
+    if not keys:
+        return found
+    tables = db.metadata.tables
+    with db.engine.connect() as conn:
+        for table_name, column_name in BLOB_KEY_COLUMNS:
+            if table_name not in tables or column_name not in tables[table_name].c:
+                continue
+            table = tables[table_name]
+            pk = list(table.primary_key.columns)
+            if len(pk) != 1:
+                continue
+            column = table.c[column_name]
+            for key, row_id in conn.execute(
+                    sa.select(column, pk[0]).where(column.in_(keys)).order_by(pk[0])):
+                label = f"{table_name} id {row_id}"
+                if label not in found.setdefault(key, []):
+                    found[key].append(label)
+    return found
 
 
 def _restore_into_database(path: Path, manifest: dict[str, Any], storage: Storage,

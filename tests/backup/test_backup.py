@@ -460,10 +460,12 @@ def test_archive_members_with_unsafe_or_unknown_names_are_refused(tmp_path):
 # ----------------------------------------------------------------------------- photos
 
 
-def test_damaged_and_missing_photos_are_reported_not_archived(cli, app, tmp_path, monkeypatch):
-    """Does a blob whose bytes no longer match its key stay out of the archive, and a key the
-    database refers to but storage lacks get reported — with a non-zero exit — while the rest
-    is backed up to instance/backups by default?"""
+def store_photos_with_gaps(app, monkeypatch) -> tuple[str, str, str, str]:
+    """Photos ``good`` and ``referenced`` (the database refers to it), ``bad`` (its file does
+    not match its key) and ``missing`` (referred to, never stored); their keys, in that order.
+
+    No migrated table holds photo keys in every version: the audit log's object_id stands in.
+    """
     storage = make_storage(app.config)
     good = storage.put(jpeg("red"))
     referenced = storage.put(jpeg("blue"))
@@ -473,13 +475,20 @@ def test_damaged_and_missing_photos_are_reported_not_archived(cli, app, tmp_path
     damaged.write_bytes(b"tampered")
     Path(storage.root, "README.txt").write_text("not a blob")
     missing = hashlib.sha256(b"never stored").hexdigest()
-    #: No migrated table holds photo keys in every version: borrow a text column for the test.
     monkeypatch.setattr(operations, "BLOB_KEY_COLUMNS", [("audit_entries", "object_id")])
     for key in (referenced, missing):
         db.session.execute(sa.insert(AuditEntry.__table__).values(
             at=utcnow(), actor_name="system", action="test.photo", object_type="photo",
             object_id=key))
     db.session.commit()
+    return good, referenced, bad, missing
+
+
+def test_damaged_and_missing_photos_are_reported_not_archived(cli, app, tmp_path, monkeypatch):
+    """Does a blob whose bytes no longer match its key stay out of the archive, and a key the
+    database refers to but storage lacks get reported — with a non-zero exit — while the rest
+    is backed up to instance/backups by default?"""
+    good, referenced, bad, missing = store_photos_with_gaps(app, monkeypatch)
     monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
 
     result = cli.invoke(args=["backup"])
@@ -492,6 +501,30 @@ def test_damaged_and_missing_photos_are_reported_not_archived(cli, app, tmp_path
     assert [blob["key"] for blob in manifest["blobs"]] == sorted([good, referenced])
     assert manifest["corrupt_blobs"] == [bad]
     assert manifest["missing_blobs"] == [missing]
+
+
+def test_restore_says_which_photos_the_backup_lacked(cli, app, tmp_path, monkeypatch):
+    """When the backup lacked photos (damaged or missing at backup time), do ``restore
+    --check`` and ``restore`` say so in Chinese — how many, which keys, which rows refer to
+    them — and exit with the same status as the backup did, after restoring the rest?"""
+    good, referenced, bad, missing = store_photos_with_gaps(app, monkeypatch)
+    archive = tmp_path / "gaps.tar.gz"
+    assert cli.invoke(args=["backup", "-o", str(archive)]).exit_code == EXIT_INCOMPLETE
+    (missing_entry,) = db.session.scalars(
+        sa.select(AuditEntry.id).where(AuditEntry.object_id == missing))
+
+    checked = cli.invoke(args=["restore", str(archive), "--check"])
+    restored = cli.invoke(args=["restore", str(archive), "--yes"])
+
+    assert checked.exit_code == EXIT_INCOMPLETE, checked.output
+    assert "备份文件完好" in checked.output and "2 张照片" in checked.output
+    assert restored.exit_code == EXIT_INCOMPLETE, restored.output
+    assert "已清空原有数据并恢复" in restored.output and "2 张照片" in restored.output
+    for output in (checked.output, restored.output):
+        assert "警告：备份时有 1 张照片的内容与其校验值不符" in output, output
+        assert "警告：备份时数据库引用的 1 张照片在存储中不存在" in output
+        assert bad in output and missing in output and good not in output
+    assert f"{missing}（audit_entries id {missing_entry}）" in restored.output
 
 
 def test_photos_in_s3_are_backed_up_and_restored(cli, app, backend, tmp_path, monkeypatch):

@@ -49,7 +49,9 @@ from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import Session
 
+from ..audit.operations import record
 from ..db import utcnow
 from ..errors import DomainError
 from ..evidence.storage import (
@@ -180,6 +182,8 @@ class RestoreReport:
     blobs: int
     #: Whether existing rows were deleted first (``wipe=True`` on a non-empty database).
     wiped: bool
+    #: SHA-256 of the archive file, as recorded in the audit entry of the restore.
+    sha256: str = ""
     #: Photos the backup could not take (see :class:`BackupReport`): still missing now.
     corrupt_blobs: list[str] = field(default_factory=list)
     missing_blobs: list[str] = field(default_factory=list)
@@ -198,7 +202,7 @@ class RestoreReport:
     def summary(self) -> str:
         head = "已清空原有数据并恢复" if self.wiped else "恢复完成"
         lines = [f"{head}：{len(self.tables)} 张表，共 {self.rows} 行；{self.blobs} 张照片",
-                 f"来自：{self.path}", f"数据库迁移版本：{self.revision}"]
+                 f"来自：{self.path}（SHA-256 {self.sha256}）", f"数据库迁移版本：{self.revision}"]
         lines.extend(photo_gap_lines(self.corrupt_blobs, self.missing_blobs, self.referrers))
         return "\n".join(lines)
 
@@ -823,11 +827,16 @@ def restore_backup(path: str | os.PathLike, *, wipe: bool = False) -> RestoreRep
        hashed again while it is read;
     4. PostgreSQL sequences are moved past the restored ids;
     5. every photo is put into the configured storage and read back to check its SHA-256;
-    6. commit. Any failure before it rolls the database back (photos already stored are
+    6. an audit entry ``backup.restore`` (the archive's name and SHA-256, who ran it, whether
+       data was emptied, the counts): emptying the append-only audit log must leave a trace,
+       and since it is written in the same transaction it exists exactly when the restore
+       does;
+    7. commit. Any failure before it rolls the database back (photos already stored are
        harmless: storage is content-addressed).
     """
     path = Path(path)
     manifest = verify_archive(path)
+    archive_sha256 = _file_sha256(path)
     storage = make_storage(current_app.config)
     tables = {table.name: table for table in _app_tables()}
     #: An open ORM transaction would hold locks that block TRUNCATE, and its objects would be
@@ -836,7 +845,8 @@ def restore_backup(path: str | os.PathLike, *, wipe: bool = False) -> RestoreRep
     log.warning("restore from %s into %s started (wipe=%s)", path,
                 db.engine.url.render_as_string(hide_password=True), wipe)
     try:
-        counts, blobs, wiped = _restore_into_database(path, manifest, storage, tables, wipe)
+        counts, blobs, wiped = _restore_into_database(path, archive_sha256, manifest, storage,
+                                                      tables, wipe)
     except sa.exc.SQLAlchemyError as exc:
         #: The rows are refused in _load_table; this is the rest (emptying, sequences).
         reason = _database_reason(exc)
@@ -844,7 +854,8 @@ def restore_backup(path: str | os.PathLike, *, wipe: bool = False) -> RestoreRep
         raise RestoreRefused(N_("恢复时数据库报错：%(reason)s。恢复已回滚，目标数据库保持原样"),
                              reason=reason) from exc
     report = RestoreReport(path=path, revision=manifest["alembic_revision"], tables=counts,
-                           blobs=blobs, wiped=wiped, corrupt_blobs=manifest["corrupt_blobs"],
+                           blobs=blobs, wiped=wiped, sha256=archive_sha256,
+                           corrupt_blobs=manifest["corrupt_blobs"],
                            missing_blobs=manifest["missing_blobs"],
                            referrers=_referrers(manifest["corrupt_blobs"]
                                                 + manifest["missing_blobs"]))
@@ -882,10 +893,10 @@ def _referrers(keys: list[str]) -> dict[str, list[str]]:
     return found
 
 
-def _restore_into_database(path: Path, manifest: dict[str, Any], storage: Storage,
-                           tables: dict[str, sa.Table],
+def _restore_into_database(path: Path, archive_sha256: str, manifest: dict[str, Any],
+                           storage: Storage, tables: dict[str, sa.Table],
                            wipe: bool) -> tuple[dict[str, int], int, bool]:
-    """Steps 2 to 6 of :func:`restore_backup`, in one transaction: (rows per table, photos
+    """Steps 2 to 7 of :func:`restore_backup`, in one transaction: (rows per table, photos
     stored, whether existing data was emptied)."""
     counts: dict[str, int] = {}
     blobs = 0
@@ -913,7 +924,41 @@ def _restore_into_database(path: Path, manifest: dict[str, Any], storage: Storag
                 raise ArchiveInvalid(N_("备份文件在恢复过程中发生变化（内容不完整），已回滚"))
             if conn.dialect.name == "postgresql":
                 _reset_sequences(conn, tables.values())
+            _record_restore(conn, path, archive_sha256, manifest, counts, blobs, wiped)
     return counts, blobs, wiped
+
+
+def _record_restore(conn: sa.Connection, path: Path, archive_sha256: str,
+                    manifest: dict[str, Any], counts: dict[str, int], blobs: int,
+                    wiped: bool) -> None:
+    """Write the restore's audit entry on ``conn``, inside the restore's transaction.
+
+    After the sequences were reset, so the entry takes the next id after the restored ones.
+    The actor is whoever ran the command (``cli:<login name>``, see :func:`record`).
+    """
+    with Session(bind=conn) as session:
+        record("backup.restore", object_type="backup", object_id=archive_sha256, after={
+            "file": path.name,
+            "sha256": archive_sha256,
+            "wipe": wiped,
+            "backup_created_at": manifest["created_at"],
+            "revision": manifest["alembic_revision"],
+            "rows": sum(counts.values()),
+            "tables": counts,
+            "photos": blobs,
+            "photos_lacking": len(manifest["corrupt_blobs"]) + len(manifest["missing_blobs"]),
+        }, session=session)
+        session.flush()
+
+
+def _file_sha256(path: Path) -> str:
+    """The SHA-256 of the whole archive file, naming it in the audit log."""
+    try:
+        with path.open("rb") as fh:
+            return _hash_stream(fh)
+    except OSError as exc:
+        raise ArchiveInvalid(N_("无法读取备份文件 %(path)s：%(error)s"), path=path,
+                             error=_read_problem(exc)) from exc
 
 
 def _prepare_target(conn: sa.Connection, manifest: dict[str, Any],

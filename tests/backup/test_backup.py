@@ -113,6 +113,17 @@ def table_rows() -> dict[str, list[tuple]]:
     return rows
 
 
+def restored_rows() -> tuple[dict[str, list[tuple]], list[AuditEntry]]:
+    """:func:`table_rows` without the audit entries a restore writes about itself, and those
+    entries: the rest must be exactly what was backed up."""
+    entries = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "backup.restore")
+                                 .order_by(AuditEntry.id)).all()
+    ids = {entry.id for entry in entries}
+    rows = table_rows()
+    rows["audit_entries"] = [row for row in rows["audit_entries"] if row[0] not in ids]
+    return rows, entries
+
+
 def photo_hashes(app) -> dict[str, str]:
     """SHA-256 of every blob in the app's photo storage, by key."""
     storage = make_storage(app.config)
@@ -193,7 +204,9 @@ def test_demo_data_round_trips_row_for_row_and_photo_for_photo(cli, app, org, fr
         result = target.test_cli_runner().invoke(args=["restore", str(archive)])
         assert result.exit_code == 0, result.output
         assert "恢复完成" in result.output
-        assert table_rows() == source_rows
+        rows, (entry,) = restored_rows()
+        assert rows == source_rows
+        assert entry.id == max(row[0] for row in source_rows["audit_entries"]) + 1
         assert photo_hashes(target) == source_photos
         newest = max(row[0] for row in source_rows["org_units"])
         unit = create_unit(kind=OrgKind.outlet, code="TS-NEW-01", name="新网点",
@@ -215,7 +228,7 @@ def test_a_backup_restores_into_the_other_kind_of_database(cli, app, backend, or
     with target.app_context():
         result = target.test_cli_runner().invoke(args=["restore", str(archive)])
         assert result.exit_code == 0, result.output
-        assert table_rows() == source_rows
+        assert restored_rows()[0] == source_rows
         assert photo_hashes(target) == source_photos
 
 
@@ -234,12 +247,14 @@ def test_restore_with_yes_replaces_the_data_and_keeps_the_audit_log_append_only(
 
     assert result.exit_code == 0, result.output
     assert "已清空原有数据并恢复" in result.output
-    assert table_rows() == at_backup
+    rows, (restore_entry,) = restored_rows()
+    assert rows == at_backup
     newest_unit = max(row[0] for row in at_backup["org_units"])
     newest_entry = max(row[0] for row in at_backup["audit_entries"])
+    assert restore_entry.id == newest_entry + 1
     unit = make_unit("outlet", "TS-LB-09", parent=db.session.get(OrgUnit, subbranch_id))
     assert unit.id == newest_unit + 1
-    assert db.session.scalar(sa.func.max(AuditEntry.id)) == newest_entry + 1
+    assert db.session.scalar(sa.func.max(AuditEntry.id)) == newest_entry + 2
     with pytest.raises(sa.exc.DBAPIError, match="append-only"):
         with db.engine.begin() as conn:
             conn.execute(sa.delete(AuditEntry.__table__))
@@ -288,6 +303,33 @@ def test_backup_refuses_an_output_folder_that_does_not_exist(cli, app, tmp_path,
     assert cli.invoke(args=["backup"]).exit_code == 0
     (archive,) = (tmp_path / "instance" / "backups").glob("inspect-*.tar.gz")
     assert archive.parent.stat().st_mode & 0o077 == 0
+
+
+def test_a_restore_leaves_an_audit_entry_in_the_log_it_replaced(cli, app, org, tmp_path):
+    """Does ``restore --yes``, which empties the append-only audit log, record itself in it —
+    archive name and SHA-256, who ran it, that data was wiped, the counts — committed with
+    the restore, so it is there exactly when the restored data is?"""
+    archive = tmp_path / "audited.tar.gz"
+    assert cli.invoke(args=["backup", "-o", str(archive)]).exit_code == 0
+    sha256 = hashlib.sha256(archive.read_bytes()).hexdigest()
+    rows_at_backup = sum(len(rows) for rows in table_rows().values())
+    create_unit(kind=OrgKind.outlet, code="TS-LN-09", name="后来的网点", parent=org["TS-LN"])
+    db.session.commit()
+    db.session.remove()
+
+    result = cli.invoke(args=["restore", str(archive), "--yes"])
+
+    assert result.exit_code == 0, result.output
+    assert sha256 in result.output
+    _, (entry,) = restored_rows()
+    assert entry.action == "backup.restore" and entry.object_type == "backup"
+    assert entry.object_id == sha256
+    assert entry.actor_id is None and entry.actor_name.startswith("cli")
+    assert entry.after["file"] == "audited.tar.gz" and entry.after["sha256"] == sha256
+    assert entry.after["wipe"] is True
+    assert entry.after["rows"] == rows_at_backup
+    assert entry.after["tables"]["org_units"] == len(org)
+    assert entry.after["photos"] == 0
 
 
 # ----------------------------------------------------------------------------- refusals

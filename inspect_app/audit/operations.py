@@ -98,11 +98,13 @@ def _actor(actor) -> tuple[int | None, str]:
 
 def record(action: str, obj: Any = None, *, object_type: str | None = None,
            object_id: Any = None, before: dict | None = None, after: dict | None = None,
-           reason: str | None = None, actor=None) -> AuditEntry:
+           reason: str | None = None, actor=None, session=None) -> AuditEntry:
     """Add an audit entry to the session (the caller's commit makes it durable with the change).
 
     ``obj`` names the object; ``object_type``/``object_id`` override it (e.g. for failed
     sign-ins of unknown usernames). The actor defaults to the signed-in user, then the CLI user.
+    ``session`` is for work done outside ``db.session`` on a connection of its own (a restore):
+    a session bound to that connection keeps the entry in the same transaction as the change.
     """
     if obj is not None:
         object_type = object_type or re.sub(r"(?<!^)(?=[A-Z])", "_", type(obj).__name__).lower()
@@ -115,5 +117,5 @@ def record(action: str, obj: Any = None, *, object_type: str | None = None,
         ip=request.remote_addr if has_request_context() else None,
         request_id=g.get("request_id") if has_request_context() else None,
     )
-    db.session.add(entry)
+    (session or db.session).add(entry)
     return entry

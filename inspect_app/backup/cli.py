@@ -10,25 +10,29 @@ from flask.cli import with_appcontext
 from ..evidence.storage import StorageError
 from .operations import (
     BackupError,
+    archive_complete,
     create_backup,
     default_backup_path,
+    describe_archive,
     restore_backup,
     verify_archive,
 )
 
 #: Exit status of a backup that was written but lacks photos (damaged in storage, or referenced
-#: by the database and absent), so that a scheduled job notices.
+#: by the database and absent), so that a scheduled job notices; ``restore`` and
+#: ``restore --check`` of such a backup exit with it too.
 EXIT_INCOMPLETE = 3
 
 
 @click.command("backup", help="备份全部数据与照片到一个归档文件（默认 instance/backups/）")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="备份文件路径，须以 .tar.gz 结尾")
+              help="备份文件路径，须以 .tar.gz 结尾；所在目录须已存在")
 @with_appcontext
 def backup_command(output: Path | None) -> None:
     """Write one archive with every table, every photo and a manifest of checksums."""
     try:
-        report = create_backup(output or default_backup_path())
+        #: Only the default folder (instance/backups) is created; a given path's must exist.
+        report = create_backup(output or default_backup_path(), create_folder=output is None)
     except (BackupError, StorageError) as exc:
         raise click.ClickException(getattr(exc, "message", str(exc))) from exc
     click.echo(report.summary())
@@ -36,7 +40,8 @@ def backup_command(output: Path | None) -> None:
         raise click.exceptions.Exit(EXIT_INCOMPLETE)
 
 
-@click.command("restore", help="从备份文件恢复数据与照片（先校验，目标数据库须为空）")
+@click.command("restore", help="从备份文件恢复数据与照片（先校验，目标数据库须为空）；"
+                                "备份缺少照片时给出警告并以状态 3 退出")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="目标数据库已有数据时，先清空（包括审计日志）再恢复")
 @click.option("--check", is_flag=True, help="只校验备份文件，不做任何修改")
@@ -46,15 +51,17 @@ def restore_command(path: Path, yes: bool, check: bool) -> None:
     try:
         if check:
             manifest = verify_archive(path)
-            rows = sum(table["rows"] for table in manifest["tables"])
-            click.echo(f"备份文件完好：{len(manifest['tables'])} 张表，共 {rows} 行；"
-                       f"{len(manifest['blobs'])} 张照片；迁移版本 {manifest['alembic_revision']}；"
-                       f"创建于 {manifest['created_at']}")
-            return
-        report = restore_backup(path, wipe=yes)
+            click.echo(describe_archive(manifest))
+            complete = archive_complete(manifest)
+        else:
+            report = restore_backup(path, wipe=yes)
+            click.echo(report.summary())
+            complete = report.complete
     except (BackupError, StorageError) as exc:
         raise click.ClickException(getattr(exc, "message", str(exc))) from exc
-    click.echo(report.summary())
+    if not complete:
+        #: As backup does: the photos the backup lacked are still lacking after a restore.
+        raise click.exceptions.Exit(EXIT_INCOMPLETE)
 
 
 def register(app: Flask) -> None:

@@ -28,6 +28,7 @@ extracted to disk by name, and every checksum is checked before the database is 
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
 import json
@@ -48,7 +49,9 @@ from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import Session
 
+from ..audit.operations import record
 from ..db import utcnow
 from ..errors import DomainError
 from ..evidence.storage import (
@@ -68,8 +71,8 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "FORMAT", "FORMAT_VERSION", "BackupError", "ArchiveInvalid", "TargetNotReady",
-    "TargetNotEmpty", "BackupReport", "RestoreReport", "create_backup", "restore_backup",
-    "verify_archive", "iter_keys", "default_backup_path", "BLOB_KEY_COLUMNS",
+    "TargetNotEmpty", "RestoreRefused", "BackupReport", "RestoreReport", "create_backup", "restore_backup",
+    "verify_archive", "describe_archive", "archive_complete", "photo_gap_lines", "iter_keys", "default_backup_path", "BLOB_KEY_COLUMNS",
 ]
 
 FORMAT = "inspect-backup"
@@ -114,6 +117,14 @@ class TargetNotEmpty(BackupError):
     """The target database holds data and the caller did not agree to replace it."""
 
     code = "target_not_empty"
+
+
+class RestoreRefused(BackupError):
+    """The target database refused the archive's data (a value too long for its column, a
+    duplicate key …); the restore was rolled back. ``--check`` cannot foresee this: it checks
+    the archive, not what the target's schema accepts."""
+
+    status, code = 422, "restore_refused"
 
 
 # ----------------------------------------------------------------------------- reports
@@ -171,6 +182,18 @@ class RestoreReport:
     blobs: int
     #: Whether existing rows were deleted first (``wipe=True`` on a non-empty database).
     wiped: bool
+    #: SHA-256 of the archive file, as recorded in the audit entry of the restore.
+    sha256: str = ""
+    #: Photos the backup could not take (see :class:`BackupReport`): still missing now.
+    corrupt_blobs: list[str] = field(default_factory=list)
+    missing_blobs: list[str] = field(default_factory=list)
+    #: The restored rows that refer to each of those photos, e.g. ``{key: ["photos id 7"]}``.
+    referrers: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every photo the backed-up instance had is back."""
+        return not (self.corrupt_blobs or self.missing_blobs)
 
     @property
     def rows(self) -> int:
@@ -178,8 +201,49 @@ class RestoreReport:
 
     def summary(self) -> str:
         head = "已清空原有数据并恢复" if self.wiped else "恢复完成"
-        return (f"{head}：{len(self.tables)} 张表，共 {self.rows} 行；{self.blobs} 张照片\n"
-                f"来自：{self.path}\n数据库迁移版本：{self.revision}")
+        lines = [f"{head}：{len(self.tables)} 张表，共 {self.rows} 行；{self.blobs} 张照片",
+                 f"来自：{self.path}（SHA-256 {self.sha256}）", f"数据库迁移版本：{self.revision}"]
+        lines.extend(photo_gap_lines(self.corrupt_blobs, self.missing_blobs, self.referrers))
+        return "\n".join(lines)
+
+
+def photo_gap_lines(corrupt: list[str], missing: list[str],
+                    referrers: dict[str, list[str]] | None = None) -> list[str]:
+    """Warnings for the photos a backup could not take, as ``restore`` and ``--check`` say them.
+
+    An archive that verifies can still lack photos: ``backup`` leaves out blobs damaged in
+    storage and cannot archive those the database refers to but storage lacks. It warns and
+    exits 3 then, and records them in the manifest; whoever restores must hear it too, or the
+    gaps surface only when someone opens a result whose photos no longer display.
+    """
+    referrers = referrers or {}
+    lines: list[str] = []
+    for keys, warning in (
+            (corrupt, N_("警告：备份时有 %(count)s 张照片的内容与其校验值不符（已损坏），"
+                         "未包含在备份中，恢复后无法显示：")),
+            (missing, N_("警告：备份时数据库引用的 %(count)s 张照片在存储中不存在，"
+                         "未包含在备份中，恢复后无法显示："))):
+        if keys:
+            lines.append(Message(warning, count=len(keys)))
+            lines.extend(f"  {key}" + (f"（{'、'.join(referrers[key])}）"
+                                        if referrers.get(key) else "") for key in keys)
+    return lines
+
+
+def describe_archive(manifest: dict[str, Any]) -> str:
+    """What ``restore --check`` says about an archive that verified, photo gaps included."""
+    rows = sum(table["rows"] for table in manifest["tables"])
+    lines = [Message(N_("备份文件完好：%(tables)s 张表，共 %(rows)s 行；%(photos)s 张照片；"
+                        "迁移版本 %(revision)s；创建于 %(created)s"),
+                     tables=len(manifest["tables"]), rows=rows, photos=len(manifest["blobs"]),
+                     revision=manifest["alembic_revision"], created=manifest["created_at"])]
+    lines.extend(photo_gap_lines(manifest["corrupt_blobs"], manifest["missing_blobs"]))
+    return "\n".join(lines)
+
+
+def archive_complete(manifest: dict[str, Any]) -> bool:
+    """Whether the backup took every photo (none damaged or missing when it was made)."""
+    return not (manifest["corrupt_blobs"] or manifest["missing_blobs"])
 
 
 # ----------------------------------------------------------------------------- value codecs
@@ -379,6 +443,29 @@ def _add_member(tar: tarfile.TarFile, name: str, path: Path) -> int:
     return info.size
 
 
+def _backup_folder(folder: Path, *, create: bool) -> None:
+    """Make sure the archive's folder exists: create it (owner-only) if allowed, else refuse."""
+    if create:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    elif not folder.is_dir():
+        raise BackupError(N_("备份文件所在的目录不存在：%(folder)s。请先创建该目录，"
+                             "或检查 --output 路径是否写错"), folder=folder)
+
+
+def _open_private(path: Path) -> BinaryIO:
+    """Create ``path`` for writing, readable and writable by its owner only (0600).
+
+    An archive holds password and token hashes and mystery shoppers' identities. The mode is
+    given to ``open(2)`` itself, so the file is never readable by others, not even for the
+    moment between creating it and a later ``chmod``, whatever the umask. A ``.partial`` left
+    by a crashed run is removed first: ``O_EXCL`` then guarantees the mode is ours (and that
+    a symbolic link planted under that name is not followed).
+    """
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    return os.fdopen(fd, "wb")
+
+
 def default_backup_path() -> Path:
     """``instance/backups/inspect-<UTC timestamp>.tar.gz`` of the current application."""
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
@@ -388,7 +475,7 @@ def default_backup_path() -> Path:
 # ----------------------------------------------------------------------------- backup
 
 
-def create_backup(path: str | os.PathLike) -> BackupReport:
+def create_backup(path: str | os.PathLike, *, create_folder: bool = False) -> BackupReport:
     """Write one archive at ``path`` with every table, every photo and a manifest.
 
     The tables are read in a single read transaction (REPEATABLE READ on PostgreSQL, one
@@ -401,27 +488,32 @@ def create_backup(path: str | os.PathLike) -> BackupReport:
     the same transaction) plus every blob found in the storage. Photos whose content does not
     match their key, and referenced keys the storage lacks, are listed in the report and the
     manifest instead of failing the whole backup.
+
+    The folder ``path`` is in must exist unless ``create_folder`` is true (meant for the
+    default ``instance/backups``): a mistyped ``-o`` must not quietly create directories, as
+    root anywhere on the disk.
     """
     path = Path(path)
     if not (path.name.endswith(".tar.gz") or path.name.endswith(".tgz")):
         raise BackupError(N_("备份文件名须以 .tar.gz 结尾：%(path)s"), path=path)
     if path.exists():
         raise BackupError(N_("文件已存在，不会覆盖：%(path)s"), path=path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _backup_folder(path.parent, create=create_folder)
     storage = make_storage(current_app.config)
     partial = path.with_name(path.name + ".partial")
     log.info("backup to %s started", path)
     try:
         with tempfile.TemporaryDirectory(prefix=".backup-", dir=path.parent) as scratch, \
-                tarfile.open(partial, "w:gz", format=tarfile.PAX_FORMAT) as tar:
-            manifest, referenced = _dump_database(tar, Path(scratch))
-            _dump_blobs(tar, storage, Path(scratch), manifest, referenced)
-            data = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
-            info = tarfile.TarInfo(MANIFEST)
-            info.size, info.mtime, info.mode = len(data), int(time.time()), 0o600
-            tar.addfile(info, io.BytesIO(data))
-        with partial.open("rb") as fh:
-            os.fsync(fh.fileno())
+                _open_private(partial) as raw:
+            with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+                manifest, referenced = _dump_database(tar, Path(scratch))
+                _dump_blobs(tar, storage, Path(scratch), manifest, referenced)
+                data = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
+                info = tarfile.TarInfo(MANIFEST)
+                info.size, info.mtime, info.mode = len(data), int(time.time()), 0o600
+                tar.addfile(info, io.BytesIO(data))
+            raw.flush()
+            os.fsync(raw.fileno())
         os.replace(partial, path)
     except BaseException:
         partial.unlink(missing_ok=True)
@@ -570,13 +662,57 @@ def _members(tar: tarfile.TarFile) -> Iterator[tuple[tarfile.TarInfo, str]]:
         yield member, name
 
 
+#: Errors reading an archive: the compressed stream, the tar structure or the file itself.
+READ_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error)
+
+#: What the gzip/tar/zlib libraries' English texts mean, said for an administrator (first
+#: match wins; the library's text is only logged).
+_READ_PROBLEMS: list[tuple[str, str]] = [
+    ("empty file", N_("文件为空")),
+    ("not a gzip", N_("不是 gzip 压缩文件")),
+    ("crc check failed", N_("校验失败（解压后的数据与文件记录的 CRC 校验值不符）")),
+    ("incorrect length", N_("校验失败（解压后的数据长度与文件记录的不符）")),
+    ("zlib", N_("压缩数据已损坏，无法解压")),
+    ("unexpected end of data", N_("文件不完整（归档内容提前结束）")),
+    ("truncated header", N_("文件不完整（归档内容提前结束）")),
+    ("header", N_("归档结构已损坏（条目头无效）")),
+    ("bad checksum", N_("归档结构已损坏（条目头无效）")),
+]
+
+
+def _read_problem(exc: BaseException) -> Message:
+    """A Chinese description of why the archive could not be read.
+
+    The libraries say it in English ("Compressed file ended before the end-of-stream marker
+    was reached", "CRC check failed 0x…"); an administrator needs to know whether the file is
+    cut short, damaged or not a backup at all. The original text goes to the log (INFO).
+    """
+    log.info("reading the archive failed: %s: %s", type(exc).__name__, exc)
+    if isinstance(exc, EOFError):
+        return Message(N_("文件不完整（压缩数据提前结束）"))
+    if isinstance(exc, zlib.error):
+        return Message(N_("压缩数据已损坏，无法解压"))
+    if isinstance(exc, PermissionError):
+        return Message(N_("没有读取该文件的权限"))
+    text = str(exc).lower()
+    if isinstance(exc, (tarfile.TarError, gzip.BadGzipFile)):
+        for clue, problem in _READ_PROBLEMS:
+            if clue in text:
+                return Message(problem)
+        return Message(N_("文件已损坏或格式无法识别"))
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return Message(N_("读取文件时发生系统错误（错误号 %(errno)s）"), errno=exc.errno)
+    return Message(N_("文件已损坏或格式无法识别"))
+
+
 def _open_archive(path: Path) -> tarfile.TarFile:
     if not path.is_file():
         raise BackupError(N_("找不到备份文件：%(path)s"), path=path)
     try:
         return tarfile.open(path, "r:gz")
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise ArchiveInvalid(N_("无法读取备份文件 %(path)s：%(error)s"), path=path, error=exc) from exc
+    except READ_ERRORS as exc:
+        raise ArchiveInvalid(N_("无法读取备份文件 %(path)s：%(error)s"), path=path,
+                             error=_read_problem(exc)) from exc
 
 
 def _hash_stream(fh: BinaryIO) -> str:
@@ -615,8 +751,9 @@ def verify_archive(path: str | os.PathLike) -> dict[str, Any]:
             #: makes its CRC and length check speak up instead.
             while tar.fileobj.read(CHUNK):
                 pass
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise ArchiveInvalid(N_("备份文件已损坏，无法完整读取：%(error)s"), error=exc) from exc
+    except READ_ERRORS as exc:
+        raise ArchiveInvalid(N_("备份文件已损坏，无法完整读取：%(error)s"),
+                             error=_read_problem(exc)) from exc
     if raw_manifest is None:
         raise ArchiveInvalid(N_("备份文件中没有 manifest.json：文件不完整、已损坏或不是本系统的备份"))
     manifest = _parse_manifest(raw_manifest)
@@ -660,6 +797,11 @@ def _parse_manifest(raw: bytes) -> dict[str, Any]:
             if not _KEY.fullmatch(blob["key"]) or blob["sha256"] != blob["key"] \
                     or blob["file"] != _blob_file(blob["key"]) or type(blob["size"]) is not int:
                 raise ValueError(blob.get("key"))
+        for gap in ("corrupt_blobs", "missing_blobs"):
+            keys = manifest.setdefault(gap, [])
+            if not isinstance(keys, list) or not all(
+                    isinstance(key, str) and _KEY.fullmatch(key) for key in keys):
+                raise ValueError(gap)
     except ArchiveInvalid:
         raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -685,11 +827,16 @@ def restore_backup(path: str | os.PathLike, *, wipe: bool = False) -> RestoreRep
        hashed again while it is read;
     4. PostgreSQL sequences are moved past the restored ids;
     5. every photo is put into the configured storage and read back to check its SHA-256;
-    6. commit. Any failure before it rolls the database back (photos already stored are
+    6. an audit entry ``backup.restore`` (the archive's name and SHA-256, who ran it, whether
+       data was emptied, the counts): emptying the append-only audit log must leave a trace,
+       and since it is written in the same transaction it exists exactly when the restore
+       does;
+    7. commit. Any failure before it rolls the database back (photos already stored are
        harmless: storage is content-addressed).
     """
     path = Path(path)
     manifest = verify_archive(path)
+    archive_sha256 = _file_sha256(path)
     storage = make_storage(current_app.config)
     tables = {table.name: table for table in _app_tables()}
     #: An open ORM transaction would hold locks that block TRUNCATE, and its objects would be
@@ -697,6 +844,60 @@ def restore_backup(path: str | os.PathLike, *, wipe: bool = False) -> RestoreRep
     db.session.remove()
     log.warning("restore from %s into %s started (wipe=%s)", path,
                 db.engine.url.render_as_string(hide_password=True), wipe)
+    try:
+        counts, blobs, wiped = _restore_into_database(path, archive_sha256, manifest, storage,
+                                                      tables, wipe)
+    except sa.exc.SQLAlchemyError as exc:
+        #: The rows are refused in _load_table; this is the rest (emptying, sequences).
+        reason = _database_reason(exc)
+        log.info("restore from %s failed in the database: %s", path, reason)
+        raise RestoreRefused(N_("恢复时数据库报错：%(reason)s。恢复已回滚，目标数据库保持原样"),
+                             reason=reason) from exc
+    report = RestoreReport(path=path, revision=manifest["alembic_revision"], tables=counts,
+                           blobs=blobs, wiped=wiped, sha256=archive_sha256,
+                           corrupt_blobs=manifest["corrupt_blobs"],
+                           missing_blobs=manifest["missing_blobs"],
+                           referrers=_referrers(manifest["corrupt_blobs"]
+                                                + manifest["missing_blobs"]))
+    if not report.complete:
+        log.warning("restored from %s without %d photos the backup lacked (damaged: %s; "
+                    "missing: %s)", path, len(report.corrupt_blobs) + len(report.missing_blobs),
+                    report.corrupt_blobs, report.missing_blobs)
+    log.warning("restore from %s done: %d tables, %d rows, %d photos%s", path,
+                len(report.tables), report.rows, report.blobs,
+                " (existing data replaced)" if wiped else "")
+    return report
+
+
+def _referrers(keys: list[str]) -> dict[str, list[str]]:
+    """For each photo key, the restored rows that refer to it (``photos id 7``), read from
+    :data:`BLOB_KEY_COLUMNS` after the commit, so the warning says which photos are gone."""
+    found: dict[str, list[str]] = {}
+    if not keys:
+        return found
+    tables = db.metadata.tables
+    with db.engine.connect() as conn:
+        for table_name, column_name in BLOB_KEY_COLUMNS:
+            if table_name not in tables or column_name not in tables[table_name].c:
+                continue
+            table = tables[table_name]
+            pk = list(table.primary_key.columns)
+            if len(pk) != 1:
+                continue
+            column = table.c[column_name]
+            for key, row_id in conn.execute(
+                    sa.select(column, pk[0]).where(column.in_(keys)).order_by(pk[0])):
+                label = f"{table_name} id {row_id}"
+                if label not in found.setdefault(key, []):
+                    found[key].append(label)
+    return found
+
+
+def _restore_into_database(path: Path, archive_sha256: str, manifest: dict[str, Any],
+                           storage: Storage, tables: dict[str, sa.Table],
+                           wipe: bool) -> tuple[dict[str, int], int, bool]:
+    """Steps 2 to 7 of :func:`restore_backup`, in one transaction: (rows per table, photos
+    stored, whether existing data was emptied)."""
     counts: dict[str, int] = {}
     blobs = 0
     with db.engine.connect() as conn:
@@ -716,18 +917,48 @@ def restore_backup(path: str | os.PathLike, *, wipe: bool = False) -> RestoreRep
                             _restore_blob(storage, name.rsplit("/", 1)[-1],
                                           tar.extractfile(member))
                             blobs += 1
-            except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-                raise ArchiveInvalid(N_("读取备份文件时出错，已回滚：%(error)s"), error=exc) from exc
+            except READ_ERRORS as exc:
+                raise ArchiveInvalid(N_("读取备份文件时出错，已回滚：%(error)s"),
+                                     error=_read_problem(exc)) from exc
             if len(counts) != len(manifest["tables"]) or blobs != len(manifest["blobs"]):
                 raise ArchiveInvalid(N_("备份文件在恢复过程中发生变化（内容不完整），已回滚"))
             if conn.dialect.name == "postgresql":
                 _reset_sequences(conn, tables.values())
-    report = RestoreReport(path=path, revision=manifest["alembic_revision"], tables=counts,
-                           blobs=blobs, wiped=wiped)
-    log.warning("restore from %s done: %d tables, %d rows, %d photos%s", path,
-                len(report.tables), report.rows, report.blobs,
-                " (existing data replaced)" if wiped else "")
-    return report
+            _record_restore(conn, path, archive_sha256, manifest, counts, blobs, wiped)
+    return counts, blobs, wiped
+
+
+def _record_restore(conn: sa.Connection, path: Path, archive_sha256: str,
+                    manifest: dict[str, Any], counts: dict[str, int], blobs: int,
+                    wiped: bool) -> None:
+    """Write the restore's audit entry on ``conn``, inside the restore's transaction.
+
+    After the sequences were reset, so the entry takes the next id after the restored ones.
+    The actor is whoever ran the command (``cli:<login name>``, see :func:`record`).
+    """
+    with Session(bind=conn) as session:
+        record("backup.restore", object_type="backup", object_id=archive_sha256, after={
+            "file": path.name,
+            "sha256": archive_sha256,
+            "wipe": wiped,
+            "backup_created_at": manifest["created_at"],
+            "revision": manifest["alembic_revision"],
+            "rows": sum(counts.values()),
+            "tables": counts,
+            "photos": blobs,
+            "photos_lacking": len(manifest["corrupt_blobs"]) + len(manifest["missing_blobs"]),
+        }, session=session)
+        session.flush()
+
+
+def _file_sha256(path: Path) -> str:
+    """The SHA-256 of the whole archive file, naming it in the audit log."""
+    try:
+        with path.open("rb") as fh:
+            return _hash_stream(fh)
+    except OSError as exc:
+        raise ArchiveInvalid(N_("无法读取备份文件 %(path)s：%(error)s"), path=path,
+                             error=_read_problem(exc)) from exc
 
 
 def _prepare_target(conn: sa.Connection, manifest: dict[str, Any],
@@ -840,19 +1071,119 @@ def _load_table(conn: sa.Connection, table: sa.Table, fh: BinaryIO,
             values.add(row[ref])
         batch.append(row)
         if len(batch) >= BATCH:
-            conn.execute(table.insert(), batch)
+            _insert_batch(conn, table, batch, rows - len(batch) + 1)
             batch = []
     if batch:
-        conn.execute(table.insert(), batch)
+        _insert_batch(conn, table, batch, rows - len(batch) + 1)
     if digest.hexdigest() != entry["sha256"] or rows != entry["rows"]:
         raise ArchiveInvalid(N_("备份文件在恢复过程中发生变化（%(file)s），已回滚"), file=entry["file"])
     for row in relink:
         #: Every column is set back, so onupdate defaults (updated_at) cannot fire.
         where = [table.c[name] == row[name] for name in pk]
-        conn.execute(table.update().where(*where).values(
-            {name: value for name, value in row.items() if name not in pk}))
+        try:
+            conn.execute(table.update().where(*where).values(
+                {name: value for name, value in row.items() if name not in pk}))
+        except sa.exc.SQLAlchemyError as exc:
+            raise _refusal(table, exc, row=row) from exc
     log.info("restored table %s: %d rows", table.name, rows)
     return rows
+
+
+def _insert_batch(conn: sa.Connection, table: sa.Table, batch: list[dict[str, Any]],
+                  first_line: int) -> None:
+    """Insert one batch of rows; when the database refuses it, say which row and why.
+
+    The batch runs inside a savepoint so that, on PostgreSQL, the transaction stays usable
+    after a refusal and the rows can be tried one by one to find the one refused. Everything
+    is rolled back afterwards anyway: this is only to name the row.
+    """
+    try:
+        with conn.begin_nested():
+            conn.execute(table.insert(), batch)
+    except sa.exc.SQLAlchemyError as exc:
+        line, row, cause = _find_refused_row(conn, table, batch, first_line) or (None, None, exc)
+        raise _refusal(table, cause, line=line, row=row) from exc
+
+
+def _find_refused_row(conn: sa.Connection, table: sa.Table, batch: list[dict[str, Any]],
+                      first_line: int) -> tuple[int, dict[str, Any], Exception] | None:
+    """The first row of ``batch`` the database refuses on its own (its line in the table's
+    file, the row, the error), or None when each row alone is accepted or trying fails."""
+    try:
+        for offset, row in enumerate(batch):
+            try:
+                with conn.begin_nested():
+                    conn.execute(table.insert(), [row])
+            except sa.exc.DBAPIError as exc:
+                if exc.connection_invalidated:
+                    return None
+                return first_line + offset, row, exc
+            except sa.exc.StatementError as exc:
+                return first_line + offset, row, exc
+    except sa.exc.SQLAlchemyError:
+        log.info("could not find the row %s refused", table.name, exc_info=True)
+    return None
+
+
+def _refusal(table: sa.Table, exc: Exception, *, line: int | None = None,
+             row: dict[str, Any] | None = None) -> RestoreRefused:
+    """A :class:`RestoreRefused` naming the table, the row and the database's reason in short.
+
+    Never the statement or its parameters: SQLAlchemy's own message lists them, password and
+    token hashes included.
+    """
+    reason = _database_reason(exc)
+    log.info("the database refused a row of %s (line %s): %s", table.name, line, reason)
+    problem = _problem(table, exc, row)
+    if row is None:
+        return RestoreRefused(
+            N_("恢复表 %(table)s 时数据库拒绝了其中的数据：%(problem)s（数据库的原因：%(reason)s）。"
+               "恢复已回滚，目标数据库保持原样"),
+            table=table.name, problem=problem, reason=reason)
+    return RestoreRefused(
+        N_("恢复表 %(table)s 时数据库拒绝了备份中第 %(line)s 行（%(key)s）：%(problem)s"
+           "（数据库的原因：%(reason)s）。恢复已回滚，目标数据库保持原样"),
+        table=table.name, line=line, key=_row_key(table, row), problem=problem, reason=reason)
+
+
+def _row_key(table: sa.Table, row: dict[str, Any]) -> str:
+    """The row's primary key as ``id=5`` (never its other columns: they may be secrets)."""
+    columns = [column.name for column in table.primary_key.columns]
+    return ", ".join(f"{name}={row.get(name)}" for name in columns)
+
+
+def _problem(table: sa.Table, exc: Exception, row: dict[str, Any] | None) -> Message:
+    """What kind of refusal it is, in Chinese; for a text too long, which column and how long."""
+    for column in table.columns:
+        limit = getattr(column.type, "length", None)
+        value = (row or {}).get(column.name)
+        if isinstance(value, str) and limit and len(value) > limit:
+            return Message(N_("列 %(column)s 的值有 %(length)s 个字符，超过该列的上限 %(limit)s"),
+                           column=column.name, length=len(value), limit=limit)
+    if isinstance(exc, sa.exc.IntegrityError):
+        return Message(N_("违反了数据库的约束（如唯一键重复、引用的记录不存在或必填值为空）"))
+    if isinstance(exc, sa.exc.DataError):
+        return Message(N_("数据不符合该列的类型或长度"))
+    return Message(N_("数据库不接受这些数据"))
+
+
+def _database_reason(exc: Exception) -> str:
+    """The database's own reason in one short line, without the statement or its parameters.
+
+    PostgreSQL's detail is kept only when it names a key (``Key (code)=(TS) already
+    exists.``): other details, such as ``Failing row contains (…)``, show the whole row.
+    """
+    orig = getattr(exc, "orig", None) or exc
+    diag = getattr(orig, "diag", None)
+    if diag is not None and getattr(diag, "message_primary", None):
+        reason = diag.message_primary
+        detail = diag.message_detail or ""
+        if detail.startswith("Key ("):
+            reason = f"{reason}; {detail}"
+    else:
+        lines = str(orig).strip().splitlines()
+        reason = lines[0] if lines else type(orig).__name__
+    return reason if len(reason) <= 300 else reason[:300] + "…"
 
 
 def _reset_sequences(conn: sa.Connection, tables: Iterable[sa.Table]) -> None:

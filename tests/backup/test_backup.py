@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import shutil
 import tarfile
 import uuid
@@ -112,6 +113,17 @@ def table_rows() -> dict[str, list[tuple]]:
     return rows
 
 
+def restored_rows() -> tuple[dict[str, list[tuple]], list[AuditEntry]]:
+    """:func:`table_rows` without the audit entries a restore writes about itself, and those
+    entries: the rest must be exactly what was backed up."""
+    entries = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "backup.restore")
+                                 .order_by(AuditEntry.id)).all()
+    ids = {entry.id for entry in entries}
+    rows = table_rows()
+    rows["audit_entries"] = [row for row in rows["audit_entries"] if row[0] not in ids]
+    return rows, entries
+
+
 def photo_hashes(app) -> dict[str, str]:
     """SHA-256 of every blob in the app's photo storage, by key."""
     storage = make_storage(app.config)
@@ -125,6 +137,27 @@ def rewrite_archive(source: Path, target: Path, change) -> None:
             data = change(member.name, old.extractfile(member).read())
             member.size = len(data)
             new.addfile(member, io.BytesIO(data))
+
+
+def rewrite_table(source: Path, target: Path, table: str, change) -> None:
+    """Copy a backup, letting ``change(rows)`` edit one table's rows (dicts), and update the
+    manifest's row count and checksums so the copy still verifies: a consistent archive the
+    target database may still refuse."""
+    name = f"tables/{table}.jsonl"
+    with tarfile.open(source, "r:gz") as old:
+        members = {m.name: old.extractfile(m).read() for m in old}
+    rows = change([json.loads(line) for line in members[name].splitlines()])
+    data = b"".join(json.dumps(row, ensure_ascii=False).encode() + b"\n" for row in rows)
+    members[name] = data
+    manifest = json.loads(members["manifest.json"])
+    (entry,) = [t for t in manifest["tables"] if t["name"] == table]
+    entry.update(rows=len(rows), size=len(data), sha256=hashlib.sha256(data).hexdigest())
+    members["manifest.json"] = json.dumps(manifest).encode()
+    with tarfile.open(target, "w:gz") as new:
+        for member_name, content in members.items():
+            info = tarfile.TarInfo(member_name)
+            info.size = len(content)
+            new.addfile(info, io.BytesIO(content))
 
 
 def add_awkward_rows(org) -> None:
@@ -171,7 +204,9 @@ def test_demo_data_round_trips_row_for_row_and_photo_for_photo(cli, app, org, fr
         result = target.test_cli_runner().invoke(args=["restore", str(archive)])
         assert result.exit_code == 0, result.output
         assert "恢复完成" in result.output
-        assert table_rows() == source_rows
+        rows, (entry,) = restored_rows()
+        assert rows == source_rows
+        assert entry.id == max(row[0] for row in source_rows["audit_entries"]) + 1
         assert photo_hashes(target) == source_photos
         newest = max(row[0] for row in source_rows["org_units"])
         unit = create_unit(kind=OrgKind.outlet, code="TS-NEW-01", name="新网点",
@@ -193,7 +228,7 @@ def test_a_backup_restores_into_the_other_kind_of_database(cli, app, backend, or
     with target.app_context():
         result = target.test_cli_runner().invoke(args=["restore", str(archive)])
         assert result.exit_code == 0, result.output
-        assert table_rows() == source_rows
+        assert restored_rows()[0] == source_rows
         assert photo_hashes(target) == source_photos
 
 
@@ -212,15 +247,89 @@ def test_restore_with_yes_replaces_the_data_and_keeps_the_audit_log_append_only(
 
     assert result.exit_code == 0, result.output
     assert "已清空原有数据并恢复" in result.output
-    assert table_rows() == at_backup
+    rows, (restore_entry,) = restored_rows()
+    assert rows == at_backup
     newest_unit = max(row[0] for row in at_backup["org_units"])
     newest_entry = max(row[0] for row in at_backup["audit_entries"])
+    assert restore_entry.id == newest_entry + 1
     unit = make_unit("outlet", "TS-LB-09", parent=db.session.get(OrgUnit, subbranch_id))
     assert unit.id == newest_unit + 1
-    assert db.session.scalar(sa.func.max(AuditEntry.id)) == newest_entry + 1
+    assert db.session.scalar(sa.func.max(AuditEntry.id)) == newest_entry + 2
     with pytest.raises(sa.exc.DBAPIError, match="append-only"):
         with db.engine.begin() as conn:
             conn.execute(sa.delete(AuditEntry.__table__))
+
+
+def test_the_archive_is_private_from_the_moment_it_is_created(cli, app, tmp_path, monkeypatch):
+    """With the usual umask 022, is the archive — and the ``.partial`` file it is written as —
+    readable by its owner only (it holds password hashes), never world-readable even while
+    the backup runs, and is a stale world-readable ``.partial`` not reused?"""
+    archive = tmp_path / "private.tar.gz"
+    partial = tmp_path / "private.tar.gz.partial"
+    partial.write_bytes(b"left by a crash")
+    partial.chmod(0o644)
+    modes: list[int] = []
+    dump_blobs = operations._dump_blobs
+
+    def watching(*args, **kwargs):
+        modes.append(partial.stat().st_mode & 0o777)
+        return dump_blobs(*args, **kwargs)
+
+    monkeypatch.setattr(operations, "_dump_blobs", watching)
+    old_umask = os.umask(0o022)
+    try:
+        result = cli.invoke(args=["backup", "-o", str(archive)])
+    finally:
+        os.umask(old_umask)
+
+    assert result.exit_code == 0, result.output
+    assert modes == [0o600]
+    assert archive.stat().st_mode & 0o777 == 0o600
+    assert not partial.exists()
+    verify_archive(archive)
+
+
+def test_backup_refuses_an_output_folder_that_does_not_exist(cli, app, tmp_path, monkeypatch):
+    """Does ``backup -o`` into a folder that does not exist refuse, in Chinese, instead of
+    creating the missing directories — while the default instance/backups is still made?"""
+    missing = tmp_path / "nonexistent" / "dir"
+
+    result = cli.invoke(args=["backup", "-o", str(missing / "x.tar.gz")])
+
+    assert result.exit_code != 0
+    assert "目录不存在" in result.output and str(missing) in result.output, result.output
+    assert not (tmp_path / "nonexistent").exists()
+    monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
+    assert cli.invoke(args=["backup"]).exit_code == 0
+    (archive,) = (tmp_path / "instance" / "backups").glob("inspect-*.tar.gz")
+    assert archive.parent.stat().st_mode & 0o077 == 0
+
+
+def test_a_restore_leaves_an_audit_entry_in_the_log_it_replaced(cli, app, org, tmp_path):
+    """Does ``restore --yes``, which empties the append-only audit log, record itself in it —
+    archive name and SHA-256, who ran it, that data was wiped, the counts — committed with
+    the restore, so it is there exactly when the restored data is?"""
+    archive = tmp_path / "audited.tar.gz"
+    assert cli.invoke(args=["backup", "-o", str(archive)]).exit_code == 0
+    sha256 = hashlib.sha256(archive.read_bytes()).hexdigest()
+    rows_at_backup = sum(len(rows) for rows in table_rows().values())
+    create_unit(kind=OrgKind.outlet, code="TS-LN-09", name="后来的网点", parent=org["TS-LN"])
+    db.session.commit()
+    db.session.remove()
+
+    result = cli.invoke(args=["restore", str(archive), "--yes"])
+
+    assert result.exit_code == 0, result.output
+    assert sha256 in result.output
+    _, (entry,) = restored_rows()
+    assert entry.action == "backup.restore" and entry.object_type == "backup"
+    assert entry.object_id == sha256
+    assert entry.actor_id is None and entry.actor_name.startswith("cli")
+    assert entry.after["file"] == "audited.tar.gz" and entry.after["sha256"] == sha256
+    assert entry.after["wipe"] is True
+    assert entry.after["rows"] == rows_at_backup
+    assert entry.after["tables"]["org_units"] == len(org)
+    assert entry.after["photos"] == 0
 
 
 # ----------------------------------------------------------------------------- refusals
@@ -252,6 +361,92 @@ def test_a_corrupted_archive_is_refused_and_changes_nothing(cli, app, org, tmp_p
         assert reason in result.output, result.output
         assert table_rows() == before_rows
         assert photo_hashes(app) == before_photos
+
+
+def test_unreadable_archives_are_described_in_chinese(cli, app, org, tmp_path):
+    """Is an archive cut short, with a failing CRC, not gzip at all or empty refused with a
+    Chinese reason — not the gzip/tar library's English text — by --check and restore alike?"""
+    make_storage(app.config).put(jpeg("red"))
+    archive = tmp_path / "good.tar.gz"
+    assert cli.invoke(args=["backup", "-o", str(archive)]).exit_code == 0
+    raw = archive.read_bytes()
+    crc = bytearray(raw)
+    crc[-6] ^= 0xFF  # the gzip trailer's CRC-32
+    cases = {
+        "cut.tar.gz": (raw[: len(raw) // 2], "文件不完整（压缩数据提前结束）"),
+        "crc.tar.gz": (bytes(crc), "校验失败"),
+        "plain.tar.gz": (b"not an archive at all\n" * 40, "不是 gzip 压缩文件"),
+        "empty.tar.gz": (b"", "文件为空"),
+    }
+    before = table_rows()
+    for name, (data, reason) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        for extra in (["--check"], ["--yes"]):
+            result = cli.invoke(args=["restore", str(tmp_path / name), *extra])
+
+            assert result.exit_code != 0
+            assert reason in result.output, (name, result.output)
+            for english in ("Compressed file", "CRC check", "not a gzip", "empty file",
+                            "Traceback"):
+                assert english not in result.output, (name, result.output)
+    assert table_rows() == before
+
+
+def test_a_consistent_archive_the_database_refuses_ends_in_a_clear_message(
+        cli, app, org, make_user, tmp_path):
+    """An archive whose checksums agree but which holds the same username twice: does restore
+    say, in Chinese, which table and row the database refused and why — with no traceback and
+    no SQL parameters (password hashes) — exit non-zero and change nothing?"""
+    make_user("dup_source")
+    archive, bad = tmp_path / "b.tar.gz", tmp_path / "dup.tar.gz"
+    assert cli.invoke(args=["backup", "-o", str(archive)]).exit_code == 0
+
+    def duplicate_user(rows):
+        copy = dict(rows[-1], id=max(row["id"] for row in rows) + 1)
+        return [*rows, copy]
+
+    rewrite_table(archive, bad, "users", duplicate_user)
+    assert cli.invoke(args=["restore", str(bad), "--check"]).exit_code == 0
+    create_unit(kind=OrgKind.outlet, code="TS-LN-09", name="后来的网点", parent=org["TS-LN"])
+    db.session.commit()
+    before = table_rows()
+    hashes = [row["password_hash"] for row in db.session.execute(
+        sa.select(sa.text("password_hash")).select_from(sa.text("users"))).mappings()]
+
+    result = cli.invoke(args=["restore", str(bad), "--yes"])
+
+    assert result.exit_code != 0
+    line = len(before["users"]) + 1
+    assert f"恢复表 users 时数据库拒绝了备份中第 {line} 行（id=" in result.output, result.output
+    assert "违反了数据库的约束" in result.output and "已回滚" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    for leak in ("Traceback", "[SQL:", "parameters", "INSERT INTO", *hashes):
+        assert leak not in result.output, result.output
+    assert table_rows() == before
+
+
+def test_text_too_long_for_postgresql_names_the_table_row_and_column(cli, app, org, fresh_app,
+                                                                    tmp_path):
+    """SQLite keeps a 150-character unit name that PostgreSQL's varchar(100) refuses: does a
+    restore into PostgreSQL name the table, the row and the column, and roll back?"""
+    archive, long = tmp_path / "b.tar.gz", tmp_path / "long.tar.gz"
+    assert cli.invoke(args=["backup", "-o", str(archive)]).exit_code == 0
+
+    def lengthen(rows):
+        rows[1]["name"] = "很长的网点名称" * 21 + "长长长"
+        return rows
+
+    rewrite_table(archive, long, "org_units", lengthen)
+    target = fresh_app("postgresql")
+    with target.app_context():
+        result = target.test_cli_runner().invoke(args=["restore", str(long)])
+
+        assert result.exit_code != 0
+        assert "恢复表 org_units 时数据库拒绝了备份中第 2 行（id=" in result.output, result.output
+        assert "列 name 的值有 150 个字符，超过该列的上限 100" in result.output
+        assert "value too long" in result.output  # the database's reason, in short
+        assert "Traceback" not in result.output and "[SQL:" not in result.output
+        assert not any(table_rows().values())
 
 
 def test_restore_into_a_database_with_data_is_refused_without_yes(cli, app, org, tmp_path):
@@ -307,10 +502,12 @@ def test_archive_members_with_unsafe_or_unknown_names_are_refused(tmp_path):
 # ----------------------------------------------------------------------------- photos
 
 
-def test_damaged_and_missing_photos_are_reported_not_archived(cli, app, tmp_path, monkeypatch):
-    """Does a blob whose bytes no longer match its key stay out of the archive, and a key the
-    database refers to but storage lacks get reported — with a non-zero exit — while the rest
-    is backed up to instance/backups by default?"""
+def store_photos_with_gaps(app, monkeypatch) -> tuple[str, str, str, str]:
+    """Photos ``good`` and ``referenced`` (the database refers to it), ``bad`` (its file does
+    not match its key) and ``missing`` (referred to, never stored); their keys, in that order.
+
+    No migrated table holds photo keys in every version: the audit log's object_id stands in.
+    """
     storage = make_storage(app.config)
     good = storage.put(jpeg("red"))
     referenced = storage.put(jpeg("blue"))
@@ -320,13 +517,20 @@ def test_damaged_and_missing_photos_are_reported_not_archived(cli, app, tmp_path
     damaged.write_bytes(b"tampered")
     Path(storage.root, "README.txt").write_text("not a blob")
     missing = hashlib.sha256(b"never stored").hexdigest()
-    #: No migrated table holds photo keys in every version: borrow a text column for the test.
     monkeypatch.setattr(operations, "BLOB_KEY_COLUMNS", [("audit_entries", "object_id")])
     for key in (referenced, missing):
         db.session.execute(sa.insert(AuditEntry.__table__).values(
             at=utcnow(), actor_name="system", action="test.photo", object_type="photo",
             object_id=key))
     db.session.commit()
+    return good, referenced, bad, missing
+
+
+def test_damaged_and_missing_photos_are_reported_not_archived(cli, app, tmp_path, monkeypatch):
+    """Does a blob whose bytes no longer match its key stay out of the archive, and a key the
+    database refers to but storage lacks get reported — with a non-zero exit — while the rest
+    is backed up to instance/backups by default?"""
+    good, referenced, bad, missing = store_photos_with_gaps(app, monkeypatch)
     monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
 
     result = cli.invoke(args=["backup"])
@@ -339,6 +543,30 @@ def test_damaged_and_missing_photos_are_reported_not_archived(cli, app, tmp_path
     assert [blob["key"] for blob in manifest["blobs"]] == sorted([good, referenced])
     assert manifest["corrupt_blobs"] == [bad]
     assert manifest["missing_blobs"] == [missing]
+
+
+def test_restore_says_which_photos_the_backup_lacked(cli, app, tmp_path, monkeypatch):
+    """When the backup lacked photos (damaged or missing at backup time), do ``restore
+    --check`` and ``restore`` say so in Chinese — how many, which keys, which rows refer to
+    them — and exit with the same status as the backup did, after restoring the rest?"""
+    good, referenced, bad, missing = store_photos_with_gaps(app, monkeypatch)
+    archive = tmp_path / "gaps.tar.gz"
+    assert cli.invoke(args=["backup", "-o", str(archive)]).exit_code == EXIT_INCOMPLETE
+    (missing_entry,) = db.session.scalars(
+        sa.select(AuditEntry.id).where(AuditEntry.object_id == missing))
+
+    checked = cli.invoke(args=["restore", str(archive), "--check"])
+    restored = cli.invoke(args=["restore", str(archive), "--yes"])
+
+    assert checked.exit_code == EXIT_INCOMPLETE, checked.output
+    assert "备份文件完好" in checked.output and "2 张照片" in checked.output
+    assert restored.exit_code == EXIT_INCOMPLETE, restored.output
+    assert "已清空原有数据并恢复" in restored.output and "2 张照片" in restored.output
+    for output in (checked.output, restored.output):
+        assert "警告：备份时有 1 张照片的内容与其校验值不符" in output, output
+        assert "警告：备份时数据库引用的 1 张照片在存储中不存在" in output
+        assert bad in output and missing in output and good not in output
+    assert f"{missing}（audit_entries id {missing_entry}）" in restored.output
 
 
 def test_photos_in_s3_are_backed_up_and_restored(cli, app, backend, tmp_path, monkeypatch):

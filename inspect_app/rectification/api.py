@@ -9,7 +9,7 @@ from flask import Response, request, send_file
 from flask.views import MethodView
 
 from ..api.base import BINARY, Blueprint
-from ..api.downloads import download
+from ..api.downloads import download, name_attachment
 from ..api.pagination import page_schema, paginate
 from ..auth.models import User
 from ..auth.permissions import Permission
@@ -219,6 +219,7 @@ def send_document(document: Document) -> Response:
     response = send_file(io.BytesIO(document.render()), mimetype=PDF, as_attachment=True,
                          download_name=document.filename, etag=etag, conditional=False,
                          max_age=0)
+    name_attachment(response, document.filename)
     response.cache_control.private = True
     response.cache_control.no_cache = True
     return response

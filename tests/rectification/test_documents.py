@@ -118,6 +118,10 @@ def test_subbranch_list_for_a_month_and_its_permissions(client, api, failed_insp
     disposition = response.headers["Content-Disposition"]
     assert "attachment" in disposition
     assert f"filename*=UTF-8''{quote('整改清单_' + own.name)}" in disposition
+    # for a client that reads only the plain name: what it is and when, not "__2026-…"
+    first = f"{period}-01"
+    assert re.search(rf'filename="?rectification-list_{first}_{period}-\d\d\.pdf"?;',
+                     disposition), disposition
     other = db.session.scalar(sa.select(User).where(
         User.username == other_subbranch_manager(inspection)))
     assert client.get(url, headers=api(other.username)).status_code == 404

@@ -139,3 +139,16 @@ def test_logging_during_a_broken_transaction_still_answers(app, client, org, mak
     request_id = response.get_json()["error"]["request_id"]
     logged = [line for line in log_output.getvalue().splitlines() if request_id in line]
     assert any(f"[{request_id} wd] Unhandled error" in line for line in logged), logged
+
+
+def test_weasyprint_progress_is_not_logged(app, log_output):
+    """Does the app keep WeasyPrint's "Step 2 - Fetching and parsing CSS" INFO lines (three
+    per CLI command and gunicorn worker) out of the log, while its warnings still show?"""
+    from weasyprint import CSS
+
+    CSS(string="p { color: red }")
+    progress = logging.getLogger("weasyprint.progress")
+    progress.warning("a real problem")
+    written = log_output.getvalue()
+    assert "Fetching and parsing CSS" not in written, written
+    assert "a real problem" in written

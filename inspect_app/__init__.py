@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create the application; ``config`` overrides settings (tests pass a database URL)."""
     app = Flask(__name__, instance_relative_config=True,
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
-    from .config import load_config
-
-    app.config.update(load_config(app.instance_path))
+    app.config.update(_settings(app.instance_path))
     if config:
         app.config.update(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -52,6 +51,23 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app, api)
     _register_cli(app)
     return app
+
+
+#: gunicorn's exit status for "the app failed to load": the arbiter stops instead of starting
+#: one worker after another into the same bad setting (any other status means "respawn").
+APP_LOAD_ERROR = 4
+
+
+def _settings(instance_path: str) -> dict[str, Any]:
+    """The environment's settings; a bad one stops the process with one line naming it (no
+    traceback: the line says everything the administrator needs)."""
+    from .config import ConfigError, load_config
+
+    try:
+        return load_config(instance_path)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr, flush=True)
+        raise SystemExit(APP_LOAD_ERROR) from None
 
 
 _API_DESCRIPTION = (

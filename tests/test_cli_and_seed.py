@@ -180,3 +180,62 @@ def test_the_api_refuses_a_multi_line_person_name(client, org, make_user, token_
     response = client.post("/api/v1/users", json=body, headers=token_for("admin"))
     assert response.status_code == 422, response.get_json()
     assert "display_name" in response.get_json()["error"]["details"]
+
+
+# -- seeding again after an administrator changed the organisation ---------------------------
+
+
+def _seed_again(runner, *steps: list[str]) -> None:
+    for args in steps:
+        assert runner.invoke(args=args).exit_code == 0, args
+    before = count(User)
+    result = runner.invoke(args=["seed-demo", "--quiet"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert count(User) == before
+
+
+def test_seed_demo_again_gives_a_closed_outlet_no_account(runner, demo):
+    """Run again after an outlet was added and closed, does seed-demo leave it without a
+    manager account (one with the public demo password)?"""
+    _seed_again(runner, ["org", "add", "--kind", "outlet", "--code", "TS-LB-10",
+                         "--name", "新华里分理处", "--parent", "TS-LB"],
+                ["org", "update", "TS-LB-10", "--inactive"])
+    assert count(User, User.username == "wd.lb10") == 0
+
+
+def test_seed_demo_again_skips_an_outlet_coded_otherwise(runner, demo):
+    """Does seed-demo skip, rather than crash on, an outlet under a demo sub-branch whose code
+    has no "-" (it is no demo outlet)?"""
+    _seed_again(runner, ["org", "add", "--kind", "outlet", "--code", "LBX", "--name", "临时网点",
+                         "--parent", "TS-LB"])
+
+
+def test_seed_demo_dates_by_the_banks_day(runner, monkeypatch):
+    """At 20:00 UTC on 30 November it is already 1 December in the bank: is the demo's
+    campaign December's, and does its queue data run to the bank's yesterday?"""
+    from datetime import UTC, date, datetime
+
+    from inspect_app import i18n
+    from inspect_app.demo import seed as seed_module
+    from inspect_app.inspections.models import Campaign
+    from inspect_app.watchlist.models import QueueDay
+
+    moment = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return moment.astimezone(tz) if tz else moment.replace(tzinfo=None)
+
+    class UtcDate(date):
+        @classmethod
+        def today(cls):
+            return moment.date()  # what the server's clock (UTC) says
+
+    monkeypatch.setattr(i18n, "datetime", Clock)
+    monkeypatch.setattr(seed_module, "date", UtcDate)
+    result = runner.invoke(args=["seed-demo", "--quiet"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    campaign = db.session.scalar(sa.select(Campaign))
+    assert campaign.name == "2026年12月服务检查" and campaign.period_start == date(2026, 12, 1)
+    assert db.session.scalar(sa.select(sa.func.max(QueueDay.day))) == date(2026, 11, 30)

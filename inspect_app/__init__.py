@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create the application; ``config`` overrides settings (tests pass a database URL)."""
     app = Flask(__name__, instance_relative_config=True,
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
-    from .config import load_config
-
-    app.config.update(load_config(app.instance_path))
+    app.config.update(_settings(app.instance_path))
     if config:
         app.config.update(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -57,7 +56,62 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     _register_blueprints(app, api)
     _register_cli(app)
+    if not app.testing and not _running_db_command():
+        _warn_if_not_migrated(app)
     return app
+
+
+def _running_db_command() -> bool:
+    """Whether this process is ``flask db …``: its own job is the schema, it needs no hint."""
+    return "db" in sys.argv[1:]
+
+
+def _warn_if_not_migrated(app: Flask) -> None:
+    """One ERROR line at start-up when the database has no tables or is behind the latest
+    migration. Migrations are never applied automatically, and without this an unmigrated
+    database only shows as a 500 on every sign-in (``relation "users" does not exist``).
+    One query; a database that cannot be reached is left to the request-time handling."""
+    import logging
+
+    import sqlalchemy as sa
+    from alembic.script import ScriptDirectory
+
+    from .extensions import db
+
+    try:
+        with app.app_context(), db.engine.connect() as connection:
+            if not sa.inspect(connection).has_table("alembic_version"):
+                current = None
+            else:
+                current = connection.execute(
+                    sa.text("SELECT version_num FROM alembic_version")).scalar()
+    except sa.exc.OperationalError:
+        return  # unreachable: not this check's business
+    heads = ScriptDirectory(str(ROOT / "migrations")).get_heads()
+    if current not in heads:
+        state = ("has no tables" if current is None else
+                 f"is not at the latest migration (it is at {current}, the latest is "
+                 f"{', '.join(heads)})")
+        logging.getLogger(__name__).error(
+            "The database %s: run `flask --app inspect_app db upgrade` (every request that "
+            "reads it will fail until then)", state)
+
+
+#: gunicorn's exit status for "the app failed to load": the arbiter stops instead of starting
+#: one worker after another into the same bad setting (any other status means "respawn").
+APP_LOAD_ERROR = 4
+
+
+def _settings(instance_path: str) -> dict[str, Any]:
+    """The environment's settings; a bad one stops the process with one line naming it (no
+    traceback: the line says everything the administrator needs)."""
+    from .config import ConfigError, load_config
+
+    try:
+        return load_config(instance_path)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr, flush=True)
+        raise SystemExit(APP_LOAD_ERROR) from None
 
 
 _API_DESCRIPTION = (

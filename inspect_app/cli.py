@@ -1,7 +1,10 @@
 """Command-line administration: ``flask --app inspect_app org|users|seed-demo …``."""
 from __future__ import annotations
 
+from typing import Any
+
 import click
+import marshmallow as ma
 import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup
@@ -9,10 +12,14 @@ from flask.cli import AppGroup
 from .auth.models import User
 from .auth.operations import create_user, update_user
 from .auth.permissions import Role
+from .auth.schemas import UserSchema, UserUpdateSchema
 from .errors import DomainError
 from .extensions import db
+from .messages import Message
 from .orgs.models import AreaType, OrgKind, OrgUnit
 from .orgs.operations import create_unit, unit_by_code, update_unit
+from .orgs.schemas import OrgUnitSchema, OrgUnitUpdateSchema
+from .schema_messages import schema_message
 
 org_cli = AppGroup("org", help="维护机构：分行 → 支行 → 网点")
 users_cli = AppGroup("users", help="维护人员与角色")
@@ -26,6 +33,42 @@ def _commit_or_fail(action) -> None:
     except DomainError as exc:
         db.session.rollback()
         raise click.ClickException(exc.message) from exc
+
+
+#: The option (or argument) that gives each field of the API's schemas, to name it in a refusal.
+OPTIONS = {"kind": "--kind", "code": "--code", "name": "--name", "area_type": "--area",
+           "address": "--address", "latitude": "--lat", "longitude": "--lng",
+           "is_benchmark": "--benchmark", "is_active": "--active/--inactive",
+           "username": "USERNAME", "display_name": "--name", "phone": "--phone",
+           "password": "--password", "grants": "--role"}
+
+
+def _problems(messages: Any, field: str | None = None) -> list[str]:
+    """One line per refusal, ``--lat（latitude）：应在 -90 到 90 之间``: the option the admin
+    typed, the field the API would name, and the API's own message in Chinese (marshmallow's
+    English ones through :mod:`inspect_app.schema_messages`)."""
+    if isinstance(messages, dict):
+        return [line for key, value in messages.items()
+                for line in _problems(value, field if isinstance(key, int) else str(key))]
+    if isinstance(messages, (list, tuple)):
+        return [line for value in messages for line in _problems(value, field)]
+    text = str(schema_message(str(messages)) or messages)
+    if field is None or field == "_schema":
+        return [text]
+    return [f"{OPTIONS.get(field, field)}（{field}）：{text}"]
+
+
+def _load(schema: ma.Schema, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """``data`` checked by the API's schema, so the command line accepts exactly what the API
+    does (a code with spaces, a latitude of 999 or a name with a line break were written here
+    and refused there, and a later restore into PostgreSQL failed on a 150-character name).
+    A refusal names every bad option, writes nothing and exits non-zero."""
+    try:
+        return schema.load(data, **kwargs)
+    except ma.ValidationError as exc:
+        lines = "\n".join(f"  {line}" for line in _problems(exc.messages))
+        raise click.ClickException(Message("输入有误，未写入任何内容：\n%(problems)s",
+                                           problems=lines)) from None
 
 
 def _parse_grants(specs: tuple[str, ...]) -> list[tuple[Role, OrgUnit]]:
@@ -54,16 +97,19 @@ def _parse_grants(specs: tuple[str, ...]) -> list[tuple[Role, OrgUnit]]:
 @click.option("--parent", "parent_code", help="上级机构编码（分行不填）")
 @click.option("--area", type=click.Choice([a.value for a in AreaType]))
 @click.option("--address")
-@click.option("--lat", type=float)
-@click.option("--lng", type=float)
+@click.option("--lat", help="纬度，-90 到 90")
+@click.option("--lng", help="经度，-180 到 180")
 @click.option("--benchmark", is_flag=True, help="标杆网点")
 def org_add(kind, code, name, parent_code, area, address, lat, lng, benchmark):
     """Add a branch, sub-branch or outlet."""
+    given = {"kind": kind, "code": code, "name": name, "area_type": area, "address": address,
+             "latitude": lat, "longitude": lng, "is_benchmark": benchmark}
+    data = _load(OrgUnitSchema(), {k: v for k, v in given.items() if v is not None})
+    data.pop("parent_id", None)
+
     def action():
         parent = unit_by_code(parent_code) if parent_code else None
-        unit = create_unit(kind=OrgKind(kind), code=code, name=name, parent=parent,
-                           area_type=AreaType(area) if area else None, address=address,
-                           latitude=lat, longitude=lng, is_benchmark=benchmark)
+        unit = create_unit(parent=parent, **data)
         click.echo(f"已创建 {unit.kind.label} {unit.code} {unit.name}")
     _commit_or_fail(action)
 
@@ -77,19 +123,13 @@ def org_add(kind, code, name, parent_code, area, address, lat, lng, benchmark):
 @click.option("--active/--inactive", default=None, help="停用（关闭）或恢复机构")
 def org_update(code, name, parent_code, area, benchmark, active):
     """Change, move or close an org unit."""
+    given = {"name": name, "area_type": area, "is_benchmark": benchmark, "is_active": active}
+    changes = _load(OrgUnitUpdateSchema(), {k: v for k, v in given.items() if v is not None})
+
     def action():
         unit = unit_by_code(code)
-        changes = {}
-        if name:
-            changes["name"] = name
         if parent_code:
             changes["parent"] = unit_by_code(parent_code)
-        if area:
-            changes["area_type"] = AreaType(area)
-        if benchmark is not None:
-            changes["is_benchmark"] = benchmark
-        if active is not None:
-            changes["is_active"] = active
         update_unit(unit, changes)
         click.echo(f"已更新 {unit.code} {unit.name}")
     _commit_or_fail(action)
@@ -116,12 +156,22 @@ def org_list(kind):
 @click.option("--role", "roles", multiple=True, required=True,
               help="角色@机构编码，可重复，例如 --role inspector@TS-LB")
 @click.option("--phone")
-@click.password_option(help="至少 8 位，含字母和数字")
+@click.option("--password", help="至少 8 位，含字母和数字（不给则在检查完其他选项后询问）")
 def users_add(username, display_name, roles, phone, password):
     """Add a person with one or more roles."""
+    # Everything but the password is checked before asking for it: typing it twice only to
+    # hear that the role was misspelt is what this order avoids.
+    given = {"username": username, "display_name": display_name, "phone": phone}
+    _load(UserSchema(), {k: v for k, v in given.items() if v is not None},
+          partial=("password", "grants"))
+    grants = _parse_grants(roles)
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _load(UserUpdateSchema(), {"password": password})
+
     def action():
         user = create_user(username=username, display_name=display_name, password=password,
-                           phone=phone, grants=_parse_grants(roles))
+                           phone=phone, grants=grants)
         click.echo(f"已创建用户 {user.username}（{user.display_name}）")
     _commit_or_fail(action)
 
@@ -160,10 +210,14 @@ def users_activate(username):
 
 @users_cli.command("set-password")
 @click.argument("username")
-@click.password_option()
+@click.option("--password", help="不给则询问")
 def users_set_password(username, password):
     """Set a person's password (signs them out everywhere)."""
-    _commit_or_fail(lambda: update_user(_user(username), {"password": password}))
+    user = _user(username)  # an unknown name is said before the password is asked for
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _load(UserUpdateSchema(), {"password": password})
+    _commit_or_fail(lambda: update_user(user, {"password": password}))
     click.echo(f"已重置 {username} 的密码")
 
 

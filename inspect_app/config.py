@@ -10,18 +10,118 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from limits import parse_many
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from .messages import Message
+
+#: The levels ``LOG_LEVEL`` may name, and the formats of ``LOG_FORMAT`` (logs.py).
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
+
+
+class ConfigError(ValueError):
+    """A setting whose value the product cannot use. Raised at start-up, so a typo stops the
+    app with one line naming the variable, instead of being ignored (``LOG_LEVEL=verbose``),
+    disabling a protection (``LOGIN_RATE_LIMIT=lots``) or failing later without a name."""
+
+
+def _raw(name: str) -> str | None:
+    """The variable's value, or None when it is unset or blank (an ``.env`` line ``NAME=``
+    means "the default", as it always has)."""
+    value = os.environ.get(name)
+    return value.strip() if value and value.strip() else None
+
+
+def _refuse(name: str, value: str, allowed: str) -> ConfigError:
+    return ConfigError(Message("配置错误：环境变量 %(name)s 的值 “%(value)s” 无效，%(allowed)s",
+                               name=name, value=value, allowed=allowed))
+
+
+#: What a yes/no setting may say (anything else was read as "no": SESSION_COOKIE_SECURE=ture
+#: would silently send session cookies over plain HTTP).
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 def _bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
+    value = _raw(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value.lower() not in TRUE | FALSE:
+        raise _refuse(name, value, Message("应为 true 或 false（也可写 1/0、yes/no、on/off）"))
+    return value.lower() in TRUE
 
 
-def _int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
+def _int(name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or number < minimum or (maximum is not None and number > maximum):
+        allowed = (Message("应为 %(minimum)s 到 %(maximum)s 之间的整数", minimum=minimum,
+                           maximum=maximum) if maximum is not None
+                   else Message("应为不小于 %(minimum)s 的整数", minimum=minimum))
+        raise _refuse(name, value, allowed)
+    return number
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (compared case-insensitively, returned as spelt in ``choices``)."""
+    value = _raw(name)
+    if value is None:
+        return default
+    chosen = next((c for c in choices if c.lower() == value.lower()), None)
+    if chosen is None:
+        raise _refuse(name, value, Message("可选：%(choices)s", choices="、".join(choices)))
+    return chosen
+
+
+def _rate_limit(name: str, default: str) -> str:
+    """A flask-limiter limit, checked with the parser flask-limiter uses: a string it cannot
+    read makes it log an error on every request and let every attempt through."""
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        limits = parse_many(value)
+    except ValueError:
+        limits = []
+    if not limits or any(limit.amount < 1 for limit in limits):
+        raise _refuse(name, value, Message("应为限流写法，如 “20 per minute” 或 “5/minute;100/hour”"))
+    return value
+
+
+def _timezone(name: str, default: str) -> str:
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        ZoneInfo(value)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise _refuse(name, value, Message("应为时区名称，如 Asia/Shanghai")) from None
+    return value
+
+
+def _database_url(name: str, default: str) -> str:
+    value = _raw(name) or default
+    try:
+        make_url(value)
+    except (ArgumentError, ValueError):  # an unknown form; a port that is no number
+        # not echoed: a mistyped URL may still hold the password
+        raise _refuse(name, "…", Message("应为数据库地址，如 postgresql+psycopg://用户:密码@主机/库名")
+                      ) from None
+    if value.startswith("postgres://"):
+        # Heroku-style URLs name the old driver; psycopg 3 is what we install.
+        value = "postgresql+psycopg://" + value[len("postgres://"):]
+    elif value.startswith("postgresql://"):
+        value = "postgresql+psycopg://" + value[len("postgresql://"):]
+    return value
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -41,14 +141,13 @@ def _secret_key(instance_path: Path) -> str:
 
 
 def load_config(instance_path: str) -> dict:
-    """Build the configuration mapping for an app whose instance folder is ``instance_path``."""
+    """Build the configuration mapping for an app whose instance folder is ``instance_path``.
+
+    Every setting the README documents is read here, typed and checked: a bad value raises
+    :class:`ConfigError` naming the variable (``create_app`` turns it into one line and stops).
+    """
     instance = Path(instance_path)
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'inspect.sqlite3'}"
-    if database_url.startswith("postgres://"):
-        # Heroku-style URLs name the old driver; psycopg 3 is what we install.
-        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
-    elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    database_url = _database_url("DATABASE_URL", f"sqlite:///{instance / 'inspect.sqlite3'}")
     return {
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -56,13 +155,15 @@ def load_config(instance_path: str) -> dict:
         # names): what a failing request wrote stays out of the log.
         "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         # A pooled connection idle this long is pinged before use (inspect_app/db.py).
-        "DB_PING_IDLE_SECONDS": _int("DB_PING_IDLE_SECONDS", 10),
+        "DB_PING_IDLE_SECONDS": _int("DB_PING_IDLE_SECONDS", 10, minimum=0),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 25) * 1024 * 1024,
         # Sessions: signed cookies, never readable from JavaScript.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int("SESSION_HOURS", 12)),
+        # A session unused this long ends (auth/session.py), whatever SESSION_HOURS says.
+        "SESSION_IDLE_MINUTES": _int("SESSION_IDLE_MINUTES", 120),
         # Write the cookie only when the session changed (sign-in, language, the idle clock
         # once a minute): a request sent before a change would otherwise answer with the old
         # cookie and undo it, e.g. the language chosen while the page's API reads were running.
@@ -70,8 +171,8 @@ def load_config(instance_path: str) -> dict:
         # Sign-in protection.
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
         "LOGIN_LOCKOUT_MINUTES": _int("LOGIN_LOCKOUT_MINUTES", 15),
-        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "20 per minute"),
-        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL", "memory://"),
+        "LOGIN_RATE_LIMIT": _rate_limit("LOGIN_RATE_LIMIT", "20 per minute"),
+        "RATELIMIT_STORAGE_URI": _raw("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         # Redis down: each worker counts in memory (a warning in the log) until it is back,
         # rather than refusing every sign-in.
@@ -79,20 +180,29 @@ def load_config(instance_path: str) -> dict:
         "RATELIMIT_SWALLOW_ERRORS": True,
         # Behind a reverse proxy (nginx): how many proxies' X-Forwarded-For/-Proto to trust,
         # for the client's address (rate limits, audit) and scheme. 0: trust none.
-        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0, minimum=0, maximum=10),
         "API_TOKEN_HOURS": _int("API_TOKEN_HOURS", 24 * 7),
         # Files.
         # Photo evidence: see inspect_app/evidence/storage.py for the backends.
-        "PHOTO_STORAGE": os.environ.get("PHOTO_STORAGE", "local"),
+        "PHOTO_STORAGE": _choice("PHOTO_STORAGE", "local", ("local", "s3")),
         "PHOTO_STORAGE_ROOT": os.environ.get("PHOTO_STORAGE_ROOT", str(instance / "photos")),
         **{key: os.environ.get(key) for key in (
             "PHOTO_S3_BUCKET", "PHOTO_S3_ENDPOINT_URL", "PHOTO_S3_REGION",
             "PHOTO_S3_ACCESS_KEY_ID", "PHOTO_S3_SECRET_ACCESS_KEY")},
         "PHOTO_S3_PREFIX": os.environ.get("PHOTO_S3_PREFIX", ""),
-        "REDIS_URL": os.environ.get("REDIS_URL"),
+        # Evidence flags (evidence/operations.py): farther than this from the outlet; a
+        # difference hash this close to another photo's (at most 7 bits: the per-byte indexes).
+        "PHOTO_MAX_DISTANCE_M": _int("PHOTO_MAX_DISTANCE_M", 500),
+        "PHOTO_SIMILAR_HAMMING": _int("PHOTO_SIMILAR_HAMMING", 6, minimum=0, maximum=7),
+        "APPEAL_DAYS": _int("APPEAL_DAYS", 7),
+        # Bulk PDF exports (reports/jobs.py).
+        "REPORT_WORKERS": _int("REPORT_WORKERS", 1),
+        "REPORT_JOBS_SYNC": _bool("REPORT_JOBS_SYNC", False),
+        "REPORT_JOB_STALE_MINUTES": _int("REPORT_JOB_STALE_MINUTES", 30),
+        "REDIS_URL": _raw("REDIS_URL"),
         # Internationalisation: Simplified Chinese by default, English available.
-        "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LOCALE", "zh"),
-        "BABEL_DEFAULT_TIMEZONE": os.environ.get("TIMEZONE", "Asia/Shanghai"),
+        "BABEL_DEFAULT_LOCALE": _choice("DEFAULT_LOCALE", "zh", ("zh", "en")),
+        "BABEL_DEFAULT_TIMEZONE": _timezone("TIMEZONE", "Asia/Shanghai"),
         "LANGUAGES": ["zh", "en"],
         # OpenAPI document (flask-smorest).
         "API_TITLE": "客户满意银行 服务检查 API",
@@ -100,7 +210,7 @@ def load_config(instance_path: str) -> dict:
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
-        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "LOG_LEVEL": _choice("LOG_LEVEL", "INFO", LOG_LEVELS),
         # "text" (one readable line per record) or "json" (one object per line): logs.py
-        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
+        "LOG_FORMAT": _choice("LOG_FORMAT", "text", LOG_FORMATS),
     }

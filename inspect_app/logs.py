@@ -30,6 +30,8 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(user)s] %(message)s"
 #: Paths whose request lines are DEBUG: files the browser fetches for every page.
 QUIET_PREFIXES = ("/static/", "/sw.js", "/manifest.webmanifest", "/favicon")
+#: Library loggers kept at WARNING: their INFO lines are progress chatter, not events.
+QUIET_LOGGERS = ("alembic.runtime.plugins", "weasyprint.progress")
 
 
 def request_id_from(given: str | None) -> str:
@@ -82,7 +84,11 @@ def configure(level_name: str, log_format: str) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Libraries whose INFO lines say nothing an administrator needs, on every start: Alembic's
+    # plugin list, and WeasyPrint's "Step 2 - Fetching and parsing CSS" (three lines for each
+    # CLI command and gunicorn worker, as its default stylesheets are parsed at import).
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def start_request() -> None:

@@ -1,6 +1,7 @@
 """Administration from the command line, and the idempotent demo data."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from inspect_app.auth.models import User
@@ -96,3 +97,145 @@ def test_demo_history_is_done_by_the_right_people(demo):
     shoppers = db.session.scalars(sa.select(Inspection.assignee_id).distinct().where(
         Inspection.campaign_id.is_(None), Inspection.mode == Mode.mystery_visit)).all()
     assert len(shoppers) == 3
+
+
+# -- the command line checks what the API checks ---------------------------------------------
+
+
+def _tree(runner) -> None:
+    for args in (["org", "add", "--kind", "branch", "--code", "TS", "--name", "唐山分行"],
+                 ["org", "add", "--kind", "subbranch", "--code", "TS-LB", "--name", "路北支行",
+                  "--parent", "TS"]):
+        assert runner.invoke(args=args).exit_code == 0
+
+
+OUTLET = ["org", "add", "--kind", "outlet", "--parent", "TS-LB"]
+
+
+@pytest.mark.parametrize("options, expected", [
+    (["--code", "bad code!", "--name", "x"], "--code（code）：编码只能包含字母、数字、- 和 _"),
+    (["--code", "TS-LB-09", "--name", "x", "--lat", "999", "--lng", "999"],
+     "--lat（latitude）：应在 -90 到 90 之间"),
+    (["--code", "TS-LB-09", "--name", "x", "--lng", "east"], "--lng（longitude）：应为数字"),
+    (["--code", "TS-LB-09", "--name", "a\nb"], "--name（name）：只能是一行文字"),
+    (["--code", "TS-LB-09", "--name", "名" * 150], "--name（name）：长度应在 1 到 100 之间"),
+])
+def test_org_add_refuses_what_the_api_refuses(runner, options, expected):
+    """Does `org add` refuse, with the API's Chinese message and the option named, what the API
+    answers with 422 — a code with spaces, coordinates off the globe, a line break in the name,
+    a name longer than PostgreSQL's column — and write nothing?"""
+    _tree(runner)
+    before = count(OrgUnit)
+    result = runner.invoke(args=OUTLET + options)
+    assert result.exit_code != 0 and expected in result.output, result.output
+    assert "未写入任何内容" in result.output
+    assert count(OrgUnit) == before
+
+
+def test_org_update_refuses_a_bad_name(runner):
+    """Does `org update` refuse an empty, multi-line or over-long name and keep the old one?"""
+    _tree(runner)
+    for name in ("", "a\nb", "名" * 101):
+        result = runner.invoke(args=["org", "update", "TS-LB", "--name", name])
+        assert result.exit_code != 0 and "--name（name）" in result.output, result.output
+    assert db.session.scalar(sa.select(OrgUnit.name).where(OrgUnit.code == "TS-LB")) == "路北支行"
+
+
+@pytest.mark.parametrize("username, name, expected", [
+    ("bad user/x", "李\n四", ["USERNAME（username）：用户名只能包含", "--name（display_name）：只能是一行文字"]),
+    ("a", "", ["USERNAME（username）", "--name（display_name）：长度应在 1 到 100 之间"]),
+    ("li.si", "名" * 101, ["--name（display_name）：长度应在 1 到 100 之间"]),
+])
+def test_users_add_refuses_what_the_api_refuses(runner, username, name, expected):
+    """Does `users add` refuse a bad username and a multi-line or empty name (every problem
+    named) before asking for the password, and create no one?"""
+    _tree(runner)
+    result = runner.invoke(args=["users", "add", username, "--name", name,
+                                 "--role", "inspector@TS-LB"])
+    assert result.exit_code != 0, result.output
+    for text in expected:
+        assert text in result.output, result.output
+    assert "Password" not in result.output
+    assert count(User) == 0
+
+
+def test_users_add_checks_the_roles_before_asking_for_the_password(runner):
+    """Is a misspelt role or unknown unit refused at once, not after the password was typed
+    twice?"""
+    _tree(runner)
+    for role in ("boss@TS-LB", "inspector@NOWHERE", "inspector"):
+        result = runner.invoke(args=["users", "add", "li.na", "--name", "李娜", "--role", role])
+        assert result.exit_code != 0 and "Password" not in result.output, result.output
+    asked = runner.invoke(args=["users", "add", "li.na", "--name", "李娜", "--role",
+                                "inspector@TS-LB"], input="Secret2026\nSecret2026\n")
+    assert asked.exit_code == 0 and "Password" in asked.output, asked.output
+    assert count(User) == 1
+
+
+def test_the_api_refuses_a_multi_line_person_name(client, org, make_user, token_for):
+    """Does the API refuse a person's name with a line break (422), as it does a unit's?"""
+    make_user("admin", (Role.admin, "TS"))
+    body = {"username": "li.si", "display_name": "李\n四", "password": "Secret2026",
+            "grants": [{"role": "inspector", "org_unit_id": org["TS-LB"].id}]}
+    response = client.post("/api/v1/users", json=body, headers=token_for("admin"))
+    assert response.status_code == 422, response.get_json()
+    assert "display_name" in response.get_json()["error"]["details"]
+
+
+# -- seeding again after an administrator changed the organisation ---------------------------
+
+
+def _seed_again(runner, *steps: list[str]) -> None:
+    for args in steps:
+        assert runner.invoke(args=args).exit_code == 0, args
+    before = count(User)
+    result = runner.invoke(args=["seed-demo", "--quiet"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert count(User) == before
+
+
+def test_seed_demo_again_gives_a_closed_outlet_no_account(runner, demo):
+    """Run again after an outlet was added and closed, does seed-demo leave it without a
+    manager account (one with the public demo password)?"""
+    _seed_again(runner, ["org", "add", "--kind", "outlet", "--code", "TS-LB-10",
+                         "--name", "新华里分理处", "--parent", "TS-LB"],
+                ["org", "update", "TS-LB-10", "--inactive"])
+    assert count(User, User.username == "wd.lb10") == 0
+
+
+def test_seed_demo_again_skips_an_outlet_coded_otherwise(runner, demo):
+    """Does seed-demo skip, rather than crash on, an outlet under a demo sub-branch whose code
+    has no "-" (it is no demo outlet)?"""
+    _seed_again(runner, ["org", "add", "--kind", "outlet", "--code", "LBX", "--name", "临时网点",
+                         "--parent", "TS-LB"])
+
+
+def test_seed_demo_dates_by_the_banks_day(runner, monkeypatch):
+    """At 20:00 UTC on 30 November it is already 1 December in the bank: is the demo's
+    campaign December's, and does its queue data run to the bank's yesterday?"""
+    from datetime import UTC, date, datetime
+
+    from inspect_app import i18n
+    from inspect_app.demo import seed as seed_module
+    from inspect_app.inspections.models import Campaign
+    from inspect_app.watchlist.models import QueueDay
+
+    moment = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return moment.astimezone(tz) if tz else moment.replace(tzinfo=None)
+
+    class UtcDate(date):
+        @classmethod
+        def today(cls):
+            return moment.date()  # what the server's clock (UTC) says
+
+    monkeypatch.setattr(i18n, "datetime", Clock)
+    monkeypatch.setattr(seed_module, "date", UtcDate)
+    result = runner.invoke(args=["seed-demo", "--quiet"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    campaign = db.session.scalar(sa.select(Campaign))
+    assert campaign.name == "2026年12月服务检查" and campaign.period_start == date(2026, 12, 1)
+    assert db.session.scalar(sa.select(sa.func.max(QueueDay.day))) == date(2026, 11, 30)

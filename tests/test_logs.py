@@ -135,7 +135,40 @@ def test_logging_during_a_broken_transaction_still_answers(app, client, org, mak
 
     make_user("wd", (Role.outlet_manager, "TS-LB-01"))
     response = client.post("/api/v1/_broken_flush", headers=token_for("wd"))
-    assert response.status_code == 500
-    request_id = response.get_json()["error"]["request_id"]
+    assert response.status_code == 409  # a unique key: the client is told to retry
+    request_id = response.headers["X-Request-ID"]
     logged = [line for line in log_output.getvalue().splitlines() if request_id in line]
-    assert any(f"[{request_id} wd] Unhandled error" in line for line in logged), logged
+    assert any(f"[{request_id} wd] write conflict" in line for line in logged), logged
+
+
+def test_weasyprint_progress_is_not_logged(app, log_output):
+    """Does the app keep WeasyPrint's "Step 2 - Fetching and parsing CSS" INFO lines (three
+    per CLI command and gunicorn worker) out of the log, while its warnings still show?"""
+    from weasyprint import CSS
+
+    CSS(string="p { color: red }")
+    progress = logging.getLogger("weasyprint.progress")
+    progress.warning("a real problem")
+    written = log_output.getvalue()
+    assert "Fetching and parsing CSS" not in written, written
+    assert "a real problem" in written
+
+
+def _start(url: str, tmp_path, caplog) -> list[str]:
+    """The ERROR lines of an app started outside tests (TESTING off) on ``url``."""
+    caplog.clear()
+    with caplog.at_level(logging.ERROR):
+        app = create_app({**base_config(tmp_path, url), "TESTING": False})
+    with app.app_context():
+        db.engine.dispose()
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_an_unmigrated_database_is_named_at_start(backend, tmp_path, caplog, monkeypatch):
+    """Does the app say at start-up, in one ERROR line, that an empty database needs
+    ``flask db upgrade`` (instead of a 500 on every sign-in) — and nothing when migrated?"""
+    monkeypatch.setattr("sys.argv", ["gunicorn"])
+    empty = _start(f"sqlite:///{tmp_path / 'empty.sqlite3'}", tmp_path, caplog)
+    assert len(empty) == 1 and "has no tables" in empty[0], empty
+    assert "flask --app inspect_app db upgrade" in empty[0]
+    assert _start(backend.fresh_url(tmp_path), tmp_path, caplog) == []

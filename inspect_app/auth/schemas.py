@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ..api.fields import Id
+from ..api.fields import Id, Name
 from ..i18n import N_, Label
 from .permissions import Permission, Role
 
@@ -28,7 +28,8 @@ class UserSchema(ma.Schema):
     username = fields.String(required=True,
                              validate=validate.Regexp(r"^[A-Za-z0-9._-]{2,64}$",
                                                       error=N_("用户名只能包含字母、数字、点、- 和 _")))
-    display_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    # one line: a name is printed in lists, PDFs and a download's file name
+    display_name = Name(required=True)
     phone = fields.String(allow_none=True, validate=validate.Length(max=32))
     password = fields.String(load_only=True, required=True, validate=validate.Length(max=256))
     is_active = fields.Boolean(dump_only=True)
@@ -48,7 +49,7 @@ class UserSchema(ma.Schema):
 
 
 class UserUpdateSchema(ma.Schema):
-    display_name = fields.String(validate=validate.Length(min=1, max=100))
+    display_name = Name()
     phone = fields.String(allow_none=True, validate=validate.Length(max=32))
     password = fields.String(load_only=True, validate=validate.Length(max=256))
     is_active = fields.Boolean()

@@ -155,7 +155,6 @@ def may(permission: str) -> bool:
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("SESSION_IDLE_MINUTES", 120)
     app.before_request(load_current_user)
     app.before_request(check_csrf)
     app.jinja_env.globals["csrf_token"] = csrf_token

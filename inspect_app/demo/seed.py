@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -20,6 +21,7 @@ from ..auth.models import User
 from ..auth.operations import create_user
 from ..auth.permissions import Role
 from ..extensions import db
+from ..i18n import bank_midnight, local_today
 from ..orgs.models import AreaType, OrgKind, OrgUnit
 from ..orgs.operations import create_unit
 
@@ -157,9 +159,23 @@ def seed_people(report: SeedReport, units: dict[str, OrgUnit]) -> None:
         for index in (1, 2):
             _user(report, f"jc.{pinyin}{index}", _name(rng), [(Role.inspector, subbranch)])
         for outlet in subbranch.children:
-            number = outlet.code.rsplit("-", 1)[1]
-            _user(report, f"wd.{sb_code.lower()}{number}", _name(rng),
-                  [(Role.outlet_manager, outlet)])
+            number = _demo_outlet_number(subbranch, outlet)
+            if number is not None:
+                _user(report, f"wd.{sb_code.lower()}{number}", _name(rng),
+                      [(Role.outlet_manager, outlet)])
+
+
+def _demo_outlet_number(subbranch: OrgUnit, outlet: OrgUnit) -> str | None:
+    """The ``01`` of an open outlet coded like the demo's (``TS-LB-01``), else None.
+
+    Seeding again must not give a closed outlet a manager account with the public demo
+    password, and an outlet an administrator added under another kind of code (``LBX``) is
+    no demo outlet: both are left alone rather than crash the run.
+    """
+    found = re.fullmatch(rf"{re.escape(subbranch.code)}-(\d+)", outlet.code)
+    if found is None or not outlet.is_active:
+        return None
+    return found[1]
 
 
 def seed_checklist(report: SeedReport, units: dict[str, OrgUnit]) -> None:
@@ -203,6 +219,11 @@ HISTORY_PROFILES = {
     "TS-QA-01": dict(base=0.96, drift=0.0),
 }
 HISTORY_MONTHS = 6
+#: The follow-ups of every demo watch-list entry: kind, days after entering, who, what.
+COACHING = [
+    ("on_site_training", 7, "张丽、服务管理部讲师", "送教上门：服务规范与厅堂服务流程现场培训"),
+    ("stationed_coaching", 14, "王强", "驻点辅导一周：晨会、叫号与引导流程逐项跟进"),
+]
 
 
 def _months_back(day: date, months: int) -> date:
@@ -250,7 +271,7 @@ def seed_history(report: SeedReport, units: dict[str, OrgUnit]) -> None:
                for code, unit in units.items() if unit.kind.value == "outlet"]
     profiles = {units[code].id: OutletProfile(**profile)
                 for code, profile in HISTORY_PROFILES.items()}
-    today = date.today()
+    today = local_today()  # the bank's day: UTC's is still yesterday from 16:00 to 24:00 UTC
     start = _months_back(today, HISTORY_MONTHS)
     count = generate(outlets, checklist, start=start, months=HISTORY_MONTHS, seed=2021,
                      profiles=profiles, assignee_id=users["jc.fenhang1"],
@@ -263,12 +284,12 @@ def seed_history(report: SeedReport, units: dict[str, OrgUnit]) -> None:
         evaluate(month_end)
         for entry in db.session.scalars(sa.select(WatchlistEntry).where(
                 WatchlistEntry.entered_on == month_end)):
-            log_action(entry, kind="on_site_training", held_on=month_end + timedelta(days=7),
-                       people="张丽、服务管理部讲师", notes="送教上门：服务规范与厅堂服务流程现场培训",
-                       attachments=[], by=manager)
-            log_action(entry, kind="stationed_coaching", held_on=month_end + timedelta(days=14),
-                       people="王强", notes="驻点辅导一周：晨会、叫号与引导流程逐项跟进",
-                       attachments=[], by=manager)
+            for kind, days, people, notes in COACHING:
+                # early in a month last month's entries are only days old: a follow-up not
+                # held yet is not logged (a future date is refused, and would crash the seed)
+                if month_end + timedelta(days=days) <= today:
+                    log_action(entry, kind=kind, held_on=month_end + timedelta(days=days),
+                               people=people, notes=notes, attachments=[], by=manager)
     evaluate(today)
     report.add("名单评估")
 
@@ -311,7 +332,7 @@ def seed_current_work(report: SeedReport, units: dict[str, OrgUnit]) -> None:
 
     manager = db.session.scalar(sa.select(User).where(User.username == "fwgl"))
     if db.session.scalar(sa.select(Campaign.id).limit(1)) is None:
-        today = date.today()
+        today = local_today()
         first = date(today.year, today.month, 1)
         last = _months_back(today, -1) - timedelta(days=1)
         checklist = db.session.scalar(sa.select(Checklist).order_by(Checklist.id))
@@ -321,10 +342,11 @@ def seed_current_work(report: SeedReport, units: dict[str, OrgUnit]) -> None:
                         by=manager)
         report.add("本月检查计划")
     if db.session.scalar(sa.select(RectificationItem.id).limit(1)) is None:
-        since = date.today() - timedelta(days=RECTIFICATION_DAYS)
+        today = local_today()
+        since = today - timedelta(days=RECTIFICATION_DAYS)
         recent = db.session.scalars(sa.select(Inspection).where(
             Inspection.status == InspectionStatus.final,
-            Inspection.submitted_at >= datetime.combine(since, time.min, tzinfo=UTC))
+            Inspection.submitted_at >= bank_midnight(since))
             .order_by(Inspection.id)).all()
         items = [item for inspection in recent
                  for item in create_rectification_items(inspection, by=None)]
@@ -334,12 +356,12 @@ def seed_current_work(report: SeedReport, units: dict[str, OrgUnit]) -> None:
         late = {units[code].id for code in OVERDUE_OUTLETS}
         rng = random.Random(45)
         for item in items:
-            if item.outlet_id not in late and item.deadline < date.today():
-                adjust_deadline(item, deadline=date.today() + timedelta(days=rng.randint(2, 14)),
+            if item.outlet_id not in late and item.deadline < today:
+                adjust_deadline(item, deadline=today + timedelta(days=rng.randint(2, 14)),
                                 reason="演示数据：期限按今天顺延", by=manager)
         if items:
             report.created["整改项"] = len(items)
-            evaluate(date.today())
+            evaluate(today)
 
 
 #: Later domains append their own steps (campaigns, inspections…).

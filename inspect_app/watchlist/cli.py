@@ -36,13 +36,21 @@ def import_queue_command(path):
     except DomainError as exc:
         db.session.rollback()
         for problem in exc.details or []:
-            click.echo(f"第 {problem['row']} 行 {problem['column'] or ''}：{problem['message']}",
-                       err=True)
+            click.echo(_problem_line(problem), err=True)
         raise click.ClickException(exc.message) from exc
     report = evaluate()
     db.session.commit()
     click.echo(f"已导入 {result['rows']} 行（{result['outlets']} 个网点，"
                f"{result['first_day']} 至 {result['last_day']}）。{report.summary()}")
+
+
+def _problem_line(problem: dict) -> str:
+    """``第 3 行 网点编码：网点编码 NOPE 不存在``; a problem of the whole file (its encoding,
+    no header) has no row or column to name."""
+    where = " ".join(part for part in (
+        f"第 {problem['row']} 行" if problem.get("row") is not None else "",
+        str(problem.get("column") or "")) if part)
+    return f"{where}：{problem['message']}" if where else str(problem["message"])
 
 
 @watchlist_cli.command("rebuild-scores")

@@ -338,16 +338,23 @@ def log_action(entry: WatchlistEntry, *, kind: str, held_on: date, people: str, 
 def import_queue_csv(data: bytes, *, by: User | None) -> dict[str, Any]:
     """Import queue-system data; any problem refuses the whole file. Re-importing a day
     replaces its figures. The caller commits (and may then evaluate)."""
+    from .queue_csv import COLUMN_LABELS_ZH
+
+    def column(key: str | None) -> Message | None:
+        # every problem names its column as the file heads it (in the reader's language),
+        # whether the parser or the outlet look-up below found it
+        return Message(COLUMN_LABELS_ZH[key]) if key in COLUMN_LABELS_ZH else None
+
     require_manager(by)
     parsed = parse_queue_csv(data)
-    problems = [{"row": p.row, "column": p.column, "message": p.message_zh}
+    problems = [{"row": p.row, "column": column(p.column), "message": p.message_zh}
                 for p in parsed.problems]
     codes = {row.outlet_code for row in parsed.rows}
     outlets = dict(db.session.execute(sa.select(OrgUnit.code, OrgUnit.id).where(
         OrgUnit.code.in_(codes), OrgUnit.kind == OrgKind.outlet)).all()) if codes else {}
-    for index, row in enumerate(parsed.rows):
+    for row in parsed.rows:
         if row.outlet_code not in outlets:
-            problems.append({"row": None, "column": "网点编码",
+            problems.append({"row": row.row, "column": column("outlet_code"),
                              "message": Message("网点编码 %(code)s 不存在", code=row.outlet_code)})
     if problems or not parsed.rows:
         raise InvalidInput(N_("排队数据有误，未导入任何内容"), code="queue_import_invalid",

@@ -60,6 +60,9 @@ class QueueRow:
     day: date
     customers_served: int
     customers_over_limit: int
+    #: the row in the file (header = 1), so a later check (an unknown outlet) can name it;
+    #: not part of the figures, so two equal rows compare equal wherever they were read
+    row: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +317,8 @@ def _read_row(cells: list[str], columns: dict[str, int], problems: list[QueuePro
                                      Message("超时客户数（%(over)s）不能大于服务客户数（%(served)s）",
                                              over=over, served=served)))
         return None
-    return QueueRow(values["outlet_code"], values["date"], served, over)  # type: ignore[arg-type]
+    return QueueRow(values["outlet_code"], values["date"], served, over,  # type: ignore[arg-type]
+                    row=row_number)
 
 
 def to_csv(rows: Iterable[QueueRow], *, chinese_headers: bool = True,

@@ -1,6 +1,8 @@
 """API: uploading evidence photos and serving them privately."""
 from __future__ import annotations
 
+import logging
+
 from flask import Response, request
 from flask.views import MethodView
 
@@ -17,6 +19,7 @@ from .operations import delete_photo, ingest_photo, storage
 from .schemas import PhotoSchema, PhotoUploadSchema
 from .storage import BlobNotFound
 
+log = logging.getLogger(__name__)
 blp = Blueprint("evidence_api", __name__, url_prefix="/api/v1",
                 description="照片证据：上传、核验与私有访问")
 
@@ -112,5 +115,8 @@ class PhotoFile(MethodView):
         try:
             response.set_data(storage().open(key))
         except BlobNotFound as exc:
+            # evidence gone from storage: the administrator must hear of it, not only the user
+            log.warning("photo %s: its %s file %s is missing from storage (sha256 %s)",
+                        photo.id, rendition, key, photo.sha256)
             raise NotFound(N_("照片文件缺失"), code="photo_blob_missing") from exc
         return response

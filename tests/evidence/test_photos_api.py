@@ -279,3 +279,20 @@ def test_full_disk_gives_507_and_no_record(client, api, spot, monkeypatch):
     assert response.get_json()["error"]["code"] == "storage_full"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Photo)) == 0
     assert db.session.get(Inspection, spot.id) is not None
+
+
+def test_a_photo_file_missing_from_storage_is_logged_for_the_administrator(app, client, api, spot,
+                                                                         caplog):
+    """Evidence gone from storage (a disk restored without it): besides the user's 404
+    photo_blob_missing, does the log carry a WARNING naming the photo and its SHA-256?"""
+    photo = upload(client, api(filler_of(spot)), spot.id, jpeg(9)).get_json()
+    stored = db.session.get(Photo, photo["id"])
+    from inspect_app.evidence.operations import storage
+
+    os.remove(storage().path(stored.original_key))
+    response = client.get(f"/api/v1/photos/{photo['id']}/original", headers=api("fwgl"))
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "photo_blob_missing"
+    warned = [r for r in caplog.records if r.levelname == "WARNING"
+              and stored.sha256 in r.getMessage()]
+    assert warned and f"photo {photo['id']}" in warned[0].getMessage()

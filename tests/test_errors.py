@@ -111,3 +111,13 @@ def test_a_username_created_twice_at_once_is_a_conflict_to_retry(app, client, or
     again = client.post("/api/v1/users", json=body, headers=headers)
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "username_taken"
     assert db.engine.hide_parameters  # nor in any other database error's log lines
+
+
+def test_the_openapi_document_says_what_people_endpoints_answer(client, org):
+    """Does the document say that getting a token needs no token, and list the refusals an
+    administrator meets when creating or changing a person?"""
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert paths["/api/v1/auth/token"]["post"]["security"] == []
+    assert {"401", "423", "429"} <= set(paths["/api/v1/auth/token"]["post"]["responses"])
+    assert {"403", "404", "409", "422"} <= set(paths["/api/v1/users"]["post"]["responses"])
+    assert {"403", "404"} <= set(paths["/api/v1/users/{user_id}"]["patch"]["responses"])

@@ -48,6 +48,8 @@ class Tokens(MethodView):
     @blp.response(201, TokenSchema)
     @blp.alt_response(401, description="用户名或密码错误")
     @blp.alt_response(423, description="账号已临时锁定")
+    @blp.alt_response(429, description="登录尝试过于频繁")
+    @blp.doc(security=[])  # the one call made without a token
     def post(self, data):
         """Exchange a username and password for a bearer token."""
         try:
@@ -139,6 +141,10 @@ class Users(MethodView):
 
     @blp.arguments(UserSchema)
     @blp.response(201, UserSchema)
+    @blp.alt_response(403, description="无权在这些机构管理人员")
+    @blp.alt_response(404, description="机构不存在（org_unit_not_found）")
+    @blp.alt_response(409, description="用户名已存在（username_taken），或同时有相同的创建"
+                                       "（write_conflict，可重试）")
     def post(self, data):
         """Create a person with one or more roles, each at an org unit."""
         by = current_user()
@@ -158,6 +164,9 @@ class UserResource(MethodView):
 
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
+    @blp.alt_response(403, description="无权管理此人，或不能停用自己的账号（own_account）、"
+                                       "修改自己的角色（own_roles）")
+    @blp.alt_response(404, description="此人或机构不存在")
     def patch(self, data, user_id):
         """Change a person: details, password, roles, or deactivate (``is_active: false``)."""
         by = current_user()

@@ -237,11 +237,14 @@ def update_user(user: User, changes: dict, *, by: User | None = None) -> User:
     after = {**snapshot(user, USER_AUDIT_FIELDS), "grants": _describe_grants(user)}
     if changes.get("password"):
         after["password"] = "changed"
-    if before != after:
-        action = "user.update"
-        if before["is_active"] != after["is_active"]:
-            action = "user.deactivate" if not user.is_active else "user.reactivate"
-        record(action, user, actor=by, before=before, after=after)
+    if before["is_active"] != after["is_active"]:
+        record("user.deactivate" if not user.is_active else "user.reactivate", user, actor=by,
+               before=before, after=after)
+    # anything else changed with it (roles, details, password) has an entry of its own, so a
+    # promotion made while reactivating someone is not hidden under "reactivate"
+    if {k: v for k, v in before.items() if k != "is_active"} != \
+            {k: v for k, v in after.items() if k != "is_active"}:
+        record("user.update", user, actor=by, before=before, after=after)
     return user
 
 

@@ -141,3 +141,21 @@ def test_a_new_password_takes_the_account_back(client, org, make_user, token_for
     signed_in = client.post("/api/v1/auth/token",
                             json={"username": "jc1", "password": "Fresh2026ab"})
     assert signed_in.status_code == 201, signed_in.get_json()
+
+
+def test_a_role_change_made_while_reactivating_is_not_hidden(client, org, make_user, token_for):
+    """Reactivating a person and giving them another role in one request: does the audit log
+    show the role change as a change of its own, not only "reactivate"?"""
+    make_user("admin", (Role.admin, "TS"))
+    person = make_user("jc1", (Role.inspector, "TS-LB"))
+    admin = token_for("admin")
+    client.patch(f"/api/v1/users/{person.id}", json={"is_active": False}, headers=admin)
+    body = {"is_active": True,
+            "grants": [{"role": "service_manager", "org_unit_id": org["TS"].id}]}
+    assert client.patch(f"/api/v1/users/{person.id}", json=body,
+                        headers=admin).status_code == 200
+    entries = db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.object_type == "user", AuditEntry.object_id == str(person.id))
+        .order_by(AuditEntry.id)).all()
+    assert [e.action for e in entries][-2:] == ["user.reactivate", "user.update"]
+    assert entries[-1].after["grants"] == ["service_manager@TS"]

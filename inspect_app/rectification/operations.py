@@ -430,7 +430,8 @@ UNFINISHED = (RectificationState.open, RectificationState.submitted)
 def list_figures(viewer: User, start: date, end: date, today: date) -> dict[int, dict[str, int]]:
     """Per sub-branch id, what the 整改清单 of ``start``–``end`` holds and what it does not:
     items found in the period (``found``, of which ``owed`` still open or awaiting
-    acceptance) and items found earlier still owed (``earlier``, of which ``overdue``)."""
+    acceptance and ``found_overdue`` past their deadline) and items found earlier still owed
+    (``earlier``, of which ``overdue``)."""
     begin, stop = bank_midnight(start), bank_midnight(end + timedelta(days=1))
     owed = RectificationItem.state.in_(UNFINISHED)
     now = sa.and_(Inspection.submitted_at >= begin, Inspection.submitted_at < stop)
@@ -440,11 +441,13 @@ def list_figures(viewer: User, start: date, end: date, today: date) -> dict[int,
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
     rows = db.session.execute(visible_items(viewer).with_only_columns(
-        OrgUnit.parent_id, number(now), number(sa.and_(now, owed)), number(before),
+        OrgUnit.parent_id, number(now), number(sa.and_(now, owed)),
+        number(sa.and_(now, overdue_clause(today))), number(before),
         number(sa.and_(before, overdue_clause(today))),
     ).group_by(OrgUnit.parent_id)).all()
-    return {unit: {"found": found, "owed": still, "earlier": earlier, "overdue": overdue}
-            for unit, found, still, earlier, overdue in rows}
+    return {unit: {"found": found, "owed": still, "found_overdue": late, "earlier": earlier,
+                   "overdue": overdue}
+            for unit, found, still, late, earlier, overdue in rows}
 
 
 def counts(query: sa.Select, today: date) -> dict[str, int]:

@@ -298,11 +298,13 @@ def rectification_lists():
         period = local_today().strftime("%Y-%m")
         start, end = parse_period(period)
     subbranches = db.session.scalars(visible_units(g.user, Permission.reports_read).where(
-        OrgUnit.kind == OrgKind.subbranch, OrgUnit.is_active)).all()
+        OrgUnit.kind == OrgKind.subbranch, OrgUnit.is_active).order_by(None)
+        .order_by(OrgUnit.code)).all()
     figures = list_figures(g.user, start, end, local_today())
-    empty = {"found": 0, "owed": 0, "earlier": 0, "overdue": 0}
+    empty = {"found": 0, "owed": 0, "found_overdue": 0, "earlier": 0, "overdue": 0}
     return render_template("manage/lists.html", period=period, subbranches=subbranches,
-                           figures={u.id: figures.get(u.id, empty) for u in subbranches})
+                           figures={u.id: figures.get(u.id, empty) for u in subbranches},
+                           this_month=period == local_today().strftime("%Y-%m"))
 
 
 @bp.get("/bulletin")

@@ -66,3 +66,30 @@ def test_each_subbranch_shows_this_months_items_and_the_earlier_ones_still_owed(
             assert "往期未完成" not in row
     assert checked_earlier, "the demo should leave some items of earlier months open"
     assert checked_found, "this month's inspection should show in its sub-branch's figures"
+
+
+def test_a_past_months_list_says_that_month_and_its_overdue_items(client, api, login, demo):
+    """Looking back at last month: does each sub-branch (in code order) say 该月, not 本月, and
+    how many of that month's items are now overdue — as the API counts them?"""
+    headers = api("fwgl")
+    end = local_today().replace(day=1) - timedelta(days=1)
+    start = end.replace(day=1)
+    login("fwgl", "Demo@2026")
+    html = client.get(f"/manage/lists?period={start:%Y-%m}").get_data(as_text=True)
+    main = html.split("<main")[1]
+    assert "本月" not in main
+    subbranches = db.session.scalars(sa.select(OrgUnit).where(
+        OrgUnit.kind == OrgKind.subbranch, OrgUnit.is_active).order_by(OrgUnit.code)).all()
+    shown = [int(i) for i in re.findall(r'data-list-unit="(\d+)"', main)]
+    assert shown == [unit.id for unit in subbranches]
+    checked_overdue = False
+    for unit in subbranches:
+        row = main.split(f'data-list-unit="{unit.id}"')[1].split("</li>")[0]
+        query = {"subbranch_id": unit.id, "found_from": start.isoformat(),
+                 "found_to": end.isoformat()}
+        found, late = total(client, headers, **query), total(client, headers, overdue="true",
+                                                             **query)
+        assert (f"该月发现 {found} 项" if found else "该月无整改项") in row, row
+        assert (f"其中逾期 {late} 项" in row) == bool(late), row
+        checked_overdue |= bool(late)
+    assert checked_overdue, "the demo leaves some of last month's items overdue"

@@ -7,6 +7,7 @@ language.
 """
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, timedelta
 
 import marshmallow as ma
@@ -232,15 +233,16 @@ def rankings():
     items = dashboards.most_failed_items(period, g.user, limit=8)
     gaps = [r for r in dashboards.mode_comparison(period, g.user)][:8]
     best, worst = dashboards.best_and_worst(outlets)
+    label = _unit_labels([*outlets, *gaps])
     words = _chart_words()
     figures = {
-        "best": charts.bar_chart([charts.Bar(f"{r['name']}", r["combined"],
+        "best": charts.bar_chart([charts.Bar(label(r), r["combined"],
                                              highlight=r["is_benchmark"],
                                              note=gettext("标杆") if r["is_benchmark"] else None)
                                   for r in best], title=gettext("排名前列网点"), max_value=100,
                                  highlight_label=gettext("标杆网点"), words=words,
                                  value_format="{:.2f}", value_label=gettext("综合得分")),
-        "worst": charts.bar_chart([charts.Bar(r["name"], r["combined"],
+        "worst": charts.bar_chart([charts.Bar(label(r), r["combined"],
                                               highlight=dashboards.needs_attention(r))
                                    for r in worst], title=gettext("排名靠后网点"), max_value=100,
                                   words=words, value_format="{:.2f}",
@@ -249,7 +251,7 @@ def rankings():
                                               r["failures"]) for r in items],
                                   title=gettext("失分最多的检查项"), value_format="{:.0f}",
                                   words=words, value_label=gettext("未通过次数")),
-        "gaps": charts.paired_bar_chart([charts.PairRow(r["name"], r["self_mean"],
+        "gaps": charts.paired_bar_chart([charts.PairRow(label(r), r["self_mean"],
                                                         r["independent_mean"]) for r in gaps],
                                         title=gettext("自查与独立检查对比"),
                                         gap_threshold=_inflation_gap(),
@@ -261,6 +263,19 @@ def rankings():
                            figures=figures, steps=_period_steps(period, day),
                            empty=not outlets, readable=readable,
                            standing=dashboards.outlet_standing(period, g.user))
+
+
+def _unit_labels(rows: list[dict]):
+    """A chart label for each ranked unit: its name, with its sub-branch where another unit
+    shown bears the same name (two 文化路分理处 in one branch)."""
+    names = Counter(r["name"] for r in {r["id"]: r for r in rows}.values())
+
+    def label(row: dict) -> str:
+        if names[row["name"]] > 1 and row.get("subbranch"):
+            return gettext("%(name)s（%(parent)s）", name=row["name"], parent=row["subbranch"])
+        return row["name"]
+
+    return label
 
 
 def _inflation_gap() -> float:

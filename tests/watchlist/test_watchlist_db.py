@@ -387,3 +387,17 @@ def test_the_inflation_chart_marks_the_gap_the_rules_act_on(client, login, demo)
     english = client.get(f"/manage/rankings?kind=quarter&day={last_month}&lang=en")
     assert re.search(r"<text[^>]*>▲ Self-check − [^<…]+ &gt; 8 points</text>",
                      english.get_data(as_text=True))
+
+
+def test_outlets_sharing_a_name_are_told_apart_on_the_charts(app):
+    """Two outlets called 文化路分理处 in one branch: does each chart label say which
+    sub-branch it is, while a unique name stays short (the same row twice is one outlet)?"""
+    from inspect_app.watchlist.views import _unit_labels
+
+    rows = [{"id": 1, "name": "文化路分理处", "subbranch": "路北支行"},
+            {"id": 2, "name": "文化路分理处", "subbranch": "遵化支行"},
+            {"id": 3, "name": "石门分理处", "subbranch": "遵化支行"}]
+    with app.test_request_context("/"):
+        label = _unit_labels([*rows, rows[2]])
+        assert [label(r) for r in rows] == ["文化路分理处（路北支行）", "文化路分理处（遵化支行）",
+                                            "石门分理处"]

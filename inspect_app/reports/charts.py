@@ -42,6 +42,8 @@ MUTED: Final = "#4b5563"
 GRID: Final = "#d1d5db"
 BAR: Final = "#1d4ed8"
 HIGHLIGHT: Final = "#b91c1c"
+#: A highlight that means "good" (标杆), never the red of "needs attention".
+GOOD: Final = "#047857"
 
 
 def N_(message: str) -> str:
@@ -397,7 +399,8 @@ def line_chart(series: Sequence[Series], *, title: str, y_min: float = 0, y_max:
 def bar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = None,
               horizontal: bool = True, width: int = 360, value_format: str = "{:.1f}",
               highlight_label: str | None = None, chart_id: str | None = None,
-              words: ChartText = CHINESE, value_label: str | None = None) -> str:
+              words: ChartText = CHINESE, value_label: str | None = None,
+              highlight_colour: str = HIGHLIGHT, highlight_mark: str = "★") -> str:
     """A bar chart for rankings and most-failed items, in the given order.
 
     ``value_label`` names what the bars measure in the legend (综合得分, 未通过次数); by
@@ -405,8 +408,9 @@ def bar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = None
 
     Horizontal bars (the default) suit long Chinese labels: a label too long for its column ends
     in "…" and the full label is in the bar's ``<title>`` (a tooltip). Highlighted bars get a
-    different colour, a "★" and a legend entry (``highlight_label``, by default the words'
-    ``attention``). ``max_value`` defaults to the largest value.
+    different colour (``highlight_colour``: red by default, :data:`GOOD` for a good mark), a
+    mark (``highlight_mark``, "★") and a legend entry (``highlight_label``, by default the
+    words' ``attention``). ``max_value`` defaults to the largest value.
     """
     if highlight_label is None:
         highlight_label = words.attention
@@ -415,9 +419,11 @@ def bar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = None
     values = [_finite(b.value) for b in bars]
     top_value = _finite(max_value) or max((v for v in values if v is not None), default=0) or 1
     chart_id = chart_id or _chart_id("bar", title, list(bars), max_value, horizontal, width,
-                                     value_format, highlight_label, value_label)
-    legend_items = [(BAR, value_label or words.value)] + ([(HIGHLIGHT, "★ " + highlight_label)]
-                                           if any(b.highlight for b in bars) else [])
+                                     value_format, highlight_label, value_label,
+                                     highlight_colour, highlight_mark)
+    legend_items = [(BAR, value_label or words.value)] + (
+        [(highlight_colour, f"{highlight_mark} {highlight_label}")]
+        if any(b.highlight for b in bars) else [])
     legend, legend_h = _legend(legend_items, 8, 36, width - 16, words=words)
     top = 36 + legend_h + 4
     body = [_title_text(title, width), *legend]
@@ -440,11 +446,11 @@ def bar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = None
         height = top + row_h * len(bars) + 8
         for index, (bar, value) in enumerate(zip(bars, values)):
             y = top + index * row_h
-            colour = HIGHLIGHT if bar.highlight else BAR
+            colour = highlight_colour if bar.highlight else BAR
             length = 0 if value is None else max(0.0, min(value, top_value)) / top_value * bar_room
-            label = ("★" if bar.highlight else "") + bar.label
+            label = (highlight_mark if bar.highlight else "") + bar.label
             tooltip = tooltip_of(bar, value)
-            weight = ' font-weight="bold"' if bar.highlight else ""
+            weight = f' font-weight="bold" fill="{highlight_colour}"' if bar.highlight else ""
             note = f" {bar.note}" if bar.note else ""
             body.append(
                 f'<g class="bar"><title>{_t(tooltip)}</title>'
@@ -461,10 +467,10 @@ def bar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = None
         height = base + 34
         for index, (bar, value) in enumerate(zip(bars, values)):
             x = 8 + index * slot
-            colour = HIGHLIGHT if bar.highlight else BAR
+            colour = highlight_colour if bar.highlight else BAR
             length = 0 if value is None else max(0.0, min(value, top_value)) / top_value * plot_h
             tooltip = tooltip_of(bar, value)
-            label = ("★" if bar.highlight else "") + bar.label
+            label = (highlight_mark if bar.highlight else "") + bar.label
             body.append(
                 f'<g class="bar"><title>{_t(tooltip)}</title>'
                 f'<rect x="{_n(x + slot * 0.15)}" y="{_n(base - length)}" '

@@ -241,12 +241,13 @@ def rankings():
                                              note=gettext("标杆") if r["is_benchmark"] else None)
                                   for r in best], title=gettext("排名前列网点"), max_value=100,
                                  highlight_label=gettext("标杆网点"), words=words,
-                                 value_format="{:.2f}", value_label=gettext("综合得分")),
+                                 value_format="{:.2f}", value_label=gettext("综合得分"),
+                                 highlight_colour=charts.GOOD),
         "worst": charts.bar_chart([charts.Bar(label(r), r["combined"],
                                               highlight=dashboards.needs_attention(r))
                                    for r in worst], title=gettext("排名靠后网点"), max_value=100,
                                   words=words, value_format="{:.2f}",
-                                  value_label=gettext("综合得分")),
+                                  value_label=gettext("综合得分"), highlight_mark="▼"),
         "failed": charts.bar_chart([charts.Bar(f"{r['item_code']} {r['item_text']}",
                                               r["failures"]) for r in items],
                                   title=gettext("失分最多的检查项"), value_format="{:.0f}",

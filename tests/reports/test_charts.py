@@ -204,3 +204,17 @@ def test_text_measure_and_truncate():
     assert text_width("网点", 12) == 24 and text_width("ab", 10) == 12
     assert truncate("网点", 100, 12) == "网点"
     assert truncate("网点网点网点", 40, 12) == "网点…"
+
+
+def test_a_good_mark_is_not_the_red_of_attention():
+    """A benchmark (good) and an outlet needing attention (bad) highlighted on two charts: do
+    they get different colours and marks, in the bars and the legends?"""
+    from inspect_app.reports.charts import GOOD, HIGHLIGHT
+
+    good = parse(bar_chart([Bar("甲", 99, highlight=True)], title="前列", highlight_label="标杆",
+                           highlight_colour=GOOD))
+    bad = parse(bar_chart([Bar("乙", 50, highlight=True)], title="靠后", highlight_mark="▼"))
+    assert "★甲" in texts(good) and "▼乙" in texts(bad) and "▼ 重点关注" in texts(bad)
+    fills = lambda root: {r.get("fill") for r in root.iter(f"{NS}rect")}  # noqa: E731
+    assert GOOD in fills(good) and HIGHLIGHT not in fills(good)
+    assert HIGHLIGHT in fills(bad) and GOOD not in fills(bad)

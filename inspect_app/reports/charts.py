@@ -338,8 +338,8 @@ def line_chart(series: Sequence[Series], *, title: str, y_min: float = 0, y_max:
     room = max(step * every, 30)
     for i, label in enumerate(labels):
         last = len(labels) - 1
-        if i != last and (i % every or (i and last - i < every)):
-            continue  # every ``every``-th label, the last always, none crowding the last
+        if (last - i) % every:
+            continue  # every ``every``-th label counted back from the last: evenly spaced
         shown = truncate(label, room, 10)
         x, anchor = x_of[label], "middle"
         if x + text_width(shown, 10) / 2 > width - 2:  # the last label would run off the edge

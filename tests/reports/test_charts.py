@@ -115,6 +115,18 @@ def test_a_trends_last_month_and_grade_labels_stay_legible_on_a_phone():
     assert all(lower - upper >= 11 for upper, lower in zip(band_ys, band_ys[1:]))
 
 
+def test_a_trends_month_labels_are_evenly_spaced():
+    """Twelve months on a phone, too many to label each: are the labels shown evenly spaced,
+    ending on the last month, so no gap between two labels is wider than the others?"""
+    months = [f"{25 + (m > 12)}-{(m - 1) % 12 + 1:02d}" for m in range(12, 24)]
+    root = parse(line_chart([Series("综合得分", [(month, 80.0) for month in months])],
+                            title="近 12 个月趋势"))
+    shown = [t.text for t in root.iter(f"{NS}text") if t.text in months]
+    positions = [months.index(label) for label in shown]
+    assert 2 <= len(shown) < len(months) and positions[-1] == len(months) - 1
+    assert len({b - a for a, b in zip(positions, positions[1:])}) == 1, shown
+
+
 def test_isolated_point_still_shows_as_a_marker():
     """Is a value between two gaps visible (a marker, no line)?"""
     root = parse(line_chart([Series("甲", [("1月", None), ("2月", 70), ("3月", None)])], title="t"))

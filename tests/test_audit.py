@@ -85,3 +85,36 @@ def test_each_branch_reads_the_entries_of_its_own_units(app, client, api, demo):
         assert entries(username, result) == [] and len(entries(username, "user.create")) == 2
     assert not any(e["contents_hidden"] for e in entries("fwgl", result))
     assert all(e["contents_hidden"] for e in entries("admin", result))
+
+
+def test_the_audit_log_page_shows_what_the_api_shows(client, login, api, demo):
+    """操作审计 as a page: does an administrator read the same entries as the API, newest
+    first and a page at a time, filter them, and see a result's contents withheld — while the
+    service manager sees them, and an inspector is refused?"""
+    import re
+
+    from inspect_app.demo.seed import DEMO_PASSWORD
+
+    result = db.session.scalar(sa.select(AuditEntry.object_type).where(
+        AuditEntry.object_type.in_(["inspection", "rectification_item", "photo"])).limit(1))
+    listed = client.get(f"/api/v1/audit-entries?per_page=50&object_type={result}",
+                        headers=api("admin")).get_json()
+    login("admin", DEMO_PASSWORD)  # (itself audited: read the API's count after it)
+    first = client.get("/manage/audit").get_data(as_text=True)
+    everything = client.get("/api/v1/audit-entries?per_page=1", headers=api("admin")).get_json()
+    assert f"共 {everything['total']} 条" in first
+    ids = [int(i) for i in re.findall(r'data-audit="(\d+)"', first)]
+    assert len(ids) == min(50, everything["total"]) and ids == sorted(ids, reverse=True)
+    if everything["total"] > 50:
+        second = client.get("/manage/audit?page=2").get_data(as_text=True)
+        assert int(re.findall(r'data-audit="(\d+)"', second)[0]) < ids[-1]
+    page = client.get(f"/manage/audit?object_type={result}").get_data(as_text=True)
+    assert [int(i) for i in re.findall(r'data-audit="(\d+)"', page)] == [
+        e["id"] for e in listed["items"]]
+    assert page.count("data-contents-hidden") == len(listed["items"])
+
+    login("fwgl", DEMO_PASSWORD)
+    manager = client.get(f"/manage/audit?object_type={result}").get_data(as_text=True)
+    assert "data-contents-hidden" not in manager and "变更内容" in manager
+    login("jc.lubei1", DEMO_PASSWORD)
+    assert client.get("/manage/audit").status_code == 403

@@ -27,7 +27,7 @@ NOT_RESULTS = frozenset({"user", "api_token", "auth", "org_unit", "checklist", "
                          "inspection_team", "watchlist_rules", "unknown"})
 
 
-def _shows_contents(entry: AuditEntry) -> bool:
+def shows_contents(entry: AuditEntry) -> bool:
     """Results are shown to those who may read the results of the entry's unit."""
     if entry.object_type in NOT_RESULTS:
         return True
@@ -65,13 +65,13 @@ class AuditEntrySchema(ma.Schema):
     request_id = fields.String(allow_none=True)
 
     def dump_before(self, entry):
-        return entry.before if _shows_contents(entry) else None
+        return entry.before if shows_contents(entry) else None
 
     def dump_after(self, entry):
-        return entry.after if _shows_contents(entry) else None
+        return entry.after if shows_contents(entry) else None
 
     def dump_contents_hidden(self, entry) -> bool:
-        return not _shows_contents(entry)
+        return not shows_contents(entry)
 
 
 class AuditQuerySchema(ma.Schema):

@@ -278,6 +278,8 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     # world's checklist is published, so publishing it again is refused (409, "ok"); retiring
     # comes after the API has retired it, and is refused the same way.
     ("GET", "/manage/standards"): row("3xx", "2xx", "2xx", "403", "403", "403", "403", "403"),
+    # the audit log as a page: whoever reads it through the API (audit.read)
+    ("GET", "/manage/audit"): row("3xx", "2xx", "2xx", "403", "403", "403", "403", "403"),
     ("GET", "/manage/standards/<int:checklist_id>"): row(
         "3xx", "2xx", "2xx", "403", "403", "403", "403", "403"),
     ("POST", "/manage/standards/import"): row(

@@ -1,0 +1,91 @@
+"""操作审计: the audit log as a page, for administrators and service managers.
+
+The same entries as ``GET /api/v1/audit-entries`` (:func:`.api.readable`: one's own units and
+the whole bank's), newest first, a page at a time, filtered by what happened, to what kind of
+object, by whom or by request id. A result's contents are shown only to those who may read
+that unit's results (:func:`.api.shows_contents`), as in the API.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask import Blueprint, g, render_template, request
+from flask_babel import format_datetime
+from marshmallow import fields, validate
+
+from ..auth.permissions import Permission
+from ..auth.session import pages_need
+from ..extensions import db
+from ..i18n import N_
+from .api import readable, shows_contents
+from .models import AuditEntry
+
+bp = Blueprint("audit_pages", __name__, url_prefix="/manage/audit")
+pages_need(bp, Permission.audit_read)
+
+PER_PAGE = 50
+#: What an entry is about, in words (the object types the application writes).
+OBJECT_LABELS = {
+    "user": N_("人员"), "api_token": N_("API 令牌"), "org_unit": N_("机构"),
+    "checklist": N_("检查表"), "campaign": N_("检查计划"), "inspection": N_("检查"),
+    "inspection_team": N_("检查组"), "photo": N_("照片"), "appeal": N_("申诉"),
+    "rectification_item": N_("整改项"), "watchlist": N_("名单评估"),
+    "watchlist_entry": N_("名单"), "watchlist_rule_set": N_("名单规则"),
+    "coaching_action": N_("辅导跟进"), "queue_data": N_("排队数据"),
+    "report_job": N_("导出任务"), "backup": N_("备份恢复"),
+}
+
+
+class AuditFilters(ma.Schema):
+    """The page's filters; anything malformed is ignored rather than refused (a page)."""
+
+    action = fields.String(load_default=None, validate=validate.Length(max=64))
+    object_type = fields.String(load_default=None, validate=validate.Length(max=40))
+    actor = fields.String(load_default=None, validate=validate.Length(max=100))
+    request_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+
+def _filters() -> dict:
+    try:
+        loaded = AuditFilters().load(request.args)
+    except ma.ValidationError:
+        loaded = AuditFilters().load({})
+    return {key: value.strip() if isinstance(value, str) else value
+            for key, value in loaded.items() if value not in (None, "")}
+
+
+@bp.get("")
+def index():
+    """Entries newest first, 50 to a page."""
+    chosen = _filters()
+    query = sa.select(AuditEntry).where(readable(g.user))
+    if chosen.get("action"):
+        query = query.where(AuditEntry.action == chosen["action"])
+    if chosen.get("object_type"):
+        query = query.where(AuditEntry.object_type == chosen["object_type"])
+    if chosen.get("actor"):
+        query = query.where(AuditEntry.actor_name == chosen["actor"])
+    if chosen.get("request_id"):
+        query = query.where(AuditEntry.request_id == chosen["request_id"])
+    total = db.session.scalar(query.with_only_columns(sa.func.count()).order_by(None))
+    pages = max(1, math.ceil(total / PER_PAGE))
+    page = min(chosen.get("page", 1), pages)
+    entries = db.session.scalars(query.order_by(AuditEntry.id.desc())
+                                 .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
+    rows = [{"entry": e, "at": format_datetime(e.at, "yyyy-MM-dd HH:mm:ss"),
+             "what": OBJECT_LABELS.get(e.object_type), "shown": shows_contents(e),
+             "before": _json(e.before), "after": _json(e.after)} for e in entries]
+    filters = {k: v for k, v in chosen.items() if k != "page"}
+    return render_template("manage/audit.html", rows=rows, total=total, page=page,
+                           pages=pages, filters=filters, objects=OBJECT_LABELS)
+
+
+def _json(value) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, indent=1)

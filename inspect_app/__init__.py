@@ -125,6 +125,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from .audit.api import blp as audit_api
     from .audit.views import bp as audit_pages
     from .auth.api import blp as auth_api
+    from .auth.people import bp as people_pages
     from .auth.views import bp as auth_pages
     from .checklists.api import blp as checklists_api
     from .checklists.views import bp as standards_pages
@@ -145,6 +146,7 @@ def _register_blueprints(app: Flask, api) -> None:
     app.register_blueprint(standards_pages)
     app.register_blueprint(campaign_pages)
     app.register_blueprint(audit_pages)
+    app.register_blueprint(people_pages)
     watchlist_hooks.init_app(app)
     from .pwa.views import bp as pwa_pages
 

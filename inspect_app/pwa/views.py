@@ -57,8 +57,11 @@ def _nav_links() -> list[tuple[str, str]]:
         links.append((url_for("manage.watchlist"), _("管理看板")))
     elif user.can(Permission.checklists_manage):  # an administrator: the standards only
         links.append((url_for("standards.index"), _("检查标准")))
-    if user.can(Permission.audit_read) and not user.can(Permission.reports_read):
-        links.append((url_for("audit_pages.index"), _("操作审计")))  # the manager's is a tab
+    if not user.can(Permission.reports_read):  # a manager reaches these by the tabs
+        if user.can(Permission.users_read):
+            links.append((url_for("people.index"), _("人员管理")))
+        if user.can(Permission.audit_read):
+            links.append((url_for("audit_pages.index"), _("操作审计")))
     return links
 
 

@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 import pytest
 import sqlalchemy as sa
 
-from inspect_app.auth.models import User
+from inspect_app.auth.models import RoleGrant, User
 from inspect_app.demo.seed import DEMO_PASSWORD
 from inspect_app.extensions import db
 from inspect_app.inspections.models import Inspection
@@ -280,6 +280,21 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/manage/standards"): row("3xx", "2xx", "2xx", "403", "403", "403", "403", "403"),
     # the audit log as a page: whoever reads it through the API (audit.read)
     ("GET", "/manage/audit"): row("3xx", "2xx", "2xx", "403", "403", "403", "403", "403"),
+    # people as pages: read with users.read, changed with users.manage (administrators), never
+    # one's own account. The changes post forms the page refuses (422: a weak password, no
+    # confirmation, no role, the last role), so no one is signed out or locked out by the run.
+    ("GET", "/manage/people"): row("3xx", "2xx", "2xx", "2xx", "403", "403", "403", "403"),
+    ("POST", "/manage/people"): row("3xx", "3xx", "403", "403", "403", "403", "403", "403"),
+    ("GET", "/manage/people/<int:user_id>"): row(
+        "3xx", "2xx/2xx", "2xx/2xx", "2xx/404", "403/403", "403/403", "403/403", "403/403"),
+    ("POST", "/manage/people/<int:user_id>/password"): row(
+        "3xx", "403/422", "403/403", "403/404", "403/403", "403/403", "403/403", "403/403"),
+    ("POST", "/manage/people/<int:user_id>/active"): row(
+        "3xx", "403/422", "403/403", "403/404", "403/403", "403/403", "403/403", "403/403"),
+    ("POST", "/manage/people/<int:user_id>/roles"): row(
+        "3xx", "403/422", "403/403", "403/404", "403/403", "403/403", "403/403", "403/403"),
+    ("POST", "/manage/people/<int:user_id>/roles/<int:grant_id>/remove"): row(
+        "3xx", "403/422", "403/403", "403/404", "403/403", "403/403", "403/403", "403/403"),
     ("GET", "/manage/standards/<int:checklist_id>"): row(
         "3xx", "2xx", "2xx", "403", "403", "403", "403", "403"),
     ("POST", "/manage/standards/import"): row(
@@ -472,6 +487,14 @@ CALLS: dict[tuple[str, str], Call] = {
         form=lambda ctx: {"reason": "矩阵测试：取消", "confirm": "yes"}),
     ("POST", "/manage/rules"): Call(form=lambda ctx: rules_form(note="矩阵测试：规则不变")),
     ("POST", "/manage/standards/import"): Call(form=_xlsx),
+    ("POST", "/manage/people"): Call(form=lambda ctx: {
+        "username": f"matrix.{uuid.uuid4().hex[:8]}", "display_name": "矩阵测试",
+        "password": "Matrix2026x", "role": "inspector", "org_unit_id": str(_unit_id("TS-LB"))}),
+    ("POST", "/manage/people/<int:user_id>/password"): Call(form=lambda ctx: {"password": "weak"}),
+    ("POST", "/manage/people/<int:user_id>/active"): Call(form=lambda ctx: {"active": "1"}),
+    ("POST", "/manage/people/<int:user_id>/roles"): Call(form=lambda ctx: {"role": ""}),
+    ("POST", "/manage/people/<int:user_id>/roles/<int:grant_id>/remove"): Call(
+        form=lambda ctx: {}),
     ("POST", "/manage/standards/<int:checklist_id>/publish"): Call(
         form=lambda ctx: {"confirm": "yes"}),
     ("POST", "/manage/standards/<int:checklist_id>/retire"): Call(
@@ -548,6 +571,9 @@ def _subject(ctx: Context, call: Call, param: str, which: int, pair: tuple[str, 
         return _user_id((me, "wd.ln01")[which])
     if param == "token_id":
         return world["tokens"][(me, "wd.ln01")[which]]
+    if param == "grant_id":  # one of the roles of the person in <user_id>
+        return db.session.scalar(sa.select(RoleGrant.id).where(
+            RoleGrant.user_id == _user_id((me, "wd.ln01")[which])).order_by(RoleGrant.id))
     if param == "rendition":
         return "thumb"
     raise AssertionError(f"no subject for URL parameter <{param}>: teach _subject() about it")

@@ -1,0 +1,101 @@
+"""人员管理 as pages: an administrator adds a person, gives and takes roles, sets a new password
+(lifting a lockout) and deactivates — by the API's rules, audited; readers only read."""
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from inspect_app.audit.models import AuditEntry
+from inspect_app.auth.models import User
+from inspect_app.demo.seed import DEMO_PASSWORD
+from inspect_app.extensions import db
+from inspect_app.orgs.models import OrgUnit
+
+
+def _post(client, url: str, form: dict):
+    with client.session_transaction() as sess:
+        token = sess["csrf"]
+    return client.post(url, data={**form, "csrf_token": token})
+
+
+def _person(username: str) -> User:
+    db.session.expire_all()
+    return db.session.scalar(sa.select(User).where(User.username == username))
+
+
+def _unit(code: str) -> int:
+    return db.session.scalar(sa.select(OrgUnit.id).where(OrgUnit.code == code))
+
+
+def test_an_administrator_adds_a_person_who_can_then_sign_in(app, client, login, demo):
+    """Does 添加人员 refuse a weak password (422, what was typed kept, nobody created), then
+    create the person with their role — audited — so that they can sign in?"""
+    login("admin", DEMO_PASSWORD)
+    form = {"username": "li.na", "display_name": "李娜", "password": "short",
+            "role": "inspector", "org_unit_id": str(_unit("TS-LB"))}
+    refused = _post(client, "/manage/people", form)
+    assert refused.status_code == 422
+    assert "密码至少 8 位" in refused.get_data(as_text=True)
+    assert 'value="李娜"' in refused.get_data(as_text=True) and _person("li.na") is None
+    created = _post(client, "/manage/people", {**form, "password": "Start2026x"})
+    assert created.status_code == 302
+    person = _person("li.na")
+    assert [(g.role.value, g.org_unit.code) for g in person.grants] == [("inspector", "TS-LB")]
+    assert db.session.scalar(sa.select(AuditEntry.actor_name).where(
+        AuditEntry.action == "user.create", AuditEntry.object_id == str(person.id))) == "admin"
+    phone = app.test_client()
+    assert phone.post("/api/v1/auth/token", json={"username": "li.na",
+                                                  "password": "Start2026x"}).status_code == 201
+
+
+def test_a_new_password_lifts_a_lockout_and_roles_come_and_go(app, client, login, demo):
+    """A locked-out inspector: does the person page show the lock, does 设置新密码 lift it (the
+    new password signs in), do roles come and go — never the last — and does 停用 need its box
+    ticked?"""
+    phone = app.test_client()
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        phone.post("/api/v1/auth/token", json={"username": "jc.lubei1", "password": "Wrong2026x"})
+    person = _person("jc.lubei1")
+    login("admin", DEMO_PASSWORD)
+    url = f"/manage/people/{person.id}"
+    assert "data-locked" in client.get(url).get_data(as_text=True)
+    listed = client.get("/manage/people?q=jc.lubei1").get_data(as_text=True)
+    assert f'data-person="{person.id}"' in listed and "data-locked" in listed
+
+    done = _post(client, f"{url}/password", {"password": "Fresh2026ab"})
+    assert done.status_code == 200 and "data-locked" not in done.get_data(as_text=True)
+    assert phone.post("/api/v1/auth/token", json={"username": "jc.lubei1",
+                                                  "password": "Fresh2026ab"}).status_code == 201
+
+    added = _post(client, f"{url}/roles", {"role": "mystery_shopper",
+                                           "org_unit_id": str(_unit("TS"))})
+    assert added.status_code == 200
+    grants = {g.role.value: g.id for g in _person("jc.lubei1").grants}
+    assert set(grants) == {"inspector", "mystery_shopper"}
+    assert _post(client, f"{url}/roles/{grants['mystery_shopper']}/remove", {}).status_code == 200
+    last = _post(client, f"{url}/roles/{grants['inspector']}/remove", {})
+    assert last.status_code == 422 and "至少需要一个角色" in last.get_data(as_text=True)
+    assert [g.role.value for g in _person("jc.lubei1").grants] == ["inspector"]
+
+    unticked = _post(client, f"{url}/active", {"active": "0"})
+    assert unticked.status_code == 422 and _person("jc.lubei1").is_active
+    assert _post(client, f"{url}/active", {"active": "0", "confirm": "yes"}).status_code == 200
+    assert not _person("jc.lubei1").is_active
+    assert "jc.lubei1" not in client.get("/manage/people").get_data(as_text=True)
+    assert "jc.lubei1" in client.get("/manage/people?all=1").get_data(as_text=True)
+
+
+def test_a_service_manager_reads_people_but_changes_nothing(client, login, demo):
+    """A service manager (users.read) lists people and opens a person, with no forms — and a
+    post is refused with nothing changed; an inspector does not get the pages at all."""
+    person = _person("jc.lubei1")
+    login("fwgl", DEMO_PASSWORD)
+    listed = client.get("/manage/people").get_data(as_text=True)
+    assert re.search(rf'data-person="{person.id}"', listed) and "add-person" not in listed
+    page = client.get(f"/manage/people/{person.id}").get_data(as_text=True)
+    assert "set-password" not in page and "add-role" not in page
+    refused = _post(client, f"/manage/people/{person.id}/password", {"password": "Fresh2026ab"})
+    assert refused.status_code == 403 and _person("jc.lubei1").check_password(DEMO_PASSWORD)
+    login("jc.lubei1", DEMO_PASSWORD)
+    assert client.get("/manage/people").status_code == 403

@@ -85,6 +85,10 @@ def test_each_branch_reads_the_entries_of_its_own_units(app, client, api, demo):
         assert entries(username, result) == [] and len(entries(username, "user.create")) == 2
     assert not any(e["contents_hidden"] for e in entries("fwgl", result))
     assert all(e["contents_hidden"] for e in entries("admin", result))
+    # results about the whole bank (a watch-list evaluation): a branch's reader sees them
+    evaluations = entries("fwgl", "watchlist.evaluate")
+    assert evaluations and not any(e["contents_hidden"] for e in evaluations)
+    assert all(e["contents_hidden"] for e in entries("admin", "watchlist.evaluate"))
 
 
 def test_the_audit_log_page_shows_what_the_api_shows(client, login, api, demo):

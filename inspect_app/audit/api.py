@@ -32,7 +32,9 @@ def shows_contents(entry: AuditEntry) -> bool:
     if entry.object_type in NOT_RESULTS:
         return True
     paths = current_user().scope_paths(Permission.inspections_read)
-    return entry.org_path is not None and any(entry.org_path.startswith(p) for p in paths)
+    if entry.org_path is None:  # about the whole bank (a watch-list evaluation, queue data)
+        return any(path.count("/") == 2 for path in paths)  # a reader of a whole branch
+    return any(entry.org_path.startswith(p) for p in paths)
 
 
 def readable(by: User) -> sa.ColumnElement[bool]:

@@ -72,7 +72,8 @@ def authenticate(username: str, password: str) -> User:
     if user is None:
         check_password_hash(_decoy_hash(), password)  # as long as checking a real account
         _unknown_name_locked(username, count=True)
-    if user is None or not user.is_active or not user.check_password(password):
+    # the hash is checked first, for a deactivated account too: every refusal takes as long
+    if user is None or not user.check_password(password) or not user.is_active:
         if user is not None:
             user.failed_logins += 1
             if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:

@@ -434,7 +434,11 @@ def list_figures(viewer: User, start: date, end: date, today: date) -> dict[int,
     (``earlier``, of which ``overdue``)."""
     begin, stop = bank_midnight(start), bank_midnight(end + timedelta(days=1))
     owed = RectificationItem.state.in_(UNFINISHED)
-    now = sa.and_(Inspection.submitted_at >= begin, Inspection.submitted_at < stop)
+    # found: as the list counts them, without those withdrawn (appeal upheld, or corrected)
+    withdrawn = RectificationItem.closed_reason.in_(
+        [reason for reason in ClosedReason if reason.cancels_finding])
+    now = sa.and_(Inspection.submitted_at >= begin, Inspection.submitted_at < stop,
+                  sa.not_(sa.func.coalesce(withdrawn, False)))
     before = sa.and_(Inspection.submitted_at < begin, owed)
 
     def number(condition) -> sa.ColumnElement[int]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask.views import MethodView
+from sqlalchemy import orm
 
 from ..api.base import BINARY, Blueprint
 from ..api.downloads import download
@@ -57,7 +58,9 @@ def visible_entries(by, status: str, kind: str | None) -> list[WatchlistEntry]:
         raise PermissionDenied(N_("您无权查看名单"), code="not_reader")
     query = (sa.select(WatchlistEntry).join(OrgUnit, WatchlistEntry.unit_id == OrgUnit.id)
              .where(sa.or_(*[OrgUnit.path.startswith(p) for p in paths]))
-             .order_by(WatchlistEntry.entered_on.desc(), WatchlistEntry.id.desc()))
+             .order_by(WatchlistEntry.entered_on.desc(), WatchlistEntry.id.desc())
+             # the list says which evaluation each entry's reasons come from: one more query
+             .options(orm.selectinload(WatchlistEntry.events)))
     if status != "all":
         query = query.where(WatchlistEntry.status == EntryStatus(status))
     if kind:

@@ -61,8 +61,6 @@ export async function request(method, url, { json, form, headers = {} } = {}) {
     if (response.status >= 500 || response.status === 503) throw new NetworkError(`HTTP ${response.status}`);
     const body = await response.json().catch(() => null);
     const error = new ApiError(response.status, body);
-    // another request wrote the same thing at the same moment: nothing was saved, try later
-    if (error.code === "write_conflict") throw new NetworkError(error.message);
     if (error.code === "csrf_failed" && attempt === 0) {
       await refreshSession();  // the page was cached under an older token
       continue;

@@ -228,10 +228,23 @@ export async function setOutboxError(entryId, error) {
   notify({});
 }
 
+// Another request wrote the same row at the same moment (409 write_conflict): nothing was
+// saved, so the entry is sent again — a few times; then it waits for the person, as a refusal.
+export const CONFLICT_RETRIES = 3;
+export async function countConflict(entryId) {
+  let counted = 0;
+  await idb.update("outbox", entryId, (entry) => {
+    if (!entry) return entry;
+    counted = (entry.conflicts || 0) + 1;
+    return { ...entry, conflicts: counted };
+  });
+  return counted;
+}
+
 // The user acts on a rejected entry: try it again, or give it up (a photo is deleted; a
 // submission is withdrawn so the form can be corrected and submitted again).
 export async function retryEntry(entryId) {
-  await idb.update("outbox", entryId, (entry) => entry && { ...entry, error: null });
+  await idb.update("outbox", entryId, (entry) => entry && { ...entry, error: null, conflicts: 0 });
   notify({});
 }
 

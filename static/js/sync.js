@@ -138,6 +138,7 @@ async function send(entry, action) {
   } catch (error) {
     if (!(error instanceof ApiError) || error.status === 401) throw error;  // retried later
     if (error.status === 409 && error.code === "submission_in_progress") return;  // still running
+    if (error.code === "write_conflict" && await store.countConflict(entry.id) < store.CONFLICT_RETRIES) return;  // sent again next time
     await store.setOutboxError(entry.id, { status: error.status, code: error.code, message: error.message, details: error.details || null });
     // refused because the task is closed: learn whether it was cancelled (see summary()) or
     // submitted from another device (the entry then goes: see store.rememberServerCopy)

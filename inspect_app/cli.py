@@ -156,7 +156,8 @@ def org_list(kind):
 @click.option("--role", "roles", multiple=True, required=True,
               help="角色@机构编码，可重复，例如 --role inspector@TS-LB")
 @click.option("--phone")
-@click.option("--password", help="至少 8 位，含字母和数字（不给则在检查完其他选项后询问）")
+@click.option("--password", help="至少 8 位，含字母和数字。不给则在检查完其他选项后询问"
+              "（推荐：写在命令行上的密码会留在 shell 历史和进程列表中）")
 def users_add(username, display_name, roles, phone, password):
     """Add a person with one or more roles."""
     # Everything but the password is checked before asking for it: typing it twice only to
@@ -166,7 +167,7 @@ def users_add(username, display_name, roles, phone, password):
           partial=("password", "grants"))
     grants = _parse_grants(roles)
     if password is None:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = click.prompt("密码", hide_input=True, confirmation_prompt="再输入一次密码")
     _load(UserUpdateSchema(), {"password": password})
 
     def action():
@@ -210,12 +211,12 @@ def users_activate(username):
 
 @users_cli.command("set-password")
 @click.argument("username")
-@click.option("--password", help="不给则询问")
+@click.option("--password", help="不给则询问（推荐：写在命令行上的密码会留在 shell 历史和进程列表中）")
 def users_set_password(username, password):
     """Set a person's password (signs them out everywhere)."""
     user = _user(username)  # an unknown name is said before the password is asked for
     if password is None:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = click.prompt("密码", hide_input=True, confirmation_prompt="再输入一次密码")
     _load(UserUpdateSchema(), {"password": password})
     _commit_or_fail(lambda: update_user(user, {"password": password}))
     click.echo(f"已重置 {username} 的密码")

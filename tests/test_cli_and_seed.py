@@ -155,7 +155,7 @@ def test_users_add_refuses_what_the_api_refuses(runner, username, name, expected
     assert result.exit_code != 0, result.output
     for text in expected:
         assert text in result.output, result.output
-    assert "Password" not in result.output
+    assert "密码:" not in result.output
     assert count(User) == 0
 
 
@@ -165,10 +165,10 @@ def test_users_add_checks_the_roles_before_asking_for_the_password(runner):
     _tree(runner)
     for role in ("boss@TS-LB", "inspector@NOWHERE", "inspector"):
         result = runner.invoke(args=["users", "add", "li.na", "--name", "李娜", "--role", role])
-        assert result.exit_code != 0 and "Password" not in result.output, result.output
+        assert result.exit_code != 0 and "密码:" not in result.output, result.output
     asked = runner.invoke(args=["users", "add", "li.na", "--name", "李娜", "--role",
                                 "inspector@TS-LB"], input="Secret2026\nSecret2026\n")
-    assert asked.exit_code == 0 and "Password" in asked.output, asked.output
+    assert asked.exit_code == 0 and "密码:" in asked.output, asked.output
     assert count(User) == 1
 
 

@@ -73,18 +73,24 @@ def can_review_fix(user: User, item: RectificationItem) -> bool:
     return item.state is RectificationState.submitted and can_decide(user, item)
 
 
+def _original_inspector(user: User) -> list[sa.ColumnElement[bool]]:
+    """:func:`is_original_inspector` in SQL (for a query joined to the item's inspection)."""
+    conditions = [sa.and_(Inspection.mode != Mode.mystery_visit,
+                          sa.or_(Inspection.submitted_by_id == user.id,
+                                 Inspection.assignee_id == user.id))]
+    teams = team_ids(user)
+    if teams:
+        conditions.append(sa.and_(Inspection.mode != Mode.mystery_visit,
+                                  Inspection.team_id.in_(teams)))
+    return conditions
+
+
 def reviewable_clause(user: User) -> sa.ColumnElement[bool]:
     """:func:`can_review_fix` in SQL, for a query joined as :func:`visible_items` joins: the
     fixes waiting for this user's decision, so a reviewer's list counts only those."""
     if not user.is_active:
         return sa.false()
-    inspector = [sa.and_(Inspection.mode != Mode.mystery_visit,
-                         sa.or_(Inspection.submitted_by_id == user.id,
-                                Inspection.assignee_id == user.id))]
-    teams = team_ids(user)
-    if teams:
-        inspector.append(sa.and_(Inspection.mode != Mode.mystery_visit,
-                                 Inspection.team_id.in_(teams)))
+    inspector = _original_inspector(user)
     accepts = [OrgUnit.path.startswith(p)
                for p in user.scope_paths(Permission.rectification_accept)]
     outlet = [OrgUnit.path.startswith(p)
@@ -124,14 +130,7 @@ def get_item(item_id: int, user: User) -> RectificationItem:
 
 def visible_items(user: User) -> sa.Select:
     """Items the user may read, joined to their inspection and outlet (for filters)."""
-    conditions = [RectificationItem.responsible_id == user.id,
-                  sa.and_(Inspection.mode != Mode.mystery_visit,
-                          sa.or_(Inspection.submitted_by_id == user.id,
-                                 Inspection.assignee_id == user.id))]
-    teams = team_ids(user)
-    if teams:
-        conditions.append(sa.and_(Inspection.mode != Mode.mystery_visit,
-                                  Inspection.team_id.in_(teams)))
+    conditions = [RectificationItem.responsible_id == user.id, *_original_inspector(user)]
     for path in user.scope_paths(Permission.inspections_review):
         conditions.append(OrgUnit.path.startswith(path))
     read_paths = user.scope_paths(Permission.inspections_read)

@@ -239,3 +239,12 @@ def test_seed_demo_dates_by_the_banks_day(runner, monkeypatch):
     campaign = db.session.scalar(sa.select(Campaign))
     assert campaign.name == "2026年12月服务检查" and campaign.period_start == date(2026, 12, 1)
     assert db.session.scalar(sa.select(sa.func.max(QueueDay.day))) == date(2026, 11, 30)
+
+
+def test_make_run_on_a_real_database_prints_no_demo_logins(runner):
+    """`make run` on a database that already holds a bank's own data: does it skip the demo
+    and say so, without a table of demo logins that do not exist?"""
+    _tree(runner)
+    result = runner.invoke(args=["seed-demo-if-empty"])
+    assert result.exit_code == 0 and "跳过演示数据" in result.output
+    assert "演示账号" not in result.output and "Demo@2026" not in result.output

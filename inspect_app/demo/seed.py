@@ -395,6 +395,8 @@ DEMO_LOGINS = [
 def print_logins(echo: Callable[[str], None]) -> None:
     """Print the table of demo logins (names read from the database, which is the truth)."""
     names = dict(db.session.execute(sa.select(User.username, User.display_name)).all())
+    if not any(login.username in names for login in DEMO_LOGINS):
+        return  # a real bank's database: it has no demo logins to print
     echo("")
     echo(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
     echo(f"  {'用户名':<14}{'姓名':<8}{'角色':<16}范围")

@@ -175,3 +175,20 @@ def test_upgrade_tells_a_correction_from_an_appeal_upheld(app, demo):
             "SELECT id, closed_reason FROM rectification_items WHERE id IN (:a, :b)"),
             {"a": two[0].id, "b": two[1].id}).all())
     assert stored == {two[0].id: "corrected", two[1].id: "withdrawn"}
+
+
+def test_upgrading_a_database_that_does_not_exist_says_so_in_one_line(tmp_path):
+    """`flask db upgrade` against a PostgreSQL database nobody created: one line saying it
+    cannot connect and what to check (createdb), exit 1 — not a 30-line traceback?"""
+    reason = postgres_available()
+    if reason:
+        pytest.skip(f"PostgreSQL not reachable: {reason}")
+    url = sa.make_url(POSTGRES_ADMIN_URL).set(
+        database=f"inspect_missing_{uuid.uuid4().hex[:8]}").render_as_string(False)
+    app = create_app(base_config(tmp_path, url))
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    output = result.output  # stdout and stderr
+    assert result.exit_code == 1, output
+    assert "无法连接数据库" in output and "createdb" in output and "Traceback" not in output
+    with app.app_context():
+        db.engine.dispose()

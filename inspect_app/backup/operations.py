@@ -59,6 +59,8 @@ from ..evidence.storage import (
     LocalStorage,
     S3Storage,
     Storage,
+    StorageError,
+    StorageFull,
     content_key,
     key_path,
     make_storage,
@@ -1208,7 +1210,15 @@ def _restore_blob(storage: Storage, key: str, fh: BinaryIO) -> None:
     if content_key(data) != key:
         raise ArchiveInvalid(N_("备份文件在恢复过程中发生变化（照片 %(key)s），已回滚"), key=key)
     for attempt in (1, 2):
-        storage.put(data, content_type=_content_type(data))
+        try:
+            storage.put(data, content_type=_content_type(data))
+        except StorageFull as exc:
+            raise BackupError(N_("照片存储空间已满，照片 %(key)s 未能写入；已回滚数据库，"
+                                 "腾出空间后再恢复"), key=key) from exc
+        except (StorageError, OSError) as exc:  # not the archive: the photo store
+            log.exception("writing photo %s to storage failed during a restore", key)
+            raise BackupError(N_("照片 %(key)s 写入照片存储失败（详见日志）；已回滚数据库"),
+                              key=key) from exc
         if _hash_chunks(storage.stream(key, CHUNK)) == key:
             return
         #: The same-size file already there is damaged: replace it once, then give up.

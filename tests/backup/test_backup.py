@@ -624,3 +624,27 @@ def test_a_failure_halfway_through_a_restore_rolls_everything_back(cli, app, org
     with pytest.raises(sa.exc.DBAPIError, match="append-only"):
         with db.engine.begin() as conn:
             conn.execute(sa.delete(AuditEntry.__table__))
+
+
+def test_a_full_photo_store_during_a_restore_says_so_and_rolls_back(cli, app, org, tmp_path,
+                                                                      monkeypatch):
+    """The photo store fills up while a restore writes the photos back: does the restore say
+    so in Chinese (not "cannot read the archive", not a traceback), exit non-zero and leave
+    the database as it was?"""
+    from inspect_app.evidence.storage import LocalStorage, StorageFull
+
+    make_storage(app.config).put(jpeg("red"))
+    archive = tmp_path / "b.tar.gz"
+    assert cli.invoke(args=["backup", "-o", str(archive)]).exit_code == 0
+    before = table_rows()
+
+    def full(self, data, **kwargs):
+        raise StorageFull("存储空间不足，照片未保存")
+
+    monkeypatch.setattr(LocalStorage, "put", full)
+    result = cli.invoke(args=["restore", str(archive), "--yes"])
+
+    assert result.exit_code != 0
+    assert "照片存储空间已满" in result.output and "已回滚数据库" in result.output, result.output
+    assert "无法读取备份文件" not in result.output and "Traceback" not in result.output
+    assert table_rows() == before

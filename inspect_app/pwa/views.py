@@ -22,7 +22,7 @@ bp = Blueprint("pwa", __name__)
 #: The app shell: the static files every app page needs offline (precached by the worker).
 SHELL_ASSETS = ("css/app.css", "js/app.js", "js/idb.js", "js/api.js", "js/store.js",
                 "js/sync.js", "js/photos.js", "js/form.js", "js/tasks.js", "js/results.js",
-                "js/rectification.js", "js/paged.js", "js/sw-sync.js",
+                "js/rectification.js", "js/paged.js",
                 "icons/icon.svg", "icons/icon-192.png", "icons/icon-512.png",
                 "icons/icon-maskable-512.png", "icons/apple-touch-icon.png")
 #: Pages the service worker tries to keep for offline use (only cached when signed in).
@@ -152,14 +152,9 @@ def _fingerprint(signature: tuple) -> str:
 
 
 @bp.get("/sw.js")
-@bp.get("/sw-module.js", defaults={"module": True})
-def service_worker(module: bool = False):
+def service_worker():
     """The service worker, at the root so it may control every page. Its cache name carries a
-    fingerprint of the shell's files, so changing any of them installs a new version.
-
-    ``/sw-module.js`` is the same worker as an ES module that also imports ``sw-sync.js``, so
-    Background Sync sends the outbox with no page open. Pages register it where the browser has
-    Background Sync (Chromium, which runs module workers), and ``/sw.js`` everywhere else."""
+    fingerprint of the shell's files, so changing any of them installs a new version."""
     root = Path(current_app.static_folder)
     files = _static_files()
     signature = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
@@ -170,8 +165,6 @@ def service_worker(module: bool = False):
     source = source.replace("__VERSION__", _fingerprint(signature)) \
         .replace("__PRECACHE__", json.dumps(precache)) \
         .replace("__PAGES__", json.dumps(list(SHELL_PAGES)))
-    if module:
-        source = f'import "{url_for("static", filename="js/sw-sync.js")}";\n' + source
     response = Response(source, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
     response.headers["Cache-Control"] = "no-cache"

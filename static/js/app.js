@@ -89,22 +89,10 @@ export async function keepForOffline(urls) {
   }));
 }
 
-// Where the browser has Background Sync (Chromium), the worker runs as a module that sends the
-// outbox itself when the network returns, even with no page open; elsewhere, or if a module
-// worker is refused, the classic worker keeps the same caches.
-async function register() {
-  if ("SyncManager" in window) {
-    try {
-      return await navigator.serviceWorker.register("/sw-module.js", { scope: "/", type: "module", updateViaCache: "none" });
-    } catch (error) { console.warn("module service worker", error); }
-  }
-  return navigator.serviceWorker.register("/sw.js", { scope: "/" });
-}
-
 async function registerWorker() {
   if (!("serviceWorker" in navigator)) return;
   try {
-    await register();
+    await navigator.serviceWorker.register("/sw.js", { scope: "/" });
     navigator.serviceWorker.addEventListener("message", (event) => {
       if (event.data && event.data.type === "flush") flush();
     });

@@ -1,7 +1,5 @@
 // The service worker: the app shell from the cache, API reads network-first with the cache as
-// fallback, writes never cached. Served by Flask with the placeholders filled in: at /sw.js as a
-// classic script, and at /sw-module.js as a module that also imports sw-sync.js (Background Sync
-// sends the outbox from the worker itself).
+// fallback, writes never cached. Served by Flask at /sw.js with the placeholders filled in.
 const VERSION = "__VERSION__";
 const SHELL_CACHE = "inspect-shell-" + VERSION;
 const RUNTIME_CACHE = "inspect-runtime-v1";  // pages and API answers; survives new versions
@@ -103,13 +101,11 @@ self.addEventListener("fetch", (event) => {
   }
 });
 
-// Background Sync. The module worker sends the outbox itself, with or without an open page
-// (sw-sync.js: Web Locks keep it and the pages from sending at once); the classic worker wakes
-// the open pages to flush theirs, and without one the app's next start flushes.
+// Background Sync: wake an open page to flush its outbox (the page holds the session's CSRF
+// token and the flush logic; without an open page the next start flushes).
 self.addEventListener("sync", (event) => {
   if (event.tag !== "outbox") return;
   event.waitUntil((async () => {
-    if (self.flushOutbox) return self.flushOutbox();
     const pages = await self.clients.matchAll({ type: "window" });
     for (const page of pages) page.postMessage({ type: "flush" });
   })());

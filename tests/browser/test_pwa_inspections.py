@@ -186,65 +186,6 @@ def test_two_tabs_syncing_at_once_still_submit_once(new_mobile_context, spot):
     assert len(photos_of(inspection_id)) == 1
 
 
-def registration_of(context, base_url: str) -> tuple:
-    """A DevTools session and the id of the app's service-worker registration."""
-    cdp = context.new_cdp_session(context.new_page())  # about:blank: no page of the app
-    found: list[dict] = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: found.extend(e["registrations"]))
-    cdp.send("ServiceWorker.enable")
-    for _ in range(100):
-        mine = [r for r in found if r["scopeURL"].startswith(base_url) and not r["isDeleted"]]
-        if mine:
-            return cdp, mine[-1]["registrationId"]
-        context.pages[-1].wait_for_timeout(100)
-    raise AssertionError(f"no service worker registered for {base_url}: {found}")
-
-
-def test_with_the_app_closed_background_sync_sends_the_outbox(new_mobile_context, spot,
-                                                              live_server):
-    """Finished offline and the app closed: when the network returns and the browser fires
-    Background Sync, does the worker itself send the photo and the submission, once?"""
-    inspection_id, username, items = spot
-    context = new_mobile_context()
-    page = context.new_page()
-    sign_in(page, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(page)
-    assert page.evaluate("navigator.serviceWorker.controller.scriptURL").endswith(
-        "/sw-module.js")
-
-    context.set_offline(True)
-    quick_fill(page, items, keep=("ENV-01",))
-    attach_photo(page, "ENV-01", "camera", 1)
-    expect_all_answered(page, items)
-    page.get_by_role("button", name="提交检查").click()
-    expect(page.locator("#queued-note")).to_be_visible()
-    page.close()  # the app is closed before the network returns
-    context.set_offline(False)
-    assert reloaded(inspection_id).status is not InspectionStatus.submitted
-    assert photos_of(inspection_id) == []
-
-    # On a phone Chromium fires "sync" when the network returns; headless, DevTools fires it.
-    cdp, registration = registration_of(context, live_server)
-    cdp.send("ServiceWorker.dispatchSyncEvent", {
-        "origin": live_server, "registrationId": registration, "tag": "outbox",
-        "lastChance": False})
-    for _ in range(150):
-        if reloaded(inspection_id).status is InspectionStatus.submitted:
-            break
-        context.pages[-1].wait_for_timeout(100)
-    inspection = reloaded(inspection_id)
-    assert inspection.status is InspectionStatus.submitted, "the worker sent nothing"
-    assert len(inspection.answers) == len(items)
-    assert [p.item_code for p in photos_of(inspection_id)] == ["ENV-01"]
-
-    page = context.new_page()  # the app opened again: the result, nothing left to send
-    page.goto(f"/tasks/{inspection_id}")
-    expect(page.locator("#summary-total")).to_have_text("100", timeout=15000)
-    expect(page.locator("#sync-pending")).to_have_text("已全部同步")
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Submission)
-                             .where(Submission.inspection_id == inspection_id)) == 1
-
-
 def test_app_is_installable_and_controlled_by_its_service_worker(new_mobile_context, spot,
                                                                  tmp_path):
     """Does Chromium find nothing stopping installation, and does the worker control pages?"""
@@ -257,8 +198,7 @@ def test_app_is_installable_and_controlled_by_its_service_worker(new_mobile_cont
     assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
     manifest = cdp.send("Page.getAppManifest")
     assert manifest["errors"] == [] and manifest["url"].endswith("/manifest.webmanifest")
-    assert page.evaluate("navigator.serviceWorker.controller.scriptURL").endswith(
-        "/sw-module.js")
+    assert page.evaluate("navigator.serviceWorker.controller.scriptURL").endswith("/sw.js")
 
     context.close()  # the phone is switched off and on again: the app opens offline
     context = new_mobile_context(user_data_dir=tmp_path / "phone", offline=True)

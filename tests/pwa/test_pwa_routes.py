@@ -27,19 +27,6 @@ def test_service_worker_is_served_from_the_root_uncached_with_its_precache_list(
     assert 'addEventListener("fetch"' in body
 
 
-def test_the_module_worker_is_the_same_worker_that_also_sends_the_outbox(client):
-    """Is /sw-module.js the classic worker plus the Background Sync flush, served alike?"""
-    classic = client.get("/sw.js")
-    module = client.get("/sw-module.js")
-    assert module.status_code == 200
-    for header in ("Service-Worker-Allowed", "Cache-Control", "Content-Type"):
-        assert module.headers[header] == classic.headers[header]
-    first, rest = module.get_data(as_text=True).split("\n", 1)
-    assert first == 'import "/static/js/sw-sync.js";'
-    assert rest == classic.get_data(as_text=True)
-    assert not classic.get_data(as_text=True).lstrip().startswith("import")
-
-
 def test_manifest_makes_the_app_installable(client):
     """Does the manifest carry what a phone needs to install the app?"""
     response = client.get("/manifest.webmanifest")

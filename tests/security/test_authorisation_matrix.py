@@ -78,7 +78,6 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     # The CSRF token for the scripts: only for a cookie session (a bearer token needs none).
     ("GET", "/app/session"): row("401", "401", "401", "401", "401", "401", "401", "401"),
     ("GET", "/sw.js"): row("2xx", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx"),
-    ("GET", "/sw-module.js"): row("2xx", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx"),
     ("GET", "/manifest.webmanifest"): row("2xx", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx",
                                           "2xx"),
     # -- me, tokens, people -----------------------------------------------------------------

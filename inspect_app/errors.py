@@ -198,6 +198,18 @@ def unique_violation(exc: DBAPIError) -> bool:
     return "unique constraint failed" in str(exc.orig).lower()  # SQLite
 
 
+def _first(exc: DBAPIError) -> str:
+    """The database's own reason, first line only (never the statement or its values)."""
+    return str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+
+
+def _retry_soon(status: int, code: str, message: str):
+    """A refusal that nothing was written and the same request may be sent again in a second."""
+    response = error_response(status, code, message)
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     """Install the handlers that give every error one of our two shapes."""
 
@@ -222,23 +234,16 @@ def register_error_handlers(app: Flask) -> None:
         if unique_violation(exc):
             # Nothing was written. A retry sees the other request's row and gets the answer
             # that fits (the stored record, or "username taken"), so clients retry this.
-            log.info("write conflict on %s %s: %s", request.method, request.path,
-                     str(exc.orig).splitlines()[0] if exc.orig else exc)
-            response = error_response(409, "write_conflict",
-                                      N_("另一个请求同时写入了相同的数据，请稍后重试"))
-            response.headers["Retry-After"] = "1"
-            return response
+            log.info("write conflict on %s %s: %s", request.method, request.path, _first(exc))
+            return _retry_soon(409, "write_conflict", N_("另一个请求同时写入了相同的数据，请稍后重试"))
         if not database_unavailable(exc):
             return handle_unexpected(exc)
         # The connection died (database restart, failover) or the database asked us to retry
         # (deadlock, serialisation failure, lock timeout): nothing was committed, so the
         # client's retry with the same keys is safe.
         log.warning("database unavailable on %s %s: %s", request.method, request.path,
-                    str(exc.orig).splitlines()[0] if exc.orig else exc)
-        response = error_response(503, "database_unavailable",
-                                  N_("数据库暂时不可用，请稍后重试"))
-        response.headers["Retry-After"] = "1"
-        return response
+                    _first(exc))
+        return _retry_soon(503, "database_unavailable", N_("数据库暂时不可用，请稍后重试"))
 
     @app.teardown_appcontext
     def end_session(exc: BaseException | None) -> None:

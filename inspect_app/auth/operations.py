@@ -214,6 +214,8 @@ def update_user(user: User, changes: dict, *, by: User | None = None) -> User:
         if field in changes:
             setattr(user, field, changes[field])
     if "grants" in changes:
+        if not changes["grants"]:  # a person always holds a role somewhere
+            raise InvalidInput(N_("至少需要一个角色"), code="no_roles")
         ensure_can_manage(by, [unit for _, unit in changes["grants"]])
         if by is not None and by.id == user.id:
             raise PermissionDenied(N_("不能修改自己的角色"), code="own_roles")

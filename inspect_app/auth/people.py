@@ -15,7 +15,7 @@ from marshmallow import fields, validate
 
 from ..api.fields import Id
 from ..db import utcnow
-from ..errors import DomainError, InvalidInput
+from ..errors import DomainError
 from ..extensions import db
 from ..forms import PageForm, refusals
 from ..i18n import N_, say
@@ -191,8 +191,6 @@ def remove_role(user_id: int, grant_id: int):
         kept = [(grant.role, grant.org_unit) for grant in user.grants if grant.id != grant_id]
         if len(kept) == len(user.grants):
             abort(404)
-        if not kept:
-            raise InvalidInput(N_("至少需要一个角色"), code="no_roles")
         return {"grants": kept}
 
     return _change(user_id, PageForm, changes, gettext("已取消角色"))

@@ -62,6 +62,14 @@ def active_rule_set() -> WatchlistRuleSet:
     return current
 
 
+def inflation_gap() -> float:
+    """The 自查虚高 rule's 分差 in force: charts mark the gaps the watch-list acts on."""
+    rule = next((r for r in active_rule_set().rules["rules"]
+                 if r["key"] == engine.SelfCheckInflation.key), {"params": {}})
+    default = next(p.default for p in engine.SelfCheckInflation.params if p.name == "gap")
+    return float(rule["params"].get("gap", default))
+
+
 def update_rules(rules: dict[str, Any], *, period_days: int, note: str | None,
                  by: User | None) -> WatchlistRuleSet:
     """Tune the rules: validated, stored as the next version, audited. Never edits a version."""

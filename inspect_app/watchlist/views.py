@@ -39,13 +39,13 @@ from .operations import (
     active_rule_set,
     annotate,
     get_entry,
+    inflation_gap,
     log_action,
     manual_exit,
     require_manager,
     update_rules,
 )
 from .reasons import event_note, reason_label, reason_text
-from .rules import SelfCheckInflation
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 pages_need(bp, Permission.reports_read)
@@ -255,7 +255,7 @@ def rankings():
         "gaps": charts.paired_bar_chart([charts.PairRow(label(r), r["self_mean"],
                                                         r["independent_mean"]) for r in gaps],
                                         title=gettext("自查与独立检查对比"),
-                                        gap_threshold=_inflation_gap(),
+                                        gap_threshold=inflation_gap(),
                                         a_label=gettext("自查"), b_label=gettext("独立检查"),
                                         words=words),
     }
@@ -277,14 +277,6 @@ def _unit_labels(rows: list[dict]):
         return row["name"]
 
     return label
-
-
-def _inflation_gap() -> float:
-    """The 自查虚高 rule's 分差 in force: the chart marks the gaps the watch-list acts on."""
-    rule = next((r for r in active_rule_set().rules["rules"]
-                 if r["key"] == SelfCheckInflation.key), {"params": {}})
-    default = next(p.default for p in SelfCheckInflation.params if p.name == "gap")
-    return float(rule["params"].get("gap", default))
 
 
 @bp.get("/trend/<int:unit_id>")

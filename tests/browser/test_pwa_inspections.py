@@ -407,3 +407,54 @@ def test_the_menus_pages_work_offline_even_if_never_opened(new_mobile_context, s
     page.goto("/tasks")
     expect(page.locator("h1")).to_have_text("我的任务")
     expect(page.locator(f'[data-task="{inspection_id}"]')).to_be_visible()
+
+
+def test_a_submission_that_keeps_meeting_a_write_conflict_waits_for_the_person(
+        new_mobile_context, spot):
+    """The server answers 409 write_conflict (another request wrote the same row at that
+    moment): is the submission sent again on the next syncs, three times in all, then held on
+    the phone with the message and 重试 — and does 重试 then submit it exactly once?"""
+    inspection_id, username, items = spot
+    page = new_mobile_context().new_page()
+    sign_in(page, username, f"/tasks/{inspection_id}")
+    wait_offline_ready(page)
+    quick_fill(page, items)
+    expect_all_answered(page, items)
+    conflicts = []
+
+    def conflict(route):
+        conflicts.append(route.request.headers.get("idempotency-key"))
+        route.fulfill(status=409, headers={"Retry-After": "1"}, json={"error": {
+            "code": "write_conflict", "message": "另一个请求同时写入了相同的数据，请稍后重试"}})
+
+    submit_url = re.compile(rf"/api/v1/inspections/{inspection_id}/submit$")
+    page.route(submit_url, conflict)
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#queued-note")).to_be_visible()
+    for sent in (1, 2):
+        _wait_for(page, lambda sent=sent: len(conflicts) >= sent)
+        expect(page.locator("#queued-note")).to_be_visible()  # still waiting, no error
+        expect(page.get_by_role("button", name="重试")).to_have_count(0)
+        page.locator("#sync-now").click()
+    _wait_for(page, lambda: len(conflicts) >= 3)
+    expect(page.locator("#summary .error")).to_contain_text("另一个请求同时写入了相同的数据")
+    page.locator("#sync-now").click()  # a sync now leaves it alone: it waits for the person
+    page.wait_for_timeout(500)
+    assert len(conflicts) == 3 and len(set(conflicts)) == 1  # the same key each time
+    assert reloaded(inspection_id).status is not InspectionStatus.submitted
+
+    page.unroute(submit_url)
+    page.locator("#summary").get_by_role("button", name="重试").click()
+    expect(page.locator("#summary-total")).to_be_visible(timeout=15000)
+    assert reloaded(inspection_id).status is InspectionStatus.submitted
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Submission)
+                             .where(Submission.inspection_id == inspection_id)) == 1
+
+
+def _wait_for(page, condition, seconds: float = 15) -> None:
+    """Wait until ``condition()`` holds; Playwright's own waits let route handlers run."""
+    for _ in range(int(seconds * 20)):
+        if condition():
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("condition not met in time")

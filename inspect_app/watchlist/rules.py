@@ -677,8 +677,27 @@ def validate_rule_set(data: Any) -> list[str]:
                                    for k in UNIT_KINDS if k in rule.applies_to)
                 errors.append(Message("规则「%(rule)s」的适用对象（unit_kinds）必须是非空列表，取值为 %(allowed)s",
                                       rule=Message(rule.label_zh), allowed=allowed))
-    errors += _exit_errors(data.get("exit"))
+    exit_errors = _exit_errors(data.get("exit"))
+    errors += exit_errors or _exit_below_entry(rules, data.get("exit"))
     return errors
+
+
+def _exit_below_entry(rules: list, exit_: Any) -> list[str]:
+    """An exit score below the low-score rule's threshold lets an outlet leave the list with
+    scores that would put it back at the next evaluation."""
+    score = (exit_ or {}).get("passing_score", ExitPolicy().passing_score)
+    for raw in rules:
+        if not isinstance(raw, Mapping) or raw.get("key") != LowIndependentScore.key \
+                or raw.get("enabled", True) is not True:
+            continue
+        threshold = (raw.get("params") or {}).get("threshold", 70)
+        if isinstance(threshold, (int, float)) and not isinstance(threshold, bool) \
+                and score < threshold:
+            return [Message("出列合格分数线（%(score)s 分）不能低于规则「%(rule)s」的分数线"
+                            "（%(threshold)s 分），否则出列的网点在下次评估时又会入列",
+                            score=plain_number(score), threshold=plain_number(threshold),
+                            rule=Message(LowIndependentScore.label_zh))]
+    return []
 
 
 def _exit_errors(exit_: Any) -> list[str]:

@@ -315,6 +315,10 @@ def test_from_dict_fills_defaults_and_disabled_rules_are_not_described():
      "出列合格分数线（passing_score）必须是 0 到 100 之间的数字"),
     ({"version": 1, "rules": [], "exit": {"require_nothing_overdue": 1}},
      "是否要求无逾期整改（require_nothing_overdue）必须是 true 或 false"),
+    ({"version": 1, "rules": [{"key": "low_independent_score"}], "exit": {"passing_score": 50}},
+     "出列合格分数线（50 分）不能低于规则「独立检查得分偏低」的分数线（70 分）"),
+    ({"version": 1, "rules": [{"key": "low_independent_score", "params": {"threshold": 85}}]},
+     "出列合格分数线（80 分）不能低于规则「独立检查得分偏低」的分数线（85 分）"),
 ])
 def test_rule_set_validation_messages(data, message):
     """Does each kind of mistake get a precise Chinese message, and from_dict refuse it?"""
@@ -322,6 +326,14 @@ def test_rule_set_validation_messages(data, message):
     assert any(message in p for p in problems), problems
     with pytest.raises(WatchlistError):
         RuleSet.from_dict(data)
+
+
+def test_an_exit_score_at_or_above_the_entry_threshold_is_accepted():
+    """Leaving at the threshold itself, or with the low-score rule switched off, is fine."""
+    at = {"version": 1, "rules": [{"key": "low_independent_score"}], "exit": {"passing_score": 70}}
+    off = {"version": 1, "rules": [{"key": "low_independent_score", "enabled": False}],
+           "exit": {"passing_score": 50}}
+    assert validate_rule_set(at) == [] and validate_rule_set(off) == []
 
 
 def test_validation_reports_every_problem_at_once():
@@ -350,8 +362,11 @@ def rule_sets(draw):
         kinds = draw(st.sampled_from([None, ["outlet"], ["subbranch"], ["outlet", "subbranch"]]))
         rules.append({"key": key, "enabled": draw(st.booleans()), "params": params,
                       "unit_kinds": kinds})
+    # leaving the list takes at least the score that keeps an outlet off it
+    floor = max((r["params"].get("threshold", 70) for r in rules
+                 if r["key"] == "low_independent_score" and r["enabled"]), default=0)
     exit_ = {"consecutive_passing_checks": draw(st.integers(1, 5)),
-             "passing_score": draw(st.floats(0, 100)),
+             "passing_score": draw(st.floats(floor, 100)),
              "require_nothing_overdue": draw(st.booleans())}
     return RuleSet.from_dict({"version": draw(st.integers(1, 10_000)), "rules": rules,
                               "exit": exit_})

@@ -67,6 +67,17 @@ def sees_identity(user: User, inspection: Inspection) -> bool:
     return can_fill(user, inspection) or user.can(Permission.sensitive_read, inspection.outlet)
 
 
+def shopper_notes(user: User, inspection: Inspection) -> frozenset[str]:
+    """Codes of the items whose answers this user may not read: on a mystery visit, for those
+    who do not see the shopper, the free-text items — the shopper's own record of the visit
+    (EFF-09 asks for the times of arrival, ticket and call, which would name the shopper
+    against the queue system). Scored items and their findings stay visible."""
+    if sees_identity(user, inspection):
+        return frozenset()
+    return frozenset(item.code for item in inspection.form_items()
+                     if item.response_type == "text")
+
+
 def get_inspection(inspection_id: int, user: User) -> Inspection:
     """Load an inspection the user may read; anything else is "not found"."""
     # the outlet comes along: nearly every access rule looks at it

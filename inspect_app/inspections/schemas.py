@@ -269,25 +269,39 @@ class InspectionSchema(InspectionSummarySchema):
 
         return inspection.status is InspectionStatus.submitted and can_review(g.user, inspection)
 
+    def hidden_items(self, inspection) -> frozenset[str]:
+        """Items left out of this viewer's copy (a mystery shopper's notes of the visit)."""
+        from flask import g
+
+        from .access import shopper_notes
+
+        return shopper_notes(g.user, inspection)
+
     def dump_photos(self, inspection):
         from ..evidence.operations import photos_by_item
         from ..evidence.schemas import PhotoSchema
 
         schema = PhotoSchema(many=True)
-        return {code: schema.dump(photos) for code, photos in photos_by_item(inspection).items()}
+        hidden = self.hidden_items(inspection)
+        return {code: schema.dump(photos) for code, photos in photos_by_item(inspection).items()
+                if code not in hidden}
 
     def dump_checklist(self, inspection):
         checklist = inspection.checklist
+        hidden = self.hidden_items(inspection)
         return {"id": checklist.id, "name": checklist.name, "version": checklist.version,
                 "sections": [s.to_document() for s in checklist.sections],
-                "items": [item.to_document() for item in inspection.form_items()]}
+                "items": [item.to_document() for item in inspection.form_items()
+                          if item.code not in hidden]}
 
     def dump_answers(self, inspection):
+        hidden = self.hidden_items(inspection)
         if inspection.answers:
             return {a.item_code: {"value": a.value, "note": a.note, "failed": a.failed,
                                   "earned": float(a.earned), "possible": float(a.possible)}
-                    for a in inspection.answers}
-        return inspection.draft
+                    for a in inspection.answers if a.item_code not in hidden}
+        return {code: answer for code, answer in (inspection.draft or {}).items()
+                if code not in hidden}
 
     def dump_events(self, inspection):
         return inspection.events if self.identity_visible(inspection) else {}

@@ -12,7 +12,7 @@ from inspect_app.auth.models import User
 from inspect_app.extensions import db
 from inspect_app.inspections.models import Finding, Inspection, InspectionTeam
 
-from ..helpers import filler_of, submit_filled
+from ..helpers import attach_photos, filler_of, new_key, passing_answers, submit_filled
 
 
 def outlet_manager_of(inspection: Inspection) -> str:
@@ -133,6 +133,36 @@ def test_mystery_shopper_stays_anonymous_to_the_outlet(client, api, first):
     # the service manager, who may, sees who it was
     full = client.get(f"/api/v1/inspections/{mystery.id}", headers=api("fwgl")).get_json()
     assert full["inspector"] == shopper.display_name and full["events"]["called"]
+
+
+def test_the_shoppers_notes_of_the_visit_stay_with_those_who_know_the_shopper(client, api,
+                                                                             first):
+    """EFF-09 asks the shopper to write down the times of arrival, ticket and call: does the
+    outlet's copy leave out the visit's free-text items (answer, item and photos), while the
+    service manager reads them and the scored items stay visible to both?"""
+    mystery = first("mystery_visit")
+    shopper = api(mystery.assignee.username)
+    items = client.get(f"/api/v1/inspections/{mystery.id}",
+                       headers=shopper).get_json()["checklist"]["items"]
+    notes = [i["code"] for i in items if i["response_type"] == "text"]
+    assert "EFF-09" in notes
+    answers = passing_answers(items)
+    answers["EFF-09"] = {"value": "09:12到店，09:13取号（A058号），09:41叫号", "note": None}
+    attach_photos(client, shopper, mystery.id, items, answers)
+    response = client.post(f"/api/v1/inspections/{mystery.id}/submit",
+                           json={"answers": answers},
+                           headers={**shopper, "Idempotency-Key": new_key()})
+    assert response.status_code == 200, response.get_json()
+    for username in (outlet_manager_of(mystery), subbranch_manager_of(mystery)):
+        shown = client.get(f"/api/v1/inspections/{mystery.id}", headers=api(username))
+        assert "A058" not in shown.get_data(as_text=True), username
+        detail = shown.get_json()
+        codes = {i["code"] for i in detail["checklist"]["items"]}
+        assert not codes & set(notes) and not set(detail["answers"]) & set(notes)
+        assert not set(detail["photos"]) & set(notes)
+        assert "ENV-01" in codes and detail["answers"]["ENV-01"]["value"] == "pass"
+    full = client.get(f"/api/v1/inspections/{mystery.id}", headers=api("fwgl")).get_json()
+    assert full["answers"]["EFF-09"]["value"].startswith("09:12到店")
 
 
 def test_overturned_appeal_rescores_and_keeps_both_versions(client, api, first):

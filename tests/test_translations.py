@@ -18,6 +18,16 @@ def test_every_message_has_an_english_translation():
     assert missing == []
 
 
+def test_the_english_words_for_appeals_keep_one_meaning():
+    """"Upheld" is the finding standing (维持原结论); an appeal that succeeds is "granted" —
+    also where a fix is withdrawn because of it."""
+    with open(CATALOG / "messages.po", "rb") as handle:
+        english = {m.id: m.string for m in read_po(handle) if m.id}
+    assert "granted" in english["申诉成立"].lower()
+    assert "granted" in english["申诉成立，已撤销"].lower()
+    assert "upheld" not in english["申诉成立，已撤销"].lower()
+
+
 def _key(value):
     """A plural message's id and strings come as lists or tuples: compare them as tuples."""
     return tuple(value) if isinstance(value, (list, tuple)) else value

@@ -32,7 +32,8 @@ def bulletin(kind: str, day: date, by: User) -> dict[str, Any]:
     changes, most-failed items, self vs independent gaps and inspection counts."""
     period = dashboards.period_for(kind, day)
     ranking = [r for r in dashboards.outlet_ranking(period, by) if r["combined"] is not None]
-    best, worst = dashboards.best_and_worst(ranking)
+    standing = dashboards.outlet_standing(period, by)
+    best, worst = dashboards.ends_for(ranking, standing)
     paths = by.scope_paths(Permission.reports_read)
     start, end = period.bounds
     counts = dict(db.session.execute(
@@ -64,7 +65,7 @@ def bulletin(kind: str, day: date, by: User) -> dict[str, Any]:
                    "label": period.label},
         "inspections": {Mode(m).label if isinstance(m, str) else m.label: n
                         for m, n in counts.items()},
-        "best": best, "worst": worst,
+        "best": best, "worst": worst, "standing": standing,
         "benchmarks": [r for r in ranking if r["is_benchmark"]],
         "subbranches": [r for r in dashboards.subbranch_ranking(period, by)
                         if r.get("name")],
@@ -93,7 +94,10 @@ def _cell(value: Any) -> Any:
 def bulletin_xlsx(data: dict[str, Any]) -> bytes:
     """The bulletin as a workbook: one sheet per table, Chinese headers."""
     workbook = Workbook()
-    sheets = [
+    sheets = [("本网点名次", ["网点", "名次", "全行有得分网点数"],
+               [[r["name"], r["rank"], r["of"]] for r in data["standing"]])] \
+        if data["standing"] else []
+    sheets += [
         ("排名前列", ["名次", "网点", "支行", "综合得分", "等级"],
          [[r["rank"], r["name"], r["subbranch"], r["combined"], r["grade"]]
           for r in data["best"]]),

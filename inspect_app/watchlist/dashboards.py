@@ -193,6 +193,14 @@ def best_and_worst(ranking: list[dict[str, Any]], n: int = 5
     return best, list(reversed(ranking[max(len(best), len(ranking) - n):]))
 
 
+def ends_for(ranking: list[dict[str, Any]], standing: list[dict[str, Any]]
+             ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Best and worst for a reader of the ranking; none for a reader of single outlets (an
+    outlet manager), whose ``standing`` says where their outlets are: their one row would
+    stand among the best, whatever its place in the branch."""
+    return ([], []) if standing else best_and_worst(ranking)
+
+
 def needs_attention(row: dict[str, Any]) -> bool:
     """Whether a ranked unit is below 良好 (合格 or 不合格): marked 重点关注 on charts."""
     band = DEFAULT_RULES.grade_for(row["combined"]) if row["combined"] is not None else None

@@ -241,6 +241,8 @@ class BulletinSchema(ma.Schema):
     best = fields.List(fields.Nested(OutletRankSchema), metadata={"description": "最好的网点"})
     worst = fields.List(fields.Nested(OutletRankSchema), metadata={
         "description": "最差的网点，最差在前"})
+    standing = fields.List(fields.Nested(StandingSchema), metadata={
+        "description": "只看单个网点的人（网点负责人）：本网点在全行的名次（此时 best、worst 为空）"})
     benchmarks = fields.List(fields.Nested(OutletRankSchema))
     subbranches = fields.List(fields.Nested(SubbranchRankSchema))
     failed_items = fields.List(fields.Nested(FailedItemSchema))

@@ -232,7 +232,8 @@ def rankings():
         if g.user.can(Permission.reports_read, unit)}
     items = dashboards.most_failed_items(period, g.user, limit=8)
     gaps = [r for r in dashboards.mode_comparison(period, g.user)][:8]
-    best, worst = dashboards.best_and_worst(outlets)
+    standing = dashboards.outlet_standing(period, g.user)
+    best, worst = dashboards.ends_for(outlets, standing)
     label = _unit_labels([*outlets, *gaps])
     words = _chart_words()
     figures = {
@@ -263,7 +264,7 @@ def rankings():
                            worst=worst, subbranches=subbranches, items=items, gaps=gaps,
                            figures=figures, steps=_period_steps(period, day),
                            empty=not outlets, readable=readable,
-                           standing=dashboards.outlet_standing(period, g.user))
+                           standing=standing)
 
 
 def _unit_labels(rows: list[dict]):

@@ -236,6 +236,35 @@ def test_an_outlet_manager_sees_their_sub_branch_and_their_place_in_the_branch(c
     page = client.get(f"/manage/rankings?kind=month&day={last_month}").get_data(as_text=True)
     assert f"{mine['name']}：全行 {len(scored)} 个网点中排第 {mine['rank']} 名" in page
     assert "路北支行" in page and f"/manage/trend/{named[0]['id']}" not in page
+    # their one outlet is not shown as a "best" (or "worst") outlet, whatever its place
+    assert "排名前列网点" not in page and "排名靠后网点" not in page
+
+
+def test_an_outlet_managers_bulletin_gives_their_place_not_a_best_list_of_one(client, api,
+                                                                             login, demo):
+    """The bulletin of an outlet manager: their outlet's place in the branch — on the page, in
+    the PDF and the workbook — never their one outlet listed under 排名前列."""
+    last_month = (local_today().replace(day=1) - timedelta(days=1)).isoformat()
+    query = f"kind=month&day={last_month}"
+    ranking = client.get(f"/api/v1/dashboard/rankings?{query}", headers=api("fwgl")).get_json()
+    mine = next(r for r in ranking["outlets"] if r["code"] == "TS-LB-01")
+    of = sum(1 for r in ranking["outlets"] if r["combined"] is not None)
+    said = f"{mine['name']}：全行 {of} 个网点中排第 {mine['rank']} 名"
+    headers = api("wd.lb01")
+    data = client.get(f"/api/v1/bulletins?{query}", headers=headers).get_json()
+    assert data["best"] == data["worst"] == []
+    assert data["standing"] == [{"id": mine["id"], "name": mine["name"], "rank": mine["rank"],
+                                 "of": of}]
+    pdf = client.get(f"/api/v1/bulletins.pdf?{query}", headers=headers)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert said in text.replace("\n", "") and "排名前列" not in text
+    xlsx = client.get(f"/api/v1/bulletins.xlsx?{query}", headers=headers)
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.data))["本网点名次"]
+    assert [c.value for c in sheet[2]] == [mine["name"], mine["rank"], of]
+    login("wd.lb01", "Demo@2026")
+    page = client.get(f"/manage/bulletin?{query}").get_data(as_text=True)
+    assert said in page and "排名前列" not in page
+    assert client.get(f"/api/v1/bulletins?{query}", headers=api("fwgl")).get_json()["best"]
 
 
 def test_bulletins_export_as_pdf_and_xlsx(client, api, demo):

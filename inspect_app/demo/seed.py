@@ -21,7 +21,7 @@ from ..auth.models import User
 from ..auth.operations import create_user
 from ..auth.permissions import Role
 from ..extensions import db
-from ..i18n import bank_midnight, local_today
+from ..i18n import bank_midnight, local_date, local_today
 from ..orgs.models import AreaType, OrgKind, OrgUnit
 from ..orgs.operations import create_unit
 
@@ -348,6 +348,9 @@ def seed_current_work(report: SeedReport, units: dict[str, OrgUnit]) -> None:
             Inspection.status == InspectionStatus.final,
             Inspection.submitted_at >= bank_midnight(since))
             .order_by(Inspection.id)).all()
+        settled = _settle_earlier_findings(bank_midnight(since))
+        if settled:
+            report.created["已完成整改项（历史）"] = settled
         items = [item for inspection in recent
                  for item in create_rectification_items(inspection, by=None)]
         # The history ended weeks ago, so every deadline has passed. As in a working branch,
@@ -362,6 +365,69 @@ def seed_current_work(report: SeedReport, units: dict[str, OrgUnit]) -> None:
         if items:
             report.created["整改项"] = len(items)
             evaluate(today)
+
+
+def _settle_earlier_findings(before) -> int:
+    """The findings of the history before ``before`` as rectification items fixed in time: the
+    outlet's manager sent a fix within the deadline and the sub-branch's manager accepted it a
+    day or two later — so earlier months' lists and result pages tell what became of them.
+    Bulk Core inserts, like the history itself (no audit trail: nobody did this in the app)."""
+    from ..checklists.models import Checklist
+    from ..inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
+    from ..rectification.models import ClosedReason, RectificationItem, RectificationState
+
+    rows = db.session.execute(
+        sa.select(Finding.id, Finding.inspection_id, Finding.outlet_id, Finding.item_code,
+                  Finding.item_text, Finding.note, Finding.severity, Finding.red_line,
+                  Inspection.checklist_id, Inspection.submitted_at, OrgUnit.parent_id)
+        .join(Inspection, Finding.inspection_id == Inspection.id)
+        .join(OrgUnit, Finding.outlet_id == OrgUnit.id)
+        .outerjoin(RectificationItem, RectificationItem.finding_id == Finding.id)
+        .where(Inspection.status == InspectionStatus.final, Inspection.submitted_at < before,
+               Finding.status == FindingStatus.open, RectificationItem.id.is_(None))
+        .order_by(Finding.id)).all()
+    if not rows:
+        return 0
+    from ..auth.models import RoleGrant
+
+    def managers(role: Role) -> dict[int, int]:
+        pairs = db.session.execute(sa.select(RoleGrant.org_unit_id, sa.func.min(RoleGrant.user_id))
+                                   .where(RoleGrant.role == role)
+                                   .group_by(RoleGrant.org_unit_id)).all()
+        return dict(pairs)
+
+    outlet_managers, subbranch_managers = managers(Role.outlet_manager), \
+        managers(Role.subbranch_manager)
+    checklists = {c.id: c for c in db.session.scalars(sa.select(Checklist).where(
+        Checklist.id.in_({row.checklist_id for row in rows})))}
+    facts = {cid: ({i.code: i for i in c.items}, {s.code: s.name for s in c.sections})
+             for cid, c in checklists.items()}
+    rng = random.Random(2027)
+    items = []
+    for row in rows:
+        checklist_items, sections = facts[row.checklist_id]
+        item = checklist_items.get(row.item_code)
+        days = item.deadline_days if item is not None else 7
+        found = row.submitted_at
+        fixed = found + timedelta(days=rng.randint(1, max(1, days - 1)), hours=rng.randint(1, 8))
+        decided = fixed + timedelta(days=rng.randint(0, 2), hours=rng.randint(1, 6))
+        items.append({
+            "finding_id": row.id, "inspection_id": row.inspection_id,
+            "outlet_id": row.outlet_id, "item_code": row.item_code, "item_text": row.item_text,
+            "standard": (item.guidance or "") if item is not None else "",
+            "section": sections.get(item.section_code, "") if item is not None else "",
+            "finding_note": row.note, "severity": row.severity, "red_line": row.red_line,
+            "state": RectificationState.closed.value,
+            "deadline": (local_date(found) or found.date()) + timedelta(days=days),
+            "responsible_id": outlet_managers.get(row.outlet_id),
+            "fix_note": "已按标准整改，见整改后照片（演示数据）", "fix_submitted_at": fixed,
+            "fix_submitted_by_id": outlet_managers.get(row.outlet_id),
+            "decided_at": decided, "decided_by_id": subbranch_managers.get(row.parent_id),
+            "rejections": 0, "closed_at": decided, "closed_reason": ClosedReason.accepted.value,
+            "version": 1, "created_at": found, "updated_at": decided})
+    for start in range(0, len(items), 2000):
+        db.session.execute(sa.insert(RectificationItem.__table__), items[start:start + 2000])
+    return len(items)
 
 
 #: Later domains append their own steps (campaigns, inspections…).

@@ -358,6 +358,11 @@ class Finding(TimestampMixin, db.Model):
     inspection: Mapped[Inspection] = relationship(back_populates="findings")
     outlet: Mapped[OrgUnit] = relationship()
     appeals: Mapped[list[Appeal]] = relationship(back_populates="finding", order_by="Appeal.id")
+    #: What became of it: the rectification item that follows it (read only; the item owns
+    #: the link). None for a finding withdrawn before any item existed.
+    rectification: Mapped[Any] = relationship(
+        "RectificationItem", primaryjoin="Finding.id == foreign(RectificationItem.finding_id)",
+        viewonly=True, uselist=False)
 
 
 class AppealStatus(enum.Enum):

@@ -211,6 +211,11 @@ class InspectionSummarySchema(ma.Schema):
         return data
 
 
+#: A finding's state while its rectification item is under way (a closed one says why).
+FIX_LABELS = {"open": N_("待整改"), "submitted": N_("整改待验收"), "accepted": N_("整改已验收"),
+              "closed": N_("已关闭")}
+
+
 class AppealStateSchema(ma.Schema):
     """Where the latest appeal against a finding stands (shown under the finding)."""
 
@@ -233,10 +238,28 @@ class FindingSchema(ma.Schema):
     note = fields.String(allow_none=True)
     fixed_on_spot = fields.Boolean()
     status = fields.Enum(FindingStatus, by_value=True)
-    status_label = Label(attribute="status.label")
+    status_label = fields.Method("dump_status_label", metadata={
+        "description": "问题的现状：待整改、整改待验收、整改已验收、验收通过（已关闭）、立查立改、"
+                       "申诉成立已撤销……（有整改项时按整改项）"})
+    rectification_state = fields.Method("dump_rectification_state", metadata={
+        "description": "其整改项的状态（open / submitted / accepted / closed）；没有整改项为 null"})
     can_appeal = fields.Method("dump_can_appeal", metadata={
         "description": "当前用户现在能否对该问题申诉（被检查网点、申诉期内、无待处理申诉）"})
     appeal = fields.Method("dump_appeal", metadata={"description": "最近一次申诉及其结果"})
+
+    def dump_status_label(self, finding) -> str:
+        from ..rectification.models import RectificationState
+
+        item = finding.rectification
+        if finding.status is not FindingStatus.open or item is None:
+            return translated(finding.status.label)
+        if item.state is RectificationState.closed and item.closed_reason is not None:
+            return translated(item.closed_reason.label)
+        return translated(FIX_LABELS[item.state.value])
+
+    def dump_rectification_state(self, finding) -> str | None:
+        item = finding.rectification
+        return item.state.value if item is not None else None
 
     def dump_can_appeal(self, finding) -> bool:
         from flask import g

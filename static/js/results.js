@@ -19,6 +19,8 @@ function answerText(item, answer) {
 
 // Newest submissions first, a page at a time (「加载更多」), filtered by where they stand:
 // all, awaiting review (已提交) or final (已定稿).
+// a finding whose fix was accepted (or that was fixed on the spot) is no longer a red "to do"
+const FIXED = ["accepted", "closed"];
 const FILTERS = { all: ["submitted", "final"], submitted: ["submitted"], final: ["final"] };
 const listUrl = (key) => `/api/v1/inspections?${FILTERS[key].map((s) => `status=${s}`).join("&")}&order=recent`;
 
@@ -178,7 +180,7 @@ function render(r) {
           el("br"), withdrawn ? el("del", { class: "original-answer" }, shown) : el("strong", {}, shown),
           answer && answer.note ? el("span", { class: "muted" }, ` · ${answer.note}`) : null,
           withdrawn ? el("span", { class: "tag ok", "data-withdrawn": item.code }, t("withdrawn_answer", { answer: shown }))
-            : finding ? el("span", { class: "tag red" }, finding.status_label) : null,
+            : finding ? el("span", { class: FIXED.includes(finding.rectification_state) || finding.status === "fixed_on_spot" ? "tag ok" : "tag red", "data-finding-state": finding.rectification_state || finding.status }, finding.status_label) : null,
           pics.length ? photoThumbs(pics, { alt: item.code, mark: "data-photo" }) : null,
           finding ? appealBox(finding) : null);
       })));

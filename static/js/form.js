@@ -121,7 +121,7 @@ function control(item) {
     }
     case "number": {
       const unit = config.unit || "";
-      const hint = t(config.direction === "min" ? "limit_min" : "limit_max", { limit: config.limit, unit });
+      const hint = t(config.direction === "min" ? "limit_min" : "limit_max", { limit: config.limit, unit: unit && ` ${unit}` });
       if (derivedSource(item)) {
         const value = valueOf(item);
         return el("p", { class: "derived", "data-derived": item.code },

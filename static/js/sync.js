@@ -124,7 +124,9 @@ async function flushOutbox() {
     await send(entry, () => uploadPhoto(entry));
   }
   const now = await store.outbox();
-  const left = new Set(now.filter((e) => e.kind === "photo").map((e) => e.inspection_id));
+  // a photo the server refused waits for the person, not the submission: the server judges
+  // the form without it (a photo it needs is then named in the submission's refusal)
+  const left = new Set(now.filter((e) => e.kind === "photo" && !e.error).map((e) => e.inspection_id));
   const still = new Set(now.map((e) => e.id));  // a refused photo may have settled its task
   for (const entry of submissions) {
     if (entry.error || left.has(entry.inspection_id) || !still.has(entry.id)) continue;  // photos first

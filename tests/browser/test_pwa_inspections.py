@@ -155,6 +155,39 @@ def test_offline_inspection_with_photos_arrives_once_when_back_online(new_mobile
         "WARM-02": "camera", "O2O-01": "gallery"}
 
 
+def test_a_photo_the_server_refuses_does_not_hold_the_submission(new_mobile_context, spot):
+    """An optional photo is refused by the server (415): is the finished form still submitted
+    — rather than waiting on the phone for ever, 联网后自动提交 — with the refused photo left
+    for the person to retry or give up?"""
+    inspection_id, username, items = spot
+    optional = next(item["code"] for item in items
+                    if item["photo_rule"] == "optional" and item["response_type"] == "pass_fail")
+    page = new_mobile_context().new_page()
+    sign_in(page, username, f"/tasks/{inspection_id}")
+    wait_offline_ready(page)
+    timed = next(item for item in items
+                 if item["response_type"] == "number" and item["config"].get("unit"))
+    config = timed["config"]
+    word = "不超过" if config.get("direction", "max") == "max" else "不低于"
+    # the limit and its unit read apart, as the derived wait ("0 分钟") does
+    expect(page.locator(f"#item-{timed['code']}")).to_contain_text(
+        f"{word} {config['limit']} {config['unit']}")
+    quick_fill(page, items)
+    expect_all_answered(page, items)
+    page.route(re.compile(rf"/api/v1/inspections/{inspection_id}/photos$"),
+               lambda route: route.fulfill(status=415, json={"error": {
+                   "code": "unsupported_type", "message": "不支持的文件类型"}}))
+    page.context.set_offline(True)
+    attach_photo(page, optional, "gallery", 7)
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#queued-note")).to_be_visible()
+    page.context.set_offline(False)
+    expect(page.locator("#summary-total")).to_be_visible(timeout=15000)
+    assert reloaded(inspection_id).status is InspectionStatus.submitted
+    assert photos_of(inspection_id) == []
+    expect(page.locator("#sync-error")).to_contain_text("不支持的文件类型")
+
+
 def test_two_tabs_syncing_at_once_still_submit_once(new_mobile_context, spot):
     """Two open tabs flush the same outbox at the same moment: still exactly one submission?"""
     inspection_id, username, items = spot

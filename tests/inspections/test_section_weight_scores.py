@@ -2,11 +2,13 @@
 scored by them at submission, and stored scores never shift afterwards."""
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
 import sqlalchemy as sa
+from pypdf import PdfReader
 
 from inspect_app.extensions import db
 from inspect_app.inspections.models import Inspection, InspectionScore, Mode
@@ -79,6 +81,9 @@ def test_a_submitted_inspection_is_scored_by_its_section_weights(client, api,
     shown = client.get(f"/api/v1/inspections/{spot.id}", headers=api("fwgl")).get_json()
     assert shown["total"] == float(spot.total)
     assert [s["weight"] for s in shown["score"]["sections"]] == list(WEIGHTS.values())
+    report = client.get(f"/api/v1/inspections/{spot.id}/report.pdf", headers=api("fwgl"))
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(report.data)).pages)
+    assert "权重" in text  # the report's section table has the weights column
 
 
 def test_an_appeal_rescores_the_way_the_submission_was_scored(client, api,

@@ -176,3 +176,60 @@ def test_the_pages_in_english(client, login, demo):
     assert "This is the checklist’s first version." in detail
     assert "<span>Photo rule: Required when failed</span>" in detail
     assert "Pass / fail / N.A." in detail and "Retire" in detail
+
+
+def _draft_with_rules(client, api, demo, scoring_rules: dict) -> int:
+    """A draft of the next version, identical but for its scoring rules (set through the API,
+    the only place they are edited)."""
+    headers = api("fwgl")
+    draft = client.post(f"/api/v1/checklists/{demo.id}/versions", json={}, headers=headers)
+    assert draft.status_code == 201, draft.get_json()
+    document = {key: draft.get_json()[key] for key in ("name", "description", "sections", "items")}
+    edited = client.put(f"/api/v1/checklists/{draft.get_json()['id']}", headers=headers,
+                        json={**document, "scoring_rules": scoring_rules})
+    assert edited.status_code == 200, edited.get_json()
+    return draft.get_json()["id"]
+
+
+def test_a_version_shows_its_scoring_rules_and_what_a_draft_changes_in_them(client, login,
+                                                                            api, demo):
+    """A draft whose only changes are 优秀 from 90 to 95 and the red line from a cap of 59 to
+    判定不合格: does its page show its rules, and list both changes (not "内容没有变化") before
+    the manager ticks 我已核对 — in English too?"""
+    stored = dict(demo.scoring_rules)
+    bands = [dict(band) for band in stored["grade_bands"]]
+    next(band for band in bands if band["key"] == "excellent")["min"] = 95
+    draft_id = _draft_with_rules(client, api, demo, {**stored, "grade_bands": bands,
+                                                     "red_line": {"mode": "fail"}})
+    login("fwgl", "Demo@2026")
+    published = client.get(f"/manage/standards/{demo.id}").get_data(as_text=True)
+    rules = published.split('id="scoring-rules"', 1)[1].split("</section>", 1)[0]
+    assert "优秀 90 分及以上；良好 80 分及以上；合格 60 分及以上；不合格 低于 60 分" in rules
+    assert "封顶 59 分" in rules and "按检查项分值合计（未设分区权重）" in rules
+    assert "自查 1；互查 2；抽查 2；暗访 2" in rules
+
+    page = client.get(f"/manage/standards/{draft_id}").get_data(as_text=True)
+    assert "内容没有变化" not in page
+    changes = page.split("与第 1 版相比", 1)[1].split("</section>", 1)[0]
+    assert "<strong>等级</strong> <del>优秀 90 分及以上</del> → <ins>优秀 95 分及以上</ins>" in changes
+    assert "<strong>红线项（一票否决）</strong> <del>封顶 59 分</del> → <ins>判定不合格（0 分）</ins>" \
+        in changes
+    english = client.get(f"/manage/standards/{draft_id}?lang=en").get_data(as_text=True)
+    assert "<del>Excellent from 90</del> → <ins>Excellent from 95</ins>" in english
+    assert "<del>Capped at 59</del> → <ins>Failed (0)</ins>" in english
+
+
+def test_a_section_weight_change_is_named_as_such(client, login, api, demo):
+    """Weights given to the five sections: does the change list say 权重 — → 20 per section,
+    and the items list each section's weight?"""
+    headers = api("fwgl")
+    document = client.get(f"/api/v1/checklists/{demo.id}/export.json", headers=headers).get_json()
+    for section in document["sections"]:
+        section["weight"] = 20
+    draft = client.post(f"/api/v1/checklists/{demo.id}/versions", json=document, headers=headers)
+    assert draft.status_code == 201, draft.get_json()
+    login("fwgl", "Demo@2026")
+    page = client.get(f"/manage/standards/{draft.get_json()['id']}").get_data(as_text=True)
+    assert "分区 ENV：权重 <del>—</del> → <ins>20</ins>" in page
+    assert '网点颜值靓化 <span class="muted">权重 20</span>' in page
+    assert "按分区权重合并各分区得分率" in page

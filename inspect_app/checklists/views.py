@@ -25,15 +25,7 @@ from ..i18n import local_date, say, translated
 from ..scoring.types import RESPONSE_TYPES
 from .changes import RuleChange, compare
 from .models import Checklist, ChecklistStatus
-from .operations import (
-    create_draft,
-    get_checklist,
-    new_version,
-    publish,
-    retire,
-    update_draft,
-    visible_checklists,
-)
+from .operations import get_checklist, import_document, publish, retire, visible_checklists
 from .spreadsheet import ChecklistImportError, ImportProblem, format_config, import_xlsx
 from .validation import FIELD_LABELS, MODE_LABELS, MODES, PHOTO_RULE_LABELS, SEVERITY_LABELS
 
@@ -44,6 +36,8 @@ pages_need(bp, Permission.checklists_manage)
 class ImportPageSchema(PageForm):
     base_id = Id(load_default=None)
     name = fields.String(load_default=None, validate=validate.Length(max=200))
+    #: the "替换现有草稿" tick: without it, a standard's draft is never overwritten
+    replace_draft = fields.Boolean(load_default=False)
 
 
 class ConfirmSchema(PageForm):
@@ -82,8 +76,8 @@ def index():
 
 @bp.post("/import")
 def import_file():
-    """An edited workbook becomes a draft: the next version of a standard (replacing the
-    content of its draft, if it has one), or a new standard."""
+    """An edited workbook becomes a draft: the next version of a standard, or a new standard.
+    A standard that has a draft keeps it unless 替换现有草稿 is ticked."""
     try:
         form = ImportPageSchema().load(request.form)
     except ma.ValidationError:
@@ -94,12 +88,8 @@ def import_file():
     try:
         base = get_checklist(form["base_id"], g.user) if form["base_id"] else None
         document = import_xlsx(upload.read(), name=form["name"])
-        if base is None:
-            checklist = create_draft(document, by=g.user)
-        elif base.status is ChecklistStatus.draft:  # the standard's draft: its content replaced
-            checklist = update_draft(base, document, by=g.user)
-        else:
-            checklist = new_version(base, by=g.user, document=document)
+        checklist = import_document(document, base=base, by=g.user,
+                                    replace_draft=form["replace_draft"])
         db.session.commit()
     except ChecklistImportError as exc:
         db.session.rollback()

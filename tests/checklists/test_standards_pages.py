@@ -109,20 +109,36 @@ def test_a_broken_workbook_shows_every_problem_and_changes_nothing(client, login
         as_text=True)
 
 
-def test_importing_again_replaces_the_draft_and_a_new_file_starts_a_checklist(
+def test_importing_onto_a_draft_needs_the_replace_tick_and_a_new_file_starts_a_checklist(
         client, login, demo):
-    """A second import onto a standard that has a draft: does it replace the draft's content
-    (no third version)? And a file imported as a new checklist: version 1 of a new standard?"""
+    """A second import onto a standard that has a draft: is it refused without 替换现有草稿,
+    saying a draft exists (with a link to it) and how to replace it, the draft untouched?
+    With the tick, does it replace the draft's content (no third version)? And a file imported
+    as a new checklist: version 1 of a new standard?"""
     login("fwgl", "Demo@2026")
     export = client.get(f"/api/v1/checklists/{demo.id}/export.xlsx").data
     draft_id = int(_import(client, export, base_id=demo.id).headers["Location"].rsplit("/", 1)[1])
     page = client.get("/manage/standards").get_data(as_text=True)
-    assert f'<option value="{draft_id}">「{demo.name}」的草稿（替换其内容）</option>' in page
+    assert f'<option value="{draft_id}">「{demo.name}」（已有草稿：第 2 版）</option>' in page
+    assert 'name="replace_draft"' in page
 
     def edit(sheet, column):
         sheet.cell(2, column["检查内容"] + 1).value = "第二次导入"
 
-    again = _import(client, _edited(export, edit), base_id=draft_id)
+    edited = _edited(export, edit)
+    for base_id in (draft_id, demo.id):  # the draft itself, or the version it came from
+        refused = _import(client, edited, base_id=base_id)
+        assert refused.status_code == 409
+        text = refused.get_data(as_text=True)
+        assert f"「{demo.name}」已有草稿（第 2 版，ID {draft_id}），导入不会覆盖它" in text
+        assert "请勾选“替换现有草稿”后再导入" in text
+        assert f'href="/manage/standards/{draft_id}">打开该草稿</a>' in text
+        db.session.expire_all()
+        assert db.session.get(Checklist, draft_id).items[0].text == demo.items[0].text
+
+    again = _post(client, "/manage/standards/import", {
+        "file": (io.BytesIO(edited), "标准.xlsx"), "base_id": str(demo.id),
+        "replace_draft": "yes"})
     assert again.status_code == 302 and again.headers["Location"].endswith(f"/{draft_id}")
     db.session.expire_all()
     versions = db.session.scalars(sa.select(Checklist.version).where(
@@ -233,3 +249,19 @@ def test_a_section_weight_change_is_named_as_such(client, login, api, demo):
     assert "分区 ENV：权重 <del>—</del> → <ins>20</ins>" in page
     assert '网点颜值靓化 <span class="muted">权重 20</span>' in page
     assert "按分区权重合并各分区得分率" in page
+
+
+def test_a_draft_that_changes_nothing_is_not_published(client, login, api, demo):
+    """A draft copied from version 1 and left as it is: is 发布 refused with a message saying
+    it is the same as the published version, and nothing published?"""
+    draft = client.post(f"/api/v1/checklists/{demo.id}/versions", json={}, headers=api("fwgl"))
+    draft_id = draft.get_json()["id"]
+    login("fwgl", "Demo@2026")
+    page = client.get(f"/manage/standards/{draft_id}").get_data(as_text=True)
+    assert "内容没有变化。" in page
+    refused = _post(client, f"/manage/standards/{draft_id}/publish", {"confirm": "yes"})
+    assert refused.status_code == 422
+    assert "该草稿与已发布的第 1 版完全相同（检查项、分区和评分规则都没有变化），不能发布：请先修改草稿" \
+        in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Checklist, draft_id).status is ChecklistStatus.draft

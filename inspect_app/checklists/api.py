@@ -12,6 +12,7 @@ from .models import Checklist
 from .operations import (
     create_draft,
     get_checklist,
+    import_document,
     new_version,
     publish,
     require_manager,
@@ -141,16 +142,17 @@ class Import(MethodView):
     @blp.arguments(ImportUploadSchema, location="multipart")
     @blp.response(201, ChecklistSchema)
     @blp.alt_response(422, description="文件有误：逐条列出工作表、行、列和原因，未写入任何内容")
+    @blp.alt_response(409, description="该检查表已有草稿，且未要求替换（replace_draft）：未写入任何内容")
     def post(self, form):
         """Import an .xlsx file: a new version of ``base_id``'s standard, or a new checklist.
-        Everything is checked before anything is written."""
+        Everything is checked before anything is written. If the standard already has a draft,
+        the import is refused (409 ``draft_exists``, with ``draft_id``) unless
+        ``replace_draft`` is true, which replaces the draft's content."""
         by = current_user()
         require_manager(by)
         base = get_checklist(form["base_id"], by) if form.get("base_id") else None
         document = import_xlsx(form["file"].read(), name=form.get("name"))
-        if base is not None:
-            checklist = new_version(base, by=by, document=document)
-        else:
-            checklist = create_draft(document, by=by)
+        checklist = import_document(document, base=base, by=by,
+                                    replace_draft=form["replace_draft"])
         db.session.commit()
         return checklist

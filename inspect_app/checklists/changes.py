@@ -2,12 +2,16 @@
 
 Pure: two checklist documents (:meth:`Checklist.to_document`) in, a :class:`Changes` out. Items and
 sections are matched by code; an item whose code is kept but whose fields differ is *changed*,
-field by field. Order alone is not a change worth reviewing and is left out.
+field by field. Order alone is not a change worth reviewing and is left out. Given both versions'
+scoring rules (``Checklist.scoring_rules``), rule changes are listed too: grade bands by key,
+the red-line rule, mode weights and the rules' version.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from .validation import MODES
 
 #: The item fields compared, in the order the spreadsheet has them.
 ITEM_FIELDS = ("section", "text", "guidance", "weight", "response_type", "config", "photo_rule",
@@ -29,6 +33,19 @@ class ItemChange:
 
 
 @dataclass(frozen=True)
+class RuleChange:
+    """One scoring rule that differs: ``kind`` is ``grade_band``, ``red_line``, ``mode_weight``
+    or ``version``; ``key`` the band's or mode's key (None for the others); ``old``/``new`` the
+    band (``{"key", "label", "min"}``), rule (``{"mode", "cap"}``), weight or version — None
+    for a band added or removed."""
+
+    kind: str
+    key: str | None
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
 class Changes:
     name: FieldChange | None = None
     description: FieldChange | None = None
@@ -38,12 +55,13 @@ class Changes:
     items_added: tuple[dict[str, Any], ...] = ()
     items_removed: tuple[dict[str, Any], ...] = ()
     items_changed: tuple[ItemChange, ...] = field(default=())
+    rules: tuple[RuleChange, ...] = ()
 
     @property
     def empty(self) -> bool:
         return not (self.name or self.description or self.sections_added
                     or self.sections_removed or self.sections_changed or self.items_added
-                    or self.items_removed or self.items_changed)
+                    or self.items_removed or self.items_changed or self.rules)
 
 
 def _same(old: Any, new: Any) -> bool:
@@ -73,8 +91,47 @@ def _changed(old_rows: list[dict[str, Any]], new_rows: list[dict[str, Any]],
     return added, removed, tuple(changed)
 
 
-def compare(old: dict[str, Any], new: dict[str, Any]) -> Changes:
-    """What ``new`` changes against ``old`` (both checklist documents)."""
+def _red_line(rules: dict[str, Any]) -> dict[str, Any]:
+    rule = rules.get("red_line") or {}
+    mode = rule.get("mode", "cap")
+    return {"mode": mode, "cap": rule.get("cap") if mode == "cap" else None}
+
+
+def _mode_order(mode: str) -> tuple[int, str]:
+    # the modes' own order, whatever order a JSON column gives the keys back in
+    return (MODES.index(mode) if mode in MODES else len(MODES), mode)
+
+
+def compare_rules(old: dict[str, Any], new: dict[str, Any]) -> tuple[RuleChange, ...]:
+    """What ``new`` changes against ``old`` (both scoring-rule dicts, as stored with a version):
+    grade bands (highest first, then any removed), the red-line rule, mode weights, version."""
+    changes: list[RuleChange] = []
+    old_bands = {b["key"]: b for b in old.get("grade_bands") or []}
+    new_bands = {b["key"]: b for b in new.get("grade_bands") or []}
+    for key, band in sorted(new_bands.items(), key=lambda pair: -float(pair[1]["min"])):
+        before = old_bands.get(key)
+        if before is None or before.get("label") != band.get("label") \
+                or not _same(before.get("min"), band.get("min")):
+            changes.append(RuleChange("grade_band", key, before, band))
+    changes += [RuleChange("grade_band", key, band, None) for key, band in old_bands.items()
+                if key not in new_bands]
+    before, after = _red_line(old), _red_line(new)
+    if before["mode"] != after["mode"] or not _same(before["cap"], after["cap"]):
+        changes.append(RuleChange("red_line", None, before, after))
+    old_weights, new_weights = old.get("mode_weights") or {}, new.get("mode_weights") or {}
+    for mode in sorted({*new_weights, *old_weights}, key=_mode_order):
+        if not _same(old_weights.get(mode), new_weights.get(mode)):
+            changes.append(RuleChange("mode_weight", mode, old_weights.get(mode),
+                                      new_weights.get(mode)))
+    if old.get("version") != new.get("version"):
+        changes.append(RuleChange("version", None, old.get("version"), new.get("version")))
+    return tuple(changes)
+
+
+def compare(old: dict[str, Any], new: dict[str, Any], *, old_rules: dict[str, Any] | None = None,
+            new_rules: dict[str, Any] | None = None) -> Changes:
+    """What ``new`` changes against ``old`` (both checklist documents), and — given both
+    versions' scoring rules — what their rules change."""
     s_added, s_removed, s_changed = _changed(old.get("sections") or [],
                                              new.get("sections") or [], ("name", "weight"),
                                              "name")
@@ -85,4 +142,6 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> Changes:
         description=None if (old.get("description") or "") == (new.get("description") or "")
         else FieldChange("description", old.get("description"), new.get("description")),
         sections_added=s_added, sections_removed=s_removed, sections_changed=s_changed,
-        items_added=i_added, items_removed=i_removed, items_changed=i_changed)
+        items_added=i_added, items_removed=i_removed, items_changed=i_changed,
+        rules=(compare_rules(old_rules, new_rules)
+               if old_rules is not None and new_rules is not None else ()))

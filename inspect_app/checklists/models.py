@@ -84,6 +84,16 @@ class Checklist(TimestampMixin, db.Model):
         """The items an inspection in ``mode`` holds (e.g. mystery-only items only in 暗访)."""
         return [item for item in self.items if mode in item.modes]
 
+    def section_weights(self) -> dict[str, Decimal] | None:
+        """The sections' weights (分区权重) by code, which the scoring engine combines section
+        percentages by; None when the sections have none. A version saved before weights had
+        to be all or none may weigh some sections only: it scores by the items' points, as it
+        always did."""
+        weights = {section.code: section.weight for section in self.sections}
+        if not weights or any(weight is None for weight in weights.values()):
+            return None
+        return weights
+
     def to_document(self) -> dict[str, Any]:
         """The checklist in the shared plain-data shape (API, spreadsheet, scoring)."""
         return {

@@ -16,6 +16,7 @@ from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
 from ..i18n import N_
 from ..scoring import DEFAULT_RULES, ScoringError, ScoringRules
+from .changes import compare
 from .models import Checklist, ChecklistItem, ChecklistSection, ChecklistStatus
 from .validation import checklist_problems
 
@@ -116,10 +117,34 @@ def update_draft(checklist: Checklist, document: dict[str, Any], *, by: User | N
     return checklist
 
 
+def current_published(key: str) -> Checklist | None:
+    """The standard's newest published version (the one campaigns pick up), if any."""
+    return db.session.scalar(
+        sa.select(Checklist).where(Checklist.key == key,
+                                   Checklist.status == ChecklistStatus.published)
+        .order_by(Checklist.version.desc()).limit(1))
+
+
+def _refuse_if_unchanged(checklist: Checklist) -> None:
+    """A draft identical to the published version (items, sections and scoring rules) would
+    only add a version that changes nothing: refused, so a slip is not published as news."""
+    current = current_published(checklist.key)
+    if current is None or current.id == checklist.id:
+        return
+    if compare(current.to_document(), checklist.to_document(), old_rules=current.scoring_rules,
+               new_rules=checklist.scoring_rules).empty:
+        raise InvalidInput(N_("该草稿与已发布的第 %(version)s 版完全相同（检查项、分区和评分规则都没有变化），"
+                              "不能发布：请先修改草稿"), version=current.version,
+                           code="no_changes", details={"published_id": current.id})
+
+
 def publish(checklist: Checklist, *, by: User | None) -> Checklist:
-    """Publish a draft: from now on it never changes and inspections can use it."""
+    """Publish a draft: from now on it never changes and inspections can use it. A draft
+    that changes nothing against the published version is refused."""
     require_manager(by)
     _validated(checklist.to_document())
+    if checklist.status is ChecklistStatus.draft:
+        _refuse_if_unchanged(checklist)
     checklist.publish()
     db.session.flush()
     record("checklist.publish", checklist, actor=by, after=_summary(checklist))
@@ -161,6 +186,33 @@ def new_version(base: Checklist, *, by: User | None,
     record("checklist.new_version", checklist, actor=by,
            after={**_summary(checklist), "based_on": base.id})
     return checklist
+
+
+def draft_of(key: str) -> Checklist | None:
+    """The standard's draft (there is at most one at a time)."""
+    return db.session.scalar(sa.select(Checklist).where(
+        Checklist.key == key, Checklist.status == ChecklistStatus.draft))
+
+
+def import_document(document: dict[str, Any], *, base: Checklist | None, by: User | None,
+                    replace_draft: bool = False) -> Checklist:
+    """An imported workbook as a draft: a new standard (no ``base``), or the next version of
+    ``base``'s standard. If that standard already has a draft, the import is refused unless
+    ``replace_draft`` says to replace the draft's content (its scoring rules are kept): a
+    draft someone is preparing is never overwritten by surprise."""
+    require_manager(by)
+    if base is None:
+        return create_draft(document, by=by)
+    draft = draft_of(base.key)
+    if draft is None:
+        return new_version(base, by=by, document=document)
+    if not replace_draft:
+        raise Conflict(N_("「%(name)s」已有草稿（第 %(version)s 版，ID %(id)s），导入不会覆盖它。"
+                          "要用这个文件替换草稿的内容，请勾选“替换现有草稿”后再导入"
+                          "（接口：replace_draft=true）；也可以先发布或修改该草稿"),
+                       name=draft.name, version=draft.version, id=draft.id,
+                       code="draft_exists", details={"draft_id": draft.id})
+    return update_draft(draft, document, by=by)
 
 
 def get_checklist(checklist_id: int, by: User) -> Checklist:

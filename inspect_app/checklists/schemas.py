@@ -116,6 +116,8 @@ class ImportFormSchema(ma.Schema):
 
     base_id = Id(metadata={"description": "基于哪个已发布版本导入为新版本；不填则新建检查表"})
     name = fields.String(validate=validate.Length(min=1, max=200))
+    replace_draft = fields.Boolean(load_default=False, metadata={
+        "description": "该检查表已有草稿时，用此文件替换草稿的内容；不填则拒绝导入（409 draft_exists）"})
 
 
 class ImportUploadSchema(ImportFormSchema):

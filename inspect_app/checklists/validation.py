@@ -169,7 +169,32 @@ def _section_problems(data: dict[str, Any], problems: list[Problem]) -> set[str]
         if section.get("weight") is not None:
             _check_weight(problems, ("sections", index, "weight"), N_("分区权重"),
                           section["weight"])
+    _section_weight_problems(sections, problems)
     return codes
+
+
+#: What the section weights must add up to: they are the sections' shares of the total.
+SECTION_WEIGHT_SUM = 100
+
+
+def _section_weight_problems(sections: list[Any], problems: list[Problem]) -> None:
+    """Section weights make the total a weighted mean of the section percentages (scoring
+    engine): every section has one or none does, and they are shares that add up to 100."""
+    rows = [(index, s) for index, s in enumerate(sections) if isinstance(s, dict)]
+    weighted = [(index, s["weight"]) for index, s in rows if s.get("weight") is not None]
+    if not weighted:
+        return
+    missing = [index for index, s in rows if s.get("weight") is None]
+    for index in missing:
+        problems.append(Problem(("sections", index, "weight"), Message(
+            "分区权重未填写：其他分区填写了权重，权重要么每个分区都填，要么都不填")))
+    if missing or not all(_is_number(weight) for _, weight in weighted):
+        return
+    total = sum((Decimal(repr(weight)) for _, weight in weighted), Decimal(0))
+    if total != SECTION_WEIGHT_SUM:
+        problems.append(Problem(("sections",), Message(
+            "分区权重合计应为 %(expected)s，当前为 %(total)s", expected=SECTION_WEIGHT_SUM,
+            total=format(total.normalize(), "f"))))  # 150, not 150.0 nor 1.5E+2
 
 
 def _config_problems(response_type: str, config: Any, weight: Any) -> list[Message]:

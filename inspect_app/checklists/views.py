@@ -21,21 +21,13 @@ from ..auth.session import pages_need
 from ..errors import DomainError
 from ..extensions import db
 from ..forms import PageForm
-from ..i18n import local_date, say
+from ..i18n import local_date, say, translated
 from ..scoring.types import RESPONSE_TYPES
-from .changes import compare
+from .changes import RuleChange, compare
 from .models import Checklist, ChecklistStatus
-from .operations import (
-    create_draft,
-    get_checklist,
-    new_version,
-    publish,
-    retire,
-    update_draft,
-    visible_checklists,
-)
+from .operations import get_checklist, import_document, publish, retire, visible_checklists
 from .spreadsheet import ChecklistImportError, ImportProblem, format_config, import_xlsx
-from .validation import FIELD_LABELS, MODE_LABELS, PHOTO_RULE_LABELS, SEVERITY_LABELS
+from .validation import FIELD_LABELS, MODE_LABELS, MODES, PHOTO_RULE_LABELS, SEVERITY_LABELS
 
 bp = Blueprint("standards", __name__, url_prefix="/manage/standards")
 pages_need(bp, Permission.checklists_manage)
@@ -44,6 +36,8 @@ pages_need(bp, Permission.checklists_manage)
 class ImportPageSchema(PageForm):
     base_id = Id(load_default=None)
     name = fields.String(load_default=None, validate=validate.Length(max=200))
+    #: the "替换现有草稿" tick: without it, a standard's draft is never overwritten
+    replace_draft = fields.Boolean(load_default=False)
 
 
 class ConfirmSchema(PageForm):
@@ -82,8 +76,8 @@ def index():
 
 @bp.post("/import")
 def import_file():
-    """An edited workbook becomes a draft: the next version of a standard (replacing the
-    content of its draft, if it has one), or a new standard."""
+    """An edited workbook becomes a draft: the next version of a standard, or a new standard.
+    A standard that has a draft keeps it unless 替换现有草稿 is ticked."""
     try:
         form = ImportPageSchema().load(request.form)
     except ma.ValidationError:
@@ -94,12 +88,8 @@ def import_file():
     try:
         base = get_checklist(form["base_id"], g.user) if form["base_id"] else None
         document = import_xlsx(upload.read(), name=form["name"])
-        if base is None:
-            checklist = create_draft(document, by=g.user)
-        elif base.status is ChecklistStatus.draft:  # the standard's draft: its content replaced
-            checklist = update_draft(base, document, by=g.user)
-        else:
-            checklist = new_version(base, by=g.user, document=document)
+        checklist = import_document(document, base=base, by=g.user,
+                                    replace_draft=form["replace_draft"])
         db.session.commit()
     except ChecklistImportError as exc:
         db.session.rollback()
@@ -148,14 +138,78 @@ def shown(name: str, value: Any) -> str:
     return str(value)
 
 
+def _number(value: Any) -> str:
+    """90 rather than 90.0; 12.5 as it is."""
+    return f"{float(value):g}"
+
+
+def _band(band: dict[str, Any], *, lowest_below: Any = None) -> str:
+    """"优秀 90 分及以上"; the lowest band (from 0) as "不合格 低于 60 分" when ``lowest_below``
+    is the next band's minimum."""
+    label = translated(band["label"])
+    if lowest_below is not None:
+        return gettext("%(label)s 低于 %(min)s 分", label=label, min=_number(lowest_below))
+    return gettext("%(label)s %(min)s 分及以上", label=label, min=_number(band["min"]))
+
+
+def _red_line(rule: dict[str, Any]) -> str:
+    if rule.get("mode") == "fail":
+        return gettext("判定不合格（0 分）")
+    return gettext("封顶 %(cap)s 分", cap=_number(rule.get("cap")))
+
+
+def rules_shown(checklist: Checklist) -> dict[str, Any]:
+    """The version's scoring rules as the page says them: grade bands (highest first), what a
+    failed red-line item does, the modes' weights in a period score, how the total is made."""
+    rules = checklist.scoring_rules or {}
+    weights = rules.get("mode_weights") or {}
+    bands = sorted(rules.get("grade_bands") or [], key=lambda b: -float(b["min"]))
+    shown_bands = [_band(band, lowest_below=bands[index - 1]["min"]
+                         if index and not float(band["min"]) else None)
+                   for index, band in enumerate(bands)]
+    return {
+        "bands": shown_bands,
+        "red_line": _red_line(rules.get("red_line") or {}),
+        # in the modes' own order: a JSON column need not keep the keys' order
+        "mode_weights": [(gettext(MODE_LABELS[mode]), _number(weights[mode]))
+                         for mode in MODES if mode in weights],
+        "version": rules.get("version"),
+        "section_weights": checklist.section_weights(),
+    }
+
+
+def rule_change(change: RuleChange) -> tuple[str, str, str]:
+    """A rule change as (what, before, after), in the page's language; "—" for nothing."""
+    if change.kind == "grade_band":
+        band = lambda b: "—" if b is None else _band(b)  # noqa: E731
+        return gettext("等级"), band(change.old), band(change.new)
+    if change.kind == "red_line":
+        return gettext("红线项（一票否决）"), _red_line(change.old), _red_line(change.new)
+    if change.kind == "mode_weight":
+        value = lambda w: "—" if w is None else _number(w)  # noqa: E731
+        return (gettext("%(mode)s权重", mode=gettext(MODE_LABELS.get(change.key, change.key))),
+                value(change.old), value(change.new))
+    return gettext("评分规则版本"), change.old or "—", change.new or "—"
+
+
+def section_field_label(name: str) -> str:
+    """A section field's name (the 分区 sheet's column header) in the page's language."""
+    return {"name": gettext("名称"), "weight": gettext("权重")}.get(name, name)
+
+
 def _version_page(checklist: Checklist, *, error: str | None = None, status: int = 200):
     previous = _previous(checklist)
-    changes = compare(previous.to_document(), checklist.to_document()) if previous else None
+    changes = compare(previous.to_document(), checklist.to_document(),
+                      old_rules=previous.scoring_rules,
+                      new_rules=checklist.scoring_rules) if previous else None
     sections = {s.code: s.name for s in checklist.sections}
+    weights = {s.code: _number(s.weight) for s in checklist.sections if s.weight is not None}
     return render_template(
         "manage/standard.html", checklist=checklist, previous=previous, changes=changes,
-        sections=sections, error=error, field_label=field_label, shown=shown,
-        local_date=local_date, is_draft=checklist.status is ChecklistStatus.draft,
+        sections=sections, section_weights=weights, rules=rules_shown(checklist),
+        rule_change=rule_change, section_field_label=section_field_label, error=error,
+        field_label=field_label, shown=shown, local_date=local_date,
+        is_draft=checklist.status is ChecklistStatus.draft,
         is_published=checklist.status is ChecklistStatus.published), status
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,7 +29,8 @@ from ..inspections.models import (
     InspectionStatus,
     Mode,
 )
-from ..scoring import ScoringRules
+from ..scoring import ScoringRules, total_percent
+from ..scoring._numbers import cents
 
 MODE_CHANCE = {Mode.self_check: 1.0, Mode.peer_check: 0.34, Mode.spot_check: 0.2,
                Mode.mystery_visit: 0.15}
@@ -69,25 +71,36 @@ class _Form:
     items: list[dict[str, Any]]
     scored: list[dict[str, Any]]
     rules: ScoringRules
+    #: The checklist's section weights, or None (:meth:`Checklist.section_weights`).
+    section_weights: dict[str, Decimal] | None
 
 
 def _forms(checklist: Checklist) -> dict[Mode, _Form]:
     rules = ScoringRules.from_dict(checklist.scoring_rules)
+    weights = checklist.section_weights()
     forms = {}
     for mode in Mode:
         items = [i.to_document() for i in checklist.items_for_mode(mode.value)]
-        forms[mode] = _Form(items, [i for i in items if i["response_type"] != "text"], rules)
+        forms[mode] = _Form(items, [i for i in items if i["response_type"] != "text"], rules,
+                            weights)
     return forms
 
 
 def _score(form: _Form, passed: dict[str, bool]) -> tuple[Decimal, str, str, bool]:
-    earned = sum(Decimal(str(i["weight"])) for i in form.scored if passed[i["code"]])
-    possible = sum(Decimal(str(i["weight"])) for i in form.scored)
-    total = (earned * 100 / possible).quantize(Decimal("0.01"))
+    """The engine's total for full-or-nothing answers, summed here because it is fast."""
+    totals: dict[str, tuple[Fraction, Fraction]] = {}
+    for item in form.scored:
+        weight = Fraction(Decimal(str(item["weight"])))
+        earned, possible = totals.get(item["section"], (Fraction(0), Fraction(0)))
+        totals[item["section"]] = (earned + (weight if passed[item["code"]] else 0),
+                                   possible + weight)
+    exact = total_percent(totals, form.section_weights)
+    assert exact is not None
     red_line = any(i["red_line"] and not passed[i["code"]] for i in form.scored)
     if red_line:
         rule = form.rules.red_line
-        total = min(total, Decimal(str(rule.cap))) if rule.mode == "cap" else Decimal(0)
+        exact = min(exact, Fraction(rule.cap)) if rule.mode == "cap" else Fraction(0)
+    total = cents(exact)
     band = form.rules.grade_for(total)
     return total, band.key, band.label, red_line
 

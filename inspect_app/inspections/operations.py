@@ -62,6 +62,11 @@ def _rules(inspection: Inspection) -> ScoringRules:
     return ScoringRules.from_dict(inspection.checklist.scoring_rules)
 
 
+def section_weights(inspection: Inspection) -> dict[str, Decimal] | None:
+    """The section weights the inspection's total combines its sections by (None: points)."""
+    return inspection.checklist.section_weights()
+
+
 def _check_answers(inspection: Inspection, answers: dict[str, Any], *, complete: bool) -> None:
     problems = validate_answers(item_documents(inspection), answers, require_all=complete)
     if problems:
@@ -205,7 +210,8 @@ def submit(inspection: Inspection, payload: dict[str, Any], *, by: User) -> dict
     if photo_problems:
         raise InvalidInput(N_("部分检查项需要拍照留证"), code="photos_missing", details=photo_problems)
     try:
-        result = score_inspection(item_documents(inspection), answers, _rules(inspection))
+        result = score_inspection(item_documents(inspection), answers, _rules(inspection),
+                                  section_weights=section_weights(inspection))
     except ScoringError as exc:
         raise InvalidInput(exc.message, code="answers_invalid", details=exc.messages) from exc
 
@@ -536,7 +542,12 @@ def _rescore_without(inspection: Inspection, item_code: str, appeal: Appeal) -> 
     for item in items:
         if item["code"] in overturned:
             answers[item["code"]] = _passing_answer(item)
-    result = score_inspection(items, answers, _rules(inspection))
+    # the way the submitted score combined its sections, so that the appeal changes the item
+    # and nothing else: a score stored before section weights counted has no such key
+    earlier = inspection.current_score
+    weighted = earlier is not None and "section_weights" in earlier.detail
+    result = score_inspection(items, answers, _rules(inspection),
+                              section_weights=section_weights(inspection) if weighted else None)
     by_code = {s.code: s for s in result.items}
     for answer in inspection.answers:
         score = by_code[answer.item_code]

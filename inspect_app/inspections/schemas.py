@@ -337,8 +337,12 @@ class InspectionSchema(InspectionSummarySchema):
                 else None, "grade": score.grade, "grade_key": score.grade_key,
                 "grade_label": translated(score.grade),
                 "reason": score.reason, "rules_version": score.rules_version,
+                # each section's points and percentage, and its weight where the checklist
+                # weighs its sections (absent from scores stored before weights counted)
                 "sections": score.detail.get("sections"),
                 "red_line_failures": score.detail.get("red_line_failures"),
+                # what the red-line rule did: its mode and cap, the total before and after
+                "red_line_applied": score.detail.get("red_line_applied"),
                 "history": [{"number": s.number, "total": float(s.total) if s.total is not None
                              else None, "grade": s.grade, "reason": s.reason,
                              "created_at": s.created_at.isoformat()}

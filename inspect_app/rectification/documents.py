@@ -275,6 +275,18 @@ def campaign_list(campaign: Campaign, viewer: User, subbranch: OrgUnit | None) -
                     f"整改清单_{_safe(campaign.name)}_{_safe(scope)}.pdf")
 
 
+def raw_score_note(applied: dict[str, Any] | None) -> str | None:
+    """"原始得分 92.00，触发红线封顶 59" when the red-line rule changed the total (the score
+    detail's ``red_line_applied``); None when it left the total as it was."""
+    if not applied or applied.get("total_before") is None \
+            or applied["total_before"] == applied.get("total_after"):
+        return None
+    raw = f"{applied['total_before']:.2f}"
+    if applied.get("mode") == "fail":
+        return f"原始得分 {raw}，触发红线判定不合格（0 分）"
+    return f"原始得分 {raw}，触发红线封顶 {applied.get('cap'):g}"
+
+
 def inspection_report(inspection: Inspection, viewer: User) -> Document:
     """检查报告 of one submitted inspection: scores by section, grade, every finding."""
     outlet = inspection.outlet
@@ -287,7 +299,8 @@ def inspection_report(inspection: Inspection, viewer: User) -> Document:
     detail = score.detail if score is not None else {}
     names = {s.code: s.name for s in inspection.checklist.sections}
     sections = [{"code": s["section"], "name": names.get(s["section"], s["section"]),
-                 "earned": s["earned"], "possible": s["possible"], "percent": s["percent"]}
+                 "earned": s["earned"], "possible": s["possible"], "percent": s["percent"],
+                 "weight": s.get("weight")}
                 for s in detail.get("sections", [])]
     red_lines = detail.get("red_line_failures") or []
     findings = []
@@ -321,6 +334,8 @@ def inspection_report(inspection: Inspection, viewer: User) -> Document:
                   "grade": (score.grade if score else None) or "—",
                   "red_line_failed": inspection.red_line_failed,
                   "red_line_note": "、".join(red_lines) if red_lines else None,
+                  "raw_note": raw_score_note(detail.get("red_line_applied")),
+                  "weighted": any(s["weight"] is not None for s in sections),
                   "sections": sections},
         "findings": findings, "generated_at": _now_label(), "signature": True,
     }

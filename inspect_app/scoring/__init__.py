@@ -14,6 +14,7 @@ from .engine import (
     combined_mean,
     period_score,
     score_inspection,
+    total_percent,
     validate_answers,
 )
 from .errors import ScoringError, UnknownResponseTypeError
@@ -35,6 +36,7 @@ __all__ = [
     "Answer", "ChecklistItem", "GradeBand", "InspectionResult", "InspectionScore", "ItemScore",
     "ModeScore", "PeriodScore", "RedLineOutcome", "RedLineRule", "ResponseType", "ScoringError",
     "ScoringRules", "SectionScore", "UnknownResponseTypeError", "get_response_type",
-    "combined_mean", "period_score", "register", "score_inspection", "validate_answers", "validate_item",
+    "combined_mean", "period_score", "register", "score_inspection", "total_percent",
+    "validate_answers", "validate_item",
     "validate_rules",
 ]

@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..messages import Message
-from ._numbers import ZERO, as_decimal, cents
+from ._numbers import ZERO, as_decimal, cents, json_number
 from .errors import ScoringError
 from .items import Answer, ChecklistItem
 from .rules import DEFAULT_RULES, INDEPENDENT_MODES, MODE_LABELS_ZH, MODES, ScoringRules
@@ -50,17 +50,23 @@ class ItemScore:
 
 @dataclass(frozen=True)
 class SectionScore:
-    """Subtotal of one section (module); ``percent`` is None when nothing in it counts."""
+    """Subtotal of one section (module); ``percent`` is None when nothing in it counts.
+
+    ``weight`` is the section's weight (分区权重) when the total combined section percentages
+    by weight, None when it added up the items' points.
+    """
 
     section: str
     earned: Decimal
     possible: Decimal
     percent: Decimal | None
+    weight: Decimal | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data."""
         return {"section": self.section, "earned": float(self.earned),
-                "possible": float(self.possible), "percent": _number(self.percent)}
+                "possible": float(self.possible), "percent": _number(self.percent),
+                "weight": None if self.weight is None else json_number(self.weight)}
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,8 @@ class InspectionScore:
     """The result of :func:`score_inspection`.
 
     ``earned``/``possible`` are raw points (before any red-line rule); ``total`` is the final
-    percentage (0..100) after it, or None when nothing could be scored.
+    percentage (0..100) after it, or None when nothing could be scored. With section weights the
+    total is the weighted mean of the section percentages, so it is not ``earned / possible``.
     """
 
     items: tuple[ItemScore, ...]
@@ -96,6 +103,12 @@ class InspectionScore:
     red_line_failures: tuple[str, ...]
     red_line_applied: RedLineOutcome | None
     rules_version: str
+
+    @property
+    def section_weights(self) -> dict[str, Decimal] | None:
+        """The section weights the total was combined with; None when it added up points."""
+        weights = {s.section: s.weight for s in self.sections if s.weight is not None}
+        return weights or None
 
     @property
     def failed_items(self) -> tuple[str, ...]:
@@ -114,20 +127,31 @@ class InspectionScore:
             "red_line_applied": (self.red_line_applied.to_dict()
                                  if self.red_line_applied else None),
             "rules_version": self.rules_version,
+            # stored with the score: a later re-score (an appeal) combines the same way
+            "section_weights": (None if self.section_weights is None else
+                                {code: json_number(weight)
+                                 for code, weight in self.section_weights.items()}),
         }
 
 
 def score_inspection(items: Iterable[ChecklistItem | Mapping[str, Any]],
                      answers: Mapping[str, Answer | Mapping[str, Any]],
                      rules: ScoringRules = DEFAULT_RULES, *,
-                     mode: str | None = None) -> InspectionScore:
+                     mode: str | None = None,
+                     section_weights: Mapping[str, Any] | None = None) -> InspectionScore:
     """Score one inspection: weighted items, section subtotals, total, grade and red-line rule.
 
     ``items`` are :class:`ChecklistItem` or checklist JSON dicts; ``answers`` maps item code to
     ``{"value": ..., "note": ...}``. Given ``mode``, items that do not apply to it are skipped.
+    ``section_weights`` maps section code to the section's weight (分区权重); None or empty
+    means the checklist has none.
 
     - An item earns ``fraction × weight`` of ``weight`` possible points; N.A. answers leave the
       denominator (possible 0); text items are never scored.
+    - Without section weights the total is all earned points over all possible points. With
+      them it is Σ(weight × section %) / Σ weight over the sections that have possible points:
+      a section with nothing to score (all N.A., or not in this mode's form) leaves the
+      denominator as an N.A. item does. The red-line rule then applies to that total.
     - An unanswered scored item counts as possible with 0 earned and is not a finding: drafts
       can be scored as they go, and submission refuses unanswered required items anyway.
     - A failed red-line item always triggers ``rules.red_line``: ``cap`` limits the total to the
@@ -150,16 +174,19 @@ def score_inspection(items: Iterable[ChecklistItem | Mapping[str, Any]],
     for score, (item_earned, item_possible) in results:
         earned, possible = totals.get(score.section, (Fraction(0), Fraction(0)))
         totals[score.section] = (earned + item_earned, possible + item_possible)
-    sections = tuple(SectionScore(name, cents(earned), cents(possible), _percent(earned, possible))
+    weights = _section_weights(section_weights, totals)
+    sections = tuple(SectionScore(name, cents(earned), cents(possible), _percent(earned, possible),
+                                  None if weights is None else cents(weights[name]))
                      for name, (earned, possible) in totals.items())
     earned = sum((pair[0] for pair in totals.values()), Fraction(0))
     possible = sum((pair[1] for pair in totals.values()), Fraction(0))
 
     red_line_failures = tuple(s.code for s in scores if s.red_line and s.failed)
-    total = _percent(earned, possible)
+    exact = total_percent(totals, weights)
+    total = None if exact is None else cents(exact)
     outcome = None
     if red_line_failures:
-        outcome = _apply_red_line(rules, earned, possible)
+        outcome = _apply_red_line(rules, exact)
         total = outcome.total_after
     band = rules.grade_for(total)
     return InspectionScore(
@@ -211,14 +238,63 @@ def _percent(earned: Fraction, possible: Fraction) -> Decimal | None:
     return cents(earned / possible * 100) if possible else None
 
 
-def _apply_red_line(rules: ScoringRules, earned: Fraction, possible: Fraction) -> RedLineOutcome:
+def _section_weights(weights: Mapping[str, Any] | None,
+                     totals: Mapping[str, Any]) -> dict[str, Fraction] | None:
+    """The weights of the scored sections as exact numbers; None when there are none.
+
+    Every section with items needs a weight above 0: a section left out could only be scored
+    by guessing (checklist validation refuses such checklists before they are published).
+    """
+    if not weights:
+        return None
+    exact: dict[str, Fraction] = {}
+    errors = []
+    for section in totals:
+        raw = weights.get(section)
+        weight = raw if isinstance(raw, Fraction) else as_decimal(raw, allow_str=True)
+        if weight is None or weight <= 0:
+            errors.append(Message("分区 %(section)s 没有大于 0 的权重：分区权重要么每个分区都设，"
+                                  "要么都不设", section=section))
+        else:
+            exact[section] = Fraction(weight)
+    if errors:
+        raise ScoringError(errors)
+    return exact
+
+
+def total_percent(totals: Mapping[str, tuple[Any, Any]],
+                  section_weights: Mapping[str, Any] | None = None) -> Fraction | None:
+    """The exact total percentage (before any red-line rule) from each section's
+    ``(earned, possible)`` points; None when nothing can be scored.
+
+    Without ``section_weights``: all earned points over all possible points. With them: the
+    weighted mean of the percentages of the sections that have possible points. Public so that
+    code writing scores in bulk (the demo history) totals exactly as :func:`score_inspection`.
+    """
+    pairs = {name: (Fraction(earned), Fraction(possible))
+             for name, (earned, possible) in totals.items()}
+    if not section_weights:
+        earned = sum((pair[0] for pair in pairs.values()), Fraction(0))
+        possible = sum((pair[1] for pair in pairs.values()), Fraction(0))
+        return earned / possible * 100 if possible else None
+    weights = _section_weights(section_weights, pairs)
+    assert weights is not None
+    counted = [(weights[name], earned / possible * 100)
+               for name, (earned, possible) in pairs.items() if possible]
+    weight_sum = sum((weight for weight, _ in counted), Fraction(0))
+    if not weight_sum:
+        return None
+    return sum((weight * percent for weight, percent in counted), Fraction(0)) / weight_sum
+
+
+def _apply_red_line(rules: ScoringRules, exact: Fraction | None) -> RedLineOutcome:
     rule = rules.red_line
-    before = _percent(earned, possible)
+    before = None if exact is None else cents(exact)
     if rule.mode == "fail":
         after = ZERO
     else:
         assert rule.cap is not None
-        base = earned / possible * 100 if possible else Fraction(0)
+        base = exact if exact is not None else Fraction(0)
         after = cents(min(base, Fraction(rule.cap)))
     return RedLineOutcome(mode=rule.mode, cap=rule.cap, total_before=before, total_after=after)
 

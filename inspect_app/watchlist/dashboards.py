@@ -364,7 +364,8 @@ def trend_arrow(points: list[dict[str, Any]]) -> str:
 
 def raw_answer_ranking(period: Period) -> list[tuple[int, float]]:
     """The ranking recomputed by scanning every answer row of the period: the benchmark's
-    baseline (what the product avoids by storing per-inspection scores)."""
+    baseline (what the product avoids by storing per-inspection scores). It adds up points,
+    ignoring section weights and red-line caps: a cost yardstick, never shown to anyone."""
     from ..inspections.models import InspectionAnswer
 
     start, end = period.bounds

@@ -137,6 +137,38 @@ function reviewBox(r) {
   return shown;
 }
 
+const twoPlaces = (n) => (n === null || n === undefined ? "—" : Number(n).toFixed(2));
+const plain = (n) => String(Number(n));  // 59 rather than 59.00, 12.5 as it is
+
+// When the red-line rule changed the total (a cap below the score, or 判定不合格), the score
+// before it: what a reviewer checks before 定稿. Nothing when it left the total as it was.
+function rawScore(score) {
+  const applied = score && score.red_line_applied;
+  if (!applied || applied.total_before === null || applied.total_before === undefined
+      || applied.total_before === applied.total_after) return null;
+  const raw = twoPlaces(applied.total_before);
+  return applied.mode === "fail" ? t("raw_failed", { raw }) : t("raw_capped", { raw, cap: plain(applied.cap) });
+}
+
+// Each section's points, possible points and percentage — and its weight, where the checklist
+// weighs its sections (the total is then the weighted mean of the percentages).
+function sectionScores(r) {
+  const rows = (r.score && r.score.sections) || [];
+  if (!rows.length) return [];
+  const names = new Map(r.checklist.sections.map((s) => [s.code, s.name]));
+  const weighted = rows.some((s) => s.weight !== null && s.weight !== undefined);
+  const heads = [t("section"), t("earned"), t("possible"), t("percent"), weighted ? t("section_weight") : null];
+  return [el("section", { class: "card", id: "section-scores" }, el("h2", {}, t("section_scores")),
+    el("div", { class: "table-scroll" }, el("table", { class: "scores" },
+      el("thead", {}, el("tr", {}, heads.filter(Boolean).map((h, i) => el("th", { scope: "col", class: i ? "num" : null }, h)))),
+      el("tbody", {}, rows.map((s) => el("tr", { "data-section": s.section },
+        el("th", { scope: "row" }, names.get(s.section) || s.section),
+        el("td", { class: "num" }, twoPlaces(s.earned)),
+        el("td", { class: "num" }, twoPlaces(s.possible)),
+        el("td", { class: "num" }, s.percent === null || s.percent === undefined ? "—" : `${twoPlaces(s.percent)}%`),
+        weighted ? el("td", { class: "num" }, s.weight === null || s.weight === undefined ? "—" : plain(s.weight)) : null))))))];
+}
+
 async function detail() {
   let r;
   try {
@@ -157,6 +189,10 @@ function render(r) {
     r.score && r.score.grade ? ` · ${t("labelled", { label: t("grade") })}${r.score.grade_label || r.score.grade}` : "",
     r.red_line_failed ? el("span", { class: "tag red" }, t("red_line_failed")) : "",
     (r.findings || []).some((f) => f.status === "overturned") ? el("span", { class: "muted", id: "result-rescored" }, ` · ${t("rescored_on_appeal")}`) : "");
+  const raw = rawScore(r.score);
+  $("result-raw").textContent = raw || "";
+  $("result-raw").hidden = !raw;
+  $("result-breakdown").replaceChildren(...sectionScores(r));
   // the PDFs of this result (the API lets whoever may read the result download them)
   $("result-downloads").replaceChildren(...[
     el("a", { class: "button small", href: `/api/v1/inspections/${r.id}/report.pdf`, download: true, "data-pdf": "report" }, t("report_pdf")),

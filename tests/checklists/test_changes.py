@@ -41,3 +41,45 @@ def test_added_removed_and_changed_items_field_by_field():
         FieldChange("text", old["items"][0]["text"], first["text"]),)
     assert {f.field for f in by_code[second["code"].upper()].fields} == {
         "weight", "modes", "red_line"}
+
+
+def rules(**changes):
+    """The default scoring rules as a version stores them, with ``changes`` applied."""
+    from inspect_app.scoring import DEFAULT_RULES
+
+    stored = DEFAULT_RULES.to_dict()
+    stored.update(copy.deepcopy(changes))
+    return stored
+
+
+def test_scoring_rule_changes_are_listed():
+    """优秀 from 90 to 95, the red line from a cap of 59 to 判定不合格, 互查 weighing 3 and a new
+    rules version: is each one a change, and identical rules none?"""
+    from inspect_app.checklists.changes import RuleChange
+
+    document = default_document()
+    assert compare(document, document, old_rules=rules(), new_rules=rules()).empty
+    bands = copy.deepcopy(rules()["grade_bands"])
+    bands[0]["min"] = 95
+    new = rules(grade_bands=bands, red_line={"mode": "fail", "cap": None},
+                mode_weights={**rules()["mode_weights"], "peer_check": 3}, version="2026.2")
+    changes = compare(document, document, old_rules=rules(), new_rules=new)
+    assert not changes.empty
+    assert changes.rules == (
+        RuleChange("grade_band", "excellent", {"key": "excellent", "label": "优秀", "min": 90},
+                   {"key": "excellent", "label": "优秀", "min": 95}),
+        RuleChange("red_line", None, {"mode": "cap", "cap": 59}, {"mode": "fail", "cap": None}),
+        RuleChange("mode_weight", "peer_check", 2, 3),
+        RuleChange("version", None, "2026.1", "2026.2"))
+
+
+def test_grade_bands_added_removed_and_renamed():
+    """A band renamed, one dropped and one added: are all three listed, by the band's key?"""
+    from inspect_app.checklists.changes import compare_rules
+
+    bands = [{"key": "excellent", "label": "卓越", "min": 90},
+             {"key": "pass", "label": "合格", "min": 60}, {"key": "fail", "label": "不合格", "min": 0},
+             {"key": "watch", "label": "关注", "min": 40}]
+    found = {(c.key, c.old is None, c.new is None)
+             for c in compare_rules(rules(), rules(grade_bands=bands))}
+    assert found == {("excellent", False, False), ("watch", True, False), ("good", False, True)}

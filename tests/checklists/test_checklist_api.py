@@ -195,3 +195,54 @@ def test_checklist_changes_are_audited(client, manager, published):
     client.post(f"/api/v1/checklists/{published.id}/versions", json={}, headers=manager)
     actions = set(db.session.scalars(sa.select(AuditEntry.action)))
     assert {"checklist.create", "checklist.publish", "checklist.new_version"} <= actions
+
+
+def test_publishing_a_draft_that_changes_nothing_is_refused(client, manager, published):
+    """A new version copied and published as it is: a 422 in the error contract, naming the
+    published version, the draft left a draft? And once its rules change, is it published?"""
+    draft = client.post(f"/api/v1/checklists/{published.id}/versions", json={},
+                        headers=manager).get_json()
+    refused = client.post(f"/api/v1/checklists/{draft['id']}/publish", headers=manager)
+    assert refused.status_code == 422
+    error = refused.get_json()["error"]
+    assert error["code"] == "no_changes" and "第 1 版完全相同" in error["message"]
+    assert db.session.get(Checklist, draft["id"]).status is ChecklistStatus.draft
+    rules = {**draft["scoring_rules"], "red_line": {"mode": "fail"}}
+    document = {key: draft[key] for key in ("name", "description", "sections", "items")}
+    assert client.put(f"/api/v1/checklists/{draft['id']}", headers=manager,
+                      json={**document, "scoring_rules": rules}).status_code == 200
+    assert client.post(f"/api/v1/checklists/{draft['id']}/publish",
+                       headers=manager).status_code == 200
+
+
+def _upload(client, manager, data: bytes, **form):
+    return client.post("/api/v1/checklists/import", headers=manager,
+                       data={**form, "file": (io.BytesIO(data), "标准.xlsx")},
+                       content_type="multipart/form-data")
+
+
+def test_importing_onto_a_standard_with_a_draft_needs_replace_draft(client, manager, published):
+    """A standard with a draft: is an import refused (409 draft_exists, with the draft's id and
+    how to replace it) and the draft left as it was; and with replace_draft=true, is the
+    draft's content replaced, no new version made?"""
+    draft = client.post(f"/api/v1/checklists/{published.id}/versions", json={},
+                        headers=manager).get_json()
+    workbook = openpyxl.load_workbook(io.BytesIO(export_xlsx(published.to_document())))
+    sheet = workbook["检查项"]
+    sheet.cell(row=2, column=[c.value for c in sheet[1]].index("检查内容") + 1, value="导入的新内容")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    for base_id in (published.id, draft["id"]):
+        refused = _upload(client, manager, buffer.getvalue(), base_id=str(base_id))
+        assert refused.status_code == 409
+        error = refused.get_json()["error"]
+        assert error["code"] == "draft_exists" and error["details"]["draft_id"] == draft["id"]
+        assert f"ID {draft['id']}" in error["message"] and "replace_draft=true" in error["message"]
+        db.session.expire_all()
+        assert db.session.get(Checklist, draft["id"]).items[0].text != "导入的新内容"
+    replaced = _upload(client, manager, buffer.getvalue(), base_id=str(published.id),
+                       replace_draft="true")
+    assert replaced.status_code == 201, replaced.get_json()
+    assert replaced.get_json()["id"] == draft["id"]
+    assert replaced.get_json()["items"][0]["text"] == "导入的新内容"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Checklist)) == 2

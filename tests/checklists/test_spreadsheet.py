@@ -48,7 +48,7 @@ def workbook_bytes(items: list[list[Any]], *, headers: list[str] = HEADERS,
         ws.append(row)
     ws = wb.create_sheet(sheet_names[1])
     ws.append(list(section_headers))
-    for row in sections if sections is not None else [["ENV", "网点颜值靓化", None],
+    for row in sections if sections is not None else [["ENV", "网点颜值靓化", 70],
                                                        ["NORM", "网点服务规范", 30]]:
         ws.append(row)
     ws = wb.create_sheet(sheet_names[2])
@@ -151,10 +151,23 @@ def configs(draw: st.DrawFn, response_type: str, weight: float) -> dict[str, Any
 
 
 @st.composite
+def section_weights(draw: st.DrawFn, count: int) -> list[Any]:
+    """No section weights, or one per section adding up to 100 (in cents, as typed)."""
+    if draw(st.booleans()):
+        return [None] * count
+    cuts = sorted(draw(st.lists(st.integers(1, 9_999), min_size=count - 1, max_size=count - 1,
+                                unique=True)))
+    bounds = [0, *cuts, 10_000]
+    return [(high - low) // 100 if (high - low) % 100 == 0 else (high - low) / 100
+            for low, high in zip(bounds, bounds[1:])]
+
+
+@st.composite
 def checklists(draw: st.DrawFn) -> dict[str, Any]:
     section_codes = draw(st.lists(codes, min_size=1, max_size=3, unique_by=str.upper))
-    sections = [{"code": code, "name": draw(safe_text),
-                 "weight": draw(st.one_of(st.none(), weights))} for code in section_codes]
+    section_weight = draw(section_weights(len(section_codes)))
+    sections = [{"code": code, "name": draw(safe_text), "weight": weight}
+                for code, weight in zip(section_codes, section_weight)]
     item_codes = draw(st.lists(codes, min_size=1, max_size=6, unique_by=str.upper))
     items = []
     for code in item_codes:

@@ -109,20 +109,36 @@ def test_a_broken_workbook_shows_every_problem_and_changes_nothing(client, login
         as_text=True)
 
 
-def test_importing_again_replaces_the_draft_and_a_new_file_starts_a_checklist(
+def test_importing_onto_a_draft_needs_the_replace_tick_and_a_new_file_starts_a_checklist(
         client, login, demo):
-    """A second import onto a standard that has a draft: does it replace the draft's content
-    (no third version)? And a file imported as a new checklist: version 1 of a new standard?"""
+    """A second import onto a standard that has a draft: is it refused without 替换现有草稿,
+    saying a draft exists (with a link to it) and how to replace it, the draft untouched?
+    With the tick, does it replace the draft's content (no third version)? And a file imported
+    as a new checklist: version 1 of a new standard?"""
     login("fwgl", "Demo@2026")
     export = client.get(f"/api/v1/checklists/{demo.id}/export.xlsx").data
     draft_id = int(_import(client, export, base_id=demo.id).headers["Location"].rsplit("/", 1)[1])
     page = client.get("/manage/standards").get_data(as_text=True)
-    assert f'<option value="{draft_id}">「{demo.name}」的草稿（替换其内容）</option>' in page
+    assert f'<option value="{draft_id}">「{demo.name}」（已有草稿：第 2 版）</option>' in page
+    assert 'name="replace_draft"' in page
 
     def edit(sheet, column):
         sheet.cell(2, column["检查内容"] + 1).value = "第二次导入"
 
-    again = _import(client, _edited(export, edit), base_id=draft_id)
+    edited = _edited(export, edit)
+    for base_id in (draft_id, demo.id):  # the draft itself, or the version it came from
+        refused = _import(client, edited, base_id=base_id)
+        assert refused.status_code == 409
+        text = refused.get_data(as_text=True)
+        assert f"「{demo.name}」已有草稿（第 2 版，ID {draft_id}），导入不会覆盖它" in text
+        assert "请勾选“替换现有草稿”后再导入" in text
+        assert f'href="/manage/standards/{draft_id}">打开该草稿</a>' in text
+        db.session.expire_all()
+        assert db.session.get(Checklist, draft_id).items[0].text == demo.items[0].text
+
+    again = _post(client, "/manage/standards/import", {
+        "file": (io.BytesIO(edited), "标准.xlsx"), "base_id": str(demo.id),
+        "replace_draft": "yes"})
     assert again.status_code == 302 and again.headers["Location"].endswith(f"/{draft_id}")
     db.session.expire_all()
     versions = db.session.scalars(sa.select(Checklist.version).where(
@@ -176,3 +192,76 @@ def test_the_pages_in_english(client, login, demo):
     assert "This is the checklist’s first version." in detail
     assert "<span>Photo rule: Required when failed</span>" in detail
     assert "Pass / fail / N.A." in detail and "Retire" in detail
+
+
+def _draft_with_rules(client, api, demo, scoring_rules: dict) -> int:
+    """A draft of the next version, identical but for its scoring rules (set through the API,
+    the only place they are edited)."""
+    headers = api("fwgl")
+    draft = client.post(f"/api/v1/checklists/{demo.id}/versions", json={}, headers=headers)
+    assert draft.status_code == 201, draft.get_json()
+    document = {key: draft.get_json()[key] for key in ("name", "description", "sections", "items")}
+    edited = client.put(f"/api/v1/checklists/{draft.get_json()['id']}", headers=headers,
+                        json={**document, "scoring_rules": scoring_rules})
+    assert edited.status_code == 200, edited.get_json()
+    return draft.get_json()["id"]
+
+
+def test_a_version_shows_its_scoring_rules_and_what_a_draft_changes_in_them(client, login,
+                                                                            api, demo):
+    """A draft whose only changes are 优秀 from 90 to 95 and the red line from a cap of 59 to
+    判定不合格: does its page show its rules, and list both changes (not "内容没有变化") before
+    the manager ticks 我已核对 — in English too?"""
+    stored = dict(demo.scoring_rules)
+    bands = [dict(band) for band in stored["grade_bands"]]
+    next(band for band in bands if band["key"] == "excellent")["min"] = 95
+    draft_id = _draft_with_rules(client, api, demo, {**stored, "grade_bands": bands,
+                                                     "red_line": {"mode": "fail"}})
+    login("fwgl", "Demo@2026")
+    published = client.get(f"/manage/standards/{demo.id}").get_data(as_text=True)
+    rules = published.split('id="scoring-rules"', 1)[1].split("</section>", 1)[0]
+    assert "优秀 90 分及以上；良好 80 分及以上；合格 60 分及以上；不合格 低于 60 分" in rules
+    assert "封顶 59 分" in rules and "按检查项分值合计（未设分区权重）" in rules
+    assert "自查 1；互查 2；抽查 2；暗访 2" in rules
+
+    page = client.get(f"/manage/standards/{draft_id}").get_data(as_text=True)
+    assert "内容没有变化" not in page
+    changes = page.split("与第 1 版相比", 1)[1].split("</section>", 1)[0]
+    assert "<strong>等级</strong> <del>优秀 90 分及以上</del> → <ins>优秀 95 分及以上</ins>" in changes
+    assert "<strong>红线项（一票否决）</strong> <del>封顶 59 分</del> → <ins>判定不合格（0 分）</ins>" \
+        in changes
+    english = client.get(f"/manage/standards/{draft_id}?lang=en").get_data(as_text=True)
+    assert "<del>Excellent from 90</del> → <ins>Excellent from 95</ins>" in english
+    assert "<del>Capped at 59</del> → <ins>Failed (0)</ins>" in english
+
+
+def test_a_section_weight_change_is_named_as_such(client, login, api, demo):
+    """Weights given to the five sections: does the change list say 权重 — → 20 per section,
+    and the items list each section's weight?"""
+    headers = api("fwgl")
+    document = client.get(f"/api/v1/checklists/{demo.id}/export.json", headers=headers).get_json()
+    for section in document["sections"]:
+        section["weight"] = 20
+    draft = client.post(f"/api/v1/checklists/{demo.id}/versions", json=document, headers=headers)
+    assert draft.status_code == 201, draft.get_json()
+    login("fwgl", "Demo@2026")
+    page = client.get(f"/manage/standards/{draft.get_json()['id']}").get_data(as_text=True)
+    assert "分区 ENV：权重 <del>—</del> → <ins>20</ins>" in page
+    assert '网点颜值靓化 <span class="muted">权重 20</span>' in page
+    assert "按分区权重合并各分区得分率" in page
+
+
+def test_a_draft_that_changes_nothing_is_not_published(client, login, api, demo):
+    """A draft copied from version 1 and left as it is: is 发布 refused with a message saying
+    it is the same as the published version, and nothing published?"""
+    draft = client.post(f"/api/v1/checklists/{demo.id}/versions", json={}, headers=api("fwgl"))
+    draft_id = draft.get_json()["id"]
+    login("fwgl", "Demo@2026")
+    page = client.get(f"/manage/standards/{draft_id}").get_data(as_text=True)
+    assert "内容没有变化。" in page
+    refused = _post(client, f"/manage/standards/{draft_id}/publish", {"confirm": "yes"})
+    assert refused.status_code == 422
+    assert "该草稿与已发布的第 1 版完全相同（检查项、分区和评分规则都没有变化），不能发布：请先修改草稿" \
+        in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Checklist, draft_id).status is ChecklistStatus.draft

@@ -43,7 +43,7 @@ from ..orgs.models import OrgKind, OrgUnit
 from ..reports import pdf
 from .access import visible_items
 from .models import SEVERITY_LABELS, ClosedReason, RectificationItem, RectificationState
-from .operations import filtered, local_date, local_today
+from .operations import filtered, fix_evidence, local_date, local_today
 
 #: Bump when the templates change in a way that must invalidate cached downloads.
 DOCUMENT_VERSION = "2026.11.1"
@@ -85,7 +85,9 @@ def inspector_label(inspection: Inspection, viewer: User) -> str:
 
 
 def _photos_by_key(items: list[RectificationItem]) -> tuple[dict, dict]:
-    """Before-photos by (inspection, item code) and after-photos by item id, in two queries."""
+    """Before-photos by (inspection, item code) and the evidence of each item's fix by item
+    id (:func:`~inspect_app.rectification.operations.fix_evidence`: the photos sent with the
+    latest fix; never those only uploaded, nor those of a fix sent back), in two queries."""
     before: dict[tuple[int, str], list[Photo]] = {}
     after: dict[int, list[Photo]] = {}
     inspection_ids = {item.inspection_id for item in items}
@@ -99,6 +101,7 @@ def _photos_by_key(items: list[RectificationItem]) -> tuple[dict, dict]:
         for photo in db.session.scalars(sa.select(Photo).where(
                 Photo.rectification_item_id.in_(item_ids)).order_by(Photo.id)):
             after.setdefault(photo.rectification_item_id, []).append(photo)
+        after = {item.id: fix_evidence(item, after.get(item.id, [])) for item in items}
     return before, after
 
 

@@ -86,6 +86,7 @@ def _link_after_photos(item: RectificationItem, inspection: Inspection) -> list[
         Photo.purpose == PhotoPurpose.after, Photo.rectification_item_id.is_(None))).all()
     for photo in photos:
         photo.rectification_item_id = item.id
+        photo.fix_submitted_at = inspection.submitted_at
     return [photo.id for photo in photos]
 
 
@@ -199,14 +200,30 @@ def after_photos(item: RectificationItem) -> list[Photo]:
 
 
 def after_photos_by_attempt(item: RectificationItem) -> tuple[list[Photo], list[Photo]]:
-    """(this attempt's after-photos, those of attempts sent back). While a fix that was sent
-    back is being redone or awaits its decision, the photos taken before the last refusal
-    belong to the refused attempt: the reviewer judges the new one by its own photos."""
+    """(this attempt's after-photos, those of attempts sent back).
+
+    While the item is open, this attempt is what the outlet uploaded and has not sent yet;
+    once a fix is sent, it is the photos sent with the latest fix (those uploaded and left out
+    are no evidence). Photos sent with an earlier fix belong to an attempt sent back (or
+    reopened by a re-inspection): the reviewer judges the new one by its own photos."""
     photos = after_photos(item)
-    if not item.rejections or item.decided_at is None or item.state not in UNFINISHED:
-        return photos, []
-    return ([p for p in photos if p.uploaded_at > item.decided_at],
-            [p for p in photos if p.uploaded_at <= item.decided_at])
+    sent = [p for p in photos if p.fix_submitted_at is not None]
+    if item.state is RectificationState.open:
+        return [p for p in photos if p.fix_submitted_at is None], sent
+    current = fix_evidence(item, photos)
+    return current, [p for p in sent if p not in current]
+
+
+def fix_evidence(item: RectificationItem, photos: list[Photo]) -> list[Photo]:
+    """The after-photos that are the evidence of the item's fix, as printed on the lists:
+    those sent with the latest fix, and none while the item is open (what the outlet only
+    uploaded, or sent with a fix that was sent back, proves nothing yet). ``photos`` are the
+    item's after-photos, read by the caller (several items at once)."""
+    if item.state is RectificationState.open:
+        return []
+    latest = max((p.fix_submitted_at for p in photos if p.fix_submitted_at is not None),
+                 default=None)
+    return [p for p in photos if latest is not None and p.fix_submitted_at == latest]
 
 
 def attach_after_photo(item: RectificationItem, data: bytes, *, client_id: str, by: User,
@@ -242,6 +259,9 @@ def submit_fix(item: RectificationItem, *, note: str, photo_ids: list[int],
         raise InvalidInput(N_("请至少上传一张整改后照片"), code="after_photo_required")
     before = _before(item)
     item.submit_fix(note, by)
+    for photo in after_photos(item):
+        if photo.id in photo_ids:
+            photo.fix_submitted_at = item.fix_submitted_at
     db.session.flush()
     _audit("submit", item, before, by, photo_ids=list(photo_ids), note=note)
     return item

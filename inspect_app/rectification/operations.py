@@ -34,6 +34,7 @@ from .access import (
     can_plan_reinspection,
     can_reassign,
     can_submit_fix,
+    require_settled,
     visible_items,
 )
 from .models import (
@@ -237,6 +238,7 @@ def attach_after_photo(item: RectificationItem, data: bytes, *, client_id: str, 
     from ..evidence.operations import ingest_photo
 
     _require(can_submit_fix(by, item), N_("只有被检查网点可以上传整改照片"), "not_outlet")
+    require_settled(item)
     if item.state is not RectificationState.open:
         raise InvalidInput(N_("该整改项%(state)s，不能再上传照片"), state=item.state,
                            code="not_open")
@@ -251,6 +253,7 @@ def submit_fix(item: RectificationItem, *, note: str, photo_ids: list[int],
                by: User) -> RectificationItem:
     """The outlet reports the fix with a note and at least one of its after-photos."""
     _require(can_submit_fix(by, item), N_("只有被检查网点可以提交整改"), "not_outlet")
+    require_settled(item)
     mine = {p.id for p in after_photos(item)}
     unknown = [pid for pid in photo_ids if pid not in mine]
     if unknown:
@@ -271,6 +274,7 @@ def accept(item: RectificationItem, *, by: User, note: str | None = None) -> Rec
     """A sub-branch manager, a service manager or the original inspector accepts the fix."""
     _require(can_decide(by, item), N_("网点不能验收自己的整改，请由支行负责人、原检查人员或服务管理人员验收"),
              "not_acceptor")
+    require_settled(item)
     before = _before(item)
     item.accept(by)
     db.session.flush()
@@ -281,6 +285,7 @@ def accept(item: RectificationItem, *, by: User, note: str | None = None) -> Rec
 def reject(item: RectificationItem, *, reason: str, by: User) -> RectificationItem:
     """Send the fix back to the outlet with a reason (the item is open again)."""
     _require(can_decide(by, item), N_("您不能退回该整改"), "not_acceptor")
+    require_settled(item)
     before = _before(item)
     item.reject(reason, by)
     db.session.flush()

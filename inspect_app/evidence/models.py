@@ -51,6 +51,10 @@ class Photo(db.Model):
                                            index=True)
     uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), nullable=False)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    #: After-photos: when the outlet sent this photo with a fix (the fix's submission time);
+    #: None while it was only uploaded. A fix's evidence is the photos sent with it, never
+    #: those of an attempt sent back nor those uploaded and left out.
+    fix_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     #: SHA-256 of the original bytes: shown with the photo so anyone can check it.
     sha256: Mapped[str] = mapped_column(sa.String(64), nullable=False, index=True)

@@ -91,7 +91,7 @@ STRINGS: dict[str, str] = {
     "view_result": N_("查看检查结果"), "online_needed": N_("需要联网"),
     "review_empty": N_("没有待验收的整改"), "after_photos": N_("整改后照片"),
     "fix_note_shown": N_("整改说明：{note}"), "before_photos": N_("整改前照片"),
-    "fix_submitted_on": N_("提交整改：{date}"),
+    "fix_submitted_on": N_("提交整改：{date}"), "raised_in": N_("来源：{source} {date}"),
     "accept_fix": N_("验收通过"), "reject_fix": N_("退回整改"), "reject_reason": N_("退回原因"),
     "need_reject_reason": N_("请填写退回原因（至少 2 个字）"),
     "fix_accepted": N_("已验收通过"), "fix_rejected": N_("已退回整改：{reason}"),

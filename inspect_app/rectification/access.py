@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from ..auth.models import User
 from ..auth.permissions import Permission, Role
-from ..errors import NotFound
+from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..i18n import N_
 from ..inspections.access import team_ids
@@ -35,12 +35,35 @@ def is_original_inspector(user: User, inspection: Inspection) -> bool:
 
 
 def can_read_item(user: User, item: RectificationItem) -> bool:
-    if is_original_inspector(user, item.inspection) or item.responsible_id == user.id:
+    """The inspector and service managers always; the outlet's side (its responsible person,
+    its outlet and sub-branch managers) only while the inspection's result stands: an
+    inspection returned for correction takes its items back with it."""
+    if is_original_inspector(user, item.inspection):
         return True
     if user.can(Permission.inspections_review, item.outlet):
         return True
-    return (item.inspection.status in RESULT_VISIBLE
-            and user.can(Permission.inspections_read, item.outlet))
+    return item.inspection.status in RESULT_VISIBLE and reads_when_settled(user, item)
+
+
+def reads_when_settled(user: User, item: RectificationItem) -> bool:
+    """Whether ``user`` reads the item on the outlet's side while its inspection's result
+    stands (see :func:`can_read_item`)."""
+    return item.responsible_id == user.id or user.can(Permission.inspections_read, item.outlet)
+
+
+def held_back(item: RectificationItem) -> bool:
+    """The item's inspection was returned to its inspector for correction: its findings may
+    change, so nobody fixes, photographs or decides the item meanwhile."""
+    return item.inspection.status not in RESULT_VISIBLE
+
+
+def require_settled(item: RectificationItem) -> None:
+    """Refuse any move of an item whose inspection is back with its inspector (409)."""
+    if held_back(item):
+        raise Conflict(RETURNED_MESSAGE, code="inspection_returned")
+
+
+RETURNED_MESSAGE = N_("该检查已退回检查人修改，整改项暂不可处理")
 
 
 def answers_for_outlet(user: User, item: RectificationItem) -> bool:
@@ -69,8 +92,10 @@ def reviews_fixes(user: User) -> bool:
 
 
 def can_review_fix(user: User, item: RectificationItem) -> bool:
-    """Whether ``user`` may accept or reject this item's fix now (it waits for review)."""
-    return item.state is RectificationState.submitted and can_decide(user, item)
+    """Whether ``user`` may accept or reject this item's fix now (it waits for review, and its
+    inspection is not back with its inspector)."""
+    return item.state is RectificationState.submitted and not held_back(item) \
+        and can_decide(user, item)
 
 
 def _original_inspector(user: User) -> list[sa.ColumnElement[bool]]:
@@ -97,6 +122,7 @@ def reviewable_clause(user: User) -> sa.ColumnElement[bool]:
               for p in user.scope_paths(Permission.rectification_submit)]
     clause = sa.and_(
         RectificationItem.state == RectificationState.submitted,
+        Inspection.status.in_(RESULT_VISIBLE),
         sa.or_(*accepts, *inspector),
         RectificationItem.responsible_id.is_distinct_from(user.id),
         RectificationItem.fix_submitted_by_id.is_distinct_from(user.id),
@@ -123,6 +149,9 @@ def can_plan_reinspection(user: User, outlet: OrgUnit) -> bool:
 def get_item(item_id: int, user: User) -> RectificationItem:
     """Load an item the user may read; anything else is "not found"."""
     item = db.session.get(RectificationItem, item_id)
+    if item is not None and not can_read_item(user, item) and held_back(item) \
+            and reads_when_settled(user, item):
+        require_settled(item)  # the outlet knew it: say why it is gone for now
     if item is None or not can_read_item(user, item):
         raise NotFound(N_("未找到该整改项"), code="rectification_not_found")
     return item
@@ -130,7 +159,8 @@ def get_item(item_id: int, user: User) -> RectificationItem:
 
 def visible_items(user: User) -> sa.Select:
     """Items the user may read, joined to their inspection and outlet (for filters)."""
-    conditions = [RectificationItem.responsible_id == user.id, *_original_inspector(user)]
+    conditions = [sa.and_(RectificationItem.responsible_id == user.id,
+                          Inspection.status.in_(RESULT_VISIBLE)), *_original_inspector(user)]
     for path in user.scope_paths(Permission.inspections_review):
         conditions.append(OrgUnit.path.startswith(path))
     read_paths = user.scope_paths(Permission.inspections_read)

@@ -23,7 +23,7 @@ import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,7 +43,7 @@ from ..orgs.models import OrgKind, OrgUnit
 from ..reports import pdf
 from .access import visible_items
 from .models import SEVERITY_LABELS, ClosedReason, RectificationItem, RectificationState
-from .operations import filtered, local_date, local_today
+from .operations import UNFINISHED, filtered, fix_evidence, local_date, local_today
 
 #: Bump when the templates change in a way that must invalidate cached downloads.
 DOCUMENT_VERSION = "2026.11.1"
@@ -85,7 +85,9 @@ def inspector_label(inspection: Inspection, viewer: User) -> str:
 
 
 def _photos_by_key(items: list[RectificationItem]) -> tuple[dict, dict]:
-    """Before-photos by (inspection, item code) and after-photos by item id, in two queries."""
+    """Before-photos by (inspection, item code) and the evidence of each item's fix by item
+    id (:func:`~inspect_app.rectification.operations.fix_evidence`: the photos sent with the
+    latest fix; never those only uploaded, nor those of a fix sent back), in two queries."""
     before: dict[tuple[int, str], list[Photo]] = {}
     after: dict[int, list[Photo]] = {}
     inspection_ids = {item.inspection_id for item in items}
@@ -99,6 +101,7 @@ def _photos_by_key(items: list[RectificationItem]) -> tuple[dict, dict]:
         for photo in db.session.scalars(sa.select(Photo).where(
                 Photo.rectification_item_id.in_(item_ids)).order_by(Photo.id)):
             after.setdefault(photo.rectification_item_id, []).append(photo)
+        after = {item.id: fix_evidence(item, after.get(item.id, [])) for item in items}
     return before, after
 
 
@@ -241,20 +244,50 @@ def parse_period(period: str) -> tuple[date, date]:
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
 
+def earlier_owed(items: list[RectificationItem], today: date) -> dict[str, Any]:
+    """The items found before a list's period and still owed (open, or fixed and awaiting
+    acceptance), overdue first: a monthly list carries them, so no month's list says "nothing
+    to fix" while earlier findings are still open. Counted as the 整改清单 page counts them
+    (:func:`~inspect_app.rectification.operations.list_figures`: ``earlier``, ``overdue``)."""
+    ordered = sorted(items, key=lambda i: (not i.is_overdue(today), i.deadline,
+                                           i.outlet.code, i.id))
+    rows = []
+    for number, item in enumerate(ordered, start=1):
+        found = local_date(item.inspection.submitted_at)
+        rows.append({
+            "number": number, "outlet": item.outlet.name, "outlet_code": item.outlet.code,
+            "item_code": item.item_code, "item_text": item.item_text,
+            "severity": item.severity_label, "mode": item.inspection.mode.label,
+            "found_month": f"{found:%Y-%m}" if found else "",
+            "deadline": item.deadline.isoformat(), "state": _state_label(item),
+            "overdue": item.is_overdue(today),
+            "responsible": item.responsible.display_name if item.responsible else ""})
+    return {"items": rows, "total": len(rows),
+            "overdue": sum(row["overdue"] for row in rows)}
+
+
 def subbranch_list(subbranch: OrgUnit, viewer: User, start: date, end: date, *,
                    audience: str | None = None) -> Document:
-    """整改清单 of one sub-branch for the items found between ``start`` and ``end``.
+    """整改清单 of one sub-branch for the items found between ``start`` and ``end``, followed by
+    those found earlier and still owed (:func:`earlier_owed`).
 
     ``audience`` forces a copy (bulk exports are always outlet-facing: they are handed out)."""
+    today = local_today()
     query = filtered(visible_items(viewer), {"subbranch_id": subbranch.id, "found_from": start,
-                                             "found_to": end}, local_today())
+                                             "found_to": end}, today)
     items = list(db.session.scalars(query))
+    owed = list(db.session.scalars(filtered(visible_items(viewer), {
+        "subbranch_id": subbranch.id, "found_to": start - timedelta(days=1),
+        "state": list(UNFINISHED)}, today)))
     month = f"{start:%Y年%m月}" if start.day == 1 and (end.month, end.year) == (
         start.month, start.year) else f"{start} 至 {end}"
     context = list_context(items, viewer=viewer,
                            audience=audience or audience_for(viewer, subbranch),
                            scope_label=f"{subbranch.name} · {month}",
                            period_label=f"{start} 至 {end}")
+    context["earlier"] = earlier_owed(owed, today)
+    context["summary"]["earlier"] = context["earlier"]["total"]
+    context["summary"]["earlier_overdue"] = context["earlier"]["overdue"]
     return Document("rectification_list.html", context,
                     f"整改清单_{_safe(subbranch.name)}_{start:%Y-%m-%d}_{end:%Y-%m-%d}.pdf")
 

@@ -34,6 +34,7 @@ from .access import (
     can_plan_reinspection,
     can_reassign,
     can_submit_fix,
+    require_settled,
     visible_items,
 )
 from .models import (
@@ -86,6 +87,7 @@ def _link_after_photos(item: RectificationItem, inspection: Inspection) -> list[
         Photo.purpose == PhotoPurpose.after, Photo.rectification_item_id.is_(None))).all()
     for photo in photos:
         photo.rectification_item_id = item.id
+        photo.fix_submitted_at = inspection.submitted_at
     return [photo.id for photo in photos]
 
 
@@ -199,14 +201,30 @@ def after_photos(item: RectificationItem) -> list[Photo]:
 
 
 def after_photos_by_attempt(item: RectificationItem) -> tuple[list[Photo], list[Photo]]:
-    """(this attempt's after-photos, those of attempts sent back). While a fix that was sent
-    back is being redone or awaits its decision, the photos taken before the last refusal
-    belong to the refused attempt: the reviewer judges the new one by its own photos."""
+    """(this attempt's after-photos, those of attempts sent back).
+
+    While the item is open, this attempt is what the outlet uploaded and has not sent yet;
+    once a fix is sent, it is the photos sent with the latest fix (those uploaded and left out
+    are no evidence). Photos sent with an earlier fix belong to an attempt sent back (or
+    reopened by a re-inspection): the reviewer judges the new one by its own photos."""
     photos = after_photos(item)
-    if not item.rejections or item.decided_at is None or item.state not in UNFINISHED:
-        return photos, []
-    return ([p for p in photos if p.uploaded_at > item.decided_at],
-            [p for p in photos if p.uploaded_at <= item.decided_at])
+    sent = [p for p in photos if p.fix_submitted_at is not None]
+    if item.state is RectificationState.open:
+        return [p for p in photos if p.fix_submitted_at is None], sent
+    current = fix_evidence(item, photos)
+    return current, [p for p in sent if p not in current]
+
+
+def fix_evidence(item: RectificationItem, photos: list[Photo]) -> list[Photo]:
+    """The after-photos that are the evidence of the item's fix, as printed on the lists:
+    those sent with the latest fix, and none while the item is open (what the outlet only
+    uploaded, or sent with a fix that was sent back, proves nothing yet). ``photos`` are the
+    item's after-photos, read by the caller (several items at once)."""
+    if item.state is RectificationState.open:
+        return []
+    latest = max((p.fix_submitted_at for p in photos if p.fix_submitted_at is not None),
+                 default=None)
+    return [p for p in photos if latest is not None and p.fix_submitted_at == latest]
 
 
 def attach_after_photo(item: RectificationItem, data: bytes, *, client_id: str, by: User,
@@ -220,6 +238,7 @@ def attach_after_photo(item: RectificationItem, data: bytes, *, client_id: str, 
     from ..evidence.operations import ingest_photo
 
     _require(can_submit_fix(by, item), N_("只有被检查网点可以上传整改照片"), "not_outlet")
+    require_settled(item)
     if item.state is not RectificationState.open:
         raise InvalidInput(N_("该整改项%(state)s，不能再上传照片"), state=item.state,
                            code="not_open")
@@ -234,6 +253,7 @@ def submit_fix(item: RectificationItem, *, note: str, photo_ids: list[int],
                by: User) -> RectificationItem:
     """The outlet reports the fix with a note and at least one of its after-photos."""
     _require(can_submit_fix(by, item), N_("只有被检查网点可以提交整改"), "not_outlet")
+    require_settled(item)
     mine = {p.id for p in after_photos(item)}
     unknown = [pid for pid in photo_ids if pid not in mine]
     if unknown:
@@ -242,6 +262,9 @@ def submit_fix(item: RectificationItem, *, note: str, photo_ids: list[int],
         raise InvalidInput(N_("请至少上传一张整改后照片"), code="after_photo_required")
     before = _before(item)
     item.submit_fix(note, by)
+    for photo in after_photos(item):
+        if photo.id in photo_ids:
+            photo.fix_submitted_at = item.fix_submitted_at
     db.session.flush()
     _audit("submit", item, before, by, photo_ids=list(photo_ids), note=note)
     return item
@@ -251,6 +274,7 @@ def accept(item: RectificationItem, *, by: User, note: str | None = None) -> Rec
     """A sub-branch manager, a service manager or the original inspector accepts the fix."""
     _require(can_decide(by, item), N_("网点不能验收自己的整改，请由支行负责人、原检查人员或服务管理人员验收"),
              "not_acceptor")
+    require_settled(item)
     before = _before(item)
     item.accept(by)
     db.session.flush()
@@ -261,6 +285,7 @@ def accept(item: RectificationItem, *, by: User, note: str | None = None) -> Rec
 def reject(item: RectificationItem, *, reason: str, by: User) -> RectificationItem:
     """Send the fix back to the outlet with a reason (the item is open again)."""
     _require(can_decide(by, item), N_("您不能退回该整改"), "not_acceptor")
+    require_settled(item)
     before = _before(item)
     item.reject(reason, by)
     db.session.flush()

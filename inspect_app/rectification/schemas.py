@@ -71,6 +71,8 @@ class RectificationItemSchema(ma.Schema):
     inspection_date = fields.Method("dump_inspection_date",
                                     metadata={"description": "检查日期（不含时刻）"})
     inspector = fields.Method("dump_inspector")
+    inspection_readable = fields.Method("dump_inspection_readable", metadata={
+        "description": "当前用户能否打开该整改项所属的检查结果（/results/<inspection_id>）"})
     version = fields.Integer()
     created_at = Moment()
     updated_at = Moment()
@@ -104,6 +106,12 @@ class RectificationItemSchema(ma.Schema):
 
         day = local_date(item.inspection.submitted_at)
         return day.isoformat() if day else None
+
+    def dump_inspection_readable(self, item) -> bool:
+        from ..inspections.access import can_read
+        from ..inspections.models import RESULT_VISIBLE
+
+        return item.inspection.status in RESULT_VISIBLE and can_read(g.user, item.inspection)
 
     def dump_inspector(self, item):
         from ..inspections.access import sees_identity

@@ -111,6 +111,14 @@ Finding / rectification item (``ITEM``)::
      "outlets": [{"code": "TS-LB-01", "name": "路北支行营业室", "subbranch": "路北支行",
                   "items": [ITEM, …]},               # sorted by deadline by the caller
                  …],
+     "earlier": {"total": 2, "overdue": 1,          # optional (a sub-branch's period list):
+                 "items": [{"number": 1, "outlet": "…", "outlet_code": "TS-LB-01",
+                            "item_code": "ENV-03", "item_text": "…", "severity": "较重",
+                            "mode": "抽查", "found_month": "2026-10",
+                            "deadline": "2026-10-20", "state": "待整改", "overdue": True,
+                            "responsible": "张三"}, …]},  # found earlier, still owed,
+                                                           # overdue first; with it the summary
+                                                           # has "earlier", "earlier_overdue"
      "signature": True}                              # prints 整改责任人 / 复核人 / 日期 lines
 
 ``inspection_report.html`` — 检查报告::

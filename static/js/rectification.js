@@ -16,6 +16,14 @@ function card(item) {
   const error = el("p", { class: "item-error", role: "alert", hidden: true });
   const note = el("textarea", { rows: "3", "data-fix-note": item.id, "aria-label": `${item.item_code} ${t("fix_note")}` });
   const fail = (message) => { error.textContent = message; error.hidden = false; };
+  // the inspection went back to its inspector: the item leaves this list until it is resubmitted,
+  // and the card says so instead of offering a fix the server refuses
+  const refused = (err) => {
+    if (err.code !== "inspection_returned") return false;
+    node.replaceChildren(el("h2", { class: "item-text" }, item.item_text),
+      el("p", { class: "warn", role: "alert", "data-rect-held": item.id }, err.message));
+    return true;
+  };
   const add = async (input, source) => {
     error.hidden = true;
     for (const file of Array.from(input.files || [])) {
@@ -29,22 +37,37 @@ function card(item) {
         uploaded.push(data.id);
         thumbs.append(el("li", { class: "thumb" }, el("img", { src: URL.createObjectURL(blob), alt: item.item_code, width: "72", height: "72" }),
           el("span", { class: "badge ok" }, t("photo_uploaded"))));
-      } catch (e) { fail(navigator.onLine ? e.message : t("online_only")); }
+      } catch (e) {
+        if (refused(e)) break;
+        fail(navigator.onLine ? e.message : t("online_only"));
+      }
     }
     input.value = "";
   };
+  // the gallery takes several photos at once; the camera one at a time
   const picker = (label, source, capture) => el("label", { class: "button small photo-button" }, label,
-    el("input", { type: "file", accept: "image/*", capture, class: "sr-only", "data-after-photo": `${item.id}:${source}`,
-      onchange: (e) => add(e.target, source) }));
+    el("input", { type: "file", accept: "image/*", capture, multiple: capture ? null : "", class: "sr-only",
+      "data-after-photo": `${item.id}:${source}`, onchange: (e) => add(e.target, source) }));
+  // which inspection raised it: a mystery visit says 神秘人 and the day, nothing more
+  const source = item.mode === "mystery_visit" ? item.inspector : item.mode_label;
+  const raised = el("p", { class: "muted", "data-rect-source": item.inspection_id },
+    t("raised_in", { source, date: item.inspection_date || "" }),
+    item.inspection_readable ? [" · ", el("a", { href: `/results/${item.inspection_id}` }, t("view_result"))] : null);
+  // the outlet's own fix, read-only while it awaits review
+  const sent = (fix) => [el("p", { "data-rect-note": item.id }, t("fix_note_shown", { note: fix.fix_note || "" })),
+    ...photoRow(item, fix.after_photos, "after_photos", "data-sent")];
   const node = el("article", { class: "card", "data-rect": item.id },
     el("p", { class: "item-head" }, el("span", { class: "code" }, item.item_code),
       item.red_line ? el("span", { class: "tag red" }, t("red_line")) : null,
       el("span", { class: "tag" }, item.severity_label),
       item.overdue ? el("span", { class: "badge sync-error" }, t("overdue")) : null),
     el("h2", { class: "item-text" }, item.item_text),
+    raised,
     item.finding_note ? el("p", { class: "muted" }, item.finding_note) : null,
+    ...photoRow(item, item.before_photos, "before_photos", "data-before"),
     el("p", {}, t("deadline", { date: item.deadline })),
     item.state === "submitted" ? el("p", { class: "flash", "data-rect-state": "submitted" }, t("fix_submitted")) : null,
+    ...(item.state === "submitted" ? sent(item) : []),
     item.rejection_reason && item.state === "open" ? el("p", { class: "warn" }, t("rejected_before", { reason: item.rejection_reason })) : null,
     // only the inspected outlet fixes; everyone else sees whose item it is
     ...(item.can_submit_fix ? [] : [el("p", { class: "muted" }, item.outlet.name)]));
@@ -59,9 +82,14 @@ function card(item) {
       if (note.value.trim().length < 2) return fail(t("need_note"));
       e.target.disabled = true;
       try {
-        await request("POST", `/api/v1/rectification/items/${item.id}/submit`, { json: { note: note.value.trim(), photo_ids: uploaded } });
-        node.replaceChildren(el("h2", { class: "item-text" }, item.item_text), el("p", { class: "flash", role: "status" }, t("fix_submitted")));
-      } catch (err) { e.target.disabled = false; fail(navigator.onLine ? err.message : t("online_only")); }
+        const { data } = await request("POST", `/api/v1/rectification/items/${item.id}/submit`, { json: { note: note.value.trim(), photo_ids: uploaded } });
+        node.replaceChildren(el("h2", { class: "item-text" }, item.item_text), raised,
+          el("p", { class: "flash", role: "status", "data-rect-state": "submitted" }, t("fix_submitted")), ...sent(data));
+      } catch (err) {
+        if (refused(err)) return;
+        e.target.disabled = false;
+        fail(navigator.onLine ? err.message : t("online_only"));
+      }
     } }, t("submit_fix")));
   return node;
 }
@@ -127,7 +155,9 @@ async function load() {
     });
   }
   const open = pagedList({ url: `/api/v1/rectification/items?${states}`, list: $("rect-list"),
-    status: $("rect-status"), more: $("rect-more"), render: card, empty: "rect_empty" });
+    status: $("rect-status"), more: $("rect-more"), render: card, empty: "rect_empty",
+    // the inspector's before-photos (and the outlet's own fix, once sent) come with each detail
+    prepare: (items) => Promise.all(items.map((item) => getJSON(`/api/v1/rectification/items/${item.id}`).catch(() => item))) });
   await Promise.all([reviews && reviews.ready, open.ready]);
 }
 

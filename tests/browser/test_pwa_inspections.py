@@ -491,3 +491,68 @@ def _wait_for(page, condition, seconds: float = 15) -> None:
             return
         page.wait_for_timeout(50)
     raise AssertionError("condition not met in time")
+
+
+def test_outlet_fixes_a_mystery_visit_finding_with_context_and_sees_what_it_sent(
+        new_mobile_context, first, client, api):
+    """On a mystery visit's items, does the outlet's card say where they come from (神秘人 and
+    the day, a link to the result, the inspector's before-photo — never the shopper nor a
+    time), take two gallery photos at once, show the note and photos it sent while the fix
+    awaits review — and, once the inspection is returned to its inspector, say so on the card
+    instead of taking the fix, and drop the item from the list?"""
+    from inspect_app.rectification.models import RectificationItem, RectificationState
+
+    from ..helpers import submit_filled
+    from ..rectification.conftest import failable_codes
+
+    inspection = first("mystery_visit")
+    shopper = api(filler_of(inspection))
+    codes = failable_codes(client, shopper, inspection, 2)
+    response = submit_filled(client, shopper, inspection.id, fail=tuple(codes))
+    assert response.status_code == 200, response.get_json()
+    fixed, held = (db.session.scalar(sa.select(RectificationItem).where(
+        RectificationItem.inspection_id == inspection.id, RectificationItem.item_code == code))
+        for code in codes)
+    page = new_mobile_context(**GEO).new_page()
+    sign_in(page, outlet_manager_of(inspection), "/rectification")
+    card = page.locator(f'[data-rect="{fixed.id}"]')
+    source = card.locator(f'[data-rect-source="{inspection.id}"]')
+    expect(source).to_contain_text("来源：神秘人")
+    expect(source.get_by_role("link", name="查看检查结果")).to_have_attribute(
+        "href", f"/results/{inspection.id}")
+    expect(card.locator("img[data-before]")).to_have_count(1)
+    text = card.inner_text()
+    assert inspection.assignee.display_name not in text and not re.search(r"\d\d:\d\d", text)
+    gallery = page.locator(f'[data-after-photo="{fixed.id}:gallery"]')
+    assert gallery.get_attribute("multiple") is not None
+    gallery.set_input_files([
+        {"name": f"after{n}.jpg", "mimeType": "image/jpeg", "buffer": phone_photo(n)}
+        for n in (8, 9)])
+    expect(card.locator(".thumb .badge")).to_have_count(2)
+    card.locator("textarea").fill("已整改并复核")
+    card.get_by_role("button", name="提交整改").click()
+    expect(card.locator('[data-rect-state="submitted"]')).to_have_text("已提交整改，等待验收")
+    expect(card.locator(f'[data-rect-note="{fixed.id}"]')).to_have_text("整改说明：已整改并复核")
+    expect(card.locator("img[data-sent]")).to_have_count(2)
+    page.reload()  # read-only, from the server, while it awaits review
+    card = page.locator(f'[data-rect="{fixed.id}"]')
+    expect(card.locator(f'[data-rect-note="{fixed.id}"]')).to_have_text("整改说明：已整改并复核")
+    expect(card.locator("img[data-sent]")).to_have_count(2)
+    expect(card.locator("img[data-before]")).to_have_count(1)
+    expect(card.locator("[data-after-photo]")).to_have_count(0)
+
+    returned = client.post(f"/api/v1/inspections/{inspection.id}/return",
+                           json={"reason": "请补充计时说明"}, headers=api("fwgl"))
+    assert returned.status_code == 200, returned.get_json()
+    other = page.locator(f'[data-rect="{held.id}"]')
+    page.locator(f'[data-after-photo="{held.id}:camera"]').set_input_files(
+        {"name": "after.jpg", "mimeType": "image/jpeg", "buffer": phone_photo(10)})
+    expect(other.locator(f'[data-rect-held="{held.id}"]')).to_have_text(
+        "该检查已退回检查人修改，整改项暂不可处理")
+    page.reload()
+    expect(page.locator("#rect-status")).to_be_visible()
+    expect(page.locator(f'[data-rect="{held.id}"]')).to_have_count(0)
+    expect(page.locator(f'[data-rect="{fixed.id}"]')).to_have_count(0)
+    db.session.expire_all()
+    assert db.session.get(RectificationItem, held.id).state is RectificationState.open
+    assert not photos_of_item(held.id)

@@ -44,13 +44,18 @@ def without_generation_stamp(text: str) -> str:
 
 
 def flag_after_photo(client, api, inspection, item_id: int) -> None:
-    """The outlet uploads a screenshot-like after-photo (no camera data → flagged)."""
+    """The outlet sends its fix with a screenshot-like after-photo (no camera data →
+    flagged)."""
     response = client.post(f"/api/v1/rectification/items/{item_id}/photos",
                            headers=api(outlet_manager_of(inspection)),
                            data={"client_id": new_key(),
                                  "file": (io.BytesIO(jpeg(5, exif=False)), "a.jpg")},
                            content_type="multipart/form-data")
     assert response.status_code == 201, response.get_json()
+    sent = client.post(f"/api/v1/rectification/items/{item_id}/submit",
+                       headers=api(outlet_manager_of(inspection)),
+                       json={"note": "已整改", "photo_ids": [response.get_json()["id"]]})
+    assert sent.status_code == 200, sent.get_json()
 
 
 def test_inspection_list_has_chinese_names_items_and_page_numbers(client, api,
@@ -218,3 +223,52 @@ def test_the_list_tells_a_late_fix_and_a_correction_from_an_appeal(client, api,
                               viewer).context["summary"]
     assert (summary["total"], summary["cancelled"], summary["late"], summary["closed"],
             summary["accepted"], summary["open"]) == (2, 1, 1, 0, 1, 1)
+
+
+def test_the_list_shows_the_accepted_fix_s_photos_only(client, api, failed_inspection):
+    """A fix sent back, redone and accepted, and an open item with a photo only uploaded: does
+    the list show, as 整改后, the photos sent with the accepted fix — not those of the refused
+    attempt, not one uploaded and left out — and nothing for the open item?"""
+    from inspect_app.rectification.documents import inspection_list
+
+    from .conftest import upload_after
+
+    inspection, _ = failed_inspection(count=2)
+    redone, untouched = items_of(inspection)
+    outlet, reviewer = api(outlet_manager_of(inspection)), api(subbranch_manager_of(inspection))
+    sha = {}
+
+    def upload(item, seed):
+        response = upload_after(client, outlet, item.id, seed)
+        assert response.status_code == 201, response.get_json()
+        sha[seed] = response.get_json()["sha256"]
+        return response.get_json()["id"]
+
+    first = [upload(redone, 11), upload(redone, 12)]
+    assert client.post(f"/api/v1/rectification/items/{redone.id}/submit", headers=outlet,
+                       json={"note": "已整改", "photo_ids": first}).status_code == 200
+    assert client.post(f"/api/v1/rectification/items/{redone.id}/reject", headers=reviewer,
+                       json={"reason": "照片看不清"}).status_code == 200
+    second = upload(redone, 13)
+    upload(redone, 14)  # uploaded, then left out of the fix
+    assert client.post(f"/api/v1/rectification/items/{redone.id}/submit", headers=outlet,
+                       json={"note": "重新整改", "photo_ids": [second]}).status_code == 200
+    assert client.post(f"/api/v1/rectification/items/{redone.id}/accept", headers=reviewer,
+                       json={}).status_code == 200
+    upload(untouched, 15)  # only uploaded: no fix sent yet
+
+    detail = client.get(f"/api/v1/rectification/items/{redone.id}", headers=reviewer).get_json()
+    assert [p["sha256"] for p in detail["after_photos"]] == [sha[13]]
+    assert {p["sha256"] for p in detail["earlier_after_photos"]} == {sha[11], sha[12]}
+    viewer = db.session.scalar(sa.select(User).where(
+        User.username == subbranch_manager_of(inspection)))
+    rows = {row["item_code"]: row for outlet_rows in inspection_list(
+        db.session.get(type(inspection), inspection.id), viewer).context["outlets"]
+        for row in outlet_rows["items"]}
+    assert [p["sha256"] for p in rows[redone.item_code]["after_photos"]] == [sha[13]]
+    assert rows[untouched.item_code]["after_photos"] == []
+    flat = squeezed(pdf_text(client.get(
+        f"/api/v1/inspections/{inspection.id}/rectification-list.pdf", headers=reviewer)))
+    assert sha[13][:16] in flat
+    for seed in (11, 12, 14, 15):
+        assert sha[seed][:16] not in flat, seed

@@ -2,6 +2,7 @@
 lists of earlier months, so nobody downloads an empty list without knowing why."""
 from __future__ import annotations
 
+import io
 import re
 from datetime import datetime, time, timedelta
 
@@ -101,3 +102,42 @@ def test_a_past_months_list_says_that_month_and_its_overdue_items(client, api, l
         assert (f"其中逾期 {late} 项" in row) == bool(late), row
         checked_overdue |= bool(late)
     assert checked_overdue, "the demo leaves some of last month's items overdue"
+
+
+def test_the_monthly_pdf_lists_the_earlier_items_still_owed(client, api, demo):
+    """A sub-branch that still owes items found in earlier months: does this month's PDF list
+    them (overdue first, with found month, deadline and state) and count them in its summary,
+    as the 整改清单 page counts them — instead of certifying "本期无整改项"?"""
+    from pypdf import PdfReader
+
+    from inspect_app.auth.models import User
+    from inspect_app.rectification.documents import subbranch_list
+    from inspect_app.rectification.operations import list_figures
+
+    viewer = db.session.scalar(sa.select(User).where(User.username == "fwgl"))
+    today = local_today()
+    start = today.replace(day=1)
+    figures = list_figures(viewer, start, today, today)
+    unit_id = max(figures, key=lambda u: (figures[u]["overdue"], figures[u]["earlier"]))
+    owed = figures[unit_id]
+    assert owed["earlier"] and owed["overdue"], "the demo leaves overdue items of earlier months"
+    unit = db.session.get(OrgUnit, unit_id)
+    context = subbranch_list(unit, viewer, start, today).context
+    earlier = context["earlier"]
+    assert (earlier["total"], earlier["overdue"]) == (owed["earlier"], owed["overdue"])
+    assert (context["summary"]["earlier"], context["summary"]["earlier_overdue"]) == (
+        owed["earlier"], owed["overdue"])
+    flags = [row["overdue"] for row in earlier["items"]]
+    assert flags == sorted(flags, reverse=True)  # overdue first
+    assert all(row["found_month"] < f"{start:%Y-%m}" for row in earlier["items"])
+    assert {row["state"] for row in earlier["items"]} <= {"待整改", "已提交", "已退回，待整改"}
+
+    response = client.get(f"/api/v1/rectification/lists/subbranches/{unit.id}.pdf"
+                          f"?period={start:%Y-%m}", headers=api("fwgl"))
+    assert response.status_code == 200
+    text = re.sub(r"\s+", "", "\n".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages))
+    assert "往期未完成整改项" in text
+    assert f"共{owed['earlier']}项，其中逾期{owed['overdue']}项" in text
+    first = earlier["items"][0]
+    assert re.sub(r"\s+", "", f"{first['item_code']}{first['item_text']}")[:20] in text

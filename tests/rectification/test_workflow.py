@@ -455,3 +455,56 @@ def test_a_reviewers_list_holds_exactly_the_fixes_they_may_decide(client, api,
     assert items[0].id in offered_to[filler_of(inspection)]  # the original inspector
     assert not offered_to[outlet] and not offered_to[people[2]] & {i.id for i in items}
     assert items[1].id not in offered_to["fwgl"] and items[2].id not in offered_to["fwgl"]
+
+
+def test_items_of_a_returned_inspection_are_held_back_from_the_outlet_side(
+        client, api, failed_inspection):
+    """While an inspection is back with its inspector (退回修改), do its items leave the
+    outlet's and the sub-branch's lists and counts alike, is a fix, an after-photo or a
+    decision refused with a clear message — and does the service manager still see them, and
+    everyone again once the inspector resubmits?"""
+    inspection, codes = failed_inspection(count=2)
+    outlet, subbranch = api(outlet_manager_of(inspection)), api(subbranch_manager_of(inspection))
+    sent, waiting = items_of(inspection)
+    assert submit_fix(client, outlet, sent.id).status_code == 200
+    returned = client.post(f"/api/v1/inspections/{inspection.id}/return",
+                           json={"reason": "请补充计时说明"}, headers=api("fwgl"))
+    assert returned.status_code == 200, returned.get_json()
+
+    scope = f"inspection_id={inspection.id}"
+    for headers in (outlet, subbranch):
+        assert client.get(f"/api/v1/rectification/items?{scope}",
+                          headers=headers).get_json()["total"] == 0
+        assert client.get(f"/api/v1/rectification/counts?{scope}",
+                          headers=headers).get_json()["total"] == 0
+    refusals = [
+        client.get(f"/api/v1/rectification/items/{waiting.id}", headers=outlet),
+        upload_after(client, outlet, waiting.id),
+        client.post(f"/api/v1/rectification/items/{waiting.id}/submit", headers=outlet,
+                    json={"note": "已整改", "photo_ids": [1]}),
+        client.post(f"/api/v1/rectification/items/{sent.id}/accept", json={},
+                    headers=api("fwgl")),
+        client.post(f"/api/v1/rectification/items/{sent.id}/reject",
+                    json={"reason": "照片不清楚"}, headers=api("fwgl")),
+    ]
+    for response in refusals:
+        assert response.status_code == 409, response.get_json()
+        error = response.get_json()["error"]
+        assert error["code"] == "inspection_returned"
+        assert error["message"] == "该检查已退回检查人修改，整改项暂不可处理"
+    assert client.get(f"/api/v1/rectification/items/{waiting.id}",
+                      headers=subbranch).status_code == 409
+    manager = client.get(f"/api/v1/rectification/items?{scope}", headers=api("fwgl")).get_json()
+    assert manager["total"] == 2
+    assert not any(item["can_review_fix"] for item in manager["items"])
+    assert client.get(f"/api/v1/rectification/items?{scope}&reviewable=true",
+                      headers=api("fwgl")).get_json()["total"] == 0
+    assert db.session.get(RectificationItem, waiting.id).state.value == "open"
+    assert not db.session.scalars(sa.select(Photo).where(
+        Photo.rectification_item_id == waiting.id)).all()
+
+    assert submit_filled(client, api(filler_of(inspection)), inspection.id,
+                         fail=tuple(codes)).status_code == 200
+    listed = client.get(f"/api/v1/rectification/items?{scope}", headers=outlet).get_json()
+    assert listed["total"] == 2
+    assert submit_fix(client, outlet, waiting.id).status_code == 200

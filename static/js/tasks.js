@@ -10,9 +10,12 @@ const OPEN = ["assigned", "in_progress", "returned"];
 const GROUPS = ["today", "overdue", "upcoming", "done", "cancelled"];
 const today = bankToday();  // YYYY-MM-DD where the bank is, as the form's late warning
 
-function group(task, local) {
+// A submission on the phone counts as done unless the server refused it (or one of its photos,
+// which it waits for): it then waits for the person among the open tasks, marked 有错误.
+function group(task, local, entries) {
   if (task.status === "cancelled" || task.gone) return "cancelled";
-  if (!OPEN.includes(task.status) || (local && local.submission)) return "done";
+  const refused = Boolean(local) && entries.some((e) => e.inspection_id === local.id && e.error);
+  if (!OPEN.includes(task.status) || (local && local.submission && !refused)) return "done";
   if (task.due_end && task.due_end < today) return "overdue";
   if (task.due_start && task.due_start > today) return "upcoming";
   return "today";
@@ -41,7 +44,7 @@ async function render(tasks) {
   for (const task of tasks) {
     const local = forms.get(task.id);
     const [state, label] = syncState(task, local, entries);
-    const section = $(`tasks-${group(task, local)}`);
+    const section = $(`tasks-${group(task, local, entries)}`);
     section.hidden = false;
     section.querySelector("ul").append(el("li", {},
       el("a", { class: "task", href: `/tasks/${task.id}`, "data-task": task.id },

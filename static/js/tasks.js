@@ -31,7 +31,17 @@ function syncState(task, local, entries) {
   if (local.submission && local.submission.state !== "done") return ["queued", t("state_queued")];
   if (local.dirty || mine.length) return ["local", t("state_local")];
   if (local.submission) return ["synced", t("submitted")];
+  // the list keeps every open form on the phone: a copy with nothing in it is a task not started
+  if (OPEN.includes(task.status) && !started(local)) return ["new", t("state_new")];
   return ["synced", t("state_synced")];
+}
+
+// Whether anything was done for a task, on this phone or (as last fetched) on the server:
+// an answer or note, a mystery-visit time, a photo.
+function started(local) {
+  const answered = Object.values(local.answers || {}).some((a) => a && ((a.value ?? "") !== "" || a.note));
+  const photos = Object.values((local.inspection && local.inspection.photos) || {}).some((list) => list.length);
+  return answered || Object.keys(local.events || {}).length > 0 || photos;
 }
 
 async function render(tasks) {

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ..helpers import filler_of
-from .pwa_helpers import expect_all_answered, quick_fill, sign_in, wait_offline_ready
+from .pwa_helpers import answer, expect_all_answered, quick_fill, sign_in, wait_offline_ready
 
 
 @pytest.fixture
@@ -15,6 +15,26 @@ def spot(first):
     inspection = first("spot_check")
     return (inspection.id, filler_of(inspection),
             [item.to_document() for item in inspection.form_items()])
+
+
+def test_a_task_never_started_says_so_though_the_list_keeps_it_on_the_phone(
+        new_mobile_context, spot):
+    """The list keeps every open form on the phone for offline use: does a task nobody has
+    answered anything of still show 未开始 (not 已同步), and one with an answer 已同步?"""
+    inspection_id, username, items = spot
+    page = new_mobile_context().new_page()
+    sign_in(page, username, "/tasks")
+    wait_offline_ready(page)  # every open form is now on the phone
+    badge = page.locator(f'[data-task="{inspection_id}"] [data-sync-state]')
+    expect(badge).to_have_attribute("data-sync-state", "new")
+    expect(badge).to_have_text("未开始")
+
+    page.goto(f"/tasks/{inspection_id}")
+    answer(page, items[1])
+    expect(page.locator("#sync-pending")).to_have_text("已全部同步", timeout=15000)
+    page.goto("/tasks")
+    expect(badge).to_have_attribute("data-sync-state", "synced")
+    expect(badge).to_have_text("已同步")
 
 
 def test_a_submission_the_server_refused_stays_among_the_open_tasks(new_mobile_context, spot):

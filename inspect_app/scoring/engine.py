@@ -226,11 +226,13 @@ def _apply_red_line(rules: ScoringRules, earned: Fraction, possible: Fraction) -
 def validate_answers(items: Iterable[ChecklistItem | Mapping[str, Any]],
                      answers: Mapping[str, Answer | Mapping[str, Any]], *,
                      mode: str | None = None,
-                     require_all: bool = True) -> dict[str, list[str]]:
+                     require_all: bool = True,
+                     notes: bool = True) -> dict[str, list[str]]:
     """Chinese messages per item code for answers that cannot be submitted (empty dict if none).
 
-    Unlike :func:`score_inspection` this also checks notes (a deduction needs its reason), answers
-    to unknown items and, with ``require_all``, unanswered scored items.
+    Unlike :func:`score_inspection` this also checks answers to unknown items, with ``notes``
+    the notes (a deduction needs its reason) and, with ``require_all``, unanswered scored items.
+    A draft passes neither: a reason may follow its deduction, an item its answer.
     """
     checklist = _applicable(items, mode)
     codes = {item.code for item in checklist}
@@ -248,8 +250,9 @@ def validate_answers(items: Iterable[ChecklistItem | Mapping[str, Any]],
             if require_all and item.kind.scored:
                 problems[item.code] = [Message("尚未作答")]
             continue
-        found = item.kind.validate_answer(answer.value, item.config, note=answer.note,
-                                          weight=item.weight)
+        found = (item.kind.validate_answer(answer.value, item.config, note=answer.note,
+                                           weight=item.weight) if notes else
+                 item.kind.validate_answer(answer.value, item.config, weight=item.weight))
         if found:
             problems[item.code] = found
     return problems

@@ -27,7 +27,7 @@ function syncState(task, local, entries) {
   // nothing on this phone: a finished task (e.g. filled on another device) shows its status
   if (!local) return OPEN.includes(task.status) ? ["new", t("state_new")] : ["synced", task.status_label];
   const mine = entries.filter((e) => e.inspection_id === local.id);
-  if (mine.some((e) => e.error) || local.conflict || local.draftError) return ["error", t("state_error")];
+  if (mine.some((e) => e.error) || local.conflict || local.draftError || (local.draftProblems && !local.submission)) return ["error", t("state_error")];
   if (local.submission && local.submission.state !== "done") return ["queued", t("state_queued")];
   if (local.dirty || mine.length) return ["local", t("state_local")];
   if (local.submission) return ["synced", t("submitted")];

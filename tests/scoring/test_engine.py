@@ -265,3 +265,12 @@ def test_validate_answers_checks_reasons_and_completeness():
                      "C": ["尚未作答"]}
     assert validate_answers(items, {"D": {"value": 1, "note": "地面有污渍"}},
                             require_all=False) == {}
+
+
+def test_a_draft_checks_values_but_not_reasons():
+    """Without ``notes`` (a draft), is a deduction awaiting its reason fine, while one above its
+    maximum is still named?"""
+    items = [item("D", 3, response_type="deduction"), item("E", 3, response_type="deduction")]
+    found = validate_answers(items, {"D": {"value": 1}, "E": {"value": 5}}, require_all=False,
+                             notes=False)
+    assert found == {"E": ["扣分必须是 0 到 3 之间的数字"]}

@@ -230,6 +230,8 @@ def submit(inspection: Inspection, payload: dict[str, Any], *, by: User) -> dict
         result = score_inspection(item_documents(inspection), answers, _rules(inspection))
     except ScoringError as exc:
         raise InvalidInput(exc.message, code="answers_invalid", details=exc.messages) from exc
+    if result.nothing_applicable:
+        raise InvalidInput(N_("所有计分项均为不适用，无法评分"), code="nothing_applicable")
 
     resubmission = inspection.status is InspectionStatus.returned
     if resubmission:

@@ -26,6 +26,7 @@ STRINGS: dict[str, str] = {
     "deduction_range": N_("扣分必须是 0 到 {most} 之间的数字"),
     "event_before": N_("早于{event}的时间：请清除后重新记录"),
     "times_out_of_order": N_("暗访时间顺序有误，无法计算"),
+    "all_na": N_("所有计分项均为不适用，无法评分"),
     "draft_problems": N_("{outlet}：{items}的答案未能保存到服务器，请改正（其余答案已保存）"),
     "too_long": N_("最多 {max} 个字"),
     "queued_submit": N_("已保存在手机上，联网后自动提交"),

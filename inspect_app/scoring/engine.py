@@ -98,6 +98,13 @@ class InspectionScore:
     rules_version: str
 
     @property
+    def nothing_applicable(self) -> bool:
+        """Whether every scored item was answered N.A.: nothing was checked, so the inspection
+        has no score to give (its submission is refused rather than shown as 未发现问题)."""
+        scored = [item for item in self.items if item.scored]
+        return bool(scored) and all(item.na for item in scored)
+
+    @property
     def failed_items(self) -> tuple[str, ...]:
         """Codes of every failed item, in checklist order (each becomes a 整改项)."""
         return tuple(item.code for item in self.items if item.failed)

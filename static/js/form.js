@@ -115,6 +115,9 @@ function problems() {
   }
   // the visit's times have no item of their own: listed by their name, linked to the times
   if (isMystery()) for (const [name, message] of Object.entries(eventProblems())) found.push([{ code: t(name), anchor: "events" }, message]);
+  // every scored item 不适用: nothing was checked, so there is no score (the server refuses it)
+  const counted = items.filter(scored);
+  if (counted.length && counted.every((item) => valueOf(item) === "na")) found.push([{ code: null }, t("all_na")]);
   return found;
 }
 
@@ -347,8 +350,6 @@ function renderStatus(entries = []) {
     $("conflict-text").textContent = t("conflict_text");
     $("conflict-local").textContent = t("local_copy", { n: Object.keys(cleanAnswers(form)).length });
     $("conflict-server").textContent = t("server_copy", { n: Object.keys(server.answers || {}).length, time: fmtTime(server.updated_at) });
-    $("keep-local").textContent = t("keep_local");
-    $("use-server").textContent = t("use_server");
   }
   // submission: queued, rejected or done
   const submission = form.submission;
@@ -418,7 +419,7 @@ async function queueIfComplete() {
   for (const node of document.querySelectorAll(".item-error")) { node.hidden = true; node.textContent = ""; }
   if (found.length) {
     missing.append(el("p", {}, t("missing_title")), el("ul", {}, found.map(([item, message]) =>
-      el("li", {}, el("a", { href: `#${item.anchor || `item-${item.code}`}` }, item.code), ` ${message}`))));
+      el("li", {}, item.code ? [el("a", { href: `#${item.anchor || `item-${item.code}`}` }, item.code), ` ${message}`] : message))));
     for (const [item, message] of found) {
       const slot = document.querySelector(`#item-${CSS.escape(item.code)} .item-error`);
       if (slot) { slot.textContent = message; slot.hidden = false; }

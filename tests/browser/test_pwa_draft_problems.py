@@ -1,5 +1,6 @@
-"""One wrong answer on the phone: said on its item at once, and never the cause of the form's
-other answers staying off the server."""
+"""Answers the server would refuse, caught on the phone: one wrong answer is said on its item at
+once and never keeps the form's other answers off the server; a form with nothing applicable
+is not submitted."""
 from __future__ import annotations
 
 import pytest
@@ -9,7 +10,7 @@ from inspect_app.extensions import db
 from inspect_app.inspections.models import Inspection
 
 from ..helpers import filler_of
-from .pwa_helpers import answer, sign_in, wait_offline_ready
+from .pwa_helpers import answer, expect_all_answered, quick_fill, sign_in, wait_offline_ready
 
 
 def stored(inspection_id: int) -> Inspection:
@@ -101,3 +102,21 @@ def test_visit_times_tapped_out_of_order_are_said_and_the_rest_is_saved(
 
     page.get_by_role("button", name="提交检查").click()
     expect(page.locator("#missing")).to_contain_text("叫号 早于取号的时间")
+
+
+def test_a_self_check_answered_not_applicable_throughout_is_not_submitted(new_mobile_context,
+                                                                           first):
+    """不适用 on every scored item of a self-check: does 提交检查 say there is nothing to score
+    and keep the form open, rather than submit it with no score and 未发现问题?"""
+    check = first("self_check")
+    items = [i.to_document() for i in check.form_items()]
+    page = new_mobile_context().new_page()
+    sign_in(page, filler_of(check), f"/tasks/{check.id}")
+    wait_offline_ready(page)
+    quick_fill(page, items, all_na=True)
+    expect_all_answered(page, items)
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#missing")).to_contain_text("所有计分项均为不适用，无法评分")
+    expect(page.locator("#summary")).to_be_hidden()
+    page.wait_for_timeout(500)
+    assert stored(check.id).status.value in ("assigned", "in_progress")

@@ -247,6 +247,32 @@ def test_incomplete_submission_lists_the_missing_items(client, api, first):
     assert db.session.get(Inspection, spot.id).status.value != "submitted"
 
 
+def test_a_self_check_with_every_scored_item_not_applicable_is_refused(client, api, first):
+    """A self-check answered 不适用 on every scored item (a note in the text items): is it
+    refused with a clear message instead of being accepted with no score and no findings?"""
+    check = first("self_check")
+    headers = api(filler_of(check))
+    items = form(client, headers, check.id)["checklist"]["items"]
+    answers = {item["code"]: {"value": "无" if item["response_type"] == "text" else "na"}
+               for item in items}
+    key = new_key()
+    response = client.post(f"/api/v1/inspections/{check.id}/submit", json={"answers": answers},
+                           headers={**headers, "Idempotency-Key": key})
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"] == {"code": "nothing_applicable",
+                                            "message": "所有计分项均为不适用，无法评分"}
+    assert db.session.get(Inspection, check.id).status.value != "submitted"
+    assert db.session.scalar(sa.select(Submission).where(Submission.key == key)) is None
+
+    scored = next(item for item in items if item["response_type"] == "pass_fail"
+                  and item["photo_rule"] != "required")
+    answers[scored["code"]] = {"value": "pass"}
+    accepted = client.post(f"/api/v1/inspections/{check.id}/submit", json={"answers": answers},
+                           headers={**headers, "Idempotency-Key": new_key()})
+    assert accepted.status_code == 200, accepted.get_json()
+    assert accepted.get_json()["total"] == 100
+
+
 def test_submission_needs_an_idempotency_key(client, api, first):
     """Is a submission without a client key refused?"""
     spot = first("spot_check")

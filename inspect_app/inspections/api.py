@@ -11,7 +11,7 @@ from ..auth.permissions import Permission
 from ..auth.session import current_user
 from ..errors import InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
-from ..i18n import N_
+from ..i18n import N_, localized
 from ..orgs.models import OrgUnit
 from .access import can_read, get_inspection, team_ids, visible_inspections
 from .campaigns import campaign_counts, create_campaign, create_team, get_campaign
@@ -20,7 +20,6 @@ from .operations import (
     appeal_finding,
     cancel,
     decide_appeal,
-    draft_state,
     finalise,
     reassign,
     reschedule,
@@ -36,13 +35,13 @@ from .schemas import (
     CampaignCreateSchema,
     CampaignSchema,
     DraftSchema,
-    DraftStateSchema,
     InspectionQuerySchema,
     InspectionSchema,
     InspectionSummarySchema,
     ReasonSchema,
     ReassignSchema,
     RescheduleSchema,
+    SavedDraftSchema,
     SubmissionResultSchema,
     SubmitHeadersSchema,
     SubmitSchema,
@@ -159,16 +158,20 @@ class InspectionResource(MethodView):
 @blp.route("/inspections/<int:inspection_id>/draft")
 class Draft(MethodView):
     @blp.arguments(DraftSchema)
-    @blp.response(200, DraftStateSchema)
+    @blp.response(200, SavedDraftSchema)
     @blp.alt_response(409, description="另一台设备已修改：details.server 为服务器上的版本")
     def put(self, data, inspection_id):
-        """Save answers so far (every change). Send the version you started from."""
+        """Save answers so far (every change). Send the version you started from.
+
+        An answer or visit time that cannot be taken (e.g. a deduction above its maximum, a time
+        earlier than the one before it) does not refuse the draft: the rest is saved, and the
+        answer lists it under ``problems`` (by item code) or ``event_problems`` (by event)."""
         by = current_user()
         inspection = get_inspection(inspection_id, by)
-        save_draft(inspection, version=data["version"], answers=data["answers"],
-                   events=data.get("events"), by=by)
+        saved = save_draft(inspection, version=data["version"], answers=data["answers"],
+                           events=data.get("events"), by=by)
         db.session.commit()
-        return draft_state(inspection)
+        return localized(saved)
 
 
 @blp.route("/inspections/<int:inspection_id>/submit")

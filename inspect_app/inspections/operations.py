@@ -67,18 +67,24 @@ def section_weights(inspection: Inspection) -> dict[str, Decimal] | None:
     return inspection.checklist.section_weights()
 
 
-def _check_answers(inspection: Inspection, answers: dict[str, Any], *, complete: bool) -> None:
-    problems = validate_answers(item_documents(inspection), answers, require_all=complete)
+def _check_answers(inspection: Inspection, answers: dict[str, Any]) -> None:
+    """Refuse a submission that is not complete and valid, naming each item (a draft keeps what
+    it can instead: see :func:`save_draft`)."""
+    problems = validate_answers(item_documents(inspection), answers, require_all=True)
     if problems:
-        raise InvalidInput(N_("部分检查项的答案有误") if not complete else N_("检查表尚未填写完整或有误"),
-                           code="answers_invalid" if not complete else "incomplete",
-                           details=problems)
+        raise InvalidInput(N_("检查表尚未填写完整或有误"), code="incomplete", details=problems)
 
 
 # -- mystery visits ------------------------------------------------------------------------
 
 
-def _parse_events(events: dict[str, Any]) -> dict[str, datetime]:
+def _read_events(events: dict[str, Any]) -> tuple[dict[str, datetime], dict[str, list[Message]]]:
+    """The visit's times that can be taken, and the problems of the others by event name.
+
+    A time must be a known event's, ISO 8601 with its time zone, and not earlier than the one
+    taken before it in the visit's order (到达 → 取号 → 叫号 → 开始办理 → 离开): a time that
+    goes back is the mis-tapped one, so what is taken stays in order.
+    """
     parsed: dict[str, datetime] = {}
     problems: dict[str, list[Message]] = {}
     for name, value in events.items():
@@ -94,10 +100,17 @@ def _parse_events(events: dict[str, Any]) -> dict[str, datetime]:
             problems[name] = [Message("时间必须带时区")]
             continue
         parsed[name] = moment
-    ordered = [name for name in VISIT_EVENTS if name in parsed]
-    for earlier, later in zip(ordered, ordered[1:]):
-        if parsed[later] < parsed[earlier]:
-            problems.setdefault(later, []).append(Message("时间早于前一个节点"))
+    taken: dict[str, datetime] = {}
+    for name in (name for name in VISIT_EVENTS if name in parsed):
+        if taken and parsed[name] < max(taken.values()):
+            problems.setdefault(name, []).append(Message("时间早于前一个节点"))
+        else:
+            taken[name] = parsed[name]
+    return taken, problems
+
+
+def _parse_events(events: dict[str, Any]) -> dict[str, datetime]:
+    parsed, problems = _read_events(events)
     if problems:
         raise InvalidInput(N_("暗访时间记录有误"), code="events_invalid", details=problems)
     return parsed
@@ -136,9 +149,15 @@ def _with_derived(inspection: Inspection, answers: dict[str, Any],
 
 
 def save_draft(inspection: Inspection, *, version: int, answers: dict[str, Any],
-               events: dict[str, Any] | None, by: User) -> Inspection:
+               events: dict[str, Any] | None, by: User) -> dict[str, Any]:
     """Save the answers so far. ``version`` must be the one the device started from: a stale
-    device gets 409 with the server's copy and nothing is overwritten."""
+    device gets 409 with the server's copy and nothing is overwritten.
+
+    One wrong answer never costs the others: every answer (and visit time) that can be taken is
+    saved, and those that cannot (a deduction above its maximum, a time out of order, an item
+    not on the form) are left out and returned by item code (``problems``) and by event name
+    (``event_problems``), beside the stored draft. Submission still refuses them.
+    """
     _require_fill(inspection, by)
     if inspection.status not in EDITABLE:  # cancelled or submitted: not a copy to choose
         raise Conflict(N_("该检查%(state)s，不能再修改"), state=inspection.status,
@@ -148,15 +167,18 @@ def save_draft(inspection: Inspection, *, version: int, answers: dict[str, Any],
                        details={"server": draft_state(inspection)})
     if events is not None and inspection.mode is not Mode.mystery_visit:
         raise InvalidInput(N_("只有暗访记录时间节点"), code="events_not_allowed")
+    problems = validate_answers(item_documents(inspection), answers, require_all=False,
+                                notes=False)
+    event_problems: dict[str, list[Message]] = {}
     if events:
-        _parse_events(events)
-    _check_answers(inspection, answers, complete=False)
+        taken, event_problems = _read_events(events)
+        events = {name: value for name, value in events.items() if name in taken}
     inspection.start()
-    inspection.draft = answers
+    inspection.draft = {code: answer for code, answer in answers.items() if code not in problems}
     if events is not None:
         inspection.events = events
     db.session.flush()  # version_id_col: a concurrent save loses with StaleDataError (409)
-    return inspection
+    return {**draft_state(inspection), "problems": problems, "event_problems": event_problems}
 
 
 def draft_state(inspection: Inspection) -> dict[str, Any]:
@@ -205,7 +227,7 @@ def submit(inspection: Inspection, payload: dict[str, Any], *, by: User) -> dict
         # a covert visit cannot ask the outlet to fix anything without giving itself away
         raise InvalidInput(N_("暗访不能立查立改：整改会暴露神秘人身份"), code="fixed_on_spot_not_allowed")
     answers = _with_derived(inspection, payload.get("answers") or {}, events)
-    _check_answers(inspection, answers, complete=True)
+    _check_answers(inspection, answers)
     photo_problems = _photo_problems(inspection, answers)
     if photo_problems:
         raise InvalidInput(N_("部分检查项需要拍照留证"), code="photos_missing", details=photo_problems)
@@ -214,6 +236,8 @@ def submit(inspection: Inspection, payload: dict[str, Any], *, by: User) -> dict
                                   section_weights=section_weights(inspection))
     except ScoringError as exc:
         raise InvalidInput(exc.message, code="answers_invalid", details=exc.messages) from exc
+    if result.nothing_applicable:
+        raise InvalidInput(N_("所有计分项均为不适用，无法评分"), code="nothing_applicable")
 
     resubmission = inspection.status is InspectionStatus.returned
     if resubmission:

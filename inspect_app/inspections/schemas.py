@@ -387,6 +387,17 @@ class DraftStateSchema(ma.Schema):
     updated_at = fields.String()
 
 
+class SavedDraftSchema(DraftStateSchema):
+    """The draft as stored, and what of the one sent could not be taken (left out of it)."""
+
+    problems = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()),
+        metadata={"description": "未能保存的答案：{检查项编号: [原因…]}，其余答案已保存"})
+    event_problems = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()),
+        metadata={"description": "未能保存的暗访时间：{时间节点: [原因…]}，其余时间已保存"})
+
+
 class FindingInputSchema(ma.Schema):
     fixed_on_spot = fields.Boolean(load_default=False)
 

@@ -111,6 +111,13 @@ class InspectionScore:
         return weights or None
 
     @property
+    def nothing_applicable(self) -> bool:
+        """Whether every scored item was answered N.A.: nothing was checked, so the inspection
+        has no score to give (its submission is refused rather than shown as 未发现问题)."""
+        scored = [item for item in self.items if item.scored]
+        return bool(scored) and all(item.na for item in scored)
+
+    @property
     def failed_items(self) -> tuple[str, ...]:
         """Codes of every failed item, in checklist order (each becomes a 整改项)."""
         return tuple(item.code for item in self.items if item.failed)
@@ -302,11 +309,13 @@ def _apply_red_line(rules: ScoringRules, exact: Fraction | None) -> RedLineOutco
 def validate_answers(items: Iterable[ChecklistItem | Mapping[str, Any]],
                      answers: Mapping[str, Answer | Mapping[str, Any]], *,
                      mode: str | None = None,
-                     require_all: bool = True) -> dict[str, list[str]]:
+                     require_all: bool = True,
+                     notes: bool = True) -> dict[str, list[str]]:
     """Chinese messages per item code for answers that cannot be submitted (empty dict if none).
 
-    Unlike :func:`score_inspection` this also checks notes (a deduction needs its reason), answers
-    to unknown items and, with ``require_all``, unanswered scored items.
+    Unlike :func:`score_inspection` this also checks answers to unknown items, with ``notes``
+    the notes (a deduction needs its reason) and, with ``require_all``, unanswered scored items.
+    A draft passes neither: a reason may follow its deduction, an item its answer.
     """
     checklist = _applicable(items, mode)
     codes = {item.code for item in checklist}
@@ -324,8 +333,9 @@ def validate_answers(items: Iterable[ChecklistItem | Mapping[str, Any]],
             if require_all and item.kind.scored:
                 problems[item.code] = [Message("尚未作答")]
             continue
-        found = item.kind.validate_answer(answer.value, item.config, note=answer.note,
-                                          weight=item.weight)
+        found = (item.kind.validate_answer(answer.value, item.config, note=answer.note,
+                                           weight=item.weight) if notes else
+                 item.kind.validate_answer(answer.value, item.config, weight=item.weight))
         if found:
             problems[item.code] = found
     return problems

@@ -137,6 +137,12 @@ async function renderBar(detail = {}) {
       el("button", { type: "button", class: "small", onclick: async () => { if (confirm(t("discard_confirm"))) await store.discardEntry(entry.id); } }, t("discard"))));
   }
   for (const form of s.draftErrors) error.append(el("span", { class: "entry-error" }, t("sync_error", { message: form.draftError.message })));
+  // answers the server could not take, by item (the rest of the draft is saved): which task, which items
+  for (const form of s.draftProblems) {
+    const named = [...Object.keys(form.draftProblems.items || {}), ...Object.keys(form.draftProblems.events || {}).map((name) => t(name))];
+    error.append(el("span", { class: "entry-error", "data-draft-problems": form.id },
+      el("a", { href: `/tasks/${form.id}` }, t("draft_problems", { outlet: form.inspection.outlet.name, items: named.join("、") }))));
+  }
   error.hidden = !error.childNodes.length;
   const warn = $("sync-warn");
   warn.textContent = s.pending && !persisted ? t("not_persistent") : "";
@@ -150,9 +156,13 @@ export function start() {
   store.changed.addEventListener("change", () => renderBar());
   const channel = "BroadcastChannel" in window ? new BroadcastChannel("inspect-sync") : null;
   if (channel) {
-    // another tab synced: what this tab shows may have changed underneath it
-    channel.onmessage = () => store.changed.dispatchEvent(new CustomEvent("change", { detail: {} }));
+    // another tab synced or changed a form: what this tab shows may have changed underneath it
+    channel.onmessage = (e) => store.changed.dispatchEvent(new CustomEvent("change", {
+      detail: e.data && e.data.type === "changed" && e.data.form != null ? { form: e.data.form, remote: true } : { remote: true } }));
     status.addEventListener("status", (e) => { if (e.detail.state === "idle") channel.postMessage("synced"); });
+    store.changed.addEventListener("change", (e) => {
+      if (!e.detail.remote) channel.postMessage({ type: "changed", form: e.detail.form ?? null });
+    });
   }
   window.addEventListener("online", () => { renderBar(); flush(); });
   window.addEventListener("offline", () => renderBar());

@@ -65,20 +65,70 @@ function needsPhoto(item) {
   return (item.photo_rule === "required" || (item.photo_rule === "on_fail" && failing(item, value))) && value !== "na";
 }
 
+// The visit's times in their order (到达 → 取号 → 叫号 → 开始办理 → 离开): a time earlier than
+// one taken before it is the mis-tap the server leaves out (inspections/operations.py, _read_events).
+function eventProblems() {
+  const found = {};
+  let latest = null;
+  for (const name of EVENTS) {
+    const at = form.events && form.events[name];
+    if (!at) continue;
+    if (latest && new Date(at) < new Date(form.events[latest])) found[name] = t("event_before", { event: t(latest) });
+    else latest = name;
+  }
+  return found;
+}
+
+// What is wrong with an answer itself — what the server cannot take even in a draft (a number
+// or deduction out of its range, times out of order): shown on the item as soon as it is typed.
+function valueProblem(item) {
+  const value = valueOf(item);
+  if (value === null || value === "" || value === "na") return null;
+  const source = derivedSource(item);
+  if (source) return MEASURES[source].some((name) => eventProblems()[name]) ? t("times_out_of_order") : null;
+  const number = Number(value);
+  if (["number", "deduction"].includes(item.response_type) && Number.isNaN(number)) return t("bad_number");
+  if (item.response_type === "number" && !(number >= 0 && number <= NUMBER_MOST)) return t("number_range", { most: NUMBER_MOST });
+  if (item.response_type === "deduction") {
+    const most = Number((item.config || {}).max_deduction ?? item.weight);
+    if (!(number >= 0 && number <= most)) return t("deduction_range", { most });
+  }
+  if (item.response_type === "text" && typeof value === "string" && value.length > MAX_TEXT) return t("too_long", { max: MAX_TEXT });
+  return null;
+}
+
+// What the server said it could not take of this item's answer in the last draft it was sent
+// (until the answer changes: see store.setAnswer).
+const serverProblem = (code) => [].concat(((form.draftProblems || {}).items || {})[code] || []).join("；") || null;
+
 // Client-side check before submitting: the same rules the server applies.
 function problems() {
   const found = [];
   for (const item of items) {
     const value = valueOf(item);
     const note = answerOf(item.code).note;
+    const wrong = valueProblem(item);
     if (scored(item) && (value === null || value === "")) found.push([item, derivedSource(item) ? t("derived_pending") : t("missing_answer")]);
-    else if (["number", "deduction"].includes(item.response_type) && value !== "na" && value !== null && Number.isNaN(Number(value))) found.push([item, t("bad_number")]);
-    else if (item.response_type === "number" && value !== "na" && value !== null && !(Number(value) >= 0 && Number(value) <= NUMBER_MOST)) found.push([item, t("number_range", { most: NUMBER_MOST })]);
-    else if (item.response_type === "text" && typeof value === "string" && value.length > MAX_TEXT) found.push([item, t("too_long", { max: MAX_TEXT })]);
+    else if (wrong) found.push([item, wrong]);
     else if (item.response_type === "deduction" && Number(value) > 0 && !(note && note.trim())) found.push([item, t("missing_reason")]);
     if (needsPhoto(item) && photoList(item.code).count === 0) found.push([item, t("missing_photo")]);
   }
+  // the visit's times have no item of their own: listed by their name, linked to the times
+  if (isMystery()) for (const [name, message] of Object.entries(eventProblems())) found.push([{ code: t(name), anchor: "events" }, message]);
+  // every scored item 不适用: nothing was checked, so there is no score (the server refuses it)
+  const counted = items.filter(scored);
+  if (counted.length && counted.every((item) => valueOf(item) === "na")) found.push([{ code: null }, t("all_na")]);
   return found;
+}
+
+// The item's own problem, kept up to date as the person types (the item is not drawn anew, so
+// the input keeps its focus).
+function showProblem(item) {
+  const slot = item && document.querySelector(`#item-${CSS.escape(item.code)} .item-problem`);
+  if (!slot) return;
+  const message = valueProblem(item) || serverProblem(item.code);
+  slot.textContent = message || "";
+  slot.hidden = !message;
 }
 
 // -- rendering ---------------------------------------------------------------------------------
@@ -96,6 +146,7 @@ async function save(code, patch) {
   form = await write(() => store.setAnswer(id, code, patch));
   scheduleDraftSync();
   renderProgress();
+  showProblem(items.find((i) => i.code === code));
 }
 
 function choiceButtons(item, options) {
@@ -213,6 +264,8 @@ function renderItem(item) {
       el("textarea", { rows: "2", "aria-label": `${item.code} ${t("note")}`, "data-note": item.code,
         oninput: (e) => save(item.code, { note: e.target.value || null }) }, answer.note || "")),
     photoStrip(item),
+    el("p", { class: "item-problem", role: "alert", hidden: !(valueProblem(item) || serverProblem(item.code)) },
+      valueProblem(item) || serverProblem(item.code) || ""),
     el("p", { class: "item-error", role: "alert", hidden: true }));
 }
 
@@ -223,14 +276,16 @@ function rerender(item) {
 
 function renderEvents() {
   const grid = $("event-grid");
+  const wrong = { ...((form.draftProblems || {}).events || {}), ...eventProblems() };
   grid.replaceChildren(...EVENTS.map((name) => {
     const at = form.events && form.events[name];
-    return el("div", { class: "event" + (at ? " set" : "") },
+    return el("div", { class: "event" + (at ? " set" : "") + (wrong[name] ? " wrong" : ""), "data-event-cell": name },
       el("button", { type: "button", class: "event-button", "data-event": name, disabled: at || locked() ? true : null,
         onclick: async () => { form = await write(() => store.setEvent(id, name, nowIso())); scheduleDraftSync(); renderEvents(); renderDerived(); } },
         el("strong", {}, t(name)), el("span", {}, at ? fmtTime(at).split(" ")[1] : t("tap_to_record"))),
       at && !locked() ? el("button", { type: "button", class: "small link-button", "aria-label": `${t("clear")} ${t(name)}`,
-        onclick: async () => { form = await write(() => store.setEvent(id, name, null)); scheduleDraftSync(); renderEvents(); renderDerived(); } }, t("clear")) : null);
+        onclick: async () => { form = await write(() => store.setEvent(id, name, null)); scheduleDraftSync(); renderEvents(); renderDerived(); } }, t("clear")) : null,
+      wrong[name] ? el("p", { class: "item-problem", role: "alert", "data-event-problem": name }, [].concat(wrong[name]).join("；")) : null);
   }));
 }
 
@@ -295,6 +350,10 @@ function renderStatus(entries = []) {
     $("conflict-text").textContent = t("conflict_text");
     $("conflict-local").textContent = t("local_copy", { n: Object.keys(cleanAnswers(form)).length });
     $("conflict-server").textContent = t("server_copy", { n: Object.keys(server.answers || {}).length, time: fmtTime(server.updated_at) });
+    const sides = conflictSides(form);
+    $("conflict-differ").textContent = sides.differ.length ? t("conflict_differ", { items: sides.differ.join("、") }) : t("conflict_no_differ");
+    $("conflict-keep-note").textContent = t("conflict_keep_note", { kept: sides.onlyTheirs.length });
+    $("conflict-server-note").textContent = t("conflict_server_note", { kept: sides.onlyMine.length });
     $("keep-local").textContent = t("keep_local");
     $("use-server").textContent = t("use_server");
   }
@@ -366,10 +425,10 @@ async function queueIfComplete() {
   for (const node of document.querySelectorAll(".item-error")) { node.hidden = true; node.textContent = ""; }
   if (found.length) {
     missing.append(el("p", {}, t("missing_title")), el("ul", {}, found.map(([item, message]) =>
-      el("li", {}, el("a", { href: `#item-${item.code}` }, item.code), ` ${message}`))));
+      el("li", {}, item.code ? [el("a", { href: `#${item.anchor || `item-${item.code}`}` }, item.code), ` ${message}`] : message))));
     for (const [item, message] of found) {
       const slot = document.querySelector(`#item-${CSS.escape(item.code)} .item-error`);
-      slot.textContent = message; slot.hidden = false;
+      if (slot) { slot.textContent = message; slot.hidden = false; }
     }
     missing.focus?.();
     return false;
@@ -390,7 +449,9 @@ async function reload() {
   for (const strip of document.querySelectorAll(".item")) {
     const item = items.find((i) => i.code === strip.dataset.code);
     strip.querySelector(".photos").replaceWith(photoStrip(item));
+    showProblem(item);
   }
+  if (isMystery()) renderEvents();
 }
 
 const yieldToBrowser = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -450,23 +511,46 @@ async function load() {
   }
 }
 
-$("submit").addEventListener("click", submit);
-$("keep-local").addEventListener("click", async () => {
-  form = await store.patchForm(id, (f) => ({ ...f, version: f.conflict.version, conflict: null, dirty: true, changedAt: Date.now() }));
-  renderStatus(await store.outbox());
-  flush();
-});
-$("use-server").addEventListener("click", async () => {
-  form = await store.patchForm(id, (f) => ({ ...f, answers: f.conflict.answers || {}, events: f.conflict.events || {}, version: f.conflict.version, conflict: null, dirty: false }));
+// Two copies after a 409 (a team's other phone saved first): neither choice throws answers
+// away. Both keep every item either side answered; they differ only in whose answer stands for
+// an item both answered differently.
+function conflictSides(f) {
+  const mine = cleanAnswers(f);
+  const theirs = f.conflict.answers || {};
+  const said = (a) => JSON.stringify([a.value ?? null, a.note || null]);
+  return {
+    mine, theirs,
+    onlyTheirs: Object.keys(theirs).filter((code) => !(code in mine)),
+    onlyMine: Object.keys(mine).filter((code) => !(code in theirs)),
+    differ: Object.keys(mine).filter((code) => code in theirs && said(mine[code]) !== said(theirs[code])),
+  };
+}
+
+async function settleConflict(mineWins) {
+  form = await store.patchForm(id, (f) => {
+    if (!f.conflict) return f;
+    const { mine, theirs, onlyMine } = conflictSides(f);
+    const events = mineWins ? { ...(f.conflict.events || {}), ...(f.events || {}) } : { ...(f.events || {}), ...(f.conflict.events || {}) };
+    // what the server lacks is sent on its version: all of it for 保留本机, this phone's extra items otherwise
+    const dirty = mineWins || onlyMine.length > 0 || Object.keys(events).some((name) => !(f.conflict.events || {})[name]);
+    return { ...f, answers: mineWins ? { ...theirs, ...mine } : { ...mine, ...theirs }, events, version: f.conflict.version,
+      conflict: null, dirty, changedAt: dirty ? Date.now() : f.changedAt };
+  });
   await renderForm();
   renderStatus(await store.outbox());
-});
+  if (form.dirty) flush();
+}
+
+$("submit").addEventListener("click", submit);
+$("keep-local").addEventListener("click", () => settleConflict(true));
+$("use-server").addEventListener("click", () => settleConflict(false));
 store.changed.addEventListener("change", async (e) => {
   if (!form || !form.inspection) return;
   if (e.detail.form !== undefined && e.detail.form !== id) return;
-  const shown = (f) => JSON.stringify([f.submission, f.conflict, f.inspection && f.inspection.status, Boolean(f.gone), f.elsewhere || null]);
+  const shown = (f) => JSON.stringify([f.submission, f.conflict, f.inspection && f.inspection.status, Boolean(f.gone), f.elsewhere || null, f.draftProblems || null]);
   const before = shown(form);
   const replaced = form.replaced;
+  const drawn = form;
   const fresh = await store.getForm(id);
   if (!fresh) return;
   form = { ...fresh };
@@ -474,8 +558,26 @@ store.changed.addEventListener("change", async (e) => {
     // the answers themselves were replaced (another device's submission): draw them anew
     await renderForm();
     await reload();
-  } else if (shown(form) !== before || e.detail.form === undefined) await reload();
+    return;
+  }
+  redrawAnswers(drawn);
+  if (shown(form) !== before || e.detail.form === undefined) await reload();
 });
+
+// The stored answers moved under this page (the same form open in another tab, a merge after a
+// conflict): draw the items whose answer or times changed — never the one the person is typing
+// in, which would lose their place (their own keystrokes are already stored).
+function redrawAnswers(drawn) {
+  const said = (f, code) => JSON.stringify((f.answers || {})[code] ?? null);
+  const timesMoved = JSON.stringify(drawn.events || {}) !== JSON.stringify(form.events || {});
+  for (const item of items) {
+    if (said(drawn, item.code) === said(form, item.code) && !(timesMoved && derivedSource(item))) continue;
+    const node = $(`item-${item.code}`);
+    if (node && !node.contains(document.activeElement)) rerender(item);
+  }
+  if (timesMoved && isMystery()) renderEvents();
+  renderProgress();
+}
 
 // the form first; the worker, the sync loop and the sync bar once it is on screen
 load().finally(() => setTimeout(start, 0));

@@ -31,6 +31,12 @@ export async function rememberServerCopy(inspection, user, { refused = false } =
       next.answers = inspection.answers || {};
       next.events = inspection.events || {};
       next.version = inspection.version;
+      // answers and times the server could not take live on the phone only: keep them
+      const left = old && !old.submission && old.draftProblems;
+      if (left) {
+        for (const code of Object.keys(left.items || {})) if (old.answers && old.answers[code]) next.answers = { ...next.answers, [code]: old.answers[code] };
+        for (const name of Object.keys(left.events || {})) if (old.events && old.events[name]) next.events = { ...next.events, [name]: old.events[name] };
+      }
     }
     if (SUBMITTED.includes(inspection.status) && !next.submission) {
       next.submission = { state: "done", result: resultOf(inspection) };
@@ -145,10 +151,19 @@ export async function setAnswer(id, code, patch) {
   const record = await idb.update("forms", id, (form) => {
     if (settled(form)) return undefined;
     const answers = { ...form.answers, [code]: { value: null, note: null, ...(form.answers || {})[code], ...patch } };
-    return { ...form, answers, dirty: true, changedAt: Date.now() };
+    return { ...form, answers, dirty: true, changedAt: Date.now(), draftProblems: without(form.draftProblems, "items", code) };
   });
   notify({ form: id });
   return record;
+}
+
+// The server's verdict on a draft concerns the answer it saw: a changed answer (or time) waits
+// for its own.
+function without(problems, kind, key) {
+  if (!problems || !(problems[kind] || {})[key]) return problems || null;
+  const rest = { ...problems, [kind]: { ...problems[kind] } };
+  delete rest[kind][key];
+  return Object.keys(rest.items || {}).length || Object.keys(rest.events || {}).length ? rest : null;
 }
 
 export async function setFinding(id, code, fixed) {
@@ -160,7 +175,7 @@ export async function setEvent(id, name, iso) {
     if (settled(form)) return undefined;
     const events = { ...form.events };
     if (iso) events[name] = iso; else delete events[name];
-    return { ...form, events, dirty: true, changedAt: Date.now() };
+    return { ...form, events, dirty: true, changedAt: Date.now(), draftProblems: without(form.draftProblems, "events", name) };
   });
   notify({ form: id });
   return record;

@@ -93,7 +93,10 @@ async function syncDrafts() {
     if (form.inspection.mode === "mystery_visit") body.events = form.events || {};
     try {
       const { data } = await request("PUT", `/api/v1/inspections/${form.id}/draft`, { json: body });
-      await store.patchForm(form.id, (f) => ({ ...f, version: data.version, dirty: f.changedAt !== sentAt, draftError: null, syncedAt: Date.now() }));
+      // what the server could not take (the rest is saved): shown on the items and in the bar
+      const left = { items: data.problems || {}, events: data.event_problems || {} };
+      const draftProblems = Object.keys(left.items).length || Object.keys(left.events).length ? left : null;
+      await store.patchForm(form.id, (f) => ({ ...f, version: data.version, dirty: f.changedAt !== sentAt, draftError: null, draftProblems, syncedAt: Date.now() }));
     } catch (error) {
       if (!(error instanceof ApiError) || error.status === 401) throw error;
       if (error.code === GONE) {
@@ -196,12 +199,13 @@ export async function summary() {
   const all = (await store.allForms()).filter(mine);
   const closed = new Set(all.filter(isClosed).map((f) => f.id));
   const entries = (await store.outbox()).filter((e) => mine(e) && !closed.has(e.inspection_id));
-  const forms = all.filter((f) => !closed.has(f.id) && (f.dirty || f.conflict || f.draftError));
+  const forms = all.filter((f) => !closed.has(f.id) && (f.dirty || f.conflict || f.draftError || (f.draftProblems && !f.submission)));
   return {
     pending: entries.length + forms.filter((f) => !f.submission).length,
     errors: entries.filter((e) => e.error),
     conflicts: forms.filter((f) => f.conflict).map((f) => f.id),
     draftErrors: forms.filter((f) => f.draftError),
+    draftProblems: forms.filter((f) => f.draftProblems && !f.submission),
     lastSync: await store.getMeta("lastSync"),
   };
 }

@@ -10,9 +10,12 @@ const OPEN = ["assigned", "in_progress", "returned"];
 const GROUPS = ["today", "overdue", "upcoming", "done", "cancelled"];
 const today = bankToday();  // YYYY-MM-DD where the bank is, as the form's late warning
 
-function group(task, local) {
+// A submission on the phone counts as done unless the server refused it (or one of its photos,
+// which it waits for): it then waits for the person among the open tasks, marked 有错误.
+function group(task, local, entries) {
   if (task.status === "cancelled" || task.gone) return "cancelled";
-  if (!OPEN.includes(task.status) || (local && local.submission)) return "done";
+  const refused = Boolean(local) && entries.some((e) => e.inspection_id === local.id && e.error);
+  if (!OPEN.includes(task.status) || (local && local.submission && !refused)) return "done";
   if (task.due_end && task.due_end < today) return "overdue";
   if (task.due_start && task.due_start > today) return "upcoming";
   return "today";
@@ -24,11 +27,21 @@ function syncState(task, local, entries) {
   // nothing on this phone: a finished task (e.g. filled on another device) shows its status
   if (!local) return OPEN.includes(task.status) ? ["new", t("state_new")] : ["synced", task.status_label];
   const mine = entries.filter((e) => e.inspection_id === local.id);
-  if (mine.some((e) => e.error) || local.conflict || local.draftError) return ["error", t("state_error")];
+  if (mine.some((e) => e.error) || local.conflict || local.draftError || (local.draftProblems && !local.submission)) return ["error", t("state_error")];
   if (local.submission && local.submission.state !== "done") return ["queued", t("state_queued")];
   if (local.dirty || mine.length) return ["local", t("state_local")];
   if (local.submission) return ["synced", t("submitted")];
+  // the list keeps every open form on the phone: a copy with nothing in it is a task not started
+  if (OPEN.includes(task.status) && !started(local)) return ["new", t("state_new")];
   return ["synced", t("state_synced")];
+}
+
+// Whether anything was done for a task, on this phone or (as last fetched) on the server:
+// an answer or note, a mystery-visit time, a photo.
+function started(local) {
+  const answered = Object.values(local.answers || {}).some((a) => a && ((a.value ?? "") !== "" || a.note));
+  const photos = Object.values((local.inspection && local.inspection.photos) || {}).some((list) => list.length);
+  return answered || Object.keys(local.events || {}).length > 0 || photos;
 }
 
 async function render(tasks) {
@@ -41,7 +54,7 @@ async function render(tasks) {
   for (const task of tasks) {
     const local = forms.get(task.id);
     const [state, label] = syncState(task, local, entries);
-    const section = $(`tasks-${group(task, local)}`);
+    const section = $(`tasks-${group(task, local, entries)}`);
     section.hidden = false;
     section.querySelector("ul").append(el("li", {},
       el("a", { class: "task", href: `/tasks/${task.id}`, "data-task": task.id },

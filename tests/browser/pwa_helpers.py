@@ -144,15 +144,15 @@ _FILL = """async (plan) => {
 
 
 def quick_fill(page, items: list[dict], *, mystery: bool = False,
-               keep: tuple[str, ...] = ()) -> None:
-    """Answer every item (N.A. where a photo would be required, except ``keep``) in one go:
-    for tests whose subject is not the tapping itself."""
+               keep: tuple[str, ...] = (), all_na: bool = False) -> None:
+    """Answer every item (N.A. where a photo would be required, except ``keep``; every scored
+    item with ``all_na``) in one go: for tests whose subject is not the tapping itself."""
     plan = []
     for item in items:
         kind, config, code = item["response_type"], item["config"], item["code"]
         if mystery and config.get("derived_from"):
             continue
-        if item["photo_rule"] == "required" and kind != "text" and code not in keep:
+        if kind != "text" and (all_na or (item["photo_rule"] == "required" and code not in keep)):
             plan.append([code, "click", "不适用"])
         elif kind == "pass_fail":
             plan.append([code, "click", "合格"])

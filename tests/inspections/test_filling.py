@@ -247,6 +247,32 @@ def test_incomplete_submission_lists_the_missing_items(client, api, first):
     assert db.session.get(Inspection, spot.id).status.value != "submitted"
 
 
+def test_a_self_check_with_every_scored_item_not_applicable_is_refused(client, api, first):
+    """A self-check answered 不适用 on every scored item (a note in the text items): is it
+    refused with a clear message instead of being accepted with no score and no findings?"""
+    check = first("self_check")
+    headers = api(filler_of(check))
+    items = form(client, headers, check.id)["checklist"]["items"]
+    answers = {item["code"]: {"value": "无" if item["response_type"] == "text" else "na"}
+               for item in items}
+    key = new_key()
+    response = client.post(f"/api/v1/inspections/{check.id}/submit", json={"answers": answers},
+                           headers={**headers, "Idempotency-Key": key})
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"] == {"code": "nothing_applicable",
+                                            "message": "所有计分项均为不适用，无法评分"}
+    assert db.session.get(Inspection, check.id).status.value != "submitted"
+    assert db.session.scalar(sa.select(Submission).where(Submission.key == key)) is None
+
+    scored = next(item for item in items if item["response_type"] == "pass_fail"
+                  and item["photo_rule"] != "required")
+    answers[scored["code"]] = {"value": "pass"}
+    accepted = client.post(f"/api/v1/inspections/{check.id}/submit", json={"answers": answers},
+                           headers={**headers, "Idempotency-Key": new_key()})
+    assert accepted.status_code == 200, accepted.get_json()
+    assert accepted.get_json()["total"] == 100
+
+
 def test_submission_needs_an_idempotency_key(client, api, first):
     """Is a submission without a client key refused?"""
     spot = first("spot_check")
@@ -279,14 +305,65 @@ def test_mystery_visit_times_give_the_waiting_minutes(client, api, first):
 
 
 def test_events_out_of_order_are_refused(client, api, first):
-    """Is a visit whose 'called' time precedes its ticket refused?"""
+    """Is a visit whose 'called' time precedes its ticket refused on submission — and does a
+    draft keep the times in order, leaving out (and naming) the one that goes back?"""
     mystery = first("mystery_visit")
     headers = api(filler_of(mystery))
     state = form(client, headers, mystery.id)
-    events = {"ticket": "2026-10-09T09:40:00+08:00", "called": "2026-10-09T09:30:00+08:00"}
+    events = {"arrival": "2026-10-09T09:29:00+08:00", "ticket": "2026-10-09T09:40:00+08:00",
+              "called": "2026-10-09T09:30:00+08:00"}
     response = client.put(f"/api/v1/inspections/{mystery.id}/draft", headers=headers,
                           json={"version": state["version"], "answers": {}, "events": events})
-    assert response.status_code == 422 and "called" in response.get_json()["error"]["details"]
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["event_problems"] == {"called": ["时间早于前一个节点"]}
+    assert set(db.session.get(Inspection, mystery.id).events) == {"arrival", "ticket"}
+    submitted = client.post(f"/api/v1/inspections/{mystery.id}/submit",
+                            json={"answers": passing_answers(state["checklist"]["items"]),
+                                  "events": events},
+                            headers={**headers, "Idempotency-Key": new_key()})
+    assert submitted.status_code == 422
+    assert submitted.get_json()["error"]["details"] == {"called": ["时间早于前一个节点"]}
+
+
+def test_one_wrong_answer_does_not_cost_the_drafts_other_answers(client, api, first):
+    """A deduction above its maximum in a draft: are the other answers saved all the same, the
+    wrong one left out and named item by item — and is the submission still refused?"""
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    state = form(client, headers, spot.id)
+    deduction = next(i for i in state["checklist"]["items"] if i["response_type"] == "deduction")
+    most = deduction["config"].get("max_deduction") or deduction["weight"]
+    answers = {"ENV-01": {"value": "pass"}, "ENV-03": {"value": "fail", "note": "地面有纸屑"},
+               deduction["code"]: {"value": float(most) + 2, "note": "测试超出"}}
+    response = client.put(f"/api/v1/inspections/{spot.id}/draft", headers=headers,
+                          json={"version": state["version"], "answers": answers})
+    assert response.status_code == 200, response.get_json()
+    saved = response.get_json()
+    assert saved["problems"] == {deduction["code"]: [f"扣分必须是 0 到 {most} 之间的数字"]}
+    assert set(saved["answers"]) == {"ENV-01", "ENV-03"} and saved["version"] > state["version"]
+    stored = db.session.get(Inspection, spot.id)
+    assert set(stored.draft) == {"ENV-01", "ENV-03"} and stored.status.value == "in_progress"
+    assert form(client, headers, spot.id)["answers"]["ENV-03"]["note"] == "地面有纸屑"
+
+    body = {"answers": {**passing_answers(state["checklist"]["items"]),
+                        deduction["code"]: answers[deduction["code"]]}}
+    refused = client.post(f"/api/v1/inspections/{spot.id}/submit", json=body,
+                          headers={**headers, "Idempotency-Key": new_key()})
+    assert refused.status_code == 422 and deduction["code"] in refused.get_json()["error"]["details"]
+
+
+def test_a_draft_takes_a_deduction_before_its_reason(client, api, first):
+    """A deduction is typed before its reason: does the draft keep it (the reason is asked for
+    on submission, not while typing)?"""
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    state = form(client, headers, spot.id)
+    deduction = next(i for i in state["checklist"]["items"] if i["response_type"] == "deduction")
+    response = client.put(f"/api/v1/inspections/{spot.id}/draft", headers=headers, json={
+        "version": state["version"], "answers": {deduction["code"]: {"value": 1}}})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["problems"] == {}
+    assert db.session.get(Inspection, spot.id).draft[deduction["code"]]["value"] == 1
 
 
 def test_reviewer_returns_and_the_inspector_resubmits(client, api, first):

@@ -67,6 +67,19 @@ def test_all_na_has_no_total_and_no_grade():
     assert score.total is None
     assert score.grade is None and score.grade_key is None
     assert score.sections[0].percent is None
+    assert score.nothing_applicable
+
+
+def test_one_applicable_item_is_something_to_score():
+    """Is an inspection with one scored item answered (and a text note) not 'nothing
+    applicable', while one whose only non-N.A. answer is a text note is?"""
+    note = item("NOTE", response_type="text")
+    some = score_inspection([item("A"), item("B"), note], {**answers(A="na", B="pass"),
+                                                           "NOTE": {"value": "无"}})
+    assert not some.nothing_applicable and some.total == 100
+    none = score_inspection([item("A"), item("B"), note], {**answers(A="na", B="na"),
+                                                           "NOTE": {"value": "无"}})
+    assert none.nothing_applicable
 
 
 def test_invalid_text_answer_is_refused():
@@ -265,3 +278,12 @@ def test_validate_answers_checks_reasons_and_completeness():
                      "C": ["尚未作答"]}
     assert validate_answers(items, {"D": {"value": 1, "note": "地面有污渍"}},
                             require_all=False) == {}
+
+
+def test_a_draft_checks_values_but_not_reasons():
+    """Without ``notes`` (a draft), is a deduction awaiting its reason fine, while one above its
+    maximum is still named?"""
+    items = [item("D", 3, response_type="deduction"), item("E", 3, response_type="deduction")]
+    found = validate_answers(items, {"D": {"value": 1}, "E": {"value": 5}}, require_all=False,
+                             notes=False)
+    assert found == {"E": ["扣分必须是 0 到 3 之间的数字"]}

@@ -1,0 +1,122 @@
+"""Answers the server would refuse, caught on the phone: one wrong answer is said on its item at
+once and never keeps the form's other answers off the server; a form with nothing applicable
+is not submitted."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from inspect_app.extensions import db
+from inspect_app.inspections.models import Inspection
+
+from ..helpers import filler_of
+from .pwa_helpers import answer, expect_all_answered, quick_fill, sign_in, wait_offline_ready
+
+
+def stored(inspection_id: int) -> Inspection:
+    db.session.expire_all()
+    return db.session.get(Inspection, inspection_id)
+
+
+def wait_for(page, condition, seconds: float = 15) -> None:
+    for _ in range(int(seconds * 20)):
+        if condition():
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("condition not met in time")
+
+
+def plain_items(items: list[dict], n: int) -> list[dict]:
+    """Items answered by a tap, needing no photo."""
+    return [i for i in items if i["response_type"] == "pass_fail"
+            and i["photo_rule"] != "required"][:n]
+
+
+@pytest.fixture
+def spot(first):
+    inspection = first("spot_check")
+    return inspection, filler_of(inspection), [i.to_document() for i in inspection.form_items()]
+
+
+def test_a_deduction_above_its_maximum_is_said_at_once_and_the_rest_is_saved(
+        new_mobile_context, spot):
+    """An inspector types a deduction above the item's maximum: does the item say so at once,
+    do the form's other answers still reach the server, does the sync bar name the task and the
+    item — and once corrected, does the answer reach the server too?"""
+    inspection, username, items = spot
+    deduction = next(i for i in items if i["response_type"] == "deduction")
+    most = float(deduction["config"].get("max_deduction") or deduction["weight"])
+    shown_most = f"{most:g}"
+    code = deduction["code"]
+    others = plain_items(items, 2)
+    page = new_mobile_context().new_page()
+    sign_in(page, username, f"/tasks/{inspection.id}")
+    wait_offline_ready(page)
+
+    page.locator(f"#item-{code} input[data-number]").fill(f"{most + 2:g}")
+    problem = page.locator(f"#item-{code} .item-problem")
+    expect(problem).to_have_text(f"扣分必须是 0 到 {shown_most} 之间的数字")
+    for item in others:
+        answer(page, item)
+    flagged = page.locator(f'[data-draft-problems="{inspection.id}"]')
+    expect(flagged).to_contain_text(inspection.outlet.name, timeout=15000)
+    expect(flagged).to_contain_text(code)
+    wait_for(page, lambda: {i["code"] for i in others} <= set(stored(inspection.id).draft or {}))
+    assert code not in stored(inspection.id).draft
+
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#missing")).to_contain_text(f"{code} 扣分必须是 0 到 {shown_most}")
+
+    page.reload()  # the wrong answer lives on the phone only: a fresh server copy keeps it
+    expect(page.locator(f"#item-{code} input[data-number]")).to_have_value(f"{most + 2:g}")
+    expect(problem).to_be_visible()
+
+    page.locator(f"#item-{code} input[data-number]").fill("1")
+    expect(problem).to_be_hidden()
+    expect(flagged).to_have_count(0, timeout=15000)
+    wait_for(page, lambda: (stored(inspection.id).draft or {}).get(code, {}).get("value") == 1)
+
+
+def test_visit_times_tapped_out_of_order_are_said_and_the_rest_is_saved(
+        new_mobile_context, first):
+    """A mystery shopper taps 到达, then 叫号, then 取号: does the phone say at once that 叫号 is
+    earlier than 取号 (and that the waiting time cannot be worked out), list it before
+    submitting, and still save the other answers and times on the server?"""
+    inspection = first("mystery_visit")
+    items = [i.to_document() for i in inspection.form_items()]
+    page = new_mobile_context().new_page()
+    sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
+    wait_offline_ready(page)
+    for name in ("到达", "叫号", "取号"):
+        page.locator("#event-grid .event-button", has_text=name).click()
+        page.wait_for_timeout(1100)  # the times are recorded to the second
+    expect(page.locator('[data-event-problem="called"]')).to_have_text(
+        "早于取号的时间：请清除后重新记录")
+    expect(page.locator("#item-EFF-01 .item-problem")).to_have_text("暗访时间顺序有误，无法计算")
+    other = plain_items(items, 1)[0]
+    answer(page, other)
+    expect(page.locator(f'[data-draft-problems="{inspection.id}"]')).to_contain_text(
+        "叫号", timeout=15000)
+    wait_for(page, lambda: other["code"] in (stored(inspection.id).draft or {}))
+    assert set(stored(inspection.id).events) == {"arrival", "ticket"}
+
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#missing")).to_contain_text("叫号 早于取号的时间")
+
+
+def test_a_self_check_answered_not_applicable_throughout_is_not_submitted(new_mobile_context,
+                                                                           first):
+    """不适用 on every scored item of a self-check: does 提交检查 say there is nothing to score
+    and keep the form open, rather than submit it with no score and 未发现问题?"""
+    check = first("self_check")
+    items = [i.to_document() for i in check.form_items()]
+    page = new_mobile_context().new_page()
+    sign_in(page, filler_of(check), f"/tasks/{check.id}")
+    wait_offline_ready(page)
+    quick_fill(page, items, all_na=True)
+    expect_all_answered(page, items)
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#missing")).to_contain_text("所有计分项均为不适用，无法评分")
+    expect(page.locator("#summary")).to_be_hidden()
+    page.wait_for_timeout(500)
+    assert stored(check.id).status.value in ("assigned", "in_progress")

@@ -1,0 +1,67 @@
+"""我的任务 on the phone: which group a task is listed in, and the sync state it shows."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from ..helpers import filler_of
+from .pwa_helpers import answer, expect_all_answered, quick_fill, sign_in, wait_offline_ready
+
+
+@pytest.fixture
+def spot(first):
+    inspection = first("spot_check")
+    return (inspection.id, filler_of(inspection),
+            [item.to_document() for item in inspection.form_items()])
+
+
+def test_a_task_never_started_says_so_though_the_list_keeps_it_on_the_phone(
+        new_mobile_context, spot):
+    """The list keeps every open form on the phone for offline use: does a task nobody has
+    answered anything of still show 未开始 (not 已同步), and one with an answer 已同步?"""
+    inspection_id, username, items = spot
+    page = new_mobile_context().new_page()
+    sign_in(page, username, "/tasks")
+    wait_offline_ready(page)  # every open form is now on the phone
+    badge = page.locator(f'[data-task="{inspection_id}"] [data-sync-state]')
+    expect(badge).to_have_attribute("data-sync-state", "new")
+    expect(badge).to_have_text("未开始")
+
+    page.goto(f"/tasks/{inspection_id}")
+    answer(page, items[1])
+    expect(page.locator("#sync-pending")).to_have_text("已全部同步", timeout=15000)
+    page.goto("/tasks")
+    expect(badge).to_have_attribute("data-sync-state", "synced")
+    expect(badge).to_have_text("已同步")
+
+
+def test_a_submission_the_server_refused_stays_among_the_open_tasks(new_mobile_context, spot):
+    """The server refuses a submission (422): is the task still listed with the open ones,
+    marked 有错误, rather than under 已完成 — and does it move there once it is sent?"""
+    inspection_id, username, items = spot
+    page = new_mobile_context().new_page()
+    sign_in(page, username, f"/tasks/{inspection_id}")
+    wait_offline_ready(page)
+    quick_fill(page, items)
+    expect_all_answered(page, items)
+    submit_url = re.compile(rf"/api/v1/inspections/{inspection_id}/submit$")
+    page.route(submit_url, lambda route: route.fulfill(status=422, json={"error": {
+        "code": "incomplete", "message": "检查表尚未填写完整或有误",
+        "details": {"ENV-02": ["扣分必须是 0 到 3 之间的数字"]}}}))
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#summary .error")).to_contain_text("检查表尚未填写完整或有误")
+
+    page.goto("/tasks")
+    row = page.locator(f'[data-task="{inspection_id}"]')
+    expect(row.locator("[data-sync-state]")).to_have_attribute("data-sync-state", "error")
+    expect(page.locator(f'#tasks-done [data-task="{inspection_id}"]')).to_have_count(0)
+    expect(row).to_have_count(1)
+
+    page.unroute(submit_url)
+    page.goto(f"/tasks/{inspection_id}")
+    page.locator("#summary").get_by_role("button", name="重试").click()
+    expect(page.locator("#summary-total")).to_be_visible(timeout=15000)
+    page.goto("/tasks")
+    expect(page.locator(f'#tasks-done [data-task="{inspection_id}"]')).to_have_count(1)

@@ -35,10 +35,12 @@ function valueOf(item) {
 }
 
 // Photos of an item: the phone's own (queued or uploaded) and any the server has from elsewhere.
-function photoList(code) {
-  const local = photos.filter((p) => p.item_code === code);
-  const known = new Set(local.map((p) => p.client_id));
-  const remote = ((form.inspection.photos || {})[code] || []).filter((p) => !known.has(p.client_id));
+// ``purpose``: "before" (the evidence of the answer) or "after" (整改后照片 of a fix on the spot).
+const purposeOf = (p) => p.purpose || "before";
+function photoList(code, purpose = "before") {
+  const local = photos.filter((p) => p.item_code === code && purposeOf(p) === purpose);
+  const known = new Set(photos.map((p) => p.client_id));
+  const remote = ((form.inspection.photos || {})[code] || []).filter((p) => !known.has(p.client_id) && purposeOf(p) === purpose);
   return { local, remote, count: local.length + remote.length };
 }
 
@@ -60,6 +62,10 @@ function failing(item, value) {
   }
 }
 
+// 立查立改 ticked on a finding (a mystery visit has none: it would give the shopper away).
+const fixable = (item) => failing(item, valueOf(item)) && !derivedSource(item) && !isMystery();
+const fixedOnSpot = (item) => fixable(item) && Boolean((form.findings || {})[item.code]?.fixed_on_spot);
+
 function needsPhoto(item) {
   const value = valueOf(item);
   return (item.photo_rule === "required" || (item.photo_rule === "on_fail" && failing(item, value))) && value !== "na";
@@ -77,6 +83,7 @@ function problems() {
     else if (item.response_type === "text" && typeof value === "string" && value.length > MAX_TEXT) found.push([item, t("too_long", { max: MAX_TEXT })]);
     else if (item.response_type === "deduction" && Number(value) > 0 && !(note && note.trim())) found.push([item, t("missing_reason")]);
     if (needsPhoto(item) && photoList(item.code).count === 0) found.push([item, t("missing_photo")]);
+    if (fixedOnSpot(item) && photoList(item.code, "after").count === 0) found.push([item, t("missing_after_photo")]);
   }
   return found;
 }
@@ -151,8 +158,9 @@ function control(item) {
   }
 }
 
-function photoStrip(item) {
-  const { local, remote } = photoList(item.code);
+function photoStrip(item, purpose = "before") {
+  const after = purpose === "after";
+  const { local, remote } = photoList(item.code, purpose);
   const thumbs = [
     ...local.map((p) => {
       if (!objectUrls.has(p.client_id)) objectUrls.set(p.client_id, URL.createObjectURL(p.blob));
@@ -170,19 +178,32 @@ function photoStrip(item) {
   ];
   const picker = (label, source, capture) => el("label", { class: "button small photo-button" }, label,
     el("input", { type: "file", accept: "image/*", capture, multiple: capture ? null : true, class: "sr-only",
-      "data-photo-input": `${item.code}:${source}`, onchange: (e) => addPhotos(item, e.target, source) }));
-  return el("div", { class: "photos" },
-    locked() ? null : el("div", { class: "photo-actions" }, picker(t("camera"), "camera", "environment"), picker(t("gallery"), "gallery", null)),
+      "data-photo-input": after ? `${item.code}:after:${source}` : `${item.code}:${source}`,
+      onchange: (e) => addPhotos(item, e.target, source, purpose) }));
+  return el("div", { class: after ? "after-photos" : "photos" },
+    after ? el("p", { class: "after-title" }, t("after_photos")) : null,
+    locked() ? null : el("div", { class: "photo-actions" }, picker(after ? t("after_camera") : t("camera"), "camera", "environment"), picker(t("gallery"), "gallery", null)),
     thumbs.length ? el("ul", { class: "thumbs" }, thumbs) : null);
 }
 
-async function addPhotos(item, input, source) {
+// 立查立改: the finding is closed at once, so the fix is proven by its after-photo, taken here.
+function fixBox(item) {
+  if (!fixable(item)) return null;
+  const fixed = fixedOnSpot(item);
+  return el("div", { class: "fix-on-spot" },
+    el("label", { class: "check" },
+      el("input", { type: "checkbox", checked: fixed, "data-fixed": item.code,
+        onchange: async (e) => { form = await write(() => store.setFinding(id, item.code, e.target.checked)); rerender(item); } }), t("fixed_on_spot")),
+    fixed || photoList(item.code, "after").count ? photoStrip(item, "after") : null);
+}
+
+async function addPhotos(item, input, source, purpose = "before") {
   const files = Array.from(input.files || []);
   input.value = "";
   await write(async () => {
     for (const file of files) {
       const { blob, facts } = await prepare(file, source);
-      await store.addPhoto(id, item.code, blob, facts, user);
+      await store.addPhoto(id, item.code, blob, facts, user, purpose);
     }
     await reload();
   });
@@ -194,7 +215,6 @@ async function addPhotos(item, input, source) {
 function renderItem(item) {
   const answer = answerOf(item.code);
   const value = valueOf(item);
-  const finding = failing(item, value);
   const ruleTag = item.photo_rule === "required" ? t("photo_required") : item.photo_rule === "on_fail" ? t("photo_on_fail") : null;
   const answered = !scored(item) || (value !== null && value !== "");
   return el("article", { class: "item" + (item.red_line ? " red-line" : "") + (answered ? " answered" : ""), id: `item-${item.code}`, "data-code": item.code },
@@ -205,9 +225,7 @@ function renderItem(item) {
     el("h3", { class: "item-text" }, item.text),
     item.guidance ? el("details", {}, el("summary", {}, t("guidance")), el("p", {}, item.guidance)) : null,
     control(item),
-    finding && !derivedSource(item) && form.inspection.mode !== "mystery_visit" ? el("label", { class: "check" },
-      el("input", { type: "checkbox", checked: Boolean((form.findings || {})[item.code]?.fixed_on_spot),
-        onchange: async (e) => { form = await write(() => store.setFinding(id, item.code, e.target.checked)); } }), t("fixed_on_spot")) : null,
+    fixBox(item),
     item.response_type === "text" ? null : el("details", { class: "note", open: answer.note ? true : null },
       el("summary", {}, item.response_type === "deduction" ? t("deduct_reason") : t("note")),
       el("textarea", { rows: "2", "aria-label": `${item.code} ${t("note")}`, "data-note": item.code,
@@ -390,6 +408,7 @@ async function reload() {
   for (const strip of document.querySelectorAll(".item")) {
     const item = items.find((i) => i.code === strip.dataset.code);
     strip.querySelector(".photos").replaceWith(photoStrip(item));
+    strip.querySelector(".after-photos")?.replaceWith(photoStrip(item, "after"));
   }
 }
 

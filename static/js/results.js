@@ -168,7 +168,9 @@ function render(r) {
       el("ul", { class: "result-items" }, own.map((item) => {
         const answer = (r.answers || {})[item.code];
         const finding = findings.get(item.code);
-        const pics = (r.photos || {})[item.code] || [];
+        const pics = ((r.photos || {})[item.code] || []).filter((p) => p.purpose !== "after");
+        // 立查立改: the inspector's photos of the fix, shown apart, with the finding
+        const after = ((r.photos || {})[item.code] || []).filter((p) => p.purpose === "after");
         // a finding withdrawn on appeal no longer counts: its answer stays legible, struck
         // through, and says in words that it was overturned (the score no longer holds it)
         const withdrawn = finding && finding.status === "overturned";
@@ -180,6 +182,8 @@ function render(r) {
           withdrawn ? el("span", { class: "tag ok", "data-withdrawn": item.code }, t("withdrawn_answer", { answer: shown }))
             : finding ? el("span", { class: "tag red" }, finding.status_label) : null,
           pics.length ? photoThumbs(pics, { alt: item.code, mark: "data-photo" }) : null,
+          after.length ? el("div", { class: "after-photos", "data-after-photos": item.code },
+            el("p", { class: "muted" }, t("after_photos")), photoThumbs(after, { alt: item.code, mark: "data-photo" })) : null,
           finding ? appealBox(finding) : null);
       })));
   });

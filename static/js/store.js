@@ -177,9 +177,10 @@ export async function patchForm(id, fn) {
   return record;
 }
 
-export async function addPhoto(inspectionId, itemCode, blob, facts, user) {
+// ``purpose``: "before" (evidence of the answer) or "after" (整改后照片 of a fix on the spot).
+export async function addPhoto(inspectionId, itemCode, blob, facts, user, purpose = "before") {
   const id = uuid();
-  const photo = { client_id: id, inspection_id: inspectionId, item_code: itemCode, blob, facts, uploaded: false, created: Date.now() };
+  const photo = { client_id: id, inspection_id: inspectionId, item_code: itemCode, purpose, blob, facts, uploaded: false, created: Date.now() };
   const added = await idb.tx(["forms", "photos", "outbox"], "readwrite", (forms, photos, box) => new Promise((resolve) => {
     const read = forms.get(inspectionId);
     read.onsuccess = () => {

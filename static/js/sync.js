@@ -175,6 +175,7 @@ async function uploadPhoto(entry) {
   form.append("file", photo.blob, "photo.jpg");
   form.append("client_id", photo.client_id);
   form.append("item_code", photo.item_code);
+  form.append("purpose", photo.purpose || "before");
   form.append("client_facts", JSON.stringify(photo.facts || {}));
   const { data } = await request("POST", `/api/v1/inspections/${entry.inspection_id}/photos`, { form });
   await store.markPhotoUploaded(photo.client_id, data);

@@ -1,0 +1,81 @@
+"""Photos on the form: 立查立改's after-photo, removing a photo, camera facts kept through the
+downscale, and photos the phone or the server refuses."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from inspect_app.evidence.models import Photo
+from inspect_app.extensions import db
+from inspect_app.inspections.models import Inspection, InspectionStatus
+from inspect_app.rectification.models import RectificationItem
+
+from ..helpers import filler_of
+from .pwa_helpers import attach_photo, phone_photo, quick_fill, sign_in
+
+
+@pytest.fixture
+def spot(first):
+    """A spot-check assignment: (id, the inspector's username, the form's items)."""
+    inspection = first("spot_check")
+    return (inspection.id, filler_of(inspection),
+            [item.to_document() for item in inspection.form_items()])
+
+
+def photos_of(inspection_id: int) -> list[Photo]:
+    db.session.expire_all()
+    return list(db.session.scalars(sa.select(Photo).where(Photo.inspection_id == inspection_id)
+                                   .order_by(Photo.id)))
+
+
+def jpeg_file(name: str, data: bytes) -> dict:
+    return {"name": name, "mimeType": "image/jpeg", "buffer": data}
+
+
+def open_form(page, username: str, inspection_id: int) -> None:
+    sign_in(page, username, f"/tasks/{inspection_id}")
+    page.wait_for_selector("html[data-form-ready]", state="attached", timeout=15000)
+
+
+def test_a_red_line_fixed_on_the_spot_asks_for_its_after_photo(new_mobile_context, spot):
+    """A red-line failure ticked 已立查立改: does the form ask for the after-photo (整改后照片)
+    before submitting, send it as an after-photo, and do the closed finding and the result page
+    show it beside the finding?"""
+    inspection_id, username, items = spot
+    code = next(i["code"] for i in items if i["red_line"] and i["response_type"] == "pass_fail")
+    page = new_mobile_context().new_page()
+    open_form(page, username, inspection_id)
+    quick_fill(page, items)
+    box = page.locator(f"#item-{code}")
+    box.get_by_role("button", name="不合格", exact=True).click()
+    attach_photo(page, code, "camera", 3)
+    expect(box.locator(".after-photos")).to_have_count(0)
+    box.locator(f'[data-fixed="{code}"]').check()
+    expect(box.locator(".after-photos")).to_contain_text("整改后照片")
+
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#missing")).to_contain_text(f"{code} 立查立改需要整改后照片")
+    assert db.session.get(Inspection, inspection_id).status is not InspectionStatus.submitted
+
+    box.locator(f'[data-photo-input="{code}:after:camera"]').set_input_files(
+        jpeg_file("after.jpg", phone_photo(4)))
+    expect(box.locator(".after-photos .thumb .badge")).to_have_text("已上传", timeout=15000)
+    expect(box.locator(".photos .thumb")).to_have_count(1)  # the before-photo stays apart
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#summary-total")).to_be_visible(timeout=15000)
+
+    photos = photos_of(inspection_id)
+    assert sorted((p.item_code, p.purpose.value) for p in photos if p.item_code == code) == [
+        (code, "after"), (code, "before")]
+    item = db.session.scalar(sa.select(RectificationItem).where(
+        RectificationItem.inspection_id == inspection_id, RectificationItem.item_code == code))
+    assert item.closed_reason.value == "fixed_on_spot"
+    after = next(p for p in photos if p.purpose.value == "after")
+    assert after.rectification_item_id == item.id
+
+    page.goto(f"/results/{inspection_id}")
+    shown = page.locator(f'[data-after-photos="{code}"]')
+    expect(shown).to_contain_text("整改后照片")
+    expect(shown.locator(f'img[data-photo="{after.id}"]')).to_have_count(1)
+    expect(page.locator(f'img[data-photo="{after.id}"]')).to_have_count(1)  # not among befores

@@ -13,6 +13,7 @@ const NUMBER_MOST = 1000000;  // the server's bound on a measured number (scorin
 const EVENTS = ["arrival", "ticket", "called", "served", "left"];
 let form = null;
 let photos = [];
+let removing = new Set();  // the server's photos this phone has removed (queued until sent)
 let items = [];
 const objectUrls = new Map();
 
@@ -40,7 +41,7 @@ const purposeOf = (p) => p.purpose || "before";
 function photoList(code, purpose = "before") {
   const local = photos.filter((p) => p.item_code === code && purposeOf(p) === purpose);
   const known = new Set(photos.map((p) => p.client_id));
-  const remote = ((form.inspection.photos || {})[code] || []).filter((p) => !known.has(p.client_id) && purposeOf(p) === purpose);
+  const remote = ((form.inspection.photos || {})[code] || []).filter((p) => !known.has(p.client_id) && purposeOf(p) === purpose && !removing.has(p.id));
   return { local, remote, count: local.length + remote.length };
 }
 
@@ -170,11 +171,10 @@ function photoStrip(item, purpose = "before") {
           // kept from a submission made elsewhere: it will not be sent (see store.js)
           : form.elsewhere ? el("span", { class: "badge kept" }, t("photo_not_taken"))
           : el("span", { class: "badge wait" }, t("photo_pending")),
-        p.uploaded || locked() ? null : el("button", { type: "button", class: "remove", "aria-label": t("remove_photo"),
-          onclick: async () => { await store.removePhoto(p.client_id); await reload(); rerender(item); } }, "×"));
+        removeButton(item, p, p.uploaded ? p.server : null));
     }),
-    ...remote.map((p) => el("li", { class: "thumb" }, el("img", { src: p.thumbnail_url, alt: item.code, width: "72", height: "72" }),
-      el("span", { class: "badge ok" }, t("photo_uploaded")))),
+    ...remote.map((p) => el("li", { class: "thumb", "data-photo": p.client_id }, el("img", { src: p.thumbnail_url, alt: item.code, width: "72", height: "72" }),
+      el("span", { class: "badge ok" }, t("photo_uploaded")), removeButton(item, null, p))),
   ];
   const picker = (label, source, capture) => el("label", { class: "button small photo-button" }, label,
     el("input", { type: "file", accept: "image/*", capture, multiple: capture ? null : true, class: "sr-only",
@@ -184,6 +184,22 @@ function photoStrip(item, purpose = "before") {
     after ? el("p", { class: "after-title" }, t("after_photos")) : null,
     locked() ? null : el("div", { class: "photo-actions" }, picker(after ? t("after_camera") : t("camera"), "camera", "environment"), picker(t("gallery"), "gallery", null)),
     thumbs.length ? el("ul", { class: "thumbs" }, thumbs) : null);
+}
+
+// Any photo of an editable form can be removed (a wrong or unclear one): one still queued is
+// dropped; one the server holds is removed there too, queued like an upload (so offline too).
+function removeButton(item, local, server) {
+  if (locked() || (!server && local.uploaded)) return null;
+  return el("button", { type: "button", class: "remove", "aria-label": t("remove_photo"), onclick: async () => {
+    if (!confirm(t("remove_photo_confirm"))) return;
+    await write(async () => {
+      if (server) await store.queuePhotoRemoval(id, { client_id: local ? local.client_id : server.client_id, id: server.id, item_code: item.code }, user);
+      else await store.removePhoto(local.client_id);
+      await reload();
+    });
+    rerender(item);
+    if (server) { requestBackgroundSync(); flush(); }
+  } }, "×");
 }
 
 // 立查立改: the finding is closed at once, so the fix is proven by its after-photo, taken here.
@@ -400,10 +416,13 @@ async function queueIfComplete() {
   return true;
 }
 
+const removalsOf = (entries) => new Set(entries.filter((e) => e.kind === "unphoto" && e.inspection_id === id).map((e) => e.photo_id));
+
 async function reload() {
   form = await store.getForm(id);
   photos = await store.photosOf(id);
   const entries = await store.outbox();
+  removing = removalsOf(entries);
   renderStatus(entries);
   for (const strip of document.querySelectorAll(".item")) {
     const item = items.find((i) => i.code === strip.dataset.code);
@@ -459,6 +478,7 @@ async function load() {
     if (error instanceof ApiError && error.code === GONE) form = await store.markGone(id);
   }
   photos = await store.photosOf(id);
+  removing = removalsOf(await store.outbox());
   await renderForm();
   renderStatus(await store.outbox());
   document.documentElement.dataset.formReady = "1";

@@ -199,6 +199,40 @@ export async function removePhoto(clientId) {
   notify({});
 }
 
+// Remove a photo the server already holds (while the form is editable): the phone forgets its
+// copy at once and queues the removal (``DELETE /api/v1/photos/<id>``), sent like the uploads,
+// so it works offline too. ``photo``: {client_id, id, item_code} of the server's photo.
+export async function queuePhotoRemoval(inspectionId, photo, user) {
+  const queued = await idb.tx(["forms", "photos", "outbox"], "readwrite", (forms, photos, box) => new Promise((resolve) => {
+    const read = forms.get(inspectionId);
+    read.onsuccess = () => {
+      if (settled(read.result)) { resolve(false); return; }  // see settled()
+      if (photo.client_id) { photos.delete(photo.client_id); box.delete(photo.client_id); }
+      box.put({ id: uuid(), kind: "unphoto", inspection_id: inspectionId, photo_id: photo.id, item_code: photo.item_code,
+        user, created: Date.now(), error: null, attempts: 0 });
+      resolve(true);
+    };
+  }));
+  notify({ form: inspectionId });
+  return queued;
+}
+
+// The server has let the photo go: the entry goes, and so does the photo from the server's copy.
+export async function finishPhotoRemoval(entry) {
+  await idb.tx(["forms", "outbox"], "readwrite", (forms, box) => {
+    box.delete(entry.id);
+    const read = forms.get(entry.inspection_id);
+    read.onsuccess = () => {
+      const form = read.result;
+      const held = form && form.inspection && form.inspection.photos;
+      if (!held || !held[entry.item_code]) return;
+      const photos = { ...held, [entry.item_code]: held[entry.item_code].filter((p) => p.id !== entry.photo_id) };
+      forms.put({ ...form, inspection: { ...form.inspection, photos } });
+    };
+  });
+  notify({ form: entry.inspection_id });
+}
+
 export async function markPhotoUploaded(clientId, server) {
   await idb.tx(["photos", "outbox"], "readwrite", (photos, box) => {
     const read = photos.get(clientId);
@@ -254,6 +288,8 @@ export async function discardEntry(entryId) {
   if (!entry) return;
   if (entry.kind === "photo") {
     await removePhoto(entryId);
+  } else if (entry.kind === "unphoto") {
+    await idb.tx("outbox", "readwrite", (box) => { box.delete(entryId); });  // the photo stays
   } else {
     await idb.tx(["forms", "outbox"], "readwrite", (forms, box) => {
       box.delete(entryId);

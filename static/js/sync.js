@@ -117,14 +117,14 @@ async function syncDrafts() {
 
 async function flushOutbox() {
   const entries = (await store.outbox()).filter(mine).sort((a, b) => a.created - b.created);
-  const photos = entries.filter((e) => e.kind === "photo");
+  const photos = entries.filter((e) => e.kind === "photo" || e.kind === "unphoto");
   const submissions = entries.filter((e) => e.kind === "submit");
   for (const entry of photos) {
     if (entry.error) continue;  // rejected: waits for the user to retry or discard it
-    await send(entry, () => uploadPhoto(entry));
+    await send(entry, () => (entry.kind === "unphoto" ? removePhoto(entry) : uploadPhoto(entry)));
   }
   const now = await store.outbox();
-  const left = new Set(now.filter((e) => e.kind === "photo").map((e) => e.inspection_id));
+  const left = new Set(now.filter((e) => e.kind === "photo" || e.kind === "unphoto").map((e) => e.inspection_id));
   const still = new Set(now.map((e) => e.id));  // a refused photo may have settled its task
   for (const entry of submissions) {
     if (entry.error || left.has(entry.inspection_id) || !still.has(entry.id)) continue;  // photos first
@@ -147,7 +147,7 @@ async function send(entry, action) {
   }
 }
 
-const CLOSED = ["not_editable", "inspection_cancelled", "already_submitted"];
+const CLOSED = ["not_editable", "inspection_cancelled", "already_submitted", "photo_locked"];
 // what the server says of a task this person no longer has (reassigned, or out of their reach)
 export const GONE = "inspection_not_found";
 
@@ -179,6 +179,16 @@ async function uploadPhoto(entry) {
   form.append("client_facts", JSON.stringify(photo.facts || {}));
   const { data } = await request("POST", `/api/v1/inspections/${entry.inspection_id}/photos`, { form });
   await store.markPhotoUploaded(photo.client_id, data);
+}
+
+// A photo removed from the form: one the server no longer has (removed already) is done too.
+async function removePhoto(entry) {
+  try {
+    await request("DELETE", `/api/v1/photos/${entry.photo_id}`);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === "photo_not_found")) throw error;
+  }
+  await store.finishPhotoRemoval(entry);
 }
 
 async function submit(entry) {

@@ -12,7 +12,7 @@ from inspect_app.inspections.models import Inspection, InspectionStatus
 from inspect_app.rectification.models import RectificationItem
 
 from ..helpers import filler_of
-from .pwa_helpers import attach_photo, phone_photo, quick_fill, sign_in
+from .pwa_helpers import attach_photo, phone_photo, quick_fill, sign_in, wait_offline_ready
 
 
 @pytest.fixture
@@ -79,3 +79,77 @@ def test_a_red_line_fixed_on_the_spot_asks_for_its_after_photo(new_mobile_contex
     expect(shown).to_contain_text("整改后照片")
     expect(shown.locator(f'img[data-photo="{after.id}"]')).to_have_count(1)
     expect(page.locator(f'img[data-photo="{after.id}"]')).to_have_count(1)  # not among befores
+
+
+def upload_as(client, headers, inspection_id: int, code: str, seed: int) -> int:
+    """A photo the server holds from elsewhere (another device of the same inspector)."""
+    import io
+
+    from ..helpers import jpeg, new_key
+
+    response = client.post(f"/api/v1/inspections/{inspection_id}/photos", headers=headers,
+                           data={"client_id": new_key(), "item_code": code,
+                                 "file": (io.BytesIO(jpeg(seed)), "p.jpg")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def test_an_uploaded_photo_can_be_removed_online_and_offline(new_mobile_context, spot, client,
+                                                             api):
+    """A photo already uploaded (by this phone, or known only from the server): does each get a
+    remove button with a confirmation, go from the server (at once online, once back online when
+    removed offline), stay gone on reload, and stay out of the result?"""
+    inspection_id, username, items = spot
+    elsewhere = upload_as(client, api(username), inspection_id, "ENV-05", 41)
+    context = new_mobile_context()
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    open_form(page, username, inspection_id)
+    wait_offline_ready(page)
+    attach_photo(page, "ENV-01", "camera", 5)
+    expect(page.locator("#item-ENV-01 .badge")).to_have_text("已上传", timeout=15000)
+    expect(page.locator("#item-ENV-05 .thumb .badge")).to_have_text("已上传")
+
+    page.locator("#item-ENV-01 .thumb .remove").click()
+    expect(page.locator("#item-ENV-01 .thumb")).to_have_count(0)
+    expect(page.locator("#sync-pending")).to_have_text("已全部同步", timeout=15000)
+    assert [p.item_code for p in photos_of(inspection_id)] == ["ENV-05"]
+
+    context.set_offline(True)
+    page.locator("#item-ENV-05 .thumb .remove").click()
+    expect(page.locator("#item-ENV-05 .thumb")).to_have_count(0)
+    page.reload()
+    page.wait_for_selector("html[data-form-ready]", state="attached", timeout=15000)
+    expect(page.locator("#item-ENV-05 .thumb")).to_have_count(0)
+    assert [p.id for p in photos_of(inspection_id)] == [elsewhere]  # still there: offline
+
+    context.set_offline(False)
+    page.locator("#sync-now").click()
+    expect(page.locator("#sync-pending")).to_have_text("已全部同步", timeout=15000)
+    assert photos_of(inspection_id) == []
+    page.reload()
+    page.wait_for_selector("html[data-form-ready]", state="attached", timeout=15000)
+    expect(page.locator("#item-ENV-05 .thumb")).to_have_count(0)
+    expect(page.locator("#item-ENV-01 .thumb")).to_have_count(0)
+
+    quick_fill(page, items)
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#summary-total")).to_be_visible(timeout=15000)
+    page.goto(f"/results/{inspection_id}")
+    expect(page.locator(".result-items")).not_to_have_count(0)
+    expect(page.locator("img[data-photo]")).to_have_count(0)
+
+
+def test_a_submitted_form_offers_no_remove_button(new_mobile_context, spot, client, api):
+    """Once submitted, is no photo removable any more (the server refuses it as well)?"""
+    inspection_id, username, items = spot
+    upload_as(client, api(username), inspection_id, "ENV-05", 42)
+    page = new_mobile_context().new_page()
+    open_form(page, username, inspection_id)
+    expect(page.locator("#item-ENV-05 .thumb .remove")).to_have_count(1)
+    quick_fill(page, items)
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#summary-total")).to_be_visible(timeout=15000)
+    expect(page.locator("#item-ENV-05 .thumb")).to_have_count(1)
+    expect(page.locator(".thumb .remove")).to_have_count(0)

@@ -2,8 +2,11 @@
 downscale, and photos the phone or the server refuses."""
 from __future__ import annotations
 
+import io
+
 import pytest
 import sqlalchemy as sa
+from PIL import ExifTags, Image
 from playwright.sync_api import expect
 
 from inspect_app.evidence.models import Photo
@@ -83,8 +86,6 @@ def test_a_red_line_fixed_on_the_spot_asks_for_its_after_photo(new_mobile_contex
 
 def upload_as(client, headers, inspection_id: int, code: str, seed: int) -> int:
     """A photo the server holds from elsewhere (another device of the same inspector)."""
-    import io
-
     from ..helpers import jpeg, new_key
 
     response = client.post(f"/api/v1/inspections/{inspection_id}/photos", headers=headers,
@@ -153,3 +154,44 @@ def test_a_submitted_form_offers_no_remove_button(new_mobile_context, spot, clie
     expect(page.locator("#summary-total")).to_be_visible(timeout=15000)
     expect(page.locator("#item-ENV-05 .thumb")).to_have_count(1)
     expect(page.locator(".thumb .remove")).to_have_count(0)
+
+
+def sideways_camera_photo() -> bytes:
+    """A 3000×2000 camera JPEG stored sideways (EXIF Orientation 6: turn 90° clockwise to
+    view), with Make/Model/DateTime as a phone writes them; its stored top-left corner is red,
+    so upright it is the top-right one."""
+    image = Image.new("RGB", (3000, 2000), (20, 120, 200))
+    image.paste((230, 20, 20), (0, 0, 750, 500))
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0132] = "Apple", "iPhone 13", "2026:11:28 09:15:00"
+    exif[0x0112] = 6
+    exif.get_ifd(ExifTags.IFD.Exif)[0x9003] = "2026:11:28 09:14:30"
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif, quality=85)
+    return buffer.getvalue()
+
+
+def test_a_downscaled_camera_photo_keeps_its_camera_facts(new_mobile_context, spot):
+    """A full-size camera photo is downscaled on the phone: does the server still read its
+    camera (no 无相机信息 flag) and capture time, and is it upright — turned once, not twice?"""
+    from inspect_app.evidence.operations import storage
+
+    inspection_id, username, _items = spot
+    page = new_mobile_context().new_page()
+    open_form(page, username, inspection_id)
+    page.locator('[data-photo-input="ENV-01:camera"]').set_input_files(
+        jpeg_file("IMG_0001.jpg", sideways_camera_photo()))
+    expect(page.locator("#item-ENV-01 .badge")).to_have_text("已上传", timeout=20000)
+
+    [photo] = photos_of(inspection_id)
+    assert (photo.camera_make, photo.camera_model) == ("Apple", "iPhone 13")
+    assert "no_camera_metadata" not in [flag["code"] for flag in photo.flags]
+    assert photo.captured_at.startswith("2026-11-28T09:14:30")
+    assert max(photo.width, photo.height) <= 2048 and photo.width < photo.height  # upright
+    with Image.open(io.BytesIO(storage().open(photo.display_key))) as shown:
+        assert shown.width < shown.height
+        red, blue = shown.getpixel((shown.width - 20, 20)), shown.getpixel((20, 20))
+    assert red[0] > 180 and red[2] < 80, red      # the red corner is top right: turned once
+    assert blue[2] > 150 and blue[0] < 80, blue
+    with Image.open(io.BytesIO(storage().open(photo.original_key))) as sent:
+        assert sent.getexif().get(0x0112) == 1  # the phone turned it, and says so

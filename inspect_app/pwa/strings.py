@@ -37,6 +37,7 @@ STRINGS: dict[str, str] = {
     "login_again": N_("登录已过期，请重新登录后再同步（未上传的内容仍保存在手机上）"),
     "not_persistent": N_("手机存储空间可能被系统清理：请尽快联网同步未上传的内容"),
     "photo_pending": N_("待上传"), "photo_not_taken": N_("未采用"), "photo_uploaded": N_("已上传"), "photo_failed": N_("上传失败"),
+    "photo": N_("照片"), "not_a_photo": N_("「{name}」不是照片（只能添加 JPEG、PNG、WebP 或 HEIC 图片），未添加"),
     "remove_photo": N_("删除照片"), "remove_photo_confirm": N_("删除这张照片吗？删除后不再作为检查证据。"),
     "conflict_title": N_("该检查已在其他设备上修改"),
     "conflict_text": N_("请选择保留哪一份："),

@@ -1,7 +1,7 @@
 // The inspection form: every tap saved on the phone at once, synced when the network allows.
 import { ApiError, getJSON } from "./api.js";
 import { bankToday, el, fmtTime, keepForOffline, requestBackgroundSync, start, t, user } from "./app.js";
-import { nowIso, prepare } from "./photos.js";
+import { NotAPhoto, nowIso, prepare } from "./photos.js";
 import * as store from "./store.js";
 import { GONE, cleanAnswers, flush, isCancelled, isClosed, scheduleDraftSync } from "./sync.js";
 
@@ -14,6 +14,8 @@ const EVENTS = ["arrival", "ticket", "called", "served", "left"];
 let form = null;
 let photos = [];
 let removing = new Set();  // the server's photos this phone has removed (queued until sent)
+let refused = new Map();  // client_id → the server's refusal of a photo (waits for 重试 or 放弃)
+const notPhotos = new Map();  // "code:purpose" → files picked that are no picture (never queued)
 let items = [];
 const objectUrls = new Map();
 
@@ -38,11 +40,12 @@ function valueOf(item) {
 // Photos of an item: the phone's own (queued or uploaded) and any the server has from elsewhere.
 // ``purpose``: "before" (the evidence of the answer) or "after" (整改后照片 of a fix on the spot).
 const purposeOf = (p) => p.purpose || "before";
+// A photo the server refused is shown (to retry or give up) but proves nothing: not counted.
 function photoList(code, purpose = "before") {
   const local = photos.filter((p) => p.item_code === code && purposeOf(p) === purpose);
   const known = new Set(photos.map((p) => p.client_id));
   const remote = ((form.inspection.photos || {})[code] || []).filter((p) => !known.has(p.client_id) && purposeOf(p) === purpose && !removing.has(p.id));
-  return { local, remote, count: local.length + remote.length };
+  return { local, remote, count: local.filter((p) => !refused.has(p.client_id)).length + remote.length };
 }
 
 // Whether an answer is a finding (整改项): the scoring engine's rule per response type
@@ -168,6 +171,7 @@ function photoStrip(item, purpose = "before") {
       return el("li", { class: "thumb", "data-photo": p.client_id },
         el("img", { src: objectUrls.get(p.client_id), alt: item.code, width: "72", height: "72" }),
         p.uploaded ? el("span", { class: "badge ok" }, t("photo_uploaded"))
+          : refused.has(p.client_id) ? el("span", { class: "badge sync-error", title: refused.get(p.client_id) }, t("photo_failed"))
           // kept from a submission made elsewhere: it will not be sent (see store.js)
           : form.elsewhere ? el("span", { class: "badge kept" }, t("photo_not_taken"))
           : el("span", { class: "badge wait" }, t("photo_pending")),
@@ -183,7 +187,10 @@ function photoStrip(item, purpose = "before") {
   return el("div", { class: after ? "after-photos" : "photos" },
     after ? el("p", { class: "after-title" }, t("after_photos")) : null,
     locked() ? null : el("div", { class: "photo-actions" }, picker(after ? t("after_camera") : t("camera"), "camera", "environment"), picker(t("gallery"), "gallery", null)),
-    thumbs.length ? el("ul", { class: "thumbs" }, thumbs) : null);
+    thumbs.length ? el("ul", { class: "thumbs" }, thumbs) : null,
+    [...new Set(local.filter((p) => refused.has(p.client_id)).map((p) => refused.get(p.client_id)))].map((message) =>
+      el("p", { class: "item-error", "data-photo-error": item.code }, t("sync_error", { message }))),
+    notPhotos.has(`${item.code}:${purpose}`) ? el("p", { class: "item-error", role: "alert", "data-not-photo": item.code }, notPhotos.get(`${item.code}:${purpose}`)) : null);
 }
 
 // Any photo of an editable form can be removed (a wrong or unclear one): one still queued is
@@ -217,9 +224,17 @@ async function addPhotos(item, input, source, purpose = "before") {
   const files = Array.from(input.files || []);
   input.value = "";
   await write(async () => {
+    notPhotos.delete(`${item.code}:${purpose}`);
     for (const file of files) {
-      const { blob, facts } = await prepare(file, source);
-      await store.addPhoto(id, item.code, blob, facts, user, purpose);
+      let prepared;
+      try {
+        prepared = await prepare(file, source);
+      } catch (error) {
+        if (!(error instanceof NotAPhoto)) throw error;
+        notPhotos.set(`${item.code}:${purpose}`, t("not_a_photo", { name: file.name }));
+        continue;
+      }
+      await store.addPhoto(id, item.code, prepared.blob, prepared.facts, user, purpose);
     }
     await reload();
   });
@@ -417,12 +432,14 @@ async function queueIfComplete() {
 }
 
 const removalsOf = (entries) => new Set(entries.filter((e) => e.kind === "unphoto" && e.inspection_id === id).map((e) => e.photo_id));
+const refusalsOf = (entries) => new Map(entries.filter((e) => e.kind === "photo" && e.error && e.inspection_id === id).map((e) => [e.id, e.error.message]));
 
 async function reload() {
   form = await store.getForm(id);
   photos = await store.photosOf(id);
   const entries = await store.outbox();
   removing = removalsOf(entries);
+  refused = refusalsOf(entries);
   renderStatus(entries);
   for (const strip of document.querySelectorAll(".item")) {
     const item = items.find((i) => i.code === strip.dataset.code);
@@ -478,7 +495,9 @@ async function load() {
     if (error instanceof ApiError && error.code === GONE) form = await store.markGone(id);
   }
   photos = await store.photosOf(id);
-  removing = removalsOf(await store.outbox());
+  const entries = await store.outbox();
+  removing = removalsOf(entries);
+  refused = refusalsOf(entries);
   await renderForm();
   renderStatus(await store.outbox());
   document.documentElement.dataset.formReady = "1";

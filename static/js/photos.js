@@ -73,6 +73,26 @@ function parseTiff(view, start) {
   return facts;
 }
 
+// -- what kind of picture: the server's rule (magic bytes only), so a file it would refuse as
+// no picture at all is refused on the phone at once, before it is queued ----------------------
+const HEIF_BRANDS = ["heic", "heix", "hevc", "hevx", "heim", "heis", "hevm", "hevs", "mif1", "msf1", "mif2"];
+export function photoKind(buffer) {
+  const b = new Uint8Array(buffer);
+  const text = (from, to) => String.fromCharCode(...b.subarray(from, to));
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "jpeg";
+  if (b.length >= 8 && text(0, 8) === "\x89PNG\r\n\x1a\n") return "png";
+  if (b.length >= 12 && text(0, 4) === "RIFF" && text(8, 12) === "WEBP") return "webp";
+  if (b.length >= 12 && text(4, 8) === "ftyp") {
+    const brands = [text(8, 12)];
+    for (let i = 16; i + 4 <= Math.min(b.length, 64); i += 4) brands.push(text(i, i + 4));
+    if (brands.some((brand) => HEIF_BRANDS.includes(brand))) return "heic";
+  }
+  return null;
+}
+
+// A file that is no picture the server takes (a document, a video, a renamed text file).
+export class NotAPhoto extends Error {}
+
 // -- keeping the camera's EXIF through the downscale ---------------------------------------------
 // The canvas writes no metadata, so a downscaled photo would reach the server without camera,
 // time or place, and be flagged 无相机信息 (like a screenshot). The original's APP1 Exif segment
@@ -179,6 +199,7 @@ async function downscale(file, exif = null) {
 export async function prepare(file, source) {
   const facts = { device_time: nowIso(), source };
   const head = await file.slice(0, 256 * 1024).arrayBuffer();
+  if (!photoKind(head)) throw new NotAPhoto(file.name || "");
   Object.assign(facts, readExif(head));
   const [blob, where] = await Promise.all([
     downscale(file, exifSegment(head)).catch(() => file),

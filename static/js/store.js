@@ -111,7 +111,7 @@ async function requeueKeptPhotos(id, user) {
         const waiting = new Set(queued.result.map((entry) => entry.id));
         for (const photo of kept.result) {
           if (photo.uploaded || waiting.has(photo.client_id)) continue;
-          box.put({ id: photo.client_id, kind: "photo", inspection_id: id, user, created: Date.now(), error: null, attempts: 0 });
+          box.put({ id: photo.client_id, kind: "photo", inspection_id: id, item_code: photo.item_code, user, created: Date.now(), error: null, attempts: 0 });
         }
         resolve();
       };
@@ -186,7 +186,7 @@ export async function addPhoto(inspectionId, itemCode, blob, facts, user, purpos
     read.onsuccess = () => {
       if (read.result && read.result.submission) { resolve(false); return; }  // see settled()
       photos.put(photo);
-      box.put({ id, kind: "photo", inspection_id: inspectionId, user, created: Date.now(), error: null, attempts: 0 });
+      box.put({ id, kind: "photo", inspection_id: inspectionId, item_code: itemCode, user, created: Date.now(), error: null, attempts: 0 });
       resolve(true);
     };
   }));

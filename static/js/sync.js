@@ -206,9 +206,17 @@ export async function summary() {
   const closed = new Set(all.filter(isClosed).map((f) => f.id));
   const entries = (await store.outbox()).filter((e) => mine(e) && !closed.has(e.inspection_id));
   const forms = all.filter((f) => !closed.has(f.id) && (f.dirty || f.conflict || f.draftError));
+  // each refusal says what it is and where: the outlet and the item (the bar is on every page)
+  const errors = [];
+  for (const entry of entries.filter((e) => e.error)) {
+    const held = all.find((f) => f.id === entry.inspection_id);
+    let code = entry.item_code;
+    if (!code && entry.kind === "photo") code = ((await store.photosOf(entry.inspection_id)).find((p) => p.client_id === entry.id) || {}).item_code;
+    errors.push({ ...entry, item_code: code || null, outlet: (held && held.inspection && held.inspection.outlet && held.inspection.outlet.name) || null });
+  }
   return {
     pending: entries.length + forms.filter((f) => !f.submission).length,
-    errors: entries.filter((e) => e.error),
+    errors,
     conflicts: forms.filter((f) => f.conflict).map((f) => f.id),
     draftErrors: forms.filter((f) => f.draftError),
     lastSync: await store.getMeta("lastSync"),

@@ -195,3 +195,46 @@ def test_a_downscaled_camera_photo_keeps_its_camera_facts(new_mobile_context, sp
     assert blue[2] > 150 and blue[0] < 80, blue
     with Image.open(io.BytesIO(storage().open(photo.original_key))) as sent:
         assert sent.getexif().get(0x0112) == 1  # the phone turned it, and says so
+
+
+def test_a_file_that_is_no_picture_is_refused_on_the_phone_at_once(new_mobile_context, spot):
+    """A text file named .heic picked from the gallery: is it refused at once on the item, by
+    name, with nothing queued?"""
+    inspection_id, username, _items = spot
+    page = new_mobile_context().new_page()
+    open_form(page, username, inspection_id)
+    page.locator('[data-photo-input="ENV-01:gallery"]').set_input_files(
+        {"name": "fake.heic", "mimeType": "image/heic", "buffer": b"not a picture at all\n" * 20})
+    expect(page.locator('[data-not-photo="ENV-01"]')).to_contain_text("「fake.heic」不是照片")
+    expect(page.locator("#item-ENV-01 .thumb")).to_have_count(0)
+    assert page.evaluate("""async () => {
+        const db = await new Promise((ok) => { const r = indexedDB.open("inspect-pwa"); r.onsuccess = () => ok(r.result); });
+        return await new Promise((ok) => { const r = db.transaction("outbox").objectStore("outbox").count(); r.onsuccess = () => ok(r.result); });
+    }""") == 0
+
+
+def test_a_photo_the_server_refuses_says_where_and_does_not_count(new_mobile_context, spot):
+    """A picked picture the server refuses (a broken JPEG): does the sync bar name the outlet
+    and the item — as a photo, not 拍照 — on the form and on 我的任务, does the item say 上传失败,
+    and does the check before submitting still ask for the photo?"""
+    inspection_id, username, items = spot
+    outlet = db.session.get(Inspection, inspection_id).outlet.name
+    page = new_mobile_context().new_page()
+    open_form(page, username, inspection_id)
+    quick_fill(page, items, keep=("ENV-01",))
+    page.locator("#item-ENV-01").get_by_role("button", name="合格", exact=True).click()
+    broken = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF\x00" + b"\x13" * 4000  # a JPEG's start only
+    page.locator('[data-photo-input="ENV-01:gallery"]').set_input_files(
+        {"name": "broken.jpg", "mimeType": "image/jpeg", "buffer": broken})
+    expect(page.locator("#item-ENV-01 .thumb .badge")).to_have_text("上传失败", timeout=15000)
+    expect(page.locator('[data-photo-error="ENV-01"]')).to_contain_text("上传失败：")
+    bar = page.locator("#sync-error")
+    expect(bar).to_contain_text(f"{outlet} ENV-01 照片 · ")
+    expect(bar).not_to_contain_text("拍照")
+
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#missing")).to_contain_text("ENV-01 需要拍照留证")
+    assert photos_of(inspection_id) == []
+
+    page.goto("/tasks")
+    expect(page.locator("#sync-error")).to_contain_text(f"{outlet} ENV-01 照片 · ")

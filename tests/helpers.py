@@ -93,6 +93,16 @@ def attach_photos(client, headers: dict, inspection_id: int, items: list[dict],
     return uploaded
 
 
+def attach_after_photo(client, headers: dict, inspection_id: int, code: str, seed: int = 99):
+    """Upload the inspector's after-photo (整改后照片) of a finding fixed on the spot."""
+    response = client.post(
+        f"/api/v1/inspections/{inspection_id}/photos", headers=headers,
+        data={"client_id": new_key(), "item_code": code, "purpose": "after",
+              "file": (io.BytesIO(jpeg(seed)), "after.jpg")},
+        content_type="multipart/form-data")
+    return response
+
+
 def submit_filled(client, headers: dict, inspection_id: int, *, fail: tuple[str, ...] = (),
                   key: str | None = None, extra: dict | None = None):
     """Fill every item (failing ``fail``), attach the photos it needs, and submit."""

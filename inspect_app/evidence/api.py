@@ -12,7 +12,7 @@ from ..errors import InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
 from ..i18n import N_
 from ..inspections.access import can_fill, get_inspection
-from ..inspections.models import EDITABLE
+from ..inspections.models import EDITABLE, Mode
 from .access import get_photo
 from .models import PhotoPurpose
 from .operations import delete_photo, ingest_photo, storage
@@ -45,6 +45,10 @@ class InspectionPhotos(MethodView):
             raise InvalidInput(N_("该检查已提交，不能再添加照片"), code="not_editable")
         if not inspection.holds_item(form["item_code"]):
             raise InvalidInput(N_("该检查项不在本次检查中"), code="unknown_item")
+        if form["purpose"] == PhotoPurpose.after.value and inspection.mode is Mode.mystery_visit:
+            # an after-photo proves a fix made on the spot, which a covert visit cannot ask for
+            raise InvalidInput(N_("暗访不能立查立改：整改会暴露神秘人身份"),
+                               code="fixed_on_spot_not_allowed")
         photo, created = ingest_photo(
             form["file"].read(), client_id=str(form["client_id"]),
             purpose=PhotoPurpose(form["purpose"]),

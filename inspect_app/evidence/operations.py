@@ -48,11 +48,12 @@ def storage() -> Storage:
                                      if isinstance(current_app.config[k], (str, int, type(None))))))
 
 
-def photo_counts(inspection) -> dict[str, int]:
-    """Number of before-photos attached to each item of ``inspection`` (item code → count)."""
+def photo_counts(inspection, purpose: PhotoPurpose = PhotoPurpose.before) -> dict[str, int]:
+    """Number of photos of ``purpose`` (before-photos unless said) attached to each item of
+    ``inspection`` (item code → count). After-photos are those of a fix made on the spot."""
     rows = db.session.execute(
         sa.select(Photo.item_code, sa.func.count()).where(
-            Photo.inspection_id == inspection.id, Photo.purpose == PhotoPurpose.before)
+            Photo.inspection_id == inspection.id, Photo.purpose == purpose)
         .group_by(Photo.item_code))
     return {code: count for code, count in rows}
 

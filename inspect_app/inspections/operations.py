@@ -190,6 +190,12 @@ def draft_state(inspection: Inspection) -> dict[str, Any]:
 # -- submission -----------------------------------------------------------------------------
 
 
+def _fails(item, answers: dict[str, Any]) -> bool:
+    value = (answers.get(item.code) or {}).get("value")
+    return value is not None and value != "na" and get_response_type(
+        item.response_type).is_failure(value, item.config, weight=item.weight)
+
+
 def _photo_problems(inspection: Inspection, answers: dict[str, Any]) -> dict[str, list[Message]]:
     """Items whose photo rule is not met. Photo counts come from the evidence domain."""
     from ..evidence.operations import photo_counts  # evidence depends on inspections, not back
@@ -199,12 +205,25 @@ def _photo_problems(inspection: Inspection, answers: dict[str, Any]) -> dict[str
     for item in inspection.form_items():
         value = (answers.get(item.code) or {}).get("value")
         needs = item.photo_rule == "required" or (
-            item.photo_rule == "on_fail" and value is not None
-            and get_response_type(item.response_type).is_failure(
-                value, item.config, weight=item.weight))
+            item.photo_rule == "on_fail" and _fails(item, answers))
         if needs and value != "na" and counts.get(item.code, 0) == 0:
             problems[item.code] = [Message("该项需要拍照留证")]
     return problems
+
+
+def _unproven_fixes(inspection: Inspection, answers: dict[str, Any],
+                    fixes: dict[str, Any]) -> list[str]:
+    """Findings said to be fixed on the spot (立查立改) without an after-photo: the finding is
+    closed at once, so the photo of the fix is its only proof."""
+    from ..evidence.models import PhotoPurpose
+    from ..evidence.operations import photo_counts
+
+    claimed = {code for code, fix in fixes.items() if (fix or {}).get("fixed_on_spot")}
+    if not claimed:
+        return []
+    after = photo_counts(inspection, PhotoPurpose.after)
+    return [item.code for item in inspection.form_items()
+            if item.code in claimed and _fails(item, answers) and not after.get(item.code)]
 
 
 def submit(inspection: Inspection, payload: dict[str, Any], *, by: User) -> dict[str, Any]:
@@ -231,6 +250,11 @@ def submit(inspection: Inspection, payload: dict[str, Any], *, by: User) -> dict
     photo_problems = _photo_problems(inspection, answers)
     if photo_problems:
         raise InvalidInput(N_("部分检查项需要拍照留证"), code="photos_missing", details=photo_problems)
+    unproven = _unproven_fixes(inspection, answers, payload.get("findings") or {})
+    if unproven:
+        raise InvalidInput(N_("立查立改的问题需要上传整改后照片：%(items)s"), items="、".join(unproven),
+                           code="after_photos_missing",
+                           details={code: [Message("立查立改需要整改后照片")] for code in unproven})
     try:
         result = score_inspection(item_documents(inspection), answers, _rules(inspection),
                                   section_weights=section_weights(inspection))

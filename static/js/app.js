@@ -131,7 +131,8 @@ async function renderBar(detail = {}) {
   error.replaceChildren();
   if (detail.state === "login") error.append(el("span", {}, t("login_again"), " "), el("a", { href: "/login?next=" + encodeURIComponent(location.pathname) }, t("login")));
   for (const entry of s.errors) {
-    const label = entry.kind === "photo" ? t("camera") : t("submit");
+    const what = t(entry.kind === "photo" ? "photo" : entry.kind === "unphoto" ? "remove_photo" : "submit");
+    const label = [entry.outlet, entry.item_code, what].filter(Boolean).join(" ");
     error.append(el("span", { class: "entry-error" }, t("sync_error", { message: `${label} · ${entry.error.message}` }),
       el("button", { type: "button", class: "small", onclick: async () => { await store.retryEntry(entry.id); flush(); } }, t("retry")),
       el("button", { type: "button", class: "small", onclick: async () => { if (confirm(t("discard_confirm"))) await store.discardEntry(entry.id); } }, t("discard"))));

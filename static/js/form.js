@@ -1,7 +1,7 @@
 // The inspection form: every tap saved on the phone at once, synced when the network allows.
 import { ApiError, getJSON } from "./api.js";
 import { bankToday, el, fmtTime, keepForOffline, requestBackgroundSync, start, t, user } from "./app.js";
-import { nowIso, prepare } from "./photos.js";
+import { NotAPhoto, nowIso, prepare } from "./photos.js";
 import * as store from "./store.js";
 import { GONE, cleanAnswers, flush, isCancelled, isClosed, scheduleDraftSync } from "./sync.js";
 
@@ -13,6 +13,9 @@ const NUMBER_MOST = 1000000;  // the server's bound on a measured number (scorin
 const EVENTS = ["arrival", "ticket", "called", "served", "left"];
 let form = null;
 let photos = [];
+let removing = new Set();  // the server's photos this phone has removed (queued until sent)
+let refused = new Map();  // client_id → the server's refusal of a photo (waits for 重试 or 放弃)
+const notPhotos = new Map();  // "code:purpose" → files picked that are no picture (never queued)
 let items = [];
 const objectUrls = new Map();
 
@@ -35,11 +38,14 @@ function valueOf(item) {
 }
 
 // Photos of an item: the phone's own (queued or uploaded) and any the server has from elsewhere.
-function photoList(code) {
-  const local = photos.filter((p) => p.item_code === code);
-  const known = new Set(local.map((p) => p.client_id));
-  const remote = ((form.inspection.photos || {})[code] || []).filter((p) => !known.has(p.client_id));
-  return { local, remote, count: local.length + remote.length };
+// ``purpose``: "before" (the evidence of the answer) or "after" (整改后照片 of a fix on the spot).
+const purposeOf = (p) => p.purpose || "before";
+// A photo the server refused is shown (to retry or give up) but proves nothing: not counted.
+function photoList(code, purpose = "before") {
+  const local = photos.filter((p) => p.item_code === code && purposeOf(p) === purpose);
+  const known = new Set(photos.map((p) => p.client_id));
+  const remote = ((form.inspection.photos || {})[code] || []).filter((p) => !known.has(p.client_id) && purposeOf(p) === purpose && !removing.has(p.id));
+  return { local, remote, count: local.filter((p) => !refused.has(p.client_id)).length + remote.length };
 }
 
 // Whether an answer is a finding (整改项): the scoring engine's rule per response type
@@ -59,6 +65,10 @@ function failing(item, value) {
     default: return false;
   }
 }
+
+// 立查立改 ticked on a finding (a mystery visit has none: it would give the shopper away).
+const fixable = (item) => failing(item, valueOf(item)) && !derivedSource(item) && !isMystery();
+const fixedOnSpot = (item) => fixable(item) && Boolean((form.findings || {})[item.code]?.fixed_on_spot);
 
 function needsPhoto(item) {
   const value = valueOf(item);
@@ -112,6 +122,7 @@ function problems() {
     else if (wrong) found.push([item, wrong]);
     else if (item.response_type === "deduction" && Number(value) > 0 && !(note && note.trim())) found.push([item, t("missing_reason")]);
     if (needsPhoto(item) && photoList(item.code).count === 0) found.push([item, t("missing_photo")]);
+    if (fixedOnSpot(item) && photoList(item.code, "after").count === 0) found.push([item, t("missing_after_photo")]);
   }
   // the visit's times have no item of their own: listed by their name, linked to the times
   if (isMystery()) for (const [name, message] of Object.entries(eventProblems())) found.push([{ code: t(name), anchor: "events" }, message]);
@@ -202,38 +213,79 @@ function control(item) {
   }
 }
 
-function photoStrip(item) {
-  const { local, remote } = photoList(item.code);
+function photoStrip(item, purpose = "before") {
+  const after = purpose === "after";
+  const { local, remote } = photoList(item.code, purpose);
   const thumbs = [
     ...local.map((p) => {
       if (!objectUrls.has(p.client_id)) objectUrls.set(p.client_id, URL.createObjectURL(p.blob));
       return el("li", { class: "thumb", "data-photo": p.client_id },
         el("img", { src: objectUrls.get(p.client_id), alt: item.code, width: "72", height: "72" }),
         p.uploaded ? el("span", { class: "badge ok" }, t("photo_uploaded"))
+          : refused.has(p.client_id) ? el("span", { class: "badge sync-error", title: refused.get(p.client_id) }, t("photo_failed"))
           // kept from a submission made elsewhere: it will not be sent (see store.js)
           : form.elsewhere ? el("span", { class: "badge kept" }, t("photo_not_taken"))
           : el("span", { class: "badge wait" }, t("photo_pending")),
-        p.uploaded || locked() ? null : el("button", { type: "button", class: "remove", "aria-label": t("remove_photo"),
-          onclick: async () => { await store.removePhoto(p.client_id); await reload(); rerender(item); } }, "×"));
+        removeButton(item, p, p.uploaded ? p.server : null));
     }),
-    ...remote.map((p) => el("li", { class: "thumb" }, el("img", { src: p.thumbnail_url, alt: item.code, width: "72", height: "72" }),
-      el("span", { class: "badge ok" }, t("photo_uploaded")))),
+    ...remote.map((p) => el("li", { class: "thumb", "data-photo": p.client_id }, el("img", { src: p.thumbnail_url, alt: item.code, width: "72", height: "72" }),
+      el("span", { class: "badge ok" }, t("photo_uploaded")), removeButton(item, null, p))),
   ];
   const picker = (label, source, capture) => el("label", { class: "button small photo-button" }, label,
     el("input", { type: "file", accept: "image/*", capture, multiple: capture ? null : true, class: "sr-only",
-      "data-photo-input": `${item.code}:${source}`, onchange: (e) => addPhotos(item, e.target, source) }));
-  return el("div", { class: "photos" },
-    locked() ? null : el("div", { class: "photo-actions" }, picker(t("camera"), "camera", "environment"), picker(t("gallery"), "gallery", null)),
-    thumbs.length ? el("ul", { class: "thumbs" }, thumbs) : null);
+      "data-photo-input": after ? `${item.code}:after:${source}` : `${item.code}:${source}`,
+      onchange: (e) => addPhotos(item, e.target, source, purpose) }));
+  return el("div", { class: after ? "after-photos" : "photos" },
+    after ? el("p", { class: "after-title" }, t("after_photos")) : null,
+    locked() ? null : el("div", { class: "photo-actions" }, picker(after ? t("after_camera") : t("camera"), "camera", "environment"), picker(t("gallery"), "gallery", null)),
+    thumbs.length ? el("ul", { class: "thumbs" }, thumbs) : null,
+    [...new Set(local.filter((p) => refused.has(p.client_id)).map((p) => refused.get(p.client_id)))].map((message) =>
+      el("p", { class: "item-error", "data-photo-error": item.code }, t("sync_error", { message }))),
+    notPhotos.has(`${item.code}:${purpose}`) ? el("p", { class: "item-error", role: "alert", "data-not-photo": item.code }, notPhotos.get(`${item.code}:${purpose}`)) : null);
 }
 
-async function addPhotos(item, input, source) {
+// Any photo of an editable form can be removed (a wrong or unclear one): one still queued is
+// dropped; one the server holds is removed there too, queued like an upload (so offline too).
+function removeButton(item, local, server) {
+  if (locked() || (!server && local.uploaded)) return null;
+  return el("button", { type: "button", class: "remove", "aria-label": t("remove_photo"), onclick: async () => {
+    if (!confirm(t("remove_photo_confirm"))) return;
+    await write(async () => {
+      if (server) await store.queuePhotoRemoval(id, { client_id: local ? local.client_id : server.client_id, id: server.id, item_code: item.code }, user);
+      else await store.removePhoto(local.client_id);
+      await reload();
+    });
+    rerender(item);
+    if (server) { requestBackgroundSync(); flush(); }
+  } }, "×");
+}
+
+// 立查立改: the finding is closed at once, so the fix is proven by its after-photo, taken here.
+function fixBox(item) {
+  if (!fixable(item)) return null;
+  const fixed = fixedOnSpot(item);
+  return el("div", { class: "fix-on-spot" },
+    el("label", { class: "check" },
+      el("input", { type: "checkbox", checked: fixed, "data-fixed": item.code,
+        onchange: async (e) => { form = await write(() => store.setFinding(id, item.code, e.target.checked)); rerender(item); } }), t("fixed_on_spot")),
+    fixed || photoList(item.code, "after").count ? photoStrip(item, "after") : null);
+}
+
+async function addPhotos(item, input, source, purpose = "before") {
   const files = Array.from(input.files || []);
   input.value = "";
   await write(async () => {
+    notPhotos.delete(`${item.code}:${purpose}`);
     for (const file of files) {
-      const { blob, facts } = await prepare(file, source);
-      await store.addPhoto(id, item.code, blob, facts, user);
+      let prepared;
+      try {
+        prepared = await prepare(file, source);
+      } catch (error) {
+        if (!(error instanceof NotAPhoto)) throw error;
+        notPhotos.set(`${item.code}:${purpose}`, t("not_a_photo", { name: file.name }));
+        continue;
+      }
+      await store.addPhoto(id, item.code, prepared.blob, prepared.facts, user, purpose);
     }
     await reload();
   });
@@ -245,7 +297,6 @@ async function addPhotos(item, input, source) {
 function renderItem(item) {
   const answer = answerOf(item.code);
   const value = valueOf(item);
-  const finding = failing(item, value);
   const ruleTag = item.photo_rule === "required" ? t("photo_required") : item.photo_rule === "on_fail" ? t("photo_on_fail") : null;
   const answered = !scored(item) || (value !== null && value !== "");
   return el("article", { class: "item" + (item.red_line ? " red-line" : "") + (answered ? " answered" : ""), id: `item-${item.code}`, "data-code": item.code },
@@ -256,9 +307,7 @@ function renderItem(item) {
     el("h3", { class: "item-text" }, item.text),
     item.guidance ? el("details", {}, el("summary", {}, t("guidance")), el("p", {}, item.guidance)) : null,
     control(item),
-    finding && !derivedSource(item) && form.inspection.mode !== "mystery_visit" ? el("label", { class: "check" },
-      el("input", { type: "checkbox", checked: Boolean((form.findings || {})[item.code]?.fixed_on_spot),
-        onchange: async (e) => { form = await write(() => store.setFinding(id, item.code, e.target.checked)); } }), t("fixed_on_spot")) : null,
+    fixBox(item),
     item.response_type === "text" ? null : el("details", { class: "note", open: answer.note ? true : null },
       el("summary", {}, item.response_type === "deduction" ? t("deduct_reason") : t("note")),
       el("textarea", { rows: "2", "aria-label": `${item.code} ${t("note")}`, "data-note": item.code,
@@ -441,15 +490,21 @@ async function queueIfComplete() {
   return true;
 }
 
+const removalsOf = (entries) => new Set(entries.filter((e) => e.kind === "unphoto" && e.inspection_id === id).map((e) => e.photo_id));
+const refusalsOf = (entries) => new Map(entries.filter((e) => e.kind === "photo" && e.error && e.inspection_id === id).map((e) => [e.id, e.error.message]));
+
 async function reload() {
   form = await store.getForm(id);
   photos = await store.photosOf(id);
   const entries = await store.outbox();
+  removing = removalsOf(entries);
+  refused = refusalsOf(entries);
   renderStatus(entries);
   for (const strip of document.querySelectorAll(".item")) {
     const item = items.find((i) => i.code === strip.dataset.code);
     strip.querySelector(".photos").replaceWith(photoStrip(item));
     showProblem(item);
+    strip.querySelector(".after-photos")?.replaceWith(photoStrip(item, "after"));
   }
   if (isMystery()) renderEvents();
 }
@@ -501,6 +556,9 @@ async function load() {
     if (error instanceof ApiError && error.code === GONE) form = await store.markGone(id);
   }
   photos = await store.photosOf(id);
+  const entries = await store.outbox();
+  removing = removalsOf(entries);
+  refused = refusalsOf(entries);
   await renderForm();
   renderStatus(await store.outbox());
   document.documentElement.dataset.formReady = "1";

@@ -73,6 +73,72 @@ function parseTiff(view, start) {
   return facts;
 }
 
+// -- what kind of picture: the server's rule (magic bytes only), so a file it would refuse as
+// no picture at all is refused on the phone at once, before it is queued ----------------------
+const HEIF_BRANDS = ["heic", "heix", "hevc", "hevx", "heim", "heis", "hevm", "hevs", "mif1", "msf1", "mif2"];
+export function photoKind(buffer) {
+  const b = new Uint8Array(buffer);
+  const text = (from, to) => String.fromCharCode(...b.subarray(from, to));
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "jpeg";
+  if (b.length >= 8 && text(0, 8) === "\x89PNG\r\n\x1a\n") return "png";
+  if (b.length >= 12 && text(0, 4) === "RIFF" && text(8, 12) === "WEBP") return "webp";
+  if (b.length >= 12 && text(4, 8) === "ftyp") {
+    const brands = [text(8, 12)];
+    for (let i = 16; i + 4 <= Math.min(b.length, 64); i += 4) brands.push(text(i, i + 4));
+    if (brands.some((brand) => HEIF_BRANDS.includes(brand))) return "heic";
+  }
+  return null;
+}
+
+// A file that is no picture the server takes (a document, a video, a renamed text file).
+export class NotAPhoto extends Error {}
+
+// -- keeping the camera's EXIF through the downscale ---------------------------------------------
+// The canvas writes no metadata, so a downscaled photo would reach the server without camera,
+// time or place, and be flagged 无相机信息 (like a screenshot). The original's APP1 Exif segment
+// is copied into the downscaled JPEG, its Orientation set to 1: the canvas has already turned
+// the pixels upright, and the server would otherwise turn them again.
+export function exifSegment(buffer) {
+  const view = new DataView(buffer);
+  if (view.byteLength < 4 || view.getUint16(0) !== 0xffd8) return null;
+  let offset = 2;
+  while (offset + 4 <= view.byteLength) {
+    const marker = view.getUint16(offset);
+    if ((marker & 0xff00) !== 0xff00 || marker === 0xffda) break;
+    const length = view.getUint16(offset + 2);
+    if (marker === 0xffe1 && offset + 10 <= view.byteLength && view.getUint32(offset + 4) === 0x45786966) {
+      if (offset + 2 + length > view.byteLength) return null;  // cut off: better none than half
+      const segment = new Uint8Array(buffer.slice(offset, offset + 2 + length));
+      try { upright(new DataView(segment.buffer), 10); } catch (error) { return null; }
+      return segment;
+    }
+    offset += 2 + length;
+  }
+  return null;
+}
+
+// Orientation (0x0112, a SHORT in IFD0) → 1, in place.
+function upright(view, start) {
+  const little = view.getUint16(start) === 0x4949;
+  const ifd0 = start + view.getUint32(start + 4, little);
+  const count = view.getUint16(ifd0, little);
+  for (let i = 0; i < count; i++) {
+    const entry = ifd0 + 2 + i * 12;
+    if (view.getUint16(entry, little) === 0x0112) view.setUint16(entry + 8, 1, little);
+  }
+}
+
+// The re-encoded JPEG with ``segment`` after its SOI (and JFIF APP0, if any).
+async function withExif(blob, segment) {
+  if (!segment || !blob) return blob;
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  const view = new DataView(bytes.buffer);
+  if (bytes.length < 4 || view.getUint16(0) !== 0xffd8) return blob;
+  let at = 2;
+  if (view.getUint16(2) === 0xffe0) at = 4 + view.getUint16(4);
+  return new Blob([bytes.subarray(0, at), segment, bytes.subarray(at)], { type: "image/jpeg" });
+}
+
 // -- capture -----------------------------------------------------------------------------------
 function localIso(date) {
   const pad = (n) => String(Math.floor(Math.abs(n))).padStart(2, "0");
@@ -101,7 +167,7 @@ async function geolocationAllowed() {
   } catch (error) { return true; }
 }
 
-async function downscale(file) {
+async function downscale(file, exif = null) {
   const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
   const { width, height } = bitmap;
   const scale = Math.min(1, MAX_SIDE / Math.max(width, height));
@@ -126,15 +192,17 @@ async function downscale(file) {
     blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", QUALITY));
   }
   bitmap.close();
-  return blob;
+  return withExif(blob, exif);
 }
 
 // A picked or taken photo → {blob, facts}: facts first (from the original), then the resize.
 export async function prepare(file, source) {
   const facts = { device_time: nowIso(), source };
-  Object.assign(facts, readExif(await file.slice(0, 256 * 1024).arrayBuffer()));
+  const head = await file.slice(0, 256 * 1024).arrayBuffer();
+  if (!photoKind(head)) throw new NotAPhoto(file.name || "");
+  Object.assign(facts, readExif(head));
   const [blob, where] = await Promise.all([
-    downscale(file).catch(() => file),
+    downscale(file, exifSegment(head)).catch(() => file),
     geolocationAllowed().then((ok) => (ok ? position() : null)),
   ]);
   if (where) facts.geolocation = where;

@@ -206,7 +206,9 @@ function render(r) {
       el("ul", { class: "result-items" }, own.map((item) => {
         const answer = (r.answers || {})[item.code];
         const finding = findings.get(item.code);
-        const pics = (r.photos || {})[item.code] || [];
+        const pics = ((r.photos || {})[item.code] || []).filter((p) => p.purpose !== "after");
+        // 立查立改: the inspector's photos of the fix, shown apart, with the finding
+        const after = ((r.photos || {})[item.code] || []).filter((p) => p.purpose === "after");
         // a finding withdrawn on appeal no longer counts: its answer stays legible, struck
         // through, and says in words that it was overturned (the score no longer holds it)
         const withdrawn = finding && finding.status === "overturned";
@@ -218,6 +220,8 @@ function render(r) {
           withdrawn ? el("span", { class: "tag ok", "data-withdrawn": item.code }, t("withdrawn_answer", { answer: shown }))
             : finding ? el("span", { class: FIXED.includes(finding.rectification_state) || finding.status === "fixed_on_spot" ? "tag ok" : "tag red", "data-finding-state": finding.rectification_state || finding.status }, finding.status_label) : null,
           pics.length ? photoThumbs(pics, { alt: item.code, mark: "data-photo" }) : null,
+          after.length ? el("div", { class: "after-photos", "data-after-photos": item.code },
+            el("p", { class: "muted" }, t("after_photos")), photoThumbs(after, { alt: item.code, mark: "data-photo" })) : null,
           finding ? appealBox(finding) : null);
       })));
   });

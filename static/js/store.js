@@ -117,7 +117,7 @@ async function requeueKeptPhotos(id, user) {
         const waiting = new Set(queued.result.map((entry) => entry.id));
         for (const photo of kept.result) {
           if (photo.uploaded || waiting.has(photo.client_id)) continue;
-          box.put({ id: photo.client_id, kind: "photo", inspection_id: id, user, created: Date.now(), error: null, attempts: 0 });
+          box.put({ id: photo.client_id, kind: "photo", inspection_id: id, item_code: photo.item_code, user, created: Date.now(), error: null, attempts: 0 });
         }
         resolve();
       };
@@ -192,15 +192,16 @@ export async function patchForm(id, fn) {
   return record;
 }
 
-export async function addPhoto(inspectionId, itemCode, blob, facts, user) {
+// ``purpose``: "before" (evidence of the answer) or "after" (整改后照片 of a fix on the spot).
+export async function addPhoto(inspectionId, itemCode, blob, facts, user, purpose = "before") {
   const id = uuid();
-  const photo = { client_id: id, inspection_id: inspectionId, item_code: itemCode, blob, facts, uploaded: false, created: Date.now() };
+  const photo = { client_id: id, inspection_id: inspectionId, item_code: itemCode, purpose, blob, facts, uploaded: false, created: Date.now() };
   const added = await idb.tx(["forms", "photos", "outbox"], "readwrite", (forms, photos, box) => new Promise((resolve) => {
     const read = forms.get(inspectionId);
     read.onsuccess = () => {
       if (read.result && read.result.submission) { resolve(false); return; }  // see settled()
       photos.put(photo);
-      box.put({ id, kind: "photo", inspection_id: inspectionId, user, created: Date.now(), error: null, attempts: 0 });
+      box.put({ id, kind: "photo", inspection_id: inspectionId, item_code: itemCode, user, created: Date.now(), error: null, attempts: 0 });
       resolve(true);
     };
   }));
@@ -211,6 +212,40 @@ export async function addPhoto(inspectionId, itemCode, blob, facts, user) {
 export async function removePhoto(clientId) {
   await idb.tx(["photos", "outbox"], "readwrite", (photos, box) => { photos.delete(clientId); box.delete(clientId); });
   notify({});
+}
+
+// Remove a photo the server already holds (while the form is editable): the phone forgets its
+// copy at once and queues the removal (``DELETE /api/v1/photos/<id>``), sent like the uploads,
+// so it works offline too. ``photo``: {client_id, id, item_code} of the server's photo.
+export async function queuePhotoRemoval(inspectionId, photo, user) {
+  const queued = await idb.tx(["forms", "photos", "outbox"], "readwrite", (forms, photos, box) => new Promise((resolve) => {
+    const read = forms.get(inspectionId);
+    read.onsuccess = () => {
+      if (settled(read.result)) { resolve(false); return; }  // see settled()
+      if (photo.client_id) { photos.delete(photo.client_id); box.delete(photo.client_id); }
+      box.put({ id: uuid(), kind: "unphoto", inspection_id: inspectionId, photo_id: photo.id, item_code: photo.item_code,
+        user, created: Date.now(), error: null, attempts: 0 });
+      resolve(true);
+    };
+  }));
+  notify({ form: inspectionId });
+  return queued;
+}
+
+// The server has let the photo go: the entry goes, and so does the photo from the server's copy.
+export async function finishPhotoRemoval(entry) {
+  await idb.tx(["forms", "outbox"], "readwrite", (forms, box) => {
+    box.delete(entry.id);
+    const read = forms.get(entry.inspection_id);
+    read.onsuccess = () => {
+      const form = read.result;
+      const held = form && form.inspection && form.inspection.photos;
+      if (!held || !held[entry.item_code]) return;
+      const photos = { ...held, [entry.item_code]: held[entry.item_code].filter((p) => p.id !== entry.photo_id) };
+      forms.put({ ...form, inspection: { ...form.inspection, photos } });
+    };
+  });
+  notify({ form: entry.inspection_id });
 }
 
 export async function markPhotoUploaded(clientId, server) {
@@ -268,6 +303,8 @@ export async function discardEntry(entryId) {
   if (!entry) return;
   if (entry.kind === "photo") {
     await removePhoto(entryId);
+  } else if (entry.kind === "unphoto") {
+    await idb.tx("outbox", "readwrite", (box) => { box.delete(entryId); });  // the photo stays
   } else {
     await idb.tx(["forms", "outbox"], "readwrite", (forms, box) => {
       box.delete(entryId);

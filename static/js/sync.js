@@ -120,16 +120,16 @@ async function syncDrafts() {
 
 async function flushOutbox() {
   const entries = (await store.outbox()).filter(mine).sort((a, b) => a.created - b.created);
-  const photos = entries.filter((e) => e.kind === "photo");
+  const photos = entries.filter((e) => e.kind === "photo" || e.kind === "unphoto");
   const submissions = entries.filter((e) => e.kind === "submit");
   for (const entry of photos) {
     if (entry.error) continue;  // rejected: waits for the user to retry or discard it
-    await send(entry, () => uploadPhoto(entry));
+    await send(entry, () => (entry.kind === "unphoto" ? removePhoto(entry) : uploadPhoto(entry)));
   }
   const now = await store.outbox();
   // a photo the server refused waits for the person, not the submission: the server judges
   // the form without it (a photo it needs is then named in the submission's refusal)
-  const left = new Set(now.filter((e) => e.kind === "photo" && !e.error).map((e) => e.inspection_id));
+  const left = new Set(now.filter((e) => (e.kind === "photo" || e.kind === "unphoto") && !e.error).map((e) => e.inspection_id));
   const still = new Set(now.map((e) => e.id));  // a refused photo may have settled its task
   for (const entry of submissions) {
     if (entry.error || left.has(entry.inspection_id) || !still.has(entry.id)) continue;  // photos first
@@ -152,7 +152,7 @@ async function send(entry, action) {
   }
 }
 
-const CLOSED = ["not_editable", "inspection_cancelled", "already_submitted"];
+const CLOSED = ["not_editable", "inspection_cancelled", "already_submitted", "photo_locked"];
 // what the server says of a task this person no longer has (reassigned, or out of their reach)
 export const GONE = "inspection_not_found";
 
@@ -180,9 +180,20 @@ async function uploadPhoto(entry) {
   form.append("file", photo.blob, "photo.jpg");
   form.append("client_id", photo.client_id);
   form.append("item_code", photo.item_code);
+  form.append("purpose", photo.purpose || "before");
   form.append("client_facts", JSON.stringify(photo.facts || {}));
   const { data } = await request("POST", `/api/v1/inspections/${entry.inspection_id}/photos`, { form });
   await store.markPhotoUploaded(photo.client_id, data);
+}
+
+// A photo removed from the form: one the server no longer has (removed already) is done too.
+async function removePhoto(entry) {
+  try {
+    await request("DELETE", `/api/v1/photos/${entry.photo_id}`);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === "photo_not_found")) throw error;
+  }
+  await store.finishPhotoRemoval(entry);
 }
 
 async function submit(entry) {
@@ -200,9 +211,17 @@ export async function summary() {
   const closed = new Set(all.filter(isClosed).map((f) => f.id));
   const entries = (await store.outbox()).filter((e) => mine(e) && !closed.has(e.inspection_id));
   const forms = all.filter((f) => !closed.has(f.id) && (f.dirty || f.conflict || f.draftError || (f.draftProblems && !f.submission)));
+  // each refusal says what it is and where: the outlet and the item (the bar is on every page)
+  const errors = [];
+  for (const entry of entries.filter((e) => e.error)) {
+    const held = all.find((f) => f.id === entry.inspection_id);
+    let code = entry.item_code;
+    if (!code && entry.kind === "photo") code = ((await store.photosOf(entry.inspection_id)).find((p) => p.client_id === entry.id) || {}).item_code;
+    errors.push({ ...entry, item_code: code || null, outlet: (held && held.inspection && held.inspection.outlet && held.inspection.outlet.name) || null });
+  }
   return {
     pending: entries.length + forms.filter((f) => !f.submission).length,
-    errors: entries.filter((e) => e.error),
+    errors,
     conflicts: forms.filter((f) => f.conflict).map((f) => f.id),
     draftErrors: forms.filter((f) => f.draftError),
     draftProblems: forms.filter((f) => f.draftProblems && !f.submission),

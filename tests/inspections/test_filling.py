@@ -16,7 +16,14 @@ from inspect_app.inspections.models import (
     SubmissionState,
 )
 
-from ..helpers import attach_photos, filler_of, new_key, passing_answers, submit_filled
+from ..helpers import (
+    attach_after_photo,
+    attach_photos,
+    filler_of,
+    new_key,
+    passing_answers,
+    submit_filled,
+)
 
 
 def form(client, headers, inspection_id):
@@ -81,6 +88,7 @@ def test_submission_scores_freezes_answers_and_creates_findings(client, api, fir
     body = {"answers": passing_answers(items, fail=(failing,)),
             "findings": {failing: {"fixed_on_spot": True}}}
     attach_photos(client, headers, spot.id, items, body["answers"])
+    assert attach_after_photo(client, headers, spot.id, failing).status_code == 201
     response = client.post(f"/api/v1/inspections/{spot.id}/submit", json=body,
                            headers={**headers, "Idempotency-Key": new_key()})
     assert response.status_code == 200, response.get_json()

@@ -10,7 +10,7 @@ from inspect_app.extensions import db
 from inspect_app.inspections.models import Inspection
 from inspect_app.rectification.models import RectificationItem
 
-from ..helpers import filler_of, jpeg, new_key, submit_filled
+from ..helpers import attach_after_photo, filler_of, jpeg, new_key, submit_filled
 
 
 def outlet_manager_of(inspection: Inspection) -> str:
@@ -49,6 +49,9 @@ def failed_inspection(client, api, first):
         body = dict(extra or {})
         if fixed:
             body["findings"] = {code: {"fixed_on_spot": True} for code in fixed}
+            for seed, code in enumerate(fixed):  # 立查立改 needs its after-photo
+                after = attach_after_photo(client, headers, inspection.id, code, 900 + seed)
+                assert after.status_code == 201, after.get_json()
         response = submit_filled(client, headers, inspection.id, fail=tuple(codes), extra=body)
         assert response.status_code == 200, response.get_json()
         return db.session.get(Inspection, inspection.id), codes

@@ -2,12 +2,14 @@
 fixed on the spot, deadlines and responsible people, resubmission and appeals."""
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from inspect_app.audit.models import AuditEntry
+from inspect_app.auth.models import User
 from inspect_app.evidence.models import Photo
 from inspect_app.extensions import db
 from inspect_app.inspections.models import Finding
@@ -170,7 +172,6 @@ def test_after_photo_upload_is_idempotent_and_flags_reuse_of_the_before_photo(
     before = db.session.scalar(sa.select(Photo).where(Photo.inspection_id == inspection.id,
                                                       Photo.item_code == item.item_code))
     original = client.get(f"/api/v1/photos/{before.id}/original", headers=api("fwgl")).data
-    import io
 
     reused = client.post(f"/api/v1/rectification/items/{item.id}/photos", headers=outlet,
                          data={"client_id": new_key(), "file": (io.BytesIO(original), "a.jpg")},
@@ -208,8 +209,6 @@ def test_overdue_is_derived_from_the_deadline_and_shows_in_filters_and_counts(
 def test_fixed_on_the_spot_is_closed_at_once_with_its_after_photo(client, api, first):
     """Is a finding fixed during the visit recorded as a closed item with the inspector's
     after-photo, and still counted?"""
-    import io
-
     spot = first("spot_check")
     headers = api(filler_of(spot))
     from .conftest import failable_codes
@@ -231,6 +230,68 @@ def test_fixed_on_the_spot_is_closed_at_once_with_its_after_photo(client, api, f
     counts = client.get(f"/api/v1/rectification/counts?inspection_id={spot.id}",
                         headers=api("fwgl")).get_json()
     assert counts["closed"] == 1 and counts["total"] == 1
+
+
+def test_a_red_line_finding_fixed_on_the_spot_needs_its_after_photo(client, api, first):
+    """立查立改 on a red-line failure with only the before-photo: is the submission refused
+    (422 naming the item), nothing submitted? With the after-photo, is it closed at once and
+    does the inspection report print the after-photo beside the finding?"""
+    from inspect_app.inspections.models import Inspection, InspectionStatus
+    from inspect_app.rectification.documents import inspection_report
+
+    from ..helpers import attach_after_photo, attach_photos, passing_answers
+
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    items = client.get(f"/api/v1/inspections/{spot.id}",
+                       headers=headers).get_json()["checklist"]["items"]
+    code = next(i["code"] for i in items if i["red_line"] and i["response_type"] == "pass_fail")
+    answers = passing_answers(items, fail=(code,))
+    before = client.post(f"/api/v1/inspections/{spot.id}/photos", headers=headers,
+                         data={"client_id": new_key(), "item_code": code,
+                               "file": (io.BytesIO(jpeg(98)), "before.jpg")},
+                         content_type="multipart/form-data")
+    assert before.status_code == 201 and before.get_json()["purpose"] == "before"
+    attach_photos(client, headers, spot.id, [i for i in items if i["code"] != code], answers)
+    body = {"answers": answers, "findings": {code: {"fixed_on_spot": True}}}
+    refused = client.post(f"/api/v1/inspections/{spot.id}/submit", json=body,
+                          headers={**headers, "Idempotency-Key": new_key()})
+    assert refused.status_code == 422, refused.get_json()
+    error = refused.get_json()["error"]
+    assert error["code"] == "after_photos_missing" and list(error["details"]) == [code]
+    assert code in error["message"]
+    assert db.session.get(Inspection, spot.id).status is not InspectionStatus.submitted
+
+    after = attach_after_photo(client, headers, spot.id, code)
+    assert after.status_code == 201 and after.get_json()["purpose"] == "after"
+    accepted = client.post(f"/api/v1/inspections/{spot.id}/submit", json=body,
+                           headers={**headers, "Idempotency-Key": new_key()})
+    assert accepted.status_code == 200, accepted.get_json()
+    item = items_of(spot)[0]
+    assert item.item_code == code and item.closed_reason.value == "fixed_on_spot"
+    db.session.expire_all()
+    report = inspection_report(db.session.get(Inspection, spot.id), db.session.scalar(
+        sa.select(User).where(User.username == "fwgl")))
+    row = next(f for f in report.context["findings"] if f["item_code"] == code)
+    assert row["fixed_on_spot"]
+    stored = db.session.get(Photo, after.get_json()["id"])
+    assert row["after_photos"] == [{"key": stored.thumb_key, "sha256": stored.sha256}]
+    assert len(row["before_photos"]) == 1
+    assert client.get(f"/api/v1/inspections/{spot.id}/report.pdf",
+                      headers=api("fwgl")).status_code == 200
+
+
+def test_a_mystery_visit_takes_no_after_photo(client, api, first):
+    """A covert visit cannot be fixed on the spot: is an after-photo for one refused?"""
+    from ..helpers import attach_after_photo
+
+    visit = first("mystery_visit")
+    headers = api(filler_of(visit))
+    code = client.get(f"/api/v1/inspections/{visit.id}",
+                      headers=headers).get_json()["checklist"]["items"][0]["code"]
+    refused = attach_after_photo(client, headers, visit.id, code)
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["error"]["code"] == "fixed_on_spot_not_allowed"
 
 
 def test_deadline_adjustment_is_for_service_managers_and_audited(client, api, failed_inspection):

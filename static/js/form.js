@@ -350,6 +350,12 @@ function renderStatus(entries = []) {
     $("conflict-text").textContent = t("conflict_text");
     $("conflict-local").textContent = t("local_copy", { n: Object.keys(cleanAnswers(form)).length });
     $("conflict-server").textContent = t("server_copy", { n: Object.keys(server.answers || {}).length, time: fmtTime(server.updated_at) });
+    const sides = conflictSides(form);
+    $("conflict-differ").textContent = sides.differ.length ? t("conflict_differ", { items: sides.differ.join("、") }) : t("conflict_no_differ");
+    $("conflict-keep-note").textContent = t("conflict_keep_note", { kept: sides.onlyTheirs.length });
+    $("conflict-server-note").textContent = t("conflict_server_note", { kept: sides.onlyMine.length });
+    $("keep-local").textContent = t("keep_local");
+    $("use-server").textContent = t("use_server");
   }
   // submission: queued, rejected or done
   const submission = form.submission;
@@ -506,16 +512,38 @@ async function load() {
 }
 
 $("submit").addEventListener("click", submit);
-$("keep-local").addEventListener("click", async () => {
-  form = await store.patchForm(id, (f) => ({ ...f, version: f.conflict.version, conflict: null, dirty: true, changedAt: Date.now() }));
-  renderStatus(await store.outbox());
-  flush();
-});
-$("use-server").addEventListener("click", async () => {
-  form = await store.patchForm(id, (f) => ({ ...f, answers: f.conflict.answers || {}, events: f.conflict.events || {}, version: f.conflict.version, conflict: null, dirty: false }));
+
+// Two copies after a 409 (a team's other phone saved first): neither choice throws answers
+// away. Both keep every item either side answered; they differ only in whose answer stands for
+// an item both answered differently.
+function conflictSides(f) {
+  const mine = cleanAnswers(f);
+  const theirs = f.conflict.answers || {};
+  const said = (a) => JSON.stringify([a.value ?? null, a.note || null]);
+  return {
+    mine, theirs,
+    onlyTheirs: Object.keys(theirs).filter((code) => !(code in mine)),
+    onlyMine: Object.keys(mine).filter((code) => !(code in theirs)),
+    differ: Object.keys(mine).filter((code) => code in theirs && said(mine[code]) !== said(theirs[code])),
+  };
+}
+
+async function settleConflict(mineWins) {
+  form = await store.patchForm(id, (f) => {
+    if (!f.conflict) return f;
+    const { mine, theirs, onlyMine } = conflictSides(f);
+    const events = mineWins ? { ...(f.conflict.events || {}), ...(f.events || {}) } : { ...(f.events || {}), ...(f.conflict.events || {}) };
+    // what the server lacks is sent on its version: all of it for 保留本机, this phone's extra items otherwise
+    const dirty = mineWins || onlyMine.length > 0 || Object.keys(events).some((name) => !(f.conflict.events || {})[name]);
+    return { ...f, answers: mineWins ? { ...theirs, ...mine } : { ...mine, ...theirs }, events, version: f.conflict.version,
+      conflict: null, dirty, changedAt: dirty ? Date.now() : f.changedAt };
+  });
   await renderForm();
   renderStatus(await store.outbox());
-});
+  if (form.dirty) flush();
+}
+$("keep-local").addEventListener("click", () => settleConflict(true));
+$("use-server").addEventListener("click", () => settleConflict(false));
 store.changed.addEventListener("change", async (e) => {
   if (!form || !form.inspection) return;
   if (e.detail.form !== undefined && e.detail.form !== id) return;

@@ -1,0 +1,72 @@
+"""Two phones on one form (a peer-check team shares its task): after a draft conflict, neither
+choice throws the other phone's answers away."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from inspect_app.extensions import db
+from inspect_app.inspections.models import Inspection
+
+from ..helpers import filler_of
+from .pwa_helpers import sign_in, wait_offline_ready
+
+
+def draft_of(inspection_id: int) -> dict:
+    db.session.expire_all()
+    return db.session.get(Inspection, inspection_id).draft or {}
+
+
+def tap(page, code: str, label: str) -> None:
+    page.locator(f"#item-{code}").get_by_role("button", name=label, exact=True).click()
+
+
+def wait_for(page, condition, seconds: float = 15) -> None:
+    for _ in range(int(seconds * 20)):
+        if condition():
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.mark.parametrize("choice", ["保留本机", "使用服务器版本"])
+def test_a_draft_conflict_merges_the_two_phones_answers(new_mobile_context, first, choice):
+    """Phone 1 answers four items and syncs; phone 2, opened before, answers one of them
+    differently and two others, and meets the conflict. Does the card say how many of the
+    other's answers are kept and which item differs — and does either choice leave the server
+    with all six items, the differing one as chosen?"""
+    inspection = first("spot_check")
+    username = filler_of(inspection)
+    plain = [item.code for item in inspection.form_items() if item.response_type == "pass_fail"
+             and item.photo_rule != "required"][:6]
+    one, two = (new_mobile_context().new_page() for _ in range(2))
+    for page in (one, two):
+        sign_in(page, username, f"/tasks/{inspection.id}")
+        wait_offline_ready(page)
+
+    for code in plain[:4]:
+        tap(one, code, "合格")
+    expect(one.locator("#sync-pending")).to_have_text("已全部同步", timeout=15000)
+    wait_for(one, lambda: len(draft_of(inspection.id)) == 4)
+
+    tap(two, plain[0], "不合格")
+    for code in plain[4:]:
+        tap(two, code, "合格")
+    card = two.locator("#conflict")
+    expect(card).to_be_visible(timeout=15000)
+    expect(two.locator("#conflict-differ")).to_have_text(f"两边答案不同的项：{plain[0]}")
+    expect(two.locator("#conflict-keep-note")).to_contain_text("另一台设备另填的 3 项一并保留")
+    expect(two.locator("#conflict-server-note")).to_contain_text("本机另填的 2 项一并保留")
+
+    card.get_by_role("button", name=choice, exact=True).click()
+    expect(card).to_be_hidden()
+    expect(two.locator("#sync-pending")).to_have_text("已全部同步", timeout=15000)
+    kept = "fail" if choice == "保留本机" else "pass"
+    wait_for(two, lambda: len(draft_of(inspection.id)) == 6)
+    draft = draft_of(inspection.id)
+    assert set(draft) == set(plain)
+    assert draft[plain[0]]["value"] == kept
+    shown = "不合格" if kept == "fail" else "合格"
+    expect(two.locator(f"#item-{plain[0]}").get_by_role("button", name=shown, exact=True)
+           ).to_have_attribute("aria-pressed", "true")
+    expect(two.locator("#form-progress-label")).to_contain_text("已填 6/")

@@ -13,10 +13,11 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def test_a_refused_draft_is_explained_in_english_in_the_sync_bar(new_mobile_context, first):
-    """An inspector who chose English taps an answer, and the server refuses the draft it
-    saves (here the request is altered on its way to hold a score out of range, as an old or
-    faulty phone might send). Does the sync bar say why in English (the server's message, shown
-    as it comes), with no Chinese in it?"""
+    """An inspector who chose English taps an answer, and the server cannot take one answer of
+    the draft it saves (here the request is altered on its way to hold a score out of range, as
+    an old or faulty phone might send). Does the sync bar name the item in English, with no
+    Chinese in it but the outlet's name, and the item say why (the server's message, shown as
+    it comes)?"""
     spot = first("spot_check")
     page = new_mobile_context().new_page()
     sign_in(page, filler_of(spot), f"/tasks/{spot.id}?lang=en")
@@ -33,5 +34,8 @@ def test_a_refused_draft_is_explained_in_english_in_the_sync_bar(new_mobile_cont
     pass_button.click()
 
     error = page.locator("#sync-error")
-    expect(error).to_contain_text("Some answers are not valid", timeout=15000)
-    assert not CJK.search(error.inner_text())
+    expect(error).to_contain_text("the answers to ENV-05 could not be saved on the server",
+                                  timeout=15000)
+    assert not CJK.search(error.inner_text().replace(spot.outlet.name, ""))
+    expect(page.locator("#item-ENV-05 .item-problem")).to_have_text(
+        "Enter a whole number from 0 to 5")

@@ -156,9 +156,13 @@ export function start() {
   store.changed.addEventListener("change", () => renderBar());
   const channel = "BroadcastChannel" in window ? new BroadcastChannel("inspect-sync") : null;
   if (channel) {
-    // another tab synced: what this tab shows may have changed underneath it
-    channel.onmessage = () => store.changed.dispatchEvent(new CustomEvent("change", { detail: {} }));
+    // another tab synced or changed a form: what this tab shows may have changed underneath it
+    channel.onmessage = (e) => store.changed.dispatchEvent(new CustomEvent("change", {
+      detail: e.data && e.data.type === "changed" && e.data.form != null ? { form: e.data.form, remote: true } : { remote: true } }));
     status.addEventListener("status", (e) => { if (e.detail.state === "idle") channel.postMessage("synced"); });
+    store.changed.addEventListener("change", (e) => {
+      if (!e.detail.remote) channel.postMessage({ type: "changed", form: e.detail.form ?? null });
+    });
   }
   window.addEventListener("online", () => { renderBar(); flush(); });
   window.addEventListener("offline", () => renderBar());

@@ -550,6 +550,7 @@ store.changed.addEventListener("change", async (e) => {
   const shown = (f) => JSON.stringify([f.submission, f.conflict, f.inspection && f.inspection.status, Boolean(f.gone), f.elsewhere || null, f.draftProblems || null]);
   const before = shown(form);
   const replaced = form.replaced;
+  const drawn = form;
   const fresh = await store.getForm(id);
   if (!fresh) return;
   form = { ...fresh };
@@ -557,8 +558,26 @@ store.changed.addEventListener("change", async (e) => {
     // the answers themselves were replaced (another device's submission): draw them anew
     await renderForm();
     await reload();
-  } else if (shown(form) !== before || e.detail.form === undefined) await reload();
+    return;
+  }
+  redrawAnswers(drawn);
+  if (shown(form) !== before || e.detail.form === undefined) await reload();
 });
+
+// The stored answers moved under this page (the same form open in another tab, a merge after a
+// conflict): draw the items whose answer or times changed — never the one the person is typing
+// in, which would lose their place (their own keystrokes are already stored).
+function redrawAnswers(drawn) {
+  const said = (f, code) => JSON.stringify((f.answers || {})[code] ?? null);
+  const timesMoved = JSON.stringify(drawn.events || {}) !== JSON.stringify(form.events || {});
+  for (const item of items) {
+    if (said(drawn, item.code) === said(form, item.code) && !(timesMoved && derivedSource(item))) continue;
+    const node = $(`item-${item.code}`);
+    if (node && !node.contains(document.activeElement)) rerender(item);
+  }
+  if (timesMoved && isMystery()) renderEvents();
+  renderProgress();
+}
 
 // the form first; the worker, the sync loop and the sync bar once it is on screen
 load().finally(() => setTimeout(start, 0));

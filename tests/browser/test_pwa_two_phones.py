@@ -1,5 +1,6 @@
-"""Two phones on one form (a peer-check team shares its task): after a draft conflict, neither
-choice throws the other phone's answers away."""
+"""One form filled in two places: two phones (a peer-check team shares its task), where after a
+draft conflict neither choice throws the other phone's answers away; two tabs of one phone, each
+showing what the other answered."""
 from __future__ import annotations
 
 import pytest
@@ -9,7 +10,7 @@ from inspect_app.extensions import db
 from inspect_app.inspections.models import Inspection
 
 from ..helpers import filler_of
-from .pwa_helpers import sign_in, wait_offline_ready
+from .pwa_helpers import expect_all_answered, quick_fill, sign_in, wait_offline_ready
 
 
 def draft_of(inspection_id: int) -> dict:
@@ -70,3 +71,34 @@ def test_a_draft_conflict_merges_the_two_phones_answers(new_mobile_context, firs
     expect(two.locator(f"#item-{plain[0]}").get_by_role("button", name=shown, exact=True)
            ).to_have_attribute("aria-pressed", "true")
     expect(two.locator("#form-progress-label")).to_contain_text("已填 6/")
+
+
+def test_a_second_tab_on_the_same_form_shows_the_other_tabs_answers(new_mobile_context, first):
+    """The same form open in two tabs of one phone: while the person types a note in tab B, tab
+    A answers every item. Does tab B show the answers (counter and pressed buttons) without
+    losing what is being typed?"""
+    inspection = first("spot_check")
+    items = [item.to_document() for item in inspection.form_items()]
+    text = next(item for item in items if item["response_type"] == "text")
+    plain = next(item for item in items if item["response_type"] == "pass_fail"
+                 and item["photo_rule"] != "required")
+    context = new_mobile_context()
+    a = context.new_page()
+    sign_in(a, filler_of(inspection), f"/tasks/{inspection.id}")
+    wait_offline_ready(a)
+    b = context.new_page()
+    b.goto(f"/tasks/{inspection.id}")
+    b.wait_for_selector("html[data-form-ready]", state="attached")
+    expect(b.locator("#form-progress-label")).to_contain_text("已填 0/")
+    typing = b.locator(f'#item-{text["code"]} textarea[data-text]')
+    typing.click()
+    b.keyboard.type("大堂")
+
+    quick_fill(a, [item for item in items if item["code"] != text["code"]])
+    expect_all_answered(a, items)
+    expect_all_answered(b, items)
+    expect(b.locator(f"#item-{plain['code']}").get_by_role("button", name="合格", exact=True)
+           ).to_have_attribute("aria-pressed", "true")
+    b.keyboard.type("整洁")
+    expect(typing).to_have_value("大堂整洁")
+    assert b.evaluate("document.activeElement.dataset.text") == text["code"]

@@ -63,6 +63,9 @@ def create_campaign(data: dict[str, Any], *, by: User) -> Campaign:
 
     Refuses (nothing written) when a mode's rules cannot be met, saying why in Chinese.
     """
+    name = str(data.get("name") or "").strip()  # the list links a campaign by its name
+    if not name:
+        raise InvalidInput(N_("计划名称不能为空"), code="name_required")
     checklist = db.session.get(Checklist, data["checklist_id"])
     if checklist is None or checklist.status is not ChecklistStatus.published:
         raise InvalidInput(N_("请选择一个已发布的检查表版本"), code="checklist_not_published")
@@ -75,7 +78,7 @@ def create_campaign(data: dict[str, Any], *, by: User) -> Campaign:
         raise InvalidInput(N_("结束日期不能早于开始日期"), code="invalid_period")
     settings = {mode: {**DEFAULT_SETTINGS[mode], **(data.get("settings") or {}).get(mode, {})}
                 for mode in data["modes"]}
-    campaign = Campaign(name=data["name"], checklist=checklist, scope_unit=scope,
+    campaign = Campaign(name=name, checklist=checklist, scope_unit=scope,
                         period_start=data["period_start"], period_end=data["period_end"],
                         modes=list(data["modes"]), settings=settings,
                         seed=data.get("seed") if data.get("seed") is not None

@@ -20,7 +20,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
-from ..api.fields import BankDate, Id
+from ..api.fields import BankDate, Id, one_line
 from ..auth.models import User
 from ..auth.permissions import Permission
 from ..auth.session import pages_need
@@ -72,8 +72,8 @@ class CampaignForm(PageForm):
 
     multiple = ("modes",)
 
-    name = fields.String(required=True, validate=validate.Length(
-        min=1, max=200, error=_l("长度须在 {min} 到 {max} 个字之间")),
+    name = fields.String(required=True, validate=[validate.Length(
+        min=1, max=200, error=_l("长度须在 {min} 到 {max} 个字之间")), one_line],
         error_messages={"required": _l("请填写计划名称")})
     checklist_id = _whole()
     scope_unit_id = Id(load_default=None)

@@ -20,9 +20,9 @@ from ..audit.operations import record
 from ..auth.models import RoleGrant, User
 from ..auth.permissions import Permission, Role
 from ..checklists.models import Checklist, ChecklistStatus
-from ..errors import InvalidInput, NotFound, PermissionDenied
+from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
-from ..i18n import N_, local_date
+from ..i18n import N_, local_date, local_today
 from ..messages import Message
 from ..orgs.models import OrgKind, OrgUnit
 from . import planning
@@ -61,11 +61,12 @@ def _users_with(role: Role, units: sa.Select | None = None) -> sa.Select:
 def create_campaign(data: dict[str, Any], *, by: User) -> Campaign:
     """Create a campaign and generate the assignments of every mode it includes.
 
-    Refuses (nothing written) when a mode's rules cannot be met, saying why in Chinese.
+    Refuses (nothing written) when a mode's rules cannot be met, saying why in Chinese — and,
+    whoever plans (the page, the API, the demo seed), a campaign that would duplicate work or
+    come too late: a name a live campaign of the branch already has, a period that has ended,
+    self-checks for a cycle an outlet already has from another campaign
+    (:func:`_refuse_second_self_checks`).
     """
-    name = str(data.get("name") or "").strip()  # the list links a campaign by its name
-    if not name:
-        raise InvalidInput(N_("计划名称不能为空"), code="name_required")
     checklist = db.session.get(Checklist, data["checklist_id"])
     if checklist is None or checklist.status is not ChecklistStatus.published:
         raise InvalidInput(N_("请选择一个已发布的检查表版本"), code="checklist_not_published")
@@ -74,8 +75,27 @@ def create_campaign(data: dict[str, Any], *, by: User) -> Campaign:
                           .order_by(OrgUnit.id))
     if scope is None or not by.can(Permission.campaigns_manage, scope):
         raise PermissionDenied(N_("您无权为该机构制定检查计划"), code="not_planner")
+    name = str(data.get("name") or "").strip()  # the list links a campaign by its name
+    if not name:
+        raise InvalidInput(N_("计划名称不能为空"), code="name_required")
     if data["period_end"] < data["period_start"]:
         raise InvalidInput(N_("结束日期不能早于开始日期"), code="invalid_period")
+    today = local_today()
+    if data["period_end"] < today:
+        # every assignment would be overdue the day it is made
+        raise InvalidInput(N_("检查期间已于 %(end)s 结束，不能再制定：结束日期不能早于今天（%(today)s）"),
+                           end=data["period_end"].isoformat(), today=today.isoformat(),
+                           code="period_ended")
+    branch = scope.ancestor(OrgKind.branch) or scope
+    _plan_alone(branch)
+    same_name = db.session.scalar(
+        live_campaigns().join(OrgUnit, Campaign.scope_unit_id == OrgUnit.id)
+        .where(sa.func.trim(Campaign.name) == name, OrgUnit.path.startswith(branch.path))
+        .order_by(Campaign.id))
+    if same_name is not None:
+        raise Conflict(N_("已有同名的检查计划“%(name)s”（%(start)s 至 %(end)s），请换一个名称"),
+                       name=name, start=same_name.period_start.isoformat(),
+                       end=same_name.period_end.isoformat(), code="campaign_name_taken")
     settings = {mode: {**DEFAULT_SETTINGS[mode], **(data.get("settings") or {}).get(mode, {})}
                 for mode in data["modes"]}
     campaign = Campaign(name=name, checklist=checklist, scope_unit=scope,
@@ -101,6 +121,26 @@ def create_campaign(data: dict[str, Any], *, by: User) -> Campaign:
     return campaign
 
 
+#: PostgreSQL advisory lock space of campaign planning, one lock per branch (the watch-list's
+#: figures use 7301 and 7302).
+_PLANNING_LOCK = 7310
+
+
+def _plan_alone(branch: OrgUnit) -> None:
+    """Plan one campaign of ``branch`` at a time: two planners submitting at once would each
+    find the other's name and self-checks not yet there. (SQLite has one writer at a time.)"""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                           {"space": _PLANNING_LOCK, "key": branch.id})
+
+
+def live_campaigns() -> sa.Select:
+    """The campaigns still on: those with an assignment that is not cancelled (a campaign
+    whose every assignment was cancelled is over, and frees its name and its cycles)."""
+    return sa.select(Campaign).where(sa.exists().where(
+        Inspection.campaign_id == Campaign.id, Inspection.status != InspectionStatus.cancelled))
+
+
 def _new_inspection(campaign: Campaign, mode: Mode, outlet_id: int, due: tuple[date, date],
                     **fields) -> Inspection:
     inspection = Inspection(campaign=campaign, checklist_id=campaign.checklist_id, mode=mode,
@@ -122,6 +162,7 @@ def _self_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> 
             _users_with(Role.outlet_manager, sa.select(OrgUnit.id).where(
                 OrgUnit.id.in_([o.id for o in outlets])))):
         managers.setdefault(unit_id, user)
+    _refuse_second_self_checks(campaign, [o for o in outlets if o.id in managers])
     warnings, count = [], 0
     for outlet in outlets:
         manager = managers.get(outlet.id)
@@ -134,6 +175,50 @@ def _self_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> 
             count += 1
     return {"count": count, "cycles": [[c[0].isoformat(), c[1].isoformat()] for c in cycles],
             **noted(warnings)}
+
+
+def _refuse_second_self_checks(campaign: Campaign, outlets: list[OrgUnit]) -> None:
+    """Refuse self-checks for days an outlet already has a self-check for, from another
+    campaign still on (its task not cancelled): the outlet would fill in two self-checks for
+    one cycle. Naming the other campaign, and which outlets and days. (Spot checks, peer
+    checks and mystery visits may overlap another campaign: an extra wave is normal.)"""
+    wanted = {outlet.id: outlet.name for outlet in outlets}
+    if not wanted:
+        return
+    rows = db.session.execute(
+        sa.select(Inspection.outlet_id, Inspection.due_start, Inspection.due_end, Campaign.id,
+                  Campaign.name)
+        .join(Campaign, Inspection.campaign_id == Campaign.id)
+        .join(OrgUnit, Inspection.outlet_id == OrgUnit.id)
+        .where(Inspection.mode == Mode.self_check, Inspection.campaign_id != campaign.id,
+               Inspection.status != InspectionStatus.cancelled,
+               OrgUnit.path.startswith(campaign.scope_unit.path),
+               Inspection.due_start <= campaign.period_end,
+               Inspection.due_end >= campaign.period_start)
+        .order_by(Inspection.due_start, Campaign.id, Inspection.outlet_id)).all()
+    clashes: dict[int, dict[str, Any]] = {}
+    for outlet_id, start, end, other_id, other_name in rows:
+        if outlet_id not in wanted:
+            continue
+        clash = clashes.setdefault(other_id, {"name": other_name, "outlets": {}, "start": start,
+                                              "end": end})
+        clash["outlets"].setdefault(outlet_id, wanted[outlet_id])
+        clash["start"], clash["end"] = min(clash["start"], start), max(clash["end"], end)
+    if not clashes:
+        return
+    said = []
+    for clash in clashes.values():
+        names = list(clash["outlets"].values())
+        values = {"campaign": clash["name"], "count": len(names),
+                  "start": max(clash["start"], campaign.period_start).isoformat(),
+                  "end": min(clash["end"], campaign.period_end).isoformat()}
+        said.append((values, Message("检查计划“%(campaign)s”已给%(outlets)s等 %(count)s 个网点安排了 "
+                                     "%(start)s 至 %(end)s 的自查", outlets="、".join(names[:3]),
+                                     **values)))
+    first = said[0][0]
+    raise Conflict(N_("与检查计划“%(campaign)s”的自查重复：%(count)s 个网点在 %(start)s 至 %(end)s "
+                      "已有自查任务，同一周期不能自查两次"), **first, code="self_check_overlap",
+                   details=[message for _, message in said])
 
 
 def noted(warnings: list[Message]) -> dict[str, list]:

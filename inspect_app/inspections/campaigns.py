@@ -23,7 +23,7 @@ from ..checklists.models import Checklist, ChecklistStatus
 from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
 from ..i18n import N_, local_date, local_today
-from ..messages import Message
+from ..messages import Message, joined
 from ..orgs.models import OrgKind, OrgUnit
 from . import planning
 from .models import OPEN, Campaign, Inspection, InspectionStatus, InspectionTeam, Mode
@@ -65,7 +65,7 @@ def create_campaign(data: dict[str, Any], *, by: User) -> Campaign:
     whoever plans (the page, the API, the demo seed), a campaign that would duplicate work or
     come too late: a name a live campaign of the branch already has, a period that has ended,
     self-checks for a cycle an outlet already has from another campaign
-    (:func:`_refuse_second_self_checks`).
+    (:func:`_refuse_second_self_checks`), or no assignment at all.
     """
     checklist = db.session.get(Checklist, data["checklist_id"])
     if checklist is None or checklist.status is not ChecklistStatus.published:
@@ -112,6 +112,12 @@ def create_campaign(data: dict[str, Any], *, by: User) -> Campaign:
         raise InvalidInput(N_("所选范围内没有营业中的网点"), code="no_outlets")
     for mode in campaign.modes:
         plan[mode] = GENERATORS[mode](campaign, outlets, settings[mode])
+    if not any(plan[mode]["count"] for mode in campaign.modes):
+        # e.g. self-checks only, and no outlet in scope has a manager to fill them in
+        reasons = [reason for mode in campaign.modes for reason in warnings_of(plan[mode])]
+        raise InvalidInput(N_("未生成任何任务，计划未创建：%(reasons)s"),
+                           reasons=_some(reasons) if reasons else Message("所选范围内没有可分派的任务"),
+                           code="no_assignments", details=reasons)
     campaign.plan = plan
     db.session.flush()
     counts = {mode: plan[mode]["count"] for mode in campaign.modes}
@@ -175,6 +181,14 @@ def _self_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> 
             count += 1
     return {"count": count, "cycles": [[c[0].isoformat(), c[1].isoformat()] for c in cycles],
             **noted(warnings)}
+
+
+def _some(messages: list, shown: int = 3) -> Message:
+    """The first few of ``messages`` said as one, and how many there are when there are more."""
+    if len(messages) <= shown:
+        return joined(messages)
+    return Message("%(first)s等 %(count)s 条", first=joined(messages[:shown]),
+                   count=len(messages))
 
 
 def _refuse_second_self_checks(campaign: Campaign, outlets: list[OrgUnit]) -> None:

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from inspect_app.auth.models import User
+from inspect_app.auth.models import RoleGrant, User
+from inspect_app.auth.permissions import Role
 from inspect_app.errors import InvalidInput
 from inspect_app.extensions import db
 from inspect_app.i18n import local_today
@@ -184,3 +185,37 @@ def test_a_period_that_has_ended_is_refused(client, api, demo, days_ago):
                  period_start=local_today().isoformat(), period_end=local_today().isoformat())
     assert today.status_code == 201, today.get_json()
 
+
+# -- F10: a plan that gives nobody anything to do ------------------------------------------
+
+
+def test_a_plan_that_generates_no_task_is_refused_saying_why(client, api, login, demo):
+    """Self-checks of a sub-branch none of whose outlets has a manager's account generated
+    nothing, yet the campaign was created (201, empty): is it refused (422) like the other
+    impossible plans, naming the outlets left without a manager, on the API and the page,
+    with nothing written?"""
+    lubei = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB"))
+    outlets = db.session.scalars(sa.select(OrgUnit).where(OrgUnit.parent_id == lubei.id,
+                                                          OrgUnit.is_active)).all()
+    db.session.execute(sa.delete(RoleGrant).where(
+        RoleGrant.role == Role.outlet_manager,
+        RoleGrant.org_unit_id.in_([outlet.id for outlet in outlets])))
+    db.session.commit()
+    before = written()
+    response = plan(client, api, demo, scope_unit_id=lubei.id)
+    assert response.status_code == 422, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "no_assignments" and error["message"].startswith("未生成任何任务")
+    assert f"{outlets[0].name}没有网点负责人账号" in error["message"]
+    assert len(error["details"]) == len(outlets)
+    login("fwgl", "Demo@2026")
+    page = _page_post(client, plan_form(demo.id, modes=["self_check"],
+                                        scope_unit_id=str(lubei.id)))
+    assert page.status_code == 422
+    assert "未生成任何任务" in page.get_data(as_text=True)
+    assert written() == before
+    # with a mode that does give work, the outlets without a manager stay a warning
+    mixed = plan(client, api, demo, scope_unit_id=lubei.id, modes=["self_check", "spot_check"],
+                 settings={"spot_check": {"size": 2}})
+    assert mixed.status_code == 201, mixed.get_json()
+    assert len(mixed.get_json()["plan"]["self_check"]["warnings"]) == len(outlets)

@@ -252,20 +252,62 @@ def warnings_of(part: dict[str, Any]) -> list[str]:
     return [Message(w["template"], **w["params"]) for w in said]
 
 
-def _peer_history(campaign: Campaign) -> tuple[list[planning.PastPair], int]:
-    earlier = db.session.scalars(
-        sa.select(Campaign).where(Campaign.id != campaign.id,
-                                  Campaign.period_start <= campaign.period_start)
-        .order_by(Campaign.period_start, Campaign.id)).all()
-    history, cycle = [], 0
-    for previous in earlier:
-        peer = (previous.plan or {}).get("peer_check")
-        if not peer:
-            continue
-        for inspecting, inspected, _count in peer["pairs"]:
-            history.append(planning.PastPair(cycle, inspecting, inspected))
-        cycle += 1
+def _live_peer_checks() -> sa.Select:
+    """Peer checks given to a team and not cancelled: the pairs a campaign makes now."""
+    return sa.select(Inspection).where(Inspection.mode == Mode.peer_check,
+                                       Inspection.status != InspectionStatus.cancelled,
+                                       Inspection.team_id.is_not(None))
+
+
+def peer_pairs(campaign_ids: list[int], *, leave_out: int | None = None
+               ) -> dict[int, dict[tuple[int, int], int]]:
+    """For each campaign, the sub-branch pairs its peer checks make as they stand — (the
+    team's sub-branch, the outlet's sub-branch) → outlets — from the assignments themselves:
+    what planning decided (``Campaign.plan`` keeps that, for audit), as reassignments and
+    cancellations have changed it since. ``leave_out``: an assignment not to count."""
+    if not campaign_ids:
+        return {}
+    query = (_live_peer_checks()
+             .with_only_columns(Inspection.campaign_id, InspectionTeam.subbranch_id,
+                                OrgUnit.parent_id, sa.func.count())
+             .join(InspectionTeam, Inspection.team_id == InspectionTeam.id)
+             .join(OrgUnit, Inspection.outlet_id == OrgUnit.id)
+             .where(Inspection.campaign_id.in_(campaign_ids))
+             .group_by(Inspection.campaign_id, InspectionTeam.subbranch_id, OrgUnit.parent_id))
+    if leave_out is not None:
+        query = query.where(Inspection.id != leave_out)
+    pairs: dict[int, dict[tuple[int, int], int]] = defaultdict(dict)
+    for campaign_id, inspecting, inspected, count in db.session.execute(query):
+        pairs[campaign_id][(inspecting, inspected)] = count
+    return dict(pairs)
+
+
+def _peer_history(campaign: Campaign, no_repeat_cycles: int
+                  ) -> tuple[list[planning.PastPair], int]:
+    """The peer-check cycles before ``campaign`` as the planner counts them: each campaign
+    with peer checks still on (not all cancelled), in order of period, is one cycle. Returns
+    the pairs of the last ``no_repeat_cycles`` of them as history, and ``campaign``'s own
+    cycle index (how many came before it)."""
+    earlier = (sa.select(Campaign.id)
+               .where(sa.exists(_live_peer_checks().with_only_columns(Inspection.id)
+                                .where(Inspection.campaign_id == Campaign.id)),
+                      sa.or_(Campaign.period_start < campaign.period_start,
+                             sa.and_(Campaign.period_start == campaign.period_start,
+                                     Campaign.id < campaign.id))))
+    cycle = db.session.scalar(sa.select(sa.func.count()).select_from(earlier.subquery()))
+    recent = db.session.scalars(earlier.order_by(Campaign.period_start.desc(), Campaign.id.desc())
+                                .limit(no_repeat_cycles)).all() if no_repeat_cycles else []
+    pairs = peer_pairs(list(recent))
+    history = [planning.PastPair(cycle - 1 - back, inspecting, inspected)
+               for back, campaign_id in enumerate(recent)
+               for inspecting, inspected in pairs.get(campaign_id, {})]
     return history, cycle
+
+
+def _no_repeat_cycles(campaign: Campaign | None) -> int:
+    settings = ((campaign.settings if campaign else None) or {}).get("peer_check") or {}
+    return int(settings.get("no_repeat_cycles",
+                            DEFAULT_SETTINGS["peer_check"]["no_repeat_cycles"]))
 
 
 def _peer_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> dict:
@@ -277,7 +319,7 @@ def _peer_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> 
         .order_by(InspectionTeam.id)).all()
     if not teams:
         raise InvalidInput(N_("范围内没有互查小组，无法生成互查任务"), code="no_teams")
-    history, cycle = _peer_history(campaign)
+    history, cycle = _peer_history(campaign, int(settings["no_repeat_cycles"]))
     names = {o.parent_id: o.parent.name for o in outlets}
     names.update({t.subbranch_id: t.subbranch.name for t in teams})
     try:
@@ -440,6 +482,28 @@ def may_take_team(inspection: Inspection, team: InspectionTeam) -> bool:
     return not inspection.outlet.is_within(team.subbranch)
 
 
+def peer_rule_problems(inspection: Inspection, teams: list[InspectionTeam]
+                       ) -> dict[int, list[planning.PlanningProblem]]:
+    """For each team (by id), the pairing rules planning keeps that giving it ``inspection``
+    (a peer check) would break: :func:`.planning.peer_pair_problems` against the campaign's
+    other peer checks as they stand and the cycles before it, with its own no-repeat setting
+    — no swap with another sub-branch in the cycle, no pair of the last cycles. Empty for
+    the teams that keep them; a few queries whatever the number of teams."""
+    campaign = inspection.campaign
+    inspected = inspection.outlet.parent_id
+    history: list[planning.PastPair] = []
+    cycle, cycle_pairs, no_repeat = 0, {}, _no_repeat_cycles(campaign)
+    if campaign is not None:
+        history, cycle = _peer_history(campaign, no_repeat)
+        cycle_pairs = peer_pairs([campaign.id], leave_out=inspection.id).get(campaign.id, {})
+    names = {inspected: inspection.outlet.parent.name,
+             **{team.subbranch_id: team.subbranch.name for team in teams}}
+    return {team.id: planning.peer_pair_problems(
+        team.subbranch_id, inspected, cycle_pairs=cycle_pairs, history=history,
+        no_repeat_cycles=no_repeat, cycle_index=cycle, subbranch_names=names)
+        for team in teams}
+
+
 def check_assignee(inspection: Inspection, assignee: User | None, team_id: int | None) -> None:
     """Refuse an assignee who may not do this kind of inspection of this outlet."""
     if (assignee is None) == (team_id is None):
@@ -450,6 +514,11 @@ def check_assignee(inspection: Inspection, assignee: User | None, team_id: int |
             raise InvalidInput(N_("互查任务必须分派给检查组"), code="team_required")
         if not may_take_team(inspection, team):
             raise InvalidInput(N_("互查不能检查本支行的网点"), code="own_subbranch")
+        problems = peer_rule_problems(inspection, [team])[team.id]
+        if problems:
+            raise InvalidInput(N_("%(team)s不能接手该互查任务：%(reason)s"), team=team.name,
+                               reason=problems[0].message, code=problems[0].code,
+                               details=[problem.message for problem in problems])
         return
     if assignee is None:
         raise InvalidInput(N_("该任务必须分派给个人"), code="person_required")
@@ -485,8 +554,9 @@ ASSIGNEE_POOLS: dict[Mode, Callable[[OrgUnit], sa.Select]] = {
 def assignee_choices(inspection: Inspection) -> list[User] | list[InspectionTeam]:
     """Who a planner may give ``inspection`` to instead: the people (or, for a peer check, the
     teams of the outlet's branch) planning draws from for its mode, less anyone
-    :func:`check_assignee` would refuse — and, for a mystery visit, less a shopper who has
-    visited (or will visit) the outlet too close to this window to stay unrecognised."""
+    :func:`check_assignee` would refuse — for a peer check, less a team that would break the
+    pairing rules (:func:`peer_rule_problems`), and for a mystery visit, less a shopper who
+    has visited (or will visit) the outlet too close to this window to stay unrecognised."""
     outlet = inspection.outlet
     if inspection.mode is Mode.peer_check:
         branch = outlet.ancestor(OrgKind.branch) or outlet
@@ -494,7 +564,9 @@ def assignee_choices(inspection: Inspection) -> list[User] | list[InspectionTeam
             sa.select(InspectionTeam).join(OrgUnit, InspectionTeam.subbranch_id == OrgUnit.id)
             .where(InspectionTeam.is_active.is_(True), OrgUnit.path.startswith(branch.path))
             .order_by(OrgUnit.path, InspectionTeam.name)).all()
-        return [team for team in teams if may_take_team(inspection, team)]
+        teams = [team for team in teams if may_take_team(inspection, team)]
+        broken = peer_rule_problems(inspection, teams)
+        return [team for team in teams if not broken[team.id]]
     people: dict[int, User] = {}
     for user, _unit in db.session.execute(ASSIGNEE_POOLS[inspection.mode](outlet)):
         people.setdefault(user.id, user)

@@ -147,6 +147,9 @@ class CampaignSchema(ma.Schema):
     settings = fields.Dict()
     plan = fields.Dict()
     counts = fields.Dict(metadata={"description": "各模式、各状态的任务数"})
+    peer_pairs = fields.List(fields.List(fields.Integer()), metadata={
+        "description": "互查的支行配对 [检查方支行, 被检查方支行, 网点数]，按当前未取消的任务计算"
+                       "（改派后随之变化；plan.peer_check.pairs 是制定时的结果）"})
     created_at = fields.DateTime()
 
 

@@ -10,6 +10,7 @@ import graphlib
 import os
 import shutil
 import uuid
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,8 @@ from inspect_app.auth.permissions import Role
 from inspect_app.checklists.models import Checklist
 from inspect_app.demo.seed import DEMO_PASSWORD
 from inspect_app.extensions import db
-from inspect_app.inspections.models import Inspection, Mode
+from inspect_app.i18n import local_today
+from inspect_app.inspections.models import Inspection, InspectionStatus, Mode
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
                                     "postgresql+psycopg://127.0.0.1:5432/test")
@@ -378,11 +380,30 @@ def api(client, demo):
     return headers
 
 
+def this_quarter() -> tuple[date, date]:
+    """The first and last day of the quarter the bank's today is in."""
+    today = local_today()
+    first = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    following = date(first.year + (first.month + 2) // 12, (first.month + 2) % 12 + 1, 1)
+    return first, following - timedelta(days=1)
+
+
 @pytest.fixture
 def campaign(client, api, demo):
-    """A campaign with all four modes, planned by the service manager through the API."""
-    body = {"name": "2026年第四季度服务检查", "checklist_id": demo.id,
-            "period_start": "2026-10-01", "period_end": "2026-12-31",
+    """A campaign with all four modes over this quarter (a campaign is planned before its
+    period ends), planned by the service manager through the API.
+
+    Its quarterly self-check gives every outlet its self-check of this month, which the demo's
+    campaign of this month has given them already: as a planner replacing one plan by the
+    other would, those are cancelled first (an outlet self-checks once a cycle)."""
+    db.session.execute(sa.update(Inspection).where(
+        Inspection.campaign_id.is_not(None), Inspection.mode == Mode.self_check,
+        Inspection.status.in_([InspectionStatus.assigned, InspectionStatus.in_progress]))
+        .values(status=InspectionStatus.cancelled))
+    db.session.commit()
+    start, end = this_quarter()
+    body = {"name": f"{start.year}年第{(start.month + 2) // 3}季度服务检查", "checklist_id": demo.id,
+            "period_start": start.isoformat(), "period_end": end.isoformat(),
             "modes": ["self_check", "peer_check", "spot_check", "mystery_visit"], "seed": 42,
             "settings": {"self_check": {"cycle": "quarterly"},
                          "spot_check": {"size": 8}, "mystery_visit": {"count": 4}}}

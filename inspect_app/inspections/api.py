@@ -14,7 +14,7 @@ from ..extensions import db
 from ..i18n import N_, localized
 from ..orgs.models import OrgUnit
 from .access import can_read, get_inspection, team_ids, visible_inspections
-from .campaigns import campaign_counts, create_campaign, create_team, get_campaign
+from .campaigns import campaign_counts, create_campaign, create_team, get_campaign, peer_pairs
 from .models import Appeal, Campaign, Finding, Inspection, InspectionTeam
 from .operations import (
     appeal_finding,
@@ -58,6 +58,8 @@ AppealPage = page_schema(AppealSchema, "AppealPage")
 
 def _with_counts(campaign: Campaign) -> Campaign:
     campaign.counts = campaign_counts(campaign)
+    campaign.peer_pairs = [[*pair, count] for pair, count in
+                           sorted(peer_pairs([campaign.id]).get(campaign.id, {}).items())]
     return campaign
 
 
@@ -226,6 +228,8 @@ class Reassign(MethodView):
     @blp.alt_response(409, description="该检查已提交或已取消，不能改派（not_open）")
     @blp.alt_response(422, description="此人（此组）不能执行该任务：assignee_not_allowed（抽查只交给"
                                        "网点所属分行的检查员）、own_subbranch（互查不查本支行）、"
+                                       "reciprocal_pair（与本计划中另一支行形成同一轮互查）、"
+                                       "recent_pair（该支行配对在最近几轮内已用过）、"
                                        "shopper_visits_too_soon（神秘人与该网点的另一次暗访相隔不足"
                                        "计划规定的天数，details 逐条说明）")
     def post(self, data, inspection_id):

@@ -20,10 +20,10 @@ from ..audit.operations import record
 from ..auth.models import RoleGrant, User
 from ..auth.permissions import Permission, Role
 from ..checklists.models import Checklist, ChecklistStatus
-from ..errors import InvalidInput, NotFound, PermissionDenied
+from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
-from ..i18n import N_, local_date
-from ..messages import Message
+from ..i18n import N_, local_date, local_today
+from ..messages import Message, joined
 from ..orgs.models import OrgKind, OrgUnit
 from . import planning
 from .models import OPEN, Campaign, Inspection, InspectionStatus, InspectionTeam, Mode
@@ -61,7 +61,11 @@ def _users_with(role: Role, units: sa.Select | None = None) -> sa.Select:
 def create_campaign(data: dict[str, Any], *, by: User) -> Campaign:
     """Create a campaign and generate the assignments of every mode it includes.
 
-    Refuses (nothing written) when a mode's rules cannot be met, saying why in Chinese.
+    Refuses (nothing written) when a mode's rules cannot be met, saying why in Chinese — and,
+    whoever plans (the page, the API, the demo seed), a campaign that would duplicate work or
+    come too late: a name a live campaign of the branch already has, a period that has ended,
+    self-checks for a cycle an outlet already has from another campaign
+    (:func:`_refuse_second_self_checks`), or no assignment at all.
     """
     checklist = db.session.get(Checklist, data["checklist_id"])
     if checklist is None or checklist.status is not ChecklistStatus.published:
@@ -71,11 +75,30 @@ def create_campaign(data: dict[str, Any], *, by: User) -> Campaign:
                           .order_by(OrgUnit.id))
     if scope is None or not by.can(Permission.campaigns_manage, scope):
         raise PermissionDenied(N_("您无权为该机构制定检查计划"), code="not_planner")
+    name = str(data.get("name") or "").strip()  # the list links a campaign by its name
+    if not name:
+        raise InvalidInput(N_("计划名称不能为空"), code="name_required")
     if data["period_end"] < data["period_start"]:
         raise InvalidInput(N_("结束日期不能早于开始日期"), code="invalid_period")
+    today = local_today()
+    if data["period_end"] < today:
+        # every assignment would be overdue the day it is made
+        raise InvalidInput(N_("检查期间已于 %(end)s 结束，不能再制定：结束日期不能早于今天（%(today)s）"),
+                           end=data["period_end"].isoformat(), today=today.isoformat(),
+                           code="period_ended")
+    branch = scope.ancestor(OrgKind.branch) or scope
+    _plan_alone(branch)
+    same_name = db.session.scalar(
+        live_campaigns().join(OrgUnit, Campaign.scope_unit_id == OrgUnit.id)
+        .where(sa.func.trim(Campaign.name) == name, OrgUnit.path.startswith(branch.path))
+        .order_by(Campaign.id))
+    if same_name is not None:
+        raise Conflict(N_("已有同名的检查计划“%(name)s”（%(start)s 至 %(end)s），请换一个名称"),
+                       name=name, start=same_name.period_start.isoformat(),
+                       end=same_name.period_end.isoformat(), code="campaign_name_taken")
     settings = {mode: {**DEFAULT_SETTINGS[mode], **(data.get("settings") or {}).get(mode, {})}
                 for mode in data["modes"]}
-    campaign = Campaign(name=data["name"], checklist=checklist, scope_unit=scope,
+    campaign = Campaign(name=name, checklist=checklist, scope_unit=scope,
                         period_start=data["period_start"], period_end=data["period_end"],
                         modes=list(data["modes"]), settings=settings,
                         seed=data.get("seed") if data.get("seed") is not None
@@ -89,6 +112,12 @@ def create_campaign(data: dict[str, Any], *, by: User) -> Campaign:
         raise InvalidInput(N_("所选范围内没有营业中的网点"), code="no_outlets")
     for mode in campaign.modes:
         plan[mode] = GENERATORS[mode](campaign, outlets, settings[mode])
+    if not any(plan[mode]["count"] for mode in campaign.modes):
+        # e.g. self-checks only, and no outlet in scope has a manager to fill them in
+        reasons = [reason for mode in campaign.modes for reason in warnings_of(plan[mode])]
+        raise InvalidInput(N_("未生成任何任务，计划未创建：%(reasons)s"),
+                           reasons=_some(reasons) if reasons else Message("所选范围内没有可分派的任务"),
+                           code="no_assignments", details=reasons)
     campaign.plan = plan
     db.session.flush()
     counts = {mode: plan[mode]["count"] for mode in campaign.modes}
@@ -96,6 +125,26 @@ def create_campaign(data: dict[str, Any], *, by: User) -> Campaign:
            after={"name": campaign.name, "checklist_id": checklist.id, "seed": campaign.seed,
                   "modes": campaign.modes, "assignments": counts})
     return campaign
+
+
+#: PostgreSQL advisory lock space of campaign planning, one lock per branch (the watch-list's
+#: figures use 7301 and 7302).
+_PLANNING_LOCK = 7310
+
+
+def _plan_alone(branch: OrgUnit) -> None:
+    """Plan one campaign of ``branch`` at a time: two planners submitting at once would each
+    find the other's name and self-checks not yet there. (SQLite has one writer at a time.)"""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                           {"space": _PLANNING_LOCK, "key": branch.id})
+
+
+def live_campaigns() -> sa.Select:
+    """The campaigns still on: those with an assignment that is not cancelled (a campaign
+    whose every assignment was cancelled is over, and frees its name and its cycles)."""
+    return sa.select(Campaign).where(sa.exists().where(
+        Inspection.campaign_id == Campaign.id, Inspection.status != InspectionStatus.cancelled))
 
 
 def _new_inspection(campaign: Campaign, mode: Mode, outlet_id: int, due: tuple[date, date],
@@ -119,6 +168,7 @@ def _self_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> 
             _users_with(Role.outlet_manager, sa.select(OrgUnit.id).where(
                 OrgUnit.id.in_([o.id for o in outlets])))):
         managers.setdefault(unit_id, user)
+    _refuse_second_self_checks(campaign, [o for o in outlets if o.id in managers])
     warnings, count = [], 0
     for outlet in outlets:
         manager = managers.get(outlet.id)
@@ -131,6 +181,58 @@ def _self_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> 
             count += 1
     return {"count": count, "cycles": [[c[0].isoformat(), c[1].isoformat()] for c in cycles],
             **noted(warnings)}
+
+
+def _some(messages: list, shown: int = 3) -> Message:
+    """The first few of ``messages`` said as one, and how many there are when there are more."""
+    if len(messages) <= shown:
+        return joined(messages)
+    return Message("%(first)s等 %(count)s 条", first=joined(messages[:shown]),
+                   count=len(messages))
+
+
+def _refuse_second_self_checks(campaign: Campaign, outlets: list[OrgUnit]) -> None:
+    """Refuse self-checks for days an outlet already has a self-check for, from another
+    campaign still on (its task not cancelled): the outlet would fill in two self-checks for
+    one cycle. Naming the other campaign, and which outlets and days. (Spot checks, peer
+    checks and mystery visits may overlap another campaign: an extra wave is normal.)"""
+    wanted = {outlet.id: outlet.name for outlet in outlets}
+    if not wanted:
+        return
+    rows = db.session.execute(
+        sa.select(Inspection.outlet_id, Inspection.due_start, Inspection.due_end, Campaign.id,
+                  Campaign.name)
+        .join(Campaign, Inspection.campaign_id == Campaign.id)
+        .join(OrgUnit, Inspection.outlet_id == OrgUnit.id)
+        .where(Inspection.mode == Mode.self_check, Inspection.campaign_id != campaign.id,
+               Inspection.status != InspectionStatus.cancelled,
+               OrgUnit.path.startswith(campaign.scope_unit.path),
+               Inspection.due_start <= campaign.period_end,
+               Inspection.due_end >= campaign.period_start)
+        .order_by(Inspection.due_start, Campaign.id, Inspection.outlet_id)).all()
+    clashes: dict[int, dict[str, Any]] = {}
+    for outlet_id, start, end, other_id, other_name in rows:
+        if outlet_id not in wanted:
+            continue
+        clash = clashes.setdefault(other_id, {"name": other_name, "outlets": {}, "start": start,
+                                              "end": end})
+        clash["outlets"].setdefault(outlet_id, wanted[outlet_id])
+        clash["start"], clash["end"] = min(clash["start"], start), max(clash["end"], end)
+    if not clashes:
+        return
+    said = []
+    for clash in clashes.values():
+        names = list(clash["outlets"].values())
+        values = {"campaign": clash["name"], "count": len(names),
+                  "start": max(clash["start"], campaign.period_start).isoformat(),
+                  "end": min(clash["end"], campaign.period_end).isoformat()}
+        said.append((values, Message("检查计划“%(campaign)s”已给%(outlets)s等 %(count)s 个网点安排了 "
+                                     "%(start)s 至 %(end)s 的自查", outlets="、".join(names[:3]),
+                                     **values)))
+    first = said[0][0]
+    raise Conflict(N_("与检查计划“%(campaign)s”的自查重复：%(count)s 个网点在 %(start)s 至 %(end)s "
+                      "已有自查任务，同一周期不能自查两次"), **first, code="self_check_overlap",
+                   details=[message for _, message in said])
 
 
 def noted(warnings: list[Message]) -> dict[str, list]:
@@ -150,20 +252,62 @@ def warnings_of(part: dict[str, Any]) -> list[str]:
     return [Message(w["template"], **w["params"]) for w in said]
 
 
-def _peer_history(campaign: Campaign) -> tuple[list[planning.PastPair], int]:
-    earlier = db.session.scalars(
-        sa.select(Campaign).where(Campaign.id != campaign.id,
-                                  Campaign.period_start <= campaign.period_start)
-        .order_by(Campaign.period_start, Campaign.id)).all()
-    history, cycle = [], 0
-    for previous in earlier:
-        peer = (previous.plan or {}).get("peer_check")
-        if not peer:
-            continue
-        for inspecting, inspected, _count in peer["pairs"]:
-            history.append(planning.PastPair(cycle, inspecting, inspected))
-        cycle += 1
+def _live_peer_checks() -> sa.Select:
+    """Peer checks given to a team and not cancelled: the pairs a campaign makes now."""
+    return sa.select(Inspection).where(Inspection.mode == Mode.peer_check,
+                                       Inspection.status != InspectionStatus.cancelled,
+                                       Inspection.team_id.is_not(None))
+
+
+def peer_pairs(campaign_ids: list[int], *, leave_out: int | None = None
+               ) -> dict[int, dict[tuple[int, int], int]]:
+    """For each campaign, the sub-branch pairs its peer checks make as they stand — (the
+    team's sub-branch, the outlet's sub-branch) → outlets — from the assignments themselves:
+    what planning decided (``Campaign.plan`` keeps that, for audit), as reassignments and
+    cancellations have changed it since. ``leave_out``: an assignment not to count."""
+    if not campaign_ids:
+        return {}
+    query = (_live_peer_checks()
+             .with_only_columns(Inspection.campaign_id, InspectionTeam.subbranch_id,
+                                OrgUnit.parent_id, sa.func.count())
+             .join(InspectionTeam, Inspection.team_id == InspectionTeam.id)
+             .join(OrgUnit, Inspection.outlet_id == OrgUnit.id)
+             .where(Inspection.campaign_id.in_(campaign_ids))
+             .group_by(Inspection.campaign_id, InspectionTeam.subbranch_id, OrgUnit.parent_id))
+    if leave_out is not None:
+        query = query.where(Inspection.id != leave_out)
+    pairs: dict[int, dict[tuple[int, int], int]] = defaultdict(dict)
+    for campaign_id, inspecting, inspected, count in db.session.execute(query):
+        pairs[campaign_id][(inspecting, inspected)] = count
+    return dict(pairs)
+
+
+def _peer_history(campaign: Campaign, no_repeat_cycles: int
+                  ) -> tuple[list[planning.PastPair], int]:
+    """The peer-check cycles before ``campaign`` as the planner counts them: each campaign
+    with peer checks still on (not all cancelled), in order of period, is one cycle. Returns
+    the pairs of the last ``no_repeat_cycles`` of them as history, and ``campaign``'s own
+    cycle index (how many came before it)."""
+    earlier = (sa.select(Campaign.id)
+               .where(sa.exists(_live_peer_checks().with_only_columns(Inspection.id)
+                                .where(Inspection.campaign_id == Campaign.id)),
+                      sa.or_(Campaign.period_start < campaign.period_start,
+                             sa.and_(Campaign.period_start == campaign.period_start,
+                                     Campaign.id < campaign.id))))
+    cycle = db.session.scalar(sa.select(sa.func.count()).select_from(earlier.subquery()))
+    recent = db.session.scalars(earlier.order_by(Campaign.period_start.desc(), Campaign.id.desc())
+                                .limit(no_repeat_cycles)).all() if no_repeat_cycles else []
+    pairs = peer_pairs(list(recent))
+    history = [planning.PastPair(cycle - 1 - back, inspecting, inspected)
+               for back, campaign_id in enumerate(recent)
+               for inspecting, inspected in pairs.get(campaign_id, {})]
     return history, cycle
+
+
+def _no_repeat_cycles(campaign: Campaign | None) -> int:
+    settings = ((campaign.settings if campaign else None) or {}).get("peer_check") or {}
+    return int(settings.get("no_repeat_cycles",
+                            DEFAULT_SETTINGS["peer_check"]["no_repeat_cycles"]))
 
 
 def _peer_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> dict:
@@ -175,7 +319,7 @@ def _peer_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> 
         .order_by(InspectionTeam.id)).all()
     if not teams:
         raise InvalidInput(N_("范围内没有互查小组，无法生成互查任务"), code="no_teams")
-    history, cycle = _peer_history(campaign)
+    history, cycle = _peer_history(campaign, int(settings["no_repeat_cycles"]))
     names = {o.parent_id: o.parent.name for o in outlets}
     names.update({t.subbranch_id: t.subbranch.name for t in teams})
     try:
@@ -338,6 +482,28 @@ def may_take_team(inspection: Inspection, team: InspectionTeam) -> bool:
     return not inspection.outlet.is_within(team.subbranch)
 
 
+def peer_rule_problems(inspection: Inspection, teams: list[InspectionTeam]
+                       ) -> dict[int, list[planning.PlanningProblem]]:
+    """For each team (by id), the pairing rules planning keeps that giving it ``inspection``
+    (a peer check) would break: :func:`.planning.peer_pair_problems` against the campaign's
+    other peer checks as they stand and the cycles before it, with its own no-repeat setting
+    — no swap with another sub-branch in the cycle, no pair of the last cycles. Empty for
+    the teams that keep them; a few queries whatever the number of teams."""
+    campaign = inspection.campaign
+    inspected = inspection.outlet.parent_id
+    history: list[planning.PastPair] = []
+    cycle, cycle_pairs, no_repeat = 0, {}, _no_repeat_cycles(campaign)
+    if campaign is not None:
+        history, cycle = _peer_history(campaign, no_repeat)
+        cycle_pairs = peer_pairs([campaign.id], leave_out=inspection.id).get(campaign.id, {})
+    names = {inspected: inspection.outlet.parent.name,
+             **{team.subbranch_id: team.subbranch.name for team in teams}}
+    return {team.id: planning.peer_pair_problems(
+        team.subbranch_id, inspected, cycle_pairs=cycle_pairs, history=history,
+        no_repeat_cycles=no_repeat, cycle_index=cycle, subbranch_names=names)
+        for team in teams}
+
+
 def check_assignee(inspection: Inspection, assignee: User | None, team_id: int | None) -> None:
     """Refuse an assignee who may not do this kind of inspection of this outlet."""
     if (assignee is None) == (team_id is None):
@@ -348,6 +514,11 @@ def check_assignee(inspection: Inspection, assignee: User | None, team_id: int |
             raise InvalidInput(N_("互查任务必须分派给检查组"), code="team_required")
         if not may_take_team(inspection, team):
             raise InvalidInput(N_("互查不能检查本支行的网点"), code="own_subbranch")
+        problems = peer_rule_problems(inspection, [team])[team.id]
+        if problems:
+            raise InvalidInput(N_("%(team)s不能接手该互查任务：%(reason)s"), team=team.name,
+                               reason=problems[0].message, code=problems[0].code,
+                               details=[problem.message for problem in problems])
         return
     if assignee is None:
         raise InvalidInput(N_("该任务必须分派给个人"), code="person_required")
@@ -383,8 +554,9 @@ ASSIGNEE_POOLS: dict[Mode, Callable[[OrgUnit], sa.Select]] = {
 def assignee_choices(inspection: Inspection) -> list[User] | list[InspectionTeam]:
     """Who a planner may give ``inspection`` to instead: the people (or, for a peer check, the
     teams of the outlet's branch) planning draws from for its mode, less anyone
-    :func:`check_assignee` would refuse — and, for a mystery visit, less a shopper who has
-    visited (or will visit) the outlet too close to this window to stay unrecognised."""
+    :func:`check_assignee` would refuse — for a peer check, less a team that would break the
+    pairing rules (:func:`peer_rule_problems`), and for a mystery visit, less a shopper who
+    has visited (or will visit) the outlet too close to this window to stay unrecognised."""
     outlet = inspection.outlet
     if inspection.mode is Mode.peer_check:
         branch = outlet.ancestor(OrgKind.branch) or outlet
@@ -392,7 +564,9 @@ def assignee_choices(inspection: Inspection) -> list[User] | list[InspectionTeam
             sa.select(InspectionTeam).join(OrgUnit, InspectionTeam.subbranch_id == OrgUnit.id)
             .where(InspectionTeam.is_active.is_(True), OrgUnit.path.startswith(branch.path))
             .order_by(OrgUnit.path, InspectionTeam.name)).all()
-        return [team for team in teams if may_take_team(inspection, team)]
+        teams = [team for team in teams if may_take_team(inspection, team)]
+        broken = peer_rule_problems(inspection, teams)
+        return [team for team in teams if not broken[team.id]]
     people: dict[int, User] = {}
     for user, _unit in db.session.execute(ASSIGNEE_POOLS[inspection.mode](outlet)):
         people.setdefault(user.id, user)

@@ -783,15 +783,8 @@ def validate_peer_plan(
                 (outlet_sb[outlet],)))
     ordered = sorted(used, key=lambda p: (_sort_key(p[0]), _sort_key(p[1])))
     for a, b in ordered:
-        if a != b and (b, a) in used and _sort_key(a) < _sort_key(b):
-            problems.append(PlanningProblem(
-                "reciprocal_pair", Message("%(a)s与%(b)s在同一轮内互查。", a=label(a), b=label(b)),
-                (a, b)))
-        if (a, b) in recent:
-            problems.append(PlanningProblem(
-                "recent_pair", Message("%(a)s在最近 %(cycles)s 轮内已检查过%(b)s，本轮不能重复。",
-                                       a=label(a), b=label(b), cycles=no_repeat_cycles),
-                (a, b)))
+        problems += _pair_problems(a, b, used, recent, no_repeat_cycles, label,
+                                   report_swap=_sort_key(a) < _sort_key(b))  # each swap once
     if loads and max(loads.values()) - min(loads.values()) > 1:
         problems.append(PlanningProblem(
             "load_unbalanced", Message("各检查组工作量不均衡：最少 %(low)s 个网点，"
@@ -802,6 +795,58 @@ def validate_peer_plan(
             "team_capacity_exceeded", Message("有检查组被分配了 %(load)s 个网点，超过每组上限 %(cap)s 个。",
                                               load=max(loads.values()), cap=outlets_per_team)))
     return problems
+
+
+def _pair_problems(a: Id, b: Id, used: set[tuple[Id, Id]], recent: set[tuple[Id, Id]],
+                   no_repeat_cycles: int, label: Callable[[Id], str], *,
+                   report_swap: bool = True) -> list[PlanningProblem]:
+    """The rules between sub-branches that the directed pair ``a`` → ``b`` of a cycle whose
+    pairs are ``used`` must keep: no swap (``b`` → ``a`` in the same cycle) and no pair of
+    the last cycles (``recent``). ``report_swap=False`` leaves the swap to its other pair."""
+    problems: list[PlanningProblem] = []
+    if report_swap and a != b and (b, a) in used:
+        problems.append(PlanningProblem(
+            "reciprocal_pair", Message("%(a)s与%(b)s在同一轮内互查。", a=label(a), b=label(b)),
+            (a, b)))
+    if (a, b) in recent:
+        problems.append(PlanningProblem(
+            "recent_pair", Message("%(a)s在最近 %(cycles)s 轮内已检查过%(b)s，本轮不能重复。",
+                                   a=label(a), b=label(b), cycles=no_repeat_cycles),
+            (a, b)))
+    return problems
+
+
+def peer_pair_problems(
+    inspecting_subbranch_id: Id,
+    inspected_subbranch_id: Id,
+    *,
+    cycle_pairs: Iterable[tuple[Id, Id]],
+    history: Iterable[PastPair | Sequence[Any]] = (),
+    no_repeat_cycles: int = 2,
+    cycle_index: int | None = None,
+    subbranch_names: Mapping[Id, str] | None = None,
+) -> list[PlanningProblem]:
+    """Every peer-check rule that a team of ``inspecting_subbranch_id`` inspecting an outlet of
+    ``inspected_subbranch_id`` breaks in a finished plan whose other pairs are ``cycle_pairs``
+    (each ``(inspecting, inspected)``): the rules :func:`pair_peer_checks` keeps and
+    :func:`validate_peer_plan` checks, for one pair — what a reassignment (改派) must keep.
+
+    ``own_subbranch`` (the team's own sub-branch), ``reciprocal_pair`` (the inspected
+    sub-branch inspects the inspecting one in this cycle) and ``recent_pair`` (the pair was
+    used in the last ``no_repeat_cycles`` cycles of ``history``, counted back from
+    ``cycle_index`` as the planner does). Empty when the pair keeps them all.
+    """
+    def label(sb: Id) -> str:
+        return _subbranch_label(sb, subbranch_names)
+
+    a, b = inspecting_subbranch_id, inspected_subbranch_id
+    if a == b:
+        return [PlanningProblem("own_subbranch", Message(
+            "%(subbranch)s的检查组不能检查本支行的网点。", subbranch=label(a)), (a,))]
+    past = [_as_past_pair(h) for h in history]
+    current = _planned_cycle(past, cycle_index)
+    return _pair_problems(a, b, set(cycle_pairs), _recent_pairs(past, current, no_repeat_cycles),
+                          no_repeat_cycles, label)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1113,5 +1158,5 @@ __all__ = [
     "PeerOutlet", "PeerPlan", "PeerTeam", "PlanningError", "PlanningInfeasible",
     "PlanningProblem", "ShopperPick", "SpotCheckCandidate", "SpotCheckDraw", "SpotCheckWeights",
     "SubbranchPair", "check_mystery_visit", "draw_spot_check_sample", "pair_peer_checks",
-    "pick_shopper", "reproduce", "self_check_cycles", "validate_peer_plan",
+    "peer_pair_problems", "pick_shopper", "reproduce", "self_check_cycles", "validate_peer_plan",
 ]

@@ -13,7 +13,7 @@ import marshmallow as ma
 from flask_babel import gettext
 from marshmallow import fields, validate
 
-from ..api.fields import BankDate, Id, Name
+from ..api.fields import BankDate, Id, Name, one_line
 from ..i18n import N_, Label, local_date, translated
 from ..scoring.rules import MODES
 from .models import (
@@ -97,8 +97,21 @@ class CampaignSettingsSchema(ma.Schema):
 MAX_CAMPAIGN_DAYS = 366
 
 
+class TrimmedText(fields.String):
+    """Text whose surrounding spaces do not count (as on the pages' forms, PageForm): the
+    validators see it trimmed, and it is stored trimmed."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+#: A campaign's name: one line of text, and not only spaces (the list links it by its name).
+CAMPAIGN_NAME_REQUIRED = N_("计划名称不能为空")
+
+
 class CampaignCreateSchema(ma.Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = TrimmedText(required=True, validate=[
+        validate.Length(min=1, error=CAMPAIGN_NAME_REQUIRED), validate.Length(max=200), one_line])
     checklist_id = Id(required=True)
     scope_unit_id = Id(metadata={"description": "范围（默认整个分行）"})
     period_start = BankDate(required=True)
@@ -134,6 +147,9 @@ class CampaignSchema(ma.Schema):
     settings = fields.Dict()
     plan = fields.Dict()
     counts = fields.Dict(metadata={"description": "各模式、各状态的任务数"})
+    peer_pairs = fields.List(fields.List(fields.Integer()), metadata={
+        "description": "互查的支行配对 [检查方支行, 被检查方支行, 网点数]，按当前未取消的任务计算"
+                       "（改派后随之变化；plan.peer_check.pairs 是制定时的结果）"})
     created_at = fields.DateTime()
 
 

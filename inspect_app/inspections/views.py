@@ -20,7 +20,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
-from ..api.fields import BankDate, Id
+from ..api.fields import BankDate, Id, one_line
 from ..auth.models import User
 from ..auth.permissions import Permission
 from ..auth.session import pages_need
@@ -40,6 +40,7 @@ from .campaigns import (
     get_campaign,
     get_campaign_task,
     open_tasks,
+    peer_pairs,
     warnings_of,
 )
 from .models import OPEN, Campaign, Inspection, InspectionStatus, Mode
@@ -72,8 +73,8 @@ class CampaignForm(PageForm):
 
     multiple = ("modes",)
 
-    name = fields.String(required=True, validate=validate.Length(
-        min=1, max=200, error=_l("长度须在 {min} 到 {max} 个字之间")),
+    name = fields.String(required=True, validate=[validate.Length(
+        min=1, max=200, error=_l("长度须在 {min} 到 {max} 个字之间")), one_line],
         error_messages={"required": _l("请填写计划名称")})
     checklist_id = _whole()
     scope_unit_id = Id(load_default=None)
@@ -218,9 +219,11 @@ def campaign(campaign_id: int):
     mode's open assignments (filtered by outlet) to act on one."""
     item = get_campaign(campaign_id, g.user)
     plan = item.plan or {}
-    peer = plan.get("peer_check") or {}
     spot = plan.get("spot_check") or {}
-    names = _names([unit for pair in peer.get("pairs", []) for unit in pair[:2]]
+    # the pairs the peer checks make now (a reassignment changes them), not the plan's draw
+    pairs = [(*pair, count) for pair, count in
+             sorted(peer_pairs([item.id]).get(item.id, {}).items())]
+    names = _names([unit for pair in pairs for unit in pair[:2]]
                    + list((spot.get("draw") or {}).get("selected_ids", [])))
     facts = {row[0]: row for row in spot.get("candidates", [])}
     args = _list_args()
@@ -233,7 +236,7 @@ def campaign(campaign_id: int):
                        "pages": max(1, -(-total // TASKS_PER_PAGE))}
     return render_template(
         "manage/campaign.html", campaign=item, progress=_progress(item), plan=plan,
-        names=names, spot_facts=facts, tasks=tasks, q=args["q"],
+        peer_pairs=pairs, names=names, spot_facts=facts, tasks=tasks, q=args["q"],
         warnings={mode: [say(w) for w in warnings_of(part)] for mode, part in plan.items()
                   if isinstance(part, dict)},
         who={task.id: _who(task) for row in tasks.values() for task in row["items"]},

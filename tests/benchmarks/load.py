@@ -44,10 +44,13 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date
 
 import requests
 import sqlalchemy as sa
 from PIL import Image
+
+from inspect_app.i18n import local_today
 
 from ._server import LiveServer, postgres_reason
 
@@ -289,10 +292,19 @@ def prepare(server: LiveServer, count: int) -> list[Inspector]:
     headers = {"Authorization": f"Bearer {token}"}
     checklist = requests.get(f"{base}/api/v1/checklists?status=published", headers=headers,
                              timeout=REQUEST_TIMEOUT).json()["items"][0]["id"]
+    # Monthly self-checks of the last six months, each open for submission now (not before a
+    # window opens). The demo's campaign of this month gives the outlets this month's already:
+    # those are cancelled first, as a planner replacing it would (one self-check a cycle).
+    today = local_today()
+    start = date(today.year - (today.month <= 5), (today.month - 6) % 12 + 1, 1)
+    with server.engine.begin() as conn:
+        conn.execute(sa.text(
+            "UPDATE inspections SET status = 'cancelled' WHERE mode = 'self_check' "
+            "AND campaign_id IS NOT NULL AND status IN ('assigned', 'in_progress')"))
     response = requests.post(f"{base}/api/v1/campaigns", headers=headers, timeout=120, json={
         "name": f"负载测试 {uuid.uuid4().hex[:6]}", "checklist_id": checklist,
-        "period_start": "2026-01-01", "period_end": "2026-12-31", "modes": ["self_check"],
-        "seed": 1, "settings": {"self_check": {"cycle": "monthly"}}})
+        "period_start": start.isoformat(), "period_end": today.isoformat(),
+        "modes": ["self_check"], "seed": 1, "settings": {"self_check": {"cycle": "monthly"}}})
     response.raise_for_status()
     campaign = response.json()["id"]
     with server.engine.connect() as conn:

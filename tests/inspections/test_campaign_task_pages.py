@@ -15,6 +15,7 @@ from inspect_app.extensions import db
 from inspect_app.i18n import local_today
 from inspect_app.inspections.models import Inspection, InspectionStatus, InspectionTeam, Mode
 from inspect_app.inspections.views import TASKS_PER_PAGE
+from inspect_app.orgs.models import OrgUnit
 
 
 def _user(username: str) -> User:
@@ -155,29 +156,81 @@ def test_a_manager_reassigns_reschedules_and_cancels_a_task(client, manager, fir
     assert "不能再改派、改期或取消" in closed and 'name="reason"' not in closed
 
 
-def test_a_peer_check_goes_only_to_another_subbranchs_team(client, manager, first):
-    """Does a peer check's page offer teams only, never the inspected outlet's own
-    sub-branch's — and is that team refused if posted anyway, with nothing written?"""
+def _pairs(campaign_id: int, *, leaving_out: int | None = None) -> set[tuple[int, int]]:
+    """The (inspecting, inspected) sub-branch pairs of a campaign's peer checks now."""
+    return {(task.team.subbranch_id, task.outlet.parent_id) for task in db.session.scalars(
+        sa.select(Inspection).where(Inspection.campaign_id == campaign_id,
+                                    Inspection.mode == Mode.peer_check,
+                                    Inspection.status != InspectionStatus.cancelled))
+        if task.id != leaving_out}
+
+
+def test_a_peer_check_goes_only_to_a_team_that_keeps_the_pairing_rules(client, manager, first):
+    """Does a peer check's page offer teams only — never the inspected outlet's own
+    sub-branch's, nor one whose sub-branch the outlet's sub-branch inspects in this cycle
+    (an A↔B swap) — and is such a team refused if posted anyway, with nothing written?"""
     task = first("peer_check")
     teams = db.session.scalars(sa.select(InspectionTeam)).all()
     own = next(t for t in teams if task.outlet.is_within(t.subbranch))
+    inspected = task.outlet.parent_id
+    others = _pairs(task.campaign_id, leaving_out=task.id)
+    swapping = [t for t in teams if (inspected, t.subbranch_id) in others]
+    assert swapping  # every sub-branch inspects another one in the demo's cycles
     page = client.get(_url(task)).get_data(as_text=True)
     assert 'name="team_id"' in page and 'name="assignee_id"' not in page
     offered = set(re.findall(r'<option value="(\d+)"', page))
-    assert str(own.id) not in offered
-    assert offered == {str(t.id) for t in teams if t is not own}
+    assert str(own.id) not in offered and not offered & {str(t.id) for t in swapping}
+    assert offered == {str(t.id) for t in teams if t is not own and t not in swapping}
     before = _state(task)
     response = _post(client, _url(task, "reassign"), {"team_id": str(own.id),
                                                       "reason": "试图本支行互查"})
     assert response.status_code == 422
     assert "互查不能检查本支行的网点" in response.get_data(as_text=True)
+    response = _post(client, _url(task, "reassign"), {"team_id": str(swapping[0].id),
+                                                      "reason": "试图让两个支行互查"})
+    assert response.status_code == 422
+    assert "在同一轮内互查" in response.get_data(as_text=True)
     assert _state(task) == before
-    elsewhere = next(t for t in teams if t is not own and t.id != task.team_id)
+    elsewhere = next(t for t in teams if str(t.id) in offered and t.id != task.team_id)
     response = _post(client, _url(task, "reassign"), {"team_id": str(elsewhere.id),
                                                       "reason": "原检查组人手不足"})
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Inspection, task.id).team_id == elsewhere.id
+
+
+def test_the_pair_table_shows_the_pairs_the_tasks_make_after_a_reassignment(client, api,
+                                                                            manager, first):
+    """The campaign's 互查 table (检查方 / 被检查方 / 网点数): once a peer check is given to a
+    team of another sub-branch, does it count that outlet under the new pair and no more under
+    the old one — on the page and in the API — while the plan keeps what was drawn?"""
+    task = first("peer_check")
+    old = (task.team.subbranch_id, task.outlet.parent_id)
+    page = client.get(_url(task)).get_data(as_text=True)
+    new_team = next(t for t in db.session.scalars(sa.select(InspectionTeam))
+                    if f'<option value="{t.id}"' in page and t.subbranch_id != old[0])
+    new = (new_team.subbranch_id, task.outlet.parent_id)
+
+    def counted(campaign: dict) -> dict:
+        return {(a, b): n for a, b, n in campaign["peer_pairs"]}
+
+    drawn = {(a, b): n for a, b, n in manager["plan"]["peer_check"]["pairs"]}
+    assert counted(manager) == drawn
+    response = _post(client, _url(task, "reassign"), {"team_id": str(new_team.id),
+                                                      "reason": "原检查组人手不足"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    now = client.get(f"/api/v1/campaigns/{manager['id']}", headers=api("fwgl")).get_json()
+    assert counted(now).get(old, 0) == drawn[old] - 1
+    assert counted(now)[new] == drawn.get(new, 0) + 1
+    assert {(a, b): n for a, b, n in now["plan"]["peer_check"]["pairs"]} == drawn
+    names = dict(db.session.execute(sa.select(OrgUnit.id, OrgUnit.name)).all())
+    table = client.get(f"/manage/campaigns/{manager['id']}").get_data(as_text=True)
+    table = table[table.index('class="data pairs"'):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td class=\"num\">(\d+)</td></tr>",
+                      table)
+    assert {(a, b): int(n) for a, b, n in rows} == {
+        (names[a], names[b]): n for (a, b), n in counted(now).items()}
 
 
 def test_refused_forms_say_why_and_change_nothing(client, manager, first):

@@ -169,6 +169,79 @@ def test_peer_check_cannot_be_reassigned_to_own_subbranch_team(client, api, firs
     assert response.get_json()["error"]["code"] == "own_subbranch"
 
 
+def _pairs_of(campaign_id: int, *, leaving_out: int | None = None) -> set[tuple[int, int]]:
+    """The (inspecting, inspected) sub-branch pairs a campaign's peer checks make now."""
+    return {(i.team.subbranch_id, i.outlet.parent_id) for i in inspections(campaign_id,
+                                                                        Mode.peer_check)
+            if i.status is not InspectionStatus.cancelled and i.id != leaving_out}
+
+
+def _state_of(inspection: Inspection) -> tuple:
+    db.session.expire_all()
+    again = db.session.get(Inspection, inspection.id)
+    audited = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
+        AuditEntry.object_type == "inspection", AuditEntry.object_id == str(inspection.id)))
+    return again.team_id, again.version, audited
+
+
+def test_a_peer_check_is_not_reassigned_into_a_swap_of_the_same_cycle(client, api, first):
+    """Giving a peer check of sub-branch B's outlet to a team of X, while B inspects X in the
+    same campaign, made an A↔B swap the planner never allows: is it refused (422
+    reciprocal_pair), naming both sub-branches, with nothing written?"""
+    peer = first("peer_check")
+    inspected = peer.outlet.parent_id
+    others = _pairs_of(peer.campaign_id, leaving_out=peer.id)
+    team = next(t for t in db.session.scalars(sa.select(InspectionTeam).order_by(InspectionTeam.id))
+                if (inspected, t.subbranch_id) in others)
+    before = _state_of(peer)
+    response = client.post(f"/api/v1/inspections/{peer.id}/reassign",
+                           json={"team_id": team.id, "reason": "原检查组人手不足"},
+                           headers=api("fwgl"))
+    assert response.status_code == 422, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "reciprocal_pair"
+    names = {db.session.get(OrgUnit, inspected).name, team.subbranch.name}
+    assert all(name in error["message"] for name in names) and "同一轮内互查" in error["message"]
+    assert _state_of(peer) == before
+
+
+def test_a_peer_check_is_not_reassigned_to_a_pair_of_the_last_cycles(client, api, campaign,
+                                                                     demo):
+    """In the next quarter's campaign, giving an outlet of B to a team of X that inspected B
+    in one of the last two cycles repeats a pair the planner would not: is it refused (422
+    recent_pair) — while a team keeping every rule takes it?"""
+    body = {"name": "下季度互查", "checklist_id": demo.id, "period_start": "2027-01-01",
+            "period_end": "2027-03-31", "modes": ["peer_check"], "seed": 11}
+    later = client.post("/api/v1/campaigns", json=body, headers=api("fwgl"))
+    assert later.status_code == 201, later.get_json()
+    recent = _pairs_of(campaign["id"])
+    teams = db.session.scalars(sa.select(InspectionTeam).order_by(InspectionTeam.id)).all()
+    for task in inspections(later.get_json()["id"], Mode.peer_check):
+        inspected = task.outlet.parent_id
+        others = _pairs_of(task.campaign_id, leaving_out=task.id)
+        repeating = [t for t in teams if (t.subbranch_id, inspected) in recent
+                     and (inspected, t.subbranch_id) not in others]
+        if repeating:
+            break
+    else:
+        pytest.fail("no task of the later campaign has a team of a recent pair to try")
+    response = client.post(f"/api/v1/inspections/{task.id}/reassign",
+                           json={"team_id": repeating[0].id, "reason": "原检查组人手不足"},
+                           headers=api("fwgl"))
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["code"] == "recent_pair"
+    assert "轮内已检查过" in response.get_json()["error"]["message"]
+    keeping = [t for t in teams if not task.outlet.is_within(t.subbranch)
+               and (inspected, t.subbranch_id) not in others
+               and (t.subbranch_id, inspected) not in recent | _pairs_of(
+                   db.session.scalar(sa.select(Campaign.id).order_by(Campaign.id)))]
+    assert keeping
+    fine = client.post(f"/api/v1/inspections/{task.id}/reassign",
+                       json={"team_id": keeping[0].id, "reason": "原检查组人手不足"},
+                       headers=api("fwgl"))
+    assert fine.status_code == 200, fine.get_json()
+
+
 def _visit_of(task: Inspection, shopper: User, days_before: int) -> Inspection:
     """Another mystery visit of ``task``'s outlet by ``shopper``, ``days_before`` its window."""
     other = Inspection(checklist_id=task.checklist_id, mode=Mode.mystery_visit,

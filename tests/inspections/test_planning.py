@@ -32,6 +32,7 @@ from inspect_app.inspections.planning import (
     check_mystery_visit,
     draw_spot_check_sample,
     pair_peer_checks,
+    peer_pair_problems,
     pick_shopper,
     reproduce,
     self_check_cycles,
@@ -206,6 +207,33 @@ def test_ok_plan_passes_the_validator_and_summarises_its_pairs(scenario):
                       for a in plan.assignments)
     assert {(p.inspecting_subbranch_id, p.inspected_subbranch_id): p.outlet_count
             for p in plan.subbranch_pairs} == counted
+
+
+@given(scenarios(), st.integers(0, 2**16), st.integers(0, 2**16))
+@PROPERTY
+def test_a_reassignment_is_refused_exactly_when_the_edited_plan_breaks_a_pairing_rule(
+        scenario, which, to):
+    """Giving one outlet of an ok plan to another team (改派): does ``peer_pair_problems``
+    find the same broken rules (own sub-branch, a swap in the cycle, a recent pair) as
+    ``validate_peer_plan`` finds in the plan so edited?"""
+    plan = scenario.plan()
+    if not plan.ok or not plan.assignments:
+        return
+    moved = plan.assignments[which % len(plan.assignments)]
+    team = scenario.teams[to % len(scenario.teams)]
+    rest = [a for a in plan.assignments if a is not moved]
+    edited = [*rest, PeerAssignment(team.id, moved.outlet_id, team.subbranch_id,
+                                    moved.inspected_subbranch_id)]
+    rules = {"own_subbranch", "reciprocal_pair", "recent_pair"}
+    expected = {p.code for p in validate_peer_plan(
+        edited, scenario.teams, scenario.outlets, history=scenario.history,
+        no_repeat_cycles=scenario.no_repeat_cycles) if p.code in rules}
+    found = peer_pair_problems(
+        team.subbranch_id, moved.inspected_subbranch_id,
+        cycle_pairs={(a.inspecting_subbranch_id, a.inspected_subbranch_id) for a in rest},
+        history=scenario.history, no_repeat_cycles=scenario.no_repeat_cycles)
+    assert {p.code for p in found} == expected
+    assert all(p.message for p in found)
 
 
 @given(tiny_scenarios())

@@ -470,7 +470,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/dashboard/trend"): Call(query=lambda ctx: {
         "unit_id": _unit_id(("TS-LB-01", "TS-LN-01")[ctx.which])}),
     ("POST", "/manage/campaigns"): Call(form=lambda ctx: plan_form(
-        ctx.world["checklist"], name="矩阵测试计划", modes="spot_check",
+        ctx.world["checklist"], name="矩阵测试计划（页面）", modes="spot_check",
         period_start="2027-01-01", period_end="2027-01-31", **{"spot_check.size": "2"})),
     ("GET", "/manage/campaigns/<int:campaign_id>/tasks/<int:inspection_id>"): Call(
         inspection="inspection_open"),

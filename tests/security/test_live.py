@@ -20,8 +20,10 @@ from ..helpers import jpeg
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def server():
+    """A fresh database and gunicorn per test: each plans its own load campaign, and a second
+    self-check campaign over the same months is refused (one self-check a cycle)."""
     reason = postgres_reason()
     if reason:
         pytest.skip(f"PostgreSQL not reachable for the live tests: {reason}")

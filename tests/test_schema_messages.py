@@ -95,7 +95,7 @@ def test_api_refusals_are_chinese_by_default(client, api):
         "bogus": ["不认识的字段"],
         "checklist_id": ["应为整数"],
         "modes": {"0": ["必须是以下之一：self_check, peer_check, spot_check, mystery_visit"]},
-        "name": ["长度应在 1 到 200 之间"],
+        "name": ["计划名称不能为空"],
         "period_end": ["此项必填"],
         "period_start": ["不是有效的日期"],
     }
@@ -107,7 +107,7 @@ def test_api_refusals_are_marshmallows_english_in_english(client, api):
         "bogus": ["Unknown field."],
         "checklist_id": ["Not a valid integer."],
         "modes": {"0": ["Must be one of: self_check, peer_check, spot_check, mystery_visit."]},
-        "name": ["Length must be between 1 and 200."],
+        "name": ["The campaign name must not be empty"],
         "period_end": ["Missing data for required field."],
         "period_start": ["Not a valid date."],
     }

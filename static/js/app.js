@@ -62,18 +62,27 @@ export function photoThumbs(photos, { alt = "", mark = null } = {}) {
 export const lateTag = (inspection) => (inspection.submitted_late
   ? el("span", { class: "tag", "data-late": inspection.id }, t("submitted_late")) : null);
 
+// "M-DD HH:MM" of a moment where the bank is (the time the server's pages and PDFs show),
+// whatever time zone the phone is set to; the phone's own clock if the zone is unknown.
 export const fmtTime = (iso) => {
   if (!iso) return "";
   const d = new Date(iso);
   const pad = (n) => String(n).padStart(2, "0");
-  return `${d.getMonth() + 1}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  try {
+    const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", {
+      timeZone: document.body.dataset.timezone || undefined, month: "numeric", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(d).map((p) => [p.type, p.value]));
+    return `${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+  } catch (error) {
+    return `${d.getMonth() + 1}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  }
 };
 
 // When the phone last synced: the time alone if it was today (the bar stays one line on a
 // phone), the day as well if not.
 const syncTime = (iso) => {
   const shown = fmtTime(iso);
-  return new Date(iso).toDateString() === new Date().toDateString() ? shown.split(" ")[1] : shown;
+  return bankDate(iso) === bankToday() ? shown.split(" ")[1] : shown;
 };
 
 // Keep pages and API answers for offline use (the service worker also caches as it goes;

@@ -160,13 +160,19 @@ async function save(code, patch) {
   showProblem(items.find((i) => i.code === code));
 }
 
+// Tapping the chosen answer again keeps it (a double tap, a tap to make sure, never loses an
+// answer); 清除 beside a chosen answer takes it back.
 function choiceButtons(item, options) {
   const current = answerOf(item.code).value;
+  const chosen = options.some(([value]) => value === current);
+  const choose = (value) => async () => { await save(item.code, { value }); rerender(item); };
   return el("div", { class: "choices", role: "group", "aria-label": item.code },
     options.map(([value, label, kind]) => el("button", {
       type: "button", class: `choice ${kind || ""}`, "aria-pressed": String(current === value),
-      onclick: async () => { await save(item.code, { value: current === value ? null : value }); rerender(item); },
-    }, label)));
+      onclick: current === value ? null : choose(value),
+    }, label)),
+    chosen && !locked() ? el("button", { type: "button", class: "small link-button", "data-clear": item.code,
+      "aria-label": `${t("clear")} ${item.code}`, onclick: choose(null) }, t("clear")) : null);
 }
 
 function control(item) {

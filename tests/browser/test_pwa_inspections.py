@@ -376,6 +376,34 @@ def test_a_tap_just_before_submitting_counts(new_mobile_context, spot):
                              .where(Submission.inspection_id == inspection_id)) == 1
 
 
+def test_a_second_tap_keeps_the_answer_and_clear_takes_it_back(new_mobile_context, spot):
+    """Tapping 合格 twice (a double tap, a tap to make sure): is the answer still 合格, after a
+    reload too? And can the inspector take an answer back on purpose with 清除?"""
+    inspection_id, username, items = spot
+    item = next(item for item in items if item["response_type"] == "pass_fail")
+    page = new_mobile_context().new_page()
+    sign_in(page, username, f"/tasks/{inspection_id}")
+    wait_offline_ready(page)
+    box = page.locator(f"#item-{item['code']}")
+    passed = box.get_by_role("button", name="合格", exact=True)
+    clear = box.locator(f'[data-clear="{item["code"]}"]')
+    expect(clear).to_have_count(0)
+    passed.click()
+    passed.click()
+    passed.dblclick()
+    expect(passed).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#form-progress-label")).to_contain_text("已填 1/")
+    page.reload()
+    expect(passed).to_have_attribute("aria-pressed", "true")
+    expect(clear).to_have_text("清除")
+    clear.click()
+    expect(passed).to_have_attribute("aria-pressed", "false")
+    expect(clear).to_have_count(0)
+    expect(page.locator("#form-progress-label")).to_contain_text("已填 0/")
+    page.reload()
+    expect(passed).to_have_attribute("aria-pressed", "false")
+
+
 def test_submitting_while_a_photo_is_being_prepared_waits_for_it(new_mobile_context, spot):
     """A 3000×2000 photo is still being shrunk on the phone when 提交检查 is tapped: is the
     form submitted with it, rather than refused for a missing photo?"""

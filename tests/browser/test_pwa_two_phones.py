@@ -3,6 +3,8 @@ draft conflict neither choice throws the other phone's answers away; two tabs of
 showing what the other answered."""
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from playwright.sync_api import expect
 
@@ -71,6 +73,30 @@ def test_a_draft_conflict_merges_the_two_phones_answers(new_mobile_context, firs
     expect(two.locator(f"#item-{plain[0]}").get_by_role("button", name=shown, exact=True)
            ).to_have_attribute("aria-pressed", "true")
     expect(two.locator("#form-progress-label")).to_contain_text("已填 6/")
+
+
+def test_the_conflict_card_gives_the_servers_time_in_the_banks_zone(new_mobile_context, first):
+    """A phone set to UTC meets a draft conflict: does the card say when the server's copy was
+    saved in the bank's time (as every page and PDF does), not the phone's?"""
+    inspection = first("spot_check")
+    username = filler_of(inspection)
+    plain = [item.code for item in inspection.form_items() if item.response_type == "pass_fail"
+             and item.photo_rule != "required"][:2]
+    one = new_mobile_context().new_page()
+    two = new_mobile_context(timezone_id="UTC").new_page()
+    for page in (one, two):
+        sign_in(page, username, f"/tasks/{inspection.id}")
+        wait_offline_ready(page)
+    tap(one, plain[0], "合格")
+    expect(one.locator("#sync-pending")).to_have_text("已全部同步", timeout=15000)
+    wait_for(one, lambda: len(draft_of(inspection.id)) == 1)
+    tap(two, plain[1], "合格")
+    expect(two.locator("#conflict")).to_be_visible(timeout=15000)
+    db.session.expire_all()
+    saved = db.session.get(Inspection, inspection.id).updated_at.astimezone(
+        ZoneInfo("Asia/Shanghai"))
+    expect(two.locator("#conflict-server")).to_have_text(
+        f"服务器：已填 1 项（{saved.month}-{saved:%d %H:%M}）")
 
 
 def test_a_second_tab_on_the_same_form_shows_the_other_tabs_answers(new_mobile_context, first):

@@ -27,6 +27,7 @@ fails when a message is raised unmarked or is missing from the catalogue.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template, request
@@ -155,11 +156,28 @@ def http_error_response(exc: HTTPException) -> Response:
         details = _translated_leaves(messages)
         if status == 400 and messages:
             code, message = "malformed_json", N_("请求内容不是有效的 JSON")
+    if status == 429:
+        message = too_many_message()
     response = error_response(status, code, message, details)
     for name, value in (exc.get_headers() if hasattr(exc, "get_headers") else []):
         if name.lower() not in {"content-type", "content-length"}:
             response.headers[name] = value
     return response
+
+
+def too_many_message() -> str:
+    """What a rate limit's refusal says: how many seconds to wait (what its ``Retry-After``
+    will say), or "later" when the limiter cannot tell."""
+    from .extensions import limiter
+
+    try:
+        current = limiter.current_limit
+        wait = max(1, int(current.reset_at - time.time())) if current else None
+    except Exception:  # noqa: BLE001 - the storage is unreachable: the generic message will do
+        wait = None
+    if wait is None:
+        return HTTP_ERRORS[429][1]
+    return Message(N_("操作过于频繁，请 %(seconds)s 秒后再试"), seconds=wait)
 
 
 def _translated_leaves(value: Any) -> Any:

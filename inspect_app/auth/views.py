@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..errors import DomainError
+from ..errors import DomainError, http_error_response, too_many_message, wants_json
 from ..extensions import db, limiter
 from ..i18n import say
 from .operations import authenticate
@@ -42,6 +42,16 @@ def login():
     db.session.commit()
     sign_in(user)
     return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.errorhandler(429)
+def too_many_sign_ins(exc):
+    """The sign-in page refused for too many attempts: the form again, saying how long to
+    wait, rather than a bare error page (an API client gets the JSON error as everywhere)."""
+    if request.endpoint != "auth.login" or wants_json():
+        return http_error_response(exc)
+    return render_template("auth/login.html", username=request.form.get("username", "")[:64],
+                           error=say(too_many_message())), 429
 
 
 @bp.post("/logout")

@@ -1,6 +1,7 @@
 """Signing in on the pages and through the API: success, failure, lockout, tokens."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -69,7 +70,14 @@ def test_sign_in_is_rate_limited(app, client, make_user):
         client.post("/api/v1/auth/token", json={"username": "x", "password": "y"})
     response = client.post("/api/v1/auth/token", json={"username": "x", "password": "y"})
     assert response.status_code == 429
-    assert response.get_json()["error"]["code"] == "too_many_requests"
+    error = response.get_json()["error"]
+    assert error["code"] == "too_many_requests"
+    wait = int(response.headers["Retry-After"])
+    assert 0 < wait <= 60
+    assert error["message"] in (f"操作过于频繁，请 {wait} 秒后再试", f"操作过于频繁，请 {wait + 1} 秒后再试")
+    english = client.post("/api/v1/auth/token?lang=en", json={"username": "x", "password": "y"}
+                          ).get_json()["error"]["message"]
+    assert re.fullmatch(r"Too many attempts: please try again in \d+ seconds", english), english
 
 
 def test_token_authenticates_api_requests(client, make_user, token_for):

@@ -317,6 +317,11 @@ def test_page_sign_in_is_rate_limited_too(app, client, org):
     statuses = [client.post("/login", data={"username": "x", "password": "y",
                                             "csrf_token": csrf}).status_code for _ in range(3)]
     assert statuses == [401, 401, 429]
+    page = client.post("/login", data={"username": "jc1", "password": "y", "csrf_token": csrf})
+    text = page.get_data(as_text=True)
+    # the form again, with the name kept and how long to wait — not a bare error page
+    assert page.status_code == 429 and 'name="password"' in text and 'value="jc1"' in text
+    assert re.search(r"操作过于频繁，请 \d+ 秒后再试", text)
 
 
 # -- lockout, policy, audit ---------------------------------------------------------------

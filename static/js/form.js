@@ -161,18 +161,25 @@ async function save(code, patch) {
 }
 
 // Tapping the chosen answer again keeps it (a double tap, a tap to make sure, never loses an
-// answer); 清除 beside a chosen answer takes it back.
+// answer); 清除 in the item's head takes a chosen answer back (see clearButton).
 function choiceButtons(item, options) {
   const current = answerOf(item.code).value;
-  const chosen = options.some(([value]) => value === current);
-  const choose = (value) => async () => { await save(item.code, { value }); rerender(item); };
   return el("div", { class: "choices", role: "group", "aria-label": item.code },
     options.map(([value, label, kind]) => el("button", {
       type: "button", class: `choice ${kind || ""}`, "aria-pressed": String(current === value),
-      onclick: current === value ? null : choose(value),
-    }, label)),
-    chosen && !locked() ? el("button", { type: "button", class: "small link-button", "data-clear": item.code,
-      "aria-label": `${t("clear")} ${item.code}`, onclick: choose(null) }, t("clear")) : null);
+      onclick: current === value ? null : async () => { await save(item.code, { value }); rerender(item); },
+    }, label)));
+}
+
+// 清除 for an answer chosen with a button (合格/不合格, a scale step, 不适用); typed answers are
+// cleared by emptying their field.
+function clearButton(item) {
+  const value = answerOf(item.code).value;
+  const chosen = value === "na" || (["pass_fail", "scale"].includes(item.response_type) && value !== null && value !== undefined);
+  if (!chosen || locked()) return null;
+  return el("button", { type: "button", class: "small link-button clear-answer", "data-clear": item.code,
+    "aria-label": `${t("clear")} ${item.code}`,
+    onclick: async () => { await save(item.code, { value: null }); rerender(item); } }, t("clear"));
 }
 
 function control(item) {
@@ -309,7 +316,8 @@ function renderItem(item) {
     el("p", { class: "item-head" }, el("span", { class: "code" }, item.code),
       item.red_line ? el("span", { class: "tag red" }, t("red_line")) : null,
       ruleTag ? el("span", { class: "tag" }, ruleTag) : null,
-      el("span", { class: "muted points" }, t("points", { n: item.weight }))),
+      el("span", { class: "muted points" }, t("points", { n: item.weight })),
+      clearButton(item)),
     el("h3", { class: "item-text" }, item.text),
     item.guidance ? el("details", {}, el("summary", {}, t("guidance")), el("p", {}, item.guidance)) : null,
     control(item),

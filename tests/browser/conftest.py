@@ -189,18 +189,23 @@ def mobile_page(new_mobile_context):
 
 @pytest.fixture
 def screenshot(backend) -> Callable:
-    """``screenshot(page, name)``: save ``docs/screenshots/<name>.png`` (full page).
+    """``screenshot(page, name)``: save ``docs/screenshots/<name>.png`` (full page, or what
+    the screen shows with ``full_page=False``).
 
     Only the SQLite run writes, so the two database runs do not overwrite each other; returns
     the path written, or None.
     """
 
-    def take(page, name: str) -> Path | None:
+    def take(page, name: str, *, full_page: bool = True) -> Path | None:
         if backend.name != "sqlite":
             return None
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        if full_page:
+            # from the top: scrolled down, the sticky sync bar would be drawn down there and
+            # leave a blank band where it belongs
+            page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return take

@@ -129,7 +129,8 @@ def test_offline_inspection_with_photos_arrives_once_when_back_online(new_mobile
     page.get_by_role("button", name="提交检查").click()
     expect(page.locator("#queued-note")).to_have_text("已保存在手机上，联网后自动提交")
     expect(page.locator("#sync-pending")).to_have_text(re.compile(r"3 项待上传"))
-    trimmed(screenshot(page, "pwa-offline-queued"))
+    page.locator("#queued-note").scroll_into_view_if_needed()
+    screenshot(page, "pwa-offline-queued", full_page=False)  # the note and the sync bar
     assert reloaded(inspection_id).status is not InspectionStatus.submitted
     assert photos_of(inspection_id) == []
 

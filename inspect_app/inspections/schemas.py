@@ -159,6 +159,15 @@ class UnitRefSchema(ma.Schema):
     name = fields.String()
 
 
+class OutletRefSchema(UnitRefSchema):
+    address = fields.String(allow_none=True, metadata={"description": "网点地址"})
+
+
+class TeamRefSchema(ma.Schema):
+    name = fields.String()
+    members = fields.List(fields.String(), metadata={"description": "组员姓名"})
+
+
 class InspectionSummarySchema(ma.Schema):
     id = fields.Integer()
     campaign_id = Id(allow_none=True)
@@ -166,10 +175,12 @@ class InspectionSummarySchema(ma.Schema):
     mode_label = Label(attribute="mode.label")
     status = fields.Enum(InspectionStatus, by_value=True)
     status_label = Label(attribute="status.label")
-    outlet = fields.Nested(UnitRefSchema)
+    outlet = fields.Nested(OutletRefSchema)
     subbranch = fields.Function(lambda i: {"id": i.outlet.parent.id, "code": i.outlet.parent.code,
                                            "name": i.outlet.parent.name})
     inspector = fields.Method("dump_inspector")
+    team = fields.Method("dump_team", allow_none=True, metadata={
+        "type": "object", "description": "互查小组及其组员姓名（name, members）；其他任务为 null"})
     due_start = fields.Date(allow_none=True, metadata={
         "description": "检查期限起；暗访对看不到神秘人身份的人为 null"})
     due_end = fields.Date(allow_none=True)
@@ -206,6 +217,12 @@ class InspectionSummarySchema(ma.Schema):
         if inspection.team is not None:
             return inspection.team.name
         return inspection.assignee.display_name if inspection.assignee else None
+
+    def dump_team(self, inspection):
+        if inspection.team is None or not self.identity_visible(inspection):
+            return None
+        return TeamRefSchema().dump({"name": inspection.team.name, "members": [
+            member.display_name for member in inspection.team.members]})
 
     def dump_submitted_at(self, inspection):
         if inspection.submitted_at is None:

@@ -531,6 +531,12 @@ async function renderForm() {
   items = inspection.checklist.items;
   document.title = `${inspection.outlet.name} · ${inspection.mode_label}`;
   $("form-title").textContent = inspection.outlet.name;
+  // where to go (sub-branch, code, address) and, for a peer check, with whom
+  $("form-where").textContent = [inspection.subbranch && inspection.subbranch.name, inspection.outlet.code, inspection.outlet.address].filter(Boolean).join(" · ");
+  $("form-where").hidden = !$("form-where").textContent;
+  const team = inspection.team;
+  $("form-team").textContent = team ? t("team_line", { team: team.name, members: team.members.join(t("list_sep")) }) : "";
+  $("form-team").hidden = !team;
   renderMeta();
   if (isMystery()) {
     document.body.classList.add("discreet");

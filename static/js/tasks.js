@@ -59,6 +59,7 @@ async function render(tasks) {
     section.querySelector("ul").append(el("li", {},
       el("a", { class: "task", href: `/tasks/${task.id}`, "data-task": task.id },
         el("strong", {}, task.outlet.name),
+        el("span", { class: "muted", "data-where": task.id }, where(task)),
         el("span", { class: "muted" }, [task.mode_label, task.gone ? t("gone") : task.status_label].join(" · ")),
         task.due_start ? el("span", { class: "muted" }, t("due", { start: task.due_start, end: task.due_end })) : null,
         el("span", { class: `badge sync-${state}`, "data-sync-state": state }, label), lateTag(task)),
@@ -66,6 +67,11 @@ async function render(tasks) {
   }
   $("tasks-status").textContent = tasks.length ? "" : t("empty");
   $("tasks-status").hidden = Boolean(tasks.length);
+}
+
+// Which outlet: its sub-branch and code (outlet names repeat across sub-branches).
+function where(task) {
+  return [task.subbranch && task.subbranch.name, task.outlet.code].filter(Boolean).join(" · ");
 }
 
 // A cancelled or reassigned task is kept on the phone until its person lets it go: answers and

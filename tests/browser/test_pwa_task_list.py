@@ -6,6 +6,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from inspect_app.extensions import db
+
 from ..helpers import filler_of
 from .pwa_helpers import answer, expect_all_answered, quick_fill, sign_in, wait_offline_ready
 
@@ -65,3 +67,32 @@ def test_a_submission_the_server_refused_stays_among_the_open_tasks(new_mobile_c
     expect(page.locator("#summary-total")).to_be_visible(timeout=15000)
     page.goto("/tasks")
     expect(page.locator(f'#tasks-done [data-task="{inspection_id}"]')).to_have_count(1)
+
+
+def test_a_peer_check_says_where_to_go_and_with_whom(new_mobile_context, first):
+    """Outlet names repeat across sub-branches: does a peer-check task name the checked
+    outlet's sub-branch and code on the list, and its address and the team's members on the
+    form?"""
+    inspection = first("peer_check")
+    outlet, team = inspection.outlet, inspection.team
+    outlet.address = "唐山市路北区测试路 8 号"
+    db.session.commit()
+    page = new_mobile_context().new_page()
+    sign_in(page, team.members[-1].username, "/tasks")
+    card = page.locator(f'[data-where="{inspection.id}"]')
+    expect(card).to_have_text(f"{outlet.parent.name} · {outlet.code}")
+    page.locator(f'[data-task="{inspection.id}"]').click()
+    expect(page.locator("#form-title")).to_have_text(outlet.name)
+    expect(page.locator("#form-where")).to_have_text(
+        f"{outlet.parent.name} · {outlet.code} · 唐山市路北区测试路 8 号")
+    names = "、".join(member.display_name for member in team.members)
+    expect(page.locator("#form-team")).to_have_text(f"检查组：{team.name}（{names}）")
+
+
+def test_a_spot_check_names_no_team(new_mobile_context, spot):
+    """A task of one inspector shows where to go and no team line."""
+    inspection_id, username, _ = spot
+    page = new_mobile_context().new_page()
+    sign_in(page, username, f"/tasks/{inspection_id}")
+    expect(page.locator("#form-where")).to_be_visible()
+    expect(page.locator("#form-team")).to_be_hidden()

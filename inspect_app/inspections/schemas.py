@@ -18,12 +18,12 @@ from ..i18n import N_, Label, local_date, translated
 from ..scoring.rules import MODES
 from .models import (
     APPEAL_CATEGORIES,
-    VISIT_EVENTS,
     AppealStatus,
     FindingStatus,
     InspectionStatus,
     Mode,
 )
+from .visits import VISIT_EVENTS
 
 MYSTERY_LABEL = N_("神秘人")  # said in the viewer's language: translated(MYSTERY_LABEL)
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")

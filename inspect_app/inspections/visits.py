@@ -1,12 +1,12 @@
 """A mystery visit's timed events (到达 → 取号 → 叫号 → 开始办理 → 离开): which of the times a
-shopper tapped can be taken.
+shopper tapped can be taken, and the visit's timeline as its reviewers read it.
 
 Pure functions over plain data, with no Flask or database import (like the scoring core): the
 caller says when the visit's window opened, what time it is and where the bank is.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from ..messages import N_, Message
@@ -79,3 +79,33 @@ def read_events(events: dict[str, Any], *, opens: datetime | None = None,
             taken[name] = parsed[name]
     return taken, problems
 
+
+def _minutes(since: datetime | None, moment: datetime) -> float | None:
+    return None if since is None else round((moment - since).total_seconds() / 60, 1)
+
+
+def visit_timeline(events: dict[str, Any], zone: tzinfo) -> list[dict[str, Any]]:
+    """The visit's times in its order, each with the minutes since the time before it and
+    since the shopper's arrival: what a reviewer reads to judge the waits (the result page and
+    the inspection report show it, to those who may know the shopper).
+
+    Each row: ``event``, ``label`` (Chinese), ``at`` (as tapped), the bank's ``date`` and
+    ``time`` (HH:MM:SS), ``since_previous`` and ``since_arrival`` (minutes, one decimal; None
+    for the first time, or without an arrival). A time that cannot be read is left out."""
+    rows: list[dict[str, Any]] = []
+    previous = arrival = None
+    for name in VISIT_EVENTS:
+        if name not in events:
+            continue
+        moment = _moment(events[name])
+        if isinstance(moment, Message):
+            continue
+        local = moment.astimezone(zone)
+        rows.append({"event": name, "label": VISIT_EVENT_LABELS[name], "at": moment.isoformat(),
+                     "date": local.date().isoformat(), "time": local.strftime("%H:%M:%S"),
+                     "since_previous": _minutes(previous, moment),
+                     "since_arrival": _minutes(arrival, moment)})
+        previous = moment
+        if name == "arrival":
+            arrival = moment
+    return rows

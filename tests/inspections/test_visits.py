@@ -1,11 +1,11 @@
-"""A mystery visit's timed events as pure functions: which tapped times are possible (no
-application, no database)."""
+"""A mystery visit's timed events as pure functions: which tapped times are possible, and the
+timeline its reviewers read (no application, no database)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from inspect_app.inspections.visits import CLOCK_SKEW, read_events
+from inspect_app.inspections.visits import CLOCK_SKEW, read_events, visit_timeline
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 OPENS = datetime(2026, 10, 1, tzinfo=BEIJING)
@@ -50,3 +50,18 @@ def test_times_outside_the_visit_window_or_in_the_future_are_named():
                         "ticket": ["时间晚于当前时间，请核对手机时间"]}
     assert list(taken) == ["called"]
 
+
+def test_the_timeline_gives_the_minutes_since_the_time_before_and_since_arrival():
+    """Does each time come in the bank's clock, in the visit's order, with the minutes since
+    the one before it and since arrival — whatever the order and zone they were sent in?"""
+    events = times(left=35, arrival=0, called=22.5, ticket=1)
+    events["served"] = (ARRIVAL + timedelta(minutes=24)).astimezone(ZoneInfo("UTC")).isoformat()
+    rows = visit_timeline(events, BEIJING)
+    assert [(r["event"], r["label"], r["time"], r["since_previous"], r["since_arrival"])
+            for r in rows] == [("arrival", "到达网点", "09:30:00", None, None),
+                               ("ticket", "取号", "09:31:00", 1.0, 1.0),
+                               ("called", "叫号", "09:52:30", 21.5, 22.5),
+                               ("served", "开始办理", "09:54:00", 1.5, 24.0),
+                               ("left", "离开网点", "10:05:00", 11.0, 35.0)]
+    assert {r["date"] for r in rows} == {"2026-10-09"}
+    assert visit_timeline({"ticket": "不是时间"}, BEIJING) == []

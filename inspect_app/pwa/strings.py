@@ -93,6 +93,7 @@ STRINGS: dict[str, str] = {
     "decision_note_is": N_("处理意见：{value}"),
     "appeal_pending": N_("待处理"), "appeal_upheld": N_("维持原结论"),
     "appeal_overturned": N_("申诉成立"),
+    "no_fix_needed": N_("该问题已撤销，无需整改"),
     "withdrawn_answer": N_("原判{answer}，申诉成立已撤销"),
     "rescored_on_appeal": N_("已按申诉结果重新计分"),
     "section_scores": N_("分区得分"), "section": N_("分区"), "earned": N_("得分"),

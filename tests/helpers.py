@@ -6,7 +6,9 @@ import functools
 import io
 import random
 import uuid
+from datetime import datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from PIL import Image
@@ -46,6 +48,22 @@ def passing_answers(form_items: list[dict], fail: tuple[str, ...] = ()) -> dict:
 
 def new_key() -> str:
     return str(uuid.uuid4())
+
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def visit_times(inspection: Inspection, **minutes: float) -> dict[str, str]:
+    """A mystery visit's tapped times, each ``minutes`` after arrival (``ticket=1, called=10``),
+    as the phone sends them: the first morning of the visit's window at 09:30 Beijing time —
+    within the window and past, whatever day the tests run (on a window's first morning before
+    then, the visit ends now)."""
+    opens = datetime.combine(inspection.due_start, time(9, 30), tzinfo=BEIJING)
+    now = datetime.now(BEIJING).replace(second=0, microsecond=0)
+    longest = timedelta(minutes=max(minutes.values(), default=0))
+    arrival = opens if opens + longest <= now else max(
+        now - longest, datetime.combine(inspection.due_start, time(0), tzinfo=BEIJING))
+    return {name: (arrival + timedelta(minutes=m)).isoformat() for name, m in minutes.items()}
 
 
 @functools.cache  # the same seeds come back in most tests: drawing one costs 10-20 ms

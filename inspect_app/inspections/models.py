@@ -59,11 +59,6 @@ OPEN = {InspectionStatus.assigned, InspectionStatus.in_progress}
 #: States in which the inspected outlet sees the result.
 RESULT_VISIBLE = {InspectionStatus.submitted, InspectionStatus.final}
 
-#: Timed events of a mystery visit, in the order they happen.
-VISIT_EVENTS = ("arrival", "ticket", "called", "served", "left")
-VISIT_EVENT_LABELS = {"arrival": N_("到达网点"), "ticket": N_("取号"), "called": N_("叫号"),
-                      "served": N_("开始办理"), "left": N_("离开网点")}
-
 
 class Campaign(TimestampMixin, db.Model):
     """A planned round of inspections (e.g. 2026年第四季度服务检查) against one checklist version."""

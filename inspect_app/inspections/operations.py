@@ -20,8 +20,8 @@ from ..auth.models import User
 from ..db import utcnow
 from ..errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
-from ..i18n import N_
-from ..messages import Message
+from ..i18n import N_, bank_midnight
+from ..messages import Message, joined
 from ..scoring import ScoringError, ScoringRules, score_inspection, validate_answers
 from ..scoring.types import DERIVED_MEASURES, get_response_type
 from . import signals
@@ -29,7 +29,6 @@ from .access import can_fill, can_review
 from .models import (
     EDITABLE,
     OPEN,
-    VISIT_EVENTS,
     Appeal,
     AppealStatus,
     Finding,
@@ -43,6 +42,7 @@ from .models import (
     SubmissionState,
 )
 from .signals import inspection_finalised
+from .visits import VISIT_EVENT_LABELS, VISIT_EVENTS, read_events
 
 #: An in-flight submission older than this is taken to have crashed; a retry may take over.
 STALE_SUBMISSION = timedelta(seconds=30)
@@ -78,47 +78,30 @@ def _check_answers(inspection: Inspection, answers: dict[str, Any]) -> None:
 # -- mystery visits ------------------------------------------------------------------------
 
 
-def _read_events(events: dict[str, Any]) -> tuple[dict[str, datetime], dict[str, list[Message]]]:
-    """The visit's times that can be taken, and the problems of the others by event name.
-
-    A time must be a known event's, ISO 8601 with its time zone, and not earlier than the one
-    taken before it in the visit's order (到达 → 取号 → 叫号 → 开始办理 → 离开): a time that
-    goes back is the mis-tapped one, so what is taken stays in order.
-    """
-    parsed: dict[str, datetime] = {}
-    problems: dict[str, list[Message]] = {}
-    for name, value in events.items():
-        if name not in VISIT_EVENTS:
-            problems[name] = [Message("未知的时间节点")]
-            continue
-        try:
-            moment = datetime.fromisoformat(str(value))
-        except ValueError:
-            problems[name] = [Message("时间格式不正确")]
-            continue
-        if moment.tzinfo is None:
-            problems[name] = [Message("时间必须带时区")]
-            continue
-        parsed[name] = moment
-    taken: dict[str, datetime] = {}
-    for name in (name for name in VISIT_EVENTS if name in parsed):
-        if taken and parsed[name] < max(taken.values()):
-            problems.setdefault(name, []).append(Message("时间早于前一个节点"))
-        else:
-            taken[name] = parsed[name]
-    return taken, problems
+def _read_events(inspection: Inspection, events: dict[str, Any],
+                 ) -> tuple[dict[str, datetime], dict[str, list[Message]]]:
+    """The visit's times that can be taken, and the problems of the others by event name
+    (:func:`.visits.read_events`: in order, within the visit's window, none in the future, none
+    hours after the visit began)."""
+    return read_events(events, opens=bank_midnight(inspection.due_start), now=utcnow())
 
 
-def _parse_events(events: dict[str, Any]) -> dict[str, datetime]:
-    parsed, problems = _read_events(events)
+def _parse_events(inspection: Inspection, events: dict[str, Any]) -> dict[str, datetime]:
+    """Every time of the visit, or a refusal naming each impossible one and why."""
+    parsed, problems = _read_events(inspection, events)
     if problems:
-        raise InvalidInput(N_("暗访时间记录有误"), code="events_invalid", details=problems)
+        order = {name: number for number, name in enumerate(VISIT_EVENTS)}
+        said = [Message("%(event)s：%(problem)s",
+                        event=Message(VISIT_EVENT_LABELS.get(name, name)), problem=problem)
+                for name, found in sorted(problems.items(), key=lambda p: order.get(p[0], 99))
+                for problem in found]
+        raise InvalidInput(N_("暗访时间记录有误：%(problems)s"), problems=joined(said),
+                           code="events_invalid", details=problems)
     return parsed
 
 
-def derived_measures(events: dict[str, Any]) -> dict[str, float]:
+def derived_measures(moments: dict[str, datetime]) -> dict[str, float]:
     """Waiting and service minutes of a mystery visit, from its tapped timestamps."""
-    moments = _parse_events(events)
     measures: dict[str, float] = {}
     if "ticket" in moments and "called" in moments:
         measures["wait_minutes"] = round(
@@ -135,7 +118,7 @@ def _with_derived(inspection: Inspection, answers: dict[str, Any],
     """Fill number items that take their value from the visit's events (e.g. waiting time)."""
     if not events:
         return answers
-    measures = derived_measures(events)
+    measures = derived_measures(_parse_events(inspection, events))
     answers = dict(answers)
     for item in inspection.form_items():
         source = (item.config or {}).get("derived_from")
@@ -154,9 +137,10 @@ def save_draft(inspection: Inspection, *, version: int, answers: dict[str, Any],
     device gets 409 with the server's copy and nothing is overwritten.
 
     One wrong answer never costs the others: every answer (and visit time) that can be taken is
-    saved, and those that cannot (a deduction above its maximum, a time out of order, an item
-    not on the form) are left out and returned by item code (``problems``) and by event name
-    (``event_problems``), beside the stored draft. Submission still refuses them.
+    saved, and those that cannot (a deduction above its maximum, a time out of order or
+    impossible, an item not on the form) are left out and returned by item code
+    (``problems``) and by event name (``event_problems``), beside the stored draft.
+    Submission still refuses them.
     """
     _require_fill(inspection, by)
     if inspection.status not in EDITABLE:  # cancelled or submitted: not a copy to choose
@@ -171,7 +155,7 @@ def save_draft(inspection: Inspection, *, version: int, answers: dict[str, Any],
                                 notes=False)
     event_problems: dict[str, list[Message]] = {}
     if events:
-        taken, event_problems = _read_events(events)
+        taken, event_problems = _read_events(inspection, events)
         events = {name: value for name, value in events.items() if name in taken}
     inspection.start()
     inspection.draft = {code: answer for code, answer in answers.items() if code not in problems}

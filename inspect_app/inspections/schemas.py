@@ -14,16 +14,16 @@ from flask_babel import gettext
 from marshmallow import fields, validate
 
 from ..api.fields import BankDate, Id, Name, one_line
-from ..i18n import N_, Label, local_date, translated
+from ..i18n import N_, Label, bank_timezone, local_date, translated
 from ..scoring.rules import MODES
 from .models import (
     APPEAL_CATEGORIES,
-    VISIT_EVENTS,
     AppealStatus,
     FindingStatus,
     InspectionStatus,
     Mode,
 )
+from .visits import VISIT_EVENTS, visit_timeline
 
 MYSTERY_LABEL = N_("神秘人")  # said in the viewer's language: translated(MYSTERY_LABEL)
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
@@ -311,6 +311,9 @@ class InspectionSchema(InspectionSummarySchema):
     checklist = fields.Method("dump_checklist")
     answers = fields.Method("dump_answers")
     events = fields.Method("dump_events")
+    visit_timeline = fields.Method("dump_visit_timeline", metadata={
+        "description": "暗访的时间记录，按到访顺序：event、label、at、date、time（分行时区）、"
+                       "since_previous 与 since_arrival（分钟）；只给能看到神秘人身份的人，其余为 []"})
     score = fields.Method("dump_score")
     findings = fields.List(fields.Nested(FindingSchema))
     review_note = fields.String(allow_none=True)
@@ -361,6 +364,12 @@ class InspectionSchema(InspectionSummarySchema):
 
     def dump_events(self, inspection):
         return inspection.events if self.identity_visible(inspection) else {}
+
+    def dump_visit_timeline(self, inspection):
+        if inspection.mode is not Mode.mystery_visit or not self.identity_visible(inspection):
+            return []
+        return [{**row, "label": translated(row["label"])}
+                for row in visit_timeline(inspection.events or {}, bank_timezone())]
 
     def dump_score(self, inspection):
         score = inspection.current_score

@@ -7,7 +7,8 @@ This module turns database rows into the plain contexts :mod:`inspect_app.report
   scope); every other copy — outlet, sub-branch — is an outlet-facing copy: no evidence flags;
 - a mystery visit's shopper is named only when the viewer may see them
   (:func:`inspect_app.inspections.access.sees_identity`), otherwise "神秘人"; dates only, never
-  times of day, and never accounts;
+  times of day, and never accounts — the visit's scenario and timed events are printed on a
+  reviewer's copy for a viewer who may see the shopper, and on no other;
 - photos are the thumbnails (``thumb_key``), each with the original's SHA-256.
 
 Each document also gets a *fingerprint* of everything it prints except its generation time, so
@@ -37,8 +38,9 @@ from ..extensions import db
 from ..i18n import N_
 from ..i18n import bank_timezone as timezone
 from ..inspections.access import sees_identity
-from ..inspections.models import Campaign, Inspection
+from ..inspections.models import Campaign, Inspection, Mode
 from ..inspections.schemas import MYSTERY_LABEL
+from ..inspections.visits import visit_timeline
 from ..orgs.models import OrgKind, OrgUnit
 from ..reports import pdf
 from .access import visible_items
@@ -46,7 +48,7 @@ from .models import SEVERITY_LABELS, ClosedReason, RectificationItem, Rectificat
 from .operations import UNFINISHED, filtered, fix_evidence, local_date, local_today
 
 #: Bump when the templates change in a way that must invalidate cached downloads.
-DOCUMENT_VERSION = "2026.11.1"
+DOCUMENT_VERSION = "2026.11.2"
 
 
 @dataclass
@@ -320,6 +322,18 @@ def raw_score_note(applied: dict[str, Any] | None) -> str | None:
     return f"原始得分 {raw}，触发红线封顶 {applied.get('cap'):g}"
 
 
+def visit_record(inspection: Inspection, viewer: User, audience: str) -> dict[str, Any] | None:
+    """A mystery visit's scenario and timed events (the ``visit`` of the inspection report),
+    for a reviewer's copy that may know the shopper; None for any other copy or mode — an
+    outlet-facing copy never prints a time of the visit."""
+    if inspection.mode is not Mode.mystery_visit or audience != "reviewer" \
+            or not sees_identity(viewer, inspection):
+        return None
+    rows = visit_timeline(inspection.events or {}, timezone())
+    return {"scenario": inspection.scenario or "", "day": rows[0]["date"] if rows else "",
+            "events": rows}
+
+
 def inspection_report(inspection: Inspection, viewer: User) -> Document:
     """检查报告 of one submitted inspection: scores by section, grade, every finding."""
     outlet = inspection.outlet
@@ -371,6 +385,7 @@ def inspection_report(inspection: Inspection, viewer: User) -> Document:
                   "weighted": any(s["weight"] is not None for s in sections),
                   "sections": sections},
         "findings": findings, "generated_at": _now_label(), "signature": True,
+        "visit": visit_record(inspection, viewer, audience),
     }
     return Document("inspection_report.html", context,
                     f"检查报告_{_safe(outlet.name)}_{day}.pdf")

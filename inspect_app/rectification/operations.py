@@ -445,6 +445,10 @@ def filtered(query: sa.Select, args: dict[str, Any], today: date) -> sa.Select:
     if args.get("found_to") is not None:
         query = query.where(Inspection.submitted_at
                             < bank_midnight(args["found_to"] + timedelta(days=1)))
+    if args.get("closed_reason"):
+        query = query.where(RectificationItem.closed_reason.in_(args["closed_reason"]))
+    if args.get("closed_from") is not None:
+        query = query.where(RectificationItem.closed_at >= bank_midnight(args["closed_from"]))
     return query
 
 

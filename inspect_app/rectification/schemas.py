@@ -10,8 +10,8 @@ from flask import g
 from marshmallow import fields, validate
 
 from ..api.fields import BankDate, Id, Moment, Upload
-from ..i18n import Label, translated
-from ..inspections.models import Mode
+from ..i18n import N_, Label, translated
+from ..inspections.models import AppealStatus, Mode
 from ..inspections.schemas import MYSTERY_LABEL, UnitRefSchema
 from .models import SEVERITY_LABELS, ClosedReason, RectificationState
 
@@ -28,6 +28,12 @@ class PersonSchema(ma.Schema):
     id = fields.Integer()
     username = fields.String()
     display_name = fields.String()
+
+
+#: Where the outlet's appeal against the item's finding stands, as its rectification item says it.
+APPEAL_LABELS = {AppealStatus.pending: N_("申诉处理中"),
+                 AppealStatus.upheld: N_("申诉未成立，维持原结论"),
+                 AppealStatus.overturned: N_("申诉成立，已撤销")}
 
 
 class RectificationItemSchema(ma.Schema):
@@ -61,6 +67,10 @@ class RectificationItemSchema(ma.Schema):
     closed_reason_label = fields.Function(
         lambda i: translated(i.closed_reason.label) if i.closed_reason else None)
     reinspection_id = Id(allow_none=True)
+    appeal = fields.Method("dump_appeal", metadata={
+        "description": "对该问题最近一次申诉：status（pending 申诉处理中 / upheld 申诉未成立 / "
+                       "overturned 申诉成立）、status_label、decision_note（处理意见）；未申诉为 null。"
+                       "申诉处理期间整改期限照常计算"})
     can_submit_fix = fields.Method("dump_can_submit_fix",
                                    metadata={"description": "当前用户能否提交整改（被检查网点）"})
     can_review_fix = fields.Method("dump_can_review_fix", metadata={
@@ -97,6 +107,15 @@ class RectificationItemSchema(ma.Schema):
         from .access import can_review_fix
 
         return can_review_fix(g.user, item)
+
+    def dump_appeal(self, item):
+        appeals = item.finding.appeals if item.finding is not None else []
+        if not appeals:
+            return None
+        appeal = appeals[-1]
+        return {"status": appeal.status.value,
+                "status_label": translated(APPEAL_LABELS[appeal.status]),
+                "decision_note": appeal.decision_note}
 
     def dump_overdue(self, item) -> bool:
         return item.is_overdue(_today())
@@ -177,6 +196,9 @@ class RectificationQuerySchema(ma.Schema):
     found_to = BankDate(metadata={"description": "检查日期止（含）"})
     reviewable = fields.Boolean(metadata={
         "description": "true：只看等我验收的整改（已提交，我可以验收或退回）"})
+    closed_reason = fields.List(fields.Enum(ClosedReason, by_value=True), metadata={
+        "description": "关闭原因，可多选：?closed_reason=withdrawn（申诉成立，已撤销）"})
+    closed_from = BankDate(metadata={"description": "关闭日期起（含）"})
 
 
 class RectificationPageArgsSchema(RectificationQuerySchema):

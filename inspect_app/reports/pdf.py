@@ -136,7 +136,12 @@ Finding / rectification item (``ITEM``)::
                              "earned": 18.0, "possible": 20.0, "percent": 90.0}, …]},
      "findings": [ITEM, …],                          # ITEM with "fixed_on_spot"
      "generated_at": "2026-11-28 10:30",              # optional
-     "signature": False}                             # optional
+     "signature": False,                             # optional
+     "visit": None | {                               # optional; printed on reviewer copies
+         "scenario": "办理借记卡挂失",                  # only (a mystery visit's record, for
+         "day": "2026-11-20",                         # those who may know the shopper)
+         "events": [{"label": "取号", "time": "09:31:05",
+                     "since_previous": 1.1, "since_arrival": 1.1}, …]}}  # minutes or None
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 // The inspection form: every tap saved on the phone at once, synced when the network allows.
 import { ApiError, getJSON } from "./api.js";
-import { bankToday, el, fmtTime, keepForOffline, requestBackgroundSync, start, t, user } from "./app.js";
+import { bankDate, bankToday, el, fmtTime, keepForOffline, requestBackgroundSync, start, t, user } from "./app.js";
 import { NotAPhoto, nowIso, prepare } from "./photos.js";
 import * as store from "./store.js";
 import { GONE, cleanAnswers, flush, isCancelled, isClosed, scheduleDraftSync } from "./sync.js";
@@ -11,10 +11,13 @@ const $ = (x) => document.getElementById(x);
 const MAX_TEXT = 2000;
 const NUMBER_MOST = 1000000;  // the server's bound on a measured number (scoring/types.py)
 const EVENTS = ["arrival", "ticket", "called", "served", "left"];
+// The longest one visit lasts, first time to last (inspections/visits.py, MAX_VISIT_HOURS).
+const MAX_VISIT_HOURS = 4;
 let form = null;
 let photos = [];
 let removing = new Set();  // the server's photos this phone has removed (queued until sent)
 let refused = new Map();  // client_id → the server's refusal of a photo (waits for 重试 or 放弃)
+let eventRefusals = {};  // event → why the server refused the submission's time (events_invalid)
 const notPhotos = new Map();  // "code:purpose" → files picked that are no picture (never queued)
 let items = [];
 const objectUrls = new Map();
@@ -75,19 +78,34 @@ function needsPhoto(item) {
   return (item.photo_rule === "required" || (item.photo_rule === "on_fail" && failing(item, value))) && value !== "na";
 }
 
-// The visit's times in their order (到达 → 取号 → 叫号 → 开始办理 → 离开): a time earlier than
-// one taken before it is the mis-tap the server leaves out (inspections/operations.py, _read_events).
-function eventProblems() {
+// The visit's times in their order (到达 → 取号 → 叫号 → 开始办理 → 离开), by the rules the
+// server applies (inspections/visits.py, read_events): a time before the visit's window opened,
+// one earlier than a time taken before it (the mis-tap), or one hours after the first are left
+// out. (A time ahead of the server's clock only the server can tell: it says so of the draft.)
+function eventIssues() {
   const found = {};
   let latest = null;
+  let first = null;
+  const opens = form.inspection.due_start;
   for (const name of EVENTS) {
     const at = form.events && form.events[name];
     if (!at) continue;
-    if (latest && new Date(at) < new Date(form.events[latest])) found[name] = t("event_before", { event: t(latest) });
-    else latest = name;
+    if (opens && bankDate(at) < opens) found[name] = { kind: "window", message: t("event_before_window", { start: opens }) };
+    else if (latest && new Date(at) < new Date(form.events[latest])) found[name] = { kind: "order", message: t("event_before", { event: t(latest) }) };
+    else if (first && new Date(at) - new Date(form.events[first]) > MAX_VISIT_HOURS * 3600e3) {
+      found[name] = { kind: "span", message: t("event_too_long", { event: t(first), hours: MAX_VISIT_HOURS }) };
+    } else {
+      latest = name;
+      first = first || name;
+    }
   }
   return found;
 }
+const eventProblems = () => Object.fromEntries(Object.entries(eventIssues()).map(([name, issue]) => [name, issue.message]));
+
+// Every problem of the visit's times this phone knows: the server's verdict on the last draft
+// it was sent and on a refused submission, and the phone's own checks.
+const visitTimeProblems = () => ({ ...((form.draftProblems || {}).events || {}), ...eventRefusals, ...eventProblems() });
 
 // What is wrong with an answer itself — what the server cannot take even in a draft (a number
 // or deduction out of its range, times out of order): shown on the item as soon as it is typed.
@@ -95,7 +113,11 @@ function valueProblem(item) {
   const value = valueOf(item);
   if (value === null || value === "" || value === "na") return null;
   const source = derivedSource(item);
-  if (source) return MEASURES[source].some((name) => eventProblems()[name]) ? t("times_out_of_order") : null;
+  if (source) {
+    const issues = eventIssues();
+    if (MEASURES[source].some((name) => (issues[name] || {}).kind === "order")) return t("times_out_of_order");
+    return MEASURES[source].some((name) => visitTimeProblems()[name]) ? t("times_wrong") : null;
+  }
   const number = Number(value);
   if (["number", "deduction"].includes(item.response_type) && Number.isNaN(number)) return t("bad_number");
   if (item.response_type === "number" && !(number >= 0 && number <= NUMBER_MOST)) return t("number_range", { most: NUMBER_MOST });
@@ -339,7 +361,7 @@ function rerender(item) {
 
 function renderEvents() {
   const grid = $("event-grid");
-  const wrong = { ...((form.draftProblems || {}).events || {}), ...eventProblems() };
+  const wrong = visitTimeProblems();
   grid.replaceChildren(...EVENTS.map((name) => {
     const at = form.events && form.events[name];
     return el("div", { class: "event" + (at ? " set" : "") + (wrong[name] ? " wrong" : ""), "data-event-cell": name },
@@ -423,6 +445,9 @@ function renderStatus(entries = []) {
   // submission: queued, rejected or done
   const submission = form.submission;
   const entry = submission && entries.find((e) => e.id === submission.key);
+  // a submission refused for its times: each reason is shown at its time (renderEvents)
+  eventRefusals = entry && entry.error && entry.error.code === "events_invalid" ? entry.error.details || {} : {};
+  if (isMystery()) renderEvents();
   $("submit-box").hidden = locked();
   const summary = $("summary");
   summary.hidden = !submission;

@@ -66,6 +66,7 @@ function card(item) {
     item.finding_note ? el("p", { class: "muted" }, item.finding_note) : null,
     ...photoRow(item, item.before_photos, "before_photos", "data-before"),
     el("p", {}, t("deadline", { date: item.deadline })),
+    appealLine(item),
     item.state === "submitted" ? el("p", { class: "flash", "data-rect-state": "submitted" }, t("fix_submitted")) : null,
     ...(item.state === "submitted" ? sent(item) : []),
     item.rejection_reason && item.state === "open" ? el("p", { class: "warn" }, t("rejected_before", { reason: item.rejection_reason })) : null,
@@ -92,6 +93,39 @@ function card(item) {
       }
     } }, t("submit_fix")));
   return node;
+}
+
+// Where the outlet's appeal against the finding stands: 申诉处理中 while it waits (the
+// deadline still runs), then the decision and its note.
+function appealLine(item) {
+  const appeal = item.appeal;
+  if (!appeal) return null;
+  return el("p", { class: `appeal-state ${appeal.status}`, "data-rect-appeal": appeal.status },
+    appeal.status_label,
+    appeal.decision_note ? el("span", { class: "muted" }, ` · ${t("decision_note_is", { value: appeal.decision_note })}`) : null);
+}
+
+// Items an appeal withdrew lately: they leave the list of fixes owed, and say why here.
+const WITHDRAWN_DAYS = 30;
+
+function withdrawnCard(item) {
+  return el("article", { class: "card", "data-rect-withdrawn": item.id },
+    el("p", { class: "item-head" }, el("span", { class: "code" }, item.item_code),
+      item.can_submit_fix ? null : el("strong", {}, item.outlet.name)),
+    el("h3", { class: "item-text" }, item.item_text),
+    appealLine(item) || el("p", { class: "appeal-state overturned" }, item.closed_reason_label),
+    el("p", { class: "muted" }, t("no_fix_needed")));
+}
+
+async function withdrawn() {
+  const since = bankDate(new Date(Date.now() - WITHDRAWN_DAYS * 864e5));
+  try {
+    const data = await getJSON(`/api/v1/rectification/items?state=closed&closed_reason=withdrawn&closed_from=${since}&per_page=20`);
+    $("withdrawn-list").replaceChildren(...data.items.map(withdrawnCard));
+    $("withdrawn").hidden = !data.items.length;
+  } catch (error) {
+    $("withdrawn").hidden = true;  // a side note: the list of fixes owed says what failed
+  }
 }
 
 // Before (the inspector's evidence) and after (the outlet's fix), side by side to compare.
@@ -127,6 +161,7 @@ function reviewCard(item, decided) {
     item.finding_note ? el("p", { class: "muted" }, item.finding_note) : null,
     el("p", { class: "muted" }, [t("deadline", { date: item.deadline }),
       item.fix_submitted_at ? t("fix_submitted_on", { date: bankDate(item.fix_submitted_at) }) : null].filter(Boolean).join(" · ")),
+    appealLine(item),
     el("p", {}, t("fix_note_shown", { note: item.fix_note || "" })),
     ...photoRow(item, item.before_photos, "before_photos", "data-before"),
     ...photoRow(item, item.after_photos, "after_photos", "data-after"),
@@ -158,7 +193,7 @@ async function load() {
     status: $("rect-status"), more: $("rect-more"), render: card, empty: "rect_empty",
     // the inspector's before-photos (and the outlet's own fix, once sent) come with each detail
     prepare: (items) => Promise.all(items.map((item) => getJSON(`/api/v1/rectification/items/${item.id}`).catch(() => item))) });
-  await Promise.all([reviews && reviews.ready, open.ready]);
+  await Promise.all([reviews && reviews.ready, open.ready, withdrawn()]);
 }
 
 start();

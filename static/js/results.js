@@ -169,6 +169,29 @@ function sectionScores(r) {
         weighted ? el("td", { class: "num" }, s.weight === null || s.weight === undefined ? "—" : plain(s.weight)) : null))))))];
 }
 
+const minutes = (n) => (n === null || n === undefined ? "—" : plain(n));
+
+// A mystery visit's scenario and timed events, with the minutes since the time before and
+// since arrival: the API sends them only to those who may know the shopper (the shopper and
+// the branch's service managers) — the outlet side gets no scenario and no timeline, so
+// nothing is drawn for it.
+function visitRecord(r) {
+  const rows = r.visit_timeline || [];
+  if (r.mode !== "mystery_visit" || (!rows.length && !r.scenario)) return [];
+  return [el("section", { class: "card", id: "visit-record" },
+    el("h2", {}, t("visit_record"), rows.length ? el("small", { class: "muted" }, ` ${rows[0].date}`) : null),
+    r.scenario ? el("p", { id: "visit-scenario" }, `${t("labelled", { label: t("scenario") })}${r.scenario}`) : null,
+    rows.length ? el("div", { class: "table-scroll" }, el("table", { class: "scores" },
+      el("thead", {}, el("tr", {}, [t("visit_event"), t("visit_time"), t("since_previous"), t("since_arrival")]
+        .map((h, i) => el("th", { scope: "col", class: i > 1 ? "num" : null }, h)))),
+      el("tbody", {}, rows.map((row) => el("tr", { "data-visit-event": row.event },
+        el("th", { scope: "row" }, row.label),
+        el("td", {}, row.time),
+        el("td", { class: "num" }, minutes(row.since_previous)),
+        el("td", { class: "num" }, minutes(row.since_arrival)))))))
+      : el("p", { class: "muted" }, t("no_visit_times")))];
+}
+
 async function detail() {
   let r;
   try {
@@ -193,6 +216,7 @@ function render(r) {
   $("result-raw").textContent = raw || "";
   $("result-raw").hidden = !raw;
   $("result-breakdown").replaceChildren(...sectionScores(r));
+  $("result-visit").replaceChildren(...visitRecord(r));
   // the PDFs of this result (the API lets whoever may read the result download them)
   $("result-downloads").replaceChildren(...[
     el("a", { class: "button small", href: `/api/v1/inspections/${r.id}/report.pdf`, download: true, "data-pdf": "report" }, t("report_pdf")),

@@ -120,3 +120,65 @@ def test_a_self_check_answered_not_applicable_throughout_is_not_submitted(new_mo
     expect(page.locator("#summary")).to_be_hidden()
     page.wait_for_timeout(500)
     assert stored(check.id).status.value in ("assigned", "in_progress")
+
+
+def test_a_visit_time_before_the_window_is_said_at_once(new_mobile_context, first):
+    """A visit whose window opens tomorrow: does 到达 tapped today say at once, under its time,
+    that it is before the window — and is it kept off the server, while the next time taps
+    on?"""
+    from datetime import timedelta
+
+    from inspect_app.i18n import local_today
+
+    inspection = first("mystery_visit")
+    opens = local_today() + timedelta(days=1)
+    inspection.due_start, inspection.due_end = opens, opens + timedelta(days=7)
+    db.session.commit()
+    page = new_mobile_context().new_page()
+    sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
+    page.locator("#event-grid .event-button", has_text="到达").click()
+    expect(page.locator('[data-event-problem="arrival"]')).to_have_text(
+        f"早于暗访期限（{opens} 起）：请清除后在到访时重新记录")
+    expect(page.locator('[data-event-cell="arrival"]')).to_have_class("event set wrong")
+    page.locator("#event-grid .event-button", has_text="取号").click()
+    expect(page.locator('[data-event-problem="ticket"]')).to_have_text(
+        f"早于暗访期限（{opens} 起）：请清除后在到访时重新记录")
+    expect(page.locator(f'[data-draft-problems="{inspection.id}"]')).to_contain_text(
+        "到达", timeout=15000)
+    assert stored(inspection.id).events == {}
+
+
+def test_visit_times_ahead_of_the_servers_clock_are_said_at_each_time(new_mobile_context,
+                                                                      first):
+    """A shopper's phone whose clock runs an hour ahead (only the server can tell): is the
+    time the server would not take said under it once the draft is saved — and when the
+    drafts could not be saved, does the refused submission say why under each time, and in
+    its message?"""
+    from datetime import datetime, timedelta
+
+    inspection = first("mystery_visit")
+    items = [i.to_document() for i in inspection.form_items()]
+    page = new_mobile_context().new_page()
+    page.clock.install(time=datetime.now().astimezone() + timedelta(hours=1))
+    sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
+    expect(page.locator("#form-progress-label")).to_contain_text("已填 0/")
+    page.locator("#event-grid .event-button", has_text="到达").click()
+    expect(page.locator('[data-event-problem="arrival"]')).to_have_text(
+        "时间晚于当前时间，请核对手机时间", timeout=15000)
+    assert stored(inspection.id).events == {}
+
+    # the drafts fail from now on: the submission is the server's first word on these times
+    page.route("**/draft", lambda route: route.fulfill(status=503, json={
+        "error": {"code": "unavailable", "message": "暂时无法保存"}}))
+    page.locator('[data-event-cell="arrival"]').get_by_role("button", name="清除").click()
+    for name in ("到达", "取号", "叫号", "开始办理", "离开"):
+        page.locator("#event-grid .event-button", has_text=name).click()
+    quick_fill(page, items, mystery=True)
+    expect_all_answered(page, items)
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#summary")).to_contain_text(
+        "暗访时间记录有误：到达网点：时间晚于当前时间，请核对手机时间", timeout=15000)
+    for name in ("arrival", "ticket", "called", "served", "left"):
+        expect(page.locator(f'[data-event-problem="{name}"]')).to_have_text(
+            "时间晚于当前时间，请核对手机时间")
+    assert stored(inspection.id).status.value == "in_progress"  # saved once, never submitted

@@ -108,3 +108,37 @@ def test_a_list_loaded_offline_says_so_in_words(new_mobile_context, demo):
     context.set_offline(False)
     page.locator('[data-filter="all"]').click()
     expect(page.locator("#results-status")).to_contain_text("显示 30 条")
+
+
+def test_reviewer_reads_the_mystery_visit_record_the_outlet_never_sees(new_mobile_context, first,
+                                                                        client, api):
+    """On a mystery visit's result page, does the service manager read its scenario and a
+    table of its timed events (time, minutes since the one before and since arrival) — and
+    the outlet's manager, on the same page, neither?"""
+    from ..helpers import visit_times
+
+    mystery = first("mystery_visit")
+    events = visit_times(mystery, arrival=0, ticket=1, called=23, served=24, left=35)
+    response = submit_filled(client, api(filler_of(mystery)), mystery.id,
+                             extra={"events": events})
+    assert response.status_code == 200, response.get_json()
+
+    page = new_mobile_context().new_page()
+    sign_in(page, "fwgl", f"/results/{mystery.id}")
+    record = page.locator("#visit-record")
+    expect(record.locator("#visit-scenario")).to_have_text(f"暗访场景：{mystery.scenario}")
+    expect(record.locator("thead th")).to_have_text(
+        ["时间节点", "时间", "距上一节点（分钟）", "距到达（分钟）"])
+    expect(record.locator("tbody tr")).to_have_count(5)
+    expect(record.locator('[data-visit-event="called"] > *')).to_have_text(
+        ["叫号", events["called"][11:19], "22", "23"])
+    expect(record.locator('[data-visit-event="arrival"] > *')).to_have_text(
+        ["到达网点", events["arrival"][11:19], "—", "—"])
+
+    outlet = new_mobile_context().new_page()
+    sign_in(outlet, outlet_manager_of(mystery), f"/results/{mystery.id}")
+    expect(outlet.locator("#result-meta")).to_contain_text("检查人：神秘人")
+    expect(outlet.locator("#result-sections li").first).to_be_visible()
+    expect(outlet.locator("#visit-record")).to_have_count(0)
+    text = outlet.locator("body").inner_text()
+    assert mystery.scenario not in text and events["called"][11:16] not in text

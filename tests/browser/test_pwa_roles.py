@@ -396,3 +396,49 @@ def test_a_reviewer_sees_the_evidence_flags_before_deciding(new_mobile_context, 
     sign_in(page, "fwgl", f"/results/{inspection.id}")
     link = page.locator(f'[data-photo="{before["id"]}"]').locator("xpath=..")
     expect(link).to_have_attribute("href", before["display_url"])
+
+
+def test_the_rectification_page_says_where_an_appeal_stands(new_mobile_context, first, client,
+                                                            api):
+    """On 我的整改, does an item whose finding the outlet appealed say 申诉处理中 while the
+    appeal waits, 申诉未成立 with the reviewer's note once refused (the fix form still there),
+    and — once granted — leave the items to fix for 申诉成立，已撤销, saying no fix is needed?"""
+    from ..rectification.conftest import failable_codes
+
+    inspection = first("spot_check")
+    headers = api(filler_of(inspection))
+    codes = failable_codes(client, headers, inspection, 2)
+    assert submit_filled(client, headers, inspection.id, fail=tuple(codes)).status_code == 200
+    refused, granted = (db.session.scalar(sa.select(RectificationItem).where(
+        RectificationItem.inspection_id == inspection.id, RectificationItem.item_code == code))
+        for code in codes)
+    outlet = api(outlet_manager_of(inspection))
+    appeals = {}
+    for item in (refused, granted):
+        made = client.post(f"/api/v1/findings/{item.finding_id}/appeals", headers=outlet,
+                           json={"category": "facts_wrong", "text": "检查当日设施齐全，请复核"})
+        assert made.status_code == 201, made.get_json()
+        appeals[item.id] = made.get_json()["id"]
+
+    page = new_mobile_context().new_page()
+    sign_in(page, outlet_manager_of(inspection), "/rectification")
+    for item in (refused, granted):
+        expect(page.locator(f'[data-rect="{item.id}"] [data-rect-appeal]')).to_have_text("申诉处理中")
+    expect(page.locator("#withdrawn")).to_be_hidden()
+
+    for item, decision, note in ((refused, "upheld", "照片显示缺失属实"),
+                                 (granted, "overturned", "核实无误")):
+        decided = client.post(f"/api/v1/appeals/{appeals[item.id]}/decide", headers=api("fwgl2"),
+                              json={"decision": decision, "note": note})
+        assert decided.status_code == 200, decided.get_json()
+    page.reload()
+    card = page.locator(f'[data-rect="{refused.id}"]')
+    expect(card.locator("[data-rect-appeal]")).to_have_text(
+        "申诉未成立，维持原结论 · 处理意见：照片显示缺失属实")
+    expect(card.get_by_role("button", name="提交整改")).to_be_visible()
+    expect(page.locator(f'[data-rect="{granted.id}"]')).to_have_count(0)
+    withdrawn = page.locator(f'#withdrawn [data-rect-withdrawn="{granted.id}"]')
+    expect(withdrawn).to_contain_text("申诉成立，已撤销 · 处理意见：核实无误")
+    expect(withdrawn).to_contain_text("该问题已撤销，无需整改")
+    expect(page.locator("#h-withdrawn")).to_have_text("申诉成立，已撤销")
+    shows_no_placeholder(page)

@@ -1,7 +1,7 @@
 """Filling in and submitting inspections: drafts, conflicts, idempotent submission, scoring."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ from ..helpers import (
     new_key,
     passing_answers,
     submit_filled,
+    visit_times,
 )
 
 
@@ -296,9 +297,7 @@ def test_mystery_visit_times_give_the_waiting_minutes(client, api, first):
     mystery = first("mystery_visit")
     headers = api(filler_of(mystery))
     items = form(client, headers, mystery.id)["checklist"]["items"]
-    start = datetime(2026, 10, 9, 9, 30, tzinfo=timezone(timedelta(hours=8)))
-    events = {name: (start + timedelta(minutes=m)).isoformat() for name, m in
-              (("arrival", 0), ("ticket", 1), ("called", 23), ("served", 24), ("left", 35))}
+    events = visit_times(mystery, arrival=0, ticket=1, called=23, served=24, left=35)
     answers = passing_answers(items)
     answers["EFF-01"] = {"value": 0}  # overwritten by the tapped times
     attach_photos(client, headers, mystery.id, items, {**answers, "EFF-01": {"value": "fail"}})
@@ -318,8 +317,7 @@ def test_events_out_of_order_are_refused(client, api, first):
     mystery = first("mystery_visit")
     headers = api(filler_of(mystery))
     state = form(client, headers, mystery.id)
-    events = {"arrival": "2026-10-09T09:29:00+08:00", "ticket": "2026-10-09T09:40:00+08:00",
-              "called": "2026-10-09T09:30:00+08:00"}
+    events = visit_times(mystery, arrival=0, ticket=11, called=1)
     response = client.put(f"/api/v1/inspections/{mystery.id}/draft", headers=headers,
                           json={"version": state["version"], "answers": {}, "events": events})
     assert response.status_code == 200, response.get_json()

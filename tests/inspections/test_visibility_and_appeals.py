@@ -12,7 +12,14 @@ from inspect_app.auth.models import User
 from inspect_app.extensions import db
 from inspect_app.inspections.models import Finding, Inspection, InspectionTeam
 
-from ..helpers import attach_photos, filler_of, new_key, passing_answers, submit_filled
+from ..helpers import (
+    attach_photos,
+    filler_of,
+    new_key,
+    passing_answers,
+    submit_filled,
+    visit_times,
+)
 
 
 def outlet_manager_of(inspection: Inspection) -> str:
@@ -91,9 +98,7 @@ def test_mystery_shopper_stays_anonymous_to_the_outlet(client, api, first):
     account, scenario or exact times?"""
     mystery = first("mystery_visit")
     shopper = mystery.assignee
-    events = {"arrival": "2026-10-09T09:30:00+08:00", "ticket": "2026-10-09T09:31:00+08:00",
-              "called": "2026-10-09T09:40:00+08:00", "served": "2026-10-09T09:41:00+08:00",
-              "left": "2026-10-09T09:55:00+08:00"}
+    events = visit_times(mystery, arrival=0, ticket=1, called=10, served=11, left=25)
     code = failing_item(client, api, mystery)
     response = submit_filled(client, api(shopper.username), mystery.id, fail=(code,),
                              extra={"events": events})
@@ -102,10 +107,11 @@ def test_mystery_shopper_stays_anonymous_to_the_outlet(client, api, first):
     client.post(f"/api/v1/findings/{finding.id}/appeals",
                 json={"category": "facts_wrong", "text": "当日该岗位有人值守，请复核"},
                 headers=api(outlet_manager_of(mystery)))
-    secrets = [shopper.display_name, shopper.username, "2026-10-09T09", mystery.scenario]
+    secrets = [shopper.display_name, shopper.username, events["arrival"][:13], mystery.scenario]
     # the clock times alone, too, but only in what shows this visit: other rows carry today's
     # timestamps (an appeal lodged, another inspection updated), which may read 09:30
-    clock = ["09:30", "09:31", "09:40", "T09"]
+    clock = [events[name][11:16] for name in ("arrival", "ticket", "called")] + [
+        "T" + events["arrival"][11:13]]
     for username in (outlet_manager_of(mystery), subbranch_manager_of(mystery)):
         headers = api(username)
         pages = [client.get(f"/api/v1/inspections/{mystery.id}", headers=headers),

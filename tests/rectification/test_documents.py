@@ -13,7 +13,7 @@ from inspect_app.auth.models import User
 from inspect_app.extensions import db
 from inspect_app.rectification.operations import local_today
 
-from ..helpers import filler_of, jpeg, new_key, submit_filled
+from ..helpers import filler_of, jpeg, new_key, submit_filled, visit_times
 from .conftest import (
     items_of,
     other_subbranch_manager,
@@ -22,9 +22,8 @@ from .conftest import (
     submit_fix,
 )
 
-EVENTS = {"arrival": "2026-10-09T09:37:00+08:00", "ticket": "2026-10-09T09:38:00+08:00",
-          "called": "2026-10-09T09:52:00+08:00", "served": "2026-10-09T09:53:00+08:00",
-          "left": "2026-10-09T10:11:00+08:00"}
+#: A mystery visit's times, minutes after arrival (see :func:`~tests.helpers.visit_times`).
+VISIT = {"arrival": 7, "ticket": 8, "called": 22, "served": 23, "left": 41}
 
 
 def pdf_text(response) -> str:
@@ -73,16 +72,17 @@ def test_inspection_list_has_chinese_names_items_and_page_numbers(client, api,
     assert re.search(r"第1页共\d+页", flat)
 
 
-def test_outlet_copy_hides_flags_and_the_mystery_shopper(client, api, failed_inspection):
+def test_outlet_copy_hides_flags_and_the_mystery_shopper(client, api, first, failed_inspection):
     """Does the outlet's (and sub-branch's) copy of a mystery visit's list and report show
     neither evidence flags nor the shopper's name, account or exact times — while the
     service manager's copy shows the flag?"""
-    inspection, _ = failed_inspection(mode="mystery_visit", count=1, extra={"events": EVENTS})
+    events = visit_times(first("mystery_visit"), **VISIT)
+    inspection, _ = failed_inspection(mode="mystery_visit", count=1, extra={"events": events})
     shopper = inspection.assignee
     item = items_of(inspection)[0]
     flag_after_photo(client, api, inspection, item.id)
-    secrets = [shopper.display_name, shopper.username, "09:37", "09:38", "09:52", "09:53",
-               "10:11", "T09", inspection.scenario]
+    secrets = [shopper.display_name, shopper.username, *(e[11:16] for e in events.values()),
+               "T" + events["arrival"][11:13], inspection.scenario]
     urls = [f"/api/v1/inspections/{inspection.id}/rectification-list.pdf",
             f"/api/v1/inspections/{inspection.id}/report.pdf"]
     for username in (outlet_manager_of(inspection), subbranch_manager_of(inspection)):

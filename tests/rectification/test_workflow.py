@@ -438,6 +438,56 @@ def test_overturned_appeal_closes_the_item_as_withdrawn(client, api, failed_insp
     assert "rectification.withdraw" in audit_actions(item.id)
 
 
+def test_an_appealed_finding_says_where_its_appeal_stands_on_its_item(client, api,
+                                                                     failed_inspection):
+    """The outlet appeals two findings: do their items in the outlet's rectification list say
+    申诉处理中 while the appeals wait — the deadline running all the same — then 申诉未成立
+    with the reviewer's note for the one refused (still to fix), and 申诉成立，已撤销 for the
+    one granted, which the list of recently withdrawn items holds?"""
+    inspection, _ = failed_inspection(count=3)
+    refused, granted, untouched = items_of(inspection)
+    outlet = api(outlet_manager_of(inspection))
+
+    def listed(query: str = "state=open&state=submitted") -> dict[int, dict]:
+        response = client.get(f"/api/v1/rectification/items?{query}", headers=outlet)
+        assert response.status_code == 200, response.get_json()
+        return {row["id"]: row for row in response.get_json()["items"]}
+
+    appeals = {}
+    for item in (refused, granted):
+        made = client.post(f"/api/v1/findings/{item.finding_id}/appeals", headers=outlet,
+                           json={"category": "facts_wrong", "text": "检查当日设施齐全，请复核"})
+        assert made.status_code == 201, made.get_json()
+        appeals[item.id] = made.get_json()["id"]
+    refused.deadline = local_today() - timedelta(days=1)  # the appeal stops no clock
+    db.session.commit()
+    rows = listed()
+    for item in (refused, granted):
+        assert rows[item.id]["appeal"] == {"status": "pending", "status_label": "申诉处理中",
+                                           "decision_note": None}
+    assert rows[refused.id]["overdue"] is True
+    assert rows[untouched.id]["appeal"] is None
+    english = client.get(f"/api/v1/rectification/items/{granted.id}?lang=en", headers=outlet)
+    assert english.get_json()["appeal"]["status_label"] == "Appeal pending"
+    client.get("/api/v1/rectification/items?lang=zh", headers=outlet)
+
+    for item, decision, note in ((refused, "upheld", "照片显示缺失属实"),
+                                 (granted, "overturned", "核实无误")):
+        decided = client.post(f"/api/v1/appeals/{appeals[item.id]}/decide", headers=api("fwgl2"),
+                              json={"decision": decision, "note": note})
+        assert decided.status_code == 200, decided.get_json()
+    rows = listed()
+    assert granted.id not in rows
+    assert rows[refused.id]["state"] == "open" and rows[refused.id]["appeal"] == {
+        "status": "upheld", "status_label": "申诉未成立，维持原结论", "decision_note": "照片显示缺失属实"}
+    withdrawn = listed(f"state=closed&closed_reason=withdrawn&closed_from={local_today()}")
+    assert list(withdrawn) == [granted.id]
+    assert withdrawn[granted.id]["appeal"] == {
+        "status": "overturned", "status_label": "申诉成立，已撤销", "decision_note": "核实无误"}
+    later = local_today() + timedelta(days=1)
+    assert listed(f"state=closed&closed_reason=withdrawn&closed_from={later}") == {}
+
+
 def test_only_the_inspected_outlet_is_offered_the_fix_form(client, api, failed_inspection):
     """Does each item say whether the viewer may submit its fix — the outlet yes, the service
     manager and the inspector (who see the list too) no — so the phone offers the form only

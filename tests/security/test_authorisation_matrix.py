@@ -671,13 +671,21 @@ def _walk(value, path=""):
             yield from _walk(item, f"{path}[{index}]")
 
 
+#: What a mystery visit's record holds (its scenario and timed events): never the outlet side's.
+VISIT_RECORD = {"scenario", "events", "visit_timeline"}
+
+
 def field_rule_violations(role: str, answers: list[tuple], shopper: User) -> list[str]:
-    """GPS and capture facts only for service managers; the shopper never named to outlets."""
+    """GPS and capture facts only for service managers; the shopper never named to outlets,
+    nor the visit's scenario and times shown to them."""
     problems = []
     for method, url, body in answers:
         for path, key, value in _walk(body):
             if key in {"gps", "client_facts"} and value not in (None, {}) and role != "fwgl":
                 problems.append(f"{role} sees {key} at {method} {url} {path}: {value}")
+            if key in VISIT_RECORD and value not in (None, {}, []) \
+                    and role in {"wd.lb01", "zh.lubei"}:
+                problems.append(f"{role} sees the visit's {key} at {method} {url} {path}")
         if role in {"wd.lb01", "zh.lubei"}:
             text = json.dumps(body, ensure_ascii=False)
             for secret in (shopper.username, shopper.display_name):

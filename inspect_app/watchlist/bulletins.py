@@ -149,3 +149,24 @@ def _saved(workbook: Workbook, sheets: list[tuple[str, list[str], list[list[Any]
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def ranking_xlsx(label: str, outlets: list[dict[str, Any]],
+                 subbranches: list[dict[str, Any]]) -> bytes:
+    """A period's full ranking as a workbook, Chinese headers like the bulletin's: every
+    ranked outlet of the reader's scope, then the sub-branches (the others, for a sub-branch
+    manager, by rank only)."""
+    workbook = Workbook()
+    first = workbook.active
+    first.title = "概况"
+    first.append(["排名", label])
+    first.append(["参加排名网点数", len(outlets)])
+    return _saved(workbook, [
+        ("网点排名", ["名次", "网点", "支行", "综合得分", "等级", "检查次数", "自查均分",
+                      "独立检查均分"],
+         [[r["rank"], r["name"], r["subbranch"], r["combined"], r["grade"], r["count"],
+           r["self_mean"], r["independent_mean"]] for r in outlets]),
+        ("支行排名", ["名次", "支行", "综合得分", "检查次数"],
+         [[r.get("rank"), r["name"], r["combined"], r["count"]] if r.get("name")
+          else [r.get("rank"), "其他支行"] for r in subbranches]),
+    ])

@@ -1,18 +1,23 @@
-"""Rankings and bulletins as managers read them: ties at the top, real ranks, modes in the
-programme's order."""
+"""Rankings, bulletins and trends as managers read them: ties at the top, real ranks, the
+whole ranking, ways to every outlet's trend, and words that say what the figures mean."""
 from __future__ import annotations
 
 import io
 import re
+import xml.etree.ElementTree as ET
 
 import openpyxl
 import pytest
+import sqlalchemy as sa
 from pypdf import PdfReader
 
+from inspect_app.extensions import db
+from inspect_app.orgs.models import OrgKind, OrgUnit
 from inspect_app.watchlist import dashboards
 
 #: inside the demo's history: 31 outlets score 100.00 that month
 MONTH = "kind=month&day=2026-10-15"
+NS = "{http://www.w3.org/2000/svg}"
 
 
 def rows(*ranks: int) -> list[dict]:
@@ -54,6 +59,20 @@ def test_an_outlet_manager_still_sees_only_their_standing():
     assert dashboards.ends_for(rows(1, 1, 1, 4), standing) == ([], [])
 
 
+def chart(page: str, title: str) -> ET.Element:
+    """The chart of ``page`` titled ``title``, parsed."""
+    for svg in re.findall(r"<svg.*?</svg>", page, flags=re.S):
+        root = ET.fromstring(svg)
+        if root.find(f"{NS}title").text == title:
+            return root
+    raise AssertionError(f"no chart {title}")
+
+
+def linked_ids(root: ET.Element) -> list[int]:
+    return [int(re.search(r"/manage/trend/(\d+)", a.get("href")).group(1))
+            for a in root.iter(f"{NS}a")]
+
+
 def firsts_and_bulletin(client, api, username: str) -> tuple[set[int], dict, str]:
     """October's outlets ranked first for ``username``, their bulletin, and what it says of
     the ones its best list leaves out."""
@@ -88,6 +107,19 @@ def test_a_tie_for_first_shows_as_a_tie_in_the_bulletin(client, api, login, demo
     assert len(values) == 6 and said in values[-1][1]
     assert all(row[0] == 1 for row in values[:5])
     assert all(row[0] > 1 for row in xlsx["排名靠后"].iter_rows(min_row=2, values_only=True))
+
+
+@pytest.mark.parametrize("username", ["zh.lubei", "fwgl"])
+def test_the_rankings_page_shows_a_tie_for_first_as_a_tie(client, api, login, demo, username):
+    """On the rankings page, is no outlet tied for first among the worst bars, and does the
+    page say how many more share first place?"""
+    firsts, _, said = firsts_and_bulletin(client, api, username)
+    login(username, "Demo@2026")
+    page = client.get(f"/manage/rankings?{MONTH}").get_data(as_text=True)
+    worst = linked_ids(chart(page, "排名靠后网点"))
+    assert worst and not firsts & set(worst)
+    assert set(linked_ids(chart(page, "排名前列网点"))) <= firsts
+    assert said in page
 
 
 def test_the_bulletin_page_says_real_ranks_and_numbers_no_placeholder(client, api, login,
@@ -125,3 +157,107 @@ def test_the_bulletin_counts_modes_in_the_programmes_order(client, api, login, d
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.data))["概况"]
     assert [row[0] for row in sheet.iter_rows(min_row=3, values_only=True)] == [
         f"{mode}次数" for mode in order]
+
+
+def test_every_ranked_outlet_is_on_the_rankings_page_with_a_way_to_its_trend(client, api,
+                                                                            login, demo):
+    """Are all 76 ranked outlets of October on the rankings page (a page of 50, then the
+    rest), each with its rank, score and number of checks and a link to its trend, the
+    best and worst bars linking there too — and does the workbook hold them all?"""
+    ranking = [r for r in client.get(f"/api/v1/dashboard/rankings?{MONTH}",
+                                     headers=api("fwgl")).get_json()["outlets"]
+               if r["combined"] is not None]
+    login("fwgl", "Demo@2026")
+    seen = []
+    for page_number in (1, 2):
+        page = client.get(f"/manage/rankings?{MONTH}&page={page_number}").get_data(as_text=True)
+        table = page.split('id="full-ranking"')[1].split("</details>")[0]
+        seen += re.findall(r'<tr data-rank="(\d+)"><td>\d+</td><td class="name"><a href="'
+                           r'/manage/trend/(\d+)\?day=2026-10-31">[^<]+</a>.*?'
+                           r'<td class="num">([\d.]+)</td><td class="num">(\d+)</td></tr>',
+                           table)
+        assert f"第 {page_number} / 2 页" in table
+    assert [(int(rank), int(id_), float(score), int(count)) for rank, id_, score, count
+            in seen] == [(r["rank"], r["id"], r["combined"], r["count"]) for r in ranking]
+    page = client.get(f"/manage/rankings?{MONTH}").get_data(as_text=True)
+    assert len(linked_ids(chart(page, "排名前列网点"))) == 5
+    assert len(linked_ids(chart(page, "排名靠后网点"))) == 5
+    middle = ranking[40]
+    trend = client.get(f"/manage/trend/{middle['id']}?day=2026-10-31")
+    assert trend.status_code == 200 and middle["name"] in trend.get_data(as_text=True)
+
+    workbook = client.get(f"/manage/rankings?{MONTH}&format=xlsx")
+    assert workbook.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.data))["网点排名"]
+    assert [(row[0], row[1], row[3], row[5]) for row in sheet.iter_rows(
+        min_row=2, values_only=True)] == [(r["rank"], r["name"], r["combined"], r["count"])
+                                          for r in ranking]
+
+
+def test_a_subbranch_head_reaches_the_trends_of_their_own_outlets_only(client, login, demo):
+    """A sub-branch manager's rankings and sub-branch trend: does every outlet link lead to
+    one of their own outlets' trends (which open), none to another sub-branch's (404), and
+    does the sub-branch's trend list its outlets with links?"""
+    lubei = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB"))
+    own = set(db.session.scalars(sa.select(OrgUnit.id).where(
+        OrgUnit.parent_id == lubei.id, OrgUnit.kind == OrgKind.outlet, OrgUnit.is_active)))
+    other = db.session.scalar(sa.select(OrgUnit.id).where(
+        OrgUnit.kind == OrgKind.outlet, OrgUnit.parent_id != lubei.id))
+    login("zh.lubei", "Demo@2026")
+    page = client.get(f"/manage/rankings?{MONTH}").get_data(as_text=True)
+    linked = {int(i) for i in re.findall(r'href="/manage/trend/(\d+)', page)}
+    assert own & linked and linked <= own | {lubei.id}
+    for unit_id in linked:
+        assert client.get(f"/manage/trend/{unit_id}").status_code == 200
+    assert client.get(f"/manage/trend/{other}").status_code == 404
+    trend = client.get(f"/manage/trend/{lubei.id}?day=2026-10-31").get_data(as_text=True)
+    outlets = trend.split('id="outlets"')[1]
+    assert "下属网点 · 2026年10月" in outlets
+    assert {int(i) for i in re.findall(r'href="/manage/trend/(\d+)', outlets)} == own
+
+
+def test_most_failed_items_are_written_whole_on_the_rankings_page(client, api, login, demo):
+    """Is each of the most-failed items' text written whole in the chart (over several lines
+    where long), not cut to a few characters with the rest only in a hover tooltip?"""
+    items = client.get(f"/api/v1/dashboard/failed-items?{MONTH}&limit=8",
+                       headers=api("fwgl")).get_json()["items"]
+    login("fwgl", "Demo@2026")
+    root = chart(client.get(f"/manage/rankings?{MONTH}").get_data(as_text=True),
+                 "失分最多的检查项")
+    written = ["".join(t.text for t in bar.iter(f"{NS}text") if t.get("font-size") != "11")
+               for bar in root.iter(f"{NS}g") if bar.get("class") == "bar"]
+    assert written == [f"{r['item_code']} {r['item_text']}" for r in items]
+    assert any(len(r["item_text"]) > 12 for r in items)
+
+
+def test_trend_axes_say_months_and_years_in_the_pages_language(client, login, demo):
+    """Does the 12-month trend's axis read months (10月, Oct in English) with the year under
+    January, never "26-01", which looks like a day?"""
+    lubei = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB"))
+    login("fwgl", "Demo@2026")
+    url = f"/manage/trend/{lubei.id}?day=2026-10-31"
+    root = chart(client.get(url).get_data(as_text=True), "路北支行 近 12 个月趋势")
+    written = ["".join(t.itertext()) for t in root.iter(f"{NS}text")]
+    assert "10月" in written and "2026年" in written
+    assert not [t for t in written if re.fullmatch(r"\d\d-\d\d", t)]
+    english = client.get(url + "&lang=en").get_data(as_text=True)
+    root = chart(english, "路北支行: trend over 12 months")
+    written = ["".join(t.itertext()) for t in root.iter(f"{NS}text")]
+    assert "Oct" in written and "2026" in written
+
+
+def test_the_watch_list_says_what_its_trend_arrows_mean(client, login, demo):
+    """Do the watch-list, an entry and a trend page say what ↑ → ↓ mean, with the 2-point
+    threshold — in Chinese and in English?"""
+    from inspect_app.watchlist.models import WatchlistEntry
+
+    entry = db.session.scalar(sa.select(WatchlistEntry).order_by(WatchlistEntry.id))
+    login("fwgl", "Demo@2026")
+    for path in ("/manage/watchlist", f"/manage/watchlist/{entry.id}",
+                 f"/manage/trend/{entry.unit_id}"):
+        page = client.get(path).get_data(as_text=True)
+        legend = re.search(r"<p[^>]*data-trend-legend>(.*?)</p>", page, flags=re.S).group(1)
+        assert "↑" in legend and "↓" in legend and "→" in legend and "2 分" in legend, path
+    page = client.get("/manage/watchlist?lang=en").get_data(as_text=True)
+    legend = re.search(r"<p[^>]*data-trend-legend>(.*?)</p>", page, flags=re.S).group(1)
+    assert "2 points" in legend

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Final
 from xml.sax.saxutils import escape
@@ -110,12 +110,14 @@ class Band:
 
 @dataclass(frozen=True, slots=True)
 class Bar:
-    """One bar: ``highlight`` marks it (e.g. watch-listed); ``note`` is shown after the value."""
+    """One bar: ``highlight`` marks it (e.g. watch-listed); ``note`` is shown after the value;
+    ``href`` makes the bar and its label a link (e.g. to the unit's trend)."""
 
     label: str
     value: float | None
     highlight: bool = False
     note: str | None = None
+    href: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +201,33 @@ def truncate(text: str, max_width: float, size: float) -> str:
             break
         out += ch
     return out + "…"
+
+
+def wrap(text: str, max_width: float, size: float) -> list[str]:
+    """``text`` broken into lines that each fit ``max_width`` at font ``size`` — whole, never
+    cut: a line breaks after a space where there is one near the end, else between any two
+    characters (Chinese has no spaces)."""
+    text = _clean(text).strip()
+    lines: list[str] = []
+    line = ""
+    for ch in text:
+        if line and text_width(line + ch, size) > max_width:
+            space = line.rfind(" ")
+            if space > len(line) // 2:  # a Latin word stays whole
+                lines.append(line[:space])
+                line = line[space + 1:]
+            else:
+                lines.append(line)
+                line = ""
+            if ch == " " and not line:
+                continue
+        line += ch
+    return [*lines, line] if line or not lines else lines
+
+
+def _linked(href: str | None, body: str) -> str:
+    """``body`` inside a link to ``href`` (SVG 2 ``<a href>``), or as it is without one."""
+    return f'<a href="{_a(href)}" class="link">{body}</a>' if href else body
 
 
 def _chart_id(kind: str, *parts: object) -> str:
@@ -288,12 +317,17 @@ def line_chart(series: Sequence[Series], *, title: str, y_min: float = 0, y_max:
                width: int = 360, height: int = 220,
                bands: Sequence[Band | tuple[float, str]] | None = None,
                value_format: str = "{:.1f}", chart_id: str | None = None,
-               words: ChartText = CHINESE) -> str:
+               words: ChartText = CHINESE, ticks: Mapping[str, str] | None = None,
+               tick_groups: Mapping[str, str] | None = None) -> str:
     """A trend chart (e.g. monthly scores of an outlet): one line per series, gaps where a value
-    is None, optional horizontal ``bands`` (e.g. grade lines at 60/80/90).
+    is None, optional horizontal ``bands`` (e.g. grade lines at 60/80/90), labelled in a margin
+    right of the plot, clear of the lines.
 
     The x axis is the labels in order of first appearance across the series; values outside
-    ``y_min``–``y_max`` are drawn at the edge (the ``<desc>`` gives the true value).
+    ``y_min``–``y_max`` are drawn at the edge (the ``<desc>`` gives the true value). ``ticks``
+    gives a shorter text to write under a label on the axis (``"1月"`` for ``"2026年1月"``,
+    which the ``<desc>`` keeps), and ``tick_groups`` a second line under some labels, always
+    written (the year under the first month and under each January).
     """
     bands_ = [b if isinstance(b, Band) else Band(*b) for b in (bands or ())]
     labels: list[str] = []
@@ -306,16 +340,23 @@ def line_chart(series: Sequence[Series], *, title: str, y_min: float = 0, y_max:
         return _empty("line", title, width, height, chart_id, words)
     if not y_max > y_min:
         y_min, y_max = (y_min, y_min + 1)
+    ticks, tick_groups = dict(ticks or {}), dict(tick_groups or {})
     chart_id = chart_id or _chart_id(
         "line", title, [(s.name, list(s.points)) for s in series], y_min, y_max, width, height,
-        bands_, value_format)
+        bands_, value_format, sorted(ticks.items()), sorted(tick_groups.items()))
 
     legend, legend_h = _legend([(PALETTE[i % len(PALETTE)], s.name) for i, s in enumerate(series)],
                                8, 36, width - 16, swatch="line", words=words)
-    left, right, top, bottom = 34.0, width - 12.0, 36 + legend_h + 6, height - 30.0
+    shown_bands = [b for b in bands_ if _finite(b.value) is not None and y_min <= b.value <= y_max]
+    margin = max((text_width(_clean(b.label), 10) for b in shown_bands), default=0)
+    axis_h = 30.0 + (13 if tick_groups else 0)
+    if tick_groups:
+        height += 13
+    left, right = 34.0, width - 12.0 - (margin + 4 if margin else 0)
+    top, bottom = 36 + legend_h + 6, height - axis_h
     if bottom - top < 40:  # many series: keep a usable plot by growing the chart
-        height = int(top + 40 + 30)
-        bottom = height - 30.0
+        height = int(top + 40 + axis_h)
+        bottom = height - axis_h
 
     def y_of(value: float) -> float:
         value = min(max(value, y_min), y_max)
@@ -333,29 +374,47 @@ def line_chart(series: Sequence[Series], *, title: str, y_min: float = 0, y_max:
                     f'stroke="{GRID}" stroke-width="1"/>')
         body.append(f'<text x="{_n(left - 4)}" y="{_n(y + 4)}" text-anchor="end" font-size="10" '
                     f'fill="{MUTED}">{_t(_n(value))}</text>')
-    widest = max(text_width(label, 10) for label in labels)
+    def tick(label: str) -> str:
+        return ticks.get(label, label)
+
+    widest = max(text_width(tick(label), 10) for label in labels)
     every = max(1, math.ceil((widest + 6) / step)) if len(labels) > 1 else 1
     room = max(step * every, 30)
+
+    def placed(x: float, text: str) -> tuple[float, str, float]:
+        """``(x, anchor, left edge)`` of ``text`` centred under ``x``, unless that would run
+        off either edge of the chart."""
+        size = text_width(text, 10)
+        if x + size / 2 > width - 2:
+            return width - 2, "end", width - 2 - size
+        if x - size / 2 < 2:
+            return 2, "start", 2
+        return x, "middle", x - size / 2
+
+    last = len(labels) - 1
     for i, label in enumerate(labels):
-        last = len(labels) - 1
         if (last - i) % every:
             continue  # every ``every``-th label counted back from the last: evenly spaced
-        shown = truncate(label, room, 10)
-        x, anchor = x_of[label], "middle"
-        if x + text_width(shown, 10) / 2 > width - 2:  # the last label would run off the edge
-            x, anchor = width - 2, "end"
+        shown = truncate(tick(label), room, 10)
+        x, anchor, _ = placed(x_of[label], shown)
         body.append(f'<text x="{_n(x)}" y="{_n(bottom + 16)}" text-anchor="{anchor}" '
                     f'font-size="10" fill="{MUTED}">{_t(shown)}</text>')
+    groups = [(placed(x_of[label], text), text) for label in labels
+              for text in [_clean(tick_groups.get(label) or "")] if text]
+    for index, ((x, anchor, edge), text) in enumerate(groups):
+        following = groups[index + 1][0][2] if index + 1 < len(groups) else math.inf
+        if edge + text_width(text, 10) + 4 > following:
+            continue  # too close to the next group (a first December before a January)
+        body.append(f'<text x="{_n(x)}" y="{_n(bottom + 29)}" text-anchor="{anchor}" '
+                    f'font-size="10" fill="{MUTED}" class="tick-group">{_t(text)}</text>')
     body.append("</g>")
     label_y = math.inf  # band labels, lowest value first, each at least a line above the last
-    for band in sorted(bands_, key=lambda b: _finite(b.value) or 0):
-        if _finite(band.value) is None or not y_min <= band.value <= y_max:
-            continue
+    for band in sorted(shown_bands, key=lambda b: b.value):
         y = y_of(band.value)
-        label_y = min(y - 3, label_y - 11)
+        label_y = min(y + 3.5, label_y - 11)
         body.append(f'<g class="band"><line x1="{_n(left)}" y1="{_n(y)}" x2="{_n(right)}" '
                     f'y2="{_n(y)}" stroke="{MUTED}" stroke-width="1" stroke-dasharray="4 3"/>'
-                    f'<text x="{_n(right)}" y="{_n(label_y)}" text-anchor="end" font-size="10" '
+                    f'<text x="{_n(right + 4)}" y="{_n(label_y)}" font-size="10" '
                     f'fill="{MUTED}">{_t(band.label)}</text></g>')
 
     descs = []
@@ -400,14 +459,19 @@ def bar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = None
               horizontal: bool = True, width: int = 360, value_format: str = "{:.1f}",
               highlight_label: str | None = None, chart_id: str | None = None,
               words: ChartText = CHINESE, value_label: str | None = None,
-              highlight_colour: str = HIGHLIGHT, highlight_mark: str = "★") -> str:
+              highlight_colour: str = HIGHLIGHT, highlight_mark: str = "★",
+              wrap_labels: bool = False) -> str:
     """A bar chart for rankings and most-failed items, in the given order.
 
     ``value_label`` names what the bars measure in the legend (综合得分, 未通过次数); by
     default the words' ``value``.
 
     Horizontal bars (the default) suit long Chinese labels: a label too long for its column ends
-    in "…" and the full label is in the bar's ``<title>`` (a tooltip). Highlighted bars get a
+    in "…" and the full label is in the bar's ``<title>`` (a tooltip). With ``wrap_labels``
+    each label is written whole instead, over as many lines as it needs, above its bar across
+    the chart's width: a phone cannot hover for a tooltip, so long texts (checklist items)
+    stay readable. The value and its note always fit after the longest bar. A bar with an
+    ``href`` is a link, label and bar alike. Highlighted bars get a
     different colour (``highlight_colour``: red by default, :data:`GOOD` for a good mark), a
     mark (``highlight_mark``, "★") and a legend entry (``highlight_label``, by default the
     words' ``attention``). ``max_value`` defaults to the largest value.
@@ -420,7 +484,7 @@ def bar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = None
     top_value = _finite(max_value) or max((v for v in values if v is not None), default=0) or 1
     chart_id = chart_id or _chart_id("bar", title, list(bars), max_value, horizontal, width,
                                      value_format, highlight_label, value_label,
-                                     highlight_colour, highlight_mark)
+                                     highlight_colour, highlight_mark, wrap_labels)
     legend_items = [(BAR, value_label or words.value)] + (
         [(highlight_colour, f"{highlight_mark} {highlight_label}")]
         if any(b.highlight for b in bars) else [])
@@ -441,26 +505,38 @@ def bar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = None
         return words.remark.format(text=tooltip, note=bar.note) if bar.note else tooltip
 
     if horizontal:
-        row_h, label_w = 26, min(width * 0.38, 150)
-        bar_x, bar_room = 8 + label_w + 6, width - (8 + label_w + 6) - 70
-        height = top + row_h * len(bars) + 8
-        for index, (bar, value) in enumerate(zip(bars, values)):
-            y = top + index * row_h
+        # the value (and its note) after the longest bar, whole: "100.00 标杆" is never cut
+        tail = max(text_width(_fmt(v, value_format, words) + (f" {b.note}" if b.note else ""),
+                              11) for b, v in zip(bars, values)) + 10
+        label_w = 0.0 if wrap_labels else min(width * 0.38, 150)
+        bar_x = 8 + label_w + (0 if wrap_labels else 6)
+        bar_room = max(width - bar_x - max(tail, 40), 40)
+        y = top
+        for bar, value in zip(bars, values):
             colour = highlight_colour if bar.highlight else BAR
             length = 0 if value is None else max(0.0, min(value, top_value)) / top_value * bar_room
             label = (highlight_mark if bar.highlight else "") + bar.label
             tooltip = tooltip_of(bar, value)
             weight = f' font-weight="bold" fill="{highlight_colour}"' if bar.highlight else ""
             note = f" {bar.note}" if bar.note else ""
+            if wrap_labels:
+                lines = wrap(label, width - 16, 12)
+                text = "".join(
+                    f'<text x="8" y="{_n(y + 13 + 15 * index)}"{weight}>{_t(line)}</text>'
+                    for index, line in enumerate(lines))
+                y += 15 * len(lines)
+            else:
+                text = (f'<text x="{_n(8 + label_w)}" y="{_n(y + 15)}" text-anchor="end"'
+                        f'{weight}>{_t(truncate(label, label_w, 12))}</text>')
             body.append(
                 f'<g class="bar"><title>{_t(tooltip)}</title>'
-                f'<text x="{_n(8 + label_w)}" y="{_n(y + 15)}" text-anchor="end"{weight}>'
-                f'{_t(truncate(label, label_w, 12))}</text>'
-                f'<rect x="{_n(bar_x)}" y="{_n(y + 5)}" width="{_n(length)}" height="14" '
-                f'fill="{colour}"/>'
-                f'<text x="{_n(bar_x + length + 4)}" y="{_n(y + 16)}" font-size="11">'
-                f'{_t(truncate(_fmt(value, value_format, words) + note, width - bar_x - length - 6, 11))}'
-                f'</text></g>')
+                + _linked(bar.href, text
+                          + f'<rect x="{_n(bar_x)}" y="{_n(y + 5)}" width="{_n(length)}" '
+                            f'height="14" fill="{colour}"/>')
+                + f'<text x="{_n(bar_x + length + 4)}" y="{_n(y + 16)}" font-size="11">'
+                f'{_t(_fmt(value, value_format, words) + note)}</text></g>')
+            y += 30 if wrap_labels else 26
+        height = y + 8
     else:
         plot_h, slot = 150.0, (width - 16) / len(bars)
         base = top + 14 + plot_h
@@ -473,12 +549,15 @@ def bar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = None
             label = (highlight_mark if bar.highlight else "") + bar.label
             body.append(
                 f'<g class="bar"><title>{_t(tooltip)}</title>'
-                f'<rect x="{_n(x + slot * 0.15)}" y="{_n(base - length)}" '
-                f'width="{_n(slot * 0.7)}" height="{_n(length)}" fill="{colour}"/>'
-                f'<text x="{_n(x + slot / 2)}" y="{_n(base - length - 3)}" text-anchor="middle" '
-                f'font-size="10">{_t(truncate(_fmt(value, value_format, words), slot, 10))}</text>'
-                f'<text x="{_n(x + slot / 2)}" y="{_n(base + 14)}" text-anchor="middle" '
-                f'font-size="10">{_t(truncate(label, slot - 2, 10))}</text></g>')
+                + _linked(bar.href,
+                          f'<rect x="{_n(x + slot * 0.15)}" y="{_n(base - length)}" '
+                          f'width="{_n(slot * 0.7)}" height="{_n(length)}" fill="{colour}"/>'
+                          f'<text x="{_n(x + slot / 2)}" y="{_n(base + 14)}" '
+                          f'text-anchor="middle" font-size="10">'
+                          f'{_t(truncate(label, slot - 2, 10))}</text>')
+                + f'<text x="{_n(x + slot / 2)}" y="{_n(base - length - 3)}" '
+                f'text-anchor="middle" font-size="10">'
+                f'{_t(truncate(_fmt(value, value_format, words), slot, 10))}</text></g>')
     desc = words.bar_desc.format(title=title, n=len(bars), bars=words.semicolon.join(descs))
     return _svg(chart_id, width, height, title, desc, body)
 

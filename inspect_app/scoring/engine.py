@@ -492,16 +492,29 @@ def _mean(values: list[Fraction]) -> Fraction | None:
     return sum(values, Fraction(0)) / len(values) if values else None
 
 
-def combined_mean(mode_means: Mapping[str, float | None],
-                  mode_weights: Mapping[str, float]) -> float | None:
+def combined_mean(mode_means: Mapping[str, Fraction | Decimal | float | None],
+                  mode_weights: Mapping[str, Decimal | float]) -> float | None:
     """The combined score from per-mode means already aggregated elsewhere (e.g. by SQL for
     thousands of outlets): the weighting of :func:`period_score` — the mean of the mode means
-    weighted by ``mode_weights`` (pass ``rules.mode_weights``) — in floats, rounded to two
-    places. None when no mode with a positive weight has a mean."""
-    total = weight_sum = 0.0
+    weighted by ``mode_weights`` (pass ``rules.mode_weights``) — computed exactly and rounded
+    once, half up, to two places as :func:`period_score` does (97.005 is 97.01, never the
+    97.00 a binary float's ``round`` gives). Pass exact means (``Fraction``) where there are
+    some; a float is read as the decimal it prints as. None when no mode with a positive
+    weight has a mean."""
+    total = weight_sum = Fraction(0)
     for mode, mean in mode_means.items():
-        weight = mode_weights.get(mode, 0)
+        weight = _exact(mode_weights.get(mode, 0))
         if mean is not None and weight > 0:
-            total += float(weight) * mean
-            weight_sum += float(weight)
-    return round(total / weight_sum, 2) if weight_sum else None
+            total += weight * _exact(mean)
+            weight_sum += weight
+    return float(cents(total / weight_sum)) if weight_sum else None
+
+
+def _exact(value: Fraction | Decimal | float | int) -> Fraction:
+    """``value`` as an exact fraction; a float as the decimal it prints as (0.1 is 1/10)."""
+    if isinstance(value, Fraction):
+        return value
+    number = as_decimal(value)
+    if number is None:
+        raise TypeError(f"not a number: {value!r}")
+    return Fraction(number)

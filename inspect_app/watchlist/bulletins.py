@@ -63,9 +63,12 @@ def bulletin(kind: str, day: date, by: User) -> dict[str, Any]:
         "kind": kind, "title": TITLES[kind], "audience": "reviewer",
         "period": {"start": period.start.isoformat(), "end": period.end.isoformat(),
                    "label": period.label},
-        "inspections": {Mode(m).label if isinstance(m, str) else m.label: n
-                        for m, n in counts.items()},
+        # in the programme's order (自查, 互查, 抽查, 暗访), whatever order the database
+        # answered in
+        "inspections": {mode.label: counts[key] for mode in Mode
+                        for key in (mode, mode.value) if key in counts},
         "best": best, "worst": worst, "standing": standing,
+        "tied_with_best": dashboards.tied_with_best(ranking, best),
         "benchmarks": [r for r in ranking if r["is_benchmark"]],
         "subbranches": [r for r in dashboards.subbranch_ranking(period, by)
                         if r.get("name")],
@@ -76,6 +79,12 @@ def bulletin(kind: str, day: date, by: User) -> dict[str, Any]:
                                   "note_data": data, "unit": name}
                                  for k, on, note, data, name in events]},
     }
+
+
+def tied_text(tied: dict[str, int]) -> str:
+    """The Chinese line under a best list that leaves out units sharing its last rank (PDF
+    and workbook; the page says it in the reader's language)."""
+    return f"另有 {tied['count']} 个网点并列第 {tied['rank']} 名"
 
 
 def bulletin_pdf(data: dict[str, Any]) -> bytes:
@@ -100,7 +109,8 @@ def bulletin_xlsx(data: dict[str, Any]) -> bytes:
     sheets += [
         ("排名前列", ["名次", "网点", "支行", "综合得分", "等级"],
          [[r["rank"], r["name"], r["subbranch"], r["combined"], r["grade"]]
-          for r in data["best"]]),
+          for r in data["best"]] + ([[None, tied_text(data["tied_with_best"])]]
+                                    if data["tied_with_best"] else [])),
         ("排名靠后", ["名次", "网点", "支行", "综合得分", "等级"],
          [[r["rank"], r["name"], r["subbranch"], r["combined"], r["grade"]]
           for r in data["worst"]]),
@@ -121,6 +131,11 @@ def bulletin_xlsx(data: dict[str, Any]) -> bytes:
     first.append(["期末在册名单数", data["watchlist"]["active"]])
     for mode, count in data["inspections"].items():
         first.append([f"{mode}次数", count])
+    return _saved(workbook, sheets)
+
+
+def _saved(workbook: Workbook, sheets: list[tuple[str, list[str], list[list[Any]]]]) -> bytes:
+    """``workbook`` with one sheet per ``(title, headers, rows)`` added, as .xlsx bytes."""
     for title, headers, rows in sheets:
         sheet = workbook.create_sheet(title)
         sheet.append(headers)
@@ -129,8 +144,29 @@ def bulletin_xlsx(data: dict[str, Any]) -> bytes:
         for row in rows:
             sheet.append([_cell(value) for value in row])
         sheet.freeze_panes = "A2"
-        for column, width in zip("ABCDE", (10, 36, 14, 12, 40)):
+        for column, width in zip("ABCDEFGH", (10, 36, 14, 12, 40, 12, 12, 12)):
             sheet.column_dimensions[column].width = width
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def ranking_xlsx(label: str, outlets: list[dict[str, Any]],
+                 subbranches: list[dict[str, Any]]) -> bytes:
+    """A period's full ranking as a workbook, Chinese headers like the bulletin's: every
+    ranked outlet of the reader's scope, then the sub-branches (the others, for a sub-branch
+    manager, by rank only)."""
+    workbook = Workbook()
+    first = workbook.active
+    first.title = "概况"
+    first.append(["排名", label])
+    first.append(["参加排名网点数", len(outlets)])
+    return _saved(workbook, [
+        ("网点排名", ["名次", "网点", "支行", "综合得分", "等级", "检查次数", "自查均分",
+                      "独立检查均分"],
+         [[r["rank"], r["name"], r["subbranch"], r["combined"], r["grade"], r["count"],
+           r["self_mean"], r["independent_mean"]] for r in outlets]),
+        ("支行排名", ["名次", "支行", "综合得分", "检查次数"],
+         [[r.get("rank"), r["name"], r["combined"], r["count"]] if r.get("name")
+          else [r.get("rank"), "其他支行"] for r in subbranches]),
+    ])

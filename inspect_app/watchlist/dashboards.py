@@ -188,9 +188,29 @@ def best_and_worst(ranking: list[dict[str, Any]], n: int = 5
                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The top ``n`` and, worst first, the bottom ``n`` (抓两头带中间). With fewer than ``2n``
     ranked, the upper half is the best and the lower half the worst: no outlet on both sides,
-    and the lowest score is never shown among the best of a small ranking."""
+    and the lowest score is never shown among the best of a small ranking.
+
+    Equal scores share a rank, so the worst side only holds units ranked below every unit on
+    the best side: an outlet tied for first place (or with the last of the best) is never
+    listed among the worst, however many share that rank — the worst side is then shorter,
+    or empty. :func:`tied_with_best` says how many tied units the best side leaves out."""
     best = ranking[:min(n, (len(ranking) + 1) // 2)]
-    return best, list(reversed(ranking[max(len(best), len(ranking) - n):]))
+    lowest = best[-1]["rank"] if best else 0
+    below = [row for row in ranking[len(best):] if row["rank"] > lowest]
+    return best, list(reversed(below[-n:]))
+
+
+def tied_with_best(ranking: list[dict[str, Any]], best: list[dict[str, Any]]
+                   ) -> dict[str, int] | None:
+    """When more units share the rank of the last one on the best side than the best side
+    shows (31 outlets at 100.00 for five places): ``{"rank": that rank, "count": how many
+    more}``; None when the best side ends where a rank does."""
+    if not best:
+        return None
+    shown = {id(row) for row in best}
+    count = sum(1 for row in ranking if row.get("rank") == best[-1]["rank"]
+                and id(row) not in shown)
+    return {"rank": best[-1]["rank"], "count": count} if count else None
 
 
 def ends_for(ranking: list[dict[str, Any]], standing: list[dict[str, Any]]
@@ -353,13 +373,18 @@ def trend(unit: OrgUnit, by: User, *, end: date, months: int = 12) -> list[dict[
     return result
 
 
+#: A change of the combined score smaller than this many points reads as flat (→).
+TREND_STEP = 2
+
+
 def trend_arrow(points: list[dict[str, Any]]) -> str:
-    """↑, ↓ or → from the last two months with a score (a change under 2 points is flat)."""
+    """↑, ↓ or → from the last two months with a score (a change under :data:`TREND_STEP`
+    points is flat)."""
     values = [p["combined"] for p in points if p["combined"] is not None]
     if len(values) < 2:
         return "→"
     delta = values[-1] - values[-2]
-    return "↑" if delta >= 2 else "↓" if delta <= -2 else "→"
+    return "↑" if delta >= TREND_STEP else "↓" if delta <= -TREND_STEP else "→"
 
 
 def raw_answer_ranking(period: Period) -> list[tuple[int, float]]:

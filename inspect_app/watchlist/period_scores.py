@@ -38,6 +38,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -47,6 +48,7 @@ from ..i18n import bank_midnight, local_date
 from ..inspections.models import RESULT_VISIBLE, Finding, FindingStatus, Inspection
 from ..orgs.models import OrgKind, OrgUnit
 from ..scoring import DEFAULT_RULES, combined_mean
+from ..scoring._numbers import cents
 from .models import PeriodFailure, PeriodScore
 
 #: Period kinds a ranking can ask for.
@@ -54,7 +56,6 @@ KINDS = ("week", "month", "quarter")
 #: ``mode`` of the rows over all modes (the combined score).
 ALL_MODES = ""
 
-_WEIGHTS = {mode: float(weight) for mode, weight in DEFAULT_RULES.mode_weights.items()}
 _VISIBLE = [status.value for status in RESULT_VISIBLE]
 _INSPECTION_FIELDS = ("status", "total", "outlet_id", "mode", "submitted_at")
 _OUTLET_FIELDS = ("parent_id", "is_active")
@@ -89,35 +90,38 @@ def _day(moment: datetime) -> date:
     return local_date(moment)
 
 
-def _r(value: float | None) -> float | None:
-    return round(value, 2) if value is not None else None
+def _r(value: Fraction | None) -> float | None:
+    """An exact figure rounded once, half up, to two places (as the scoring engine rounds:
+    a mean of exactly 97.005 is 97.01)."""
+    return float(cents(value)) if value is not None else None
 
 
 def figures(modes: Mapping[str, tuple[float, int]]) -> tuple:
     """``(combined, grade, inspections, self_mean, independent_mean, gap)`` from per-mode
-    ``(sum of scores, number of inspections)``, rounded to two places."""
+    ``(sum of scores, number of inspections)``, each rounded once, half up, to two places
+    (the engine's :func:`~inspect_app.scoring.period_score` arithmetic)."""
     count = independent_cents = independent_n = 0
     self_mean = None
-    means = {}
-    # Scores have two decimals: summing whole cents, modes in a fixed order, makes the result
-    # independent of the order the scores were added in (SQL here, Python in a rebuild).
+    means: dict[str, Fraction] = {}
+    # Scores have two decimals: their sum in whole cents is exact whatever the order they were
+    # added in (SQL here, Python in a rebuild); the means are exact fractions of it.
     for mode in sorted(modes):
         total, n = modes[mode]
-        cents = round(total * 100)
-        means[mode] = cents / n / 100
+        cents_ = round(total * 100)
+        means[mode] = Fraction(cents_, n * 100)
         count += n
         if mode == "self_check":
             self_mean = means[mode]
         else:
-            independent_cents += cents
+            independent_cents += cents_
             independent_n += n
-    combined = combined_mean(means, _WEIGHTS)
-    independent = independent_cents / independent_n / 100 if independent_n else None
+    combined = combined_mean(means, DEFAULT_RULES.mode_weights)
+    independent = Fraction(independent_cents, independent_n * 100) if independent_n else None
     band = DEFAULT_RULES.grade_for(combined)
-    gap = (_r(self_mean - independent)
+    gap = (self_mean - independent
            if self_mean is not None and independent is not None else None)
-    return (_r(combined), band.label if band else None, count, _r(self_mean),
-            _r(independent), gap)
+    return (combined, band.label if band else None, count, _r(self_mean), _r(independent),
+            _r(gap))
 
 
 def _rows(kind: str, start: date, unit_id: int, unit_kind: str,

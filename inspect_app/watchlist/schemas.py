@@ -228,6 +228,11 @@ class BulletinWatchlistSchema(ma.Schema):
     events = fields.List(fields.Nested(BulletinEventSchema))
 
 
+class TiedSchema(ma.Schema):
+    rank = fields.Integer(metadata={"description": "排名前列最后一个网点的名次"})
+    count = fields.Integer(metadata={"description": "与之并列、未列入排名前列的网点数"})
+
+
 class BulletinSchema(ma.Schema):
     """The weekly bulletin (周通报) or monthly summary (月总结); its PDF and workbook show the
     same figures."""
@@ -240,7 +245,9 @@ class BulletinSchema(ma.Schema):
         "description": "本期提交的检查次数，按检查方式（中文名称）"})
     best = fields.List(fields.Nested(OutletRankSchema), metadata={"description": "最好的网点"})
     worst = fields.List(fields.Nested(OutletRankSchema), metadata={
-        "description": "最差的网点，最差在前"})
+        "description": "最差的网点，最差在前；只含名次低于排名前列所有网点的网点（与前列并列者不算靠后）"})
+    tied_with_best = fields.Nested(TiedSchema, allow_none=True, metadata={
+        "description": "与排名前列最后一个网点并列、因名额未列出的网点（如另有 26 个网点并列第 1 名）；无则为 null"})
     standing = fields.List(fields.Nested(StandingSchema), metadata={
         "description": "只看单个网点的人（网点负责人）：本网点在全行的名次（此时 best、worst 为空）"})
     benchmarks = fields.List(fields.Nested(OutletRankSchema))

@@ -12,8 +12,9 @@ from datetime import date, timedelta
 
 import marshmallow as ma
 import sqlalchemy as sa
+from babel.dates import format_skeleton
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
-from flask_babel import format_date, gettext
+from flask_babel import format_date, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
@@ -33,7 +34,7 @@ from ..rectification.operations import list_figures
 from ..reports import charts
 from . import dashboards, rules_page
 from .api import visible_entries
-from .bulletins import bulletin, bulletin_pdf, bulletin_xlsx
+from .bulletins import bulletin, bulletin_pdf, bulletin_xlsx, ranking_xlsx
 from .models import ACTION_KINDS, EVENT_LABELS, WatchlistRuleSet
 from .operations import (
     active_rule_set,
@@ -53,8 +54,10 @@ pages_need(bp, Permission.reports_read)
 
 @bp.context_processor
 def reasons_in_the_pages_language() -> dict:
-    """Templates say a stored watch-list reason in the reader's language."""
-    return {"reason_label": reason_label, "reason_text": reason_text, "event_note": event_note}
+    """Templates say a stored watch-list reason in the reader's language (and what a trend
+    arrow means, with its threshold)."""
+    return {"reason_label": reason_label, "reason_text": reason_text, "event_note": event_note,
+            "trend_step": dashboards.TREND_STEP}
 
 
 def _chart_words() -> charts.ChartText:
@@ -67,9 +70,31 @@ def _grade_bands() -> list[tuple[float, str]]:
     return [(60, gettext("合格")), (80, gettext("良好")), (90, gettext("优秀"))]
 
 
-def _month(point: dict) -> str:
-    """A trend point's month, short: "11月" in Chinese, "Nov" in English."""
-    return format_date(date.fromisoformat(point["month"] + "-01"), "MMM")
+def _month_axis(points: list[dict]) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """For a monthly trend chart: each point's month in full as its key ("2026年1月", "Jan
+    2026": the chart's description reads it), the short text written on the axis ("1月",
+    "Jan" — never "26-01", which reads like a day) and, under the first month and each
+    January, the year."""
+    locale = get_locale()
+    keys, ticks, years = {}, {}, {}
+    for index, point in enumerate(points):
+        month = date.fromisoformat(point["month"] + "-01")
+        key = keys[point["month"]] = format_skeleton("yMMM", month, locale=locale)
+        ticks[key] = format_date(month, "MMM")
+        if index == 0 or month.month == 1:
+            years[key] = format_skeleton("y", month, locale=locale)
+    return keys, ticks, years
+
+
+def _trend_chart(points: list[dict], series: list[tuple[str, str]], title: str) -> str:
+    """A unit's monthly scores as a line chart: one line per ``(name, key)`` of ``series``,
+    grade lines, months on the axis with their years."""
+    keys, ticks, years = _month_axis(points)
+    return charts.line_chart(
+        [charts.Series(name, [(keys[p["month"]], p[key]) for p in points])
+         for name, key in series],
+        title=title, bands=_grade_bands(), words=_chart_words(), ticks=ticks,
+        tick_groups=years)
 
 
 def _day() -> date:
@@ -172,12 +197,9 @@ def entry(entry_id: int):
             db.session.rollback()
             error, status = say(exc.message), exc.status
     points = dashboards.trend(item.unit, g.user, end=local_today(), months=6)
-    chart = charts.line_chart(
-        [charts.Series(gettext("综合得分"), [(_month(p), p["combined"]) for p in points]),
-         charts.Series(gettext("独立检查"), [(_month(p), p["independent_mean"])
-                                          for p in points])],
-        title=gettext("%(name)s 近 6 个月得分", name=item.unit.name), bands=_grade_bands(),
-        words=_chart_words())
+    chart = _trend_chart(points, [(gettext("综合得分"), "combined"),
+                                  (gettext("独立检查"), "independent_mean")],
+                         gettext("%(name)s 近 6 个月得分", name=item.unit.name))
     return render_template("manage/entry.html", entry=annotate([item])[0], chart=chart,
                            kinds=ACTION_KINDS, event_labels=EVENT_LABELS, error=error,
                            problems=problems, failed=failed, values=values,
@@ -217,42 +239,60 @@ def rules():
                            can_manage=g.user.can(Permission.watchlist_manage)), status
 
 
+#: Rows of the full ranking on one page of the rankings page.
+RANKING_PAGE = 50
+
+
 @bp.get("/rankings")
 def rankings():
-    """Best and worst side by side, sub-branch ranking, most-failed items, inflation view."""
+    """Best and worst side by side, the full ranking a page at a time (and as a workbook),
+    sub-branch ranking, most-failed items, inflation view. Every outlet named links to its
+    trend: the reader's ranking holds only outlets in their scope."""
     kind = request.args.get("kind", "month")
     kind = kind if kind in ("week", "month", "quarter") else "month"
     day = _day()
     period = dashboards.period_for(kind, day)
     outlets = [r for r in dashboards.outlet_ranking(period, g.user) if r["combined"] is not None]
     subbranches = dashboards.subbranch_ranking(period, g.user)
+    standing = dashboards.outlet_standing(period, g.user)
+    if request.args.get("format") == "xlsx" and not standing:
+        return download(ranking_xlsx(period.label, outlets, subbranches),
+                        f"{gettext('排名')}-{period.start}.xlsx",
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     # a sub-branch shown to someone inside it (an outlet manager) is not theirs to open
     readable = {unit.id for unit in db.session.scalars(sa.select(OrgUnit).where(
         OrgUnit.id.in_([r["id"] for r in subbranches if r.get("name")])))
         if g.user.can(Permission.reports_read, unit)}
     items = dashboards.most_failed_items(period, g.user, limit=8)
     gaps = [r for r in dashboards.mode_comparison(period, g.user)][:8]
-    standing = dashboards.outlet_standing(period, g.user)
     best, worst = dashboards.ends_for(outlets, standing)
     label = _unit_labels([*outlets, *gaps])
     words = _chart_words()
+
+    def trend_of(row: dict) -> str:
+        return url_for("manage.trend", unit_id=row["id"],
+                       day=min(period.end, local_today()).isoformat())
+
     figures = {
         "best": charts.bar_chart([charts.Bar(label(r), r["combined"],
                                              highlight=r["is_benchmark"],
-                                             note=gettext("标杆") if r["is_benchmark"] else None)
+                                             note=gettext("标杆") if r["is_benchmark"] else None,
+                                             href=trend_of(r))
                                   for r in best], title=gettext("排名前列网点"), max_value=100,
                                  highlight_label=gettext("标杆网点"), words=words,
                                  value_format="{:.2f}", value_label=gettext("综合得分"),
                                  highlight_colour=charts.GOOD),
         "worst": charts.bar_chart([charts.Bar(label(r), r["combined"],
-                                              highlight=dashboards.needs_attention(r))
+                                              highlight=dashboards.needs_attention(r),
+                                              href=trend_of(r))
                                    for r in worst], title=gettext("排名靠后网点"), max_value=100,
                                   words=words, value_format="{:.2f}",
                                   value_label=gettext("综合得分"), highlight_mark="▼"),
         "failed": charts.bar_chart([charts.Bar(f"{r['item_code']} {r['item_text']}",
                                               r["failures"]) for r in items],
                                   title=gettext("失分最多的检查项"), value_format="{:.0f}",
-                                  words=words, value_label=gettext("未通过次数")),
+                                  words=words, value_label=gettext("未通过次数"),
+                                  wrap_labels=True),
         "gaps": charts.paired_bar_chart([charts.PairRow(label(r), r["self_mean"],
                                                         r["independent_mean"]) for r in gaps],
                                         title=gettext("自查与独立检查对比"),
@@ -260,11 +300,16 @@ def rankings():
                                         a_label=gettext("自查"), b_label=gettext("独立检查"),
                                         words=words),
     }
+    pages = max(1, -(-len(outlets) // RANKING_PAGE))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
     return render_template("manage/rankings.html", period=period, kind=kind, best=best,
                            worst=worst, subbranches=subbranches, items=items, gaps=gaps,
                            figures=figures, steps=_period_steps(period, day),
-                           empty=not outlets, readable=readable,
-                           standing=standing)
+                           empty=not outlets, readable=readable, standing=standing,
+                           tied=dashboards.tied_with_best(outlets, best),
+                           ranking=outlets[(page - 1) * RANKING_PAGE:page * RANKING_PAGE],
+                           ranked=len(outlets), page=page, pages=pages,
+                           paging="page" in request.args, trend_of=trend_of)
 
 
 def _unit_labels(rows: list[dict]):
@@ -286,15 +331,22 @@ def trend(unit_id: int):
     unit = db.session.get(OrgUnit, unit_id)
     if unit is None or not g.user.can(Permission.reports_read, unit):
         abort(404)
-    points = dashboards.trend(unit, g.user, end=_day(), months=12)
-    chart = charts.line_chart(
-        [charts.Series(gettext(name), [(p["month"][2:], p[key]) for p in points])
-         for name, key in ((N_("综合得分"), "combined"), (N_("独立检查"), "independent_mean"),
-                           (N_("自查"), "self_mean"))],
-        title=gettext("%(name)s 近 12 个月趋势", name=unit.name), bands=_grade_bands(),
-        words=_chart_words())
+    end = _day()
+    points = dashboards.trend(unit, g.user, end=end, months=12)
+    chart = _trend_chart(points, [(gettext("综合得分"), "combined"),
+                                  (gettext("独立检查"), "independent_mean"),
+                                  (gettext("自查"), "self_mean")],
+                         gettext("%(name)s 近 12 个月趋势", name=unit.name))
+    # a sub-branch's outlets, each a way to its own trend, with the figures of the last month
+    # that has any (this month's may have none yet)
+    scored = [p for p in points if p["count"]]
+    month = dashboards.period_for(
+        "month", date.fromisoformat((scored[-1] if scored else points[-1])["month"] + "-01"))
+    outlets = (dashboards.outlet_ranking(month, g.user, subbranch_id=unit.id)
+               if unit.kind is OrgKind.subbranch else [])
     return render_template("manage/trend.html", unit=unit, points=points, chart=chart,
-                           arrow=dashboards.trend_arrow(points))
+                           arrow=dashboards.trend_arrow(points), outlets=outlets,
+                           month=month)
 
 
 @bp.get("/lists")

@@ -100,7 +100,8 @@ def test_line_chart_draws_gaps_for_missing_values():
 def test_a_trends_last_month_and_grade_labels_stay_legible_on_a_phone():
     """Twelve months with three series (a two-line legend on a phone): does the last month's
     label ("26-11") end inside the chart rather than run off its edge, and do the grade labels
-    (合格 60, 良好 80, 优秀 90) keep a line apart instead of overlapping?"""
+    (合格 60, 良好 80, 优秀 90) keep a line apart instead of overlapping, in a margin right of
+    the plot where no line of scores runs through them?"""
     months = [f"{25 + (m > 12)}-{(m - 1) % 12 + 1:02d}" for m in range(12, 24)]
     series = [Series(name, [(month, 90.0) for month in months])
               for name in ("综合得分", "独立检查", "自查")]
@@ -108,11 +109,17 @@ def test_a_trends_last_month_and_grade_labels_stay_legible_on_a_phone():
                             bands=[(60, "合格"), (80, "良好"), (90, "优秀")]))
     width = float(root.get("width"))
     last = next(t for t in root.iter(f"{NS}text") if t.text == months[-1])
-    assert last.get("text-anchor") == "end" and float(last.get("x")) <= width
-    band_ys = sorted(float(g.find(f"{NS}text").get("y"))
-                     for g in root.iter(f"{NS}g") if g.get("class") == "band")
+    reach = {"end": 0, "middle": 0.5, "start": 1}[last.get("text-anchor")]
+    assert float(last.get("x")) + reach * text_width(last.text, 10) <= width
+    bands = [g for g in root.iter(f"{NS}g") if g.get("class") == "band"]
+    band_ys = sorted(float(g.find(f"{NS}text").get("y")) for g in bands)
     assert len(band_ys) == 3
     assert all(lower - upper >= 11 for upper, lower in zip(band_ys, band_ys[1:]))
+    plot_right = max(float(marker.get("cx")) for marker in root.iter(f"{NS}circle"))
+    for band in bands:
+        label, line = band.find(f"{NS}text"), band.find(f"{NS}line")
+        assert float(label.get("x")) > float(line.get("x2")) >= plot_right
+        assert float(label.get("x")) + text_width(label.text, 10) <= width
 
 
 def test_a_trends_month_labels_are_evenly_spaced():
@@ -230,3 +237,74 @@ def test_a_good_mark_is_not_the_red_of_attention():
     fills = lambda root: {r.get("fill") for r in root.iter(f"{NS}rect")}  # noqa: E731
     assert GOOD in fills(good) and HIGHLIGHT not in fills(good)
     assert HIGHLIGHT in fills(bad) and GOOD not in fills(bad)
+
+
+def test_a_bars_value_and_note_are_never_cut():
+    """A benchmark at 100.00 on a 0–100 scale: is its value with its note written whole
+    ("100.00 标杆", not "100.00 标…") and inside the chart?"""
+    root = parse(bar_chart([Bar("路北支行营业室", 100, True, "标杆"), Bar("龙泉分理处", 99.5)],
+                           title="排名前列网点", max_value=100, value_format="{:.2f}"))
+    width = float(root.get("width"))
+    value = next(t for t in root.iter(f"{NS}text") if (t.text or "").startswith("100.00"))
+    assert value.text == "100.00 标杆"
+    assert float(value.get("x")) + text_width(value.text, 11) <= width
+
+
+def test_wrapped_labels_show_the_whole_text_without_a_tooltip():
+    """With ``wrap_labels`` (checklist items on a phone, which cannot hover), is each label
+    written whole over lines that fit the chart, with its bar below it, instead of cut to a
+    few characters with the rest only in the tooltip?"""
+    item = "NORM-06 双手递接客户的证件、现金等物品，做到唱收唱付，提示客户当面点清并妥善保管"
+    root = parse(bar_chart([Bar(item, 9), Bar("EFF-02 当日超时等候客户占比", 6)],
+                           title="失分最多的检查项", wrap_labels=True))
+    width = float(root.get("width"))
+    first = root.find(f".//{NS}g[@class='bar']")
+    lines = [t for t in first.iter(f"{NS}text") if t.get("font-size") != "11"]
+    assert len(lines) >= 2 and "".join(t.text for t in lines) == item
+    assert all(8 + text_width(t.text, 12) <= width for t in lines)
+    bar = first.find(f".//{NS}rect")
+    assert float(bar.get("y")) > max(float(t.get("y")) for t in lines) - 12
+    assert "…" not in "".join(texts(root))
+
+
+def test_wrap_keeps_every_character_and_latin_words_whole():
+    """Does wrapping lose nothing, and break Latin text between words?"""
+    from inspect_app.reports.charts import wrap
+
+    text = "柜员使用规范服务用语（您好、请、谢谢、请稍候、再见），讲普通话，语速适中"
+    assert "".join(wrap(text, 100, 12)) == text
+    assert all(text_width(line, 12) <= 100 for line in wrap(text, 100, 12))
+    assert wrap("Greets every customer within three seconds", 160, 12) == [
+        "Greets every customer", "within three seconds"]
+    assert wrap("短", 100, 12) == ["短"]
+
+
+def test_bars_with_a_link_open_it_from_the_label_and_the_bar():
+    """Does a bar with ``href`` wrap its label and bar in one SVG link (a phone can tap it),
+    escaped, while a bar without one stays plain?"""
+    root = parse(bar_chart([Bar("长宁道分理处", 100, href="/manage/trend/7?day=2026-10-31&x=1"),
+                            Bar("龙泉分理处", 90)], title="排名前列网点"))
+    links = list(root.iter(f"{NS}a"))
+    assert [a.get("href") for a in links] == ["/manage/trend/7?day=2026-10-31&x=1"]
+    assert links[0].find(f"{NS}text").text == "长宁道分理处"
+    assert links[0].find(f"{NS}rect") is not None
+
+
+def test_a_trends_axis_names_months_and_years_not_day_like_numbers():
+    """Twelve months across a new year, keyed by their full names: does the axis write short
+    months ("1月", never "26-01") with the year under the first month and under January —
+    the years apart, not overprinted — while the description keeps the full months?"""
+    keys = [f"2025年{m}月" for m in (11, 12)] + [f"2026年{m}月" for m in range(1, 11)]
+    ticks = {key: key.split("年")[1] for key in keys}
+    groups = {keys[0]: "2025年", keys[2]: "2026年"}
+    root = parse(line_chart([Series("综合得分", [(key, 90.0) for key in keys])],
+                            title="近 12 个月趋势", ticks=ticks, tick_groups=groups))
+    written = texts(root)
+    assert "1月" in written and not any("-" in t for t in written)
+    years = [t for t in root.iter(f"{NS}text") if t.get("class") == "tick-group"]
+    assert [t.text for t in years] == ["2025年", "2026年"]
+    (a, b) = years
+    assert float(a.get("x")) + text_width(a.text, 10) / 2 < float(b.get("x")) \
+        - text_width(b.text, 10) / 2
+    assert "2026年1月 90.0" in root.find(f"{NS}desc").text
+    assert float(root.get("height")) == float(root.get("viewBox").split()[3])

@@ -101,3 +101,19 @@ def test_period_to_dict_is_plain_data():
     assert data["first_date"] == "2026-03-01"
     assert data["modes"][0] == {"mode": "self_check", "label_zh": "自查", "count": 1,
                                 "mean": 90.0, "weight": 1.0}
+
+
+def test_combined_mean_rounds_half_up_like_the_period_score():
+    """Do per-mode means combined elsewhere (the dashboards' SQL sums) round a combined score
+    of exactly x.xx5 half up, as :func:`period_score` does — 97.01, not the 97.00 a binary
+    float's ``round`` gives?"""
+    from fractions import Fraction
+
+    from inspect_app.scoring import DEFAULT_RULES, combined_mean
+
+    means = {"peer_check": Fraction(9700, 100), "spot_check": Fraction(9701, 100)}
+    engine = period_score([record("peer_check", Decimal("97.00")),
+                           record("spot_check", Decimal("97.01"))])
+    assert engine.combined == Decimal("97.01")
+    assert combined_mean(means, DEFAULT_RULES.mode_weights) == 97.01
+    assert combined_mean({"spot_check": 97.005}, DEFAULT_RULES.mode_weights) == 97.01

@@ -151,7 +151,8 @@ def test_bulletin_and_list_words_read_in_english(client, login, demo):
     assert re.fullmatch(r"((Self-check|Peer check|Spot check|Mystery visit) \d+ times?"
                         r"( · )?)+", counts), counts
     # the ranking's "outlet (sub-branch) score" and the failed items' "item: n times"
-    assert re.search(r"<li>[^<（]+ \([^<）]+\) \d+(\.\d+)?", main)
+    assert re.search(r'<span class="name">[^<（]+ \([^<）]+\)</span> <span class="score">'
+                     r'\d+(\.\d+)?</span>', main)
     assert not re.search(r"）\d|：\d", main)
     assert re.search(r"<li>[A-Z0-9]+-\d+ [^<]+: \d+ times?</li>", main)
     text = client.get(f"/manage/bulletin?kind=month&day={last_month}&lang=zh"

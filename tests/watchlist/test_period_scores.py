@@ -52,6 +52,64 @@ def test_figures_combine_modes_like_the_scoring_engine():
     assert low[1] == DEFAULT_RULES.grade_for(Decimal("59")).label != grade
 
 
+def test_period_means_round_half_up_like_the_scoring_engine():
+    """Four independent checks of 100, 97.67, 94.66 and 95.69 average exactly 97.005: do the
+    dashboards' figures say 97.01 — half up, as the engine's period score does — and agree
+    with it on every figure, not 97.00 from a binary float's ``round``?"""
+    from inspect_app.scoring import period_score
+
+    totals = {"peer_check": ["100", "97.67"], "spot_check": ["94.66", "95.69"],
+              "self_check": ["98.01", "99.00"]}
+    engine = period_score({"mode": mode, "total": Decimal(t), "date": "2026-05-10"}
+                          for mode, values in totals.items() for t in values)
+    combined, _, count, self_mean, independent, gap = figures(
+        {mode: (sum(float(t) for t in values), len(values)) for mode, values in totals.items()})
+    assert independent == 97.01 == float(engine.independent_mean)
+    assert (combined, self_mean, gap, count) == (
+        float(engine.combined), float(engine.mode("self_check").mean),
+        float(engine.self_vs_independent_gap), 6)
+    alone = figures({"peer_check": (197.67, 2), "spot_check": (190.35, 2)})
+    assert (alone[0], alone[4]) == (97.01, 97.01)
+
+
+def test_an_outlets_month_of_97_005_reads_97_01_everywhere(client, api, login, demo):
+    """An outlet whose independent checks of a month average exactly 97.005: do the ranking
+    API, the trend API and the trend page all say 97.01 (half up, as the engine rounds)?"""
+    from collections import defaultdict
+
+    from inspect_app.i18n import local_date
+    from inspect_app.inspections.models import Mode
+
+    scored = db.session.scalars(sa.select(Inspection).where(
+        Inspection.status.in_(RESULT_VISIBLE), Inspection.total.is_not(None),
+        Inspection.mode != Mode.self_check, Inspection.scores_the_outlet())
+        .order_by(Inspection.id)).all()
+    groups = defaultdict(list)
+    for inspection in scored:
+        day = local_date(inspection.submitted_at)
+        groups[(inspection.outlet_id, day.year, day.month)].append(inspection)
+    (outlet_id, year, month), checks = next(
+        (key, group) for key, group in groups.items()
+        if len(group) % 2 == 0 and date(key[1], key[2], 1) < local_today().replace(day=1))
+    for index, inspection in enumerate(checks):  # 97.00, 97.01, … : exactly 97.005
+        inspection.total = Decimal("97.00") if index % 2 else Decimal("97.01")
+    db.session.commit()
+    headers = api("fwgl")
+    day = date(year, month, 15)
+    row = next(r for r in client.get(f"/api/v1/dashboard/rankings?kind=month&day={day}",
+                                     headers=headers).get_json()["outlets"]
+               if r["id"] == outlet_id)
+    assert row["independent_mean"] == 97.01
+    end = period_end("month", date(year, month, 1)) - timedelta(days=1)
+    points = client.get(f"/api/v1/dashboard/trend?unit_id={outlet_id}&months=2&end={end}",
+                        headers=headers).get_json()["points"]
+    assert points[-1]["independent_mean"] == 97.01
+    login("fwgl", "Demo@2026")
+    page = client.get(f"/manage/trend/{outlet_id}?day={end}").get_data(as_text=True)
+    assert f"<td>{year}-{month:02d}</td>" in page or f"{year}年{month}月" in page
+    assert "97.01" in page and consistent() == []
+
+
 @pytest.mark.parametrize(("kind", "day", "start", "end"), [
     ("week", date(2026, 11, 26), date(2026, 11, 23), date(2026, 11, 30)),
     ("month", date(2026, 12, 31), date(2026, 12, 1), date(2027, 1, 1)),

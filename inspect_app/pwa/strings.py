@@ -55,6 +55,7 @@ STRINGS: dict[str, str] = {
     "empty": N_("暂无任务"), "due": N_("期限：{start} 至 {end}"),
     "late_warning": N_("已超过检查期限（截止 {end}），提交后将标记为逾期"),
     "submitted_late": N_("逾期提交"),
+    "not_open_yet": N_("该任务 {start} 开始，届时才能提交；现在可以先填写，答案会自动保存"),
     "state_local": N_("本机有未同步的修改"), "state_queued": N_("待提交"),
     "state_synced": N_("已同步"), "state_error": N_("有错误"), "state_new": N_("未开始"),
     "open": N_("打开"), "load_failed": N_("无法加载数据：{message}"),

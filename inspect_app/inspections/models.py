@@ -173,6 +173,8 @@ class Inspection(TimestampMixin, db.Model):
                                                  server_default=sa.false())
     finalised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     review_note: Mapped[str | None] = mapped_column(sa.Text)
+    #: The planner's reason for cancelling the task, shown to its inspector (取消原因).
+    cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     #: Current score, copied from the newest :class:`InspectionScore` for fast rankings.
     total: Mapped[Decimal | None] = mapped_column(sa.Numeric(6, 2))
@@ -247,8 +249,9 @@ class Inspection(TimestampMixin, db.Model):
                    N_("只有已提交的检查可以定稿"))
         self.finalised_at = utcnow()
 
-    def cancel(self) -> None:
+    def cancel(self, reason: str) -> None:
         self._move(OPEN, InspectionStatus.cancelled, N_("已提交的检查不能取消"))
+        self.cancel_reason = reason
 
     @classmethod
     def scores_the_outlet(cls) -> sa.ColumnElement[bool]:

@@ -481,9 +481,10 @@ def reassign(inspection: Inspection, *, assignee: User | None, team_id: int | No
 
 
 def cancel(inspection: Inspection, *, reason: str, by: User) -> Inspection:
-    """Cancel an open assignment (kept, with the reason, for the record)."""
+    """Cancel an open assignment (kept, with the reason its inspector is shown, for the
+    record)."""
     _require_planner(inspection, by)
-    inspection.cancel()
+    inspection.cancel(reason)
     db.session.flush()
     record("inspection.cancel", inspection, actor=by, reason=reason)
     return inspection

@@ -109,6 +109,7 @@ STRINGS: dict[str, str] = {
     "rejected_before": N_("上次退回原因：{reason}"),
     "report_pdf": N_("检查报告（PDF）"), "list_pdf": N_("整改清单（PDF）"),
     "discard_local": N_("删除本机副本"), "cancelled_note": N_("该任务已取消，本机保存的内容不会再上传"),
+    "cancelled_because": N_("已取消：{reason}"),
     "discard_local_confirm": N_("删除这项已取消任务在手机上保存的内容吗？此操作不能撤销。"),
     "gone": N_("已不再分派给您"),
     "gone_note": N_("该任务已不再分派给您（已改派给他人或不在您的范围内），本机保存的内容不会再上传"),

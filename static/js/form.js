@@ -433,7 +433,9 @@ function renderStatus(entries = []) {
   if (isClosed(form)) {
     // nothing here will be uploaded any more: say so, and let the person let it go
     summary.hidden = false;
+    const reason = !form.gone && form.inspection.cancel_reason;  // the planner's, when cancelled
     summary.append(form.gone ? el("h2", {}, t("gone")) : el("h2", {}, form.inspection.status_label),
+      reason ? el("p", { id: "cancelled-reason", class: "warn" }, t("cancelled_because", { reason })) : null,
       form.gone ? el("p", { id: "gone-note" }, t("gone_note")) : el("p", { id: "cancelled-note" }, t("cancelled_note")),
       el("button", { type: "button", "data-discard": id, onclick: async () => {
         if (!confirm(t(form.gone ? "discard_gone_confirm" : "discard_local_confirm"))) return;

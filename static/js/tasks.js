@@ -59,13 +59,20 @@ async function render(tasks) {
     section.querySelector("ul").append(el("li", {},
       el("a", { class: "task", href: `/tasks/${task.id}`, "data-task": task.id },
         el("strong", {}, task.outlet.name),
-        el("span", { class: "muted" }, [task.mode_label, task.gone ? t("gone") : task.status_label].join(" · ")),
+        el("span", { class: "muted" }, [task.mode_label, statusText(task)].join(" · ")),
         task.due_start ? el("span", { class: "muted" }, t("due", { start: task.due_start, end: task.due_end })) : null,
         el("span", { class: `badge sync-${state}`, "data-sync-state": state }, label), lateTag(task)),
       ["cancelled", "gone"].includes(state) && local ? discardButton(task) : null));
   }
   $("tasks-status").textContent = tasks.length ? "" : t("empty");
   $("tasks-status").hidden = Boolean(tasks.length);
+}
+
+// A task's state as its person reads it: a cancelled one with the planner's reason.
+function statusText(task) {
+  if (task.gone) return t("gone");
+  if (task.status === "cancelled" && task.cancel_reason) return t("cancelled_because", { reason: task.cancel_reason });
+  return task.status_label;
 }
 
 // A cancelled or reassigned task is kept on the phone until its person lets it go: answers and

@@ -177,6 +177,32 @@ def test_upgrade_tells_a_correction_from_an_appeal_upheld(app, demo):
     assert stored == {two[0].id: "corrected", two[1].id: "withdrawn"}
 
 
+def test_upgrade_gives_cancelled_tasks_the_reason_their_planner_gave(app, demo):
+    """Tasks cancelled while the reason was kept in the audit log alone: does the upgrade give
+    each the reason of its ``inspection.cancel`` entry (one cancelled without an entry none),
+    and does a downgrade drop the column cleanly?"""
+    from inspect_app.audit.operations import record
+    from inspect_app.inspections.models import Inspection, InspectionStatus
+
+    logged, unlogged = db.session.scalars(sa.select(Inspection).where(
+        Inspection.status == InspectionStatus.assigned).order_by(Inspection.id).limit(2)).all()
+    for task in (logged, unlogged):
+        task.status = InspectionStatus.cancelled
+    record("inspection.cancel", logged, reason="网点装修，本期不检查")
+    db.session.commit()
+    ids = {"a": logged.id, "b": unlogged.id}
+    db.session.remove()
+    downgrade(revision="0016_after_photos_of_a_fix")
+    with db.engine.connect() as conn:
+        assert "cancel_reason" not in {c["name"] for c in sa.inspect(conn).get_columns(
+            "inspections")}
+    upgrade()
+    with db.engine.connect() as conn:
+        stored = dict(conn.execute(sa.text(
+            "SELECT id, cancel_reason FROM inspections WHERE id IN (:a, :b)"), ids).all())
+    assert stored == {ids["a"]: "网点装修，本期不检查", ids["b"]: None}
+
+
 def test_upgrading_a_database_that_does_not_exist_says_so_in_one_line(tmp_path):
     """`flask db upgrade` against a PostgreSQL database nobody created: one line saying it
     cannot connect and what to check (createdb), exit 1 — not a 30-line traceback?"""

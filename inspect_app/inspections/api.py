@@ -182,7 +182,8 @@ class Submit(MethodView):
     @blp.arguments(SubmitSchema)
     @blp.response(200, SubmissionResultSchema)
     @blp.alt_response(409, description="同一提交编号正在处理中，或该检查已提交")
-    @blp.alt_response(422, description="未填完、缺照片，或提交编号已用于其他内容")
+    @blp.alt_response(422, description="未填完、缺照片，提交编号已用于其他内容，或检查期限尚未开始"
+                                       "（not_open_yet：details.opens_on 为可以提交的第一天；草稿照常保存）")
     def post(self, headers, data, inspection_id):
         """Submit once: send a client UUID as ``Idempotency-Key`` (or ``client_submission_id``).
         Replaying the same key and body returns the stored result."""

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..auth.models import User
 from ..checklists.models import Checklist, ChecklistItem
 from ..db import JSONType, TimestampMixin, UTCDateTime, enum_column, utcnow
-from ..errors import IllegalTransition
+from ..errors import IllegalTransition, InvalidInput
 from ..extensions import db
 from ..i18n import N_, local_date
 from ..messages import Message
@@ -168,6 +168,8 @@ class Inspection(TimestampMixin, db.Model):
                                                  server_default=sa.false())
     finalised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     review_note: Mapped[str | None] = mapped_column(sa.Text)
+    #: The planner's reason for cancelling the task, shown to its inspector (取消原因).
+    cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     #: Current score, copied from the newest :class:`InspectionScore` for fast rankings.
     total: Mapped[Decimal | None] = mapped_column(sa.Numeric(6, 2))
@@ -210,11 +212,25 @@ class Inspection(TimestampMixin, db.Model):
             raise IllegalTransition(N_("该检查%(state)s，不能再修改"), state=self.status,
                                     code="not_editable")
 
+    def refuse_before_window(self, today: date | None = None) -> None:
+        """Refuse a submission before the window opens (the bank's date): a submission counts in
+        the period it is made in, so a December self-check submitted on 30 November would count
+        in November's rankings. Drafts are taken before it: an inspector may prepare."""
+        today = today or local_date(utcnow())
+        if today < self.due_start:
+            raise InvalidInput(N_("该检查自 %(opens)s 起才能提交（在此之前可以先填写保存）"),
+                               opens=self.due_start.isoformat(), code="not_open_yet",
+                               details={"opens_on": self.due_start.isoformat()})
+
     def submit(self) -> None:
-        """Editable → submitted; a first submission after the window is recorded as late."""
+        """Editable → submitted, not before the window opens; a first submission after the
+        window is recorded as late."""
         correction = self.status is InspectionStatus.returned
+        now = utcnow()
+        if self.status in EDITABLE:  # any other state is refused for what it is, below
+            self.refuse_before_window(local_date(now))
         self._move(EDITABLE, InspectionStatus.submitted, N_("该检查不能提交"))
-        self.submitted_at = utcnow()
+        self.submitted_at = now
         if not correction:
             self.submitted_late = local_date(self.submitted_at) > self.due_end
 
@@ -228,8 +244,9 @@ class Inspection(TimestampMixin, db.Model):
                    N_("只有已提交的检查可以定稿"))
         self.finalised_at = utcnow()
 
-    def cancel(self) -> None:
+    def cancel(self, reason: str) -> None:
         self._move(OPEN, InspectionStatus.cancelled, N_("已提交的检查不能取消"))
+        self.cancel_reason = reason
 
     @classmethod
     def scores_the_outlet(cls) -> sa.ColumnElement[bool]:

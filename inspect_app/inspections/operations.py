@@ -211,7 +211,8 @@ def _unproven_fixes(inspection: Inspection, answers: dict[str, Any],
 
 
 def submit(inspection: Inspection, payload: dict[str, Any], *, by: User) -> dict[str, Any]:
-    """Submit a filled inspection: validate, score, freeze answers, create findings.
+    """Submit a filled inspection: validate, score, freeze answers, create findings. Not before
+    its window opens (``not_open_yet``); its draft is taken before then (:func:`save_draft`).
 
     ``payload`` holds ``answers`` (code → value/note), mystery ``events`` and per-finding
     ``findings`` (code → ``fixed_on_spot``). Returns the result the client is shown.
@@ -222,6 +223,8 @@ def submit(inspection: Inspection, payload: dict[str, Any], *, by: User) -> dict
     if inspection.status not in EDITABLE:
         raise Conflict(N_("该检查%(state)s，不能重复提交"), state=inspection.status,
                        code="already_submitted")
+    # said before anything about the answers: however complete, they wait for the window
+    inspection.refuse_before_window()
     events = payload.get("events") or {}
     if events and inspection.mode is not Mode.mystery_visit:
         raise InvalidInput(N_("只有暗访记录时间节点"), code="events_not_allowed")
@@ -462,9 +465,10 @@ def reassign(inspection: Inspection, *, assignee: User | None, team_id: int | No
 
 
 def cancel(inspection: Inspection, *, reason: str, by: User) -> Inspection:
-    """Cancel an open assignment (kept, with the reason, for the record)."""
+    """Cancel an open assignment (kept, with the reason its inspector is shown, for the
+    record)."""
     _require_planner(inspection, by)
-    inspection.cancel()
+    inspection.cancel(reason)
     db.session.flush()
     record("inspection.cancel", inspection, actor=by, reason=reason)
     return inspection

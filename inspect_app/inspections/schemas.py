@@ -195,6 +195,8 @@ class InspectionSummarySchema(ma.Schema):
         "description": "提交日期（分行所在时区，与 PDF 一致）"})
     submitted_late = fields.Boolean(allow_none=True, metadata={
         "description": "是否在检查期限（due_end）之后提交（逾期提交）"})
+    cancel_reason = fields.String(allow_none=True, metadata={
+        "description": "已取消的任务：计划人员取消时填写的原因；暗访对看不到神秘人身份的人为 null"})
     updated_at = fields.Method("dump_updated_at", metadata={
         "type": "string", "description": "最后修改时间（ISO 8601）；暗访对看不到神秘人身份的人只给日期"})
 
@@ -240,6 +242,7 @@ class InspectionSummarySchema(ma.Schema):
         if not self.identity_visible(inspection):
             data["scenario"] = None
             data["due_start"] = data["due_end"] = data["submitted_late"] = None
+            data["cancel_reason"] = None  # a planner's words about a covert visit
             data = dates_only(data)  # score history, photos, updated_at: the day only
         return data
 

@@ -27,6 +27,9 @@ const answerOf = (code) => (form.answers || {})[code] || {};
 const scored = (item) => item.response_type !== "text";
 const derivedSource = (item) => (isMystery() && item.config && item.config.derived_from) || null;
 const locked = () => Boolean(form.submission) || Boolean(form.gone) || !["assigned", "in_progress", "returned"].includes(form.inspection.status);
+// Before its window's first day a task takes answers (its draft) but no submission: judged on
+// the phone from the copy it holds, as the late warning is, so offline too.
+const notOpenYet = () => !locked() && Boolean(form.inspection.due_start) && form.inspection.due_start > bankToday();
 
 function minutesBetween(a, b) {
   const from = form.events && form.events[a];
@@ -413,6 +416,18 @@ function renderLate() {
   $("form-late").hidden = !late;
 }
 
+// Not open yet: the form says from which day it can be submitted, and offers no submission
+// until then. A submission the server refused for that reason (the window was moved while the
+// phone was offline, or the phone's date is ahead of the bank's) is a draft again, and the
+// server's words show while the window is the one they named (not once it was moved again).
+function renderEarly() {
+  const refusal = !form.submission && form.notOpen;
+  const refused = refusal && refusal.opens_on === form.inspection.due_start && !locked() ? refusal.message : "";
+  const text = refused || (notOpenYet() ? t("not_open_yet", { start: form.inspection.due_start }) : "");
+  $("form-early").textContent = text;
+  $("form-early").hidden = !text;
+}
+
 // Sent back for correction: the reviewer's reason stays above the form until it is resubmitted.
 function renderReturned() {
   const inspection = form.inspection;
@@ -425,6 +440,7 @@ function renderStatus(entries = []) {
   $("form-fields").disabled = locked();
   if ($("form-meta").textContent) renderMeta();
   renderLate();
+  renderEarly();
   renderReturned();
   // conflict: both copies, the person chooses
   const box = $("conflict");
@@ -448,7 +464,7 @@ function renderStatus(entries = []) {
   // a submission refused for its times: each reason is shown at its time (renderEvents)
   eventRefusals = entry && entry.error && entry.error.code === "events_invalid" ? entry.error.details || {} : {};
   if (isMystery()) renderEvents();
-  $("submit-box").hidden = locked();
+  $("submit-box").hidden = locked() || notOpenYet();
   const summary = $("summary");
   summary.hidden = !submission;
   summary.replaceChildren();
@@ -456,7 +472,9 @@ function renderStatus(entries = []) {
   if (isClosed(form)) {
     // nothing here will be uploaded any more: say so, and let the person let it go
     summary.hidden = false;
+    const reason = !form.gone && form.inspection.cancel_reason;  // the planner's, when cancelled
     summary.append(form.gone ? el("h2", {}, t("gone")) : el("h2", {}, form.inspection.status_label),
+      reason ? el("p", { id: "cancelled-reason", class: "warn" }, t("cancelled_because", { reason })) : null,
       form.gone ? el("p", { id: "gone-note" }, t("gone_note")) : el("p", { id: "cancelled-note" }, t("cancelled_note")),
       el("button", { type: "button", "data-discard": id, onclick: async () => {
         if (!confirm(t(form.gone ? "discard_gone_confirm" : "discard_local_confirm"))) return;
@@ -505,7 +523,7 @@ async function submit() {
 }
 
 async function queueIfComplete() {
-  if (locked()) return false;
+  if (locked() || notOpenYet()) return false;
   const found = problems();
   const missing = $("missing");
   missing.replaceChildren();
@@ -583,7 +601,7 @@ async function renderForm() {
       await yieldToBrowser();
     }
   }
-  $("submit-box").hidden = false;
+  $("submit-box").hidden = locked() || notOpenYet();
   renderProgress();
 }
 
@@ -650,7 +668,8 @@ $("use-server").addEventListener("click", () => settleConflict(false));
 store.changed.addEventListener("change", async (e) => {
   if (!form || !form.inspection) return;
   if (e.detail.form !== undefined && e.detail.form !== id) return;
-  const shown = (f) => JSON.stringify([f.submission, f.conflict, f.inspection && f.inspection.status, Boolean(f.gone), f.elsewhere || null, f.draftProblems || null]);
+  const shown = (f) => JSON.stringify([f.submission, f.conflict, f.inspection && f.inspection.status, f.inspection && f.inspection.due_start,
+    f.inspection && f.inspection.cancel_reason, Boolean(f.gone), f.elsewhere || null, f.draftProblems || null, f.notOpen || null]);
   const before = shown(form);
   const replaced = form.replaced;
   const drawn = form;

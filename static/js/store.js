@@ -264,7 +264,7 @@ export async function queueSubmission(id, payload, user) {
     const read = forms.get(id);
     read.onsuccess = () => {
       if (settled(read.result)) { resolve(false); return; }  // one submission at a time
-      forms.put({ ...read.result, submission: { key, state: "queued" } });
+      forms.put({ ...read.result, submission: { key, state: "queued" }, notOpen: null });
       box.put({ id: key, kind: "submit", inspection_id: id, payload, user, created: Date.now(), error: null, attempts: 0 });
       resolve(true);
     };
@@ -325,6 +325,23 @@ export async function discardForm(id) {
     for (const e of entries) box.delete(e.id);
   });
   notify({ form: id });
+}
+
+// The server refused a submission because the task's window has not opened yet: nothing is
+// wrong with the answers, and sending them again changes nothing until that day. The entry
+// goes, and the form is a draft again (``dirty``: its answers are saved on the server as one),
+// keeping the server's refusal to show (``notOpen``: its message and the first day it takes one).
+export async function withdrawSubmission(entry, notOpen) {
+  await idb.tx(["forms", "outbox"], "readwrite", (forms, box) => {
+    box.delete(entry.id);
+    const read = forms.get(entry.inspection_id);
+    read.onsuccess = () => {
+      const form = read.result;
+      if (!form || !form.submission || form.submission.key !== entry.id) return;
+      forms.put({ ...form, submission: null, dirty: true, changedAt: Date.now(), notOpen });
+    };
+  });
+  notify({ form: entry.inspection_id });
 }
 
 export async function finishSubmission(entry, result) {

@@ -131,10 +131,28 @@ async function flushOutbox() {
   // the form without it (a photo it needs is then named in the submission's refusal)
   const left = new Set(now.filter((e) => (e.kind === "photo" || e.kind === "unphoto") && !e.error).map((e) => e.inspection_id));
   const still = new Set(now.map((e) => e.id));  // a refused photo may have settled its task
+  let withdrawn = false;
   for (const entry of submissions) {
     if (entry.error || left.has(entry.inspection_id) || !still.has(entry.id)) continue;  // photos first
-    await send(entry, () => submit(entry));
+    withdrawn = (await send(entry, () => submit(entry))) === WITHDRAWN || withdrawn;
   }
+  if (withdrawn) await syncDrafts();  // their answers, kept on the server as drafts at once
+}
+
+// What send() resolves with for a submission that went back to being a draft.
+const WITHDRAWN = "withdrawn";
+
+// Whether the phone's answers and visit times hold everything the server's draft does, each as
+// the server has it. The server's copy of a task whose window the planner moved has a newer
+// version than the phone's without newer answers: sent on that version, the phone's draft then
+// loses nothing, and the person has no conflict of two copies to settle. (Any answer only the
+// server has, or has otherwise — a teammate's — is a conflict, settled as usual.)
+function covers(form, server) {
+  const mine = cleanAnswers(form);
+  const said = (a) => JSON.stringify([a && a.value !== undefined ? a.value : null, (a && a.note) || null]);
+  const answers = Object.entries(server.answers || {}).every(([code, a]) => said(a) === said({ value: null }) || said(a) === said(mine[code]));
+  const events = Object.entries(server.events || {}).every(([name, at]) => (form.events || {})[name] === at);
+  return answers && events;
 }
 
 async function send(entry, action) {
@@ -144,6 +162,15 @@ async function send(entry, action) {
     if (!(error instanceof ApiError) || error.status === 401) throw error;  // retried later
     if (error.status === 409 && error.code === "submission_in_progress") return;  // still running
     if (error.code === "write_conflict" && await store.countConflict(entry.id) < store.CONFLICT_RETRIES) return;  // sent again next time
+    if (error.code === NOT_OPEN && entry.kind === "submit") {
+      // before the task's window opens (the planner moved it, or the phone's date is ahead):
+      // no error to fix and no use retrying. The form is a draft again, saying when it opens;
+      // the server's copy tells the form the window it now has.
+      await store.withdrawSubmission(entry, { message: error.message, opens_on: (error.details || {}).opens_on || null });
+      const server = await refreshServerCopy(entry.inspection_id);
+      if (server) await store.patchForm(entry.inspection_id, (f) => (f && covers(f, server) ? { ...f, version: server.version } : f));
+      return WITHDRAWN;
+    }
     await store.setOutboxError(entry.id, { status: error.status, code: error.code, message: error.message, details: error.details || null });
     // refused because the task is closed: learn whether it was cancelled (see summary()) or
     // submitted from another device (the entry then goes: see store.rememberServerCopy)
@@ -153,6 +180,8 @@ async function send(entry, action) {
 }
 
 const CLOSED = ["not_editable", "inspection_cancelled", "already_submitted", "photo_locked"];
+// what the server says of a submission made before the task's window opens
+export const NOT_OPEN = "not_open_yet";
 // what the server says of a task this person no longer has (reassigned, or out of their reach)
 export const GONE = "inspection_not_found";
 

@@ -60,7 +60,7 @@ async function render(tasks) {
       el("a", { class: "task", href: `/tasks/${task.id}`, "data-task": task.id },
         el("strong", {}, task.outlet.name),
         el("span", { class: "muted", "data-where": task.id }, where(task)),
-        el("span", { class: "muted" }, [task.mode_label, task.gone ? t("gone") : task.status_label].join(" · ")),
+        el("span", { class: "muted" }, [task.mode_label, statusText(task)].join(" · ")),
         task.due_start ? el("span", { class: "muted" }, t("due", { start: task.due_start, end: task.due_end })) : null,
         el("span", { class: `badge sync-${state}`, "data-sync-state": state }, label), lateTag(task)),
       ["cancelled", "gone"].includes(state) && local ? discardButton(task) : null));
@@ -72,6 +72,13 @@ async function render(tasks) {
 // Which outlet: its sub-branch and code (outlet names repeat across sub-branches).
 function where(task) {
   return [task.subbranch && task.subbranch.name, task.outlet.code].filter(Boolean).join(" · ");
+}
+
+// A task's state as its person reads it: a cancelled one with the planner's reason.
+function statusText(task) {
+  if (task.gone) return t("gone");
+  if (task.status === "cancelled" && task.cancel_reason) return t("cancelled_because", { reason: task.cancel_reason });
+  return task.status_label;
 }
 
 // A cancelled or reassigned task is kept on the phone until its person lets it go: answers and

@@ -46,10 +46,23 @@ class Closing:
     close: Callable[..., None]
     note: str  # the form's note
     shown: str  # the task list's word for it
+    why: str | None = None  # what the form and the list say of the reason, if anything
 
 
-CLOSINGS = {"cancelled": Closing(cancel, "#cancelled-note", "已取消"),
+CLOSINGS = {"cancelled": Closing(cancel, "#cancelled-note", "已取消", "已取消：网点装修，本期不检查"),
             "reassigned": Closing(reassign_away, "#gone-note", "已不再分派给您")}
+
+
+def expect_the_reason(page, closing: Closing, inspection_id: int) -> None:
+    """The form says why the planner cancelled the task, and the task list says it too."""
+    if closing.why is None:
+        expect(page.locator("#cancelled-reason")).to_have_count(0)
+        return
+    expect(page.locator("#cancelled-reason")).to_have_text(closing.why)
+    page.goto("/tasks")
+    expect(page.locator(f'#tasks-cancelled [data-task="{inspection_id}"]')).to_contain_text(
+        closing.why)
+    page.goto(f"/tasks/{inspection_id}")
 
 
 @pytest.mark.parametrize("how", CLOSINGS)
@@ -57,8 +70,9 @@ def test_a_closed_tasks_draft_leaves_no_error_and_its_local_copy_can_be_discarde
         new_mobile_context, spot, client, api, how):
     """An inspector drafts a form; the planner cancels the task or gives it to someone else;
     the inspector keeps tapping. Does the sync bar stay free of errors (nothing is pending), the
-    form say why and stop taking answers, and the task list show it with a way to discard the
-    local copy — and only that one?"""
+    form say why (a cancellation with the planner's reason, in the task list too) and stop
+    taking answers, and the task list show it with a way to discard the local copy — and only
+    that one?"""
     closing = CLOSINGS[how]
     inspection_id, username, items = spot
     page = new_mobile_context().new_page()
@@ -74,6 +88,7 @@ def test_a_closed_tasks_draft_leaves_no_error_and_its_local_copy_can_be_discarde
     expect(page.locator("#sync-pending")).to_have_text("已全部同步")
     expect(page.locator("#sync-error")).to_be_hidden()
     expect(page.locator(f"#item-{items[6]['code']} button").first).to_be_disabled()
+    expect_the_reason(page, closing, inspection_id)
 
     page.goto("/tasks")
     row = page.locator(f'#tasks-cancelled [data-task="{inspection_id}"]')
@@ -100,7 +115,7 @@ def test_submission_queued_offline_for_a_task_closed_meanwhile_is_no_error(
         new_mobile_context, spot, client, api, how):
     """A form submitted offline whose task is cancelled, or given to someone else, before the
     phone is back online: once the server refuses it, is nothing left pending or in error, and
-    the task shown as such?"""
+    the task shown as such (a cancellation with the planner's reason)?"""
     closing = CLOSINGS[how]
     inspection_id, username, items = spot
     context = new_mobile_context()
@@ -119,6 +134,7 @@ def test_submission_queued_offline_for_a_task_closed_meanwhile_is_no_error(
     expect(page.locator(closing.note)).to_be_visible(timeout=15000)
     expect(page.locator("#sync-pending")).to_have_text("已全部同步")
     expect(page.locator("#sync-error")).to_be_hidden()
+    expect_the_reason(page, closing, inspection_id)
     page.goto("/tasks")
     expect(page.locator(f'#tasks-cancelled [data-task="{inspection_id}"]')).to_contain_text(
         closing.shown)

@@ -154,6 +154,7 @@ def test_a_manager_reassigns_reschedules_and_cancels_a_task(client, manager, fir
     assert f"/tasks/{task.id}\"" not in after
     closed = client.get(_url(task)).get_data(as_text=True)
     assert "不能再改派、改期或取消" in closed and 'name="reason"' not in closed
+    assert '<p id="task-cancel-reason">已取消：网点停业</p>' in closed  # why, for whoever asks
 
 
 def _pairs(campaign_id: int, *, leaving_out: int | None = None) -> set[tuple[int, int]]:

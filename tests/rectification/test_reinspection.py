@@ -1,6 +1,8 @@
 """Re-inspection: a follow-up check of only the failed items closes or reopens them."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from inspect_app.auth.models import User
@@ -23,7 +25,8 @@ def test_reinspection_holds_only_the_failed_items_and_closes_or_reopens_them(
     submit_fix(client, api(outlet_manager_of(inspection)), items[0].id)
     inspector = db.session.scalar(sa.select(User).where(User.username == "jc.fenhang2"))
     body = {"item_ids": [i.id for i in items], "assignee_id": inspector.id,
-            "due_start": "2026-12-01", "due_end": "2026-12-10"}
+            "due_start": local_today().isoformat(),
+            "due_end": (local_today() + timedelta(days=9)).isoformat()}
     refused = client.post("/api/v1/rectification/reinspections", json=body,
                           headers=api(outlet_manager_of(inspection)))
     assert refused.status_code == 403

@@ -192,7 +192,7 @@ def test_upgrade_gives_cancelled_tasks_the_reason_their_planner_gave(app, demo):
     db.session.commit()
     ids = {"a": logged.id, "b": unlogged.id}
     db.session.remove()
-    downgrade(revision="0016_after_photos_of_a_fix")
+    downgrade(revision="0017_means_rounded_half_up")
     with db.engine.connect() as conn:
         assert "cancel_reason" not in {c["name"] for c in sa.inspect(conn).get_columns(
             "inspections")}

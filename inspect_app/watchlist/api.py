@@ -15,7 +15,7 @@ from ..i18n import N_, local_today
 from ..orgs.models import OrgUnit
 from . import dashboards
 from . import rules as engine
-from .bulletins import bulletin, bulletin_pdf, bulletin_xlsx
+from .bulletins import bulletin, bulletin_pdf, bulletin_xlsx, title
 from .models import EntryStatus, WatchlistEntry
 from .operations import (
     active_rule_set,
@@ -263,9 +263,9 @@ class BulletinPdf(MethodView):
     @blp.arguments(BulletinQuerySchema, location="query")
     @blp.response(200, BINARY, description="PDF", content_type="application/pdf")
     def get(self, args):
-        """The bulletin as a Chinese PDF."""
+        """The bulletin as a PDF, in the user's language (Chinese unless ``?lang=en``)."""
         data = bulletin(args["kind"], args.get("day") or local_today(), current_user())
-        return download(bulletin_pdf(data), f"{data['title']}-{data['period']['start']}.pdf",
+        return download(bulletin_pdf(data), f"{title(data)}-{data['period']['start']}.pdf",
                         "application/pdf")
 
 
@@ -275,7 +275,7 @@ class BulletinXlsx(MethodView):
     @blp.response(200, BINARY, description="Excel",
                   content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     def get(self, args):
-        """The bulletin as an .xlsx workbook (one sheet per table)."""
+        """The bulletin as an .xlsx workbook (one sheet per table), in the user's language."""
         data = bulletin(args["kind"], args.get("day") or local_today(), current_user())
-        return download(bulletin_xlsx(data), f"{data['title']}-{data['period']['start']}.xlsx",
+        return download(bulletin_xlsx(data), f"{title(data)}-{data['period']['start']}.xlsx",
                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

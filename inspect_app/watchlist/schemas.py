@@ -282,9 +282,13 @@ class BulletinPeriodSchema(ma.Schema):
 
 
 class BulletinEventSchema(ma.Schema):
-    kind = fields.String(metadata={"description": "entered / exited / …（名单变动）"})
+    kind = fields.String(metadata={"description": "entered / manual_entry / reasons_changed / "
+                                                  "exited / manual_exit（名单变动）"})
+    label = Label(metadata={"description": "变动类型（用户所选语言），如“人工出列”"})
     on = fields.String(metadata={"description": "YYYY-MM-DD"})
-    unit = fields.String(metadata={"description": "支行名称"})
+    unit = fields.String(metadata={"description": "单位名称"})
+    subbranch = fields.String(allow_none=True, metadata={
+        "description": "网点所属支行名称；支行为 null"})
     note = fields.String(allow_none=True, metadata={"description": "中文说明"})
     note_data = fields.Dict(allow_none=True, metadata={"description": "规则所写说明的数据"})
 

@@ -32,7 +32,7 @@ from ..rectification.operations import list_figures
 from ..reports import charts
 from . import dashboards, rules_page
 from .api import visible_entries
-from .bulletins import bulletin, bulletin_pdf, bulletin_xlsx
+from .bulletins import bulletin, bulletin_pdf, bulletin_xlsx, title
 from .models import ACTION_KINDS, WatchlistRuleSet
 from .operations import (
     DEFAULT_NOTE,
@@ -381,7 +381,7 @@ def bulletin_page():
     day = _day()
     data = bulletin(kind, day, g.user)
     fmt = request.args.get("format")
-    name = f"{data['title']}-{data['period']['start']}"
+    name = f"{title(data)}-{data['period']['start']}"  # in the reader's language, as the file
     if fmt == "pdf":
         return download(bulletin_pdf(data), f"{name}.pdf", "application/pdf")
     if fmt == "xlsx":

@@ -310,7 +310,7 @@ def test_a_bulletin_counts_the_watch_list_as_it_stood_when_its_period_ended(clie
     changed = next(d for d in (period_for("month", e.entered_on).start for e in entries))
     xlsx = client.get(f"/api/v1/bulletins.xlsx?kind=month&day={changed}", headers=headers)
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.data))["名单变化"]
-    kinds = {row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    kinds = {row[3] for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert kinds and kinds <= {"列入名单", "原因变化", "按规则出列", "人工出列"}, kinds
     pdf = client.get(f"/api/v1/bulletins.pdf?kind=month&day={changed}", headers=headers)
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)

@@ -77,6 +77,23 @@ def one_line(value: str) -> None:
         raise ValidationError(N_("只能是一行文字，不能包含换行或不可见的控制字符"))
 
 
+class TrimmedText(fields.String):
+    """Text whose surrounding spaces do not count (as on the pages' forms, PageForm): the
+    validators see it trimmed, and it is stored trimmed. With ``blank_is_missing`` a value of
+    spaces alone is refused as the field left out (its ``required`` message), as a page refuses
+    an untouched field."""
+
+    def __init__(self, *, blank_is_missing: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.blank_is_missing = blank_is_missing
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if self.blank_is_missing and not text:
+            raise self.make_error("required")
+        return text
+
+
 class Name(fields.String):
     """A one-line name (of a unit, a team …): ``1..max_length`` characters, no line breaks or
     control characters."""

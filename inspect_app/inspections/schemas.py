@@ -13,7 +13,7 @@ import marshmallow as ma
 from flask_babel import gettext
 from marshmallow import fields, validate
 
-from ..api.fields import BankDate, Id, Name, one_line
+from ..api.fields import BankDate, Id, Name, TrimmedText, one_line
 from ..i18n import N_, Label, bank_timezone, local_date, translated
 from ..scoring.rules import MODES
 from .models import (
@@ -95,14 +95,6 @@ class CampaignSettingsSchema(ma.Schema):
 
 #: The longest campaign: a year (a self-check cycle of each week of it is ~53 per outlet).
 MAX_CAMPAIGN_DAYS = 366
-
-
-class TrimmedText(fields.String):
-    """Text whose surrounding spaces do not count (as on the pages' forms, PageForm): the
-    validators see it trimmed, and it is stored trimmed."""
-
-    def _deserialize(self, value, attr, data, **kwargs) -> str:
-        return super()._deserialize(value, attr, data, **kwargs).strip()
 
 
 #: A campaign's name: one line of text, and not only spaces (the list links it by its name).

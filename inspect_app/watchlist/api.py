@@ -15,7 +15,7 @@ from ..i18n import N_, local_today
 from ..orgs.models import OrgUnit
 from . import dashboards
 from . import rules as engine
-from .bulletins import bulletin, bulletin_pdf, bulletin_xlsx
+from .bulletins import bulletin, bulletin_pdf, bulletin_xlsx, title
 from .models import EntryStatus, WatchlistEntry
 from .operations import (
     active_rule_set,
@@ -24,6 +24,7 @@ from .operations import (
     get_entry,
     import_queue_csv,
     log_action,
+    manual_enter,
     manual_exit,
     require_manager,
     update_rules,
@@ -38,6 +39,7 @@ from .schemas import (
     EvaluateSchema,
     EvaluationSchema,
     FailedItemsSchema,
+    ManualEntrySchema,
     ManualExitSchema,
     ModeComparisonSchema,
     PeriodQuerySchema,
@@ -59,8 +61,10 @@ def visible_entries(by, status: str, kind: str | None) -> list[WatchlistEntry]:
     query = (sa.select(WatchlistEntry).join(OrgUnit, WatchlistEntry.unit_id == OrgUnit.id)
              .where(sa.or_(*[OrgUnit.path.startswith(p) for p in paths]))
              .order_by(WatchlistEntry.entered_on.desc(), WatchlistEntry.id.desc())
-             # the list says which evaluation each entry's reasons come from: one more query
-             .options(orm.selectinload(WatchlistEntry.events)))
+             # the list tells reasons of today from those on listing (one more query), and
+             # names an outlet's sub-branch (two more)
+             .options(orm.selectinload(WatchlistEntry.events),
+                      orm.selectinload(WatchlistEntry.unit).selectinload(OrgUnit.parent)))
     if status != "all":
         query = query.where(WatchlistEntry.status == EntryStatus(status))
     if kind:
@@ -76,6 +80,20 @@ class Entries(MethodView):
         """Units on the list with reasons, time on list, open/overdue items, last independent
         score and trend (service managers: all; sub-branch managers: their own)."""
         return annotate(visible_entries(current_user(), args["status"], args.get("kind")))
+
+    @blp.arguments(ManualEntrySchema)
+    @blp.response(201, EntryDetailSchema)
+    def post(self, data):
+        """Put a unit on the list by hand, with a written reason (service managers; audited).
+        It leaves by the exit policy, or by hand."""
+        by = current_user()
+        require_manager(by)
+        unit = db.session.get(OrgUnit, data["unit_id"])
+        if unit is None or not by.can(Permission.reports_read, unit):
+            raise NotFound(N_("未找到该机构"), code="org_unit_not_found")
+        entry = manual_enter(unit, reason=data["reason"], by=by)
+        db.session.commit()
+        return annotate([entry])[0]
 
 
 @blp.route("/watchlist/<int:entry_id>")
@@ -146,7 +164,8 @@ class Evaluate(MethodView):
     @blp.arguments(EvaluateSchema)
     @blp.response(200, EvaluationSchema)
     def post(self, data):
-        """Evaluate every outlet and sub-branch now (also run nightly from the CLI)."""
+        """Evaluate every outlet and sub-branch now (also run nightly from the CLI, and from
+        the watch-list page's 立即评估)."""
         report = evaluate(data.get("as_of"), by=current_user())
         db.session.commit()
         return {**report.__dict__, "summary": report.summary()}
@@ -244,9 +263,9 @@ class BulletinPdf(MethodView):
     @blp.arguments(BulletinQuerySchema, location="query")
     @blp.response(200, BINARY, description="PDF", content_type="application/pdf")
     def get(self, args):
-        """The bulletin as a Chinese PDF."""
+        """The bulletin as a PDF, in the user's language (Chinese unless ``?lang=en``)."""
         data = bulletin(args["kind"], args.get("day") or local_today(), current_user())
-        return download(bulletin_pdf(data), f"{data['title']}-{data['period']['start']}.pdf",
+        return download(bulletin_pdf(data), f"{title(data)}-{data['period']['start']}.pdf",
                         "application/pdf")
 
 
@@ -256,7 +275,7 @@ class BulletinXlsx(MethodView):
     @blp.response(200, BINARY, description="Excel",
                   content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     def get(self, args):
-        """The bulletin as an .xlsx workbook (one sheet per table)."""
+        """The bulletin as an .xlsx workbook (one sheet per table), in the user's language."""
         data = bulletin(args["kind"], args.get("day") or local_today(), current_user())
-        return download(bulletin_xlsx(data), f"{data['title']}-{data['period']['start']}.xlsx",
+        return download(bulletin_xlsx(data), f"{title(data)}-{data['period']['start']}.xlsx",
                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -1,7 +1,10 @@
 """周通报 / 月总结: the weekly bulletin and monthly summary — data, PDF and .xlsx.
 
 One function gathers the figures (:func:`bulletin`); the page, the PDF and the workbook are
-three renderings of the same dict, so they never disagree.
+three renderings of the same dict, so they never disagree. The data speaks Chinese (the API
+adds labels in the user's language); the page, the PDF and the workbook say it in the reader's
+language — headings, modes, grades, periods and the list's changes — while names and item
+texts stay as they are stored.
 """
 from __future__ import annotations
 
@@ -10,20 +13,23 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext, ngettext
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from sqlalchemy import orm
 
 from ..api.fields import CONTROL_CHARACTERS
 from ..auth.models import User
 from ..auth.permissions import Permission
 from ..extensions import db
-from ..i18n import local_today
+from ..i18n import N_, current_language, local_today, translated
 from ..inspections.models import RESULT_VISIBLE, Inspection, Mode
-from ..orgs.models import OrgUnit
+from ..orgs.models import OrgKind, OrgUnit
 from . import dashboards
 from .models import EVENT_LABELS, WatchlistEntry, WatchlistEvent
+from .reasons import event_label, event_note
 
-TITLES = {"week": "服务质量周通报", "month": "服务质量月总结"}
+TITLES = {"week": N_("服务质量周通报"), "month": N_("服务质量月总结")}
 
 
 def bulletin(kind: str, day: date, by: User) -> dict[str, Any]:
@@ -42,11 +48,14 @@ def bulletin(kind: str, day: date, by: User) -> dict[str, Any]:
                Inspection.submitted_at < end, sa.or_(*[OrgUnit.path.startswith(p)
                                                         for p in paths]))
         .group_by(Inspection.mode)).all())
+    parent = orm.aliased(OrgUnit)
     events = db.session.execute(
         sa.select(WatchlistEvent.kind, WatchlistEvent.on, WatchlistEvent.note,
-                  WatchlistEvent.note_data, OrgUnit.name)
+                  WatchlistEvent.note_data, OrgUnit.name,
+                  sa.case((OrgUnit.kind == OrgKind.outlet, parent.name)))
         .join(WatchlistEntry, WatchlistEvent.entry_id == WatchlistEntry.id)
         .join(OrgUnit, WatchlistEntry.unit_id == OrgUnit.id)
+        .outerjoin(parent, OrgUnit.parent_id == parent.id)
         .where(WatchlistEvent.on >= period.start, WatchlistEvent.on <= period.end,
                sa.or_(*[OrgUnit.path.startswith(p) for p in paths]))
         .order_by(WatchlistEvent.on, WatchlistEvent.id)).all()
@@ -75,23 +84,62 @@ def bulletin(kind: str, day: date, by: User) -> dict[str, Any]:
         "failed_items": dashboards.most_failed_items(period, by, limit=10),
         "gaps": [r for r in dashboards.mode_comparison(period, by) if r["gap"] > 0][:5],
         "watchlist": {"active": active,
-                      "events": [{"kind": k, "on": on.isoformat(), "note": note,
-                                  "note_data": data, "unit": name}
-                                 for k, on, note, data, name in events]},
+                      "events": [{"kind": k, "label": EVENT_LABELS.get(k, k),
+                                  "on": on.isoformat(), "note": note, "note_data": data,
+                                  "unit": name, "subbranch": subbranch}
+                                 for k, on, note, data, name, subbranch in events]},
     }
 
 
 def tied_text(tied: dict[str, int]) -> str:
-    """The Chinese line under a best list that leaves out units sharing its last rank (PDF
-    and workbook; the page says it in the reader's language)."""
-    return f"另有 {tied['count']} 个网点并列第 {tied['rank']} 名"
+    """The line under a best list that leaves out units sharing its last rank (PDF and
+    workbook), in the reader's language as the page says it."""
+    return ngettext("另有 %(num)s 个网点并列第 %(rank)s 名", "另有 %(num)s 个网点并列第 %(rank)s 名",
+                    tied["count"], rank=tied["rank"])
+
+
+def title(data: dict[str, Any]) -> str:
+    """The bulletin's title in the reader's language (also its download's file name)."""
+    return gettext(TITLES[data["kind"]])
+
+
+def period_name(data: dict[str, Any]) -> str:
+    """The bulletin's period in the reader's language, with its dates: "2026年10月（2026-10-01 至
+    2026-10-31）", or a week's "2026-11-23 至 2026-11-29（第 48 周）" (the page's words,
+    ``templates/manage/_period.html``)."""
+    start, end = (date.fromisoformat(data["period"][k]) for k in ("start", "end"))
+    if data["kind"] == "week":
+        return gettext("%(start)s 至 %(end)s（第 %(week)s 周）", start=start.isoformat(),
+                       end=end.isoformat(), week=start.isocalendar()[1])
+    return gettext("%(year)s年%(month)s月", year=start.year, month=start.month) + gettext(
+        "（%(start)s 至 %(end)s）", start=start.isoformat(), end=end.isoformat())
+
+
+def _named(name: str, subbranch: str | None) -> str:
+    """An outlet with its sub-branch (two 文化路分理处 in one branch), a sub-branch alone."""
+    return gettext("%(name)s（%(parent)s）", name=name, parent=subbranch) if subbranch else name
+
+
+def _changes(data: dict[str, Any]) -> list[dict[str, str]]:
+    """The list's changes as the reader reads them: date, unit (an outlet with its
+    sub-branch), its sub-branch, what changed (列入名单 / 原因变化 / 按规则出列 / 人工出列 …)
+    and the note."""
+    return [{"on": e["on"], "unit": _named(e["unit"], e["subbranch"]), "name": e["unit"],
+             "subbranch": e["subbranch"] or "", "kind": event_label(e["kind"]),
+             "note": event_note(e["note"], e["note_data"])}
+            for e in data["watchlist"]["events"]]
 
 
 def bulletin_pdf(data: dict[str, Any]) -> bytes:
-    """The bulletin as a Chinese PDF (same WeasyPrint set-up as the rectification lists)."""
+    """The bulletin as a PDF in the reader's language (same WeasyPrint set-up as the
+    rectification lists, which stay Chinese)."""
     from ..reports.pdf import render_pdf
 
-    return render_pdf("bulletin.html", data, fetch_image=None)
+    context = {**data, "title": title(data), "period_name": period_name(data),
+               "changes": _changes(data), "_": gettext, "ngettext": ngettext,
+               "translated": translated, "named": _named,
+               "lang": "zh-CN" if current_language() == "zh" else current_language()}
+    return render_pdf("bulletin.html", context, fetch_image=None)
 
 
 def _cell(value: Any) -> Any:
@@ -101,43 +149,44 @@ def _cell(value: Any) -> Any:
 
 
 def bulletin_xlsx(data: dict[str, Any]) -> bytes:
-    """The bulletin as a workbook: one sheet per table, Chinese headers."""
+    """The bulletin as a workbook: one sheet per table, in the reader's language."""
+    _ = gettext
+    ranked = [_("名次"), _("网点"), _("支行"), _("综合得分"), _("等级")]
     workbook = Workbook()
-    sheets = [("本网点名次", ["网点", "名次", "全行有得分网点数"],
+    sheets = [(_("本网点名次"), [_("网点"), _("名次"), _("全行有得分网点数")],
                [[r["name"], r["rank"], r["of"]] for r in data["standing"]])] \
         if data["standing"] else []
     sheets += [
-        ("排名前列", ["名次", "网点", "支行", "综合得分", "等级"],
-         [[r["rank"], r["name"], r["subbranch"], r["combined"], r["grade"]]
+        (_("排名前列"), ranked,
+         [[r["rank"], r["name"], r["subbranch"], r["combined"], translated(r["grade"])]
           for r in data["best"]] + ([[None, tied_text(data["tied_with_best"])]]
                                     if data["tied_with_best"] else [])),
-        ("排名靠后", ["名次", "网点", "支行", "综合得分", "等级"],
-         [[r["rank"], r["name"], r["subbranch"], r["combined"], r["grade"]]
+        (_("排名靠后"), ranked,
+         [[r["rank"], r["name"], r["subbranch"], r["combined"], translated(r["grade"])]
           for r in data["worst"]]),
-        ("支行排名", ["名次", "支行", "综合得分", "检查次数"],
+        (_("支行排名"), [_("名次"), _("支行"), _("综合得分"), _("检查次数")],
          [[r.get("rank"), r["name"], r["combined"], r["count"]] for r in data["subbranches"]]),
-        ("失分最多项", ["编码", "检查内容", "失分次数", "涉及网点"],
+        (_("失分最多项"), [_("编码"), _("检查内容"), _("失分次数"), _("涉及网点")],
          [[r["item_code"], r["item_text"], r["failures"], r["outlets"]]
           for r in data["failed_items"]]),
-        ("自查与独立检查", ["网点", "自查均分", "独立检查均分", "差值"],
+        (_("自查与独立检查"), [_("网点"), _("自查均分"), _("独立检查均分"), _("差值")],
          [[r["name"], r["self_mean"], r["independent_mean"], r["gap"]] for r in data["gaps"]]),
-        ("名单变化", ["日期", "单位", "变化", "说明"],
-         [[e["on"], e["unit"], EVENT_LABELS.get(e["kind"], e["kind"]), e["note"]]
-          for e in data["watchlist"]["events"]]),
+        (_("名单变化"), [_("日期"), _("单位"), _("所属支行"), _("变化"), _("说明")],
+         [[e["on"], e["name"], e["subbranch"], e["kind"], e["note"]] for e in _changes(data)]),
     ]
     first = workbook.active
-    first.title = "概况"
-    first.append([data["title"], data["period"]["label"]])
-    first.append(["期末在册名单数", data["watchlist"]["active"]])
+    first.title = _("概况")
+    first.append([title(data), period_name(data)])
+    first.append([_("期末在册名单数"), data["watchlist"]["active"]])
     for mode, count in data["inspections"].items():
-        first.append([f"{mode}次数", count])
+        first.append([_("%(mode)s次数", mode=translated(mode)), count])
     return _saved(workbook, sheets)
 
 
 def _saved(workbook: Workbook, sheets: list[tuple[str, list[str], list[list[Any]]]]) -> bytes:
     """``workbook`` with one sheet per ``(title, headers, rows)`` added, as .xlsx bytes."""
-    for title, headers, rows in sheets:
-        sheet = workbook.create_sheet(title)
+    for name, headers, rows in sheets:
+        sheet = workbook.create_sheet(name[:31])  # a sheet's name holds 31 characters
         sheet.append(headers)
         for cell in sheet[1]:
             cell.font = Font(bold=True)

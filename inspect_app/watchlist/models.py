@@ -49,6 +49,11 @@ class WatchlistEntry(db.Model):
     status: Mapped[EntryStatus] = mapped_column(enum_column(EntryStatus), nullable=False,
                                                 default=EntryStatus.active)
     entered_on: Mapped[date] = mapped_column(sa.Date, nullable=False)
+    #: ``rule`` (the rules put it there) or ``manual`` (a service manager, with a reason).
+    entry_kind: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="rule",
+                                            server_default="rule")
+    #: A manual listing's reason (a person's words); None when the rules listed the unit.
+    entry_reason: Mapped[str | None] = mapped_column(sa.Text)
     exited_on: Mapped[date | None] = mapped_column(sa.Date)
     #: ``rule`` (the exit policy was met) or ``manual`` (a service manager, with a reason).
     exit_kind: Mapped[str | None] = mapped_column(sa.String(16))
@@ -56,8 +61,13 @@ class WatchlistEntry(db.Model):
     #: A rule exit's reason as data (:attr:`~inspect_app.watchlist.rules.Decision.note`), so
     #: it can be said in the reader's language; None for a manual exit (a person's words).
     exit_note: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    #: The rules met at the latest evaluation, with their figures (RuleHit.to_dict()).
+    #: The rules met at the latest evaluation, with their figures (RuleHit.to_dict()); empty
+    #: when the unit meets none any more but has not met the exit policy yet. The rules met
+    #: on listing stay in the history (the ``entered`` event's hits).
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False, default=list)
+    #: Where the unit stood against the exit policy at the latest evaluation
+    #: (:func:`~inspect_app.watchlist.rules.exit_progress`); None before the first one.
+    exit_progress: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     rule_set_version: Mapped[int] = mapped_column(nullable=False)
     last_evaluated_on: Mapped[date] = mapped_column(sa.Date, nullable=False)
 
@@ -70,12 +80,13 @@ class WatchlistEntry(db.Model):
                                                          cascade="all, delete-orphan")
 
 
-EVENT_LABELS = {"entered": "列入名单", "reasons_changed": "原因变化", "exited": "按规则出列",
-                "manual_exit": "人工出列"}
+EVENT_LABELS = {"entered": "列入名单", "manual_entry": "人工列入", "reasons_changed": "原因变化",
+                "exited": "按规则出列", "manual_exit": "人工出列"}
 
 
 class WatchlistEvent(db.Model):
-    """The history of an entry: entered, reasons changed, left (by rule or by hand)."""
+    """The history of an entry: entered (by rule or by hand), reasons changed, left (by rule
+    or by hand)."""
 
     __tablename__ = "watchlist_events"
 

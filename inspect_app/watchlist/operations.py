@@ -49,6 +49,9 @@ def require_manager(by: User | None) -> None:
 
 # -- rule versions -------------------------------------------------------------------------
 
+#: The note of the rule set the product ships with (said in the reader's language on pages).
+DEFAULT_NOTE = N_("默认规则")
+
 
 def active_rule_set() -> WatchlistRuleSet:
     """The newest rule-set version (the default one is created on first use)."""
@@ -56,7 +59,7 @@ def active_rule_set() -> WatchlistRuleSet:
                                 .order_by(WatchlistRuleSet.version.desc()).limit(1))
     if current is None:
         current = WatchlistRuleSet(version=1, rules=engine.DEFAULT_RULE_SET.to_dict(),
-                                   period_days=90, note="默认规则")
+                                   period_days=90, note=DEFAULT_NOTE)
         db.session.add(current)
         db.session.flush()
     return current
@@ -234,11 +237,16 @@ class EvaluationReport:
     rule_set_version: int
     actions: dict[str, int] = field(default_factory=dict)
 
-    def summary(self) -> str:
-        names = {"enter": "列入", "exit": "出列", "update": "原因变化", "stay": "继续在册"}
-        parts = "，".join(f"{names[a]} {n} 个" for a, n in sorted(self.actions.items())
-                         if a in names)
-        return f"{self.as_of.isoformat()} 名单评估（规则第 {self.rule_set_version} 版）：{parts or '无变化'}"
+    def summary(self, _=engine._zh) -> str:
+        """What the evaluation did, e.g. "2026-11-30 名单评估（规则第 2 版）：列入 1 个，继续在册 8 个"
+        — in Chinese (as logged and answered by the API) or through ``_`` (a page)."""
+        names = {"enter": N_("列入 %(n)s 个"), "exit": N_("出列 %(n)s 个"),
+                 "update": N_("原因变化 %(n)s 个"), "stay": N_("继续在册 %(n)s 个")}
+        parts = _("，").join(_(names[a], n=self.actions[a]) for a in names
+                            if self.actions.get(a))
+        return _("%(date)s 名单评估（规则第 %(version)s 版）：%(parts)s",
+                 date=self.as_of.isoformat(), version=self.rule_set_version,
+                 parts=parts or _("无变化"))
 
 
 def _current_states() -> tuple[dict[int, engine.EntryState], dict[int, WatchlistEntry]]:
@@ -260,7 +268,11 @@ def _current_states() -> tuple[dict[int, engine.EntryState], dict[int, Watchlist
 def evaluate(as_of: date | None = None, *, by: User | None = None,
              unit_ids: set[int] | None = None) -> EvaluationReport:
     """Evaluate every outlet and sub-branch (or only ``unit_ids``) and store the decisions.
-    The caller commits."""
+
+    Every listed unit's reasons are those of this evaluation, with today's figures (the rules
+    met on listing stay in its history), and its progress towards the exit policy is stored
+    beside them. A unit that meets no rule any more but may not leave yet gets one history
+    note saying so. The caller commits."""
     require_manager(by)
     as_of = as_of or local_today()
     rule_set_row = active_rule_set()
@@ -269,45 +281,103 @@ def evaluate(as_of: date | None = None, *, by: User | None = None,
     facts = gather_facts(as_of, rule_set_row)
     if unit_ids is not None:
         facts = [f for f in facts if f.unit_id in unit_ids]
+    facts_of = {f.unit_id: f for f in facts}
     decisions = engine.evaluate_all(facts, rule_set, states)
     report = EvaluationReport(as_of, rule_set_row.version)
+    version = rule_set_row.version
     for decision in decisions:
         report.actions[decision.action] = report.actions.get(decision.action, 0) + 1
         hits = [hit.to_dict() for hit in decision.hits]
         entry = active.get(decision.unit_id)
         if decision.action == "enter":
             entry = WatchlistEntry(unit_id=decision.unit_id, status=EntryStatus.active,
-                                   entered_on=as_of, reasons=hits,
-                                   rule_set_version=rule_set_row.version,
+                                   entered_on=as_of, reasons=hits, rule_set_version=version,
                                    last_evaluated_on=as_of)
             entry.events.append(WatchlistEvent(kind="entered", on=as_of, hits=hits,
                                                note=decision.reason_zh,
                                                note_data=dict(decision.note),
-                                               rule_set_version=rule_set_row.version))
+                                               rule_set_version=version))
             db.session.add(entry)
         elif entry is not None and decision.action in ("stay", "update"):
-            entry.last_evaluated_on = as_of
-            if decision.action == "update":
-                entry.reasons = hits
-                entry.rule_set_version = rule_set_row.version
+            note = dict(decision.note)
+            if decision.action == "stay" and not hits and entry.reasons:
+                # it met rules until now: say once that it meets none, and what it still misses
+                note = engine.cleared_note((r["rule_key"] for r in entry.reasons), decision)
+            if decision.action == "update" or note["key"] == "cleared":
                 entry.events.append(WatchlistEvent(kind="reasons_changed", on=as_of, hits=hits,
-                                                   note=decision.reason_zh,
-                                                   note_data=dict(decision.note),
-                                                   rule_set_version=rule_set_row.version))
+                                                   note=engine.say(note), note_data=note,
+                                                   rule_set_version=version))
+            entry.reasons, entry.rule_set_version, entry.last_evaluated_on = hits, version, as_of
         elif entry is not None and decision.action == "exit":
             entry.status = EntryStatus.exited
             entry.exited_on, entry.exit_kind = as_of, "rule"
             entry.exit_reason, entry.exit_note = decision.reason_zh, dict(decision.note)
-            entry.last_evaluated_on = as_of
+            entry.last_evaluated_on, entry.exit_progress = as_of, None  # nothing left to do
             entry.events.append(WatchlistEvent(kind="exited", on=as_of, note=decision.reason_zh,
                                                note_data=dict(decision.note),
-                                               rule_set_version=rule_set_row.version))
+                                               rule_set_version=version))
+        if entry is not None and decision.on_list_after:
+            entry.exit_progress = engine.exit_progress(
+                facts_of[decision.unit_id], rule_set.exit, entry.entered_on, decision.hits)
     db.session.flush()
     changed = {k: v for k, v in report.actions.items() if k in ("enter", "exit", "update")}
     record("watchlist.evaluate", object_type="watchlist", object_id=as_of.isoformat(),
            actor=by, after={"rule_set_version": rule_set_row.version, **changed})
     log.info(report.summary())
     return report
+
+
+def listable_unit(text: str, by: User) -> OrgUnit:
+    """The outlet or sub-branch a manager means by ``text``: its code, or its name when only
+    one unit they may see bears it (two 文化路分理处 need their codes)."""
+    text = text.strip()
+    visible = sa.and_(OrgUnit.is_active.is_(True),
+                      OrgUnit.kind.in_([OrgKind.outlet, OrgKind.subbranch]))
+    unit = db.session.scalar(sa.select(OrgUnit).where(visible, OrgUnit.code == text))
+    if unit is None:
+        named = db.session.scalars(sa.select(OrgUnit).where(visible, OrgUnit.name == text)
+                                   .order_by(OrgUnit.code).limit(10)).all()
+        named = [u for u in named if by.can(Permission.reports_read, u)]
+        if len(named) > 1:
+            raise InvalidInput(N_("有多个单位名为「%(name)s」，请填写编码：%(codes)s"),
+                               code="unit_ambiguous", name=text,
+                               codes="、".join(u.code for u in named))
+        unit = named[0] if named else None
+    if unit is None or not by.can(Permission.reports_read, unit):
+        raise NotFound(N_("未找到编码或名称为「%(text)s」的网点或支行"), code="unit_not_found",
+                       text=text)
+    return unit
+
+
+def manual_enter(unit: OrgUnit, *, reason: str, on: date | None = None,
+                 by: User | None) -> WatchlistEntry:
+    """A service manager puts a unit on the list by hand, with a written reason (the mirror of
+    :func:`manual_exit`). The rules it meets today, if any, are its reasons beside the written
+    one; it leaves by the exit policy like any entry, or by hand."""
+    require_manager(by)
+    if unit.kind not in (OrgKind.outlet, OrgKind.subbranch) or not unit.is_active:
+        raise InvalidInput(N_("只能将在用的网点或支行列入名单"), code="not_listable")
+    if db.session.scalar(sa.select(WatchlistEntry.id).where(
+            WatchlistEntry.unit_id == unit.id, WatchlistEntry.status == EntryStatus.active)):
+        raise IllegalTransition(N_("该单位已在名单上"), code="already_on_list")
+    on = on or local_today()
+    rule_set_row = active_rule_set()
+    rule_set = engine.RuleSet.from_dict(rule_set_row.rules)
+    facts = next(f for f in gather_facts(on, rule_set_row) if f.unit_id == unit.id)
+    hits = engine.hits_for(facts, rule_set)
+    entry = WatchlistEntry(unit=unit, status=EntryStatus.active, entered_on=on,
+                           entry_kind="manual", entry_reason=reason,
+                           reasons=[hit.to_dict() for hit in hits],
+                           rule_set_version=rule_set_row.version, last_evaluated_on=on,
+                           exit_progress=engine.exit_progress(facts, rule_set.exit, on, hits))
+    entry.events.append(WatchlistEvent(kind="manual_entry", on=on, note=reason,
+                                       hits=[hit.to_dict() for hit in hits],
+                                       rule_set_version=rule_set_row.version))
+    db.session.add(entry)
+    db.session.flush()
+    record("watchlist.manual_entry", entry, actor=by, reason=reason,
+           after={"unit_id": unit.id, "entered_on": on})
+    return entry
 
 
 def manual_exit(entry: WatchlistEntry, *, reason: str, on: date | None = None,
@@ -331,9 +401,14 @@ def log_action(entry: WatchlistEntry, *, kind: str, held_on: date, people: str, 
     require_manager(by)
     if kind not in ACTION_KINDS:
         raise InvalidInput(N_("未知的辅导类型"), code="invalid_kind")
+    if entry.status is not EntryStatus.active:  # the follow-up of a unit on the list
+        raise IllegalTransition(N_("该单位已不在名单上，不能再记录跟进"), code="not_on_list")
     if held_on > local_today():  # a record of what was done, not a plan
         raise InvalidInput(N_("跟进日期不能晚于今天（%(today)s）"), code="held_in_future",
                            today=local_today().isoformat())
+    if held_on < entry.entered_on:
+        raise InvalidInput(N_("跟进日期不能早于列入名单的日期（%(day)s）"),
+                           code="held_before_listing", day=entry.entered_on.isoformat())
     action = CoachingAction(entry=entry, kind=kind, held_on=held_on, people=people,
                             notes=notes, attachments=attachments, created_by_id=by.id)
     db.session.add(action)

@@ -6,17 +6,19 @@ it is. Other languages say it again from the key and the figures with the rule's
 (:meth:`~inspect_app.watchlist.rules.WatchRule.explain`), through the catalogue; a reason whose
 figures are not enough for that (e.g. stored before a rule kept all of them) keeps its Chinese
 text rather than guessing, so nothing already stored needs migrating. The notes the rules write
-into an entry's history are said again the same way, from the data stored with them.
+into an entry's history are said again the same way, from the data stored with them, and so is
+what a listed unit still has to do to leave the list (its exit progress).
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import gettext, ngettext, pgettext
 
 from ..i18n import current_language
-from .rules import RULES, say
+from .models import EntryStatus, WatchlistEntry
+from .rules import RULES, RuleSet, describe_exit, progress_policy, say, say_progress
 
 
 def explain(reason: Mapping[str, Any]) -> str | None:
@@ -60,3 +62,58 @@ def event_note(note: str | None, data: Mapping[str, Any] | None = None) -> str:
         return say(data, gettext)
     except (KeyError, TypeError, ValueError):
         return note or ""
+
+
+def event_label(kind: str) -> str:
+    """The name of a change on the list in the reader's language (列入名单, 人工出列 …)."""
+    names = {"entered": gettext("列入名单"), "manual_entry": pgettext("event", "人工列入"),
+             "reasons_changed": gettext("原因变化"), "exited": gettext("按规则出列"),
+             "manual_exit": pgettext("event", "人工出列")}
+    return names.get(kind, kind)
+
+
+def reasons_while_listed(entry: WatchlistEntry) -> list[Mapping[str, Any]]:
+    """The rules an entry met while on the list, as its page shows once it left: those of its
+    latest evaluation, or — when by then it met none (the exit policy needs that) — those of
+    the latest change in its history that named rules."""
+    if entry.reasons:
+        return list(entry.reasons)
+    return next((list(event.hits) for event in reversed(entry.events) if event.hits), [])
+
+
+# -- where a listed unit stands ---------------------------------------------------------------
+
+
+def status_note(entry: WatchlistEntry) -> str | None:
+    """Said in place of the reasons of a unit on the list that meets no rule (any more): it
+    stays until it meets the exit policy. None otherwise."""
+    if entry.status is not EntryStatus.active or entry.reasons:
+        return None
+    if entry.entry_kind == "manual" and not any(event.hits for event in entry.events):
+        return gettext("目前未命中名单规则，待满足出列条件")
+    return gettext("已不再命中规则，待满足出列条件")
+
+
+def exit_condition(entry: WatchlistEntry) -> str:
+    """The exit policy the entry is measured against, in the reader's language (the rules in
+    force for an entry not evaluated since it was listed)."""
+    if entry.exit_progress:
+        try:
+            return describe_exit(progress_policy(entry.exit_progress), gettext)
+        except (KeyError, TypeError, ValueError):
+            pass
+    from .operations import active_rule_set
+
+    return describe_exit(RuleSet.from_dict(active_rule_set().rules).exit, gettext)
+
+
+def exit_steps(entry: WatchlistEntry) -> list[str]:
+    """What a unit on the list still has to do to leave it, one sentence each (e.g. "还需 1 次
+    ≥80 分的独立检查"), as of its latest evaluation; empty once it is off the list, before its
+    first evaluation, or when nothing is left (the next evaluation takes it off)."""
+    if entry.status is not EntryStatus.active or not entry.exit_progress:
+        return []
+    try:
+        return say_progress(entry.exit_progress, gettext, ngettext)
+    except (KeyError, TypeError, ValueError):
+        return []

@@ -861,6 +861,73 @@ def exit_shortfalls(facts: UnitFacts, policy: ExitPolicy,
     return problems, last
 
 
+def exit_progress(facts: UnitFacts, policy: ExitPolicy, entered_at: date | None,
+                  hits: Iterable[RuleHit] = ()) -> dict[str, Any]:
+    """Where a listed unit stands against the exit policy, as plain JSON data
+    (:func:`say_progress` words it): the policy itself, how many of the latest scored
+    independent checks since ``entered_at`` pass in a row (at most the number needed), their
+    totals, the overdue items and the rules still met. The unit may leave when ``rules`` is
+    empty, ``passing`` equals ``needed`` and (if required) nothing is overdue — exactly when
+    :func:`exit_shortfalls` finds nothing."""
+    n = policy.consecutive_passing_checks
+    since = [c.total for c in sorted(facts.independent_checks, key=CheckResult.sort_key)
+             if c.total is not None and (entered_at is None or c.date > entered_at)]
+    run = 0
+    for total in reversed(since):
+        if total < policy.passing_score:
+            break
+        run += 1
+    return {"needed": n, "score": policy.passing_score, "passing": min(run, n),
+            "totals": since[-n:], "require_nothing_overdue": policy.require_nothing_overdue,
+            "overdue": facts.overdue_items, "rules": _keys({hit.rule_key for hit in hits})}
+
+
+def _nzh(singular: str, plural: str, num: int, **figures: Any) -> str:
+    """:func:`_zh` for a sentence with a count (Chinese has one form)."""
+    return singular % {"num": num, **figures}
+
+
+def say_progress(progress: Mapping[str, Any], _: Callable[..., str] = _zh,
+                 ngettext: Callable[..., str] = _nzh) -> list[str]:
+    """What a listed unit still has to do to leave the list (:func:`exit_progress`), one short
+    sentence per condition not met yet, e.g. "还需 1 次 ≥80 分的独立检查" — in Chinese, or through
+    ``_`` / ``ngettext`` (:func:`flask_babel.gettext` / ``ngettext``) in the reader's language.
+    Empty when nothing is left to do (the next evaluation takes the unit off the list).
+    Raises ``KeyError`` (or ``TypeError``) for data it cannot word."""
+    lines = []
+    if progress["rules"]:  # the page shows which just above: this says it must end
+        lines.append(_("须不再命中名单规则"))
+    remaining = progress["needed"] - progress["passing"]
+    score = plain_number(progress["score"])
+    if remaining > 0:
+        line = ngettext("还需 %(num)s 次 ≥%(score)s 分的独立检查",
+                        "还需 %(num)s 次 ≥%(score)s 分的独立检查", remaining, score=score)
+        if progress["passing"]:
+            line += ngettext("（已连续 %(num)s 次达标）", "（已连续 %(num)s 次达标）",
+                             progress["passing"])
+        elif progress["totals"]:
+            line += _("（入列后最近：%(totals)s 分）",
+                      totals=_("、").join(plain_number(t) for t in progress["totals"]))
+        lines.append(line)
+    if progress["require_nothing_overdue"] and progress["overdue"]:
+        lines.append(ngettext("还需完成 %(num)s 项逾期整改", "还需完成 %(num)s 项逾期整改",
+                              progress["overdue"]))
+    return lines
+
+
+def progress_policy(progress: Mapping[str, Any]) -> ExitPolicy:
+    """The exit policy an entry's progress was measured against."""
+    return ExitPolicy(int(progress["needed"]), float(progress["score"]),
+                      bool(progress["require_nothing_overdue"]))
+
+
+def cleared_note(gone: Iterable[str], decision: Decision) -> dict[str, Any]:
+    """The history note of a listed unit that meets no rule any more but may not leave yet
+    (a ``stay`` decision with the reason ``not_yet``): which rules it no longer meets, and
+    what the exit policy still misses."""
+    return {"key": "cleared", "gone": _keys(gone), "problems": list(decision.note["problems"])}
+
+
 def evaluate_unit(facts: UnitFacts, rule_set: RuleSet,
                   current: EntryState | None = None) -> Decision:
     """Decide what happens to one unit; deterministic and independent of check order.
@@ -948,6 +1015,10 @@ def say(note: Mapping[str, Any], _: Callable[..., str] = _zh) -> str:
         return _("未命中任何名单规则")
     if key == "not_yet":
         return _("尚未满足出列条件：%(problems)s",
+                 problems=_("；").join(_shortfall(p, _) for p in note["problems"]))
+    if key == "cleared":
+        return _("已不再命中规则（此前：%(rules)s），待满足出列条件：%(problems)s",
+                 rules=_names(note["gone"], _),
                  problems=_("；").join(_shortfall(p, _) for p in note["problems"]))
     if key == "exited":
         said = _("不再命中名单规则，且入列后最近 %(n)s 次独立检查均不低于 %(score)s 分"

@@ -2,11 +2,30 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
-from ..api.fields import BankDate, Id, Upload
-from ..i18n import Label
+from ..api.fields import BankDate, Id, TrimmedText, Upload
+from ..i18n import N_, Label
+from ..orgs.models import OrgKind
 from .models import ACTION_KINDS, EVENT_LABELS
+from .reasons import exit_condition, exit_steps, status_note
+
+#: What the API and the pages' forms (which are built on these schemas) say about the same
+#: input; a message with figures is lazy, so its figures go into the reader's language.
+REQUIRED = N_("必填")
+REASON_REQUIRED = N_("请填写原因")
+PICK_ONE = N_("请从列表中选择")
+BAD_DATE = N_("日期格式不正确")
+LENGTH = _l("长度须在 {min} 到 {max} 个字之间")
+AT_MOST = _l("不能超过 {max} 个字")
+
+
+def subbranch_of(unit) -> str | None:
+    """An outlet's sub-branch name (outlet names repeat across sub-branches); None otherwise."""
+    if unit.kind is OrgKind.outlet and unit.parent is not None:
+        return unit.parent.name
+    return None
 
 
 class UnitSchema(ma.Schema):
@@ -14,10 +33,14 @@ class UnitSchema(ma.Schema):
     code = fields.String()
     name = fields.String()
     kind = fields.String(attribute="kind.value")
+    subbranch = fields.Function(subbranch_of, allow_none=True, metadata={
+        "type": "string",
+        "description": "网点所属支行名称（同名网点以此区分）；支行为 null"})
 
 
 class EventSchema(ma.Schema):
-    kind = fields.String()
+    kind = fields.String(metadata={"description": "entered / manual_entry / reasons_changed / "
+                                                  "exited / manual_exit"})
     label = fields.Function(lambda e: EVENT_LABELS.get(e.kind, e.kind))
     on = fields.Date()
     hits = fields.List(fields.Dict())
@@ -28,12 +51,20 @@ class EventSchema(ma.Schema):
 
 
 class ActionSchema(ma.Schema):
+    """A follow-up, as the API and the entry page's 记录跟进 form read it (spaces around a value
+    do not count; people only spaces are no people)."""
+
     id = fields.Integer(dump_only=True)
-    kind = fields.String(required=True, validate=validate.OneOf(list(ACTION_KINDS)))
+    kind = fields.String(required=True, validate=validate.OneOf(list(ACTION_KINDS),
+                                                                error=PICK_ONE),
+                         error_messages={"required": PICK_ONE})
     kind_label = fields.Function(lambda a: ACTION_KINDS[a.kind], dump_only=True)
-    held_on = BankDate(required=True)
-    people = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    notes = fields.String(load_default="", validate=validate.Length(max=5000))
+    held_on = BankDate(required=True, error_messages={"required": REQUIRED, "invalid": BAD_DATE},
+                       metadata={"description": "跟进日期：不早于列入名单的日期，不晚于今天"})
+    people = TrimmedText(required=True, blank_is_missing=True,
+                         validate=validate.Length(min=1, max=500, error=LENGTH),
+                         error_messages={"required": REQUIRED})
+    notes = TrimmedText(load_default="", validate=validate.Length(max=5000, error=AT_MOST))
     attachments = fields.List(fields.Dict(), dump_only=True)
     created_at = fields.DateTime(dump_only=True)
 
@@ -49,7 +80,24 @@ class EntrySchema(ma.Schema):
     exit_reason = fields.String(allow_none=True)
     exit_note = fields.Dict(allow_none=True, metadata={
         "description": "按规则出列原因的数据；人工出列为 null"})
-    reasons = fields.List(fields.Dict())
+    entry_kind = fields.String(metadata={"description": "rule（按规则列入）或 manual（人工列入）"})
+    entry_reason = fields.String(allow_none=True, metadata={"description": "人工列入的原因"})
+    reasons = fields.List(fields.Dict(), metadata={
+        "description": "最近一次评估（last_evaluated_on）命中的规则及当时的数据；已不再命中规则但"
+                       "尚未满足出列条件时为空。列入时的原因见 events 中 entered 一条的 hits"})
+    last_evaluated_on = fields.Date()
+    status_note = fields.Function(status_note, allow_none=True, metadata={
+        "type": "string",
+        "description": "在册但已不再命中规则时的说明（用户所选语言），如“已不再命中规则，待满足出列条件”"})
+    exit_progress = fields.Dict(allow_none=True, metadata={
+        "description": "出列进度的数据：needed 需连续达标次数、score 分数线、passing 已连续达标次数、"
+                       "totals 入列后最近的独立检查得分、overdue 逾期整改项、rules 仍命中的规则；"
+                       "尚未评估时为 null"})
+    exit_condition = fields.Function(exit_condition, metadata={
+        "type": "string", "description": "出列条件（用户所选语言）"})
+    exit_steps = fields.Function(exit_steps, metadata={
+        "type": "array", "items": {"type": "string"},
+        "description": "离出列还差什么（用户所选语言），如“还需 1 次 ≥80 分的独立检查”；已出列为空"})
     days_on_list = fields.Integer()
     open_items = fields.Integer()
     overdue_items = fields.Integer()
@@ -69,8 +117,26 @@ class EntryQuerySchema(ma.Schema):
     kind = fields.String(validate=validate.OneOf(["outlet", "subbranch"]))
 
 
+def reason_field(description: str) -> TrimmedText:
+    """A written reason (人工列入, 人工出列): 4 to 2,000 characters, spaces around it not
+    counted, spaces alone refused as no reason at all."""
+    return TrimmedText(required=True, blank_is_missing=True,
+                       validate=validate.Length(min=4, max=2000, error=LENGTH),
+                       error_messages={"required": REASON_REQUIRED},
+                       metadata={"description": description})
+
+
 class ManualExitSchema(ma.Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=4, max=2000))
+    """人工出列, as the API and the entry page's form read it."""
+
+    reason = reason_field("出列原因（4 到 2000 个字，前后空格不计）")
+
+
+class ManualEntrySchema(ma.Schema):
+    """人工列入 through the API: the unit and a written reason."""
+
+    unit_id = Id(required=True, metadata={"description": "要列入名单的网点或支行"})
+    reason = reason_field("列入原因（4 到 2000 个字，前后空格不计）")
 
 
 class RulesSchema(ma.Schema):
@@ -216,9 +282,13 @@ class BulletinPeriodSchema(ma.Schema):
 
 
 class BulletinEventSchema(ma.Schema):
-    kind = fields.String(metadata={"description": "entered / exited / …（名单变动）"})
+    kind = fields.String(metadata={"description": "entered / manual_entry / reasons_changed / "
+                                                  "exited / manual_exit（名单变动）"})
+    label = Label(metadata={"description": "变动类型（用户所选语言），如“人工出列”"})
     on = fields.String(metadata={"description": "YYYY-MM-DD"})
-    unit = fields.String(metadata={"description": "支行名称"})
+    unit = fields.String(metadata={"description": "单位名称"})
+    subbranch = fields.String(allow_none=True, metadata={
+        "description": "网点所属支行名称；支行为 null"})
     note = fields.String(allow_none=True, metadata={"description": "中文说明"})
     note_data = fields.Dict(allow_none=True, metadata={"description": "规则所写说明的数据"})
 

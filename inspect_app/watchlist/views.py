@@ -13,13 +13,12 @@ from datetime import date, timedelta
 import marshmallow as ma
 import sqlalchemy as sa
 from babel.dates import format_skeleton
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_date, get_locale, gettext
-from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
 from ..api.downloads import download
-from ..api.fields import EARLIEST, LATEST, BankDate
+from ..api.fields import EARLIEST, LATEST
 from ..auth.models import User
 from ..auth.permissions import Permission
 from ..auth.session import pages_need
@@ -34,30 +33,59 @@ from ..rectification.operations import list_figures
 from ..reports import charts
 from . import dashboards, rules_page
 from .api import visible_entries
-from .bulletins import bulletin, bulletin_pdf, bulletin_xlsx, ranking_xlsx
-from .models import ACTION_KINDS, EVENT_LABELS, WatchlistRuleSet
+from .bulletins import bulletin, bulletin_pdf, bulletin_xlsx, ranking_xlsx, title
+from .models import ACTION_KINDS, WatchlistRuleSet
 from .operations import (
+    DEFAULT_NOTE,
     active_rule_set,
     annotate,
+    evaluate,
     get_entry,
     inflation_gap,
+    listable_unit,
     log_action,
+    manual_enter,
     manual_exit,
     require_manager,
     update_rules,
 )
-from .reasons import event_note, reason_label, reason_text
+from .reasons import (
+    event_label,
+    event_note,
+    exit_condition,
+    exit_steps,
+    reason_label,
+    reason_text,
+    reasons_while_listed,
+    status_note,
+)
+from .schemas import AT_MOST, ActionSchema, ManualExitSchema, reason_field, subbranch_of
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 pages_need(bp, Permission.reports_read)
 
 
+def named(name: str, subbranch: str | None = None) -> str:
+    """A unit's name for people: an outlet's with its sub-branch ("文化路分理处（路北支行）"),
+    since outlet names repeat across sub-branches."""
+    return gettext("%(name)s（%(parent)s）", name=name, parent=subbranch) if subbranch else name
+
+
+def unit_label(unit: OrgUnit) -> str:
+    """:func:`named` for an organisation unit."""
+    return named(unit.name, subbranch_of(unit))
+
+
 @bp.context_processor
 def reasons_in_the_pages_language() -> dict:
-    """Templates say a stored watch-list reason in the reader's language (and what a trend
-    arrow means, with its threshold)."""
+    """Templates say a stored watch-list reason, a change on the list and what a listed unit
+    still has to do in the reader's language, name outlets with their sub-branch, and say what
+    a trend arrow means (with its threshold)."""
     return {"reason_label": reason_label, "reason_text": reason_text, "event_note": event_note,
-            "trend_step": dashboards.TREND_STEP}
+            "event_label": event_label, "status_note": status_note,
+            "exit_condition": exit_condition, "exit_steps": exit_steps,
+            "reasons_while_listed": reasons_while_listed, "unit_label": unit_label,
+            "named": named, "trend_step": dashboards.TREND_STEP}
 
 
 def _chart_words() -> charts.ChartText:
@@ -116,43 +144,70 @@ def _period_steps(period: dashboards.Period, day: date) -> dict[str, str | None]
             "next": following.isoformat() if following <= today else None}
 
 
-@bp.get("/watchlist")
+class ListForm(PageForm):
+    """列入名单: the unit (its code, or its name where only one unit bears it) and a written
+    reason, by the rules of ``POST /api/v1/watchlist``."""
+
+    unit = fields.String(required=True, validate=validate.Length(max=100, error=AT_MOST),
+                         error_messages={"required": N_("请填写单位编码或名称")})
+    reason = reason_field("列入原因")
+
+
+LIST_FIELD_NAMES = {"unit": N_("单位"), "reason": N_("列入原因")}
+
+
+@bp.route("/watchlist", methods=["GET", "POST"])
 def watchlist():
-    """The list with reasons, time on list, open/overdue items, last score and trend."""
+    """The list with reasons, time on list, open/overdue items, last score and trend; a
+    service manager puts a unit on it by hand here, with a written reason."""
     status = request.args.get("status", "active")
     if status not in ("active", "exited", "all"):
         status = "active"
+    error, problems, values, code = None, [], {}, 200
+    if request.method == "POST":
+        values = request.form.to_dict()
+        try:
+            require_manager(g.user)  # a reader's post is refused before its form is read
+            data = ListForm().load(request.form)
+            entry = manual_enter(listable_unit(data["unit"], g.user), reason=data["reason"],
+                                 by=g.user)
+            db.session.commit()
+            flash(gettext("已将%(unit)s列入名单", unit=unit_label(entry.unit)))
+            return redirect(url_for("manage.entry", entry_id=entry.id))
+        except ma.ValidationError as exc:
+            error, code = gettext("未保存：请检查以下内容"), 422
+            problems = refusals(exc.messages, LIST_FIELD_NAMES)
+        except DomainError as exc:
+            db.session.rollback()
+            error, code = say(exc.message), exc.status
     entries = annotate(visible_entries(g.user, status, None))
-    return render_template("manage/watchlist.html", entries=entries, status=status)
+    return render_template("manage/watchlist.html", entries=entries, status=status,
+                           can_manage=g.user.can(Permission.watchlist_manage), error=error,
+                           problems=problems, values=values,
+                           unit=request.args.get("unit", "")), code
 
 
-_LENGTH = _l("长度须在 {min} 到 {max} 个字之间")
-_AT_MOST = _l("不能超过 {max} 个字")
+@bp.post("/watchlist/evaluate")
+def evaluate_now():
+    """立即评估: a service manager runs the evaluation now — after tuning the rules, say —
+    instead of waiting for the night's, and is told what it did."""
+    require_manager(g.user)
+    report = evaluate(by=g.user)
+    db.session.commit()
+    flash(report.summary(gettext))
+    return redirect(url_for("manage.watchlist"))
 
 
-class FollowUpForm(PageForm):
-    """记录跟进: the same rules as ``POST /api/v1/watchlist/{id}/actions``."""
-
-    kind = fields.String(required=True, validate=validate.OneOf(
-        list(ACTION_KINDS), error=_l("请从列表中选择")),
-        error_messages={"required": _l("请从列表中选择")})
-    held_on = BankDate(required=True, error_messages={"required": _l("必填"),
-                                                         "invalid": _l("日期格式不正确")})
-    people = fields.String(required=True, validate=validate.Length(min=1, max=500,
-                                                                   error=_LENGTH),
-                           error_messages={"required": _l("必填")})
-    notes = fields.String(load_default="", validate=validate.Length(max=5000, error=_AT_MOST))
+class FollowUpForm(PageForm, ActionSchema):
+    """记录跟进: :class:`~.schemas.ActionSchema`, read from the page."""
 
 
-class ExitForm(PageForm):
-    """人工出列: the same rules as ``POST /api/v1/watchlist/{id}/exit``, and the box ticked
+class ExitForm(PageForm, ManualExitSchema):
+    """人工出列: :class:`~.schemas.ManualExitSchema` read from the page, and the box ticked
     (like every step that takes a unit out of follow-up)."""
 
-    reason = fields.String(required=True, validate=validate.Length(min=4, max=2000,
-                                                                   error=_LENGTH),
-                           error_messages={"required": _l("请填写原因")})
     confirm = fields.String(required=True, validate=validate.Equal(
-        "yes", error=_l("请先勾选确认")), error_messages={"required": _l("请先勾选确认")},
+        "yes", error=N_("请先勾选确认")), error_messages={"required": N_("请先勾选确认")},
         load_only=True)
 
 
@@ -199,9 +254,9 @@ def entry(entry_id: int):
     points = dashboards.trend(item.unit, g.user, end=local_today(), months=6)
     chart = _trend_chart(points, [(gettext("综合得分"), "combined"),
                                   (gettext("独立检查"), "independent_mean")],
-                         gettext("%(name)s 近 6 个月得分", name=item.unit.name))
+                         gettext("%(name)s 近 6 个月得分", name=unit_label(item.unit)))
     return render_template("manage/entry.html", entry=annotate([item])[0], chart=chart,
-                           kinds=ACTION_KINDS, event_labels=EVENT_LABELS, error=error,
+                           kinds=ACTION_KINDS, error=error,
                            problems=problems, failed=failed, values=values,
                            can_manage=g.user.can(Permission.watchlist_manage),
                            today=local_today().isoformat()), status
@@ -214,7 +269,7 @@ def rules():
     row = active_rule_set()
     error, problems, submitted, status = None, [], None, 200
     if request.method == "POST":
-        submitted = request.form.to_dict()
+        submitted = request.form.copy()  # the ticked unit kinds come several to a name
         try:
             require_manager(g.user)  # before the form: a reader learns nothing from it
             data, period_days, note = rules_page.read_form(request.form, row)
@@ -223,8 +278,8 @@ def rules():
             return redirect(url_for("manage.rules", saved=saved.version))
         except ma.ValidationError as exc:
             error, status = gettext("部分内容未填写或不是数字，规则未保存"), 422
-            problems = [gettext("%(label)s：", label=rules_page.field_label(name)) + " ".join(
-                messages) for name, messages in sorted(exc.messages.items())]
+            problems = refusals(exc.messages, {name: rules_page.field_label(name)
+                                               for name in exc.messages})
         except DomainError as exc:
             db.session.rollback()
             error, status = say(exc.message), exc.status
@@ -236,6 +291,7 @@ def rules():
     return render_template("manage/rules.html", rules=rules_page.present(row, submitted),
                            history=history, error=error, problems=problems,
                            saved=request.args.get("saved", type=int), local_date=local_date,
+                           default_note=DEFAULT_NOTE,
                            can_manage=g.user.can(Permission.watchlist_manage)), status
 
 
@@ -376,7 +432,7 @@ def bulletin_page():
     day = _day()
     data = bulletin(kind, day, g.user)
     fmt = request.args.get("format")
-    name = f"{data['title']}-{data['period']['start']}"
+    name = f"{title(data)}-{data['period']['start']}"  # in the reader's language, as the file
     if fmt == "pdf":
         return download(bulletin_pdf(data), f"{name}.pdf", "application/pdf")
     if fmt == "xlsx":

@@ -213,6 +213,8 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     # sub-branch / outlet managers their own units), changing needs watchlist.manage; own/other
     # entry = TS-LB-01's / TS-LN-01's ----------------------------------------------------------
     ("GET", "/api/v1/watchlist"): row("401", "403", "2xx", "2xx", "2xx", "403", "403", "403"),
+    # listing a unit by hand (人工列入): watchlist.manage, refused before the unit is looked up
+    ("POST", "/api/v1/watchlist"): row("401", "403", "2xx", "403", "403", "403", "403", "403"),
     ("GET", "/api/v1/watchlist/<int:entry_id>"): row(
         "401", "404/404", "2xx/2xx", "2xx/404", "2xx/404", "404/404", "404/404", "404/404"),
     ("POST", "/api/v1/watchlist/<int:entry_id>/actions"): row(
@@ -244,6 +246,10 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     # watchlist.manage who posts a follow-up gets the page again with the refusal (2xx, nothing
     # recorded: test_authorisation_matrix checks that afterwards).
     ("GET", "/manage/watchlist"): row("3xx", "403", "2xx", "2xx", "2xx", "403", "403", "403"),
+    # 列入名单 and 立即评估 on the list's page: watchlist.manage (a reader is refused, 403)
+    ("POST", "/manage/watchlist"): row("3xx", "403", "3xx", "403", "403", "403", "403", "403"),
+    ("POST", "/manage/watchlist/evaluate"): row(
+        "3xx", "403", "3xx", "403", "403", "403", "403", "403"),
     ("GET", "/manage/watchlist/<int:entry_id>"): row(
         "3xx", "403/403", "2xx/2xx", "2xx/404", "2xx/404", "403/403", "403/403", "403/403"),
     ("POST", "/manage/watchlist/<int:entry_id>"): row(
@@ -459,10 +465,17 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/api/v1/watchlist/<int:entry_id>/actions"): Call(json=lambda ctx: {
         "kind": "interview", "held_on": "2026-11-20", "people": "张丽",
         "notes": "矩阵测试：约谈"}),
+    # after the follow-ups (the page's too): a unit off the list takes none
     ("POST", "/api/v1/watchlist/<int:entry_id>/exit"): Call(
-        json=lambda ctx: {"reason": "矩阵测试：人工出列"}),
+        order=2, json=lambda ctx: {"reason": "矩阵测试：人工出列"}),
     ("PUT", "/api/v1/watchlist/rules"): Call(json=_rules),
     ("POST", "/api/v1/watchlist/evaluate"): Call(json=lambda ctx: {}),
+    ("POST", "/api/v1/watchlist"): Call(json=lambda ctx: {
+        "unit_id": _unit_id("TS-LB-02"), "reason": "矩阵测试：人工列入"}),
+    ("POST", "/manage/watchlist"): Call(form=lambda ctx: {
+        "unit": "TS-LB-03", "reason": "矩阵测试：人工列入"}),
+    # late, like the queue data: it re-evaluates the list
+    ("POST", "/manage/watchlist/evaluate"): Call(order=8, form=lambda ctx: {}),
     # late: it re-evaluates the list
     ("POST", "/api/v1/queue-data"): Call(order=8, form=lambda ctx: {
         "file": (io.BytesIO("网点编码,日期,服务客户数,超时客户数\nTS-LB-01,2026-11-20,120,6\n"
@@ -721,6 +734,13 @@ def refused_changes_left_nothing(world: dict, role: str) -> list[str]:
     if role != "anonymous" and db.session.scalar(sa.select(sa.func.count()).select_from(
             WatchlistRuleSet).where(WatchlistRuleSet.created_by_id == _user_id(role))):
         problems.append(f"{role} saved a version of the watch-list rules")
+    if db.session.scalar(sa.select(sa.func.count()).select_from(WatchlistEntry).where(
+            WatchlistEntry.entry_kind == "manual")):
+        problems.append(f"{role} put a unit on the watch-list by hand")
+    if role != "anonymous" and db.session.scalar(sa.select(sa.func.count()).select_from(
+            AuditEntry).where(AuditEntry.actor_id == _user_id(role),
+                              AuditEntry.action == "watchlist.evaluate")):
+        problems.append(f"{role} ran the watch-list evaluation")
     for name, inspection_id in world["inspection_open"].items():
         inspection = db.session.get(Inspection, inspection_id)
         if inspection.status is InspectionStatus.cancelled or (

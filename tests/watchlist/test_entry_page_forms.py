@@ -141,11 +141,13 @@ def test_an_exit_of_a_unit_already_off_the_list_says_so(client, entry):
 
 
 def test_the_reasons_say_which_evaluation_their_figures_come_from(client, entry):
-    """The rules' figures (e.g. 23/58 overdue) are those of the evaluation that set them, the
-    counts above them are today's: do the entry's page and the list say so, with that
-    evaluation's date?"""
-    judged = [e for e in entry.events if e.kind in ("entered", "reasons_changed")][-1]
+    """The rules' figures (e.g. 23/58 overdue) are those of the latest evaluation, the counts
+    above them are today's: do the entry's page and the list say so, with that evaluation's
+    date?"""
+    entry = db.session.scalars(sa.select(WatchlistEntry).where(
+        WatchlistEntry.status == EntryStatus.active).order_by(WatchlistEntry.id)).all()
+    entry = next(e for e in entry if e.reasons)
     text = client.get(f"/manage/watchlist/{entry.id}").get_data(as_text=True)
-    assert f"以下为 {judged.on} 评估时的数据；上方为当前数据。" in text
+    assert f"以下为 {entry.last_evaluated_on} 评估时的数据；上方为当前数据。" in text
     listed = client.get("/manage/watchlist").get_data(as_text=True)  # and on the list itself
-    assert f"原因中的数据为 {judged.on} 评估时的数据；下方为当前数据。" in listed
+    assert f"原因中的数据为 {entry.last_evaluated_on} 评估时的数据；下方为当前数据。" in listed

@@ -22,7 +22,10 @@ from inspect_app.watchlist.rules import (
     describe_exit,
     evaluate_all,
     evaluate_unit,
+    exit_progress,
+    exit_shortfalls,
     get_rule,
+    say_progress,
     validate_rule_set,
 )
 
@@ -524,3 +527,57 @@ def test_evaluate_all_sorts_mixed_ids():
     """Are numeric ids in numeric order and text ids after them?"""
     decisions = evaluate_all([facts(10), facts(9), facts("b"), facts("a")], DEFAULT_RULE_SET, {})
     assert [d.unit_id for d in decisions] == [9, 10, "a", "b"]
+
+
+# -- the way off the list ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("independent,overdue,hits,steps", [
+    ([check(1, 50)], 0, {"low_independent_score"},
+     ["须不再命中名单规则", "还需 2 次 ≥80 分的独立检查"]),  # none since listing (day 5)
+    ([check(1, 50), check(10, 95)], 0, set(),
+     ["还需 1 次 ≥80 分的独立检查（已连续 1 次达标）"]),
+    ([check(1, 50), check(10, 74.42), check(20, 74.14)], 0, set(),
+     ["还需 2 次 ≥80 分的独立检查（入列后最近：74.42、74.14 分）"]),
+    ([check(1, 50), check(10, 95), check(20, 79)], 3, set(),
+     ["还需 2 次 ≥80 分的独立检查（入列后最近：95、79 分）", "还需完成 3 项逾期整改"]),
+    ([check(1, 50), check(10, 85), check(20, 90)], 0, set(), []),
+])
+def test_exit_progress_says_what_is_left_to_do(independent, overdue, hits, steps):
+    """Does a listed unit's progress say what it still needs to leave — in a row since it was
+    listed, the overdue items, and whether rules still hit — and nothing once it may leave?"""
+    f = facts(independent_checks=independent, open_items=10, overdue_items=overdue)
+    found = [h for h in evaluate_unit(f, DEFAULT_RULE_SET, LISTED).hits
+             if h.rule_key in hits]
+    progress = exit_progress(f, DEFAULT_RULE_SET.exit, LISTED.entered_at, found)
+    assert say_progress(progress) == steps
+    assert progress["rules"] == sorted(hits)
+
+
+def test_exit_progress_in_another_language_counts_in_the_plural():
+    """Said through gettext/ngettext, is one check singular and two plural?"""
+    progress = {"needed": 2, "score": 80, "passing": 1, "totals": [95],
+                "require_nothing_overdue": True, "overdue": 2, "rules": []}
+    english = {"还需 %(num)s 次 ≥%(score)s 分的独立检查": ("{num} more check at {score}",
+                                                   "{num} more checks at {score}"),
+               "（已连续 %(num)s 次达标）": (" ({num} passed)", " ({num} passed)"),
+               "还需完成 %(num)s 项逾期整改": ("{num} overdue item", "{num} overdue items")}
+
+    def ngettext(singular, plural, num, **values):
+        one, many = english[singular]
+        return (one if num == 1 else many).format(num=num, **values)
+
+    assert say_progress(progress, lambda text, **v: text % v, ngettext) == [
+        "1 more check at 80 (1 passed)", "2 overdue items"]
+
+
+@fast
+@given(unit_facts(), st.booleans())
+def test_nothing_left_to_do_exactly_when_the_exit_policy_holds(f, still_hits):
+    """Is a unit's progress empty exactly when :func:`exit_shortfalls` finds nothing and no
+    rule hits — so the page never says "nothing left" of a unit the next evaluation keeps?"""
+    entered = D0 + timedelta(days=20)
+    hits = evaluate_unit(f, DEFAULT_RULE_SET, None).hits if still_hits else ()
+    progress = exit_progress(f, DEFAULT_RULE_SET.exit, entered, hits)
+    shortfalls, _ = exit_shortfalls(f, DEFAULT_RULE_SET.exit, entered)
+    assert (say_progress(progress) == []) == (not shortfalls and not hits)

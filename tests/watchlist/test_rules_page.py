@@ -21,6 +21,7 @@ def rules_form(**changes) -> dict:
     for raw in current.rules["rules"]:
         if raw["enabled"]:
             form[f"{raw['key']}.enabled"] = "yes"
+        form[f"{raw['key']}.unit_kinds"] = raw.get("unit_kinds") or ["outlet", "subbranch"]
         params = {p.name: p for p in RULES[raw["key"]].params}
         for name, value in raw["params"].items():
             form[f"{raw['key']}.{name}"] = f"{value * 100 if params[name].kind == 'share' else value:g}"
@@ -111,8 +112,10 @@ def test_the_rules_in_english(client, login, demo):
     login("fwgl", "Demo@2026")
     page = client.get("/manage/rules?lang=en").get_data(as_text=True)
     assert "Independent checks (peer, spot, mystery) average below 70" in page
-    assert "independent checks since listing scoring at least 80, 2 in a row, with " \
+    assert "Independent checks since listing scoring at least 80, 2 in a row, with " \
         "nothing overdue" in page
-    assert " (only for Outlet" in page or " (only for outlet" in page
-    assert not re.search(r"[\u4e00-\u9fff]", page.split("<h2>Versions</h2>")[0]
-                         .split('<nav class="tabs"')[1].replace("默认规则", ""))
+    assert "Inflated self-checks</strong>" in page and " (outlets only)</p>" in page
+    assert "Overdue share (%)" in page and "Over-time share (%)" in page
+    assert "（" not in page and "）" not in page  # no Chinese brackets around English words
+    assert "Version 1</strong><br>Default rules</li>" in page
+    assert not re.search(r"[\u4e00-\u9fff]", page.split('<nav class="tabs"')[1])

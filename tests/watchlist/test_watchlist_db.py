@@ -17,6 +17,7 @@ from inspect_app.orgs.models import OrgUnit
 from inspect_app.watchlist.dashboards import period_for
 from inspect_app.watchlist.models import EntryStatus, WatchlistEntry, WatchlistEvent
 from inspect_app.watchlist.operations import evaluate
+from inspect_app.watchlist.reasons import reasons_while_listed
 
 from ..helpers import filler_of, submit_filled
 
@@ -85,7 +86,8 @@ def test_a_unit_off_the_list_shows_why_it_left_not_rules_it_meets(client, login,
     under 命中规则 as if it still met them? And the list: the exit, not the old rules?"""
     left = db.session.scalars(sa.select(WatchlistEntry).where(
         WatchlistEntry.status == EntryStatus.exited, WatchlistEntry.exit_kind == "rule")).first()
-    assert left is not None and left.reasons and left.exit_note["key"] == "exited"
+    assert left is not None and left.exit_note["key"] == "exited"
+    assert reasons_while_listed(left)  # its last reasons, or those the history last named
     active = db.session.scalars(sa.select(WatchlistEntry).where(
         WatchlistEntry.status == EntryStatus.active).order_by(WatchlistEntry.id)).first()
     assert client.post(f"/api/v1/watchlist/{active.id}/exit", headers=api("fwgl"),
@@ -98,11 +100,12 @@ def test_a_unit_off_the_list_shows_why_it_left_not_rules_it_meets(client, login,
         assert "<h2>命中规则</h2>" not in card
         assert f"<h2>出列原因</h2>\n  <p class=\"reason exit-reason\">{entry.exited_on} {how}：" \
             f"{reason}</p>" in card
-        assert "<h2>在册期间命中规则</h2>" in card and entry.reasons[0]["label_zh"] in card
+        met = reasons_while_listed(entry)
+        assert "<h2>在册期间命中规则</h2>" in card and met[0]["label_zh"] in card
     listing = client.get("/manage/watchlist?status=exited").get_data(as_text=True)
     shown = listing.split(f'href="/manage/watchlist/{left.id}"')[1].split("</li>")[0]
     assert f"{left.exited_on} 按规则出列：{left.exit_reason}" in shown
-    assert left.reasons[0]["explanation_zh"] not in shown
+    assert reasons_while_listed(left)[0]["explanation_zh"] not in shown
     english = client.get(f"/manage/watchlist/{left.id}?lang=en").get_data(as_text=True)
     assert "<h2>Why it left the list</h2>" in english and "Rules met while listed" in english
     assert "No rule met any more, and the latest independent checks since listing (" in english
@@ -307,7 +310,7 @@ def test_a_bulletin_counts_the_watch_list_as_it_stood_when_its_period_ended(clie
     changed = next(d for d in (period_for("month", e.entered_on).start for e in entries))
     xlsx = client.get(f"/api/v1/bulletins.xlsx?kind=month&day={changed}", headers=headers)
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.data))["名单变化"]
-    kinds = {row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    kinds = {row[3] for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert kinds and kinds <= {"列入名单", "原因变化", "按规则出列", "人工出列"}, kinds
     pdf = client.get(f"/api/v1/bulletins.pdf?kind=month&day={changed}", headers=headers)
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)

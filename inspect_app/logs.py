@@ -32,6 +32,8 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(user)s] %(me
 QUIET_PREFIXES = ("/static/", "/sw.js", "/manifest.webmanifest", "/favicon")
 #: Library loggers kept at WARNING: their INFO lines are progress chatter, not events.
 QUIET_LOGGERS = ("alembic.runtime.plugins", "weasyprint.progress")
+#: A terminal's colour codes, which werkzeug's development server puts in its lines.
+ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def request_id_from(given: str | None) -> str:
@@ -50,6 +52,22 @@ class RequestContextFilter(logging.Filter):
             record.user = g.get("username", "-")
         else:
             record.request_id = record.user = "-"
+        return True
+
+
+class DevServerFilter(logging.Filter):
+    """werkzeug's development server (``make run``): its access line repeats the product's
+    own request line, without the request's id and user and with colour codes, so it is
+    dropped; its start-up lines (the URL to open, "development server") stay, without colour
+    codes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # WSGIRequestHandler.log_request: '<address> - - [<date>] "%s" %s %s' % (line, code, size)
+        if (record.levelno == logging.INFO and isinstance(record.args, tuple)
+                and len(record.args) == 3 and str(record.msg).endswith('"%s" %s %s')):
+            return False
+        if isinstance(record.msg, str):
+            record.msg = ANSI_CODES.sub("", record.msg)
         return True
 
 
@@ -89,6 +107,12 @@ def configure(level_name: str, log_format: str) -> None:
     # CLI command and gunicorn worker, as its default stylesheets are parsed at import).
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # The development server's start-up lines show whatever LOG_LEVEL says (they name the URL
+    # to open); its per-request lines never do (the filter).
+    werkzeug = logging.getLogger("werkzeug")
+    werkzeug.setLevel(logging.INFO)
+    if not any(isinstance(f, DevServerFilter) for f in werkzeug.filters):
+        werkzeug.addFilter(DevServerFilter())
 
 
 def start_request() -> None:

@@ -172,3 +172,37 @@ def test_an_unmigrated_database_is_named_at_start(backend, tmp_path, caplog, mon
     assert len(empty) == 1 and "has no tables" in empty[0], empty
     assert "flask --app inspect_app db upgrade" in empty[0]
     assert _start(backend.fresh_url(tmp_path), tmp_path, caplog) == []
+
+
+def test_the_development_server_logs_each_request_once(app, org, log_output):
+    """Under ``make run`` (werkzeug's development server), is each request logged once — the
+    product's line with id and user, not werkzeug's access line with colour codes besides it —
+    while the server's "Running on http://…" line still shows, even at LOG_LEVEL=WARNING?"""
+    import threading
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/login") as response:
+            request_id = response.headers["X-Request-ID"]
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.WARNING)
+        try:
+            server.log_startup()
+        finally:
+            root.setLevel(level)
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+    written = log_output.getvalue()
+    assert [line for line in written.splitlines() if "GET /login" in line] == [
+        line for line in written.splitlines() if f"[{request_id} -] GET /login 200 " in line]
+    assert len([line for line in written.splitlines() if "GET /login" in line]) == 1, written
+    assert f"Running on http://127.0.0.1:{server.port}" in written
+    assert "\x1b[" not in written

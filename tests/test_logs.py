@@ -5,11 +5,20 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from inspect_app import create_app
+from inspect_app import APP_LOAD_ERROR, create_app
 from inspect_app.audit.models import AuditEntry
 from inspect_app.auth.permissions import Role
 from inspect_app.extensions import db
@@ -116,7 +125,63 @@ def test_json_log_format_writes_one_object_per_line(backend, tmp_path):
     assert line["logger"] == "inspect_app.requests" and line["level"] == "INFO"
     assert (line["method"], line["path"], line["status"]) == ("GET", "/login?next=/tasks", 200)
     assert line["user"] == "-" and isinstance(line["ms"], float)
+    # ISO 8601 in the bank's zone, with its offset (the time the audit page shows)
+    moment = datetime.fromisoformat(line["time"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+08:00", line["time"])
+    assert abs(moment - datetime.now(UTC)) < timedelta(minutes=5)
     backend.reset()
+
+
+def _gunicorn(tmp_path, env: dict) -> subprocess.Popen:
+    """gunicorn run as the README's deploy command runs it, its standard error in a file."""
+    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'g.sqlite3'}",
+                   "SECRET_KEY": "test", "PHOTO_STORAGE_ROOT": str(tmp_path / "photos"), **env}
+    with open(tmp_path / "gunicorn.log", "wb") as log:  # the process has its own copy
+        return subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-c",
+             "python:inspect_app.gunicorn_conf", "-w", "1", "-b", "127.0.0.1:0",
+             "inspect_app:create_app()"],
+            env=environment, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+
+
+def test_gunicorn_refuses_a_bad_setting_before_booting_workers(tmp_path):
+    """With the product's gunicorn settings, does a bad setting stop gunicorn in the master:
+    one 配置错误 line, exit 4, no worker booted and no traceback?"""
+    process = _gunicorn(tmp_path, {"DATABASE_URL": "mysql://u:s3cret@127.0.0.1/db"})
+    assert process.wait(timeout=60) == APP_LOAD_ERROR
+    written = (tmp_path / "gunicorn.log").read_text()
+    assert len([line for line in written.splitlines() if "配置错误" in line]) == 1, written
+    assert "Traceback" not in written and "Booting worker" not in written
+    assert "s3cret" not in written
+
+
+def test_gunicorn_writes_json_lines_too(tmp_path):
+    """With LOG_FORMAT=json and the product's gunicorn settings, is every line of standard
+    error a JSON object — gunicorn's own (starting, booting a worker) as well as the app's?"""
+    process = _gunicorn(tmp_path, {"LOG_FORMAT": "json"})
+    try:
+        deadline = time.monotonic() + 60
+        port = None
+        while port is None and time.monotonic() < deadline and process.poll() is None:
+            found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)",
+                              (tmp_path / "gunicorn.log").read_text())
+            port = found and int(found.group(1))
+            time.sleep(0.1)
+        assert port, (tmp_path / "gunicorn.log").read_text()
+        with urllib.request.urlopen(urllib.request.Request(
+                f"http://127.0.0.1:{port}/login", headers={"X-Request-ID": "json-test-1"}),
+                timeout=30) as response:
+            assert response.status == 200
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    records = [json.loads(line) for line in
+               (tmp_path / "gunicorn.log").read_text().splitlines()]  # each line is JSON
+    assert any(r["logger"] == "gunicorn.error" and "Booting worker" in r["message"]
+               for r in records), records
+    assert any(r["request_id"] == "json-test-1" and r["status"] == 200 for r in records)
+    assert all(re.search(r"T.*\+08:00$", r["time"]) for r in records)
 
 
 def test_logging_during_a_broken_transaction_still_answers(app, client, org, make_user,

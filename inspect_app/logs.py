@@ -11,7 +11,10 @@ administrator can find everything that request did::
 
 ``LOG_FORMAT=json`` writes the same records as one JSON object per line, for a log collector
 (and gunicorn's own lines too when it runs with ``inspect_app/gunicorn_conf.py``).
-Static files are logged at DEBUG only; server errors' request lines at WARNING.
+Static files are logged at DEBUG only; server errors' request lines at WARNING. A refused
+request's line says why, with the stable code the client got::
+
+    2026-11-28 09:15:41,077 INFO inspect_app.requests [8c1d… -] POST /api/v1/auth/token 401 90.2ms code=invalid_credentials
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -30,6 +34,8 @@ log = logging.getLogger("inspect_app.requests")
 #: What a client-given request id may look like (it is logged and stored: no spaces, no
 #: control characters, at most the audit column's 64 characters).
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+#: A field name written on a refused request's line (``fields=latitude,answers``).
+FIELD_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(user)s] %(message)s"
 #: Paths whose request lines are DEBUG: files the browser fetches for every page.
 QUIET_PREFIXES = ("/static/", "/sw.js", "/manifest.webmanifest", "/favicon")
@@ -82,7 +88,7 @@ class JsonFormatter(logging.Formatter):
     millisecond — ``2026-11-30T11:14:56.056+08:00`` — the time the audit page shows for the
     same event, and unambiguous for a collector whatever the server's own zone."""
 
-    FIELDS = ("method", "path", "status", "ms")
+    FIELDS = ("method", "path", "status", "ms", "code", "fields", "cause")
 
     def __init__(self, timezone: str = "Asia/Shanghai"):
         super().__init__()
@@ -137,8 +143,42 @@ def start_request() -> None:
     g.started = time.perf_counter()
 
 
+def note_user(username: str) -> None:
+    """Name ``username`` on this request's log lines from now on: a sign-in names the person
+    it signed in (the user was loaded, as nobody, before it)."""
+    if has_request_context():
+        g.username = username
+
+
+def note_refusal(code: str, *, fields: Iterable[str] = (), cause: str | None = None) -> None:
+    """Say on this request's line why it was refused: the error's stable code (the one the
+    client gets), the names of the fields a validation refused (never their values) and, for
+    a database that is unavailable, the database's reason."""
+    if not has_request_context():
+        return
+    g.refusal_code = code
+    # a field name may be the client's own (an unknown field): only plain names are written
+    named = [name if FIELD_NAME.fullmatch(name) else "?" for name in map(str, fields)]
+    if named:
+        g.refusal_fields = named[:10]
+    if cause:
+        g.refusal_cause = " ".join(cause.split())[:200]
+
+
+def _refusal(status: int) -> dict:
+    """The refusal's fields for a 4xx/5xx line: the noted code, else the status's own."""
+    code = g.get("refusal_code")
+    if code is None:
+        from .errors import HTTP_ERRORS  # a page that rendered its own 4xx (a form refused)
+
+        code = HTTP_ERRORS.get(status, (None,))[0]
+    found = {"code": code, "fields": g.get("refusal_fields"), "cause": g.get("refusal_cause")}
+    return {key: value for key, value in found.items() if value}
+
+
 def finish_request(response: Response) -> Response:
-    """``after_request``: echo the id and write the request line."""
+    """``after_request``: echo the id and write the request line; a refused request's line
+    ends with why (``code=invalid_credentials``, ``fields=latitude``, ``cause=…``)."""
     request_id = g.get("request_id")
     if request_id is None:  # a request that failed before start_request ran
         return response
@@ -149,9 +189,12 @@ def finish_request(response: Response) -> Response:
     if log.isEnabledFor(level):
         milliseconds = round((time.perf_counter() - g.started) * 1000, 1)
         path = request.full_path.rstrip("?")[:300]
-        log.log(level, "%s %s %s %.1fms", request.method, path, status, milliseconds,
+        refusal = _refusal(status) if status >= 400 else {}
+        why = "".join(f" {key}={','.join(value) if isinstance(value, list) else value}"
+                      for key, value in refusal.items())
+        log.log(level, "%s %s %s %.1fms%s", request.method, path, status, milliseconds, why,
                 extra={"method": request.method, "path": path, "status": status,
-                       "ms": milliseconds})
+                       "ms": milliseconds, **refusal})
     return response
 
 

@@ -271,3 +271,77 @@ def test_the_development_server_logs_each_request_once(app, org, log_output):
     assert len([line for line in written.splitlines() if "GET /login" in line]) == 1, written
     assert f"Running on http://127.0.0.1:{server.port}" in written
     assert "\x1b[" not in written
+
+
+def _line(log_output, request_id: str) -> str:
+    """The one log line of the request ``request_id``."""
+    lines = [line for line in log_output.getvalue().splitlines() if request_id in line]
+    assert len(lines) == 1, log_output.getvalue()
+    return lines[0]
+
+
+def test_a_refused_requests_line_says_why(app, client, org, make_user, token_for, log_output):
+    """Does the line of a refused request end with the stable code the client got (a wrong
+    password, a lockout, a validation error with the names of the refused fields), so the
+    administrator sees the cause without the audit log — and never the password?"""
+    app.config["LOGIN_MAX_FAILURES"] = 2
+    make_user("wd", (Role.outlet_manager, "TS-LB-01"))
+    make_user("admin", (Role.admin, "TS"))
+    wrong = client.post("/api/v1/auth/token", json={"username": "wd", "password": "NotThePw1"})
+    assert wrong.status_code == 401
+    line = _line(log_output, wrong.headers["X-Request-ID"])
+    assert line.endswith(" code=invalid_credentials"), line
+    client.post("/api/v1/auth/token", json={"username": "wd", "password": "NotThePw1"})
+    locked = client.post("/api/v1/auth/token", json={"username": "wd", "password": "NotThePw1"})
+    assert locked.status_code == 423
+    assert _line(log_output, locked.headers["X-Request-ID"]).endswith(" code=account_locked")
+    invalid = client.post("/api/v1/org-units", headers=token_for("admin"), json={
+        "kind": "outlet", "code": "TS-LB-99", "name": "x", "parent_id": org["TS-LB"].id,
+        "latitude": "abc", "colour": "red", "bad\nname": 1})
+    assert invalid.status_code == 422
+    line = _line(log_output, invalid.headers["X-Request-ID"])
+    assert " [" + invalid.headers["X-Request-ID"] + " admin] " in line
+    assert " code=invalid fields=" in line  # a client's own field name only as "?"
+    assert sorted(line.rsplit("fields=", 1)[1].split(",")) == ["?", "colour", "latitude"]
+    assert "NotThePw1" not in log_output.getvalue() and "abc" not in log_output.getvalue()
+    missing = client.get("/api/v1/nothing-here")
+    assert _line(log_output, missing.headers["X-Request-ID"]).endswith(" code=not_found")
+    fine = client.get("/api/v1/me", headers=token_for("admin"))
+    assert "code=" not in _line(log_output, fine.headers["X-Request-ID"])
+
+
+def test_sign_in_lines_name_who_signed_in(client, org, make_user, login, log_output):
+    """Is a successful sign-in's own line (POST /login 302) tagged with the person who signed
+    in, and a failed one with its code but neither the typed name nor the password?"""
+    make_user("wd", (Role.outlet_manager, "TS-LB-01"))
+    failed = login("wd", "NotThePw1")
+    assert failed.status_code == 401
+    line = _line(log_output, failed.headers["X-Request-ID"])
+    assert " -] POST /login 401 " in line and line.endswith(" code=invalid_credentials"), line
+    signed_in = login("wd")
+    assert signed_in.status_code == 302
+    request_id = signed_in.headers["X-Request-ID"]
+    assert f"[{request_id} wd] POST /login 302 " in _line(log_output, request_id)
+    assert "NotThePw1" not in log_output.getvalue()
+
+
+def test_a_database_outage_writes_one_warning_naming_the_user(backend, client, org, make_user,
+                                                              token_for, log_output):
+    """Does a request refused with 503 database_unavailable write one WARNING line (not two),
+    with the code, the database's reason and the bearer token's user, whom the dead
+    connection kept from being loaded?"""
+    from .test_database_outage import _kill_pooled_connections
+
+    if backend.name != "postgresql":
+        pytest.skip("SQLite has no connection to lose")
+    make_user("wd", (Role.outlet_manager, "TS-LB-01"))
+    headers = token_for("wd")
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    assert _kill_pooled_connections(idle=False) >= 1
+    response = client.get("/api/v1/me", headers=headers)
+    assert response.status_code == 503
+    line = _line(log_output, response.headers["X-Request-ID"])
+    assert " WARNING inspect_app.requests " in line, line
+    assert f"[{response.headers['X-Request-ID']} wd] GET /api/v1/me 503 " in line
+    assert " code=database_unavailable cause=" in line and "terminating connection" in line
+    assert headers["Authorization"][7:] not in log_output.getvalue()  # never the token

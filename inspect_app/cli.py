@@ -17,7 +17,7 @@ from .errors import DomainError
 from .extensions import db
 from .messages import Message
 from .orgs.models import AreaType, OrgKind, OrgUnit
-from .orgs.operations import create_unit, unit_by_code, update_unit
+from .orgs.operations import create_unit, in_tree_order, unit_by_code, update_unit
 from .orgs.schemas import OrgUnitSchema, OrgUnitUpdateSchema
 from .schema_messages import schema_message
 
@@ -139,10 +139,10 @@ def org_update(code, name, parent_code, area, benchmark, active):
 @click.option("--kind", type=click.Choice([k.value for k in OrgKind]))
 def org_list(kind):
     """Print the organisation tree."""
-    query = sa.select(OrgUnit).order_by(OrgUnit.path)
+    query = sa.select(OrgUnit)
     if kind:
         query = query.where(OrgUnit.kind == OrgKind(kind))
-    for unit in db.session.scalars(query):
+    for unit in in_tree_order(db.session.scalars(query)):
         depth = len(unit.ancestor_ids) - 1
         flags = " [标杆]" if unit.is_benchmark else ""
         flags += " [已停用]" if not unit.is_active else ""

@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 
 from .auth.models import User
 from .auth.operations import create_user, update_user
-from .auth.permissions import Role
+from .auth.permissions import ROLE_LABELS, Role
 from .auth.schemas import UserSchema, UserUpdateSchema
 from .errors import DomainError
 from .extensions import db
@@ -154,7 +154,8 @@ def org_list(kind):
 @click.argument("username")
 @click.option("--name", "display_name", required=True)
 @click.option("--role", "roles", multiple=True, required=True,
-              help="角色@机构编码，可重复，例如 --role inspector@TS-LB")
+              help="角色@机构编码，可重复，例如 --role inspector@TS-LB。角色： " + ", ".join(
+                  f"{role.value}（{ROLE_LABELS[role]}）" for role in Role))
 @click.option("--phone")
 @click.option("--password", help="至少 8 位，含字母和数字。不给则在检查完其他选项后询问"
               "（推荐：写在命令行上的密码会留在 shell 历史和进程列表中）")

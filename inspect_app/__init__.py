@@ -152,6 +152,9 @@ def _register_blueprints(app: Flask, api) -> None:
     from .pwa.views import bp as pwa_pages
 
     app.register_blueprint(pwa_pages)
+    from .health import bp as health_check
+
+    app.register_blueprint(health_check)
 
 
 def _register_cli(app: Flask) -> None:

@@ -116,8 +116,9 @@ HTTP_ERRORS = {
 
 
 def wants_json() -> bool:
-    """Whether the current request should get a JSON error rather than an HTML page."""
-    if request.path.startswith("/api/"):
+    """Whether the current request should get a JSON error rather than an HTML page (always
+    for the API and the health check, whose callers are programs)."""
+    if request.path.startswith(("/api/", "/healthz")):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" or request.is_json

@@ -37,8 +37,9 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 #: A field name written on a refused request's line (``fields=latitude,answers``).
 FIELD_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(user)s] %(message)s"
-#: Paths whose request lines are DEBUG: files the browser fetches for every page.
-QUIET_PREFIXES = ("/static/", "/sw.js", "/manifest.webmanifest", "/favicon")
+#: Paths whose request lines are DEBUG (unless a 5xx): files the browser fetches for every
+#: page, and the health check a gateway probes every few seconds.
+QUIET_PREFIXES = ("/static/", "/sw.js", "/manifest.webmanifest", "/favicon", "/healthz")
 #: Library loggers kept at WARNING: their INFO lines are progress chatter, not events.
 QUIET_LOGGERS = ("alembic.runtime.plugins", "weasyprint.progress")
 #: A terminal's colour codes, which werkzeug's development server puts in its lines.

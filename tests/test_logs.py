@@ -26,16 +26,6 @@ from inspect_app.extensions import db
 from .conftest import base_config
 
 
-@pytest.fixture
-def log_output():
-    """What the app's log handler writes, for the duration of the test."""
-    handler = next(h for h in logging.getLogger().handlers if getattr(h, "_inspect_app", False))
-    buffer = io.StringIO()
-    previous = handler.setStream(buffer)
-    yield buffer
-    handler.setStream(previous)
-
-
 def test_every_request_gets_an_id_and_one_log_line(client, org, make_user, token_for,
                                                    log_output):
     """Does each response carry X-Request-ID, and does the log have one line with method,

@@ -29,7 +29,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     from . import logs
 
-    logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
+    logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"],
+                   app.config["BABEL_DEFAULT_TIMEZONE"])
 
     from . import errors, models, security  # noqa: F401  (models: every table known to Alembic)
     from .auth import session
@@ -151,6 +152,9 @@ def _register_blueprints(app: Flask, api) -> None:
     from .pwa.views import bp as pwa_pages
 
     app.register_blueprint(pwa_pages)
+    from .health import bp as health_check
+
+    app.register_blueprint(health_check)
 
 
 def _register_cli(app: Flask) -> None:

@@ -11,13 +11,13 @@ from flask.cli import AppGroup
 
 from .auth.models import User
 from .auth.operations import create_user, update_user
-from .auth.permissions import Role
+from .auth.permissions import ROLE_LABELS, Role
 from .auth.schemas import UserSchema, UserUpdateSchema
 from .errors import DomainError
 from .extensions import db
 from .messages import Message
 from .orgs.models import AreaType, OrgKind, OrgUnit
-from .orgs.operations import create_unit, unit_by_code, update_unit
+from .orgs.operations import create_unit, in_tree_order, unit_by_code, update_unit
 from .orgs.schemas import OrgUnitSchema, OrgUnitUpdateSchema
 from .schema_messages import schema_message
 
@@ -139,10 +139,10 @@ def org_update(code, name, parent_code, area, benchmark, active):
 @click.option("--kind", type=click.Choice([k.value for k in OrgKind]))
 def org_list(kind):
     """Print the organisation tree."""
-    query = sa.select(OrgUnit).order_by(OrgUnit.path)
+    query = sa.select(OrgUnit)
     if kind:
         query = query.where(OrgUnit.kind == OrgKind(kind))
-    for unit in db.session.scalars(query):
+    for unit in in_tree_order(db.session.scalars(query)):
         depth = len(unit.ancestor_ids) - 1
         flags = " [标杆]" if unit.is_benchmark else ""
         flags += " [已停用]" if not unit.is_active else ""
@@ -154,7 +154,8 @@ def org_list(kind):
 @click.argument("username")
 @click.option("--name", "display_name", required=True)
 @click.option("--role", "roles", multiple=True, required=True,
-              help="角色@机构编码，可重复，例如 --role inspector@TS-LB")
+              help="角色@机构编码，可重复，例如 --role inspector@TS-LB。角色： " + ", ".join(
+                  f"{role.value}（{ROLE_LABELS[role]}）" for role in Role))
 @click.option("--phone")
 @click.option("--password", help="至少 8 位，含字母和数字。不给则在检查完其他选项后询问"
               "（推荐：写在命令行上的密码会留在 shell 历史和进程列表中）")

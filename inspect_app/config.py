@@ -108,19 +108,36 @@ def _timezone(name: str, default: str) -> str:
     return value
 
 
+#: The databases the product runs on, as SQLAlchemy names their dialect and driver: SQLite
+#: (embedded set-up, tests) and PostgreSQL through psycopg 3, the one driver installed.
+DATABASE_DRIVERS = {"sqlite": "sqlite", "sqlite+pysqlite": "sqlite",
+                    "postgresql+psycopg": "postgresql"}
+
+
 def _database_url(name: str, default: str) -> str:
+    """The database URL, checked down to its driver: a scheme SQLAlchemy cannot load
+    (``mysql://``, ``foo://``) or a driver that is not installed (``postgresql+psycopg2://``)
+    would otherwise stop every worker with a traceback when the engine is made."""
     value = _raw(name) or default
+    allowed = Message("应为数据库地址，如 postgresql+psycopg://用户:密码@主机/库名")
     try:
-        make_url(value)
+        url = make_url(value)
     except (ArgumentError, ValueError):  # an unknown form; a port that is no number
         # not echoed: a mistyped URL may still hold the password
-        raise _refuse(name, "…", Message("应为数据库地址，如 postgresql+psycopg://用户:密码@主机/库名")
-                      ) from None
-    if value.startswith("postgres://"):
-        # Heroku-style URLs name the old driver; psycopg 3 is what we install.
-        value = "postgresql+psycopg://" + value[len("postgres://"):]
-    elif value.startswith("postgresql://"):
-        value = "postgresql+psycopg://" + value[len("postgresql://"):]
+        raise _refuse(name, "…", allowed) from None
+    if url.drivername in ("postgres", "postgresql"):
+        # Heroku-style and driverless URLs name the old driver; psycopg 3 is what we install.
+        value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        url = url.set(drivername="postgresql+psycopg")
+    # only the scheme is echoed, for the same reason
+    if url.drivername not in DATABASE_DRIVERS:
+        raise _refuse(name, f"{url.drivername}://…", Message(
+            "只支持 SQLite（sqlite:///文件）和 PostgreSQL（postgresql+psycopg://用户:密码@主机/库名）"))
+    try:
+        url.get_dialect().import_dbapi()
+    except ImportError:  # a broken install: the driver the product depends on is missing
+        raise _refuse(name, f"{url.drivername}://…", Message(
+            "数据库驱动未安装（PostgreSQL 需要 psycopg 3：pip install psycopg）")) from None
     return value
 
 
@@ -138,6 +155,22 @@ def _secret_key(instance_path: Path) -> str:
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
+
+
+def _photo_storage(instance: Path) -> dict:
+    """Where photo evidence is kept (evidence/storage.py), checked as far as can be without
+    reaching the store: a missing bucket would otherwise pass start-up and fail every upload
+    and photo view with a 500."""
+    storage = _choice("PHOTO_STORAGE", "local", ("local", "s3"))
+    settings = {key: _raw(key) for key in (
+        "PHOTO_S3_BUCKET", "PHOTO_S3_ENDPOINT_URL", "PHOTO_S3_REGION",
+        "PHOTO_S3_ACCESS_KEY_ID", "PHOTO_S3_SECRET_ACCESS_KEY")}
+    if storage == "s3" and not settings["PHOTO_S3_BUCKET"]:
+        raise _refuse("PHOTO_S3_BUCKET", "", Message("PHOTO_STORAGE=s3 时必须给出存储桶名称"))
+    return {"PHOTO_STORAGE": storage,
+            "PHOTO_STORAGE_ROOT": _raw("PHOTO_STORAGE_ROOT") or str(instance / "photos"),
+            **settings,
+            "PHOTO_S3_PREFIX": _raw("PHOTO_S3_PREFIX") or ""}
 
 
 def load_config(instance_path: str) -> dict:
@@ -184,12 +217,7 @@ def load_config(instance_path: str) -> dict:
         "API_TOKEN_HOURS": _int("API_TOKEN_HOURS", 24 * 7),
         # Files.
         # Photo evidence: see inspect_app/evidence/storage.py for the backends.
-        "PHOTO_STORAGE": _choice("PHOTO_STORAGE", "local", ("local", "s3")),
-        "PHOTO_STORAGE_ROOT": os.environ.get("PHOTO_STORAGE_ROOT", str(instance / "photos")),
-        **{key: os.environ.get(key) for key in (
-            "PHOTO_S3_BUCKET", "PHOTO_S3_ENDPOINT_URL", "PHOTO_S3_REGION",
-            "PHOTO_S3_ACCESS_KEY_ID", "PHOTO_S3_SECRET_ACCESS_KEY")},
-        "PHOTO_S3_PREFIX": os.environ.get("PHOTO_S3_PREFIX", ""),
+        **_photo_storage(instance),
         # Evidence flags (evidence/operations.py): farther than this from the outlet; a
         # difference hash this close to another photo's (at most 7 bits: the per-byte indexes).
         "PHOTO_MAX_DISTANCE_M": _int("PHOTO_MAX_DISTANCE_M", 500),

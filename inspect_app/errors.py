@@ -37,6 +37,7 @@ from werkzeug.exceptions import HTTPException
 
 from .extensions import db
 from .i18n import N_, localized, say
+from .logs import note_refusal
 from .messages import Message
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,9 @@ class DomainError(Exception):
         if status:
             self.status = status
         self.details = details
+        # A refusal names itself on its request's log line, also when a page catches it and
+        # shows its form again with the message (error_response has the last word).
+        note_refusal(self.code)
 
 
 class NotAuthenticated(DomainError):
@@ -112,8 +116,9 @@ HTTP_ERRORS = {
 
 
 def wants_json() -> bool:
-    """Whether the current request should get a JSON error rather than an HTML page."""
-    if request.path.startswith("/api/"):
+    """Whether the current request should get a JSON error rather than an HTML page (always
+    for the API and the health check, whose callers are programs)."""
+    if request.path.startswith(("/api/", "/healthz")):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" or request.is_json
@@ -122,6 +127,8 @@ def wants_json() -> bool:
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
     """Render one error in the shape the client expects (JSON or the error page), its message
     and the messages in its details in the user's language."""
+    note_refusal(code, fields=details.keys() if status == 422 and isinstance(details, dict)
+                 else ())
     message, details = say(message), localized(details)
     # a server error names its request, so the user can quote it and the log shows the rest
     request_id = g.get("request_id") if status >= 500 else None
@@ -258,9 +265,9 @@ def register_error_handlers(app: Flask) -> None:
             return handle_unexpected(exc)
         # The connection died (database restart, failover) or the database asked us to retry
         # (deadlock, serialisation failure, lock timeout): nothing was committed, so the
-        # client's retry with the same keys is safe.
-        log.warning("database unavailable on %s %s: %s", request.method, request.path,
-                    _first(exc))
+        # client's retry with the same keys is safe. The request's own line (a WARNING, as
+        # for every 5xx) says so, with the database's reason: one line per such request.
+        note_refusal("database_unavailable", cause=_first(exc))
         return _retry_soon(503, "database_unavailable", N_("数据库暂时不可用，请稍后重试"))
 
     @app.teardown_appcontext

@@ -7,6 +7,8 @@ per test; PostgreSQL migrates one private database per run and empties it after 
 from __future__ import annotations
 
 import graphlib
+import io
+import logging
 import os
 import shutil
 import uuid
@@ -274,6 +276,16 @@ def app(request, backend, tmp_path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def log_output():
+    """What the app's log handler writes, for the duration of the test."""
+    handler = next(h for h in logging.getLogger().handlers if getattr(h, "_inspect_app", False))
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(previous)
 
 
 @pytest.fixture

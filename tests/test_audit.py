@@ -122,3 +122,28 @@ def test_the_audit_log_page_shows_what_the_api_shows(client, login, api, demo):
     assert "data-contents-hidden" not in manager and "变更内容" in manager
     login("jc.lubei1", DEMO_PASSWORD)
     assert client.get("/manage/audit").status_code == 403
+
+
+def test_the_api_filters_by_request_id_as_the_page_does(client, org, make_user, token_for):
+    """Does GET /api/v1/audit-entries?request_id=… return only the entries that request wrote
+    (as /manage/audit?request_id=… does), instead of ignoring the parameter and returning the
+    whole log — and does the OpenAPI document name the parameter?"""
+    from inspect_app.auth.permissions import Role
+
+    make_user("admin", (Role.admin, "TS"))
+    headers = token_for("admin")
+    failed = client.post("/api/v1/auth/token", json={"username": "admin", "password": "Nope1234"},
+                         headers={"X-Request-ID": "failed-sign-in-1"})
+    assert failed.status_code == 401
+    client.post("/api/v1/org-units", headers={**headers, "X-Request-ID": "new-outlet-1"},
+                json={"kind": "outlet", "code": "TS-LB-09", "name": "新网点",
+                      "parent_id": org["TS-LB"].id})
+    body = client.get("/api/v1/audit-entries?request_id=failed-sign-in-1",
+                      headers=headers).get_json()
+    assert [(e["action"], e["request_id"]) for e in body["items"]] == [
+        ("auth.login_failed", "failed-sign-in-1")] and body["total"] == 1
+    assert client.get("/api/v1/audit-entries?request_id=nothing-such",
+                      headers=headers).get_json()["total"] == 0
+    parameters = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/audit-entries"][
+        "get"]["parameters"]
+    assert "request_id" in {p["name"] for p in parameters}

@@ -248,3 +248,37 @@ def test_make_run_on_a_real_database_prints_no_demo_logins(runner):
     result = runner.invoke(args=["seed-demo-if-empty"])
     assert result.exit_code == 0 and "跳过演示数据" in result.output
     assert "演示账号" not in result.output and "Demo@2026" not in result.output
+
+
+def test_users_add_help_lists_the_role_codes(runner):
+    """Does ``users add --help`` name every role code ``--role`` accepts (service_manager,
+    mystery_shopper … were documented nowhere), and does the README list them too?"""
+    from pathlib import Path
+
+    shown = " ".join(runner.invoke(args=["users", "add", "--help"]).output.split())
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    deploy = readme.split("## Deploying", 1)[1]
+    for role in Role:
+        assert f" {role.value}（" in shown, (role, shown)
+        assert f"`{role.value}`" in deploy, role
+
+
+def test_the_readmes_first_start_works_on_an_empty_database(runner):
+    """Do the README's first-start commands, run on a freshly migrated empty database, give a
+    branch and an administrator who can sign in (before, nothing said how to begin)?"""
+    import shlex
+    from pathlib import Path
+
+    from inspect_app.auth.operations import authenticate
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("**First start on an empty database.**", 1)[1]
+    block = block.split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [shlex.split(line.split("#", 1)[0]) for line in block.splitlines()]
+    assert len(commands) == 2
+    for command in commands:
+        assert command[:3] == [".venv/bin/flask", "--app", "inspect_app"], command
+        result = runner.invoke(args=command[3:], input="Secret2026\nSecret2026\n")
+        assert result.exit_code == 0, (command, result.output)
+    admin = authenticate(commands[1][5], "Secret2026")  # flask … users add USERNAME …
+    assert [(g.role, g.org_unit.code) for g in admin.grants] == [(Role.admin, "TS")]

@@ -139,3 +139,59 @@ def test_a_database_url_is_not_echoed(monkeypatch, tmp_path):
     with pytest.raises(ConfigError) as refused:
         load_config(str(tmp_path))
     assert "DATABASE_URL" in str(refused.value) and "s3cret" not in str(refused.value)
+
+
+@pytest.mark.parametrize("url, scheme", [
+    ("postgresql+psycopg2://u:s3cret@127.0.0.1/db", "postgresql+psycopg2"),  # psycopg 2: absent
+    ("mysql://u:s3cret@127.0.0.1/db", "mysql"),
+    ("foo://", "foo"),
+])
+def test_a_database_url_with_an_unusable_driver_stops_the_app(monkeypatch, tmp_path, capsys,
+                                                               url, scheme):
+    """Is a DATABASE_URL whose scheme or driver the product cannot load (psycopg2 is not
+    installed; MySQL is not supported) refused at start-up with one line and exit 4, naming
+    the scheme but not the password — not a traceback from every gunicorn worker?"""
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(SystemExit) as stopped:
+        create_app()
+    assert stopped.value.code == APP_LOAD_ERROR
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "配置错误" in lines[0] and "DATABASE_URL" in lines[0] and f"{scheme}://" in lines[0]
+    assert "postgresql+psycopg://" in lines[0] and "s3cret" not in lines[0]
+
+
+@pytest.mark.parametrize("url", ["postgres://u:p@db.internal/inspect",
+                                 "postgresql://u:p@db.internal/inspect"])
+def test_postgresql_urls_without_the_driver_use_psycopg_3(monkeypatch, tmp_path, url):
+    """Are Heroku-style and driverless PostgreSQL URLs taken as psycopg 3, the driver that is
+    installed (SQLAlchemy's default for them is psycopg2)?"""
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert load_config(str(tmp_path))["SQLALCHEMY_DATABASE_URI"] == (
+        "postgresql+psycopg://u:p@db.internal/inspect")
+
+
+def test_an_empty_photo_storage_root_means_the_default(monkeypatch, tmp_path):
+    """Does an ``.env`` line ``PHOTO_STORAGE_ROOT=`` mean instance/photos, as every other
+    empty setting means its default (it gave "", and every upload a 500)?"""
+    monkeypatch.setenv("PHOTO_STORAGE_ROOT", "")
+    monkeypatch.setenv("PHOTO_S3_PREFIX", " ")
+    config = load_config(str(tmp_path))
+    assert config["PHOTO_STORAGE_ROOT"] == str(tmp_path / "photos")
+    assert config["PHOTO_S3_PREFIX"] == ""
+
+
+@pytest.mark.parametrize("bucket", [None, ""])
+def test_s3_storage_without_a_bucket_stops_the_app(monkeypatch, tmp_path, capsys, bucket):
+    """Is PHOTO_STORAGE=s3 without PHOTO_S3_BUCKET refused at start-up with one line and
+    exit 4, rather than starting and failing every photo upload and view?"""
+    monkeypatch.setenv("PHOTO_STORAGE", "s3")
+    if bucket is None:
+        monkeypatch.delenv("PHOTO_S3_BUCKET", raising=False)
+    else:
+        monkeypatch.setenv("PHOTO_S3_BUCKET", bucket)
+    with pytest.raises(SystemExit) as stopped:
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"})
+    assert stopped.value.code == APP_LOAD_ERROR
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "配置错误" in lines[0] and "PHOTO_S3_BUCKET" in lines[0], lines

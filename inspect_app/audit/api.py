@@ -81,6 +81,8 @@ class AuditQuerySchema(ma.Schema):
     object_id = fields.String(validate=validate.Length(max=64))
     action = fields.String(validate=validate.Length(max=64))
     actor_id = Id()
+    request_id = fields.String(validate=validate.Length(min=1, max=64), metadata={
+        "description": "只看某个请求写下的条目：响应头 X-Request-ID、服务器错误页上的“请求编号”或日志行中的编号"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
@@ -99,7 +101,7 @@ class AuditEntries(MethodView):
         if not by.can(Permission.audit_read):
             raise PermissionDenied()
         query = sa.select(AuditEntry).where(readable(by)).order_by(AuditEntry.id.desc())
-        for field in ("object_type", "object_id", "action", "actor_id"):
+        for field in ("object_type", "object_id", "action", "actor_id", "request_id"):
             if args.get(field) is not None:
                 query = query.where(getattr(AuditEntry, field) == args[field])
         return paginate(query, args)

@@ -10,6 +10,7 @@ from ..api.pagination import page_schema, paginate
 from ..errors import DomainError, NotFound
 from ..extensions import db, limiter
 from ..i18n import N_
+from ..logs import note_user
 from ..orgs.operations import get_unit
 from .models import ApiToken, RoleGrant, User
 from .operations import (
@@ -57,6 +58,7 @@ class Tokens(MethodView):
         except DomainError:
             db.session.commit()  # keep the failure count and the audit entry
             raise
+        note_user(user.username)  # the request's log line names who got the token
         secret, token = issue_token(user, data.get("label"))
         db.session.commit()
         return {"token": secret, "token_type": "Bearer", "expires_at": token.expires_at,

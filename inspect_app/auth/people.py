@@ -20,7 +20,7 @@ from ..extensions import db
 from ..forms import PageForm, refusals
 from ..i18n import N_, say
 from ..orgs.models import OrgUnit
-from ..orgs.operations import get_unit, visible_units
+from ..orgs.operations import get_unit, in_tree_order, visible_units
 from .models import User
 from .operations import can_see_user, create_user, update_user, visible_users
 from .permissions import ROLE_LABELS, Permission, Role
@@ -67,8 +67,8 @@ def _manages(user: User | None = None) -> bool:
 
 def _units() -> list[OrgUnit]:
     """The units where the signed-in person may give roles."""
-    return db.session.scalars(visible_units(g.user, Permission.users_manage)
-                              .where(OrgUnit.is_active)).all()
+    return in_tree_order(db.session.scalars(visible_units(g.user, Permission.users_manage)
+                                            .where(OrgUnit.is_active)))
 
 
 def _person(user_id: int) -> User:

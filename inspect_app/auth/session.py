@@ -17,7 +17,8 @@ from ..db import utcnow
 from ..errors import DomainError, NotAuthenticated
 from ..extensions import db
 from ..i18n import N_
-from .models import User
+from ..logs import note_user
+from .models import ApiToken, User
 from .operations import user_for_token
 from .permissions import Permission
 
@@ -37,6 +38,7 @@ def csrf_token() -> str:
 
 def sign_in(user: User) -> None:
     """Start a fresh session for ``user`` (a new CSRF token too: no session fixation)."""
+    note_user(user.username)  # the sign-in's own log line names who signed in
     lang = session.get("lang")
     session.clear()
     session.permanent = True
@@ -75,13 +77,35 @@ def _session_user() -> User | None:
     return user
 
 
+#: The usernames behind the bearer tokens (by hash) and sessions (by user id) this process saw
+#: lately. Only for the log: when the database is unavailable the user cannot be loaded, and
+#: the 503's line still names whose request it refused. Emptied when full.
+_RECENT_NAMES: dict[str, str] = {}
+RECENT_NAMES_MAX = 4096
+
+
+def _credential_key() -> str | None:
+    """What identifies the request's credential in :data:`_RECENT_NAMES` (never the secret)."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return "token:" + ApiToken.hash(header[7:].strip())
+    uid = session.get("uid")
+    return f"uid:{uid}" if uid is not None else None
+
+
 def load_current_user() -> None:
     """``before_request``: set ``g.user`` and how they authenticated (``g.auth_via``)."""
     g.user, g.auth_via, g.token = None, None, None
-    g.username = "-"  # for the log lines (logs.py), which must not query the database
+    # for the log lines (logs.py), which must not query the database: until the user is
+    # loaded, whoever last came with the same credential (kept if loading fails: a 503)
+    key = _credential_key()
+    g.username = _RECENT_NAMES.get(key, "-") if key else "-"
     _load_current_user()
-    if g.user is not None:
-        g.username = g.user.username
+    g.username = g.user.username if g.user is not None else "-"
+    if g.user is not None and key and _RECENT_NAMES.get(key) != g.username:
+        if len(_RECENT_NAMES) >= RECENT_NAMES_MAX:
+            _RECENT_NAMES.clear()
+        _RECENT_NAMES[key] = g.username
 
 
 def _load_current_user() -> None:

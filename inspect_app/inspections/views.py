@@ -30,7 +30,7 @@ from ..extensions import db
 from ..forms import PageForm, refusals
 from ..i18n import N_, local_today, say
 from ..orgs.models import OrgKind, OrgUnit
-from ..orgs.operations import visible_units
+from ..orgs.operations import in_tree_order, visible_units
 from .access import sees_identity
 from .campaigns import (
     DEFAULT_SETTINGS,
@@ -166,9 +166,9 @@ def _index(*, form: dict[str, Any] | None = None, error: str | None = None, prob
     checklists = db.session.scalars(
         sa.select(Checklist).where(Checklist.status == ChecklistStatus.published)
         .order_by(Checklist.key, Checklist.version.desc())).all()
-    scopes = db.session.scalars(visible_units(g.user, Permission.campaigns_manage).where(
-        OrgUnit.kind.in_([OrgKind.branch, OrgKind.subbranch]), OrgUnit.is_active)
-        .order_by(OrgUnit.path)).all()
+    scopes = in_tree_order(db.session.scalars(visible_units(
+        g.user, Permission.campaigns_manage).where(
+        OrgUnit.kind.in_([OrgKind.branch, OrgKind.subbranch]), OrgUnit.is_active)))
     campaigns = [(c, _progress(c)) for c in _campaigns()]
     return render_template("manage/campaigns.html", campaigns=campaigns, checklists=checklists,
                            scopes=scopes, form=form or _defaults(), modes=list(Mode),

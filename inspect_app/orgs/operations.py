@@ -1,6 +1,8 @@
 """Creating, changing and finding org units, always within what the acting user may see."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 
 from ..audit.operations import record, snapshot
@@ -78,6 +80,19 @@ def visible_units(by: User, permission: Permission = Permission.org_read) -> sa.
     if not paths:
         return query.where(sa.false())
     return query.where(sa.or_(*[OrgUnit.path.startswith(p) for p in paths]))
+
+
+def in_tree_order(units: Iterable[OrgUnit]) -> list[OrgUnit]:
+    """``units`` as the tree reads: each after its parent, siblings by code (TS-LB before
+    TS-LN, TS-LB-01 before TS-LB-08). Ordering by ``path`` would follow the database ids, which
+    say only in which order units were created (``/1/2/10/`` before ``/1/2/3/``)."""
+    units = list(units)
+    codes = {unit.id: unit.code for unit in units}
+    missing = {i for unit in units for i in unit.ancestor_ids} - codes.keys()
+    if missing:  # ancestors outside the list still place their descendants
+        codes.update(db.session.execute(
+            sa.select(OrgUnit.id, OrgUnit.code).where(OrgUnit.id.in_(missing))).tuples())
+    return sorted(units, key=lambda unit: [codes[i] for i in unit.ancestor_ids])
 
 
 def get_unit(unit_id: int, by: User, permission: Permission = Permission.org_read) -> OrgUnit:

@@ -282,3 +282,25 @@ def test_the_readmes_first_start_works_on_an_empty_database(runner):
         assert result.exit_code == 0, (command, result.output)
     admin = authenticate(commands[1][5], "Secret2026")  # flask … users add USERNAME …
     assert [(g.role, g.org_unit.code) for g in admin.grants] == [(Role.admin, "TS")]
+
+
+def test_the_demo_login_table_lines_up_in_a_terminal(demo):
+    """Do the columns of the printed demo logins start at the same terminal column on every
+    line, Chinese characters counting two (they drifted with names and roles in Chinese)?"""
+    from inspect_app.demo.seed import display_width, print_logins
+
+    lines: list[str] = []
+    print_logins(lines.append)
+    table = [line for line in lines if line.startswith("  ") and "其他账号" not in line]
+    assert len(table) >= 8 and table[0].split() == ["用户名", "姓名", "角色", "范围"]
+
+    def starts(line: str) -> list[int]:
+        cells, found, position = line.split(), [], 0
+        for cell in cells:
+            position = line.index(cell, position)
+            found.append(display_width(line[:position]))
+            position += len(cell)
+        return found
+
+    assert len({tuple(starts(line)) for line in table}) == 1, "\n".join(table)
+    assert any(display_width(cell) != len(cell) for cell in table[1].split())  # Chinese there

@@ -161,15 +161,15 @@ class BackupReport:
     def summary(self) -> str:
         lines = [
             f"备份完成：{len(self.tables)} 张表，共 {self.rows} 行；"
-            f"{self.blobs} 张照片（{_human_size(self.blob_bytes)}）",
+            f"{stored_files(self.tables, self.blobs)}（{_human_size(self.blob_bytes)}）",
             f"文件：{self.path}（{_human_size(self.size)}）",
             f"数据库迁移版本：{self.revision}",
         ]
         if self.corrupt_blobs:
-            lines.append(f"警告：{len(self.corrupt_blobs)} 张照片的内容与其校验值不符，已跳过：")
+            lines.append(f"警告：{len(self.corrupt_blobs)} 个存储文件的内容与其校验值不符，已跳过：")
             lines.extend(f"  {key}" for key in self.corrupt_blobs)
         if self.missing_blobs:
-            lines.append(f"警告：数据库引用的 {len(self.missing_blobs)} 张照片在存储中不存在：")
+            lines.append(f"警告：数据库引用的 {len(self.missing_blobs)} 个存储文件在存储中不存在：")
             lines.extend(f"  {key}" for key in self.missing_blobs)
         return "\n".join(lines)
 
@@ -203,10 +203,19 @@ class RestoreReport:
 
     def summary(self) -> str:
         head = "已清空原有数据并恢复" if self.wiped else "恢复完成"
-        lines = [f"{head}：{len(self.tables)} 张表，共 {self.rows} 行；{self.blobs} 张照片",
+        lines = [f"{head}：{len(self.tables)} 张表，共 {self.rows} 行；"
+                 f"{stored_files(self.tables, self.blobs)}",
                  f"来自：{self.path}（SHA-256 {self.sha256}）", f"数据库迁移版本：{self.revision}"]
         lines.extend(photo_gap_lines(self.corrupt_blobs, self.missing_blobs, self.referrers))
         return "\n".join(lines)
+
+
+def stored_files(tables: dict[str, int], blobs: int) -> Message:
+    """How many photos (rows of ``photos``) and how many files in the photo storage: a photo
+    is stored as three files (the original and two renditions), and bulk exports' ZIPs are
+    stored there too, so the two counts differ (``照片 1 张，存储文件 3 个``)."""
+    return Message(N_("照片 %(photos)s 张，存储文件 %(blobs)s 个"),
+                   photos=tables.get("photos", 0), blobs=blobs)
 
 
 def photo_gap_lines(corrupt: list[str], missing: list[str],
@@ -221,9 +230,9 @@ def photo_gap_lines(corrupt: list[str], missing: list[str],
     referrers = referrers or {}
     lines: list[str] = []
     for keys, warning in (
-            (corrupt, N_("警告：备份时有 %(count)s 张照片的内容与其校验值不符（已损坏），"
+            (corrupt, N_("警告：备份时有 %(count)s 个存储文件的内容与其校验值不符（已损坏），"
                          "未包含在备份中，恢复后无法显示：")),
-            (missing, N_("警告：备份时数据库引用的 %(count)s 张照片在存储中不存在，"
+            (missing, N_("警告：备份时数据库引用的 %(count)s 个存储文件在存储中不存在，"
                          "未包含在备份中，恢复后无法显示："))):
         if keys:
             lines.append(Message(warning, count=len(keys)))
@@ -234,10 +243,11 @@ def photo_gap_lines(corrupt: list[str], missing: list[str],
 
 def describe_archive(manifest: dict[str, Any]) -> str:
     """What ``restore --check`` says about an archive that verified, photo gaps included."""
-    rows = sum(table["rows"] for table in manifest["tables"])
-    lines = [Message(N_("备份文件完好：%(tables)s 张表，共 %(rows)s 行；%(photos)s 张照片；"
+    tables = {table["name"]: table["rows"] for table in manifest["tables"]}
+    lines = [Message(N_("备份文件完好：%(tables)s 张表，共 %(rows)s 行；%(files)s；"
                         "迁移版本 %(revision)s；创建于 %(created)s"),
-                     tables=len(manifest["tables"]), rows=rows, photos=len(manifest["blobs"]),
+                     tables=len(tables), rows=sum(tables.values()),
+                     files=stored_files(tables, len(manifest["blobs"])),
                      revision=manifest["alembic_revision"], created=manifest["created_at"])]
     lines.extend(photo_gap_lines(manifest["corrupt_blobs"], manifest["missing_blobs"]))
     return "\n".join(lines)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import random
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -458,17 +459,31 @@ DEMO_LOGINS = [
 ]
 
 
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: two for a wide character (Chinese, full-width
+    punctuation such as （）), one for the others."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def padded(text: str, width: int) -> str:
+    """``text`` followed by spaces up to ``width`` terminal columns."""
+    return text + " " * max(0, width - display_width(text))
+
+
 def print_logins(echo: Callable[[str], None]) -> None:
     """Print the table of demo logins (names read from the database, which is the truth)."""
     names = dict(db.session.execute(sa.select(User.username, User.display_name)).all())
     if not any(login.username in names for login in DEMO_LOGINS):
         return  # a real bank's database: it has no demo logins to print
+    rows = [("用户名", "姓名", "角色", "范围")] + [
+        (login.username, names[login.username], login.role, login.scope)
+        for login in DEMO_LOGINS if login.username in names]
+    # columns as wide as their widest cell on a terminal, where a Chinese character takes two
+    widths = [max(display_width(row[column]) for row in rows) + 2 for column in range(3)]
     echo("")
     echo(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
-    echo(f"  {'用户名':<14}{'姓名':<8}{'角色':<16}范围")
-    for login in DEMO_LOGINS:
-        if login.username in names:
-            echo(f"  {login.username:<16}{names[login.username]:<9}{login.role:<14}{login.scope}")
+    for row in rows:
+        echo("  " + "".join(padded(cell, width) for cell, width in zip(row, widths)) + row[3])
     echo("  其他账号：每个支行 zh.<支行拼音>，检查员 jc.<支行拼音>1/2，"
          "每个网点负责人 wd.<支行编码><序号>（如 wd.qa03）。")
     echo("")

@@ -26,6 +26,8 @@ from inspect_app.orgs.models import OrgKind, OrgUnit
 from inspect_app.orgs.operations import create_unit
 
 from ..conftest import POSTGRES_ADMIN_URL, base_config, postgres_available, upgrade
+from ..helpers import filler_of
+from ..helpers import jpeg as camera_jpeg
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -194,7 +196,7 @@ def test_demo_data_round_trips_row_for_row_and_photo_for_photo(cli, app, org, fr
     result = cli.invoke(args=["backup", "--output", str(archive)])
 
     assert result.exit_code == 0, result.output
-    assert "备份完成" in result.output and "2 张照片" in result.output
+    assert "备份完成" in result.output and "照片 0 张，存储文件 2 个" in result.output
     source_rows, source_photos = table_rows(), photo_hashes(app)
     assert set(source_photos) == keys
     assert all(source_rows[name] for name in ("org_units", "users", "audit_entries",
@@ -213,6 +215,34 @@ def test_demo_data_round_trips_row_for_row_and_photo_for_photo(cli, app, org, fr
                            parent=db.session.get(OrgUnit, newest))
         db.session.commit()
         assert unit.id == newest + 1
+
+
+def test_summaries_count_photos_and_stored_files_apart(cli, client, api, first, fresh_app,
+                                                       tmp_path):
+    """One uploaded photo is three stored files (the original and two renditions): do the
+    summaries of backup, restore --check and restore say 照片 1 张 and 存储文件 3 个, rather
+    than "3 张照片" that the photos table (1 row) contradicts?"""
+    spot = first("spot_check")
+    response = client.post(f"/api/v1/inspections/{spot.id}/photos",
+                           headers=api(filler_of(spot)), content_type="multipart/form-data",
+                           data={"client_id": str(uuid.uuid4()), "item_code": "ENV-01",
+                                 "file": (io.BytesIO(camera_jpeg(1, (640, 480))), "p.jpg")})
+    assert response.status_code == 201, response.get_json()
+    assert len(list(iter_keys(make_storage(client.application.config)))) == 3
+    archive = tmp_path / "one-photo.tar.gz"
+
+    backed_up = cli.invoke(args=["backup", "-o", str(archive)])
+
+    assert backed_up.exit_code == 0, backed_up.output
+    assert "照片 1 张，存储文件 3 个（" in backed_up.output, backed_up.output
+    target = fresh_app()
+    with target.app_context():
+        runner = target.test_cli_runner()
+        checked = runner.invoke(args=["restore", str(archive), "--check"])
+        restored = runner.invoke(args=["restore", str(archive)])
+    assert "照片 1 张，存储文件 3 个" in checked.output, checked.output
+    assert "恢复完成" in restored.output and "照片 1 张，存储文件 3 个" in restored.output
+    assert "张照片" not in backed_up.output + checked.output + restored.output
 
 
 def test_a_backup_restores_into_the_other_kind_of_database(cli, app, backend, org, fresh_app,
@@ -559,12 +589,12 @@ def test_restore_says_which_photos_the_backup_lacked(cli, app, tmp_path, monkeyp
     restored = cli.invoke(args=["restore", str(archive), "--yes"])
 
     assert checked.exit_code == EXIT_INCOMPLETE, checked.output
-    assert "备份文件完好" in checked.output and "2 张照片" in checked.output
+    assert "备份文件完好" in checked.output and "存储文件 2 个" in checked.output
     assert restored.exit_code == EXIT_INCOMPLETE, restored.output
-    assert "已清空原有数据并恢复" in restored.output and "2 张照片" in restored.output
+    assert "已清空原有数据并恢复" in restored.output and "存储文件 2 个" in restored.output
     for output in (checked.output, restored.output):
-        assert "警告：备份时有 1 张照片的内容与其校验值不符" in output, output
-        assert "警告：备份时数据库引用的 1 张照片在存储中不存在" in output
+        assert "警告：备份时有 1 个存储文件的内容与其校验值不符" in output, output
+        assert "警告：备份时数据库引用的 1 个存储文件在存储中不存在" in output
         assert bad in output and missing in output and good not in output
     assert f"{missing}（audit_entries id {missing_entry}）" in restored.output
 
@@ -595,7 +625,7 @@ def test_photos_in_s3_are_backed_up_and_restored(cli, app, backend, tmp_path, mo
         result = cli.invoke(args=["restore", str(archive), "--yes"])
 
         assert result.exit_code == 0, result.output
-        assert "3 张照片" in result.output
+        assert "存储文件 3 个" in result.output
         assert set(photo_hashes(app)) == keys
         assert all(key == digest for key, digest in photo_hashes(app).items())
     finally:

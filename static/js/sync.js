@@ -10,7 +10,10 @@ const tabId = store.uuid();
 export const status = new EventTarget();  // "status" events: {state, message}
 let currentUser = null;
 let draftTimer = null;
-let running = null;
+let running = null;  // this tab's sync under way
+let queued = null;   // one more asked for while it runs
+let busyTimer = null;
+const BUSY_RETRY_MS = 2000;
 
 export function setUser(username) { currentUser = username; }
 const emit = (state, extra = {}) => status.dispatchEvent(new CustomEvent("status", { detail: { state, ...extra } }));
@@ -32,33 +35,40 @@ async function exclusively(fn) {
   try { return await fn(); } finally { await store.patchMeta("lease", () => ({ owner: null, until: 0 })); }
 }
 
-// Run a sync now (if none is running in this tab). Resolves when done.
+// Run a sync now. Resolves when done. A call made while a sync runs in this tab asks for one
+// more after it: the running one may have read the outbox before the change that called (a
+// refused submission the person has just told to retry would otherwise wait for the next timer).
 export function flush() {
-  if (!running) {
-    const current = (async () => {
-      if (!navigator.onLine) { emit("offline"); return "offline"; }
-      emit("syncing");
-      try {
-        const outcome = await exclusively(async () => {
-          await syncDrafts();
-          await flushOutbox();
-          return "done";
-        });
-        if (outcome === "done") await store.setMeta("lastSync", new Date().toISOString());
-        emit(outcome === "busy" ? "busy" : "idle");
-        return outcome;
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 401) { emit("login"); return "login"; }
-        if (error instanceof NetworkError) { emit("offline"); return "offline"; }
-        emit("error", { message: String(error && error.message) });
-        return "error";
-      }
-    })();
-    // cleared after the fact: a flush that returns at once must not leave itself "running"
-    running = current;
-    current.then(() => { if (running === current) running = null; });
+  if (running) {
+    if (!queued) queued = running.then(() => { queued = null; return flush(); });
+    return queued;
   }
-  return running;
+  // cleared after the fact: a flush that returns at once must not leave itself "running"
+  const current = syncOnce().finally(() => { if (running === current) running = null; });
+  running = current;
+  return current;
+}
+
+async function syncOnce() {
+  if (!navigator.onLine) { emit("offline"); return "offline"; }
+  emit("syncing");
+  try {
+    const outcome = await exclusively(async () => {
+      await syncDrafts();
+      await flushOutbox();
+      return "done";
+    });
+    if (outcome === "done") await store.setMeta("lastSync", new Date().toISOString());
+    // another tab holds the lock and may have read the outbox before this change: try again soon
+    if (outcome === "busy" && !busyTimer) busyTimer = setTimeout(() => { busyTimer = null; flush(); }, BUSY_RETRY_MS);
+    emit(outcome === "busy" ? "busy" : "idle");
+    return outcome;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) { emit("login"); return "login"; }
+    if (error instanceof NetworkError) { emit("offline"); return "offline"; }
+    emit("error", { message: String(error && error.message) });
+    return "error";
+  }
 }
 
 // After each change: sync the draft a moment later (one request for a burst of taps).

@@ -9,7 +9,8 @@ from playwright.sync_api import expect
 from inspect_app.extensions import db
 
 from ..helpers import filler_of
-from .pwa_helpers import answer, expect_all_answered, quick_fill, sign_in, wait_offline_ready
+from .pwa_helpers import (
+    answer, attach_photo, expect_all_answered, quick_fill, sign_in, wait_offline_ready)
 
 
 @pytest.fixture
@@ -67,6 +68,50 @@ def test_a_submission_the_server_refused_stays_among_the_open_tasks(new_mobile_c
     expect(page.locator("#summary-total")).to_be_visible(timeout=15000)
     page.goto("/tasks")
     expect(page.locator(f'#tasks-done [data-task="{inspection_id}"]')).to_have_count(1)
+
+
+def test_a_retry_tapped_while_a_sync_runs_is_sent_by_that_sync_s_successor(
+        new_mobile_context, spot):
+    """重试 on a refused submission while a sync is already under way (here: uploading a photo
+    the person retried a moment before): that sync read the outbox when the submission still
+    stood refused. Is the submission sent once it ends, rather than at the next timer?"""
+    inspection_id, username, items = spot
+    page = new_mobile_context().new_page()
+    sign_in(page, username, f"/tasks/{inspection_id}")
+    wait_offline_ready(page)
+    quick_fill(page, items)
+    expect_all_answered(page, items)
+    photos_url = re.compile(rf"/api/v1/inspections/{inspection_id}/photos$")
+    submit_url = re.compile(rf"/api/v1/inspections/{inspection_id}/submit$")
+    page.route(photos_url, lambda route: route.fulfill(status=422, json={"error": {
+        "code": "photo_invalid", "message": "照片无法识别"}}))
+    page.route(submit_url, lambda route: route.fulfill(status=422, json={"error": {
+        "code": "incomplete", "message": "检查表尚未填写完整或有误"}}))
+    attach_photo(page, items[0]["code"], "camera", seed=3)
+    expect(page.locator("#sync-error .entry-error")).to_have_count(1)  # the photo's refusal
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#summary .error")).to_contain_text("检查表尚未填写完整或有误")
+    page.unroute(submit_url)
+    page.unroute(photos_url)
+
+    held = []
+    page.route(photos_url, lambda route: held.append(route))  # waits until released below
+    sent = []
+    page.on("request", lambda request: sent.append(request.url)
+            if submit_url.search(request.url) and request.method == "POST" else None)
+    page.locator("#sync-error .entry-error").filter(has_text="照片").get_by_role(
+        "button", name="重试").click()
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the photo's upload never started"
+    page.locator("#summary").get_by_role("button", name="重试").click()
+    page.wait_for_timeout(300)
+    assert not sent  # photos first: the submission waits for the photo's upload
+    held[0].continue_()
+    expect(page.locator("#summary-total")).to_be_visible(timeout=10000)
+    assert len(sent) == 1
 
 
 def test_a_peer_check_says_where_to_go_and_with_whom(new_mobile_context, first):

@@ -7,12 +7,19 @@ means, so ``required`` and ``load_default`` work on pages as they do in the API.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
 
 import marshmallow as ma
 from flask_babel import gettext
 
-from .i18n import say
+from .errors import DomainError
+from .extensions import db
+from .i18n import N_, say
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class PageForm(ma.Schema):
@@ -47,11 +54,55 @@ def _trimmed(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def refusals(messages: dict[str, Any], names: dict[str, str]) -> list[str]:
+Labels = Mapping[str, str] | Callable[[str], str]
+
+
+def refusals(messages: dict[str, Any], names: Labels) -> list[str]:
     """A schema's refusals as lines for the page: each field's label (``names`` maps field
-    names to catalogue ids), then what is wrong, in the page's language."""
-    return [gettext("%(label)s：", label=gettext(names.get(name, name))) + " ".join(_flat(found))
+    names to catalogue ids, or says a field's label itself), then what is wrong, in the
+    page's language."""
+    def label(name: str) -> str:
+        return names(name) if callable(names) else gettext(names.get(name, name))
+    return [gettext("%(label)s：", label=label(name)) + " ".join(_flat(found))
             for name, found in sorted(messages.items())]
+
+
+#: What a page says above a form its schema refused.
+NOT_SAVED = N_("未保存：请检查以下内容")
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why a page's post was not carried out, for the page shown again with what was typed:
+    a line above the form, the problems one per line, and the answer's status."""
+
+    error: str | None
+    problems: list[str] = field(default_factory=list)
+    status: int = 422
+
+    @property
+    def shown(self) -> dict[str, Any]:
+        """As the pages' render functions take it."""
+        return {"error": self.error, "problems": self.problems, "status": self.status}
+
+
+def carry_out(read: Callable[[], T], run: Callable[[T], R], names: Labels, *,
+              invalid: str | None = NOT_SAVED) -> R | Refused:
+    """A page's post, as every page takes one: ``read()`` the form, ``run`` the operation on
+    what it read and commit. The schema's refusals come back as :class:`Refused` (422, each
+    field named by ``names``, under ``invalid``), a refused operation (or a refusal ``read``
+    raises before the form, such as a permission) rolled back and said with its status."""
+    try:
+        result = run(read())
+        db.session.commit()
+    except ma.ValidationError as exc:
+        db.session.rollback()
+        return Refused(gettext(invalid) if invalid else None, refusals(exc.messages, names))
+    except DomainError as exc:
+        db.session.rollback()
+        details = [say(d) for d in exc.details] if isinstance(exc.details, list) else []
+        return Refused(say(exc.message), details, exc.status)
+    return result
 
 
 def _flat(messages) -> list[str]:

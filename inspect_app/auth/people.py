@@ -7,7 +7,6 @@ entries. A refusal shows the page again with the reason and what was typed; noth
 """
 from __future__ import annotations
 
-import marshmallow as ma
 import sqlalchemy as sa
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -15,10 +14,9 @@ from marshmallow import fields, validate
 
 from ..api.fields import Id
 from ..db import utcnow
-from ..errors import DomainError
 from ..extensions import db
-from ..forms import PageForm, refusals
-from ..i18n import N_, say
+from ..forms import PageForm, Refused, carry_out
+from ..i18n import N_
 from ..orgs.models import OrgUnit
 from ..orgs.operations import get_unit, in_tree_order, visible_units
 from .models import User
@@ -107,19 +105,17 @@ def add():
     if not _manages():
         abort(403)
     typed = request.form.to_dict()
-    try:
-        data = NewPersonForm().load(request.form)
-    except ma.ValidationError as exc:
-        return _index(problems=refusals(exc.messages, FIELD_NAMES), typed=typed, status=422)
-    try:
-        unit = get_unit(data["org_unit_id"], g.user)
-        user = create_user(username=data["username"], display_name=data["display_name"],
+
+    def create(data):
+        return create_user(username=data["username"], display_name=data["display_name"],
                            password=data["password"], phone=data.get("phone"),
-                           grants=[(data["role"], unit)], by=g.user)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _index(error=say(exc.message), typed=typed, status=exc.status)
+                           grants=[(data["role"], get_unit(data["org_unit_id"], g.user))],
+                           by=g.user)
+
+    user = carry_out(lambda: NewPersonForm().load(request.form), create, FIELD_NAMES,
+                     invalid=None)
+    if isinstance(user, Refused):
+        return _index(typed=typed, **user.shown)
     return redirect(url_for(".person", user_id=user.id))
 
 
@@ -142,16 +138,11 @@ def _change(user_id: int, form: type[PageForm], changes, done: str):
     user = _person(user_id)
     if not (_manages() and _manages(user)) or user.id == g.user.id:
         abort(403)  # one's own account is not changed here (it would sign oneself out)
-    try:
-        data = form().load(request.form)
-    except ma.ValidationError as exc:
-        return _person_page(user, problems=refusals(exc.messages, FIELD_NAMES), status=422)
-    try:
-        update_user(user, changes(data, user), by=g.user)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _person_page(_person(user_id), error=say(exc.message), status=exc.status)
+    refused = carry_out(lambda: form().load(request.form),
+                        lambda data: update_user(user, changes(data, user), by=g.user),
+                        FIELD_NAMES, invalid=None)
+    if isinstance(refused, Refused):
+        return _person_page(_person(user_id), **refused.shown)
     return _person_page(_person(user_id), done=done)
 
 

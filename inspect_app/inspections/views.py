@@ -25,9 +25,9 @@ from ..auth.models import User
 from ..auth.permissions import Permission
 from ..auth.session import pages_need
 from ..checklists.models import Checklist, ChecklistStatus
-from ..errors import DomainError, InvalidInput
+from ..errors import InvalidInput
 from ..extensions import db
-from ..forms import PageForm, refusals
+from ..forms import PageForm, Refused, carry_out
 from ..i18n import N_, local_today, say
 from ..orgs.models import OrgKind, OrgUnit
 from ..orgs.operations import in_tree_order, visible_units
@@ -189,20 +189,12 @@ def plan():
     submitted = request.form.to_dict()
     submitted["modes"] = request.form.getlist("modes")
     schema = CampaignForm()
-    try:
-        data = schema.load(request.form)
-    except ma.ValidationError as exc:
-        return _index(form=submitted, error=gettext("计划未创建：请检查以下内容"),
-                      problems=refusals(exc.messages, FIELD_NAMES), status=422)
-    try:
-        campaign = create_campaign(schema.to_campaign(data), by=g.user)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        details = [say(d) for d in exc.details] if isinstance(exc.details, list) else []
-        return _index(form=submitted, error=say(exc.message), problems=details,
-                      status=exc.status)
-    return redirect(url_for(".campaign", campaign_id=campaign.id))
+    outcome = carry_out(lambda: schema.load(request.form),
+                        lambda data: create_campaign(schema.to_campaign(data), by=g.user),
+                        FIELD_NAMES, invalid=N_("计划未创建：请检查以下内容"))
+    if isinstance(outcome, Refused):
+        return _index(form=submitted, **outcome.shown)
+    return redirect(url_for(".campaign", campaign_id=outcome.id))
 
 
 def _names(ids) -> dict[int, str]:
@@ -370,19 +362,10 @@ def _act(campaign_id: int, inspection_id: int, action: str):
     task = get_campaign_task(item, inspection_id, g.user)
     form, run = TASK_ACTIONS[action]
     values = {"action": action, **request.form.to_dict()}
-    try:
-        data = form().load(request.form)
-    except ma.ValidationError as exc:
-        return _task_page(item, task, values=values, error=gettext("未保存：请检查以下内容"),
-                          problems=refusals(exc.messages, TASK_FIELD_NAMES), status=422)
-    try:
-        done = run(task, data)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        details = [say(d) for d in exc.details] if isinstance(exc.details, list) else []
-        return _task_page(item, task, values=values, error=say(exc.message), problems=details,
-                          status=exc.status)
+    done = carry_out(lambda: form().load(request.form), lambda data: run(task, data),
+                     TASK_FIELD_NAMES)
+    if isinstance(done, Refused):
+        return _task_page(item, task, values=values, **done.shown)
     flash(done)
     mode = task.mode.value
     return redirect(url_for(".campaign", campaign_id=item.id, _anchor=f"tasks-{mode}"))

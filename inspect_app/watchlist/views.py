@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, timedelta
 
-import marshmallow as ma
 import sqlalchemy as sa
 from babel.dates import format_skeleton
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -22,10 +21,10 @@ from ..api.fields import EARLIEST, LATEST
 from ..auth.models import User
 from ..auth.permissions import Permission
 from ..auth.session import pages_need
-from ..errors import DomainError, InvalidInput
+from ..errors import InvalidInput
 from ..extensions import db
-from ..forms import PageForm, refusals
-from ..i18n import N_, local_date, local_today, say
+from ..forms import PageForm, Refused, carry_out
+from ..i18n import N_, local_date, local_today
 from ..orgs.models import OrgKind, OrgUnit
 from ..orgs.operations import visible_units
 from ..rectification.documents import parse_period
@@ -144,6 +143,13 @@ def _period_steps(period: dashboards.Period, day: date) -> dict[str, str | None]
             "next": following.isoformat() if following <= today else None}
 
 
+def _read_as_manager(read):
+    """A manager's post read: a reader's is refused before its form is read (it learns nothing
+    from the form's refusals). ``read`` is a page form's class, or a function reading one."""
+    require_manager(g.user)
+    return read().load(request.form) if isinstance(read, type) else read()
+
+
 class ListForm(PageForm):
     """列入名单: the unit (its code, or its name where only one unit bears it) and a written
     reason, by the rules of ``POST /api/v1/watchlist``."""
@@ -163,28 +169,21 @@ def watchlist():
     status = request.args.get("status", "active")
     if status not in ("active", "exited", "all"):
         status = "active"
-    error, problems, values, code = None, [], {}, 200
+    refused, values = Refused(None, status=200), {}
     if request.method == "POST":
         values = request.form.to_dict()
-        try:
-            require_manager(g.user)  # a reader's post is refused before its form is read
-            data = ListForm().load(request.form)
-            entry = manual_enter(listable_unit(data["unit"], g.user), reason=data["reason"],
-                                 by=g.user)
-            db.session.commit()
-            flash(gettext("已将%(unit)s列入名单", unit=unit_label(entry.unit)))
-            return redirect(url_for("manage.entry", entry_id=entry.id))
-        except ma.ValidationError as exc:
-            error, code = gettext("未保存：请检查以下内容"), 422
-            problems = refusals(exc.messages, LIST_FIELD_NAMES)
-        except DomainError as exc:
-            db.session.rollback()
-            error, code = say(exc.message), exc.status
+        outcome = carry_out(lambda: _read_as_manager(ListForm), lambda data: manual_enter(
+            listable_unit(data["unit"], g.user), reason=data["reason"], by=g.user),
+            LIST_FIELD_NAMES)
+        if not isinstance(outcome, Refused):
+            flash(gettext("已将%(unit)s列入名单", unit=unit_label(outcome.unit)))
+            return redirect(url_for("manage.entry", entry_id=outcome.id))
+        refused = outcome
     entries = annotate(visible_entries(g.user, status, None))
     return render_template("manage/watchlist.html", entries=entries, status=status,
-                           can_manage=g.user.can(Permission.watchlist_manage), error=error,
-                           problems=problems, values=values,
-                           unit=request.args.get("unit", "")), code
+                           can_manage=g.user.can(Permission.watchlist_manage),
+                           error=refused.error, problems=refused.problems, values=values,
+                           unit=request.args.get("unit", "")), refused.status
 
 
 @bp.post("/watchlist/evaluate")
@@ -232,34 +231,24 @@ ENTRY_ACTIONS = {"follow_up": (FollowUpForm, _follow_up), "exit": (ExitForm, _ex
 def entry(entry_id: int):
     """One entry: reasons with figures, history, coaching timeline; log a follow-up or exit."""
     item = get_entry(entry_id, g.user)
-    failed = error = None
-    problems: list[str] = []
-    values: dict = {}
-    status = 200
+    failed, refused, values = None, Refused(None, status=200), {}
     if request.method == "POST":
         failed = "exit" if request.form.get("action") == "exit" else "follow_up"
         form, run = ENTRY_ACTIONS[failed]
         values = request.form.to_dict()
-        try:
-            require_manager(g.user)  # a reader's post is refused before its form is read
-            run(item, form().load(request.form))
-            db.session.commit()
+        refused = carry_out(lambda: _read_as_manager(form), lambda data: run(item, data),
+                            ENTRY_FIELD_NAMES)
+        if not isinstance(refused, Refused):
             return redirect(url_for("manage.entry", entry_id=entry_id))
-        except ma.ValidationError as exc:
-            error, status = gettext("未保存：请检查以下内容"), 422
-            problems = refusals(exc.messages, ENTRY_FIELD_NAMES)
-        except DomainError as exc:
-            db.session.rollback()
-            error, status = say(exc.message), exc.status
     points = dashboards.trend(item.unit, g.user, end=local_today(), months=6)
     chart = _trend_chart(points, [(gettext("综合得分"), "combined"),
                                   (gettext("独立检查"), "independent_mean")],
                          gettext("%(name)s 近 6 个月得分", name=unit_label(item.unit)))
     return render_template("manage/entry.html", entry=annotate([item])[0], chart=chart,
-                           kinds=ACTION_KINDS, error=error,
-                           problems=problems, failed=failed, values=values,
+                           kinds=ACTION_KINDS, error=refused.error,
+                           problems=refused.problems, failed=failed, values=values,
                            can_manage=g.user.can(Permission.watchlist_manage),
-                           today=local_today().isoformat()), status
+                           today=local_today().isoformat()), refused.status
 
 
 @bp.route("/rules", methods=["GET", "POST"])
@@ -267,32 +256,25 @@ def rules():
     """The rules in force, each said with its figures; a service manager tunes them here (a
     new version, with a reason, audited). Others read them."""
     row = active_rule_set()
-    error, problems, submitted, status = None, [], None, 200
+    refused, submitted = Refused(None, status=200), None
     if request.method == "POST":
         submitted = request.form.copy()  # the ticked unit kinds come several to a name
-        try:
-            require_manager(g.user)  # before the form: a reader learns nothing from it
-            data, period_days, note = rules_page.read_form(request.form, row)
-            saved = update_rules(data, period_days=period_days, note=note, by=g.user)
-            db.session.commit()
-            return redirect(url_for("manage.rules", saved=saved.version))
-        except ma.ValidationError as exc:
-            error, status = gettext("部分内容未填写或不是数字，规则未保存"), 422
-            problems = refusals(exc.messages, {name: rules_page.field_label(name)
-                                               for name in exc.messages})
-        except DomainError as exc:
-            db.session.rollback()
-            error, status = say(exc.message), exc.status
-            problems = [say(d) for d in exc.details] if isinstance(exc.details, list) else []
+        outcome = carry_out(
+            lambda: _read_as_manager(lambda: rules_page.read_form(request.form, row)),
+            lambda read: update_rules(read[0], period_days=read[1], note=read[2], by=g.user),
+            rules_page.field_label, invalid=N_("部分内容未填写或不是数字，规则未保存"))
+        if not isinstance(outcome, Refused):
+            return redirect(url_for("manage.rules", saved=outcome.version))
+        refused = outcome
     history = db.session.execute(
         sa.select(WatchlistRuleSet, User.display_name)
         .outerjoin(User, WatchlistRuleSet.created_by_id == User.id)
         .order_by(WatchlistRuleSet.version.desc()).limit(10)).all()
     return render_template("manage/rules.html", rules=rules_page.present(row, submitted),
-                           history=history, error=error, problems=problems,
+                           history=history, error=refused.error, problems=refused.problems,
                            saved=request.args.get("saved", type=int), local_date=local_date,
                            default_note=DEFAULT_NOTE,
-                           can_manage=g.user.can(Permission.watchlist_manage)), status
+                           can_manage=g.user.can(Permission.watchlist_manage)), refused.status
 
 
 #: Rows of the full ranking on one page of the rankings page.

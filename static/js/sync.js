@@ -51,9 +51,9 @@ export function flush() {
 
 async function syncOnce() {
   if (!navigator.onLine) { emit("offline"); return "offline"; }
-  emit("syncing");
   try {
     const outcome = await exclusively(async () => {
+      emit("syncing");  // only once this tab holds the lock: a busy retry does not flicker the bar
       await syncDrafts();
       await flushOutbox();
       return "done";

@@ -109,5 +109,11 @@ def bank_midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=bank_timezone())
 
 
+def bank_now() -> datetime:
+    """This moment, in the bank's time zone."""
+    return datetime.now(bank_timezone())
+
+
 def local_today() -> date:
-    return datetime.now(bank_timezone()).date()
+    """The bank's today (UTC's is still yesterday from 16:00 to 24:00 UTC)."""
+    return bank_now().date()

@@ -400,6 +400,22 @@ def this_quarter() -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
+def month_after_demo() -> tuple[date, date]:
+    """The first and last day of the first whole month after the demo's campaign ends.
+
+    The demo's campaign gives every outlet its self-checks up to its end — this month's, or,
+    seeded in a month's last week, two weeks into the next month — so a test planning
+    self-checks of "a month" plans this one: free whatever day the demo was seeded. (The
+    demo's is the first campaign: later ones, a test's own, do not move the month.)"""
+    from inspect_app.inspections.models import Campaign
+
+    end = db.session.scalar(sa.select(Campaign.period_end).order_by(Campaign.id).limit(1))
+    assert end is not None, "no demo campaign"
+    first = date(end.year + end.month // 12, end.month % 12 + 1, 1)
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first, following - timedelta(days=1)
+
+
 @pytest.fixture
 def campaign(client, api, demo):
     """A campaign with all four modes over this quarter (a campaign is planned before its

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from ..checklists.models import Checklist
 from ..extensions import db
+from ..i18n import bank_midnight, local_date
 from ..inspections.models import (
     Finding,
     FindingStatus,
@@ -108,13 +109,18 @@ def _score(form: _Form, passed: dict[str, bool]) -> tuple[Decimal, str, str, boo
 def generate(outlets: list[tuple[int, int | None]], checklist: Checklist, *, start: date,
              months: int, seed: int, profiles: dict[int, OutletProfile] | None = None,
              assignee_id: int, assignee_for: Callable[[Mode, int], int] | None = None,
-             progress: Callable[[int], None] | None = None) -> int:
+             progress: Callable[[int], None] | None = None,
+             until: datetime | None = None) -> int:
     """Write ``months`` months of finalised inspections for ``outlets`` starting at ``start``.
 
     ``outlets`` are (outlet id, self-check assignee or None) pairs; independent checks are
     assigned to ``assignee_for(mode, outlet id)`` if given (a shopper for mystery visits, another
     sub-branch's inspector for peer checks), else to ``assignee_id``. Returns the number of
     inspections written. The caller commits.
+
+    With ``until`` (a moment), the month it falls in is written too, as far as it has gone:
+    its independent checks only (its self-checks are the current campaign's tasks), on days
+    up to ``until``'s and never later than ``until`` itself.
     """
     rng = random.Random(seed)
     forms = _forms(checklist)
@@ -122,14 +128,19 @@ def generate(outlets: list[tuple[int, int | None]], checklist: Checklist, *, sta
     next_id = (db.session.scalar(sa.select(sa.func.max(Inspection.id))) or 0) + 1
     written = 0
     batch = _Batch()
-    for month in range(months):
+    last = local_date(until) if until is not None else None
+    for month in range(months + (1 if until is not None else 0)):
         first = _add_months(start, month)
         days = (_add_months(start, month + 1) - first).days
+        partial = month == months  # the current month, up to ``until``
+        if partial:
+            assert last is not None and first <= last < _add_months(first, 1), (first, last)
+            days = (last - first).days + 1
         for outlet_id, inspector_id in outlets:
             profile = profiles.get(outlet_id) or OutletProfile(
                 base=0.94 + rng.random() * 0.05, drift=rng.uniform(-0.002, 0.002))
             for mode in Mode:
-                if rng.random() > MODE_CHANCE[mode]:
+                if rng.random() > MODE_CHANCE[mode] or (partial and mode is Mode.self_check):
                     continue
                 day = first + timedelta(days=rng.randrange(days))
                 quality = profile.quality(month, mode)
@@ -141,7 +152,8 @@ def generate(outlets: list[tuple[int, int | None]], checklist: Checklist, *, sta
                     who = inspector_id
                 else:
                     who = assignee_for(mode, outlet_id) if assignee_for else assignee_id
-                batch.add(next_id, outlet_id, mode, day, form, passed, checklist.id, who)
+                batch.add(next_id, outlet_id, mode, day, form, passed, checklist.id, who,
+                          until)
                 next_id += 1
                 written += 1
         if len(batch) > 2000:
@@ -170,9 +182,12 @@ class _Batch:
         return len(self.inspections)
 
     def add(self, inspection_id: int, outlet_id: int, mode: Mode, day: date, form: _Form,
-            passed: dict[str, bool], checklist_id: int, assignee_id: int) -> None:
+            passed: dict[str, bool], checklist_id: int, assignee_id: int,
+            until: datetime | None = None) -> None:
         total, grade_key, grade, red_line = _score(form, passed)
-        at = datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)
+        at = datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)  # 10:00 in the bank
+        if until is not None and at > until:  # today's, done earlier today
+            at = max(bank_midnight(day), until).astimezone(UTC)
         self.inspections.append(dict(
             id=inspection_id, campaign_id=None, checklist_id=checklist_id, mode=mode,
             status=InspectionStatus.final, outlet_id=outlet_id, assignee_id=assignee_id,

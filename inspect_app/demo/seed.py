@@ -22,7 +22,7 @@ from ..auth.models import User
 from ..auth.operations import create_user
 from ..auth.permissions import Role
 from ..extensions import db
-from ..i18n import bank_midnight, local_date, local_today
+from ..i18n import bank_midnight, bank_now, local_date, local_today
 from ..orgs.models import AreaType, OrgKind, OrgUnit
 from ..orgs.operations import create_unit
 
@@ -220,6 +220,8 @@ HISTORY_PROFILES = {
     "TS-QA-01": dict(base=0.96, drift=0.0),
 }
 HISTORY_MONTHS = 6
+#: The last of this month's checks so far was submitted this long before the seed ran.
+HISTORY_LEAD_MINUTES = 5
 #: The follow-ups of every demo watch-list entry: kind, days after entering, who, what.
 COACHING = [
     ("on_site_training", 7, "张丽、服务管理部讲师", "送教上门：服务规范与厅堂服务流程现场培训"),
@@ -272,11 +274,15 @@ def seed_history(report: SeedReport, units: dict[str, OrgUnit]) -> None:
                for code, unit in units.items() if unit.kind.value == "outlet"]
     profiles = {units[code].id: OutletProfile(**profile)
                 for code, profile in HISTORY_PROFILES.items()}
-    today = local_today()  # the bank's day: UTC's is still yesterday from 16:00 to 24:00 UTC
+    now = bank_now()
+    today = now.date()  # the bank's day: UTC's is still yesterday from 16:00 to 24:00 UTC
     start = _months_back(today, HISTORY_MONTHS)
+    # … and this month's independent checks so far (some done earlier today, so that the
+    # managers' pages, which open on the current month and week, have figures on the 1st too)
     count = generate(outlets, checklist, start=start, months=HISTORY_MONTHS, seed=2021,
                      profiles=profiles, assignee_id=users["jc.fenhang1"],
-                     assignee_for=_history_assignees(units, users))
+                     assignee_for=_history_assignees(units, users),
+                     until=now - timedelta(minutes=HISTORY_LEAD_MINUTES))
     report.created["历史检查记录"] = count
     seed_queue(units, today)
     manager = db.session.scalar(sa.select(User).where(User.username == "fwgl"))
@@ -337,27 +343,32 @@ def seed_current_work(report: SeedReport, units: dict[str, OrgUnit]) -> None:
         first = date(today.year, today.month, 1)
         last = _months_back(today, -1) - timedelta(days=1)
         checklist = db.session.scalar(sa.select(Checklist).order_by(Checklist.id))
-        create_campaign({"name": f"{today.year}年{today.month}月服务检查", "seed": 2026,
-                         "checklist_id": checklist.id, "period_start": first,
-                         "period_end": last, "modes": [mode.value for mode in Mode]},
-                        by=manager)
+        campaign = create_campaign({"name": f"{today.year}年{today.month}月服务检查", "seed": 2026,
+                                    "checklist_id": checklist.id, "period_start": first,
+                                    "period_end": last, "modes": [mode.value for mode in Mode]},
+                                   by=manager)
+        _time_left(campaign, today, manager)
         report.add("本月检查计划")
     if db.session.scalar(sa.select(RectificationItem.id).limit(1)) is None:
         today = local_today()
         since = today - timedelta(days=RECTIFICATION_DAYS)
+        late = {units[code].id for code in OVERDUE_OUTLETS}
+        # a late outlet's findings from its last inspection old enough for every deadline to
+        # have passed (with whatever came after) are left unsettled: which of its inspections
+        # fall in the last weeks depends on the day the demo is seeded
+        kept = _late_outlets_findings(late, today, since)
         recent = db.session.scalars(sa.select(Inspection).where(
             Inspection.status == InspectionStatus.final,
-            Inspection.submitted_at >= bank_midnight(since))
+            sa.or_(Inspection.submitted_at >= bank_midnight(since), Inspection.id.in_(kept)))
             .order_by(Inspection.id)).all()
-        settled = _settle_earlier_findings(bank_midnight(since))
+        settled = _settle_earlier_findings(bank_midnight(since), keep=kept)
         if settled:
             report.created["已完成整改项（历史）"] = settled
         items = [item for inspection in recent
                  for item in create_rectification_items(inspection, by=None)]
-        # The history ended weeks ago, so every deadline has passed. As in a working branch,
-        # most outlets are on time (their deadlines move to the coming days, audited); a few
+        # Most of these findings are weeks old, their deadlines passed. As in a working branch,
+        # most outlets are on time (their deadlines move to the coming days, audited); the two
         # weak ones are late, and the watch-list picks them up below.
-        late = {units[code].id for code in OVERDUE_OUTLETS}
         rng = random.Random(45)
         for item in items:
             if item.outlet_id not in late and item.deadline < today:
@@ -368,7 +379,82 @@ def seed_current_work(report: SeedReport, units: dict[str, OrgUnit]) -> None:
             evaluate(today)
 
 
-def _settle_earlier_findings(before) -> int:
+#: The longest rectification deadline of the default checklist, in days.
+LONGEST_DEADLINE = 15
+#: Every open task of the demo's campaign leaves at least this many days after today.
+DAYS_LEFT = 7
+#: Near a month's end the demo's campaign runs this many days past today, into the next month.
+RUNS_ON = 14
+#: The reason the demo's planner gives for the windows it moves (audited).
+TIME_LEFT_REASON = "演示数据：按今天安排检查时间"
+
+
+def _time_left(campaign, today: date, manager: User) -> None:
+    """Leave time in the demo's campaign whatever the day it is seeded, as its planner would:
+    near the month's end the campaign runs on into the next (its tasks' windows moved with
+    it); a mystery visit whose window has begun (or passed) gets a week from today; and each
+    shopper has one visit open now — the product spreads visits over the period, so the
+    others open later, deliberately. Windows move through the product's own
+    :func:`~inspect_app.inspections.operations.reschedule` (audited, interval rules kept)."""
+    from ..errors import DomainError
+    from ..inspections.models import OPEN, Inspection, Mode
+    from ..inspections.operations import reschedule
+
+    end = campaign.period_end
+    if (end - today).days < DAYS_LEFT:
+        campaign.period_end = today + timedelta(days=RUNS_ON)
+    tasks = db.session.scalars(sa.select(Inspection).where(
+        Inspection.campaign_id == campaign.id, Inspection.status.in_(OPEN))
+        .order_by(Inspection.due_start, Inspection.id)).all()
+    week = today + timedelta(days=DAYS_LEFT)
+    for task in tasks:
+        due_end = task.due_end
+        if task.mode is Mode.mystery_visit:
+            if task.due_start <= today and due_end < week:
+                due_end = week
+        elif due_end == end:
+            due_end = campaign.period_end
+        if due_end != task.due_end:
+            reschedule(task, due_start=task.due_start, due_end=due_end,
+                       reason=TIME_LEFT_REASON, by=manager)
+    visits = [task for task in tasks if task.mode is Mode.mystery_visit]
+    for shopper_id in sorted({task.assignee_id for task in visits}):
+        own = [task for task in visits if task.assignee_id == shopper_id]
+        for task in own if all(task.due_start > today for task in own) else []:
+            try:
+                reschedule(task, due_start=today, due_end=max(task.due_end, week),
+                           reason=TIME_LEFT_REASON, by=manager)
+                break
+            except DomainError:  # too close to this shopper's visits of the outlet: the next
+                continue
+
+
+def _late_outlets_findings(late: set[int], today: date, since: date) -> list[int]:
+    """Ids of the late outlets' inspections whose findings stay open as late items: from each
+    one's last inspection with findings whose every deadline has passed, on."""
+    from ..inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
+
+    overdue_before = bank_midnight(today - timedelta(days=LONGEST_DEADLINE))
+    with_findings = (sa.select(Inspection.outlet_id, Inspection.id, Inspection.submitted_at)
+                     .where(Inspection.status == InspectionStatus.final,
+                            Inspection.outlet_id.in_(late),
+                            sa.exists().where(Finding.inspection_id == Inspection.id,
+                                              Finding.status == FindingStatus.open)))
+    kept = []
+    for outlet_id in sorted(late):
+        anchor = db.session.scalar(
+            with_findings.with_only_columns(sa.func.max(Inspection.submitted_at))
+            .where(Inspection.outlet_id == outlet_id,
+                   Inspection.submitted_at < overdue_before))
+        if anchor is None:
+            continue
+        kept += db.session.scalars(with_findings.with_only_columns(Inspection.id).where(
+            Inspection.outlet_id == outlet_id, Inspection.submitted_at >= anchor,
+            Inspection.submitted_at < bank_midnight(since))).all()
+    return kept
+
+
+def _settle_earlier_findings(before, keep: list[int] = ()) -> int:
     """The findings of the history before ``before`` as rectification items fixed in time: the
     outlet's manager sent a fix within the deadline and the sub-branch's manager accepted it a
     day or two later — so earlier months' lists and result pages tell what became of them.
@@ -385,6 +471,7 @@ def _settle_earlier_findings(before) -> int:
         .join(OrgUnit, Finding.outlet_id == OrgUnit.id)
         .outerjoin(RectificationItem, RectificationItem.finding_id == Finding.id)
         .where(Inspection.status == InspectionStatus.final, Inspection.submitted_at < before,
+               Inspection.id.not_in(list(keep)),
                Finding.status == FindingStatus.open, RectificationItem.id.is_(None))
         .order_by(Finding.id)).all()
     if not rows:

@@ -70,13 +70,3 @@ export async function request(method, url, { json, form, headers = {} } = {}) {
 }
 
 export const getJSON = (url) => request("GET", url).then((r) => r.data);
-
-// The newest n of a listing the API orders oldest first (by due date): read the last pages.
-export async function latest(base, n) {
-  const head = await getJSON(`${base}&per_page=1`);
-  if (!head.total) return [];
-  const pages = Math.ceil(head.total / n);
-  let items = (await getJSON(`${base}&per_page=${n}&page=${pages}`)).items;
-  if (items.length < n && pages > 1) items = (await getJSON(`${base}&per_page=${n}&page=${pages - 1}`)).items.concat(items).slice(-n);
-  return items.reverse();
-}

@@ -1,6 +1,6 @@
 // 我的任务: assignments grouped by today / overdue / upcoming / done (and cancelled or reassigned ones the phone still holds), each with its sync state;
 // every open form is fetched and kept on the phone as soon as the list loads.
-import { ApiError, getJSON, latest } from "./api.js";
+import { ApiError, getJSON } from "./api.js";
 import { bankToday, el, keepForOffline, lateTag, start, t, user } from "./app.js";
 import * as store from "./store.js";
 import { GONE, isClosed } from "./sync.js";
@@ -136,7 +136,8 @@ async function load() {
   let tasks;
   try {
     const open = (await getJSON("/api/v1/inspections?mine=true&status=assigned&status=in_progress&status=returned&per_page=200")).items;
-    const done = await latest("/api/v1/inspections?mine=true&status=submitted&status=final", 10);
+    // the 10 submitted last (not those due last: a task of a long window sent today comes first)
+    const done = (await getJSON("/api/v1/inspections?mine=true&status=submitted&status=final&order=recent&per_page=10")).items;
     tasks = [...open, ...done];
     tasks.push(...await leftOnPhone(tasks));
   } catch (error) {

@@ -11,11 +11,15 @@ from inspect_app.extensions import db
 from inspect_app.inspections.models import Campaign, Inspection, Mode
 from inspect_app.orgs.models import OrgKind, OrgUnit
 
+from ..conftest import month_after_demo
+
 
 def plan_form(checklist_id: int, **changes) -> dict:
-    """The planning form as a service manager fills it (December, self-checks and spot checks)."""
-    form = {"name": "2026年12月服务检查", "checklist_id": str(checklist_id),
-            "period_start": "2026-12-01", "period_end": "2026-12-31",
+    """The planning form as a service manager fills it (self-checks and spot checks of the
+    first month the demo's campaign leaves free: see :func:`month_after_demo`)."""
+    first, last = month_after_demo()
+    form = {"name": f"{first.year}年{first.month}月服务检查", "checklist_id": str(checklist_id),
+            "period_start": first.isoformat(), "period_end": last.isoformat(),
             "modes": ["self_check", "spot_check"], "self_check.cycle": "monthly",
             "peer_check.no_repeat_cycles": "2", "peer_check.outlets_per_team": "",
             "spot_check.size": "4", "mystery_visit.count": "3",
@@ -31,15 +35,17 @@ def _post(client, form: dict):
 
 
 def test_a_manager_plans_a_campaign_and_follows_its_progress(client, login, demo):
-    """Plan December's self-checks and spot checks on the page: are the assignments generated
-    (one self-check per outlet, four spot checks), audited, and does the campaign's page show
-    each mode with its progress and the spot-check draw?"""
+    """Plan a month's self-checks and spot checks on the page (the first month after the
+    demo's campaign): are the assignments generated (one self-check per outlet, four spot
+    checks), audited, and does the campaign's page show each mode with its progress and the
+    spot-check draw?"""
     login("fwgl", "Demo@2026")
     page = client.get("/manage/campaigns").get_data(as_text=True)
     assert 'name="period_start"' in page and "<option value=\"monthly\" selected>" in page
-    response = _post(client, plan_form(demo.id))
+    form = plan_form(demo.id)
+    response = _post(client, form)
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
-    campaign = db.session.scalar(sa.select(Campaign).where(Campaign.name == "2026年12月服务检查"))
+    campaign = db.session.scalar(sa.select(Campaign).where(Campaign.name == form["name"]))
     counts = dict(db.session.execute(
         sa.select(Inspection.mode, sa.func.count()).where(Inspection.campaign_id == campaign.id)
         .group_by(Inspection.mode)).all())
@@ -56,7 +62,7 @@ def test_a_manager_plans_a_campaign_and_follows_its_progress(client, login, demo
     assert len(re.findall(r'href="/manage/campaigns/\d+/tasks/\d+"',
                           open_tasks.split("</section>")[0])) == 4
     listing = client.get("/manage/campaigns").get_data(as_text=True)
-    assert "2026年12月服务检查" in listing
+    assert form["name"] in listing
 
 
 def test_a_plan_the_rules_cannot_meet_says_why_and_writes_nothing(client, login, demo):
@@ -64,12 +70,13 @@ def test_a_plan_the_rules_cannot_meet_says_why_and_writes_nothing(client, login,
     is each refused with its reason (422), the form kept, and no campaign created?"""
     login("fwgl", "Demo@2026")
     before = db.session.scalar(sa.select(sa.func.count()).select_from(Campaign))
-    response = _post(client, plan_form(demo.id, modes=None, **{"spot_check.size": "十"}))
+    form = plan_form(demo.id, modes=None, **{"spot_check.size": "十"})
+    response = _post(client, form)
     assert response.status_code == 422
     text = response.get_data(as_text=True)
     shown = text[text.find('class="error"'):][:700]
     assert "检查方式：请至少选择一种检查方式" in text and "抽查网点数：请填写整数" in text, shown
-    assert 'value="2026年12月服务检查"' in text
+    assert f'value="{form["name"]}"' in text
     response = _post(client, plan_form(demo.id, period_end="2026-11-01"))
     assert response.status_code == 422 and "结束日期不能早于开始日期" in response.get_data(
         as_text=True)

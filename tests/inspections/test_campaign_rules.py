@@ -18,6 +18,7 @@ from inspect_app.inspections.models import Campaign, Inspection, InspectionStatu
 from inspect_app.inspections.operations import cancel
 from inspect_app.orgs.models import OrgKind, OrgUnit
 
+from ..conftest import month_after_demo
 from .test_campaign_pages import _post as _page_post
 from .test_campaign_pages import plan_form
 
@@ -33,11 +34,19 @@ def _user(username: str) -> User:
 
 
 def plan(client, api, demo, **fields):
-    """POST a December self-check campaign, with ``fields`` changed."""
-    body = {"name": "2026年12月网点自查", "checklist_id": demo.id, "period_start": "2026-12-01",
-            "period_end": "2026-12-31", "modes": ["self_check"], "seed": 3,
+    """POST a self-check campaign of the first month the demo's campaign leaves free (see
+    :func:`month_after_demo`), named after it (:func:`month_name`), with ``fields`` changed."""
+    first, last = month_after_demo()
+    body = {"name": month_name(first), "checklist_id": demo.id,
+            "period_start": first.isoformat(), "period_end": last.isoformat(),
+            "modes": ["self_check"], "seed": 3,
             "settings": {"self_check": {"cycle": "monthly"}}, **fields}
     return client.post("/api/v1/campaigns", json=body, headers=api("fwgl"))
+
+
+def month_name(first: date) -> str:
+    """The name :func:`plan` gives the self-checks of ``first``'s month, e.g. 2026年12月网点自查."""
+    return f"{first.year}年{first.month}月网点自查"
 
 
 # -- F1: a name ----------------------------------------------------------------------------
@@ -56,12 +65,13 @@ def test_a_name_of_spaces_only_is_refused_and_nothing_is_created(client, api, de
 
 def test_a_name_is_one_line_and_kept_without_the_spaces_around_it(client, api, demo):
     """Is a name of two lines refused, and one typed with spaces around it kept trimmed?"""
-    two_lines = plan(client, api, demo, name="2026年12月\n网点自查")
+    name = month_name(month_after_demo()[0])
+    two_lines = plan(client, api, demo, name=name.replace("月", "月\n"))
     assert two_lines.status_code == 422
     assert "name" in two_lines.get_json()["error"]["details"]
-    response = plan(client, api, demo, name="  2026年12月网点自查 ")
+    response = plan(client, api, demo, name=f"  {name} ")
     assert response.status_code == 201, response.get_json()
-    assert response.get_json()["name"] == "2026年12月网点自查"
+    assert response.get_json()["name"] == name
 
 
 def test_the_operation_itself_refuses_a_blank_name(demo):
@@ -80,26 +90,30 @@ def test_the_operation_itself_refuses_a_blank_name(demo):
 
 def test_a_second_self_check_for_the_same_cycle_is_refused_naming_the_other_campaign(
         client, api, demo):
-    """Planning December's self-checks twice gave every outlet two self-checks for one cycle:
-    is the second plan refused (409), naming the first campaign, the outlets and the days —
-    also when its cycles only overlap the first's (weekly within a month) — with nothing
-    written?"""
+    """Planning a month's self-checks twice (December's, say) gave every outlet two
+    self-checks for one cycle: is the second plan refused (409), naming the first campaign,
+    the outlets and the days — also when its cycles only overlap the first's (weekly within a
+    month) — with nothing written, while the following month is planned?"""
+    first, last = month_after_demo()
     assert plan(client, api, demo).status_code == 201
     before = written()
-    again = plan(client, api, demo, name="12月自查（重复）")
+    again = plan(client, api, demo, name=f"{first.month}月自查（重复）")
     assert again.status_code == 409, again.get_json()
     error = again.get_json()["error"]
     assert error["code"] == "self_check_overlap"
-    assert "2026年12月网点自查" in error["message"] and "2026-12-01 至 2026-12-31" in error["message"]
-    assert "2026年12月网点自查" in error["details"][0]
-    weekly = plan(client, api, demo, name="12月下旬周自查", period_start="2026-12-21",
-                  settings={"self_check": {"cycle": "weekly"}})
-    assert weekly.status_code == 409 and "2026-12-21 至 2026-12-31" in weekly.get_json()[
+    assert month_name(first) in error["message"] and f"{first} 至 {last}" in error["message"]
+    assert month_name(first) in error["details"][0]
+    late = first + timedelta(days=20)
+    weekly = plan(client, api, demo, name=f"{first.month}月下旬周自查",
+                  period_start=late.isoformat(), settings={"self_check": {"cycle": "weekly"}})
+    assert weekly.status_code == 409 and f"{late} 至 {last}" in weekly.get_json()[
         "error"]["message"]
     assert written() == before
-    january = plan(client, api, demo, name="2027年1月网点自查", period_start="2027-01-01",
-                   period_end="2027-01-31")
-    assert january.status_code == 201, january.get_json()
+    following = last + timedelta(days=1)
+    following_last = (following + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    next_month = plan(client, api, demo, name=month_name(following),
+                      period_start=following.isoformat(), period_end=following_last.isoformat())
+    assert next_month.status_code == 201, next_month.get_json()
 
 
 def test_a_self_check_cancelled_or_of_an_outlet_out_of_scope_does_not_count(client, api,
@@ -112,7 +126,8 @@ def test_a_self_check_cancelled_or_of_an_outlet_out_of_scope_does_not_count(clie
                                                         OrgUnit.id != lubei.id))
     first = plan(client, api, demo, scope_unit_id=lubei.id)
     assert first.status_code == 201, first.get_json()
-    elsewhere = plan(client, api, demo, name="他行12月自查", scope_unit_id=other.id)
+    month = month_after_demo()[0]
+    elsewhere = plan(client, api, demo, name=f"他行{month.month}月自查", scope_unit_id=other.id)
     assert elsewhere.status_code == 201, elsewhere.get_json()
     one = db.session.scalar(sa.select(Inspection).where(
         Inspection.campaign_id == first.get_json()["id"]).order_by(Inspection.id))
@@ -121,19 +136,21 @@ def test_a_self_check_cancelled_or_of_an_outlet_out_of_scope_does_not_count(clie
             Inspection.campaign_id == first.get_json()["id"])):
         cancel(task, reason="改为按季度自查", by=_user("fwgl"))
     db.session.commit()
-    again = plan(client, api, demo, name="路北12月自查", scope_unit_id=lubei.id)
+    again = plan(client, api, demo, name=f"路北{month.month}月自查", scope_unit_id=lubei.id)
     assert again.status_code == 201, again.get_json()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Inspection).where(
         Inspection.outlet_id == outlet_id, Inspection.mode == Mode.self_check,
         Inspection.status != InspectionStatus.cancelled,
-        Inspection.due_start == date(2026, 12, 1))) == 1
+        Inspection.due_start == month)) == 1
 
 
 def test_spot_checks_and_mystery_visits_may_overlap_another_campaign(client, api, demo):
     """An extra wave of spot checks or mystery visits in a month that has one is normal:
     are both planned beside a campaign of the same month?"""
     assert plan(client, api, demo, modes=["spot_check", "self_check"]).status_code == 201
-    extra = plan(client, api, demo, name="12月加密抽查", modes=["spot_check", "mystery_visit"],
+    first = month_after_demo()[0]
+    extra = plan(client, api, demo, name=f"{first.month}月加密抽查",
+                 modes=["spot_check", "mystery_visit"],
                  settings={"spot_check": {"size": 5}, "mystery_visit": {"count": 2}})
     assert extra.status_code == 201, extra.get_json()
 

@@ -13,6 +13,8 @@ from inspect_app.inspections.models import Campaign
 from inspect_app.messages import Message
 from inspect_app.orgs.models import OrgKind, OrgUnit
 
+from ..conftest import month_after_demo
+
 
 def _outlet_without_manager() -> OrgUnit:
     outlet = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.kind == OrgKind.outlet,
@@ -25,8 +27,12 @@ def _outlet_without_manager() -> OrgUnit:
 
 
 def _plan(client, api, demo, modes, **settings) -> dict:
-    body = {"name": "2026年12月服务检查", "checklist_id": demo.id, "period_start": "2026-12-01",
-            "period_end": "2026-12-31", "modes": modes, "seed": 7, "settings": settings}
+    """Plan ``modes`` over the first month the demo's campaign leaves free (its self-checks
+    would clash with the demo's: see :func:`month_after_demo`)."""
+    first, last = month_after_demo()
+    body = {"name": f"{first.year}年{first.month}月服务检查", "checklist_id": demo.id,
+            "period_start": first.isoformat(), "period_end": last.isoformat(),
+            "modes": modes, "seed": 7, "settings": settings}
     response = client.post("/api/v1/campaigns", json=body, headers=api("fwgl"))
     assert response.status_code == 201, response.get_json()
     return response.get_json()

@@ -157,11 +157,10 @@ def _rectification_and_watchlist(world: dict) -> None:
     """The rectification item each submitted inspection's failed item opened (the submissions
     above went through the API, so the items exist), an export job of two service managers
     and a watch-list entry of 路北支行营业室 TS-LB-01 ("own") and of 路南 TS-LN-01 ("other")."""
-    from datetime import date
-
     from flask import current_app
 
     from inspect_app.evidence.operations import storage
+    from inspect_app.i18n import local_today
     from inspect_app.rectification.models import RectificationItem
     from inspect_app.reports.jobs import JobStatus, ReportJob
     from inspect_app.watchlist.models import EntryStatus, WatchlistEntry
@@ -189,10 +188,14 @@ def _rectification_and_watchlist(world: dict) -> None:
         world["job"][username] = job.id
     version = active_rule_set().version
     world["entry"] = {}
+    # entered today: the exit policy counts the independent checks dated after the entry, so
+    # no evaluation the matrix runs takes them off the list (the demo's history has this
+    # month's checks, enough for an outlet that entered weeks ago to leave by rule)
+    today = local_today()
     for code in ("TS-LB-01", "TS-LN-01"):
         entry = WatchlistEntry(unit_id=_unit(code).id, status=EntryStatus.active,
-                               entered_on=date(2026, 10, 31), reasons=[],
-                               rule_set_version=version, last_evaluated_on=date(2026, 10, 31))
+                               entered_on=today, reasons=[],
+                               rule_set_version=version, last_evaluated_on=today)
         db.session.add(entry)
         db.session.flush()
         world["entry"][code] = entry.id

@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from inspect_app.auth.models import RoleGrant, User
 from inspect_app.demo.seed import DEMO_PASSWORD
 from inspect_app.extensions import db
+from inspect_app.i18n import local_today
 from inspect_app.inspections.models import Inspection
 from inspect_app.orgs.models import OrgUnit
 
@@ -463,8 +464,9 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/rectification/lists/campaigns/<int:campaign_id>.pdf"): Call(
         query=lambda ctx: {} if ctx.which == 0 else {"subbranch_id": _unit_id("TS-LN")}),
     ("POST", "/api/v1/rectification/exports"): Call(json=lambda ctx: {"period": "2025-01"}),
+    # held today: the entries entered today (see the world)
     ("POST", "/api/v1/watchlist/<int:entry_id>/actions"): Call(json=lambda ctx: {
-        "kind": "interview", "held_on": "2026-11-20", "people": "张丽",
+        "kind": "interview", "held_on": local_today().isoformat(), "people": "张丽",
         "notes": "矩阵测试：约谈"}),
     # after the follow-ups (the page's too): a unit off the list takes none
     ("POST", "/api/v1/watchlist/<int:entry_id>/exit"): Call(
@@ -513,7 +515,8 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/manage/standards/<int:checklist_id>/retire"): Call(
         order=8, form=lambda ctx: {"confirm": "yes"}),
     ("POST", "/manage/watchlist/<int:entry_id>"): Call(form=lambda ctx: {
-        "action": "log", "kind": "interview", "held_on": "2026-11-20", "people": "张丽",
+        "action": "log", "kind": "interview", "held_on": local_today().isoformat(),
+        "people": "张丽",
         "notes": "矩阵测试：约谈"}),
 }
 

@@ -11,6 +11,7 @@ import openpyxl
 import sqlalchemy as sa
 from pypdf import PdfReader
 
+from inspect_app.checklists.models import ChecklistItem
 from inspect_app.demo.seed import DEMO_PASSWORD
 from inspect_app.extensions import db
 from inspect_app.i18n import local_today
@@ -130,8 +131,15 @@ def test_the_bulletin_downloads_follow_the_readers_language(client, login, api, 
                   "Sub-branchranking", "Itemsfailedmostoften", "Watch-listchanges",
                   "文化路分理处(路北支行)", "Addedtothelist"):
         assert words in text, words
+    # item texts stay as stored (Chinese, some with full-width brackets), in the items failed
+    # most often — which this month's checks so far (in the demo's history) fill: the rest,
+    # headings, units' names around their sub-branch, page numbers, is English
+    chrome = text
+    for stored in sorted({re.sub(r"\s+", "", item) for item in db.session.scalars(
+            sa.select(ChecklistItem.text))}, key=len, reverse=True):
+        chrome = chrome.replace(stored, "")
     for chinese in ("概况", "支行排名", "名单式管理变化", "列入名单", "次", "（", "页"):
-        assert chinese not in text, chinese
+        assert chinese not in chrome, chinese
     workbook = _workbook(client.get(f"/manage/bulletin?kind=month&day={today}&format=xlsx"))
     assert {"Overview", "Best", "Worst", "Sub-branch ranking", "Watch-list changes"} <= set(
         workbook.sheetnames), workbook.sheetnames

@@ -10,7 +10,13 @@ from inspect_app.extensions import db
 
 from ..helpers import filler_of
 from .pwa_helpers import (
-    answer, attach_photo, expect_all_answered, quick_fill, sign_in, wait_offline_ready)
+    answer,
+    attach_photo,
+    expect_all_answered,
+    quick_fill,
+    sign_in,
+    wait_offline_ready,
+)
 
 
 @pytest.fixture

@@ -17,6 +17,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create the application; ``config`` overrides settings (tests pass a database URL)."""
     app = Flask(__name__, instance_relative_config=True,
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    from .cli import CommandLine
+
+    # before any extension adds a command (Flask-Migrate's db): each runs inside its handlers
+    app.cli = CommandLine(app.name)
     app.config.update(_settings(app.instance_path))
     if config:
         app.config.update(config)

@@ -1,13 +1,15 @@
 """Command-line administration: ``flask --app inspect_app org|users|seed-demo …``."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 import marshmallow as ma
 import sqlalchemy as sa
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
 
 from .auth.models import User
 from .auth.operations import create_user, update_user
@@ -20,6 +22,81 @@ from .orgs.models import AreaType, OrgKind, OrgUnit
 from .orgs.operations import create_unit, in_tree_order, unit_by_code, update_unit
 from .orgs.schemas import OrgUnitSchema, OrgUnitUpdateSchema
 from .schema_messages import schema_message
+
+#: Exit status of a command that could not reach its database (1: a refusal such as a bad
+#: option value; 2: a usage error; 4: a setting the product cannot use, ``APP_LOAD_ERROR``).
+DATABASE_UNREACHABLE = 5
+
+
+class DatabaseUnreachable(click.ClickException):
+    """The database could not be reached: said in one line, without click's "Error: "."""
+
+    exit_code = DATABASE_UNREACHABLE
+
+    def show(self, file=None) -> None:
+        click.echo(self.format_message(), file=file, err=True)
+
+
+def could_not_connect(exc: sa.exc.DBAPIError) -> bool:
+    """Whether a database error says the database could not be reached (server down or
+    unknown, no such database, wrong password, a connection lost) — not a statement's error."""
+    if exc.connection_invalidated:
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)  # psycopg; none when no connection was made
+    if sqlstate:
+        return sqlstate.startswith(("08", "57P"))  # connection exception, server shut down
+    text = str(exc.orig).lower()
+    return any(sign in text for sign in ("connect", "resolve host",
+                                         "unable to open database file"))
+
+
+def _where(url: sa.URL) -> str:
+    """Host, port and database of ``url`` — never its user or password — or SQLite's file."""
+    if url.get_backend_name() == "sqlite":
+        return url.database or ":memory:"
+    return f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
+
+
+def _reason(exc: sa.exc.DBAPIError) -> str:
+    """The driver's reason, shortest form: ``Connection refused``, ``database "x" does not
+    exist`` (psycopg repeats host and port before it, and adds a hint on further lines)."""
+    text = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    text = text.rsplit(" failed: ", 1)[-1]
+    return text.removeprefix("FATAL:").strip()
+
+
+@contextmanager
+def unreachable_database_said(database_url: str) -> Iterator[None]:
+    """Around a whole command: a database that cannot be reached ends it with one line on
+    stderr naming the database (host:port/name, no password) and the driver's reason, and
+    exit status :data:`DATABASE_UNREACHABLE` — not a traceback of SQLAlchemy and psycopg."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        if not could_not_connect(exc):
+            raise
+        raise DatabaseUnreachable(Message(
+            "无法连接数据库 %(where)s：%(reason)s。请确认数据库服务已启动、数据库已创建"
+            "（如 createdb inspect），DATABASE_URL 中的地址、账号和密码无误",
+            where=_where(sa.make_url(database_url)), reason=_reason(exc))) from None
+
+
+class CommandLine(AppGroup):
+    """The app's commands (``app.cli``, Flask-Migrate's ``db`` among them), each run inside
+    :func:`unreachable_database_said`. Whether run by ``flask`` (its group asks this one for
+    the command) or by a test runner (this group is the root), resolving the command is where
+    the whole run can be wrapped once: the handler is a resource of the outermost click
+    context, which click ≥ 8.2 closes with the exception the command raised."""
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        root = ctx.find_root()
+        if command is not None and not root.meta.get("inspect_app.database_said"):
+            root.meta["inspect_app.database_said"] = True
+            app = ctx.ensure_object(ScriptInfo).load_app()
+            root.with_resource(unreachable_database_said(app.config["SQLALCHEMY_DATABASE_URI"]))
+        return command
+
 
 org_cli = AppGroup("org", help="维护机构：分行 → 支行 → 网点")
 users_cli = AppGroup("users", help="维护人员与角色")

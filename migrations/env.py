@@ -1,6 +1,5 @@
 """Alembic environment for Flask-Migrate: the app's engine and metadata, both databases."""
 import logging
-import sys
 from logging.config import fileConfig
 
 import sqlalchemy as sa
@@ -55,15 +54,9 @@ def run_migrations_online():
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args.setdefault("render_item", render_item)
 
-    try:
-        connection = target_db.engine.connect()
-    except sa.exc.OperationalError as exc:  # no such database, server down, wrong password
-        where = target_db.engine.url.render_as_string(hide_password=True)
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        sys.stderr.write(f"无法连接数据库 {where}：{reason}\n"
-                         "请确认数据库已创建（如 createdb inspect）、地址、账号和密码正确。\n")
-        raise SystemExit(1) from None
-    with connection:
+    # A database that cannot be reached (no such database, server down, wrong password) is
+    # said in one line by the command line's handler (inspect_app.cli.unreachable_database_said)
+    with target_db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_db.metadata,
                           **conf_args)
         with context.begin_transaction():

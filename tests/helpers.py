@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from PIL import Image
 
+from inspect_app.extensions import db
 from inspect_app.inspections.models import Inspection
 from inspect_app.scoring.types import get_response_type
 
@@ -56,13 +57,22 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 def visit_times(inspection: Inspection, **minutes: float) -> dict[str, str]:
     """A mystery visit's tapped times, each ``minutes`` after arrival (``ticket=1, called=10``),
     as the phone sends them: the first morning of the visit's window at 09:30 Beijing time —
-    within the window and past, whatever day the tests run (on a window's first morning before
-    then, the visit ends now)."""
-    opens = datetime.combine(inspection.due_start, time(9, 30), tzinfo=BEIJING)
+    within the window and past, whatever day and time the tests run (on a window's first
+    morning before then, the visit ends now).
+
+    In the first minutes of a window's first day (just after midnight on the first day of a
+    quarter, for the campaign's first visit) a visit that long cannot be over yet: the window
+    is then opened a day earlier (committed, leaving the draft's ``version`` as the caller may
+    have read it), so the visit fits between its opening and now whatever the time of day."""
     now = datetime.now(BEIJING).replace(second=0, microsecond=0)
     longest = timedelta(minutes=max(minutes.values(), default=0))
-    arrival = opens if opens + longest <= now else max(
-        now - longest, datetime.combine(inspection.due_start, time(0), tzinfo=BEIJING))
+    if datetime.combine(inspection.due_start, time(0), tzinfo=BEIJING) + longest > now:
+        table = Inspection.__table__
+        db.session.execute(sa.update(table).where(table.c.id == inspection.id)
+                           .values(due_start=inspection.due_start - timedelta(days=1)))
+        db.session.commit()
+    opens = datetime.combine(inspection.due_start, time(9, 30), tzinfo=BEIJING)
+    arrival = opens if opens + longest <= now else now - longest
     return {name: (arrival + timedelta(minutes=m)).isoformat() for name, m in minutes.items()}
 
 

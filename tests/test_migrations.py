@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from inspect_app import create_app
+from inspect_app.cli import DATABASE_UNREACHABLE
 from inspect_app.extensions import db
 
 from .conftest import POSTGRES_ADMIN_URL, base_config, postgres_available
@@ -210,7 +211,8 @@ def test_upgrade_gives_cancelled_tasks_the_reason_their_planner_gave(app, demo):
 
 def test_upgrading_a_database_that_does_not_exist_says_so_in_one_line(tmp_path):
     """`flask db upgrade` against a PostgreSQL database nobody created: one line saying it
-    cannot connect and what to check (createdb), exit 1 — not a 30-line traceback?"""
+    cannot connect, why and what to check (createdb), exit 5 as every command that cannot
+    reach its database — not a 30-line traceback?"""
     reason = postgres_available()
     if reason:
         pytest.skip(f"PostgreSQL not reachable: {reason}")
@@ -219,7 +221,8 @@ def test_upgrading_a_database_that_does_not_exist_says_so_in_one_line(tmp_path):
     app = create_app(base_config(tmp_path, url))
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     output = result.output  # stdout and stderr
-    assert result.exit_code == 1, output
+    assert result.exit_code == DATABASE_UNREACHABLE, output
     assert "无法连接数据库" in output and "createdb" in output and "Traceback" not in output
+    assert "does not exist" in output and len(output.strip().splitlines()) == 1, output
     with app.app_context():
         db.engine.dispose()

@@ -36,3 +36,33 @@ def test_make_run_says_how_to_change_port_and_host():
     makefile = (README.parent / "Makefile").read_text(encoding="utf-8")
     assert "HOST   ?=" in makefile and "PORT   ?=" in makefile
     assert "make run PORT=5123" in text and "make run HOST=0.0.0.0" in text
+
+
+
+def test_the_benchmark_server_runs_gunicorn_with_the_deploy_settings(tmp_path):
+    """Does the load benchmark's (and the live tests') gunicorn get the settings module the
+    README's deploy command gives production (``-c python:inspect_app.gunicorn_conf``), so the
+    benchmarks measure what production runs — seen at work: a bad setting stops its master
+    with one 配置错误 line and exit 4, before any worker boots?"""
+    import os
+
+    from inspect_app import APP_LOAD_ERROR
+    from tests.benchmarks._server import free_port, gunicorn_command
+
+    section = README.read_text(encoding="utf-8").split("## Deploying", 1)[1]
+    deploy = shlex.split(next(line for line in section.splitlines()
+                              if line.startswith(".venv/bin/gunicorn ")))
+    config = deploy[deploy.index("-c") + 1]
+    assert config == "python:inspect_app.gunicorn_conf"
+    command = gunicorn_command(free_port(), workers=2, threads=2, timeout=30)
+    assert command[command.index("-c") + 1] == config, command
+    assert command[-1] == deploy[-1] == "inspect_app:create_app()"
+
+    env = {**os.environ, "DATABASE_URL": "mysql://u:s3cret@127.0.0.1/db", "SECRET_KEY": "t",
+           "PHOTO_STORAGE_ROOT": str(tmp_path / "photos")}
+    result = subprocess.run(command, env=env, cwd=README.parent, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == APP_LOAD_ERROR, result.stderr
+    assert len([line for line in result.stderr.splitlines() if "配置错误" in line]) == 1, \
+        result.stderr
+    assert "Booting worker" not in result.stderr and "Traceback" not in result.stderr

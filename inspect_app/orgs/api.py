@@ -10,7 +10,7 @@ from ..errors import NotFound
 from ..extensions import db
 from ..i18n import N_
 from .models import OrgUnit
-from .operations import create_unit, get_unit, update_unit, visible_units
+from .operations import create_unit, get_unit, tree_ordered, update_unit, visible_units
 from .schemas import OrgUnitQuerySchema, OrgUnitSchema, OrgUnitUpdateSchema
 
 blp = Blueprint("orgs_api", __name__, url_prefix="/api/v1/org-units",
@@ -24,7 +24,11 @@ class OrgUnits(MethodView):
     @blp.arguments(OrgUnitQuerySchema, location="query")
     @blp.response(200, OrgUnitPage)
     def get(self, args):
-        """List the org units within my scope, filtered by kind, parent or text."""
+        """List the org units within my scope, filtered by kind, parent or text.
+
+        In tree order, as the pages and ``flask org list`` show them: each unit after its
+        parent, siblings by code (TS-LB before TS-LN, TS-LB-01 before TS-LB-08) — not in the
+        order the units were created. Pages follow that order."""
         by = current_user()
         query = visible_units(by)
         if not args["include_inactive"]:
@@ -36,7 +40,7 @@ class OrgUnits(MethodView):
         if args.get("q"):
             like = f"%{args['q']}%"
             query = query.where(OrgUnit.name.ilike(like) | OrgUnit.code.ilike(like))
-        return paginate(query, args)
+        return paginate(tree_ordered(query), args)
 
     @blp.arguments(OrgUnitSchema)
     @blp.response(201, OrgUnitSchema)

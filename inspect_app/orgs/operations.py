@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from ..audit.operations import record, snapshot
 from ..auth.models import User
@@ -93,6 +94,23 @@ def in_tree_order(units: Iterable[OrgUnit]) -> list[OrgUnit]:
         codes.update(db.session.execute(
             sa.select(OrgUnit.id, OrgUnit.code).where(OrgUnit.id.in_(missing))).tuples())
     return sorted(units, key=lambda unit: [codes[i] for i in unit.ancestor_ids])
+
+
+def tree_ordered(query: sa.Select) -> sa.Select:
+    """``query`` over org units, ordered in SQL as :func:`in_tree_order` sorts a list: each
+    unit after its parent, siblings by code — so that a page of a long list (the API's) is a
+    page of the tree. The tree has three levels at most (分行 → 支行 → 网点, which
+    :meth:`OrgUnit.attach_to` enforces), so a unit's sort key is the codes of its grandparent,
+    parent and itself, read with two joins; ids break no tie (codes are unique)."""
+    parent, grandparent = orm.aliased(OrgUnit), orm.aliased(OrgUnit)
+    has_parent, has_grandparent = parent.id.is_not(None), grandparent.id.is_not(None)
+    return (query.outerjoin(parent, OrgUnit.parent_id == parent.id)
+            .outerjoin(grandparent, parent.parent_id == grandparent.id)
+            .order_by(None)
+            .order_by(sa.func.coalesce(grandparent.code, parent.code, OrgUnit.code),
+                      sa.case((has_grandparent, parent.code), (has_parent, OrgUnit.code),
+                              else_=""),
+                      sa.case((has_grandparent, OrgUnit.code), else_="")))
 
 
 def get_unit(unit_id: int, by: User, permission: Permission = Permission.org_read) -> OrgUnit:

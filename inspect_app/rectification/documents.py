@@ -38,7 +38,7 @@ from ..extensions import db
 from ..i18n import N_
 from ..i18n import bank_timezone as timezone
 from ..inspections.access import sees_identity
-from ..inspections.models import Campaign, Inspection, Mode
+from ..inspections.models import Appeal, Campaign, Inspection, Mode
 from ..inspections.schemas import MYSTERY_LABEL
 from ..inspections.visits import visit_timeline
 from ..orgs.models import OrgKind, OrgUnit
@@ -46,9 +46,10 @@ from ..reports import pdf
 from .access import visible_items
 from .models import SEVERITY_LABELS, ClosedReason, RectificationItem, RectificationState
 from .operations import UNFINISHED, filtered, fix_evidence, local_date, local_today
+from .schemas import APPEAL_LABELS
 
 #: Bump when the templates change in a way that must invalidate cached downloads.
-DOCUMENT_VERSION = "2026.11.2"
+DOCUMENT_VERSION = "2026.11.3"
 
 
 @dataclass
@@ -107,6 +108,30 @@ def _photos_by_key(items: list[RectificationItem]) -> tuple[dict, dict]:
     return before, after
 
 
+def latest_appeals(finding_ids) -> dict[int, Appeal]:
+    """The latest appeal against each of these findings, by finding id, in one query (the
+    one the item page and API speak of: ``RectificationItemSchema.appeal``)."""
+    latest: dict[int, Appeal] = {}
+    ids = {i for i in finding_ids if i is not None}
+    if ids:
+        for appeal in db.session.scalars(sa.select(Appeal).where(
+                Appeal.finding_id.in_(ids)).order_by(Appeal.id)):
+            latest[appeal.finding_id] = appeal
+    return latest
+
+
+def appeal_line(appeal: Appeal | None) -> str:
+    """Where an appeal stands, as the item page says it: "申诉处理中", "申诉未成立，维持原结论 ·
+    处理意见：……", "申诉成立，已撤销 · 处理意见：……"; "" without an appeal. Chinese, as the
+    PDFs are."""
+    if appeal is None:
+        return ""
+    line = APPEAL_LABELS[appeal.status]
+    if appeal.decision_note:
+        line += f" · 处理意见：{appeal.decision_note}"
+    return line
+
+
 def _photo(photo: Photo) -> dict[str, str]:
     return {"key": photo.thumb_key, "sha256": photo.sha256}
 
@@ -139,8 +164,10 @@ def finished_late(item: RectificationItem) -> bool:
 
 
 def item_context(item: RectificationItem, number: int, *, viewer: User, audience: str,
-                 today: date, before: list[Photo], after: list[Photo]) -> dict[str, Any]:
-    """One row of a list or report (the ``ITEM`` shape of :mod:`inspect_app.reports.pdf`)."""
+                 today: date, before: list[Photo], after: list[Photo],
+                 appeal: Appeal | None = None) -> dict[str, Any]:
+    """One row of a list or report (the ``ITEM`` shape of :mod:`inspect_app.reports.pdf`);
+    ``appeal`` is the latest appeal against the item's finding (:func:`latest_appeals`)."""
     inspection = item.inspection
     flags: list[str] = []
     if audience == "reviewer":
@@ -153,7 +180,7 @@ def item_context(item: RectificationItem, number: int, *, viewer: User, audience
         "number": number, "item_code": item.item_code, "item_text": item.item_text,
         "standard": item.standard, "section": item.section,
         "finding_note": item.finding_note or "", "severity": item.severity_label,
-        "deadline": item.deadline.isoformat(), "state": _state_label(item),
+        "appeal": appeal_line(appeal), "deadline": item.deadline.isoformat(), "state": _state_label(item),
         "overdue": item.is_overdue(today), "late": finished_late(item),
         "fix_dates": _fix_dates(item),
         "responsible": item.responsible.display_name if item.responsible else "",
@@ -193,6 +220,7 @@ def list_context(items: list[RectificationItem], *, viewer: User, audience: str,
     """The ``rectification_list.html`` context: grouped by outlet, sorted by deadline."""
     today = local_today()
     before, after = _photos_by_key(items)
+    appeals = latest_appeals(item.finding_id for item in items)
     by_outlet: dict[int, list[RectificationItem]] = {}
     for item in items:
         by_outlet.setdefault(item.outlet_id, []).append(item)
@@ -205,7 +233,7 @@ def list_context(items: list[RectificationItem], *, viewer: User, audience: str,
             rows.append(item_context(
                 item, number, viewer=viewer, audience=audience, today=today,
                 before=before.get((item.inspection_id, item.item_code), []),
-                after=after.get(item.id, [])))
+                after=after.get(item.id, []), appeal=appeals.get(item.finding_id)))
         outlets.append({"code": outlet.code, "name": outlet.name,
                         "subbranch": outlet.parent.name if outlet.parent else "",
                         "items": rows})
@@ -342,6 +370,7 @@ def inspection_report(inspection: Inspection, viewer: User) -> Document:
     items = {item.item_code: item for item in db.session.scalars(
         sa.select(RectificationItem).where(RectificationItem.inspection_id == inspection.id))}
     before, after = _photos_by_key(list(items.values()))
+    appeals = latest_appeals(finding.id for finding in inspection.findings)
     score = inspection.current_score
     detail = score.detail if score is not None else {}
     names = {s.code: s.name for s in inspection.checklist.sections}
@@ -356,12 +385,14 @@ def inspection_report(inspection: Inspection, viewer: User) -> Document:
         if item is not None:
             row = item_context(item, number, viewer=viewer, audience=audience, today=today,
                                before=before.get((inspection.id, item.item_code), []),
-                               after=after.get(item.id, []))
+                               after=after.get(item.id, []),
+                               appeal=appeals.get(finding.id))
         else:  # e.g. overturned on appeal before any item existed
             row = {"number": number, "item_code": finding.item_code,
                    "item_text": finding.item_text, "standard": "", "section": "",
                    "finding_note": finding.note or "",
                    "severity": SEVERITY_LABELS.get(finding.severity, finding.severity),
+                   "appeal": appeal_line(appeals.get(finding.id)),
                    "deadline": "", "state": finding.status.label, "overdue": False,
                    "responsible": "", "mode": inspection.mode.label, "inspection_date": "",
                    "inspector": inspector_label(inspection, viewer), "before_photos": [],

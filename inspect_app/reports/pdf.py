@@ -83,6 +83,8 @@ Finding / rectification item (``ITEM``)::
      "section": "网点颜值靓化",
      "finding_note": "……",             # the inspector's note
      "severity": "较重",                # 一般 / 较重 / 严重 …, printed as given
+     "appeal": "申诉处理中",             # where the latest appeal against the finding stands
+                                       # (with the decision's note); "" or absent: none
      "deadline": "2026-12-05",
      "state": "待整改",                  # 待整改 / 已提交 / 已验收 / 已关闭 / 已退回 …, printed as given
      "overdue": True,                   # prints a red "已逾期" mark

@@ -1,5 +1,6 @@
 """Run the product as production does, on loopback only: a scratch PostgreSQL database,
-migrated and seeded with the demo branch, served by gunicorn with several workers.
+migrated and seeded with the demo branch, served by gunicorn with several workers and the
+README's gunicorn settings (``-c python:inspect_app.gunicorn_conf``).
 
 Used by ``python -m tests.benchmarks.load`` and by the live fault tests. Everything it creates
 (database, photo folder, processes) is removed by :meth:`LiveServer.close`.
@@ -48,6 +49,19 @@ def free_port() -> int:
                 continue
             return port
     raise RuntimeError("no free port on 127.0.0.1")
+
+
+#: The settings module the README's deploy command gives gunicorn (``-c``): the settings
+#: checked once in the master, gunicorn's own log lines in the app's format.
+GUNICORN_CONFIG = "python:inspect_app.gunicorn_conf"
+
+
+def gunicorn_command(port: int, *, workers: int, threads: int, timeout: int) -> list[str]:
+    """gunicorn as production starts it (README, "Deploying"), on loopback: the same ``-c``
+    settings module, and this benchmark's workers, threads and timeouts."""
+    return [str(BIN / "gunicorn"), "-c", GUNICORN_CONFIG, "-w", str(workers), "-k", "gthread",
+            "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--timeout", str(timeout),
+            "--graceful-timeout", "5", "--log-level", "warning", "inspect_app:create_app()"]
 
 
 class LiveServer:
@@ -104,10 +118,8 @@ class LiveServer:
     def start(self) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        command = [str(BIN / "gunicorn"), "-w", str(self.workers), "-k", "gthread",
-                   "--threads", str(self.threads), "-b", f"127.0.0.1:{self.port}",
-                   "--timeout", str(self.timeout), "--graceful-timeout", "5",
-                   "--log-level", "warning", "inspect_app:create_app()"]
+        command = gunicorn_command(self.port, workers=self.workers, threads=self.threads,
+                                   timeout=self.timeout)
         # the log goes to a file: a pipe nobody reads would fill up and stall the workers
         self.log_path = Path(self.tmp.name) / "gunicorn.log"
         self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)

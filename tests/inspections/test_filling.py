@@ -1,7 +1,7 @@
 """Filling in and submitting inspections: drafts, conflicts, idempotent submission, scoring."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +16,9 @@ from inspect_app.inspections.models import (
     SubmissionState,
 )
 
+from .. import helpers
 from ..helpers import (
+    BEIJING,
     attach_after_photo,
     attach_photos,
     filler_of,
@@ -292,9 +294,30 @@ def test_submission_needs_an_idempotency_key(client, api, first):
     assert response.get_json()["error"]["code"] == "idempotency_key_required"
 
 
-def test_mystery_visit_times_give_the_waiting_minutes(client, api, first):
-    """Do the tapped ticket and call times fill the waiting-time item, failing it over 15 min?"""
+def run_at(monkeypatch, moment: datetime) -> None:
+    """The test's clock (:func:`~tests.helpers.visit_times`) and the server's clock for a
+    visit's times set to ``moment``."""
+    from inspect_app.inspections import operations
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return moment.astimezone(tz)
+
+    monkeypatch.setattr(helpers, "datetime", Clock)
+    monkeypatch.setattr(operations, "utcnow", lambda: moment.astimezone(UTC))
+
+
+@pytest.mark.parametrize("after_midnight", [None, 10])
+def test_mystery_visit_times_give_the_waiting_minutes(client, api, first, monkeypatch,
+                                                      after_midnight):
+    """Do the tapped ticket and call times fill the waiting-time item, failing it over 15 min —
+    also when the test runs ten minutes after midnight on the first day of the visit's window
+    (the first day of a quarter), too early for a 35-minute visit to be over in it?"""
     mystery = first("mystery_visit")
+    if after_midnight is not None:
+        run_at(monkeypatch, datetime.combine(mystery.due_start, time(0, after_midnight),
+                                             tzinfo=BEIJING))
     headers = api(filler_of(mystery))
     items = form(client, headers, mystery.id)["checklist"]["items"]
     events = visit_times(mystery, arrival=0, ticket=1, called=23, served=24, left=35)

@@ -47,3 +47,24 @@ def test_unit_choices_on_pages_read_as_the_tree(client, late_units, make_user, l
     select = html.split('name="scope_unit_id"', 1)[1].split("</select>", 1)[0]
     assert [ids[int(i)] for i in re.findall(r'<option value="(\d+)"', select)] == [
         code for code in TREE if code.count("-") < 2]
+
+
+def test_the_api_lists_units_as_the_tree_page_by_page(client, late_units, make_user, token_for):
+    """Does ``GET /api/v1/org-units`` list units in tree order by code, as the pages and the
+    CLI do — also across pages, filtered by kind, and for a sub-branch manager's scope — and
+    does its OpenAPI description say so?"""
+    make_user("admin", (Role.admin, "TS"))
+    headers = token_for("admin")
+
+    def codes(query: str, who: dict = headers) -> list[str]:
+        response = client.get(f"/api/v1/org-units?{query}", headers=who)
+        assert response.status_code == 200, response.get_json()
+        return [unit["code"] for unit in response.get_json()["items"]]
+
+    assert codes("") == TREE
+    assert codes("per_page=4") + codes("per_page=4&page=2") + codes("per_page=4&page=3") == TREE
+    assert codes("kind=outlet") == [code for code in TREE if code.count("-") == 2]
+    make_user("zh.lubei", (Role.subbranch_manager, "TS-LB"))
+    assert codes("", token_for("zh.lubei")) == ["TS-LB", "TS-LB-00", "TS-LB-01", "TS-LB-02"]
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "siblings by code" in spec["paths"]["/api/v1/org-units"]["get"]["description"]

@@ -272,3 +272,44 @@ def test_the_list_shows_the_accepted_fix_s_photos_only(client, api, failed_inspe
     assert sha[13][:16] in flat
     for seed in (11, 12, 14, 15):
         assert sha[seed][:16] not in flat, seed
+
+
+def test_the_list_says_where_each_appeal_stands(client, api, failed_inspection):
+    """The outlet appeals three of four findings; one appeal waits, one is refused and one
+    granted: does the 整改清单 say, as the item page does, 申诉处理中, 申诉未成立 with the
+    reviewer's note, and 申诉成立，已撤销 with its note — under the right item, and nothing about
+    an appeal under the item not appealed? Does the inspection report say it too?"""
+    inspection, _ = failed_inspection(count=4)
+    pending, refused, granted, untouched = items_of(inspection)
+    outlet = api(outlet_manager_of(inspection))
+    appeals = {}
+    for item in (pending, refused, granted):
+        made = client.post(f"/api/v1/findings/{item.finding_id}/appeals", headers=outlet,
+                           json={"category": "facts_wrong", "text": "检查当日设施齐全，请复核"})
+        assert made.status_code == 201, made.get_json()
+        appeals[item.id] = made.get_json()["id"]
+    for item, decision, note in ((refused, "upheld", "照片显示缺失属实"),
+                                 (granted, "overturned", "核实无误")):
+        decided = client.post(f"/api/v1/appeals/{appeals[item.id]}/decide", headers=api("fwgl2"),
+                              json={"decision": decision, "note": note})
+        assert decided.status_code == 200, decided.get_json()
+
+    said = {pending.item_code: "申诉处理中",
+            refused.item_code: "申诉未成立，维持原结论·处理意见：照片显示缺失属实",
+            granted.item_code: "申诉成立，已撤销·处理意见：核实无误"}
+    for url, who in ((f"/api/v1/inspections/{inspection.id}/rectification-list.pdf",
+                      subbranch_manager_of(inspection)),
+                     (f"/api/v1/inspections/{inspection.id}/rectification-list.pdf", "fwgl"),
+                     (f"/api/v1/inspections/{inspection.id}/report.pdf",
+                      outlet_manager_of(inspection))):
+        flat = squeezed(pdf_text(client.get(url, headers=api(who))))
+        # each item's text runs from its code to the next item's number and code
+        rows = {code: flat[flat.index(code):] for code in (*said, untouched.item_code)}
+        for code, line in said.items():
+            assert line in rows[code], (url, who, code, flat)
+            others = [rows[code].index(c) for c in rows if c != code and c in rows[code]]
+            assert rows[code].index(line) < min(others, default=len(rows[code])), (url, code)
+        assert flat.count("申诉处理中") == 1 and flat.count("申诉未成立") == 1, url
+        untouched_row = rows[untouched.item_code]
+        following = [untouched_row.index(c) for c in said if c in untouched_row]
+        assert "申诉" not in untouched_row[:min(following, default=len(untouched_row))], url

@@ -1,6 +1,7 @@
 """gunicorn's settings for the product, as the README's deploy command uses them::
 
-    gunicorn -c python:inspect_app.gunicorn_conf -w 4 -b 127.0.0.1:8000 'inspect_app:create_app()'
+    gunicorn -c python:inspect_app.gunicorn_conf -w 4 -k gthread --threads 4 -b 127.0.0.1:8000 \\
+        'inspect_app:create_app()'
 
 - The settings are checked once, in gunicorn's master, before any worker boots: a bad one
   stops gunicorn with one ``配置错误`` line and exit status 4. (Without this, each worker

@@ -41,9 +41,9 @@ def test_make_run_says_how_to_change_port_and_host():
 
 def test_the_benchmark_server_runs_gunicorn_with_the_deploy_settings(tmp_path):
     """Does the load benchmark's (and the live tests') gunicorn get the settings module the
-    README's deploy command gives production (``-c python:inspect_app.gunicorn_conf``), so the
-    benchmarks measure what production runs — seen at work: a bad setting stops its master
-    with one 配置错误 line and exit 4, before any worker boots?"""
+    README's deploy command gives production (``-c python:inspect_app.gunicorn_conf``, the
+    gthread worker class), so the benchmarks measure what production runs — seen at work: a
+    bad setting stops its master with one 配置错误 line and exit 4, before any worker boots?"""
     import os
 
     from inspect_app import APP_LOAD_ERROR
@@ -57,6 +57,7 @@ def test_the_benchmark_server_runs_gunicorn_with_the_deploy_settings(tmp_path):
     command = gunicorn_command(free_port(), workers=2, threads=2, timeout=30)
     assert command[command.index("-c") + 1] == config, command
     assert command[-1] == deploy[-1] == "inspect_app:create_app()"
+    assert command[command.index("-k") + 1] == deploy[deploy.index("-k") + 1] == "gthread"
 
     env = {**os.environ, "DATABASE_URL": "mysql://u:s3cret@127.0.0.1/db", "SECRET_KEY": "t",
            "PHOTO_STORAGE_ROOT": str(tmp_path / "photos")}

@@ -61,6 +61,7 @@ export async function request(method, url, { json, form, headers = {} } = {}) {
     if (response.status >= 500 || response.status === 503) throw new NetworkError(`HTTP ${response.status}`);
     const body = await response.json().catch(() => null);
     const error = new ApiError(response.status, body);
+    error.retryAfter = Number(response.headers.get("Retry-After")) || null;  // seconds, if said
     if (error.code === "csrf_failed" && attempt === 0) {
       await refreshSession();  // the page was cached under an older token
       continue;

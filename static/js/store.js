@@ -281,12 +281,13 @@ export async function setOutboxError(entryId, error) {
 // Another request wrote the same row at the same moment (409 write_conflict): nothing was
 // saved, so the entry is sent again — a few times; then it waits for the person, as a refusal.
 export const CONFLICT_RETRIES = 3;
-export async function countConflict(entryId) {
+// It is not sent again before ``waitMs`` have passed (the server's Retry-After).
+export async function countConflict(entryId, waitMs = 1000) {
   let counted = 0;
   await idb.update("outbox", entryId, (entry) => {
     if (!entry) return entry;
     counted = (entry.conflicts || 0) + 1;
-    return { ...entry, conflicts: counted };
+    return { ...entry, conflicts: counted, notBefore: Date.now() + waitMs };
   });
   return counted;
 }
@@ -294,7 +295,7 @@ export async function countConflict(entryId) {
 // The user acts on a rejected entry: try it again, or give it up (a photo is deleted; a
 // submission is withdrawn so the form can be corrected and submitted again).
 export async function retryEntry(entryId) {
-  await idb.update("outbox", entryId, (entry) => entry && { ...entry, error: null, conflicts: 0 });
+  await idb.update("outbox", entryId, (entry) => entry && { ...entry, error: null, conflicts: 0, notBefore: 0 });
   notify({});
 }
 

@@ -128,12 +128,24 @@ async function syncDrafts() {
   }
 }
 
+// An entry that met a write conflict waits the server's Retry-After before it is sent again:
+// a sync is run for it then (sending it at once, on whatever sync comes next, would meet the
+// same conflict).
+let waitTimer = null;
+function waiting(entry) {
+  const wait = (entry.notBefore || 0) - Date.now();
+  if (wait <= 0) return false;
+  if (!waitTimer) waitTimer = setTimeout(() => { waitTimer = null; flush(); }, wait + 50);
+  return true;
+}
+
 async function flushOutbox() {
   const entries = (await store.outbox()).filter(mine).sort((a, b) => a.created - b.created);
   const photos = entries.filter((e) => e.kind === "photo" || e.kind === "unphoto");
   const submissions = entries.filter((e) => e.kind === "submit");
   for (const entry of photos) {
     if (entry.error) continue;  // rejected: waits for the user to retry or discard it
+    if (waiting(entry)) continue;
     await send(entry, () => (entry.kind === "unphoto" ? removePhoto(entry) : uploadPhoto(entry)));
   }
   const now = await store.outbox();
@@ -144,6 +156,7 @@ async function flushOutbox() {
   let withdrawn = false;
   for (const entry of submissions) {
     if (entry.error || left.has(entry.inspection_id) || !still.has(entry.id)) continue;  // photos first
+    if (waiting(entry)) continue;
     withdrawn = (await send(entry, () => submit(entry))) === WITHDRAWN || withdrawn;
   }
   if (withdrawn) await syncDrafts();  // their answers, kept on the server as drafts at once
@@ -171,7 +184,7 @@ async function send(entry, action) {
   } catch (error) {
     if (!(error instanceof ApiError) || error.status === 401) throw error;  // retried later
     if (error.status === 409 && error.code === "submission_in_progress") return;  // still running
-    if (error.code === "write_conflict" && await store.countConflict(entry.id) < store.CONFLICT_RETRIES) return;  // sent again next time
+    if (error.code === "write_conflict" && await store.countConflict(entry.id, 1000 * (error.retryAfter || 1)) < store.CONFLICT_RETRIES) return;  // sent again shortly
     if (error.code === NOT_OPEN && entry.kind === "submit") {
       // before the task's window opens (the planner moved it, or the phone's date is ahead):
       // no error to fix and no use retrying. The form is a draft again, saying when it opens;

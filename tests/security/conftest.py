@@ -26,9 +26,10 @@ from inspect_app.inspections.models import (
 )
 from inspect_app.orgs.models import OrgUnit
 
+from ..conftest import this_quarter
 from ..evidence.images import jpeg as exif_jpeg
 from ..evidence.images import make_exif
-from ..helpers import filler_of, passing_answers
+from ..helpers import filler_of, passing_answers, visit_times
 
 #: The demo accounts the matrix runs as (see README's table).
 ROLES = ("admin", "fwgl", "zh.lubei", "wd.lb01", "jc.lubei1", "jc.fenhang1", "smr1")
@@ -88,15 +89,15 @@ def world(client, api, campaign):
         "peer_mine": dict(mode=Mode.peer_check, outlet="TS-LN-02", team="TS-LB"),
         "peer_other": dict(mode=Mode.peer_check, outlet="TS-LB-02", team="TS-LN"),
     }
-    from datetime import date
-
+    # this quarter, the campaign's period: a window any assignment of it may be moved within
+    start, end = this_quarter()
     made: dict[str, dict[str, int]] = {"open": {}, "done": {}}
     for name, fields in spec.items():
         for state in ("open", "done"):
             inspection = Inspection(
                 campaign_id=campaign["id"], checklist_id=campaign["checklist_id"],
                 mode=fields["mode"], outlet_id=_unit(fields["outlet"]).id,
-                due_start=date(2026, 10, 1), due_end=date(2026, 12, 31),
+                due_start=start, due_end=end,
                 status=InspectionStatus.assigned, draft={}, events={},
                 assignee_id=_user(fields["assignee"]).id if "assignee" in fields else None,
                 team_id=_team(fields["team"]).id if "team" in fields else None,
@@ -108,7 +109,8 @@ def world(client, api, campaign):
 
     world: dict = {"inspection_open": made["open"], "inspection_done": made["done"],
                    "photo_open": {}, "photo_done": {}, "finding": {}, "appeal": {},
-                   "campaign": campaign["id"], "checklist": campaign["checklist_id"]}
+                   "campaign": campaign["id"], "checklist": campaign["checklist_id"],
+                   "window": (start, end)}
     for index, name in enumerate(spec):
         for state in ("open", "done"):
             inspection = db.session.get(Inspection, made[state][name])
@@ -128,11 +130,8 @@ def world(client, api, campaign):
                           [i for i in items if i["code"] != fail], answers)
             events = {}
             if fields_mode(spec[name]) is Mode.mystery_visit:
-                events = {"arrival": "2026-10-15T10:00:00+08:00",
-                          "ticket": "2026-10-15T10:01:00+08:00",
-                          "called": "2026-10-15T10:09:00+08:00",
-                          "served": "2026-10-15T10:10:00+08:00",
-                          "left": "2026-10-15T10:25:00+08:00"}
+                events = visit_times(inspection, arrival=0, ticket=1, called=9, served=10,
+                                     left=25)
             response = client.post(f"/api/v1/inspections/{inspection.id}/submit",
                                    json={"answers": answers, "events": events},
                                    headers={**headers, "Idempotency-Key": str(uuid.uuid4())})

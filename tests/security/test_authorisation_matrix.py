@@ -26,6 +26,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -39,6 +40,7 @@ from inspect_app.i18n import local_today
 from inspect_app.inspections.models import Inspection
 from inspect_app.orgs.models import OrgUnit
 
+from ..conftest import this_quarter
 from ..helpers import jpeg
 from ..inspections.test_campaign_pages import plan_form
 from ..watchlist.test_rules_page import rules_form
@@ -387,6 +389,26 @@ def _rules(ctx) -> dict:
             "period_days": current.period_days, "note": "矩阵测试：规则不变"}
 
 
+def _next_quarter() -> tuple[str, str]:
+    """The quarter after this one (first and last day): a plan made ahead of its period."""
+    _, end = this_quarter()
+    start = end + timedelta(days=1)
+    following = date(start.year + (start.month + 2) // 12, (start.month + 2) % 12 + 1, 1)
+    return start.isoformat(), (following - timedelta(days=1)).isoformat()
+
+
+def _moved_window(ctx) -> dict[str, str]:
+    """A day in from each end of the open assignments' window (this quarter): inside the
+    campaign's period, and a different window."""
+    start, end = ctx.world["window"]
+    return {"due_start": (start + timedelta(days=1)).isoformat(),
+            "due_end": (end - timedelta(days=1)).isoformat()}
+
+
+def _in_days(days: int) -> str:
+    return (local_today() + timedelta(days=days)).isoformat()
+
+
 CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/login"): Call(form=lambda ctx: {"username": ctx.login_name,
                                                "password": DEMO_PASSWORD}, order=5),
@@ -410,7 +432,8 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/api/v1/checklists/<int:checklist_id>/retire"): Call(order=8),
     ("POST", "/api/v1/campaigns"): Call(json=lambda ctx: {
         "name": "矩阵测试计划", "checklist_id": ctx.world["checklist"],
-        "period_start": "2027-01-01", "period_end": "2027-03-31", "modes": ["spot_check"],
+        "period_start": _next_quarter()[0], "period_end": _next_quarter()[1],
+        "modes": ["spot_check"],
         "seed": 7, "settings": {"spot_check": {"size": 2}}}),
     ("POST", "/api/v1/teams"): Call(json=lambda ctx: {
         "name": "矩阵测试组", "subbranch_id": _unit_id("TS-LB"),
@@ -426,7 +449,7 @@ CALLS: dict[tuple[str, str], Call] = {
         inspection="inspection_open", json=_reassign),
     ("POST", "/api/v1/inspections/<int:inspection_id>/reschedule"): Call(
         inspection="inspection_open", json=lambda ctx: {
-            "reason": "矩阵测试：改期", "due_start": "2026-10-02", "due_end": "2026-12-30"}),
+            "reason": "矩阵测试：改期", **_moved_window(ctx)}),
     ("POST", "/api/v1/inspections/<int:inspection_id>/cancel"): Call(
         inspection="inspection_open", json=lambda ctx: {"reason": "矩阵测试：取消"}, order=8),
     ("POST", "/api/v1/findings/<int:finding_id>/appeals"): Call(
@@ -450,15 +473,15 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/api/v1/rectification/items/<int:item_id>/close"): Call(
         json=lambda ctx: {"note": "矩阵测试：关闭"}),
     ("POST", "/api/v1/rectification/items/<int:item_id>/deadline"): Call(
-        json=lambda ctx: {"deadline": "2026-12-31", "reason": "矩阵测试：延期"}),
+        json=lambda ctx: {"deadline": _in_days(30), "reason": "矩阵测试：延期"}),
     ("POST", "/api/v1/rectification/items/<int:item_id>/responsible"): Call(
         json=lambda ctx: {"responsible_id": _responsible(ctx.params["item_id"]),
                           "reason": "矩阵测试：责任人不变"}),
     # before the items' state changes (a closed item needs no re-inspection)
     ("POST", "/api/v1/rectification/reinspections"): Call(order=0, json=lambda ctx: {
         "item_ids": [ctx.world["item"][SUBJECT_PAIRS.get(ctx.role, SUBJECT_PAIRS["fwgl"])[0]]],
-        "assignee_id": _user_id("jc.fenhang1"), "due_start": "2026-12-01",
-        "due_end": "2026-12-20"}),
+        "assignee_id": _user_id("jc.fenhang1"), "due_start": _in_days(1),
+        "due_end": _in_days(20)}),
     ("GET", "/api/v1/rectification/lists/subbranches/<int:unit_id>.pdf"): Call(
         units=("TS-LB", "TS-LN"), query=lambda ctx: {"period": "2026-11"}),
     ("GET", "/api/v1/rectification/lists/campaigns/<int:campaign_id>.pdf"): Call(
@@ -487,7 +510,7 @@ CALLS: dict[tuple[str, str], Call] = {
         "unit_id": _unit_id(("TS-LB-01", "TS-LN-01")[ctx.which])}),
     ("POST", "/manage/campaigns"): Call(form=lambda ctx: plan_form(
         ctx.world["checklist"], name="矩阵测试计划（页面）", modes="spot_check",
-        period_start="2027-01-01", period_end="2027-01-31", **{"spot_check.size": "2"})),
+        period_start=_next_quarter()[0], period_end=_next_quarter()[1], **{"spot_check.size": "2"})),
     ("GET", "/manage/campaigns/<int:campaign_id>/tasks/<int:inspection_id>"): Call(
         inspection="inspection_open"),
     ("POST", "/manage/campaigns/<int:campaign_id>/tasks/<int:inspection_id>/reassign"): Call(
@@ -495,7 +518,7 @@ CALLS: dict[tuple[str, str], Call] = {
             key: str(value) for key, value in _reassign(ctx).items() if value is not None}),
     ("POST", "/manage/campaigns/<int:campaign_id>/tasks/<int:inspection_id>/reschedule"): Call(
         inspection="inspection_open", form=lambda ctx: {
-            "reason": "矩阵测试：改期", "due_start": "2026-10-02", "due_end": "2026-12-30"}),
+            "reason": "矩阵测试：改期", **_moved_window(ctx)}),
     # after the API's cancel (same order, and "/api" sorts first)
     ("POST", "/manage/campaigns/<int:campaign_id>/tasks/<int:inspection_id>/cancel"): Call(
         inspection="inspection_open", order=8,
@@ -716,7 +739,6 @@ def refused_changes_left_nothing(world: dict, role: str) -> list[str]:
     """A role without watchlist.manage changed no entry and logged no follow-up (the managers'
     page answers a refused post with the page itself, so its status alone proves nothing); a
     role without campaigns.manage reassigned, moved and cancelled no assignment."""
-    from datetime import date
 
     from inspect_app.audit.models import AuditEntry
     from inspect_app.inspections.models import InspectionStatus
@@ -748,8 +770,7 @@ def refused_changes_left_nothing(world: dict, role: str) -> list[str]:
     for name, inspection_id in world["inspection_open"].items():
         inspection = db.session.get(Inspection, inspection_id)
         if inspection.status is InspectionStatus.cancelled or (
-                inspection.due_start, inspection.due_end) != (date(2026, 10, 1),
-                                                              date(2026, 12, 31)):
+                inspection.due_start, inspection.due_end) != world["window"]:
             problems.append(f"{role} cancelled or moved the open assignment {name}")
     if role != "anonymous" and db.session.scalar(sa.select(sa.func.count()).select_from(
             AuditEntry).where(AuditEntry.actor_id == _user_id(role), AuditEntry.action.in_(

@@ -17,6 +17,8 @@ from inspect_app.inspections.models import Inspection, InspectionStatus, Inspect
 from inspect_app.inspections.views import TASKS_PER_PAGE
 from inspect_app.orgs.models import OrgUnit
 
+from ..conftest import this_quarter
+
 
 def _user(username: str) -> User:
     return db.session.scalar(sa.select(User).where(User.username == username))
@@ -68,12 +70,19 @@ def test_the_campaign_page_lists_each_modes_open_tasks(client, manager, first):
     spot_list = page.split('id="tasks-spot_check"')[1].split("</section>")[0]
     links = re.findall(r'href="/manage/campaigns/\d+/tasks/(\d+)"', spot_list)
     assert str(spot.id) in links and str(done.id) not in links and len(links) == 7
-    assert spot.assignee.display_name in spot_list and "2026-10-01 至 2026-12-31" in spot_list
+    start, end = this_quarter()  # the campaign's period: a spot check's window
+    assert spot.assignee.display_name in spot_list and f"{start} 至 {end}" in spot_list
     assert "待检查" in spot_list
     mystery = first("mystery_visit")
     assert mystery.assignee.display_name in page.split('id="tasks-mystery_visit"')[1]
-    peer = first("peer_check")
-    assert peer.team.name in page.split('id="tasks-peer_check"')[1]
+    # a peer check is its team's: each one listed names it (soonest due first, then by outlet
+    # code: the first planned, whose outlet the draw picks, may well be on a later page)
+    peer_list = page.split('id="tasks-peer_check"')[1].split("</section>")[0]
+    entries = peer_list.split("<li>")[1:]
+    assert len(entries) == TASKS_PER_PAGE, "the demo should have more peer checks than a page"
+    for entry in entries:
+        peer = db.session.get(Inspection, int(re.search(r'/tasks/(\d+)"', entry).group(1)))
+        assert peer.mode is Mode.peer_check and peer.team.name in entry, entry
 
     self_checks = db.session.scalar(sa.select(sa.func.count()).select_from(Inspection).where(
         Inspection.campaign_id == manager["id"], Inspection.mode == Mode.self_check))
@@ -135,14 +144,18 @@ def test_a_manager_reassigns_reschedules_and_cancels_a_task(client, manager, fir
     assert entry.reason == "原检查员休假" and entry.after["assignee_id"] == _user(other).id
     assert entry.actor_name and entry.actor_id == _user("fwgl").id
 
+    first_day = this_quarter()[0]  # the 1st to the 15th of the quarter's second month
+    due_start = date(first_day.year, first_day.month + 1, 1)
+    due_end = due_start + timedelta(days=14)
     response = _post(client, _url(task, "reschedule"), {
-        "due_start": "2026-11-01", "due_end": "2026-11-15", "reason": "配合网点装修"})
+        "due_start": due_start.isoformat(), "due_end": due_end.isoformat(),
+        "reason": "配合网点装修"})
     assert response.status_code == 302
     db.session.expire_all()
     moved = db.session.get(Inspection, task.id)
-    assert (moved.due_start, moved.due_end) == (date(2026, 11, 1), date(2026, 11, 15))
+    assert (moved.due_start, moved.due_end) == (due_start, due_end)
     assert _audit(task, "inspection.reschedule").reason == "配合网点装修"
-    assert "2026-11-01 至 2026-11-15" in client.get(
+    assert f"{due_start} 至 {due_end}" in client.get(
         f"/manage/campaigns/{manager['id']}").get_data(as_text=True)
 
     response = _post(client, _url(task, "cancel"), {"reason": "网点停业", "confirm": "yes"})

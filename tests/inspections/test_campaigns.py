@@ -1,7 +1,7 @@
 """Planning a campaign: each mode's own rules for who inspects whom."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -19,6 +19,8 @@ from inspect_app.inspections.models import (
     Mode,
 )
 from inspect_app.orgs.models import OrgKind, OrgUnit
+
+from ..conftest import this_quarter
 
 
 def inspections(campaign_id: int, mode: Mode) -> list[Inspection]:
@@ -93,8 +95,10 @@ def test_mystery_visits_have_shopper_scenario_and_window(campaign):
 
 def test_shopper_does_not_revisit_an_outlet_too_soon(client, api, campaign, demo):
     """Within the minimum gap, is a shopper never sent back to an outlet they visited?"""
-    body = {"name": "加密暗访", "checklist_id": demo.id, "period_start": "2026-12-01",
-            "period_end": "2026-12-31", "modes": ["mystery_visit"], "seed": 3,
+    end = this_quarter()[1]  # the quarter's last month: within the campaign's, not yet over
+    body = {"name": "加密暗访", "checklist_id": demo.id,
+            "period_start": date(end.year, end.month, 1).isoformat(),
+            "period_end": end.isoformat(), "modes": ["mystery_visit"], "seed": 3,
             "settings": {"mystery_visit": {"count": 76, "min_days_between": 365}}}
     response = client.post("/api/v1/campaigns", json=body, headers=api("fwgl"))
     assert response.status_code == 201, response.get_json()
@@ -119,8 +123,9 @@ def test_impossible_peer_rules_are_explained_and_nothing_is_created(client, api,
                 db.session.scalar(sa.select(sa.func.count()).select_from(Inspection)))
 
     before = written()
-    body = {"name": "互查", "checklist_id": demo.id, "period_start": "2026-10-01",
-            "period_end": "2026-12-31", "modes": ["peer_check"], "scope_unit_id": scope.id}
+    start, end = this_quarter()  # a period not yet over: refused for its peer rules alone
+    body = {"name": "互查", "checklist_id": demo.id, "period_start": start.isoformat(),
+            "period_end": end.isoformat(), "modes": ["peer_check"], "scope_unit_id": scope.id}
     response = client.post("/api/v1/campaigns", json=body, headers=api("fwgl"))
     assert response.status_code == 422
     error = response.get_json()["error"]
@@ -144,10 +149,13 @@ def test_reassign_cancel_and_reschedule_are_audited_with_reasons(client, api, fi
     moved = client.post(f"/api/v1/inspections/{spot.id}/reassign",
                         json={"assignee_id": other.id, "reason": "原检查员休假"}, headers=headers)
     assert moved.status_code == 200, moved.get_json()
+    start = this_quarter()[0]  # the 1st to the 15th of the quarter's second month
+    due_start = date(start.year, start.month + 1, 1)
     rescheduled = client.post(f"/api/v1/inspections/{spot.id}/reschedule",
-                              json={"due_start": "2026-11-01", "due_end": "2026-11-15",
+                              json={"due_start": due_start.isoformat(),
+                                    "due_end": (due_start + timedelta(days=14)).isoformat(),
                                     "reason": "网点装修延期"}, headers=headers)
-    assert rescheduled.status_code == 200
+    assert rescheduled.status_code == 200, rescheduled.get_json()
     cancelled = client.post(f"/api/v1/inspections/{spot.id}/cancel",
                             json={"reason": "网点暂停营业"}, headers=headers)
     assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
@@ -323,13 +331,16 @@ def test_a_task_is_not_moved_outside_its_campaigns_period(client, api, first):
     where it was?"""
     spot = first("spot_check")
     window = (spot.due_start, spot.due_end)
-    for start, end in (("2026-09-25", "2026-10-05"), ("2026-12-20", "2027-01-10")):
+    opens, closes = this_quarter()  # the campaign's period
+    for start, end in ((opens - timedelta(days=6), opens + timedelta(days=4)),  # from before it
+                       (closes - timedelta(days=11), closes + timedelta(days=10))):  # past its end
         refused = client.post(f"/api/v1/inspections/{spot.id}/reschedule", headers=api("fwgl"),
-                              json={"due_start": start, "due_end": end, "reason": "顺延"})
+                              json={"due_start": start.isoformat(), "due_end": end.isoformat(),
+                                    "reason": "顺延"})
         assert refused.status_code == 422, refused.get_json()
         error = refused.get_json()["error"]
         assert error["code"] == "outside_period"
-        assert "2026-10-01" in error["message"] and "2026-12-31" in error["message"]
+        assert opens.isoformat() in error["message"] and closes.isoformat() in error["message"]
     db.session.expire_all()
     moved = db.session.get(Inspection, spot.id)
     assert (moved.due_start, moved.due_end) == window

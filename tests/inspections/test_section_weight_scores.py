@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from inspect_app.extensions import db
 from inspect_app.inspections.models import Inspection, InspectionScore, Mode
 
+from ..conftest import this_quarter
 from ..helpers import filler_of, submit_filled
 from .test_visibility_and_appeals import outlet_manager_of
 
@@ -31,8 +32,10 @@ def weighted_spot_check(client, api, demo):
     published = client.post(f"/api/v1/checklists/{draft.get_json()['id']}/publish",
                             headers=manager)
     assert published.status_code == 200, published.get_json()
+    start, end = this_quarter()  # a period not yet over, its spot check open today
     body = {"name": "分区权重抽查", "checklist_id": draft.get_json()["id"],
-            "period_start": "2026-10-01", "period_end": "2026-12-31", "modes": ["spot_check"],
+            "period_start": start.isoformat(), "period_end": end.isoformat(),
+            "modes": ["spot_check"],
             "seed": 3, "settings": {"spot_check": {"size": 1}}}
     campaign = client.post("/api/v1/campaigns", json=body, headers=manager)
     assert campaign.status_code == 201, campaign.get_json()

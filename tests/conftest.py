@@ -10,7 +10,9 @@ import graphlib
 import io
 import logging
 import os
+import select
 import shutil
+import time
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -26,6 +28,30 @@ from inspect_app.demo.seed import DEMO_PASSWORD
 from inspect_app.extensions import db
 from inspect_app.i18n import local_today
 from inspect_app.inspections.models import Inspection, InspectionStatus, Mode
+
+
+def _sleep_on_a_faked_clock() -> None:
+    """Under libfaketime with the monotonic clock left real (``DONT_FAKE_MONOTONIC=1``, which
+    a run on a faked date needs), Python ≥ 3.11's ``time.sleep`` fails with EINVAL: it sleeps
+    until a monotonic deadline (``clock_nanosleep`` with ``TIMER_ABSTIME``), which libfaketime
+    0.9.10 shifts by the faked offset anyway (wolfcw/libfaketime#426). Everything that waits
+    with ``time.sleep`` — ``subprocess.run(timeout=…)`` among them — then breaks. There, sleep
+    with a relative ``select`` timeout instead, which libfaketime leaves alone."""
+    preload = os.environ.get("LD_PRELOAD", "")
+    real_monotonic = (os.environ.get("DONT_FAKE_MONOTONIC") == "1"
+                      or os.environ.get("FAKETIME_DONT_FAKE_MONOTONIC") == "1")
+    if "faketime" not in preload or not real_monotonic:
+        return
+
+    def sleep(seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("sleep length must be non-negative")
+        select.select([], [], [], seconds)
+
+    time.sleep = sleep
+
+
+_sleep_on_a_faked_clock()
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
                                     "postgresql+psycopg://127.0.0.1:5432/test")

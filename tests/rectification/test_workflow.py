@@ -13,7 +13,7 @@ from inspect_app.auth.models import User
 from inspect_app.evidence.models import Photo
 from inspect_app.extensions import db
 from inspect_app.inspections.models import Finding
-from inspect_app.rectification.models import RectificationItem
+from inspect_app.rectification.models import SEVERITY_LABELS, RectificationItem
 from inspect_app.rectification.operations import local_today
 
 from ..helpers import filler_of, jpeg, new_key, submit_filled
@@ -49,15 +49,31 @@ def test_each_unfixed_finding_becomes_an_open_item_with_deadline_and_responsible
         assert audit_actions(item.id) == ["rectification.create"]
 
 
+def open_item_ids(client, headers) -> set[int]:
+    """Ids of the open items ``headers``' holder lists (the demo's own recent findings among
+    them: which outlet has some depends on the day the demo is seeded)."""
+    listed = client.get("/api/v1/rectification/items?state=open&per_page=200",
+                        headers=headers).get_json()
+    assert listed["total"] == len(listed["items"])
+    return {i["id"] for i in listed["items"]}
+
+
 def test_outlet_manager_sees_open_items_uploads_after_photo_and_submits(
-        client, api, failed_inspection):
-    """Can the outlet manager list their open items, upload an after-photo and submit the
-    fix — and does the sub-branch manager then accept it?"""
+        client, api, failed_inspection, first):
+    """Can the outlet manager list their open items (the two new ones besides those the
+    outlet already had), upload an after-photo and submit the fix — and does the sub-branch
+    manager then accept it?"""
+    outlet = api(outlet_manager_of(first("spot_check")))  # the one failed_inspection submits
+    before = open_item_ids(client, outlet)
     inspection, _ = failed_inspection(count=2)
-    outlet = api(outlet_manager_of(inspection))
-    listed = client.get("/api/v1/rectification/items?state=open", headers=outlet).get_json()
-    assert listed["total"] == 2 and {i["state"] for i in listed["items"]} == {"open"}
-    item_id = listed["items"][0]["id"]
+    new = {item.id for item in items_of(inspection)}
+    assert len(new) == 2 and not new & before
+    listed = client.get("/api/v1/rectification/items?state=open&per_page=200",
+                        headers=outlet).get_json()
+    assert listed["total"] == len(before) + 2
+    assert {i["id"] for i in listed["items"]} == before | new
+    assert {i["state"] for i in listed["items"]} == {"open"}
+    item_id = min(new)
     response = submit_fix(client, outlet, item_id)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
@@ -79,8 +95,11 @@ def test_a_finding_says_what_became_of_its_fix(client, api, failed_inspection):
     整改已验收 and 验收通过 as its item moves on — not 待整改 for ever?"""
     inspection, _ = failed_inspection(count=1)
     outlet = api(outlet_manager_of(inspection))
-    item_id = client.get("/api/v1/rectification/items?state=open",
-                         headers=outlet).get_json()["items"][0]["id"]
+    # the outlet's own list, narrowed to this inspection (the demo may have left it others)
+    listed = client.get(f"/api/v1/rectification/items?state=open&inspection_id={inspection.id}",
+                        headers=outlet).get_json()["items"]
+    assert [i["id"] for i in listed] == [item.id for item in items_of(inspection)]
+    item_id = listed[0]["id"]
 
     def shown():
         finding = client.get(f"/api/v1/inspections/{inspection.id}",
@@ -187,23 +206,33 @@ def test_after_photo_upload_is_idempotent_and_flags_reuse_of_the_before_photo(
 
 
 def test_overdue_is_derived_from_the_deadline_and_shows_in_filters_and_counts(
-        client, api, failed_inspection):
+        client, api, failed_inspection, first):
     """Once a deadline is in the past, is the open item overdue in the list, the filter and
-    the counts — and does a submitted fix stop it being overdue?"""
+    the counts — and does a submitted fix stop it being overdue? (Counted against what the
+    outlet had before: which outlet has open or late demo items depends on the day the demo
+    is seeded.)"""
+    outlet = api(outlet_manager_of(first("spot_check")))  # the one failed_inspection submits
+
+    def overdue_ids() -> list[int]:
+        listed = client.get("/api/v1/rectification/items?overdue=true&per_page=200",
+                            headers=outlet).get_json()
+        assert all(i["overdue"] for i in listed["items"])
+        return [i["id"] for i in listed["items"]]
+
+    was_overdue = overdue_ids()
+    was = client.get("/api/v1/rectification/counts", headers=outlet).get_json()
     inspection, _ = failed_inspection(count=2)
     late, on_time = items_of(inspection)
     late.deadline = local_today() - timedelta(days=1)
     db.session.commit()
-    outlet = api(outlet_manager_of(inspection))
-    overdue = client.get("/api/v1/rectification/items?overdue=true", headers=outlet).get_json()
-    assert [i["id"] for i in overdue["items"]] == [late.id] and overdue["items"][0]["overdue"]
+    assert sorted(overdue_ids()) == sorted(was_overdue + [late.id])
     counts = client.get("/api/v1/rectification/counts", headers=outlet).get_json()
-    # closed: the demo history's fixes, accepted months ago
-    assert counts == {"open": 2, "submitted": 0, "accepted": 0, "closed": counts["closed"],
-                      "overdue": 1, "total": 2 + counts["closed"]}
+    assert counts == {**was, "open": was["open"] + 2, "overdue": was["overdue"] + 1,
+                      "total": was["total"] + 2}
     submit_fix(client, outlet, late.id)
     counts = client.get("/api/v1/rectification/counts", headers=outlet).get_json()
-    assert counts["overdue"] == 0 and counts["submitted"] == 1
+    assert counts == {**was, "open": was["open"] + 1, "submitted": was["submitted"] + 1,
+                      "overdue": was["overdue"], "total": was["total"] + 2}
 
 
 def test_fixed_on_the_spot_is_closed_at_once_with_its_after_photo(client, api, first):
@@ -390,13 +419,22 @@ def test_filters_by_subbranch_severity_mode_and_campaign(client, api, failed_ins
                f"campaign_id={campaign['id']}&mode=spot_check", "mode=self_check",
                "state=closed"]
     before = {query: total(query) for query in queries}
+    # the outlet's open items of each severity (the demo may have left it some)
+    of_severity = {severity: total(f"severity={severity}&state=open"
+                                   f"&outlet_id={inspection.outlet_id}")
+                   for severity in SEVERITY_LABELS}
     inspection, _ = failed_inspection(count=2)
     added = {query: total(query) - before[query] for query in queries}
     assert added == {queries[0]: 2, queries[1]: 2, queries[2]: 2, queries[3]: 0,
                      queries[4]: 0}
     assert before[queries[2]] == 0  # the campaign's filter sees only the campaign's items
-    severities = "&".join(f"severity={s}" for s in {i.severity for i in items_of(inspection)})
-    assert total(f"{severities}&outlet_id={inspection.outlet_id}&state=open") == 2
+    chosen = {item.severity for item in items_of(inspection)}
+    severities = "&".join(f"severity={s}" for s in chosen)
+    assert total(f"{severities}&outlet_id={inspection.outlet_id}&state=open") \
+        == 2 + sum(of_severity[s] for s in chosen)
+    for other in set(of_severity) - chosen:  # the other severities' items are left out
+        assert total(f"severity={other}&outlet_id={inspection.outlet_id}&state=open") \
+            == of_severity[other]
     assert client.get("/api/v1/rectification/items?severity=huge",
                       headers=headers).status_code == 422
 

@@ -1,7 +1,7 @@
 """The per-period ranking figures stay equal to a fresh computation through every change."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -297,43 +297,68 @@ def test_only_units_below_good_are_marked_for_attention(combined, marked):
 
 
 def test_periods_are_the_banks_days_not_utc_days(client, api, demo):
-    """A result submitted at 01:30 Beijing time on 1 December (17:30 UTC on 30 November) is
-    dated 2026-12-01 on its page: does it count in December too — in the rankings, the trend,
-    the bulletin's counts and the stored figures — and not in November?"""
+    """A result submitted at 01:30 Beijing time on the 1st of last month (17:30 UTC on the day
+    before) is dated the 1st on its page: does it count in that month too — in the rankings,
+    the trend, the bulletin's counts and the stored figures — and not in the month before?
+    (Counted against the demo's history, which fills both months: last month, not a fixed one,
+    so that the history is there whatever the day.)"""
     from datetime import UTC, datetime
 
+    from inspect_app.i18n import bank_midnight
     from inspect_app.inspections.models import Inspection, InspectionStatus
 
+    today = local_today()
+    first = period_start("month", period_start("month", today) - timedelta(days=1))
+    before = period_start("month", first - timedelta(days=1))  # the month before
+    middle = (before + timedelta(days=14)).isoformat()
+    # an old result, moved: from a month (and week) other than these two
     inspection = db.session.scalar(sa.select(Inspection).where(
         Inspection.status == InspectionStatus.final, Inspection.total.is_not(None),
-        Inspection.scores_the_outlet()).order_by(Inspection.id))
-    inspection.submitted_at = datetime(2026, 11, 30, 17, 30, tzinfo=UTC)
-    db.session.commit()
-    assert consistent() == []
+        Inspection.scores_the_outlet(),
+        Inspection.submitted_at < bank_midnight(before - timedelta(days=7)))
+        .order_by(Inspection.id))
+    assert inspection is not None, "the demo's history goes back further than two months"
     headers = api("fwgl")
-    shown = client.get(f"/api/v1/inspections/{inspection.id}", headers=headers).get_json()
-    assert shown["submitted_on"] == "2026-12-01"
 
     def count_in(kind: str, day: str) -> int:
         ranking = client.get(f"/api/v1/dashboard/rankings?kind={kind}&day={day}",
                              headers=headers).get_json()
-        return next(r for r in ranking["outlets"] if r["id"] == inspection.outlet_id)["count"]
+        return next((r["count"] for r in ranking["outlets"] if r["id"] == inspection.outlet_id),
+                    0)
 
-    assert count_in("month", "2026-12-01") == 1  # the demo's history ends before December
-    assert count_in("week", "2026-12-01") == 1
-    trend = client.get(f"/api/v1/dashboard/trend?unit_id={inspection.outlet_id}&months=2"
-                       "&end=2026-12-31", headers=headers).get_json()
-    assert [(p["month"], p["count"]) for p in trend["points"]][-1] == ("2026-12", 1)
-    bulletin = client.get("/api/v1/bulletins?kind=month&day=2026-12-01",
-                          headers=headers).get_json()
-    assert sum(bulletin["inspections"].values()) == 1
-    november = db.session.scalar(sa.select(PeriodScore.inspections).where(
-        PeriodScore.period_kind == "month", PeriodScore.period_start == date(2026, 11, 1),
-        PeriodScore.unit_id == inspection.outlet_id, PeriodScore.mode == ""))
-    december = db.session.scalar(sa.select(PeriodScore.inspections).where(
-        PeriodScore.period_kind == "month", PeriodScore.period_start == date(2026, 12, 1),
-        PeriodScore.unit_id == inspection.outlet_id, PeriodScore.mode == ""))
-    assert december == 1 and (november or 0) == count_in("month", "2026-11-15")
+    def trend_end() -> tuple[str, int]:
+        trend = client.get(f"/api/v1/dashboard/trend?unit_id={inspection.outlet_id}&months=2"
+                           f"&end={period_end('month', first) - timedelta(days=1)}",
+                           headers=headers).get_json()
+        return [(p["month"], p["count"]) for p in trend["points"]][-1]
+
+    def bulletin_count() -> int:
+        return sum(client.get(f"/api/v1/bulletins?kind=month&day={first}",
+                              headers=headers).get_json()["inspections"].values())
+
+    was = {"month": count_in("month", first.isoformat()), "week": count_in("week", first.isoformat()),
+           "earlier": count_in("month", middle), "trend": trend_end(),
+           "bulletin": bulletin_count()}
+    assert was["trend"][0] == first.strftime("%Y-%m")
+
+    db.session.refresh(inspection)  # loaded, so the flush knows the month it leaves
+    inspection.submitted_at = datetime.combine(first - timedelta(days=1), time(17, 30),
+                                               tzinfo=UTC)
+    db.session.commit()
+    assert consistent() == []
+    shown = client.get(f"/api/v1/inspections/{inspection.id}", headers=headers).get_json()
+    assert shown["submitted_on"] == first.isoformat()
+
+    assert count_in("month", first.isoformat()) == was["month"] + 1
+    assert count_in("week", first.isoformat()) == was["week"] + 1
+    assert count_in("month", middle) == was["earlier"]  # not in the UTC day's month
+    assert trend_end() == (was["trend"][0], was["trend"][1] + 1)
+    assert bulletin_count() == was["bulletin"] + 1
+    stored = {start: db.session.scalar(sa.select(PeriodScore.inspections).where(
+        PeriodScore.period_kind == "month", PeriodScore.period_start == start,
+        PeriodScore.unit_id == inspection.outlet_id, PeriodScore.mode == "")) or 0
+        for start in (first, before)}
+    assert stored == {first: was["month"] + 1, before: was["earlier"]}
 
 
 def test_a_result_sent_back_counts_no_failures_until_resubmitted(client, api, first):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 
 import openpyxl
 import pytest
@@ -73,36 +74,82 @@ def linked_ids(root: ET.Element) -> list[int]:
             for a in root.iter(f"{NS}a")]
 
 
-def firsts_and_bulletin(client, api, username: str) -> tuple[set[int], dict, str]:
-    """October's outlets ranked first for ``username``, their bulletin, and what it says of
-    the ones its best list leaves out."""
-    ranking = client.get(f"/api/v1/dashboard/rankings?{MONTH}",
+#: Outlets of 路北支行 (of its 9) that score 100.00 in :func:`tied_month`.
+TIED = 7
+
+
+@pytest.fixture
+def tied_month(demo) -> str:
+    """The query of a whole month of the demo's history (the one before last) in which 7 of
+    路北支行's 9 outlets score 100.00, all first — and more of the branch's 76.
+
+    How many do in the demo depends on the day it is seeded (its history is drawn back from
+    today: seeded on 2026-11-30, October had 7; seeded in January 2027, no month had more than
+    4), so the best of 路北's outlets that month are given full marks on each of their results
+    (the ranking figures follow, as on any change of a total)."""
+    from decimal import Decimal
+
+    from inspect_app.i18n import bank_midnight, local_today
+    from inspect_app.inspections.models import Inspection
+    from inspect_app.watchlist.period_scores import period_end, period_start
+
+    start = period_start("month", local_today())
+    for _ in range(2):
+        start = period_start("month", start - timedelta(days=1))
+    end = period_end("month", start)
+    lubei = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB"))
+    results = db.session.scalars(sa.select(Inspection).join(
+        OrgUnit, OrgUnit.id == Inspection.outlet_id).where(
+        OrgUnit.parent_id == lubei.id, Inspection.total.is_not(None),
+        Inspection.submitted_at >= bank_midnight(start),
+        Inspection.submitted_at < bank_midnight(end), Inspection.scores_the_outlet())).all()
+    by_outlet: dict[int, list[Inspection]] = {}
+    for result in results:
+        by_outlet.setdefault(result.outlet_id, []).append(result)
+    assert len(by_outlet) == 9, "each of 路北支行's outlets has results that month"
+    best = sorted(by_outlet.values(), key=lambda own: sum(r.total for r in own) / len(own),
+                  reverse=True)
+    for own in best[:TIED]:
+        for result in own:
+            result.total = Decimal("100.00")
+    db.session.commit()
+    return f"kind=month&day={start + timedelta(days=14)}"
+
+
+def firsts_and_bulletin(client, api, username: str,
+                        month: str) -> tuple[set[int], dict, str]:
+    """The outlets ranked first for ``username`` in ``month``, its bulletin, and what it says
+    of the ones its best list leaves out."""
+    ranking = client.get(f"/api/v1/dashboard/rankings?{month}",
                          headers=api(username)).get_json()["outlets"]
     firsts = {r["id"] for r in ranking if r.get("rank") == 1}
-    data = client.get(f"/api/v1/bulletins?{MONTH}", headers=api(username)).get_json()
+    data = client.get(f"/api/v1/bulletins?{month}", headers=api(username)).get_json()
     assert len(firsts) > len(data["best"]) == 5
+    if username == "zh.lubei":
+        assert len(firsts) == TIED and len(ranking) == 9
     return firsts, data, f"另有 {len(firsts) - 5} 个网点并列第 1 名"
 
 
 @pytest.mark.parametrize("username", ["zh.lubei", "fwgl"])
-def test_a_tie_for_first_shows_as_a_tie_in_the_bulletin(client, api, login, demo, username):
-    """October: 7 of 路北支行's 9 outlets (and 31 of the branch's 76) score 100.00, all first.
-    In the bulletin — its data, page, PDF and workbook — is none of them listed among the
-    worst, and does each say how many more share first place?"""
-    firsts, data, said = firsts_and_bulletin(client, api, username)
+def test_a_tie_for_first_shows_as_a_tie_in_the_bulletin(client, api, login, tied_month,
+                                                        username):
+    """A month in which 7 of 路北支行's 9 outlets (and more of the branch's 76) score 100.00,
+    all first: in the bulletin — its data, page, PDF and workbook — is none of them listed
+    among the worst, and does each say how many more share first place?"""
+    firsts, data, said = firsts_and_bulletin(client, api, username, tied_month)
     assert data["tied_with_best"] == {"rank": 1, "count": len(firsts) - 5}
     assert data["worst"] and all(r["rank"] > 1 for r in data["worst"])
 
     login(username, "Demo@2026")
-    bulletin = client.get(f"/manage/bulletin?{MONTH}").get_data(as_text=True)
+    bulletin = client.get(f"/manage/bulletin?{tied_month}").get_data(as_text=True)
     assert said in bulletin
     assert all(int(rank) > 1 for rank in re.findall(
         r'data-rank="(\d+)"', bulletin.split("排名靠后")[1].split("</section>")[0]))
-    pdf = client.get(f"/api/v1/bulletins.pdf?{MONTH}", headers=api(username))
+    pdf = client.get(f"/api/v1/bulletins.pdf?{tied_month}", headers=api(username))
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
     assert said in text.replace("\n", "")
     xlsx = openpyxl.load_workbook(io.BytesIO(client.get(
-        f"/api/v1/bulletins.xlsx?{MONTH}", headers=api(username)).data))
+        f"/api/v1/bulletins.xlsx?{tied_month}", headers=api(username)).data))
     values = list(xlsx["排名前列"].iter_rows(min_row=2, values_only=True))
     assert len(values) == 6 and said in values[-1][1]
     assert all(row[0] == 1 for row in values[:5])
@@ -110,12 +157,13 @@ def test_a_tie_for_first_shows_as_a_tie_in_the_bulletin(client, api, login, demo
 
 
 @pytest.mark.parametrize("username", ["zh.lubei", "fwgl"])
-def test_the_rankings_page_shows_a_tie_for_first_as_a_tie(client, api, login, demo, username):
+def test_the_rankings_page_shows_a_tie_for_first_as_a_tie(client, api, login, tied_month,
+                                                          username):
     """On the rankings page, is no outlet tied for first among the worst bars, and does the
     page say how many more share first place?"""
-    firsts, _, said = firsts_and_bulletin(client, api, username)
+    firsts, _, said = firsts_and_bulletin(client, api, username, tied_month)
     login(username, "Demo@2026")
-    page = client.get(f"/manage/rankings?{MONTH}").get_data(as_text=True)
+    page = client.get(f"/manage/rankings?{tied_month}").get_data(as_text=True)
     worst = linked_ids(chart(page, "排名靠后网点"))
     assert worst and not firsts & set(worst)
     assert set(linked_ids(chart(page, "排名前列网点"))) <= firsts

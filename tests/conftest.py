@@ -426,6 +426,14 @@ def this_quarter() -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
+def next_quarter() -> tuple[date, date]:
+    """The first and last day of the quarter after this one (a plan made ahead of time)."""
+    _, end = this_quarter()
+    first = end + timedelta(days=1)
+    following = date(first.year + (first.month + 2) // 12, (first.month + 2) % 12 + 1, 1)
+    return first, following - timedelta(days=1)
+
+
 def month_after_demo() -> tuple[date, date]:
     """The first and last day of the first whole month after the demo's campaign ends.
 

@@ -20,7 +20,7 @@ from inspect_app.inspections.models import (
 )
 from inspect_app.orgs.models import OrgKind, OrgUnit
 
-from ..conftest import this_quarter
+from ..conftest import next_quarter, this_quarter
 
 
 def inspections(campaign_id: int, mode: Mode) -> list[Inspection]:
@@ -59,8 +59,9 @@ def test_peer_checks_never_inspect_their_own_subbranch_nor_swap(campaign):
 
 def test_next_cycle_does_not_repeat_recent_pairs(client, api, campaign, demo):
     """Does the following campaign avoid the sub-branch pairs of the one before?"""
-    body = {"name": "2027年第一季度", "checklist_id": demo.id, "period_start": "2027-01-01",
-            "period_end": "2027-03-31", "modes": ["peer_check"], "seed": 7}
+    start, end = next_quarter()
+    body = {"name": "下一季度互查", "checklist_id": demo.id, "period_start": start.isoformat(),
+            "period_end": end.isoformat(), "modes": ["peer_check"], "seed": 7}
     second = client.post("/api/v1/campaigns", json=body, headers=api("fwgl")).get_json()
     first_pairs = {tuple(p[:2]) for p in campaign["plan"]["peer_check"]["pairs"]}
     second_pairs = {tuple(p[:2]) for p in second["plan"]["peer_check"]["pairs"]}
@@ -218,8 +219,9 @@ def test_a_peer_check_is_not_reassigned_to_a_pair_of_the_last_cycles(client, api
     """In the next quarter's campaign, giving an outlet of B to a team of X that inspected B
     in one of the last two cycles repeats a pair the planner would not: is it refused (422
     recent_pair) — while a team keeping every rule takes it?"""
-    body = {"name": "下季度互查", "checklist_id": demo.id, "period_start": "2027-01-01",
-            "period_end": "2027-03-31", "modes": ["peer_check"], "seed": 11}
+    start, end = next_quarter()
+    body = {"name": "下季度互查", "checklist_id": demo.id, "period_start": start.isoformat(),
+            "period_end": end.isoformat(), "modes": ["peer_check"], "seed": 11}
     later = client.post("/api/v1/campaigns", json=body, headers=api("fwgl"))
     assert later.status_code == 201, later.get_json()
     recent = _pairs_of(campaign["id"])

@@ -26,7 +26,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -40,7 +40,7 @@ from inspect_app.i18n import local_today
 from inspect_app.inspections.models import Inspection
 from inspect_app.orgs.models import OrgUnit
 
-from ..conftest import this_quarter
+from ..conftest import next_quarter
 from ..helpers import jpeg
 from ..inspections.test_campaign_pages import plan_form
 from ..watchlist.test_rules_page import rules_form
@@ -389,14 +389,6 @@ def _rules(ctx) -> dict:
             "period_days": current.period_days, "note": "矩阵测试：规则不变"}
 
 
-def _next_quarter() -> tuple[str, str]:
-    """The quarter after this one (first and last day): a plan made ahead of its period."""
-    _, end = this_quarter()
-    start = end + timedelta(days=1)
-    following = date(start.year + (start.month + 2) // 12, (start.month + 2) % 12 + 1, 1)
-    return start.isoformat(), (following - timedelta(days=1)).isoformat()
-
-
 def _moved_window(ctx) -> dict[str, str]:
     """A day in from each end of the open assignments' window (this quarter): inside the
     campaign's period, and a different window."""
@@ -432,7 +424,8 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/api/v1/checklists/<int:checklist_id>/retire"): Call(order=8),
     ("POST", "/api/v1/campaigns"): Call(json=lambda ctx: {
         "name": "矩阵测试计划", "checklist_id": ctx.world["checklist"],
-        "period_start": _next_quarter()[0], "period_end": _next_quarter()[1],
+        "period_start": next_quarter()[0].isoformat(),
+        "period_end": next_quarter()[1].isoformat(),
         "modes": ["spot_check"],
         "seed": 7, "settings": {"spot_check": {"size": 2}}}),
     ("POST", "/api/v1/teams"): Call(json=lambda ctx: {
@@ -510,7 +503,8 @@ CALLS: dict[tuple[str, str], Call] = {
         "unit_id": _unit_id(("TS-LB-01", "TS-LN-01")[ctx.which])}),
     ("POST", "/manage/campaigns"): Call(form=lambda ctx: plan_form(
         ctx.world["checklist"], name="矩阵测试计划（页面）", modes="spot_check",
-        period_start=_next_quarter()[0], period_end=_next_quarter()[1], **{"spot_check.size": "2"})),
+        period_start=next_quarter()[0].isoformat(),
+        period_end=next_quarter()[1].isoformat(), **{"spot_check.size": "2"})),
     ("GET", "/manage/campaigns/<int:campaign_id>/tasks/<int:inspection_id>"): Call(
         inspection="inspection_open"),
     ("POST", "/manage/campaigns/<int:campaign_id>/tasks/<int:inspection_id>/reassign"): Call(

@@ -4,11 +4,12 @@
 #   fonts-noto-cjk: Chinese text in PDFs on a fresh machine;
 #   chromium: the headless browser of the end-to-end tests (driven by Playwright, never downloaded);
 #   postgresql + redis-server: the production database and the rate-limit store, for the tests;
-#   libvips42: the speed reference of the photo benchmark; poppler-utils: PDF checks by hand.
+#   libvips42: the speed reference of the photo benchmark; poppler-utils: PDF checks by hand;
+#   faketime: the tests on a later day (scripts/test-later.sh).
 set -euo pipefail
 
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk chromium
-          libvips42 poppler-utils postgresql redis-server)
+          libvips42 poppler-utils postgresql redis-server faketime)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -136,7 +137,10 @@ def test_subbranch_list_for_a_month_and_its_permissions(client, api, failed_insp
 
 
 def test_a_phone_does_not_download_the_same_list_twice(client, api, failed_inspection):
-    """Does a second request with the ETag get 304 — and a changed list a new ETag?"""
+    """Does a second request with the ETag get 304 — and a changed list a new ETag?
+
+    The list changes by a deadline put off by a month from the item's own (a fixed day is
+    before the inspection once that day has passed: refused, the list unchanged)."""
     inspection, _ = failed_inspection(count=1)
     headers = api(subbranch_manager_of(inspection))
     url = f"/api/v1/inspections/{inspection.id}/rectification-list.pdf"
@@ -145,8 +149,10 @@ def test_a_phone_does_not_download_the_same_list_twice(client, api, failed_inspe
     again = client.get(url, headers={**headers, "If-None-Match": etag})
     assert again.status_code == 304 and not again.data
     item = items_of(inspection)[0]
-    client.post(f"/api/v1/rectification/items/{item.id}/deadline",
-                json={"deadline": "2027-01-31", "reason": "延期整改"}, headers=api("fwgl"))
+    later = (item.deadline + timedelta(days=30)).isoformat()
+    moved = client.post(f"/api/v1/rectification/items/{item.id}/deadline",
+                        json={"deadline": later, "reason": "延期整改"}, headers=api("fwgl"))
+    assert moved.status_code == 200, moved.get_json()
     changed = client.get(url, headers={**headers, "If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
 
@@ -193,8 +199,6 @@ def test_the_list_tells_a_late_fix_and_a_correction_from_an_appeal(client, api,
     """A fix submitted after its deadline and accepted, and an item the inspector's corrected
     resubmission passed: does the list give the fix's dates and mark it 逾期完成, say the other
     was withdrawn by the inspector's correction (not 申诉成立), and count it apart?"""
-    from datetime import timedelta
-
     from inspect_app.rectification.documents import inspection_list
 
     inspection, codes = failed_inspection(count=3)

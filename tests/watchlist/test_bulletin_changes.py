@@ -38,12 +38,21 @@ def _workbook(response) -> openpyxl.Workbook:
 
 def _list_both_wenhualu_outlets() -> dict[str, int]:
     """Put the two 文化路分理处 (路北支行, 遵化支行) on the list as an evaluation would (say,
-    after a tightened rule); their entries' ids."""
+    after a tightened rule); their entries' ids.
+
+    The stays on the list the demo gave them go first: its history is drawn back from the day
+    it is seeded, so some days it lists one of them (seeded on 6 April 2027 it listed
+    遵化支行's that very day), and a second entry beside an active one is no state the rules
+    make — this week's changes would list the outlet twice (or show its earlier exit)."""
     ids = {}
     today = local_today()
     for code in ("TS-LB-04", "TS-ZH-03"):
         unit = _unit(code)
         assert unit.name == "文化路分理处"
+        for earlier in db.session.scalars(sa.select(WatchlistEntry).where(
+                WatchlistEntry.unit_id == unit.id)):
+            db.session.delete(earlier)  # with its events and follow-ups
+        db.session.flush()
         entry = WatchlistEntry(unit_id=unit.id, status=EntryStatus.active, entered_on=today,
                                reasons=[], rule_set_version=1, last_evaluated_on=today)
         entry.events.append(WatchlistEvent(kind="entered", on=today, hits=[],

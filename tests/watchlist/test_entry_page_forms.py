@@ -62,15 +62,19 @@ def test_a_refused_form_changes_nothing_and_says_why(client, entry, form, field)
 
 
 def test_a_follow_up_and_an_exit_are_written_as_typed(client, entry):
-    """Are a follow-up (spaces trimmed) and an exit written, and the page shown again?"""
+    """Are a follow-up (spaces trimmed) and an exit written, and the page shown again?
+
+    The follow-up is dated the day the unit was listed: one may be neither before that nor
+    after today, and the demo lists units on days drawn back from the day it is seeded."""
+    held_on = entry.entered_on.isoformat()
     logged = _post(client, f"/manage/watchlist/{entry.id}", {
-        "action": "follow_up", "kind": "interview", "held_on": "2026-11-20",
+        "action": "follow_up", "kind": "interview", "held_on": held_on,
         "people": "  张丽、王强 ", "notes": "约谈支行负责人"})
     assert logged.status_code == 302
     action = db.session.scalar(sa.select(CoachingAction).where(
         CoachingAction.entry_id == entry.id).order_by(CoachingAction.id.desc()))
     assert (action.kind, action.people, str(action.held_on)) == ("interview", "张丽、王强",
-                                                                 "2026-11-20")
+                                                                 held_on)
     left = _post(client, f"/manage/watchlist/{entry.id}",
                  {"action": "exit", "reason": "整改已全部完成，复查合格", "confirm": "yes"})
     assert left.status_code == 302

@@ -434,6 +434,13 @@ def next_quarter() -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
+def last_month() -> tuple[date, date]:
+    """The first and last day of last month: a whole month of the demo's history (six months
+    drawn back from the day it is seeded), whatever day that is."""
+    end = local_today().replace(day=1) - timedelta(days=1)
+    return end.replace(day=1), end
+
+
 def month_after_demo() -> tuple[date, date]:
     """The first and last day of the first whole month after the demo's campaign ends.
 

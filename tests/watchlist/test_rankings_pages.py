@@ -16,8 +16,11 @@ from inspect_app.extensions import db
 from inspect_app.orgs.models import OrgKind, OrgUnit
 from inspect_app.watchlist import dashboards
 
-#: inside the demo's history: 31 outlets score 100.00 that month
-MONTH = "kind=month&day=2026-10-15"
+from ..conftest import last_month
+
+#: last month: a whole month of the demo's history, whatever day it is seeded
+FIRST, LAST = last_month()
+MONTH = f"kind=month&day={FIRST.replace(day=15)}"
 NS = "{http://www.w3.org/2000/svg}"
 
 
@@ -194,7 +197,7 @@ def test_the_bulletin_counts_modes_in_the_programmes_order(client, api, login, d
     暗访 — on the page, in the PDF and in the workbook?"""
     order = ["自查", "互查", "抽查", "暗访"]
     data = client.get(f"/api/v1/bulletins?{MONTH}", headers=api("fwgl")).get_json()
-    assert set(data["inspections"]) == set(order)  # October saw all four
+    assert set(data["inspections"]) == set(order)  # the month saw all four
     login("fwgl", "Demo@2026")
     page = client.get(f"/manage/bulletin?{MONTH}").get_data(as_text=True)
     assert re.findall(r"(自查|互查|抽查|暗访) \d+ 次", page) == order
@@ -209,7 +212,7 @@ def test_the_bulletin_counts_modes_in_the_programmes_order(client, api, login, d
 
 def test_every_ranked_outlet_is_on_the_rankings_page_with_a_way_to_its_trend(client, api,
                                                                             login, demo):
-    """Are all 76 ranked outlets of October on the rankings page (a page of 50, then the
+    """Are all 76 ranked outlets of the month on the rankings page (a page of 50, then the
     rest), each with its rank, score and number of checks and a link to its trend, the
     best and worst bars linking there too — and does the workbook hold them all?"""
     ranking = [r for r in client.get(f"/api/v1/dashboard/rankings?{MONTH}",
@@ -221,7 +224,7 @@ def test_every_ranked_outlet_is_on_the_rankings_page_with_a_way_to_its_trend(cli
         page = client.get(f"/manage/rankings?{MONTH}&page={page_number}").get_data(as_text=True)
         table = page.split('id="full-ranking"')[1].split("</details>")[0]
         seen += re.findall(r'<tr data-rank="(\d+)"><td>\d+</td><td class="name"><a href="'
-                           r'/manage/trend/(\d+)\?day=2026-10-31">[^<]+</a>.*?'
+                           rf'/manage/trend/(\d+)\?day={LAST}">[^<]+</a>.*?'
                            r'<td class="num">([\d.]+)</td><td class="num">(\d+)</td></tr>',
                            table)
         assert f"第 {page_number} / 2 页" in table
@@ -231,7 +234,7 @@ def test_every_ranked_outlet_is_on_the_rankings_page_with_a_way_to_its_trend(cli
     assert len(linked_ids(chart(page, "排名前列网点"))) == 5
     assert len(linked_ids(chart(page, "排名靠后网点"))) == 5
     middle = ranking[40]
-    trend = client.get(f"/manage/trend/{middle['id']}?day=2026-10-31")
+    trend = client.get(f"/manage/trend/{middle['id']}?day={LAST}")
     assert trend.status_code == 200 and middle["name"] in trend.get_data(as_text=True)
 
     workbook = client.get(f"/manage/rankings?{MONTH}&format=xlsx")
@@ -258,9 +261,9 @@ def test_a_subbranch_head_reaches_the_trends_of_their_own_outlets_only(client, l
     for unit_id in linked:
         assert client.get(f"/manage/trend/{unit_id}").status_code == 200
     assert client.get(f"/manage/trend/{other}").status_code == 404
-    trend = client.get(f"/manage/trend/{lubei.id}?day=2026-10-31").get_data(as_text=True)
+    trend = client.get(f"/manage/trend/{lubei.id}?day={LAST}").get_data(as_text=True)
     outlets = trend.split('id="outlets"')[1]
-    assert "下属网点 · 2026年10月" in outlets
+    assert f"下属网点 · {LAST.year}年{LAST.month}月" in outlets
     assert {int(i) for i in re.findall(r'href="/manage/trend/(\d+)', outlets)} == own
 
 
@@ -283,15 +286,17 @@ def test_trend_axes_say_months_and_years_in_the_pages_language(client, login, de
     January, never "26-01", which looks like a day?"""
     lubei = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB"))
     login("fwgl", "Demo@2026")
-    url = f"/manage/trend/{lubei.id}?day=2026-10-31"
+    url = f"/manage/trend/{lubei.id}?day={LAST}"
+    # the 12 months to LAST hold LAST's own January, whatever LAST is: its year under it
     root = chart(client.get(url).get_data(as_text=True), "路北支行 近 12 个月趋势")
     written = ["".join(t.itertext()) for t in root.iter(f"{NS}text")]
-    assert "10月" in written and "2026年" in written
+    assert f"{LAST.month}月" in written and f"{LAST.year}年" in written
     assert not [t for t in written if re.fullmatch(r"\d\d-\d\d", t)]
     english = client.get(url + "&lang=en").get_data(as_text=True)
     root = chart(english, "路北支行: trend over 12 months")
     written = ["".join(t.itertext()) for t in root.iter(f"{NS}text")]
-    assert "Oct" in written and "2026" in written
+    month = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()[LAST.month - 1]
+    assert month in written and str(LAST.year) in written
 
 
 def test_the_watch_list_says_what_its_trend_arrows_mean(client, login, demo):

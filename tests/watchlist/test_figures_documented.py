@@ -3,7 +3,6 @@ figure the dashboards compute reaches the client, and the OpenAPI document descr
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -14,8 +13,13 @@ from inspect_app.extensions import db
 from inspect_app.orgs.models import OrgUnit
 from inspect_app.watchlist import dashboards
 from inspect_app.watchlist.bulletins import bulletin
+from tests.conftest import last_month
 
-DAY = date(2026, 10, 15)  # inside the demo's history
+
+def day_and_end():
+    """The 15th and the last day of last month: a whole month of the demo's history."""
+    end = last_month()[1]
+    return end.replace(day=15), end
 
 
 def raw(value):
@@ -25,24 +29,25 @@ def raw(value):
 
 def figures(by: User) -> dict[str, object]:
     """Each endpoint's answer computed directly, without the API's schema."""
-    month, quarter = dashboards.period_for("month", DAY), dashboards.period_for("quarter", DAY)
+    day, end = day_and_end()
+    month, quarter = dashboards.period_for("month", day), dashboards.period_for("quarter", day)
     unit = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB"))
-    points = dashboards.trend(unit, by, end=date(2026, 10, 31), months=4)
+    points = dashboards.trend(unit, by, end=end, months=4)
     return {
-        "/api/v1/dashboard/rankings?kind=month&day=2026-10-15": {
+        f"/api/v1/dashboard/rankings?kind=month&day={day}": {
             "period": month.label, "outlets": dashboards.outlet_ranking(month, by),
             "subbranches": dashboards.subbranch_ranking(month, by),
             "standing": dashboards.outlet_standing(month, by)},
-        "/api/v1/dashboard/failed-items?kind=month&day=2026-10-15": {
+        f"/api/v1/dashboard/failed-items?kind=month&day={day}": {
             "period": month.label, "items": dashboards.most_failed_items(month, by, limit=10),
             "sections": dashboards.failures_by_section(month, by)},
-        "/api/v1/dashboard/mode-comparison?kind=quarter&day=2026-10-15": {
+        f"/api/v1/dashboard/mode-comparison?kind=quarter&day={day}": {
             "period": quarter.label, "outlets": dashboards.mode_comparison(quarter, by)},
-        f"/api/v1/dashboard/trend?unit_id={unit.id}&months=4&end=2026-10-31": {
+        f"/api/v1/dashboard/trend?unit_id={unit.id}&months=4&end={end}": {
             "unit": {"id": unit.id, "name": unit.name}, "points": points,
             "arrow": dashboards.trend_arrow(points)},
-        "/api/v1/bulletins?kind=week&day=2026-10-15": bulletin("week", DAY, by),
-        "/api/v1/bulletins?kind=month&day=2026-10-15": bulletin("month", DAY, by),
+        f"/api/v1/bulletins?kind=week&day={day}": bulletin("week", day, by),
+        f"/api/v1/bulletins?kind=month&day={day}": bulletin("month", day, by),
     }
 
 
@@ -70,7 +75,8 @@ def test_figures_reach_the_client_whole_and_as_documented(client, api, demo, use
         assert answer == raw(expected), url
         validate(answer, documented(spec, url), cls=OAS30Validator,
              format_checker=OAS30Validator.FORMAT_CHECKER)
-    ranks = client.get("/api/v1/dashboard/rankings?kind=month&day=2026-10-15",
+    day, _ = day_and_end()
+    ranks = client.get(f"/api/v1/dashboard/rankings?kind=month&day={day}",
                        headers=headers).get_json()
     assert any(row.get("own") is False for row in ranks["subbranches"]) \
         == (username == "zh.lubei")
@@ -78,7 +84,8 @@ def test_figures_reach_the_client_whole_and_as_documented(client, api, demo, use
 
 def test_grades_are_said_in_english_on_request(client, api, demo):
     """A ranked unit's grade is a label: Chinese by default, English with ``lang=en``."""
-    url = "/api/v1/dashboard/rankings?kind=month&day=2026-10-15"
+    day, _ = day_and_end()
+    url = f"/api/v1/dashboard/rankings?kind=month&day={day}"
     chinese = client.get(url, headers=api("fwgl")).get_json()["outlets"][0]["grade"]
     english = client.get(url + "&lang=en", headers=api("fwgl")).get_json()["outlets"][0]["grade"]
     assert (chinese, english) == ("优秀", "Excellent")
@@ -86,10 +93,11 @@ def test_grades_are_said_in_english_on_request(client, api, demo):
 
 def test_an_empty_period_is_documented_too(client, api, demo):
     """A period without scores (ranks are null, other sub-branches by rank only) still
-    matches the documented schema, for a sub-branch manager as for the branch."""
+    matches the documented schema, for a sub-branch manager as for the branch. The period is
+    a month long before the programme (and the demo's six months of history) began."""
     spec = client.get("/api/v1/openapi.json").get_json()
     for username in ("fwgl", "zh.lubei"):
-        url = "/api/v1/dashboard/rankings?kind=month&day=2027-06-15"
+        url = "/api/v1/dashboard/rankings?kind=month&day=2024-01-15"
         answer = client.get(url, headers=api(username)).get_json()
         assert all(row.get("rank") is None for row in answer["subbranches"])
         validate(answer, documented(spec, url), cls=OAS30Validator,
@@ -114,7 +122,8 @@ def test_a_subbranch_filter_narrows_every_figure_and_stays_in_scope(client, api,
     404, as any unit out of reach."""
     caofeidian = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-CFD"))
     headers = api("fwgl")
-    query = f"kind=quarter&day=2026-10-15&subbranch_id={caofeidian.id}"
+    day, _ = day_and_end()
+    query = f"kind=quarter&day={day}&subbranch_id={caofeidian.id}"
     ranking = client.get(f"/api/v1/dashboard/rankings?{query}", headers=headers).get_json()
     assert ranking["outlets"] and {r["subbranch"] for r in ranking["outlets"]} == {"曹妃甸支行"}
     assert len(ranking["subbranches"]) == 12  # where it stands among the others
@@ -126,7 +135,7 @@ def test_a_subbranch_filter_narrows_every_figure_and_stays_in_scope(client, api,
     for item in failed["items"]:
         per_section[item["section"]] = per_section.get(item["section"], 0) + item["failures"]
     assert {s["section"]: s["failures"] for s in failed["sections"]} == per_section
-    everywhere = client.get("/api/v1/dashboard/failed-items?kind=quarter&day=2026-10-15",
+    everywhere = client.get(f"/api/v1/dashboard/failed-items?kind=quarter&day={day}",
                             headers=headers).get_json()
     assert sum(s["failures"] for s in failed["sections"]) \
         < sum(s["failures"] for s in everywhere["sections"])

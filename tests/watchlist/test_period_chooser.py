@@ -5,6 +5,7 @@ import re
 from datetime import date, timedelta
 
 from inspect_app.i18n import local_today
+from tests.conftest import last_month
 
 
 def links(text: str) -> dict[str, str]:
@@ -65,7 +66,8 @@ def test_a_period_without_results_points_to_the_one_before(client, login, demo):
     assert 'href="/manage/rankings?kind=month&amp;day=2023-12-31">查看上一期' in empty
     bulletin = client.get("/manage/bulletin?kind=week&day=2024-01-15").get_data(as_text=True)
     assert 'href="/manage/bulletin?kind=week&amp;day=2024-01-14">查看上一期' in bulletin
-    full = client.get("/manage/rankings?kind=month&day=2026-10-15").get_data(as_text=True)
+    full_day = last_month()[1].replace(day=15)  # a month of the demo's history
+    full = client.get(f"/manage/rankings?kind=month&day={full_day}").get_data(as_text=True)
     assert 'id="period-empty"' not in full
     trend = client.get("/manage/trend/2").get_data(as_text=True)
     assert 'id="trend-how"' in trend
@@ -78,7 +80,8 @@ def test_scores_read_to_two_decimals_on_every_managers_page(client, login, demo)
 
     assert (score_text(100.0), score_text(97.2), score_text(None)) == ("100.00", "97.20", "—")
     login("fwgl", "Demo@2026")
-    for path in ("/manage/rankings?kind=quarter&day=2026-10-15", "/manage/trend/2",
+    day = last_month()[1].replace(day=15)  # a quarter with the demo's scores
+    for path in (f"/manage/rankings?kind=quarter&day={day}", "/manage/trend/2",
                  "/manage/watchlist"):
         text = client.get(path).get_data(as_text=True)
         one_decimal = re.findall(r'<td class="num">(\d+\.\d)</td>', text)

@@ -362,19 +362,39 @@ function rerender(item) {
   renderProgress();
 }
 
+// Drawn in place: each time's button stays the same element. A redraw (the previous tap's
+// save, a sync finishing, another tab) replacing it between the finger going down and up would
+// swallow the tap — the click would land on no button and the time would never be recorded.
 function renderEvents() {
   const grid = $("event-grid");
   const wrong = visitTimeProblems();
-  grid.replaceChildren(...EVENTS.map((name) => {
+  for (const name of EVENTS) {
+    let cell = grid.querySelector(`[data-event-cell="${name}"]`);
+    if (!cell) {
+      cell = el("div", { "data-event-cell": name },
+        el("button", { type: "button", class: "event-button", "data-event": name, onclick: () => setEventTime(name, nowIso()) },
+          el("strong", {}, t(name)), el("span")));
+      grid.append(cell);
+    }
     const at = form.events && form.events[name];
-    return el("div", { class: "event" + (at ? " set" : "") + (wrong[name] ? " wrong" : ""), "data-event-cell": name },
-      el("button", { type: "button", class: "event-button", "data-event": name, disabled: at || locked() ? true : null,
-        onclick: async () => { form = await write(() => store.setEvent(id, name, nowIso())); scheduleDraftSync(); renderEvents(); renderDerived(); } },
-        el("strong", {}, t(name)), el("span", {}, at ? fmtTime(at).split(" ")[1] : t("tap_to_record"))),
+    const button = cell.firstElementChild;
+    cell.className = "event" + (at ? " set" : "") + (wrong[name] ? " wrong" : "");
+    button.disabled = Boolean(at || locked());
+    button.lastElementChild.textContent = at ? fmtTime(at).split(" ")[1] : t("tap_to_record");
+    while (button.nextSibling) button.nextSibling.remove();
+    cell.append(...[
       at && !locked() ? el("button", { type: "button", class: "small link-button", "aria-label": `${t("clear")} ${t(name)}`,
-        onclick: async () => { form = await write(() => store.setEvent(id, name, null)); scheduleDraftSync(); renderEvents(); renderDerived(); } }, t("clear")) : null,
-      wrong[name] ? el("p", { class: "item-problem", role: "alert", "data-event-problem": name }, [].concat(wrong[name]).join("；")) : null);
-  }));
+        onclick: () => setEventTime(name, null) }, t("clear")) : null,
+      wrong[name] ? el("p", { class: "item-problem", role: "alert", "data-event-problem": name }, [].concat(wrong[name]).join("；")) : null,
+    ].filter(Boolean));
+  }
+}
+
+async function setEventTime(name, iso) {
+  form = await write(() => store.setEvent(id, name, iso));
+  scheduleDraftSync();
+  renderEvents();
+  renderDerived();
 }
 
 function renderDerived() {
@@ -655,7 +675,7 @@ async function settleConflict(mineWins) {
     // what the server lacks is sent on its version: all of it for 保留本机, this phone's extra items otherwise
     const dirty = mineWins || onlyMine.length > 0 || Object.keys(events).some((name) => !(f.conflict.events || {})[name]);
     return { ...f, answers: mineWins ? { ...theirs, ...mine } : { ...mine, ...theirs }, events, version: f.conflict.version,
-      conflict: null, dirty, changedAt: dirty ? Date.now() : f.changedAt };
+      conflict: null, dirty, changedAt: dirty ? store.changeStamp(f) : f.changedAt };
   });
   await renderForm();
   renderStatus(await store.outbox());

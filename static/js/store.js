@@ -5,6 +5,11 @@ export const uuid = () => crypto.randomUUID();
 export const changed = new EventTarget();  // "change" whenever local data moved
 const notify = (detail) => changed.dispatchEvent(new CustomEvent("change", { detail }));
 
+// When a form last changed on the phone, strictly increasing: a change made in the same
+// millisecond as the copy a draft sync has just sent still differs from it, so that sync does
+// not take it for sent (sync.js, syncDrafts) — nor would the server's copy then overwrite it.
+export const changeStamp = (form) => Math.max(Date.now(), ((form && form.changedAt) || 0) + 1);
+
 export const getForm = (id) => idb.get("forms", id);
 export const allForms = () => idb.getAll("forms");
 export const photosOf = (id) => idb.byIndex("photos", "inspection", id);
@@ -151,7 +156,7 @@ export async function setAnswer(id, code, patch) {
   const record = await idb.update("forms", id, (form) => {
     if (settled(form)) return undefined;
     const answers = { ...form.answers, [code]: { value: null, note: null, ...(form.answers || {})[code], ...patch } };
-    return { ...form, answers, dirty: true, changedAt: Date.now(), draftProblems: without(form.draftProblems, "items", code) };
+    return { ...form, answers, dirty: true, changedAt: changeStamp(form), draftProblems: without(form.draftProblems, "items", code) };
   });
   notify({ form: id });
   return record;
@@ -175,7 +180,7 @@ export async function setEvent(id, name, iso) {
     if (settled(form)) return undefined;
     const events = { ...form.events };
     if (iso) events[name] = iso; else delete events[name];
-    return { ...form, events, dirty: true, changedAt: Date.now(), draftProblems: without(form.draftProblems, "events", name) };
+    return { ...form, events, dirty: true, changedAt: changeStamp(form), draftProblems: without(form.draftProblems, "events", name) };
   });
   notify({ form: id });
   return record;
@@ -339,7 +344,7 @@ export async function withdrawSubmission(entry, notOpen) {
     read.onsuccess = () => {
       const form = read.result;
       if (!form || !form.submission || form.submission.key !== entry.id) return;
-      forms.put({ ...form, submission: null, dirty: true, changedAt: Date.now(), notOpen });
+      forms.put({ ...form, submission: null, dirty: true, changedAt: changeStamp(form), notOpen });
     };
   });
   notify({ form: entry.inspection_id });

@@ -1,0 +1,87 @@
+"""A tap on the phone is never lost: not to the page redrawing under the finger, not to a draft
+sync already on its way to the server when the tap is made."""
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from playwright.sync_api import expect
+
+from inspect_app.extensions import db
+from inspect_app.inspections.models import Inspection
+
+from ..helpers import filler_of
+from .pwa_helpers import answer, sign_in, wait_offline_ready
+
+
+def stored(inspection_id: int) -> Inspection:
+    db.session.expire_all()
+    return db.session.get(Inspection, inspection_id)
+
+
+def wait_for(page, condition, seconds: float = 15) -> None:
+    for _ in range(int(seconds * 20)):
+        if condition():
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("condition not met in time")
+
+
+# Resolves once the times' grid has been redrawn after another tab says it has synced (a message
+# on the app's channel, as every tab sends when its sync goes idle: the form then reloads what
+# the phone holds and draws the times anew).
+REDRAW_TIMES = """() => new Promise((resolve, reject) => {
+  const grid = document.getElementById("event-grid");
+  const seen = new MutationObserver(() => { seen.disconnect(); resolve(true); });
+  seen.observe(grid, { subtree: true, childList: true, attributes: true, characterData: true });
+  new BroadcastChannel("inspect-sync").postMessage("synced");
+  setTimeout(() => reject(new Error("the times were not redrawn")), 10000);
+})"""
+
+
+def test_a_visit_time_tapped_while_the_times_are_redrawn_is_recorded(new_mobile_context, first):
+    """The shopper's finger is on 取号 when the form redraws its times (a sync has just
+    finished): once the finger lifts, is the time recorded — on the phone and on the server?"""
+    inspection = first("mystery_visit")
+    page = new_mobile_context().new_page()
+    sign_in(page, inspection.assignee.username, f"/tasks/{inspection.id}")
+    wait_offline_ready(page)
+    button = page.locator('#event-grid [data-event="ticket"]')
+    box = button.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    assert page.evaluate(REDRAW_TIMES)
+    page.mouse.up()
+    expect(page.locator('[data-event-cell="ticket"]')).to_have_class(re.compile(r"\bset\b"))
+    expect(button).to_be_disabled()
+    wait_for(page, lambda: "ticket" in (stored(inspection.id).events or {}))
+
+
+def test_an_answer_tapped_while_its_draft_is_being_sent_reaches_the_server(new_mobile_context,
+                                                                            first):
+    """The phone's clock reads the same millisecond throughout (a coarse clock, or a tap in the
+    very millisecond the sync read the form): an answer tapped while the draft holding the
+    previous one is on its way is not taken for sent — it reaches the server too."""
+    inspection = first("spot_check")
+    items = [i.to_document() for i in inspection.form_items()]
+    one, two = [i for i in items if i["response_type"] == "pass_fail"
+                and i["photo_rule"] != "required"][:2]
+    page = new_mobile_context().new_page()
+    sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
+    wait_offline_ready(page)
+    page.clock.set_fixed_time(datetime.now(UTC))
+    held = []  # the first draft sent is held on its way; any later one goes through
+
+    def hold_first(route):
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/api/v1/inspections/*/draft", hold_first)
+    answer(page, one)
+    wait_for(page, lambda: held)  # the draft with the first answer is on its way ...
+    answer(page, two)             # ... when the second is tapped
+    expect(page.locator(f"#item-{two['code']} button[aria-pressed=true]")).to_have_text("合格")
+    held[0].continue_()
+    wait_for(page, lambda: {one["code"], two["code"]} <= set(stored(inspection.id).draft or {}))

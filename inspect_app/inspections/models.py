@@ -136,7 +136,11 @@ class Inspection(TimestampMixin, db.Model):
     status: Mapped[InspectionStatus] = mapped_column(enum_column(InspectionStatus),
                                                      nullable=False,
                                                      default=InspectionStatus.assigned)
-    outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("org_units.id"), nullable=False)
+    #: ``active_history`` here and on ``submitted_at``: changed on a row not loaded, the old
+    #: value is read first, so the ranking figures of the outlet and month it leaves are
+    #: recomputed too (watchlist/period_scores.py).
+    outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("org_units.id"), nullable=False,
+                                           active_history=True)
     #: The person who fills it in (self-check, spot check, mystery visit)…
     assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     #: …or the peer-check team whose members may fill it in.
@@ -160,7 +164,7 @@ class Inspection(TimestampMixin, db.Model):
     #: Every UPDATE checks and bumps ``version``: two writers can never both win.
     __mapper_args__ = {"version_id_col": version}
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     #: Submitted after ``due_end`` (the bank's date): late work is accepted, and marked 逾期.
     #: Decided at the first submission; a correction after a return keeps it.
@@ -354,9 +358,13 @@ class Finding(TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     inspection_id: Mapped[int] = mapped_column(sa.ForeignKey("inspections.id"), nullable=False)
+    #: ``active_history`` on the three that place it in the failed items' counts (outlet,
+    #: item, day): changed on a row not loaded, the count it leaves is recomputed too.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False,
+                                                 active_history=True)
     outlet_id: Mapped[int] = mapped_column(sa.ForeignKey("org_units.id"), nullable=False,
-                                           index=True)
-    item_code: Mapped[str] = mapped_column(sa.String(32), nullable=False)
+                                           index=True, active_history=True)
+    item_code: Mapped[str] = mapped_column(sa.String(32), nullable=False, active_history=True)
     #: Snapshot of the standard's wording, for lists and PDFs.
     item_text: Mapped[str] = mapped_column(sa.Text, nullable=False)
     severity: Mapped[str] = mapped_column(sa.String(16), nullable=False)

@@ -55,9 +55,13 @@ class OrgUnit(TimestampMixin, db.Model):
     #: Stable business code, unique across the bank (e.g. ``TS-LB-03``).
     code: Mapped[str] = mapped_column(sa.String(32), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(sa.String(100), nullable=False)
-    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("org_units.id"))
+    #: ``active_history`` on both: a unit moved while not loaded still has the figures of the
+    #: sub-branch (and branch) it leaves recomputed (watchlist/period_scores.py).
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("org_units.id"),
+                                                  active_history=True)
     #: Materialised path of ids, ``/root/…/self/``.
-    path: Mapped[str] = mapped_column(sa.String(255), nullable=False, default="", index=True)
+    path: Mapped[str] = mapped_column(sa.String(255), nullable=False, default="", index=True,
+                                      active_history=True)
     #: 城区/县域/远郊 — the seed assigns repair duties differently by area.
     area_type: Mapped[AreaType | None] = mapped_column(enum_column(AreaType))
     address: Mapped[str | None] = mapped_column(sa.String(255))

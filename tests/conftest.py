@@ -434,6 +434,14 @@ def next_quarter() -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
+def mid_quarter_fortnight() -> tuple[date, date]:
+    """The 1st to the 15th of this quarter's second month: a window inside this quarter,
+    whatever day it is (a task rescheduled within its campaign's period)."""
+    first = this_quarter()[0]
+    start = date(first.year, first.month + 1, 1)
+    return start, start + timedelta(days=14)
+
+
 def last_month() -> tuple[date, date]:
     """The first and last day of last month: a whole month of the demo's history (six months
     drawn back from the day it is seeded), whatever day that is."""

@@ -3,7 +3,7 @@ manager reassigns (改派), reschedules (改期) or cancels (取消) it with a r
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from inspect_app.inspections.models import Inspection, InspectionStatus, Inspect
 from inspect_app.inspections.views import TASKS_PER_PAGE
 from inspect_app.orgs.models import OrgUnit
 
-from ..conftest import this_quarter
+from ..conftest import mid_quarter_fortnight, this_quarter
 
 
 def _user(username: str) -> User:
@@ -144,9 +144,7 @@ def test_a_manager_reassigns_reschedules_and_cancels_a_task(client, manager, fir
     assert entry.reason == "原检查员休假" and entry.after["assignee_id"] == _user(other).id
     assert entry.actor_name and entry.actor_id == _user("fwgl").id
 
-    first_day = this_quarter()[0]  # the 1st to the 15th of the quarter's second month
-    due_start = date(first_day.year, first_day.month + 1, 1)
-    due_end = due_start + timedelta(days=14)
+    due_start, due_end = mid_quarter_fortnight()
     response = _post(client, _url(task, "reschedule"), {
         "due_start": due_start.isoformat(), "due_end": due_end.isoformat(),
         "reason": "配合网点装修"})

@@ -20,7 +20,7 @@ from inspect_app.inspections.models import (
 )
 from inspect_app.orgs.models import OrgKind, OrgUnit
 
-from ..conftest import next_quarter, this_quarter
+from ..conftest import mid_quarter_fortnight, next_quarter, this_quarter
 
 
 def inspections(campaign_id: int, mode: Mode) -> list[Inspection]:
@@ -150,11 +150,10 @@ def test_reassign_cancel_and_reschedule_are_audited_with_reasons(client, api, fi
     moved = client.post(f"/api/v1/inspections/{spot.id}/reassign",
                         json={"assignee_id": other.id, "reason": "原检查员休假"}, headers=headers)
     assert moved.status_code == 200, moved.get_json()
-    start = this_quarter()[0]  # the 1st to the 15th of the quarter's second month
-    due_start = date(start.year, start.month + 1, 1)
+    due_start, due_end = mid_quarter_fortnight()
     rescheduled = client.post(f"/api/v1/inspections/{spot.id}/reschedule",
                               json={"due_start": due_start.isoformat(),
-                                    "due_end": (due_start + timedelta(days=14)).isoformat(),
+                                    "due_end": due_end.isoformat(),
                                     "reason": "网点装修延期"}, headers=headers)
     assert rescheduled.status_code == 200, rescheduled.get_json()
     cancelled = client.post(f"/api/v1/inspections/{spot.id}/cancel",

@@ -21,17 +21,17 @@ def test_rankings_step_back_to_an_earlier_month_and_forward_again(client, login,
     today = local_today()
     current = client.get("/manage/rankings?kind=month").get_data(as_text=True)
     first_of_month = today.replace(day=1)
-    last_month = first_of_month - timedelta(days=1)
-    assert links(current) == {"prev": f"/manage/rankings?kind=month&day={last_month}"}
+    month_before = first_of_month - timedelta(days=1)  # its last day
+    assert links(current) == {"prev": f"/manage/rankings?kind=month&day={month_before}"}
     assert f'<input type="date" name="day" value="{today}" max="{today}" required>' in current
 
-    earlier = client.get(f"/manage/rankings?kind=month&day={last_month}").get_data(as_text=True)
-    assert f"排名 · {last_month.year}年{last_month.month}月</h1>" in earlier
-    before = last_month.replace(day=1) - timedelta(days=1)
+    earlier = client.get(f"/manage/rankings?kind=month&day={month_before}").get_data(as_text=True)
+    assert f"排名 · {month_before.year}年{month_before.month}月</h1>" in earlier
+    before = month_before.replace(day=1) - timedelta(days=1)
     assert links(earlier) == {"prev": f"/manage/rankings?kind=month&day={before}",
                               "next": f"/manage/rankings?kind=month&day={first_of_month}"}
     # the kind tabs keep the day: 按季度 shows the quarter of the month being read
-    assert f'href="/manage/rankings?kind=quarter&amp;day={last_month}"' in earlier
+    assert f'href="/manage/rankings?kind=quarter&amp;day={month_before}"' in earlier
 
 
 def test_bulletin_of_an_earlier_week_from_a_date(client, login, demo):

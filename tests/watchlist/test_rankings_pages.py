@@ -92,13 +92,11 @@ def tied_month(demo) -> str:
     (the ranking figures follow, as on any change of a total)."""
     from decimal import Decimal
 
-    from inspect_app.i18n import bank_midnight, local_today
+    from inspect_app.i18n import bank_midnight
     from inspect_app.inspections.models import Inspection
     from inspect_app.watchlist.period_scores import period_end, period_start
 
-    start = period_start("month", local_today())
-    for _ in range(2):
-        start = period_start("month", start - timedelta(days=1))
+    start = period_start("month", FIRST - timedelta(days=1))  # the month before last
     end = period_end("month", start)
     lubei = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB"))
     results = db.session.scalars(sa.select(Inspection).join(

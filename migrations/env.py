@@ -31,6 +31,28 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+# A migration that changes how the stored per-period figures (rankings, trends, bulletins) are
+# computed does not recompute them itself: the application's ``rebuild`` is written for the
+# newest schema, not for the one a migration half-way up the chain sees. It asks for it —
+# ``op.get_context().config.attributes["rebuild_period_figures"] = True`` — and the figures are
+# recomputed once, here, after the last migration, in the same transaction.
+REBUILD_FIGURES = "rebuild_period_figures"
+REBUILD_LATER = ("Per-period figures not recomputed: the database is not at the newest "
+                 "revision. Once it is, run: flask --app inspect_app watchlist rebuild-scores")
+
+
+def rebuild_figures_if_asked(connection):
+    if not config.attributes.pop(REBUILD_FIGURES, False):
+        return
+    if set(context.get_context().get_current_heads()) != set(context.script.get_heads()):
+        logger.warning(REBUILD_LATER)
+        return
+    from inspect_app.watchlist.period_scores import rebuild
+
+    rows = rebuild(connection)
+    logger.info("Per-period figures recomputed: %d rows.", rows)
+
+
 def run_migrations_offline():
     """Emit SQL to stdout without a database connection (``flask db upgrade --sql``)."""
     context.configure(url=config.get_main_option("sqlalchemy.url"),
@@ -38,6 +60,9 @@ def run_migrations_offline():
                       render_item=render_item)
     with context.begin_transaction():
         context.run_migrations()
+    if config.attributes.pop(REBUILD_FIGURES, False):
+        logger.warning(REBUILD_LATER.replace("the database is not at the newest revision",
+                                             "SQL written, not run"))
 
 
 def run_migrations_online():
@@ -61,6 +86,11 @@ def run_migrations_online():
                           **conf_args)
         with context.begin_transaction():
             context.run_migrations()
+            rebuild_figures_if_asked(connection)
+        # SQLite's DDL is not transactional: Alembic commits each migration on its own, and
+        # the figures' rebuild still sits in the transaction its first statement began.
+        if connection.in_transaction():
+            connection.commit()
 
 
 if context.is_offline_mode():

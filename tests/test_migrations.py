@@ -209,6 +209,32 @@ def test_upgrade_gives_cancelled_tasks_the_reason_their_planner_gave(app, demo):
     assert stored == {ids["a"]: "网点装修，本期不检查", ids["b"]: None}
 
 
+def test_figures_are_recomputed_once_the_upgrade_reaches_the_newest_revision(app, demo, capfd):
+    """0017 changes how the stored per-period figures are computed (means rounded half up): are
+    they recomputed by the application's code only once the database has the newest schema that
+    code is written for — an upgrade stopping short leaving them as they were and saying what
+    to run, an upgrade through 0017 to the newest revision making them right?"""
+    from inspect_app.watchlist.period_scores import differences
+
+    spoil = sa.text("UPDATE period_scores SET inspections = inspections + 1000")
+    spoiled = sa.text("SELECT count(*) FROM period_scores WHERE inspections >= 1000")
+    db.session.remove()
+    downgrade(revision="0016_after_photos_of_a_fix")
+    with db.engine.begin() as conn:
+        rows = conn.execute(spoil).rowcount
+    assert rows > 0
+    capfd.readouterr()
+    upgrade(revision="0017_means_rounded_half_up")
+    with db.engine.connect() as conn:
+        assert conn.execute(spoiled).scalar() == rows
+    assert "Per-period figures not recomputed" in capfd.readouterr().err
+    downgrade(revision="0016_after_photos_of_a_fix")
+    upgrade()
+    with db.engine.connect() as conn:
+        assert conn.execute(spoiled).scalar() == 0
+        assert differences(conn) == []
+
+
 def test_upgrading_a_database_that_does_not_exist_says_so_in_one_line(tmp_path):
     """`flask db upgrade` against a PostgreSQL database nobody created: one line saying it
     cannot connect, why and what to check (createdb), exit 5 as every command that cannot

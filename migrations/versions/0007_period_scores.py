@@ -68,10 +68,9 @@ def upgrade():
         batch_op.create_index('ix_findings_item_code_created_at', ['item_code', 'created_at'],
                               unique=False)
 
-    # Backfill with the application's own computation, so stored and kept rows agree.
-    from inspect_app.watchlist.period_scores import rebuild
-
-    rebuild(op.get_bind())
+    # Filled with the application's own computation, so stored and kept rows agree: once the
+    # upgrade has reached the newest revision (migrations/env.py).
+    op.get_context().config.attributes["rebuild_period_figures"] = True
 
 
 def downgrade():

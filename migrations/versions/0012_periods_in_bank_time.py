@@ -6,9 +6,9 @@ Create Date: 2026-11-29 19:00:00
 
 Weeks, months and quarters begin at the bank's midnight (Asia/Shanghai unless configured), not
 at UTC midnight: a submission at 01:00 Beijing time on the 1st counts in that month. The stored
-figures are recomputed once here. No schema change: a downgrade leaves the figures as they are
-(``flask --app inspect_app watchlist rebuild-scores`` recomputes them with whatever code is
-running).
+figures are recomputed once, when the upgrade ends. No schema change: a downgrade leaves the
+figures as they are (``flask --app inspect_app watchlist rebuild-scores`` recomputes them with
+whatever code is running).
 """
 from alembic import op
 
@@ -19,9 +19,8 @@ depends_on = None
 
 
 def upgrade():
-    from inspect_app.watchlist.period_scores import rebuild
-
-    rebuild(op.get_bind())
+    # recomputed once the upgrade has reached the newest revision (migrations/env.py)
+    op.get_context().config.attributes["rebuild_period_figures"] = True
 
 
 def downgrade():

@@ -4,11 +4,11 @@ Revision ID: 0017_means_rounded_half_up
 Revises: 0016_after_photos_of_a_fix
 Create Date: 2026-11-30 12:00:00
 
-The per-period figures (rankings, trends, bulletins) rounded their means with binary floats:
-a mean of exactly 97.005 was stored as 97.00, while the scoring engine rounds half up to
-97.01. They are now computed exactly and rounded half up; the stored rows are recomputed once
-here. No schema change: a downgrade leaves the figures as they are (``flask --app inspect_app
-watchlist rebuild-scores`` recomputes them with whatever code is running).
+The per-period figures (rankings, trends, bulletins) rounded their means with binary floats: a
+mean of exactly 97.005 was stored as 97.00, while the scoring engine rounds half up to 97.01.
+They are now computed exactly and rounded half up; the stored rows are recomputed once, at the
+end of the upgrade. No schema change: a downgrade leaves the figures as they are (``flask --app
+inspect_app watchlist rebuild-scores`` recomputes them with whatever code is running).
 """
 from alembic import op
 
@@ -19,9 +19,8 @@ depends_on = None
 
 
 def upgrade():
-    from inspect_app.watchlist.period_scores import rebuild
-
-    rebuild(op.get_bind())
+    # recomputed once the upgrade has reached the newest revision (migrations/env.py)
+    op.get_context().config.attributes["rebuild_period_figures"] = True
 
 
 def downgrade():

@@ -20,6 +20,11 @@ export const outbox = () => idb.getAll("outbox");
 // unless the server's copy shows the task submitted from another device (see below).
 // ``refused``: the server has just refused this phone's work for the task as closed.
 export async function rememberServerCopy(inspection, user, { refused = false } = {}) {
+  // A copy older than one the phone has already had (the service worker's cached answer when
+  // offline, a read that crossed a draft's save): the server's version only ever grows, so it
+  // tells nothing new — and taken, it would put back answers changed and synced since.
+  const held = await getForm(inspection.id);
+  if (stale(inspection, held)) return held;
   if (SUBMITTED.includes(inspection.status)) {
     const settled = await settleSubmittedElsewhere(inspection, user, refused);
     if (settled) {
@@ -29,6 +34,7 @@ export async function rememberServerCopy(inspection, user, { refused = false } =
   }
   let reopened = false;
   const record = await idb.update("forms", inspection.id, (old) => {
+    if (stale(inspection, old)) return undefined;
     // the server shows it to this person (again): it is theirs, whatever was noted before
     const next = { id: inspection.id, findings: {}, dirty: false, submission: null, conflict: null, ...old, user, inspection, gone: false };
     const localWork = old && (old.dirty || old.conflict || (old.submission && old.submission.state !== "done"));
@@ -56,6 +62,9 @@ export async function rememberServerCopy(inspection, user, { refused = false } =
   notify({ form: inspection.id });
   return record;
 }
+
+const stale = (inspection, held) => Boolean(held && held.inspection && typeof held.version === "number"
+  && typeof inspection.version === "number" && inspection.version < held.version);
 
 // the states of a task whose submission the server holds
 export const SUBMITTED = ["submitted", "final"];

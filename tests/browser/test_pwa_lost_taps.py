@@ -85,3 +85,35 @@ def test_an_answer_tapped_while_its_draft_is_being_sent_reaches_the_server(new_m
     expect(page.locator(f"#item-{two['code']} button[aria-pressed=true]")).to_have_text("合格")
     held[0].continue_()
     wait_for(page, lambda: {one["code"], two["code"]} <= set(stored(inspection.id).draft or {}))
+
+
+# Whether the phone holds changes of the form not yet on the server (read from its IndexedDB).
+HELD_DIRTY = """(id) => new Promise((resolve, reject) => {
+  const opened = indexedDB.open("inspect-pwa");
+  opened.onerror = () => reject(opened.error);
+  opened.onsuccess = () => {
+    const read = opened.result.transaction("forms").objectStore("forms").get(id);
+    read.onsuccess = () => { resolve(Boolean(read.result && read.result.dirty)); opened.result.close(); };
+    read.onerror = () => reject(read.error);
+  };
+})"""
+
+
+def test_an_answer_synced_is_still_there_after_reloading_offline(new_mobile_context, first):
+    """An inspector's answer reaches the server; then the network goes and the page is loaded
+    again (the phone killed the tab): is the answer still there — not put back to the copy of
+    the form the phone kept from when it was opened?"""
+    inspection = first("spot_check")
+    items = [i.to_document() for i in inspection.form_items()]
+    item = next(i for i in items if i["response_type"] == "pass_fail"
+                and i["photo_rule"] != "required")
+    page = new_mobile_context().new_page()
+    sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
+    wait_offline_ready(page)
+    answer(page, item)
+    wait_for(page, lambda: item["code"] in (stored(inspection.id).draft or {}))
+    wait_for(page, lambda: not page.evaluate(HELD_DIRTY, inspection.id))  # taken for sent
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.locator(f"#item-{item['code']} button[aria-pressed=true]")).to_have_text("合格")
+    expect(page.locator("#form-progress-label")).to_contain_text("已填 1/")

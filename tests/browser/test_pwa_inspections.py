@@ -461,23 +461,20 @@ def test_the_menus_pages_work_offline_even_if_never_opened(new_mobile_context, s
     page = context.new_page()
     sign_in(page, username, f"/tasks/{inspection_id}")
     wait_offline_ready(page)
-    page.wait_for_function("""async () => {
-        const cache = await caches.open("inspect-runtime-v1");
-        return Boolean(await cache.match("/tasks")) && Boolean(await cache.match("/results"));
-    }""", timeout=15000)
-    context.set_offline(True)
-    try:
-        page.goto("/tasks")
-    except Exception as error:  # seen twice in many runs, under load: say what the phone held
-        context.set_offline(False)
-        held = context.new_page()
-        held.goto("/login")
-        raise AssertionError(f"{error}\nkept: " + held.evaluate("""async () => {
+    # polled with evaluate(), which waits for the promise: wait_for_function would take the
+    # promise itself for a truthy answer and return at once (and, under load, go offline
+    # before the worker has kept the pages)
+    for _ in range(150):
+        if page.evaluate("""async () => {
             const cache = await caches.open("inspect-runtime-v1");
-            const workers = await navigator.serviceWorker.getRegistrations();
-            return JSON.stringify({pages: (await cache.keys()).map((r) => r.url),
-                                   workers: workers.map((w) => w.active && w.active.state)});
-        }""")) from error
+            return Boolean(await cache.match("/tasks")) && Boolean(await cache.match("/results"));
+        }"""):
+            break
+        page.wait_for_timeout(100)
+    else:
+        raise AssertionError("the worker never kept 我的任务 and 检查结果")
+    context.set_offline(True)
+    page.goto("/tasks")
     expect(page.locator("h1")).to_have_text("我的任务")
     expect(page.locator(f'[data-task="{inspection_id}"]')).to_be_visible()
 

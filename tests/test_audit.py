@@ -91,6 +91,58 @@ def test_each_branch_reads_the_entries_of_its_own_units(app, client, api, demo):
     assert all(e["contents_hidden"] for e in entries("admin", "watchlist.evaluate"))
 
 
+@pytest.mark.parametrize("statement", ["UPDATE audit_entry_units SET org_path = '/9/'",
+                                       "DELETE FROM audit_entry_units"])
+def test_database_refuses_raw_changes_to_the_units_of_an_entry(org, statement):
+    """The units an entry is about are part of it: does the database refuse changing them?"""
+    entry = db.session.scalars(sa.select(AuditEntry)).first()
+    db.session.execute(sa.text("INSERT INTO audit_entry_units (entry_id, org_path) "
+                               "VALUES (:id, '/8/')"), {"id": entry.id})
+    with pytest.raises(DBAPIError):
+        db.session.execute(sa.text(statement))
+    db.session.rollback()
+
+
+def test_a_person_with_roles_in_two_branches_is_read_about_in_those_two_only(client, api, login,
+                                                                          demo):
+    """A shopper with roles in 唐山分行 and 北京分行: are the entries about them (their account,
+    their sign-ins) read by the administrators of those two branches — and not by a third
+    branch's, as if they were about the whole bank?"""
+    from inspect_app.auth.operations import create_user
+    from inspect_app.auth.permissions import Role
+    from inspect_app.demo.seed import DEMO_PASSWORD
+    from inspect_app.orgs.models import OrgKind, OrgUnit
+    from inspect_app.orgs.operations import create_unit
+
+    beijing = create_unit(kind=OrgKind.branch, code="BJ", name="北京分行")
+    shanghai = create_unit(kind=OrgKind.branch, code="SH", name="上海分行")
+    for code, unit in (("bj", beijing), ("sh", shanghai)):
+        create_user(username=f"{code}.admin", display_name=code, password=DEMO_PASSWORD,
+                    grants=[(Role.admin, unit)])
+    lubei = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB"))
+    shopper = create_user(username="smr.two", display_name="两地神秘人", password=DEMO_PASSWORD,
+                          grants=[(Role.mystery_shopper, lubei), (Role.mystery_shopper, beijing)])
+    db.session.commit()
+    assert client.post("/api/v1/auth/token", json={"username": "smr.two",
+                                                   "password": DEMO_PASSWORD}).status_code == 201
+
+    def about_the_shopper(username: str) -> list[dict]:
+        body = client.get(f"/api/v1/audit-entries?per_page=500&object_type=user"
+                          f"&object_id={shopper.id}", headers=api(username)).get_json()
+        return body["items"]
+
+    for reader in ("admin", "bj.admin"):
+        seen = about_the_shopper(reader)
+        assert {e["action"] for e in seen} >= {"user.create", "auth.login"}, reader
+        assert {(e["org_path"], tuple(e["org_paths"])) for e in seen} == {
+            ("", tuple(sorted([lubei.path, beijing.path])))}
+    assert about_the_shopper("sh.admin") == []
+    for reader, reads in (("bj.admin", True), ("sh.admin", False)):  # 操作审计, as a page
+        login(reader, DEMO_PASSWORD)
+        page = client.get("/manage/audit?actor=smr.two").get_data(as_text=True)
+        assert ("data-audit=" in page) is reads, reader
+
+
 def test_the_audit_log_page_shows_what_the_api_shows(client, login, api, demo):
     """操作审计 as a page: does an administrator read the same entries as the API, newest
     first and a page at a time, filter them, and see a result's contents withheld — while the

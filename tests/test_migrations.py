@@ -209,6 +209,40 @@ def test_upgrade_gives_cancelled_tasks_the_reason_their_planner_gave(app, demo):
     assert stored == {ids["a"]: "网点装修，本期不检查", ids["b"]: None}
 
 
+def test_upgrade_files_a_person_with_roles_in_two_branches_under_both(app, demo):
+    """Entries about a person with roles in two branches were filed as about the whole bank:
+    does the upgrade file them under the person's unit in each branch, as the app now records
+    them — and a downgrade put them back as they were?"""
+    from inspect_app.auth.operations import create_user
+    from inspect_app.auth.permissions import Role
+    from inspect_app.demo.seed import DEMO_PASSWORD
+    from inspect_app.orgs.models import OrgKind, OrgUnit
+    from inspect_app.orgs.operations import create_unit
+
+    beijing = create_unit(kind=OrgKind.branch, code="BJ", name="北京分行")
+    lubei = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB"))
+    person = create_user(username="smr.two", display_name="两地神秘人", password=DEMO_PASSWORD,
+                         grants=[(Role.mystery_shopper, lubei), (Role.mystery_shopper, beijing)])
+    db.session.commit()
+    about = sa.text("SELECT e.id, e.org_path, u.org_path FROM audit_entries e LEFT JOIN "
+                    "audit_entry_units u ON u.entry_id = e.id WHERE e.object_type = 'user' "
+                    "AND e.object_id = :id ORDER BY e.id, u.org_path")
+    with db.engine.connect() as conn:
+        recorded = conn.execute(about, {"id": str(person.id)}).all()
+    assert recorded and {(path, unit) for _, path, unit in recorded} == {
+        ("", lubei.path), ("", beijing.path)}
+    db.session.remove()
+    downgrade(revision="0019_watchlist_progress")
+    with db.engine.connect() as conn:
+        assert "audit_entry_units" not in sa.inspect(conn).get_table_names()
+        assert set(conn.execute(sa.text(
+            "SELECT org_path FROM audit_entries WHERE object_type = 'user' AND object_id = :id"),
+            {"id": str(person.id)}).scalars()) == {None}
+    upgrade()
+    with db.engine.connect() as conn:
+        assert conn.execute(about, {"id": str(person.id)}).all() == recorded
+
+
 def test_figures_are_recomputed_once_the_upgrade_reaches_the_newest_revision(app, demo, capfd):
     """0017 changes how the stored per-period figures are computed (means rounded half up): are
     they recomputed by the application's code only once the database has the newest schema that

@@ -13,7 +13,7 @@ from ..auth.models import User
 from ..auth.permissions import Permission
 from ..auth.session import current_user
 from ..errors import PermissionDenied
-from .models import AuditEntry
+from .models import SEVERAL, AuditEntry, AuditEntryUnit
 
 blp = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit-entries",
                 description="操作审计日志（只读）")
@@ -34,15 +34,19 @@ def shows_contents(entry: AuditEntry) -> bool:
     paths = current_user().scope_paths(Permission.inspections_read)
     if entry.org_path is None:  # about the whole bank (a watch-list evaluation, queue data)
         return any(path.count("/") == 2 for path in paths)  # a reader of a whole branch
-    return any(entry.org_path.startswith(p) for p in paths)
+    return any(unit.startswith(p) for unit in entry.org_paths for p in paths)
 
 
 def readable(by: User) -> sa.ColumnElement[bool]:
     """The entries ``by`` may read: those about the units of their audit scope, and those about
-    the whole bank (no unit). Another branch's entries are not theirs to see."""
+    the whole bank (no unit). Another branch's entries are not theirs to see — nor those about
+    a person with roles in it and in another branch, unless they are the reader's branch."""
     paths = by.scope_paths(Permission.audit_read)
+    several = sa.select(AuditEntryUnit.entry_id).where(
+        sa.or_(sa.false(), *[AuditEntryUnit.org_path.startswith(path) for path in paths]))
     return sa.or_(AuditEntry.org_path.is_(None),
-                  *[AuditEntry.org_path.startswith(path) for path in paths])
+                  *[AuditEntry.org_path.startswith(path) for path in paths],
+                  sa.and_(AuditEntry.org_path == SEVERAL, AuditEntry.id.in_(several)))
 
 
 class AuditEntrySchema(ma.Schema):
@@ -62,7 +66,10 @@ class AuditEntrySchema(ma.Schema):
         "description": "before/after 是否因含检查结果而对您隐藏"})
     reason = fields.String(allow_none=True)
     org_path = fields.String(allow_none=True, metadata={
-        "description": "所涉机构的路径（如 /1/4/27/）；null 表示全行（检查表、名单规则、命令行等）"})
+        "description": "所涉机构的路径（如 /1/4/27/）；null 表示全行（检查表、名单规则、命令行等）；"
+                       "空字符串表示涉及多个分行的机构（在多个分行都有角色的人员），见 org_paths"})
+    org_paths = fields.List(fields.String(), metadata={
+        "description": "所涉全部机构的路径：通常一个；涉及多个分行时每个分行一个；全行为空列表"})
     ip = fields.String(allow_none=True)
     request_id = fields.String(allow_none=True)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from ..db import JSONType, UTCDateTime, utcnow
 from ..errors import DomainError
@@ -34,10 +34,34 @@ class AuditEntry(db.Model):
     #: Free-text reason given by the user, where the action asks for one.
     reason: Mapped[str | None] = mapped_column(sa.Text)
     #: The org unit the entry is about, as its path (``/1/4/27/``): a reader of the log sees
-    #: the entries of their own units, and None (the whole bank) — see ``audit_path``.
+    #: the entries of their own units, and None (the whole bank) — see ``audit_paths``.
+    #: :data:`SEVERAL` when it is about units in several branches (a person with roles in
+    #: more than one), listed in ``units``: each of those branches reads it, no other.
     org_path: Mapped[str | None] = mapped_column(sa.String(255), index=True)
     ip: Mapped[str | None] = mapped_column(sa.String(64))
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
+
+    units: Mapped[list[AuditEntryUnit]] = relationship(order_by="AuditEntryUnit.org_path")
+
+    @property
+    def org_paths(self) -> list[str]:
+        """Every unit path the entry is about; empty for the whole bank."""
+        if self.org_path == SEVERAL:
+            return [unit.org_path for unit in self.units]
+        return [self.org_path] if self.org_path is not None else []
+
+
+#: ``AuditEntry.org_path`` of an entry about units in several branches (see its ``units``).
+SEVERAL = ""
+
+
+class AuditEntryUnit(db.Model):
+    """One of the units an entry is about, when they lie in several branches."""
+
+    __tablename__ = "audit_entry_units"
+
+    entry_id: Mapped[int] = mapped_column(sa.ForeignKey("audit_entries.id"), primary_key=True)
+    org_path: Mapped[str] = mapped_column(sa.String(255), primary_key=True, index=True)
 
 
 class AuditLogIsAppendOnly(DomainError):
@@ -47,5 +71,6 @@ class AuditLogIsAppendOnly(DomainError):
 @event.listens_for(Session, "before_flush")
 def _refuse_audit_changes(session: Session, flush_context, instances) -> None:
     for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, AuditEntry) and (obj in session.deleted or session.is_modified(obj)):
+        if isinstance(obj, (AuditEntry, AuditEntryUnit)) and (
+                obj in session.deleted or session.is_modified(obj)):
             raise AuditLogIsAppendOnly()

@@ -11,7 +11,7 @@ from typing import Any
 from flask import g, has_request_context, request
 
 from ..extensions import db
-from .models import AuditEntry
+from .models import SEVERAL, AuditEntry, AuditEntryUnit
 
 
 def _plain(value: Any) -> Any:
@@ -40,46 +40,53 @@ _UNIT_ATTRIBUTES = ("outlet", "unit", "scope_unit", "subbranch")
 _OWNER_ATTRIBUTES = ("inspection", "finding", "entry", "rectification_item")
 
 
-def audit_path(obj: Any) -> str | None:
-    """The org-unit path an entry is about, so each reader of the log sees the entries of
+def audit_paths(obj: Any) -> list[str]:
+    """The org-unit paths an entry is about, so each reader of the log sees the entries of
     their own units only (:func:`inspect_app.audit.api.readable`).
 
     The unit itself; the outlet of an inspection, photo, fix or appeal; the unit of a
     watch-list entry or of its follow-up; a campaign's scope; a team's sub-branch. For a person
-    (their account, sign-ins, tokens, report jobs) the narrowest unit holding all their roles.
-    None means the whole bank: checklists, rules, unknown names at sign-in, the command line.
+    (their account, sign-ins, tokens, report jobs) the narrowest unit holding all their roles —
+    in each branch they have roles in: one path per branch. Empty means the whole bank:
+    checklists, rules, unknown names at sign-in, the command line, a person without roles.
     """
     if obj is None:
-        return None
+        return []
     if isinstance(getattr(obj, "path", None), str) and hasattr(obj, "kind"):
-        return obj.path  # an org unit
+        return [obj.path]  # an org unit
     for name in _UNIT_ATTRIBUTES:
         unit = getattr(obj, name, None)
         if isinstance(getattr(unit, "path", None), str):
-            return unit.path
+            return [unit.path]
     for name in _OWNER_ATTRIBUTES:
         owner = getattr(obj, name, None)
         if owner is not None:
-            return audit_path(owner)
+            return audit_paths(owner)
     grants = getattr(obj, "grants", None)
     if grants is not None:  # a person
-        return common_path([grant.org_unit.path for grant in grants])
+        return paths_of_person([grant.org_unit.path for grant in grants])
     person = getattr(obj, "user", None) or getattr(obj, "created_by", None)
-    return audit_path(person) if person is not None else None
+    return audit_paths(person) if person is not None else []
 
 
-def common_path(paths: list[str]) -> str | None:
-    """The deepest unit path above (or equal to) every one of ``paths``; None without any, or
-    when they lie in different branches."""
-    if not paths:
-        return None
+def paths_of_person(paths: list[str]) -> list[str]:
+    """The deepest unit path above (or equal to) every one of ``paths`` in each branch, sorted:
+    ``["/1/4/", "/1/5/12/"]`` is one branch, ``["/1/", "/2/7/"]`` two."""
+    by_branch: dict[str, list[str]] = {}
+    for path in paths:
+        by_branch.setdefault(path.strip("/").split("/")[0], []).append(path)
+    return sorted(common_path(own) for own in by_branch.values())
+
+
+def common_path(paths: list[str]) -> str:
+    """The deepest unit path above (or equal to) every one of ``paths``, all in one branch."""
     parts = [path.strip("/").split("/") for path in paths]
     shared = []
     for level in zip(*parts):
         if len(set(level)) > 1:
             break
         shared.append(level[0])
-    return f"/{'/'.join(shared)}/" if shared else None
+    return f"/{'/'.join(shared)}/"
 
 
 def _actor(actor) -> tuple[int | None, str]:
@@ -110,10 +117,13 @@ def record(action: str, obj: Any = None, *, object_type: str | None = None,
         object_type = object_type or re.sub(r"(?<!^)(?=[A-Z])", "_", type(obj).__name__).lower()
         object_id = object_id if object_id is not None else obj.id
     actor_id, actor_name = _actor(actor)
+    paths = audit_paths(obj)
     entry = AuditEntry(
         action=action, object_type=object_type or "unknown", object_id=str(object_id),
         before=_plain(before), after=_plain(after), reason=reason,
-        actor_id=actor_id, actor_name=actor_name, org_path=audit_path(obj),
+        actor_id=actor_id, actor_name=actor_name,
+        org_path=(paths[0] if len(paths) == 1 else SEVERAL) if paths else None,
+        units=[AuditEntryUnit(org_path=path) for path in paths] if len(paths) > 1 else [],
         ip=request.remote_addr if has_request_context() else None,
         request_id=g.get("request_id") if has_request_context() else None,
     )

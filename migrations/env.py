@@ -7,7 +7,12 @@ from alembic import context
 from flask import current_app
 
 config = context.config
-if config.config_file_name:
+# The application has set up logging (inspect_app/logs.py: its one handler on the root logger,
+# LOG_FORMAT text or JSON): Alembic's lines go out through it like any other. alembic.ini's
+# logging is for Alembic run on its own; applied over the application's, it would replace its
+# handler, leaving the rest of the process logging in Alembic's format to a stream of its own.
+if config.config_file_name and not any(getattr(handler, "_inspect_app", False)
+                                       for handler in logging.getLogger().handlers):
     # Keep the application's loggers: Alembic's default would silence them.
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")

@@ -5,7 +5,7 @@
 import { getJSON, request } from "./api.js";
 import { bankDate, el, photoThumbs, start, t } from "./app.js";
 import { pagedList } from "./paged.js";
-import { prepare } from "./photos.js";
+import { NotAPhoto, prepare } from "./photos.js";
 import { uuid } from "./store.js";
 
 const $ = (x) => document.getElementById(x);
@@ -24,25 +24,36 @@ function card(item) {
       el("p", { class: "warn", role: "alert", "data-rect-held": item.id }, err.message));
     return true;
   };
-  const add = async (input, source) => {
+  // Photos go up one after another, in the order picked; 提交整改 waits for the last one, so a
+  // fix submitted while photos are still going up is sent with all of them.
+  let uploads = Promise.resolve();
+  let notUp = false;  // a photo of the last pick did not go up (said in ``error``)
+  const add = (input, source) => {
+    const files = Array.from(input.files || []);
+    input.value = "";
+    uploads = uploads.then(() => upload(files, source)).catch((e) => { notUp = true; fail(e.message); });
+    return uploads;
+  };
+  const upload = async (files, source) => {
     error.hidden = true;
-    for (const file of Array.from(input.files || [])) {
-      const { blob, facts } = await prepare(file, source);
-      const form = new FormData();
-      form.append("file", blob, "after.jpg");
-      form.append("client_id", uuid());
-      form.append("client_facts", JSON.stringify(facts));
+    notUp = false;
+    for (const file of files) {
       try {
+        const { blob, facts } = await prepare(file, source);  // refuses a file that is no picture
+        const form = new FormData();
+        form.append("file", blob, "after.jpg");
+        form.append("client_id", uuid());
+        form.append("client_facts", JSON.stringify(facts));
         const { data } = await request("POST", `/api/v1/rectification/items/${item.id}/photos`, { form });
         uploaded.push(data.id);
         thumbs.append(el("li", { class: "thumb" }, el("img", { src: URL.createObjectURL(blob), alt: item.item_code, width: "72", height: "72" }),
           el("span", { class: "badge ok" }, t("photo_uploaded"))));
       } catch (e) {
         if (refused(e)) break;
-        fail(navigator.onLine ? e.message : t("online_only"));
+        notUp = true;
+        fail(e instanceof NotAPhoto ? t("not_a_photo", { name: file.name }) : navigator.onLine ? e.message : t("online_only"));
       }
     }
-    input.value = "";
   };
   // the gallery takes several photos at once; the camera one at a time
   const picker = (label, source, capture) => el("label", { class: "button small photo-button" }, label,
@@ -79,16 +90,22 @@ function card(item) {
     el("label", {}, t("fix_note"), note),
     error,
     el("button", { type: "button", class: "primary wide", onclick: async (e) => {
+      const button = e.target;
+      button.disabled = true;
+      await uploads;
+      button.disabled = false;
+      // a photo did not go up while the fix waited: said, and not sent without it unless asked again
+      if (notUp && uploaded.length) { notUp = false; return; }
       if (!uploaded.length) return fail(t("need_after_photo"));
       if (note.value.trim().length < 2) return fail(t("need_note"));
-      e.target.disabled = true;
+      button.disabled = true;
       try {
         const { data } = await request("POST", `/api/v1/rectification/items/${item.id}/submit`, { json: { note: note.value.trim(), photo_ids: uploaded } });
         node.replaceChildren(el("h2", { class: "item-text" }, item.item_text), raised,
           el("p", { class: "flash", role: "status", "data-rect-state": "submitted" }, t("fix_submitted")), ...sent(data));
       } catch (err) {
         if (refused(err)) return;
-        e.target.disabled = false;
+        button.disabled = false;
         fail(navigator.onLine ? err.message : t("online_only"));
       }
     } }, t("submit_fix")));

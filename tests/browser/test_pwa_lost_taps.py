@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 from inspect_app.extensions import db
 from inspect_app.inspections.models import Inspection
 
-from ..helpers import filler_of
-from .pwa_helpers import answer, sign_in, wait_offline_ready
+from ..helpers import filler_of, submit_filled
+from .pwa_helpers import answer, outlet_manager_of, phone_photo, sign_in, wait_offline_ready
 
 
 def stored(inspection_id: int) -> Inspection:
@@ -117,3 +117,52 @@ def test_an_answer_synced_is_still_there_after_reloading_offline(new_mobile_cont
     page.reload()
     expect(page.locator(f"#item-{item['code']} button[aria-pressed=true]")).to_have_text("合格")
     expect(page.locator("#form-progress-label")).to_contain_text("已填 1/")
+
+
+def test_a_fix_submitted_while_its_photos_go_up_is_sent_with_all_of_them(new_mobile_context,
+                                                                          first, client, api):
+    """The outlet picks two after-photos from the gallery and taps 提交整改 while the second is
+    still going up: is the fix sent once both are up, with both — not with the first alone and
+    the second refused afterwards, with no word said?"""
+    import sqlalchemy as sa
+
+    from inspect_app.evidence.models import Photo
+    from inspect_app.rectification.models import RectificationItem, RectificationState
+
+    inspection = first("spot_check")
+    response = submit_filled(client, api(filler_of(inspection)), inspection.id, fail=("ENV-03",))
+    assert response.status_code == 200, response.get_json()
+    item = db.session.scalar(sa.select(RectificationItem).where(
+        RectificationItem.inspection_id == inspection.id, RectificationItem.item_code == "ENV-03"))
+    page = new_mobile_context(permissions=["geolocation"], geolocation={
+        "latitude": 39.63, "longitude": 118.18, "accuracy": 20}).new_page()
+    sign_in(page, outlet_manager_of(inspection), "/rectification")
+    posted = []  # the second photo is held on its way
+
+    def hold_second(route):
+        posted.append(route)
+        if len(posted) != 2:
+            route.continue_()
+
+    page.route(f"**/api/v1/rectification/items/{item.id}/photos", hold_second)
+    card = page.locator(f'[data-rect="{item.id}"]')
+    card.locator(f'[data-after-photo="{item.id}:gallery"]').set_input_files([
+        {"name": f"after{n}.jpg", "mimeType": "image/jpeg", "buffer": phone_photo(n)}
+        for n in (11, 12)])
+    wait_for(page, lambda: len(posted) == 2)
+    card.locator("textarea").fill("已更换破损座椅，撤下过期海报")
+    card.get_by_role("button", name="提交整改").click()
+    page.wait_for_timeout(300)  # the fix waits for the photo: nothing is sent yet
+    assert stored_item(item.id).state is RectificationState.open
+    posted[1].continue_()
+    expect(card).to_contain_text("已提交整改，等待验收")
+    assert stored_item(item.id).state is RectificationState.submitted
+    assert len(db.session.scalars(sa.select(Photo).where(
+        Photo.rectification_item_id == item.id)).all()) == 2
+
+
+def stored_item(item_id: int):
+    from inspect_app.rectification.models import RectificationItem
+
+    db.session.expire_all()
+    return db.session.get(RectificationItem, item_id)

@@ -262,13 +262,23 @@ export async function finishPhotoRemoval(entry) {
   notify({ form: entry.inspection_id });
 }
 
-export async function markPhotoUploaded(clientId, server) {
+// The server holds the photo now. Removed on the phone while it was going up (its record is
+// gone, its entry too), the server's copy is removed as well, queued like any removal: a photo
+// the person took back is never left on the server. Resolves with that removal, or null.
+export async function markPhotoUploaded(entry, server) {
+  let removal = null;
   await idb.tx(["photos", "outbox"], "readwrite", (photos, box) => {
-    const read = photos.get(clientId);
-    read.onsuccess = () => { if (read.result) photos.put({ ...read.result, uploaded: true, server }); };
-    box.delete(clientId);
+    const read = photos.get(entry.id);
+    read.onsuccess = () => {
+      if (read.result) { photos.put({ ...read.result, uploaded: true, server }); return; }
+      removal = { id: uuid(), kind: "unphoto", inspection_id: entry.inspection_id, photo_id: server.id,
+        item_code: entry.item_code, user: entry.user, created: Date.now(), error: null, attempts: 0 };
+      box.put(removal);
+    };
+    box.delete(entry.id);
   });
-  notify({});
+  notify(removal ? { form: entry.inspection_id } : {});
+  return removal;
 }
 
 // Queue a submission under a fresh Idempotency-Key; the form turns read-only at once.

@@ -235,7 +235,8 @@ async function uploadPhoto(entry) {
   form.append("purpose", photo.purpose || "before");
   form.append("client_facts", JSON.stringify(photo.facts || {}));
   const { data } = await request("POST", `/api/v1/inspections/${entry.inspection_id}/photos`, { form });
-  await store.markPhotoUploaded(photo.client_id, data);
+  const removal = await store.markPhotoUploaded(entry, data);
+  if (removal) await send(removal, () => removePhoto(removal));  // taken back while going up
 }
 
 // A photo removed from the form: one the server no longer has (removed already) is done too.

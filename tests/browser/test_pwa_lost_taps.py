@@ -11,7 +11,14 @@ from inspect_app.extensions import db
 from inspect_app.inspections.models import Inspection
 
 from ..helpers import filler_of, submit_filled
-from .pwa_helpers import answer, outlet_manager_of, phone_photo, sign_in, wait_offline_ready
+from .pwa_helpers import (
+    answer,
+    attach_photo,
+    outlet_manager_of,
+    phone_photo,
+    sign_in,
+    wait_offline_ready,
+)
 
 
 def stored(inspection_id: int) -> Inspection:
@@ -166,3 +173,43 @@ def stored_item(item_id: int):
 
     db.session.expire_all()
     return db.session.get(RectificationItem, item_id)
+
+
+def test_a_photo_taken_back_while_it_goes_up_is_not_left_on_the_server(new_mobile_context,
+                                                                        first):
+    """The inspector removes a photo (×, confirmed) while it is still going up: once the upload
+    has gone through, is it removed from the server too — not kept there as evidence of the
+    inspection though the phone no longer shows it?"""
+    import sqlalchemy as sa
+
+    from inspect_app.audit.models import AuditEntry
+    from inspect_app.evidence.models import Photo
+
+    inspection = first("spot_check")
+    items = [i.to_document() for i in inspection.form_items()]
+    code = next(i["code"] for i in items if i["photo_rule"] == "optional")
+    page = new_mobile_context(permissions=["geolocation"], geolocation={
+        "latitude": 39.63, "longitude": 118.18, "accuracy": 20}).new_page()
+    sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
+    wait_offline_ready(page)
+    since = db.session.scalar(sa.select(sa.func.max(AuditEntry.id)))
+    held = []
+    page.route(f"**/api/v1/inspections/{inspection.id}/photos",
+               lambda route: held.append(route) if not held else route.continue_())
+    attach_photo(page, code, "gallery", 21)
+    wait_for(page, lambda: held)  # on its way ...
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.locator(f"#item-{code} button.remove").click()  # ... when it is taken back
+    expect(page.locator(f"#item-{code} .thumb")).to_have_count(0)
+    held[0].continue_()
+
+    def audited() -> set[str]:  # what became of the photo on the server since
+        db.session.expire_all()
+        kept = db.session.scalar(sa.select(sa.func.count()).select_from(Photo).where(
+            Photo.inspection_id == inspection.id))
+        return set(db.session.scalars(sa.select(AuditEntry.action).where(
+            AuditEntry.id > since, AuditEntry.object_type == "photo"))) | (
+            {"kept"} if kept else set())
+
+    wait_for(page, lambda: audited() == {"photo.upload", "photo.delete"})
+    expect(page.locator(f"#item-{code} .thumb")).to_have_count(0)

@@ -309,24 +309,38 @@ function fixBox(item) {
     fixed || photoList(item.code, "after").count ? photoStrip(item, "after") : null);
 }
 
+// Photos being prepared (shrunk, and located: up to 4 s waiting for the position): answers and
+// notes tapped meanwhile are written to the phone at once, not held in memory behind them;
+// submitting waits for these as for any write.
+const preparing = new Set();
+
 async function addPhotos(item, input, source, purpose = "before") {
   const files = Array.from(input.files || []);
   input.value = "";
-  await write(async () => {
-    notPhotos.delete(`${item.code}:${purpose}`);
+  const key = `${item.code}:${purpose}`;
+  notPhotos.delete(key);
+  const job = (async () => {
     for (const file of files) {
       let prepared;
       try {
         prepared = await prepare(file, source);
       } catch (error) {
         if (!(error instanceof NotAPhoto)) throw error;
-        notPhotos.set(`${item.code}:${purpose}`, t("not_a_photo", { name: file.name }));
+        notPhotos.set(key, t("not_a_photo", { name: file.name }));
         continue;
       }
-      await store.addPhoto(id, item.code, prepared.blob, prepared.facts, user, purpose);
+      await write(async () => {
+        await store.addPhoto(id, item.code, prepared.blob, prepared.facts, user, purpose);
+        await reload();  // its thumbnail shows at once
+      });
     }
-    await reload();
-  });
+  })();
+  preparing.add(job);
+  try {
+    await job;
+  } finally {
+    preparing.delete(job);
+  }
   rerender(item);
   requestBackgroundSync();
   flush();
@@ -536,6 +550,7 @@ function renderStatus(entries = []) {
 
 // Queued after the changes being written, once: a second tap finds the submission queued.
 async function submit() {
+  await Promise.allSettled([...preparing]);
   if (await write(queueIfComplete)) {
     requestBackgroundSync();
     flush();

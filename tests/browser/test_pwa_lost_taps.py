@@ -213,3 +213,50 @@ def test_a_photo_taken_back_while_it_goes_up_is_not_left_on_the_server(new_mobil
 
     wait_for(page, lambda: audited() == {"photo.upload", "photo.delete"})
     expect(page.locator(f"#item-{code} .thumb")).to_have_count(0)
+
+
+# The note of an item as the phone holds it (read from its IndexedDB).
+HELD_NOTE = """([id, code]) => new Promise((resolve, reject) => {
+  const opened = indexedDB.open("inspect-pwa");
+  opened.onerror = () => reject(opened.error);
+  opened.onsuccess = () => {
+    const read = opened.result.transaction("forms").objectStore("forms").get(id);
+    read.onsuccess = () => {
+      const answer = read.result && read.result.answers && read.result.answers[code];
+      resolve(answer ? answer.note : null);
+      opened.result.close();
+    };
+    read.onerror = () => reject(read.error);
+  };
+})"""
+
+
+def test_a_note_typed_while_a_photo_is_prepared_is_kept_at_once(new_mobile_context, first):
+    """The phone is still finding out where a photo was taken (up to 4 s, indoors) when the
+    inspector types a note on another item: is the note written to the phone at once — not
+    held in memory until the photo is ready, and lost if the phone closes the tab meanwhile?"""
+    inspection = first("spot_check")
+    items = [i.to_document() for i in inspection.form_items()]
+    code = next(i["code"] for i in items if i["photo_rule"] == "optional")
+    other = next(i["code"] for i in items if i["code"] != code and i["response_type"] != "text")
+    context = new_mobile_context(permissions=["geolocation"], geolocation={
+        "latitude": 39.63, "longitude": 118.18, "accuracy": 20})
+    # no fix indoors: the phone waits its 4 s for a position
+    context.add_init_script("navigator.geolocation.getCurrentPosition = () => {};")
+    page = context.new_page()
+    sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
+    wait_offline_ready(page)
+    page.locator(f'[data-photo-input="{code}:gallery"]').set_input_files(
+        {"name": f"{code}.jpg", "mimeType": "image/jpeg", "buffer": phone_photo(31)})
+    box = page.locator(f"#item-{other}")
+    box.locator("details.note summary").click()
+    box.locator("textarea[data-note]").fill("灯箱一侧破损")
+    # the note as the phone holds it, and the photo's thumbnails, read in one go: the note is
+    # there while the photo is still being prepared (before, it waited the 4 s behind it)
+    read = ("async ([id, other, code]) => [await (" + HELD_NOTE + ")([id, other]), "
+            "document.querySelectorAll(`#item-${code} .thumb`).length]")
+    seen = []
+    wait_for(page, lambda: seen.append(page.evaluate(read, [inspection.id, other, code]))
+             or seen[-1][0])
+    assert seen[-1] == ["灯箱一侧破损", 0], seen[-1]
+    expect(page.locator(f"#item-{code} .thumb")).to_have_count(1, timeout=15000)

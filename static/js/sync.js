@@ -97,6 +97,7 @@ export function cleanAnswers(form) {
 
 async function syncDrafts() {
   const forms = (await store.allForms()).filter((f) => mine(f) && f.dirty && !f.submission && !f.conflict && !f.gone && f.inspection);
+  let resend = false;
   for (const form of forms) {
     const sentAt = form.changedAt;
     const body = { version: form.version, answers: cleanAnswers(form) };
@@ -119,13 +120,19 @@ async function syncDrafts() {
         const settled = Boolean(server && (server.status === "cancelled" || store.SUBMITTED.includes(server.status)));
         await store.patchForm(form.id, (f) => ({ ...f, dirty: false, draftError: settled ? null : { message: error.message, details: null } }));
       } else if (error.status === 409 && error.details && error.details.server) {
-        await store.patchForm(form.id, (f) => ({ ...f, conflict: error.details.server }));
-        emit("conflict", { form: form.id });
+        // The server's copy holds nothing the phone lacks — this phone's own save whose answer
+        // was lost on the way, or a planner's change of the window: sent again on its version,
+        // with no conflict of two copies for the person to settle. Anything else is one.
+        const server = error.details.server;
+        const held = await store.patchForm(form.id, (f) => (covers(f, server) ? { ...f, version: server.version } : { ...f, conflict: server }));
+        if (held && held.conflict) emit("conflict", { form: form.id });
+        else resend = true;
       } else {
         await store.patchForm(form.id, (f) => ({ ...f, draftError: { message: error.message, details: error.details } }));
       }
     }
   }
+  if (resend) scheduleDraftSync(0);
 }
 
 // An entry that met a write conflict waits the server's Retry-After before it is sent again:

@@ -260,3 +260,33 @@ def test_a_note_typed_while_a_photo_is_prepared_is_kept_at_once(new_mobile_conte
              or seen[-1][0])
     assert seen[-1] == ["灯箱一侧破损", 0], seen[-1]
     expect(page.locator(f"#item-{code} .thumb")).to_have_count(1, timeout=15000)
+
+
+def test_a_draft_saved_whose_answer_was_lost_is_no_conflict(new_mobile_context, first):
+    """The server saves the phone's draft but its answer never reaches the phone (the network
+    drops on the way back): on the next sync, is the draft simply sent again — not put to the
+    inspector as a conflict with "another device" whose copy is the phone's own?"""
+    inspection = first("spot_check")
+    items = [i.to_document() for i in inspection.form_items()]
+    one, two = [i for i in items if i["response_type"] == "pass_fail"
+                and i["photo_rule"] != "required"][:2]
+    page = new_mobile_context().new_page()
+    sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
+    wait_offline_ready(page)
+    lost = []
+
+    def save_then_drop(route):  # the first draft reaches the server; its answer does not
+        if lost:
+            route.continue_()
+            return
+        lost.append(route.fetch())
+        route.abort("connectionreset")
+
+    page.route("**/api/v1/inspections/*/draft", save_then_drop)
+    answer(page, one)
+    wait_for(page, lambda: one["code"] in (stored(inspection.id).draft or {}))
+    answer(page, two)
+    wait_for(page, lambda: {one["code"], two["code"]} <= set(stored(inspection.id).draft or {}))
+    expect(page.locator("#conflict")).to_be_hidden()
+    wait_for(page, lambda: not page.evaluate(HELD_DIRTY, inspection.id))
+    expect(page.locator("#conflict")).to_be_hidden()

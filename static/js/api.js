@@ -14,8 +14,13 @@ export class ApiError extends Error {
 // Offline, DNS failure, server unreachable: try again later.
 export class NetworkError extends Error {}
 
-export function setCsrf(token) { csrfToken = token; }
+let pageUser = null;  // who the page was made for
 
+export function setCsrf(token, username = null) { csrfToken = token; pageUser = username; }
+
+// A fresh token for the session the phone has now. A page made for one person whose session is
+// now another's (someone else signed in on this phone since) must not act in it: refused as
+// "sign in again" (401), which the sync bar says.
 export async function refreshSession() {
   let response;
   try {
@@ -25,6 +30,9 @@ export async function refreshSession() {
   }
   if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
   const body = await response.json();
+  if (pageUser && body.username !== pageUser) {
+    throw new ApiError(401, { error: { code: "signed_in_as_other", message: body.username } });
+  }
   csrfToken = body.csrf_token;
   return body;
 }

@@ -27,8 +27,23 @@ export function bankDate(moment) {
 export const RUNTIME_CACHE = "inspect-runtime-v1";
 const $ = (id) => document.getElementById(id);
 
-setCsrf(document.querySelector('meta[name="csrf-token"]')?.content || null);
+setCsrf(document.querySelector('meta[name="csrf-token"]')?.content || null, user);
 setUser(user);
+
+// The pages and API answers kept for offline use are the copies of whoever was signed in when
+// they were kept. Another person signed in on the same phone (a shared outlet phone), or the
+// sign-in page itself, drops them: nobody is shown another's tasks or results offline, and no
+// page of another's is left to sync in this one's session (see api.js, refreshSession). What
+// the phone holds of each person's own work (IndexedDB) stays theirs, shown to them alone.
+const OWNER = "inspect-runtime-owner";
+const cacheOwned = (async () => {
+  if (!("caches" in window)) return;
+  try {
+    if (localStorage.getItem(OWNER) === (user || "")) return;
+    await caches.delete(RUNTIME_CACHE);
+    localStorage.setItem(OWNER, user || "");
+  } catch (error) { console.warn("offline copies", error); }
+})();
 
 // Build DOM without innerHTML: el("p", {class: "x"}, "text", child…)
 export function el(tag, attrs = {}, ...children) {
@@ -89,6 +104,7 @@ const syncTime = (iso) => {
 // this covers the first visit, before the worker controls the page).
 export async function keepForOffline(urls) {
   if (!("caches" in window)) return;
+  await cacheOwned;
   const cache = await caches.open(RUNTIME_CACHE);
   await Promise.all(urls.map(async (url) => {
     try {
@@ -106,6 +122,7 @@ async function registerWorker() {
       if (event.data && event.data.type === "flush") flush();
     });
     if (user) {  // signed in: the menu's pages can now be kept for offline use
+      await cacheOwned;
       const registration = await navigator.serviceWorker.ready;
       registration.active?.postMessage({ type: "keep-pages" });
     }

@@ -290,3 +290,76 @@ def test_a_draft_saved_whose_answer_was_lost_is_no_conflict(new_mobile_context, 
     expect(page.locator("#conflict")).to_be_hidden()
     wait_for(page, lambda: not page.evaluate(HELD_DIRTY, inspection.id))
     expect(page.locator("#conflict")).to_be_hidden()
+
+
+KEPT_TASKS_PAGE = """async () => {
+  const kept = await (await caches.open("inspect-runtime-v1")).match("/tasks");
+  return kept ? await kept.text() : null;
+}"""
+
+
+def kept_tasks_page(page, seconds: float = 15) -> str:
+    """The 我的任务 page the phone keeps for offline use, once it has one."""
+    for _ in range(int(seconds * 10)):
+        kept = page.evaluate(KEPT_TASKS_PAGE)
+        if kept:
+            return kept
+        page.wait_for_timeout(100)
+    raise AssertionError("the phone kept no 我的任务 page")
+
+
+def test_the_next_person_on_a_shared_phone_never_sees_the_last_ones_pages(new_mobile_context,
+                                                                          first):
+    """An outlet's phone is shared: one inspector uses 我的任务, signs out from the home page and
+    another signs in. Offline, does 我的任务 show the second person's page — not the first's,
+    with the first's tasks, acting in the second's session?"""
+    from .pwa_helpers import DEMO_PASSWORD
+
+    inspection = first("spot_check")
+    first_person = filler_of(inspection)
+    second_person = "jc.fenhang1" if first_person != "jc.fenhang1" else "jc.fenhang2"
+    page = new_mobile_context().new_page()
+    sign_in(page, first_person, "/tasks")
+    page.wait_for_selector("html[data-offline-ready]", state="attached", timeout=15000)
+    assert f'content="{first_person}"' in kept_tasks_page(page)
+    page.goto("/")
+    page.get_by_role("button", name="退出").click()
+    page.wait_for_url("**/login")
+    page.get_by_label("用户名").fill(second_person)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/")
+    kept = kept_tasks_page(page)
+    assert f'content="{second_person}"' in kept and f'content="{first_person}"' not in kept
+    page.context.set_offline(True)
+    page.goto("/tasks")
+    expect(page.locator('meta[name="app-user"]')).to_have_attribute("content", second_person)
+    expect(page.locator(f'[data-task="{inspection.id}"]')).to_have_count(0)
+
+
+def test_a_page_made_for_one_person_does_not_act_in_anothers_session(new_mobile_context, first):
+    """A form page open for one inspector while, in another tab, they sign out and someone else
+    signs in on the same phone: an answer tapped on the old page is not sent in the new person's session — the sync
+    bar asks to sign in again, and the answer stays on the phone."""
+    from .pwa_helpers import DEMO_PASSWORD
+
+    inspection = first("spot_check")
+    items = [i.to_document() for i in inspection.form_items()]
+    item = next(i for i in items if i["response_type"] == "pass_fail"
+                and i["photo_rule"] != "required")
+    context = new_mobile_context()
+    page = context.new_page()
+    sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
+    wait_offline_ready(page)
+    other = context.new_page()  # the first person signed out and the next signed in
+    other.goto("/")
+    other.get_by_role("button", name="退出").click()
+    other.wait_for_url("**/login")
+    other.get_by_label("用户名").fill("fwgl")
+    other.get_by_label("密码").fill(DEMO_PASSWORD)
+    other.get_by_role("button", name="登录").click()
+    other.wait_for_url("**/")
+    answer(page, item)
+    expect(page.locator("#sync-error")).to_contain_text("登录", timeout=15000)
+    assert item["code"] not in (stored(inspection.id).draft or {})
+    assert page.evaluate(HELD_DIRTY, inspection.id)  # kept on the phone, to send when signed in

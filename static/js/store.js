@@ -197,8 +197,9 @@ export async function setEvent(id, name, iso) {
 
 // The server no longer shows this task to this person (given to someone else, or out of their
 // reach): nothing held for it will be uploaded, and it is no error to fix. Its answers and photos
-// stay on the phone until the person lets them go.
-export const markGone = (id) => patchForm(id, (f) => ({ ...f, gone: true, dirty: false, draftError: null }));
+// stay on the phone until the person lets them go — still marked unsent (``dirty``): should the
+// task come back to them, the server's copy does not replace what only the phone holds.
+export const markGone = (id) => patchForm(id, (f) => ({ ...f, gone: true, draftError: null }));
 
 export async function patchForm(id, fn) {
   const record = await idb.update("forms", id, fn);

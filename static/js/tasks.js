@@ -3,7 +3,7 @@
 import { ApiError, getJSON } from "./api.js";
 import { bankToday, el, keepForOffline, lateTag, start, t, user } from "./app.js";
 import * as store from "./store.js";
-import { GONE, isClosed } from "./sync.js";
+import { GONE, flush, isClosed } from "./sync.js";
 
 const $ = (x) => document.getElementById(x);
 const OPEN = ["assigned", "in_progress", "returned"];
@@ -125,6 +125,9 @@ async function prefetch(tasks) {
     }
   };
   await Promise.all([worker(), worker(), worker()]);
+  // a task back with this person (given to someone else, then back) may hold answers only the
+  // phone has: they go up now, not at the next timed sync
+  flush();
   if (navigator.serviceWorker) {
     await navigator.serviceWorker.ready;
     await keepForOffline(["/tasks", ...open.flatMap((task) => [`/tasks/${task.id}`, `/api/v1/inspections/${task.id}`])]);

@@ -363,3 +363,40 @@ def test_a_page_made_for_one_person_does_not_act_in_anothers_session(new_mobile_
     expect(page.locator("#sync-error")).to_contain_text("登录", timeout=15000)
     assert item["code"] not in (stored(inspection.id).draft or {})
     assert page.evaluate(HELD_DIRTY, inspection.id)  # kept on the phone, to send when signed in
+
+
+def test_answers_held_while_a_task_was_elsewhere_survive_its_return(new_mobile_context, first,
+                                                                     client, api):
+    """Offline, an inspector answers two items; meanwhile the planner gives the task to someone
+    else, and later gives it back. Are the two answers — which only the phone ever had — still
+    there when it returns, and then sent, not replaced by the server's copy without them?"""
+    import sqlalchemy as sa
+
+    from inspect_app.auth.models import User
+
+    from .test_pwa_cancelled import reassign_away
+
+    inspection = first("spot_check")
+    username = filler_of(inspection)
+    items = [i.to_document() for i in inspection.form_items()]
+    one, two = [i for i in items if i["response_type"] == "pass_fail"
+                and i["photo_rule"] != "required"][:2]
+    page = new_mobile_context().new_page()
+    sign_in(page, username, f"/tasks/{inspection.id}")
+    wait_offline_ready(page)
+    page.context.set_offline(True)
+    answer(page, one)
+    answer(page, two)
+    reassign_away(client, api, inspection.id, username)
+    page.context.set_offline(False)
+    page.locator("#sync-now").click()
+    expect(page.locator("#gone-note")).to_be_visible(timeout=15000)
+
+    back = client.post(f"/api/v1/inspections/{inspection.id}/reassign", headers=api("fwgl"),
+                       json={"assignee_id": db.session.scalar(sa.select(User.id).where(
+                           User.username == username)), "reason": "出差取消，仍由原检查员检查"})
+    assert back.status_code == 200, back.get_json()
+    page.goto("/tasks")  # the list fetches the task again, and keeps it for offline use
+    page.wait_for_selector("html[data-offline-ready]", state="attached", timeout=15000)
+    wait_for(page, lambda: {one["code"], two["code"]} <= set(
+        stored(inspection.id).draft or {}))

@@ -4,7 +4,7 @@
 // ``prepare`` may turn a page's items into what ``render`` draws (e.g. fetch their details).
 // An item that leaves the server's list while shown (a fix just accepted) is reported with
 // ``left()``: the next page starts that much earlier, and items already shown are never drawn
-// twice. ``reload(url)`` starts over on another query (a filter tapped); an answer to an
+// twice. Items others took off the list are covered too: the next page is read from the last. ``reload(url)`` starts over on another query (a filter tapped); an answer to an
 // earlier query that arrives late is dropped, never drawn over the newer one.
 import { NetworkError, getJSON } from "./api.js";
 import { t } from "./app.js";
@@ -24,7 +24,10 @@ export function pagedList({ url, list, status, more, render, empty, pageSize = 2
     const mine = query;
     more.disabled = true;
     try {
-      let page = Math.floor((known.size - gone) / pageSize) + 1;
+      // From the last page read, not the one after: items that left the list meanwhile by
+      // someone else's hand (a result sent back, a fix accepted on another phone) moved the
+      // next ones up onto it. Those already shown are passed over.
+      let page = Math.max(1, Math.floor((known.size - gone) / pageSize));
       let fresh = [];
       for (;;) {
         const data = await getJSON(`${url}&per_page=${pageSize}&page=${page}`);

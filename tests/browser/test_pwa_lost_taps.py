@@ -400,3 +400,34 @@ def test_answers_held_while_a_task_was_elsewhere_survive_its_return(new_mobile_c
     page.wait_for_selector("html[data-offline-ready]", state="attached", timeout=15000)
     wait_for(page, lambda: {one["code"], two["code"]} <= set(
         stored(inspection.id).draft or {}))
+
+
+def test_results_leaving_the_list_between_pages_hide_none_of_the_next(new_mobile_context,
+                                                                      campaign, client, api):
+    """A manager reads 检查结果 a page at a time while a reviewer sends back two of the results
+    on the first page (they leave the list): does 加载更多 then bring every next result — not
+    skip the two that moved up onto the first page's end, with the count still looking whole?"""
+    import sqlalchemy as sa
+
+    from inspect_app.inspections.models import Inspection, Mode
+
+    spots = db.session.scalars(sa.select(Inspection).where(
+        Inspection.campaign_id == campaign["id"], Inspection.mode == Mode.spot_check)
+        .order_by(Inspection.id).limit(2)).all()
+    for spot in spots:  # the newest results: the top of the list
+        response = submit_filled(client, api(filler_of(spot)), spot.id)
+        assert response.status_code == 200, response.get_json()
+    page = new_mobile_context().new_page()
+    sign_in(page, "fwgl", "/results")
+    rows = page.locator("#results-list [data-result]")
+    expect(rows).to_have_count(30)
+    for spot in spots:
+        sent_back = client.post(f"/api/v1/inspections/{spot.id}/return", headers=api("fwgl"),
+                                json={"reason": "照片不清晰，请补拍"})
+        assert sent_back.status_code == 200, sent_back.get_json()
+    page.locator("#results-more").click()
+    expect(rows).to_have_count(60)  # the two sent back stay shown until the list is reloaded
+    listed = client.get("/api/v1/inspections?status=submitted&status=final&order=recent"
+                        "&per_page=58", headers=api("fwgl")).get_json()["items"]
+    shown = [int(i) for i in rows.evaluate_all("(rows) => rows.map((r) => r.dataset.result)")]
+    assert set(shown) == {r["id"] for r in listed} | {s.id for s in spots}

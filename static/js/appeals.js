@@ -2,6 +2,7 @@
 // person may decide is the server's answer (can_decide: a reviewer who was not the inspector).
 import { getJSON, request } from "./api.js";
 import { el, start, t } from "./app.js";
+import { pagedList } from "./paged.js";
 
 const $ = (x) => document.getElementById(x);
 
@@ -33,7 +34,7 @@ function card(appeal) {
       node.replaceChildren(...facts(data));
       $("appeals-decided").querySelector("[data-empty]")?.remove();
       $("appeals-decided").prepend(node);
-      if (!$("appeals-pending").querySelector("[data-appeal-card]")) $("appeals-pending").replaceChildren(empty("appeals_empty"));
+      pending.left();  // the next page starts that much earlier; none empty says so
     } catch (err) {
       for (const b of node.querySelectorAll("button")) b.disabled = false;
       error.textContent = navigator.onLine ? err.message : t("online_needed");
@@ -49,13 +50,15 @@ function card(appeal) {
 
 const empty = (key) => el("p", { class: "muted", "data-empty": "" }, t(key));
 
+// Every pending appeal, a page at a time (加载更多) under how many there are: none is left out
+// unsaid, however many wait.
+let pending = null;
+
 async function load() {
+  pending = pagedList({ url: "/api/v1/appeals?status=pending", list: $("appeals-pending"),
+    status: $("appeals-pending-count"), more: $("appeals-more"), render: card, empty: "appeals_empty", pageSize: 30 });
   try {
-    const [pending, decided] = await Promise.all([
-      getJSON("/api/v1/appeals?status=pending&per_page=100"),
-      getJSON("/api/v1/appeals?per_page=30"),
-    ]);
-    $("appeals-pending").replaceChildren(...(pending.items.length ? pending.items.map(card) : [empty("appeals_empty")]));
+    const decided = await getJSON("/api/v1/appeals?per_page=30");
     const done = decided.items.filter((a) => a.status !== "pending");
     $("appeals-decided").replaceChildren(...(done.length ? done.map(card) : [empty("appeals_decided_empty")]));
     $("appeals-status").textContent = "";

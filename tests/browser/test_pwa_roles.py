@@ -238,12 +238,14 @@ def test_deciding_the_last_pending_appeal_updates_both_lists(new_mobile_context,
     page = new_mobile_context().new_page()
     sign_in(page, "fwgl", "/appeals")
     expect(page.locator("#appeals-decided")).to_contain_text("暂无已处理的申诉")
+    expect(page.locator("#appeals-pending-count")).to_have_text("显示 1 条，共 1 条")
     card = page.locator(f'[data-appeal-card="{appeal.get_json()["id"]}"]')
     card.locator("textarea").fill("维持原结论")
     card.get_by_role("button", name="维持原结论").click()
     expect(page.locator("#appeals-decided [data-appeal-card]")).to_have_count(1)
     expect(page.locator("#appeals-decided")).not_to_contain_text("暂无已处理的申诉")
-    expect(page.locator("#appeals-pending")).to_contain_text("没有待处理的申诉")
+    expect(page.locator("#appeals-pending-count")).to_have_text("没有待处理的申诉")
+    expect(page.locator("#appeals-pending [data-appeal-card]")).to_have_count(0)
 
 
 def test_a_failed_items_status_tag_does_not_touch_its_answer(new_mobile_context, first, client,

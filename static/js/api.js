@@ -50,24 +50,30 @@ export async function request(method, url, { json, form, headers = {} } = {}) {
     } else if (form) {
       options.body = form;
     }
-    // A request can hang when the network drops mid-flight: give up and retry later.
+    // A request can hang when the network drops mid-flight — before the answer, or half-way
+    // through its body: give up and retry later (the sync's lock is not held for minutes).
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), form ? 120000 : 30000);
     options.signal = controller.signal;
     let response;
+    let body;
     try {
       response = await fetch(url, options);
+      body = response.status === 204 ? null : await response.json().catch((error) => {
+        if (controller.signal.aborted) throw error;
+        return undefined;  // no JSON: said below by the status alone
+      });
     } catch (error) {
       throw new NetworkError(String(error));
     } finally {
       clearTimeout(timer);
     }
     if (response.ok) {
-      const data = response.status === 204 ? null : await response.json();
-      return { status: response.status, data, cached: response.headers.get("X-From-Cache") === "1" };
+      if (body === undefined) throw new NetworkError(`HTTP ${response.status}: no JSON`);
+      return { status: response.status, data: body, cached: response.headers.get("X-From-Cache") === "1" };
     }
     if (response.status >= 500 || response.status === 503) throw new NetworkError(`HTTP ${response.status}`);
-    const body = await response.json().catch(() => null);
+    body = body === undefined ? null : body;
     const error = new ApiError(response.status, body);
     error.retryAfter = Number(response.headers.get("Retry-After")) || null;  // seconds, if said
     if (error.code === "csrf_failed" && attempt === 0) {

@@ -16,6 +16,31 @@ from inspect_app.inspections.models import Inspection
 
 from ..helpers import filler_of, submit_filled
 
+#: A phone that lets the app read where it is (photos carry the position).
+GEO = {"permissions": ["geolocation"], "geolocation": {"latitude": 39.63, "longitude": 118.18,
+                                                       "accuracy": 20}}
+
+
+def stored(inspection_id: int) -> Inspection:
+    """The inspection as the server holds it now."""
+    db.session.expire_all()
+    return db.session.get(Inspection, inspection_id)
+
+
+def wait_for(page, condition, seconds: float = 15) -> None:
+    """Wait until ``condition()`` holds; Playwright's own waits let route handlers run."""
+    for _ in range(int(seconds * 20)):
+        if condition():
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("condition not met in time")
+
+
+def plain_items(items: list[dict], n: int) -> list[dict]:
+    """Items answered by a tap, needing no photo."""
+    return [i for i in items if i["response_type"] == "pass_fail"
+            and i["photo_rule"] != "required"][:n]
+
 
 def sign_in(page, username: str, next_path: str = "/") -> None:
     page.goto(f"/login?next={next_path}")

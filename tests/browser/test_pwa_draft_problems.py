@@ -7,29 +7,18 @@ import pytest
 from playwright.sync_api import expect
 
 from inspect_app.extensions import db
-from inspect_app.inspections.models import Inspection
 
 from ..helpers import filler_of
-from .pwa_helpers import answer, expect_all_answered, quick_fill, sign_in, wait_offline_ready
-
-
-def stored(inspection_id: int) -> Inspection:
-    db.session.expire_all()
-    return db.session.get(Inspection, inspection_id)
-
-
-def wait_for(page, condition, seconds: float = 15) -> None:
-    for _ in range(int(seconds * 20)):
-        if condition():
-            return
-        page.wait_for_timeout(50)
-    raise AssertionError("condition not met in time")
-
-
-def plain_items(items: list[dict], n: int) -> list[dict]:
-    """Items answered by a tap, needing no photo."""
-    return [i for i in items if i["response_type"] == "pass_fail"
-            and i["photo_rule"] != "required"][:n]
+from .pwa_helpers import (
+    answer,
+    expect_all_answered,
+    plain_items,
+    quick_fill,
+    sign_in,
+    stored,
+    wait_for,
+    wait_offline_ready,
+)
 
 
 @pytest.fixture

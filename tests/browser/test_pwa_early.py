@@ -11,7 +11,14 @@ from inspect_app.i18n import local_today
 from inspect_app.inspections.models import Inspection, InspectionStatus
 
 from ..helpers import filler_of
-from .pwa_helpers import answer, expect_all_answered, quick_fill, sign_in, wait_offline_ready
+from .pwa_helpers import (
+    answer,
+    expect_all_answered,
+    quick_fill,
+    sign_in,
+    stored,
+    wait_offline_ready,
+)
 
 
 def opening_in(inspection_id: int, days: int) -> str:
@@ -22,11 +29,6 @@ def opening_in(inspection_id: int, days: int) -> str:
     inspection.due_start, inspection.due_end = start, start + timedelta(days=20)
     db.session.commit()
     return start.isoformat()
-
-
-def stored(inspection_id: int) -> Inspection:
-    db.session.expire_all()
-    return db.session.get(Inspection, inspection_id)
 
 
 def test_a_task_not_open_yet_takes_answers_and_offers_no_submission(new_mobile_context, first):

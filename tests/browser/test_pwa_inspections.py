@@ -16,6 +16,7 @@ from inspect_app.inspections.models import Inspection, InspectionStatus, Submiss
 
 from ..helpers import filler_of
 from .pwa_helpers import (
+    GEO,
     answer,
     answer_all,
     attach_photo,
@@ -24,11 +25,9 @@ from .pwa_helpers import (
     quick_fill,
     sign_in,
     trimmed,
+    wait_for,
     wait_offline_ready,
 )
-
-GEO = {"permissions": ["geolocation"], "geolocation": {"latitude": 39.63, "longitude": 118.18,
-                                                       "accuracy": 20}}
 
 
 @pytest.fixture
@@ -502,11 +501,11 @@ def test_a_submission_that_keeps_meeting_a_write_conflict_waits_for_the_person(
     page.get_by_role("button", name="提交检查").click()
     expect(page.locator("#queued-note")).to_be_visible()
     for sent in (1, 2):
-        _wait_for(page, lambda sent=sent: len(conflicts) >= sent)
+        wait_for(page, lambda sent=sent: len(conflicts) >= sent)
         expect(page.locator("#queued-note")).to_be_visible()  # still waiting, no error
         expect(page.get_by_role("button", name="重试")).to_have_count(0)
         page.locator("#sync-now").click()
-    _wait_for(page, lambda: len(conflicts) >= 3)
+    wait_for(page, lambda: len(conflicts) >= 3)
     expect(page.locator("#summary .error")).to_contain_text("另一个请求同时写入了相同的数据")
     page.locator("#sync-now").click()  # a sync now leaves it alone: it waits for the person
     page.wait_for_timeout(500)
@@ -519,15 +518,6 @@ def test_a_submission_that_keeps_meeting_a_write_conflict_waits_for_the_person(
     assert reloaded(inspection_id).status is InspectionStatus.submitted
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Submission)
                              .where(Submission.inspection_id == inspection_id)) == 1
-
-
-def _wait_for(page, condition, seconds: float = 15) -> None:
-    """Wait until ``condition()`` holds; Playwright's own waits let route handlers run."""
-    for _ in range(int(seconds * 20)):
-        if condition():
-            return
-        page.wait_for_timeout(50)
-    raise AssertionError("condition not met in time")
 
 
 def test_outlet_fixes_a_mystery_visit_finding_with_context_and_sees_what_it_sent(

@@ -12,27 +12,17 @@ from inspect_app.inspections.models import Inspection
 
 from ..helpers import filler_of, submit_filled
 from .pwa_helpers import (
+    GEO,
     answer,
     attach_photo,
     outlet_manager_of,
     phone_photo,
+    plain_items,
     sign_in,
+    stored,
+    wait_for,
     wait_offline_ready,
 )
-
-
-def stored(inspection_id: int) -> Inspection:
-    db.session.expire_all()
-    return db.session.get(Inspection, inspection_id)
-
-
-def wait_for(page, condition, seconds: float = 15) -> None:
-    for _ in range(int(seconds * 20)):
-        if condition():
-            return
-        page.wait_for_timeout(50)
-    raise AssertionError("condition not met in time")
-
 
 # Resolves once the times' grid has been redrawn after another tab says it has synced (a message
 # on the app's channel, as every tab sends when its sync goes idle: the form then reloads what
@@ -71,8 +61,7 @@ def test_an_answer_tapped_while_its_draft_is_being_sent_reaches_the_server(new_m
     previous one is on its way is not taken for sent — it reaches the server too."""
     inspection = first("spot_check")
     items = [i.to_document() for i in inspection.form_items()]
-    one, two = [i for i in items if i["response_type"] == "pass_fail"
-                and i["photo_rule"] != "required"][:2]
+    one, two = plain_items(items, 2)
     page = new_mobile_context().new_page()
     sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
     wait_offline_ready(page)
@@ -141,8 +130,7 @@ def test_a_fix_submitted_while_its_photos_go_up_is_sent_with_all_of_them(new_mob
     assert response.status_code == 200, response.get_json()
     item = db.session.scalar(sa.select(RectificationItem).where(
         RectificationItem.inspection_id == inspection.id, RectificationItem.item_code == "ENV-03"))
-    page = new_mobile_context(permissions=["geolocation"], geolocation={
-        "latitude": 39.63, "longitude": 118.18, "accuracy": 20}).new_page()
+    page = new_mobile_context(**GEO).new_page()
     sign_in(page, outlet_manager_of(inspection), "/rectification")
     posted = []  # the second photo is held on its way
 
@@ -188,8 +176,7 @@ def test_a_photo_taken_back_while_it_goes_up_is_not_left_on_the_server(new_mobil
     inspection = first("spot_check")
     items = [i.to_document() for i in inspection.form_items()]
     code = next(i["code"] for i in items if i["photo_rule"] == "optional")
-    page = new_mobile_context(permissions=["geolocation"], geolocation={
-        "latitude": 39.63, "longitude": 118.18, "accuracy": 20}).new_page()
+    page = new_mobile_context(**GEO).new_page()
     sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
     wait_offline_ready(page)
     since = db.session.scalar(sa.select(sa.func.max(AuditEntry.id)))
@@ -239,8 +226,7 @@ def test_a_note_typed_while_a_photo_is_prepared_is_kept_at_once(new_mobile_conte
     items = [i.to_document() for i in inspection.form_items()]
     code = next(i["code"] for i in items if i["photo_rule"] == "optional")
     other = next(i["code"] for i in items if i["code"] != code and i["response_type"] != "text")
-    context = new_mobile_context(permissions=["geolocation"], geolocation={
-        "latitude": 39.63, "longitude": 118.18, "accuracy": 20})
+    context = new_mobile_context(**GEO)
     # no fix indoors: the phone waits its 4 s for a position
     context.add_init_script("navigator.geolocation.getCurrentPosition = () => {};")
     page = context.new_page()
@@ -268,8 +254,7 @@ def test_a_draft_saved_whose_answer_was_lost_is_no_conflict(new_mobile_context, 
     inspector as a conflict with "another device" whose copy is the phone's own?"""
     inspection = first("spot_check")
     items = [i.to_document() for i in inspection.form_items()]
-    one, two = [i for i in items if i["response_type"] == "pass_fail"
-                and i["photo_rule"] != "required"][:2]
+    one, two = plain_items(items, 2)
     page = new_mobile_context().new_page()
     sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
     wait_offline_ready(page)
@@ -379,8 +364,7 @@ def test_answers_held_while_a_task_was_elsewhere_survive_its_return(new_mobile_c
     inspection = first("spot_check")
     username = filler_of(inspection)
     items = [i.to_document() for i in inspection.form_items()]
-    one, two = [i for i in items if i["response_type"] == "pass_fail"
-                and i["photo_rule"] != "required"][:2]
+    one, two = plain_items(items, 2)
     page = new_mobile_context().new_page()
     sign_in(page, username, f"/tasks/{inspection.id}")
     wait_offline_ready(page)
@@ -409,7 +393,7 @@ def test_results_leaving_the_list_between_pages_hide_none_of_the_next(new_mobile
     skip the two that moved up onto the first page's end, with the count still looking whole?"""
     import sqlalchemy as sa
 
-    from inspect_app.inspections.models import Inspection, Mode
+    from inspect_app.inspections.models import Mode
 
     spots = db.session.scalars(sa.select(Inspection).where(
         Inspection.campaign_id == campaign["id"], Inspection.mode == Mode.spot_check)

@@ -12,7 +12,7 @@ from inspect_app.extensions import db
 from inspect_app.inspections.models import Inspection
 
 from ..helpers import filler_of
-from .pwa_helpers import expect_all_answered, quick_fill, sign_in, wait_offline_ready
+from .pwa_helpers import expect_all_answered, quick_fill, sign_in, wait_for, wait_offline_ready
 
 
 def draft_of(inspection_id: int) -> dict:
@@ -22,14 +22,6 @@ def draft_of(inspection_id: int) -> dict:
 
 def tap(page, code: str, label: str) -> None:
     page.locator(f"#item-{code}").get_by_role("button", name=label, exact=True).click()
-
-
-def wait_for(page, condition, seconds: float = 15) -> None:
-    for _ in range(int(seconds * 20)):
-        if condition():
-            return
-        page.wait_for_timeout(50)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.mark.parametrize("choice", ["保留本机", "使用服务器版本"])

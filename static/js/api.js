@@ -16,6 +16,19 @@ export class NetworkError extends Error {}
 
 let pageUser = null;  // who the page was made for
 
+// Whether the server is being reached. Out of reach, the service worker answers a read with the
+// copy it kept (X-From-Cache): a page showing such a copy says so, with the copy's time, and
+// "last sync" is only stamped when the server has answered. Events: "copy" (detail.date: when
+// the server made the copy shown) and "contact" (the server answered).
+export const reach = new EventTarget();
+let contacted = 0;
+export const lastContact = () => contacted;
+
+function noteContact() {
+  contacted = Date.now();
+  reach.dispatchEvent(new Event("contact"));
+}
+
 export function setCsrf(token, username = null) { csrfToken = token; pageUser = username; }
 
 // A fresh token for the session the phone has now. A page made for one person whose session is
@@ -28,6 +41,8 @@ export async function refreshSession() {
   } catch (error) {
     throw new NetworkError(String(error));
   }
+  if (response.status >= 500) throw new NetworkError(`HTTP ${response.status}`);
+  noteContact();
   if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
   const body = await response.json();
   if (pageUser && body.username !== pageUser) {
@@ -37,7 +52,8 @@ export async function refreshSession() {
   return body;
 }
 
-export async function request(method, url, { json, form, headers = {} } = {}) {
+// ``shown``: the answer is shown to the person (an offline copy is then said on the page).
+export async function request(method, url, { json, form, headers = {}, shown = false } = {}) {
   for (let attempt = 0; ; attempt++) {
     const options = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers } };
     if (method !== "GET") {
@@ -68,11 +84,15 @@ export async function request(method, url, { json, form, headers = {} } = {}) {
     } finally {
       clearTimeout(timer);
     }
+    if (response.status >= 500) throw new NetworkError(`HTTP ${response.status}`);
+    const cached = response.headers.get("X-From-Cache") === "1";
     if (response.ok) {
       if (body === undefined) throw new NetworkError(`HTTP ${response.status}: no JSON`);
-      return { status: response.status, data: body, cached: response.headers.get("X-From-Cache") === "1" };
+      if (!cached) noteContact();
+      else if (shown) reach.dispatchEvent(new CustomEvent("copy", { detail: { date: response.headers.get("Date") } }));
+      return { status: response.status, data: body, cached };
     }
-    if (response.status >= 500 || response.status === 503) throw new NetworkError(`HTTP ${response.status}`);
+    noteContact();
     body = body === undefined ? null : body;
     const error = new ApiError(response.status, body);
     error.retryAfter = Number(response.headers.get("Retry-After")) || null;  // seconds, if said
@@ -84,4 +104,5 @@ export async function request(method, url, { json, form, headers = {} } = {}) {
   }
 }
 
-export const getJSON = (url) => request("GET", url).then((r) => r.data);
+// A read whose answer the page shows; ``{ shown: false }`` for one kept for later.
+export const getJSON = (url, { shown = true } = {}) => request("GET", url, { shown }).then((r) => r.data);

@@ -1,5 +1,5 @@
 // Shared by every page: strings, the service worker, persistent storage, the sync bar and loop.
-import { setCsrf } from "./api.js";
+import { reach, setCsrf } from "./api.js";
 import * as store from "./store.js";
 import { flush, setUser, status, summary } from "./sync.js";
 
@@ -144,12 +144,17 @@ async function askPersistence() {
   }
 }
 
+let unreachable = false;  // the last sync found no server, though the phone says it is online
+
 async function renderBar(detail = {}) {
   const bar = $("syncbar");
   if (!bar) return;
   const s = await summary();
-  $("sync-net").textContent = navigator.onLine ? t("online") : t("offline");
-  $("sync-net").className = "net " + (navigator.onLine ? "on" : "off");
+  // online by the phone's account (Wi-Fi) is not the server reached: the last sync says which
+  if (detail.state === "offline") unreachable = navigator.onLine;
+  else if (detail.state === "idle" || !navigator.onLine) unreachable = false;
+  $("sync-net").textContent = !navigator.onLine ? t("offline") : unreachable ? t("unreachable") : t("online");
+  $("sync-net").className = "net " + (navigator.onLine && !unreachable ? "on" : "off");
   $("sync-pending").textContent = detail.state === "syncing" ? t("syncing") : s.pending ? t("pending", { n: s.pending }) : t("all_synced");
   $("sync-last").textContent = s.lastSync ? t("last_sync", { time: syncTime(s.lastSync) }) : t("never_synced");
   bar.dataset.pending = String(s.pending);
@@ -174,6 +179,34 @@ async function renderBar(detail = {}) {
   const warn = $("sync-warn");
   warn.textContent = s.pending && !persisted ? t("not_persistent") : "";
   warn.hidden = !warn.textContent;
+  renderCopy();
+}
+
+// What this page shows came (in part) from the service worker's offline copy: say from when,
+// and once the server answers again, offer to reload (the page is not redrawn under the
+// person's fingers).
+let copyFrom = null;  // the oldest copy shown, as a time
+let reachedSince = false;
+reach.addEventListener("copy", (e) => {
+  const made = Date.parse(e.detail.date || "") || Date.now();
+  copyFrom = copyFrom === null ? made : Math.min(copyFrom, made);
+  reachedSince = false;
+  renderCopy();
+});
+reach.addEventListener("contact", () => {
+  if (copyFrom !== null && !reachedSince) { reachedSince = true; renderCopy(); }
+});
+
+function renderCopy() {
+  const line = $("sync-copy");
+  if (!line) return;
+  line.hidden = copyFrom === null;
+  if (copyFrom === null) return;
+  const time = syncTime(new Date(copyFrom).toISOString());
+  line.replaceChildren(reachedSince ? t("offline_copy_reached", { time }) : t("offline_copy", { time }));
+  if (reachedSince) {
+    line.append(" ", el("button", { type: "button", class: "small", id: "sync-reload", onclick: () => location.reload() }, t("reload")));
+  }
 }
 
 export function start() {

@@ -643,7 +643,9 @@ async function renderForm() {
 async function load() {
   form = await store.getForm(id);
   try {
-    const inspection = await getJSON(`/api/v1/inspections/${id}`);
+    // not said as an offline copy: the form shows the answers the phone holds, which are the
+    // latest; the server's side of the task (returned, cancelled…) is settled by the sync
+    const inspection = await getJSON(`/api/v1/inspections/${id}`, { shown: false });
     form = await store.rememberServerCopy(inspection, user);
   } catch (error) {
     if (!form || !form.inspection) {

@@ -1,7 +1,7 @@
 // Sync: drafts to PUT /draft, then the outbox (photos first, then submissions), one tab at a time.
 // Every outbox entry carries a client UUID (photo client_id / Idempotency-Key), so a replay after
 // a lost response, or a second tab racing this one, returns the stored record — never a copy.
-import { ApiError, NetworkError, request } from "./api.js";
+import { ApiError, NetworkError, lastContact, refreshSession, request } from "./api.js";
 import * as store from "./store.js";
 
 const LOCK = "inspect-sync";
@@ -52,10 +52,14 @@ export function flush() {
 async function syncOnce() {
   if (!navigator.onLine) { emit("offline"); return "offline"; }
   try {
+    const began = Date.now();
     const outcome = await exclusively(async () => {
       emit("syncing");  // only once this tab holds the lock: a busy retry does not flicker the bar
       await syncDrafts();
       await flushOutbox();
+      // Nothing needed sending: ask the server all the same. On Wi-Fi without internet every
+      // read is the service worker's copy, and "last sync" must not claim a server not reached.
+      if (lastContact() < began) await refreshSession();
       return "done";
     });
     if (outcome === "done") await store.setMeta("lastSync", new Date().toISOString());

@@ -119,7 +119,7 @@ async function prefetch(tasks) {
   const worker = async () => {
     for (let task = queue.shift(); task; task = queue.shift()) {
       try {
-        const inspection = await getJSON(`/api/v1/inspections/${task.id}`);
+        const inspection = await getJSON(`/api/v1/inspections/${task.id}`, { shown: false });
         await store.rememberServerCopy(inspection, user);
       } catch (error) { /* offline: whatever is on the phone stays */ }
     }

@@ -372,8 +372,21 @@ function renderItem(item) {
 }
 
 function rerender(item) {
-  $(`item-${item.code}`)?.replaceWith(renderItem(item));
+  const old = $(`item-${item.code}`);
+  old?.replaceWith(keepPickers(old, renderItem(item)));
   renderProgress();
+}
+
+// A redrawn item or photo strip keeps its photo pickers, the same elements: a camera opened
+// from one (the phone leaves the page meanwhile, and a photo going up, a sync or another tab
+// redraws the strip) gives its photo back to that input — a new one in its place would never
+// hear of it, and the photo would be lost without a word.
+function keepPickers(old, fresh) {
+  for (const input of fresh.querySelectorAll("input[data-photo-input]")) {
+    const before = old.querySelector(`input[data-photo-input="${CSS.escape(input.dataset.photoInput)}"]`);
+    if (before) input.closest("label").replaceWith(before.closest("label"));
+  }
+  return fresh;
 }
 
 // Drawn in place: each time's button stays the same element. A redraw (the previous tap's
@@ -594,9 +607,11 @@ async function reload() {
   renderStatus(entries);
   for (const strip of document.querySelectorAll(".item")) {
     const item = items.find((i) => i.code === strip.dataset.code);
-    strip.querySelector(".photos").replaceWith(photoStrip(item));
+    const photosNow = strip.querySelector(".photos");
+    photosNow.replaceWith(keepPickers(photosNow, photoStrip(item)));
     showProblem(item);
-    strip.querySelector(".after-photos")?.replaceWith(photoStrip(item, "after"));
+    const afterNow = strip.querySelector(".after-photos");
+    afterNow?.replaceWith(keepPickers(afterNow, photoStrip(item, "after")));
   }
   if (isMystery()) renderEvents();
 }

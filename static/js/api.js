@@ -24,6 +24,11 @@ export const reach = new EventTarget();
 let contacted = 0;
 export const lastContact = () => contacted;
 
+// The page shows a copy of what the server said at ``date`` (a Date header, an ISO time).
+export function noteCopy(date) {
+  reach.dispatchEvent(new CustomEvent("copy", { detail: { date } }));
+}
+
 function noteContact() {
   contacted = Date.now();
   reach.dispatchEvent(new Event("contact"));
@@ -89,7 +94,7 @@ export async function request(method, url, { json, form, headers = {}, shown = f
     if (response.ok) {
       if (body === undefined) throw new NetworkError(`HTTP ${response.status}: no JSON`);
       if (!cached) noteContact();
-      else if (shown) reach.dispatchEvent(new CustomEvent("copy", { detail: { date: response.headers.get("Date") } }));
+      else if (shown) noteCopy(response.headers.get("Date"));
       return { status: response.status, data: body, cached };
     }
     noteContact();

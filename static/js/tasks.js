@@ -1,6 +1,6 @@
 // 我的任务: assignments grouped by today / overdue / upcoming / done (and cancelled or reassigned ones the phone still holds), each with its sync state;
 // every open form is fetched and kept on the phone as soon as the list loads.
-import { ApiError, getJSON } from "./api.js";
+import { ApiError, getJSON, noteCopy } from "./api.js";
 import { bankToday, el, keepForOffline, lateTag, start, t, user } from "./app.js";
 import * as store from "./store.js";
 import { GONE, flush, isClosed } from "./sync.js";
@@ -8,6 +8,10 @@ import { GONE, flush, isClosed } from "./sync.js";
 const $ = (x) => document.getElementById(x);
 const OPEN = ["assigned", "in_progress", "returned"];
 const GROUPS = ["today", "overdue", "upcoming", "done", "cancelled"];
+// the lists this page reads: kept for offline use with the page (the same URLs, the same keys)
+const OPEN_LIST = "/api/v1/inspections?mine=true&status=assigned&status=in_progress&status=returned&per_page=200";
+// the 10 submitted last (not those due last: a task of a long window sent today comes first)
+const DONE_LIST = "/api/v1/inspections?mine=true&status=submitted&status=final&order=recent&per_page=10";
 const today = bankToday();  // YYYY-MM-DD where the bank is, as the form's late warning
 
 // A submission on the phone counts as done unless the server refused it (or one of its photos,
@@ -130,7 +134,7 @@ async function prefetch(tasks) {
   flush();
   if (navigator.serviceWorker) {
     await navigator.serviceWorker.ready;
-    await keepForOffline(["/tasks", ...open.flatMap((task) => [`/tasks/${task.id}`, `/api/v1/inspections/${task.id}`])]);
+    await keepForOffline(["/tasks", OPEN_LIST, DONE_LIST, ...open.flatMap((task) => [`/tasks/${task.id}`, `/api/v1/inspections/${task.id}`])]);
   }
   document.documentElement.dataset.offlineReady = "1";
 }
@@ -138,14 +142,14 @@ async function prefetch(tasks) {
 async function load() {
   let tasks;
   try {
-    const open = (await getJSON("/api/v1/inspections?mine=true&status=assigned&status=in_progress&status=returned&per_page=200")).items;
-    // the 10 submitted last (not those due last: a task of a long window sent today comes first)
-    const done = (await getJSON("/api/v1/inspections?mine=true&status=submitted&status=final&order=recent&per_page=10")).items;
+    const open = (await getJSON(OPEN_LIST)).items;
+    const done = (await getJSON(DONE_LIST)).items;
     tasks = [...open, ...done];
     tasks.push(...await leftOnPhone(tasks));
   } catch (error) {
-    // No network and no cached list: show what the phone holds.
+    // No network and no cached list: show what the phone holds, as of its last sync (said).
     tasks = (await store.allForms()).filter((f) => f.user === user && f.inspection).map((f) => f.inspection);
+    if (!(error instanceof ApiError)) noteCopy(await store.getMeta("lastSync"));
   }
   await render(tasks);
   store.changed.addEventListener("change", async () => {

@@ -72,3 +72,23 @@ def test_last_sync_is_not_stamped_when_the_server_was_not_reached(new_mobile_con
     page.locator("#sync-now").click()
     expect(page.locator("#sync-net")).to_have_text("连不上服务器")
     assert page.evaluate(LAST_SYNC) == stamped
+
+
+def test_tasks_held_on_the_phone_alone_are_said_to_be_a_copy(new_mobile_context, first):
+    """Offline before the task list itself was ever kept (the phone only holds the forms it
+    fetched): the list drawn from the forms on the phone says it is a copy too."""
+    inspection = first("spot_check")
+    context = new_mobile_context()
+    page = context.new_page()
+    sign_in(page, filler_of(inspection), "/tasks")
+    wait_offline_ready(page)
+    page.evaluate("""async () => {
+      const kept = await caches.open("inspect-runtime-v1");
+      for (const request of await kept.keys()) {
+        if (request.url.includes("/api/v1/inspections?")) await kept.delete(request);
+      }
+    }""")
+    context.set_offline(True)
+    page.reload()
+    expect(page.locator(f'[data-task="{inspection.id}"]')).to_be_visible()
+    expect(page.locator("#sync-copy")).to_contain_text("离线副本")

@@ -78,8 +78,9 @@ def _paths(by: User, subbranch_id: int | None) -> list[str]:
     return [unit.path]
 
 
-def _sees_all_subbranches(by: User) -> bool:
-    return by.can(Permission.watchlist_manage)
+def _branch_roots(paths: list[str]) -> list[str]:
+    """The paths of the branches ``paths`` lie in: rankings compare units within a branch."""
+    return sorted({"/".join(path.split("/")[:2]) + "/" for path in paths})
 
 
 @dataclass(frozen=True)
@@ -245,7 +246,7 @@ def outlet_standing(period: Period, by: User) -> list[dict[str, Any]]:
     if len(outlets) != len(paths):
         return []
     standing = []
-    for root in sorted({"/".join(path.split("/")[:2]) + "/" for _, path in outlets}):
+    for root in _branch_roots([path for _, path in outlets]):
         ranked = _ranking(period, OrgKind.outlet, None, [root])
         of = sum(1 for r in ranked if r["combined"] is not None)
         mine = {id_ for id_, path in outlets if path.startswith(root)}
@@ -256,15 +257,16 @@ def outlet_standing(period: Period, by: User) -> list[dict[str, Any]]:
 
 def subbranch_ranking(period: Period, by: User, *, mode: str | None = None
                       ) -> list[dict[str, Any]]:
-    """Sub-branches by combined score. A sub-branch manager sees every rank but the details of
-    their own sub-branch only (抓两头带中间 without exposing the others); an outlet manager
-    likewise sees their outlet's sub-branch."""
+    """The sub-branches of the reader's branch by combined score, ranked within it. A
+    sub-branch manager sees every rank but the details of their own sub-branch only
+    (抓两头带中间 without exposing the others); an outlet manager likewise sees their outlet's
+    sub-branch; a reader of the whole branch sees them all. Another branch's sub-branches are
+    neither shown nor counted."""
     paths = _reader_paths(by)
-    ranked = _ranking(period, OrgKind.subbranch, mode, None)
+    ranked = [row for root in _branch_roots(paths)
+              for row in _ranking(period, OrgKind.subbranch, mode, [root])]
     for row in ranked:
         del row["subbranch"], row["is_benchmark"]
-    if _sees_all_subbranches(by):
-        return ranked
     own = {id_ for id_, path in db.session.execute(
         sa.select(OrgUnit.id, OrgUnit.path).where(OrgUnit.kind == OrgKind.subbranch))
         if any(p.startswith(path) or path.startswith(p) for p in paths)}

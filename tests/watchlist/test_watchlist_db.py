@@ -215,6 +215,39 @@ def test_subbranch_manager_sees_own_details_and_only_the_rank_of_others(client, 
     assert all(e["unit"]["code"].startswith("TS-LB") for e in entries)
 
 
+def test_sub_branches_are_ranked_within_their_own_branch(client, api, login, demo):
+    """A second branch joins the bank: do its service manager's rankings (API, page, bulletin)
+    show its own sub-branches only — not 唐山分行's names and scores — and do 唐山分行's
+    readers neither see nor count the newcomer's?"""
+    from inspect_app.auth.operations import create_user
+    from inspect_app.auth.permissions import Role
+    from inspect_app.demo.seed import DEMO_PASSWORD
+    from inspect_app.orgs.models import OrgKind
+    from inspect_app.orgs.operations import create_unit
+
+    branch = create_unit(kind=OrgKind.branch, code="SJZ", name="石家庄分行")
+    chang_an = create_unit(kind=OrgKind.subbranch, code="SJZ-CA", name="长安支行",
+                           parent=branch)
+    create_unit(kind=OrgKind.outlet, code="SJZ-CA-01", name="长安营业部", parent=chang_an)
+    create_user(username="sjz.fw", display_name="sjz.fw", password=DEMO_PASSWORD,
+                grants=[(Role.service_manager, branch)])
+    db.session.commit()
+    last_month = (local_today().replace(day=1) - timedelta(days=1)).isoformat()
+    url = f"/api/v1/dashboard/rankings?kind=month&day={last_month}"
+
+    theirs = client.get(url, headers=api("sjz.fw")).get_json()["subbranches"]
+    assert [r.get("name") for r in theirs] == ["长安支行"]
+    ours = client.get(url, headers=api("fwgl")).get_json()["subbranches"]
+    assert len(ours) == 12 and "长安支行" not in {r.get("name") for r in ours}
+    assert len(client.get(url, headers=api("zh.lubei")).get_json()["subbranches"]) == 12
+    bulletin = client.get(f"/api/v1/bulletins?kind=month&day={last_month}",
+                          headers=api("sjz.fw")).get_json()
+    assert "路北支行" not in str(bulletin) and "唐山" not in str(bulletin)
+    login("sjz.fw", DEMO_PASSWORD)
+    page = client.get(f"/manage/rankings?kind=month&day={last_month}").get_data(as_text=True)
+    assert "长安支行" in page and "路北支行" not in page
+
+
 def test_equal_scores_share_a_rank_and_a_checked_score_heads_the_tie(client, api, demo):
     """Outlets whose scores read the same share a rank (1, 1, 3 …), and within a tie one
     confirmed by independent checks comes before a self-check alone, so the best list does not

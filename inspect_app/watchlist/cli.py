@@ -19,7 +19,11 @@ def evaluate_command(as_of):
     """Evaluate every outlet and sub-branch (run nightly, e.g. from cron)."""
     from .operations import evaluate
 
-    report = evaluate(as_of.date() if as_of else local_today())
+    try:
+        report = evaluate(as_of.date() if as_of else local_today())
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
     db.session.commit()
     click.echo(report.summary())
 

@@ -274,7 +274,13 @@ def evaluate(as_of: date | None = None, *, by: User | None = None,
     beside them. A unit that meets no rule any more but may not leave yet gets one history
     note saying so. The caller commits."""
     require_manager(by)
-    as_of = as_of or local_today()
+    today = local_today()
+    as_of = as_of or today
+    if as_of > today:
+        # entries dated ahead of today read "-20 天", count overdue items not yet due and take
+        # no follow-up (one must fall between the entry and today)
+        raise InvalidInput(N_("评估日期不能晚于今天（%(today)s）"), code="as_of_in_future",
+                           today=today.isoformat())
     rule_set_row = active_rule_set()
     rule_set = engine.RuleSet.from_dict(rule_set_row.rules)
     states, active = _current_states()
@@ -333,7 +339,7 @@ def listable_unit(text: str, by: User) -> OrgUnit:
     text = text.strip()
     visible = sa.and_(OrgUnit.is_active.is_(True),
                       OrgUnit.kind.in_([OrgKind.outlet, OrgKind.subbranch]))
-    unit = db.session.scalar(sa.select(OrgUnit).where(visible, OrgUnit.code == text))
+    unit = db.session.scalar(sa.select(OrgUnit).where(visible, OrgUnit.code == text.upper()))
     if unit is None:
         named = db.session.scalars(sa.select(OrgUnit).where(visible, OrgUnit.name == text)
                                    .order_by(OrgUnit.code).limit(10)).all()

@@ -202,8 +202,8 @@ def test_a_manager_lists_a_unit_by_hand_with_a_written_reason(client, login, api
         assert form["reason"] in text  # what was typed is kept
     assert len(_active()) == before
 
-    response = _post(client, "/manage/watchlist",
-                     {"unit": " TS-LB-04 ", "reason": "  客户投诉集中，需跟进  "})
+    response = _post(client, "/manage/watchlist",  # a code typed in lower case is the code
+                     {"unit": " ts-lb-04 ", "reason": "  客户投诉集中，需跟进  "})
     assert response.status_code == 302
     entry = next(e for e in _active() if e.unit_id == outlet.id)
     assert response.headers["Location"].endswith(f"/manage/watchlist/{entry.id}")
@@ -285,6 +285,26 @@ def test_a_manager_runs_the_evaluation_after_tuning_the_rules(client, login, dem
     assert 'action="/manage/watchlist/evaluate"' not in client.get(
         "/manage/watchlist").get_data(as_text=True)
     assert _post(client, "/manage/watchlist/evaluate", {}).status_code == 403
+
+
+def test_an_evaluation_is_never_dated_after_today(client, api, demo):
+    """Evaluating "as of" a day to come would list units from a date not yet reached (入列
+    2026-12-20（-20 天）), with no follow-up possible: refused (422) by the API and the CLI,
+    with nothing written; today and earlier days still evaluate."""
+    tomorrow = (local_today() + timedelta(days=1)).isoformat()
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(WatchlistEntry))
+    refused = client.post("/api/v1/watchlist/evaluate", json={"as_of": tomorrow},
+                          headers=api("fwgl"))
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["code"] == "as_of_in_future"
+    assert local_today().isoformat() in refused.get_json()["error"]["message"]
+    result = client.application.test_cli_runner().invoke(
+        args=["watchlist", "evaluate", "--as-of", tomorrow])
+    assert result.exit_code == 1 and "评估日期不能晚于今天" in result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WatchlistEntry)) == before
+    done = client.post("/api/v1/watchlist/evaluate", json={"as_of": local_today().isoformat()},
+                       headers=api("fwgl"))
+    assert done.status_code == 200, done.get_json()
 
 
 def test_a_rule_left_without_a_unit_kind_is_refused(client, login, demo):

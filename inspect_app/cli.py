@@ -12,7 +12,7 @@ from flask import Flask
 from flask.cli import AppGroup, ScriptInfo
 
 from .auth.models import User
-from .auth.operations import create_user, update_user
+from .auth.operations import check_role_unit, create_user, update_user
 from .auth.permissions import ROLE_LABELS, Role
 from .auth.schemas import UserSchema, UserUpdateSchema
 from .errors import DomainError
@@ -161,7 +161,9 @@ def _parse_grants(specs: tuple[str, ...]) -> list[tuple[Role, OrgUnit]]:
             raise click.BadParameter("格式为 角色@机构编码，例如 inspector@TS-LB",
                                      param_hint="--role")
         try:
-            grants.append((role, unit_by_code(code)))
+            unit = unit_by_code(code)
+            check_role_unit(role, unit)  # said before the password is asked for
+            grants.append((role, unit))
         except DomainError as exc:
             raise click.BadParameter(exc.message, param_hint="--role")
     return grants

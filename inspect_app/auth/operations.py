@@ -18,7 +18,7 @@ from ..errors import Conflict, DomainError, InvalidInput, NotAuthenticated, Perm
 from ..extensions import db
 from ..i18n import N_
 from ..messages import Message
-from ..orgs.models import OrgUnit
+from ..orgs.models import OrgKind, OrgUnit
 from .models import ApiToken, RoleGrant, User
 from .permissions import Permission, Role
 
@@ -155,10 +155,28 @@ def revoke_token(token: ApiToken, by: User) -> None:
         record("api_token.revoke", token, actor=by)
 
 
+#: The managers' roles go with one kind of unit: granted at a branch, a 网点负责人 would read
+#: and fix for every outlet of it. Inspectors, mystery shoppers and administrators may be held
+#: at a branch or a sub-branch (their reach).
+ROLE_UNIT_KINDS = {
+    Role.service_manager: (OrgKind.branch, N_("服务管理（分行）角色只能授予分行")),
+    Role.subbranch_manager: (OrgKind.subbranch, N_("支行负责人角色只能授予支行")),
+    Role.outlet_manager: (OrgKind.outlet, N_("网点负责人角色只能授予网点")),
+}
+
+
+def check_role_unit(role: Role, unit: OrgUnit) -> None:
+    """Refuse (422 role_unit_mismatch) a manager's role at another kind of unit."""
+    kind, refusal = ROLE_UNIT_KINDS.get(role, (None, None))
+    if kind is not None and unit.kind is not kind:
+        raise InvalidInput(refusal, code="role_unit_mismatch")
+
+
 def _grants_from(spec: list[tuple[Role, OrgUnit]]) -> list[RoleGrant]:
     seen: set[tuple[Role, int]] = set()
     grants = []
     for role, unit in spec:
+        check_role_unit(role, unit)
         if (role, unit.id) not in seen:
             seen.add((role, unit.id))
             grants.append(RoleGrant(role=role, org_unit=unit))

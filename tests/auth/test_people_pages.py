@@ -99,3 +99,35 @@ def test_a_service_manager_reads_people_but_changes_nothing(client, login, demo)
     assert refused.status_code == 403 and _person("jc.lubei1").check_password(DEMO_PASSWORD)
     login("jc.lubei1", DEMO_PASSWORD)
     assert client.get("/manage/people").status_code == 403
+
+
+def test_a_managers_role_goes_with_its_kind_of_unit(app, client, login, api, runner, demo):
+    """网点负责人 granted at the whole branch would read and fix for every outlet of it: is a
+    manager's role refused at another kind of unit (the page, the API, the CLI) with nobody
+    created, and does the unit list start empty instead of on the branch?"""
+    admin_api = api("admin")  # a token first: the signed-in client would need a CSRF token
+    login("admin", DEMO_PASSWORD)
+    page = client.get("/manage/people").get_data(as_text=True)
+    assert re.search(r'<select name="org_unit_id" required><option value="">请选择</option>',
+                     page)
+    form = {"username": "wang.wu", "display_name": "王五", "password": "Start2026x",
+            "role": "outlet_manager", "org_unit_id": str(_unit("TS"))}
+    refused = _post(client, "/manage/people", form)
+    assert refused.status_code == 422
+    assert "网点负责人角色只能授予网点" in refused.get_data(as_text=True)
+    assert _person("wang.wu") is None
+    body = {"username": "wang.wu", "display_name": "王五", "password": "Start2026x",
+            "grants": [{"role": "subbranch_manager", "org_unit_id": _unit("TS-LB-01")}]}
+    answer = app.test_client().post("/api/v1/users", json=body, headers=admin_api)
+    assert answer.status_code == 422
+    assert answer.get_json()["error"]["code"] == "role_unit_mismatch"
+    assert answer.get_json()["error"]["message"] == "支行负责人角色只能授予支行"
+    result = runner.invoke(args=["users", "add", "wang.wu", "--name", "王五",
+                                 "--role", "service_manager@TS-LB", "--password", "Start2026x"])
+    assert result.exit_code != 0 and "服务管理（分行）角色只能授予分行" in result.output
+    assert _person("wang.wu") is None
+    # at the right kind of unit, all is well
+    done = _post(client, "/manage/people", {**form, "org_unit_id": str(_unit("TS-LB-01"))})
+    assert done.status_code == 302
+    assert [(g.role.value, g.org_unit.code) for g in _person("wang.wu").grants] == [
+        ("outlet_manager", "TS-LB-01")]

@@ -71,6 +71,10 @@ def update_unit(unit: OrgUnit, changes: dict, *, by: User | None = None) -> OrgU
     after = snapshot(unit, UNIT_AUDIT_FIELDS)
     if before != after:
         record("org_unit.update", unit, actor=by, before=before, after=after)
+    if before["is_active"] and not unit.is_active:
+        from ..watchlist.operations import exit_closed_unit
+
+        exit_closed_unit(unit, by=by)
     return unit
 
 

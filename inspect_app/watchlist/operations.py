@@ -401,6 +401,24 @@ def manual_exit(entry: WatchlistEntry, *, reason: str, on: date | None = None,
     return entry
 
 
+def exit_closed_unit(unit: OrgUnit, *, by: User | None) -> WatchlistEntry | None:
+    """A unit that is deactivated (closed, merged) leaves the list the same day: evaluations
+    only cover active units, so its entry would otherwise stay open for good, counted among
+    those on the list. Said in its history and the audit log."""
+    entry = db.session.scalar(sa.select(WatchlistEntry).where(
+        WatchlistEntry.unit_id == unit.id, WatchlistEntry.status == EntryStatus.active))
+    if entry is None:
+        return None
+    on = local_today()
+    reason = "机构已停用"  # stored as a manager's written reason is, in the bank's language
+    entry.status, entry.exited_on, entry.exit_kind, entry.exit_reason = (
+        EntryStatus.exited, on, "manual", reason)
+    entry.events.append(WatchlistEvent(kind="manual_exit", on=on, note=reason))
+    db.session.flush()
+    record("watchlist.manual_exit", entry, actor=by, reason=reason)
+    return entry
+
+
 def log_action(entry: WatchlistEntry, *, kind: str, held_on: date, people: str, notes: str,
                attachments: list[dict[str, Any]], by: User) -> CoachingAction:
     """Record a follow-up (送教上门, 驻点辅导, 约谈…) on an entry."""

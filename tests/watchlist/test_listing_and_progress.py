@@ -287,6 +287,29 @@ def test_a_manager_runs_the_evaluation_after_tuning_the_rules(client, login, dem
     assert _post(client, "/manage/watchlist/evaluate", {}).status_code == 403
 
 
+def test_a_unit_closed_while_listed_leaves_the_list_that_day(client, api, demo):
+    """An outlet on the list is deactivated (closed, merged): evaluations cover active units
+    only, so would its entry stay open for good, counted among those listed? It leaves the list
+    the same day, saying why, in its history and the audit log; the next evaluation keeps it
+    off."""
+    entry = next(e for e in _active() if e.unit.kind is OrgKind.outlet)
+    unit_id, entry_id = entry.unit_id, entry.id
+    answer = client.patch(f"/api/v1/org-units/{unit_id}", json={"is_active": False},
+                          headers=api("admin"))
+    assert answer.status_code == 200, answer.get_json()
+    db.session.expire_all()
+    entry = db.session.get(WatchlistEntry, entry_id)
+    assert (entry.status, entry.exited_on, entry.exit_reason) == (
+        EntryStatus.exited, local_today(), "机构已停用")
+    assert entry.events[-1].kind == "manual_exit"
+    assert db.session.scalar(sa.select(AuditEntry.reason).where(
+        AuditEntry.action == "watchlist.manual_exit",
+        AuditEntry.object_id == str(entry_id))) == "机构已停用"
+    assert client.post("/api/v1/watchlist/evaluate", json={},
+                       headers=api("fwgl")).status_code == 200
+    assert unit_id not in {e.unit_id for e in _active()}
+
+
 def test_an_evaluation_is_never_dated_after_today(client, api, demo):
     """Evaluating "as of" a day to come would list units from a date not yet reached (入列
     2026-12-20（-20 天）), with no follow-up possible: refused (422) by the API and the CLI,

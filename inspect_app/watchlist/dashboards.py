@@ -348,9 +348,13 @@ def trend(unit: OrgUnit, by: User, *, end: date, months: int = 12) -> list[dict[
         first = date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
     start = bank_midnight(first)
     stop = bank_midnight(period_scores.period_end("month", date(end.year, end.month, 1)))
+    # A sub-branch's months pool its outlets of today, as its rankings do (period_scores): a
+    # closed (deactivated) outlet leaves both alike, so the trend and the ranking of a month
+    # never disagree. An outlet's own trend stays whole.
     outlets = ([unit.id] if unit.kind is OrgKind.outlet else
                list(db.session.scalars(sa.select(OrgUnit.id).where(
-                   OrgUnit.path.startswith(unit.path), OrgUnit.kind == OrgKind.outlet))))
+                   OrgUnit.path.startswith(unit.path), OrgUnit.kind == OrgKind.outlet,
+                   OrgUnit.is_active.is_(True)))))
     # Each submission in the bank's month (a submission at 01:00 Beijing time on the 1st is
     # that month's, whatever the UTC date says): summed here, not by the database's calendar.
     rows = db.session.execute(

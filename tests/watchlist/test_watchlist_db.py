@@ -202,6 +202,32 @@ def test_rankings_trend_and_items_show_real_figures(client, api, demo):
     assert len(values) >= 4 and values[-1] > values[0]  # the improving outlet improves
 
 
+def test_a_closed_outlet_leaves_its_subbranchs_trend_as_its_ranking(client, api, demo):
+    """路北支行 closes one of its outlets: the sub-branch's figures pool its outlets of today, in
+    the ranking of last month — does its trend say the same of that month (the same mean from
+    the same inspections), not the old figure beside the new one?"""
+    headers = api("fwgl")
+    end = local_today().replace(day=1) - timedelta(days=1)
+    lubei = unit("TS-LB")
+
+    def both() -> tuple[dict, dict]:
+        ranked = client.get(f"/api/v1/dashboard/rankings?kind=month&day={end}",
+                            headers=headers).get_json()["subbranches"]
+        row = next(r for r in ranked if r["id"] == lubei.id)
+        points = client.get(f"/api/v1/dashboard/trend?unit_id={lubei.id}&months=2&end={end}",
+                            headers=headers).get_json()["points"]
+        return row, points[-1]
+
+    row, point = both()
+    assert (row["combined"], row["count"]) == (point["combined"], point["count"])
+    closed = unit("TS-LB-03")
+    assert client.patch(f"/api/v1/org-units/{closed.id}", json={"is_active": False},
+                        headers=api("admin")).status_code == 200
+    after, point = both()
+    assert after["count"] < row["count"]  # its inspections of that month left the figures
+    assert (after["combined"], after["count"]) == (point["combined"], point["count"])
+
+
 def test_subbranch_manager_sees_own_details_and_only_the_rank_of_others(client, api, demo):
     """Does a sub-branch manager see their own sub-branch and only the ranks of others?"""
     last_month = (local_today().replace(day=1) - timedelta(days=1)).isoformat()

@@ -200,22 +200,37 @@ def _saved(workbook: Workbook, sheets: list[tuple[str, list[str], list[list[Any]
     return buffer.getvalue()
 
 
-def ranking_xlsx(label: str, outlets: list[dict[str, Any]],
+def ranking_period_name(period) -> str:
+    """A ranking's period in the reader's language, with its dates (the page's words,
+    ``templates/manage/_period.html``)."""
+    start, end = period.start, period.end
+    if period.kind == "week":
+        return gettext("%(start)s 至 %(end)s（第 %(week)s 周）", start=start.isoformat(),
+                       end=end.isoformat(), week=start.isocalendar()[1])
+    name = gettext("%(year)s年第%(quarter)s季度", year=start.year,
+                   quarter=(start.month - 1) // 3 + 1) if period.kind == "quarter" else \
+        gettext("%(year)s年%(month)s月", year=start.year, month=start.month)
+    return name + gettext("（%(start)s 至 %(end)s）", start=start.isoformat(),
+                          end=end.isoformat())
+
+
+def ranking_xlsx(period, outlets: list[dict[str, Any]],
                  subbranches: list[dict[str, Any]]) -> bytes:
-    """A period's full ranking as a workbook, Chinese headers like the bulletin's: every
-    ranked outlet of the reader's scope, then the sub-branches (the others, for a sub-branch
-    manager, by rank only)."""
+    """A period's full ranking as a workbook in the reader's language, like the bulletin's:
+    every ranked outlet of the reader's scope, then the sub-branches (the others, for a
+    sub-branch manager, by rank only)."""
+    _ = gettext
     workbook = Workbook()
     first = workbook.active
-    first.title = "概况"
-    first.append(["排名", label])
-    first.append(["参加排名网点数", len(outlets)])
+    first.title = _("概况")
+    first.append([_("排名"), ranking_period_name(period)])
+    first.append([_("参加排名网点数"), len(outlets)])
     return _saved(workbook, [
-        ("网点排名", ["名次", "网点", "支行", "综合得分", "等级", "检查次数", "自查均分",
-                      "独立检查均分"],
-         [[r["rank"], r["name"], r["subbranch"], r["combined"], r["grade"], r["count"],
-           r["self_mean"], r["independent_mean"]] for r in outlets]),
-        ("支行排名", ["名次", "支行", "综合得分", "检查次数"],
+        (_("网点排名"), [_("名次"), _("网点"), _("支行"), _("综合得分"), _("等级"), _("检查次数"),
+                         _("自查均分"), _("独立检查均分")],
+         [[r["rank"], r["name"], r["subbranch"], r["combined"], translated(r["grade"]),
+           r["count"], r["self_mean"], r["independent_mean"]] for r in outlets]),
+        (_("支行排名"), [_("名次"), _("支行"), _("综合得分"), _("检查次数")],
          [[r.get("rank"), r["name"], r["combined"], r["count"]] if r.get("name")
-          else [r.get("rank"), "其他支行"] for r in subbranches]),
+          else [r.get("rank"), _("其他支行")] for r in subbranches]),
     ])

@@ -294,7 +294,7 @@ def rankings():
     subbranches = dashboards.subbranch_ranking(period, g.user)
     standing = dashboards.outlet_standing(period, g.user)
     if request.args.get("format") == "xlsx" and not standing:
-        return download(ranking_xlsx(period.label, outlets, subbranches),
+        return download(ranking_xlsx(period, outlets, subbranches),
                         f"{gettext('排名')}-{period.start}.xlsx",
                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     # a sub-branch shown to someone inside it (an outlet manager) is not theirs to open

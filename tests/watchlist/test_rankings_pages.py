@@ -241,6 +241,15 @@ def test_every_ranked_outlet_is_on_the_rankings_page_with_a_way_to_its_trend(cli
     assert [(row[0], row[1], row[3], row[5]) for row in sheet.iter_rows(
         min_row=2, values_only=True)] == [(r["rank"], r["name"], r["combined"], r["count"])
                                           for r in ranking]
+    # in English, the workbook is English too (not the page alone)
+    english = openpyxl.load_workbook(io.BytesIO(client.get(
+        f"/manage/rankings?{MONTH}&format=xlsx&lang=en").data))
+    assert english.sheetnames == ["Overview", "Outlet ranking", "Sub-branch ranking"]
+    rows = list(english["Outlet ranking"].iter_rows(values_only=True))
+    assert rows[0][:5] == ("Rank", "Outlet", "Sub-branch", "Combined score", "Grade")
+    assert {row[4] for row in rows[1:]} <= {"Excellent", "Good", "Pass", "Fail"}
+    period = list(english["Overview"].iter_rows(values_only=True))[0][1]
+    assert "年" not in period and "（" not in period and FIRST.isoformat() in period
 
 
 def test_a_subbranch_head_reaches_the_trends_of_their_own_outlets_only(client, login, demo):

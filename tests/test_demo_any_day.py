@@ -67,3 +67,26 @@ def test_the_demo_seeded_on_an_awkward_day_has_work_late_items_and_figures(
         page = client.get(path).get_data(as_text=True)
         assert f'name="day" value="{day}"' in page, path
         assert 'id="period-empty"' not in page, path
+
+
+def test_the_demo_seeds_in_a_months_first_minutes(runner, monkeypatch):
+    """Seeded at 00:02 in the bank on the 1st (16:02 UTC the day before): this month's checks
+    "so far" would end before the month began (the last is dated 5 minutes before the seed).
+    Does the seed still succeed, with six whole months of history and nothing dated this month?"""
+    from inspect_app import i18n
+    from inspect_app.i18n import local_date
+
+    moment = datetime(2026, 11, 30, 16, 2, tzinfo=UTC)
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return moment.astimezone(tz) if tz else moment.replace(tzinfo=None)
+
+    monkeypatch.setattr(i18n, "datetime", Clock)
+    result = runner.invoke(args=["seed-demo", "--quiet"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    submitted = [local_date(moment) for moment in db.session.scalars(
+        sa.select(Inspection.submitted_at).where(Inspection.campaign_id.is_(None)))]
+    assert submitted and max(submitted) < date(2026, 12, 1)
+    assert min(submitted) < date(2026, 6, 8)  # June to November: six whole months

@@ -134,6 +134,8 @@ def generate(outlets: list[tuple[int, int | None]], checklist: Checklist, *, sta
         days = (_add_months(start, month + 1) - first).days
         partial = month == months  # the current month, up to ``until``
         if partial:
+            if last is not None and last < first:
+                break  # seeded in a month's first minutes: ``until`` is still last month's
             assert last is not None and first <= last < _add_months(first, 1), (first, last)
             days = (last - first).days + 1
         for outlet_id, inspector_id in outlets:

@@ -41,7 +41,9 @@ def expression_indexes(conn: sa.Connection) -> set[str]:
     if conn.dialect.name == "sqlite":
         sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND sql LIKE '%(%(%'"
     else:
-        sql = "SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%(%(%'"
+        # a bracket inside the column list: ``USING btree (substr(…))``, not a partial
+        # index's ``(unit_id) WHERE ((status)::text = …)``
+        sql = r"SELECT indexname FROM pg_indexes WHERE indexdef ~ 'USING \w+ \([^)]*\('"
     return set(conn.execute(sa.text(sql)).scalars())
 
 
@@ -287,3 +289,41 @@ def test_upgrading_a_database_that_does_not_exist_says_so_in_one_line(tmp_path):
     assert "does not exist" in output and len(output.strip().splitlines()) == 1, output
     with app.app_context():
         db.engine.dispose()
+
+
+def test_upgrade_leaves_one_stay_per_unit_on_the_watch_list(app, demo):
+    """A database holding a unit twice on the list (two racing listings, before the index):
+    does the upgrade keep the earliest stay, close the later one on the day it began saying
+    why, and then refuse a second active entry — and a downgrade drop the index cleanly?"""
+    from inspect_app.watchlist.models import WatchlistEntry
+
+    db.session.remove()
+    downgrade(revision="0020_audit_entry_units")
+    with db.engine.begin() as conn:
+        first_id, unit_id = conn.execute(sa.text(
+            "SELECT id, unit_id FROM watchlist_entries WHERE status = 'active' "
+            "ORDER BY id LIMIT 1")).one()
+        conn.execute(sa.text(
+            "INSERT INTO watchlist_entries (unit_id, status, entered_on, entry_kind, "
+            "entry_reason, reasons, rule_set_version, last_evaluated_on) SELECT unit_id, "
+            "'active', entered_on, 'manual', '重复', reasons, rule_set_version, "
+            "last_evaluated_on FROM watchlist_entries WHERE id = :id"), {"id": first_id})
+    upgrade()
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT id, status, exited_on = entered_on, exit_reason FROM watchlist_entries "
+            "WHERE unit_id = :unit AND entry_kind = 'manual' AND entry_reason = '重复' "
+            "OR id = :first ORDER BY id"), {"unit": unit_id, "first": first_id}).all()
+    assert [(r[1], bool(r[2]) if r[2] is not None else None, r[3]) for r in rows] == [
+        ("active", None, None), ("exited", True, "重复列入，已合并到先前的在册记录")]
+    twin = db.session.get(WatchlistEntry, rows[1][0])
+    twin.status = type(twin.status).active
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    db.session.remove()
+    downgrade(revision="0020_audit_entry_units")
+    with db.engine.connect() as conn:
+        assert "uq_watchlist_entries_active_unit" not in {
+            i["name"] for i in sa.inspect(conn).get_indexes("watchlist_entries")}
+    upgrade()

@@ -42,7 +42,14 @@ class WatchlistEntry(db.Model):
     """One stay of a unit on the list, from entering to leaving. Re-entering starts a new one."""
 
     __tablename__ = "watchlist_entries"
-    __table_args__ = (sa.Index("ix_watchlist_entries_unit_status", "unit_id", "status"),)
+    __table_args__ = (
+        sa.Index("ix_watchlist_entries_unit_status", "unit_id", "status"),
+        # one stay at a time: a double-sent 列入名单, or one racing the nightly evaluation,
+        # cannot list a unit twice (migration 0021)
+        sa.Index("uq_watchlist_entries_active_unit", "unit_id", unique=True,
+                 sqlite_where=sa.text("status = 'active'"),
+                 postgresql_where=sa.text("status = 'active'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("org_units.id"), nullable=False)

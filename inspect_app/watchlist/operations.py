@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from ..audit.operations import record
 from ..auth.models import User
@@ -379,8 +380,12 @@ def manual_enter(unit: OrgUnit, *, reason: str, on: date | None = None,
     entry.events.append(WatchlistEvent(kind="manual_entry", on=on, note=reason,
                                        hits=[hit.to_dict() for hit in hits],
                                        rule_set_version=rule_set_row.version))
-    db.session.add(entry)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(entry)
+            db.session.flush()
+    except IntegrityError:  # listed meanwhile (a second tap, the evaluation): one stay
+        raise IllegalTransition(N_("该单位已在名单上"), code="already_on_list") from None
     record("watchlist.manual_entry", entry, actor=by, reason=reason,
            after={"unit_id": unit.id, "entered_on": on})
     return entry

@@ -7,6 +7,8 @@ entries. A refusal shows the page again with the reason and what was typed; noth
 """
 from __future__ import annotations
 
+import math
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -24,6 +26,9 @@ from .operations import can_see_user, create_user, update_user, visible_users
 from .permissions import ROLE_LABELS, Permission, Role
 from .schemas import UserSchema
 from .session import pages_need
+
+#: People listed to a page (a branch has thousands: the rest a page further, or by a search).
+PER_PAGE = 100
 
 bp = Blueprint("people", __name__, url_prefix="/manage/people")
 pages_need(bp, Permission.users_read)
@@ -92,8 +97,12 @@ def _index(*, problems=(), error: str | None = None, typed: dict | None = None,
     if q:
         like = f"%{q}%"
         query = query.where(sa.or_(User.username.ilike(like), User.display_name.ilike(like)))
-    people = db.session.scalars(query.limit(500)).all()
+    total = db.session.scalar(query.with_only_columns(sa.func.count()).order_by(None))
+    pages = max(1, math.ceil(total / PER_PAGE))
+    page = min(max(1, request.args.get("page", 1, type=int)), pages)
+    people = db.session.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
     return render_template("manage/people.html", people=people, q=q, everyone=everyone,
+                           total=total, page=page, pages=pages,
                            now=utcnow(), roles=ROLE_LABELS, units=_units() if _manages() else [],
                            problems=problems, error=error, typed=typed or {},
                            manages=_manages()), status

@@ -131,3 +131,32 @@ def test_a_managers_role_goes_with_its_kind_of_unit(app, client, login, api, run
     assert done.status_code == 302
     assert [(g.role.value, g.org_unit.code) for g in _person("wang.wu").grants] == [
         ("outlet_manager", "TS-LB-01")]
+
+
+def test_every_person_is_reached_a_page_at_a_time(client, login, monkeypatch, demo):
+    """A branch has more people than one page holds: does 人员管理 say how many there are and
+    reach each of them a page at a time (a search and 包括已停用 kept across pages), instead
+    of stopping silently after the first few hundred?"""
+    from inspect_app.auth.people import PER_PAGE
+
+    login("admin", DEMO_PASSWORD)
+    active = db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
+        User.is_active.is_(True)))
+    assert active > PER_PAGE  # the demo's branch needs a second page
+    first = client.get("/manage/people").get_data(as_text=True)
+    assert f"共 {active} 人" in first
+    pages = -(-active // PER_PAGE)
+    seen = []
+    for number in range(1, pages + 1):
+        page = client.get(f"/manage/people?page={number}").get_data(as_text=True)
+        assert f"第 {number} / {pages} 页" in page
+        seen += re.findall(r'<li data-person="(\d+)">', page)
+    assert len(seen) == len(set(seen)) == active
+    searched = client.get("/manage/people?q=jc&all=1").get_data(as_text=True)
+    count = int(re.search(r"共 (\d+) 人", searched).group(1))
+    assert count == db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
+        sa.or_(User.username.ilike("%jc%"), User.display_name.ilike("%jc%"))))
+    monkeypatch.setattr("inspect_app.auth.people.PER_PAGE", 5)
+    assert count > 5
+    searched = client.get("/manage/people?q=jc&all=1").get_data(as_text=True)
+    assert 'href="/manage/people?page=2&amp;q=jc&amp;all=1"' in searched

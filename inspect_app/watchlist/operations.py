@@ -270,11 +270,20 @@ def evaluate(as_of: date | None = None, *, by: User | None = None,
              unit_ids: set[int] | None = None) -> EvaluationReport:
     """Evaluate every outlet and sub-branch (or only ``unit_ids``) and store the decisions.
 
+    Run by a person (立即评估, the API), it covers the units they manage the list of: one
+    branch's service manager neither evaluates another branch nor hears its counts. The
+    nightly run (``by`` None) covers the bank.
+
     Every listed unit's reasons are those of this evaluation, with today's figures (the rules
     met on listing stay in its history), and its progress towards the exit policy is stored
     beside them. A unit that meets no rule any more but may not leave yet gets one history
     note saying so. The caller commits."""
     require_manager(by)
+    if by is not None:
+        paths = by.scope_paths(Permission.watchlist_manage)
+        mine = set(db.session.scalars(sa.select(OrgUnit.id).where(
+            sa.or_(*[OrgUnit.path.startswith(p) for p in paths]))))
+        unit_ids = mine if unit_ids is None else set(unit_ids) & mine
     today = local_today()
     as_of = as_of or today
     if as_of > today:

@@ -310,6 +310,35 @@ def test_a_unit_closed_while_listed_leaves_the_list_that_day(client, api, demo):
     assert unit_id not in {e.unit_id for e in _active()}
 
 
+def test_a_branchs_evaluation_covers_its_own_units(client, api, demo):
+    """A second branch's service manager presses 立即评估: does it evaluate their branch alone —
+    唐山分行's entries untouched, its counts not in their answer — while 唐山's manager still
+    evaluates theirs?"""
+    from inspect_app.auth.operations import create_user
+    from inspect_app.orgs.operations import create_unit
+
+    branch = create_unit(kind=OrgKind.branch, code="SJZ", name="石家庄分行")
+    chang_an = create_unit(kind=OrgKind.subbranch, code="SJZ-CA", name="长安支行",
+                           parent=branch)
+    create_unit(kind=OrgKind.outlet, code="SJZ-CA-01", name="长安营业部", parent=chang_an)
+    create_user(username="sjz.fw", display_name="sjz.fw", password=DEMO_PASSWORD,
+                grants=[(Role.service_manager, branch)])
+    ours = _active()
+    assert ours
+    for entry in ours:  # as if last evaluated a week ago
+        entry.last_evaluated_on = local_today() - timedelta(days=7)
+    db.session.commit()
+    answer = client.post("/api/v1/watchlist/evaluate", json={}, headers=api("sjz.fw"))
+    assert answer.status_code == 200, answer.get_json()
+    # their sub-branch and its outlet, neither of them listed: nothing else counted
+    assert answer.get_json()["actions"] == {"none": 2}
+    assert {e.last_evaluated_on for e in _active()} == {local_today() - timedelta(days=7)}
+    answer = client.post("/api/v1/watchlist/evaluate", json={}, headers=api("fwgl"))
+    assert answer.get_json()["actions"].get("stay", 0) + answer.get_json()["actions"].get(
+        "update", 0) >= len([e for e in _active()])
+    assert {e.last_evaluated_on for e in _active()} == {local_today()}
+
+
 def test_an_evaluation_is_never_dated_after_today(client, api, demo):
     """Evaluating "as of" a day to come would list units from a date not yet reached (入列
     2026-12-20（-20 天）), with no follow-up possible: refused (422) by the API and the CLI,

@@ -157,3 +157,23 @@ def counted_statements(engine: sa.Engine):
         yield statements
     finally:
         sa.event.remove(engine, "before_cursor_execute", note)
+
+
+def second_branch(manager: str = "sjz.fw"):
+    """A second branch beside the demo's: 石家庄分行 (SJZ) with 长安支行 (SJZ-CA) and one outlet
+    (SJZ-CA-01), and its service manager ``manager`` (password as the demo's). Committed;
+    returns the branch."""
+    from inspect_app.auth.operations import create_user
+    from inspect_app.auth.permissions import Role
+    from inspect_app.demo.seed import DEMO_PASSWORD
+    from inspect_app.orgs.models import OrgKind
+    from inspect_app.orgs.operations import create_unit
+
+    branch = create_unit(kind=OrgKind.branch, code="SJZ", name="石家庄分行")
+    chang_an = create_unit(kind=OrgKind.subbranch, code="SJZ-CA", name="长安支行",
+                           parent=branch)
+    create_unit(kind=OrgKind.outlet, code="SJZ-CA-01", name="长安营业部", parent=chang_an)
+    create_user(username=manager, display_name=manager, password=DEMO_PASSWORD,
+                grants=[(Role.service_manager, branch)])
+    db.session.commit()
+    return branch

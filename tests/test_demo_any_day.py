@@ -19,17 +19,9 @@ DEMO_TASKS = {"wd.lb01": Mode.self_check, "jc.lubei1": Mode.peer_check,
 DAYS_LEFT = 7
 
 
-@pytest.mark.parametrize("day", [date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 31),
-                                 date(2027, 1, 1), date(2027, 2, 28), date(2026, 3, 31)])
-def test_the_demo_seeded_on_an_awkward_day_has_work_late_items_and_figures(
-        runner, client, login, monkeypatch, day):
-    """Seeded on a month's last or first day (10:00 in the bank): does each demo account have a
-    task of its mode open now with a week left (none overdue), are exactly the two weak outlets
-    late with their fixes while other items fall due in the coming days, and do the service
-    manager's rankings and bulletin open (on this month, this week) with results in them?"""
+def seeded_at(runner, monkeypatch, moment: datetime) -> None:
+    """Run ``seed-demo`` with the application's clock (``inspect_app.i18n``) at ``moment``."""
     from inspect_app import i18n
-
-    moment = datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)
 
     class Clock(datetime):
         @classmethod
@@ -39,6 +31,17 @@ def test_the_demo_seeded_on_an_awkward_day_has_work_late_items_and_figures(
     monkeypatch.setattr(i18n, "datetime", Clock)
     result = runner.invoke(args=["seed-demo", "--quiet"])
     assert result.exit_code == 0, (result.output, result.exception)
+
+
+@pytest.mark.parametrize("day", [date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 31),
+                                 date(2027, 1, 1), date(2027, 2, 28), date(2026, 3, 31)])
+def test_the_demo_seeded_on_an_awkward_day_has_work_late_items_and_figures(
+        runner, client, login, monkeypatch, day):
+    """Seeded on a month's last or first day (10:00 in the bank): does each demo account have a
+    task of its mode open now with a week left (none overdue), are exactly the two weak outlets
+    late with their fixes while other items fall due in the coming days, and do the service
+    manager's rankings and bulletin open (on this month, this week) with results in them?"""
+    seeded_at(runner, monkeypatch, datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC))
 
     tasks = db.session.execute(
         sa.select(Inspection.mode, Inspection.due_start, Inspection.due_end,
@@ -73,19 +76,9 @@ def test_the_demo_seeds_in_a_months_first_minutes(runner, monkeypatch):
     """Seeded at 00:02 in the bank on the 1st (16:02 UTC the day before): this month's checks
     "so far" would end before the month began (the last is dated 5 minutes before the seed).
     Does the seed still succeed, with six whole months of history and nothing dated this month?"""
-    from inspect_app import i18n
     from inspect_app.i18n import local_date
 
-    moment = datetime(2026, 11, 30, 16, 2, tzinfo=UTC)
-
-    class Clock(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return moment.astimezone(tz) if tz else moment.replace(tzinfo=None)
-
-    monkeypatch.setattr(i18n, "datetime", Clock)
-    result = runner.invoke(args=["seed-demo", "--quiet"])
-    assert result.exit_code == 0, (result.output, result.exception)
+    seeded_at(runner, monkeypatch, datetime(2026, 11, 30, 16, 2, tzinfo=UTC))
     submitted = [local_date(moment) for moment in db.session.scalars(
         sa.select(Inspection.submitted_at).where(Inspection.campaign_id.is_(None)))]
     assert submitted and max(submitted) < date(2026, 12, 1)

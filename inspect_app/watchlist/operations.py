@@ -406,13 +406,7 @@ def manual_exit(entry: WatchlistEntry, *, reason: str, on: date | None = None,
     require_manager(by)
     if entry.status is not EntryStatus.active:
         raise IllegalTransition(N_("该单位已不在名单上"), code="not_on_list")
-    on = on or local_today()
-    entry.status, entry.exited_on, entry.exit_kind, entry.exit_reason = (
-        EntryStatus.exited, on, "manual", reason)
-    entry.events.append(WatchlistEvent(kind="manual_exit", on=on, note=reason))
-    db.session.flush()
-    record("watchlist.manual_exit", entry, actor=by, reason=reason)
-    return entry
+    return _exit_by_hand(entry, reason, on or local_today(), by)
 
 
 def exit_closed_unit(unit: OrgUnit, *, by: User | None) -> WatchlistEntry | None:
@@ -423,8 +417,12 @@ def exit_closed_unit(unit: OrgUnit, *, by: User | None) -> WatchlistEntry | None
         WatchlistEntry.unit_id == unit.id, WatchlistEntry.status == EntryStatus.active))
     if entry is None:
         return None
-    on = local_today()
-    reason = "机构已停用"  # stored as a manager's written reason is, in the bank's language
+    # stored as a manager's written reason is, in the bank's language
+    return _exit_by_hand(entry, "机构已停用", local_today(), by)
+
+
+def _exit_by_hand(entry: WatchlistEntry, reason: str, on: date,
+                  by: User | None) -> WatchlistEntry:
     entry.status, entry.exited_on, entry.exit_kind, entry.exit_reason = (
         EntryStatus.exited, on, "manual", reason)
     entry.events.append(WatchlistEvent(kind="manual_exit", on=on, note=reason))

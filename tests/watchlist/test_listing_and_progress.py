@@ -26,6 +26,7 @@ from inspect_app.watchlist.models import (
 )
 from inspect_app.watchlist.operations import active_rule_set, gather_facts
 
+from ..helpers import second_branch
 from .test_rules_page import rules_form
 
 
@@ -314,15 +315,7 @@ def test_a_branchs_evaluation_covers_its_own_units(client, api, demo):
     """A second branch's service manager presses 立即评估: does it evaluate their branch alone —
     唐山分行's entries untouched, its counts not in their answer — while 唐山's manager still
     evaluates theirs?"""
-    from inspect_app.auth.operations import create_user
-    from inspect_app.orgs.operations import create_unit
-
-    branch = create_unit(kind=OrgKind.branch, code="SJZ", name="石家庄分行")
-    chang_an = create_unit(kind=OrgKind.subbranch, code="SJZ-CA", name="长安支行",
-                           parent=branch)
-    create_unit(kind=OrgKind.outlet, code="SJZ-CA-01", name="长安营业部", parent=chang_an)
-    create_user(username="sjz.fw", display_name="sjz.fw", password=DEMO_PASSWORD,
-                grants=[(Role.service_manager, branch)])
+    second_branch("sjz.fw")
     ours = _active()
     assert ours
     for entry in ours:  # as if last evaluated a week ago

@@ -19,7 +19,7 @@ from inspect_app.watchlist.models import EntryStatus, WatchlistEntry, WatchlistE
 from inspect_app.watchlist.operations import evaluate
 from inspect_app.watchlist.reasons import reasons_while_listed
 
-from ..helpers import filler_of, submit_filled
+from ..helpers import filler_of, second_branch, submit_filled
 
 
 def unit(code: str) -> OrgUnit:
@@ -245,19 +245,7 @@ def test_sub_branches_are_ranked_within_their_own_branch(client, api, login, dem
     """A second branch joins the bank: do its service manager's rankings (API, page, bulletin)
     show its own sub-branches only — not 唐山分行's names and scores — and do 唐山分行's
     readers neither see nor count the newcomer's?"""
-    from inspect_app.auth.operations import create_user
-    from inspect_app.auth.permissions import Role
-    from inspect_app.demo.seed import DEMO_PASSWORD
-    from inspect_app.orgs.models import OrgKind
-    from inspect_app.orgs.operations import create_unit
-
-    branch = create_unit(kind=OrgKind.branch, code="SJZ", name="石家庄分行")
-    chang_an = create_unit(kind=OrgKind.subbranch, code="SJZ-CA", name="长安支行",
-                           parent=branch)
-    create_unit(kind=OrgKind.outlet, code="SJZ-CA-01", name="长安营业部", parent=chang_an)
-    create_user(username="sjz.fw", display_name="sjz.fw", password=DEMO_PASSWORD,
-                grants=[(Role.service_manager, branch)])
-    db.session.commit()
+    second_branch("sjz.fw")
     last_month = (local_today().replace(day=1) - timedelta(days=1)).isoformat()
     url = f"/api/v1/dashboard/rankings?kind=month&day={last_month}"
 
@@ -269,7 +257,7 @@ def test_sub_branches_are_ranked_within_their_own_branch(client, api, login, dem
     bulletin = client.get(f"/api/v1/bulletins?kind=month&day={last_month}",
                           headers=api("sjz.fw")).get_json()
     assert "路北支行" not in str(bulletin) and "唐山" not in str(bulletin)
-    login("sjz.fw", DEMO_PASSWORD)
+    login("sjz.fw", "Demo@2026")
     page = client.get(f"/manage/rankings?kind=month&day={last_month}").get_data(as_text=True)
     assert "长安支行" in page and "路北支行" not in page
 

@@ -253,6 +253,32 @@ def test_the_api_lists_a_unit_by_hand_and_only_a_manager_may(client, api, demo):
     assert twice.get_json()["error"]["code"] == "already_on_list"
 
 
+def test_a_listing_racing_another_leaves_one_stay(client, api, monkeypatch, demo):
+    """Two 列入名单 for one unit at once (a double tap on two phones, or the evaluation): both
+    read "not on the list" before either writes. Is the second refused by the database, and
+    said as 409 already_on_list — not written as a second active entry, nor a 500?"""
+    from inspect_app.watchlist import operations
+
+    subbranch = _unit("TS-LB")
+    assert not any(e.unit_id == subbranch.id for e in _active())
+    real = operations.gather_facts
+
+    def the_other_listing_lands_first(*args, **kwargs):
+        # runs after the "already listed?" check: the other request's entry is written now
+        entry = _active()[0]
+        db.session.execute(sa.insert(WatchlistEntry).values(
+            unit_id=subbranch.id, status="active", entered_on=local_today(),
+            entry_kind="manual", entry_reason="另一台手机", reasons=[],
+            rule_set_version=entry.rule_set_version, last_evaluated_on=local_today()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(operations, "gather_facts", the_other_listing_lands_first)
+    answer = client.post("/api/v1/watchlist", headers=api("fwgl"),
+                         json={"unit_id": subbranch.id, "reason": "互查发现服务规范问题较多"})
+    assert answer.status_code == 409, answer.get_json()
+    assert answer.get_json()["error"]["code"] == "already_on_list"
+
+
 def test_a_manager_runs_the_evaluation_after_tuning_the_rules(client, login, demo):
     """Tighten the low-score rule for sub-branches only and press 立即评估: is the list
     evaluated by the new version at once — sub-branches listed, no outlet listed by it — and

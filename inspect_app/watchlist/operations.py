@@ -25,6 +25,7 @@ from ..i18n import N_, bank_midnight, local_date, local_today
 from ..inspections.models import Finding, FindingStatus, Inspection, InspectionStatus, Mode
 from ..messages import Message
 from ..orgs.models import OrgKind, OrgUnit
+from ..orgs.operations import visible_units
 from . import rules as engine
 from .models import (
     ACTION_KINDS,
@@ -280,9 +281,8 @@ def evaluate(as_of: date | None = None, *, by: User | None = None,
     note saying so. The caller commits."""
     require_manager(by)
     if by is not None:
-        paths = by.scope_paths(Permission.watchlist_manage)
-        mine = set(db.session.scalars(sa.select(OrgUnit.id).where(
-            sa.or_(*[OrgUnit.path.startswith(p) for p in paths]))))
+        mine = set(db.session.scalars(visible_units(by, Permission.watchlist_manage)
+                                      .with_only_columns(OrgUnit.id)))
         unit_ids = mine if unit_ids is None else set(unit_ids) & mine
     today = local_today()
     as_of = as_of or today

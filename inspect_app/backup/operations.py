@@ -132,8 +132,26 @@ class RestoreRefused(BackupError):
 # ----------------------------------------------------------------------------- reports
 
 
+class _Counts:
+    """What a backup and a restore both report: rows per table and the photos not archived."""
+
+    tables: dict[str, int]
+    corrupt_blobs: list[str]
+    missing_blobs: list[str]
+
+    @property
+    def complete(self) -> bool:
+        """Whether every photo the storage holds or the database refers to is in the archive
+        (and, after a restore, back in storage)."""
+        return not (self.corrupt_blobs or self.missing_blobs)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.tables.values())
+
+
 @dataclass
-class BackupReport:
+class BackupReport(_Counts):
     """What :func:`create_backup` wrote."""
 
     path: Path
@@ -148,15 +166,6 @@ class BackupReport:
     corrupt_blobs: list[str] = field(default_factory=list)
     #: Keys the database refers to that the storage does not hold.
     missing_blobs: list[str] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        """Whether every photo the storage holds or the database refers to is in the archive."""
-        return not (self.corrupt_blobs or self.missing_blobs)
-
-    @property
-    def rows(self) -> int:
-        return sum(self.tables.values())
 
     def summary(self) -> str:
         lines = [
@@ -175,7 +184,7 @@ class BackupReport:
 
 
 @dataclass
-class RestoreReport:
+class RestoreReport(_Counts):
     """What :func:`restore_backup` put back."""
 
     path: Path
@@ -191,15 +200,6 @@ class RestoreReport:
     missing_blobs: list[str] = field(default_factory=list)
     #: The restored rows that refer to each of those photos, e.g. ``{key: ["photos id 7"]}``.
     referrers: dict[str, list[str]] = field(default_factory=dict)
-
-    @property
-    def complete(self) -> bool:
-        """Whether every photo the backed-up instance had is back."""
-        return not (self.corrupt_blobs or self.missing_blobs)
-
-    @property
-    def rows(self) -> int:
-        return sum(self.tables.values())
 
     def summary(self) -> str:
         head = "已清空原有数据并恢复" if self.wiped else "恢复完成"

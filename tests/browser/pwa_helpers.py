@@ -50,6 +50,13 @@ def sign_in(page, username: str, next_path: str = "/") -> None:
     page.wait_for_url(f"**{next_path}")
 
 
+def open_form(page, username: str, inspection_id: int, query: str = "") -> None:
+    """Sign in as ``username`` straight onto an inspection's form, and wait until the phone
+    keeps the form (shell and data) offline: where every test of the form starts."""
+    sign_in(page, username, f"/tasks/{inspection_id}{query}")
+    wait_offline_ready(page)
+
+
 def outlet_manager_of(inspection: Inspection) -> str:
     """Username of the inspected outlet's manager (who reads its results and appeals)."""
     return db.session.scalar(sa.select(User.username).join(RoleGrant).where(

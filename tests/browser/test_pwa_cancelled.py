@@ -13,7 +13,7 @@ from inspect_app.auth.models import User
 from inspect_app.extensions import db
 
 from ..helpers import filler_of
-from .pwa_helpers import answer, expect_all_answered, quick_fill, sign_in, wait_offline_ready
+from .pwa_helpers import answer, expect_all_answered, open_form, quick_fill
 
 
 @pytest.fixture
@@ -77,8 +77,7 @@ def test_a_closed_tasks_draft_leaves_no_error_and_its_local_copy_can_be_discarde
     inspection_id, username, items = spot
     page = new_mobile_context().new_page()
     page.on("dialog", lambda dialog: dialog.accept())
-    sign_in(page, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(page)
+    open_form(page, username, inspection_id)
     quick_fill(page, items[:5])
     expect(page.locator("#sync-pending")).to_have_text("已全部同步", timeout=15000)
 
@@ -120,8 +119,7 @@ def test_submission_queued_offline_for_a_task_closed_meanwhile_is_no_error(
     inspection_id, username, items = spot
     context = new_mobile_context()
     page = context.new_page()
-    sign_in(page, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(page)
+    open_form(page, username, inspection_id)
     context.set_offline(True)
     quick_fill(page, items)
     expect_all_answered(page, items)

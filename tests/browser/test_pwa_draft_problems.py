@@ -12,12 +12,12 @@ from ..helpers import filler_of
 from .pwa_helpers import (
     answer,
     expect_all_answered,
+    open_form,
     plain_items,
     quick_fill,
     sign_in,
     stored,
     wait_for,
-    wait_offline_ready,
 )
 
 
@@ -39,8 +39,7 @@ def test_a_deduction_above_its_maximum_is_said_at_once_and_the_rest_is_saved(
     code = deduction["code"]
     others = plain_items(items, 2)
     page = new_mobile_context().new_page()
-    sign_in(page, username, f"/tasks/{inspection.id}")
-    wait_offline_ready(page)
+    open_form(page, username, inspection.id)
 
     page.locator(f"#item-{code} input[data-number]").fill(f"{most + 2:g}")
     problem = page.locator(f"#item-{code} .item-problem")
@@ -74,8 +73,7 @@ def test_visit_times_tapped_out_of_order_are_said_and_the_rest_is_saved(
     inspection = first("mystery_visit")
     items = [i.to_document() for i in inspection.form_items()]
     page = new_mobile_context().new_page()
-    sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
-    wait_offline_ready(page)
+    open_form(page, filler_of(inspection), inspection.id)
     for name in ("到达", "叫号", "取号"):
         page.locator("#event-grid .event-button", has_text=name).click()
         page.wait_for_timeout(1100)  # the times are recorded to the second
@@ -100,8 +98,7 @@ def test_a_self_check_answered_not_applicable_throughout_is_not_submitted(new_mo
     check = first("self_check")
     items = [i.to_document() for i in check.form_items()]
     page = new_mobile_context().new_page()
-    sign_in(page, filler_of(check), f"/tasks/{check.id}")
-    wait_offline_ready(page)
+    open_form(page, filler_of(check), check.id)
     quick_fill(page, items, all_na=True)
     expect_all_answered(page, items)
     page.get_by_role("button", name="提交检查").click()

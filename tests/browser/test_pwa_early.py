@@ -14,6 +14,7 @@ from ..helpers import filler_of
 from .pwa_helpers import (
     answer,
     expect_all_answered,
+    open_form,
     quick_fill,
     sign_in,
     stored,
@@ -74,8 +75,7 @@ def test_a_submission_queued_offline_and_refused_as_early_stays_a_draft(new_mobi
     page = context.new_page()
     submits = []
     page.on("request", lambda r: submits.append(r.url) if r.url.endswith("/submit") else None)
-    sign_in(page, filler_of(spot), f"/tasks/{spot.id}")
-    wait_offline_ready(page)
+    open_form(page, filler_of(spot), spot.id)
     expect(page.locator("#form-early")).to_be_hidden()
     context.set_offline(True)
     quick_fill(page, items)

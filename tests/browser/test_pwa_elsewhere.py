@@ -11,7 +11,7 @@ from inspect_app.evidence.models import Photo
 from inspect_app.extensions import db
 
 from ..helpers import filler_of, submit_filled
-from .pwa_helpers import answer, answer_all, quick_fill, sign_in, wait_offline_ready
+from .pwa_helpers import answer, answer_all, open_form, quick_fill
 
 UNSENT_PHOTOS = """(id) => new Promise((resolve) => {
     const open = indexedDB.open("inspect-pwa");
@@ -40,8 +40,7 @@ def overtaken_offline(new_mobile_context, spot, client, api):
     context = new_mobile_context()
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())
-    sign_in(page, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(page)
+    open_form(page, username, inspection_id)
     context.set_offline(True)
     answer_all(page, items, photos={required[0]["code"]: "camera"})
     page.get_by_role("button", name="提交检查").click()
@@ -71,8 +70,7 @@ def test_a_draft_overtaken_by_another_devices_submission_shows_that_submission(
     failed = next(item for item in items[:5]
                   if item["response_type"] == "pass_fail" and item["photo_rule"] != "required")
     page = new_mobile_context().new_page()
-    sign_in(page, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(page)
+    open_form(page, username, inspection_id)
     quick_fill(page, items[:5])
     expect(page.locator("#sync-pending")).to_have_text("已全部同步", timeout=15000)
 

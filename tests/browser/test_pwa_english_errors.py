@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import expect
 
 from ..helpers import filler_of
-from .pwa_helpers import sign_in, wait_offline_ready
+from .pwa_helpers import open_form
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -20,8 +20,7 @@ def test_a_refused_draft_is_explained_in_english_in_the_sync_bar(new_mobile_cont
     it comes)?"""
     spot = first("spot_check")
     page = new_mobile_context().new_page()
-    sign_in(page, filler_of(spot), f"/tasks/{spot.id}?lang=en")
-    wait_offline_ready(page)
+    open_form(page, filler_of(spot), spot.id, "?lang=en")
 
     def out_of_range(route):
         body = json.loads(route.request.post_data)

@@ -21,6 +21,7 @@ from .pwa_helpers import (
     answer_all,
     attach_photo,
     expect_all_answered,
+    open_form,
     phone_photo,
     quick_fill,
     sign_in,
@@ -110,8 +111,7 @@ def test_offline_inspection_with_photos_arrives_once_when_back_online(new_mobile
     inspection_id, username, items = spot
     context = new_mobile_context(**GEO)
     page = context.new_page()
-    sign_in(page, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(page)
+    open_form(page, username, inspection_id)
     half = len(items) // 2
     quick_fill(page, items[:half])
 
@@ -163,8 +163,7 @@ def test_a_photo_the_server_refuses_does_not_hold_the_submission(new_mobile_cont
     optional = next(item["code"] for item in items
                     if item["photo_rule"] == "optional" and item["response_type"] == "pass_fail")
     page = new_mobile_context().new_page()
-    sign_in(page, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(page)
+    open_form(page, username, inspection_id)
     timed = next(item for item in items
                  if item["response_type"] == "number" and item["config"].get("unit"))
     config = timed["config"]
@@ -193,8 +192,7 @@ def test_two_tabs_syncing_at_once_still_submit_once(new_mobile_context, spot):
     inspection_id, username, items = spot
     context = new_mobile_context()
     first_tab = context.new_page()
-    sign_in(first_tab, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(first_tab)
+    open_form(first_tab, username, inspection_id)
 
     context.set_offline(True)
     quick_fill(first_tab, items, keep=("ENV-01",))
@@ -331,8 +329,7 @@ def test_form_header_shows_the_submission_not_the_old_status(new_mobile_context,
     instead of still showing 待检查 above the score?"""
     inspection_id, username, items = spot
     page = new_mobile_context().new_page()
-    sign_in(page, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(page)
+    open_form(page, username, inspection_id)
     expect(page.locator("#form-meta")).to_contain_text("待检查")
     quick_fill(page, items)
     page.context.set_offline(True)
@@ -352,8 +349,7 @@ def test_a_tap_just_before_submitting_counts(new_mobile_context, spot):
     last = [item for item in items
             if item["response_type"] == "pass_fail" and item["photo_rule"] != "required"][-1]
     page = new_mobile_context().new_page()
-    sign_in(page, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(page)
+    open_form(page, username, inspection_id)
     quick_fill(page, [item for item in items if item is not last])
     scored = sum(1 for item in items if item["response_type"] != "text")
     expect(page.locator("#form-progress-label")).to_have_text(f"已填 {scored - 1}/{scored}")
@@ -382,8 +378,7 @@ def test_a_second_tap_keeps_the_answer_and_clear_takes_it_back(new_mobile_contex
     inspection_id, username, items = spot
     item = next(item for item in items if item["response_type"] == "pass_fail")
     page = new_mobile_context().new_page()
-    sign_in(page, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(page)
+    open_form(page, username, inspection_id)
     box = page.locator(f"#item-{item['code']}")
     passed = box.get_by_role("button", name="合格", exact=True)
     clear = box.locator(f'[data-clear="{item["code"]}"]')
@@ -411,8 +406,7 @@ def test_submitting_while_a_photo_is_being_prepared_waits_for_it(new_mobile_cont
     needs = next(item for item in items
                  if item["photo_rule"] == "required" and item["response_type"] == "pass_fail")
     page = new_mobile_context().new_page()
-    sign_in(page, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(page)
+    open_form(page, username, inspection_id)
     quick_fill(page, items, keep=(needs["code"],))
     expect_all_answered(page, items)
     page.context.set_offline(True)
@@ -458,8 +452,7 @@ def test_the_menus_pages_work_offline_even_if_never_opened(new_mobile_context, s
     inspection_id, username, items = spot
     context = new_mobile_context()
     page = context.new_page()
-    sign_in(page, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(page)
+    open_form(page, username, inspection_id)
     # polled with evaluate(), which waits for the promise: wait_for_function would take the
     # promise itself for a truthy answer and return at once (and, under load, go offline
     # before the worker has kept the pages)
@@ -485,8 +478,7 @@ def test_a_submission_that_keeps_meeting_a_write_conflict_waits_for_the_person(
     the phone with the message and 重试 — and does 重试 then submit it exactly once?"""
     inspection_id, username, items = spot
     page = new_mobile_context().new_page()
-    sign_in(page, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(page)
+    open_form(page, username, inspection_id)
     quick_fill(page, items)
     expect_all_answered(page, items)
     conflicts = []

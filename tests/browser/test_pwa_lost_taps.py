@@ -17,13 +17,13 @@ from .pwa_helpers import (
     GEO,
     answer,
     attach_photo,
+    open_form,
     outlet_manager_of,
     phone_photo,
     plain_items,
     sign_in,
     stored,
     wait_for,
-    wait_offline_ready,
 )
 
 # Resolves once the times' grid has been redrawn after another tab says it has synced (a message
@@ -43,8 +43,7 @@ def test_a_visit_time_tapped_while_the_times_are_redrawn_is_recorded(new_mobile_
     finished): once the finger lifts, is the time recorded — on the phone and on the server?"""
     inspection = first("mystery_visit")
     page = new_mobile_context().new_page()
-    sign_in(page, inspection.assignee.username, f"/tasks/{inspection.id}")
-    wait_offline_ready(page)
+    open_form(page, inspection.assignee.username, inspection.id)
     button = page.locator('#event-grid [data-event="ticket"]')
     box = button.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -65,8 +64,7 @@ def test_an_answer_tapped_while_its_draft_is_being_sent_reaches_the_server(new_m
     items = [i.to_document() for i in inspection.form_items()]
     one, two = plain_items(items, 2)
     page = new_mobile_context().new_page()
-    sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
-    wait_offline_ready(page)
+    open_form(page, filler_of(inspection), inspection.id)
     page.clock.set_fixed_time(datetime.now(UTC))
     held = []  # the first draft sent is held on its way; any later one goes through
 
@@ -106,8 +104,7 @@ def test_an_answer_synced_is_still_there_after_reloading_offline(new_mobile_cont
     item = next(i for i in items if i["response_type"] == "pass_fail"
                 and i["photo_rule"] != "required")
     page = new_mobile_context().new_page()
-    sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
-    wait_offline_ready(page)
+    open_form(page, filler_of(inspection), inspection.id)
     answer(page, item)
     wait_for(page, lambda: item["code"] in (stored(inspection.id).draft or {}))
     wait_for(page, lambda: not page.evaluate(HELD_DIRTY, inspection.id))  # taken for sent
@@ -125,8 +122,7 @@ def test_a_photo_from_a_camera_opened_before_a_redraw_is_kept(new_mobile_context
     items = [i.to_document() for i in inspection.form_items()]
     first_code, other_code = [i["code"] for i in items if i["photo_rule"] == "optional"][:2]
     page = new_mobile_context(**GEO).new_page()
-    sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
-    wait_offline_ready(page)
+    open_form(page, filler_of(inspection), inspection.id)
     picker = page.locator(f'label:has([data-photo-input="{first_code}:camera"])')
     with page.expect_file_chooser() as chooser:
         picker.click()
@@ -198,8 +194,7 @@ def test_a_photo_taken_back_while_it_goes_up_is_not_left_on_the_server(new_mobil
     items = [i.to_document() for i in inspection.form_items()]
     code = next(i["code"] for i in items if i["photo_rule"] == "optional")
     page = new_mobile_context(**GEO).new_page()
-    sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
-    wait_offline_ready(page)
+    open_form(page, filler_of(inspection), inspection.id)
     since = db.session.scalar(sa.select(sa.func.max(AuditEntry.id)))
     held = []
     page.route(f"**/api/v1/inspections/{inspection.id}/photos",
@@ -251,8 +246,7 @@ def test_a_note_typed_while_a_photo_is_prepared_is_kept_at_once(new_mobile_conte
     # no fix indoors: the phone waits its 4 s for a position
     context.add_init_script("navigator.geolocation.getCurrentPosition = () => {};")
     page = context.new_page()
-    sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
-    wait_offline_ready(page)
+    open_form(page, filler_of(inspection), inspection.id)
     page.locator(f'[data-photo-input="{code}:gallery"]').set_input_files(
         {"name": f"{code}.jpg", "mimeType": "image/jpeg", "buffer": phone_photo(31)})
     box = page.locator(f"#item-{other}")
@@ -277,8 +271,7 @@ def test_a_draft_saved_whose_answer_was_lost_is_no_conflict(new_mobile_context, 
     items = [i.to_document() for i in inspection.form_items()]
     one, two = plain_items(items, 2)
     page = new_mobile_context().new_page()
-    sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
-    wait_offline_ready(page)
+    open_form(page, filler_of(inspection), inspection.id)
     lost = []
 
     def save_then_drop(route):  # the first draft reaches the server; its answer does not
@@ -355,8 +348,7 @@ def test_a_page_made_for_one_person_does_not_act_in_anothers_session(new_mobile_
                 and i["photo_rule"] != "required")
     context = new_mobile_context()
     page = context.new_page()
-    sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
-    wait_offline_ready(page)
+    open_form(page, filler_of(inspection), inspection.id)
     other = context.new_page()  # the first person signed out and the next signed in
     other.goto("/")
     other.get_by_role("button", name="退出").click()
@@ -385,8 +377,7 @@ def test_answers_held_while_a_task_was_elsewhere_survive_its_return(new_mobile_c
     items = [i.to_document() for i in inspection.form_items()]
     one, two = plain_items(items, 2)
     page = new_mobile_context().new_page()
-    sign_in(page, username, f"/tasks/{inspection.id}")
-    wait_offline_ready(page)
+    open_form(page, username, inspection.id)
     page.context.set_offline(True)
     answer(page, one)
     answer(page, two)

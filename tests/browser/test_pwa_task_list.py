@@ -13,6 +13,7 @@ from .pwa_helpers import (
     answer,
     attach_photo,
     expect_all_answered,
+    open_form,
     quick_fill,
     sign_in,
     wait_offline_ready,
@@ -51,8 +52,7 @@ def test_a_submission_the_server_refused_stays_among_the_open_tasks(new_mobile_c
     marked 有错误, rather than under 已完成 — and does it move there once it is sent?"""
     inspection_id, username, items = spot
     page = new_mobile_context().new_page()
-    sign_in(page, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(page)
+    open_form(page, username, inspection_id)
     quick_fill(page, items)
     expect_all_answered(page, items)
     submit_url = re.compile(rf"/api/v1/inspections/{inspection_id}/submit$")
@@ -83,8 +83,7 @@ def test_a_retry_tapped_while_a_sync_runs_is_sent_by_that_sync_s_successor(
     stood refused. Is the submission sent once it ends, rather than at the next timer?"""
     inspection_id, username, items = spot
     page = new_mobile_context().new_page()
-    sign_in(page, username, f"/tasks/{inspection_id}")
-    wait_offline_ready(page)
+    open_form(page, username, inspection_id)
     quick_fill(page, items)
     expect_all_answered(page, items)
     photos_url = re.compile(rf"/api/v1/inspections/{inspection_id}/photos$")

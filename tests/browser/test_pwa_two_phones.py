@@ -12,7 +12,7 @@ from inspect_app.extensions import db
 from inspect_app.inspections.models import Inspection
 
 from ..helpers import filler_of
-from .pwa_helpers import expect_all_answered, quick_fill, sign_in, wait_for, wait_offline_ready
+from .pwa_helpers import expect_all_answered, open_form, quick_fill, wait_for
 
 
 def draft_of(inspection_id: int) -> dict:
@@ -36,8 +36,7 @@ def test_a_draft_conflict_merges_the_two_phones_answers(new_mobile_context, firs
              and item.photo_rule != "required"][:6]
     one, two = (new_mobile_context().new_page() for _ in range(2))
     for page in (one, two):
-        sign_in(page, username, f"/tasks/{inspection.id}")
-        wait_offline_ready(page)
+        open_form(page, username, inspection.id)
 
     for code in plain[:4]:
         tap(one, code, "合格")
@@ -77,8 +76,7 @@ def test_the_conflict_card_gives_the_servers_time_in_the_banks_zone(new_mobile_c
     one = new_mobile_context().new_page()
     two = new_mobile_context(timezone_id="UTC").new_page()
     for page in (one, two):
-        sign_in(page, username, f"/tasks/{inspection.id}")
-        wait_offline_ready(page)
+        open_form(page, username, inspection.id)
     tap(one, plain[0], "合格")
     expect(one.locator("#sync-pending")).to_have_text("已全部同步", timeout=15000)
     wait_for(one, lambda: len(draft_of(inspection.id)) == 1)
@@ -102,8 +100,7 @@ def test_a_second_tab_on_the_same_form_shows_the_other_tabs_answers(new_mobile_c
                  and item["photo_rule"] != "required")
     context = new_mobile_context()
     a = context.new_page()
-    sign_in(a, filler_of(inspection), f"/tasks/{inspection.id}")
-    wait_offline_ready(a)
+    open_form(a, filler_of(inspection), inspection.id)
     b = context.new_page()
     b.goto(f"/tasks/{inspection.id}")
     b.wait_for_selector("html[data-form-ready]", state="attached")

@@ -8,7 +8,6 @@ that unit's results (:func:`.api.shows_contents`), as in the API.
 from __future__ import annotations
 
 import json
-import math
 
 import marshmallow as ma
 import sqlalchemy as sa
@@ -16,9 +15,9 @@ from flask import Blueprint, g, render_template, request
 from flask_babel import format_datetime
 from marshmallow import fields, validate
 
+from ..api.pagination import page_of
 from ..auth.permissions import Permission
 from ..auth.session import pages_need
-from ..extensions import db
 from ..i18n import N_
 from .api import readable, shows_contents
 from .models import AuditEntry
@@ -74,17 +73,13 @@ def index():
         query = query.where(AuditEntry.actor_name == chosen["actor"])
     if chosen.get("request_id"):
         query = query.where(AuditEntry.request_id == chosen["request_id"])
-    total = db.session.scalar(query.with_only_columns(sa.func.count()).order_by(None))
-    pages = max(1, math.ceil(total / PER_PAGE))
-    page = min(chosen.get("page", 1), pages)
-    entries = db.session.scalars(query.order_by(AuditEntry.id.desc())
-                                 .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
+    shown = page_of(query.order_by(AuditEntry.id.desc()), chosen.get("page", 1), PER_PAGE)
     rows = [{"entry": e, "at": format_datetime(e.at, "yyyy-MM-dd HH:mm:ss"),
              "what": OBJECT_LABELS.get(e.object_type), "shown": shows_contents(e),
-             "before": _json(e.before), "after": _json(e.after)} for e in entries]
+             "before": _json(e.before), "after": _json(e.after)} for e in shown.rows]
     filters = {k: v for k, v in chosen.items() if k != "page"}
-    return render_template("manage/audit.html", rows=rows, total=total, page=page,
-                           pages=pages, filters=filters, objects=OBJECT_LABELS)
+    return render_template("manage/audit.html", rows=rows, total=shown.total, page=shown.page,
+                           pages=shown.pages, filters=filters, objects=OBJECT_LABELS)
 
 
 def _json(value) -> str | None:

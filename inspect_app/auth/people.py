@@ -7,14 +7,13 @@ entries. A refusal shows the page again with the reason and what was typed; noth
 """
 from __future__ import annotations
 
-import math
-
 import sqlalchemy as sa
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from marshmallow import fields, validate
 
 from ..api.fields import Id
+from ..api.pagination import page_of
 from ..db import utcnow
 from ..extensions import db
 from ..forms import PageForm, Refused, carry_out
@@ -97,12 +96,9 @@ def _index(*, problems=(), error: str | None = None, typed: dict | None = None,
     if q:
         like = f"%{q}%"
         query = query.where(sa.or_(User.username.ilike(like), User.display_name.ilike(like)))
-    total = db.session.scalar(query.with_only_columns(sa.func.count()).order_by(None))
-    pages = max(1, math.ceil(total / PER_PAGE))
-    page = min(max(1, request.args.get("page", 1, type=int)), pages)
-    people = db.session.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
-    return render_template("manage/people.html", people=people, q=q, everyone=everyone,
-                           total=total, page=page, pages=pages,
+    shown = page_of(query, request.args.get("page", 1, type=int), PER_PAGE)
+    return render_template("manage/people.html", people=shown.rows, q=q, everyone=everyone,
+                           total=shown.total, page=shown.page, pages=shown.pages,
                            now=utcnow(), roles=ROLE_LABELS, units=_units() if _manages() else [],
                            problems=problems, error=error, typed=typed or {},
                            manages=_manages()), status

@@ -571,6 +571,7 @@ async function submit() {
 }
 
 async function queueIfComplete() {
+  await catchUp();
   if (locked() || notOpenYet()) return false;
   const found = problems();
   const missing = $("missing");
@@ -720,6 +721,14 @@ $("use-server").addEventListener("click", () => settleConflict(false));
 store.changed.addEventListener("change", async (e) => {
   if (!form || !form.inspection) return;
   if (e.detail.form !== undefined && e.detail.form !== id) return;
+  await catchUp({ redraw: e.detail.form === undefined });
+});
+
+// Take up what the phone holds now for this form, which may have moved under this page (the
+// same form answered in another tab, a merge after a conflict, a sync), and draw what changed.
+// Also run before submitting, so that a change whose message from the other tab is still on
+// its way is submitted too, not this page's older copy.
+async function catchUp({ redraw = false } = {}) {
   const shown = (f) => JSON.stringify([f.submission, f.conflict, f.inspection && f.inspection.status, f.inspection && f.inspection.due_start,
     f.inspection && f.inspection.cancel_reason, Boolean(f.gone), f.elsewhere || null, f.draftProblems || null, f.notOpen || null]);
   const before = shown(form);
@@ -735,8 +744,8 @@ store.changed.addEventListener("change", async (e) => {
     return;
   }
   redrawAnswers(drawn);
-  if (shown(form) !== before || e.detail.form === undefined) await reload();
-});
+  if (shown(form) !== before || redraw) await reload();
+}
 
 // The stored answers moved under this page (the same form open in another tab, a merge after a
 // conflict): draw the items whose answer or times changed — never the one the person is typing

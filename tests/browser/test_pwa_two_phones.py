@@ -9,10 +9,10 @@ import pytest
 from playwright.sync_api import expect
 
 from inspect_app.extensions import db
-from inspect_app.inspections.models import Inspection
+from inspect_app.inspections.models import Inspection, InspectionStatus
 
 from ..helpers import filler_of
-from .pwa_helpers import expect_all_answered, open_form, quick_fill, wait_for
+from .pwa_helpers import expect_all_answered, open_form, quick_fill, stored, wait_for
 
 
 def draft_of(inspection_id: int) -> dict:
@@ -117,3 +117,35 @@ def test_a_second_tab_on_the_same_form_shows_the_other_tabs_answers(new_mobile_c
     b.keyboard.type("整洁")
     expect(typing).to_have_value("大堂整洁")
     assert b.evaluate("document.activeElement.dataset.text") == text["code"]
+
+
+def test_submitting_in_a_tab_not_yet_told_of_anothers_change_sends_that_change(
+        new_mobile_context, first):
+    """Tab B turns an answer to 不合格 while tab A, every item answered 合格, has not heard of
+    it yet (the tabs' message is on its way; here it never arrives). 提交检查 in tab A: does
+    the server get 不合格, the last answer the person gave on this phone — not tab A's copy?"""
+    inspection = first("spot_check")
+    items = [item.to_document() for item in inspection.form_items()]
+    changed = next(item for item in items if item["response_type"] == "pass_fail"
+                   and item["photo_rule"] == "optional")
+    context = new_mobile_context()
+    a = context.new_page()
+    a.add_init_script("delete window.BroadcastChannel")  # tab A hears nothing from tab B
+    open_form(a, filler_of(inspection), inspection.id)
+    quick_fill(a, items)
+    expect_all_answered(a, items)
+    expect(a.locator("#sync-pending")).to_have_text("已全部同步", timeout=15000)
+
+    b = context.new_page()
+    b.goto(f"/tasks/{inspection.id}")
+    b.wait_for_selector("html[data-form-ready]", state="attached")
+    tap(b, changed["code"], "不合格")
+    expect(b.locator("#sync-pending")).to_have_text("已全部同步", timeout=15000)
+    wait_for(b, lambda: (draft_of(inspection.id).get(changed["code"]) or {}).get("value")
+             == "fail")
+
+    a.get_by_role("button", name="提交检查").click()
+    wait_for(a, lambda: stored(inspection.id).status is InspectionStatus.submitted)
+    given = {answer.item_code: answer.value for answer in stored(inspection.id).answers}
+    assert given[changed["code"]] == "fail"
+    assert len(given) == len(items)

@@ -15,7 +15,7 @@ from ..inspections.access import can_fill, get_inspection
 from ..inspections.models import EDITABLE, Mode
 from .access import get_photo
 from .models import PhotoPurpose
-from .operations import delete_photo, ingest_photo, storage
+from .operations import delete_photo, ingest_photo, lock_while_filled, storage
 from .schemas import PhotoSchema, PhotoUploadSchema
 from .storage import BlobNotFound
 
@@ -80,9 +80,10 @@ class PhotoResource(MethodView):
         by = current_user()
         photo = get_photo(photo_id, by)
         inspection = photo.inspection
-        if inspection is None or not can_fill(by, inspection) or \
-                inspection.status not in EDITABLE:
-            raise PermissionDenied(N_("不能删除该照片"), code="photo_locked")
+        locked = PermissionDenied(N_("不能删除该照片"), code="photo_locked")
+        if inspection is None or not can_fill(by, inspection):
+            raise locked
+        lock_while_filled(inspection, locked)
         delete_photo(photo, by=by)
         db.session.commit()
 

@@ -17,6 +17,7 @@ from ..auth.models import User
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
 from ..i18n import N_
+from ..inspections.models import EDITABLE, Inspection
 from .imaging import ImageRejected, ProcessedPhoto, hamming, haversine_m, process_photo
 from .models import Photo, PhotoPurpose, dhash_byte
 from .storage import Storage, StorageError, StorageFull, make_storage
@@ -211,6 +212,9 @@ def ingest_photo(data: bytes, *, client_id: str, purpose: PhotoPurpose, outlet, 
     facts = _client_facts(client_facts or {})
     flags = evidence_flags(processed, facts, outlet=outlet, window=window,
                            inspection_id=inspection.id if inspection is not None else None)
+    if inspection is not None:
+        lock_while_filled(inspection, InvalidInput(N_("该检查已提交，不能再添加照片"),
+                                                   code="not_editable"))
     original_key, display_key, thumb_key = _store(processed, data)
     # Relationships as objects, not ids: the response is built from them, without reloading.
     photo = Photo(
@@ -235,6 +239,21 @@ def ingest_photo(data: bytes, *, client_id: str, purpose: PhotoPurpose, outlet, 
            after={"sha256": photo.sha256, "item_code": item_code, "purpose": purpose.value,
                   "flags": [f["code"] for f in flags]})
     return photo, True
+
+
+def lock_while_filled(inspection, refusal: DomainError) -> None:
+    """Lock ``inspection`` (FOR UPDATE, until the caller commits) and check that it is still
+    being filled in; raise ``refusal`` otherwise.
+
+    A submission decides on the photos (those required, those of each finding) while it holds
+    this same lock. A photo added or removed must take the lock too, and look at the status
+    again under it: the status this request read at its access check may be stale by now (the
+    photo took a while to process, or the submission was in flight), and a photo must never
+    land on, or go from, a submitted inspection."""
+    status = db.session.scalar(sa.select(Inspection.status)
+                               .where(Inspection.id == inspection.id).with_for_update())
+    if status not in EDITABLE:
+        raise refusal
 
 
 def _captured_text(processed: ProcessedPhoto) -> str | None:

@@ -176,7 +176,9 @@ def test_an_upload_costs_the_same_few_statements_however_many_photos_are_stored(
             response = upload(client, headers, inspection_id, jpeg(100 + seed))
         assert response.status_code == 201, response.get_json()
         counts.append(len([s for s in statements if not s.startswith(("BEGIN", "COMMIT"))]))
-    assert max(counts) <= 9, counts  # the first use of a token also notes when it was used
+    # the first use of a token also notes when it was used; one statement locks the
+    # inspection to check, under the lock its submission takes, that it is still being filled
+    assert max(counts) <= 10, counts
     assert len(set(counts[2::2])) == 1 and len(set(counts[3::2])) == 1, counts
 
 
@@ -296,3 +298,57 @@ def test_a_photo_file_missing_from_storage_is_logged_for_the_administrator(app, 
     warned = [r for r in caplog.records if r.levelname == "WARNING"
               and stored.sha256 in r.getMessage()]
     assert warned and f"photo {photo['id']}" in warned[0].getMessage()
+
+
+def _submitted_by_another_request(inspection_id: int) -> None:
+    """The inspection's submission commits now, on a connection of its own."""
+    with db.engine.begin() as connection:
+        connection.execute(sa.update(Inspection).where(Inspection.id == inspection_id)
+                           .values(status="submitted"))
+
+
+def test_a_photo_processed_while_the_inspection_is_submitted_is_refused(app, client, api, spot,
+                                                                         monkeypatch):
+    """The photo is still being processed when the inspection's submission commits (another
+    tab, a team mate's phone): is the photo refused as the inspection is submitted — not
+    attached to a submitted inspection, whose photos its submission has already decided?"""
+    from inspect_app.evidence import operations
+
+    headers = api(filler_of(spot))
+    before = stored_files(app)
+    real = operations.process_photo
+
+    def submitted_meanwhile(data):
+        processed = real(data)
+        _submitted_by_another_request(spot.id)
+        return processed
+
+    monkeypatch.setattr(operations, "process_photo", submitted_meanwhile)
+    response = upload(client, headers, spot.id, jpeg(31))
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["code"] == "not_editable"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Photo)
+                             .where(Photo.inspection_id == spot.id)) == 0
+    assert stored_files(app) == before
+
+
+def test_a_photo_removed_while_the_inspection_is_submitted_stays(client, api, spot, monkeypatch):
+    """× on a photo while the inspection's submission, which counted that photo, commits: is
+    the removal refused — not the photo taken from a submitted inspection?"""
+    from inspect_app.evidence import api as evidence_api
+
+    headers = api(filler_of(spot))
+    photo = upload(client, headers, spot.id, jpeg(32)).get_json()
+    real = evidence_api.get_photo
+
+    def submitted_meanwhile(photo_id, by):
+        found = real(photo_id, by)
+        _submitted_by_another_request(spot.id)
+        return found
+
+    monkeypatch.setattr(evidence_api, "get_photo", submitted_meanwhile)
+    response = client.delete(f"/api/v1/photos/{photo['id']}", headers=headers)
+    assert response.status_code == 403, response.get_json()
+    assert response.get_json()["error"]["code"] == "photo_locked"
+    db.session.expire_all()
+    assert db.session.get(Photo, photo["id"]) is not None

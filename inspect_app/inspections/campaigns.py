@@ -26,7 +26,7 @@ from ..i18n import N_, local_date, local_today
 from ..messages import Message, joined
 from ..orgs.models import OrgKind, OrgUnit
 from . import planning
-from .models import OPEN, Campaign, Inspection, InspectionStatus, InspectionTeam, Mode
+from .models import REASSIGNABLE, Campaign, Inspection, InspectionStatus, InspectionTeam, Mode
 
 #: Who is on the watch-list, for weighting spot checks. The watch-list domain installs its
 #: query here (it depends on inspections, not the other way round).
@@ -604,11 +604,12 @@ def visits_too_close(inspection: Inspection, shoppers: list[User],
 def open_tasks(campaign: Campaign, mode: Mode, *, outlet: str = "", offset: int = 0,
                limit: int = 20) -> tuple[int, list[Inspection]]:
     """One page of the campaign's open assignments of ``mode`` (those a planner may still
-    reassign, reschedule or cancel), soonest due first, and how many there are in all;
-    ``outlet`` keeps only outlets whose name or code holds it."""
+    reassign, reschedule or cancel, and those sent back for correction, which may be
+    reassigned), soonest due first, and how many there are in all; ``outlet`` keeps only
+    outlets whose name or code holds it."""
     query = (sa.select(Inspection).join(OrgUnit, Inspection.outlet_id == OrgUnit.id)
              .where(Inspection.campaign_id == campaign.id, Inspection.mode == mode,
-                    Inspection.status.in_(OPEN)))
+                    Inspection.status.in_(REASSIGNABLE)))
     if outlet:
         query = query.where(sa.or_(OrgUnit.name.icontains(outlet, autoescape=True),
                                    OrgUnit.code.icontains(outlet, autoescape=True)))

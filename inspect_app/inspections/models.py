@@ -56,6 +56,9 @@ class InspectionStatus(enum.Enum):
 EDITABLE = {InspectionStatus.assigned, InspectionStatus.in_progress, InspectionStatus.returned}
 #: States in which the planner may still reassign, reschedule or cancel: nothing submitted yet.
 OPEN = {InspectionStatus.assigned, InspectionStatus.in_progress}
+#: States in which the planner may give the assignment to someone else: open, or sent back for
+#: correction (its inspector may have left meanwhile; someone must correct it).
+REASSIGNABLE = OPEN | {InspectionStatus.returned}
 #: States in which the inspected outlet sees the result.
 RESULT_VISIBLE = {InspectionStatus.submitted, InspectionStatus.final}
 

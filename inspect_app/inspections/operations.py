@@ -29,6 +29,7 @@ from .access import can_fill, can_review
 from .models import (
     EDITABLE,
     OPEN,
+    REASSIGNABLE,
     Appeal,
     AppealStatus,
     Finding,
@@ -447,11 +448,12 @@ def _require_planner(inspection: Inspection, by: User) -> None:
 
 def reassign(inspection: Inspection, *, assignee: User | None, team_id: int | None,
              reason: str, by: User) -> Inspection:
-    """Give an open assignment to another person or team; the reason goes to the audit log."""
+    """Give an open assignment, or one sent back for correction, to another person or team;
+    the reason goes to the audit log."""
     from .campaigns import check_assignee
 
     _require_planner(inspection, by)
-    if inspection.status not in OPEN:
+    if inspection.status not in REASSIGNABLE:
         raise Conflict(N_("已提交的检查不能改派"), code="not_open")
     before = {"assignee_id": inspection.assignee_id, "team_id": inspection.team_id}
     check_assignee(inspection, assignee, team_id)

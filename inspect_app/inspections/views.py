@@ -43,7 +43,7 @@ from .campaigns import (
     peer_pairs,
     warnings_of,
 )
-from .models import OPEN, Campaign, Inspection, InspectionStatus, Mode
+from .models import OPEN, REASSIGNABLE, Campaign, Inspection, InspectionStatus, Mode
 from .operations import cancel, reassign, reschedule
 from .planning import CYCLES
 
@@ -342,11 +342,12 @@ TASK_ACTIONS: dict[str, tuple[type[_TaskForm], Callable[[Inspection, dict], str]
 
 def _task_page(item: Campaign, task: Inspection, *, values: dict[str, Any] | None = None,
                error: str | None = None, problems=(), status: int = 200):
-    is_open = task.status in OPEN
+    reassignable = task.status in REASSIGNABLE
     named = task.mode is Mode.peer_check or sees_identity(g.user, task)
     return render_template(
         "manage/campaign_task.html", campaign=item, task=task, who=_who(task),
-        is_open=is_open, choices=assignee_choices(task) if is_open and named else [],
+        is_open=task.status in OPEN, reassignable=reassignable,
+        choices=assignee_choices(task) if reassignable and named else [],
         named=named, values=values or {}, error=error, problems=list(problems)), status
 
 

@@ -300,6 +300,46 @@ def test_a_submitted_task_cannot_be_moved(client, manager, first):
         assert _state(task) == before, action
 
 
+def test_a_task_sent_back_whose_inspector_left_goes_to_another(client, api, login, campaign,
+                                                               first):
+    """A spot check is sent back for correction (退回修改), then its inspector leaves and is
+    deactivated. Is the task still in the campaign's list, and may the manager give it to
+    another inspector, who then corrects and resubmits it — rather than nobody ever being able
+    to, its findings held back from the outlet for good? It may not be moved or cancelled."""
+    from ..helpers import filler_of, submit_filled
+
+    task = first("spot_check")
+    who = filler_of(task)
+    other = "jc.fenhang2" if who == "jc.fenhang1" else "jc.fenhang1"
+    tokens = {name: api(name) for name in (who, other, "fwgl")}  # before signing in (CSRF)
+    assert submit_filled(client, tokens[who], task.id).status_code == 200
+    assert client.post(f"/api/v1/inspections/{task.id}/return", headers=tokens["fwgl"],
+                       json={"reason": "请补充照片"}).status_code == 200
+    _user(who).is_active = False
+    db.session.commit()
+    login("fwgl", DEMO_PASSWORD)
+
+    listed = client.get(f"/manage/campaigns/{campaign['id']}").get_data(as_text=True)
+    assert f"/tasks/{task.id}\"" in listed
+    page = client.get(_url(task)).get_data(as_text=True)
+    assert 'id="task-returned"' in page
+    assert re.findall(r'<option value="(\d+)"', page) == [str(_user(other).id)]
+    assert _url(task, "reschedule") not in page and _url(task, "cancel") not in page
+    before = _state(task)
+    assert _post(client, _url(task, "cancel"), {"reason": "离职", "confirm": "yes"}
+                 ).status_code == 409
+    assert _state(task) == before
+
+    response = _post(client, _url(task, "reassign"), {
+        "assignee_id": str(_user(other).id), "reason": "原检查员离职"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    moved = db.session.get(Inspection, task.id)
+    assert (moved.assignee_id, moved.status) == (_user(other).id, InspectionStatus.returned)
+    assert _audit(task, "inspection.reassign").reason == "原检查员离职"
+    assert submit_filled(client, tokens[other], task.id).status_code == 200
+
+
 @pytest.mark.parametrize("username", ["zh.lubei", "jc.fenhang1", "smr1"])
 def test_only_the_planner_acts_on_a_task(client, login, campaign, first, username):
     """A sub-branch manager (a reader), the task's own inspector and a shopper: is each

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from ..auth.models import User
 from ..auth.permissions import Permission
+from ..checklists.models import ChecklistItem
 from ..errors import NotFound, PermissionDenied
 from ..extensions import db
 from ..i18n import N_, bank_midnight, local_date
@@ -307,9 +308,23 @@ def most_failed_items(period: Period, by: User, *, limit: int = 10,
                  .group_by(Finding.item_code)
                  .order_by(failed.desc(), Finding.item_code).limit(limit))
         rows = db.session.execute(query).all()
-    return [{"item_code": code, "item_text": text, "section": code.split("-")[0],
+    sections = _sections_of([row[0] for row in rows])
+    return [{"item_code": code, "item_text": text, "section": sections.get(code, ""),
              "failures": int(n), "outlets": int(outlets)}
             for code, text, n, outlets in rows]
+
+
+def _sections_of(codes: list[str]) -> dict[str, str]:
+    """Each item code's section (area) as its checklists give it — the latest version's where
+    versions differ. Not the code's prefix: an imported checklist's codes need not start with
+    their section's (CBSS-style ``1-1-1``, or ``WAIT-01`` filed under 效率 EFF)."""
+    if not codes:
+        return {}
+    rows = db.session.execute(
+        sa.select(ChecklistItem.code, ChecklistItem.section_code)
+        .where(ChecklistItem.code.in_(sorted(set(codes))))
+        .order_by(ChecklistItem.checklist_id)).all()
+    return dict(rows)  # later versions (higher ids) last: theirs is kept
 
 
 def _whole_branches(paths: list[str]) -> list[int] | None:

@@ -58,6 +58,13 @@ def _users_with(role: Role, units: sa.Select | None = None) -> sa.Select:
     return query if units is None else query.where(RoleGrant.org_unit_id.in_(units))
 
 
+def _branch_inspectors(unit: OrgUnit) -> sa.Select:
+    """The inspectors of ``unit``'s own branch (``unit`` may be the branch): 抽查 is the
+    branch's own check, neither a sub-branch's inspector nor another branch's does it."""
+    return _users_with(Role.inspector, sa.select(OrgUnit.id).where(
+        OrgUnit.kind == OrgKind.branch, OrgUnit.id.in_(unit.ancestor_ids)))
+
+
 def create_campaign(data: dict[str, Any], *, by: User) -> Campaign:
     """Create a campaign and generate the assignments of every mode it includes.
 
@@ -376,8 +383,8 @@ def _spot_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> 
                                                seed=f"{campaign.seed}:spot", weights=weights)
     except planning.PlanningError as exc:
         raise _planning_error(exc) from exc
-    branch_units = sa.select(OrgUnit.id).where(OrgUnit.kind == OrgKind.branch)
-    inspectors = [user for user, _ in db.session.execute(_users_with(Role.inspector, branch_units))]
+    inspectors = [user for user, _ in db.session.execute(
+        _branch_inspectors(campaign.scope_unit))]
     if not inspectors:
         raise InvalidInput(N_("分行没有检查员账号，无法分派抽查任务"), code="no_branch_inspectors")
     due = (campaign.period_start, campaign.period_end)
@@ -545,8 +552,7 @@ def check_visit_interval(inspection: Inspection, shopper: User,
 #: offers (the outlet's own manager; inspectors of its branch; any mystery shopper).
 ASSIGNEE_POOLS: dict[Mode, Callable[[OrgUnit], sa.Select]] = {
     Mode.self_check: lambda outlet: _users_with(Role.outlet_manager, outlet.ancestor_ids),
-    Mode.spot_check: lambda outlet: _users_with(Role.inspector, sa.select(OrgUnit.id).where(
-        OrgUnit.kind == OrgKind.branch, OrgUnit.id.in_(outlet.ancestor_ids))),
+    Mode.spot_check: _branch_inspectors,
     Mode.mystery_visit: lambda outlet: _users_with(Role.mystery_shopper),
 }
 

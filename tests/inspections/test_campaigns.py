@@ -8,7 +8,9 @@ import sqlalchemy as sa
 
 from inspect_app.audit.models import AuditEntry
 from inspect_app.auth.models import RoleGrant, User
+from inspect_app.auth.operations import create_user
 from inspect_app.auth.permissions import Role
+from inspect_app.demo.seed import DEMO_PASSWORD
 from inspect_app.extensions import db
 from inspect_app.inspections import planning
 from inspect_app.inspections.models import (
@@ -21,6 +23,7 @@ from inspect_app.inspections.models import (
 from inspect_app.orgs.models import OrgKind, OrgUnit
 
 from ..conftest import mid_quarter_fortnight, next_quarter, this_quarter
+from ..helpers import second_branch
 
 
 def inspections(campaign_id: int, mode: Mode) -> list[Inspection]:
@@ -84,6 +87,23 @@ def test_spot_checks_go_to_branch_inspectors(campaign):
     """Are spot checks done by the branch's own inspectors, not a sub-branch's?"""
     for inspection in inspections(campaign["id"], Mode.spot_check):
         assert {g.org_unit.kind for g in inspection.assignee.grants} == {OrgKind.branch}
+
+
+def test_spot_checks_go_only_to_inspectors_of_the_campaigns_own_branch(client, api, demo):
+    """With a second branch beside 唐山, are a 唐山 campaign's spot checks given only to 唐山's
+    branch inspectors — never to 石家庄's, who would then see and fill 唐山 outlets?"""
+    create_user(username="jc.sjz", display_name="石家庄检查员", password=DEMO_PASSWORD,
+                grants=[(Role.inspector, second_branch())])
+    db.session.commit()
+    start, end = next_quarter()
+    response = client.post("/api/v1/campaigns", headers=api("fwgl"), json={
+        "name": "下季度抽查", "checklist_id": demo.id, "period_start": start.isoformat(),
+        "period_end": end.isoformat(), "modes": ["spot_check"], "seed": 5,
+        "settings": {"spot_check": {"size": 8}}})
+    assert response.status_code == 201, response.get_json()
+    assignees = {i.assignee.username for i in inspections(response.get_json()["id"],
+                                                          Mode.spot_check)}
+    assert assignees == {"jc.fenhang1", "jc.fenhang2"}
 
 
 def test_mystery_visits_have_shopper_scenario_and_window(campaign):

@@ -291,12 +291,15 @@ def peer_pairs(campaign_ids: list[int], *, leave_out: int | None = None
 
 def _peer_history(campaign: Campaign, no_repeat_cycles: int
                   ) -> tuple[list[planning.PastPair], int]:
-    """The peer-check cycles before ``campaign`` as the planner counts them: each campaign
-    with peer checks still on (not all cancelled), in order of period, is one cycle. Returns
-    the pairs of the last ``no_repeat_cycles`` of them as history, and ``campaign``'s own
-    cycle index (how many came before it)."""
-    earlier = (sa.select(Campaign.id)
-               .where(sa.exists(_live_peer_checks().with_only_columns(Inspection.id)
+    """The peer-check cycles before ``campaign`` as the planner counts them: each campaign of
+    the same branch with peer checks still on (not all cancelled), in order of period, is one
+    cycle (another branch's rounds are not this one's). Returns the pairs of the last
+    ``no_repeat_cycles`` of them as history, and ``campaign``'s own cycle index (how many came
+    before it)."""
+    branch = campaign.scope_unit.ancestor(OrgKind.branch) or campaign.scope_unit
+    earlier = (sa.select(Campaign.id).join(OrgUnit, Campaign.scope_unit_id == OrgUnit.id)
+               .where(OrgUnit.path.startswith(branch.path),
+                      sa.exists(_live_peer_checks().with_only_columns(Inspection.id)
                                 .where(Inspection.campaign_id == Campaign.id)),
                       sa.or_(Campaign.period_start < campaign.period_start,
                              sa.and_(Campaign.period_start == campaign.period_start,

@@ -12,7 +12,9 @@ from inspect_app.auth.operations import create_user
 from inspect_app.auth.permissions import Role
 from inspect_app.demo.seed import DEMO_PASSWORD
 from inspect_app.extensions import db
+from inspect_app.i18n import local_today
 from inspect_app.inspections import planning
+from inspect_app.inspections.campaigns import create_team
 from inspect_app.inspections.models import (
     Campaign,
     Inspection,
@@ -21,6 +23,7 @@ from inspect_app.inspections.models import (
     Mode,
 )
 from inspect_app.orgs.models import OrgKind, OrgUnit
+from inspect_app.orgs.operations import create_unit
 
 from ..conftest import mid_quarter_fortnight, next_quarter, this_quarter
 from ..helpers import second_branch
@@ -65,6 +68,38 @@ def test_next_cycle_does_not_repeat_recent_pairs(client, api, campaign, demo):
     start, end = next_quarter()
     body = {"name": "下一季度互查", "checklist_id": demo.id, "period_start": start.isoformat(),
             "period_end": end.isoformat(), "modes": ["peer_check"], "seed": 7}
+    second = client.post("/api/v1/campaigns", json=body, headers=api("fwgl")).get_json()
+    first_pairs = {tuple(p[:2]) for p in campaign["plan"]["peer_check"]["pairs"]}
+    second_pairs = {tuple(p[:2]) for p in second["plan"]["peer_check"]["pairs"]}
+    assert first_pairs and second_pairs and not first_pairs & second_pairs
+
+
+def test_another_branchs_rounds_are_not_this_branchs_cycles(client, api, campaign, demo):
+    """Peer-check cycles are each branch's own: when 石家庄 plans two rounds of its own between
+    two of 唐山's, does 唐山's next round still avoid the sub-branch pairs of its last one?"""
+    sjz = second_branch()
+    subbranches = [db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "SJZ-CA"))]
+    for code, name in (("SJZ-XH", "新华"), ("SJZ-QD", "桥东")):
+        subbranches.append(create_unit(kind=OrgKind.subbranch, code=code, name=f"{name}支行",
+                                       parent=sjz))
+        create_unit(kind=OrgKind.outlet, code=f"{code}-01", name=f"{name}营业部",
+                    parent=subbranches[-1])
+    for subbranch in subbranches:
+        inspector = create_user(username=f"jc.{subbranch.code.lower()}", display_name="检查员",
+                                password=DEMO_PASSWORD, grants=[(Role.inspector, subbranch)])
+        create_team(name=f"{subbranch.name}互查组", subbranch=subbranch, members=[inspector],
+                    by=None)
+    db.session.commit()
+    end = this_quarter()[1]
+    for name in ("石家庄第一轮互查", "石家庄第二轮互查"):
+        response = client.post("/api/v1/campaigns", headers=api("sjz.fw"), json={
+            "name": name, "checklist_id": demo.id, "scope_unit_id": sjz.id,
+            "period_start": local_today().isoformat(), "period_end": end.isoformat(),
+            "modes": ["peer_check"], "seed": 7})
+        assert response.status_code == 201, response.get_json()
+    start, end = next_quarter()
+    body = {"name": "下一季度互查", "checklist_id": demo.id, "period_start": start.isoformat(),
+            "period_end": end.isoformat(), "modes": ["peer_check"], "seed": 42}
     second = client.post("/api/v1/campaigns", json=body, headers=api("fwgl")).get_json()
     first_pairs = {tuple(p[:2]) for p in campaign["plan"]["peer_check"]["pairs"]}
     second_pairs = {tuple(p[:2]) for p in second["plan"]["peer_check"]["pairs"]}

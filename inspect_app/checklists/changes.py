@@ -1,8 +1,10 @@
 """What a version changes against the one it came from, for a service manager about to publish.
 
 Pure: two checklist documents (:meth:`Checklist.to_document`) in, a :class:`Changes` out. Items and
-sections are matched by code; an item whose code is kept but whose fields differ is *changed*,
-field by field. Order alone is not a change worth reviewing and is left out. Given both versions'
+sections are matched by code whatever its case; an item whose code is kept but whose fields differ
+is *changed*, field by field (its code's case among them: answers are keyed by the exact code).
+The items or the sections in another order are a change too (the form, the PDF and the
+spreadsheet show them in order), said once for each, not item by item. Given both versions'
 scoring rules (``Checklist.scoring_rules``), rule changes are listed too: grade bands by key,
 the red-line rule, mode weights and the rules' version.
 """
@@ -14,8 +16,8 @@ from typing import Any
 from .validation import MODES
 
 #: The item fields compared, in the order the spreadsheet has them.
-ITEM_FIELDS = ("section", "text", "guidance", "weight", "response_type", "config", "photo_rule",
-               "red_line", "modes", "severity", "deadline_days")
+ITEM_FIELDS = ("code", "section", "text", "guidance", "weight", "response_type", "config",
+               "photo_rule", "red_line", "modes", "severity", "deadline_days")
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,16 @@ class Changes:
     items_removed: tuple[dict[str, Any], ...] = ()
     items_changed: tuple[ItemChange, ...] = field(default=())
     rules: tuple[RuleChange, ...] = ()
+    #: Whether the sections (the items) both versions have come in another order.
+    sections_reordered: bool = False
+    items_reordered: bool = False
 
     @property
     def empty(self) -> bool:
         return not (self.name or self.description or self.sections_added
                     or self.sections_removed or self.sections_changed or self.items_added
-                    or self.items_removed or self.items_changed or self.rules)
+                    or self.items_removed or self.items_changed or self.rules
+                    or self.sections_reordered or self.items_reordered)
 
 
 def _same(old: Any, new: Any) -> bool:
@@ -89,6 +95,13 @@ def _changed(old_rows: list[dict[str, Any]], new_rows: list[dict[str, Any]],
             if diffs:
                 changed.append(ItemChange(row["code"], row.get(label, ""), diffs))
     return added, removed, tuple(changed)
+
+
+def _reordered(old_rows: list[dict[str, Any]], new_rows: list[dict[str, Any]]) -> bool:
+    """Whether the rows kept (by code) come in another order; rows added or removed alone
+    leave the others' order as it was."""
+    old, new = _by_code(old_rows), _by_code(new_rows)
+    return [code for code in old if code in new] != [code for code in new if code in old]
 
 
 def _red_line(rules: dict[str, Any]) -> dict[str, Any]:
@@ -133,8 +146,8 @@ def compare(old: dict[str, Any], new: dict[str, Any], *, old_rules: dict[str, An
     """What ``new`` changes against ``old`` (both checklist documents), and — given both
     versions' scoring rules — what their rules change."""
     s_added, s_removed, s_changed = _changed(old.get("sections") or [],
-                                             new.get("sections") or [], ("name", "weight"),
-                                             "name")
+                                             new.get("sections") or [],
+                                             ("code", "name", "weight"), "name")
     i_added, i_removed, i_changed = _changed(old["items"], new["items"], ITEM_FIELDS, "text")
     return Changes(
         name=None if old["name"] == new["name"] else FieldChange("name", old["name"],
@@ -143,5 +156,7 @@ def compare(old: dict[str, Any], new: dict[str, Any], *, old_rules: dict[str, An
         else FieldChange("description", old.get("description"), new.get("description")),
         sections_added=s_added, sections_removed=s_removed, sections_changed=s_changed,
         items_added=i_added, items_removed=i_removed, items_changed=i_changed,
+        sections_reordered=_reordered(old.get("sections") or [], new.get("sections") or []),
+        items_reordered=_reordered(old["items"], new["items"]),
         rules=(compare_rules(old_rules, new_rules)
                if old_rules is not None and new_rules is not None else ()))

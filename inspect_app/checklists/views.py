@@ -194,7 +194,8 @@ def rule_change(change: RuleChange) -> tuple[str, str, str]:
 
 def section_field_label(name: str) -> str:
     """A section field's name (the 分区 sheet's column header) in the page's language."""
-    return {"name": gettext("名称"), "weight": gettext("权重")}.get(name, name)
+    return {"code": gettext("编码"), "name": gettext("名称"),
+            "weight": gettext("权重")}.get(name, name)
 
 
 def _version_page(checklist: Checklist, *, error: str | None = None, status: int = 200):

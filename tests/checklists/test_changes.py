@@ -17,7 +17,8 @@ def test_nothing_changed_is_empty():
 
 def test_added_removed_and_changed_items_field_by_field():
     """Are items matched by code (whatever the case and order), and a kept item's changed
-    fields listed with their old and new values — and the sections and name too?"""
+    fields — its code's case among them — listed with their old and new values, and the
+    sections and name too?"""
     old = default_document()
     new = copy.deepcopy(old)
     first, second, last = new["items"][0], new["items"][1], new["items"][-1]
@@ -40,7 +41,39 @@ def test_added_removed_and_changed_items_field_by_field():
     assert by_code[first["code"]].fields == (
         FieldChange("text", old["items"][0]["text"], first["text"]),)
     assert {f.field for f in by_code[second["code"].upper()].fields} == {
-        "weight", "modes", "red_line"}
+        "code", "weight", "modes", "red_line"}
+
+
+def test_a_new_order_of_items_or_sections_is_a_change():
+    """Items or sections in another order, nothing else changed: is that a change, said as
+    such — while items added or removed alone leave the order of the others as it was?"""
+    old = default_document()
+    items = copy.deepcopy(old)
+    items["items"].reverse()
+    changes = compare(old, items)
+    assert changes.items_reordered and not changes.sections_reordered and not changes.empty
+    sections = copy.deepcopy(old)
+    sections["sections"].reverse()
+    changes = compare(old, sections)
+    assert changes.sections_reordered and not changes.items_reordered and not changes.empty
+    shorter = copy.deepcopy(old)
+    del shorter["items"][1]
+    shorter["items"].insert(0, {**copy.deepcopy(old["items"][0]), "code": "NEW-01"})
+    assert not compare(old, shorter).items_reordered
+
+
+def test_a_code_in_another_case_is_a_change():
+    """Answers are keyed by the exact code: is ENV-01 written env-01 (item or section) a
+    change of its code?"""
+    old = default_document()
+    new = copy.deepcopy(old)
+    new["items"][0]["code"] = new["items"][0]["code"].lower()
+    new["sections"][0]["code"] = new["sections"][0]["code"].lower()
+    changes = compare(old, new)
+    assert changes.items_changed[0].fields == (
+        FieldChange("code", old["items"][0]["code"], new["items"][0]["code"]),)
+    assert changes.sections_changed[0].fields == (
+        FieldChange("code", old["sections"][0]["code"], new["sections"][0]["code"]),)
 
 
 def rules(**changes):

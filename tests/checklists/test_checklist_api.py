@@ -215,6 +215,25 @@ def test_publishing_a_draft_that_changes_nothing_is_refused(client, manager, pub
                        headers=manager).status_code == 200
 
 
+@pytest.mark.parametrize("change", ["items", "sections", "code"])
+def test_a_draft_that_only_reorders_or_recases_is_a_change_and_is_published(
+        client, manager, published, change):
+    """Items or sections in another order (the order the form, the PDF and the spreadsheet
+    show), or a code in another case (answers are keyed by the exact code): is such a draft
+    published (200), not refused as "完全相同"?"""
+    document = published.to_document()
+    if change == "code":
+        document["items"][0]["code"] = document["items"][0]["code"].lower()
+    else:
+        document[change].reverse()
+    draft = client.post(f"/api/v1/checklists/{published.id}/versions", json=document,
+                        headers=manager)
+    assert draft.status_code == 201, draft.get_json()
+    response = client.post(f"/api/v1/checklists/{draft.get_json()['id']}/publish",
+                           headers=manager)
+    assert response.status_code == 200, response.get_json()
+
+
 def _upload(client, manager, data: bytes, **form):
     return client.post("/api/v1/checklists/import", headers=manager,
                        data={**form, "file": (io.BytesIO(data), "标准.xlsx")},

@@ -251,6 +251,27 @@ def test_a_section_weight_change_is_named_as_such(client, login, api, demo):
     assert "按分区权重合并各分区得分率" in page
 
 
+def test_a_draft_that_only_reorders_says_so_and_is_published(client, login, api, demo):
+    """The items and the sections put in another order, nothing else: does the draft's page
+    say both orders changed (not "内容没有变化"), and is it published?"""
+    headers = api("fwgl")
+    document = client.get(f"/api/v1/checklists/{demo.id}/export.json", headers=headers).get_json()
+    document["items"].reverse()
+    document["sections"].reverse()
+    draft = client.post(f"/api/v1/checklists/{demo.id}/versions", json=document, headers=headers)
+    assert draft.status_code == 201, draft.get_json()
+    draft_id = draft.get_json()["id"]
+    login("fwgl", "Demo@2026")
+    page = client.get(f"/manage/standards/{draft_id}").get_data(as_text=True)
+    changes = page.split("与第 1 版相比", 1)[1].split("</section>", 1)[0]
+    assert "分区顺序已调整。" in changes and "检查项顺序已调整。" in changes
+    assert "内容没有变化" not in changes
+    published = _post(client, f"/manage/standards/{draft_id}/publish", {"confirm": "yes"})
+    assert published.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Checklist, draft_id).status is ChecklistStatus.published
+
+
 def test_a_draft_that_changes_nothing_is_not_published(client, login, api, demo):
     """A draft copied from version 1 and left as it is: is 发布 refused with a message saying
     it is the same as the published version, and nothing published?"""

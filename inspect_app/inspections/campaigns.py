@@ -25,6 +25,7 @@ from ..extensions import db
 from ..i18n import N_, local_date, local_today
 from ..messages import Message, joined
 from ..orgs.models import OrgKind, OrgUnit
+from ..scoring import RESPONSE_TYPES
 from . import planning
 from .models import REASSIGNABLE, Campaign, Inspection, InspectionStatus, InspectionTeam, Mode
 
@@ -93,6 +94,12 @@ def create_campaign(data: dict[str, Any], *, by: User) -> Campaign:
         raise InvalidInput(N_("检查期间已于 %(end)s 结束，不能再制定：结束日期不能早于今天（%(today)s）"),
                            end=data["period_end"].isoformat(), today=today.isoformat(),
                            code="period_ended")
+    for mode in data["modes"]:
+        if not any(RESPONSE_TYPES[item.response_type].scored
+                   for item in checklist.items_for_mode(mode)):
+            # every form of the mode would be text notes: no score, no grade, no ranking
+            raise InvalidInput(N_("所选检查表没有适用于%(mode)s的计分项，%(mode)s无法评分：请修改检查表，"
+                                  "或不安排%(mode)s"), mode=Mode(mode), code="nothing_to_score")
     branch = scope.ancestor(OrgKind.branch) or scope
     _plan_alone(branch)
     same_name = db.session.scalar(

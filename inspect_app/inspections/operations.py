@@ -248,6 +248,9 @@ def submit(inspection: Inspection, payload: dict[str, Any], *, by: User) -> dict
                                   section_weights=section_weights(inspection))
     except ScoringError as exc:
         raise InvalidInput(exc.message, code="answers_invalid", details=exc.messages) from exc
+    if result.nothing_to_score:
+        raise InvalidInput(N_("该检查表在%(mode)s中没有计分项，无法评分"), mode=inspection.mode,
+                           code="nothing_to_score")
     if result.nothing_applicable:
         raise InvalidInput(N_("所有计分项均为不适用，无法评分"), code="nothing_applicable")
 

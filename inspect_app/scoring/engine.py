@@ -118,6 +118,12 @@ class InspectionScore:
         return bool(scored) and all(item.na for item in scored)
 
     @property
+    def nothing_to_score(self) -> bool:
+        """Whether the form holds no scored item at all (text notes only, its scored items
+        being for other modes): it can have no score, so its submission is refused."""
+        return not any(item.scored for item in self.items)
+
+    @property
     def failed_items(self) -> tuple[str, ...]:
         """Codes of every failed item, in checklist order (each becomes a 整改项)."""
         return tuple(item.code for item in self.items if item.failed)

@@ -236,3 +236,35 @@ def test_a_plan_that_generates_no_task_is_refused_saying_why(client, api, login,
                  settings={"spot_check": {"size": 2}})
     assert mixed.status_code == 201, mixed.get_json()
     assert len(mixed.get_json()["plan"]["self_check"]["warnings"]) == len(outlets)
+
+
+# -- a form with nothing to score ----------------------------------------------------------
+
+
+def test_a_mode_whose_form_has_nothing_to_score_is_refused(client, api, demo):
+    """A checklist whose scored items are all for mystery visits, planned for self-checks:
+    each self-check's form would be a text note, scored by nothing and left out of the
+    rankings. Is that refused (422), naming 自查, with nothing written — and 暗访 allowed?"""
+    headers = api("fwgl")
+    document = {"name": "仅暗访计分的检查表", "description": "",
+                "sections": [{"code": "ENV", "name": "网点颜值靓化"}],
+                "items": [{"code": "ENV-01", "section": "ENV", "text": "三秒内招呼", "weight": 3,
+                           "response_type": "pass_fail", "modes": ["mystery_visit"]},
+                          {"code": "ENV-02", "section": "ENV", "text": "大堂情况", "weight": 1,
+                           "response_type": "text"}]}
+    created = client.post("/api/v1/checklists", json=document, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    checklist_id = created.get_json()["id"]
+    published = client.post(f"/api/v1/checklists/{checklist_id}/publish", headers=headers)
+    assert published.status_code == 200, published.get_json()
+    before = written()
+    response = plan(client, api, demo, checklist_id=checklist_id,
+                    modes=["self_check", "mystery_visit"])
+    assert response.status_code == 422, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "nothing_to_score"
+    assert error["message"].startswith("所选检查表没有适用于自查的计分项")
+    assert written() == before
+    visits = plan(client, api, demo, checklist_id=checklist_id, modes=["mystery_visit"],
+                  settings={"mystery_visit": {"count": 2}})
+    assert visits.status_code == 201, visits.get_json()

@@ -284,6 +284,38 @@ def test_a_self_check_with_every_scored_item_not_applicable_is_refused(client, a
     assert accepted.get_json()["total"] == 100
 
 
+def test_a_form_with_nothing_to_score_is_refused(client, api, first):
+    """A self-check of a checklist whose scored items are all for mystery visits (planned
+    before planning refused it): its form is one text note. Is its submission refused with a
+    clear message, rather than accepted with no score, no grade and out of the rankings?"""
+    headers = api("fwgl")
+    document = {"name": "仅暗访计分的检查表", "description": "",
+                "sections": [{"code": "ENV", "name": "网点颜值靓化"}],
+                "items": [{"code": "ENV-01", "section": "ENV", "text": "三秒内招呼", "weight": 3,
+                           "response_type": "pass_fail", "modes": ["mystery_visit"]},
+                          {"code": "ENV-02", "section": "ENV", "text": "大堂情况", "weight": 1,
+                           "response_type": "text"}]}
+    created = client.post("/api/v1/checklists", json=document, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    checklist_id = created.get_json()["id"]
+    published = client.post(f"/api/v1/checklists/{checklist_id}/publish", headers=headers)
+    assert published.status_code == 200, published.get_json()
+    check = first("self_check")
+    check.checklist_id = checklist_id
+    db.session.commit()
+    filler = api(filler_of(check))
+    assert [item["code"] for item in form(client, filler, check.id)["checklist"]["items"]] \
+        == ["ENV-02"]
+    response = client.post(f"/api/v1/inspections/{check.id}/submit",
+                           json={"answers": {"ENV-02": {"value": "大堂整洁"}}},
+                           headers={**filler, "Idempotency-Key": new_key()})
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"] == {
+        "code": "nothing_to_score", "message": "该检查表在自查中没有计分项，无法评分"}
+    db.session.expire_all()
+    assert db.session.get(Inspection, check.id).status.value != "submitted"
+
+
 def test_submission_needs_an_idempotency_key(client, api, first):
     """Is a submission without a client key refused?"""
     spot = first("spot_check")

@@ -82,6 +82,17 @@ def test_one_applicable_item_is_something_to_score():
     assert none.nothing_applicable
 
 
+def test_a_form_of_text_items_only_has_nothing_to_score():
+    """A form whose only items are text notes (its scored items belong to other modes): is
+    that "nothing to score" — while a form with one scored item, even N.A., is not?"""
+    note = item("NOTE", response_type="text")
+    only_notes = score_inspection([note], {"NOTE": {"value": "大堂整洁"}})
+    assert only_notes.nothing_to_score and only_notes.total is None
+    assert not score_inspection([item("A"), note], answers(A="na")).nothing_to_score
+    assert score_inspection([item("A", modes=["mystery_visit"]), note], {},
+                            mode="self_check").nothing_to_score
+
+
 def test_invalid_text_answer_is_refused():
     """Is a text item answered with a number refused rather than ignored?"""
     with pytest.raises(ScoringError, match="NOTE：请填写文字"):

@@ -235,6 +235,8 @@ class InspectionSummarySchema(ma.Schema):
             data["scenario"] = None
             data["due_start"] = data["due_end"] = data["submitted_late"] = None
             data["cancel_reason"] = None  # a planner's words about a covert visit
+            if "review_note" in data:  # a reviewer's words to the shopper
+                data["review_note"] = None
             data = dates_only(data)  # score history, photos, updated_at: the day only
         return data
 

@@ -395,3 +395,29 @@ def test_a_resubmission_answers_with_its_own_findings_only(client, api, first):
     listed = sorted(f["id"] for f in again.get_json()["findings"])
     assert listed == sorted(f["id"] for f in stored["findings"])
     assert [f["item_code"] for f in again.get_json()["findings"]] == [codes[2]]
+
+
+def test_a_reviewers_return_note_on_a_mystery_visit_stays_with_those_who_know_the_shopper(
+        client, api, first):
+    """A reviewer sends a mystery visit back with a note naming the shopper and the visit's
+    times: once it is submitted again, does the outlet's and the sub-branch's copy leave the
+    note out, while the service manager still reads it?"""
+    mystery = first("mystery_visit")
+    shopper = mystery.assignee
+    events = visit_times(mystery, arrival=0, ticket=1, called=10, served=11, left=25)
+    response = submit_filled(client, api(shopper.username), mystery.id,
+                             extra={"events": events})
+    assert response.status_code == 200, response.get_json()
+    note = f"{shopper.display_name}：到达时间 09:30 与叫号系统不符，请核对后重交"
+    returned = client.post(f"/api/v1/inspections/{mystery.id}/return", json={"reason": note},
+                           headers=api("fwgl"))
+    assert returned.status_code == 200, returned.get_json()
+    response = submit_filled(client, api(shopper.username), mystery.id,
+                             extra={"events": events})
+    assert response.status_code == 200, response.get_json()
+    for username in (outlet_manager_of(mystery), subbranch_manager_of(mystery)):
+        shown = client.get(f"/api/v1/inspections/{mystery.id}", headers=api(username))
+        assert shown.get_json()["review_note"] is None, username
+        assert shopper.display_name not in shown.get_data(as_text=True), username
+    full = client.get(f"/api/v1/inspections/{mystery.id}", headers=api("fwgl")).get_json()
+    assert full["review_note"] == note

@@ -23,7 +23,13 @@ class PhotoAccess:
 
 
 def photo_access(user: User, photo: Photo) -> PhotoAccess:
-    from ..inspections.access import can_fill, can_read, can_review, sees_identity
+    from ..inspections.access import (
+        can_fill,
+        can_read,
+        can_review,
+        sees_identity,
+        shopper_notes,
+    )
 
     inspection = photo.inspection
     if photo.rectification_item_id is not None:
@@ -36,7 +42,9 @@ def photo_access(user: User, photo: Photo) -> PhotoAccess:
         reviewer = can_decide(user, item) or user.can(Permission.inspections_review, photo.outlet)
         identity = sees_identity(user, inspection) if inspection is not None else True
     elif inspection is not None:
-        read = can_read(user, inspection)
+        # a photo of the shopper's notes of a covert visit is as hidden as the notes
+        read = (can_read(user, inspection)
+                and photo.item_code not in shopper_notes(user, inspection))
         reviewer = can_review(user, inspection) or can_fill(user, inspection)
         identity = sees_identity(user, inspection)
     else:

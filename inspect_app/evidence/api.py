@@ -11,7 +11,7 @@ from ..auth.session import current_user
 from ..errors import InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
 from ..i18n import N_
-from ..inspections.access import can_fill, get_inspection
+from ..inspections.access import can_fill, get_inspection, shopper_notes
 from ..inspections.models import EDITABLE, Mode
 from .access import get_photo
 from .models import PhotoPurpose
@@ -60,11 +60,15 @@ class InspectionPhotos(MethodView):
 
     @blp.response(200, PhotoSchema(many=True))
     def get(self, inspection_id):
-        """The photos of an inspection."""
+        """The photos of an inspection (but those of a mystery shopper's notes, for whom may
+        not know the shopper)."""
         from .operations import photos_by_item
 
-        inspection = get_inspection(inspection_id, current_user())
-        return [p for photos in photos_by_item(inspection).values() for p in photos]
+        by = current_user()
+        inspection = get_inspection(inspection_id, by)
+        hidden = shopper_notes(by, inspection)
+        return [p for code, photos in photos_by_item(inspection).items() if code not in hidden
+                for p in photos]
 
 
 @blp.route("/photos/<int:photo_id>")

@@ -352,3 +352,38 @@ def test_a_photo_removed_while_the_inspection_is_submitted_stays(client, api, sp
     assert response.get_json()["error"]["code"] == "photo_locked"
     db.session.expire_all()
     assert db.session.get(Photo, photo["id"]) is not None
+
+
+def test_photos_of_a_shoppers_notes_stay_with_those_who_know_the_shopper(client, api, first):
+    """A shopper photographs their ticket for EFF-09, an item the outlet's copy of the visit
+    leaves out: is the photo neither listed nor served to the outlet or sub-branch manager
+    ("not found"), while the service manager still sees it and the scored items' photos stay
+    visible to all?"""
+    from ..helpers import submit_filled, visit_times
+    from ..inspections.test_visibility_and_appeals import (
+        outlet_manager_of,
+        subbranch_manager_of,
+    )
+
+    mystery = first("mystery_visit")
+    shopper = api(mystery.assignee.username)
+    uploaded = upload(client, shopper, mystery.id, jpeg(4242), item="EFF-09", name="ticket.jpg")
+    assert uploaded.status_code == 201, uploaded.get_json()
+    photo = uploaded.get_json()["id"]
+    events = visit_times(mystery, arrival=0, ticket=1, called=10, served=11, left=25)
+    response = submit_filled(client, shopper, mystery.id, extra={"events": events})
+    assert response.status_code == 200, response.get_json()
+    for username in (outlet_manager_of(mystery), subbranch_manager_of(mystery)):
+        headers = api(username)
+        listed = client.get(f"/api/v1/inspections/{mystery.id}/photos", headers=headers)
+        codes = {p["item_code"] for p in listed.get_json()}
+        assert "EFF-09" not in codes and codes, (username, codes)
+        for path in (f"/api/v1/photos/{photo}", f"/api/v1/photos/{photo}/display",
+                     f"/api/v1/photos/{photo}/thumb"):
+            refused = client.get(path, headers=headers)
+            assert refused.status_code == 404, (username, path)
+            assert refused.get_json()["error"]["code"] == "photo_not_found"
+    manager = api("fwgl")
+    listed = client.get(f"/api/v1/inspections/{mystery.id}/photos", headers=manager).get_json()
+    assert photo in {p["id"] for p in listed}
+    assert client.get(f"/api/v1/photos/{photo}/display", headers=manager).status_code == 200

@@ -11,6 +11,7 @@ from ..errors import DomainError, NotFound
 from ..extensions import db, limiter
 from ..i18n import N_
 from ..logs import note_user
+from ..orgs.models import OrgUnit
 from ..orgs.operations import get_unit
 from .models import ApiToken, RoleGrant, User
 from .operations import (
@@ -18,6 +19,7 @@ from .operations import (
     can_see_user,
     create_user,
     issue_token,
+    known_grants,
     revoke_token,
     update_user,
     visible_users,
@@ -137,8 +139,10 @@ class Users(MethodView):
             like = f"%{args['q']}%"
             query = query.where(sa.or_(User.username.ilike(like), User.display_name.ilike(like)))
         if args.get("role"):
-            query = query.where(User.id.in_(sa.select(RoleGrant.user_id)
-                                            .where(RoleGrant.role == args["role"])))
+            query = query.where(User.id.in_(
+                sa.select(RoleGrant.user_id)
+                .join(OrgUnit, RoleGrant.org_unit_id == OrgUnit.id)
+                .where(RoleGrant.role == args["role"], known_grants(by))))
         return paginate(query, args)
 
     @blp.arguments(UserSchema)

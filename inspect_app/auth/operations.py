@@ -20,7 +20,7 @@ from ..i18n import N_
 from ..messages import Message
 from ..orgs.models import OrgKind, OrgUnit
 from .models import ApiToken, RoleGrant, User
-from .permissions import Permission, Role
+from .permissions import ROLE_PERMISSIONS, Permission, Role
 
 USER_AUDIT_FIELDS = ("username", "display_name", "phone", "is_active")
 log = logging.getLogger(__name__)
@@ -277,14 +277,46 @@ def _sign_out_everywhere(user: User) -> None:
         token.revoked_at = utcnow()
 
 
+#: Roles that visit outlets covertly: who holds one is known only to those who may know it.
+COVERT_ROLES = frozenset(role for role, permissions in ROLE_PERMISSIONS.items()
+                         if Permission.mystery_visit in permissions)
+
+
+def _covert_paths(by: User) -> list[str]:
+    """Where ``by`` may know who visits covertly: service managers (sensitive.read, who see
+    the shopper of a visit) and administrators (users.manage, who give the role)."""
+    return sorted({*by.scope_paths(Permission.sensitive_read),
+                   *by.scope_paths(Permission.users_manage)})
+
+
+def known_grants(by: User) -> sa.ColumnElement[bool]:
+    """Condition on ``RoleGrant`` joined to its ``OrgUnit``: the grants ``by`` may know of."""
+    paths = _covert_paths(by)
+    overt = RoleGrant.role.not_in(COVERT_ROLES)
+    if not paths:
+        return overt
+    return sa.or_(overt, *[OrgUnit.path.startswith(p) for p in paths])
+
+
+def shown_grants(by: User, user: User) -> list[RoleGrant]:
+    """``user``'s grants as ``by`` may see them: a mystery shopper's role stays with those who
+    may know it (and with the shopper)."""
+    if by.id == user.id:
+        return list(user.grants)
+    paths = _covert_paths(by)
+    return [g for g in user.grants if g.role not in COVERT_ROLES
+            or any(g.org_unit.path.startswith(p) for p in paths)]
+
+
 def visible_users(by: User) -> sa.Select:
-    """Users that ``by`` may see: those holding a role inside one of by's scopes."""
+    """Users that ``by`` may see: those holding a role inside one of by's scopes (a covert
+    role only where by may know it)."""
     paths = by.scope_paths(Permission.users_read)
     query = sa.select(User).order_by(User.username)
     if not paths:
         return query.where(sa.false())
     in_scope = (sa.select(RoleGrant.user_id).join(OrgUnit, RoleGrant.org_unit_id == OrgUnit.id)
-                .where(sa.or_(*[OrgUnit.path.startswith(p) for p in paths])))
+                .where(sa.or_(*[OrgUnit.path.startswith(p) for p in paths]), known_grants(by)))
     return query.where(sa.or_(User.id.in_(in_scope), User.id == by.id))
 
 
@@ -292,4 +324,4 @@ def can_see_user(by: User, user: User) -> bool:
     """Object-level check matching :func:`visible_users`."""
     if by.id == user.id:
         return True
-    return any(by.can(Permission.users_read, g.org_unit) for g in user.grants)
+    return any(by.can(Permission.users_read, g.org_unit) for g in shown_grants(by, user))

@@ -21,7 +21,7 @@ from ..i18n import N_
 from ..orgs.models import OrgUnit
 from ..orgs.operations import get_unit, in_tree_order, visible_units
 from .models import User
-from .operations import can_see_user, create_user, update_user, visible_users
+from .operations import can_see_user, create_user, shown_grants, update_user, visible_users
 from .permissions import ROLE_LABELS, Permission, Role
 from .schemas import UserSchema
 from .session import pages_need
@@ -73,6 +73,11 @@ def _units() -> list[OrgUnit]:
                                             .where(OrgUnit.is_active)))
 
 
+def _shown_grants(user: User):
+    """The roles of ``user`` the signed-in person may know of (a shopper's only if they may)."""
+    return shown_grants(g.user, user)
+
+
 def _person(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None or not can_see_user(g.user, user):
@@ -101,7 +106,7 @@ def _index(*, problems=(), error: str | None = None, typed: dict | None = None,
                            total=shown.total, page=shown.page, pages=shown.pages,
                            now=utcnow(), roles=ROLE_LABELS, units=_units() if _manages() else [],
                            problems=problems, error=error, typed=typed or {},
-                           manages=_manages()), status
+                           manages=_manages(), shown_grants=_shown_grants), status
 
 
 @bp.post("")
@@ -135,7 +140,8 @@ def _person_page(user: User, *, problems=(), error: str | None = None, done: str
     may_change = _manages() and _manages(user) and user.id != g.user.id
     return render_template("manage/person.html", person=user, now=utcnow(), roles=ROLE_LABELS,
                            units=_units() if may_change else [], may_change=may_change,
-                           problems=problems, error=error, done=done), status
+                           problems=problems, error=error, done=done,
+                           shown_grants=_shown_grants), status
 
 
 def _change(user_id: int, form: type[PageForm], changes, done: str):

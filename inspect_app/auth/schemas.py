@@ -47,6 +47,21 @@ class UserSchema(ma.Schema):
 
         return user.locked_until.isoformat() if user.is_locked(utcnow()) else None
 
+    @ma.post_dump(pass_original=True)
+    def hide_covert_grants(self, data, user, **kwargs):
+        """A mystery shopper's role is left out for a viewer who may not know it."""
+        from flask import g, has_request_context
+
+        from .operations import shown_grants
+
+        viewer = g.get("user") if has_request_context() else None
+        if viewer is not None and "grants" in data:
+            shown = {id(grant) for grant in shown_grants(viewer, user)}
+            data["grants"] = [dumped for dumped, grant in zip(data["grants"], user.grants,
+                                                              strict=True)
+                              if id(grant) in shown]
+        return data
+
 
 class UserUpdateSchema(ma.Schema):
     display_name = Name()

@@ -160,3 +160,47 @@ def test_every_person_is_reached_a_page_at_a_time(client, login, monkeypatch, de
     assert count > 5
     searched = client.get("/manage/people?q=jc&all=1").get_data(as_text=True)
     assert 'href="/manage/people?page=2&amp;q=jc&amp;all=1"' in searched
+
+
+def test_a_sub_branch_manager_never_learns_who_visits_covertly(client, login, api, demo):
+    """A shopper granted at the sub-branch, and one of its inspectors who is also a shopper for
+    the branch: does the sub-branch manager (users.read) find neither shopper role — not in the
+    API's list (even asking for role=mystery_shopper), not one by one, not on the pages — the
+    first person not at all and the inspector as an inspector only, while the service manager
+    and the administrator still see both roles?"""
+    from inspect_app.auth.operations import create_user
+    from inspect_app.auth.permissions import Role
+
+    def unit(code):
+        return db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == code))
+
+    shopper = create_user(username="smr.lb", display_name="李秘访", password=DEMO_PASSWORD,
+                          grants=[(Role.mystery_shopper, unit("TS-LB"))])
+    both = create_user(username="jc.both", display_name="赵双岗", password=DEMO_PASSWORD,
+                       grants=[(Role.inspector, unit("TS-LB")), (Role.mystery_shopper, unit("TS"))])
+    db.session.commit()
+
+    def roles(user: dict) -> set[str]:
+        return {f"{g['role']}@{g['org_unit_code']}" for g in user["grants"]}
+
+    # tokens first: the signed-in client would need a CSRF token
+    headers, readers = api("zh.lubei"), {name: api(name) for name in ("fwgl", "admin")}
+    covert = client.get("/api/v1/users?role=mystery_shopper&per_page=200", headers=headers)
+    assert covert.status_code == 200 and covert.get_json()["items"] == []
+    listed = {u["username"]: roles(u) for u in client.get(
+        "/api/v1/users?per_page=200", headers=headers).get_json()["items"]}
+    assert "smr.lb" not in listed and listed["jc.both"] == {"inspector@TS-LB"}
+    assert client.get(f"/api/v1/users/{shopper.id}", headers=headers).status_code == 404
+    assert roles(client.get(f"/api/v1/users/{both.id}", headers=headers).get_json()) == {
+        "inspector@TS-LB"}
+    login("zh.lubei", DEMO_PASSWORD)
+    page = client.get("/manage/people?q=李").get_data(as_text=True)
+    assert f'data-person="{shopper.id}"' not in page and "神秘人" not in page
+    assert client.get(f"/manage/people/{shopper.id}").status_code == 404
+    page = client.get(f"/manage/people/{both.id}").get_data(as_text=True)
+    assert "赵双岗" in page and "神秘人" not in page
+    for username, reader in readers.items():
+        listed = {u["username"]: roles(u) for u in client.get(
+            "/api/v1/users?role=mystery_shopper&per_page=200", headers=reader).get_json()["items"]}
+        assert listed["smr.lb"] == {"mystery_shopper@TS-LB"}, username
+        assert listed["jc.both"] == {"inspector@TS-LB", "mystery_shopper@TS"}, username

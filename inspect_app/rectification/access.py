@@ -142,6 +142,22 @@ def can_reassign(user: User, item: RectificationItem) -> bool:
         user.can(Permission.rectification_accept, item.outlet)
 
 
+#: Who answers for an outlet's fixes: its own manager, or the manager of its sub-branch.
+RESPONSIBLE_ROLES = frozenset({Role.outlet_manager, Role.subbranch_manager})
+
+
+def may_be_responsible(user: User, item: RectificationItem) -> bool:
+    """Whether ``user`` may be named the item's responsible person: active staff who answer for
+    its outlet (an outlet manager of it, a sub-branch manager of its sub-branch), never a
+    mystery shopper — the outlet would learn who visits it covertly."""
+    from ..inspections.campaigns import covert
+
+    if not user.is_active or covert(user):
+        return False
+    return any(grant.role in RESPONSIBLE_ROLES and item.outlet.is_within(grant.org_unit)
+               for grant in user.grants)
+
+
 def can_plan_reinspection(user: User, outlet: OrgUnit) -> bool:
     return user.can(Permission.campaigns_manage, outlet)
 

@@ -179,11 +179,10 @@ class Responsible(MethodView):
     @blp.arguments(ResponsibleSchema)
     @blp.response(200, RectificationDetailSchema)
     def post(self, data, item_id):
-        """Name another responsible person (someone of the outlet or above it)."""
-        person = db.session.get(User, data["responsible_id"])
-        if person is None:
-            raise InvalidInput(N_("该人员不存在"), code="unknown_user")
-        return _act(item_id, ops.reassign, responsible=person, reason=data["reason"])
+        """Name another responsible person: the outlet's manager or its sub-branch's (anyone
+        else, or nobody, is the same 422)."""
+        return _act(item_id, ops.reassign, responsible=db.session.get(User, data["responsible_id"]),
+                    reason=data["reason"])
 
 
 @blp.route("/rectification/reinspections")

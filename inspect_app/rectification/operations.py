@@ -34,6 +34,7 @@ from .access import (
     can_plan_reinspection,
     can_reassign,
     can_submit_fix,
+    may_be_responsible,
     require_settled,
     visible_items,
 )
@@ -320,13 +321,14 @@ def adjust_deadline(item: RectificationItem, *, deadline: date, reason: str,
     return item
 
 
-def reassign(item: RectificationItem, *, responsible: User, reason: str | None,
+def reassign(item: RectificationItem, *, responsible: User | None, reason: str | None,
              by: User) -> RectificationItem:
-    """Name another responsible person: someone who works at (or above) the outlet."""
+    """Name another responsible person: the outlet's manager or its sub-branch's. Nobody else
+    is named back, and nobody unknown is told apart from them (a refusal names no one)."""
     _require(can_reassign(by, item), N_("您不能更换该整改项的责任人"), "not_allowed")
-    if not responsible.is_active or not any(item.outlet.is_within(g.org_unit)
-                                            for g in responsible.grants):
-        raise InvalidInput(N_("责任人必须是该网点或其上级机构的人员"), code="responsible_not_in_unit")
+    if responsible is None or not may_be_responsible(responsible, item):
+        raise InvalidInput(N_("责任人只能是该网点的负责人或其支行的负责人"),
+                           code="responsible_not_allowed")
     before = _before(item)
     item.responsible = responsible
     db.session.flush()

@@ -3,6 +3,7 @@ fixed on the spot, deadlines and responsible people, resubmission and appeals.""
 from __future__ import annotations
 
 import io
+import json
 import re
 from datetime import timedelta
 
@@ -381,6 +382,32 @@ def test_responsible_person_can_be_changed_to_someone_of_the_outlet(client, api,
                        json={"responsible_id": sub_manager.id, "reason": "支行牵头整改"},
                        headers=headers)
     assert good.status_code == 200 and good.get_json()["responsible"]["id"] == sub_manager.id
+
+
+def test_only_the_outlets_own_managers_can_be_named_responsible(client, api, failed_inspection):
+    """Stepping through people's ids, does the outlet manager learn nobody — a mystery shopper,
+    the service manager, the administrator, an inspector, another sub-branch's manager and a
+    person who does not exist all get the same 422 — and does a refused shopper gain nothing on
+    the item, while the sub-branch's own manager can be named?"""
+    inspection, _ = failed_inspection(count=1)
+    item = items_of(inspection)[0]
+    headers = api(outlet_manager_of(inspection))
+    refused = []
+    for username in ("smr1", "fwgl", "admin", "jc.fenhang1", other_subbranch_manager(inspection)):
+        person = db.session.scalar(sa.select(User.id).where(User.username == username))
+        refused.append(client.post(f"/api/v1/rectification/items/{item.id}/responsible",
+                                   json={"responsible_id": person}, headers=headers))
+    refused.append(client.post(f"/api/v1/rectification/items/{item.id}/responsible",
+                               json={"responsible_id": 999999}, headers=headers))
+    assert {(r.status_code, json.dumps(r.get_json(), ensure_ascii=False))
+            for r in refused} == {(422, json.dumps(refused[0].get_json(), ensure_ascii=False))}
+    assert client.get(f"/api/v1/rectification/items/{item.id}",
+                      headers=api("smr1")).status_code == 404
+    sub_manager = db.session.scalar(sa.select(User.id).where(
+        User.username == subbranch_manager_of(inspection)))
+    named = client.post(f"/api/v1/rectification/items/{item.id}/responsible",
+                        json={"responsible_id": sub_manager}, headers=headers)
+    assert named.status_code == 200 and named.get_json()["responsible"]["id"] == sub_manager
 
 
 def test_each_manager_sees_only_their_own_units_items(client, api, failed_inspection):

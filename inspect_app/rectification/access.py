@@ -20,7 +20,7 @@ from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..i18n import N_
 from ..inspections.access import team_ids
-from ..inspections.models import RESULT_VISIBLE, Inspection, Mode
+from ..inspections.models import RESULT_VISIBLE, Campaign, Inspection, Mode
 from ..orgs.models import OrgUnit
 from .models import RectificationItem, RectificationState
 
@@ -156,6 +156,14 @@ def may_be_responsible(user: User, item: RectificationItem) -> bool:
         return False
     return any(grant.role in RESPONSIBLE_ROLES and item.outlet.is_within(grant.org_unit)
                for grant in user.grants)
+
+
+def reads_campaign_list(user: User, campaign: Campaign) -> bool:
+    """Whether ``user`` reads reports somewhere in the campaign's scope (at or below it, or
+    above it): another branch's campaign, its name and period are none of their business."""
+    scope = campaign.scope_unit.path
+    return user.is_active and any(path.startswith(scope) or scope.startswith(path)
+               for path in user.scope_paths(Permission.reports_read))
 
 
 def can_plan_reinspection(user: User, outlet: OrgUnit) -> bool:

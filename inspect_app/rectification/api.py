@@ -25,7 +25,7 @@ from ..inspections.schemas import InspectionSummarySchema
 from ..orgs.models import OrgKind, OrgUnit
 from ..reports.jobs import JobStatus, ReportJob, settle_abandoned, start_job
 from . import operations as ops
-from .access import get_item, reviewable_clause, visible_items
+from .access import get_item, reads_campaign_list, reviewable_clause, visible_items
 from .documents import (
     Document,
     campaign_list,
@@ -283,7 +283,7 @@ class CampaignListPdf(MethodView):
         """整改清单 of a campaign: the items of the outlets I may see (or one sub-branch's)."""
         by = current_user()
         campaign = db.session.get(Campaign, campaign_id)
-        if campaign is None or not by.can(Permission.reports_read):
+        if campaign is None or not reads_campaign_list(by, campaign):
             raise NotFound(N_("未找到该检查计划"), code="campaign_not_found")
         subbranch = None
         if args.get("subbranch_id") is not None:

@@ -166,6 +166,30 @@ def test_campaign_list_covers_the_campaigns_items(client, api, failed_inspection
     assert squeezed(campaign["name"]) in flat and squeezed(inspection.outlet.name) in flat
 
 
+def test_another_branchs_campaign_list_is_not_found(client, api, campaign, make_unit):
+    """The managers of another branch's outlet and sub-branch read reports at home: do they
+    get "not found" for the Tangshan campaign's list — not its name, scope and period — while
+    Tangshan's own outlet manager still downloads it?"""
+    from inspect_app.auth.operations import create_user
+    from inspect_app.auth.permissions import Role
+    from inspect_app.demo.seed import DEMO_PASSWORD
+
+    branch = make_unit("branch", "QH", "秦皇岛分行")
+    sub = make_unit("subbranch", "QH-HG", "海港支行", parent=branch, area_type=None)
+    outlet = make_unit("outlet", "QH-HG-01", "海港网点1", parent=sub)
+    create_user(username="wd.qh01", display_name="秦皇岛网点", password=DEMO_PASSWORD,
+                grants=[(Role.outlet_manager, outlet)])
+    create_user(username="zh.qhhg", display_name="海港支行长", password=DEMO_PASSWORD,
+                grants=[(Role.subbranch_manager, sub)])
+    db.session.commit()
+    url = f"/api/v1/rectification/lists/campaigns/{campaign['id']}.pdf"
+    for username in ("wd.qh01", "zh.qhhg"):
+        answer = client.get(url, headers=api(username))
+        assert answer.status_code == 404, username
+        assert answer.get_json()["error"]["code"] == "campaign_not_found"
+    assert client.get(url, headers=api("wd.lb01")).status_code == 200
+
+
 def test_inspection_report_shows_score_sections_and_findings(client, api, failed_inspection):
     """Does the inspection report print the sections, the grade and the findings?"""
     inspection, _ = failed_inspection(count=1)

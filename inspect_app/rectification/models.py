@@ -184,6 +184,17 @@ class RectificationItem(TimestampMixin, db.Model):
         self.closed_at = utcnow()
         self.closed_reason = reason
 
+    def withdraw(self, reason: ClosedReason) -> None:
+        """The finding is cancelled (``reason`` is one that cancels it): the item is closed
+        with that reason, even if its fix was already closed (the problem was never there)."""
+        if self.state is RectificationState.closed:
+            if self.closed_reason is not None and self.closed_reason.cancels_finding:
+                raise IllegalTransition(N_("该事项已关闭"), code="illegal_transition")
+            self.closed_at = utcnow()
+            self.closed_reason = reason
+        else:
+            self.close(reason)
+
     def reopen(self, reason: str) -> None:
         """A follow-up inspection found the item still failing."""
         self._require({RectificationState.open, RectificationState.submitted,

@@ -177,13 +177,14 @@ def detach_findings(inspection: Inspection, findings: list[Finding]) -> None:
 
 
 def withdraw_overturned(finding: Finding, *, by: User | None, note: str | None = None) -> None:
-    """An appeal overturned the finding: its item is closed as 申诉成立 (withdrawn)."""
+    """An appeal overturned the finding: its item is closed as 申诉成立 (withdrawn), also when
+    its fix was already closed (accepted, or fixed on the spot): there was nothing to fix."""
     item = db.session.scalar(sa.select(RectificationItem).where(
         RectificationItem.finding_id == finding.id))
-    if item is None or item.state is RectificationState.closed:
+    if item is None or (item.closed_reason is not None and item.closed_reason.cancels_finding):
         return
     before = _before(item)
-    item.close(ClosedReason.withdrawn)
+    item.withdraw(ClosedReason.withdrawn)
     db.session.flush()
     _audit("withdraw", item, before, by, reason=note or "申诉成立")
 

@@ -503,6 +503,34 @@ def test_overturned_appeal_closes_the_item_as_withdrawn(client, api, failed_insp
     assert "rectification.withdraw" in audit_actions(item.id)
 
 
+def test_an_appeal_upheld_after_the_fix_was_closed_withdraws_the_item(client, api,
+                                                                      failed_inspection):
+    """The outlet fixes a finding, the fix is accepted and closed, then its appeal is upheld:
+    is the item now 申诉成立，已撤销 (no longer a problem found, on the lists or in the
+    statistics), and is the change in the audit log?"""
+    inspection, _ = failed_inspection(count=1)
+    outlet = api(outlet_manager_of(inspection))
+    item = items_of(inspection)[0]
+    assert submit_fix(client, outlet, item.id).status_code == 200
+    accepted = client.post(f"/api/v1/rectification/items/{item.id}/accept", json={},
+                           headers=api(subbranch_manager_of(inspection)))
+    assert accepted.status_code == 200, accepted.get_json()
+    closed = client.post(f"/api/v1/rectification/items/{item.id}/close", json={},
+                         headers=api("fwgl"))
+    assert closed.status_code == 200, closed.get_json()
+    appeal = client.post(f"/api/v1/findings/{item.finding_id}/appeals", headers=outlet,
+                         json={"category": "facts_wrong", "text": "检查当日设施齐全，请复核"})
+    assert appeal.status_code == 201, appeal.get_json()
+    decided = client.post(f"/api/v1/appeals/{appeal.get_json()['id']}/decide",
+                          json={"decision": "overturned", "note": "核实无误"},
+                          headers=api("fwgl2"))
+    assert decided.status_code == 200, decided.get_json()
+    shown = client.get(f"/api/v1/rectification/items/{item.id}", headers=outlet).get_json()
+    assert shown["state"] == "closed" and shown["closed_reason"] == "withdrawn"
+    assert shown["appeal"]["status"] == "overturned"
+    assert audit_actions(item.id)[-1] == "rectification.withdraw"
+
+
 def test_an_appealed_finding_says_where_its_appeal_stands_on_its_item(client, api,
                                                                      failed_inspection):
     """The outlet appeals two findings: do their items in the outlet's rectification list say

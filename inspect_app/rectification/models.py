@@ -195,6 +195,15 @@ class RectificationItem(TimestampMixin, db.Model):
         else:
             self.close(reason)
 
+    def reinstate(self) -> None:
+        """The inspector's corrected resubmission fails the item after all (it had been
+        withdrawn by an earlier correction, or closed as fixed on the spot): open again."""
+        self._require({RectificationState.closed}, N_("该事项不能重新打开"))
+        if self.closed_reason is ClosedReason.withdrawn:
+            raise IllegalTransition(N_("已撤销的事项不能重新打开"), code="illegal_transition")
+        self.state = RectificationState.open
+        self.closed_at = self.closed_reason = None
+
     def reopen(self, reason: str) -> None:
         """A follow-up inspection found the item still failing."""
         self._require({RectificationState.open, RectificationState.submitted,

@@ -133,6 +133,15 @@ def create_rectification_items(inspection: Inspection, *, by: User | None) -> li
             _snapshot_finding(item, finding, inspection)
             db.session.flush()
             _audit("relink", item, None, by, finding_id=finding.id)
+            if item.state is RectificationState.closed and (
+                    item.closed_reason is ClosedReason.corrected
+                    or (item.closed_reason is ClosedReason.fixed_on_spot
+                        and not finding.fixed_on_spot)):
+                before = _before(item)
+                item.reinstate()
+                db.session.flush()
+                _audit("reopen", item, before, by, reason="检查退回修改后该项仍不合格",
+                       finding_id=finding.id)
         else:
             if responsible is None:
                 responsible = default_responsible(inspection.outlet) or False

@@ -19,6 +19,7 @@ from inspect_app.rectification.operations import local_today
 
 from ..helpers import filler_of, jpeg, new_key, submit_filled
 from .conftest import (
+    failable_codes,
     items_of,
     other_subbranch_manager,
     outlet_manager_of,
@@ -484,6 +485,44 @@ def test_resubmitted_inspection_does_not_duplicate_its_items(client, api, failed
         Finding.inspection_id == inspection.id, Finding.item_code == codes[0]))
     assert items[codes[1]].state.value == "closed"
     assert items[codes[1]].closed_reason.value == "corrected"  # not an appeal upheld
+
+
+def test_an_item_a_correction_withdrew_is_owed_again_when_the_next_correction_fails_it(
+        client, api, failed_inspection):
+    """The inspection is returned twice: the first correction passes the second item
+    (检查人更正，已撤销), the second fails it again. Is the item open again — the outlet owes
+    the fix — with the reopening in the audit log?"""
+    inspection, codes = failed_inspection(count=2)
+    filler = api(filler_of(inspection))
+    for round_, fail in ((1, (codes[0],)), (2, tuple(codes))):
+        returned = client.post(f"/api/v1/inspections/{inspection.id}/return",
+                               json={"reason": f"第{round_}次退回，请更正"}, headers=api("fwgl"))
+        assert returned.status_code == 200, returned.get_json()
+        again = submit_filled(client, filler, inspection.id, fail=fail)
+        assert again.status_code == 200, again.get_json()
+    db.session.expire_all()
+    item = {i.item_code: i for i in items_of(inspection)}[codes[1]]
+    assert item.state.value == "open" and item.closed_reason is None and item.closed_at is None
+    assert audit_actions(item.id)[-2:] == ["rectification.relink", "rectification.reopen"]
+
+
+def test_a_finding_corrected_to_not_fixed_on_the_spot_is_owed_again(client, api, first,
+                                                                    failed_inspection):
+    """A finding first marked 立查立改, the inspection returned and the finding corrected to
+    not fixed on the spot: is its item open again (no longer closed as 立查立改), audited?"""
+    spot = first("spot_check")
+    code = failable_codes(client, api(filler_of(spot)), spot, 1)[0]
+    inspection, _ = failed_inspection(count=1, fixed=(code,))
+    assert items_of(inspection)[0].closed_reason.value == "fixed_on_spot"
+    returned = client.post(f"/api/v1/inspections/{inspection.id}/return",
+                           json={"reason": "现场并未整改，请更正"}, headers=api("fwgl"))
+    assert returned.status_code == 200, returned.get_json()
+    again = submit_filled(client, api(filler_of(inspection)), inspection.id, fail=(code,))
+    assert again.status_code == 200, again.get_json()
+    db.session.expire_all()
+    item = items_of(inspection)[0]
+    assert item.state.value == "open" and item.closed_reason is None
+    assert audit_actions(item.id)[-1] == "rectification.reopen"
 
 
 def test_overturned_appeal_closes_the_item_as_withdrawn(client, api, failed_inspection):

@@ -190,12 +190,31 @@ def withdraw_overturned(finding: Finding, *, by: User | None, note: str | None =
     its fix was already closed (accepted, or fixed on the spot): there was nothing to fix."""
     item = db.session.scalar(sa.select(RectificationItem).where(
         RectificationItem.finding_id == finding.id))
-    if item is None or (item.closed_reason is not None and item.closed_reason.cancels_finding):
+    if item is None:
+        _pass_overturned_reinspection(finding, by=by, note=note)
+        return
+    if (item.closed_reason is not None and item.closed_reason.cancels_finding):
         return
     before = _before(item)
     item.withdraw(ClosedReason.withdrawn)
     db.session.flush()
     _audit("withdraw", item, before, by, reason=note or "申诉成立")
+
+
+def _pass_overturned_reinspection(finding: Finding, *, by: User | None,
+                                  note: str | None) -> None:
+    """An appeal overturned a re-inspection's finding: the item it reopened (still linked to
+    the original finding, which stands) is closed as the re-inspection passing it would be."""
+    item = db.session.scalar(sa.select(RectificationItem).where(
+        RectificationItem.reinspection_id == finding.inspection_id,
+        RectificationItem.item_code == finding.item_code))
+    if item is None or item.state is RectificationState.closed:
+        return
+    before = _before(item)
+    item.close(ClosedReason.reinspection_passed)
+    db.session.flush()
+    _audit("close", item, before, by, reason=note or "申诉成立",
+           reinspection_id=finding.inspection_id, finding_id=finding.id)
 
 
 # -- the outlet's fix and its review ----------------------------------------------------------

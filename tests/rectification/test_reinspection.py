@@ -86,3 +86,40 @@ def test_a_follow_up_leaves_the_outlets_scores_alone(client, api, failed_inspect
     follow_up_check = next(c for c in checks.independent if c.ref == f"{follow_up_id:012d}")
     assert follow_up_check.total is None  # its score does not count...
     assert follow_up_check.failed_items == ()  # ...its failures would
+
+
+def test_an_appeal_granted_against_a_failed_follow_up_closes_the_item_it_reopened(
+        client, api, failed_inspection):
+    """The follow-up fails the item again and reopens it; the outlet appeals the follow-up's
+    finding and the appeal is granted. Is the item closed as 复查通过 (the follow-up passed it
+    after all, the original finding stands), audited, and does the item show that appeal?"""
+    from inspect_app.inspections.models import Finding
+
+    from .test_workflow import audit_actions
+
+    inspection, _ = failed_inspection(count=1)
+    item = items_of(inspection)[0]
+    inspector = db.session.scalar(sa.select(User).where(User.username == "jc.fenhang2"))
+    planned = client.post("/api/v1/rectification/reinspections", headers=api("fwgl"), json={
+        "item_ids": [item.id], "assignee_id": inspector.id,
+        "due_start": local_today().isoformat(),
+        "due_end": (local_today() + timedelta(days=3)).isoformat()})
+    assert planned.status_code == 201, planned.get_json()
+    follow_up = planned.get_json()["id"]
+    result = submit_filled(client, api("jc.fenhang2"), follow_up, fail=(item.item_code,))
+    assert result.status_code == 200, result.get_json()
+    assert db.session.get(RectificationItem, item.id).state.value == "open"
+    finding = db.session.scalar(sa.select(Finding.id).where(Finding.inspection_id == follow_up))
+    outlet = api(outlet_manager_of(inspection))
+    appeal = client.post(f"/api/v1/findings/{finding}/appeals", headers=outlet,
+                         json={"category": "facts_wrong", "text": "复查当日已整改到位，请复核"})
+    assert appeal.status_code == 201, appeal.get_json()
+    decided = client.post(f"/api/v1/appeals/{appeal.get_json()['id']}/decide",
+                          headers=api("fwgl2"),
+                          json={"decision": "overturned", "note": "复查照片显示已整改"})
+    assert decided.status_code == 200, decided.get_json()
+    shown = client.get(f"/api/v1/rectification/items/{item.id}", headers=outlet).get_json()
+    assert shown["state"] == "closed" and shown["closed_reason"] == "reinspection_passed"
+    assert shown["appeal"] == {"status": "overturned", "status_label": "申诉成立，已撤销",
+                               "decision_note": "复查照片显示已整改"}
+    assert audit_actions(item.id)[-1] == "rectification.close"

@@ -38,7 +38,7 @@ from ..extensions import db
 from ..i18n import N_
 from ..i18n import bank_timezone as timezone
 from ..inspections.access import sees_identity
-from ..inspections.models import Appeal, Campaign, Inspection, Mode
+from ..inspections.models import RESULT_VISIBLE, Appeal, Campaign, Inspection, Mode
 from ..inspections.schemas import MYSTERY_LABEL
 from ..inspections.visits import visit_timeline
 from ..orgs.models import OrgKind, OrgUnit
@@ -303,16 +303,19 @@ def subbranch_list(subbranch: OrgUnit, viewer: User, start: date, end: date, *,
 
     ``audience`` forces a copy (bulk exports are always outlet-facing: they are handed out)."""
     today = local_today()
-    query = filtered(visible_items(viewer), {"subbranch_id": subbranch.id, "found_from": start,
-                                             "found_to": end}, today)
+    audience = audience or audience_for(viewer, subbranch)
+    visible = visible_items(viewer)
+    if audience == "outlet":  # held back from the outlet side while returned for correction
+        visible = visible.where(Inspection.status.in_(RESULT_VISIBLE))
+    query = filtered(visible, {"subbranch_id": subbranch.id, "found_from": start,
+                               "found_to": end}, today)
     items = list(db.session.scalars(query))
-    owed = list(db.session.scalars(filtered(visible_items(viewer), {
+    owed = list(db.session.scalars(filtered(visible, {
         "subbranch_id": subbranch.id, "found_to": start - timedelta(days=1),
         "state": list(UNFINISHED)}, today)))
     month = f"{start:%Y年%m月}" if start.day == 1 and (end.month, end.year) == (
         start.month, start.year) else f"{start} 至 {end}"
-    context = list_context(items, viewer=viewer,
-                           audience=audience or audience_for(viewer, subbranch),
+    context = list_context(items, viewer=viewer, audience=audience,
                            scope_label=f"{subbranch.name} · {month}",
                            period_label=f"{start} 至 {end}")
     context["earlier"] = earlier_owed(owed, today)

@@ -179,3 +179,35 @@ def test_cli_exports_the_lists_with_a_progress_bar(runner, demo, tmp_path):
     bad = runner.invoke(args=["rectification", "export-lists", "--period", "11-2026",
                               "--output", str(output), "--as-user", "fwgl"])
     assert bad.exit_code != 0 and "YYYY-MM" in bad.output
+
+
+def test_the_exported_copy_holds_back_the_items_of_an_inspection_returned_for_correction(
+        app, client, api, failed_inspection):
+    """An inspection is returned to its inspector: does the sub-branch's list in the bulk
+    export (handed to the sub-branch) leave its items out, as the sub-branch manager's own
+    download does?"""
+    from inspect_app.rectification.documents import parse_period, subbranch_list
+
+    from .conftest import items_of, subbranch_manager_of
+
+    inspection, _ = failed_inspection(count=1)
+    returned = client.post(f"/api/v1/inspections/{inspection.id}/return",
+                           json={"reason": "请补充说明"}, headers=api("fwgl"))
+    assert returned.status_code == 200, returned.get_json()
+    held = (inspection.outlet.code, items_of(inspection)[0].item_code)
+    start, end = parse_period(local_today().strftime("%Y-%m"))
+
+    def user(name: str) -> User:
+        return db.session.scalar(sa.select(User).where(User.username == name))
+
+    def rows(context: dict) -> list[tuple[str, str]]:
+        return [(outlet["code"], row["item_code"]) for outlet in context["outlets"]
+                for row in outlet["items"]]
+
+    with app.test_request_context():
+        exported = subbranch_list(inspection.outlet.parent, user("fwgl"), start, end,
+                                  audience="outlet").context  # as export_lists makes it
+        own = subbranch_list(inspection.outlet.parent,
+                             user(subbranch_manager_of(inspection)), start, end).context
+    assert held not in rows(exported)
+    assert rows(exported) == rows(own) and exported["summary"] == own["summary"]

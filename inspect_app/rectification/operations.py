@@ -326,6 +326,7 @@ def reject(item: RectificationItem, *, reason: str, by: User) -> RectificationIt
 def close(item: RectificationItem, *, by: User, note: str | None = None) -> RectificationItem:
     """Close an accepted item (it leaves the working lists; it stays in the statistics)."""
     _require(can_decide(by, item) or can_manage(by, item), N_("您不能关闭该整改项"), "not_acceptor")
+    require_settled(item)
     before = _before(item)
     item.close(ClosedReason.accepted)
     db.session.flush()

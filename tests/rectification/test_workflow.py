@@ -751,3 +751,25 @@ def test_items_of_a_returned_inspection_are_held_back_from_the_outlet_side(
     listed = client.get(f"/api/v1/rectification/items?{scope}", headers=outlet).get_json()
     assert listed["total"] == 2
     assert submit_fix(client, outlet, waiting.id).status_code == 200
+
+
+def test_an_accepted_fix_is_not_closed_while_its_inspection_is_returned(client, api,
+                                                                        failed_inspection):
+    """The fix is accepted, then the inspection goes back to its inspector: is closing the
+    item refused with the same clear message as accepting or rejecting it (409), the item
+    still 已验收?"""
+    inspection, _ = failed_inspection(count=1)
+    item = items_of(inspection)[0]
+    assert submit_fix(client, api(outlet_manager_of(inspection)), item.id).status_code == 200
+    accepted = client.post(f"/api/v1/rectification/items/{item.id}/accept", json={},
+                           headers=api(subbranch_manager_of(inspection)))
+    assert accepted.status_code == 200, accepted.get_json()
+    returned = client.post(f"/api/v1/inspections/{inspection.id}/return",
+                           json={"reason": "请补充说明"}, headers=api("fwgl"))
+    assert returned.status_code == 200, returned.get_json()
+    closed = client.post(f"/api/v1/rectification/items/{item.id}/close", json={},
+                         headers=api("fwgl"))
+    assert closed.status_code == 409, closed.get_json()
+    assert closed.get_json()["error"]["code"] == "inspection_returned"
+    assert closed.get_json()["error"]["message"] == "该检查已退回检查人修改，整改项暂不可处理"
+    assert db.session.get(RectificationItem, item.id).state.value == "accepted"

@@ -281,13 +281,20 @@ def attach_after_photo(item: RectificationItem, data: bytes, *, client_id: str, 
 
 def submit_fix(item: RectificationItem, *, note: str, photo_ids: list[int],
                by: User) -> RectificationItem:
-    """The outlet reports the fix with a note and at least one of its after-photos."""
+    """The outlet reports the fix with a note and at least one of its after-photos, none of
+    them sent with an earlier fix (that attempt was sent back: its photos prove nothing new)."""
     _require(can_submit_fix(by, item), N_("只有被检查网点可以提交整改"), "not_outlet")
     require_settled(item)
-    mine = {p.id for p in after_photos(item)}
+    photos = after_photos(item)
+    mine = {p.id for p in photos}
     unknown = [pid for pid in photo_ids if pid not in mine]
     if unknown:
         raise InvalidInput(N_("照片不属于该整改项"), code="unknown_photo", details={"photo_ids": unknown})
+    earlier = {p.id for p in photos if p.fix_submitted_at is not None}
+    resent = [pid for pid in photo_ids if pid in earlier]
+    if resent:
+        raise InvalidInput(N_("照片已随此前的整改提交过，请上传新的整改后照片"),
+                           code="photo_already_sent", details={"photo_ids": resent})
     if not photo_ids:
         raise InvalidInput(N_("请至少上传一张整改后照片"), code="after_photo_required")
     before = _before(item)

@@ -164,6 +164,36 @@ def test_rejected_fix_goes_back_to_open_with_its_reason(client, api, failed_insp
     assert entry.reason == "照片看不清整改后的效果" and entry.before["state"] == "submitted"
 
 
+def test_a_rejected_fix_s_photos_are_not_sent_again_as_the_new_fix(client, api,
+                                                                  failed_inspection):
+    """The fix is sent back; the outlet sends its photo of the rejected fix again as the new
+    one. Is that refused (422, saying the photo was already sent), the item still open — and
+    does the reviewer, once a new photo is sent, see the old one among the earlier attempts?"""
+    inspection, _ = failed_inspection(count=1)
+    outlet = api(outlet_manager_of(inspection))
+    item = items_of(inspection)[0]
+    first_photo = upload_after(client, outlet, item.id, 7).get_json()["id"]
+    sent = client.post(f"/api/v1/rectification/items/{item.id}/submit", headers=outlet,
+                       json={"note": "已整改", "photo_ids": [first_photo]})
+    assert sent.status_code == 200, sent.get_json()
+    reviewer = api(subbranch_manager_of(inspection))
+    rejected = client.post(f"/api/v1/rectification/items/{item.id}/reject",
+                           json={"reason": "照片看不清整改后的效果"}, headers=reviewer)
+    assert rejected.status_code == 200, rejected.get_json()
+    again = client.post(f"/api/v1/rectification/items/{item.id}/submit", headers=outlet,
+                        json={"note": "再次提交", "photo_ids": [first_photo]})
+    assert again.status_code == 422, again.get_json()
+    error = again.get_json()["error"]
+    assert error["code"] == "photo_already_sent" and error["details"] == {
+        "photo_ids": [first_photo]}
+    assert error["message"] == "照片已随此前的整改提交过，请上传新的整改后照片"
+    assert db.session.get(RectificationItem, item.id).state.value == "open"
+    assert submit_fix(client, outlet, item.id, seed=8).status_code == 200
+    shown = client.get(f"/api/v1/rectification/items/{item.id}", headers=reviewer).get_json()
+    assert first_photo not in [p["id"] for p in shown["after_photos"]]
+    assert [p["id"] for p in shown["earlier_after_photos"]] == [first_photo]
+
+
 def test_illegal_moves_are_refused(client, api, failed_inspection):
     """Can an open item not be accepted, nor a fix be submitted without an after-photo?"""
     inspection, _ = failed_inspection(count=1)

@@ -158,7 +158,10 @@ def _fix_dates(item: RectificationItem) -> str:
 
 
 def finished_late(item: RectificationItem) -> bool:
-    """The fix came after the deadline (逾期完成): no longer owed, but not on time either."""
+    """The fix came after the deadline (逾期完成): no longer owed, but not on time either.
+    Never an item withdrawn (appeal granted, or the inspector's correction): nothing was owed."""
+    if item.closed_reason is not None and item.closed_reason.cancels_finding:
+        return False
     return item.fix_submitted_at is not None and item.state is not RectificationState.open \
         and local_date(item.fix_submitted_at) > item.deadline
 

@@ -253,6 +253,32 @@ def test_the_list_tells_a_late_fix_and_a_correction_from_an_appeal(client, api,
             summary["accepted"], summary["open"]) == (2, 1, 1, 0, 1, 1)
 
 
+def test_a_late_fix_of_a_finding_the_appeal_overturned_is_not_counted_late(client, api,
+                                                                          failed_inspection):
+    """The outlet appeals, sends its fix after the deadline meanwhile, and the appeal is
+    granted: does the list say the item was withdrawn, without 逾期完成 on its row or in the
+    summary (there was nothing to fix late)?"""
+    from inspect_app.rectification.documents import inspection_list
+
+    inspection, _ = failed_inspection(count=1)
+    item = items_of(inspection)[0]
+    item.deadline = local_today() - timedelta(days=1)
+    db.session.commit()
+    outlet = api(outlet_manager_of(inspection))
+    appeal = client.post(f"/api/v1/findings/{item.finding_id}/appeals", headers=outlet,
+                         json={"category": "facts_wrong", "text": "检查当日设施齐全，请复核"})
+    assert appeal.status_code == 201, appeal.get_json()
+    assert submit_fix(client, outlet, item.id).status_code == 200  # the deadline runs meanwhile
+    decided = client.post(f"/api/v1/appeals/{appeal.get_json()['id']}/decide",
+                          headers=api("fwgl2"), json={"decision": "overturned", "note": "核实无误"})
+    assert decided.status_code == 200, decided.get_json()
+    viewer = db.session.scalar(sa.select(User).where(User.username == "fwgl"))
+    context = inspection_list(db.session.get(type(inspection), inspection.id), viewer).context
+    row = context["outlets"][0]["items"][0]
+    assert row["state"] == "已关闭（申诉成立，已撤销）" and row["late"] is False
+    assert (context["summary"]["late"], context["summary"]["cancelled"]) == (0, 1)
+
+
 def test_the_list_shows_the_accepted_fix_s_photos_only(client, api, failed_inspection):
     """A fix sent back, redone and accepted, and an open item with a photo only uploaded: does
     the list show, as 整改后, the photos sent with the accepted fix — not those of the refused

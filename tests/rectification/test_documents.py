@@ -73,6 +73,29 @@ def test_inspection_list_has_chinese_names_items_and_page_numbers(client, api,
     assert re.search(r"第1页共\d+页", flat)
 
 
+def test_a_finding_with_a_very_long_note_starts_on_the_first_page(client, api,
+                                                                  failed_inspection):
+    """An item whose note runs over a page (a pasted complaint ticket) and an ordinary one:
+    does the list start the long row on page 1, under its outlet's heading and the table
+    header, and continue it on the next page, while the ordinary row stays on one page?"""
+    inspection, _ = failed_inspection(count=2)
+    long, ordinary = items_of(inspection)
+    long.finding_note = "投诉工单说明：" + "客户反映大堂经理未主动引导，" * 135
+    db.session.commit()
+    response = client.get(f"/api/v1/inspections/{inspection.id}/rectification-list.pdf",
+                          headers=api(subbranch_manager_of(inspection)))
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    pages = [squeezed(page.extract_text())
+             for page in PdfReader(io.BytesIO(response.data)).pages]
+    first = pages[0]
+    assert squeezed(inspection.outlet.name) in first and "检查项目与问题" in first
+    assert f"{long.item_code}{squeezed(long.item_text)}问题：投诉工单说明：" in first
+    assert "客户反映大堂经理未主动引导" in pages[1]
+    assert len(pages) <= 3
+    assert any(ordinary.item_code in page and squeezed(ordinary.item_text) in page
+               and squeezed(ordinary.standard)[:10] in page for page in pages)
+
+
 def test_outlet_copy_hides_flags_and_the_mystery_shopper(client, api, first, failed_inspection):
     """Does the outlet's (and sub-branch's) copy of a mystery visit's list and report show
     neither evidence flags nor the shopper's name, account or exact times — while the

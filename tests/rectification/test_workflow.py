@@ -572,9 +572,9 @@ def test_overturned_appeal_closes_the_item_as_withdrawn(client, api, failed_insp
     assert "rectification.withdraw" in audit_actions(item.id)
 
 
-def test_an_appeal_upheld_after_the_fix_was_closed_withdraws_the_item(client, api,
-                                                                      failed_inspection):
-    """The outlet fixes a finding, the fix is accepted and closed, then its appeal is upheld:
+def test_an_appeal_granted_after_the_fix_was_closed_withdraws_the_item(client, api,
+                                                                       failed_inspection):
+    """The outlet fixes a finding, the fix is accepted and closed, then its appeal is granted:
     is the item now 申诉成立，已撤销 (no longer a problem found, on the lists or in the
     statistics), and is the change in the audit log?"""
     inspection, _ = failed_inspection(count=1)

@@ -143,6 +143,23 @@ def submit_filled(client, headers: dict, inspection_id: int, *, fail: tuple[str,
                        headers={**headers, "Idempotency-Key": key or new_key()})
 
 
+def published_mystery_scored_only(client, headers: dict) -> int:
+    """Publish a checklist whose one scored item is for mystery visits only (the rest a text
+    note): any other mode's form of it has nothing to score. Returns its id."""
+    document = {"name": "仅暗访计分的检查表", "description": "",
+                "sections": [{"code": "ENV", "name": "网点颜值靓化"}],
+                "items": [{"code": "ENV-01", "section": "ENV", "text": "三秒内招呼", "weight": 3,
+                           "response_type": "pass_fail", "modes": ["mystery_visit"]},
+                          {"code": "ENV-02", "section": "ENV", "text": "大堂情况", "weight": 1,
+                           "response_type": "text"}]}
+    created = client.post("/api/v1/checklists", json=document, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    checklist_id = created.get_json()["id"]
+    published = client.post(f"/api/v1/checklists/{checklist_id}/publish", headers=headers)
+    assert published.status_code == 200, published.get_json()
+    return checklist_id
+
+
 @contextlib.contextmanager
 def counted_statements(engine: sa.Engine):
     """Collect the SQL statements ``engine`` runs inside the block (a list, filled as they

@@ -19,6 +19,7 @@ from inspect_app.inspections.operations import cancel
 from inspect_app.orgs.models import OrgKind, OrgUnit
 
 from ..conftest import month_after_demo
+from ..helpers import published_mystery_scored_only
 from .test_campaign_pages import _post as _page_post
 from .test_campaign_pages import plan_form
 
@@ -246,17 +247,7 @@ def test_a_mode_whose_form_has_nothing_to_score_is_refused(client, api, demo):
     each self-check's form would be a text note, scored by nothing and left out of the
     rankings. Is that refused (422), naming 自查, with nothing written — and 暗访 allowed?"""
     headers = api("fwgl")
-    document = {"name": "仅暗访计分的检查表", "description": "",
-                "sections": [{"code": "ENV", "name": "网点颜值靓化"}],
-                "items": [{"code": "ENV-01", "section": "ENV", "text": "三秒内招呼", "weight": 3,
-                           "response_type": "pass_fail", "modes": ["mystery_visit"]},
-                          {"code": "ENV-02", "section": "ENV", "text": "大堂情况", "weight": 1,
-                           "response_type": "text"}]}
-    created = client.post("/api/v1/checklists", json=document, headers=headers)
-    assert created.status_code == 201, created.get_json()
-    checklist_id = created.get_json()["id"]
-    published = client.post(f"/api/v1/checklists/{checklist_id}/publish", headers=headers)
-    assert published.status_code == 200, published.get_json()
+    checklist_id = published_mystery_scored_only(client, headers)
     before = written()
     response = plan(client, api, demo, checklist_id=checklist_id,
                     modes=["self_check", "mystery_visit"])

@@ -24,6 +24,7 @@ from ..helpers import (
     filler_of,
     new_key,
     passing_answers,
+    published_mystery_scored_only,
     submit_filled,
     visit_times,
 )
@@ -289,17 +290,7 @@ def test_a_form_with_nothing_to_score_is_refused(client, api, first):
     before planning refused it): its form is one text note. Is its submission refused with a
     clear message, rather than accepted with no score, no grade and out of the rankings?"""
     headers = api("fwgl")
-    document = {"name": "仅暗访计分的检查表", "description": "",
-                "sections": [{"code": "ENV", "name": "网点颜值靓化"}],
-                "items": [{"code": "ENV-01", "section": "ENV", "text": "三秒内招呼", "weight": 3,
-                           "response_type": "pass_fail", "modes": ["mystery_visit"]},
-                          {"code": "ENV-02", "section": "ENV", "text": "大堂情况", "weight": 1,
-                           "response_type": "text"}]}
-    created = client.post("/api/v1/checklists", json=document, headers=headers)
-    assert created.status_code == 201, created.get_json()
-    checklist_id = created.get_json()["id"]
-    published = client.post(f"/api/v1/checklists/{checklist_id}/publish", headers=headers)
-    assert published.status_code == 200, published.get_json()
+    checklist_id = published_mystery_scored_only(client, headers)
     check = first("self_check")
     check.checklist_id = checklist_id
     db.session.commit()

@@ -17,6 +17,7 @@ STRINGS: dict[str, str] = {
     "fixed_on_spot": N_("已立查立改"), "guidance": N_("合格标准"),
     "after_camera": N_("拍整改后照片"), "missing_after_photo": N_("立查立改需要整改后照片"),
     "derived": N_("根据暗访时间自动计算"), "derived_pending": N_("点击取号、叫号后自动计算"),
+    "derived_na": N_("没有取号排队（如直接办理）时选“不适用”"),
     "limit_max": N_("不超过 {limit}{unit}"), "limit_min": N_("不低于 {limit}{unit}"),
     "points": N_("{n} 分"), "answered": N_("已填 {done}/{total}"),
     "submit": N_("提交检查"), "submitting": N_("提交中…"),

@@ -38,9 +38,13 @@ function minutesBetween(a, b) {
   return Math.round((new Date(to) - new Date(from)) / 6000) / 10;
 }
 const MEASURES = { wait_minutes: ["ticket", "called"], service_minutes: ["served", "left"] };
+// A derived item takes its value from the visit's times; until both are tapped it may be 不适用
+// (no ticket taken: the shopper was served without queueing). The times win once there are both,
+// as on the server (inspections/operations.py, ``_with_derived``).
 function valueOf(item) {
   const source = derivedSource(item);
-  return source ? minutesBetween(...MEASURES[source]) : answerOf(item.code).value ?? null;
+  if (!source) return answerOf(item.code).value ?? null;
+  return minutesBetween(...MEASURES[source]) ?? (answerOf(item.code).value === "na" ? "na" : null);
 }
 
 // Photos of an item: the phone's own (queued or uploaded) and any the server has from elsewhere.
@@ -199,7 +203,7 @@ function choiceButtons(item, options) {
 // 清除 for an answer chosen with a button (合格/不合格, a scale step, 不适用); typed answers are
 // cleared by emptying their field.
 function clearButton(item) {
-  const value = answerOf(item.code).value;
+  const value = derivedSource(item) ? valueOf(item) : answerOf(item.code).value;
   const chosen = value === "na" || (["pass_fail", "scale"].includes(item.response_type) && value !== null && value !== undefined);
   if (!chosen || locked()) return null;
   return el("button", { type: "button", class: "small link-button clear-answer", "data-clear": item.code,
@@ -224,8 +228,11 @@ function control(item) {
       const hint = t(config.direction === "min" ? "limit_min" : "limit_max", { limit: config.limit, unit: unit && ` ${unit}` });
       if (derivedSource(item)) {
         const value = valueOf(item);
-        return el("p", { class: "derived", "data-derived": item.code },
-          value === null ? t("derived_pending") : `${t("labelled", { label: t("derived") })}${value} ${unit}`, el("br"), el("span", { class: "muted" }, hint));
+        const measured = value !== null && value !== "na";
+        return el("div", {},
+          el("p", { class: "derived", "data-derived": item.code },
+            measured ? `${t("labelled", { label: t("derived") })}${value} ${unit}` : t("derived_pending"), el("br"), el("span", { class: "muted" }, hint)),
+          allowNa && !measured ? el("div", { class: "number-row" }, choiceButtons(item, na), el("span", { class: "muted" }, t("derived_na"))) : null);
       }
       return el("div", { class: "number-row" },
         el("label", { class: "inline-label" }, el("span", { class: "sr-only" }, item.text),

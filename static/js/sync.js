@@ -83,15 +83,23 @@ export function scheduleDraftSync(delay = 1200) {
 
 const mine = (record) => !currentUser || !record.user || record.user === currentUser;
 
-// What the server takes as a draft or submission: answered items only; derived items are
-// computed by the server from the visit's events.
-export function cleanAnswers(form) {
+// The items of a mystery visit whose value the server derives from the visit's times.
+function derivedCodes(form) {
   const items = (form.inspection && form.inspection.checklist.items) || [];
-  const derived = new Set(items.filter((i) => i.config && i.config.derived_from && form.inspection.mode === "mystery_visit").map((i) => i.code));
+  if (!form.inspection || form.inspection.mode !== "mystery_visit") return new Set();
+  return new Set(items.filter((i) => i.config && i.config.derived_from).map((i) => i.code));
+}
+const derivedValue = (answer) => (answer && answer.value === "na" ? "na" : null);
+
+// What the server takes as a draft or submission: answered items only. A derived item's value is
+// computed by the server from the visit's events: only its note and a 不适用 are sent.
+export function cleanAnswers(form) {
+  const derived = derivedCodes(form);
   const out = {};
   for (const [code, answer] of Object.entries(form.answers || {})) {
-    if (derived.has(code) || !answer) continue;
-    const value = answer.value === "" || answer.value === undefined ? null : answer.value;
+    if (!answer) continue;
+    const value = derived.has(code) ? derivedValue(answer)
+      : answer.value === "" || answer.value === undefined ? null : answer.value;
     const note = answer.note ? answer.note : null;
     if (value === null && note === null) continue;
     out[code] = { value, note };
@@ -183,8 +191,10 @@ const WITHDRAWN = "withdrawn";
 // server has, or has otherwise — a teammate's — is a conflict, settled as usual.)
 function covers(form, server) {
   const mine = cleanAnswers(form);
+  const derived = derivedCodes(form);  // the server's copy holds their value from the same times
   const said = (a) => JSON.stringify([a && a.value !== undefined ? a.value : null, (a && a.note) || null]);
-  const answers = Object.entries(server.answers || {}).every(([code, a]) => said(a) === said({ value: null }) || said(a) === said(mine[code]));
+  const theirs = (code, a) => (derived.has(code) ? { value: derivedValue(a), note: a && a.note } : a);
+  const answers = Object.entries(server.answers || {}).every(([code, a]) => said(theirs(code, a)) === said({ value: null }) || said(theirs(code, a)) === said(mine[code]));
   const events = Object.entries(server.events || {}).every(([name, at]) => (form.events || {})[name] === at);
   return answers && events;
 }

@@ -285,6 +285,40 @@ def test_mystery_visit_form_and_the_outlet_never_sees_the_shopper(new_mobile_con
     assert events["arrival"][11:19] not in outlet.locator("body").inner_text()
 
 
+def test_a_shopper_served_without_a_ticket_submits_the_wait_as_not_applicable(new_mobile_context,
+                                                                              first):
+    """No ticket, no call: the wait cannot be timed. The shopper marks it 不适用 (and says why in
+    its note) and can submit; once both times are tapped the wait is timed again."""
+    inspection = first("mystery_visit")
+    items = [item.to_document() for item in inspection.form_items()]
+    page = new_mobile_context().new_page()
+    sign_in(page, inspection.assignee.username, f"/tasks/{inspection.id}")
+    for name in ("到达", "开始办理", "离开"):
+        page.locator("#event-grid .event-button", has_text=name).click()
+    quick_fill(page, items, mystery=True)
+    wait = page.locator("#item-EFF-01")
+    expect(wait.locator('[data-derived="EFF-01"]')).to_contain_text("点击取号、叫号后自动计算")
+    wait.get_by_role("button", name="不适用", exact=True).click()
+    expect(page.locator("#item-EFF-01 button[aria-pressed=true]")).to_have_text("不适用")
+    page.locator("#item-EFF-01 details.note summary").click()
+    page.locator('[data-note="EFF-01"]').fill("网点未启用排队叫号，进门即办理")
+    expect_all_answered(page, items)
+    # tapped after all, the times win again (as they do on the server)
+    for name in ("取号", "叫号"):
+        page.locator("#event-grid .event-button", has_text=name).click()
+    expect(page.locator('[data-derived="EFF-01"]')).to_contain_text("根据暗访时间自动计算：0 分钟")
+    expect(page.locator("#item-EFF-01").get_by_role("button", name="不适用")).to_have_count(0)
+    # …and taken back (tapped by mistake), the 不适用 chosen before stands again
+    for name in ("叫号", "取号"):
+        page.get_by_role("button", name=f"清除 {name}", exact=True).click()
+    expect(page.locator("#item-EFF-01 button[aria-pressed=true]")).to_have_text("不适用")
+    page.get_by_role("button", name="提交检查").click()
+    expect(page.locator("#summary-total")).to_be_visible()
+    saved = {a.item_code: a for a in reloaded(inspection.id).answers}
+    assert saved["EFF-01"].value == "na" and saved["EFF-01"].possible == 0
+    assert saved["EFF-01"].note == "网点未启用排队叫号，进门即办理"
+
+
 def test_outlet_manager_fixes_a_finding_with_an_after_photo(new_mobile_context, first, client,
                                                             api, screenshot):
     """Can the outlet's manager open their rectification items on a phone, upload an

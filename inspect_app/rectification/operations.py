@@ -165,9 +165,10 @@ def create_rectification_items(inspection: Inspection, *, by: User | None) -> li
             db.session.flush()
             _audit("close", item, before, by, reason="立查立改", photo_ids=photos)
     for item in existing.values():  # corrected resubmission: this item passes now
-        if item.state is not RectificationState.closed:
+        # also one closed as 立查立改: a problem never there was not fixed on the spot either
+        if item.closed_reason is None or not item.closed_reason.cancels_finding:
             before = _before(item)
-            item.close(ClosedReason.corrected)
+            item.withdraw(ClosedReason.corrected)
             db.session.flush()
             _audit("withdraw", item, before, by, reason="检查退回修改后该项合格")
     return created

@@ -555,6 +555,25 @@ def test_a_finding_corrected_to_not_fixed_on_the_spot_is_owed_again(client, api,
     assert audit_actions(item.id)[-1] == "rectification.reopen"
 
 
+def test_a_finding_fixed_on_the_spot_and_corrected_to_a_pass_is_withdrawn(client, api, first,
+                                                                          failed_inspection):
+    """A finding marked 立查立改, the inspection returned and the item corrected to a pass: the
+    problem was never there, so its item is 检查人更正，已撤销 (no longer a problem found), not
+    立查立改, and the change is audited."""
+    spot = first("spot_check")
+    code = failable_codes(client, api(filler_of(spot)), spot, 1)[0]
+    inspection, _ = failed_inspection(count=1, fixed=(code,))
+    returned = client.post(f"/api/v1/inspections/{inspection.id}/return",
+                           json={"reason": "该项其实合格，请更正"}, headers=api("fwgl"))
+    assert returned.status_code == 200, returned.get_json()
+    again = submit_filled(client, api(filler_of(inspection)), inspection.id)
+    assert again.status_code == 200, again.get_json()
+    db.session.expire_all()
+    item = items_of(inspection)[0]
+    assert item.state.value == "closed" and item.closed_reason.value == "corrected"
+    assert audit_actions(item.id)[-1] == "rectification.withdraw"
+
+
 def test_overturned_appeal_closes_the_item_as_withdrawn(client, api, failed_inspection):
     """When an appeal is overturned, is the item closed as 申诉成立 (withdrawn)?"""
     inspection, _ = failed_inspection(count=1)

@@ -7,7 +7,6 @@ import io
 import sqlalchemy as sa
 from flask import Response, request, send_file
 from flask.views import MethodView
-from sqlalchemy import orm
 
 from ..api.base import BINARY, Blueprint
 from ..api.downloads import download, name_attachment
@@ -20,7 +19,7 @@ from ..evidence.schemas import PhotoSchema
 from ..extensions import db
 from ..i18n import N_
 from ..inspections.access import get_inspection
-from ..inspections.models import RESULT_VISIBLE, Campaign, Finding
+from ..inspections.models import RESULT_VISIBLE, Campaign
 from ..inspections.schemas import InspectionSummarySchema
 from ..orgs.models import OrgKind, OrgUnit
 from ..reports.jobs import JobStatus, ReportJob, settle_abandoned, start_job
@@ -77,7 +76,7 @@ class Items(MethodView):
     def get(self, args):
         """Rectification items I may see, soonest deadline first, with the filters given."""
         query = _items(args).order_by(RectificationItem.deadline, RectificationItem.id) \
-            .options(orm.selectinload(RectificationItem.finding).selectinload(Finding.appeals))
+            .options(*ops.ITEM_LOADS)
         return paginate(query, args)
 
 

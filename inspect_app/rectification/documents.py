@@ -45,7 +45,7 @@ from ..orgs.models import OrgKind, OrgUnit
 from ..reports import pdf
 from .access import visible_items
 from .models import SEVERITY_LABELS, ClosedReason, RectificationItem, RectificationState
-from .operations import UNFINISHED, filtered, fix_evidence, local_date, local_today
+from .operations import ROW_LOADS, UNFINISHED, filtered, fix_evidence, local_date, local_today
 from .schemas import APPEAL_LABELS
 
 #: Bump when the templates change in a way that must invalidate cached downloads.
@@ -258,7 +258,7 @@ def _safe(text: str) -> str:
 def inspection_list(inspection: Inspection, viewer: User) -> Document:
     """整改清单 for one inspection (the caller has checked the viewer may read it)."""
     items = list(db.session.scalars(visible_items(viewer).where(
-        RectificationItem.inspection_id == inspection.id)))
+        RectificationItem.inspection_id == inspection.id).options(*ROW_LOADS)))
     day = (local_date(inspection.submitted_at) or local_today()).isoformat()
     outlet = inspection.outlet
     context = list_context(items, viewer=viewer, audience=audience_for(viewer, outlet),
@@ -307,7 +307,7 @@ def subbranch_list(subbranch: OrgUnit, viewer: User, start: date, end: date, *,
     ``audience`` forces a copy (bulk exports are always outlet-facing: they are handed out)."""
     today = local_today()
     audience = audience or audience_for(viewer, subbranch)
-    visible = visible_items(viewer)
+    visible = visible_items(viewer).options(*ROW_LOADS)
     if audience == "outlet":  # held back from the outlet side while returned for correction
         visible = visible.where(Inspection.status.in_(RESULT_VISIBLE))
     query = filtered(visible, {"subbranch_id": subbranch.id, "found_from": start,
@@ -333,7 +333,8 @@ def campaign_list(campaign: Campaign, viewer: User, subbranch: OrgUnit | None) -
     args: dict[str, Any] = {"campaign_id": campaign.id}
     if subbranch is not None:
         args["subbranch_id"] = subbranch.id
-    items = list(db.session.scalars(filtered(visible_items(viewer), args, local_today())))
+    items = list(db.session.scalars(filtered(visible_items(viewer), args, local_today())
+                                    .options(*ROW_LOADS)))
     scope = subbranch.name if subbranch is not None else campaign.scope_unit.name
     unit = subbranch or campaign.scope_unit
     context = list_context(items, viewer=viewer, audience=audience_for(viewer, unit),

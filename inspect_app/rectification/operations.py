@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 
 from ..audit.operations import record
 from ..auth.models import RoleGrant, User
@@ -490,6 +490,28 @@ def filtered(query: sa.Select, args: dict[str, Any], today: date) -> sa.Select:
     if args.get("closed_from") is not None:
         query = query.where(RectificationItem.closed_at >= bank_midnight(args["closed_from"]))
     return query
+
+
+#: Loader options for a list of items: what a row reads beyond the item's columns (its
+#: inspection and who carried it out, its outlet and sub-branch, its responsible person) comes
+#: in one statement each, however many rows — the PDF lists'
+#: (:func:`~inspect_app.rectification.documents.item_context`).
+ROW_LOADS = (
+    selectinload(RectificationItem.inspection).options(
+        selectinload(Inspection.team), selectinload(Inspection.submitted_by),
+        selectinload(Inspection.assignee)),
+    selectinload(RectificationItem.outlet).selectinload(OrgUnit.parent),
+    selectinload(RectificationItem.responsible),
+)
+
+#: :data:`ROW_LOADS` and the appeals ``RectificationItemSchema.appeal`` weighs, against the
+#: item's finding and against its follow-up's findings: the API's list.
+ITEM_LOADS = (
+    *ROW_LOADS,
+    selectinload(RectificationItem.finding).selectinload(Finding.appeals),
+    selectinload(RectificationItem.reinspection).selectinload(Inspection.findings)
+    .selectinload(Finding.appeals),
+)
 
 
 #: Not done with: still to fix, or fixed and awaiting acceptance.

@@ -45,7 +45,7 @@ from ..orgs.models import OrgKind, OrgUnit
 from ..reports import pdf
 from .access import visible_items
 from .models import SEVERITY_LABELS, ClosedReason, RectificationItem, RectificationState
-from .operations import ROW_LOADS, UNFINISHED, filtered, fix_evidence, local_date, local_today
+from .operations import ITEM_LOADS, UNFINISHED, filtered, fix_evidence, local_date, local_today
 from .schemas import APPEAL_LABELS
 
 #: Bump when the templates change in a way that must invalidate cached downloads.
@@ -109,8 +109,8 @@ def _photos_by_key(items: list[RectificationItem]) -> tuple[dict, dict]:
 
 
 def latest_appeals(finding_ids) -> dict[int, Appeal]:
-    """The latest appeal against each of these findings, by finding id, in one query (the
-    one the item page and API speak of: ``RectificationItemSchema.appeal``)."""
+    """The latest appeal against each of these findings, by finding id, in one query: for a
+    report's findings that have no item (an item's own is ``RectificationItem.latest_appeal``)."""
     latest: dict[int, Appeal] = {}
     ids = {i for i in finding_ids if i is not None}
     if ids:
@@ -167,10 +167,9 @@ def finished_late(item: RectificationItem) -> bool:
 
 
 def item_context(item: RectificationItem, number: int, *, viewer: User, audience: str,
-                 today: date, before: list[Photo], after: list[Photo],
-                 appeal: Appeal | None = None) -> dict[str, Any]:
-    """One row of a list or report (the ``ITEM`` shape of :mod:`inspect_app.reports.pdf`);
-    ``appeal`` is the latest appeal against the item's finding (:func:`latest_appeals`)."""
+                 today: date, before: list[Photo], after: list[Photo]) -> dict[str, Any]:
+    """One row of a list or report (the ``ITEM`` shape of :mod:`inspect_app.reports.pdf`),
+    with the item's latest appeal (``RectificationItem.latest_appeal``), as the item page says."""
     inspection = item.inspection
     flags: list[str] = []
     if audience == "reviewer":
@@ -183,7 +182,7 @@ def item_context(item: RectificationItem, number: int, *, viewer: User, audience
         "number": number, "item_code": item.item_code, "item_text": item.item_text,
         "standard": item.standard, "section": item.section,
         "finding_note": item.finding_note or "", "severity": item.severity_label,
-        "appeal": appeal_line(appeal), "deadline": item.deadline.isoformat(), "state": _state_label(item),
+        "appeal": appeal_line(item.latest_appeal), "deadline": item.deadline.isoformat(), "state": _state_label(item),
         "overdue": item.is_overdue(today), "late": finished_late(item),
         "fix_dates": _fix_dates(item),
         "responsible": item.responsible.display_name if item.responsible else "",
@@ -223,7 +222,6 @@ def list_context(items: list[RectificationItem], *, viewer: User, audience: str,
     """The ``rectification_list.html`` context: grouped by outlet, sorted by deadline."""
     today = local_today()
     before, after = _photos_by_key(items)
-    appeals = latest_appeals(item.finding_id for item in items)
     by_outlet: dict[int, list[RectificationItem]] = {}
     for item in items:
         by_outlet.setdefault(item.outlet_id, []).append(item)
@@ -236,7 +234,7 @@ def list_context(items: list[RectificationItem], *, viewer: User, audience: str,
             rows.append(item_context(
                 item, number, viewer=viewer, audience=audience, today=today,
                 before=before.get((item.inspection_id, item.item_code), []),
-                after=after.get(item.id, []), appeal=appeals.get(item.finding_id)))
+                after=after.get(item.id, [])))
         outlets.append({"code": outlet.code, "name": outlet.name,
                         "subbranch": outlet.parent.name if outlet.parent else "",
                         "items": rows})
@@ -258,7 +256,7 @@ def _safe(text: str) -> str:
 def inspection_list(inspection: Inspection, viewer: User) -> Document:
     """整改清单 for one inspection (the caller has checked the viewer may read it)."""
     items = list(db.session.scalars(visible_items(viewer).where(
-        RectificationItem.inspection_id == inspection.id).options(*ROW_LOADS)))
+        RectificationItem.inspection_id == inspection.id).options(*ITEM_LOADS)))
     day = (local_date(inspection.submitted_at) or local_today()).isoformat()
     outlet = inspection.outlet
     context = list_context(items, viewer=viewer, audience=audience_for(viewer, outlet),
@@ -307,7 +305,7 @@ def subbranch_list(subbranch: OrgUnit, viewer: User, start: date, end: date, *,
     ``audience`` forces a copy (bulk exports are always outlet-facing: they are handed out)."""
     today = local_today()
     audience = audience or audience_for(viewer, subbranch)
-    visible = visible_items(viewer).options(*ROW_LOADS)
+    visible = visible_items(viewer).options(*ITEM_LOADS)
     if audience == "outlet":  # held back from the outlet side while returned for correction
         visible = visible.where(Inspection.status.in_(RESULT_VISIBLE))
     query = filtered(visible, {"subbranch_id": subbranch.id, "found_from": start,
@@ -334,7 +332,7 @@ def campaign_list(campaign: Campaign, viewer: User, subbranch: OrgUnit | None) -
     if subbranch is not None:
         args["subbranch_id"] = subbranch.id
     items = list(db.session.scalars(filtered(visible_items(viewer), args, local_today())
-                                    .options(*ROW_LOADS)))
+                                    .options(*ITEM_LOADS)))
     scope = subbranch.name if subbranch is not None else campaign.scope_unit.name
     unit = subbranch or campaign.scope_unit
     context = list_context(items, viewer=viewer, audience=audience_for(viewer, unit),
@@ -375,7 +373,8 @@ def inspection_report(inspection: Inspection, viewer: User) -> Document:
     audience = audience_for(viewer, outlet)
     today = local_today()
     items = {item.item_code: item for item in db.session.scalars(
-        sa.select(RectificationItem).where(RectificationItem.inspection_id == inspection.id))}
+        sa.select(RectificationItem).where(RectificationItem.inspection_id == inspection.id)
+        .options(*ITEM_LOADS))}
     before, after = _photos_by_key(list(items.values()))
     appeals = latest_appeals(finding.id for finding in inspection.findings)
     score = inspection.current_score
@@ -392,8 +391,7 @@ def inspection_report(inspection: Inspection, viewer: User) -> Document:
         if item is not None:
             row = item_context(item, number, viewer=viewer, audience=audience, today=today,
                                before=before.get((inspection.id, item.item_code), []),
-                               after=after.get(item.id, []),
-                               appeal=appeals.get(finding.id))
+                               after=after.get(item.id, []))
         else:  # e.g. overturned on appeal before any item existed
             row = {"number": number, "item_code": finding.item_code,
                    "item_text": finding.item_text, "standard": "", "section": "",

@@ -18,7 +18,7 @@ from ..db import TimestampMixin, UTCDateTime, enum_column, utcnow
 from ..errors import IllegalTransition
 from ..extensions import db
 from ..i18n import N_
-from ..inspections.models import Finding, Inspection
+from ..inspections.models import Appeal, Finding, Inspection
 from ..messages import Message
 from ..orgs.models import OrgUnit
 
@@ -138,6 +138,17 @@ class RectificationItem(TimestampMixin, db.Model):
     def is_overdue(self, today: date) -> bool:
         """Past its deadline while the outlet still owes the fix."""
         return self.state in OWED and self.deadline < today
+
+    @property
+    def latest_appeal(self) -> Appeal | None:
+        """The latest appeal against the item's finding or, once re-inspected, against the
+        follow-up's finding on the same item (which may be appealed too): the one the item
+        page, the API and the PDFs speak of. Lists load what it reads (``ITEM_LOADS``)."""
+        appeals = list(self.finding.appeals) if self.finding is not None else []
+        if self.reinspection is not None:
+            appeals += [appeal for finding in self.reinspection.findings
+                        if finding.item_code == self.item_code for appeal in finding.appeals]
+        return max(appeals, key=lambda appeal: appeal.id, default=None)
 
     @property
     def severity_label(self) -> str:

@@ -492,22 +492,16 @@ def filtered(query: sa.Select, args: dict[str, Any], today: date) -> sa.Select:
     return query
 
 
-#: Loader options for a list of items: what a row reads beyond the item's columns (its
-#: inspection and who carried it out, its outlet and sub-branch, its responsible person) comes
-#: in one statement each, however many rows — the PDF lists'
-#: (:func:`~inspect_app.rectification.documents.item_context`).
-ROW_LOADS = (
+#: Loader options for a list of items: what a row reads beyond the item's columns comes in one
+#: statement each, however many rows — its inspection and who carried it out, its outlet and
+#: sub-branch, its responsible person, and the appeals of ``RectificationItem.latest_appeal``
+#: (against its finding and its follow-up's). For the API's list and the PDF lists alike.
+ITEM_LOADS = (
     selectinload(RectificationItem.inspection).options(
         selectinload(Inspection.team), selectinload(Inspection.submitted_by),
         selectinload(Inspection.assignee)),
     selectinload(RectificationItem.outlet).selectinload(OrgUnit.parent),
     selectinload(RectificationItem.responsible),
-)
-
-#: :data:`ROW_LOADS` and the appeals ``RectificationItemSchema.appeal`` weighs, against the
-#: item's finding and against its follow-up's findings: the API's list.
-ITEM_LOADS = (
-    *ROW_LOADS,
     selectinload(RectificationItem.finding).selectinload(Finding.appeals),
     selectinload(RectificationItem.reinspection).selectinload(Inspection.findings)
     .selectinload(Finding.appeals),

@@ -109,13 +109,9 @@ class RectificationItemSchema(ma.Schema):
         return can_review_fix(g.user, item)
 
     def dump_appeal(self, item):
-        appeals = list(item.finding.appeals) if item.finding is not None else []
-        if item.reinspection is not None:  # the follow-up's finding on it may be appealed too
-            appeals += [appeal for finding in item.reinspection.findings
-                        if finding.item_code == item.item_code for appeal in finding.appeals]
-        if not appeals:
+        appeal = item.latest_appeal
+        if appeal is None:
             return None
-        appeal = max(appeals, key=lambda a: a.id)
         return {"status": appeal.status.value,
                 "status_label": translated(APPEAL_LABELS[appeal.status]),
                 "decision_note": appeal.decision_note}

@@ -15,6 +15,7 @@ from inspect_app.rectification.models import RectificationItem
 
 from ..helpers import counted_statements, filler_of, submit_filled
 from .conftest import failable_codes, items_of, outlet_manager_of
+from .test_documents import pdf_text, squeezed
 
 
 def failed_twice(client, api, inspection: Inspection) -> RectificationItem:
@@ -51,7 +52,7 @@ def test_lists_of_items_with_follow_ups_cost_the_same_statements_for_2_or_6_rows
     """Items of six spot checks, each at its own outlet with its own inspector and
     responsible person, each failed again on a follow-up (one of whose findings the outlet
     appeals): do the API's list and the campaign's PDF list run as many statements for six
-    such items as for two — and does the list still show the appeal on the follow-up?"""
+    such items as for two — and do the list and the PDF still show the appeal on the follow-up?"""
     spot_checks = db.session.scalars(sa.select(Inspection).where(
         Inspection.campaign_id == campaign["id"], Inspection.mode == Mode.spot_check)
         .order_by(Inspection.id)).all()[:6]
@@ -78,3 +79,5 @@ def test_lists_of_items_with_follow_ups_cost_the_same_statements_for_2_or_6_rows
     assert appeals.pop(appealed.id)["status"] == "pending"
     assert set(appeals.values()) == {None}
     assert many == few, f"2 items: {few}, 6 items: {many} (API list, PDF list)"
+    # the PDF says what the API says: the appeal on the follow-up's finding
+    assert squeezed(pdf_text(client.get(pdf_url, headers=headers))).count("申诉处理中") == 1

@@ -48,7 +48,7 @@ def can_read_item(user: User, item: RectificationItem) -> bool:
 def reads_when_settled(user: User, item: RectificationItem) -> bool:
     """Whether ``user`` reads the item on the outlet's side while its inspection's result
     stands (see :func:`can_read_item`)."""
-    return item.responsible_id == user.id or user.can(Permission.inspections_read, item.outlet)
+    return is_responsible(user, item) or user.can(Permission.inspections_read, item.outlet)
 
 
 def held_back(item: RectificationItem) -> bool:
@@ -68,8 +68,7 @@ RETURNED_MESSAGE = N_("该检查已退回检查人修改，整改项暂不可处
 
 def answers_for_outlet(user: User, item: RectificationItem) -> bool:
     """Whether ``user`` speaks for the item's outlet (its manager, or the named responsible)."""
-    return user.can(Permission.rectification_submit, item.outlet) or \
-        (user.is_active and item.responsible_id == user.id)
+    return user.can(Permission.rectification_submit, item.outlet) or is_responsible(user, item)
 
 
 def can_submit_fix(user: User, item: RectificationItem) -> bool:
@@ -146,16 +145,28 @@ def can_reassign(user: User, item: RectificationItem) -> bool:
 RESPONSIBLE_ROLES = frozenset({Role.outlet_manager, Role.subbranch_manager})
 
 
-def may_be_responsible(user: User, item: RectificationItem) -> bool:
-    """Whether ``user`` may be named the item's responsible person: active staff who answer for
-    its outlet (an outlet manager of it, a sub-branch manager of its sub-branch), never a
-    mystery shopper — the outlet would learn who visits it covertly."""
+def responsible_paths(user: User) -> list[str]:
+    """Paths of the units whose items ``user`` may answer for as their responsible person: where
+    they manage an outlet or a sub-branch — none for a mystery shopper (the outlet would learn
+    who visits it covertly) or an inactive account."""
     from ..inspections.campaigns import covert
 
     if not user.is_active or covert(user):
-        return False
-    return any(grant.role in RESPONSIBLE_ROLES and item.outlet.is_within(grant.org_unit)
-               for grant in user.grants)
+        return []
+    return sorted({grant.org_unit.path for grant in user.grants
+                   if grant.role in RESPONSIBLE_ROLES})
+
+
+def may_be_responsible(user: User, item: RectificationItem) -> bool:
+    """Whether ``user`` may be named the item's responsible person: active staff who answer for
+    its outlet (an outlet manager of it, a sub-branch manager of its sub-branch)."""
+    return any(item.outlet.path.startswith(path) for path in responsible_paths(user))
+
+
+def is_responsible(user: User, item: RectificationItem) -> bool:
+    """Whether ``user`` is the item's responsible person and may still be: someone named before
+    a move (another outlet, the role taken away) no longer answers for it, nor reads it."""
+    return item.responsible_id == user.id and may_be_responsible(user, item)
 
 
 def reads_campaign_list(user: User, campaign: Campaign) -> bool:
@@ -184,7 +195,10 @@ def get_item(item_id: int, user: User) -> RectificationItem:
 def visible_items(user: User) -> sa.Select:
     """Items the user may read, joined to their inspection and outlet (for filters)."""
     conditions = [sa.and_(RectificationItem.responsible_id == user.id,
-                          Inspection.status.in_(RESULT_VISIBLE)), *_original_inspector(user)]
+                          Inspection.status.in_(RESULT_VISIBLE),
+                          sa.or_(sa.false(), *[OrgUnit.path.startswith(path)
+                                               for path in responsible_paths(user)])),
+                  *_original_inspector(user)]
     for path in user.scope_paths(Permission.inspections_review):
         conditions.append(OrgUnit.path.startswith(path))
     read_paths = user.scope_paths(Permission.inspections_read)

@@ -441,6 +441,28 @@ def test_only_the_outlets_own_managers_can_be_named_responsible(client, api, fai
     assert named.status_code == 200 and named.get_json()["responsible"]["id"] == sub_manager
 
 
+def test_a_responsible_person_who_may_no_longer_be_one_loses_the_item(client, api,
+                                                                      failed_inspection):
+    """Someone named 责任人 who does not answer for the outlet (named before only its managers
+    could be, or a manager since moved elsewhere) reads, lists and fixes nothing of the item:
+    it answers 404 to them as to any stranger; its own managers still act on it."""
+    inspection, _ = failed_inspection(count=1)
+    item = items_of(inspection)[0]
+    stranger = other_subbranch_manager(inspection)
+    item.responsible_id = db.session.scalar(sa.select(User.id).where(User.username == stranger))
+    db.session.commit()
+    headers = api(stranger)
+    assert client.get(f"/api/v1/rectification/items/{item.id}",
+                      headers=headers).status_code == 404
+    listed = client.get("/api/v1/rectification/items?per_page=200", headers=headers).get_json()
+    assert item.id not in {i["id"] for i in listed["items"]}
+    fix = client.post(f"/api/v1/rectification/items/{item.id}/submit", headers=headers,
+                      json={"note": "已整改", "photo_ids": [1]})
+    assert fix.status_code == 404, fix.get_json()
+    assert client.get(f"/api/v1/rectification/items/{item.id}",
+                      headers=api(outlet_manager_of(inspection))).status_code == 200
+
+
 def test_each_manager_sees_only_their_own_units_items(client, api, failed_inspection):
     """Do an outlet manager of another outlet and another sub-branch's manager see nothing,
     while the inspector sees the items of their own inspection?"""

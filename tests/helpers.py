@@ -160,6 +160,18 @@ def published_mystery_scored_only(client, headers: dict) -> int:
     return checklist_id
 
 
+def draft_with_rules(client, headers: dict, checklist_id: int, scoring_rules: dict) -> int:
+    """A draft of the next version, identical but for its scoring rules (set through the API,
+    the only place they are edited). Returns its id."""
+    draft = client.post(f"/api/v1/checklists/{checklist_id}/versions", json={}, headers=headers)
+    assert draft.status_code == 201, draft.get_json()
+    document = {key: draft.get_json()[key] for key in ("name", "description", "sections", "items")}
+    edited = client.put(f"/api/v1/checklists/{draft.get_json()['id']}", headers=headers,
+                        json={**document, "scoring_rules": scoring_rules})
+    assert edited.status_code == 200, edited.get_json()
+    return draft.get_json()["id"]
+
+
 @contextlib.contextmanager
 def counted_statements(engine: sa.Engine):
     """Collect the SQL statements ``engine`` runs inside the block (a list, filled as they

@@ -16,6 +16,7 @@ from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
 from ..i18n import N_
 from ..scoring import DEFAULT_RULES, ScoringError, ScoringRules
+from ..watchlist.period_scores import regrade_running
 from .changes import compare
 from .models import Checklist, ChecklistItem, ChecklistSection, ChecklistStatus
 from .validation import checklist_problems
@@ -147,6 +148,8 @@ def publish(checklist: Checklist, *, by: User | None) -> Checklist:
         _refuse_if_unchanged(checklist)
     checklist.publish()
     db.session.flush()
+    # its weights and bands grade the periods running now (the ended ones keep theirs)
+    regrade_running(db.session.connection(), checklist.published_at)
     record("checklist.publish", checklist, actor=by, after=_summary(checklist))
     return checklist
 

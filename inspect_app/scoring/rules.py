@@ -13,7 +13,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Final
 
-from ..messages import Message
+from ..messages import N_, Message
 from ._numbers import HUNDRED, ZERO, as_decimal, json_number
 from .errors import ScoringError
 
@@ -57,11 +57,12 @@ class GradeBand:
         return {"key": self.key, "label": self.label, "min": low}
 
 
+#: Their names are marked for the catalog: pages show a grade in the reader's language.
 DEFAULT_GRADE_BANDS: Final = (
-    GradeBand("excellent", "优秀", Decimal(90)),
-    GradeBand("good", "良好", Decimal(80)),
-    GradeBand("pass", "合格", Decimal(60)),
-    GradeBand("fail", "不合格", Decimal(0)),
+    GradeBand("excellent", N_("优秀"), Decimal(90)),
+    GradeBand("good", N_("良好"), Decimal(80)),
+    GradeBand("pass", N_("合格"), Decimal(60)),
+    GradeBand("fail", N_("不合格"), Decimal(0)),
 )
 
 #: Independent checks count twice as much as the outlet's own (lenient) self-checks.

@@ -27,7 +27,7 @@ from ..extensions import db
 from ..i18n import N_, bank_midnight, local_date
 from ..inspections.models import RESULT_VISIBLE, Finding, FindingStatus, Inspection, Mode
 from ..orgs.models import OrgKind, OrgUnit
-from ..scoring import DEFAULT_RULES
+from ..scoring import ScoringRules
 from . import period_scores
 from .models import PeriodFailure, PeriodScore
 
@@ -223,10 +223,17 @@ def ends_for(ranking: list[dict[str, Any]], standing: list[dict[str, Any]]
     return ([], []) if standing else best_and_worst(ranking)
 
 
-def needs_attention(row: dict[str, Any]) -> bool:
-    """Whether a ranked unit is below 良好 (合格 or 不合格): marked 重点关注 on charts."""
-    band = DEFAULT_RULES.grade_for(row["combined"]) if row["combined"] is not None else None
+def needs_attention(row: dict[str, Any], rules: ScoringRules) -> bool:
+    """Whether a ranked unit is below 良好 (合格 or 不合格) by the period's ``rules``
+    (:func:`period_rules`): marked 重点关注 on charts."""
+    band = rules.grade_for(row["combined"]) if row["combined"] is not None else None
     return band is not None and band.key in {"pass", "fail"}
+
+
+def period_rules(period: Period) -> ScoringRules:
+    """The rules the period's figures are combined and graded by (in force at its end)."""
+    return period_scores.rules_for(period.kind, period_scores.period_start(period.kind,
+                                                                           period.start))
 
 
 def outlet_ranking(period: Period, by: User, *, mode: str | None = None,
@@ -384,9 +391,11 @@ def trend(unit: OrgUnit, by: User, *, end: date, months: int = 12) -> list[dict[
         cell[0] += total
         cell[1] += 1
     result, cursor = [], first
+    timeline = period_scores.rules_timeline(db.session.connection())
     for _ in range(months):
         combined, _, count, self_mean, independent, _ = period_scores.figures(
-            by_month.get((cursor.year, cursor.month), {}))
+            by_month.get((cursor.year, cursor.month), {}),
+            period_scores.rules_for("month", cursor, timeline))
         result.append({"month": f"{cursor.year}-{cursor.month:02d}", "combined": combined,
                        "independent_mean": independent, "self_mean": self_mean,
                        "count": count})

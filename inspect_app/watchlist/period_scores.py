@@ -31,6 +31,12 @@ quarter of its creation, under an advisory lock on (branch, item).
 
 The figures themselves come from :func:`figures`, the one place that combines per-mode sums
 (the scoring engine's mode weighting), so a rebuilt row and an incrementally kept one agree.
+
+Which rules: a period is combined and graded by the mode weights and grade bands of the
+checklist version in force at its end — the one last published before it ended, or for the
+current period the latest published (:func:`rules_for`); the default rules before any. A period
+that has ended keeps its figures whatever is published later; publishing a version with other
+weights or bands re-grades the periods still running (:func:`regrade_running`).
 """
 from __future__ import annotations
 
@@ -44,10 +50,12 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, attributes
 
+from ..checklists.models import Checklist
+from ..extensions import db
 from ..i18n import bank_midnight, local_date
 from ..inspections.models import RESULT_VISIBLE, Finding, FindingStatus, Inspection
 from ..orgs.models import OrgKind, OrgUnit
-from ..scoring import DEFAULT_RULES, combined_mean
+from ..scoring import DEFAULT_RULES, ScoringRules, combined_mean
 from ..scoring._numbers import cents
 from .models import PeriodFailure, PeriodScore
 
@@ -96,10 +104,67 @@ def _r(value: Fraction | None) -> float | None:
     return float(cents(value)) if value is not None else None
 
 
-def figures(modes: Mapping[str, tuple[float, int]]) -> tuple:
+#: When each version's rules came into force: ``(published_at, rules)``, oldest first.
+Timeline = list[tuple[datetime, ScoringRules]]
+
+
+def rules_timeline(conn: sa.Connection) -> Timeline:
+    """Every published (or since retired) version's rules, by publication, in one read."""
+    checklists = Checklist.__table__
+    return [(published_at, ScoringRules.from_dict(rules)) for published_at, rules in conn.execute(
+        sa.select(checklists.c.published_at, checklists.c.scoring_rules)
+        .where(checklists.c.published_at.is_not(None))
+        .order_by(checklists.c.published_at, checklists.c.id))]
+
+
+def rules_at(timeline: Timeline, moment: datetime) -> ScoringRules:
+    """The rules in force just before ``moment``: the last published before it."""
+    earlier = [rules for published_at, rules in timeline if published_at < moment]
+    return earlier[-1] if earlier else DEFAULT_RULES
+
+
+def rules_for(kind: str, start: date, timeline: Timeline | None = None) -> ScoringRules:
+    """The rules a period is combined and graded by: those in force at its end."""
+    if timeline is None:
+        timeline = rules_timeline(db.session.connection())
+    return rules_at(timeline, _bounds(kind, start)[1])
+
+
+def _period_rules(weights_and_bands: ScoringRules) -> tuple:
+    """What of a rule set the period figures use."""
+    return (tuple(weights_and_bands.mode_weights.items()), weights_and_bands.grade_bands)
+
+
+def regrade_running(conn: sa.Connection, published: datetime) -> int:
+    """A version published at ``published``: if its weights or bands differ from those in
+    force before, recompute the rows of every period still running then (they are graded by
+    the new rules now). Returns the number of rows written."""
+    timeline = rules_timeline(conn)
+    if _period_rules(rules_at(timeline, published)) == _period_rules(
+            rules_at(timeline, published + timedelta(microseconds=1))):
+        return 0
+    day = _day(published)
+    periods = {(kind, period_start(kind, day)) for kind in KINDS}
+    units = conn.execute(sa.select(_TABLE.c.unit_id, _TABLE.c.unit_kind).distinct().where(
+        sa.or_(*(sa.and_(_TABLE.c.period_kind == kind, _TABLE.c.period_start == start)
+                 for kind, start in periods)))).all()
+    cells = {(kind, start, unit_id, unit_kind)
+             for kind, start in periods for unit_id, unit_kind in units}
+    if not cells:
+        return 0
+    _lock(conn, (unit_id for _, _, unit_id, _ in cells))
+    _delete(conn, _TABLE, ("period_kind", "period_start", "unit_id"), cells)
+    rows = _computed(conn, cells=cells)
+    if rows:
+        conn.execute(_TABLE.insert(), rows)
+    return len(rows)
+
+
+def figures(modes: Mapping[str, tuple[float, int]], rules: ScoringRules = DEFAULT_RULES) -> tuple:
     """``(combined, grade, inspections, self_mean, independent_mean, gap)`` from per-mode
     ``(sum of scores, number of inspections)``, each rounded once, half up, to two places
-    (the engine's :func:`~inspect_app.scoring.period_score` arithmetic)."""
+    (the engine's :func:`~inspect_app.scoring.period_score` arithmetic), combined and graded
+    by ``rules`` (see :func:`rules_for`)."""
     count = independent_cents = independent_n = 0
     self_mean = None
     means: dict[str, Fraction] = {}
@@ -115,9 +180,9 @@ def figures(modes: Mapping[str, tuple[float, int]]) -> tuple:
         else:
             independent_cents += cents_
             independent_n += n
-    combined = combined_mean(means, DEFAULT_RULES.mode_weights)
+    combined = combined_mean(means, rules.mode_weights)
     independent = Fraction(independent_cents, independent_n * 100) if independent_n else None
-    band = DEFAULT_RULES.grade_for(combined)
+    band = rules.grade_for(combined)
     gap = (self_mean - independent
            if self_mean is not None and independent is not None else None)
     return (combined, band.label if band else None, count, _r(self_mean), _r(independent),
@@ -125,11 +190,11 @@ def figures(modes: Mapping[str, tuple[float, int]]) -> tuple:
 
 
 def _rows(kind: str, start: date, unit_id: int, unit_kind: str,
-          modes: Mapping[str, tuple[float, int]]) -> list[dict]:
+          modes: Mapping[str, tuple[float, int]], rules: ScoringRules) -> list[dict]:
     """The rows of one unit and period: all modes together, then each mode alone."""
     rows = []
     for mode, subset in [(ALL_MODES, modes), *((m, {m: v}) for m, v in modes.items())]:
-        combined, grade, count, self_mean, independent, gap = figures(subset)
+        combined, grade, count, self_mean, independent, gap = figures(subset, rules)
         rows.append({"period_kind": kind, "period_start": start, "mode": mode,
                      "unit_id": unit_id, "unit_kind": unit_kind, "inspections": count,
                      "combined": combined, "grade": grade, "self_mean": self_mean,
@@ -300,8 +365,13 @@ def _computed(conn: sa.Connection, only: set[int] | None = None,
                 cell = sums[(kind, start, unit_id, unit_kind)].setdefault(mode, [0.0, 0])
                 cell[0] += total
                 cell[1] += 1
+    if not sums:
+        return []
+    timeline = rules_timeline(conn)
+    rules = {period: rules_for(*period, timeline)
+             for period in {(kind, start) for kind, start, _, _ in sums}}
     return [row for (kind, start, unit_id, unit_kind), modes in sums.items()
-            for row in _rows(kind, start, unit_id, unit_kind, modes)]
+            for row in _rows(kind, start, unit_id, unit_kind, modes, rules[kind, start])]
 
 
 def rebuild(conn: sa.Connection, *, subbranch_ids: Iterable[int] | None = None) -> int:

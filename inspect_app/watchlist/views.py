@@ -24,13 +24,13 @@ from ..auth.session import pages_need
 from ..errors import InvalidInput
 from ..extensions import db
 from ..forms import PageForm, Refused, carry_out
-from ..i18n import N_, local_date, local_today
+from ..i18n import N_, local_date, local_today, translated
 from ..orgs.models import OrgKind, OrgUnit
 from ..orgs.operations import visible_units
 from ..rectification.documents import parse_period
 from ..rectification.operations import list_figures
 from ..reports import charts
-from . import dashboards, rules_page
+from . import dashboards, period_scores, rules_page
 from .api import visible_entries
 from .bulletins import bulletin, bulletin_pdf, bulletin_xlsx, ranking_xlsx, title
 from .models import ACTION_KINDS, WatchlistRuleSet
@@ -92,9 +92,12 @@ def _chart_words() -> charts.ChartText:
     return charts.ChartText.translated(gettext)
 
 
-def _grade_bands() -> list[tuple[float, str]]:
-    """Grade lines on score trends: 合格 60, 良好 80, 优秀 90."""
-    return [(60, gettext("合格")), (80, gettext("良好")), (90, gettext("优秀"))]
+def _grade_bands(month: str) -> list[tuple[float, str]]:
+    """Grade lines on a score trend ending in ``month`` ("2026-11"), by the rules of that
+    month (by default 合格 60, 良好 80, 优秀 90)."""
+    rules = period_scores.rules_for("month", date.fromisoformat(month + "-01"))
+    return [(float(band.min), translated(band.label))
+            for band in reversed(rules.grade_bands) if band.min > 0]
 
 
 def _month_axis(points: list[dict]) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
@@ -120,7 +123,7 @@ def _trend_chart(points: list[dict], series: list[tuple[str, str]], title: str) 
     return charts.line_chart(
         [charts.Series(name, [(keys[p["month"]], p[key]) for p in points])
          for name, key in series],
-        title=title, bands=_grade_bands(), words=_chart_words(), ticks=ticks,
+        title=title, bands=_grade_bands(points[-1]["month"]), words=_chart_words(), ticks=ticks,
         tick_groups=years)
 
 
@@ -304,6 +307,7 @@ def rankings():
     items = dashboards.most_failed_items(period, g.user, limit=8)
     gaps = [r for r in dashboards.mode_comparison(period, g.user)][:8]
     best, worst = dashboards.ends_for(outlets, standing)
+    rules = dashboards.period_rules(period)
     label = _unit_labels([*outlets, *gaps])
     words = _chart_words()
 
@@ -321,7 +325,7 @@ def rankings():
                                  value_format="{:.2f}", value_label=gettext("综合得分"),
                                  highlight_colour=charts.GOOD),
         "worst": charts.bar_chart([charts.Bar(label(r), r["combined"],
-                                              highlight=dashboards.needs_attention(r),
+                                              highlight=dashboards.needs_attention(r, rules),
                                               href=trend_of(r))
                                    for r in worst], title=gettext("排名靠后网点"), max_value=100,
                                   words=words, value_format="{:.2f}",

@@ -12,6 +12,8 @@ from inspect_app.audit.models import AuditEntry
 from inspect_app.checklists.models import Checklist, ChecklistStatus
 from inspect_app.extensions import db
 
+from ..helpers import draft_with_rules
+
 
 def _csrf(client) -> str:
     with client.session_transaction() as sess:
@@ -194,19 +196,6 @@ def test_the_pages_in_english(client, login, demo):
     assert "Pass / fail / N.A." in detail and "Retire" in detail
 
 
-def _draft_with_rules(client, api, demo, scoring_rules: dict) -> int:
-    """A draft of the next version, identical but for its scoring rules (set through the API,
-    the only place they are edited)."""
-    headers = api("fwgl")
-    draft = client.post(f"/api/v1/checklists/{demo.id}/versions", json={}, headers=headers)
-    assert draft.status_code == 201, draft.get_json()
-    document = {key: draft.get_json()[key] for key in ("name", "description", "sections", "items")}
-    edited = client.put(f"/api/v1/checklists/{draft.get_json()['id']}", headers=headers,
-                        json={**document, "scoring_rules": scoring_rules})
-    assert edited.status_code == 200, edited.get_json()
-    return draft.get_json()["id"]
-
-
 def test_a_version_shows_its_scoring_rules_and_what_a_draft_changes_in_them(client, login,
                                                                             api, demo):
     """A draft whose only changes are 优秀 from 90 to 95 and the red line from a cap of 59 to
@@ -215,8 +204,8 @@ def test_a_version_shows_its_scoring_rules_and_what_a_draft_changes_in_them(clie
     stored = dict(demo.scoring_rules)
     bands = [dict(band) for band in stored["grade_bands"]]
     next(band for band in bands if band["key"] == "excellent")["min"] = 95
-    draft_id = _draft_with_rules(client, api, demo, {**stored, "grade_bands": bands,
-                                                     "red_line": {"mode": "fail"}})
+    draft_id = draft_with_rules(client, api("fwgl"), demo.id, {**stored, "grade_bands": bands,
+                                                               "red_line": {"mode": "fail"}})
     login("fwgl", "Demo@2026")
     published = client.get(f"/manage/standards/{demo.id}").get_data(as_text=True)
     rules = published.split('id="scoring-rules"', 1)[1].split("</section>", 1)[0]

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from inspect_app.auth.models import User
 from inspect_app.extensions import db
 from inspect_app.i18n import local_today
-from inspect_app.inspections.models import RESULT_VISIBLE, Finding, FindingStatus, Inspection
+from inspect_app.inspections.models import RESULT_VISIBLE, Finding, FindingStatus, Inspection, Mode
 from inspect_app.orgs.models import OrgKind, OrgUnit
 from inspect_app.scoring import DEFAULT_RULES, combined_mean
 from inspect_app.watchlist import dashboards
@@ -78,7 +78,6 @@ def test_an_outlets_month_of_97_005_reads_97_01_everywhere(client, api, login, d
     from collections import defaultdict
 
     from inspect_app.i18n import local_date
-    from inspect_app.inspections.models import Mode
 
     scored = db.session.scalars(sa.select(Inspection).where(
         Inspection.status.in_(RESULT_VISIBLE), Inspection.total.is_not(None),
@@ -175,8 +174,8 @@ def test_an_outlet_moving_to_another_subbranch_takes_its_figures_along(demo, loa
 
 def test_recomputing_more_periods_runs_no_more_statements(demo):
     """Are the figures of one outlet rewritten with the same few statements whether one day or
-    days in several months changed (per table one delete, one read, one insert), and still
-    right?"""
+    days in several months changed (per table one delete, one read, one insert; one read of
+    the rules in force), and still right?"""
     from collections import Counter
 
     outlet = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB-01"))
@@ -188,7 +187,7 @@ def test_recomputing_more_periods_runs_no_more_statements(demo):
             refresh_failures(conn, [(outlet.id, "ENV-01", day) for day in touched])
         kinds = Counter(" ".join(s.split()[:3]) for s in statements
                         if "pg_advisory_xact_lock" not in s)
-        assert max(kinds.values()) == 1 and len(kinds) <= 8, kinds
+        assert max(kinds.values()) == 1 and len(kinds) <= 9, kinds
     db.session.commit()
     assert consistent() == []
 
@@ -297,7 +296,71 @@ def test_best_and_worst_never_show_one_outlet_twice(size, best, worst):
                                              (45.0, True), (None, False)])
 def test_only_units_below_good_are_marked_for_attention(combined, marked):
     """Is 重点关注 kept for units below 良好, not for the bottom of a list of 100s?"""
-    assert dashboards.needs_attention({"combined": combined}) is marked
+    assert dashboards.needs_attention({"combined": combined}, DEFAULT_RULES) is marked
+
+
+def test_a_published_versions_weights_and_bands_grade_the_running_periods(client, api, login,
+                                                                          demo, first):
+    """A new version in which self-checks weigh nothing and 优秀 starts at 99, 良好 at 97: once
+    published, are the running month's figures combined and graded by it — the stored rows (as
+    a fresh computation makes them), the ranking and the trend's grade lines alike — while last
+    month, ended under the old rules, keeps its figures?"""
+    from inspect_app.scoring import ScoringRules
+
+    from ..helpers import draft_with_rules
+
+    today = local_today()
+    this_month, last_month = period_start("month", today), period_start(
+        "month", period_start("month", today) - timedelta(days=1))
+
+    def rows(start):
+        return {row.unit_id: (row.combined, row.grade) for row in db.session.scalars(
+            sa.select(PeriodScore).where(PeriodScore.period_kind == "month",
+                                         PeriodScore.period_start == start,
+                                         PeriodScore.mode == "",
+                                         PeriodScore.unit_kind == "outlet"))}
+
+    # an outlet whose month mixes its own check (all passed) with a spot check that failed some
+    spot = first("spot_check")
+    own = db.session.scalar(sa.select(Inspection).where(
+        Inspection.campaign_id == spot.campaign_id, Inspection.outlet_id == spot.outlet_id,
+        Inspection.mode == Mode.self_check))
+    items = client.get(f"/api/v1/inspections/{spot.id}",
+                       headers=api(filler_of(spot))).get_json()["checklist"]["items"]
+    failing = tuple(i["code"] for i in items if i["response_type"] == "pass_fail"
+                    and not i["red_line"])[:6]
+    assert submit_filled(client, api(filler_of(spot)), spot.id, fail=failing).status_code == 200
+    assert submit_filled(client, api(filler_of(own)), own.id).status_code == 200
+    outlet_id = spot.outlet_id
+    before, earlier = rows(this_month), rows(last_month)
+    assert earlier, "the demo has last month's figures"
+    stored = dict(demo.scoring_rules)
+    new_rules = {**stored, "version": "2026.9",
+                 "mode_weights": {**stored["mode_weights"], "self_check": 0},
+                 "grade_bands": [{"key": "excellent", "label": "优秀", "min": 99},
+                                 {"key": "good", "label": "良好", "min": 97},
+                                 {"key": "pass", "label": "合格", "min": 60},
+                                 {"key": "fail", "label": "不合格", "min": 0}]}
+    headers = api("fwgl")
+    draft_id = draft_with_rules(client, headers, demo.id, new_rules)
+    assert rows(this_month) == before  # a draft changes nothing
+    published = client.post(f"/api/v1/checklists/{draft_id}/publish", headers=headers)
+    assert published.status_code == 200, published.get_json()
+
+    db.session.expire_all()
+    rules = ScoringRules.from_dict(new_rules)
+    now = rows(this_month)
+    assert now.keys() == before.keys()
+    for unit_id, (combined, grade) in now.items():
+        assert grade == rules.grade_for(Decimal(str(combined))).label, unit_id
+    # self-checks weigh nothing now: the outlet's combined score changed with them
+    assert now[outlet_id] != before[outlet_id]
+    assert outlet_row(client, headers, outlet_id)["grade"] == now[outlet_id][1]
+    login("fwgl", "Demo@2026")  # the trend draws the grade lines of the month it ends in
+    page = client.get(f"/manage/trend/{outlet_id}").get_data(as_text=True)
+    assert "参考线：合格 60，良好 97，优秀 99" in page
+    assert rows(last_month) == earlier
+    assert consistent() == []
 
 
 def test_periods_are_the_banks_days_not_utc_days(client, api, demo):

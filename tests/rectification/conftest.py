@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from inspect_app.auth.models import User
 from inspect_app.extensions import db
+from inspect_app.i18n import local_today
 from inspect_app.inspections.models import Inspection
 from inspect_app.rectification.models import RectificationItem
 
@@ -76,3 +79,15 @@ def submit_fix(client, headers, item_id: int, seed: int = 7):
     assert photo.status_code == 201, photo.get_json()
     return client.post(f"/api/v1/rectification/items/{item_id}/submit", headers=headers,
                        json={"note": "已清理杂物并重新摆放", "photo_ids": [photo.get_json()["id"]]})
+
+
+def plan_follow_up(client, api, item: RectificationItem, inspector: str = "jc.fenhang2") -> int:
+    """The service manager plans a follow-up (复查) of ``item`` by ``inspector``, due from today
+    for three days. Returns the follow-up inspection's id."""
+    assignee = db.session.scalar(sa.select(User.id).where(User.username == inspector))
+    planned = client.post("/api/v1/rectification/reinspections", headers=api("fwgl"), json={
+        "item_ids": [item.id], "assignee_id": assignee,
+        "due_start": local_today().isoformat(),
+        "due_end": (local_today() + timedelta(days=3)).isoformat()})
+    assert planned.status_code == 201, planned.get_json()
+    return planned.get_json()["id"]

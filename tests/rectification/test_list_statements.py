@@ -3,18 +3,14 @@ what a row reads beyond its own columns (its inspection and inspector, outlet, s
 responsible person, the appeals on its finding and on its follow-up's) comes with the list."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import sqlalchemy as sa
 
-from inspect_app.auth.models import User
 from inspect_app.extensions import db
-from inspect_app.i18n import local_today
 from inspect_app.inspections.models import Finding, Inspection, Mode
 from inspect_app.rectification.models import RectificationItem
 
 from ..helpers import counted_statements, filler_of, submit_filled
-from .conftest import failable_codes, items_of, outlet_manager_of
+from .conftest import failable_codes, items_of, outlet_manager_of, plan_follow_up
 from .test_documents import pdf_text, squeezed
 
 
@@ -26,13 +22,8 @@ def failed_twice(client, api, inspection: Inspection) -> RectificationItem:
     submitted = submit_filled(client, headers, inspection.id, fail=tuple(codes))
     assert submitted.status_code == 200, submitted.get_json()
     item = items_of(inspection)[0]
-    inspector = db.session.scalar(sa.select(User).where(User.username == "jc.fenhang2"))
-    planned = client.post("/api/v1/rectification/reinspections", headers=api("fwgl"), json={
-        "item_ids": [item.id], "assignee_id": inspector.id,
-        "due_start": local_today().isoformat(),
-        "due_end": (local_today() + timedelta(days=3)).isoformat()})
-    assert planned.status_code == 201, planned.get_json()
-    result = submit_filled(client, api("jc.fenhang2"), planned.get_json()["id"], fail=tuple(codes))
+    follow_up = plan_follow_up(client, api, item)
+    result = submit_filled(client, api("jc.fenhang2"), follow_up, fail=tuple(codes))
     assert result.status_code == 200, result.get_json()
     return db.session.get(RectificationItem, item.id)
 

@@ -12,7 +12,7 @@ from inspect_app.inspections.models import Inspection
 from inspect_app.rectification.models import RectificationItem
 
 from ..helpers import submit_filled
-from .conftest import items_of, outlet_manager_of, submit_fix
+from .conftest import items_of, outlet_manager_of, plan_follow_up, submit_fix
 
 
 def test_reinspection_holds_only_the_failed_items_and_closes_or_reopens_them(
@@ -99,13 +99,7 @@ def test_an_appeal_granted_against_a_failed_follow_up_closes_the_item_it_reopene
 
     inspection, _ = failed_inspection(count=1)
     item = items_of(inspection)[0]
-    inspector = db.session.scalar(sa.select(User).where(User.username == "jc.fenhang2"))
-    planned = client.post("/api/v1/rectification/reinspections", headers=api("fwgl"), json={
-        "item_ids": [item.id], "assignee_id": inspector.id,
-        "due_start": local_today().isoformat(),
-        "due_end": (local_today() + timedelta(days=3)).isoformat()})
-    assert planned.status_code == 201, planned.get_json()
-    follow_up = planned.get_json()["id"]
+    follow_up = plan_follow_up(client, api, item)
     result = submit_filled(client, api("jc.fenhang2"), follow_up, fail=(item.item_code,))
     assert result.status_code == 200, result.get_json()
     assert db.session.get(RectificationItem, item.id).state.value == "open"

@@ -101,12 +101,21 @@ def _parse_events(inspection: Inspection, events: dict[str, Any]) -> dict[str, d
     return parsed
 
 
+def wait_ended(moments: dict[str, Any]) -> str | None:
+    """Which time ends the wait: the call, or — a shopper who took a ticket and left without
+    ever being called or served — the leaving (they waited that long at least)."""
+    if "called" in moments:
+        return "called"
+    return "left" if "left" in moments and "served" not in moments else None
+
+
 def derived_measures(moments: dict[str, datetime]) -> dict[str, float]:
     """Waiting and service minutes of a mystery visit, from its tapped timestamps."""
     measures: dict[str, float] = {}
-    if "ticket" in moments and "called" in moments:
+    end = wait_ended(moments)
+    if "ticket" in moments and end is not None:
         measures["wait_minutes"] = round(
-            (moments["called"] - moments["ticket"]).total_seconds() / 60, 1)
+            (moments[end] - moments["ticket"]).total_seconds() / 60, 1)
     if "served" in moments and "left" in moments:
         measures["service_minutes"] = round(
             (moments["left"] - moments["served"]).total_seconds() / 60, 1)

@@ -18,6 +18,7 @@ STRINGS: dict[str, str] = {
     "after_camera": N_("拍整改后照片"), "missing_after_photo": N_("立查立改需要整改后照片"),
     "derived": N_("根据暗访时间自动计算"), "derived_pending": N_("点击取号、叫号后自动计算"),
     "derived_na": N_("没有取号排队（如直接办理）时选“不适用”"),
+    "derived_running": N_("叫号后自动计算；一直未被叫号就离开的，点“离开”，按取号至离开计算"),
     "limit_max": N_("不超过 {limit}{unit}"), "limit_min": N_("不低于 {limit}{unit}"),
     "points": N_("{n} 分"), "answered": N_("已填 {done}/{total}"),
     "submit": N_("提交检查"), "submitting": N_("提交中…"),

@@ -37,15 +37,24 @@ function minutesBetween(a, b) {
   if (!from || !to) return null;
   return Math.round((new Date(to) - new Date(from)) / 6000) / 10;
 }
-const MEASURES = { wait_minutes: ["ticket", "called"], service_minutes: ["served", "left"] };
+// The times a measure runs between. The wait ends at the call — or, for a shopper who took a
+// ticket and left without being called or served, at the leaving (inspections/operations.py,
+// ``wait_ended``).
+function measureSpan(source) {
+  const events = form.events || {};
+  if (source === "service_minutes") return ["served", "left"];
+  return ["ticket", events.called || !events.left || events.served ? "called" : "left"];
+}
 // A derived item takes its value from the visit's times; until both are tapped it may be 不适用
 // (no ticket taken: the shopper was served without queueing). The times win once there are both,
 // as on the server (inspections/operations.py, ``_with_derived``).
 function valueOf(item) {
   const source = derivedSource(item);
   if (!source) return answerOf(item.code).value ?? null;
-  return minutesBetween(...MEASURES[source]) ?? (answerOf(item.code).value === "na" ? "na" : null);
+  const notApplicable = answerOf(item.code).value === "na" && !timingStarted(item);
+  return minutesBetween(...measureSpan(source)) ?? (notApplicable ? "na" : null);
 }
+const timingStarted = (item) => Boolean((form.events || {})[measureSpan(derivedSource(item))[0]]);
 
 // Photos of an item: the phone's own (queued or uploaded) and any the server has from elsewhere.
 // ``purpose``: "before" (the evidence of the answer) or "after" (整改后照片 of a fix on the spot).
@@ -122,8 +131,8 @@ function valueProblem(item) {
   const source = derivedSource(item);
   if (source) {
     const issues = eventIssues();
-    if (MEASURES[source].some((name) => (issues[name] || {}).kind === "order")) return t("times_out_of_order");
-    return MEASURES[source].some((name) => visitTimeProblems()[name]) ? t("times_wrong") : null;
+    if (measureSpan(source).some((name) => (issues[name] || {}).kind === "order")) return t("times_out_of_order");
+    return measureSpan(source).some((name) => visitTimeProblems()[name]) ? t("times_wrong") : null;
   }
   const number = Number(value);
   if (["number", "deduction"].includes(item.response_type) && Number.isNaN(number)) return t("bad_number");
@@ -229,10 +238,11 @@ function control(item) {
       if (derivedSource(item)) {
         const value = valueOf(item);
         const measured = value !== null && value !== "na";
+        const started = timingStarted(item);  // a ticket taken: the wait is timed, never 不适用
         return el("div", {},
           el("p", { class: "derived", "data-derived": item.code },
-            measured ? `${t("labelled", { label: t("derived") })}${value} ${unit}` : t("derived_pending"), el("br"), el("span", { class: "muted" }, hint)),
-          allowNa && !measured ? el("div", { class: "number-row" }, choiceButtons(item, na), el("span", { class: "muted" }, t("derived_na"))) : null);
+            measured ? `${t("labelled", { label: t("derived") })}${value} ${unit}` : t(started ? "derived_running" : "derived_pending"), el("br"), el("span", { class: "muted" }, hint)),
+          allowNa && !measured && !started ? el("div", { class: "number-row" }, choiceButtons(item, na), el("span", { class: "muted" }, t("derived_na"))) : null);
       }
       return el("div", { class: "number-row" },
         el("label", { class: "inline-label" }, el("span", { class: "sr-only" }, item.text),

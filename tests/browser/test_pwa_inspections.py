@@ -319,6 +319,22 @@ def test_a_shopper_served_without_a_ticket_submits_the_wait_as_not_applicable(ne
     assert saved["EFF-01"].note == "网点未启用排队叫号，进门即办理"
 
 
+def test_a_shopper_never_called_times_the_wait_until_leaving(new_mobile_context, first):
+    """A ticket taken, the wait runs: 不适用 is no longer offered, the page says to tap 离开 if
+    nobody calls, and leaving uncalled and unserved times the wait until then."""
+    inspection = first("mystery_visit")
+    page = new_mobile_context().new_page()
+    sign_in(page, inspection.assignee.username, f"/tasks/{inspection.id}")
+    wait = page.locator("#item-EFF-01")
+    expect(wait.get_by_role("button", name="不适用", exact=True)).to_be_visible()
+    for name in ("到达", "取号"):
+        page.locator("#event-grid .event-button", has_text=name).click()
+    expect(wait.locator('[data-derived="EFF-01"]')).to_contain_text("一直未被叫号就离开的")
+    expect(wait.get_by_role("button", name="不适用", exact=True)).to_have_count(0)
+    page.locator("#event-grid .event-button", has_text="离开").click()
+    expect(wait.locator('[data-derived="EFF-01"]')).to_contain_text("根据暗访时间自动计算：0 分钟")
+
+
 def test_outlet_manager_fixes_a_finding_with_an_after_photo(new_mobile_context, first, client,
                                                             api, screenshot):
     """Can the outlet's manager open their rectification items on a phone, upload an

@@ -128,3 +128,23 @@ def test_impossible_visit_times_are_named_in_a_draft_and_refused_at_submission(c
     client.get("/api/v1/inspections?lang=zh", headers=headers)
     assert db.session.scalar(sa.select(Inspection.status).where(
         Inspection.id == mystery.id)).value == "in_progress"
+
+
+def test_a_shopper_who_left_without_being_called_waited_until_leaving(client, api, first):
+    """A ticket taken, then 30 minutes without a call and the shopper leaves, never served: is
+    the wait (limit 15 minutes) the half hour from the ticket to the leaving — a finding —
+    rather than nothing to time? A shopper served without a call still has no wait."""
+    from inspect_app.inspections.operations import derived_measures
+
+    mystery = first("mystery_visit")
+    events = visit_times(mystery, arrival=0, ticket=1, left=31)
+    response = submit_filled(client, api(filler_of(mystery)), mystery.id,
+                             extra={"events": events})
+    assert response.status_code == 200, response.get_json()
+    db.session.expire_all()
+    wait = next(a for a in db.session.get(Inspection, mystery.id).answers
+                if a.item_code == "EFF-01")
+    assert (wait.value, wait.failed) == (30.0, True)
+    moments = {name: datetime.fromisoformat(at) for name, at in
+               visit_times(mystery, arrival=0, ticket=1, served=5, left=31).items()}
+    assert "wait_minutes" not in derived_measures(moments)

@@ -91,6 +91,25 @@ def test_each_branch_reads_the_entries_of_its_own_units(app, client, api, demo):
     assert all(e["contents_hidden"] for e in entries("admin", "watchlist.evaluate"))
 
 
+def test_an_administrator_reads_what_a_watch_list_rules_change_was(client, api, demo):
+    """The watch-list rules hold no inspection result: does an administrator read what their
+    change was (before and after), not only that it happened — and is every type the log shows
+    whole one that entries are written with?"""
+    from inspect_app.audit.api import NOT_RESULTS
+
+    rules = client.get("/api/v1/watchlist/rules", headers=api("fwgl")).get_json()
+    changed = client.put("/api/v1/watchlist/rules", headers=api("fwgl"),
+                         json={"rules": rules["rules"], "exit": rules["exit"],
+                               "period_days": rules["period_days"], "note": "季度调整"})
+    assert changed.status_code == 200, changed.get_json()
+    body = client.get("/api/v1/audit-entries?action=watchlist_rules.update",
+                      headers=api("admin")).get_json()
+    assert body["items"] and not body["items"][0]["contents_hidden"], body
+    assert body["items"][0]["after"] is not None
+    written = set(db.session.scalars(sa.select(AuditEntry.object_type).distinct()))
+    assert NOT_RESULTS - {"backup", "unknown"} <= written, NOT_RESULTS - written
+
+
 @pytest.mark.parametrize("statement", ["UPDATE audit_entry_units SET org_path = '/9/'",
                                        "DELETE FROM audit_entry_units"])
 def test_database_refuses_raw_changes_to_the_units_of_an_entry(org, statement):

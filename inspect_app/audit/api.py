@@ -9,11 +9,16 @@ from marshmallow import fields, validate
 from ..api.base import Blueprint
 from ..api.fields import Id
 from ..api.pagination import page_schema, paginate
-from ..auth.models import User
+from ..auth.models import ApiToken, User
 from ..auth.permissions import Permission
 from ..auth.session import current_user
+from ..checklists.models import Checklist
 from ..errors import PermissionDenied
+from ..inspections.models import Campaign, InspectionTeam
+from ..orgs.models import OrgUnit
+from ..watchlist.models import WatchlistRuleSet
 from .models import SEVERAL, AuditEntry, AuditEntryUnit
+from .operations import object_type_of
 
 blp = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit-entries",
                 description="操作审计日志（只读）")
@@ -23,8 +28,11 @@ blp = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit-entries",
 #: of the log. The others (inspections and their scores, findings, appeals, photos, fixes, the
 #: watch-list) are results: an administrator, who sees no results, reads that they changed,
 #: when and by whom, not what they hold.
-NOT_RESULTS = frozenset({"user", "api_token", "auth", "org_unit", "checklist", "campaign",
-                         "inspection_team", "watchlist_rules", "unknown"})
+#: Named by their models, as :func:`~inspect_app.audit.operations.record` names them.
+NOT_RESULTS = frozenset({
+    *map(object_type_of, (User, ApiToken, OrgUnit, Checklist, Campaign, InspectionTeam,
+                          WatchlistRuleSet)),
+    "backup", "unknown"})
 
 
 def shows_contents(entry: AuditEntry) -> bool:

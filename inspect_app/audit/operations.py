@@ -103,6 +103,12 @@ def _actor(actor) -> tuple[int | None, str]:
         return None, "cli"
 
 
+def object_type_of(model: type) -> str:
+    """The ``object_type`` an entry about an object of ``model`` is written with
+    (``WatchlistRuleSet`` → ``watchlist_rule_set``)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", model.__name__).lower()
+
+
 def record(action: str, obj: Any = None, *, object_type: str | None = None,
            object_id: Any = None, before: dict | None = None, after: dict | None = None,
            reason: str | None = None, actor=None, session=None) -> AuditEntry:
@@ -114,7 +120,7 @@ def record(action: str, obj: Any = None, *, object_type: str | None = None,
     a session bound to that connection keeps the entry in the same transaction as the change.
     """
     if obj is not None:
-        object_type = object_type or re.sub(r"(?<!^)(?=[A-Z])", "_", type(obj).__name__).lower()
+        object_type = object_type or object_type_of(type(obj))
         object_id = object_id if object_id is not None else obj.id
     actor_id, actor_name = _actor(actor)
     paths = audit_paths(obj)

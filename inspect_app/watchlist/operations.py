@@ -469,8 +469,13 @@ def import_queue_csv(data: bytes, *, by: User | None) -> dict[str, Any]:
     problems = [{"row": p.row, "column": column(p.column), "message": p.message_zh}
                 for p in parsed.problems]
     codes = {row.outlet_code for row in parsed.rows}
+    # the outlets whose list the importer keeps (the CLI: the whole bank's); another branch's
+    # outlet is as unknown as one that does not exist
+    scope = [] if by is None else [OrgUnit.path.startswith(path)
+                                   for path in by.scope_paths(Permission.watchlist_manage)]
     outlets = dict(db.session.execute(sa.select(OrgUnit.code, OrgUnit.id).where(
-        OrgUnit.code.in_(codes), OrgUnit.kind == OrgKind.outlet)).all()) if codes else {}
+        OrgUnit.code.in_(codes), OrgUnit.kind == OrgKind.outlet,
+        sa.or_(*scope) if scope else sa.true())).all()) if codes else {}
     for row in parsed.rows:
         if row.outlet_code not in outlets:
             problems.append({"row": row.row, "column": column("outlet_code"),

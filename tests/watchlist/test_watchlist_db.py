@@ -15,7 +15,7 @@ from inspect_app.extensions import db
 from inspect_app.i18n import local_today
 from inspect_app.orgs.models import OrgUnit
 from inspect_app.watchlist.dashboards import period_for
-from inspect_app.watchlist.models import EntryStatus, WatchlistEntry, WatchlistEvent
+from inspect_app.watchlist.models import EntryStatus, QueueDay, WatchlistEntry, WatchlistEvent
 from inspect_app.watchlist.operations import evaluate
 from inspect_app.watchlist.reasons import reasons_while_listed
 
@@ -179,6 +179,23 @@ def test_queue_data_import_puts_overtime_outlets_on_the_list(client, api, demo):
                           data={"file": (io.BytesIO(bad), "bad.csv")},
                           content_type="multipart/form-data")
     assert refused.status_code == 422 and len(refused.get_json()["error"]["details"]) >= 1
+
+
+def test_another_branchs_manager_cannot_import_queue_data_for_our_outlets(client, api, demo):
+    """石家庄分行's service manager uploads a queue file naming a 唐山分行 outlet: is it refused
+    as an unknown outlet would be (422, nothing written), so no branch can put another's outlet
+    on its list or hide its waits?"""
+    second_branch("sjz.fw")
+    outlet = unit("TS-KP-02")
+    day = (local_today() - timedelta(days=1)).isoformat()
+    data = f"网点编码,日期,服务客户数,超时客户数\nTS-KP-02,{day},200,190\n".encode()
+    response = client.post("/api/v1/queue-data", headers=api("sjz.fw"),
+                           data={"file": (io.BytesIO(data), "queue.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["details"][0]["message"] == "网点编码 TS-KP-02 不存在"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(QueueDay).where(
+        QueueDay.outlet_id == outlet.id, QueueDay.customers_over_limit == 190)) == 0
 
 
 def test_rankings_trend_and_items_show_real_figures(client, api, demo):

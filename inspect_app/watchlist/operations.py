@@ -18,11 +18,17 @@ from sqlalchemy.exc import IntegrityError
 from ..audit.operations import record
 from ..auth.models import User
 from ..auth.permissions import Permission
-from ..checklists.models import Checklist
 from ..errors import IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
 from ..i18n import N_, bank_midnight, local_date, local_today
-from ..inspections.models import Finding, FindingStatus, Inspection, InspectionStatus, Mode
+from ..inspections.models import (
+    Finding,
+    FindingStatus,
+    Inspection,
+    InspectionAnswer,
+    InspectionStatus,
+    Mode,
+)
 from ..messages import Message
 from ..orgs.models import OrgKind, OrgUnit
 from ..orgs.operations import visible_units
@@ -120,7 +126,7 @@ def _checks_by_outlet(since: date, as_of: date) -> dict[int, _UnitChecks]:
     """Finalised inspections per outlet with their failed and red-line items."""
     rows = db.session.execute(
         sa.select(Inspection.id, Inspection.outlet_id, Inspection.mode, Inspection.total,
-                  Inspection.submitted_at, Inspection.checklist_id,
+                  Inspection.submitted_at,
                   Inspection.scores_the_outlet().label("scored"))
         .where(Inspection.status == InspectionStatus.final,
                Inspection.submitted_at >= _start_of(since),
@@ -133,7 +139,15 @@ def _checks_by_outlet(since: date, as_of: date) -> dict[int, _UnitChecks]:
                 .where(Finding.inspection_id.in_(ids[chunk:chunk + 5000]),
                        Finding.status != FindingStatus.overturned)):
             failed[inspection_id].append((code, red_line))
-    self_items: dict[int, tuple[str, ...]] = {}
+    # what each self-check scored: an item it answered 不适用 was not passed (nor failed)
+    scored: dict[int, list[str]] = defaultdict(list)
+    own = [row.id for row in rows if row.mode is Mode.self_check]
+    for chunk in range(0, len(own), 5000):
+        for inspection_id, code in db.session.execute(
+                sa.select(InspectionAnswer.inspection_id, InspectionAnswer.item_code)
+                .where(InspectionAnswer.inspection_id.in_(own[chunk:chunk + 5000]),
+                       InspectionAnswer.possible > 0)):
+            scored[inspection_id].append(code)
     result: dict[int, _UnitChecks] = defaultdict(_UnitChecks)
     for row in rows:
         fails = failed.get(row.id, [])
@@ -145,12 +159,7 @@ def _checks_by_outlet(since: date, as_of: date) -> dict[int, _UnitChecks]:
             red_line_failures=tuple(sorted(code for code, red in fails if red)),
             failed_items=failed_codes, ref=f"{row.id:012d}")
         if row.mode is Mode.self_check:
-            if row.checklist_id not in self_items:
-                checklist = db.session.get(Checklist, row.checklist_id)
-                self_items[row.checklist_id] = tuple(
-                    i.code for i in checklist.items_for_mode("self_check")
-                    if i.response_type != "text")
-            passed = tuple(c for c in self_items[row.checklist_id] if c not in failed_codes)
+            passed = tuple(sorted(c for c in scored[row.id] if c not in failed_codes))
             check = engine.CheckResult(check.date, check.mode, check.total,
                                        check.red_line_failures, failed_codes, passed, check.ref)
             result[row.outlet_id].self.append(check)

@@ -81,6 +81,37 @@ def test_finalising_a_poor_inspection_puts_the_outlet_on_the_list(client, api, c
     assert "low_independent_score" in {r["rule_key"] for r in entry.reasons}
 
 
+def test_an_item_a_self_check_found_not_applicable_was_not_passed_by_it(client, api, campaign):
+    """自查虚高 counts items the outlet passed itself and an independent check then failed: is
+    an item its self-check answered 不适用 left out of what it passed (a later failure of it is
+    no reversal), while the items it did pass are in?"""
+    from inspect_app.inspections.models import Inspection, InspectionStatus, Mode
+    from inspect_app.watchlist.operations import _checks_by_outlet
+
+    from ..helpers import attach_photos, new_key, passing_answers
+
+    own = db.session.scalar(sa.select(Inspection).where(
+        Inspection.campaign_id == campaign["id"], Inspection.mode == Mode.self_check)
+        .order_by(Inspection.id))
+    headers = api(filler_of(own))
+    items = client.get(f"/api/v1/inspections/{own.id}", headers=headers).get_json()
+    items = items["checklist"]["items"]
+    answers = passing_answers(items)
+    skipped, kept = [i["code"] for i in items if i["response_type"] == "pass_fail"
+                     and i["photo_rule"] == "optional"][:2]
+    answers[skipped] = {"value": "na", "note": None}
+    attach_photos(client, headers, own.id, items, answers)
+    submitted = client.post(f"/api/v1/inspections/{own.id}/submit", json={"answers": answers},
+                            headers={**headers, "Idempotency-Key": new_key()})
+    assert submitted.status_code == 200, submitted.get_json()
+    db.session.execute(sa.update(Inspection).where(Inspection.id == own.id)
+                       .values(status=InspectionStatus.final))
+    db.session.commit()
+    checks = _checks_by_outlet(local_today() - timedelta(days=1), local_today())
+    mine = next(c for c in checks[own.outlet_id].self if c.ref == f"{own.id:012d}")
+    assert kept in mine.passed_items and skipped not in mine.passed_items
+
+
 def test_manual_exit_needs_a_reason_and_is_kept_in_history(client, api, demo):
     """Can a service manager take a unit off the list with a written reason, kept in history?"""
     active = client.get("/api/v1/watchlist", headers=api("fwgl")).get_json()[0]

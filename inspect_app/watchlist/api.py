@@ -120,14 +120,17 @@ class ManualExit(MethodView):
 class Actions(MethodView):
     @blp.arguments(ActionSchema)
     @blp.response(201, ActionSchema)
+    @blp.alt_response(200, schema=ActionSchema, description="同一记录编号已记录过：返回原记录")
     def post(self, data, entry_id):
-        """Log a follow-up: 送教上门, 驻点辅导, 约谈 or other, with date, people and notes."""
+        """Log a follow-up: 送教上门, 驻点辅导, 约谈 or other, with date, people and notes.
+        Re-sending a ``client_id`` returns the record made with it, never a second one."""
         by = current_user()
-        action = log_action(get_entry(entry_id, by), kind=data["kind"],
-                            held_on=data["held_on"], people=data["people"],
-                            notes=data["notes"], attachments=[], by=by)
+        action, created = log_action(get_entry(entry_id, by), kind=data["kind"],
+                                     held_on=data["held_on"], people=data["people"],
+                                     notes=data["notes"], attachments=[], by=by,
+                                     client_id=data["client_id"])
         db.session.commit()
-        return action
+        return action, 201 if created else 200
 
 
 def _rules_view(row):

@@ -122,6 +122,8 @@ class CoachingAction(db.Model):
     """A follow-up on an entry: on-site training, stationed coaching, an interview…"""
 
     __tablename__ = "coaching_actions"
+    __table_args__ = (sa.UniqueConstraint("entry_id", "client_id",
+                                          name="uq_coaching_actions_entry_client"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(sa.ForeignKey("watchlist_entries.id",
@@ -136,6 +138,9 @@ class CoachingAction(db.Model):
                                                               default=list)
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    #: The sender's id for this record (the page's form, an API client): the same record sent
+    #: again — a retry, a second tap — is this one, not a second.
+    client_id: Mapped[str | None] = mapped_column(sa.String(64))
 
     entry: Mapped[WatchlistEntry] = relationship(back_populates="actions")
 

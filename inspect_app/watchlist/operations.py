@@ -441,9 +441,15 @@ def _exit_by_hand(entry: WatchlistEntry, reason: str, on: date,
 
 
 def log_action(entry: WatchlistEntry, *, kind: str, held_on: date, people: str, notes: str,
-               attachments: list[dict[str, Any]], by: User) -> CoachingAction:
-    """Record a follow-up (送教上门, 驻点辅导, 约谈…) on an entry."""
+               attachments: list[dict[str, Any]], by: User,
+               client_id: str | None = None) -> tuple[CoachingAction, bool]:
+    """Record a follow-up (送教上门, 驻点辅导, 约谈…) on an entry. A ``client_id`` already
+    recorded on the entry (a retry, a second tap) gives that record back, not a second one:
+    ``(action, created)``."""
     require_manager(by)
+    sent_before = _action_sent(entry, client_id)
+    if sent_before is not None:
+        return sent_before, False
     if kind not in ACTION_KINDS:
         raise InvalidInput(N_("未知的辅导类型"), code="invalid_kind")
     if entry.status is not EntryStatus.active:  # the follow-up of a unit on the list
@@ -454,13 +460,27 @@ def log_action(entry: WatchlistEntry, *, kind: str, held_on: date, people: str, 
     if held_on < entry.entered_on:
         raise InvalidInput(N_("跟进日期不能早于列入名单的日期（%(day)s）"),
                            code="held_before_listing", day=entry.entered_on.isoformat())
-    action = CoachingAction(entry=entry, kind=kind, held_on=held_on, people=people,
-                            notes=notes, attachments=attachments, created_by_id=by.id)
-    db.session.add(action)
-    db.session.flush()
+    # by id: joined to ``entry.actions`` only once written (a savepoint flushes the session)
+    action = CoachingAction(entry_id=entry.id, kind=kind, held_on=held_on, people=people,
+                            notes=notes, attachments=attachments, created_by_id=by.id,
+                            client_id=client_id)
+    try:
+        with db.session.begin_nested():
+            db.session.add(action)
+            db.session.flush()
+    except IntegrityError:  # the same record sent twice at once: the first one stands
+        return _action_sent(entry, client_id), False
+    db.session.expire(entry, ["actions"])
     record("coaching_action.create", action, actor=by,
            after={"entry_id": entry.id, "kind": kind, "held_on": held_on})
-    return action
+    return action, True
+
+
+def _action_sent(entry: WatchlistEntry, client_id: str | None) -> CoachingAction | None:
+    if client_id is None:
+        return None
+    return db.session.scalar(sa.select(CoachingAction).where(
+        CoachingAction.entry_id == entry.id, CoachingAction.client_id == client_id))
 
 
 def import_queue_csv(data: bytes, *, by: User | None) -> dict[str, Any]:

@@ -67,6 +67,10 @@ class ActionSchema(ma.Schema):
     notes = TrimmedText(load_default="", validate=validate.Length(max=5000, error=AT_MOST))
     attachments = fields.List(fields.Dict(), dump_only=True)
     created_at = fields.DateTime(dump_only=True)
+    client_id = fields.String(load_default=None, validate=validate.Length(min=8, max=64,
+                                                                        error=LENGTH),
+                              metadata={"description": "发送方为这条记录生成的编号（如 UUID）："
+                                                       "重发同一编号只返回原记录，不会重复记录"})
 
 
 class EntrySchema(ma.Schema):

@@ -7,6 +7,7 @@ language.
 """
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from datetime import date, timedelta
 
@@ -251,7 +252,8 @@ def entry(entry_id: int):
                            kinds=ACTION_KINDS, error=refused.error,
                            problems=refused.problems, failed=failed, values=values,
                            can_manage=g.user.can(Permission.watchlist_manage),
-                           today=local_today().isoformat()), refused.status
+                           today=local_today().isoformat(),
+                           new_client_id=uuid.uuid4().hex), refused.status
 
 
 @bp.route("/rules", methods=["GET", "POST"])

@@ -2,6 +2,7 @@
 same rules as the API, and a refusal shows the page again with the reasons and what was typed."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -79,6 +80,37 @@ def test_a_follow_up_and_an_exit_are_written_as_typed(client, entry):
                  {"action": "exit", "reason": "整改已全部完成，复查合格", "confirm": "yes"})
     assert left.status_code == 302
     assert _state(entry)[:2] == (EntryStatus.exited, "整改已全部完成，复查合格")
+
+
+def test_a_follow_up_sent_twice_is_recorded_once(app, client, entry):
+    """记录跟进 tapped twice, or its page sent again: is it one record — the page's form carries
+    an id for it, kept when a refused form is shown again — and an API client resending the
+    same ``client_id`` gets that record back (200), not a second one (201)?"""
+    page = client.get(f"/manage/watchlist/{entry.id}").get_data(as_text=True)
+    client_id = re.search(r'name="client_id" value="([0-9a-f]{32})"', page).group(1)
+    before = _state(entry)[2]
+    follow_up = {"action": "follow_up", "kind": "interview", "people": "张丽",
+                 "held_on": entry.entered_on.isoformat(), "client_id": client_id}
+    refused = _post(client, f"/manage/watchlist/{entry.id}", {**follow_up, "people": " "})
+    assert refused.status_code == 422 and f'value="{client_id}"' in refused.get_data(as_text=True)
+    for _ in range(2):
+        assert _post(client, f"/manage/watchlist/{entry.id}", follow_up).status_code == 302
+    assert _state(entry)[2] == before + 1
+    assert client.get(f"/manage/watchlist/{entry.id}").get_data(as_text=True).count(
+        'name="client_id"') == 1 and client_id not in client.get(
+        f"/manage/watchlist/{entry.id}").get_data(as_text=True)  # a new form, a new record
+
+    phone = app.test_client()
+    token = phone.post("/api/v1/auth/token", json={"username": "fwgl",
+                                                   "password": DEMO_PASSWORD}).get_json()
+    headers = {"Authorization": f"Bearer {token['token']}"}
+    body = {"kind": "on_site_training", "held_on": entry.entered_on.isoformat(),
+            "people": "王强", "client_id": "b3c1e0f2-retry-0001"}
+    first = phone.post(f"/api/v1/watchlist/{entry.id}/actions", json=body, headers=headers)
+    again = phone.post(f"/api/v1/watchlist/{entry.id}/actions", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200), again.get_json()
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert _state(entry)[2] == before + 2
 
 
 def test_a_follow_up_cannot_be_dated_after_today(app, client, entry):

@@ -22,6 +22,7 @@ from ..errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDe
 from ..extensions import db
 from ..i18n import N_, bank_midnight
 from ..messages import Message, joined
+from ..orgs.models import OrgUnit
 from ..scoring import ScoringError, ScoringRules, score_inspection, validate_answers
 from ..scoring.types import DERIVED_MEASURES, get_response_type
 from . import signals
@@ -156,6 +157,7 @@ def save_draft(inspection: Inspection, *, version: int, answers: dict[str, Any],
     if inspection.status not in EDITABLE:  # cancelled or submitted: not a copy to choose
         raise Conflict(N_("该检查%(state)s，不能再修改"), state=inspection.status,
                        code="not_editable")
+    refuse_if_outlet_closed(inspection)
     if version != inspection.version:
         raise Conflict(N_("该检查已在其他设备上修改，请选择保留哪一份"), code="version_conflict",
                        details={"server": draft_state(inspection)})
@@ -233,6 +235,7 @@ def submit(inspection: Inspection, payload: dict[str, Any], *, by: User) -> dict
     if inspection.status not in EDITABLE:
         raise Conflict(N_("该检查%(state)s，不能重复提交"), state=inspection.status,
                        code="already_submitted")
+    refuse_if_outlet_closed(inspection)
     # said before anything about the answers: however complete, they wait for the window
     inspection.refuse_before_window()
     events = payload.get("events") or {}
@@ -482,10 +485,46 @@ def cancel(inspection: Inspection, *, reason: str, by: User) -> Inspection:
     """Cancel an open assignment (kept, with the reason its inspector is shown, for the
     record)."""
     _require_planner(inspection, by)
+    return _cancel(inspection, reason, by)
+
+
+def _cancel(inspection: Inspection, reason: str, by: User | None) -> Inspection:
     inspection.cancel(reason)
     db.session.flush()
     record("inspection.cancel", inspection, actor=by, reason=reason)
     return inspection
+
+
+#: The reason the open tasks of a closed outlet are cancelled with, shown to their inspectors
+#: as a planner's reason is (stored, as written reasons are, in the bank's language).
+CLOSED_UNIT_REASON = "机构已停用"
+
+
+def cancel_for_closed_unit(unit: OrgUnit, *, by: User | None) -> list[Inspection]:
+    """Cancel the open tasks of a unit being closed (deactivated): a closed unit takes no new
+    work, so none may bring it findings and rectification items. Each is cancelled as a
+    planner cancels one — reason :data:`CLOSED_UNIT_REASON`, an audit entry each — on the
+    authority of the closing itself. Only outlets have tasks: closing a sub-branch closes
+    none of its outlets (:func:`~inspect_app.orgs.operations.update_unit`), whose tasks stay.
+
+    Tasks submitted or sent back for correction are results already, and stay; a correction
+    is refused while the outlet is closed (:func:`refuse_if_outlet_closed`). Each task is
+    locked first: a submission under way (it holds the same lock) ends before it, and the
+    task is then no longer open."""
+    tasks = db.session.scalars(
+        sa.select(Inspection).where(Inspection.outlet_id == unit.id,
+                                    Inspection.status.in_(OPEN))
+        .order_by(Inspection.id).with_for_update()
+        .execution_options(populate_existing=True)).all()
+    return [_cancel(task, CLOSED_UNIT_REASON, by) for task in tasks]
+
+
+def refuse_if_outlet_closed(inspection: Inspection) -> None:
+    """A closed outlet takes no new results: closing it cancels its open tasks, and this
+    refuses anything filled for one that is not cancelled (a task sent back for correction,
+    a copy read before the closing)."""
+    if not inspection.outlet.is_active:
+        raise Conflict(N_("该网点已停用，不再接受检查结果"), code="outlet_closed")
 
 
 def reschedule(inspection: Inspection, *, due_start: date, due_end: date, reason: str,

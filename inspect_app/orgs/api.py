@@ -64,7 +64,11 @@ class OrgUnitResource(MethodView):
     @blp.arguments(OrgUnitUpdateSchema)
     @blp.response(200, OrgUnitSchema)
     def patch(self, data, unit_id):
-        """Change an org unit, move it, or close it (``is_active: false``)."""
+        """Change an org unit, move it, or close it (``is_active: false``).
+
+        Closing an outlet cancels its open tasks (reason 机构已停用, each in the audit log):
+        its inspectors' phones get the usual answer for a cancelled task. A unit closed takes
+        no new work and leaves the watch-list; the outlets of a closed sub-branch stay open."""
         by = current_user()
         unit = get_unit(unit_id, by)
         if "parent_id" in data:

@@ -47,7 +47,11 @@ def create_unit(*, kind: OrgKind, code: str, name: str, parent: OrgUnit | None =
 
 
 def update_unit(unit: OrgUnit, changes: dict, *, by: User | None = None) -> OrgUnit:
-    """Change an org unit; moving it under another parent also moves its subtree."""
+    """Change an org unit; moving it under another parent also moves its subtree.
+
+    Closing it (``is_active`` false) closes that unit alone — not the outlets of a
+    sub-branch — cancels its open tasks (机构已停用, each audited) and takes it off the
+    watch-list."""
     _check_manage(by, unit)
     before = snapshot(unit, UNIT_AUDIT_FIELDS)
     if "parent" in changes and changes["parent"] is not unit.parent:
@@ -72,8 +76,10 @@ def update_unit(unit: OrgUnit, changes: dict, *, by: User | None = None) -> OrgU
     if before != after:
         record("org_unit.update", unit, actor=by, before=before, after=after)
     if before["is_active"] and not unit.is_active:
+        from ..inspections.operations import cancel_for_closed_unit
         from ..watchlist.operations import exit_closed_unit
 
+        cancel_for_closed_unit(unit, by=by)
         exit_closed_unit(unit, by=by)
     return unit
 

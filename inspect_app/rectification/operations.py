@@ -392,6 +392,8 @@ def create_reinspection(items: list[RectificationItem], *, assignee: User, due_s
         raise InvalidInput(N_("一次复查只能针对一个网点"), code="several_outlets")
     outlet = items[0].outlet
     _require(can_plan_reinspection(by, outlet), N_("只有服务管理人员可以安排复查"), "not_planner")
+    if not outlet.is_active:  # a closed outlet takes no new work (its open tasks are cancelled)
+        raise Conflict(N_("该网点已停用，不能安排复查"), code="outlet_closed")
     if any(item.state is RectificationState.closed for item in items):
         raise InvalidInput(N_("已关闭的整改项无需复查"), code="closed")
     pending = [item.item_code for item in items

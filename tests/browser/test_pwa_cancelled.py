@@ -1,5 +1,5 @@
-"""A task cancelled, or given to someone else, while the phone holds work for it: no lasting
-error, a way to let it go."""
+"""A task cancelled (by its planner, or with its outlet closed), or given to someone else,
+while the phone holds work for it: no lasting error, a way to let it go."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from inspect_app.auth.models import User
 from inspect_app.extensions import db
+from inspect_app.inspections.models import Inspection
 
 from ..helpers import filler_of
 from .pwa_helpers import answer, expect_all_answered, open_form, quick_fill
@@ -39,6 +40,14 @@ def reassign_away(client, api, inspection_id: int, username: str) -> None:
     assert response.status_code == 200, response.get_json()
 
 
+def close_the_outlet(client, api, inspection_id: int, username: str) -> None:
+    """An administrator closes the task's outlet (which cancels its open tasks)."""
+    outlet_id = db.session.get(Inspection, inspection_id).outlet_id
+    response = client.patch(f"/api/v1/org-units/{outlet_id}", json={"is_active": False},
+                            headers=api("admin"))
+    assert response.status_code == 200, response.get_json()
+
+
 @dataclass(frozen=True)
 class Closing:
     """How the task stops being the inspector's, and how the phone then says so."""
@@ -50,7 +59,9 @@ class Closing:
 
 
 CLOSINGS = {"cancelled": Closing(cancel, "#cancelled-note", "已取消", "已取消：网点装修，本期不检查"),
-            "reassigned": Closing(reassign_away, "#gone-note", "已不再分派给您")}
+            "reassigned": Closing(reassign_away, "#gone-note", "已不再分派给您"),
+            "outlet_closed": Closing(close_the_outlet, "#cancelled-note", "已取消",
+                                     "已取消：机构已停用")}
 
 
 def expect_the_reason(page, closing: Closing, inspection_id: int) -> None:
@@ -68,11 +79,11 @@ def expect_the_reason(page, closing: Closing, inspection_id: int) -> None:
 @pytest.mark.parametrize("how", CLOSINGS)
 def test_a_closed_tasks_draft_leaves_no_error_and_its_local_copy_can_be_discarded(
         new_mobile_context, spot, client, api, how):
-    """An inspector drafts a form; the planner cancels the task or gives it to someone else;
-    the inspector keeps tapping. Does the sync bar stay free of errors (nothing is pending), the
-    form say why (a cancellation with the planner's reason, in the task list too) and stop
-    taking answers, and the task list show it with a way to discard the local copy — and only
-    that one?"""
+    """An inspector drafts a form; the planner cancels the task or gives it to someone else, or
+    an administrator closes its outlet; the inspector keeps tapping. Does the sync bar stay
+    free of errors (nothing is pending), the form say why (a cancellation with its reason, in
+    the task list too) and stop taking answers, and the task list show it with a way to
+    discard the local copy — and only that one?"""
     closing = CLOSINGS[how]
     inspection_id, username, items = spot
     page = new_mobile_context().new_page()
@@ -112,8 +123,8 @@ def test_a_closed_tasks_draft_leaves_no_error_and_its_local_copy_can_be_discarde
 @pytest.mark.parametrize("how", CLOSINGS)
 def test_submission_queued_offline_for_a_task_closed_meanwhile_is_no_error(
         new_mobile_context, spot, client, api, how):
-    """A form submitted offline whose task is cancelled, or given to someone else, before the
-    phone is back online: once the server refuses it, is nothing left pending or in error, and
+    """A form submitted offline whose task is cancelled (its outlet closed, say), or given to
+    someone else, before the phone is back online: once the server refuses it, is nothing left pending or in error, and
     the task shown as such (a cancellation with the planner's reason)?"""
     closing = CLOSINGS[how]
     inspection_id, username, items = spot

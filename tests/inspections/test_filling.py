@@ -439,6 +439,32 @@ def test_reviewer_returns_and_the_inspector_resubmits(client, api, first):
     assert final.status_code == 200 and final.get_json()["status"] == "final"
 
 
+def test_a_correction_for_an_outlet_closed_meanwhile_is_refused(client, api, first):
+    """A spot check sent back for correction is no open task (closing its outlet does not
+    cancel it): once the outlet is closed, are its inspector's save and corrected submission
+    refused with a Chinese reason, and the submitted result left as it was?"""
+    spot = first("spot_check")
+    headers = api(filler_of(spot))
+    assert submit_filled(client, headers, spot.id).status_code == 200
+    returned = client.post(f"/api/v1/inspections/{spot.id}/return",
+                           json={"reason": "照片不清晰，请补充"}, headers=api("fwgl"))
+    assert returned.status_code == 200, returned.get_json()
+    body = ready_body(client, headers, spot.id)
+    version = form(client, headers, spot.id)["version"]
+    closed = client.patch(f"/api/v1/org-units/{spot.outlet_id}", json={"is_active": False},
+                          headers=api("admin"))
+    assert closed.status_code == 200, closed.get_json()
+    refusal = {"code": "outlet_closed", "message": "该网点已停用，不再接受检查结果"}
+    saved = client.put(f"/api/v1/inspections/{spot.id}/draft", headers=headers,
+                       json={"version": version, "answers": body["answers"]})
+    assert (saved.status_code, saved.get_json()["error"]) == (409, refusal)
+    submitted = client.post(f"/api/v1/inspections/{spot.id}/submit", json=body,
+                            headers={**headers, "Idempotency-Key": new_key()})
+    assert (submitted.status_code, submitted.get_json()["error"]) == (409, refusal)
+    task = form(client, headers, spot.id)
+    assert (task["status"], len(task["score"]["history"])) == ("returned", 1)
+
+
 def test_inspector_cannot_review_their_own_work(client, api, first):
     """Is an inspector refused when finalising an inspection?"""
     spot = first("spot_check")

@@ -6,6 +6,9 @@ import sqlalchemy as sa
 from inspect_app.audit.models import AuditEntry
 from inspect_app.auth.permissions import Role
 from inspect_app.extensions import db
+from inspect_app.inspections.models import Finding, Inspection, InspectionStatus
+
+from ..helpers import attach_photos, new_key, passing_answers
 
 
 def test_admin_creates_an_outlet_with_location_and_benchmark_flag(client, org, make_user,
@@ -159,3 +162,41 @@ def test_a_role_change_made_while_reactivating_is_not_hidden(client, org, make_u
         .order_by(AuditEntry.id)).all()
     assert [e.action for e in entries][-2:] == ["user.reactivate", "user.update"]
     assert entries[-1].after["grants"] == ["service_manager@TS"]
+
+
+def test_a_closed_outlet_takes_no_new_inspection_results(client, api, first):
+    """An administrator closes an outlet (is_active false) while a spot check of it is being
+    filled in: is the task cancelled, saying 机构已停用 to its inspector and in the audit log,
+    and are the phone's next save and submission refused as for any cancelled task (what the
+    phone already understands), with no finding at the closed outlet?"""
+    check = first("spot_check")
+    headers = api(check.assignee.username)
+    shown = client.get(f"/api/v1/inspections/{check.id}", headers=headers).get_json()
+    items = shown["checklist"]["items"]
+    answers = passing_answers(items, fail=(items[0]["code"],))
+    attach_photos(client, headers, check.id, items, answers)
+    closed = client.patch(f"/api/v1/org-units/{check.outlet_id}", headers=api("admin"),
+                          json={"is_active": False})
+    assert closed.status_code == 200, closed.get_json()
+
+    task = client.get(f"/api/v1/inspections/{check.id}", headers=headers).get_json()
+    assert (task["status"], task["cancel_reason"]) == ("cancelled", "机构已停用")
+    audited = db.session.scalar(sa.select(AuditEntry).where(
+        AuditEntry.action == "inspection.cancel", AuditEntry.object_id == str(check.id)))
+    assert (audited.reason, audited.actor_name) == ("机构已停用", "admin")
+    saved = client.put(f"/api/v1/inspections/{check.id}/draft", headers=headers,
+                       json={"version": shown["version"], "answers": answers})
+    assert saved.status_code == 409
+    assert saved.get_json()["error"]["code"] == "not_editable"
+    submitted = client.post(f"/api/v1/inspections/{check.id}/submit", json={"answers": answers},
+                            headers={**headers, "Idempotency-Key": new_key()})
+    assert submitted.status_code == 409
+    assert submitted.get_json()["error"]["code"] == "inspection_cancelled"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Finding).where(
+        Finding.outlet_id == check.outlet_id, Finding.inspection_id == check.id)) == 0
+    left_open = db.session.scalar(sa.select(sa.func.count()).select_from(Inspection).where(
+        Inspection.outlet_id == check.outlet_id,
+        Inspection.status.in_([InspectionStatus.assigned, InspectionStatus.in_progress])))
+    assert left_open == 0
+    assert set(db.session.scalars(sa.select(Inspection.outlet_id).where(
+        Inspection.cancel_reason == "机构已停用"))) == {check.outlet_id}  # no other's tasks

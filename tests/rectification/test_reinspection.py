@@ -117,3 +117,24 @@ def test_an_appeal_granted_against_a_failed_follow_up_closes_the_item_it_reopene
     assert shown["appeal"] == {"status": "overturned", "status_label": "申诉成立，已撤销",
                                "decision_note": "复查照片显示已整改"}
     assert audit_actions(item.id)[-1] == "rectification.close"
+
+
+def test_a_closed_outlet_is_given_no_follow_up(client, api, failed_inspection):
+    """A follow-up is planned, then the outlet is closed (is_active false): is the follow-up
+    cancelled as its other open tasks are, and is a new one of the same items refused?"""
+    inspection, _ = failed_inspection(count=1)
+    item = items_of(inspection)[0]
+    follow_up = plan_follow_up(client, api, item)
+    closed = client.patch(f"/api/v1/org-units/{inspection.outlet_id}",
+                          json={"is_active": False}, headers=api("admin"))
+    assert closed.status_code == 200, closed.get_json()
+    shown = client.get(f"/api/v1/inspections/{follow_up}", headers=api("jc.fenhang2")).get_json()
+    assert (shown["status"], shown["cancel_reason"]) == ("cancelled", "机构已停用")
+    inspector = db.session.scalar(sa.select(User.id).where(User.username == "jc.fenhang2"))
+    again = client.post("/api/v1/rectification/reinspections", headers=api("fwgl"), json={
+        "item_ids": [item.id], "assignee_id": inspector,
+        "due_start": local_today().isoformat(),
+        "due_end": (local_today() + timedelta(days=3)).isoformat()})
+    assert again.status_code == 409, again.get_json()
+    assert again.get_json()["error"] == {"code": "outlet_closed",
+                                         "message": "该网点已停用，不能安排复查"}

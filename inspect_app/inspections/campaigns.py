@@ -48,9 +48,9 @@ def _planning_error(exc: planning.PlanningError) -> InvalidInput:
 
 
 def outlets_in(scope: OrgUnit) -> list[OrgUnit]:
-    return list(db.session.scalars(
-        sa.select(OrgUnit).where(OrgUnit.kind == OrgKind.outlet, OrgUnit.is_active.is_(True),
-                                 OrgUnit.path.startswith(scope.path)).order_by(OrgUnit.id)))
+    """The outlets a campaign of ``scope`` plans work for: the open ones (a closed outlet
+    takes no new work)."""
+    return list(db.session.scalars(scope.active_outlets().order_by(OrgUnit.id)))
 
 
 def _users_with(role: Role, units: sa.Select | None = None) -> sa.Select:

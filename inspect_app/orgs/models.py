@@ -89,6 +89,16 @@ class OrgUnit(TimestampMixin, db.Model):
         """Whether this unit is ``other`` or lies below it."""
         return self.path.startswith(other.path)
 
+    def active_outlets(self) -> sa.Select:
+        """SQL: the outlets at or below this unit that are open (not closed, ``is_active``) —
+        a sub-branch's outlets of today. Its figures pool these alone (the watch-list's facts,
+        its row on the list, its trend and rankings), and planning gives work to these alone:
+        a closed outlet keeps its history but takes no new work and counts in no
+        sub-branch's figures."""
+        return sa.select(OrgUnit).where(OrgUnit.kind == OrgKind.outlet,
+                                        OrgUnit.is_active.is_(True),
+                                        OrgUnit.path.startswith(self.path))
+
     def ancestor(self, kind: OrgKind) -> OrgUnit | None:
         """The unit of ``kind`` on the way up from here (this unit itself included)."""
         unit: OrgUnit | None = self

@@ -374,9 +374,7 @@ def trend(unit: OrgUnit, by: User, *, end: date, months: int = 12) -> list[dict[
     # closed (deactivated) outlet leaves both alike, so the trend and the ranking of a month
     # never disagree. An outlet's own trend stays whole.
     outlets = ([unit.id] if unit.kind is OrgKind.outlet else
-               list(db.session.scalars(sa.select(OrgUnit.id).where(
-                   OrgUnit.path.startswith(unit.path), OrgUnit.kind == OrgKind.outlet,
-                   OrgUnit.is_active.is_(True)))))
+               list(db.session.scalars(unit.active_outlets().with_only_columns(OrgUnit.id))))
     # Each submission in the bank's month (a submission at 01:00 Beijing time on the 1st is
     # that month's, whatever the UTC date says): summed here, not by the database's calendar.
     rows = db.session.execute(

@@ -555,7 +555,11 @@ def get_entry(entry_id: int, by: User) -> WatchlistEntry:
 
 def annotate(entries: list[WatchlistEntry], as_of: date | None = None) -> list[WatchlistEntry]:
     """Add what the list shows beside each entry: days on the list, open/overdue items, the
-    last independent score and a trend arrow (a few queries for the whole page)."""
+    last independent score and a trend arrow (a few queries for the whole page).
+
+    A sub-branch's figures are those of its open outlets, as its evaluation's facts
+    (:func:`gather_facts`) and its trend are: the overdue items of a closed outlet count on
+    its row no more than in its exit progress."""
     from .dashboards import trend, trend_arrow
 
     as_of = as_of or local_today()
@@ -563,7 +567,7 @@ def annotate(entries: list[WatchlistEntry], as_of: date | None = None) -> list[W
     for entry in entries:
         unit = entry.unit
         outlets = ([unit.id] if unit.kind is OrgKind.outlet else list(db.session.scalars(
-            sa.select(OrgUnit.id).where(OrgUnit.parent_id == unit.id))))
+            unit.active_outlets().with_only_columns(OrgUnit.id))))
         entry.days_on_list = ((entry.exited_on or as_of) - entry.entered_on).days
         entry.open_items = sum(items.get(o, (0, 0, None))[0] for o in outlets)
         entry.overdue_items = sum(items.get(o, (0, 0, None))[1] for o in outlets)

@@ -337,6 +337,37 @@ def test_a_unit_closed_while_listed_leaves_the_list_that_day(client, api, demo):
     assert unit_id not in {e.unit_id for e in _active()}
 
 
+def test_a_sub_branchs_list_row_does_not_count_a_closed_outlets_items(client, api, demo):
+    """An outlet of a listed sub-branch is closed (is_active false) while it still has overdue
+    rectification items. The evaluation no longer counts them (its facts hold open outlets
+    only): does the sub-branch's row on the list leave them out too, its 逾期 figure agreeing
+    with its exit progress (还需完成 N 项逾期整改)?"""
+    from inspect_app.rectification.models import OWED, RectificationItem
+
+    overdue = db.session.execute(
+        sa.select(OrgUnit.parent_id, RectificationItem.outlet_id, sa.func.count())
+        .join(OrgUnit, OrgUnit.id == RectificationItem.outlet_id)
+        .where(RectificationItem.state.in_(OWED), RectificationItem.deadline < local_today())
+        .group_by(OrgUnit.parent_id, RectificationItem.outlet_id)
+        .order_by(OrgUnit.parent_id, RectificationItem.outlet_id)).all()
+    assert overdue, "the demo has overdue items"
+    subbranch_id, outlet_id, _ = overdue[0]
+    headers = api("fwgl")
+    if subbranch_id not in {e.unit_id for e in _active()}:
+        assert client.post("/api/v1/watchlist", headers=headers, json={
+            "unit_id": subbranch_id, "reason": "服务问题突出，人工列入"}).status_code == 201
+    closed = client.patch(f"/api/v1/org-units/{outlet_id}", json={"is_active": False},
+                          headers=api("admin"))
+    assert closed.status_code == 200, closed.get_json()
+    assert client.post("/api/v1/watchlist/evaluate", json={},
+                       headers=headers).status_code == 200
+    rows = client.get("/api/v1/watchlist?kind=subbranch", headers=headers).get_json()
+    row = next(r for r in rows if r["unit"]["id"] == subbranch_id)
+    entry = next(e for e in _active() if e.unit_id == subbranch_id)
+    assert row["overdue_items"] == entry.exit_progress["overdue"], (
+        row["overdue_items"], entry.exit_progress)
+
+
 def test_a_branchs_evaluation_covers_its_own_units(client, api, demo):
     """A second branch's service manager presses 立即评估: does it evaluate their branch alone —
     唐山分行's entries untouched, its counts not in their answer — while 唐山's manager still

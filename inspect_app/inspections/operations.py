@@ -507,8 +507,8 @@ def cancel_for_closed_unit(unit: OrgUnit, *, by: User | None) -> list[Inspection
     authority of the closing itself. Only outlets have tasks: closing a sub-branch closes
     none of its outlets (:func:`~inspect_app.orgs.operations.update_unit`), whose tasks stay.
 
-    Tasks submitted or sent back for correction are results already, and stay; a correction
-    is refused while the outlet is closed (:func:`refuse_if_outlet_closed`). Each task is
+    Tasks submitted or sent back for correction are results already, and stay: a visit made
+    while the outlet was open may still be corrected and decided. Each task is
     locked first: a submission under way (it holds the same lock) ends before it, and the
     task is then no longer open."""
     tasks = db.session.scalars(
@@ -521,9 +521,9 @@ def cancel_for_closed_unit(unit: OrgUnit, *, by: User | None) -> list[Inspection
 
 def refuse_if_outlet_closed(inspection: Inspection) -> None:
     """A closed outlet takes no new results: closing it cancels its open tasks, and this
-    refuses anything filled for one that is not cancelled (a task sent back for correction,
-    a copy read before the closing)."""
-    if not inspection.outlet.is_active:
+    refuses anything filled for an open one that escaped (a race with the closing). A task
+    sent back for correction is taken: its visit was made while the outlet was open."""
+    if inspection.status in OPEN and not inspection.outlet.is_active:
         raise Conflict(N_("该网点已停用，不再接受检查结果"), code="outlet_closed")
 
 

@@ -24,7 +24,7 @@ class PhotoAccess:
 
 def photo_access(user: User, photo: Photo) -> PhotoAccess:
     from ..inspections.access import (
-        can_fill,
+        assigned_to,
         can_read,
         can_review,
         sees_identity,
@@ -45,7 +45,7 @@ def photo_access(user: User, photo: Photo) -> PhotoAccess:
         # a photo of the shopper's notes of a covert visit is as hidden as the notes
         read = (can_read(user, inspection)
                 and photo.item_code not in shopper_notes(user, inspection))
-        reviewer = can_review(user, inspection) or can_fill(user, inspection)
+        reviewer = can_review(user, inspection) or assigned_to(user, inspection)
         identity = sees_identity(user, inspection)
     else:
         read = user.can(Permission.inspections_read, photo.outlet)

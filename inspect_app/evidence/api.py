@@ -11,7 +11,7 @@ from ..auth.session import current_user
 from ..errors import InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
 from ..i18n import N_
-from ..inspections.access import can_fill, get_inspection, shopper_notes
+from ..inspections.access import can_fill, get_inspection, require_fill, shopper_notes
 from ..inspections.models import EDITABLE, Mode
 from .access import get_photo
 from .models import PhotoPurpose
@@ -39,8 +39,7 @@ class InspectionPhotos(MethodView):
         photo, never a second copy. The type is decided from the content only."""
         by = current_user()
         inspection = get_inspection(inspection_id, by)
-        if not can_fill(by, inspection):
-            raise PermissionDenied(N_("只有检查人员可以上传检查照片"), code="not_assignee")
+        require_fill(by, inspection, N_("只有检查人员可以上传检查照片"))
         if inspection.status not in EDITABLE:
             raise InvalidInput(N_("该检查已提交，不能再添加照片"), code="not_editable")
         if not inspection.holds_item(form["item_code"]):

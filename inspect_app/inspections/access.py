@@ -1,6 +1,8 @@
 """Who may see and fill which inspection. Object-level rules live here and nowhere else.
 
-- an inspector or mystery shopper fills only inspections assigned to them (or their team);
+- an inspector or mystery shopper fills only inspections assigned to them (or their team),
+  and only while they still may take them (a role withdrawn or moved since leaves the task
+  to be given to someone else; they keep reading it);
 - a peer inspector never touches an outlet of their own sub-branch;
 - outlet and sub-branch managers read their outlets' results once submitted;
 - service managers read and review everything in their scope.
@@ -13,11 +15,19 @@ from sqlalchemy import orm
 
 from ..auth.models import User
 from ..auth.permissions import Permission, Role
-from ..errors import NotFound
+from ..errors import NotFound, PermissionDenied
 from ..extensions import db
 from ..i18n import N_
 from ..orgs.models import OrgUnit
-from .models import RESULT_VISIBLE, Inspection, InspectionTeam, Mode, inspection_team_members
+from .campaigns import may_take, may_take_team, team_member_problem
+from .models import (
+    EDITABLE,
+    RESULT_VISIBLE,
+    Inspection,
+    InspectionTeam,
+    Mode,
+    inspection_team_members,
+)
 
 
 def team_ids(user: User) -> list[int]:
@@ -39,8 +49,9 @@ def inspects_own_subbranch(user: User, inspection: Inspection) -> bool:
                and inspection.outlet.is_within(grant.org_unit) for grant in user.grants)
 
 
-def can_fill(user: User, inspection: Inspection) -> bool:
-    """Whether ``user`` is the one (or in the team) who fills this inspection in."""
+def assigned_to(user: User, inspection: Inspection) -> bool:
+    """Whether ``user`` is the one (or in the team) given this inspection — whether or not they
+    may still fill it (:func:`can_fill`): they read it, and see what a covert visit hides."""
     if not user.is_active or inspects_own_subbranch(user, inspection):
         return False
     if inspection.assignee_id == user.id:
@@ -48,12 +59,56 @@ def can_fill(user: User, inspection: Inspection) -> bool:
     return inspection.team_id is not None and inspection.team_id in team_ids(user)
 
 
+def may_still_take(user: User, inspection: Inspection) -> bool:
+    """Whether ``user`` still holds what it takes to be given ``inspection``, by the rules it was
+    given by: :func:`.campaigns.may_take` for one person's task; for a peer check, the team's
+    (:func:`.campaigns.may_take_team`) and a member's (:func:`.campaigns.team_member_problem`).
+    A role withdrawn or moved since (a job change) leaves the task to the planner."""
+    if inspection.mode is Mode.peer_check:
+        team = inspection.team
+        return (team is not None and may_take_team(inspection, team)
+                and team_member_problem(user, team.subbranch) is None)
+    return may_take(inspection, user)
+
+
+def can_fill(user: User, inspection: Inspection) -> bool:
+    """Whether ``user`` fills this inspection in: it is given to them (or their team) and they
+    may still take it."""
+    return assigned_to(user, inspection) and may_still_take(user, inspection)
+
+
+def require_fill(user: User, inspection: Inspection,
+                 refusal: str = N_("这不是分配给您的检查任务")) -> None:
+    """Refuse (403) unless ``user`` may fill ``inspection``: ``not_eligible`` for the one it is
+    given to who may no longer take it, ``not_assignee`` (saying ``refusal``) for anyone else."""
+    if can_fill(user, inspection):
+        return
+    if not assigned_to(user, inspection):
+        raise PermissionDenied(refusal, code="not_assignee")
+    raise PermissionDenied(N_("您的角色或所属机构已变更，不能再执行该检查任务，"
+                              "请联系检查计划的制定人改派"), code="not_eligible")
+
+
+def unfillable_task_ids(user: User) -> list[int]:
+    """The inspections still to be filled that are given to ``user`` (or a team of theirs) but
+    that they may no longer fill (:func:`can_fill`): "my tasks" leaves them out."""
+    given = [Inspection.assignee_id == user.id]
+    teams = team_ids(user)
+    if teams:
+        given.append(Inspection.team_id.in_(teams))
+    tasks = db.session.scalars(
+        sa.select(Inspection).where(sa.or_(*given), Inspection.status.in_(EDITABLE))
+        .options(orm.joinedload(Inspection.outlet).joinedload(OrgUnit.parent),
+                 orm.joinedload(Inspection.team)))
+    return [task.id for task in tasks if not can_fill(user, task)]
+
+
 def can_review(user: User, inspection: Inspection) -> bool:
     return user.can(Permission.inspections_review, inspection.outlet)
 
 
 def can_read(user: User, inspection: Inspection) -> bool:
-    if can_fill(user, inspection) or can_review(user, inspection):
+    if assigned_to(user, inspection) or can_review(user, inspection):
         return True
     return (inspection.status in RESULT_VISIBLE
             and user.can(Permission.inspections_read, inspection.outlet))
@@ -64,7 +119,8 @@ def sees_identity(user: User, inspection: Inspection) -> bool:
     shopper and those holding ``sensitive.read`` may; the outlet sees "神秘人" and a date."""
     if inspection.mode is not Mode.mystery_visit:
         return True
-    return can_fill(user, inspection) or user.can(Permission.sensitive_read, inspection.outlet)
+    return (assigned_to(user, inspection)
+            or user.can(Permission.sensitive_read, inspection.outlet))
 
 
 def shopper_notes(user: User, inspection: Inspection) -> frozenset[str]:
@@ -80,9 +136,11 @@ def shopper_notes(user: User, inspection: Inspection) -> frozenset[str]:
 
 def get_inspection(inspection_id: int, user: User) -> Inspection:
     """Load an inspection the user may read; anything else is "not found"."""
-    # the outlet comes along: nearly every access rule looks at it
-    inspection = db.session.get(Inspection, inspection_id,
-                                options=[orm.joinedload(Inspection.outlet)])
+    # the outlet comes along: nearly every access rule looks at it; and what filling it asks
+    # of its person (:func:`may_still_take`) looks at its sub-branch, or at the team
+    inspection = db.session.get(Inspection, inspection_id, options=[
+        orm.joinedload(Inspection.outlet).joinedload(OrgUnit.parent),
+        orm.joinedload(Inspection.team)])
     if inspection is None or not can_read(user, inspection):
         raise NotFound(N_("未找到该检查"), code="inspection_not_found")
     return inspection

@@ -13,7 +13,13 @@ from ..errors import InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
 from ..i18n import N_, localized
 from ..orgs.models import OrgUnit
-from .access import can_read, get_inspection, team_ids, visible_inspections
+from .access import (
+    can_read,
+    get_inspection,
+    team_ids,
+    unfillable_task_ids,
+    visible_inspections,
+)
 from .campaigns import campaign_counts, create_campaign, create_team, get_campaign, peer_pairs
 from .models import Appeal, Campaign, Finding, Inspection, InspectionTeam
 from .operations import (
@@ -141,6 +147,10 @@ class Inspections(MethodView):
             if teams:
                 mine.append(Inspection.team_id.in_(teams))
             query = query.where(sa.or_(*mine))
+            # a task they may no longer fill (a role withdrawn or moved) waits for the planner
+            unfillable = unfillable_task_ids(by)
+            if unfillable:
+                query = query.where(Inspection.id.not_in(unfillable))
         if args.get("status"):
             query = query.where(Inspection.status.in_(args["status"]))
         for field in ("mode", "outlet_id", "campaign_id"):

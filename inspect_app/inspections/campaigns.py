@@ -11,7 +11,7 @@ import random
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -27,7 +27,14 @@ from ..messages import Message, joined
 from ..orgs.models import OrgKind, OrgUnit
 from ..scoring import RESPONSE_TYPES
 from . import planning
-from .models import REASSIGNABLE, Campaign, Inspection, InspectionStatus, InspectionTeam, Mode
+from .models import (
+    REASSIGNABLE,
+    Campaign,
+    Inspection,
+    InspectionStatus,
+    InspectionTeam,
+    Mode,
+)
 
 #: Who is on the watch-list, for weighting spot checks. The watch-list domain installs its
 #: query here (it depends on inspections, not the other way round).
@@ -666,6 +673,27 @@ def campaign_counts(campaign: Campaign) -> dict[str, dict[str, int]]:
     return dict(counts)
 
 
+#: Why a person may not be a member of a peer-check team, by the refusal's code.
+TEAM_MEMBER_REFUSALS = {"covert_member": N_("%(name)s是神秘人，不能加入检查组"),
+                        "not_inspector": N_("%(name)s不是该支行的检查员")}
+
+
+def team_member_problem(user: User, subbranch: OrgUnit) -> str | None:
+    """Why ``user`` may not be a member of a peer-check team of ``subbranch`` (a code of
+    :data:`TEAM_MEMBER_REFUSALS`), or None: a mystery shopper never is (:func:`covert`), and
+    only the sub-branch's inspectors are. Asked when the team is set up, and again of a member
+    filling its peer checks (who has lost the role since fills none)."""
+    if covert(user):
+        return "covert_member"
+    if not user.can(Permission.inspections_fill, subbranch):
+        return "not_inspector"
+    return None
+
+
+def refuse_team_member(user: User, problem: str) -> NoReturn:
+    raise InvalidInput(TEAM_MEMBER_REFUSALS[problem], name=user.display_name, code=problem)
+
+
 def create_team(*, name: str, subbranch: OrgUnit, members: list[User], by: User | None
                 ) -> InspectionTeam:
     """A peer-check team of inspectors belonging to ``subbranch``."""
@@ -674,12 +702,9 @@ def create_team(*, name: str, subbranch: OrgUnit, members: list[User], by: User 
     if subbranch.kind is not OrgKind.subbranch:
         raise InvalidInput(N_("检查组必须属于一个支行"), code="not_subbranch")
     for member in members:
-        if covert(member):
-            raise InvalidInput(N_("%(name)s是神秘人，不能加入检查组"), name=member.display_name,
-                               code="covert_member")
-        if not member.can(Permission.inspections_fill, subbranch):
-            raise InvalidInput(N_("%(name)s不是该支行的检查员"), name=member.display_name,
-                               code="not_inspector")
+        problem = team_member_problem(member, subbranch)
+        if problem is not None:
+            refuse_team_member(member, problem)
     team = InspectionTeam(name=name, subbranch=subbranch, members=members)
     db.session.add(team)
     db.session.flush()

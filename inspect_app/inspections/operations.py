@@ -26,7 +26,7 @@ from ..orgs.models import OrgUnit
 from ..scoring import ScoringError, ScoringRules, score_inspection, validate_answers
 from ..scoring.types import DERIVED_MEASURES, get_response_type
 from . import signals
-from .access import can_fill, can_review
+from .access import can_review, require_fill
 from .models import (
     EDITABLE,
     OPEN,
@@ -48,11 +48,6 @@ from .visits import VISIT_EVENT_LABELS, VISIT_EVENTS, read_events
 
 #: An in-flight submission older than this is taken to have crashed; a retry may take over.
 STALE_SUBMISSION = timedelta(seconds=30)
-
-
-def _require_fill(inspection: Inspection, by: User) -> None:
-    if not can_fill(by, inspection):
-        raise PermissionDenied(N_("这不是分配给您的检查任务"), code="not_assignee")
 
 
 def item_documents(inspection: Inspection) -> list[dict[str, Any]]:
@@ -153,7 +148,7 @@ def save_draft(inspection: Inspection, *, version: int, answers: dict[str, Any],
     (``problems``) and by event name (``event_problems``), beside the stored draft.
     Submission still refuses them.
     """
-    _require_fill(inspection, by)
+    require_fill(by, inspection)
     if inspection.status not in EDITABLE:  # cancelled or submitted: not a copy to choose
         raise Conflict(N_("该检查%(state)s，不能再修改"), state=inspection.status,
                        code="not_editable")
@@ -229,7 +224,7 @@ def submit(inspection: Inspection, payload: dict[str, Any], *, by: User) -> dict
     ``payload`` holds ``answers`` (code → value/note), mystery ``events`` and per-finding
     ``findings`` (code → ``fixed_on_spot``). Returns the result the client is shown.
     """
-    _require_fill(inspection, by)
+    require_fill(by, inspection)
     if inspection.status is InspectionStatus.cancelled:
         raise Conflict(N_("该检查已取消，不能提交"), code="inspection_cancelled")
     if inspection.status not in EDITABLE:

@@ -18,6 +18,7 @@ from ..i18n import N_, Label, bank_timezone, local_date, translated
 from ..scoring.rules import MODES
 from .models import (
     APPEAL_CATEGORIES,
+    EDITABLE,
     AppealStatus,
     FindingStatus,
     InspectionStatus,
@@ -317,6 +318,9 @@ class InspectionSchema(InspectionSummarySchema):
     photos = fields.Method("dump_photos", metadata={"description": "各检查项的照片"})
     can_review = fields.Method("dump_can_review", metadata={
         "description": "当前用户现在能否审核（定稿或退回）该检查：已提交且在其审核范围内"})
+    can_fill = fields.Method("dump_can_fill", metadata={
+        "description": "当前用户现在能否填写、提交该检查：尚待填写，分派给本人（或本人所在的检查组），"
+                       "且本人仍可执行（角色未被收回或调往别处；否则等待改派）"})
 
     def dump_can_review(self, inspection) -> bool:
         from flask import g
@@ -324,6 +328,13 @@ class InspectionSchema(InspectionSummarySchema):
         from .access import can_review
 
         return inspection.status is InspectionStatus.submitted and can_review(g.user, inspection)
+
+    def dump_can_fill(self, inspection) -> bool:
+        from flask import g
+
+        from .access import can_fill
+
+        return inspection.status in EDITABLE and can_fill(g.user, inspection)
 
     def hidden_items(self, inspection) -> frozenset[str]:
         """Items left out of this viewer's copy (a mystery shopper's notes of the visit)."""

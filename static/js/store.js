@@ -35,8 +35,9 @@ export async function rememberServerCopy(inspection, user, { refused = false } =
   let reopened = false;
   const record = await idb.update("forms", inspection.id, (old) => {
     if (stale(inspection, old)) return undefined;
-    // the server shows it to this person (again): it is theirs, whatever was noted before
-    const next = { id: inspection.id, findings: {}, dirty: false, submission: null, conflict: null, ...old, user, inspection, gone: false };
+    // the server shows it to this person (again): it is theirs, whatever was noted before —
+    // unless it says they may no longer fill it (a role withdrawn or moved: see noLongerFilled)
+    const next = { id: inspection.id, findings: {}, dirty: false, submission: null, conflict: null, ...old, user, inspection, gone: noLongerFilled(inspection) };
     const localWork = old && (old.dirty || old.conflict || (old.submission && old.submission.state !== "done"));
     if (!localWork) {
       next.answers = inspection.answers || {};
@@ -62,6 +63,12 @@ export async function rememberServerCopy(inspection, user, { refused = false } =
   notify({ form: inspection.id });
   return record;
 }
+
+// A task still to be filled that the server says this person may no longer fill (their role was
+// withdrawn or moved since it was given): kept to look at, not to send, as one given to another.
+// (A copy from before the server said ``can_fill`` leaves it theirs.)
+const noLongerFilled = (inspection) => inspection.can_fill === false
+  && ["assigned", "in_progress", "returned"].includes(inspection.status);
 
 const stale = (inspection, held) => Boolean(held && held.inspection && typeof held.version === "number"
   && typeof inspection.version === "number" && inspection.version < held.version);

@@ -122,7 +122,7 @@ async function syncDrafts() {
       await store.patchForm(form.id, (f) => ({ ...f, version: data.version, dirty: f.changedAt !== sentAt, draftError: null, draftProblems, syncedAt: Date.now() }));
     } catch (error) {
       if (!(error instanceof ApiError) || error.status === 401) throw error;
-      if (error.code === GONE) {
+      if (noLongerTheirs(error)) {
         await store.markGone(form.id);
       } else if (error.code === "not_editable") {
         // cancelled or submitted elsewhere: nothing left to save, so stop retrying. Neither is
@@ -219,7 +219,7 @@ async function send(entry, action) {
     // refused because the task is closed: learn whether it was cancelled (see summary()) or
     // submitted from another device (the entry then goes: see store.rememberServerCopy)
     if (CLOSED.includes(error.code)) await refreshServerCopy(entry.inspection_id, { refused: true });
-    if (error.code === GONE) await store.markGone(entry.inspection_id);
+    if (noLongerTheirs(error)) await store.markGone(entry.inspection_id);
   }
 }
 
@@ -228,6 +228,10 @@ const CLOSED = ["not_editable", "inspection_cancelled", "already_submitted", "ph
 export const NOT_OPEN = "not_open_yet";
 // what the server says of a task this person no longer has (reassigned, or out of their reach)
 export const GONE = "inspection_not_found";
+// what it says of one given to them that they may no longer fill (their role was withdrawn or
+// moved since): it waits for the planner to give it to someone else, as if reassigned already
+const NOT_ELIGIBLE = "not_eligible";
+const noLongerTheirs = (error) => error.code === GONE || error.code === NOT_ELIGIBLE;
 
 // The server's copy of one inspection, kept on the phone (null if it is gone for this user).
 async function refreshServerCopy(id, { refused = false } = {}) {

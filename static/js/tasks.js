@@ -107,8 +107,9 @@ async function leftOnPhone(listed) {
     if (isClosed(form)) { found.push(shownAs(form)); continue; }
     try {
       const inspection = await getJSON(`/api/v1/inspections/${form.id}`);
-      await store.rememberServerCopy(inspection, user);
+      const held = await store.rememberServerCopy(inspection, user);
       if (inspection.status === "cancelled") found.push(inspection);
+      else if (held && held.gone) found.push(shownAs(held));  // no longer theirs to fill
     } catch (error) {
       if (!(error instanceof ApiError)) break;  // offline: next time
       if (error.code === GONE) found.push(shownAs(await store.markGone(form.id)));

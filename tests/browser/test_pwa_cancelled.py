@@ -1,5 +1,6 @@
-"""A task cancelled (by its planner, or with its outlet closed), or given to someone else,
-while the phone holds work for it: no lasting error, a way to let it go."""
+"""A task cancelled (by its planner, or with its outlet closed), or given to someone else (or
+its inspector's role withdrawn), while the phone holds work for it: no lasting error, a way to
+let it go."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -48,6 +49,16 @@ def close_the_outlet(client, api, inspection_id: int, username: str) -> None:
     assert response.status_code == 200, response.get_json()
 
 
+def withdraw_role(client, api, inspection_id: int, username: str) -> None:
+    """The administrator makes the inspector manager of the outlet instead (a job change): the
+    task stays theirs until the planner gives it to someone else, but they may not fill it."""
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    outlet_id = db.session.get(Inspection, inspection_id).outlet_id
+    response = client.patch(f"/api/v1/users/{user.id}", headers=api("admin"), json={
+        "grants": [{"role": "outlet_manager", "org_unit_id": outlet_id}]})
+    assert response.status_code == 200, response.get_json()
+
+
 @dataclass(frozen=True)
 class Closing:
     """How the task stops being the inspector's, and how the phone then says so."""
@@ -56,12 +67,17 @@ class Closing:
     note: str  # the form's note
     shown: str  # the task list's word for it
     why: str | None = None  # what the form and the list say of the reason, if anything
+    #: whether the inspector keeps their other tasks (which the phone keeps for offline use):
+    #: not once their role is gone
+    others_kept: bool = True
 
 
 CLOSINGS = {"cancelled": Closing(cancel, "#cancelled-note", "已取消", "已取消：网点装修，本期不检查"),
             "reassigned": Closing(reassign_away, "#gone-note", "已不再分派给您"),
             "outlet_closed": Closing(close_the_outlet, "#cancelled-note", "已取消",
-                                     "已取消：机构已停用")}
+                                     "已取消：机构已停用"),
+            "role withdrawn": Closing(withdraw_role, "#gone-note", "已不再分派给您",
+                                      others_kept=False)}
 
 
 def expect_the_reason(page, closing: Closing, inspection_id: int) -> None:
@@ -79,11 +95,11 @@ def expect_the_reason(page, closing: Closing, inspection_id: int) -> None:
 @pytest.mark.parametrize("how", CLOSINGS)
 def test_a_closed_tasks_draft_leaves_no_error_and_its_local_copy_can_be_discarded(
         new_mobile_context, spot, client, api, how):
-    """An inspector drafts a form; the planner cancels the task or gives it to someone else, or
-    an administrator closes its outlet; the inspector keeps tapping. Does the sync bar stay
-    free of errors (nothing is pending), the form say why (a cancellation with its reason, in
-    the task list too) and stop taking answers, and the task list show it with a way to
-    discard the local copy — and only that one?"""
+    """An inspector drafts a form; the planner cancels the task or gives it to someone else, an
+    administrator closes its outlet or withdraws the inspector's role; the inspector keeps
+    tapping. Does the sync bar stay free of errors (nothing is pending), the form say why (a
+    cancellation with its reason, in the task list too) and stop taking answers, and the task
+    list show it with a way to discard the local copy — and only that one?"""
     closing = CLOSINGS[how]
     inspection_id, username, items = spot
     page = new_mobile_context().new_page()
@@ -117,14 +133,15 @@ def test_a_closed_tasks_draft_leaves_no_error_and_its_local_copy_can_be_discarde
           read.onsuccess = () => resolve(read.result.map((f) => f.id));
         };
     })""")
-    assert inspection_id not in kept and kept  # only this task's copy went
+    assert inspection_id not in kept and (kept or not closing.others_kept)  # only this one went
 
 
 @pytest.mark.parametrize("how", CLOSINGS)
 def test_submission_queued_offline_for_a_task_closed_meanwhile_is_no_error(
         new_mobile_context, spot, client, api, how):
     """A form submitted offline whose task is cancelled (its outlet closed, say), or given to
-    someone else, before the phone is back online: once the server refuses it, is nothing left pending or in error, and
+    someone else (or whose inspector's role is withdrawn), before the phone is back online:
+    once the server refuses it, is nothing left pending or in error, and
     the task shown as such (a cancellation with the planner's reason)?"""
     closing = CLOSINGS[how]
     inspection_id, username, items = spot

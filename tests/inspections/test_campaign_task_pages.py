@@ -340,6 +340,34 @@ def test_a_task_sent_back_whose_inspector_left_goes_to_another(client, api, logi
     assert submit_filled(client, tokens[other], task.id).status_code == 200
 
 
+def test_a_task_whose_inspector_lost_the_role_goes_to_another(client, api, login, campaign,
+                                                              first):
+    """A spot check's inspector is made an outlet manager before filling it: it is no longer
+    theirs to fill, but still open. Is it still in the campaign's list, and may the manager
+    give it to the other branch inspector (the former one no longer offered), who fills it?"""
+    from ..helpers import submit_filled
+
+    task = first("spot_check")
+    who = task.assignee.username
+    other = "jc.fenhang2" if who == "jc.fenhang1" else "jc.fenhang1"
+    tokens = {name: api(name) for name in (who, other, "admin")}  # before signing in (CSRF)
+    moved = client.patch(f"/api/v1/users/{_user(who).id}", headers=tokens["admin"], json={
+        "grants": [{"role": "outlet_manager", "org_unit_id": task.outlet_id}]})
+    assert moved.status_code == 200, moved.get_json()
+    login("fwgl", DEMO_PASSWORD)
+
+    listed = client.get(f"/manage/campaigns/{campaign['id']}").get_data(as_text=True)
+    assert f"/tasks/{task.id}\"" in listed
+    page = client.get(_url(task)).get_data(as_text=True)
+    assert re.findall(r'<option value="(\d+)"', page) == [str(_user(other).id)]
+    response = _post(client, _url(task, "reassign"), {
+        "assignee_id": str(_user(other).id), "reason": "原检查员调任网点负责人"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Inspection, task.id).assignee_id == _user(other).id
+    assert submit_filled(client, tokens[other], task.id).status_code == 200
+
+
 @pytest.mark.parametrize("username", ["zh.lubei", "jc.fenhang1", "smr1"])
 def test_only_the_planner_acts_on_a_task(client, login, campaign, first, username):
     """A sub-branch manager (a reader), the task's own inspector and a shopper: is each

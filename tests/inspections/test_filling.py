@@ -1,6 +1,7 @@
 """Filling in and submitting inspections: drafts, conflicts, idempotent submission, scoring."""
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -12,9 +13,11 @@ from inspect_app.inspections.models import (
     Inspection,
     InspectionAnswer,
     InspectionScore,
+    InspectionStatus,
     Submission,
     SubmissionState,
 )
+from inspect_app.orgs.models import OrgKind, OrgUnit
 
 from .. import helpers
 from ..helpers import (
@@ -543,3 +546,108 @@ def test_recent_order_lists_the_newest_submission_first(client, api, first):
     assert all(i["submitted_at"] for i in recent[:len(submitted)])
     refused = client.get("/api/v1/inspections?order=newest", headers=api("fwgl"))
     assert refused.status_code == 422 and "order" in refused.get_json()["error"]["details"]
+
+
+def regrant(client, api, user, *grants: tuple[str, int]) -> None:
+    """The administrator gives ``user`` these roles instead of theirs (a job change)."""
+    changed = client.patch(f"/api/v1/users/{user.id}", headers=api("admin"), json={
+        "grants": [{"role": role, "org_unit_id": unit_id} for role, unit_id in grants]})
+    assert changed.status_code == 200, changed.get_json()
+
+
+def refused_as_no_longer_eligible(response) -> None:
+    assert response.status_code == 403, response.get_json()
+    assert response.get_json()["error"]["code"] == "not_eligible"
+
+
+def test_a_manager_moved_to_another_outlet_can_no_longer_fill_the_old_outlets_self_check(
+        client, api, first):
+    """An outlet manager half-way through their outlet's self-check is made manager of another
+    outlet (a job change). May they still save or submit the old outlet's self-check — its
+    record, graded by someone who no longer answers for it? Both are refused (403), saying
+    why; they still read what they had filled."""
+    check = first("self_check")
+    manager = check.assignee
+    headers = api(manager.username)  # their token, taken while they still managed it
+    body = ready_body(client, headers, check.id)
+    other = db.session.scalar(sa.select(OrgUnit).where(
+        OrgUnit.kind == OrgKind.outlet, OrgUnit.id != check.outlet_id).order_by(OrgUnit.code))
+    regrant(client, api, manager, ("outlet_manager", other.id))
+
+    refused_as_no_longer_eligible(client.post(
+        f"/api/v1/inspections/{check.id}/submit", json=body,
+        headers={**headers, "Idempotency-Key": new_key()}))
+    shown = form(client, headers, check.id)
+    refused_as_no_longer_eligible(client.put(
+        f"/api/v1/inspections/{check.id}/draft", headers=headers,
+        json={"version": shown["version"], "answers": body["answers"]}))
+    assert shown["can_fill"] is False and shown["photos"]  # what they had done stays readable
+
+
+def test_an_inspector_whose_role_is_withdrawn_can_no_longer_fill_a_spot_check(client, api,
+                                                                              first):
+    """A branch inspector is made an outlet manager instead. Is the spot check they were given
+    refused to them — its photos and its submission (403) — rather than filled by someone who
+    is no longer an inspector?"""
+    check = first("spot_check")
+    inspector = check.assignee
+    headers = api(inspector.username)
+    body = ready_body(client, headers, check.id)
+    regrant(client, api, inspector, ("outlet_manager", check.outlet_id))
+
+    refused_as_no_longer_eligible(client.post(
+        f"/api/v1/inspections/{check.id}/photos", headers=headers,
+        data={"client_id": new_key(), "item_code": next(iter(body["answers"])),
+              "file": (io.BytesIO(helpers.jpeg(7)), "p.jpg")},
+        content_type="multipart/form-data"))
+    refused_as_no_longer_eligible(client.post(
+        f"/api/v1/inspections/{check.id}/submit", json=body,
+        headers={**headers, "Idempotency-Key": new_key()}))
+    db.session.expire_all()
+    assert db.session.get(Inspection, check.id).status is InspectionStatus.assigned
+
+
+def test_a_team_member_made_manager_of_the_inspected_outlet_cannot_peer_check_it(client, api,
+                                                                                 first):
+    """An inspector of a peer-check team is made manager of the very outlet the team is to
+    inspect. May they still fill and submit that peer check — their own outlet, graded by
+    themselves? Refused (403); their teammate, still an inspector of the team's sub-branch,
+    fills it."""
+    check = first("peer_check")
+    member, teammate = check.team.members[:2]
+    headers = api(member.username)
+    body = ready_body(client, headers, check.id)
+    regrant(client, api, member, ("outlet_manager", check.outlet_id))
+
+    refused_as_no_longer_eligible(client.post(
+        f"/api/v1/inspections/{check.id}/submit", json=body,
+        headers={**headers, "Idempotency-Key": new_key()}))
+    assert form(client, api(teammate.username), check.id)["can_fill"] is True
+    accepted = client.post(f"/api/v1/inspections/{check.id}/submit", json=body,
+                           headers={**api(teammate.username), "Idempotency-Key": new_key()})
+    assert accepted.status_code == 200, accepted.get_json()
+
+
+def test_my_tasks_leave_out_a_task_i_may_no_longer_fill(client, api, first):
+    """Does ``mine=true`` (我的任务) leave out an open task whose person lost the role it
+    needs (the planner gives it to someone else), keep the work they have done, and give the
+    task back once the role is back? The form says ``can_fill`` either way."""
+    spot = first("spot_check")
+    inspector = spot.assignee
+    headers = api(inspector.username)
+    grants = [(grant.role.value, grant.org_unit_id) for grant in inspector.grants]
+
+    def mine(*statuses: str) -> set[int]:
+        wanted = "".join(f"&status={status}" for status in statuses)
+        listed = client.get(f"/api/v1/inspections?mine=true&per_page=200{wanted}",
+                            headers=headers)
+        return {item["id"] for item in listed.get_json()["items"]}
+
+    done = mine("submitted", "final")
+    assert done, "the demo's history holds the inspector's past spot checks"
+    assert spot.id in mine() and form(client, headers, spot.id)["can_fill"] is True
+    regrant(client, api, inspector, ("outlet_manager", spot.outlet_id))
+    assert spot.id not in mine() and mine("submitted", "final") == done
+    assert form(client, headers, spot.id)["can_fill"] is False
+    regrant(client, api, inspector, *grants)
+    assert spot.id in mine() and form(client, headers, spot.id)["can_fill"] is True

@@ -173,6 +173,8 @@ class UserResource(MethodView):
     @blp.alt_response(403, description="无权管理此人，或不能停用自己的账号（own_account）、"
                                        "修改自己的角色（own_roles）")
     @blp.alt_response(404, description="此人或机构不存在")
+    @blp.alt_response(422, description="输入有误；角色与机构层级不符（role_unit_mismatch）；"
+                                       "互查检查组的成员不能成为神秘人（covert_member）")
     def patch(self, data, user_id):
         """Change a person: details, password, roles, or deactivate (``is_active: false``)."""
         by = current_user()

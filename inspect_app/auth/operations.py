@@ -237,6 +237,11 @@ def update_user(user: User, changes: dict, *, by: User | None = None) -> User:
         ensure_can_manage(by, [unit for _, unit in changes["grants"]])
         if by is not None and by.id == user.id:
             raise PermissionDenied(N_("不能修改自己的角色"), code="own_roles")
+        if any(role in COVERT_ROLES for role, _unit in changes["grants"]):
+            # a rule of the peer-check teams (inspections depend on people, not back)
+            from ..inspections.campaigns import refuse_covert_team_member
+
+            refuse_covert_team_member(user)
         wanted = {(g.role, g.org_unit.id): g for g in _grants_from(changes["grants"])}
         # Keep grants that stay (re-inserting them would collide with the unique key).
         user.grants = [g for g in user.grants if (g.role, g.org_unit_id) in wanted] + [

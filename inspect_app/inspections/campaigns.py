@@ -34,6 +34,7 @@ from .models import (
     InspectionStatus,
     InspectionTeam,
     Mode,
+    inspection_team_members,
 )
 
 #: Who is on the watch-list, for weighting spot checks. The watch-list domain installs its
@@ -692,6 +693,19 @@ def team_member_problem(user: User, subbranch: OrgUnit) -> str | None:
 
 def refuse_team_member(user: User, problem: str) -> NoReturn:
     raise InvalidInput(TEAM_MEMBER_REFUSALS[problem], name=user.display_name, code=problem)
+
+
+def refuse_covert_team_member(user: User) -> None:
+    """Refuse (422 ``covert_member``) a mystery shopper's role to a member of an active
+    peer-check team, as :func:`create_team` refuses a shopper as a member: the outlets it
+    inspects would learn who visits them covertly."""
+    on_a_team = db.session.scalar(
+        sa.select(InspectionTeam.id)
+        .join(inspection_team_members, inspection_team_members.c.team_id == InspectionTeam.id)
+        .where(inspection_team_members.c.user_id == user.id,
+               InspectionTeam.is_active.is_(True)).limit(1))
+    if on_a_team is not None:
+        refuse_team_member(user, "covert_member")
 
 
 def create_team(*, name: str, subbranch: OrgUnit, members: list[User], by: User | None

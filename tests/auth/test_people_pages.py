@@ -68,12 +68,13 @@ def test_a_new_password_lifts_a_lockout_and_roles_come_and_go(app, client, login
     assert phone.post("/api/v1/auth/token", json={"username": "jc.lubei1",
                                                   "password": "Fresh2026ab"}).status_code == 201
 
-    added = _post(client, f"{url}/roles", {"role": "mystery_shopper",
-                                           "org_unit_id": str(_unit("TS"))})
+    added = _post(client, f"{url}/roles", {"role": "subbranch_manager",
+                                           "org_unit_id": str(_unit("TS-LB"))})
     assert added.status_code == 200
     grants = {g.role.value: g.id for g in _person("jc.lubei1").grants}
-    assert set(grants) == {"inspector", "mystery_shopper"}
-    assert _post(client, f"{url}/roles/{grants['mystery_shopper']}/remove", {}).status_code == 200
+    assert set(grants) == {"inspector", "subbranch_manager"}
+    assert _post(client, f"{url}/roles/{grants['subbranch_manager']}/remove", {}
+                 ).status_code == 200
     last = _post(client, f"{url}/roles/{grants['inspector']}/remove", {})
     assert last.status_code == 422 and "至少需要一个角色" in last.get_data(as_text=True)
     assert [g.role.value for g in _person("jc.lubei1").grants] == ["inspector"]
@@ -84,6 +85,18 @@ def test_a_new_password_lifts_a_lockout_and_roles_come_and_go(app, client, login
     assert not _person("jc.lubei1").is_active
     assert "jc.lubei1" not in client.get("/manage/people").get_data(as_text=True)
     assert "jc.lubei1" in client.get("/manage/people?all=1").get_data(as_text=True)
+
+
+def test_a_peer_team_member_is_not_made_a_mystery_shopper_on_the_page(client, login, demo):
+    """增加角色 神秘人 for an inspector of a peer-check team: does the page refuse it (422, with
+    the API's reason, not an error page), leaving their roles as they were?"""
+    person = _person("jc.lubei1")  # of the demo's 路北 peer-check team
+    login("admin", DEMO_PASSWORD)
+    refused = _post(client, f"/manage/people/{person.id}/roles",
+                    {"role": "mystery_shopper", "org_unit_id": str(_unit("TS"))})
+    assert refused.status_code == 422
+    assert f"{person.display_name}是神秘人，不能加入检查组" in refused.get_data(as_text=True)
+    assert [g.role.value for g in _person("jc.lubei1").grants] == ["inspector"]
 
 
 def test_a_service_manager_reads_people_but_changes_nothing(client, login, demo):

@@ -479,3 +479,29 @@ def test_a_mystery_shopper_is_never_named_on_another_modes_task_or_team(client, 
     assert team.get_json()["error"]["code"] == "covert_member"
     db.session.expire_all()
     assert db.session.get(Inspection, spot.id).assignee_id != shopper.id
+
+
+def test_a_peer_team_member_is_not_made_a_mystery_shopper_while_on_the_team(client, api, demo):
+    """A shopper is never in a peer-check team (the outlets it inspects would learn who visits
+    them covertly): is giving a member of an active team the shopper's role refused as putting
+    a shopper in the team is (422 ``covert_member``), leaving their roles as they were — and
+    given once the team is no longer active?"""
+    team = db.session.scalar(sa.select(InspectionTeam).order_by(InspectionTeam.id))
+    member = team.members[0]
+    branch = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.kind == OrgKind.branch))
+    grants = [{"role": g.role.value, "org_unit_id": g.org_unit_id} for g in member.grants]
+    shopper = {"grants": [*grants, {"role": "mystery_shopper", "org_unit_id": branch.id}]}
+
+    refused = client.patch(f"/api/v1/users/{member.id}", headers=api("admin"), json=shopper)
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["error"]["code"] == "covert_member"
+    assert refused.get_json()["error"]["message"] == f"{member.display_name}是神秘人，不能加入检查组"
+    db.session.expire_all()
+    assert [{"role": g.role.value, "org_unit_id": g.org_unit_id}
+            for g in db.session.get(User, member.id).grants] == grants
+    assert member in db.session.get(InspectionTeam, team.id).members
+
+    db.session.get(InspectionTeam, team.id).is_active = False
+    db.session.commit()
+    given = client.patch(f"/api/v1/users/{member.id}", headers=api("admin"), json=shopper)
+    assert given.status_code == 200, given.get_json()

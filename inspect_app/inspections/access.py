@@ -89,15 +89,21 @@ def require_fill(user: User, inspection: Inspection,
                               "请联系检查计划的制定人改派"), code="not_eligible")
 
 
-def unfillable_task_ids(user: User) -> list[int]:
-    """The inspections still to be filled that are given to ``user`` (or a team of theirs) but
-    that they may no longer fill (:func:`can_fill`): "my tasks" leaves them out."""
+def given_to(user: User) -> sa.ColumnElement[bool]:
+    """Inspections given to ``user`` or a team of theirs, in SQL (:func:`assigned_to` before
+    its own-sub-branch and active-account checks)."""
     given = [Inspection.assignee_id == user.id]
     teams = team_ids(user)
     if teams:
         given.append(Inspection.team_id.in_(teams))
+    return sa.or_(*given)
+
+
+def unfillable_task_ids(user: User) -> list[int]:
+    """The inspections still to be filled that are given to ``user`` (or a team of theirs) but
+    that they may no longer fill (:func:`can_fill`): "my tasks" leaves them out."""
     tasks = db.session.scalars(
-        sa.select(Inspection).where(sa.or_(*given), Inspection.status.in_(EDITABLE))
+        sa.select(Inspection).where(given_to(user), Inspection.status.in_(EDITABLE))
         .options(orm.joinedload(Inspection.outlet).joinedload(OrgUnit.parent),
                  orm.joinedload(Inspection.team)))
     return [task.id for task in tasks if not can_fill(user, task)]
@@ -148,10 +154,7 @@ def get_inspection(inspection_id: int, user: User) -> Inspection:
 
 def visible_inspections(user: User) -> sa.Select:
     """Inspections the user may read, as a query (join on the outlet for scope paths)."""
-    conditions = [Inspection.assignee_id == user.id]
-    teams = team_ids(user)
-    if teams:
-        conditions.append(Inspection.team_id.in_(teams))
+    conditions = [given_to(user)]
     for path in user.scope_paths(Permission.inspections_review):
         conditions.append(OrgUnit.path.startswith(path))
     read_paths = user.scope_paths(Permission.inspections_read)

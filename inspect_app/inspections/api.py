@@ -16,7 +16,7 @@ from ..orgs.models import OrgUnit
 from .access import (
     can_read,
     get_inspection,
-    team_ids,
+    given_to,
     unfillable_task_ids,
     visible_inspections,
 )
@@ -142,11 +142,7 @@ class Inspections(MethodView):
             (Inspection.submitted_at.desc().nulls_last(), Inspection.id.desc())
             if args["order"] == "recent" else (Inspection.due_start, Inspection.id)))
         if args["mine"]:
-            mine = [Inspection.assignee_id == by.id]
-            teams = team_ids(by)
-            if teams:
-                mine.append(Inspection.team_id.in_(teams))
-            query = query.where(sa.or_(*mine))
+            query = query.where(given_to(by))
             # a task they may no longer fill (a role withdrawn or moved) waits for the planner
             unfillable = unfillable_task_ids(by)
             if unfillable:

@@ -232,8 +232,7 @@ def needs_attention(row: dict[str, Any], rules: ScoringRules) -> bool:
 
 def period_rules(period: Period) -> ScoringRules:
     """The rules the period's figures are combined and graded by (in force at its end)."""
-    return period_scores.rules_for(period.kind, period_scores.period_start(period.kind,
-                                                                           period.start))
+    return period_scores.rules_for(period.kind, period.start)
 
 
 def outlet_ranking(period: Period, by: User, *, mode: str | None = None,

@@ -130,9 +130,9 @@ def rules_for(kind: str, start: date, timeline: Timeline | None = None) -> Scori
     return rules_at(timeline, _bounds(kind, start)[1])
 
 
-def _period_rules(weights_and_bands: ScoringRules) -> tuple:
-    """What of a rule set the period figures use."""
-    return (tuple(weights_and_bands.mode_weights.items()), weights_and_bands.grade_bands)
+def _period_rules(rules: ScoringRules) -> tuple:
+    """What of a rule set the period figures use: the modes' weights and the grade bands."""
+    return tuple(rules.mode_weights.items()), rules.grade_bands
 
 
 def regrade_running(conn: sa.Connection, published: datetime) -> int:

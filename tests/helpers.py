@@ -206,3 +206,10 @@ def second_branch(manager: str = "sjz.fw"):
                 grants=[(Role.service_manager, branch)])
     db.session.commit()
     return branch
+
+
+def demo_branch():
+    """The demo's branch, 唐山分行 (TS)."""
+    from inspect_app.orgs.models import OrgUnit
+
+    return db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS"))

@@ -327,3 +327,47 @@ def test_upgrade_leaves_one_stay_per_unit_on_the_watch_list(app, demo):
         assert "uq_watchlist_entries_active_unit" not in {
             i["name"] for i in sa.inspect(conn).get_indexes("watchlist_entries")}
     upgrade()
+
+
+def test_upgrade_keeps_the_shared_rules_for_every_branch_until_it_tunes_its_own(app, demo):
+    """Watch-list rules tuned before they were per branch: after the upgrade does every branch
+    go on with them (version and thresholds), does tuning make a version of one branch's own,
+    numbered on, while the other keeps the shared rules — and does a downgrade keep the shared
+    versions and restore the bank-wide numbering?"""
+    from inspect_app.auth.models import User
+    from inspect_app.db import JSONType
+    from inspect_app.watchlist.operations import active_rule_set, update_rules
+    from inspect_app.watchlist.rules import DEFAULT_RULE_SET
+
+    from .helpers import demo_branch, second_branch
+
+    db.session.remove()
+    downgrade(revision="0023_coaching_action_client_id")
+    with db.engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM watchlist_rule_sets")).scalar() == 0
+        conn.execute(sa.table(  # as 0023 has the table: no branch
+            "watchlist_rule_sets", sa.column("version"), sa.column("rules", JSONType),
+            sa.column("period_days"), sa.column("note"), sa.column("created_at")).insert(),
+            [{"version": 1, "rules": DEFAULT_RULE_SET.to_dict(), "period_days": 90,
+              "note": "默认规则", "created_at": datetime(2026, 1, 5)},
+             {"version": 2, "rules": DEFAULT_RULE_SET.to_dict(), "period_days": 60,
+              "note": "全行改为 60 天", "created_at": datetime(2026, 3, 5)}])
+    upgrade()
+    sjz = second_branch("sjz.fw")
+    ts = demo_branch()
+    for branch in (ts, sjz):
+        shared = active_rule_set(branch)
+        assert (shared.branch_id, shared.version, shared.period_days) == (None, 2, 60)
+    manager = db.session.scalar(sa.select(User).where(User.username == "fwgl"))
+    update_rules({"rules": shared.rules["rules"], "exit": shared.rules["exit"]}, branch=ts,
+                 period_days=30, note="唐山改为 30 天", by=manager)
+    db.session.commit()
+    assert (active_rule_set(ts).branch_id, active_rule_set(ts).version) == (ts.id, 3)
+    assert (active_rule_set(sjz).version, active_rule_set(sjz).period_days) == (2, 60)
+    db.session.remove()
+    downgrade(revision="0023_coaching_action_client_id")
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text(
+            "SELECT version, period_days FROM watchlist_rule_sets ORDER BY version")).all() == [
+            (1, 90), (2, 60)]
+    upgrade()

@@ -36,7 +36,7 @@ def snapshot(obj: Any, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
 
 #: Attributes naming the org unit an object is about, and those leading to another object
 #: that is about one (tried in this order).
-_UNIT_ATTRIBUTES = ("outlet", "unit", "scope_unit", "subbranch")
+_UNIT_ATTRIBUTES = ("outlet", "unit", "scope_unit", "subbranch", "branch")
 _OWNER_ATTRIBUTES = ("inspection", "finding", "entry", "rectification_item")
 
 
@@ -45,10 +45,11 @@ def audit_paths(obj: Any) -> list[str]:
     their own units only (:func:`inspect_app.audit.api.readable`).
 
     The unit itself; the outlet of an inspection, photo, fix or appeal; the unit of a
-    watch-list entry or of its follow-up; a campaign's scope; a team's sub-branch. For a person
-    (their account, sign-ins, tokens, report jobs) the narrowest unit holding all their roles —
-    in each branch they have roles in: one path per branch. Empty means the whole bank:
-    checklists, rules, unknown names at sign-in, the command line, a person without roles.
+    watch-list entry or of its follow-up; a campaign's scope; a team's sub-branch; the branch of
+    watch-list rules. For a person (their account, sign-ins, tokens, report jobs) the narrowest
+    unit holding all their roles — in each branch they have roles in: one path per branch.
+    Empty means the whole bank: checklists, unknown names at sign-in, the command line, a
+    person without roles.
     """
     if obj is None:
         return []

@@ -27,6 +27,7 @@ from .operations import (
     manual_enter,
     manual_exit,
     require_manager,
+    rules_branch,
     update_rules,
 )
 from .schemas import (
@@ -45,6 +46,7 @@ from .schemas import (
     PeriodQuerySchema,
     QueueImportFileSchema,
     RankingsSchema,
+    RulesQuerySchema,
     RulesSchema,
     TrendQuerySchema,
     TrendSchema,
@@ -133,33 +135,41 @@ class Actions(MethodView):
         return action, 201 if created else 200
 
 
-def _rules_view(row):
+def _rules_view(row, branch):
     rule_set = engine.RuleSet.from_dict(row.rules)
-    return {"version": row.version, "rules": row.rules["rules"], "exit": row.rules["exit"],
-            "period_days": row.period_days, "note": row.note,
+    return {"branch": branch, "version": row.version, "rules": row.rules["rules"],
+            "exit": row.rules["exit"], "period_days": row.period_days, "note": row.note,
             "descriptions": engine.describe(rule_set),
             "exit_description": engine.describe_exit(rule_set.exit)}
 
 
 @blp.route("/watchlist/rules")
 class Rules(MethodView):
+    @blp.arguments(RulesQuerySchema, location="query")
     @blp.response(200, RulesSchema)
-    def get(self):
-        """The rules in force, each with its Chinese description."""
-        by = current_user()
-        if not by.can(Permission.reports_read):
-            raise PermissionDenied()
-        return _rules_view(active_rule_set())
+    def get(self, args):
+        """A branch's rules in force, each with its Chinese description: ``branch_id``'s, or
+        the reader's branch's (the first by code, for a person with roles in several)."""
+        branch = rules_branch(current_user(), args.get("branch_id"))
+        return _rules_view(active_rule_set(branch), branch)
 
     @blp.arguments(RulesSchema)
     @blp.response(200, RulesSchema)
     def put(self, data):
-        """Tune the rules: stored as a new version and audited."""
+        """Tune a branch's rules: stored as its new version and audited. ``branch_id`` may be
+        left out by a manager of one branch; other branches' rules stay as they are."""
         by = current_user()
-        row = update_rules({"rules": data["rules"], "exit": data["exit"]},
+        branch = rules_branch(by, data.get("branch_id"), tuning=True)
+        row = update_rules({"rules": data["rules"], "exit": data["exit"]}, branch=branch,
                            period_days=data["period_days"], note=data.get("note"), by=by)
         db.session.commit()
-        return _rules_view(row)
+        return _rules_view(row, branch)
+
+
+def _evaluation_view(report, **actions):
+    return {"as_of": report.as_of, "rule_set_version": report.rule_set_version,
+            "rule_set_versions": report.rule_set_versions,
+            "actions": {**report.actions, **actions}, "summary": report.summary()}
 
 
 @blp.route("/watchlist/evaluate")
@@ -171,7 +181,7 @@ class Evaluate(MethodView):
         the watch-list page's 立即评估)."""
         report = evaluate(data.get("as_of"), by=current_user())
         db.session.commit()
-        return {**report.__dict__, "summary": report.summary()}
+        return _evaluation_view(report)
 
 
 @blp.route("/queue-data")
@@ -186,8 +196,7 @@ class QueueData(MethodView):
         result = import_queue_csv(files["file"].read(), by=by)
         report = evaluate(by=by)
         db.session.commit()
-        return {**report.__dict__, "actions": {**report.actions, "imported_rows": result["rows"]},
-                "summary": report.summary()}
+        return _evaluation_view(report, imported_rows=result["rows"])
 
 
 def _period(args):

@@ -14,12 +14,21 @@ from ..orgs.models import OrgUnit
 
 
 class WatchlistRuleSet(db.Model):
-    """One version of the rules. Tuning never edits a version: it adds the next one."""
+    """One version of one branch's rules. Tuning never edits a version: it adds the branch's
+    next one. Each branch's service managers run their own list, so each branch has its own
+    rules; a branch that has never tuned them keeps the rules all branches shared before
+    (``branch_id`` NULL, written before migration 0024) or the product's default."""
 
     __tablename__ = "watchlist_rule_sets"
+    __table_args__ = (
+        sa.UniqueConstraint("branch_id", "version", name="uq_watchlist_rule_sets_branch_version"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    version: Mapped[int] = mapped_column(unique=True, nullable=False)
+    #: The branch these rules are for; NULL: the rules shared by every branch before 0024.
+    branch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("org_units.id"))
+    #: Numbered on from the version the branch had in force when it tuned them.
+    version: Mapped[int] = mapped_column(nullable=False)
     #: :meth:`inspect_app.watchlist.rules.RuleSet.to_dict` — rules, parameters, exit policy.
     rules: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
     #: How many days back from the evaluation day the rules look.
@@ -27,6 +36,8 @@ class WatchlistRuleSet(db.Model):
     note: Mapped[str | None] = mapped_column(sa.Text)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+    branch: Mapped[OrgUnit | None] = relationship()
 
 
 class EntryStatus(enum.Enum):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from ..audit.operations import record
 from ..auth.models import User
 from ..auth.permissions import Permission
-from ..errors import IllegalTransition, InvalidInput, NotFound, PermissionDenied
+from ..errors import Conflict, IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
 from ..i18n import N_, bank_midnight, local_date, local_today
 from ..inspections.models import (
@@ -61,31 +62,96 @@ def require_manager(by: User | None) -> None:
 DEFAULT_NOTE = N_("默认规则")
 
 
-def active_rule_set() -> WatchlistRuleSet:
-    """The newest rule-set version (the default one is created on first use)."""
-    current = db.session.scalar(sa.select(WatchlistRuleSet)
-                                .order_by(WatchlistRuleSet.version.desc()).limit(1))
-    if current is None:
-        current = WatchlistRuleSet(version=1, rules=engine.DEFAULT_RULE_SET.to_dict(),
-                                   period_days=90, note=DEFAULT_NOTE)
-        db.session.add(current)
-        db.session.flush()
-    return current
+def branch_id_of(path: str) -> int:
+    """The id of the branch a unit lies in, from its path (``/4/27/311/`` → 4)."""
+    return int(path.strip("/").split("/")[0])
 
 
-def inflation_gap() -> float:
-    """The 自查虚高 rule's 分差 in force: charts mark the gaps the watch-list acts on."""
-    rule = next((r for r in active_rule_set().rules["rules"]
+def rule_sets_for(branch_ids: Iterable[int]) -> dict[int, WatchlistRuleSet]:
+    """The rules in force in each of ``branch_ids``: the branch's newest version; for a branch
+    that has never tuned its own, the newest of those every branch shared before (written
+    before migration 0024), else the product's default, created on first use as the branch's
+    version 1. Two statements, whatever the number of branches."""
+    branch_ids = set(branch_ids)
+    newest = (sa.select(WatchlistRuleSet.branch_id,
+                        sa.func.max(WatchlistRuleSet.version).label("version"))
+              .where(sa.or_(WatchlistRuleSet.branch_id.in_(branch_ids),
+                            WatchlistRuleSet.branch_id.is_(None)))
+              .group_by(WatchlistRuleSet.branch_id).subquery())
+    rows = {row.branch_id: row for row in db.session.scalars(
+        sa.select(WatchlistRuleSet).join(newest, sa.and_(
+            WatchlistRuleSet.branch_id.is_not_distinct_from(newest.c.branch_id),
+            WatchlistRuleSet.version == newest.c.version)))}
+    shared = rows.pop(None, None)
+    return {branch_id: rows.get(branch_id) or shared or _default_rules(branch_id)
+            for branch_id in sorted(branch_ids)}
+
+
+def _default_rules(branch_id: int) -> WatchlistRuleSet:
+    row = WatchlistRuleSet(branch_id=branch_id, version=1, rules=engine.DEFAULT_RULE_SET.to_dict(),
+                           period_days=90, note=DEFAULT_NOTE)
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:  # another request made it meanwhile: theirs is the same default
+        row = db.session.scalar(sa.select(WatchlistRuleSet).where(
+            WatchlistRuleSet.branch_id == branch_id).order_by(WatchlistRuleSet.version.desc())
+            .limit(1))
+    return row
+
+
+def active_rule_set(branch: OrgUnit | int) -> WatchlistRuleSet:
+    """The rules in force in ``branch`` (a branch or its id): see :func:`rule_sets_for`."""
+    branch_id = branch if isinstance(branch, int) else branch.id
+    return rule_sets_for([branch_id])[branch_id]
+
+
+def rules_branches(by: User, permission: Permission = Permission.reports_read) -> list[OrgUnit]:
+    """The branches whose watch-list rules ``by`` reads (or, with ``watchlist_manage``, tunes):
+    those their roles lie in, by code."""
+    ids = {branch_id_of(path) for path in by.scope_paths(permission)}
+    return list(db.session.scalars(sa.select(OrgUnit).where(OrgUnit.id.in_(ids))
+                                   .order_by(OrgUnit.code))) if ids else []
+
+
+def rules_branch(by: User, branch_id: int | None, *, tuning: bool = False) -> OrgUnit:
+    """The branch whose rules ``by`` asks for: ``branch_id``, or theirs when they have one (the
+    first by code when reading, for a person with roles in several). Tuning another branch's
+    rules is refused as not found, as reading them is."""
+    branches = rules_branches(by, Permission.watchlist_manage if tuning
+                              else Permission.reports_read)
+    if not branches:
+        if tuning:
+            require_manager(by)
+        raise PermissionDenied()
+    if branch_id is None:
+        if tuning and len(branches) > 1:
+            raise InvalidInput(N_("您管理多个分行（%(branches)s）的名单，请选择要调整哪个分行的规则"),
+                               code="branch_required",
+                               branches="、".join(branch.name for branch in branches))
+        return branches[0]
+    chosen = next((branch for branch in branches if branch.id == branch_id), None)
+    if chosen is None:
+        raise NotFound(N_("未找到该分行"), code="branch_not_found")
+    return chosen
+
+
+def inflation_gap(branch: OrgUnit | int) -> float:
+    """The 自查虚高 rule's 分差 in force in ``branch``: charts mark the gaps its list acts on."""
+    rule = next((r for r in active_rule_set(branch).rules["rules"]
                  if r["key"] == engine.SelfCheckInflation.key), {"params": {}})
     default = next(p.default for p in engine.SelfCheckInflation.params if p.name == "gap")
     return float(rule["params"].get("gap", default))
 
 
-def update_rules(rules: dict[str, Any], *, period_days: int, note: str | None,
+def update_rules(rules: dict[str, Any], *, branch: OrgUnit, period_days: int, note: str | None,
                  by: User | None) -> WatchlistRuleSet:
-    """Tune the rules: validated, stored as the next version, audited. Never edits a version."""
+    """Tune ``branch``'s rules: validated, stored as its next version, audited. Never edits a
+    version, nor another branch's rules."""
     require_manager(by)
-    current = active_rule_set()
+    if by is not None and not by.can(Permission.watchlist_manage, branch):
+        raise NotFound(N_("未找到该分行"), code="branch_not_found")
+    current = active_rule_set(branch)
     data = {**rules, "version": current.version + 1}
     problems = engine.validate_rule_set(data)
     if problems:
@@ -93,11 +159,15 @@ def update_rules(rules: dict[str, Any], *, period_days: int, note: str | None,
     if not 7 <= period_days <= 366:
         raise InvalidInput(N_("统计期间必须在 7 到 366 天之间"), code="invalid_period")
     rule_set = engine.RuleSet.from_dict(data)
-    new = WatchlistRuleSet(version=rule_set.version, rules=rule_set.to_dict(),
+    new = WatchlistRuleSet(branch=branch, version=rule_set.version, rules=rule_set.to_dict(),
                            period_days=period_days, note=note,
                            created_by_id=by.id if by else None)
-    db.session.add(new)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(new)
+    except IntegrityError:  # another manager saved this version a moment ago
+        raise Conflict(N_("规则刚被他人调整为第 %(version)s 版，请刷新后再调整"),
+                       code="rules_changed", version=rule_set.version) from None
     record("watchlist_rules.update", new, actor=by, reason=note,
            before={"version": current.version, "rules": current.rules,
                    "period_days": current.period_days},
@@ -245,19 +315,38 @@ def gather_facts(as_of: date, rule_set: WatchlistRuleSet) -> list[engine.UnitFac
 @dataclass
 class EvaluationReport:
     as_of: date
-    rule_set_version: int
+    #: each evaluated branch with the version of its rules: (code, name, version), by code
+    branches: list[tuple[str, str, int]] = field(default_factory=list)
     actions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rule_set_version(self) -> int | None:
+        """The version of the rules applied, when one branch was evaluated (versions are
+        numbered per branch)."""
+        return self.branches[0][2] if len(self.branches) == 1 else None
+
+    @property
+    def rule_set_versions(self) -> dict[str, int]:
+        """The version of the rules applied in each branch evaluated, by branch code."""
+        return {code: version for code, _name, version in self.branches}
 
     def summary(self, _=engine._zh) -> str:
         """What the evaluation did, e.g. "2026-11-30 名单评估（规则第 2 版）：列入 1 个，继续在册 8 个"
-        — in Chinese (as logged and answered by the API) or through ``_`` (a page)."""
+        — in Chinese (as logged and answered by the API) or through ``_`` (a page). With several
+        branches, each one's version of its rules is named."""
         names = {"enter": N_("列入 %(n)s 个"), "exit": N_("出列 %(n)s 个"),
                  "update": N_("原因变化 %(n)s 个"), "stay": N_("继续在册 %(n)s 个")}
         parts = _("，").join(_(names[a], n=self.actions[a]) for a in names
-                            if self.actions.get(a))
-        return _("%(date)s 名单评估（规则第 %(version)s 版）：%(parts)s",
-                 date=self.as_of.isoformat(), version=self.rule_set_version,
-                 parts=parts or _("无变化"))
+                            if self.actions.get(a)) or _("无变化")
+        if self.rule_set_version is not None:
+            return _("%(date)s 名单评估（规则第 %(version)s 版）：%(parts)s",
+                     date=self.as_of.isoformat(), version=self.rule_set_version, parts=parts)
+        if not self.branches:
+            return _("%(date)s 名单评估：%(parts)s", date=self.as_of.isoformat(), parts=parts)
+        versions = _("，").join(_("%(branch)s规则第 %(version)s 版", branch=name, version=version)
+                               for _code, name, version in self.branches)
+        return _("%(date)s 名单评估（%(versions)s）：%(parts)s", date=self.as_of.isoformat(),
+                 versions=versions, parts=parts)
 
 
 def _current_states() -> tuple[dict[int, engine.EntryState], dict[int, WatchlistEntry]]:
@@ -276,13 +365,22 @@ def _current_states() -> tuple[dict[int, engine.EntryState], dict[int, Watchlist
     return states, active
 
 
+def _branch_of_units(unit_ids: set[int] | None) -> dict[int, int]:
+    """The branch of every active outlet and sub-branch (of ``unit_ids`` only, if given)."""
+    query = sa.select(OrgUnit.id, OrgUnit.path).where(
+        OrgUnit.is_active.is_(True), OrgUnit.kind.in_([OrgKind.outlet, OrgKind.subbranch]))
+    return {unit_id: branch_id_of(path) for unit_id, path in db.session.execute(query)
+            if unit_ids is None or unit_id in unit_ids}
+
+
 def evaluate(as_of: date | None = None, *, by: User | None = None,
              unit_ids: set[int] | None = None) -> EvaluationReport:
     """Evaluate every outlet and sub-branch (or only ``unit_ids``) and store the decisions.
 
-    Run by a person (立即评估, the API), it covers the units they manage the list of: one
-    branch's service manager neither evaluates another branch nor hears its counts. The
-    nightly run (``by`` None) covers the bank.
+    Each branch's units are judged by that branch's rules (:func:`rule_sets_for`). Run by a
+    person (立即评估, the API), it covers the units they manage the list of: one branch's
+    service manager neither evaluates another branch nor hears its counts. The nightly run
+    (``by`` None) covers the bank.
 
     Every listed unit's reasons are those of this evaluation, with today's figures (the rules
     met on listing stay in its history), and its progress towards the exit policy is stored
@@ -300,17 +398,36 @@ def evaluate(as_of: date | None = None, *, by: User | None = None,
         # no follow-up (one must fall between the entry and today)
         raise InvalidInput(N_("评估日期不能晚于今天（%(today)s）"), code="as_of_in_future",
                            today=today.isoformat())
-    rule_set_row = active_rule_set()
-    rule_set = engine.RuleSet.from_dict(rule_set_row.rules)
+    branch_of = _branch_of_units(unit_ids)
+    rule_sets = rule_sets_for(set(branch_of.values()))
+    branches = {unit.id: unit for unit in db.session.scalars(
+        sa.select(OrgUnit).where(OrgUnit.id.in_(rule_sets)))}
     states, active = _current_states()
-    facts = gather_facts(as_of, rule_set_row)
-    if unit_ids is not None:
-        facts = [f for f in facts if f.unit_id in unit_ids]
+    report = EvaluationReport(as_of)
+    gathered: dict[int, list[engine.UnitFacts]] = {}  # by period: branches mostly share one
+    for branch_id, row in sorted(rule_sets.items(), key=lambda item: branches[item[0]].code):
+        if row.period_days not in gathered:
+            gathered[row.period_days] = gather_facts(as_of, row)
+        facts = [f for f in gathered[row.period_days] if branch_of.get(f.unit_id) == branch_id]
+        report.branches.append((branches[branch_id].code, branches[branch_id].name, row.version))
+        _store_decisions(facts, row, states, active, as_of, report)
+    db.session.flush()
+    changed = {k: v for k, v in report.actions.items() if k in ("enter", "exit", "update")}
+    record("watchlist.evaluate", object_type="watchlist", object_id=as_of.isoformat(),
+           actor=by, after={"rule_set_version": report.rule_set_version,
+                            "rule_set_versions": report.rule_set_versions, **changed})
+    log.info(report.summary())
+    return report
+
+
+def _store_decisions(facts: list[engine.UnitFacts], rule_set_row: WatchlistRuleSet,
+                     states: dict[int, engine.EntryState], active: dict[int, WatchlistEntry],
+                     as_of: date, report: EvaluationReport) -> None:
+    """Judge ``facts`` (one branch's units) by ``rule_set_row`` and store the decisions."""
+    rule_set = engine.RuleSet.from_dict(rule_set_row.rules)
     facts_of = {f.unit_id: f for f in facts}
-    decisions = engine.evaluate_all(facts, rule_set, states)
-    report = EvaluationReport(as_of, rule_set_row.version)
     version = rule_set_row.version
-    for decision in decisions:
+    for decision in engine.evaluate_all(facts, rule_set, states):
         report.actions[decision.action] = report.actions.get(decision.action, 0) + 1
         hits = [hit.to_dict() for hit in decision.hits]
         entry = active.get(decision.unit_id)
@@ -344,12 +461,6 @@ def evaluate(as_of: date | None = None, *, by: User | None = None,
         if entry is not None and decision.on_list_after:
             entry.exit_progress = engine.exit_progress(
                 facts_of[decision.unit_id], rule_set.exit, entry.entered_on, decision.hits)
-    db.session.flush()
-    changed = {k: v for k, v in report.actions.items() if k in ("enter", "exit", "update")}
-    record("watchlist.evaluate", object_type="watchlist", object_id=as_of.isoformat(),
-           actor=by, after={"rule_set_version": rule_set_row.version, **changed})
-    log.info(report.summary())
-    return report
 
 
 def listable_unit(text: str, by: User) -> OrgUnit:
@@ -386,7 +497,7 @@ def manual_enter(unit: OrgUnit, *, reason: str, on: date | None = None,
             WatchlistEntry.unit_id == unit.id, WatchlistEntry.status == EntryStatus.active)):
         raise IllegalTransition(N_("该单位已在名单上"), code="already_on_list")
     on = on or local_today()
-    rule_set_row = active_rule_set()
+    rule_set_row = active_rule_set(branch_id_of(unit.path))
     rule_set = engine.RuleSet.from_dict(rule_set_row.rules)
     facts = next(f for f in gather_facts(on, rule_set_row) if f.unit_id == unit.id)
     hits = engine.hits_for(facts, rule_set)

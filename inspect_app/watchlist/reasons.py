@@ -95,16 +95,17 @@ def status_note(entry: WatchlistEntry) -> str | None:
 
 
 def exit_condition(entry: WatchlistEntry) -> str:
-    """The exit policy the entry is measured against, in the reader's language (the rules in
-    force for an entry not evaluated since it was listed)."""
+    """The exit policy the entry is measured against, in the reader's language (its branch's
+    rules in force, for an entry not evaluated since it was listed)."""
     if entry.exit_progress:
         try:
             return describe_exit(progress_policy(entry.exit_progress), gettext)
         except (KeyError, TypeError, ValueError):
             pass
-    from .operations import active_rule_set
+    from .operations import active_rule_set, branch_id_of
 
-    return describe_exit(RuleSet.from_dict(active_rule_set().rules).exit, gettext)
+    rules = active_rule_set(branch_id_of(entry.unit.path)).rules
+    return describe_exit(RuleSet.from_dict(rules).exit, gettext)
 
 
 def exit_steps(entry: WatchlistEntry) -> list[str]:

@@ -143,8 +143,22 @@ class ManualEntrySchema(ma.Schema):
     reason = reason_field("列入原因（4 到 2000 个字，前后空格不计）")
 
 
+class BranchSchema(ma.Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+
+
+class RulesQuerySchema(ma.Schema):
+    branch_id = Id(metadata={"description": "哪个分行的规则（默认：读者所在分行）"})
+
+
 class RulesSchema(ma.Schema):
-    version = fields.Integer(dump_only=True)
+    branch_id = Id(load_only=True, metadata={
+        "description": "调整哪个分行的规则；只管理一个分行的名单时可省略"})
+    branch = fields.Nested(BranchSchema, dump_only=True,
+                           metadata={"description": "规则所属分行（各分行的规则各自调整）"})
+    version = fields.Integer(dump_only=True, metadata={"description": "该分行规则的版本号"})
     rules = fields.List(fields.Dict(), required=True)
     exit = fields.Dict(required=True)
     period_days = fields.Integer(required=True, validate=validate.Range(min=7, max=366))
@@ -159,7 +173,10 @@ class EvaluateSchema(ma.Schema):
 
 class EvaluationSchema(ma.Schema):
     as_of = fields.Date()
-    rule_set_version = fields.Integer()
+    rule_set_version = fields.Integer(allow_none=True, metadata={
+        "description": "所用规则的版本（只评估了一个分行时；否则见 rule_set_versions）"})
+    rule_set_versions = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={
+        "description": "各分行所用规则的版本，按分行编码"})
     actions = fields.Dict()
     summary = fields.String()
 

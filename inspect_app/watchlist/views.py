@@ -47,6 +47,8 @@ from .operations import (
     manual_enter,
     manual_exit,
     require_manager,
+    rules_branch,
+    rules_branches,
     update_rules,
 )
 from .reasons import (
@@ -258,28 +260,37 @@ def entry(entry_id: int):
 
 @bp.route("/rules", methods=["GET", "POST"])
 def rules():
-    """The rules in force, each said with its figures; a service manager tunes them here (a
-    new version, with a reason, audited). Others read them."""
-    row = active_rule_set()
+    """A branch's rules in force, each said with its figures; its service manager tunes them
+    here (a new version, with a reason, audited). Others read them. Each branch has its own: a
+    person with roles in several picks the branch (``?branch=``)."""
+    branches = rules_branches(g.user)
+    branch = rules_branch(g.user, request.args.get("branch", type=int))
+    row = active_rule_set(branch)
+    can_manage = g.user.can(Permission.watchlist_manage, branch)
     refused, submitted = Refused(None, status=200), None
     if request.method == "POST":
         submitted = request.form.copy()  # the ticked unit kinds come several to a name
         outcome = carry_out(
             lambda: _read_as_manager(lambda: rules_page.read_form(request.form, row)),
-            lambda read: update_rules(read[0], period_days=read[1], note=read[2], by=g.user),
+            lambda read: update_rules(read[0], branch=branch, period_days=read[1],
+                                      note=read[2], by=g.user),
             rules_page.field_label, invalid=N_("部分内容未填写或不是数字，规则未保存"))
         if not isinstance(outcome, Refused):
-            return redirect(url_for("manage.rules", saved=outcome.version))
+            return redirect(url_for("manage.rules", saved=outcome.version,
+                                    branch=branch.id if len(branches) > 1 else None))
         refused = outcome
     history = db.session.execute(
         sa.select(WatchlistRuleSet, User.display_name)
         .outerjoin(User, WatchlistRuleSet.created_by_id == User.id)
-        .order_by(WatchlistRuleSet.version.desc()).limit(10)).all()
+        .where(sa.or_(WatchlistRuleSet.branch_id == branch.id,
+                      WatchlistRuleSet.branch_id.is_(None)))
+        .order_by(WatchlistRuleSet.version.desc(), WatchlistRuleSet.id.desc()).limit(10)).all()
     return render_template("manage/rules.html", rules=rules_page.present(row, submitted),
+                           branch=branch, branches=branches,
+                           shared=row.branch_id is None,
                            history=history, error=refused.error, problems=refused.problems,
                            saved=request.args.get("saved", type=int), local_date=local_date,
-                           default_note=DEFAULT_NOTE,
-                           can_manage=g.user.can(Permission.watchlist_manage)), refused.status
+                           default_note=DEFAULT_NOTE, can_manage=can_manage), refused.status
 
 
 #: Rows of the full ranking on one page of the rankings page.
@@ -340,7 +351,7 @@ def rankings():
         "gaps": charts.paired_bar_chart([charts.PairRow(label(r), r["self_mean"],
                                                         r["independent_mean"]) for r in gaps],
                                         title=gettext("自查与独立检查对比"),
-                                        gap_threshold=inflation_gap(),
+                                        gap_threshold=inflation_gap(rules_branch(g.user, None)),
                                         a_label=gettext("自查"), b_label=gettext("独立检查"),
                                         words=words),
     }

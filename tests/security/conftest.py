@@ -29,7 +29,7 @@ from inspect_app.orgs.models import OrgUnit
 from ..conftest import this_quarter
 from ..evidence.images import jpeg as exif_jpeg
 from ..evidence.images import make_exif
-from ..helpers import filler_of, passing_answers, visit_times
+from ..helpers import demo_branch, filler_of, passing_answers, visit_times
 
 #: The demo accounts the matrix runs as (see README's table).
 ROLES = ("admin", "fwgl", "zh.lubei", "wd.lb01", "jc.lubei1", "jc.fenhang1", "smr1")
@@ -185,7 +185,7 @@ def _rectification_and_watchlist(world: dict) -> None:
         db.session.add(job)
         db.session.flush()
         world["job"][username] = job.id
-    version = active_rule_set().version
+    version = active_rule_set(demo_branch()).version
     world["entry"] = {}
     # entered today: the exit policy counts the independent checks dated after the entry, so
     # no evaluation the matrix runs takes them off the list (the demo's history has this

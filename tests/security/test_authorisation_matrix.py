@@ -41,7 +41,7 @@ from inspect_app.inspections.models import Inspection
 from inspect_app.orgs.models import OrgUnit
 
 from ..conftest import next_quarter
-from ..helpers import jpeg
+from ..helpers import demo_branch, jpeg
 from ..inspections.test_campaign_pages import plan_form
 from ..watchlist.test_rules_page import rules_form
 from .conftest import ROLES, SUBJECT_PAIRS
@@ -384,7 +384,7 @@ def _responsible(item_id: int) -> int:
 def _rules(ctx) -> dict:
     from inspect_app.watchlist.operations import active_rule_set
 
-    current = active_rule_set()
+    current = active_rule_set(demo_branch())
     return {"rules": current.rules["rules"], "exit": current.rules["exit"],
             "period_days": current.period_days, "note": "矩阵测试：规则不变"}
 

@@ -26,7 +26,7 @@ from inspect_app.watchlist.models import (
 )
 from inspect_app.watchlist.operations import active_rule_set, gather_facts
 
-from ..helpers import second_branch
+from ..helpers import demo_branch, second_branch
 from .test_rules_page import rules_form
 
 
@@ -70,7 +70,7 @@ def cleared(demo) -> WatchlistEntry:
     from inspect_app.watchlist.operations import evaluate
 
     today = local_today()
-    row = active_rule_set()
+    row = active_rule_set(demo_branch())
     rule_set = engine.RuleSet.from_dict(row.rules)
     ever_listed = set(db.session.scalars(sa.select(WatchlistEntry.unit_id)))
     outlet = next(f for f in sorted(gather_facts(today, row), key=lambda f: f.unit_id)
@@ -100,7 +100,7 @@ def test_every_evaluation_says_todays_reasons_and_keeps_those_of_listing(demo, c
     """The demo evaluated the list every month and today: does each listed unit's reasons hold
     the rules it meets *today* with today's figures (not those of the month it entered) — none
     when it meets no rule any more — while its history keeps the rules it met on listing?"""
-    row = active_rule_set()
+    row = active_rule_set(demo_branch())
     rule_set = engine.RuleSet.from_dict(row.rules)
     today = local_today()
     facts = {f.unit_id: f for f in gather_facts(today, row)}
@@ -124,9 +124,9 @@ def test_a_unit_meeting_no_rule_says_so_and_what_it_must_do_to_leave(client, log
     entry = next(e for e in _active() if e.id == cleared.id)
     progress = entry.exit_progress
     assert progress is not None and not progress["rules"]
-    facts = next(f for f in gather_facts(local_today(), active_rule_set())
+    facts = next(f for f in gather_facts(local_today(), active_rule_set(demo_branch()))
                  if f.unit_id == entry.unit_id)
-    policy = engine.RuleSet.from_dict(active_rule_set().rules).exit
+    policy = engine.RuleSet.from_dict(active_rule_set(demo_branch()).rules).exit
     shortfalls, _ = engine.exit_shortfalls(facts, policy, entry.entered_on)
     assert shortfalls  # it stays because the exit policy does not hold yet
     steps = engine.say_progress(progress)
@@ -291,7 +291,7 @@ def test_a_manager_runs_the_evaluation_after_tuning_the_rules(client, login, dem
     assert tuned.status_code == 302
     saved = client.get(tuned.headers["Location"]).get_data(as_text=True)
     assert 'action="/manage/watchlist/evaluate"' in saved  # 立即评估 beside "saved"
-    rules = {r["key"]: r for r in active_rule_set().rules["rules"]}
+    rules = {r["key"]: r for r in active_rule_set(demo_branch()).rules["rules"]}
     assert rules["low_independent_score"]["unit_kinds"] == ["subbranch"]
     assert rules["self_check_inflation"]["unit_kinds"] == ["outlet"]  # kept as it was
     assert rules["queue_overtime"]["unit_kinds"] is None  # both ticked: every kind

@@ -19,7 +19,7 @@ from inspect_app.watchlist.models import EntryStatus, QueueDay, WatchlistEntry, 
 from inspect_app.watchlist.operations import evaluate
 from inspect_app.watchlist.reasons import reasons_while_listed
 
-from ..helpers import filler_of, second_branch, submit_filled
+from ..helpers import demo_branch, filler_of, second_branch, submit_filled
 
 
 def unit(code: str) -> OrgUnit:
@@ -59,7 +59,7 @@ def test_finalising_a_poor_inspection_puts_the_outlet_on_the_list(client, api, c
     from inspect_app.inspections.models import Inspection, Mode
     from inspect_app.watchlist.operations import active_rule_set, gather_facts
 
-    facts = {f.unit_id: f for f in gather_facts(local_today(), active_rule_set())}
+    facts = {f.unit_id: f for f in gather_facts(local_today(), active_rule_set(demo_branch()))}
     listed = set(db.session.scalars(sa.select(WatchlistEntry.unit_id).where(
         WatchlistEntry.status == EntryStatus.active)))
     checks = db.session.scalars(sa.select(Inspection).where(
@@ -515,14 +515,14 @@ def test_the_inflation_chart_marks_the_gap_the_rules_act_on(client, login, demo)
     from inspect_app.demo.seed import DEMO_PASSWORD
     from inspect_app.watchlist.operations import active_rule_set, update_rules
 
-    current = active_rule_set()
+    current = active_rule_set(demo_branch())
     tuned = copy.deepcopy(current.rules)
     for rule in tuned["rules"]:
         if rule["key"] == "self_check_inflation":
             rule["params"]["gap"] = 8
     manager = db.session.scalar(sa.select(User).where(User.username == "fwgl"))
     update_rules({"rules": tuned["rules"], "exit": tuned["exit"]},
-                 period_days=current.period_days, note="分差调为 8 分", by=manager)
+                 branch=demo_branch(), period_days=current.period_days, note="分差调为 8 分", by=manager)
     db.session.commit()
     login("fwgl", DEMO_PASSWORD)
     last_month = (local_today().replace(day=1) - timedelta(days=1)).isoformat()

@@ -50,8 +50,8 @@ def update_unit(unit: OrgUnit, changes: dict, *, by: User | None = None) -> OrgU
     """Change an org unit; moving it under another parent also moves its subtree.
 
     Closing it (``is_active`` false) closes that unit alone — not the outlets of a
-    sub-branch — cancels its open tasks (机构已停用, each audited) and takes it off the
-    watch-list."""
+    sub-branch — cancels its open tasks (机构已停用, each audited), closes its unfinished
+    rectification items (网点已停用, each audited) and takes it off the watch-list."""
     _check_manage(by, unit)
     before = snapshot(unit, UNIT_AUDIT_FIELDS)
     if "parent" in changes and changes["parent"] is not unit.parent:
@@ -77,9 +77,11 @@ def update_unit(unit: OrgUnit, changes: dict, *, by: User | None = None) -> OrgU
         record("org_unit.update", unit, actor=by, before=before, after=after)
     if before["is_active"] and not unit.is_active:
         from ..inspections.operations import cancel_for_closed_unit
+        from ..rectification.operations import close_for_closed_unit
         from ..watchlist.operations import exit_closed_unit
 
         cancel_for_closed_unit(unit, by=by)
+        close_for_closed_unit(unit, by=by)
         exit_closed_unit(unit, by=by)
     return unit
 

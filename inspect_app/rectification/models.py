@@ -51,13 +51,15 @@ class ClosedReason(enum.Enum):
     reinspection_passed = "reinspection_passed"  # a follow-up inspection found it fixed
     withdrawn = "withdrawn"                 # an appeal overturned the finding
     corrected = "corrected"                 # the inspector's corrected resubmission passed it
+    unit_closed = "unit_closed"             # the outlet was closed (deactivated) unfinished
 
     @property
     def label(self) -> str:
         return {"accepted": N_("验收通过"), "fixed_on_spot": N_("立查立改"),
                 "reinspection_passed": N_("复查通过"),
                 "withdrawn": N_("申诉成立，已撤销"),
-                "corrected": N_("检查人更正，已撤销")}[self.value]
+                "corrected": N_("检查人更正，已撤销"),
+                "unit_closed": N_("网点已停用")}[self.value]
 
     @property
     def cancels_finding(self) -> bool:

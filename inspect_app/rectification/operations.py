@@ -342,6 +342,29 @@ def close(item: RectificationItem, *, by: User, note: str | None = None) -> Rect
     return item
 
 
+def close_for_closed_unit(unit: OrgUnit, *, by: User | None) -> list[RectificationItem]:
+    """A closed (deactivated) outlet fixes nothing more, and no follow-up may visit it: its
+    unfinished items are closed with it, so that they leave the working lists and nobody is
+    reminded of them for good — an accepted fix as accepted, the others as 网点已停用
+    (:attr:`ClosedReason.unit_closed`), each audited with the closing as its reason. Their
+    findings stay counted: the problems were there. An appeal still pending may yet withdraw
+    one (:meth:`RectificationItem.withdraw`)."""
+    from ..inspections.operations import CLOSED_UNIT_REASON
+
+    items = db.session.scalars(
+        sa.select(RectificationItem).where(RectificationItem.outlet_id == unit.id,
+                                           RectificationItem.state != RectificationState.closed)
+        .order_by(RectificationItem.id).with_for_update()
+        .execution_options(populate_existing=True)).all()
+    for item in items:
+        before = _before(item)
+        item.close(ClosedReason.accepted if item.state is RectificationState.accepted
+                   else ClosedReason.unit_closed)
+        db.session.flush()
+        _audit("close", item, before, by, reason=CLOSED_UNIT_REASON)
+    return items
+
+
 def adjust_deadline(item: RectificationItem, *, deadline: date, reason: str,
                     by: User) -> RectificationItem:
     """A service manager moves the deadline; the reason goes to the audit log."""

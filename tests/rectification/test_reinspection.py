@@ -119,6 +119,46 @@ def test_an_appeal_granted_against_a_failed_follow_up_closes_the_item_it_reopene
     assert audit_actions(item.id)[-1] == "rectification.close"
 
 
+def test_a_closed_outlets_unfinished_items_close_with_it(client, api, failed_inspection):
+    """An outlet closes with three items unfinished — one open, one fix submitted, one fix
+    accepted: does each close with it (the accepted one as 验收通过, the others as 网点已停用),
+    audited with the closing as reason, off its manager's working list, while its findings
+    still count?"""
+    from inspect_app.audit.models import AuditEntry
+    from inspect_app.inspections.models import Finding
+
+    from .conftest import subbranch_manager_of
+
+    inspection, _ = failed_inspection(count=3)
+    items = items_of(inspection)
+    manager = api(outlet_manager_of(inspection))
+    for item in items[1:]:
+        assert submit_fix(client, manager, item.id).status_code == 200
+    accepted = client.post(f"/api/v1/rectification/items/{items[2].id}/accept", json={},
+                           headers=api(subbranch_manager_of(inspection)))
+    assert accepted.get_json()["state"] == "accepted"
+    findings = db.session.scalar(sa.select(sa.func.count()).select_from(Finding).where(
+        Finding.inspection_id == inspection.id))
+    closed = client.patch(f"/api/v1/org-units/{inspection.outlet_id}",
+                          json={"is_active": False}, headers=api("admin"))
+    assert closed.status_code == 200, closed.get_json()
+    shown = [client.get(f"/api/v1/rectification/items/{item.id}", headers=api("fwgl"))
+             .get_json() for item in items]
+    assert [(i["state"], i["closed_reason"], i["closed_reason_label"]) for i in shown] == [
+        ("closed", "unit_closed", "网点已停用"), ("closed", "unit_closed", "网点已停用"),
+        ("closed", "accepted", "验收通过")]
+    for item in items:
+        last = db.session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.object_type == "rectification_item",
+            AuditEntry.object_id == str(item.id)).order_by(AuditEntry.id.desc())).first()
+        assert (last.action, last.reason) == ("rectification.close", "机构已停用")
+    working = client.get("/api/v1/rectification/items?state=open&state=submitted"
+                         "&state=accepted", headers=manager).get_json()["items"]
+    assert not {i["id"] for i in working} & {item.id for item in items}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Finding).where(
+        Finding.inspection_id == inspection.id)) == findings
+
+
 def test_a_closed_outlet_is_given_no_follow_up(client, api, failed_inspection):
     """A follow-up is planned, then the outlet is closed (is_active false): is the follow-up
     cancelled as its other open tasks are, and is a new one of the same items refused?"""

@@ -19,7 +19,7 @@ from ..errors import NotFound, PermissionDenied
 from ..extensions import db
 from ..i18n import N_
 from ..orgs.models import OrgUnit
-from .campaigns import may_take, may_take_team, team_member_problem
+from .campaigns import manages, may_take, may_take_team, team_member_problem
 from .models import (
     EDITABLE,
     RESULT_VISIBLE,
@@ -62,12 +62,14 @@ def assigned_to(user: User, inspection: Inspection) -> bool:
 def may_still_take(user: User, inspection: Inspection) -> bool:
     """Whether ``user`` still holds what it takes to be given ``inspection``, by the rules it was
     given by: :func:`.campaigns.may_take` for one person's task; for a peer check, the team's
-    (:func:`.campaigns.may_take_team`) and a member's (:func:`.campaigns.team_member_problem`).
-    A role withdrawn or moved since (a job change) leaves the task to the planner."""
+    (:func:`.campaigns.may_take_team`) and a member's (:func:`.campaigns.team_member_problem`),
+    who never grades an outlet they answer for (:func:`.campaigns.manages`). A role withdrawn,
+    moved or added since (a job change) leaves the task to the planner, or to teammates."""
     if inspection.mode is Mode.peer_check:
         team = inspection.team
         return (team is not None and may_take_team(inspection, team)
-                and team_member_problem(user, team.subbranch) is None)
+                and team_member_problem(user, team.subbranch) is None
+                and not manages(user, inspection.outlet))  # their teammates fill it
     return may_take(inspection, user)
 
 
@@ -85,6 +87,10 @@ def require_fill(user: User, inspection: Inspection,
         return
     if not assigned_to(user, inspection):
         raise PermissionDenied(refusal, code="not_assignee")
+    if inspection.team is not None and not inspection.team.is_active:
+        raise PermissionDenied(N_("检查组「%(team)s」已停用，不能再执行该检查任务，"
+                                  "请联系检查计划的制定人改派"), team=inspection.team.name,
+                               code="not_eligible")
     raise PermissionDenied(N_("您的角色或所属机构已变更，不能再执行该检查任务，"
                               "请联系检查计划的制定人改派"), code="not_eligible")
 

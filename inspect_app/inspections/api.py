@@ -20,7 +20,14 @@ from .access import (
     unfillable_task_ids,
     visible_inspections,
 )
-from .campaigns import campaign_counts, create_campaign, create_team, get_campaign, peer_pairs
+from .campaigns import (
+    campaign_counts,
+    create_campaign,
+    create_team,
+    get_campaign,
+    peer_pairs,
+    update_team,
+)
 from .models import Appeal, Campaign, Finding, Inspection, InspectionTeam
 from .operations import (
     appeal_finding,
@@ -52,6 +59,7 @@ from .schemas import (
     SubmitHeadersSchema,
     SubmitSchema,
     TeamSchema,
+    TeamUpdateSchema,
 )
 
 blp = Blueprint("inspections_api", __name__, url_prefix="/api/v1",
@@ -123,10 +131,32 @@ class Teams(MethodView):
         subbranch = db.session.get(OrgUnit, data["subbranch_id"])
         if subbranch is None:
             raise NotFound(N_("未找到该支行"))
-        members = [db.session.get(User, uid) for uid in data["member_ids"]]
-        if any(m is None for m in members):
-            raise InvalidInput(N_("成员不存在"), code="unknown_member")
-        team = create_team(name=data["name"], subbranch=subbranch, members=members, by=by)
+        team = create_team(name=data["name"], subbranch=subbranch, members=_members(data),
+                           by=by)
+        db.session.commit()
+        return team
+
+
+def _members(data: dict) -> list[User]:
+    members = [db.session.get(User, uid) for uid in data["member_ids"]]
+    if any(m is None for m in members):
+        raise InvalidInput(N_("成员不存在"), code="unknown_member")
+    return members
+
+
+@blp.route("/teams/<int:team_id>")
+class TeamResource(MethodView):
+    @blp.arguments(TeamUpdateSchema)
+    @blp.response(200, TeamSchema)
+    def patch(self, data, team_id):
+        """Rename a team, change its members (the list replaces them) or stand it down
+        (``is_active`` false) and up again."""
+        by = current_user()
+        team = db.session.get(InspectionTeam, team_id)
+        if team is None or not by.can(Permission.org_read, team.subbranch):
+            raise NotFound(N_("未找到该检查组"), code="team_not_found")
+        team = update_team(team, name=data.get("name"), is_active=data.get("is_active"),
+                           members=_members(data) if "member_ids" in data else None, by=by)
         db.session.commit()
         return team
 

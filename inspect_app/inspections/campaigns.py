@@ -406,9 +406,13 @@ def _spot_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> 
     if not inspectors:
         raise InvalidInput(N_("分行没有检查员账号，无法分派抽查任务"), code="no_branch_inspectors")
     due = (campaign.period_start, campaign.period_end)
+    by_id = {outlet.id: outlet for outlet in outlets}
     for index, outlet_id in enumerate(draw.selected_ids):
-        _new_inspection(campaign, Mode.spot_check, outlet_id, due,
-                        assignee_id=inspectors[index % len(inspectors)].id)
+        # in turn, passing over whoever answers for the outlet too (:func:`may_take`); when
+        # everyone does, the task waits for the planner to give it to someone else
+        turn = [inspectors[(index + k) % len(inspectors)] for k in range(len(inspectors))]
+        assignee = next((u for u in turn if not manages(u, by_id[outlet_id])), turn[0])
+        _new_inspection(campaign, Mode.spot_check, outlet_id, due, assignee_id=assignee.id)
     # The facts behind each weight, so an auditor can replay the draw exactly.
     facts = [[c.outlet_id, c.watch_listed, c.recent_score, c.days_since_independent_check]
              for c in candidates]
@@ -487,24 +491,38 @@ def covert(user: User) -> bool:
     return user.can(Permission.mystery_visit)
 
 
+#: The roles that answer for outlets: whoever holds one over an outlet does not grade it in an
+#: independent check (互查, 抽查) — it would be their own outlet's record.
+MANAGING_ROLES = frozenset({Role.outlet_manager, Role.subbranch_manager})
+
+
+def manages(user: User, outlet: OrgUnit) -> bool:
+    """Whether ``user`` answers for ``outlet``: its manager, or its sub-branch's."""
+    return any(grant.role in MANAGING_ROLES and outlet.is_within(grant.org_unit)
+               for grant in user.grants)
+
+
 def may_take(inspection: Inspection, user: User) -> bool:
     """Whether ``user`` may be given ``inspection`` (a mode done by one person): they hold what
     the mode needs — a self-check's at its own outlet, a spot check's at the outlet's branch
-    (抽查 is the branch's own check: an inspector of a sub-branch does not spot-check it) — and
-    only a mystery visit goes to a mystery shopper."""
+    (抽查 is the branch's own check: an inspector of a sub-branch does not spot-check it) —,
+    a spot check never goes to someone who answers for the outlet too (:func:`manages`: a role
+    added beside the inspector's), and only a mystery visit goes to a mystery shopper."""
     if (inspection.mode is Mode.mystery_visit) != covert(user):
         return False
     needed = ASSIGNEE_PERMISSIONS[inspection.mode]
     if inspection.mode is Mode.self_check:
         return user.can(needed, inspection.outlet)
     if inspection.mode is Mode.spot_check:
-        return user.can(needed, inspection.outlet.ancestor(OrgKind.branch) or inspection.outlet)
+        return (user.can(needed, inspection.outlet.ancestor(OrgKind.branch) or inspection.outlet)
+                and not manages(user, inspection.outlet))
     return user.can(needed)
 
 
 def may_take_team(inspection: Inspection, team: InspectionTeam) -> bool:
-    """Whether ``team`` may be given a peer check: never an outlet of its own sub-branch."""
-    return not inspection.outlet.is_within(team.subbranch)
+    """Whether ``team`` may be given a peer check: an active team, never of an outlet of its own
+    sub-branch. Asked again of a team filling one: a team stood down since fills none."""
+    return team.is_active and not inspection.outlet.is_within(team.subbranch)
 
 
 def peer_rule_problems(inspection: Inspection, teams: list[InspectionTeam]
@@ -537,6 +555,8 @@ def check_assignee(inspection: Inspection, assignee: User | None, team_id: int |
         team = db.session.get(InspectionTeam, team_id) if team_id else None
         if team is None:
             raise InvalidInput(N_("互查任务必须分派给检查组"), code="team_required")
+        if not team.is_active:
+            raise InvalidInput(N_("检查组「%(team)s」已停用"), team=team.name, code="team_inactive")
         if not may_take_team(inspection, team):
             raise InvalidInput(N_("互查不能检查本支行的网点"), code="own_subbranch")
         problems = peer_rule_problems(inspection, [team])[team.id]
@@ -725,4 +745,61 @@ def create_team(*, name: str, subbranch: OrgUnit, members: list[User], by: User 
     record("inspection_team.create", team, actor=by,
            after={"name": name, "subbranch": subbranch.code,
                   "members": [m.username for m in members]})
+    return team
+
+
+def _team_snapshot(team: InspectionTeam) -> dict:
+    return {"name": team.name, "is_active": team.is_active,
+            "members": [member.username for member in team.members]}
+
+
+def stand_down_teams_of(subbranch: OrgUnit, *, by: User | None) -> list[InspectionTeam]:
+    """A sub-branch being closed: its peer-check teams are stood down with it (each audited,
+    on the authority of the closing), so that planning gives them no more peer checks and
+    their open ones wait for the planner to give them to another team."""
+    teams = db.session.scalars(sa.select(InspectionTeam).where(
+        InspectionTeam.subbranch_id == subbranch.id, InspectionTeam.is_active.is_(True))
+        .order_by(InspectionTeam.id)).all()
+    for team in teams:
+        before = _team_snapshot(team)
+        team.is_active = False
+        record("inspection_team.update", team, actor=by, before=before,
+               after=_team_snapshot(team), reason="机构已停用")
+    return teams
+
+
+def update_team(team: InspectionTeam, *, name: str | None = None,
+                members: list[User] | None = None, is_active: bool | None = None,
+                by: User | None) -> InspectionTeam:
+    """Rename a peer-check team, change its members (the list given replaces them: someone who
+    leaves the sub-branch or the programme leaves the team) or stand it down (``is_active``
+    false) and up again; audited. New members are checked as :func:`create_team` checks them.
+
+    A member who leaves no longer reads or fills the team's peer checks; a team stood down
+    fills none of its open ones (:func:`may_take_team`): they wait for the planner to give
+    them to another team (:func:`~.operations.reassign`), and planning gives it none."""
+    if by is not None and not by.can(Permission.campaigns_manage, team.subbranch):
+        raise PermissionDenied(N_("您无权管理该支行的检查组"), code="not_planner")
+    before = _team_snapshot(team)
+    standing_up = is_active is True and not team.is_active
+    if standing_up and not team.subbranch.is_active:
+        raise InvalidInput(N_("%(subbranch)s已停用，其检查组不能恢复"),
+                           subbranch=team.subbranch.name, code="subbranch_closed")
+    wanted = team.members if members is None else list({m.id: m for m in members}.values())
+    for member in wanted:
+        # a newcomer is checked, and everyone when a team stood down comes back
+        if standing_up or member not in team.members:
+            problem = team_member_problem(member, team.subbranch)
+            if problem is not None:
+                refuse_team_member(member, problem)
+    if members is not None:
+        team.members = wanted
+    if name is not None:
+        team.name = name
+    if is_active is not None:
+        team.is_active = is_active
+    db.session.flush()
+    after = _team_snapshot(team)
+    if after != before:
+        record("inspection_team.update", team, actor=by, before=before, after=after)
     return team

@@ -543,3 +543,12 @@ class TeamSchema(ma.Schema):
                                           "display_name": u.display_name} for u in t.members],
                               dump_only=True)
     is_active = fields.Boolean(dump_only=True)
+
+
+class TeamUpdateSchema(ma.Schema):
+    """A change to a team: any of its name, its members (the list replaces them) and whether it
+    is active (false: stood down, its open peer checks wait to be given to another team)."""
+
+    name = Name()
+    member_ids = fields.List(Id())
+    is_active = fields.Boolean()

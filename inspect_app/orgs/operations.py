@@ -51,7 +51,8 @@ def update_unit(unit: OrgUnit, changes: dict, *, by: User | None = None) -> OrgU
 
     Closing it (``is_active`` false) closes that unit alone — not the outlets of a
     sub-branch — cancels its open tasks (机构已停用, each audited), closes its unfinished
-    rectification items (网点已停用, each audited) and takes it off the watch-list."""
+    rectification items (网点已停用, each audited), stands a sub-branch's peer-check teams
+    down and takes it off the watch-list."""
     _check_manage(by, unit)
     before = snapshot(unit, UNIT_AUDIT_FIELDS)
     if "parent" in changes and changes["parent"] is not unit.parent:
@@ -83,6 +84,10 @@ def update_unit(unit: OrgUnit, changes: dict, *, by: User | None = None) -> OrgU
         cancel_for_closed_unit(unit, by=by)
         close_for_closed_unit(unit, by=by)
         exit_closed_unit(unit, by=by)
+        if unit.kind is OrgKind.subbranch:
+            from ..inspections.campaigns import stand_down_teams_of
+
+            stand_down_teams_of(unit, by=by)
     return unit
 
 

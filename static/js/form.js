@@ -26,7 +26,7 @@ const isMystery = () => form.inspection.mode === "mystery_visit";
 const answerOf = (code) => (form.answers || {})[code] || {};
 const scored = (item) => item.response_type !== "text";
 const derivedSource = (item) => (isMystery() && item.config && item.config.derived_from) || null;
-const locked = () => Boolean(form.submission) || Boolean(form.gone) || !["assigned", "in_progress", "returned"].includes(form.inspection.status);
+const locked = () => Boolean(form.submission) || Boolean(form.gone) || !store.isEditable(form.inspection.status);
 // Before its window's first day a task takes answers (its draft) but no submission: judged on
 // the phone from the copy it holds, as the late warning is, so offline too.
 const notOpenYet = () => !locked() && Boolean(form.inspection.due_start) && form.inspection.due_start > bankToday();

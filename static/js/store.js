@@ -64,11 +64,15 @@ export async function rememberServerCopy(inspection, user, { refused = false } =
   return record;
 }
 
+// The statuses in which a task is still to be filled (answered, photographed, sent): assigned,
+// under way, or sent back for correction. Every other status is a result, or cancelled.
+export const EDITABLE_STATUSES = Object.freeze(["assigned", "in_progress", "returned"]);
+export const isEditable = (status) => EDITABLE_STATUSES.includes(status);
+
 // A task still to be filled that the server says this person may no longer fill (their role was
 // withdrawn or moved since it was given): kept to look at, not to send, as one given to another.
 // (A copy from before the server said ``can_fill`` leaves it theirs.)
-const noLongerFilled = (inspection) => inspection.can_fill === false
-  && ["assigned", "in_progress", "returned"].includes(inspection.status);
+const noLongerFilled = (inspection) => inspection.can_fill === false && isEditable(inspection.status);
 
 const stale = (inspection, held) => Boolean(held && held.inspection && typeof held.version === "number"
   && typeof inspection.version === "number" && inspection.version < held.version);

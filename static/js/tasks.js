@@ -6,10 +6,10 @@ import * as store from "./store.js";
 import { GONE, flush, isClosed } from "./sync.js";
 
 const $ = (x) => document.getElementById(x);
-const OPEN = ["assigned", "in_progress", "returned"];
+const OPEN = store.EDITABLE_STATUSES;
 const GROUPS = ["today", "overdue", "upcoming", "done", "cancelled"];
 // the lists this page reads: kept for offline use with the page (the same URLs, the same keys)
-const OPEN_LIST = "/api/v1/inspections?mine=true&status=assigned&status=in_progress&status=returned&per_page=200";
+const OPEN_LIST = `/api/v1/inspections?mine=true&${OPEN.map((status) => `status=${status}`).join("&")}&per_page=200`;
 // the 10 submitted last (not those due last: a task of a long window sent today comes first)
 const DONE_LIST = "/api/v1/inspections?mine=true&status=submitted&status=final&order=recent&per_page=10";
 const today = bankToday();  // YYYY-MM-DD where the bank is, as the form's late warning

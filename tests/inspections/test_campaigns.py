@@ -505,3 +505,27 @@ def test_a_peer_team_member_is_not_made_a_mystery_shopper_while_on_the_team(clie
     db.session.commit()
     given = client.patch(f"/api/v1/users/{member.id}", headers=api("admin"), json=shopper)
     assert given.status_code == 200, given.get_json()
+
+
+def test_spot_checks_pass_over_an_inspector_who_answers_for_the_outlet(client, api, demo):
+    """A branch inspector is also made manager of every sub-branch (a role added beside theirs).
+    Planning 抽查 gives the branch's inspectors their turns: does it pass over them for each
+    outlet they answer for, rather than have them grade it?"""
+    inspector = db.session.scalar(sa.select(User).where(User.username == "jc.fenhang1"))
+    subbranches = db.session.scalars(sa.select(OrgUnit.id).where(
+        OrgUnit.kind == OrgKind.subbranch)).all()
+    grants = [{"role": grant.role.value, "org_unit_id": grant.org_unit_id}
+              for grant in inspector.grants]
+    changed = client.patch(f"/api/v1/users/{inspector.id}", headers=api("admin"), json={
+        "grants": [*grants, *({"role": "subbranch_manager", "org_unit_id": unit}
+                              for unit in subbranches)]})
+    assert changed.status_code == 200, changed.get_json()
+    start, end = next_quarter()
+    planned = client.post("/api/v1/campaigns", headers=api("fwgl"), json={
+        "name": "抽查（回避）", "checklist_id": demo.id, "period_start": start.isoformat(),
+        "period_end": end.isoformat(), "modes": ["spot_check"], "seed": 5,
+        "settings": {"spot_check": {"size": 6}}})
+    assert planned.status_code == 201, planned.get_json()
+    assignees = set(db.session.scalars(sa.select(Inspection.assignee_id).where(
+        Inspection.campaign_id == planned.get_json()["id"])))
+    assert len(assignees) >= 1 and inspector.id not in assignees

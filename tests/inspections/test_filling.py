@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 import sqlalchemy as sa
 
+from inspect_app.auth.models import User
 from inspect_app.extensions import db
 from inspect_app.inspections.models import (
     Finding,
@@ -651,3 +652,125 @@ def test_my_tasks_leave_out_a_task_i_may_no_longer_fill(client, api, first):
     assert form(client, headers, spot.id)["can_fill"] is False
     regrant(client, api, inspector, *grants)
     assert spot.id in mine() and form(client, headers, spot.id)["can_fill"] is True
+
+
+def _change_team(client, api, team_id: int, **changes):
+    return client.patch(f"/api/v1/teams/{team_id}", headers=api("fwgl"), json=changes)
+
+
+def test_a_member_who_leaves_a_team_and_a_team_stood_down_fill_none_of_its_peer_checks(
+        client, api, first):
+    """A peer-check team loses a member (who moved job) and is later stood down. Does the one
+    who left no longer fill its peer check, does no one fill it while the team is stood down
+    (403 not_eligible, out of 我的任务, nor may the planner give it the team again), and do
+    its members fill it once the team is back — each change audited?"""
+    from inspect_app.audit.models import AuditEntry
+
+    check = first("peer_check")
+    team_id = check.team_id
+    member, teammate = check.team.members[:2]
+    stays = [m.id for m in check.team.members if m.id != member.id]
+    body = ready_body(client, api(teammate.username), check.id)
+
+    left = _change_team(client, api, team_id, member_ids=stays)
+    assert left.status_code == 200, left.get_json()
+    assert member.username not in {m["username"] for m in left.get_json()["members"]}
+    refused = client.post(f"/api/v1/inspections/{check.id}/submit", json=body,
+                          headers={**api(member.username), "Idempotency-Key": new_key()})
+    assert refused.status_code in (403, 404), refused.get_json()
+
+    down = _change_team(client, api, team_id, is_active=False)
+    assert down.status_code == 200 and down.get_json()["is_active"] is False
+    headers = api(teammate.username)
+    assert form(client, headers, check.id)["can_fill"] is False
+    stood_down = client.post(f"/api/v1/inspections/{check.id}/submit", json=body,
+                             headers={**headers, "Idempotency-Key": new_key()})
+    refused_as_no_longer_eligible(stood_down)
+    assert "已停用" in stood_down.get_json()["error"]["message"]
+    mine = client.get("/api/v1/inspections?mine=true&per_page=200", headers=headers).get_json()
+    assert check.id not in {item["id"] for item in mine["items"]}
+    again = client.post(f"/api/v1/inspections/{check.id}/reassign", headers=api("fwgl"),
+                        json={"team_id": team_id, "reason": "仍由原检查组执行"})
+    assert again.status_code == 422 and again.get_json()["error"]["code"] == "team_inactive"
+
+    up = _change_team(client, api, team_id, is_active=True)
+    assert up.status_code == 200, up.get_json()
+    accepted = client.post(f"/api/v1/inspections/{check.id}/submit", json=body,
+                           headers={**headers, "Idempotency-Key": new_key()})
+    assert accepted.status_code == 200, accepted.get_json()
+    changes = db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.action == "inspection_team.update",
+        AuditEntry.object_id == str(team_id)).order_by(AuditEntry.id)).all()
+    assert [(c.before["is_active"], c.after["is_active"]) for c in changes] == [
+        (True, True), (True, False), (False, True)]
+    assert member.username in changes[0].before["members"]
+    assert member.username not in changes[0].after["members"]
+
+
+def test_a_team_takes_no_member_it_could_not_be_set_up_with(client, api, first):
+    """Adding a mystery shopper (the outlets it inspects would learn who visits them covertly)
+    or someone who is not an inspector of the team's sub-branch is refused (422), as when the
+    team is set up, and the team stays as it was; others may not change it at all."""
+    check = first("peer_check")
+    team = check.team
+    members = [m.id for m in team.members]
+    shopper = db.session.scalar(sa.select(User).where(User.username == "smr1"))
+    outsider = db.session.scalar(sa.select(User).where(User.username == "wd.lb01"))
+    for person, code in ((shopper, "covert_member"), (outsider, "not_inspector")):
+        refused = _change_team(client, api, team.id, member_ids=[*members, person.id])
+        assert refused.status_code == 422, refused.get_json()
+        assert refused.get_json()["error"]["code"] == code
+    member = team.members[0].username
+    not_theirs = client.patch(f"/api/v1/teams/{team.id}", headers=api(member),
+                              json={"is_active": False})
+    assert not_theirs.status_code == 403, not_theirs.get_json()
+    db.session.expire_all()
+    assert sorted(m.id for m in db.session.get(type(team), team.id).members) == sorted(members)
+    assert db.session.get(type(team), team.id).is_active is True
+
+
+def test_an_inspector_given_a_role_over_the_outlet_beside_theirs_does_not_grade_it(
+        client, api, first):
+    """A spot check's inspector is also made manager of the outlet, and a peer-check team member
+    manager of the inspected sub-branch — roles added beside their inspector's, not instead.
+    May they still grade what they now answer for? Refused (403 not_eligible); the team
+    member's teammate still fills the peer check."""
+    spot = first("spot_check")
+    inspector = spot.assignee
+    grants = [(grant.role.value, grant.org_unit_id) for grant in inspector.grants]
+    regrant(client, api, inspector, *grants, ("outlet_manager", spot.outlet_id))
+    headers = api(inspector.username)
+    assert form(client, headers, spot.id)["can_fill"] is False
+    refused_as_no_longer_eligible(client.put(
+        f"/api/v1/inspections/{spot.id}/draft", headers=headers,
+        json={"answers": {}, "version": form(client, headers, spot.id)["version"]}))
+
+    peer = first("peer_check")
+    member, teammate = peer.team.members[:2]
+    grants = [(grant.role.value, grant.org_unit_id) for grant in member.grants]
+    regrant(client, api, member, *grants, ("subbranch_manager", peer.outlet.parent_id))
+    assert form(client, api(member.username), peer.id)["can_fill"] is False
+    assert form(client, api(teammate.username), peer.id)["can_fill"] is True
+
+
+def test_closing_a_sub_branch_stands_its_teams_down(client, api, first):
+    """A sub-branch closes while its peer-check team has a peer check open: is the team stood
+    down with it (audited, 机构已停用), so that its members fill none and the planner gives it
+    to another team?"""
+    from inspect_app.audit.models import AuditEntry
+    from inspect_app.inspections.models import InspectionTeam
+
+    check = first("peer_check")
+    team = check.team
+    closed = client.patch(f"/api/v1/org-units/{team.subbranch_id}", headers=api("admin"),
+                          json={"is_active": False})
+    assert closed.status_code == 200, closed.get_json()
+    db.session.expire_all()
+    assert db.session.get(InspectionTeam, team.id).is_active is False
+    entry = db.session.scalar(sa.select(AuditEntry).where(
+        AuditEntry.action == "inspection_team.update", AuditEntry.object_id == str(team.id)))
+    assert (entry.after["is_active"], entry.reason) == (False, "机构已停用")
+    member = db.session.get(InspectionTeam, team.id).members[0]
+    assert form(client, api(member.username), check.id)["can_fill"] is False
+    back = _change_team(client, api, team.id, is_active=True)
+    assert back.status_code == 422 and back.get_json()["error"]["code"] == "subbranch_closed"

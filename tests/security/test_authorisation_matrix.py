@@ -44,7 +44,7 @@ from ..conftest import next_quarter
 from ..helpers import demo_branch, jpeg
 from ..inspections.test_campaign_pages import plan_form
 from ..watchlist.test_rules_page import rules_form
-from .conftest import ROLES, SUBJECT_PAIRS
+from .conftest import ROLES, SUBJECT_PAIRS, _team
 
 #: Rules the matrix does not cover, and why.
 EXCLUDED_ENDPOINTS = {
@@ -134,6 +134,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
         "401", "404", "2xx", "404", "404", "404", "404", "404"),
     ("GET", "/api/v1/teams"): row("401", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx"),
     ("POST", "/api/v1/teams"): row("401", "403", "2xx", "403", "403", "403", "403", "403"),
+    # own/other = 路北支行's team / 路南支行's team; a planner of the branch changes either
+    ("PATCH", "/api/v1/teams/<int:team_id>"): row(
+        "401", "403/403", "2xx/2xx", "403/404", "404/404", "403/404", "403/403", "404/404"),
     # -- inspections --------------------------------------------------------------------------
     ("GET", "/api/v1/inspections"): row("401", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx"),
     ("GET", "/api/v1/inspections/<int:inspection_id>"): row(
@@ -431,6 +434,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/api/v1/teams"): Call(json=lambda ctx: {
         "name": "矩阵测试组", "subbranch_id": _unit_id("TS-LB"),
         "member_ids": [_user_id("jc.lubei2")]}),
+    ("PATCH", "/api/v1/teams/<int:team_id>"): Call(json=lambda ctx: {}),  # changes nothing
     ("PUT", "/api/v1/inspections/<int:inspection_id>/draft"): Call(
         inspection="inspection_open", json=_draft),
     ("POST", "/api/v1/inspections/<int:inspection_id>/submit"): Call(
@@ -607,6 +611,8 @@ def _subject(ctx: Context, call: Call, param: str, which: int, pair: tuple[str, 
     if param == "grant_id":  # one of the roles of the person in <user_id>
         return db.session.scalar(sa.select(RoleGrant.id).where(
             RoleGrant.user_id == _user_id((me, "wd.ln01")[which])).order_by(RoleGrant.id))
+    if param == "team_id":
+        return _team(("TS-LB", "TS-LN")[which]).id
     if param == "rendition":
         return "thumb"
     raise AssertionError(f"no subject for URL parameter <{param}>: teach _subject() about it")

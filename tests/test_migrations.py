@@ -371,3 +371,30 @@ def test_upgrade_keeps_the_shared_rules_for_every_branch_until_it_tunes_its_own(
             "SELECT version, period_days FROM watchlist_rule_sets ORDER BY version")).all() == [
             (1, 90), (2, 60)]
     upgrade()
+
+
+def test_a_downgrade_reopens_the_items_closed_with_their_outlet(app, demo):
+    """The code before 0025 cannot read an item closed as ``unit_closed`` (网点已停用): does a
+    downgrade open such items again, as that code left a closed outlet's items, and leave the
+    others as they were?"""
+    db.session.remove()
+    with db.engine.begin() as conn:
+        ids = conn.execute(sa.text(
+            "SELECT id FROM rectification_items WHERE state = 'open' ORDER BY id LIMIT 2")
+        ).scalars().all()
+        assert len(ids) == 2
+        conn.execute(sa.text(
+            "UPDATE rectification_items SET state = 'closed', closed_reason = 'unit_closed', "
+            "closed_at = :at WHERE id = :id"), {"at": datetime(2026, 11, 30), "id": ids[0]})
+        before = conn.execute(sa.text(
+            "SELECT id, state, closed_reason FROM rectification_items WHERE id <> :id "
+            "ORDER BY id"), {"id": ids[0]}).all()
+    downgrade(revision="0024_watchlist_rules_per_branch")
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text(
+            "SELECT state, closed_reason, closed_at FROM rectification_items WHERE id = :id"),
+            {"id": ids[0]}).one() == ("open", None, None)
+        assert conn.execute(sa.text(
+            "SELECT id, state, closed_reason FROM rectification_items WHERE id <> :id "
+            "ORDER BY id"), {"id": ids[0]}).all() == before
+    upgrade()

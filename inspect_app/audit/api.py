@@ -74,7 +74,7 @@ class AuditEntrySchema(ma.Schema):
         "description": "before/after 是否因含检查结果而对您隐藏"})
     reason = fields.String(allow_none=True)
     org_path = fields.String(allow_none=True, metadata={
-        "description": "所涉机构的路径（如 /1/4/27/）；null 表示全行（检查表、名单规则、命令行等）；"
+        "description": "所涉机构的路径（如 /1/4/27/）；null 表示全行（检查表、命令行等）；"
                        "空字符串表示涉及多个分行的机构（在多个分行都有角色的人员），见 org_paths"})
     org_paths = fields.List(fields.String(), metadata={
         "description": "所涉全部机构的路径：通常一个；涉及多个分行时每个分行一个；全行为空列表"})

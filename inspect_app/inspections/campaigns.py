@@ -407,16 +407,22 @@ def _spot_checks(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> 
         raise InvalidInput(N_("分行没有检查员账号，无法分派抽查任务"), code="no_branch_inspectors")
     due = (campaign.period_start, campaign.period_end)
     by_id = {outlet.id: outlet for outlet in outlets}
+    unassigned: list[Message] = []
     for index, outlet_id in enumerate(draw.selected_ids):
-        # in turn, passing over whoever answers for the outlet too (:func:`may_take`); when
-        # everyone does, the task waits for the planner to give it to someone else
+        # in turn, passing over whoever answers for the outlet too (:func:`may_take`); an
+        # outlet every inspector answers for gets no spot check, and the plan says so
         turn = [inspectors[(index + k) % len(inspectors)] for k in range(len(inspectors))]
-        assignee = next((u for u in turn if not manages(u, by_id[outlet_id])), turn[0])
+        assignee = next((u for u in turn if not manages(u, by_id[outlet_id])), None)
+        if assignee is None:
+            unassigned.append(Message("%(outlet)s：分行的检查员都负责该网点，未安排抽查",
+                                      outlet=by_id[outlet_id].name))
+            continue
         _new_inspection(campaign, Mode.spot_check, outlet_id, due, assignee_id=assignee.id)
     # The facts behind each weight, so an auditor can replay the draw exactly.
     facts = [[c.outlet_id, c.watch_listed, c.recent_score, c.days_since_independent_check]
              for c in candidates]
-    return {"count": len(draw.selected_ids), "draw": draw.to_dict(), "candidates": facts}
+    return {"count": len(draw.selected_ids) - len(unassigned), "draw": draw.to_dict(),
+            "candidates": facts, **noted(unassigned)}
 
 
 def _mystery_visits(campaign: Campaign, outlets: list[OrgUnit], settings: dict) -> dict:

@@ -534,11 +534,16 @@ class AppealQuerySchema(ma.Schema):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
+#: A team of nobody would be given peer checks nobody can fill.
+TEAM_NEEDS_MEMBERS = N_("检查组至少要有一名成员")
+
+
 class TeamSchema(ma.Schema):
     id = fields.Integer(dump_only=True)
     name = Name(required=True)
     subbranch_id = Id(required=True)
-    member_ids = fields.List(Id(), required=True, load_only=True)
+    member_ids = fields.List(Id(), required=True, load_only=True,
+                             validate=validate.Length(min=1, error=TEAM_NEEDS_MEMBERS))
     members = fields.Function(lambda t: [{"id": u.id, "username": u.username,
                                           "display_name": u.display_name} for u in t.members],
                               dump_only=True)
@@ -550,5 +555,5 @@ class TeamUpdateSchema(ma.Schema):
     is active (false: stood down, its open peer checks wait to be given to another team)."""
 
     name = Name()
-    member_ids = fields.List(Id())
+    member_ids = fields.List(Id(), validate=validate.Length(min=1, error=TEAM_NEEDS_MEMBERS))
     is_active = fields.Boolean()

@@ -11,9 +11,13 @@ from ..inspections import signals
 
 @signals.inspection_submitted.connect
 def _on_submitted(inspection, by=None, **_):
-    from .operations import create_rectification_items
+    from .operations import close_for_closed_unit, create_rectification_items
 
     create_rectification_items(inspection, by=by)
+    if not inspection.outlet.is_active:
+        # a correction of a visit made before its outlet closed (the one result a closed
+        # outlet still takes): its findings count, but nothing is left open to fix
+        close_for_closed_unit(inspection.outlet, by=by)
 
 
 @signals.findings_replaced.connect

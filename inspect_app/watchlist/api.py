@@ -157,11 +157,14 @@ class Rules(MethodView):
     @blp.response(200, RulesSchema)
     def put(self, data):
         """Tune a branch's rules: stored as its new version and audited. ``branch_id`` may be
-        left out by a manager of one branch; other branches' rules stay as they are."""
+        left out by a manager of one branch; other branches' rules stay as they are. Send
+        ``base_version`` (the version read) to be refused (409 ``rules_changed``) rather than
+        overwrite a change saved meanwhile."""
         by = current_user()
         branch = rules_branch(by, data.get("branch_id"), tuning=True)
         row = update_rules({"rules": data["rules"], "exit": data["exit"]}, branch=branch,
-                           period_days=data["period_days"], note=data.get("note"), by=by)
+                           period_days=data["period_days"], note=data.get("note"), by=by,
+                           base_version=data.get("base_version"))
         db.session.commit()
         return _rules_view(row, branch)
 

@@ -364,39 +364,72 @@ def trend(unit: OrgUnit, by: User, *, end: date, months: int = 12) -> list[dict[
     """Monthly combined, independent and self-check means of an outlet or sub-branch."""
     if not by.can(Permission.reports_read, unit):
         raise PermissionDenied(N_("您无权查看该机构的趋势"), code="not_reader")
+    return trends(pooled_outlets([unit]), end=end, months=months)[unit.id]
+
+
+def pooled_outlets(units: list[OrgUnit]) -> dict[int, list[int]]:
+    """The outlets whose results make each unit's figures, by unit id: an outlet its own; a
+    sub-branch (or branch) its open outlets of today (:meth:`OrgUnit.active_outlets`), as its
+    rankings do (period_scores): a closed outlet leaves both alike, so the trend and the
+    ranking of a month never disagree. One query for all of them."""
+    pooled = {unit.id: [unit.id] for unit in units if unit.kind is OrgKind.outlet}
+    above = {unit.path: unit.id for unit in units if unit.kind is not OrgKind.outlet}
+    pooled.update({unit_id: [] for unit_id in above.values()})
+    if above:
+        rows = db.session.execute(
+            sa.select(OrgUnit.id, OrgUnit.path).where(
+                OrgUnit.kind == OrgKind.outlet, OrgUnit.is_active.is_(True),
+                sa.or_(*[OrgUnit.path.startswith(path) for path in above]))
+            .order_by(OrgUnit.id))
+        for outlet_id, path in rows:
+            parts = path.strip("/").split("/")
+            for depth in range(1, len(parts)):  # each unit above it: /b/, /b/s/
+                unit_id = above.get("/" + "/".join(parts[:depth]) + "/")
+                if unit_id is not None:
+                    pooled[unit_id].append(outlet_id)
+    return pooled
+
+
+def trends(outlets_of: dict[int, list[int]], *, end: date, months: int = 12
+           ) -> dict[int, list[dict[str, Any]]]:
+    """:func:`trend` of several units at once (no access check: the caller's units), each from
+    the results of its outlets in ``outlets_of`` — two queries for them all."""
     first = date(end.year, end.month, 1)
     for _ in range(months - 1):
         first = date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
     start = bank_midnight(first)
     stop = bank_midnight(period_scores.period_end("month", date(end.year, end.month, 1)))
-    # A sub-branch's months pool its outlets of today, as its rankings do (period_scores): a
-    # closed (deactivated) outlet leaves both alike, so the trend and the ranking of a month
-    # never disagree. An outlet's own trend stays whole.
-    outlets = ([unit.id] if unit.kind is OrgKind.outlet else
-               list(db.session.scalars(unit.active_outlets().with_only_columns(OrgUnit.id))))
+    wanted = sorted({outlet for outlets in outlets_of.values() for outlet in outlets})
     # Each submission in the bank's month (a submission at 01:00 Beijing time on the 1st is
     # that month's, whatever the UTC date says): summed here, not by the database's calendar.
     rows = db.session.execute(
-        sa.select(Inspection.submitted_at, Inspection.mode, sa.cast(Inspection.total, sa.Float))
-        .where(Inspection.outlet_id.in_(outlets), Inspection.status.in_(RESULT_VISIBLE),
+        sa.select(Inspection.outlet_id, Inspection.submitted_at, Inspection.mode,
+                  sa.cast(Inspection.total, sa.Float))
+        .where(Inspection.outlet_id.in_(wanted), Inspection.status.in_(RESULT_VISIBLE),
                Inspection.total.is_not(None), Inspection.submitted_at >= start,
-               Inspection.submitted_at < stop, Inspection.scores_the_outlet()))
-    by_month: dict[tuple[int, int], dict[str, list]] = defaultdict(dict)  # [sum, count]
-    for submitted_at, mode, total in rows:
-        day = local_date(submitted_at)
-        cell = by_month[(day.year, day.month)].setdefault(mode.value, [0.0, 0])
-        cell[0] += total
-        cell[1] += 1
-    result, cursor = [], first
+               Inspection.submitted_at < stop, Inspection.scores_the_outlet())) if wanted else []
+    by_outlet: dict[int, list[tuple[date, Mode, float]]] = defaultdict(list)
+    for outlet_id, submitted_at, mode, total in rows:
+        by_outlet[outlet_id].append((local_date(submitted_at), mode, total))
     timeline = period_scores.rules_timeline(db.session.connection())
-    for _ in range(months):
-        combined, _, count, self_mean, independent, _ = period_scores.figures(
-            by_month.get((cursor.year, cursor.month), {}),
-            period_scores.rules_for("month", cursor, timeline))
-        result.append({"month": f"{cursor.year}-{cursor.month:02d}", "combined": combined,
-                       "independent_mean": independent, "self_mean": self_mean,
-                       "count": count})
-        cursor = period_scores.period_end("month", cursor)
+    result: dict[int, list[dict[str, Any]]] = {}
+    for unit_id, outlets in outlets_of.items():
+        by_month: dict[tuple[int, int], dict[str, list]] = defaultdict(dict)  # [sum, count]
+        for outlet in outlets:
+            for day, mode, total in by_outlet.get(outlet, ()):
+                cell = by_month[(day.year, day.month)].setdefault(mode.value, [0.0, 0])
+                cell[0] += total
+                cell[1] += 1
+        points, cursor = [], first
+        for _ in range(months):
+            combined, _, count, self_mean, independent, _ = period_scores.figures(
+                by_month.get((cursor.year, cursor.month), {}),
+                period_scores.rules_for("month", cursor, timeline))
+            points.append({"month": f"{cursor.year}-{cursor.month:02d}", "combined": combined,
+                           "independent_mean": independent, "self_mean": self_mean,
+                           "count": count})
+            cursor = period_scores.period_end("month", cursor)
+        result[unit_id] = points
     return result
 
 

@@ -145,13 +145,20 @@ def inflation_gap(branch: OrgUnit | int) -> float:
 
 
 def update_rules(rules: dict[str, Any], *, branch: OrgUnit, period_days: int, note: str | None,
-                 by: User | None) -> WatchlistRuleSet:
+                 by: User | None, base_version: int | None = None) -> WatchlistRuleSet:
     """Tune ``branch``'s rules: validated, stored as its next version, audited. Never edits a
-    version, nor another branch's rules."""
+    version, nor another branch's rules. ``base_version``, the version the change was made
+    from, refuses it (409) when someone else has saved another since: theirs would be lost."""
     require_manager(by)
     if by is not None and not by.can(Permission.watchlist_manage, branch):
+        if by.can(Permission.reports_read, branch):
+            raise PermissionDenied(N_("只有本分行的服务管理人员可以调整名单规则"),
+                                   code="not_watchlist_manager")
         raise NotFound(N_("未找到该分行"), code="branch_not_found")
     current = active_rule_set(branch)
+    if base_version is not None and base_version != current.version:
+        raise Conflict(N_("规则刚被他人调整为第 %(version)s 版，请刷新后再调整"),
+                       code="rules_changed", version=current.version)
     data = {**rules, "version": current.version + 1}
     problems = engine.validate_rule_set(data)
     if problems:
@@ -405,30 +412,42 @@ def evaluate(as_of: date | None = None, *, by: User | None = None,
     states, active = _current_states()
     report = EvaluationReport(as_of)
     gathered: dict[int, list[engine.UnitFacts]] = {}  # by period: branches mostly share one
+    done: list[tuple[OrgUnit, int, dict[str, int]]] = []
     for branch_id, row in sorted(rule_sets.items(), key=lambda item: branches[item[0]].code):
         if row.period_days not in gathered:
             gathered[row.period_days] = gather_facts(as_of, row)
         facts = [f for f in gathered[row.period_days] if branch_of.get(f.unit_id) == branch_id]
-        report.branches.append((branches[branch_id].code, branches[branch_id].name, row.version))
-        _store_decisions(facts, row, states, active, as_of, report)
+        branch = branches[branch_id]
+        report.branches.append((branch.code, branch.name, row.version))
+        done.append((branch, row.version,
+                     _store_decisions(facts, row, states, active, as_of, report)))
     db.session.flush()
-    changed = {k: v for k, v in report.actions.items() if k in ("enter", "exit", "update")}
-    record("watchlist.evaluate", object_type="watchlist", object_id=as_of.isoformat(),
-           actor=by, after={"rule_set_version": report.rule_set_version,
-                            "rule_set_versions": report.rule_set_versions, **changed})
+    # one entry per branch, filed under it: a branch's auditors read their own list's
+    # evaluation, not another branch's counts
+    for branch, version, actions in done:
+        changed = {k: v for k, v in actions.items() if k in ("enter", "exit", "update")}
+        record("watchlist.evaluate", branch, object_type="watchlist",
+               object_id=as_of.isoformat(), actor=by,
+               after={"rule_set_version": version, **changed})
+    if not done:  # nothing to evaluate (no open unit yet): the run is still on record
+        record("watchlist.evaluate", object_type="watchlist", object_id=as_of.isoformat(),
+               actor=by, after={})
     log.info(report.summary())
     return report
 
 
 def _store_decisions(facts: list[engine.UnitFacts], rule_set_row: WatchlistRuleSet,
                      states: dict[int, engine.EntryState], active: dict[int, WatchlistEntry],
-                     as_of: date, report: EvaluationReport) -> None:
-    """Judge ``facts`` (one branch's units) by ``rule_set_row`` and store the decisions."""
+                     as_of: date, report: EvaluationReport) -> dict[str, int]:
+    """Judge ``facts`` (one branch's units) by ``rule_set_row`` and store the decisions; the
+    number of each action, also added to ``report``'s."""
     rule_set = engine.RuleSet.from_dict(rule_set_row.rules)
     facts_of = {f.unit_id: f for f in facts}
     version = rule_set_row.version
+    actions: dict[str, int] = defaultdict(int)
     for decision in engine.evaluate_all(facts, rule_set, states):
         report.actions[decision.action] = report.actions.get(decision.action, 0) + 1
+        actions[decision.action] += 1
         hits = [hit.to_dict() for hit in decision.hits]
         entry = active.get(decision.unit_id)
         if decision.action == "enter":
@@ -461,6 +480,7 @@ def _store_decisions(facts: list[engine.UnitFacts], rule_set_row: WatchlistRuleS
         if entry is not None and decision.on_list_after:
             entry.exit_progress = engine.exit_progress(
                 facts_of[decision.unit_id], rule_set.exit, entry.entered_on, decision.hits)
+    return dict(actions)
 
 
 def listable_unit(text: str, by: User) -> OrgUnit:
@@ -666,41 +686,44 @@ def get_entry(entry_id: int, by: User) -> WatchlistEntry:
 
 def annotate(entries: list[WatchlistEntry], as_of: date | None = None) -> list[WatchlistEntry]:
     """Add what the list shows beside each entry: days on the list, open/overdue items, the
-    last independent score and a trend arrow (a few queries for the whole page).
+    last independent score and a trend arrow — a few queries for the whole page, however
+    many entries it holds.
 
     A sub-branch's figures are those of its open outlets, as its evaluation's facts
     (:func:`gather_facts`) and its trend are: the overdue items of a closed outlet count on
     its row no more than in its exit progress."""
-    from .dashboards import trend, trend_arrow
+    from .dashboards import pooled_outlets, trend_arrow, trends
 
     as_of = as_of or local_today()
     items = _rectification_by_outlet(as_of)
+    outlets_of = pooled_outlets(list({entry.unit_id: entry.unit for entry in entries}.values()))
+    latest = _latest_independent({o for outlets in outlets_of.values() for o in outlets})
+    arrows = {unit_id: trend_arrow(points)
+              for unit_id, points in trends(outlets_of, end=as_of, months=3).items()}
     for entry in entries:
-        unit = entry.unit
-        outlets = ([unit.id] if unit.kind is OrgKind.outlet else list(db.session.scalars(
-            unit.active_outlets().with_only_columns(OrgUnit.id))))
+        outlets = outlets_of[entry.unit_id]
         entry.days_on_list = ((entry.exited_on or as_of) - entry.entered_on).days
         entry.open_items = sum(items.get(o, (0, 0, None))[0] for o in outlets)
         entry.overdue_items = sum(items.get(o, (0, 0, None))[1] for o in outlets)
-        last = db.session.scalar(
-            sa.select(Inspection.total).where(
-                Inspection.outlet_id.in_(outlets), Inspection.mode != Mode.self_check,
-                Inspection.status.in_([InspectionStatus.submitted, InspectionStatus.final]),
-                Inspection.total.is_not(None), Inspection.scores_the_outlet())
-            .order_by(Inspection.submitted_at.desc()).limit(1))
-        entry.last_independent_score = float(last) if last is not None else None
-        entry.trend = trend_arrow(trend(unit, _SYSTEM, end=as_of, months=3))
+        last = max((latest[o] for o in outlets if o in latest), default=None)
+        entry.last_independent_score = float(last[1]) if last is not None else None
+        entry.trend = arrows[entry.unit_id]
     return entries
 
 
-class _System:
-    """A reader that may see every unit (for figures the caller already scoped)."""
-
-    id = 0
-
-    @staticmethod
-    def can(permission, unit=None) -> bool:
-        return True
-
-
-_SYSTEM = _System()
+def _latest_independent(outlet_ids: set[int]) -> dict[int, tuple[datetime, Any]]:
+    """Each outlet's last independent result that scores it: (submitted at, total)."""
+    if not outlet_ids:
+        return {}
+    newest = sa.func.row_number().over(
+        partition_by=Inspection.outlet_id,
+        order_by=(Inspection.submitted_at.desc(), Inspection.id.desc())).label("newest")
+    ranked = (sa.select(Inspection.outlet_id, Inspection.submitted_at, Inspection.total, newest)
+              .where(Inspection.outlet_id.in_(sorted(outlet_ids)),
+                     Inspection.mode != Mode.self_check,
+                     Inspection.status.in_([InspectionStatus.submitted, InspectionStatus.final]),
+                     Inspection.total.is_not(None), Inspection.scores_the_outlet())
+              .subquery())
+    return {outlet_id: (submitted_at, total) for outlet_id, submitted_at, total in
+            db.session.execute(sa.select(ranked.c.outlet_id, ranked.c.submitted_at,
+                                         ranked.c.total).where(ranked.c.newest == 1))}

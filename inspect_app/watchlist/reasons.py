@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask import has_request_context, request
 from flask_babel import gettext, ngettext, pgettext
 
 from ..i18n import current_language
@@ -102,10 +103,20 @@ def exit_condition(entry: WatchlistEntry) -> str:
             return describe_exit(progress_policy(entry.exit_progress), gettext)
         except (KeyError, TypeError, ValueError):
             pass
-    from .operations import active_rule_set, branch_id_of
+    from .operations import branch_id_of
 
-    rules = active_rule_set(branch_id_of(entry.unit.path)).rules
-    return describe_exit(RuleSet.from_dict(rules).exit, gettext)
+    return describe_exit(_exit_policy(branch_id_of(entry.unit.path)), gettext)
+
+
+def _exit_policy(branch_id: int):
+    """The exit policy in force in a branch, read once per request (a list of entries asks
+    it of every one not evaluated since it was listed)."""
+    from .operations import active_rule_set
+
+    known = request.__dict__.setdefault("_exit_policies", {}) if has_request_context() else {}
+    if branch_id not in known:
+        known[branch_id] = RuleSet.from_dict(active_rule_set(branch_id).rules).exit
+    return known[branch_id]
 
 
 def exit_steps(entry: WatchlistEntry) -> list[str]:

@@ -159,6 +159,8 @@ class RulesSchema(ma.Schema):
     branch = fields.Nested(BranchSchema, dump_only=True,
                            metadata={"description": "规则所属分行（各分行的规则各自调整）"})
     version = fields.Integer(dump_only=True, metadata={"description": "该分行规则的版本号"})
+    base_version = fields.Integer(load_only=True, metadata={
+        "description": "调整所依据的版本号（读取时的 version）；他人已另存新版本时返回 409"})
     rules = fields.List(fields.Dict(), required=True)
     exit = fields.Dict(required=True)
     period_days = fields.Integer(required=True, validate=validate.Range(min=7, max=366))

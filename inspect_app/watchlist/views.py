@@ -273,7 +273,8 @@ def rules():
         outcome = carry_out(
             lambda: _read_as_manager(lambda: rules_page.read_form(request.form, row)),
             lambda read: update_rules(read[0], branch=branch, period_days=read[1],
-                                      note=read[2], by=g.user),
+                                      note=read[2], by=g.user,
+                                      base_version=request.form.get("base_version", type=int)),
             rules_page.field_label, invalid=N_("部分内容未填写或不是数字，规则未保存"))
         if not isinstance(outcome, Refused):
             return redirect(url_for("manage.rules", saved=outcome.version,
@@ -290,7 +291,12 @@ def rules():
                            shared=row.branch_id is None,
                            history=history, error=refused.error, problems=refused.problems,
                            saved=request.args.get("saved", type=int), local_date=local_date,
-                           default_note=DEFAULT_NOTE, can_manage=can_manage), refused.status
+                           default_note=DEFAULT_NOTE, can_manage=can_manage,
+                           # a form shown again keeps the version it was filled from; told
+                           # that another was saved meanwhile (shown above it), saving again
+                           # is a choice made knowing it
+                           base_version=row.version if refused.status == 409 or not submitted
+                           else submitted.get("base_version") or row.version), refused.status
 
 
 #: Rows of the full ranking on one page of the rankings page.

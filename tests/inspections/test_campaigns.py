@@ -529,3 +529,22 @@ def test_spot_checks_pass_over_an_inspector_who_answers_for_the_outlet(client, a
     assignees = set(db.session.scalars(sa.select(Inspection.assignee_id).where(
         Inspection.campaign_id == planned.get_json()["id"])))
     assert len(assignees) >= 1 and inspector.id not in assignees
+
+    # every branch inspector answers for every sub-branch: no spot check goes to any of them,
+    # and the refusal names each outlet left without one
+    for other in db.session.scalars(sa.select(User).join(RoleGrant).where(
+            RoleGrant.role == Role.inspector, RoleGrant.org_unit_id == inspector.grants[0]
+            .org_unit_id, User.id != inspector.id)):
+        grants = [{"role": grant.role.value, "org_unit_id": grant.org_unit_id}
+                  for grant in other.grants]
+        assert client.patch(f"/api/v1/users/{other.id}", headers=api("admin"), json={
+            "grants": [*grants, *({"role": "subbranch_manager", "org_unit_id": unit}
+                                  for unit in subbranches)]}).status_code == 200
+    again = client.post("/api/v1/campaigns", headers=api("fwgl"), json={
+        "name": "抽查（全部回避）", "checklist_id": demo.id, "period_start": start.isoformat(),
+        "period_end": end.isoformat(), "modes": ["spot_check"], "seed": 6,
+        "settings": {"spot_check": {"size": 3}}})
+    assert again.status_code == 422, again.get_json()
+    assert again.get_json()["error"]["code"] == "no_assignments"
+    details = again.get_json()["error"]["details"]
+    assert len(details) == 3 and all("分行的检查员都负责该网点，未安排抽查" in d for d in details)

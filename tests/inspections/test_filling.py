@@ -720,6 +720,9 @@ def test_a_team_takes_no_member_it_could_not_be_set_up_with(client, api, first):
         refused = _change_team(client, api, team.id, member_ids=[*members, person.id])
         assert refused.status_code == 422, refused.get_json()
         assert refused.get_json()["error"]["code"] == code
+    nobody = _change_team(client, api, team.id, member_ids=[])
+    assert nobody.status_code == 422, nobody.get_json()
+    assert "检查组至少要有一名成员" in str(nobody.get_json()["error"])
     member = team.members[0].username
     not_theirs = client.patch(f"/api/v1/teams/{team.id}", headers=api(member),
                               json={"is_active": False})

@@ -159,6 +159,36 @@ def test_a_closed_outlets_unfinished_items_close_with_it(client, api, failed_ins
         Finding.inspection_id == inspection.id)) == findings
 
 
+def test_a_correction_taken_after_the_outlet_closed_leaves_nothing_open(
+        client, api, failed_inspection):
+    """A result sent back for correction, then its outlet closes, then the correction comes in
+    failing more items (the one result a closed outlet still takes). Do its findings count
+    while every item — the old one and the new ones — is closed as 网点已停用, none left open
+    for an outlet that fixes nothing more?"""
+    from inspect_app.inspections.models import Finding
+
+    from ..helpers import filler_of
+    from .conftest import failable_codes
+
+    inspection, codes = failed_inspection(count=1)
+    filler = api(filler_of(inspection))
+    more = failable_codes(client, filler, inspection, 3)
+    returned = client.post(f"/api/v1/inspections/{inspection.id}/return",
+                           json={"reason": "请补充说明"}, headers=api("fwgl"))
+    assert returned.status_code == 200, returned.get_json()
+    closed = client.patch(f"/api/v1/org-units/{inspection.outlet_id}",
+                          json={"is_active": False}, headers=api("admin"))
+    assert closed.status_code == 200, closed.get_json()
+    again = submit_filled(client, filler, inspection.id, fail=tuple(more))
+    assert again.status_code == 200, again.get_json()
+    db.session.expire_all()
+    items = items_of(inspection)
+    assert len(items) == 3
+    assert {(i.state.value, i.closed_reason.value) for i in items} == {("closed", "unit_closed")}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Finding).where(
+        Finding.inspection_id == inspection.id)) == 3
+
+
 def test_a_closed_outlet_is_given_no_follow_up(client, api, failed_inspection):
     """A follow-up is planned, then the outlet is closed (is_active false): is the follow-up
     cancelled as its other open tasks are, and is a new one of the same items refused?"""

@@ -76,7 +76,7 @@ def test_the_nightly_evaluation_judges_each_branch_by_its_own_rules(client, api,
     """石家庄 turns every rule off; the nightly evaluation still lists 唐山's units by 唐山's
     rules (each keeps its reasons and 唐山's version), and says which version each branch used.
     Before, 石家庄's change was the bank's: 唐山's units met no rule any more."""
-    second_branch("sjz.fw")
+    sjz = second_branch("sjz.fw")
     listed = {entry.unit_id: entry.reasons for entry in db.session.scalars(
         sa.select(WatchlistEntry).where(WatchlistEntry.status == EntryStatus.active))
         if entry.reasons}
@@ -90,6 +90,11 @@ def test_the_nightly_evaluation_judges_each_branch_by_its_own_rules(client, api,
     assert result.exit_code == 0, result.output
     assert f"唐山分行规则第 {ts_version} 版" in result.output
     assert f"石家庄分行规则第 {theirs['version'] + 1} 版" in result.output
+    # each branch's auditors read their own list's evaluation, not the other's counts
+    evaluated = db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.action == "watchlist.evaluate").order_by(AuditEntry.id.desc()).limit(2)).all()
+    assert {(e.org_path, e.after["rule_set_version"]) for e in evaluated} == {
+        (demo_branch().path, ts_version), (sjz.path, theirs["version"] + 1)}
     db.session.expire_all()
     for unit_id, reasons in listed.items():
         entry = db.session.scalar(sa.select(WatchlistEntry).where(
@@ -156,3 +161,37 @@ def test_readers_see_their_own_branchs_rules(client, login, demo, reader):
     assert "名单规则 · 唐山分行" in page
     assert "这里的规则只用于本分行的网点和支行" in page
     assert 'id="rules-branch"' not in page  # one branch: nothing to pick
+
+
+def test_a_change_saved_meanwhile_is_not_overwritten_unawares(client, api, login, demo):
+    """Two managers open the rules; the first saves. The second's save, made from the version
+    they read, is refused (409, naming the version now in force) by the API and the page
+    alike — and on the page, where the version in force is shown above their form, saving
+    again is theirs to choose."""
+    read = client.get("/api/v1/watchlist/rules", headers=api("fwgl")).get_json()
+    first = client.put("/api/v1/watchlist/rules", headers=api("fwgl"),
+                       json=_body(read, base_version=read["version"], period_days=60))
+    assert first.status_code == 200, first.get_json()
+    count = _versions()
+    late = client.put("/api/v1/watchlist/rules", headers=api("fwgl"),
+                      json=_body(read, base_version=read["version"]))
+    assert late.status_code == 409, late.get_json()
+    assert late.get_json()["error"]["code"] == "rules_changed"
+    assert f"第 {read['version'] + 1} 版" in late.get_json()["error"]["message"]
+    assert _versions() == count
+
+    login("fwgl", DEMO_PASSWORD)
+    page = client.get("/manage/rules").get_data(as_text=True)
+    assert f'name="base_version" value="{read["version"] + 1}"' in page
+    with client.session_transaction() as sess:
+        token = sess["csrf"]
+    stale = {**rules_form(), "base_version": str(read["version"]), "csrf_token": token}
+    refused = client.post("/manage/rules", data=stale)
+    assert refused.status_code == 409
+    text = refused.get_data(as_text=True)
+    assert f"规则刚被他人调整为第 {read['version'] + 1} 版" in text
+    assert f'name="base_version" value="{read["version"] + 1}"' in text
+    assert _versions() == count
+    again = client.post("/manage/rules", data={**stale, "base_version": str(read["version"] + 1)})
+    assert again.status_code == 302
+    assert _versions() == count + 1

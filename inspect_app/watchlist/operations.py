@@ -274,12 +274,20 @@ def _rectification_by_outlet(as_of: date) -> dict[int, tuple[int, int, date | No
             for outlet_id, open_count, overdue_count, newest in rows}
 
 
-def gather_facts(as_of: date, rule_set: WatchlistRuleSet) -> list[engine.UnitFacts]:
-    """Facts for every active outlet and sub-branch as of ``as_of``."""
+def gather_facts(as_of: date, rule_set: WatchlistRuleSet, *,
+                 checks: dict[int, _UnitChecks] | None = None,
+                 items: dict[int, tuple[int, int, date | None]] | None = None
+                 ) -> list[engine.UnitFacts]:
+    """Facts for every active outlet and sub-branch as of ``as_of``, over ``rule_set``'s
+    period. ``checks`` and ``items`` (the bank's checks since :data:`EXIT_LOOKBACK`, its
+    unfinished items), when given, are not read again: branches with periods of their own
+    share them."""
     period_start = as_of - timedelta(days=rule_set.period_days - 1)
-    checks = _checks_by_outlet(min(period_start, as_of - EXIT_LOOKBACK), as_of)
+    if checks is None:
+        checks = _checks_by_outlet(min(period_start, as_of - EXIT_LOOKBACK), as_of)
     queue = _queue_by_outlet(period_start, as_of)
-    items = _rectification_by_outlet(as_of)
+    if items is None:
+        items = _rectification_by_outlet(as_of)
     units = db.session.execute(
         sa.select(OrgUnit.id, OrgUnit.kind, OrgUnit.name, OrgUnit.parent_id)
         .where(OrgUnit.is_active.is_(True),
@@ -412,10 +420,16 @@ def evaluate(as_of: date | None = None, *, by: User | None = None,
     states, active = _current_states()
     report = EvaluationReport(as_of)
     gathered: dict[int, list[engine.UnitFacts]] = {}  # by period: branches mostly share one
+    shared = {}
+    if len({row.period_days for row in rule_sets.values()}) > 1:  # read the bank's once
+        longest = max(row.period_days for row in rule_sets.values())
+        since = min(as_of - timedelta(days=longest - 1), as_of - EXIT_LOOKBACK)
+        shared = {"checks": _checks_by_outlet(since, as_of),
+                  "items": _rectification_by_outlet(as_of)}
     done: list[tuple[OrgUnit, int, dict[str, int]]] = []
     for branch_id, row in sorted(rule_sets.items(), key=lambda item: branches[item[0]].code):
         if row.period_days not in gathered:
-            gathered[row.period_days] = gather_facts(as_of, row)
+            gathered[row.period_days] = gather_facts(as_of, row, **shared)
         facts = [f for f in gathered[row.period_days] if branch_of.get(f.unit_id) == branch_id]
         branch = branches[branch_id]
         report.branches.append((branch.code, branch.name, row.version))

@@ -195,3 +195,25 @@ def test_a_change_saved_meanwhile_is_not_overwritten_unawares(client, api, login
     again = client.post("/manage/rules", data={**stale, "base_version": str(read["version"] + 1)})
     assert again.status_code == 302
     assert _versions() == count + 1
+
+
+def test_branches_with_periods_of_their_own_share_one_read_of_the_banks_checks(
+        client, api, demo):
+    """石家庄 counts 60 days, 唐山 90: the nightly evaluation judges each by its own period,
+    but reads the bank's checks and findings once, not once per period."""
+    from ..helpers import counted_statements
+
+    second_branch("sjz.fw")
+    theirs = client.get("/api/v1/watchlist/rules", headers=api("sjz.fw")).get_json()
+    assert client.put("/api/v1/watchlist/rules", headers=api("sjz.fw"),
+                      json=_body(theirs, period_days=60)).status_code == 200
+    listed = {entry.unit_id for entry in db.session.scalars(sa.select(WatchlistEntry).where(
+        WatchlistEntry.status == EntryStatus.active))}
+    with counted_statements(db.engine) as run:
+        report = operations.evaluate()
+        db.session.commit()
+    assert {code: version for code, _name, version in report.branches} == {
+        "TS": operations.active_rule_set(demo_branch()).version, "SJZ": theirs["version"] + 1}
+    assert len([s for s in run if "FROM findings" in s]) == 1
+    assert listed <= {entry.unit_id for entry in db.session.scalars(sa.select(
+        WatchlistEntry).where(WatchlistEntry.status == EntryStatus.active))}

@@ -78,6 +78,7 @@ class ChartText:
     pair_gap: str = N_("，相差 {gap}")
     pair_flagged: str = N_("偏高")
     pair_legend: str = N_("▲ {a}高出{b}超过 {gap} 分")
+    pair_legend_own: str = N_("▲ {a}高出{b}超过所在分行规定的分差")
 
     @classmethod
     def translated(cls, translate: Callable[[str], str]) -> ChartText:
@@ -127,6 +128,8 @@ class PairRow:
     label: str
     a: float | None
     b: float | None
+    #: the gap over which this row is flagged, when it has its own (its branch's rules')
+    gap_threshold: float | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -569,7 +572,8 @@ def paired_bar_chart(rows: Sequence[PairRow], *, title: str, a_label: str = "自
     """Two bars per label (the inflation view: self-check ``a`` vs independent ``b``).
 
     With ``gap_threshold``, rows where ``a`` exceeds ``b`` by more than it get a "▲" and are
-    named in the ``<desc>``.
+    named in the ``<desc>``; a row with a threshold of its own is flagged by that one (rows of
+    several branches, each with its rules), and the legend then says so without a figure.
     """
     if not rows:
         return _empty("paired", title, width, 120, chart_id, words)
@@ -578,9 +582,13 @@ def paired_bar_chart(rows: Sequence[PairRow], *, title: str, a_label: str = "自
                                      width, value_format, gap_threshold)
     colour_a, colour_b = PALETTE[1], PALETTE[0]
     legend_items = [(colour_a, a_label), (colour_b, b_label)]
-    if gap_threshold is not None:
-        legend_items.append((HIGHLIGHT, words.pair_legend.format(a=a_label, b=b_label,
-                                                                 gap=_n(gap_threshold))))
+    thresholds = {gap_threshold if row.gap_threshold is None else row.gap_threshold
+                  for row in rows} - {None}
+    if len(thresholds) > 1:
+        legend_items.append((HIGHLIGHT, words.pair_legend_own.format(a=a_label, b=b_label)))
+    elif thresholds:
+        legend_items.append((HIGHLIGHT, words.pair_legend.format(
+            a=a_label, b=b_label, gap=_n(next(iter(thresholds))))))
     legend, legend_h = _legend(legend_items, 8, 36, width - 16, words=words)
     top = 36 + legend_h + 4
     row_h, label_w = 38, min(width * 0.34, 130)
@@ -592,8 +600,9 @@ def paired_bar_chart(rows: Sequence[PairRow], *, title: str, a_label: str = "自
     for index, row in enumerate(rows):
         y = top + index * row_h
         a, b = _finite(row.a), _finite(row.b)
-        flagged = (gap_threshold is not None and a is not None and b is not None
-                   and a - b > gap_threshold)
+        threshold = gap_threshold if row.gap_threshold is None else row.gap_threshold
+        flagged = (threshold is not None and a is not None and b is not None
+                   and a - b > threshold)
         label = ("▲" if flagged else "") + row.label
         gap = (words.pair_gap.format(gap=_fmt(a - b, value_format, words))
                if a is not None and b is not None else "")

@@ -136,12 +136,15 @@ def rules_branch(by: User, branch_id: int | None, *, tuning: bool = False) -> Or
     return chosen
 
 
-def inflation_gap(branch: OrgUnit | int) -> float:
-    """The 自查虚高 rule's 分差 in force in ``branch``: charts mark the gaps its list acts on."""
-    rule = next((r for r in active_rule_set(branch).rules["rules"]
-                 if r["key"] == engine.SelfCheckInflation.key), {"params": {}})
+def inflation_gaps(branch_ids: Iterable[int]) -> dict[int, float]:
+    """The 自查虚高 rule's 分差 in force in each branch: charts mark the gaps its list acts on."""
     default = next(p.default for p in engine.SelfCheckInflation.params if p.name == "gap")
-    return float(rule["params"].get("gap", default))
+    gaps = {}
+    for branch_id, row in rule_sets_for(branch_ids).items():
+        rule = next((r for r in row.rules["rules"]
+                     if r["key"] == engine.SelfCheckInflation.key), {"params": {}})
+        gaps[branch_id] = float(rule["params"].get("gap", default))
+    return gaps
 
 
 def update_rules(rules: dict[str, Any], *, branch: OrgUnit, period_days: int, note: str | None,

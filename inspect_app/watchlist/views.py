@@ -39,9 +39,10 @@ from .operations import (
     DEFAULT_NOTE,
     active_rule_set,
     annotate,
+    branch_id_of,
     evaluate,
     get_entry,
-    inflation_gap,
+    inflation_gaps,
     listable_unit,
     log_action,
     manual_enter,
@@ -299,6 +300,14 @@ def rules():
                            else submitted.get("base_version") or row.version), refused.status
 
 
+def _inflation_gaps(outlet_ids: list[int]) -> dict[int, float]:
+    """Each outlet's 自查虚高 分差: its branch's rules' (branches tune their own)."""
+    branch_of = {outlet_id: branch_id_of(path) for outlet_id, path in db.session.execute(
+        sa.select(OrgUnit.id, OrgUnit.path).where(OrgUnit.id.in_(outlet_ids)))}
+    gaps = inflation_gaps(set(branch_of.values()))
+    return {outlet_id: gaps[branch_id] for outlet_id, branch_id in branch_of.items()}
+
+
 #: Rows of the full ranking on one page of the rankings page.
 RANKING_PAGE = 50
 
@@ -328,6 +337,7 @@ def rankings():
     best, worst = dashboards.ends_for(outlets, standing)
     rules = dashboards.period_rules(period)
     label = _unit_labels([*outlets, *gaps])
+    gap_of = _inflation_gaps([r["id"] for r in gaps])
     words = _chart_words()
 
     def trend_of(row: dict) -> str:
@@ -355,9 +365,9 @@ def rankings():
                                   words=words, value_label=gettext("未通过次数"),
                                   wrap_labels=True),
         "gaps": charts.paired_bar_chart([charts.PairRow(label(r), r["self_mean"],
-                                                        r["independent_mean"]) for r in gaps],
+                                                        r["independent_mean"], gap_of[r["id"]])
+                                         for r in gaps],
                                         title=gettext("自查与独立检查对比"),
-                                        gap_threshold=inflation_gap(rules_branch(g.user, None)),
                                         a_label=gettext("自查"), b_label=gettext("独立检查"),
                                         words=words),
     }

@@ -203,6 +203,19 @@ def test_paired_chart_describes_both_values_and_flags_inflation():
     assert "▲唐山分行营业部" in texts(root)
 
 
+def test_rows_of_branches_with_their_own_gap_are_flagged_by_theirs():
+    """Outlets of two branches, one flagging gaps over 8, the other over 15: is each row
+    flagged by its own branch's gap, and does the legend say so rather than name one figure?"""
+    root = parse(paired_bar_chart([PairRow("甲", 90, 80, 8), PairRow("乙", 90, 80, 15),
+                                   PairRow("丙", 99, 80, 15)], title="自查与独立检查"))
+    shown = texts(root)
+    assert "▲甲" in shown and "乙" in shown and "▲乙" not in shown and "▲丙" in shown
+    assert "▲ 自查高出独立检查超过所在分行规定的分差" in shown
+    same = texts(parse(paired_bar_chart([PairRow("甲", 90, 80, 8), PairRow("乙", 85, 80, 8)],
+                                        title="自查与独立检查")))
+    assert "▲ 自查高出独立检查超过 8 分" in same
+
+
 def test_output_is_deterministic():
     """Do the same data give byte-identical SVG (ids included), and other data other ids?"""
     assert sample_charts() == sample_charts()

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from ..audit.operations import record
 from ..auth.models import User
 from ..auth.permissions import Permission
+from ..db import utcnow
 from ..errors import Conflict, IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from ..extensions import db
 from ..i18n import N_, bank_midnight, local_date, local_today
@@ -70,8 +71,8 @@ def branch_id_of(path: str) -> int:
 def rule_sets_for(branch_ids: Iterable[int]) -> dict[int, WatchlistRuleSet]:
     """The rules in force in each of ``branch_ids``: the branch's newest version; for a branch
     that has never tuned its own, the newest of those every branch shared before (written
-    before migration 0024), else the product's default, created on first use as the branch's
-    version 1. Two statements, whatever the number of branches."""
+    before migration 0024), else the product's default as the branch's version 1 (not stored
+    until it is tuned). One statement, whatever the number of branches."""
     branch_ids = set(branch_ids)
     newest = (sa.select(WatchlistRuleSet.branch_id,
                         sa.func.max(WatchlistRuleSet.version).label("version"))
@@ -88,16 +89,11 @@ def rule_sets_for(branch_ids: Iterable[int]) -> dict[int, WatchlistRuleSet]:
 
 
 def _default_rules(branch_id: int) -> WatchlistRuleSet:
-    row = WatchlistRuleSet(branch_id=branch_id, version=1, rules=engine.DEFAULT_RULE_SET.to_dict(),
-                           period_days=90, note=DEFAULT_NOTE)
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-    except IntegrityError:  # another request made it meanwhile: theirs is the same default
-        row = db.session.scalar(sa.select(WatchlistRuleSet).where(
-            WatchlistRuleSet.branch_id == branch_id).order_by(WatchlistRuleSet.version.desc())
-            .limit(1))
-    return row
+    """The product's default as a branch's version 1, not stored: reading rules writes
+    nothing (nor waits on a writer); tuning stores it first (:func:`update_rules`)."""
+    return WatchlistRuleSet(branch_id=branch_id, version=1, period_days=90,
+                            rules=engine.DEFAULT_RULE_SET.to_dict(), note=DEFAULT_NOTE,
+                            created_at=utcnow())
 
 
 def active_rule_set(branch: OrgUnit | int) -> WatchlistRuleSet:
@@ -174,6 +170,8 @@ def update_rules(rules: dict[str, Any], *, branch: OrgUnit, period_days: int, no
                            created_by_id=by.id if by else None)
     try:
         with db.session.begin_nested():
+            if current.id is None:  # the default, stored as the version it was tuned from
+                db.session.add(current)
             db.session.add(new)
     except IntegrityError:  # another manager saved this version a moment ago
         raise Conflict(N_("规则刚被他人调整为第 %(version)s 版，请刷新后再调整"),

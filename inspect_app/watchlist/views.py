@@ -287,6 +287,8 @@ def rules():
         .where(sa.or_(WatchlistRuleSet.branch_id == branch.id,
                       WatchlistRuleSet.branch_id.is_(None)))
         .order_by(WatchlistRuleSet.version.desc(), WatchlistRuleSet.id.desc()).limit(10)).all()
+    if row.id is None:  # the product's default, stored once it is tuned
+        history = [(row, None), *history]
     return render_template("manage/rules.html", rules=rules_page.present(row, submitted),
                            branch=branch, branches=branches,
                            shared=row.branch_id is None,

@@ -217,3 +217,27 @@ def test_branches_with_periods_of_their_own_share_one_read_of_the_banks_checks(
     assert len([s for s in run if "FROM findings" in s]) == 1
     assert listed <= {entry.unit_id for entry in db.session.scalars(sa.select(
         WatchlistEntry).where(WatchlistEntry.status == EntryStatus.active))}
+
+
+def test_reading_a_new_branchs_rules_writes_nothing_and_tuning_keeps_the_default_on_record(
+        client, api, login, demo):
+    """A new branch has no version of its own: reading its rules (page and API) stores nothing
+    — so a read never waits on the nightly evaluation's writes — and its first tuning stores
+    the default it was made from beside the new version, both in its history."""
+    sjz = second_branch("sjz.fw")
+    mine = sa.select(sa.func.count()).select_from(WatchlistRuleSet).where(
+        WatchlistRuleSet.branch_id == sjz.id)
+    read = client.get("/api/v1/watchlist/rules", headers=api("sjz.fw")).get_json()
+    assert read["version"] == 1
+    login("sjz.fw", DEMO_PASSWORD)
+    page = client.get("/manage/rules").get_data(as_text=True)
+    assert "第 1 版</strong>" in page and "默认规则" in page
+    operations.evaluate()
+    db.session.commit()
+    assert db.session.scalar(mine) == 0
+    tuned = client.put("/api/v1/watchlist/rules", headers=api("sjz.fw"),
+                       json=_body(read, base_version=1, period_days=45))
+    assert tuned.status_code == 200 and tuned.get_json()["version"] == 2
+    assert db.session.scalar(mine) == 2
+    page = client.get("/manage/rules").get_data(as_text=True)
+    assert "第 2 版</strong>" in page and "第 1 版</strong>" in page

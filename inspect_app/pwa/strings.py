@@ -119,6 +119,8 @@ STRINGS: dict[str, str] = {
     "accept_fix": N_("验收通过"), "reject_fix": N_("退回整改"), "reject_reason": N_("退回原因"),
     "need_reject_reason": N_("请填写退回原因（至少 2 个字）"),
     "fix_accepted": N_("已验收通过"), "fix_rejected": N_("已退回整改：{reason}"),
+    "close_fix": N_("关闭（销号）"), "fix_closed": N_("已关闭（销号）"),
+    "closing_empty": N_("没有待销号的整改"), "accepted_on": N_("验收：{date}"),
     "rejected_before": N_("上次退回原因：{reason}"),
     "report_pdf": N_("检查报告（PDF）"), "list_pdf": N_("整改清单（PDF）"),
     "discard_local": N_("删除本机副本"), "cancelled_note": N_("该任务已取消，本机保存的内容不会再上传"),

@@ -109,25 +109,49 @@ def _original_inspector(user: User) -> list[sa.ColumnElement[bool]]:
     return conditions
 
 
-def reviewable_clause(user: User) -> sa.ColumnElement[bool]:
-    """:func:`can_review_fix` in SQL, for a query joined as :func:`visible_items` joins: the
-    fixes waiting for this user's decision, so a reviewer's list counts only those."""
-    if not user.is_active:
-        return sa.false()
+def can_close(user: User, item: RectificationItem) -> bool:
+    """Whether ``user`` may close this item now (销号): its fix was accepted, its inspection is
+    not back with its inspector, and they decide its fixes or manage its deadlines."""
+    return item.state is RectificationState.accepted and not held_back(item) \
+        and (can_decide(user, item) or can_manage(user, item))
+
+
+def _decides(user: User) -> sa.ColumnElement[bool]:
+    """:func:`can_decide` in SQL, for a query joined as :func:`visible_items` joins."""
     inspector = _original_inspector(user)
     accepts = [OrgUnit.path.startswith(p)
                for p in user.scope_paths(Permission.rectification_accept)]
     outlet = [OrgUnit.path.startswith(p)
               for p in user.scope_paths(Permission.rectification_submit)]
-    clause = sa.and_(
-        RectificationItem.state == RectificationState.submitted,
-        Inspection.status.in_(RESULT_VISIBLE),
-        sa.or_(*accepts, *inspector),
+    return sa.and_(
+        sa.or_(sa.false(), *accepts, *inspector),
         RectificationItem.responsible_id.is_distinct_from(user.id),
         RectificationItem.fix_submitted_by_id.is_distinct_from(user.id),
         sa.not_(sa.or_(sa.false(), *outlet)),
     )
+
+
+def reviewable_clause(user: User) -> sa.ColumnElement[bool]:
+    """:func:`can_review_fix` in SQL, for a query joined as :func:`visible_items` joins: the
+    fixes waiting for this user's decision, so a reviewer's list counts only those."""
+    if not user.is_active:
+        return sa.false()
+    clause = sa.and_(RectificationItem.state == RectificationState.submitted,
+                     Inspection.status.in_(RESULT_VISIBLE), _decides(user))
     return sa.func.coalesce(clause, sa.false())  # never NULL, so it can be negated
+
+
+def closable_clause(user: User) -> sa.ColumnElement[bool]:
+    """:func:`can_close` in SQL, for a query joined as :func:`visible_items` joins: the
+    accepted fixes this user may close (销号)."""
+    if not user.is_active:
+        return sa.false()
+    manages = [OrgUnit.path.startswith(p)
+               for p in user.scope_paths(Permission.inspections_review)]
+    clause = sa.and_(RectificationItem.state == RectificationState.accepted,
+                     Inspection.status.in_(RESULT_VISIBLE),
+                     sa.or_(_decides(user), *manages))
+    return sa.func.coalesce(clause, sa.false())
 
 
 def can_manage(user: User, item: RectificationItem) -> bool:

@@ -24,7 +24,13 @@ from ..inspections.schemas import InspectionSummarySchema
 from ..orgs.models import OrgKind, OrgUnit
 from ..reports.jobs import JobStatus, ReportJob, settle_abandoned, start_job
 from . import operations as ops
-from .access import get_item, reads_campaign_list, reviewable_clause, visible_items
+from .access import (
+    closable_clause,
+    get_item,
+    reads_campaign_list,
+    reviewable_clause,
+    visible_items,
+)
 from .documents import (
     Document,
     campaign_list,
@@ -63,9 +69,10 @@ PDF = "application/pdf"
 def _items(args: dict) -> sa.Select:
     by = current_user()
     query = ops.filtered(visible_items(by), args, ops.local_today())
-    if args.get("reviewable") is not None:
-        mine = reviewable_clause(by)
-        query = query.where(mine if args["reviewable"] else sa.not_(mine))
+    for name, clause in (("reviewable", reviewable_clause), ("closable", closable_clause)):
+        if args.get(name) is not None:
+            mine = clause(by)
+            query = query.where(mine if args[name] else sa.not_(mine))
     return query
 
 
@@ -159,7 +166,7 @@ class Close(MethodView):
     @blp.arguments(AcceptSchema)
     @blp.response(200, RectificationDetailSchema)
     def post(self, data, item_id):
-        """Close an accepted item."""
+        """Close an accepted item (销号): whoever may accept its fix, or a service manager."""
         return _act(item_id, ops.close, note=data["note"])
 
 

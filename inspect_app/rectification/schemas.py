@@ -75,6 +75,8 @@ class RectificationItemSchema(ma.Schema):
                                    metadata={"description": "当前用户能否提交整改（被检查网点）"})
     can_review_fix = fields.Method("dump_can_review_fix", metadata={
         "description": "当前用户能否验收或退回该整改（已提交，且不代表被检查网点）"})
+    can_close = fields.Method("dump_can_close", metadata={
+        "description": "当前用户能否关闭（销号）该整改（已验收）"})
     mode = fields.Function(lambda i: i.inspection.mode.value)
     mode_label = Label(attribute="inspection.mode.label")
     campaign_id = fields.Function(lambda i: i.inspection.campaign_id)
@@ -107,6 +109,11 @@ class RectificationItemSchema(ma.Schema):
         from .access import can_review_fix
 
         return can_review_fix(g.user, item)
+
+    def dump_can_close(self, item) -> bool:
+        from .access import can_close
+
+        return can_close(g.user, item)
 
     def dump_appeal(self, item):
         appeal = item.latest_appeal
@@ -195,6 +202,8 @@ class RectificationQuerySchema(ma.Schema):
     found_to = BankDate(metadata={"description": "检查日期止（含）"})
     reviewable = fields.Boolean(metadata={
         "description": "true：只看等我验收的整改（已提交，我可以验收或退回）"})
+    closable = fields.Boolean(metadata={
+        "description": "true：只看等我关闭（销号）的整改（已验收，我可以关闭）"})
     closed_reason = fields.List(fields.Enum(ClosedReason, by_value=True), metadata={
         "description": "关闭原因，可多选：?closed_reason=withdrawn（申诉成立，已撤销）"})
     closed_from = BankDate(metadata={"description": "关闭日期起（含）"})

@@ -1,7 +1,8 @@
 // 我的整改: the outlet fixes a finding — after-photo(s) downscaled on the phone, a note, submit.
 // Uploads go straight to the server (idempotent by client_id); this screen needs the network.
 // 整改验收: those the server lets review a fix (can_review_fix) see the after-photos and the
-// outlet's note, and accept it or send it back with a reason.
+// outlet's note, and accept it or send it back with a reason; an accepted fix is then closed
+// (销号) by whoever may close it (can_close), from the card just decided or from 待销号.
 import { getJSON, request } from "./api.js";
 import { bankDate, el, photoThumbs, start, t } from "./app.js";
 import { pagedList } from "./paged.js";
@@ -160,10 +161,11 @@ function reviewCard(item, decided) {
     if (action === "reject" && json.reason.length < 2) { error.textContent = t("need_reject_reason"); error.hidden = false; return; }
     for (const b of node.querySelectorAll("button")) b.disabled = true;
     try {
-      await request("POST", `/api/v1/rectification/items/${item.id}/${action}`, { json });
+      const { data } = await request("POST", `/api/v1/rectification/items/${item.id}/${action}`, { json });
       decided();  // it has left the list of fixes awaiting review
       node.replaceChildren(el("h3", { class: "item-text" }, item.item_text),
-        el("p", { class: "flash", role: "status" }, action === "accept" ? t("fix_accepted") : t("fix_rejected", { reason: json.reason })));
+        el("p", { class: "flash", role: "status" }, action === "accept" ? t("fix_accepted") : t("fix_rejected", { reason: json.reason })),
+        ...(data.can_close ? closing(data) : []));
     } catch (err) {
       for (const b of node.querySelectorAll("button")) b.disabled = false;
       error.textContent = navigator.onLine ? err.message : t("online_needed");
@@ -191,12 +193,50 @@ function reviewCard(item, decided) {
   return node;
 }
 
+// 销号: the accepted fix leaves the working lists. Offered on the card of a fix just accepted
+// and on each card under 待销号.
+function closing(item, closed = () => {}) {
+  const error = el("p", { class: "item-error", role: "alert", hidden: true });
+  const button = el("button", { type: "button", "data-close": item.id, onclick: async () => {
+    button.disabled = true;
+    try {
+      await request("POST", `/api/v1/rectification/items/${item.id}/close`, { json: {} });
+      closed();
+      button.replaceWith(el("p", { class: "flash", role: "status", "data-closed": item.id }, t("fix_closed")));
+      error.hidden = true;
+    } catch (err) {
+      button.disabled = false;
+      error.textContent = navigator.onLine ? err.message : t("online_needed");
+      error.hidden = false;
+    }
+  } }, t("close_fix"));
+  return [error, el("div", { class: "actions" }, button)];
+}
+
+function closeCard(item, closed) {
+  return el("article", { class: "card", "data-closable": item.id },
+    el("p", { class: "item-head" }, el("span", { class: "code" }, item.item_code),
+      item.red_line ? el("span", { class: "tag red" }, t("red_line")) : null,
+      el("strong", {}, item.outlet.name)),
+    el("h3", { class: "item-text" }, item.item_text),
+    el("p", { class: "muted" }, [t("deadline", { date: item.deadline }),
+      item.decided_at ? t("accepted_on", { date: bankDate(item.decided_at) }) : null].filter(Boolean).join(" · ")),
+    item.fix_note ? el("p", {}, t("fix_note_shown", { note: item.fix_note })) : null,
+    ...closing(item, closed));
+}
+
 async function load() {
   const reviewer = $("review").dataset.reviewer === "1";
   // the outlet follows its submitted fixes until they are accepted; reviewers see those below
   const states = reviewer ? "state=open" : "state=open&state=submitted";
   let reviews = null;
+  let closable = null;
   if (reviewer) {
+    closable = pagedList({
+      url: "/api/v1/rectification/items?state=accepted&closable=true", list: $("closing-list"),
+      status: $("closing-status"), more: $("closing-more"), empty: "closing_empty",
+      render: (item) => closeCard(item, () => closable.left()),
+    });
     reviews = pagedList({
       // only the fixes this person may decide, so 显示 n 条，共 m 条 counts those alone
       url: "/api/v1/rectification/items?state=submitted&reviewable=true", list: $("review-list"),
@@ -210,7 +250,7 @@ async function load() {
     status: $("rect-status"), more: $("rect-more"), render: card, empty: "rect_empty",
     // the inspector's before-photos (and the outlet's own fix, once sent) come with each detail
     prepare: (items) => Promise.all(items.map((item) => getJSON(`/api/v1/rectification/items/${item.id}`).catch(() => item))) });
-  await Promise.all([reviews && reviews.ready, open.ready, withdrawn()]);
+  await Promise.all([reviews && reviews.ready, closable && closable.ready, open.ready, withdrawn()]);
 }
 
 start();

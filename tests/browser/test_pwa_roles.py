@@ -143,6 +143,44 @@ def test_subbranch_manager_reviews_a_fix_with_its_after_photo(new_mobile_context
     expect(page.locator(f'[data-review="{item.id}"]')).to_contain_text("已验收通过")
     db.session.expire_all()
     assert db.session.get(RectificationItem, item.id).state is RectificationState.accepted
+    # 销号 right there, on the card just decided
+    page.locator(f'[data-review="{item.id}"]').get_by_role("button", name="关闭（销号）").click()
+    expect(page.locator(f'[data-closed="{item.id}"]')).to_have_text("已关闭（销号）")
+    db.session.expire_all()
+    assert db.session.get(RectificationItem, item.id).state is RectificationState.closed
+
+
+def test_accepted_fixes_wait_under_closing_until_closed(new_mobile_context, first, client, api):
+    """A fix accepted earlier (on another phone, through the API): does the sub-branch manager
+    find it under 待销号 with its outlet, deadline and acceptance date, close it there, and no
+    longer find it there after a reload — while the outlet is offered no such list?"""
+    inspection, item = failed_spot_check(first, client, api)
+    outlet = outlet_manager_of(inspection)
+    fix_through_the_api(client, api(outlet), item.id, 1)
+    accepted = client.post(f"/api/v1/rectification/items/{item.id}/accept", json={},
+                           headers=api("fwgl"))
+    assert accepted.status_code == 200, accepted.get_json()
+
+    page = new_mobile_context().new_page()
+    sign_in(page, subbranch_manager_of(inspection), "/rectification")
+    card = page.locator(f'[data-closable="{item.id}"]')
+    expect(card).to_contain_text(inspection.outlet.name)
+    expect(card).to_contain_text(f"整改期限：{item.deadline.isoformat()}")
+    expect(card).to_contain_text("验收：")
+    before = page.locator("#closing-status").inner_text()
+    card.get_by_role("button", name="关闭（销号）").click()
+    expect(card.locator(f'[data-closed="{item.id}"]')).to_have_text("已关闭（销号）")
+    expect(page.locator("#closing-status")).not_to_have_text(before)
+    db.session.expire_all()
+    assert db.session.get(RectificationItem, item.id).state is RectificationState.closed
+    page.reload()
+    expect(page.locator("#closing-status")).not_to_have_text("加载中…")
+    expect(page.locator(f'[data-closable="{item.id}"]')).to_have_count(0)
+
+    other = new_mobile_context().new_page()
+    sign_in(other, outlet, "/rectification")
+    expect(other.locator("#rect-status")).not_to_have_text("加载中…")
+    expect(other.locator("#closing")).to_be_hidden()
 
 
 def test_pdfs_and_managers_pages_are_linked_for_those_who_may_use_them(new_mobile_context,

@@ -771,6 +771,58 @@ def test_a_reviewers_list_holds_exactly_the_fixes_they_may_decide(client, api,
     assert items[1].id not in offered_to["fwgl"] and items[2].id not in offered_to["fwgl"]
 
 
+def test_the_accepted_fixes_wait_for_closing_by_exactly_those_who_may_close_them(
+        client, api, failed_inspection):
+    """Does ``?closable=true`` list, and count, exactly the accepted fixes each person may
+    close (销号) — those whose items say ``can_close``: the sub-branch and service managers and
+    the original inspector, never the outlet, another sub-branch or a fix not yet accepted —
+    and does closing one take it off that list for everyone?"""
+    inspection, _ = failed_inspection(count=3)
+    items = items_of(inspection)
+    outlet = outlet_manager_of(inspection)
+    for item in items[:2]:
+        assert submit_fix(client, api(outlet), item.id).status_code == 200
+    accepted = client.post(f"/api/v1/rectification/items/{items[0].id}/accept", json={},
+                           headers=api("fwgl"))
+    assert accepted.status_code == 200, accepted.get_json()
+    assert accepted.get_json()["can_close"] is True
+
+    def closable(username, flag="true"):
+        body = client.get(f"/api/v1/rectification/items?per_page=200&closable={flag}",
+                          headers=api(username)).get_json()
+        assert flag == "false" or len(body["items"]) == body["total"]
+        return {item["id"]: item["can_close"] for item in body["items"]}
+
+    def offered(username):
+        return client.get(f"/api/v1/rectification/items/{items[0].id}",
+                          headers=api(username)).get_json()["can_close"]
+
+    people = (outlet, subbranch_manager_of(inspection), other_subbranch_manager(inspection),
+              "fwgl", filler_of(inspection))
+    mine = {item.id for item in items}
+    for username in people:
+        listed = closable(username)
+        assert all(listed.values()), username
+        assert not any(closable(username, "false").values()), username  # first page
+        assert (items[0].id in listed) is (username not in (outlet, people[2])), username
+        assert not listed.keys() & (mine - {items[0].id}), username
+    assert not offered(outlet)
+    counts = client.get("/api/v1/rectification/counts?closable=true",
+                        headers=api(people[1])).get_json()
+    assert counts["accepted"] == counts["total"] >= 1
+
+    refused = client.post(f"/api/v1/rectification/items/{items[0].id}/close", json={},
+                          headers=api(outlet))
+    assert refused.status_code == 403, refused.get_json()
+    closed = client.post(f"/api/v1/rectification/items/{items[0].id}/close",
+                         json={"note": "复核无误，销号"}, headers=api(people[1]))
+    assert closed.status_code == 200, closed.get_json()
+    assert closed.get_json()["state"] == "closed"
+    assert closed.get_json()["can_close"] is False
+    for username in people:
+        assert items[0].id not in closable(username), username
+
+
 def test_items_of_a_returned_inspection_are_held_back_from_the_outlet_side(
         client, api, failed_inspection):
     """While an inspection is back with its inspector (退回修改), do its items leave the

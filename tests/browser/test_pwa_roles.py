@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from playwright.sync_api import expect
@@ -369,6 +369,47 @@ def test_a_long_rectification_list_comes_a_page_at_a_time(new_mobile_context, de
     expect(cards).to_have_count(40)
     ids = cards.evaluate_all("cards => cards.map((c) => c.dataset.rect)")
     assert len(set(ids)) == 40  # the next page, not the first again
+
+
+def test_an_item_that_arrives_above_the_pages_read_is_still_reached(new_mobile_context, demo,
+                                                                     client, api):
+    """Two pages read, then an item lands above them (a new finding due sooner, a deadline
+    moved): does 加载更多 still bring it, so that every item counted can be reached and the
+    button goes away once all are shown?"""
+    listed = [i["id"] for p in (1, 2, 3, 4) for i in client.get(
+        f"/api/v1/rectification/items?state=open&per_page=20&page={p}",
+        headers=api("fwgl")).get_json()["items"]]
+    assert len(listed) == 80
+    # four pages in all: the rest leave the list of fixes owed (accepted), for a short test
+    db.session.execute(sa.update(RectificationItem).where(
+        RectificationItem.state == RectificationState.open,
+        RectificationItem.id.not_in(listed[:70])).values(state=RectificationState.accepted))
+    db.session.commit()
+    total = 70
+    page = new_mobile_context().new_page()
+    sign_in(page, "fwgl", "/rectification")
+    cards = page.locator("#rect-list [data-rect]")
+    expect(cards).to_have_count(20)
+    page.locator("#rect-more").click()
+    expect(cards).to_have_count(40)
+    shown = {int(i) for i in cards.evaluate_all("cards => cards.map((c) => c.dataset.rect)")}
+    last = client.get(f"/api/v1/rectification/items?state=open&per_page=1&page={total}",
+                      headers=api("fwgl")).get_json()["items"][0]
+    assert last["id"] not in shown
+    item = db.session.get(RectificationItem, last["id"])
+    item.deadline = date(2020, 1, 1)  # now first of all, on a page already read
+    db.session.commit()
+    more = page.locator("#rect-more")
+    for _ in range(total // 20 + 1):
+        if more.is_hidden():
+            break
+        count = cards.count()
+        more.click()
+        expect(cards).not_to_have_count(count)
+    expect(more).to_be_hidden()
+    expect(cards).to_have_count(total)
+    expect(page.locator(f'#rect-list [data-rect="{item.id}"]')).to_have_count(1)
+    expect(page.locator("#rect-status")).to_have_text(f"显示 {total} 条，共 {total} 条")
 
 
 def test_review_paging_after_decisions_skips_and_repeats_nothing(new_mobile_context, demo,

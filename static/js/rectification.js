@@ -162,7 +162,7 @@ function reviewCard(item, decided) {
     for (const b of node.querySelectorAll("button")) b.disabled = true;
     try {
       const { data } = await request("POST", `/api/v1/rectification/items/${item.id}/${action}`, { json });
-      decided();  // it has left the list of fixes awaiting review
+      decided(action);  // it has left the list of fixes awaiting review
       node.replaceChildren(el("h3", { class: "item-text" }, item.item_text),
         el("p", { class: "flash", role: "status" }, action === "accept" ? t("fix_accepted") : t("fix_rejected", { reason: json.reason })),
         ...(data.can_close ? closing(data) : []));
@@ -194,16 +194,26 @@ function reviewCard(item, decided) {
 }
 
 // 销号: the accepted fix leaves the working lists. Offered on the card of a fix just accepted
-// and on each card under 待销号.
-function closing(item, closed = () => {}) {
+// and on each card under 待销号 (the same item may be on both: closed on one, it is closed on
+// both, and 待销号 counts it gone).
+const CLOSABLE_URL = "/api/v1/rectification/items?state=accepted&closable=true";
+let closableList = null;
+
+function closedEverywhere(id) {
+  for (const button of document.querySelectorAll(`[data-close="${id}"]`)) {
+    button.replaceWith(el("p", { class: "flash", role: "status", "data-closed": id }, t("fix_closed")));
+  }
+  if (closableList && document.querySelector(`[data-closable="${id}"]`)) closableList.left();
+}
+
+function closing(item) {
   const error = el("p", { class: "item-error", role: "alert", hidden: true });
   const button = el("button", { type: "button", "data-close": item.id, onclick: async () => {
     button.disabled = true;
     try {
       await request("POST", `/api/v1/rectification/items/${item.id}/close`, { json: {} });
-      closed();
-      button.replaceWith(el("p", { class: "flash", role: "status", "data-closed": item.id }, t("fix_closed")));
       error.hidden = true;
+      closedEverywhere(item.id);
     } catch (err) {
       button.disabled = false;
       error.textContent = navigator.onLine ? err.message : t("online_needed");
@@ -213,7 +223,7 @@ function closing(item, closed = () => {}) {
   return [error, el("div", { class: "actions" }, button)];
 }
 
-function closeCard(item, closed) {
+function closeCard(item) {
   return el("article", { class: "card", "data-closable": item.id },
     el("p", { class: "item-head" }, el("span", { class: "code" }, item.item_code),
       item.red_line ? el("span", { class: "tag red" }, t("red_line")) : null,
@@ -222,7 +232,7 @@ function closeCard(item, closed) {
     el("p", { class: "muted" }, [t("deadline", { date: item.deadline }),
       item.decided_at ? t("accepted_on", { date: bankDate(item.decided_at) }) : null].filter(Boolean).join(" · ")),
     item.fix_note ? el("p", {}, t("fix_note_shown", { note: item.fix_note })) : null,
-    ...closing(item, closed));
+    ...closing(item));
 }
 
 async function load() {
@@ -230,18 +240,20 @@ async function load() {
   // the outlet follows its submitted fixes until they are accepted; reviewers see those below
   const states = reviewer ? "state=open" : "state=open&state=submitted";
   let reviews = null;
-  let closable = null;
   if (reviewer) {
-    closable = pagedList({
-      url: "/api/v1/rectification/items?state=accepted&closable=true", list: $("closing-list"),
-      status: $("closing-status"), more: $("closing-more"), empty: "closing_empty",
-      render: (item) => closeCard(item, () => closable.left()),
+    closableList = pagedList({
+      url: CLOSABLE_URL, list: $("closing-list"), status: $("closing-status"),
+      more: $("closing-more"), empty: "closing_empty", render: closeCard,
     });
     reviews = pagedList({
       // only the fixes this person may decide, so 显示 n 条，共 m 条 counts those alone
       url: "/api/v1/rectification/items?state=submitted&reviewable=true", list: $("review-list"),
       status: $("review-status"), more: $("review-more"), empty: "review_empty",
-      render: (item) => reviewCard(item, () => reviews.left()),
+      // an accepted fix now waits under 待销号
+      render: (item) => reviewCard(item, (action) => {
+        reviews.left();
+        if (action === "accept") closableList.reload(CLOSABLE_URL);
+      }),
       // the photos come with each item's detail
       prepare: (items) => Promise.all(items.map((item) => getJSON(`/api/v1/rectification/items/${item.id}`))),
     });
@@ -250,7 +262,7 @@ async function load() {
     status: $("rect-status"), more: $("rect-more"), render: card, empty: "rect_empty",
     // the inspector's before-photos (and the outlet's own fix, once sent) come with each detail
     prepare: (items) => Promise.all(items.map((item) => getJSON(`/api/v1/rectification/items/${item.id}`).catch(() => item))) });
-  await Promise.all([reviews && reviews.ready, closable && closable.ready, open.ready, withdrawn()]);
+  await Promise.all([reviews && reviews.ready, closableList && closableList.ready, open.ready, withdrawn()]);
 }
 
 start();

@@ -143,9 +143,15 @@ def test_subbranch_manager_reviews_a_fix_with_its_after_photo(new_mobile_context
     expect(page.locator(f'[data-review="{item.id}"]')).to_contain_text("已验收通过")
     db.session.expire_all()
     assert db.session.get(RectificationItem, item.id).state is RectificationState.accepted
-    # 销号 right there, on the card just decided
+    # it now waits under 待销号 too; closed right there, on the card just decided, it is
+    # closed in both places and 待销号 counts it gone
+    waiting = page.locator(f'#closing-list [data-closable="{item.id}"]')
+    expect(waiting.get_by_role("button", name="关闭（销号）")).to_be_visible()
+    counted = page.locator("#closing-status").inner_text()
     page.locator(f'[data-review="{item.id}"]').get_by_role("button", name="关闭（销号）").click()
-    expect(page.locator(f'[data-closed="{item.id}"]')).to_have_text("已关闭（销号）")
+    expect(page.locator(f'[data-closed="{item.id}"]')).to_have_count(2)
+    expect(page.locator(f'[data-close="{item.id}"]')).to_have_count(0)
+    expect(page.locator("#closing-status")).not_to_have_text(counted)
     db.session.expire_all()
     assert db.session.get(RectificationItem, item.id).state is RectificationState.closed
 

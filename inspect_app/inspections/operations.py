@@ -297,11 +297,20 @@ def submit(inspection: Inspection, payload: dict[str, Any], *, by: User) -> dict
     return submission_result(inspection)
 
 
+def appealed(inspection: Inspection) -> bool:
+    """Whether the outlet appealed one of the inspection's findings."""
+    return any(finding.appeals for finding in inspection.findings)
+
+
+#: Why an appealed inspection cannot go back to its inspector (the page says it beforehand).
+APPEALED_MESSAGE = N_("该检查已有申诉，不能退回重填")
+
+
 def _refuse_if_appealed(inspection: Inspection) -> None:
     """An appealed finding is the outlet's case: the submission it belongs to is neither sent
     back nor replaced (the appeal would lose its subject)."""
-    if any(finding.appeals for finding in inspection.findings):
-        raise Conflict(N_("该检查已有申诉，不能退回重填"), code="has_appeals")
+    if appealed(inspection):
+        raise Conflict(APPEALED_MESSAGE, code="has_appeals")
 
 
 def _discard_previous_submission(inspection: Inspection) -> None:

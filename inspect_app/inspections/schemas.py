@@ -318,6 +318,8 @@ class InspectionSchema(InspectionSummarySchema):
     photos = fields.Method("dump_photos", metadata={"description": "各检查项的照片"})
     can_review = fields.Method("dump_can_review", metadata={
         "description": "当前用户现在能否审核（定稿或退回）该检查：已提交且在其审核范围内"})
+    can_return = fields.Method("dump_can_return", metadata={
+        "description": "当前用户现在能否退回该检查修改：能审核，且其问题尚无申诉（有申诉的检查只能定稿）"})
     can_fill = fields.Method("dump_can_fill", metadata={
         "description": "当前用户现在能否填写、提交该检查：尚待填写，分派给本人（或本人所在的检查组），"
                        "且本人仍可执行（角色未被收回或调往别处；否则等待改派）"})
@@ -328,6 +330,11 @@ class InspectionSchema(InspectionSummarySchema):
         from .access import can_review
 
         return inspection.status is InspectionStatus.submitted and can_review(g.user, inspection)
+
+    def dump_can_return(self, inspection) -> bool:
+        from .operations import appealed
+
+        return self.dump_can_review(inspection) and not appealed(inspection)
 
     def dump_can_fill(self, inspection) -> bool:
         from flask import g

@@ -127,12 +127,15 @@ function reviewBox(r) {
     }
     act(`/api/v1/inspections/${r.id}/return`, { reason: reason.value.trim() });
   } }, t("review_return"));
+  // an appealed result is the outlet's case now: it can only be finalised, and says so
+  // before anyone types a reason the server would refuse
   const box = el("section", { class: "card", id: "review-box" },
     el("h2", {}, t("review")),
-    el("p", { class: "muted" }, t("review_hint")),
-    el("label", {}, t("return_reason"), reason),
+    r.can_return ? el("p", { class: "muted" }, t("review_hint"))
+      : el("p", { class: "muted", id: "review-no-return" }, t("return_appealed")),
+    r.can_return ? el("label", {}, t("return_reason"), reason) : null,
     error,
-    el("div", { class: "actions" }, finalise, sendBack));
+    el("div", { class: "actions" }, finalise, r.can_return ? sendBack : null));
   shown.push(box);
   return shown;
 }

@@ -78,6 +78,17 @@ def test_outlet_appeals_a_finding_and_a_reviewer_decides_it(new_mobile_context, 
     expect(outlet.locator(f'[data-appeal-box="{finding["id"]}"] [data-appeal-state]')
            ).to_contain_text("申诉：申诉成立")
 
+    # the appealed result can only be finalised now: the reviewer is told so, not offered
+    # 退回修改 for the server to refuse
+    reviewer.goto(f"/results/{inspection.id}")
+    expect(reviewer.locator("#review-no-return")).to_contain_text("该检查已有申诉，不能退回重填")
+    expect(reviewer.locator("#review-return")).to_have_count(0)
+    expect(reviewer.locator("#review-reason")).to_have_count(0)
+    reviewer.locator("#review-finalise").click()
+    expect(reviewer.locator("#review-box")).to_have_count(0)
+    db.session.expire_all()
+    assert db.session.get(Inspection, inspection.id).status.value == "final"
+
 
 def fix_through_the_api(client, headers: dict, item_id: int, seed: int) -> None:
     photo = client.post(f"/api/v1/rectification/items/{item_id}/photos", headers=headers,

@@ -361,10 +361,17 @@ def test_an_appealed_submission_is_not_sent_back(client, api, first):
     spot = first("spot_check")
     code = failing_item(client, api, spot)
     result = submit_filled(client, api(filler_of(spot)), spot.id, fail=(code,)).get_json()
+
+    def offered():  # what the reviewer's page is told before anyone types a reason
+        shown = client.get(f"/api/v1/inspections/{spot.id}", headers=api("fwgl")).get_json()
+        return shown["can_review"], shown["can_return"]
+
+    assert offered() == (True, True)
     appeal = client.post(f"/api/v1/findings/{result['findings'][0]['id']}/appeals",
                          json={"category": "standard_misapplied", "text": "该标识已按新版设置"},
                          headers=api(outlet_manager_of(spot)))
     assert appeal.status_code == 201, appeal.get_json()
+    assert offered() == (True, False)
     refused = client.post(f"/api/v1/inspections/{spot.id}/return", headers=api("fwgl"),
                           json={"reason": "请补充照片"})
     assert refused.status_code == 409, refused.get_json()

@@ -192,6 +192,16 @@ def rule_change(change: RuleChange) -> tuple[str, str, str]:
     return gettext("评分规则版本"), change.old or "—", change.new or "—"
 
 
+def type_shown(item) -> str:
+    """An item's response type as its page says it: a scale with its own top (0–5 分档评分)
+    rather than the type's generic name (0–N)."""
+    if item.response_type == "scale":
+        top = RESPONSE_TYPES["scale"].resolve_config(item.config or {}).get("max")
+        if top is not None:
+            return gettext("0–%(max)s 分档评分", max=top)
+    return shown("response_type", item.response_type)
+
+
 def section_field_label(name: str) -> str:
     """A section field's name (the 分区 sheet's column header) in the page's language."""
     return {"code": gettext("编码"), "name": gettext("名称"),
@@ -209,7 +219,8 @@ def _version_page(checklist: Checklist, *, error: str | None = None, status: int
         "manage/standard.html", checklist=checklist, previous=previous, changes=changes,
         sections=sections, section_weights=weights, rules=rules_shown(checklist),
         rule_change=rule_change, section_field_label=section_field_label, error=error,
-        field_label=field_label, shown=shown, local_date=local_date,
+        field_label=field_label, shown=shown, type_shown=type_shown, local_date=local_date,
+        unscored={key for key, kind in RESPONSE_TYPES.items() if not kind.scored},
         is_draft=checklist.status is ChecklistStatus.draft,
         is_published=checklist.status is ChecklistStatus.published), status
 

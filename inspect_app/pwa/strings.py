@@ -20,7 +20,7 @@ STRINGS: dict[str, str] = {
     "derived_na": N_("没有取号排队（如直接办理）时选“不适用”"),
     "derived_running": N_("叫号后自动计算；一直未被叫号就离开的，点“离开”，按取号至离开计算"),
     "limit_max": N_("不超过 {limit}{unit}"), "limit_min": N_("不低于 {limit}{unit}"),
-    "points": N_("{n} 分"), "answered": N_("已填 {done}/{total}"),
+    "points": N_("{n} 分"), "not_scored": N_("不计分"), "answered": N_("已填 {done}/{total}"),
     "submit": N_("提交检查"), "submitting": N_("提交中…"),
     "missing_title": N_("提交前请补全以下内容："),
     "missing_answer": N_("尚未作答"), "missing_photo": N_("需要拍照留证"),

@@ -372,7 +372,7 @@ function renderItem(item) {
     el("p", { class: "item-head" }, el("span", { class: "code" }, item.code),
       item.red_line ? el("span", { class: "tag red" }, t("red_line")) : null,
       ruleTag ? el("span", { class: "tag" }, ruleTag) : null,
-      el("span", { class: "muted points" }, t("points", { n: item.weight })),
+      el("span", { class: "muted points" }, scored(item) ? t("points", { n: item.weight }) : t("not_scored")),
       clearButton(item)),
     el("h3", { class: "item-text" }, item.text),
     item.guidance ? el("details", {}, el("summary", {}, t("guidance")), el("p", {}, item.guidance)) : null,

@@ -66,6 +66,10 @@ def test_inspector_completes_an_inspection_online(new_mobile_context, spot, scre
     task.click()
     expect(page.locator("#form-title")).not_to_have_text("检查表")
     expect(page.locator(".red-line .tag.red").first).to_have_text("红线")
+    # points where the item earns them; a free-text item says it scores nothing
+    for item in items:
+        expect(page.locator(f"#item-{item['code']} .points")).to_have_text(
+            "不计分" if item["response_type"] == "text" else f"{item['weight']:g} 分")
 
     answer_all(page, items, photos={"ENV-01": "camera"})
     expect_all_answered(page, items)

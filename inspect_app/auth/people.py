@@ -4,11 +4,12 @@
 
 Thin views over :mod:`.operations`, as ``/api/v1/users`` is: the same rules, the same audit
 entries. A refusal shows the page again with the reason and what was typed; nothing is written.
+A change that is carried out goes back to the person's page, which says what was done.
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from marshmallow import fields, validate
 
@@ -135,17 +136,28 @@ def person(user_id: int):
     return _person_page(_person(user_id))
 
 
-def _person_page(user: User, *, problems=(), error: str | None = None, done: str | None = None,
-                 status: int = 200):
+def _person_page(user: User, *, problems=(), error: str | None = None, status: int = 200):
     may_change = _manages() and _manages(user) and user.id != g.user.id
     return render_template("manage/person.html", person=user, now=utcnow(), roles=ROLE_LABELS,
                            units=_units() if may_change else [], may_change=may_change,
-                           problems=problems, error=error, done=done,
+                           problems=problems, error=error,
                            shown_grants=_shown_grants), status
 
 
+@bp.get("/<int:user_id>/password")
+@bp.get("/<int:user_id>/active")
+@bp.get("/<int:user_id>/roles")
+@bp.get("/<int:user_id>/roles/<int:grant_id>/remove")
+def form_address(user_id: int, grant_id: int | None = None):
+    """A form's address opened as a page (a refused change reloaded or reopened, a bookmark):
+    the person's page, where the forms are."""
+    return redirect(url_for(".person", user_id=user_id), code=303)
+
+
 def _change(user_id: int, form: type[PageForm], changes, done: str):
-    """Check the form, apply ``changes(data, user)`` through ``update_user``, show the page."""
+    """Check the form, apply ``changes(data, user)`` through ``update_user``; back to the
+    person's page saying ``done`` (a reload does not post again), or the page shown again with
+    the refusal."""
     user = _person(user_id)
     if not (_manages() and _manages(user)) or user.id == g.user.id:
         abort(403)  # one's own account is not changed here (it would sign oneself out)
@@ -154,7 +166,8 @@ def _change(user_id: int, form: type[PageForm], changes, done: str):
                         FIELD_NAMES, invalid=None)
     if isinstance(refused, Refused):
         return _person_page(_person(user_id), **refused.shown)
-    return _person_page(_person(user_id), done=done)
+    flash(done)
+    return redirect(url_for(".person", user_id=user_id), code=303)
 
 
 @bp.post("/<int:user_id>/password")

@@ -101,6 +101,13 @@ def import_file():
     return redirect(url_for(".version", checklist_id=checklist.id))
 
 
+@bp.get("/import")
+def import_address():
+    """The import's address opened as a page (a refused import reloaded or reopened): the
+    standards page, at its import form."""
+    return redirect(url_for(".index", _anchor="import"), code=303)
+
+
 def _previous(checklist: Checklist) -> Checklist | None:
     """The version a version is compared with: the one it was made from, else the one before."""
     if checklist.based_on_id is not None:
@@ -245,6 +252,13 @@ def _act(checklist_id: int, action):
         return _version_page(get_checklist(checklist_id, g.user), error=say(exc.message),
                              status=exc.status)
     return redirect(url_for(".version", checklist_id=result.id))
+
+
+@bp.get("/<int:checklist_id>/publish")
+@bp.get("/<int:checklist_id>/retire")
+def action_address(checklist_id: int):
+    """A publish or retire address opened as a page (a refusal reloaded): the version's page."""
+    return redirect(url_for(".version", checklist_id=checklist_id), code=303)
 
 
 @bp.post("/<int:checklist_id>/publish")

@@ -372,6 +372,16 @@ def _act(campaign_id: int, inspection_id: int, action: str):
     return redirect(url_for(".campaign", campaign_id=item.id, _anchor=f"tasks-{mode}"))
 
 
+@bp.get("/<int:campaign_id>/tasks/<int:inspection_id>/reassign")
+@bp.get("/<int:campaign_id>/tasks/<int:inspection_id>/reschedule")
+@bp.get("/<int:campaign_id>/tasks/<int:inspection_id>/cancel")
+def task_form_address(campaign_id: int, inspection_id: int):
+    """A form's address opened as a page (a refused form reloaded or reopened, a bookmark): the
+    assignment's page, where the forms are."""
+    return redirect(url_for(".task", campaign_id=campaign_id, inspection_id=inspection_id),
+                    code=303)
+
+
 @bp.post("/<int:campaign_id>/tasks/<int:inspection_id>/reassign")
 def reassign_task(campaign_id: int, inspection_id: int):
     """改派: give an open assignment to another person or team, with a reason."""

@@ -64,27 +64,62 @@ def test_a_new_password_lifts_a_lockout_and_roles_come_and_go(app, client, login
     assert f'data-person="{person.id}"' in listed and "data-locked" in listed
 
     done = _post(client, f"{url}/password", {"password": "Fresh2026ab"})
-    assert done.status_code == 200 and "data-locked" not in done.get_data(as_text=True)
+    assert done.status_code == 303 and "data-locked" not in client.get(url).get_data(as_text=True)
     assert phone.post("/api/v1/auth/token", json={"username": "jc.lubei1",
                                                   "password": "Fresh2026ab"}).status_code == 201
 
     added = _post(client, f"{url}/roles", {"role": "subbranch_manager",
                                            "org_unit_id": str(_unit("TS-LB"))})
-    assert added.status_code == 200
+    assert added.status_code == 303
     grants = {g.role.value: g.id for g in _person("jc.lubei1").grants}
     assert set(grants) == {"inspector", "subbranch_manager"}
     assert _post(client, f"{url}/roles/{grants['subbranch_manager']}/remove", {}
-                 ).status_code == 200
+                 ).status_code == 303
     last = _post(client, f"{url}/roles/{grants['inspector']}/remove", {})
     assert last.status_code == 422 and "至少需要一个角色" in last.get_data(as_text=True)
     assert [g.role.value for g in _person("jc.lubei1").grants] == ["inspector"]
 
     unticked = _post(client, f"{url}/active", {"active": "0"})
     assert unticked.status_code == 422 and _person("jc.lubei1").is_active
-    assert _post(client, f"{url}/active", {"active": "0", "confirm": "yes"}).status_code == 200
+    assert _post(client, f"{url}/active", {"active": "0", "confirm": "yes"}).status_code == 303
     assert not _person("jc.lubei1").is_active
     assert "jc.lubei1" not in client.get("/manage/people").get_data(as_text=True)
     assert "jc.lubei1" in client.get("/manage/people?all=1").get_data(as_text=True)
+
+
+def test_a_change_made_goes_back_to_the_persons_page(client, login, demo):
+    """设置新密码, 增加角色, 取消角色, 停用 and 重新启用 done: is the browser sent to the person's
+    page (303, so a reload posts nothing again), which says once what was done? And does each
+    form's address opened as a page — a refused form reloaded or reopened — lead there too,
+    rather than to 405?"""
+    person = _person("jc.lubei1")
+    login("admin", DEMO_PASSWORD)
+    url = f"/manage/people/{person.id}"
+
+    def said(path: str, form: dict) -> list[str]:
+        """What the person's page says after the post (and nothing more when reloaded)."""
+        response = _post(client, f"{url}{path}", form)
+        assert response.status_code == 303, (path, response.get_data(as_text=True)[:300])
+        assert response.headers["Location"] == url, path
+        flashed = re.compile(r'<p class="flash" role="status">([^<]*)</p>')
+        shown = flashed.findall(client.get(url).get_data(as_text=True))
+        assert flashed.findall(client.get(url).get_data(as_text=True)) == [], path
+        return shown
+
+    assert said("/password", {"password": "Fresh2026ab"}) == [
+        "已设置新密码：此人在所有设备上的登录已结束，锁定已解除。"]
+    assert said("/roles", {"role": "subbranch_manager",
+                           "org_unit_id": str(_unit("TS-LB"))}) == ["已增加角色"]
+    grant = next(g.id for g in _person("jc.lubei1").grants if g.role.value == "subbranch_manager")
+    assert said(f"/roles/{grant}/remove", {}) == ["已取消角色"]
+    assert said("/active", {"active": "0", "confirm": "yes"}) == ["已停用：此人不能再登录。"]
+    assert said("/active", {"active": "1", "confirm": "yes"}) == ["已重新启用"]
+
+    refused = _post(client, f"{url}/password", {"password": "abc"})
+    assert refused.status_code == 422 and 'role="alert"' in refused.get_data(as_text=True)
+    for path in ("/password", "/active", "/roles", f"/roles/{grant}/remove"):
+        opened = client.get(f"{url}{path}")
+        assert opened.status_code == 303 and opened.headers["Location"] == url, path
 
 
 def test_a_peer_team_member_is_not_made_a_mystery_shopper_on_the_page(client, login, demo):

@@ -111,6 +111,22 @@ def test_a_broken_workbook_shows_every_problem_and_changes_nothing(client, login
         as_text=True)
 
 
+def test_a_refused_import_reloaded_or_reopened_is_the_standards_page(client, login, demo):
+    """A refused import is shown at the form's address: opened as a page (reopened, or from
+    the history), does it lead to the standards page at the import form rather than 405 — and
+    so do the addresses of 发布 and 停用, to the version's page?"""
+    login("fwgl", "Demo@2026")
+    refused = _post(client, "/manage/standards/import", {"base_id": str(demo.id)})
+    assert refused.status_code == 422
+    opened = client.get("/manage/standards/import")
+    assert opened.status_code == 303
+    assert opened.headers["Location"] == "/manage/standards#import"
+    for action in ("publish", "retire"):
+        opened = client.get(f"/manage/standards/{demo.id}/{action}")
+        assert opened.status_code == 303, action
+        assert opened.headers["Location"] == f"/manage/standards/{demo.id}", action
+
+
 def test_importing_onto_a_draft_needs_the_replace_tick_and_a_new_file_starts_a_checklist(
         client, login, demo):
     """A second import onto a standard that has a draft: is it refused without 替换现有草稿,

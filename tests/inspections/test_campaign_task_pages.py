@@ -278,6 +278,23 @@ def test_refused_forms_say_why_and_change_nothing(client, manager, first):
     assert 'value="2026-12-10"' in kept and "想改到月底" in kept
 
 
+def test_a_refused_form_reloaded_or_reopened_is_the_tasks_page(client, manager, first):
+    """A refused 改期 is shown at the form's address: opened as a page (reopened, or from the
+    history), does it — and the 改派 and 取消 addresses — lead to the assignment's page rather
+    than to 405, changing nothing?"""
+    task = first("spot_check")
+    before = _state(task)
+    refused = _post(client, _url(task, "reschedule"), {
+        "due_start": "2026-12-10", "due_end": "2026-12-01", "reason": "改期"})
+    assert refused.status_code == 422
+    for action in ("reschedule", "reassign", "cancel"):
+        opened = client.get(_url(task, action))
+        assert opened.status_code == 303, action
+        assert opened.headers["Location"] == _url(task), action
+    assert client.get(_url(task)).status_code == 200
+    assert _state(task) == before
+
+
 def test_a_submitted_task_cannot_be_moved(client, manager, first):
     """Once submitted, does the task's page offer no form but a link to the result, and is
     each action refused (409) with the reason and nothing written?"""

@@ -286,6 +286,13 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
         "3xx", "403/403", "3xx/3xx", "403/403", "403/403", "403/403", "403/403", "403/403"),
     ("POST", "/manage/campaigns/<int:campaign_id>/tasks/<int:inspection_id>/cancel"): row(
         "3xx", "403/403", "ok/ok", "403/403", "403/403", "403/403", "403/403", "403/403"),
+    # the forms' addresses opened as pages (a refused form reloaded): back to the task's page
+    ("GET", "/manage/campaigns/<int:campaign_id>/tasks/<int:inspection_id>/reassign"): row(
+        "3xx", "403/403", "3xx/3xx", "403/403", "403/403", "403/403", "403/403", "403/403"),
+    ("GET", "/manage/campaigns/<int:campaign_id>/tasks/<int:inspection_id>/reschedule"): row(
+        "3xx", "403/403", "3xx/3xx", "403/403", "403/403", "403/403", "403/403", "403/403"),
+    ("GET", "/manage/campaigns/<int:campaign_id>/tasks/<int:inspection_id>/cancel"): row(
+        "3xx", "403/403", "3xx/3xx", "403/403", "403/403", "403/403", "403/403", "403/403"),
     # the standards pages: checklists.manage (service managers and administrators) only. The
     # world's checklist is published, so publishing it again is refused (409, "ok"); retiring
     # comes after the API has retired it, and is refused the same way.
@@ -307,6 +314,16 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
         "3xx", "403/422", "403/403", "403/404", "403/403", "403/403", "403/403", "403/403"),
     ("POST", "/manage/people/<int:user_id>/roles/<int:grant_id>/remove"): row(
         "3xx", "403/422", "403/403", "403/404", "403/403", "403/403", "403/403", "403/403"),
+    # the forms' addresses opened as pages (a refused change reloaded): back to the person's
+    # page, which decides who may see it (a redirect says nothing of the person)
+    ("GET", "/manage/people/<int:user_id>/password"): row(
+        "3xx", "3xx/3xx", "3xx/3xx", "3xx/3xx", "403/403", "403/403", "403/403", "403/403"),
+    ("GET", "/manage/people/<int:user_id>/active"): row(
+        "3xx", "3xx/3xx", "3xx/3xx", "3xx/3xx", "403/403", "403/403", "403/403", "403/403"),
+    ("GET", "/manage/people/<int:user_id>/roles"): row(
+        "3xx", "3xx/3xx", "3xx/3xx", "3xx/3xx", "403/403", "403/403", "403/403", "403/403"),
+    ("GET", "/manage/people/<int:user_id>/roles/<int:grant_id>/remove"): row(
+        "3xx", "3xx/3xx", "3xx/3xx", "3xx/3xx", "403/403", "403/403", "403/403", "403/403"),
     ("GET", "/manage/standards/<int:checklist_id>"): row(
         "3xx", "2xx", "2xx", "403", "403", "403", "403", "403"),
     ("POST", "/manage/standards/import"): row(
@@ -315,6 +332,13 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
         "3xx", "ok", "ok", "403", "403", "403", "403", "403"),
     ("POST", "/manage/standards/<int:checklist_id>/retire"): row(
         "3xx", "ok", "ok", "403", "403", "403", "403", "403"),
+    # the forms' addresses opened as pages (a refusal reloaded): the standards page, a version's
+    ("GET", "/manage/standards/import"): row(
+        "3xx", "3xx", "3xx", "403", "403", "403", "403", "403"),
+    ("GET", "/manage/standards/<int:checklist_id>/publish"): row(
+        "3xx", "3xx", "3xx", "403", "403", "403", "403", "403"),
+    ("GET", "/manage/standards/<int:checklist_id>/retire"): row(
+        "3xx", "3xx", "3xx", "403", "403", "403", "403", "403"),
 }
 
 

@@ -3,7 +3,8 @@
 The same entries as ``GET /api/v1/audit-entries`` (:func:`.api.readable`: one's own units and
 the whole bank's), newest first, a page at a time, filtered by what happened, to what kind of
 object, by whom or by request id. A result's contents are shown only to those who may read
-that unit's results (:func:`.api.shows_contents`), as in the API.
+that unit's results (:func:`.api.shows_contents`), as in the API. What happened is said in
+words (:data:`.actions.ACTIONS`), its code beside them.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ..api.pagination import page_of
 from ..auth.permissions import Permission
 from ..auth.session import pages_need
 from ..i18n import N_
+from .actions import ACTIONS
 from .api import readable, shows_contents
 from .models import AuditEntry
 
@@ -79,7 +81,8 @@ def index():
              "before": _json(e.before), "after": _json(e.after)} for e in shown.rows]
     filters = {k: v for k, v in chosen.items() if k != "page"}
     return render_template("manage/audit.html", rows=rows, total=shown.total, page=shown.page,
-                           pages=shown.pages, filters=filters, objects=OBJECT_LABELS)
+                           pages=shown.pages, filters=filters, objects=OBJECT_LABELS,
+                           actions=ACTIONS)
 
 
 def _json(value) -> str | None:

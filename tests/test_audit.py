@@ -328,3 +328,37 @@ def test_the_audit_log_names_each_action_in_words(client, login, api, demo):
 
     assert labels("auth.login") == {"登录"} and labels("legacy.thing") == {"legacy.thing"}
 
+
+def test_the_audit_log_finds_a_person_by_their_name_or_a_part_of_it(client, login, demo):
+    """操作审计 records the username: does ?actor= also find a person's entries by their name,
+    or a part of their name or username — and the command line's by its exact name, while a
+    name nobody has finds nothing?"""
+    import re
+
+    from inspect_app.auth.operations import create_user
+    from inspect_app.auth.permissions import Role
+    from inspect_app.demo.seed import DEMO_PASSWORD
+    from inspect_app.orgs.models import OrgUnit
+
+    lubei = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB"))
+    tester = create_user(username="jc.audit_t", display_name="覃审计测试", password=DEMO_PASSWORD,
+                         grants=[(Role.inspector, lubei)])
+    db.session.commit()
+    login("jc.audit_t", DEMO_PASSWORD)
+    login("fwgl", DEMO_PASSWORD)
+    theirs = db.session.scalar(sa.select(sa.func.count()).where(
+        AuditEntry.actor_id == tester.id))
+    created_by = db.session.scalar(sa.select(AuditEntry.actor_name).where(
+        AuditEntry.action == "user.create", AuditEntry.object_id == str(tester.id)))
+    assert theirs >= 1 and created_by.startswith("cli")
+
+    def shown(actor: str) -> int:
+        page = client.get("/manage/audit", query_string={"actor": actor}).get_data(as_text=True)
+        return int(re.search(r"共 (\d+) 条", page).group(1))
+
+    for actor in ("jc.audit_t", "覃审计测试", "审计测试", "audit_t", " 覃审计测试 "):
+        assert shown(actor) == theirs, actor
+    assert shown("jc.audit%") == 0  # a part is matched as written, not as a pattern
+    assert shown(created_by) >= 1 and shown("覃审计测试某") == 0
+    page = client.get("/manage/audit?actor=审计测试").get_data(as_text=True)
+    assert '覃审计测试 <span class="code">jc.audit_t</span>' in page

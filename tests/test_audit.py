@@ -218,3 +218,147 @@ def test_the_api_filters_by_request_id_as_the_page_does(client, org, make_user, 
     parameters = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/audit-entries"][
         "get"]["parameters"]
     assert "request_id" in {p["name"] for p in parameters}
+
+
+def _recorded_actions() -> tuple[set[str], list[str]]:
+    """Every action the application's code passes to ``record``, read from its source: a
+    literal, either side of a conditional, or an f-string whose blank is a parameter of the
+    function around it, filled with a literal wherever that function is called in its module
+    (``_audit("close", …)`` → ``rectification.close``). And where an action cannot be told."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "inspect_app"
+    found: set[str] = set()
+    unknown: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        functions = {node.name: node for node in ast.walk(tree)
+                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        around = {child: node for node in functions.values() for child in ast.walk(node)}
+
+        def values(node, call, where=path):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                return [node.value]
+            if isinstance(node, ast.IfExp):
+                return values(node.body, call) + values(node.orelse, call)
+            if isinstance(node, ast.JoinedStr) and call in around:
+                return filled(node, around[call])
+            unknown.append(f"{where.relative_to(package)}:{call.lineno}")
+            return []
+
+        def filled(template, function):
+            parameters = [a.arg for a in function.args.posonlyargs + function.args.args]
+            blanks = [v.value.id for v in template.values if isinstance(v, ast.FormattedValue)]
+            if len(blanks) != 1 or blanks[0] not in parameters:
+                unknown.append(f"{path.relative_to(package)}:{template.lineno}")
+                return []
+            index = parameters.index(blanks[0])
+            blank = next(i for i, v in enumerate(template.values)
+                         if isinstance(v, ast.FormattedValue))
+            prefix = "".join(v.value for v in template.values[:blank])
+            suffix = "".join(v.value for v in template.values[blank + 1:])
+            filled_in = []
+            for call in ast.walk(tree):
+                if isinstance(call, ast.Call) and getattr(call.func, "id", None) == function.name:
+                    given = [k.value for k in call.keywords if k.arg == blanks[0]] or (
+                        call.args[index:index + 1])
+                    filled_in += [f"{prefix}{value}{suffix}"
+                                  for value in values(given[0], call)] if given else []
+            return filled_in
+
+        for call in ast.walk(tree):
+            if not isinstance(call, ast.Call) or not call.args:
+                continue
+            if "record" in (getattr(call.func, "id", None), getattr(call.func, "attr", None)):
+                found.update(values(call.args[0], call))
+    return found, unknown
+
+
+def test_every_action_the_application_records_has_words():
+    """Does every action passed to ``record`` anywhere in the application — rectification's
+    ``f"rectification.{action}"`` included — have a label for 操作审计, and is every call's
+    action one this test can read (a literal, not worked out at run time)?"""
+    from inspect_app.audit.actions import ACTIONS
+
+    found, unknown = _recorded_actions()
+    assert unknown == [], "name the action literally, so its label can be checked"
+    assert {"auth.login", "user.deactivate", "user.reactivate", "rectification.close",
+            "rectification.reassign", "watchlist_rules.update", "backup.restore"} <= found
+    assert sorted(found - ACTIONS.keys()) == []
+
+
+def test_recording_an_action_without_words_warns(app):
+    """An action missing from ACTIONS is still written (the log never loses a change), but
+    does ``record`` warn — an error in the tests — so it does not reach 操作审计 unnamed?"""
+    from inspect_app.audit.operations import record
+
+    with pytest.warns(UserWarning, match="'thing.happened' has no label"):
+        record("thing.happened", object_type="unknown", object_id=1)
+    db.session.rollback()
+
+
+def test_the_audit_log_names_each_action_in_words(client, login, api, demo):
+    """操作审计 as the service manager: is each action said in words (登录, not auth.login),
+    with its code beside it for those who search by it, are the actions to filter by a list of
+    those words — and is an action with no words (written by an older version) shown, chosen
+    and given by the API as its code?"""
+    from inspect_app.demo.seed import DEMO_PASSWORD
+
+    db.session.add(AuditEntry(action="legacy.thing", object_type="unknown", object_id="1",
+                              actor_name="system"))
+    db.session.commit()
+    headers = api("fwgl")  # (before the session cookie, which the API's sign-in refuses)
+    login("fwgl", DEMO_PASSWORD)
+    page = client.get("/manage/audit?action=auth.login").get_data(as_text=True)
+    assert '<strong title="auth.login">登录</strong> <code class="code">auth.login</code>' in page
+    assert '<option value="auth.login" title="auth.login" selected>登录</option>' in page
+    assert '<option value="inspection.reassign" title="inspection.reassign">改派检查</option>' \
+        in page and 'placeholder="user.create"' not in page
+    assert "data-audit=" in page and "<code>auth.login</code>" not in page
+    legacy = client.get("/manage/audit?action=legacy.thing").get_data(as_text=True)
+    assert '<strong title="legacy.thing">legacy.thing</strong>' in legacy
+    assert '<option value="legacy.thing" selected>legacy.thing</option>' in legacy
+    assert legacy.count("data-audit=") == 1
+
+    def labels(action: str) -> set[str]:
+        body = client.get(f"/api/v1/audit-entries?action={action}",
+                          headers=headers).get_json()
+        return {e["action_label"] for e in body["items"]}
+
+    assert labels("auth.login") == {"登录"} and labels("legacy.thing") == {"legacy.thing"}
+
+
+def test_the_audit_log_finds_a_person_by_their_name_or_a_part_of_it(client, login, demo):
+    """操作审计 records the username: does ?actor= also find a person's entries by their name,
+    or a part of their name or username — and the command line's by its exact name, while a
+    name nobody has finds nothing?"""
+    import re
+
+    from inspect_app.auth.operations import create_user
+    from inspect_app.auth.permissions import Role
+    from inspect_app.demo.seed import DEMO_PASSWORD
+    from inspect_app.orgs.models import OrgUnit
+
+    lubei = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "TS-LB"))
+    tester = create_user(username="jc.audit_t", display_name="覃审计测试", password=DEMO_PASSWORD,
+                         grants=[(Role.inspector, lubei)])
+    db.session.commit()
+    login("jc.audit_t", DEMO_PASSWORD)
+    login("fwgl", DEMO_PASSWORD)
+    theirs = db.session.scalar(sa.select(sa.func.count()).where(
+        AuditEntry.actor_id == tester.id))
+    created_by = db.session.scalar(sa.select(AuditEntry.actor_name).where(
+        AuditEntry.action == "user.create", AuditEntry.object_id == str(tester.id)))
+    assert theirs >= 1 and created_by.startswith("cli")
+
+    def shown(actor: str) -> int:
+        page = client.get("/manage/audit", query_string={"actor": actor}).get_data(as_text=True)
+        return int(re.search(r"共 (\d+) 条", page).group(1))
+
+    for actor in ("jc.audit_t", "覃审计测试", "审计测试", "audit_t", " 覃审计测试 "):
+        assert shown(actor) == theirs, actor
+    assert shown("jc.audit%") == 0  # a part is matched as written, not as a pattern
+    assert shown(created_by) >= 1 and shown("覃审计测试某") == 0
+    page = client.get("/manage/audit?actor=审计测试").get_data(as_text=True)
+    assert '覃审计测试 <span class="code">jc.audit_t</span>' in page

@@ -12,6 +12,7 @@ from ..db import JSONType, UTCDateTime, utcnow
 from ..errors import DomainError
 from ..extensions import db
 from ..i18n import N_
+from .actions import action_label
 
 
 class AuditEntry(db.Model):
@@ -42,6 +43,12 @@ class AuditEntry(db.Model):
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
 
     units: Mapped[list[AuditEntryUnit]] = relationship(order_by="AuditEntryUnit.org_path")
+
+    @property
+    def action_label(self) -> str:
+        """What happened, in words (Chinese, through the catalogue for the reader); the code
+        itself for an action no longer written."""
+        return action_label(self.action)
 
     @property
     def org_paths(self) -> list[str]:

@@ -2,8 +2,10 @@
 
 The same entries as ``GET /api/v1/audit-entries`` (:func:`.api.readable`: one's own units and
 the whole bank's), newest first, a page at a time, filtered by what happened, to what kind of
-object, by whom or by request id. A result's contents are shown only to those who may read
-that unit's results (:func:`.api.shows_contents`), as in the API.
+object, by whom (a username or a person's name, or a part of either) or by request id. A
+result's contents are shown only to those who may read that unit's results
+(:func:`.api.shows_contents`), as in the API. What happened is said in words
+(:data:`.actions.ACTIONS`), its code beside them.
 """
 from __future__ import annotations
 
@@ -16,9 +18,12 @@ from flask_babel import format_datetime
 from marshmallow import fields, validate
 
 from ..api.pagination import page_of
+from ..auth.models import User
 from ..auth.permissions import Permission
 from ..auth.session import pages_need
+from ..extensions import db
 from ..i18n import N_
+from .actions import ACTIONS
 from .api import readable, shows_contents
 from .models import AuditEntry
 
@@ -70,7 +75,7 @@ def index():
     if chosen.get("object_type"):
         query = query.where(AuditEntry.object_type == chosen["object_type"])
     if chosen.get("actor"):
-        query = query.where(AuditEntry.actor_name == chosen["actor"])
+        query = query.where(_by_actor(chosen["actor"]))
     if chosen.get("request_id"):
         query = query.where(AuditEntry.request_id == chosen["request_id"])
     shown = page_of(query.order_by(AuditEntry.id.desc()), chosen.get("page", 1), PER_PAGE)
@@ -79,7 +84,26 @@ def index():
              "before": _json(e.before), "after": _json(e.after)} for e in shown.rows]
     filters = {k: v for k, v in chosen.items() if k != "page"}
     return render_template("manage/audit.html", rows=rows, total=shown.total, page=shown.page,
-                           pages=shown.pages, filters=filters, objects=OBJECT_LABELS)
+                           pages=shown.pages, filters=filters, objects=OBJECT_LABELS,
+                           actions=ACTIONS, names=_names(shown.rows))
+
+
+def _by_actor(text: str) -> sa.ColumnElement[bool]:
+    """Entries by the people whose username or name is or holds ``text`` (by their id, which
+    is indexed), and those written under exactly that name: ``cli:root``, ``system``, or a
+    username since renamed."""
+    people = sa.select(User.id).where(sa.or_(User.username.icontains(text, autoescape=True),
+                                             User.display_name.icontains(text, autoescape=True)))
+    return sa.or_(AuditEntry.actor_id.in_(people), AuditEntry.actor_name == text)
+
+
+def _names(entries: list[AuditEntry]) -> dict[int, str]:
+    """The names of the people who wrote ``entries``, by id, shown beside their usernames."""
+    ids = {entry.actor_id for entry in entries if entry.actor_id is not None}
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        sa.select(User.id, User.display_name).where(User.id.in_(ids))).all())
 
 
 def _json(value) -> str | None:

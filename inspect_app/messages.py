@@ -24,6 +24,14 @@ def N_(message: str) -> str:
     return message
 
 
+def NP_(context: str, message: str) -> str:
+    """:func:`N_` for a message whose translation depends on where it is shown: the catalogue
+    holds it under ``context`` (say it with ``pgettext(context, message)``), apart from the
+    same Chinese text used elsewhere — 登录 on a button is "Sign in", in the audit log
+    "Signed in"."""
+    return message
+
+
 class Message(str):
     """A Chinese message that remembers its catalogue id (``template``) and values (``params``).
 

@@ -362,3 +362,56 @@ def test_the_audit_log_finds_a_person_by_their_name_or_a_part_of_it(client, logi
     assert shown(created_by) >= 1 and shown("覃审计测试某") == 0
     page = client.get("/manage/audit?actor=审计测试").get_data(as_text=True)
     assert '覃审计测试 <span class="code">jc.audit_t</span>' in page
+
+
+def test_the_audit_log_says_each_change_field_by_field(client, login, demo):
+    """A person's name changed: does 操作审计 show the entry's fields as a table — each field
+    once, what it was and what it became, the changed one marked (and counted in the summary)
+    and the rest plain — rather than two blocks of JSON to compare by eye? And a creation,
+    which has no "before", only what was written?"""
+    import re
+
+    from inspect_app.auth.models import User
+    from inspect_app.auth.operations import update_user
+    from inspect_app.demo.seed import DEMO_PASSWORD
+
+    person = db.session.scalar(sa.select(User).where(User.username == "jc.lubei1"))
+    old_name = person.display_name
+    update_user(person, {"display_name": "改名测试"})
+    db.session.commit()
+    login("fwgl", DEMO_PASSWORD)
+    page = client.get("/manage/audit?action=user.update").get_data(as_text=True)
+    entry = page.split('data-audit="', 2)[1]
+    assert "改动 1 项" in entry and "<pre>" not in entry
+    assert re.search(r'<tr class="changed"><th scope="row"><code>display_name</code>'
+                     r'<span class="sr-only">（已改动）</span></th>'
+                     rf"<td>{old_name}</td><td>改名测试</td></tr>", entry)
+    assert re.search(r"<tr><th scope=\"row\"><code>username</code></th>"
+                     r"<td>jc.lubei1</td><td>jc.lubei1</td></tr>", entry)
+    assert entry.count('class="changed"') == 1
+
+    created = client.get("/manage/audit?action=user.create").get_data(as_text=True)
+    first = created.split('data-audit="', 2)[1]
+    assert "<th scope=\"col\">变更后</th>" in first and "变更前" not in first
+    assert 'class="changed"' not in first and "改动" not in first
+
+
+def test_the_audit_log_says_in_english_what_was_done_not_what_to_do(app, client, login, api,
+                                                                    demo):
+    """登录 is a button ("Sign in") and an audit action: in English does the log say what was
+    done ("Signed in", "Inspection submitted") on the page and in the API, while the sign-in
+    page's button still says "Sign in"?"""
+    from inspect_app.demo.seed import DEMO_PASSWORD
+
+    headers = {**api("fwgl"), "Accept-Language": "en"}
+    login("fwgl", DEMO_PASSWORD)
+    page = client.get("/manage/audit?action=auth.login&lang=en").get_data(as_text=True)
+    assert '<strong title="auth.login">Signed in</strong>' in page
+    assert '<option value="inspection.submit" title="inspection.submit">Inspection submitted' \
+        '</option>' in page
+    assert '<option value="rectification.reject" title="rectification.reject">Fix sent back' \
+        '</option>' in page
+    body = client.get("/api/v1/audit-entries?action=auth.login", headers=headers).get_json()
+    assert {e["action_label"] for e in body["items"]} == {"Signed in"}
+    sign_in_page = app.test_client().get("/login?lang=en").get_data(as_text=True)
+    assert ">Sign in</button>" in sign_in_page and "Signed in" not in sign_in_page

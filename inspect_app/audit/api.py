@@ -14,7 +14,6 @@ from ..auth.permissions import Permission
 from ..auth.session import current_user
 from ..checklists.models import Checklist
 from ..errors import PermissionDenied
-from ..i18n import Label
 from ..inspections.models import Campaign, InspectionTeam
 from ..orgs.models import OrgUnit
 from ..watchlist.models import WatchlistRuleSet
@@ -64,7 +63,7 @@ class AuditEntrySchema(ma.Schema):
     actor_id = Id(allow_none=True)
     actor_name = fields.String()
     action = fields.String()
-    action_label = Label(metadata={
+    action_label = fields.String(attribute="action_words", metadata={
         "description": "操作（用户所选语言），如“改派检查”；没有名称的（旧版本写下的）操作为其代码"})
     object_type = fields.String()
     object_id = fields.String()

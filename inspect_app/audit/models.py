@@ -12,7 +12,7 @@ from ..db import JSONType, UTCDateTime, utcnow
 from ..errors import DomainError
 from ..extensions import db
 from ..i18n import N_
-from .actions import action_label
+from .actions import action_label, action_words
 
 
 class AuditEntry(db.Model):
@@ -46,9 +46,14 @@ class AuditEntry(db.Model):
 
     @property
     def action_label(self) -> str:
-        """What happened, in words (Chinese, through the catalogue for the reader); the code
-        itself for an action no longer written."""
+        """What happened, in words (Chinese); the code itself for an action no longer
+        written."""
         return action_label(self.action)
+
+    @property
+    def action_words(self) -> str:
+        """What happened, in the reader's language (:func:`.actions.action_words`)."""
+        return action_words(self.action)
 
     @property
     def org_paths(self) -> list[str]:

@@ -14,7 +14,7 @@ import json
 import marshmallow as ma
 import sqlalchemy as sa
 from flask import Blueprint, g, render_template, request
-from flask_babel import format_datetime
+from flask_babel import format_datetime, gettext
 from marshmallow import fields, validate
 
 from ..api.pagination import page_of
@@ -23,7 +23,7 @@ from ..auth.permissions import Permission
 from ..auth.session import pages_need
 from ..extensions import db
 from ..i18n import N_
-from .actions import ACTIONS
+from .actions import ACTIONS, action_words
 from .api import readable, shows_contents
 from .models import AuditEntry
 
@@ -81,11 +81,11 @@ def index():
     shown = page_of(query.order_by(AuditEntry.id.desc()), chosen.get("page", 1), PER_PAGE)
     rows = [{"entry": e, "at": format_datetime(e.at, "yyyy-MM-dd HH:mm:ss"),
              "what": OBJECT_LABELS.get(e.object_type), "shown": shows_contents(e),
-             "before": _json(e.before), "after": _json(e.after)} for e in shown.rows]
+             "changes": changes(e.before, e.after)} for e in shown.rows]
     filters = {k: v for k, v in chosen.items() if k != "page"}
     return render_template("manage/audit.html", rows=rows, total=shown.total, page=shown.page,
                            pages=shown.pages, filters=filters, objects=OBJECT_LABELS,
-                           actions=ACTIONS, names=_names(shown.rows))
+                           actions={code: action_words(code) for code in ACTIONS}, names=_names(shown.rows))
 
 
 def _by_actor(text: str) -> sa.ColumnElement[bool]:
@@ -104,6 +104,40 @@ def _names(entries: list[AuditEntry]) -> dict[int, str]:
         return {}
     return dict(db.session.execute(
         sa.select(User.id, User.display_name).where(User.id.in_(ids))).all())
+
+
+def changes(before, after) -> dict | None:
+    """An entry's contents as a person reads them: each field once, with what it was and what
+    it became, and whether that changed (both sides written and different). None when the entry
+    has no contents. Contents that are not field lists (an older entry's) are shown whole."""
+    if before is None and after is None:
+        return None
+    sides = [side for side in (before, after) if side is not None]
+    if not all(isinstance(side, dict) for side in sides):
+        return {"raw": {"before": _json(before), "after": _json(after)}}
+    before_fields, after_fields = before or {}, after or {}
+    fields_ = list(dict.fromkeys([*before_fields, *after_fields]))
+    both = before is not None and after is not None
+    rows = [{"field": name, "before": _shown(before_fields.get(name)),
+             "after": _shown(after_fields.get(name)),
+             "changed": both and before_fields.get(name) != after_fields.get(name)}
+            for name in fields_]
+    return {"rows": rows, "before": before is not None, "after": after is not None,
+            "changed": sum(row["changed"] for row in rows)}
+
+
+def _shown(value) -> str:
+    """A field's value in a table cell: text as it is, yes/no in words, a list of plain values
+    joined, anything nested as compact JSON, nothing as a dash."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return gettext("是") if value else gettext("否")
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+        return "、".join(str(v) for v in value) or "—"
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
 def _json(value) -> str | None:

@@ -16,6 +16,7 @@ from marshmallow import fields, validate
 from ..api.fields import BankDate, Id, Name, TrimmedText, one_line
 from ..i18n import N_, Label, bank_timezone, local_date, translated
 from ..scoring.rules import MODES
+from ..scoring.types import RESPONSE_TYPES
 from .models import (
     APPEAL_CATEGORIES,
     EDITABLE,
@@ -365,8 +366,9 @@ class InspectionSchema(InspectionSummarySchema):
         hidden = self.hidden_items(inspection)
         return {"id": checklist.id, "name": checklist.name, "version": checklist.version,
                 "sections": [s.to_document() for s in checklist.sections],
-                "items": [item.to_document() for item in inspection.form_items()
-                          if item.code not in hidden]}
+                "items": [{**item.to_document(),
+                           "scored": RESPONSE_TYPES[item.response_type].scored}
+                          for item in inspection.form_items() if item.code not in hidden]}
 
     def dump_answers(self, inspection):
         hidden = self.hidden_items(inspection)

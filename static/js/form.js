@@ -24,7 +24,8 @@ const objectUrls = new Map();
 
 const isMystery = () => form.inspection.mode === "mystery_visit";
 const answerOf = (code) => (form.answers || {})[code] || {};
-const scored = (item) => item.response_type !== "text";
+// The server says whether an item scores; a copy kept offline from before it did, by its type.
+const scored = (item) => (typeof item.scored === "boolean" ? item.scored : item.response_type !== "text");
 const derivedSource = (item) => (isMystery() && item.config && item.config.derived_from) || null;
 const locked = () => Boolean(form.submission) || Boolean(form.gone) || !store.isEditable(form.inspection.status);
 // Before its window's first day a task takes answers (its draft) but no submission: judged on

@@ -68,6 +68,15 @@ def test_form_holds_only_the_items_of_its_mode(client, api, first):
     assert mystery_only, "the default checklist has mystery-visit-only items"
 
 
+def test_the_form_says_which_items_score(client, api, first):
+    """Does each item of a form say whether it scores (the form shows 不计分 from it), free
+    text being the one kind that never does?"""
+    mystery = first("mystery_visit")
+    items = form(client, api(filler_of(mystery)), mystery.id)["checklist"]["items"]
+    assert {item["response_type"] for item in items if item["scored"] is False} == {"text"}
+    assert all(item["scored"] is True for item in items if item["response_type"] != "text")
+
+
 def test_draft_saves_and_conflicts_show_the_server_copy(client, api, first):
     """Does a stale device get 409 with the server's copy instead of overwriting it?"""
     spot = first("spot_check")

@@ -478,10 +478,30 @@ def _open_private(path: Path) -> BinaryIO:
     return os.fdopen(fd, "wb")
 
 
+#: How ``backup`` names an archive by default: its UTC time, so names sort oldest first.
+ARCHIVE_NAME = re.compile(r"inspect-\d{8}T\d{6}Z\.tar\.gz")
+
+
 def default_backup_path() -> Path:
     """``instance/backups/inspect-<UTC timestamp>.tar.gz`` of the current application."""
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     return Path(current_app.instance_path) / "backups" / f"inspect-{stamp}.tar.gz"
+
+
+def prune_backups(folder: Path, keep: int, *, current: Path | None = None) -> list[Path]:
+    """Delete all but the ``keep`` newest archives in ``folder`` named as :data:`ARCHIVE_NAME`
+    (by their names' times, not the files' dates a copy may have changed), never ``current``
+    (the archive just written, which counts as one of them); any other file is left alone.
+    Returns the archives deleted, oldest first."""
+    others = sorted(path for path in folder.iterdir()
+                    if ARCHIVE_NAME.fullmatch(path.name) and path.is_file()
+                    and path.name != getattr(current, "name", None))
+    room = max(0, keep - (current is not None))
+    doomed = others[:len(others) - room]
+    for path in doomed:
+        path.unlink(missing_ok=True)
+        log.info("old backup %s deleted (keeping the %s newest)", path, keep)
+    return doomed
 
 
 # ----------------------------------------------------------------------------- backup

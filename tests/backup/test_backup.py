@@ -678,3 +678,54 @@ def test_a_full_photo_store_during_a_restore_says_so_and_rolls_back(cli, app, or
     assert "照片存储空间已满" in result.output and "已回滚数据库" in result.output, result.output
     assert "无法读取备份文件" not in result.output and "Traceback" not in result.output
     assert table_rows() == before
+
+
+def test_a_nightly_backup_keeps_the_newest_archives_and_nothing_else_goes(cli, app, tmp_path,
+                                                                          monkeypatch):
+    """``backup --keep 3``: are the older archives beyond the newest three deleted — the new
+    one counted, even when a copy from elsewhere carries a later time — while other files in
+    the folder, and every archive after an incomplete backup, are left alone? And is ``--keep``
+    with an ``-o`` name it would never count refused before anything is written?"""
+    monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
+    folder = tmp_path / "instance" / "backups"
+    folder.mkdir(parents=True)
+    old = [folder / f"inspect-2026110{day}T023000Z.tar.gz" for day in range(1, 6)]
+    later = folder / "inspect-20991231T023000Z.tar.gz"  # a clock ahead, somewhere
+    others = [folder / "notes.txt", folder / "inspect-manual.tar.gz",
+              folder / "inspect-20261101T023000Z.tar.gz.partial"]
+    for path in [*old, later, *others]:
+        path.write_bytes(b"x")
+
+    result = cli.invoke(args=["backup", "--keep", "3"])
+
+    assert result.exit_code == 0, result.output
+    (new,) = set(folder.glob("inspect-*Z.tar.gz")) - {*old, later}
+    verify_archive(new)
+    left = {path.name for path in folder.iterdir()}
+    assert left == {new.name, later.name, old[-1].name, *(p.name for p in others)}
+    assert "已删除 4 份较早的备份（保留最近 3 份）" in result.output
+    assert old[0].name in result.output
+
+    from inspect_app.backup import cli as backup_cli
+
+    def named_at(stamp):  # a later run than the first one's second
+        monkeypatch.setattr(backup_cli, "default_backup_path",
+                            lambda: folder / f"inspect-{stamp}.tar.gz")
+        return folder / f"inspect-{stamp}.tar.gz"
+
+    only = named_at("20261202T023000Z")
+    assert cli.invoke(args=["backup", "--keep", "1"]).exit_code == 0
+    # the archive just written stays, though one from a clock ahead sorts after it
+    assert {path.name for path in folder.iterdir()} == {only.name, *(p.name for p in others)}
+
+    store_photos_with_gaps(app, monkeypatch)
+    named_at("20261203T023000Z")
+    incomplete = cli.invoke(args=["backup", "--keep", "1"])
+    assert incomplete.exit_code == EXIT_INCOMPLETE
+    assert "较早的备份一份也没有删除" in incomplete.output
+    assert only.exists()
+
+    named = cli.invoke(args=["backup", "--keep", "2", "-o", str(tmp_path / "mine.tar.gz")])
+    assert named.exit_code == 2 and "--keep 只清理按默认方式命名的备份" in named.output
+    assert not (tmp_path / "mine.tar.gz").exists()
+    assert cli.invoke(args=["backup", "--keep", "0"]).exit_code == 2

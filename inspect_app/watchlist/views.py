@@ -29,7 +29,7 @@ from ..i18n import N_, local_date, local_today, translated
 from ..orgs.models import OrgKind, OrgUnit
 from ..orgs.operations import visible_units
 from ..rectification.documents import parse_period
-from ..rectification.operations import list_figures
+from ..rectification.operations import UNFINISHED, list_figures
 from ..reports import charts
 from . import dashboards, period_scores, rules_page
 from .api import visible_entries
@@ -438,7 +438,8 @@ def rectification_lists():
     empty = {"found": 0, "owed": 0, "found_overdue": 0, "earlier": 0, "overdue": 0}
     return render_template("manage/lists.html", period=period, subbranches=subbranches,
                            figures={u.id: figures.get(u.id, empty) for u in subbranches},
-                           this_month=period == local_today().strftime("%Y-%m"))
+                           this_month=period == local_today().strftime("%Y-%m"),
+                           start=start, end=end, unfinished=[s.value for s in UNFINISHED])
 
 
 @bp.get("/bulletin")

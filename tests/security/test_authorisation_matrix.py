@@ -183,6 +183,8 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     # service managers move deadlines and order re-inspections; a shopper sees no item -----
     ("GET", "/api/v1/rectification/items"): row(
         "401", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx"),
+    ("GET", "/api/v1/rectification/items.xlsx"): row(
+        "401", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx"),
     ("GET", "/api/v1/rectification/counts"): row(
         "401", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx", "2xx"),
     ("GET", "/api/v1/rectification/items/<int:item_id>"): row(

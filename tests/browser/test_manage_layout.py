@@ -1,0 +1,33 @@
+"""Managers' pages on a 390 px phone and a 1280 px desktop: names and buttons are never broken
+a character a line."""
+from __future__ import annotations
+
+import pytest
+
+from .pwa_helpers import sign_in
+
+#: How many lines an element's text runs to: its text's boxes, one per line, told apart by
+#: where they start vertically.
+LINES = """(element) => {
+  const range = document.createRange();
+  range.selectNodeContents(element);
+  return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size; }"""
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_each_subbranch_and_its_download_stay_on_one_line(new_mobile_context, demo, width):
+    """整改清单 beside each sub-branch's month figures (and the earlier items still owed, which
+    the demo leaves): is 曹妃甸支行 one line, not "曹妃甸支 / 行" or a character a line, and
+    下载 PDF one button on one line?"""
+    page = new_mobile_context(viewport={"width": width, "height": 900}).new_page()
+    sign_in(page, "fwgl", "/manage/lists")
+    rows = page.locator("[data-list-unit]")
+    assert rows.count() >= 10
+    assert page.locator("[data-earlier]").count()  # the long line that squeezed the name
+    for index in range(rows.count()):
+        row = rows.nth(index)
+        name, button = row.locator("strong"), row.locator("[data-list-pdf]")
+        assert name.evaluate(LINES) == 1, (width, name.inner_text())
+        assert button.evaluate(LINES) == 1, (width, name.inner_text())
+        # nothing runs out of the card
+        assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -321,3 +321,16 @@ def test_the_watch_list_says_what_its_trend_arrows_mean(client, login, demo):
     page = client.get("/manage/watchlist?lang=en").get_data(as_text=True)
     legend = re.search(r"<p[^>]*data-trend-legend>(.*?)</p>", page, flags=re.S).group(1)
     assert "2 points" in legend
+
+
+def test_the_self_vs_independent_chart_writes_the_bulletins_figures(client, api, login, demo):
+    """Does 自查与独立检查对比 on the rankings page write each outlet's means as the bulletin's
+    workbook and PDF (and every other score on the page) do — 92.37, not 92.4?"""
+    gaps = client.get(f"/api/v1/bulletins?{MONTH}", headers=api("fwgl")).get_json()["gaps"]
+    assert gaps, "the demo's history has outlets whose self-checks score above the others"
+    login("fwgl", "Demo@2026")
+    root = chart(client.get(f"/manage/rankings?{MONTH}").get_data(as_text=True),
+                 "自查与独立检查对比")
+    written = {t.text for t in root.iter(f"{NS}text")}
+    for row in gaps:
+        assert f"{row['self_mean']:.2f}" in written and f"{row['independent_mean']:.2f}" in written

@@ -169,8 +169,9 @@ def bulletin_xlsx(data: dict[str, Any]) -> bytes:
         (_("失分最多项"), [_("编码"), _("检查内容"), _("失分次数"), _("涉及网点")],
          [[r["item_code"], r["item_text"], r["failures"], r["outlets"]]
           for r in data["failed_items"]]),
-        (_("自查与独立检查"), [_("网点"), _("自查均分"), _("独立检查均分"), _("差值")],
-         [[r["name"], r["self_mean"], r["independent_mean"], r["gap"]] for r in data["gaps"]]),
+        (_("自查与独立检查"), [_("网点"), _("支行"), _("自查均分"), _("独立检查均分"), _("差值")],
+         [[r["name"], r["subbranch"], r["self_mean"], r["independent_mean"], r["gap"]]
+          for r in data["gaps"]]),
         (_("名单变化"), [_("日期"), _("单位"), _("所属支行"), _("变化"), _("说明")],
          [[e["on"], e["name"], e["subbranch"], e["kind"], e["note"]] for e in _changes(data)]),
     ]

@@ -334,3 +334,36 @@ def test_the_self_vs_independent_chart_writes_the_bulletins_figures(client, api,
     written = {t.text for t in root.iter(f"{NS}text")}
     for row in gaps:
         assert f"{row['self_mean']:.2f}" in written and f"{row['independent_mean']:.2f}" in written
+
+
+def test_the_bulletin_page_says_what_its_pdf_and_workbook_say(client, api, login, demo):
+    """The month's bulletin as a page, a PDF and a workbook: does the page give the sub-branch
+    ranking and the self vs independent gaps the downloads give — and do all three name each
+    outlet of the gaps with its sub-branch (two 文化路分理处 in one branch)?"""
+    data = client.get(f"/api/v1/bulletins?{MONTH}", headers=api("fwgl")).get_json()
+    assert data["gaps"] and data["subbranches"]
+    login("fwgl", "Demo@2026")
+    page = client.get(f"/manage/bulletin?{MONTH}").get_data(as_text=True)
+    ranked = page.split('id="bulletin-subbranches"')[1].split("</section>")[0]
+    assert re.findall(r"<tr><td>(\d+)</td><td>([^<]+)</td><td class=\"num\">([\d.]+)</td>"
+                      r"<td class=\"num\">(\d+)</td></tr>", ranked) == [
+        (str(r["rank"]), r["name"], f"{r['combined']:.2f}", str(r["count"]))
+        for r in data["subbranches"]]
+    gaps = page.split('id="bulletin-gaps"')[1].split("</section>")[0]
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(
+        client.get(f"/manage/bulletin?{MONTH}&format=pdf").data)).pages)
+    pdf = re.sub(r"\s+", "", text)
+    # what changed on the list, each on one line of its column (列入名单, not 列入名 / 单)
+    assert data["watchlist"]["events"]
+    for event in data["watchlist"]["events"]:
+        assert event["label"] in text
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get(
+        f"/manage/bulletin?{MONTH}&format=xlsx").data))["自查与独立检查"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("网点", "支行", "自查均分", "独立检查均分", "差值")
+    for row, written in zip(data["gaps"], rows[1:], strict=True):
+        named = f"{row['name']}（{row['subbranch']}）"
+        assert named in gaps and f"{row['gap']:.2f}" in gaps
+        assert f"{named}{row['self_mean']:.2f}" in pdf
+        assert written == (row["name"], row["subbranch"], row["self_mean"],
+                           row["independent_mean"], row["gap"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
@@ -367,3 +368,30 @@ def test_the_bulletin_page_says_what_its_pdf_and_workbook_say(client, api, login
         assert f"{named}{row['self_mean']:.2f}" in pdf
         assert written == (row["name"], row["subbranch"], row["self_mean"],
                            row["independent_mean"], row["gap"])
+
+
+@pytest.mark.parametrize("url", [f"/manage/rankings?{MONTH}&format=xlsx",
+                                 f"/manage/bulletin?{MONTH}&format=xlsx"])
+def test_the_workbooks_read_as_the_pages(client, login, demo, url):
+    """Opened in Excel, does every score read with two decimals as on the pages (98.20 and
+    100.00, not 98.2 and 100), and is every column wide enough for its labels — 概况's
+    "参加排名网点数" and the period not cut off by the cell beside them?"""
+    login("fwgl", "Demo@2026")
+    workbook = openpyxl.load_workbook(io.BytesIO(client.get(url).data))
+    scores = {"综合得分", "自查均分", "独立检查均分", "差值"}
+    checked = 0
+    for sheet in workbook:
+        headers = [cell.value for cell in sheet[1]]
+        for column in sheet.iter_cols(min_row=1 if sheet.title == "概况" else 2):
+            letter = column[0].column_letter
+            width = sheet.column_dimensions[letter].width
+            for cell in column:
+                if isinstance(cell.value, str) and not cell.alignment.wrap_text:
+                    wide = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1
+                               for c in cell.value)  # a Chinese character takes two
+                    assert width >= wide, (sheet.title, cell.coordinate)
+            if sheet.title != "概况" and headers[column[0].column - 1] in scores:
+                assert all(cell.number_format == "0.00" for cell in column
+                           if cell.value is not None), (sheet.title, letter)
+                checked += 1
+    assert checked >= 2

@@ -31,3 +31,21 @@ def test_each_subbranch_and_its_download_stay_on_one_line(new_mobile_context, de
         assert button.evaluate(LINES) == 1, (width, name.inner_text())
         # nothing runs out of the card
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_trend_chart_is_as_wide_as_the_screen_allows(new_mobile_context, demo, width):
+    """A sub-branch's 12-month trend and a listed unit's 6-month chart: on a desktop, does the
+    chart fill its card (not the 360 px it is drawn at, its axis labels 10 px high), and on a
+    phone does it still fit the screen?"""
+    page = new_mobile_context(viewport={"width": width, "height": 900}).new_page()
+    sign_in(page, "fwgl", "/manage/watchlist")
+    entry = page.locator(".entry-list a.unit, .entry-list li a").first.get_attribute("href")
+    for path in ("/manage/trend/2", entry):
+        page.goto(path)
+        box = page.locator("svg.chart").first.bounding_box()
+        card = page.locator("section.card").first.bounding_box()
+        assert box["x"] >= card["x"] and box["x"] + box["width"] <= card["x"] + card["width"]
+        if width > 640:
+            assert box["width"] >= 500, (path, box)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -49,3 +49,26 @@ def test_a_trend_chart_is_as_wide_as_the_screen_allows(new_mobile_context, demo,
         if width > 640:
             assert box["width"] >= 500, (path, box)
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_full_ranking_reads_on_a_phone(new_mobile_context, demo, width):
+    """完整排名 of a month of the demo's history: are its headings (名次, 综合得分, 检查次数) and
+    each outlet's sub-branch one line each — on a phone the sub-branch under the outlet's name
+    rather than "路南支 / 行" in a column of its own — with nothing wider than the screen?"""
+    from ..conftest import last_month
+
+    page = new_mobile_context(viewport={"width": width, "height": 900}).new_page()
+    sign_in(page, "fwgl", "/manage/rankings")
+    page.goto(f"/manage/rankings?kind=month&day={last_month()[0]}&page=1")  # opened
+    table = page.locator("#full-ranking table")
+    assert table.is_visible()
+    for heading in table.locator("th").all():
+        if heading.is_visible():
+            assert heading.evaluate(LINES) == 1, (width, heading.inner_text())
+    subbranches = table.locator(".sub-in-name" if width < 480 else "td.sub-col")
+    assert subbranches.count() > 10
+    for index in range(subbranches.count()):
+        assert subbranches.nth(index).is_visible()
+        assert subbranches.nth(index).evaluate(LINES) == 1, subbranches.nth(index).inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width

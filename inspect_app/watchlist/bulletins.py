@@ -9,13 +9,14 @@ texts stay as they are stored.
 from __future__ import annotations
 
 import io
+import unicodedata
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext, ngettext
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 from sqlalchemy import orm
 
 from ..api.fields import CONTROL_CHARACTERS
@@ -169,8 +170,9 @@ def bulletin_xlsx(data: dict[str, Any]) -> bytes:
         (_("失分最多项"), [_("编码"), _("检查内容"), _("失分次数"), _("涉及网点")],
          [[r["item_code"], r["item_text"], r["failures"], r["outlets"]]
           for r in data["failed_items"]]),
-        (_("自查与独立检查"), [_("网点"), _("自查均分"), _("独立检查均分"), _("差值")],
-         [[r["name"], r["self_mean"], r["independent_mean"], r["gap"]] for r in data["gaps"]]),
+        (_("自查与独立检查"), [_("网点"), _("支行"), _("自查均分"), _("独立检查均分"), _("差值")],
+         [[r["name"], r["subbranch"], r["self_mean"], r["independent_mean"], r["gap"]]
+          for r in data["gaps"]]),
         (_("名单变化"), [_("日期"), _("单位"), _("所属支行"), _("变化"), _("说明")],
          [[e["on"], e["name"], e["subbranch"], e["kind"], e["note"]] for e in _changes(data)]),
     ]
@@ -183,8 +185,36 @@ def bulletin_xlsx(data: dict[str, Any]) -> bytes:
     return _saved(workbook, sheets)
 
 
+#: Scores in a workbook read as on the pages and in the PDF: two decimals (98.20, 100.00).
+SCORE_FORMAT = "0.00"
+#: The widest a column is made (a long item text wraps in Excel's cell instead).
+WIDEST = 60
+
+
+def _width(value: Any) -> int:
+    """The width of ``value`` written in a cell, in Excel's units (a Chinese character takes
+    two)."""
+    text = value if isinstance(value, str) else "" if value is None else f"{value:.2f}" \
+        if isinstance(value, float) else str(value)
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _fit_columns(sheet) -> None:
+    """Each column of ``sheet`` as wide as what it holds (so "参加排名网点数" or a period is not
+    cut off by the cell beside it), up to :data:`WIDEST`; a longer text wraps in its cell."""
+    for column in sheet.iter_cols():
+        widest = max(_width(cell.value) for cell in column)
+        sheet.column_dimensions[column[0].column_letter].width = min(widest + 2, WIDEST)
+        for cell in column:
+            if _width(cell.value) + 2 > WIDEST:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
 def _saved(workbook: Workbook, sheets: list[tuple[str, list[str], list[list[Any]]]]) -> bytes:
-    """``workbook`` with one sheet per ``(title, headers, rows)`` added, as .xlsx bytes."""
+    """``workbook`` with one sheet per ``(title, headers, rows)`` added, as .xlsx bytes; the
+    columns headed by a score's name (综合得分, 自查均分 …) show two decimals."""
+    scores = {gettext("综合得分"), gettext("自查均分"), gettext("独立检查均分"), gettext("差值")}
+    _fit_columns(workbook.active)
     for name, headers, rows in sheets:
         sheet = workbook.create_sheet(name[:31])  # a sheet's name holds 31 characters
         sheet.append(headers)
@@ -193,8 +223,11 @@ def _saved(workbook: Workbook, sheets: list[tuple[str, list[str], list[list[Any]
         for row in rows:
             sheet.append([_cell(value) for value in row])
         sheet.freeze_panes = "A2"
-        for column, width in zip("ABCDEFGH", (10, 36, 14, 12, 40, 12, 12, 12)):
-            sheet.column_dimensions[column].width = width
+        for index, header in enumerate(headers, start=1):
+            if header in scores:
+                for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                    cell.number_format = SCORE_FORMAT
+        _fit_columns(sheet)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -371,7 +371,7 @@ def rankings():
                                          for r in gaps],
                                         title=gettext("自查与独立检查对比"),
                                         a_label=gettext("自查"), b_label=gettext("独立检查"),
-                                        words=words),
+                                        words=words, value_format="{:.2f}"),
     }
     pages = max(1, -(-len(outlets) // RANKING_PAGE))
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)

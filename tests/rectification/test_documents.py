@@ -159,6 +159,22 @@ def test_subbranch_list_for_a_month_and_its_permissions(client, api, failed_insp
                       headers=api("fwgl")).status_code == 422
 
 
+def test_the_summary_headings_of_a_subbranch_list_keep_to_one_line(client, api,
+                                                                  failed_inspection):
+    """A sub-branch's list with items of earlier months still owed (the demo leaves some) has
+    ten figures in its summary: is each heading whole — "整改项合计", not "整改项合" over "计"?"""
+    inspection, _ = failed_inspection(count=1)
+    own = inspection.outlet.parent
+    period = local_today().strftime("%Y-%m")
+    response = client.get(f"/api/v1/rectification/lists/subbranches/{own.id}.pdf?period={period}",
+                          headers=api(subbranch_manager_of(inspection)))
+    assert response.status_code == 200
+    first_page = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
+    assert "往期逾期" in first_page  # the ten-column summary
+    for heading in ("整改项合计", "其中逾期", "逾期完成", "往期未完成", "往期逾期"):
+        assert heading in first_page, first_page[:300]
+
+
 def test_a_phone_does_not_download_the_same_list_twice(client, api, failed_inspection):
     """Does a second request with the ETag get 304 — and a changed list a new ETag?
 

@@ -86,3 +86,20 @@ def test_scores_read_to_two_decimals_on_every_managers_page(client, login, demo)
         text = client.get(path).get_data(as_text=True)
         one_decimal = re.findall(r'<td class="num">(\d+\.\d)</td>', text)
         assert not one_decimal, (path, one_decimal[:5])
+
+
+def test_the_trend_says_combined_may_sit_above_both_of_its_parts_too(client, login, demo):
+    """综合 weights each mode's mean, 「独立检查」 averages every independent result: one peer
+    check at 90 beside several spot checks and visits at 75 puts 综合 above both columns
+    (曹妃甸支行 in the demo: 80.17 beside 79.33 and 76.94). Does the trend page's note say it
+    may be higher as well as lower, not lower only?"""
+    from inspect_app.scoring.engine import combined_mean
+
+    weights = {"self_check": 1, "peer_check": 2, "spot_check": 2, "mystery_visit": 2}
+    independent = [90, 75, 75, 75, 75]
+    combined = combined_mean({"self_check": 76, "peer_check": 90, "spot_check": 75,
+                              "mystery_visit": 75}, weights)
+    assert combined > max(sum(independent) / len(independent), 76)  # it happens
+    login("fwgl", "Demo@2026")
+    note = client.get("/manage/trend/2").get_data(as_text=True).split('id="trend-how">')[1]
+    assert "可能高于或低于「独立检查」和「自查」两栏" in note.split("</p>")[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
@@ -321,3 +322,76 @@ def test_the_watch_list_says_what_its_trend_arrows_mean(client, login, demo):
     page = client.get("/manage/watchlist?lang=en").get_data(as_text=True)
     legend = re.search(r"<p[^>]*data-trend-legend>(.*?)</p>", page, flags=re.S).group(1)
     assert "2 points" in legend
+
+
+def test_the_self_vs_independent_chart_writes_the_bulletins_figures(client, api, login, demo):
+    """Does 自查与独立检查对比 on the rankings page write each outlet's means as the bulletin's
+    workbook and PDF (and every other score on the page) do — 92.37, not 92.4?"""
+    gaps = client.get(f"/api/v1/bulletins?{MONTH}", headers=api("fwgl")).get_json()["gaps"]
+    assert gaps, "the demo's history has outlets whose self-checks score above the others"
+    login("fwgl", "Demo@2026")
+    root = chart(client.get(f"/manage/rankings?{MONTH}").get_data(as_text=True),
+                 "自查与独立检查对比")
+    written = {t.text for t in root.iter(f"{NS}text")}
+    for row in gaps:
+        assert f"{row['self_mean']:.2f}" in written and f"{row['independent_mean']:.2f}" in written
+
+
+def test_the_bulletin_page_says_what_its_pdf_and_workbook_say(client, api, login, demo):
+    """The month's bulletin as a page, a PDF and a workbook: does the page give the sub-branch
+    ranking and the self vs independent gaps the downloads give — and do all three name each
+    outlet of the gaps with its sub-branch (two 文化路分理处 in one branch)?"""
+    data = client.get(f"/api/v1/bulletins?{MONTH}", headers=api("fwgl")).get_json()
+    assert data["gaps"] and data["subbranches"]
+    login("fwgl", "Demo@2026")
+    page = client.get(f"/manage/bulletin?{MONTH}").get_data(as_text=True)
+    ranked = page.split('id="bulletin-subbranches"')[1].split("</section>")[0]
+    assert re.findall(r"<tr><td>(\d+)</td><td>([^<]+)</td><td class=\"num\">([\d.]+)</td>"
+                      r"<td class=\"num\">(\d+)</td></tr>", ranked) == [
+        (str(r["rank"]), r["name"], f"{r['combined']:.2f}", str(r["count"]))
+        for r in data["subbranches"]]
+    gaps = page.split('id="bulletin-gaps"')[1].split("</section>")[0]
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(
+        client.get(f"/manage/bulletin?{MONTH}&format=pdf").data)).pages)
+    pdf = re.sub(r"\s+", "", text)
+    # what changed on the list, each on one line of its column (列入名单, not 列入名 / 单)
+    assert data["watchlist"]["events"]
+    for event in data["watchlist"]["events"]:
+        assert event["label"] in text
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get(
+        f"/manage/bulletin?{MONTH}&format=xlsx").data))["自查与独立检查"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("网点", "支行", "自查均分", "独立检查均分", "差值")
+    for row, written in zip(data["gaps"], rows[1:], strict=True):
+        named = f"{row['name']}（{row['subbranch']}）"
+        assert named in gaps and f"{row['gap']:.2f}" in gaps
+        assert f"{named}{row['self_mean']:.2f}" in pdf
+        assert written == (row["name"], row["subbranch"], row["self_mean"],
+                           row["independent_mean"], row["gap"])
+
+
+@pytest.mark.parametrize("url", [f"/manage/rankings?{MONTH}&format=xlsx",
+                                 f"/manage/bulletin?{MONTH}&format=xlsx"])
+def test_the_workbooks_read_as_the_pages(client, login, demo, url):
+    """Opened in Excel, does every score read with two decimals as on the pages (98.20 and
+    100.00, not 98.2 and 100), and is every column wide enough for its labels — 概况's
+    "参加排名网点数" and the period not cut off by the cell beside them?"""
+    login("fwgl", "Demo@2026")
+    workbook = openpyxl.load_workbook(io.BytesIO(client.get(url).data))
+    scores = {"综合得分", "自查均分", "独立检查均分", "差值"}
+    checked = 0
+    for sheet in workbook:
+        headers = [cell.value for cell in sheet[1]]
+        for column in sheet.iter_cols(min_row=1 if sheet.title == "概况" else 2):
+            letter = column[0].column_letter
+            width = sheet.column_dimensions[letter].width
+            for cell in column:
+                if isinstance(cell.value, str) and not cell.alignment.wrap_text:
+                    wide = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1
+                               for c in cell.value)  # a Chinese character takes two
+                    assert width >= wide, (sheet.title, cell.coordinate)
+            if sheet.title != "概况" and headers[column[0].column - 1] in scores:
+                assert all(cell.number_format == "0.00" for cell in column
+                           if cell.value is not None), (sheet.title, letter)
+                checked += 1
+    assert checked >= 2

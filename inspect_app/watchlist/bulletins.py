@@ -222,6 +222,9 @@ def _saved(workbook: Workbook, sheets: list[tuple[str, list[str], list[list[Any]
             cell.font = Font(bold=True)
         for row in rows:
             sheet.append([_cell(value) for value in row])
+            for cell in sheet[sheet.max_row]:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # a name or note starting with "=" is no formula
         sheet.freeze_panes = "A2"
         for index, header in enumerate(headers, start=1):
             if header in scores:

@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from inspect_app.extensions import db
-from inspect_app.rectification import ledger
 from inspect_app.rectification.models import RectificationItem
 
 from ..helpers import visit_times

@@ -395,3 +395,19 @@ def test_the_workbooks_read_as_the_pages(client, login, demo, url):
                            if cell.value is not None), (sheet.title, letter)
                 checked += 1
     assert checked >= 2
+
+
+@pytest.mark.parametrize("url", [f"/manage/rankings?{MONTH}&format=xlsx",
+                                 f"/manage/bulletin?{MONTH}&format=xlsx"])
+def test_a_name_that_looks_like_a_formula_stays_a_name_in_the_workbooks(client, login, demo,
+                                                                        url):
+    """A sub-branch named "=1+1…" (names are typed by people): do the workbooks hold it as
+    text, never as a formula Excel would run?"""
+    for unit in db.session.scalars(sa.select(OrgUnit).where(OrgUnit.kind == OrgKind.subbranch)):
+        unit.name = f"=1+1 {unit.name}"
+    db.session.commit()
+    login("fwgl", "Demo@2026")
+    workbook = openpyxl.load_workbook(io.BytesIO(client.get(url).data))
+    named = [cell for sheet in workbook for row in sheet.iter_rows() for cell in row
+             if isinstance(cell.value, str) and cell.value.startswith("=1+1")]
+    assert named and all(cell.data_type == "s" for cell in named)

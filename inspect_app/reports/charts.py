@@ -466,7 +466,7 @@ def bar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = None
               wrap_labels: bool = False) -> str:
     """A bar chart for rankings and most-failed items, in the given order.
 
-    ``value_label`` names what the bars measure in the legend (综合得分, 未通过次数); by
+    ``value_label`` names what the bars measure in the legend (综合得分, 失分次数); by
     default the words' ``value``.
 
     Horizontal bars (the default) suit long Chinese labels: a label too long for its column ends

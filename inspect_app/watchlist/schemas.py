@@ -258,7 +258,7 @@ class FailedItemSchema(ma.Schema):
     item_code = fields.String()
     item_text = fields.String()
     section = fields.String(metadata={"description": "检查项所属部分的代码"})
-    failures = fields.Integer(metadata={"description": "本期未通过次数"})
+    failures = fields.Integer(metadata={"description": "本期失分次数"})
     outlets = fields.Integer(metadata={"description": "涉及网点数"})
 
 

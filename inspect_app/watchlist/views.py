@@ -364,7 +364,7 @@ def rankings():
         "failed": charts.bar_chart([charts.Bar(f"{r['item_code']} {r['item_text']}",
                                               r["failures"]) for r in items],
                                   title=gettext("失分最多的检查项"), value_format="{:.0f}",
-                                  words=words, value_label=gettext("未通过次数"),
+                                  words=words, value_label=gettext("失分次数"),
                                   wrap_labels=True),
         "gaps": charts.paired_bar_chart([charts.PairRow(label(r), r["self_mean"],
                                                         r["independent_mean"], gap_of[r["id"]])

@@ -239,6 +239,20 @@ def test_inspection_report_shows_score_sections_and_findings(client, api, failed
     assert inspection.current_score.grade in text
 
 
+def test_a_result_kept_without_section_figures_reports_its_total_only(client, api,
+                                                                       failed_inspection):
+    """A result whose score holds no sections' figures (history brought in from before):
+    does its report give the total and grade without an empty 板块 / 得分 / 满分 table?"""
+    inspection, _ = failed_inspection(count=1)
+    score = inspection.current_score
+    score.detail = {key: value for key, value in score.detail.items() if key != "sections"}
+    db.session.commit()
+    text = squeezed(pdf_text(client.get(f"/api/v1/inspections/{inspection.id}/report.pdf",
+                                        headers=api("fwgl"))))
+    assert "总分" in text and f"等级：{score.grade}" in text
+    assert "板块" not in text and "满分" not in text
+
+
 def test_report_names_the_severity_of_a_finding_without_an_item(client, api, failed_inspection):
     """A finding with no rectification item (e.g. from history, or overturned before one was
     made) is printed from the finding itself: is its severity in Chinese (一般), not the

@@ -3,6 +3,7 @@ Chinese, and nothing may break where it wraps — a date split at its hyphens, a
 squeezed into a column one character wide, a button's words on two lines."""
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from ..helpers import filler_of
@@ -28,6 +29,15 @@ BROKEN_DATES = """(root) => {
   return broken;
 }"""
 
+#: How many lines an element's text takes.
+LINES = """(el) => {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  return new Set([...range.getClientRects()].filter((r) => r.width > 0)
+                                            .map((r) => Math.round(r.top))).size;
+}"""
+
+
 def test_result_list_dates_are_not_split_on_a_phone(new_mobile_context, demo):
     """On a 390 px phone in English, is every result's "Submitted on: 2026-11-30" date kept
     whole rather than broken into "2026-" and "11-30" on two lines?"""
@@ -49,3 +59,22 @@ def test_task_form_header_date_is_not_split_on_a_phone(new_mobile_context, first
     page.goto(f"/tasks/{inspection.id}?lang=en")
     expect(page.locator("#form-meta")).to_contain_text("Due ")
     assert page.evaluate(BROKEN_DATES, "#form-meta") == []
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_rectification_lists_keep_names_and_buttons_on_one_line(new_mobile_context, demo,
+                                                                 width):
+    """On the rectification lists page in English, is each sub-branch's name on one line
+    (not squeezed by the longer English figures into a column one character wide) and does
+    each "Download PDF" button keep its words on one line, with nothing pushing the page
+    sideways?"""
+    page = new_mobile_context(viewport={"width": width, "height": 900}).new_page()
+    sign_in(page, "fwgl", "/manage/lists")
+    page.goto("/manage/lists?lang=en")
+    rows = page.locator("[data-list-unit]")
+    expect(rows.first.locator("[data-list-pdf]")).to_have_text("Download PDF")
+    assert rows.count() == 12
+    for row in rows.all():
+        assert row.locator("strong").evaluate(LINES) == 1, row.inner_text()
+        assert row.locator("[data-list-pdf]").evaluate(LINES) == 1, row.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -78,3 +78,21 @@ def test_rectification_lists_keep_names_and_buttons_on_one_line(new_mobile_conte
         assert row.locator("strong").evaluate(LINES) == 1, row.inner_text()
         assert row.locator("[data-list-pdf]").evaluate(LINES) == 1, row.inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize("width", [360, 390])
+def test_ranking_tables_keep_unit_names_whole_on_a_phone(new_mobile_context, demo, width):
+    """On a phone in English, where the headings (Combined score, Inspections) are longer than
+    Chinese ones, does each sub-branch's and outlet's name in the ranking tables stay on one
+    line instead of breaking inside it (高新支 / 行)?"""
+    page = new_mobile_context(viewport={"width": width, "height": 900}).new_page()
+    sign_in(page, "fwgl", "/manage/rankings")
+    page.goto("/manage/rankings?kind=quarter&lang=en")
+    page.locator("#full-ranking summary").click()
+    names = page.locator("table.data td.name a, table.data td.unit a, table.data td.unit")
+    expect(names.first).to_be_visible()
+    assert names.count() > 12
+    for name in names.all():
+        if name.inner_text().strip():
+            assert name.evaluate(LINES) == 1, name.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -60,6 +60,9 @@ export function dated(text) {
   return parts;
 }
 
+// A number with its unit as people write it: "15 分钟", "3 个" — but "5%", never "5 %".
+export const withUnit = (value, unit) => (!unit ? String(value) : unit === "%" ? `${value}%` : `${value} ${unit}`);
+
 // Build DOM without innerHTML: el("p", {class: "x"}, "text", child…)
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);

@@ -2,7 +2,7 @@
 // "神秘人" and a date only — the API never sends more to the outlet. A reviewer finalises a
 // submitted result or sends it back from its page.
 import { NetworkError, getJSON, request } from "./api.js";
-import { dated, el, keysWith, lateTag, photoThumbs, start, t } from "./app.js";
+import { dated, el, keysWith, lateTag, photoThumbs, start, t, withUnit } from "./app.js";
 import { pagedList } from "./paged.js";
 
 const $ = (x) => document.getElementById(x);
@@ -13,8 +13,7 @@ function answerText(item, answer) {
   const value = answer.value;
   if (value === "pass" || value === "fail" || value === "na") return t(value);
   if (item.response_type === "deduction") return `${t("deduct_points")} ${value}`;
-  const unit = (item.config && item.config.unit) || "";
-  return `${value}${unit ? " " + unit : ""}`;
+  return withUnit(value, (item.config && item.config.unit) || "");
 }
 
 // Newest submissions first, a page at a time (「加载更多」), filtered by where they stand:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from ..helpers import filler_of
+from ..helpers import filler_of, submit_filled
 from .pwa_helpers import sign_in
 
 #: Every date (2026-11-30) in the text under ``root`` that the browser laid out on more than
@@ -96,3 +96,23 @@ def test_ranking_tables_keep_unit_names_whole_on_a_phone(new_mobile_context, dem
         if name.inner_text().strip():
             assert name.evaluate(LINES) == 1, name.inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_a_percentage_is_written_without_a_space(new_mobile_context, first, client, api):
+    """Does a result say a share as "5%" — as English (and Chinese) write it — rather than
+    "5 %", while other units keep their space ("3 个"); and does the form's limit say "at most
+    5%"?"""
+    inspection = first("spot_check")
+    assert submit_filled(client, api(filler_of(inspection)), inspection.id).status_code == 200
+    page = new_mobile_context(viewport={"width": 390, "height": 844}).new_page()
+    sign_in(page, "fwgl", f"/results/{inspection.id}")
+    page.goto(f"/results/{inspection.id}?lang=en")
+    share = page.locator("li", has_text="EFF-02").locator("strong")
+    expect(share).to_have_text("5%")
+    expect(page.locator("li", has_text="EFF-03").locator("strong")).to_have_text("3 个")
+
+    form = first("self_check")
+    page = new_mobile_context(viewport={"width": 390, "height": 844}).new_page()
+    sign_in(page, filler_of(form), f"/tasks/{form.id}")
+    page.goto(f"/tasks/{form.id}?lang=en")
+    expect(page.locator("#item-EFF-02 .number-row .muted").first).to_have_text("at most 5%")

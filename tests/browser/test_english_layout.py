@@ -116,3 +116,31 @@ def test_a_percentage_is_written_without_a_space(new_mobile_context, first, clie
     sign_in(page, filler_of(form), f"/tasks/{form.id}")
     page.goto(f"/tasks/{form.id}?lang=en")
     expect(page.locator("#item-EFF-02 .number-row .muted").first).to_have_text("at most 5%")
+
+
+def test_bulletin_breaks_a_ranked_name_only_at_its_space(new_mobile_context, demo):
+    """In the weekly bulletin on a phone in English, does "outlet (sub-branch)" in the best and
+    worst lists break, if at all, between the two names — never inside a Chinese name?"""
+    page = new_mobile_context(viewport={"width": 390, "height": 900}).new_page()
+    sign_in(page, "fwgl", "/manage/bulletin")
+    page.goto("/manage/bulletin?kind=month&lang=en")
+    names = page.locator("ul.ranked .name")
+    expect(names.first).to_be_visible()
+    inside = page.evaluate("""() => [...document.querySelectorAll("ul.ranked .name")].flatMap((el) => {
+      const text = el.firstChild;
+      const lines = [];
+      for (let i = 0; i < text.length; i++) {
+        const range = document.createRange();
+        range.setStart(text, i); range.setEnd(text, i + 1);
+        const box = range.getBoundingClientRect();
+        if (box.width > 0) lines.push([text.data[i], Math.round(box.top)]);
+      }
+      // a line that starts with a Chinese character right after another: a name broken
+      // inside itself
+      const han = /[\\u4e00-\\u9fff]/;
+      return lines.filter(([ch, top], i) => i > 0 && top > lines[i - 1][1] && han.test(ch)
+                                            && han.test(lines[i - 1][0]))
+                  .map(() => el.textContent);
+    })""")
+    assert names.count() >= 5
+    assert inside == []

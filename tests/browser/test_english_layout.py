@@ -144,3 +144,17 @@ def test_bulletin_breaks_a_ranked_name_only_at_its_space(new_mobile_context, dem
     })""")
     assert names.count() >= 5
     assert inside == []
+
+
+def test_scoring_rules_read_in_full_lines_on_a_phone(new_mobile_context, demo):
+    """On a checklist version's page in English on a phone, does each scoring rule (grade
+    bands, mode weights …) get the card's width instead of a narrow column beside its long
+    English name?"""
+    page = new_mobile_context(viewport={"width": 390, "height": 900}).new_page()
+    sign_in(page, "admin", "/manage/standards")
+    page.goto(f"/manage/standards/{demo.id}?lang=en")
+    rules = page.locator("dl.rules")
+    expect(rules.locator("dt").first).to_have_text("Grade")
+    width = rules.evaluate("(dl) => dl.getBoundingClientRect().width")
+    for said in rules.locator("dd").all():
+        assert said.evaluate("(dd) => dd.getBoundingClientRect().width") >= 0.9 * width

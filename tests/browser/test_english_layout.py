@@ -3,10 +3,12 @@ Chinese, and nothing may break where it wraps — a date split at its hyphens, a
 squeezed into a column one character wide, a button's words on two lines."""
 from __future__ import annotations
 
+import io
+
 import pytest
 from playwright.sync_api import expect
 
-from ..helpers import filler_of, submit_filled
+from ..helpers import attach_photos, filler_of, jpeg, new_key, passing_answers, submit_filled
 from .pwa_helpers import sign_in
 
 #: Every date (2026-11-30) in the text under ``root`` that the browser laid out on more than
@@ -158,3 +160,31 @@ def test_scoring_rules_read_in_full_lines_on_a_phone(new_mobile_context, demo):
     width = rules.evaluate("(dl) => dl.getBoundingClientRect().width")
     for said in rules.locator("dd").all():
         assert said.evaluate("(dd) => dd.getBoundingClientRect().width") >= 0.9 * width
+
+
+def test_evidence_flags_are_readable_boxes_in_english(new_mobile_context, first, client, api):
+    """Under a photo without camera data, does the reviewer's English flag ("No camera data
+    (perhaps a screenshot, …)") read in a few full lines — not squeezed into a pill five lines
+    tall whose round ends cut its first and last words off?"""
+    inspection = first("spot_check")
+    headers = api(filler_of(inspection))
+    items = client.get(f"/api/v1/inspections/{inspection.id}",
+                       headers=headers).get_json()["checklist"]["items"]
+    answers = passing_answers(items, fail=("ENV-01",))
+    attach_photos(client, headers, inspection.id, items, answers)
+    plain = client.post(f"/api/v1/inspections/{inspection.id}/photos", headers=headers,
+                        data={"client_id": new_key(), "item_code": "ENV-01",
+                              "file": (io.BytesIO(jpeg(7, exif=False)), "shot.jpg")},
+                        content_type="multipart/form-data")
+    assert plain.status_code == 201, plain.get_json()
+    assert client.post(f"/api/v1/inspections/{inspection.id}/submit", json={"answers": answers},
+                       headers={**headers, "Idempotency-Key": new_key()}).status_code == 200
+
+    page = new_mobile_context(viewport={"width": 390, "height": 844}).new_page()
+    sign_in(page, "fwgl", f"/results/{inspection.id}")
+    page.goto(f"/results/{inspection.id}?lang=en")
+    flag = page.locator('[data-flag="no_camera_metadata"]').first
+    expect(flag).to_contain_text("No camera data")
+    assert flag.evaluate(LINES) <= 3
+    radius = flag.evaluate("(el) => parseFloat(getComputedStyle(el).borderTopLeftRadius)")
+    assert radius <= flag.evaluate("(el) => parseFloat(getComputedStyle(el).lineHeight)")

@@ -188,3 +188,17 @@ def test_evidence_flags_are_readable_boxes_in_english(new_mobile_context, first,
     assert flag.evaluate(LINES) <= 3
     radius = flag.evaluate("(el) => parseFloat(getComputedStyle(el).borderTopLeftRadius)")
     assert radius <= flag.evaluate("(el) => parseFloat(getComputedStyle(el).lineHeight)")
+
+
+def test_an_outlet_manager_sees_other_sub_branches_on_one_line(new_mobile_context, demo):
+    """An outlet manager's sub-branch ranking names the sub-branches it may not read "Other
+    sub-branch": on a phone in English, is that on one line rather than "Other / sub- /
+    branch"?"""
+    page = new_mobile_context(viewport={"width": 390, "height": 900}).new_page()
+    sign_in(page, "wd.lb01", "/manage/rankings")
+    page.goto("/manage/rankings?kind=quarter&lang=en")
+    others = page.locator("table.data td", has_text="Other sub-branch")
+    expect(others.first).to_be_visible()
+    for cell in others.all():
+        assert cell.evaluate(LINES) == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

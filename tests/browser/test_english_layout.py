@@ -202,3 +202,20 @@ def test_an_outlet_manager_sees_other_sub_branches_on_one_line(new_mobile_contex
     for cell in others.all():
         assert cell.evaluate(LINES) == 1
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_visit_time_buttons_of_a_row_are_as_tall(new_mobile_context, first, width):
+    """On a mystery visit's form in English, where "Ticket taken" may need two lines, are the
+    visit-time buttons of each row the same height rather than one sticking out?"""
+    inspection = first("mystery_visit")
+    page = new_mobile_context(viewport={"width": width, "height": 900}).new_page()
+    sign_in(page, filler_of(inspection), f"/tasks/{inspection.id}")
+    page.goto(f"/tasks/{inspection.id}?lang=en")
+    buttons = page.locator(".event-button")
+    expect(buttons).to_have_count(5)
+    rows: dict[int, set[int]] = {}
+    for button in buttons.all():
+        box = button.bounding_box()
+        rows.setdefault(round(box["y"]), set()).add(round(box["height"]))
+    assert all(len(heights) == 1 for heights in rows.values()), rows

@@ -45,6 +45,24 @@ const cacheOwned = (async () => {
   } catch (error) { console.warn("offline copies", error); }
 })();
 
+// A text with each of its dates (2026-12-01, or with a time) kept on one line, for el(): in
+// English a line holds fewer words and Chromium breaks a date at its hyphens ("2026-" / "11-30").
+const DATES = /\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2})?/g;
+export function dated(text) {
+  const parts = [];
+  let last = 0;
+  for (const found of String(text).matchAll(DATES)) {
+    if (found.index > last) parts.push(text.slice(last, found.index));
+    parts.push(el("span", { class: "date" }, found[0]));
+    last = found.index + found[0].length;
+  }
+  if (last < String(text).length) parts.push(String(text).slice(last));
+  return parts;
+}
+
+// A number with its unit as people write it: "15 分钟", "3 个" — but "5%", never "5 %".
+export const withUnit = (value, unit) => (!unit ? String(value) : unit === "%" ? `${value}%` : `${value} ${unit}`);
+
 // Build DOM without innerHTML: el("p", {class: "x"}, "text", child…)
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);

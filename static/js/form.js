@@ -1,6 +1,6 @@
 // The inspection form: every tap saved on the phone at once, synced when the network allows.
 import { ApiError, getJSON } from "./api.js";
-import { bankDate, bankToday, el, fmtTime, keepForOffline, requestBackgroundSync, start, t, user } from "./app.js";
+import { bankDate, bankToday, dated, el, fmtTime, keepForOffline, requestBackgroundSync, start, t, user, withUnit } from "./app.js";
 import { NotAPhoto, nowIso, prepare } from "./photos.js";
 import * as store from "./store.js";
 import { GONE, cleanAnswers, flush, isCancelled, isClosed, scheduleDraftSync } from "./sync.js";
@@ -235,14 +235,14 @@ function control(item) {
     }
     case "number": {
       const unit = config.unit || "";
-      const hint = t(config.direction === "min" ? "limit_min" : "limit_max", { limit: config.limit, unit: unit && ` ${unit}` });
+      const hint = t(config.direction === "min" ? "limit_min" : "limit_max", { limit: withUnit(config.limit, unit), unit: "" });
       if (derivedSource(item)) {
         const value = valueOf(item);
         const measured = value !== null && value !== "na";
         const started = timingStarted(item);  // a ticket taken: the wait is timed, never 不适用
         return el("div", {},
           el("p", { class: "derived", "data-derived": item.code },
-            measured ? `${t("labelled", { label: t("derived") })}${value} ${unit}` : t(started ? "derived_running" : "derived_pending"), el("br"), el("span", { class: "muted" }, hint)),
+            measured ? `${t("labelled", { label: t("derived") })}${withUnit(value, unit)}` : t(started ? "derived_running" : "derived_pending"), el("br"), el("span", { class: "muted" }, hint)),
           allowNa && !measured && !started ? el("div", { class: "number-row" }, choiceButtons(item, na), el("span", { class: "muted" }, t("derived_na"))) : null);
       }
       return el("div", { class: "number-row" },
@@ -466,8 +466,8 @@ function renderMeta() {
   const serverKnows = store.SUBMITTED.includes(inspection.status);
   const status = form.gone ? t("gone") : !submission || isCancelled(form) || serverKnows ? inspection.status_label
     : t(submission.state === "done" ? "submitted" : "state_queued");
-  $("form-meta").textContent = [inspection.mode_label, status,
-    inspection.due_start ? t("due", { start: inspection.due_start, end: inspection.due_end }) : ""].filter(Boolean).join(" · ");
+  $("form-meta").replaceChildren(...dated([inspection.mode_label, status,
+    inspection.due_start ? t("due", { start: inspection.due_start, end: inspection.due_end }) : ""].filter(Boolean).join(" · ")));
 }
 
 // Past the window's last day: the form still takes the work, and says it will be marked late.

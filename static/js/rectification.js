@@ -4,7 +4,7 @@
 // outlet's note, and accept it or send it back with a reason; an accepted fix is then closed
 // (销号) by whoever may close it (can_close), from the card just decided or from 待销号.
 import { getJSON, request } from "./api.js";
-import { bankDate, el, photoThumbs, start, t } from "./app.js";
+import { bankDate, dated, el, photoThumbs, start, t } from "./app.js";
 import { pagedList } from "./paged.js";
 import { NotAPhoto, prepare } from "./photos.js";
 import { uuid } from "./store.js";
@@ -63,7 +63,7 @@ function card(item) {
   // which inspection raised it: a mystery visit says 神秘人 and the day, nothing more
   const source = item.mode === "mystery_visit" ? item.inspector : item.mode_label;
   const raised = el("p", { class: "muted", "data-rect-source": item.inspection_id },
-    t("raised_in", { source, date: item.inspection_date || "" }),
+    dated(t("raised_in", { source, date: item.inspection_date || "" })),
     item.inspection_readable ? [" · ", el("a", { href: `/results/${item.inspection_id}` }, t("view_result"))] : null);
   // the outlet's own fix, read-only while it awaits review
   const sent = (fix) => [el("p", { "data-rect-note": item.id }, t("fix_note_shown", { note: fix.fix_note || "" })),
@@ -77,7 +77,7 @@ function card(item) {
     raised,
     item.finding_note ? el("p", { class: "muted" }, item.finding_note) : null,
     ...photoRow(item, item.before_photos, "before_photos", "data-before"),
-    el("p", {}, t("deadline", { date: item.deadline })),
+    el("p", {}, dated(t("deadline", { date: item.deadline }))),
     appealLine(item),
     item.state === "submitted" ? el("p", { class: "flash", "data-rect-state": "submitted" }, t("fix_submitted")) : null,
     ...(item.state === "submitted" ? sent(item) : []),
@@ -178,8 +178,8 @@ function reviewCard(item, decided) {
       el("strong", {}, item.outlet.name)),
     el("h3", { class: "item-text" }, item.item_text),
     item.finding_note ? el("p", { class: "muted" }, item.finding_note) : null,
-    el("p", { class: "muted" }, [t("deadline", { date: item.deadline }),
-      item.fix_submitted_at ? t("fix_submitted_on", { date: bankDate(item.fix_submitted_at) }) : null].filter(Boolean).join(" · ")),
+    el("p", { class: "muted" }, dated([t("deadline", { date: item.deadline }),
+      item.fix_submitted_at ? t("fix_submitted_on", { date: bankDate(item.fix_submitted_at) }) : null].filter(Boolean).join(" · "))),
     appealLine(item),
     el("p", {}, t("fix_note_shown", { note: item.fix_note || "" })),
     ...photoRow(item, item.before_photos, "before_photos", "data-before"),
@@ -229,8 +229,8 @@ function closeCard(item) {
       item.red_line ? el("span", { class: "tag red" }, t("red_line")) : null,
       el("strong", {}, item.outlet.name)),
     el("h3", { class: "item-text" }, item.item_text),
-    el("p", { class: "muted" }, [t("deadline", { date: item.deadline }),
-      item.decided_at ? t("accepted_on", { date: bankDate(item.decided_at) }) : null].filter(Boolean).join(" · ")),
+    el("p", { class: "muted" }, dated([t("deadline", { date: item.deadline }),
+      item.decided_at ? t("accepted_on", { date: bankDate(item.decided_at) }) : null].filter(Boolean).join(" · "))),
     item.fix_note ? el("p", {}, t("fix_note_shown", { note: item.fix_note })) : null,
     ...closing(item));
 }

@@ -2,7 +2,7 @@
 // "神秘人" and a date only — the API never sends more to the outlet. A reviewer finalises a
 // submitted result or sends it back from its page.
 import { NetworkError, getJSON, request } from "./api.js";
-import { el, keysWith, lateTag, photoThumbs, start, t } from "./app.js";
+import { dated, el, keysWith, lateTag, photoThumbs, start, t, withUnit } from "./app.js";
 import { pagedList } from "./paged.js";
 
 const $ = (x) => document.getElementById(x);
@@ -13,8 +13,7 @@ function answerText(item, answer) {
   const value = answer.value;
   if (value === "pass" || value === "fail" || value === "na") return t(value);
   if (item.response_type === "deduction") return `${t("deduct_points")} ${value}`;
-  const unit = (item.config && item.config.unit) || "";
-  return `${value}${unit ? " " + unit : ""}`;
+  return withUnit(value, (item.config && item.config.unit) || "");
 }
 
 // Newest submissions first, a page at a time (「加载更多」), filtered by where they stand:
@@ -29,7 +28,7 @@ function resultRow(r) {
     el("a", { class: "task", href: `/results/${r.id}`, "data-result": r.id },
       el("strong", {}, r.outlet.name),
       el("span", { class: "muted" }, [r.mode_label, r.status_label].join(" · ")),
-      el("span", { class: "muted" }, `${t("labelled", { label: t("inspector") })}${r.inspector || "—"} · ${t("labelled", { label: t("submitted_at") })}${r.submitted_on || ""}`),
+      el("span", { class: "muted" }, dated(`${t("labelled", { label: t("inspector") })}${r.inspector || "—"} · ${t("labelled", { label: t("submitted_at") })}${r.submitted_on || ""}`)),
       el("span", { class: "badge" }, `${t("score")} ${r.total ?? "—"}`),
       lateTag(r)));
 }
@@ -208,8 +207,8 @@ async function detail() {
 
 function render(r) {
   $("result-title").textContent = r.outlet.name;
-  $("result-meta").textContent = [r.mode_label, r.status_label, `${t("labelled", { label: t("inspector") })}${r.inspector || "—"}`,
-    `${t("labelled", { label: t("submitted_at") })}${r.submitted_on || ""}`].join(" · ");
+  $("result-meta").replaceChildren(...dated([r.mode_label, r.status_label, `${t("labelled", { label: t("inspector") })}${r.inspector || "—"}`,
+    `${t("labelled", { label: t("submitted_at") })}${r.submitted_on || ""}`].join(" · ")));
   if (r.submitted_late) $("result-meta").append(" ", lateTag(r));
   $("result-score").replaceChildren(t("labelled", { label: t("score") }), el("strong", {}, String(r.total ?? "—")),
     r.score && r.score.grade ? ` · ${t("labelled", { label: t("grade") })}${r.score.grade_label || r.score.grade}` : "",

@@ -252,3 +252,17 @@ def test_a_sub_branch_manager_never_learns_who_visits_covertly(client, login, ap
             "/api/v1/users?role=mystery_shopper&per_page=200", headers=reader).get_json()["items"]}
         assert listed["smr.lb"] == {"mystery_shopper@TS-LB"}, username
         assert listed["jc.both"] == {"inspector@TS-LB", "mystery_shopper@TS"}, username
+
+
+def test_the_deactivate_button_says_what_it_does_in_english(client, login, demo):
+    """In English, does the button that deactivates an account say so — not "Retire", the word
+    for taking a checklist version out of use — and in Chinese still say 停用?"""
+    person = _person("jc.lubei1")
+    login("admin", DEMO_PASSWORD)
+    page = client.get(f"/manage/people/{person.id}?lang=en").get_data(as_text=True)
+    card = page[page.index('id="activity"'):]
+    button = re.search(r'<button type="submit"[^>]*>([^<]*)</button>', card).group(1)
+    assert button == "Deactivate the account"
+    page = client.get(f"/manage/people/{person.id}?lang=zh").get_data(as_text=True)
+    card = page[page.index('id="activity"'):]
+    assert "停用" in re.search(r'<button type="submit"[^>]*>([^<]*)</button>', card).group(1)

@@ -111,3 +111,14 @@ def test_the_campaigns_page_in_english(client, login, demo):
     assert "Modes: Please choose at least one mode" in response.get_data(as_text=True)
     response = _post(client, plan_form(demo.id, period_end="2026-11-01"))  # a domain refusal
     assert "The end date cannot be before the start date" in response.get_data(as_text=True)
+
+
+def test_spot_checks_drawn_say_their_last_score_as_every_page_does(client, login, demo):
+    """Does each outlet drawn for a spot check give its last independent score to two decimals
+    ("100.00", "98.45"), as rankings and results do — never "100.0" beside "98.45"?"""
+    login("fwgl", "Demo@2026")
+    campaign = db.session.scalar(sa.select(Campaign).order_by(Campaign.id))
+    page = client.get(f"/manage/campaigns/{campaign.id}?lang=en").get_data(as_text=True)
+    scores = re.findall(r"last independent score ([0-9.]+)<", page)
+    assert scores
+    assert all(re.fullmatch(r"\d+\.\d\d", score) for score in scores), scores

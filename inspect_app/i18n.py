@@ -8,18 +8,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context, request, session
-from flask_babel import gettext
+from flask_babel import gettext, pgettext
 from marshmallow import fields
 
 from .messages import N_ as N_  # where the app's modules import it from
+from .messages import NP_ as NP_
 from .messages import Message
 from .schema_messages import schema_message
 
 
 def translated(label: str | None) -> str | None:
     """A Chinese label (a mode, a state, a grade …) in the user's language; one the catalogue
-    does not know (e.g. a rule set's own grade name) as it is."""
-    return gettext(label) if label else label
+    does not know (e.g. a rule set's own grade name) as it is. A label marked with its context
+    (:func:`~inspect_app.messages.NP_`) is looked up under it."""
+    if not label:
+        return label
+    context = getattr(label, "context", None)
+    return pgettext(context, label) if context else gettext(label)
 
 
 def localized(value: Any) -> Any:

@@ -24,12 +24,22 @@ def N_(message: str) -> str:
     return message
 
 
-def NP_(context: str, message: str) -> str:
+class InContext(str):
+    """A message catalogued under a context (:func:`NP_`): the Chinese text, which remembers
+    where it is said, so that :func:`~inspect_app.i18n.translated` says it with
+    ``pgettext``."""
+
+    context: str
+
+
+def NP_(context: str, message: str) -> InContext:
     """:func:`N_` for a message whose translation depends on where it is shown: the catalogue
-    holds it under ``context`` (say it with ``pgettext(context, message)``), apart from the
-    same Chinese text used elsewhere — 登录 on a button is "Sign in", in the audit log
-    "Signed in"."""
-    return message
+    holds it under ``context``, apart from the same Chinese text used elsewhere — 登录 on a
+    button is "Sign in", in the audit log "Signed in"; 验收通过 on a button "Accept", as an
+    item's state "Accepted". The text remembers its context (:class:`InContext`)."""
+    text = InContext(message)
+    text.context = context
+    return text
 
 
 class Message(str):

@@ -415,3 +415,32 @@ def test_the_audit_log_says_in_english_what_was_done_not_what_to_do(app, client,
     assert {e["action_label"] for e in body["items"]} == {"Signed in"}
     sign_in_page = app.test_client().get("/login?lang=en").get_data(as_text=True)
     assert ">Sign in</button>" in sign_in_page and "Signed in" not in sign_in_page
+
+
+def test_a_text_said_in_two_places_is_translated_for_each(app, client, login, demo):
+    """验收通过 is a fix's state and the button that accepts one; 退回修改 an inspection's
+    state and the button that returns it; 人员 the people tab and one person in the audit log:
+    does English say each as its place needs, while Chinese stays the same text?"""
+    import re
+
+    from flask_babel import force_locale
+
+    from inspect_app.demo.seed import DEMO_PASSWORD
+    from inspect_app.i18n import translated
+    from inspect_app.inspections.models import InspectionStatus
+    from inspect_app.pwa.strings import translated_strings
+    from inspect_app.rectification.models import ClosedReason
+
+    with app.test_request_context("/"):
+        with force_locale("en"):
+            strings = translated_strings()
+            assert (strings["accept_fix"], translated(ClosedReason.accepted.label)) == (
+                "Accept", "Accepted")
+            assert (strings["review_return"], translated(InspectionStatus.returned.label)) == (
+                "Return for correction", "Returned for changes")
+        with force_locale("zh"):
+            assert translated_strings()["accept_fix"] == ClosedReason.accepted.label == "验收通过"
+    login("fwgl", DEMO_PASSWORD)
+    page = client.get("/manage/audit?object_type=user&lang=en").get_data(as_text=True)
+    assert re.search(r'<span class="tag">Person \d+</span>', page)
+    assert '<option value="user" selected>Person</option>' in page

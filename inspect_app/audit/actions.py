@@ -5,9 +5,7 @@ text, and a button says a command ("Sign in") where the log says what was done (
 """
 from __future__ import annotations
 
-from flask_babel import pgettext
-
-from ..messages import NP_
+from ..i18n import NP_, translated
 
 #: The catalogue context of the actions' words (written out in each ``NP_`` below: the
 #: catalogue's extractor reads only literal text).
@@ -77,4 +75,4 @@ def action_label(action: str) -> str:
 def action_words(action: str) -> str:
     """The action in words in the reader's language (:func:`action_label` said through the
     catalogue's ``audit`` context); a code without words as it is."""
-    return pgettext(CONTEXT, ACTIONS[action]) if action in ACTIONS else action
+    return translated(ACTIONS[action]) if action in ACTIONS else action

@@ -22,7 +22,7 @@ from ..auth.models import User
 from ..auth.permissions import Permission
 from ..auth.session import pages_need
 from ..extensions import db
-from ..i18n import N_
+from ..i18n import NP_, translated
 from .actions import ACTIONS, action_words
 from .api import readable, shows_contents
 from .models import AuditEntry
@@ -31,15 +31,18 @@ bp = Blueprint("audit_pages", __name__, url_prefix="/manage/audit")
 pages_need(bp, Permission.audit_read)
 
 PER_PAGE = 50
-#: What an entry is about, in words (the object types the application writes).
+#: What an entry is about, in words (the object types the application writes), catalogued in
+#: the audit log's context: a tag names one object (人员 4 is "Person 4", the tab "People").
 OBJECT_LABELS = {
-    "user": N_("人员"), "api_token": N_("API 令牌"), "org_unit": N_("机构"),
-    "checklist": N_("检查表"), "campaign": N_("检查计划"), "inspection": N_("检查"),
-    "inspection_team": N_("检查组"), "photo": N_("照片"), "appeal": N_("申诉"),
-    "rectification_item": N_("整改项"), "watchlist": N_("名单评估"),
-    "watchlist_entry": N_("名单"), "watchlist_rule_set": N_("名单规则"),
-    "coaching_action": N_("辅导跟进"), "queue_data": N_("排队数据"),
-    "report_job": N_("导出任务"), "backup": N_("备份恢复"),
+    "user": NP_("audit", "人员"), "api_token": NP_("audit", "API 令牌"),
+    "org_unit": NP_("audit", "机构"), "checklist": NP_("audit", "检查表"),
+    "campaign": NP_("audit", "检查计划"), "inspection": NP_("audit", "检查"),
+    "inspection_team": NP_("audit", "检查组"), "photo": NP_("audit", "照片"),
+    "appeal": NP_("audit", "申诉"), "rectification_item": NP_("audit", "整改项"),
+    "watchlist": NP_("audit", "名单评估"), "watchlist_entry": NP_("audit", "名单"),
+    "watchlist_rule_set": NP_("audit", "名单规则"), "coaching_action": NP_("audit", "辅导跟进"),
+    "queue_data": NP_("audit", "排队数据"), "report_job": NP_("audit", "导出任务"),
+    "backup": NP_("audit", "备份恢复"),
 }
 
 
@@ -80,11 +83,12 @@ def index():
         query = query.where(AuditEntry.request_id == chosen["request_id"])
     shown = page_of(query.order_by(AuditEntry.id.desc()), chosen.get("page", 1), PER_PAGE)
     rows = [{"entry": e, "at": format_datetime(e.at, "yyyy-MM-dd HH:mm:ss"),
-             "what": OBJECT_LABELS.get(e.object_type), "shown": shows_contents(e),
+             "what": translated(OBJECT_LABELS.get(e.object_type)), "shown": shows_contents(e),
              "changes": changes(e.before, e.after)} for e in shown.rows]
     filters = {k: v for k, v in chosen.items() if k != "page"}
     return render_template("manage/audit.html", rows=rows, total=shown.total, page=shown.page,
-                           pages=shown.pages, filters=filters, objects=OBJECT_LABELS,
+                           pages=shown.pages, filters=filters,
+                           objects={kind: translated(label) for kind, label in OBJECT_LABELS.items()},
                            actions={code: action_words(code) for code in ACTIONS}, names=_names(shown.rows))
 
 

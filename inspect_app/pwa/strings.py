@@ -5,9 +5,8 @@ the Chinese msgids that ``scripts/i18n.sh`` extracts. ``{n}``-style slots are fi
 """
 from __future__ import annotations
 
-from flask_babel import gettext
-
 from ..auth.permissions import N_
+from ..i18n import NP_, translated
 
 STRINGS: dict[str, str] = {
     "pass": N_("合格"), "fail": N_("不合格"), "na": N_("不适用"),
@@ -81,7 +80,7 @@ STRINGS: dict[str, str] = {
     "count_shown": N_("显示 {shown} 条，共 {total} 条"),
     "review": N_("审核"), "review_hint": N_("核对答案和照片后定稿；有误时填写原因，退回检查人修改。"),
     "return_reason": N_("退回原因（退回时必填）"), "review_finalise": N_("定稿"),
-    "review_return": N_("退回修改"),
+    "review_return": NP_("button", "退回修改"),
     "return_appealed": N_("该检查已有申诉，不能退回重填；核对后定稿，申诉由服务管理人员处理。"), "need_return_reason": N_("请填写退回原因（至少 2 个字）"),
     "returned_because": N_("已退回修改：{reason}"),
     "read_only": N_("只读"), "mystery": N_("神秘人"), "results_empty": N_("暂无已提交的检查结果"),
@@ -117,7 +116,7 @@ STRINGS: dict[str, str] = {
     "review_empty": N_("没有待验收的整改"), "after_photos": N_("整改后照片"),
     "fix_note_shown": N_("整改说明：{note}"), "before_photos": N_("整改前照片"),
     "fix_submitted_on": N_("提交整改：{date}"), "raised_in": N_("来源：{source} {date}"),
-    "accept_fix": N_("验收通过"), "reject_fix": N_("退回整改"), "reject_reason": N_("退回原因"),
+    "accept_fix": NP_("button", "验收通过"), "reject_fix": N_("退回整改"), "reject_reason": N_("退回原因"),
     "need_reject_reason": N_("请填写退回原因（至少 2 个字）"),
     "fix_accepted": N_("已验收通过"), "fix_rejected": N_("已退回整改：{reason}"),
     "close_fix": N_("关闭（销号）"), "fix_closed": N_("已关闭（销号）"),
@@ -139,4 +138,4 @@ STRINGS: dict[str, str] = {
 
 def translated_strings() -> dict[str, str]:
     """The strings in the current request's language."""
-    return {key: gettext(text) for key, text in STRINGS.items()}
+    return {key: translated(text) for key, text in STRINGS.items()}

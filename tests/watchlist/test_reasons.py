@@ -59,8 +59,8 @@ def test_english_reasons_read_as_sentences(app):
         assert reason_text(stored("low_independent_score")) == \
             "Independent checks averaged 68.5 (checks: 3), below 70"
         assert reason_text(stored("overdue_rectification")) == (
-            "Overdue rectification items: 3, reaching 3; "
-            "30% of open rectification items overdue (3/10), reaching 30%")
+            "3 overdue rectification items (limit 3); "
+            "30% of open rectification items overdue (3/10; limit 30%)")
         assert reason_text(stored("self_check_inflation")).endswith(
             "more than 3 (A, B, C, D, E etc.)")
         assert reason_label(stored("queue_overtime")) == "Queue over-time"

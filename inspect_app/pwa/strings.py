@@ -59,7 +59,7 @@ STRINGS: dict[str, str] = {
     "keep_local": N_("保留本机"), "use_server": N_("使用服务器版本"),
     "local_copy": N_("本机：已填 {n} 项"), "server_copy": N_("服务器：已填 {n} 项（{time}）"),
     "today": N_("今天"), "overdue": N_("已逾期"), "upcoming": N_("待办"), "done": N_("已完成"),
-    "empty": N_("暂无任务"), "due": N_("期限：{start} 至 {end}"),
+    "empty": N_("暂无任务"), "due": N_("期限：{start} 至 {end}"), "due_on": N_("期限：{day}"),
     "team_line": N_("检查组：{team}（{members}）"), "list_sep": N_("、"),
     "late_warning": N_("已超过检查期限（截止 {end}），提交后将标记为逾期"),
     "submitted_late": N_("逾期提交"),

@@ -60,6 +60,9 @@ export function dated(text) {
   return parts;
 }
 
+// A task's window in words: "期限：2026-12-01 至 2026-12-07", or one day as one date.
+export const dueText = (start, end) => (start === end || !end ? t("due_on", { day: start }) : t("due", { start, end }));
+
 // A number with its unit as people write it: "15 分钟", "3 个" — but "5%", never "5 %".
 export const withUnit = (value, unit) => (!unit ? String(value) : unit === "%" ? `${value}%` : `${value} ${unit}`);
 

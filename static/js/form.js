@@ -1,6 +1,6 @@
 // The inspection form: every tap saved on the phone at once, synced when the network allows.
 import { ApiError, getJSON } from "./api.js";
-import { bankDate, bankToday, dated, el, fmtTime, keepForOffline, requestBackgroundSync, start, t, user, withUnit } from "./app.js";
+import { bankDate, bankToday, dated, dueText, el, fmtTime, keepForOffline, requestBackgroundSync, start, t, user, withUnit } from "./app.js";
 import { NotAPhoto, nowIso, prepare } from "./photos.js";
 import * as store from "./store.js";
 import { GONE, cleanAnswers, flush, isCancelled, isClosed, scheduleDraftSync } from "./sync.js";
@@ -467,7 +467,7 @@ function renderMeta() {
   const status = form.gone ? t("gone") : !submission || isCancelled(form) || serverKnows ? inspection.status_label
     : t(submission.state === "done" ? "submitted" : "state_queued");
   $("form-meta").replaceChildren(...dated([inspection.mode_label, status,
-    inspection.due_start ? t("due", { start: inspection.due_start, end: inspection.due_end }) : ""].filter(Boolean).join(" · ")));
+    inspection.due_start ? dueText(inspection.due_start, inspection.due_end) : ""].filter(Boolean).join(" · ")));
 }
 
 // Past the window's last day: the form still takes the work, and says it will be marked late.

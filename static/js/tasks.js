@@ -1,7 +1,7 @@
 // 我的任务: assignments grouped by today / overdue / upcoming / done (and cancelled or reassigned ones the phone still holds), each with its sync state;
 // every open form is fetched and kept on the phone as soon as the list loads.
 import { ApiError, getJSON, noteCopy } from "./api.js";
-import { bankToday, dated, el, keepForOffline, lateTag, start, t, user } from "./app.js";
+import { bankToday, dated, dueText, el, keepForOffline, lateTag, start, t, user } from "./app.js";
 import * as store from "./store.js";
 import { GONE, flush, isClosed } from "./sync.js";
 
@@ -65,7 +65,7 @@ async function render(tasks) {
         el("strong", {}, task.outlet.name),
         el("span", { class: "muted", "data-where": task.id }, where(task)),
         el("span", { class: "muted" }, [task.mode_label, statusText(task)].join(" · ")),
-        task.due_start ? el("span", { class: "muted" }, dated(t("due", { start: task.due_start, end: task.due_end }))) : null,
+        task.due_start ? el("span", { class: "muted" }, dated(dueText(task.due_start, task.due_end))) : null,
         el("span", { class: `badge sync-${state}`, "data-sync-state": state }, label), lateTag(task)),
       ["cancelled", "gone"].includes(state) && local ? discardButton(task) : null));
   }

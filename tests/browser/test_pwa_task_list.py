@@ -146,3 +146,26 @@ def test_a_spot_check_names_no_team(new_mobile_context, spot):
     sign_in(page, username, f"/tasks/{inspection_id}")
     expect(page.locator("#form-where")).to_be_visible()
     expect(page.locator("#form-team")).to_be_hidden()
+
+
+def test_a_task_due_on_one_day_says_that_day_once(new_mobile_context, first):
+    """A task whose window is a single day: do the task list and the form's header say
+    "期限：<day>" — not "期限：<day> 至 <day>" — while a longer window still gives both ends?"""
+    from inspect_app.inspections.models import Inspection
+
+    one, longer = first("spot_check"), first("peer_check")
+    day = one.due_start
+    db.session.get(Inspection, one.id).due_end = day
+    db.session.commit()
+    page = new_mobile_context().new_page()
+    sign_in(page, filler_of(one), "/tasks")
+    task = page.locator(f'[data-task="{one.id}"]')
+    expect(task).to_contain_text(f"期限：{day.isoformat()}")
+    expect(task).not_to_contain_text(" 至 ")
+    task.click()
+    expect(page.locator("#form-meta")).to_contain_text(f"期限：{day.isoformat()}")
+    expect(page.locator("#form-meta")).not_to_contain_text(" 至 ")
+    other = new_mobile_context().new_page()
+    sign_in(other, filler_of(longer), "/tasks")
+    expect(other.locator(f'[data-task="{longer.id}"]')).to_contain_text(
+        f"期限：{longer.due_start.isoformat()} 至 {longer.due_end.isoformat()}")

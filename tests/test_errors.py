@@ -1,6 +1,8 @@
 """Bad requests get a clear error in one shape: JSON for the API, a Chinese page for browsers."""
 from __future__ import annotations
 
+import re
+
 from inspect_app.auth.permissions import Role
 
 
@@ -74,6 +76,31 @@ def test_openapi_document_lists_the_endpoints(client, org):
                  "/api/v1/audit-entries"):
         assert path in spec["paths"], path
     assert "error" in spec["components"]["schemas"]["Error"]["properties"]
+
+
+def test_the_openapi_document_is_written_once_when_first_read_by_several_requests(app):
+    """The document is built on its first reading, not at start-up: threads of one worker
+    reading it at once each get every endpoint, once, under its one tag."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from inspect_app.extensions import api
+
+    assert api._undocumented, "the views are documented at start-up again"
+
+    def read(_):
+        with app.test_client() as client:
+            return client.get("/api/v1/openapi.json").get_json()
+
+    with ThreadPoolExecutor(4) as pool:
+        documents = list(pool.map(read, range(4)))
+    assert not api._undocumented
+    assert all(document == documents[0] for document in documents)
+    tags = [tag["name"] for tag in documents[0]["tags"]]
+    assert len(tags) == len(set(tags)) == len(app.extensions["flask-smorest"]["blp_name_to_api"])
+    served = {re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
+              for rule in app.url_map.iter_rules()
+              if rule.endpoint.split(".")[0] in app.extensions["flask-smorest"]["blp_name_to_api"]}
+    assert set(documents[0]["paths"]) == served
 
 
 def test_a_username_created_twice_at_once_is_a_conflict_to_retry(app, client, org, make_user,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import marshmallow as ma
 from flask_smorest import Api as _Api
@@ -40,6 +41,36 @@ class Api(_Api):
 
     def _register_error_handlers(self):
         pass
+
+    # The OpenAPI document is written when it is first read, not at start-up: describing
+    # every view (each schema turned into JSON Schema) is most of what building the app
+    # costs, and a worker that never serves /api/v1/openapi.json never needs it.
+
+    @property
+    def spec(self):
+        """The OpenAPI document, with every registered blueprint's views described."""
+        if self._undocumented:
+            with self._documenting:
+                while self._undocumented:
+                    app, blp, name, parameters = self._undocumented.pop(0)
+                    blp.register_views_in_doc(self, app, self._spec, name=name,
+                                              parameters=parameters)
+                    self._spec.tag({"name": name, "description": blp.description})
+        return self._spec
+
+    @spec.setter
+    def spec(self, value):
+        # a new application's document (init_app): what was waiting belonged to the last one
+        self._spec = value
+        self._undocumented: list = []
+        self._documenting = threading.Lock()
+
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        """Register ``blp`` in the application now, and in the document when it is read."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((self._app, blp, name, parameters))
 
 
 class Parser(FlaskParser):

@@ -6,6 +6,7 @@ per test; PostgreSQL migrates one private database per run and empties it after 
 """
 from __future__ import annotations
 
+import copy
 import graphlib
 import io
 import logging
@@ -14,6 +15,7 @@ import select
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -130,24 +132,80 @@ def seed(url: str, tmp_path: Path) -> None:
         db.engine.dispose()
 
 
+def plan_campaign(client: FlaskClient, headers: dict, checklist_id: int) -> dict:
+    """Plan the ``campaign`` fixture's campaign through the API; returns the response body.
+
+    Its quarterly self-check gives every outlet its self-check of this month, which the demo's
+    campaign of this month has given them already: as a planner replacing one plan by the
+    other would, those are cancelled first (an outlet self-checks once a cycle)."""
+    db.session.execute(sa.update(Inspection).where(
+        Inspection.campaign_id.is_not(None), Inspection.mode == Mode.self_check,
+        Inspection.status.in_([InspectionStatus.assigned, InspectionStatus.in_progress]))
+        .values(status=InspectionStatus.cancelled))
+    db.session.commit()
+    start, end = this_quarter()
+    body = {"name": f"{start.year}年第{(start.month + 2) // 3}季度服务检查", "checklist_id": checklist_id,
+            "period_start": start.isoformat(), "period_end": end.isoformat(),
+            "modes": ["self_check", "peer_check", "spot_check", "mystery_visit"], "seed": 42,
+            "settings": {"self_check": {"cycle": "quarterly"},
+                         "spot_check": {"size": 8}, "mystery_visit": {"count": 4}}}
+    response = client.post("/api/v1/campaigns", json=body, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def _planned(url: str, tmp_path: Path) -> dict:
+    """Plan the ``campaign`` fixture's campaign in the (demo) database at ``url``."""
+    app = create_app(base_config(tmp_path, url))
+    app.test_client_class = FreshContextClient
+    with app.app_context():
+        client = app.test_client()
+        response = client.post("/api/v1/auth/token",
+                               json={"username": "fwgl", "password": DEMO_PASSWORD})
+        assert response.status_code == 201, response.get_json()
+        planned = plan_campaign(client, {"Authorization": f"Bearer {response.get_json()['token']}"},
+                                db.session.scalar(sa.select(Checklist.id)))
+        db.session.remove()
+        db.engine.dispose()
+    return planned
+
+
+#: Databases made once per run and copied for each test that starts from them: name → (the
+#: template it is made from, None for the empty migrated schema; what fills it, returning what
+#: the tests need to know about it).
+TEMPLATES: dict[str, tuple[str | None, Callable[[str, Path], object]]] = {
+    "demo": (None, lambda url, tmp_path: seed(url, tmp_path)),
+    "campaign": ("demo", _planned),
+}
+
+
 class SQLiteBackend:
-    """Each test gets a copy of a migrated (or migrated and seeded) template file."""
+    """Each test gets a copy of a migrated template file (or of one of :data:`TEMPLATES`)."""
 
     name = "sqlite"
 
     def __init__(self, root: Path):
         self.root = root
         self.template = root / "template.sqlite3"
-        self.demo_template: Path | None = None
+        self.templates: dict[str, Path] = {}
+        #: what each of :data:`TEMPLATES` returned when it was made
+        self.made: dict[str, object] = {}
         upgrade(f"sqlite:///{self.template}", root)
 
-    def fresh_url(self, tmp_path: Path, *, demo: bool = False) -> str:
-        if demo and self.demo_template is None:
-            self.demo_template = self.root / "demo.sqlite3"
-            shutil.copyfile(self.template, self.demo_template)
-            seed(f"sqlite:///{self.demo_template}", self.root)
+    def _template(self, name: str | None) -> Path:
+        if name is None:
+            return self.template
+        if name not in self.templates:
+            parent, fill = TEMPLATES[name]
+            path = self.root / f"{name}.sqlite3"
+            shutil.copyfile(self._template(parent), path)
+            self.made[name] = fill(f"sqlite:///{path}", self.root)
+            self.templates[name] = path
+        return self.templates[name]
+
+    def fresh_url(self, tmp_path: Path, *, template: str | None = None) -> str:
         target = tmp_path / "test.sqlite3"
-        shutil.copyfile(self.demo_template if demo else self.template, target)
+        shutil.copyfile(self._template(template), target)
         return f"sqlite:///{target}"
 
     def reset(self) -> None:
@@ -158,45 +216,57 @@ class SQLiteBackend:
 
 
 class PostgresBackend:
-    """One migrated database emptied after each test; demo tests get a copy of a seeded
-    template database (CREATE DATABASE … TEMPLATE is much faster than seeding)."""
+    """One migrated database emptied after each test; a test starting from one of
+    :data:`TEMPLATES` gets a copy of it (CREATE DATABASE … TEMPLATE is much faster than
+    seeding)."""
 
     name = "postgresql"
 
     def __init__(self, root: Path):
+        self.root = root
         self.dbname = f"inspect_test_{uuid.uuid4().hex[:10]}"
         self.admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with self.admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{self.dbname}"'))
-        self.url = sa.make_url(POSTGRES_ADMIN_URL).set(database=self.dbname) \
-            .render_as_string(hide_password=False)
+        self.url = self._url(self.dbname)
         upgrade(self.url, root)
         self.engine = sa.create_engine(self.url)
         with self.engine.connect() as conn:
             self.empty = emptying_statement(conn)
 
-        self.demo_db: str | None = None
+        self.templates: dict[str, str] = {}
+        self.made: dict[str, object] = {}
         self.copy_db: str | None = None
 
     def _url(self, name: str) -> str:
         return sa.make_url(POSTGRES_ADMIN_URL).set(database=name) \
             .render_as_string(hide_password=False)
 
-    def fresh_url(self, tmp_path: Path, *, demo: bool = False) -> str:
-        if not demo:
-            return self.url
-        if self.demo_db is None:
-            self.demo_db = f"{self.dbname}_demo"
-            with self.admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{self.demo_db}"'))
-            upgrade(self._url(self.demo_db), tmp_path)
-            seed(self._url(self.demo_db), tmp_path)
-        self.copy_db = f"{self.dbname}_{uuid.uuid4().hex[:8]}"
+    def _copy(self, source: str, target: str) -> None:
         with self.admin.connect() as conn:
             # the default strategy (WAL_LOG) copies without the checkpoint FILE_COPY forces,
             # which has to write out everything the run has changed so far
-            conn.execute(sa.text(f'CREATE DATABASE "{self.copy_db}" '
-                                 f'TEMPLATE "{self.demo_db}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{target}" TEMPLATE "{source}"'))
+
+    def _template(self, name: str) -> str:
+        if name not in self.templates:
+            parent, fill = TEMPLATES[name]
+            made = f"{self.dbname}_{name}"
+            if parent is None:  # the run's own database is in use: migrate another
+                with self.admin.connect() as conn:
+                    conn.execute(sa.text(f'CREATE DATABASE "{made}"'))
+                upgrade(self._url(made), self.root)
+            else:
+                self._copy(self._template(parent), made)
+            self.made[name] = fill(self._url(made), self.root)
+            self.templates[name] = made
+        return self.templates[name]
+
+    def fresh_url(self, tmp_path: Path, *, template: str | None = None) -> str:
+        if template is None:
+            return self.url
+        self.copy_db = f"{self.dbname}_{uuid.uuid4().hex[:8]}"
+        self._copy(self._template(template), self.copy_db)
         return self._url(self.copy_db)
 
     def reset(self) -> None:
@@ -211,7 +281,7 @@ class PostgresBackend:
     def close(self) -> None:
         self.engine.dispose()
         with self.admin.connect() as conn:
-            for name in (self.copy_db, self.demo_db, self.dbname):
+            for name in (self.copy_db, *reversed(self.templates.values()), self.dbname):
                 if name:
                     conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         self.admin.dispose()
@@ -288,13 +358,48 @@ class FreshContextClient(FlaskClient):
         return response
 
 
+#: Fixtures that leave the database alone until the test calls them (or that only read it):
+#: a test asking for no others, besides those built on ``campaign``, starts on a copy of the
+#: planned campaign's database, as if ``campaign`` had planned it first thing.
+QUIET_FIXTURES = {
+    "request", "backend", "app", "tmp_path", "tmp_path_factory", "client", "api", "demo",
+    "log_output", "runner", "monkeypatch", "capsys", "caplog", "recwarn", "pytestconfig",
+    "worker_id", "testrun_uid", "login", "token_for", "playwright", "browser", "live_server",
+    "new_mobile_context", "mobile_page", "screenshot",
+}
+
+
+def starting_template(request) -> str | None:
+    """The database of :data:`TEMPLATES` the test starts from: "campaign" when the campaign
+    fixture's plan would be made before anything else touched the demo data, "demo" for other
+    tests of the demo data, None for an empty database."""
+    names = set(request.fixturenames)
+    if "demo" not in names:
+        return None
+    if "campaign" not in names:
+        return "demo"
+    definitions = request.node._fixtureinfo.name2fixturedefs
+    parameters = getattr(getattr(request.node, "callspec", None), "params", {})
+
+    def after_campaign(name: str, seen: frozenset = frozenset()) -> bool:
+        arguments = {a for d in definitions.get(name, ()) for a in d.argnames} - seen - {name}
+        return "campaign" in arguments or any(after_campaign(a, seen | {name})
+                                              for a in arguments)
+
+    others = {name for name in names - QUIET_FIXTURES - set(parameters) - {"campaign"}
+              if not after_campaign(name)}
+    return "demo" if others else "campaign"
+
+
 @pytest.fixture
 def app(request, backend, tmp_path):
     """A fresh application on an empty, fully migrated database — or, for tests that use the
-    ``demo`` fixture, on a fresh copy of the seeded demo database."""
-    demo = "demo" in request.fixturenames
-    app = create_app(base_config(tmp_path, backend.fresh_url(tmp_path, demo=demo)))
+    ``demo`` fixture, on a fresh copy of the seeded demo database (with the ``campaign``
+    fixture's campaign planned already, when nothing it could see comes first)."""
+    template = starting_template(request)
+    app = create_app(base_config(tmp_path, backend.fresh_url(tmp_path, template=template)))
     app.test_client_class = FreshContextClient
+    app.extensions["test_template"] = template
     with app.app_context():
         yield app
         db.session.remove()
@@ -469,27 +574,15 @@ def month_after_demo() -> tuple[date, date]:
 
 
 @pytest.fixture
-def campaign(client, api, demo):
+def campaign(app, backend, client, api, demo):
     """A campaign with all four modes over this quarter (a campaign is planned before its
-    period ends), planned by the service manager through the API.
+    period ends), planned by the service manager through the API (:func:`plan_campaign`).
 
-    Its quarterly self-check gives every outlet its self-check of this month, which the demo's
-    campaign of this month has given them already: as a planner replacing one plan by the
-    other would, those are cancelled first (an outlet self-checks once a cycle)."""
-    db.session.execute(sa.update(Inspection).where(
-        Inspection.campaign_id.is_not(None), Inspection.mode == Mode.self_check,
-        Inspection.status.in_([InspectionStatus.assigned, InspectionStatus.in_progress]))
-        .values(status=InspectionStatus.cancelled))
-    db.session.commit()
-    start, end = this_quarter()
-    body = {"name": f"{start.year}年第{(start.month + 2) // 3}季度服务检查", "checklist_id": demo.id,
-            "period_start": start.isoformat(), "period_end": end.isoformat(),
-            "modes": ["self_check", "peer_check", "spot_check", "mystery_visit"], "seed": 42,
-            "settings": {"self_check": {"cycle": "quarterly"},
-                         "spot_check": {"size": 8}, "mystery_visit": {"count": 4}}}
-    response = client.post("/api/v1/campaigns", json=body, headers=api("fwgl"))
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
+    Most tests start on a copy of a database where it is planned already (see
+    :func:`starting_template`); the others plan it here."""
+    if app.extensions["test_template"] == "campaign":
+        return copy.deepcopy(backend.made["campaign"])
+    return plan_campaign(client, api("fwgl"), demo.id)
 
 
 @pytest.fixture

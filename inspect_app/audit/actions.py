@@ -7,10 +7,6 @@ from __future__ import annotations
 
 from ..i18n import NP_, translated
 
-#: The catalogue context of the actions' words (written out in each ``NP_`` below: the
-#: catalogue's extractor reads only literal text).
-CONTEXT = "audit"
-
 #: Every action :func:`~inspect_app.audit.operations.record` is called with, and what it means
 #: (操作审计 shows the words; administrators still search by the code). ``record`` warns of an
 #: action missing here, and tests/test_audit.py finds every action the code names.

@@ -28,6 +28,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from inspect_app.api.workbooks import append_row
 from inspect_app.errors import InvalidInput
 from inspect_app.i18n import N_
 from inspect_app.messages import Message
@@ -345,16 +346,8 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 _ITEM_WIDTHS = (10, 10, 40, 60, 7, 11, 26, 14, 8, 24, 10, 13)
 
 
-def _append(ws: Worksheet, values: list[Any]) -> None:
-    """Append a row; text is always stored as text, so nothing exported can become a formula."""
-    ws.append(values)
-    for cell in ws[ws.max_row]:
-        if isinstance(cell.value, str):
-            cell.data_type = "s"
-
-
 def _header(ws: Worksheet, headers: list[str], widths: tuple[int, ...]) -> None:
-    _append(ws, headers)
+    append_row(ws, headers)
     for index, cell in enumerate(ws[1], start=1):
         cell.font = _HEADER_FONT
         cell.fill = _HEADER_FILL
@@ -417,7 +410,7 @@ def export_xlsx(checklist: dict[str, Any]) -> bytes:
     _header(items_ws, list(FIELD_LABELS.values()), _ITEM_WIDTHS)
     type_labels = response_type_labels()
     for item in checklist["items"]:
-        _append(items_ws, _item_cells(item, type_labels))
+        append_row(items_ws, _item_cells(item, type_labels))
         for cell in items_ws[items_ws.max_row][2:4]:
             cell.alignment = _WRAP
     last = len(checklist["items"]) + 200
@@ -446,11 +439,11 @@ def export_xlsx(checklist: dict[str, Any]) -> bytes:
     sections_ws = wb.create_sheet(SECTIONS_SHEET)
     _header(sections_ws, list(SECTION_FIELD_LABELS.values()), (10, 24, 8))
     for section in checklist["sections"]:
-        _append(sections_ws, [section["code"], section["name"], section.get("weight")])
+        append_row(sections_ws, [section["code"], section["name"], section.get("weight")])
 
     about_ws = wb.create_sheet(ABOUT_SHEET)
     for row in _about_rows(checklist):
-        _append(about_ws, row)
+        append_row(about_ws, row)
     about_ws.column_dimensions["A"].width = 28
     about_ws.column_dimensions["B"].width = 100
     for row in about_ws.iter_rows(min_row=1):

@@ -17,7 +17,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from ..api.fields import CONTROL_CHARACTERS
+from ..api.workbooks import append_row
 from ..auth.models import User
 from ..i18n import N_
 from ..inspections.schemas import dates_only
@@ -79,29 +79,20 @@ def ledger_xlsx(items: list[RectificationItem], viewer: User, *, filters: list[s
                          (gettext("筛选条件"), "；".join(filters) or gettext("全部")),
                          (gettext("整改项合计"), len(rows)),
                          (gettext("其中逾期"), sum(1 for row in rows if row["overdue"]))):
-        _append(about, [label, value])
+        append_row(about, [label, value])
     about.column_dimensions["A"].width, about.column_dimensions["B"].width = 14, 60
     sheet = workbook.create_sheet(gettext("整改台账"))
-    _append(sheet, [gettext(heading) for heading, _width, _read in COLUMNS])
+    append_row(sheet, [gettext(heading) for heading, _width, _read in COLUMNS])
     for index, (_heading, width, _read) in enumerate(COLUMNS, start=1):
         sheet.cell(row=1, column=index).font = Font(bold=True)
         sheet.column_dimensions[get_column_letter(index)].width = width
     for row in rows:
-        _append(sheet, [read(row) for _heading, _width, read in COLUMNS])
+        append_row(sheet, [read(row) for _heading, _width, read in COLUMNS])
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
-
-
-def _append(sheet, values: list[Any]) -> None:
-    """Append a row; text loses control characters (openpyxl refuses them) and is stored as
-    text, so nothing a person typed can become a formula."""
-    sheet.append([CONTROL_CHARACTERS.sub("", v) if isinstance(v, str) else v for v in values])
-    for cell in sheet[sheet.max_row]:
-        if isinstance(cell.value, str):
-            cell.data_type = "s"
 
 
 def describe_filters(args: dict[str, Any]) -> list[str]:

@@ -19,7 +19,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from sqlalchemy import orm
 
-from ..api.fields import CONTROL_CHARACTERS
+from ..api.workbooks import append_row
 from ..auth.models import User
 from ..auth.permissions import Permission
 from ..extensions import db
@@ -143,12 +143,6 @@ def bulletin_pdf(data: dict[str, Any]) -> bytes:
     return render_pdf("bulletin.html", context, fetch_image=None)
 
 
-def _cell(value: Any) -> Any:
-    """A value a worksheet can hold: text loses control characters (openpyxl refuses them;
-    names stored before the API refused them may hold some)."""
-    return CONTROL_CHARACTERS.sub("", value) if isinstance(value, str) else value
-
-
 def bulletin_xlsx(data: dict[str, Any]) -> bytes:
     """The bulletin as a workbook: one sheet per table, in the reader's language."""
     _ = gettext
@@ -178,10 +172,10 @@ def bulletin_xlsx(data: dict[str, Any]) -> bytes:
     ]
     first = workbook.active
     first.title = _("概况")
-    first.append([title(data), period_name(data)])
-    first.append([_("期末在册名单数"), data["watchlist"]["active"]])
+    append_row(first, [title(data), period_name(data)])
+    append_row(first, [_("期末在册名单数"), data["watchlist"]["active"]])
     for mode, count in data["inspections"].items():
-        first.append([_("%(mode)s次数", mode=translated(mode)), count])
+        append_row(first, [_("%(mode)s次数", mode=translated(mode)), count])
     return _saved(workbook, sheets)
 
 
@@ -217,14 +211,11 @@ def _saved(workbook: Workbook, sheets: list[tuple[str, list[str], list[list[Any]
     _fit_columns(workbook.active)
     for name, headers, rows in sheets:
         sheet = workbook.create_sheet(name[:31])  # a sheet's name holds 31 characters
-        sheet.append(headers)
+        append_row(sheet, headers)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in rows:
-            sheet.append([_cell(value) for value in row])
-            for cell in sheet[sheet.max_row]:
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # a name or note starting with "=" is no formula
+            append_row(sheet, row)
         sheet.freeze_panes = "A2"
         for index, header in enumerate(headers, start=1):
             if header in scores:
@@ -259,8 +250,8 @@ def ranking_xlsx(period, outlets: list[dict[str, Any]],
     workbook = Workbook()
     first = workbook.active
     first.title = _("概况")
-    first.append([_("排名"), ranking_period_name(period)])
-    first.append([_("参加排名网点数"), len(outlets)])
+    append_row(first, [_("排名"), ranking_period_name(period)])
+    append_row(first, [_("参加排名网点数"), len(outlets)])
     return _saved(workbook, [
         (_("网点排名"), [_("名次"), _("网点"), _("支行"), _("综合得分"), _("等级"), _("检查次数"),
                          _("自查均分"), _("独立检查均分")],

@@ -120,6 +120,21 @@ def test_export_is_readable_for_service_managers():
     assert "max=5; pass_at=3" in about["题型参数（config）"]
 
 
+def test_export_of_text_stored_before_control_characters_were_refused_drops_them():
+    """A checklist stored before the API refused control characters still exports (openpyxl
+    refuses them in a cell); the text reads back without them, and text that looks like a
+    formula stays text."""
+    checklist = load_default()
+    item = checklist["items"][0]
+    item["text"] = "门口\x07整洁"
+    item["guidance"] = "=HYPERLINK(\"http://example.com\")"
+    workbook = openpyxl.load_workbook(io.BytesIO(export_xlsx(checklist)))
+    row = next(row for row in workbook["检查项"].iter_rows(min_row=2) if row[0].value == item["code"])
+    cells = {cell.value: cell.data_type for cell in row}
+    assert "门口整洁" in cells
+    assert cells["=HYPERLINK(\"http://example.com\")"] == "s"
+
+
 safe_text = st.text(
     alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Cn", "Co"),
                            whitelist_characters="\n\t"),

@@ -16,7 +16,7 @@ from flask_babel import gettext
 
 from .errors import DomainError
 from .extensions import db
-from .i18n import N_, say
+from .i18n import N_, say, translated
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -59,10 +59,10 @@ Labels = Mapping[str, str] | Callable[[str], str]
 
 def refusals(messages: dict[str, Any], names: Labels) -> list[str]:
     """A schema's refusals as lines for the page: each field's label (``names`` maps field
-    names to catalogue ids, or says a field's label itself), then what is wrong, in the
-    page's language."""
+    names to catalogue ids, ``NP_`` ones looked up in their context, or says a field's label
+    itself), then what is wrong, in the page's language."""
     def label(name: str) -> str:
-        return names(name) if callable(names) else gettext(names.get(name, name))
+        return names(name) if callable(names) else translated(names.get(name, name))
     return [gettext("%(label)s：", label=label(name)) + " ".join(_flat(found))
             for name, found in sorted(messages.items())]
 

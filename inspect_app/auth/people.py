@@ -18,7 +18,7 @@ from ..api.pagination import page_of
 from ..db import utcnow
 from ..extensions import db
 from ..forms import PageForm, Refused, carry_out
-from ..i18n import N_
+from ..i18n import N_, NP_
 from ..orgs.models import OrgUnit
 from ..orgs.operations import get_unit, in_tree_order, visible_units
 from .models import User
@@ -35,7 +35,7 @@ pages_need(bp, Permission.users_read)
 
 _PERSON = UserSchema._declared_fields
 FIELD_NAMES = {"username": N_("用户名"), "display_name": N_("姓名"), "phone": N_("电话"),
-               "password": N_("密码"), "role": N_("角色"), "org_unit_id": N_("机构"),
+               "password": N_("密码"), "role": NP_("field", "角色"), "org_unit_id": N_("机构"),
                "confirm": N_("确认")}
 
 

@@ -266,3 +266,24 @@ def test_the_deactivate_button_says_what_it_does_in_english(client, login, demo)
     page = client.get(f"/manage/people/{person.id}?lang=zh").get_data(as_text=True)
     card = page[page.index('id="activity"'):]
     assert "停用" in re.search(r'<button type="submit"[^>]*>([^<]*)</button>', card).group(1)
+
+
+def test_the_role_field_says_role_and_the_list_of_roles_says_roles_in_english(client, login,
+                                                                              demo):
+    """角色 is both the heading over a person's roles ("Roles") and the field that grants one
+    ("Role"): does English say each, on the person's page, the add-a-person form and its
+    refusal, while Chinese says 角色 everywhere?"""
+    person = _person("jc.lubei1")
+    login("admin", DEMO_PASSWORD)
+    page = client.get(f"/manage/people/{person.id}?lang=en").get_data(as_text=True)
+    assert "<h2>Roles</h2>" in page
+    assert '<label>Role<select name="role"' in page
+    page = client.get("/manage/people").get_data(as_text=True)
+    assert '<label>Role<select name="role"' in page
+    refused = _post(client, "/manage/people", {"username": "wang.wu", "display_name": "王五",
+                                               "password": "Start2026x",
+                                               "org_unit_id": str(_unit("TS-LB-01"))})
+    assert refused.status_code == 422
+    assert re.search(r"Role: [A-Z]", refused.get_data(as_text=True))
+    page = client.get(f"/manage/people/{person.id}?lang=zh").get_data(as_text=True)
+    assert "<h2>角色</h2>" in page and '<label>角色<select name="role"' in page

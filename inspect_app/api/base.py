@@ -51,11 +51,14 @@ class Api(_Api):
         """The OpenAPI document, with every registered blueprint's views described."""
         if self._undocumented:
             with self._documenting:
+                # taken off the list once described: another thread finding it empty must
+                # not read the document while the last blueprint is still being added
                 while self._undocumented:
-                    app, blp, name, parameters = self._undocumented.pop(0)
+                    app, blp, name, parameters = self._undocumented[0]
                     blp.register_views_in_doc(self, app, self._spec, name=name,
                                               parameters=parameters)
                     self._spec.tag({"name": name, "description": blp.description})
+                    self._undocumented.pop(0)
         return self._spec
 
     @spec.setter

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from .pwa_helpers import sign_in
+from .pwa_helpers import sign_in, wait_for
 
 #: Whether an element is wholly on the screen as the page is now scrolled: below the header
 #: (which stays at the top) and above the bottom edge (give or take part of a pixel).
@@ -12,6 +12,15 @@ ON_SCREEN = """(element) => {
   const box = element.getBoundingClientRect();
   const header = document.querySelector(".topbar").getBoundingClientRect();
   return box.top >= header.bottom && box.bottom <= window.innerHeight + 1; }"""
+
+
+def shown(page, refusal) -> None:
+    """Wait until the refusal is on the screen: its ``autofocus`` scrolls it there at the
+    page's first rendering after it is parsed, a moment after it can be read."""
+    try:
+        wait_for(page, lambda: refusal.evaluate(ON_SCREEN), seconds=5)
+    except AssertionError:
+        raise AssertionError("the refusal is not on the screen") from None
 
 
 def test_a_refused_new_person_is_seen_below_a_long_list(new_mobile_context, demo):
@@ -29,8 +38,8 @@ def test_a_refused_new_person_is_seen_below_a_long_list(new_mobile_context, demo
 
     refusal = page.get_by_role("alert")
     expect(refusal).to_contain_text("密码至少 8 位，且须同时包含字母和数字")
+    shown(page, refusal)
     assert page.evaluate("window.scrollY") > 2000  # the list above is long
-    assert refusal.evaluate(ON_SCREEN)
     expect(page.locator("#add-person").get_by_label("姓名")).to_have_value("李娜")
 
 
@@ -48,5 +57,5 @@ def test_a_refused_plan_is_seen_below_the_campaigns(new_mobile_context, demo):
 
     refusal = page.get_by_role("alert")
     expect(refusal).to_contain_text("结束日期不能早于开始日期")
+    shown(page, refusal)
     assert page.evaluate("window.scrollY") > 0
-    assert refusal.evaluate(ON_SCREEN)

@@ -1,6 +1,6 @@
 // The inspection form: every tap saved on the phone at once, synced when the network allows.
 import { ApiError, getJSON } from "./api.js";
-import { bankDate, bankToday, dated, dueText, el, fmtTime, keepForOffline, requestBackgroundSync, start, t, user, withUnit } from "./app.js";
+import { bankDate, bankToday, dated, dueText, el, fmtTime, keepForOffline, requestBackgroundSync, scoreText, start, t, user, withUnit } from "./app.js";
 import { NotAPhoto, nowIso, prepare } from "./photos.js";
 import * as store from "./store.js";
 import { GONE, cleanAnswers, flush, isCancelled, isClosed, scheduleDraftSync } from "./sync.js";
@@ -553,7 +553,7 @@ function renderStatus(entries = []) {
     const r = submission.result || {};
     const findings = (r.findings || []).length;
     summary.append(...[el("h2", {}, t("submitted")),
-      el("p", { class: "score" }, t("labelled", { label: t("score") }), el("strong", { id: "summary-total" }, r.total === null || r.total === undefined ? "—" : String(r.total))),
+      el("p", { class: "score" }, t("labelled", { label: t("score") }), el("strong", { id: "summary-total" }, scoreText(r.total))),
       r.grade ? el("p", {}, `${t("labelled", { label: t("grade") })}${r.grade_label || r.grade}`) : null,
       r.red_line_failed ? el("p", { class: "error" }, t("red_line_failed")) : null,
       el("p", {}, findings ? t("findings", { n: findings }) : t("no_findings"))].filter(Boolean));

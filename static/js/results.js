@@ -2,7 +2,7 @@
 // "神秘人" and a date only — the API never sends more to the outlet. A reviewer finalises a
 // submitted result or sends it back from its page.
 import { NetworkError, getJSON, request } from "./api.js";
-import { dated, el, keysWith, lateTag, photoThumbs, start, t, withUnit } from "./app.js";
+import { dated, el, keysWith, lateTag, photoThumbs, scoreText, start, t, withUnit } from "./app.js";
 import { pagedList } from "./paged.js";
 
 const $ = (x) => document.getElementById(x);
@@ -29,7 +29,7 @@ function resultRow(r) {
       el("strong", {}, r.outlet.name),
       el("span", { class: "muted" }, [r.mode_label, r.status_label].join(" · ")),
       el("span", { class: "muted" }, dated(`${t("labelled", { label: t("inspector") })}${r.inspector || "—"} · ${t("labelled", { label: t("submitted_at") })}${r.submitted_on || ""}`)),
-      el("span", { class: "badge" }, `${t("score")} ${r.total ?? "—"}`),
+      el("span", { class: "badge" }, `${t("score")} ${scoreText(r.total)}`),
       lateTag(r)));
 }
 
@@ -139,7 +139,6 @@ function reviewBox(r) {
   return shown;
 }
 
-const twoPlaces = (n) => (n === null || n === undefined ? "—" : Number(n).toFixed(2));
 const plain = (n) => String(Number(n));  // 59 rather than 59.00, 12.5 as it is
 
 // When the red-line rule changed the total (a cap below the score, or 判定不合格), the score
@@ -148,7 +147,7 @@ function rawScore(score) {
   const applied = score && score.red_line_applied;
   if (!applied || applied.total_before === null || applied.total_before === undefined
       || applied.total_before === applied.total_after) return null;
-  const raw = twoPlaces(applied.total_before);
+  const raw = scoreText(applied.total_before);
   return applied.mode === "fail" ? t("raw_failed", { raw }) : t("raw_capped", { raw, cap: plain(applied.cap) });
 }
 
@@ -165,9 +164,9 @@ function sectionScores(r) {
       el("thead", {}, el("tr", {}, heads.filter(Boolean).map((h, i) => el("th", { scope: "col", class: i ? "num" : null }, h)))),
       el("tbody", {}, rows.map((s) => el("tr", { "data-section": s.section },
         el("th", { scope: "row" }, names.get(s.section) || s.section),
-        el("td", { class: "num" }, twoPlaces(s.earned)),
-        el("td", { class: "num" }, twoPlaces(s.possible)),
-        el("td", { class: "num" }, s.percent === null || s.percent === undefined ? "—" : `${twoPlaces(s.percent)}%`),
+        el("td", { class: "num" }, scoreText(s.earned)),
+        el("td", { class: "num" }, scoreText(s.possible)),
+        el("td", { class: "num" }, s.percent === null || s.percent === undefined ? "—" : `${scoreText(s.percent)}%`),
         weighted ? el("td", { class: "num" }, s.weight === null || s.weight === undefined ? "—" : plain(s.weight)) : null))))))];
 }
 
@@ -210,7 +209,7 @@ function render(r) {
   $("result-meta").replaceChildren(...dated([r.mode_label, r.status_label, `${t("labelled", { label: t("inspector") })}${r.inspector || "—"}`,
     `${t("labelled", { label: t("submitted_at") })}${r.submitted_on || ""}`].join(" · ")));
   if (r.submitted_late) $("result-meta").append(" ", lateTag(r));
-  $("result-score").replaceChildren(t("labelled", { label: t("score") }), el("strong", {}, String(r.total ?? "—")),
+  $("result-score").replaceChildren(t("labelled", { label: t("score") }), el("strong", {}, scoreText(r.total)),
     r.score && r.score.grade ? ` · ${t("labelled", { label: t("grade") })}${r.score.grade_label || r.score.grade}` : "",
     r.red_line_failed ? el("span", { class: "tag red" }, t("red_line_failed")) : "",
     (r.findings || []).some((f) => f.status === "overturned") ? el("span", { class: "muted", id: "result-rescored" }, ` · ${t("rescored_on_appeal")}`) : "");

@@ -77,7 +77,7 @@ def test_inspector_completes_an_inspection_online(new_mobile_context, spot, scre
     trimmed(screenshot(page, "pwa-form"))
     page.get_by_role("button", name="提交检查").click()
 
-    expect(page.locator("#summary-total")).to_have_text("100")
+    expect(page.locator("#summary-total")).to_have_text("100.00")
     expect(page.locator("#summary")).to_contain_text("未发现问题")
     trimmed(screenshot(page, "pwa-summary"), bottom=True)
     inspection = reloaded(inspection_id)
@@ -138,7 +138,7 @@ def test_offline_inspection_with_photos_arrives_once_when_back_online(new_mobile
     assert photos_of(inspection_id) == []
 
     context.set_offline(False)
-    expect(page.locator("#summary-total")).to_have_text("100", timeout=15000)
+    expect(page.locator("#summary-total")).to_have_text("100.00", timeout=15000)
     expect(page.locator("#sync-pending")).to_have_text("已全部同步")
 
     inspection = reloaded(inspection_id)
@@ -213,7 +213,7 @@ def test_two_tabs_syncing_at_once_still_submit_once(new_mobile_context, spot):
         tab.locator("#sync-now").click()
     for tab in (first_tab, second_tab):
         expect(tab.locator("#sync-pending")).to_have_text("已全部同步", timeout=15000)
-    expect(second_tab.locator("#summary-total")).to_have_text("100")
+    expect(second_tab.locator("#summary-total")).to_have_text("100.00")
 
     assert reloaded(inspection_id).status is InspectionStatus.submitted
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Submission)
@@ -271,7 +271,7 @@ def test_mystery_visit_form_and_the_outlet_never_sees_the_shopper(new_mobile_con
     box.get_by_role("button", name="合格", exact=True).click()
     trimmed(screenshot(page, "pwa-mystery-form"))
     page.get_by_role("button", name="提交检查").click()
-    expect(page.locator("#summary-total")).to_have_text("100")
+    expect(page.locator("#summary-total")).to_have_text("100.00")
     events = reloaded(inspection.id).events
     assert set(events) == {"arrival", "ticket", "called", "served", "left"}
 
@@ -279,6 +279,7 @@ def test_mystery_visit_form_and_the_outlet_never_sees_the_shopper(new_mobile_con
     sign_in(outlet, manager, "/results")
     row = outlet.locator(f'[data-result="{inspection.id}"]')
     expect(row).to_contain_text("检查人：神秘人")
+    expect(row.locator(".badge")).to_have_text("得分 100.00")  # as managers' pages write it
     trimmed(screenshot(outlet, "pwa-results"))
     row.click()
     expect(outlet.locator("#result-meta")).to_contain_text("检查人：神秘人")

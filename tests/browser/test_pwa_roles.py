@@ -359,7 +359,7 @@ def test_a_granted_appeal_strikes_out_the_original_answer(new_mobile_context, fi
     expect(row.locator("[data-withdrawn]")).to_have_text("原判不合格，申诉成立已撤销")
     expect(row.locator("strong")).to_have_count(0)  # no bold 不合格 left standing
     expect(row.locator(".tag.red")).to_have_count(0)
-    expect(page.locator("#result-score strong")).to_have_text(format(after, "g"))
+    expect(page.locator("#result-score strong")).to_have_text(f"{after:.2f}")  # as managers read it
     expect(page.locator("#result-score")).to_contain_text("已按申诉结果重新计分")
     shows_no_placeholder(page)
 

@@ -72,3 +72,25 @@ def test_the_full_ranking_reads_on_a_phone(new_mobile_context, demo, width):
         assert subbranches.nth(index).is_visible()
         assert subbranches.nth(index).evaluate(LINES) == 1, subbranches.nth(index).inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_rules_applies_to_options_wrap_beside_their_label_on_a_phone(new_mobile_context, demo,
+                                                                      language):
+    """名单规则 on a 390 px phone, where English "Applies to ☑ Outlets ☑ Sub-branches" does not
+    fit one line: does every option start to the right of "Applies to" (a wrapped one under the
+    first option, not under the label)?"""
+    page = new_mobile_context(viewport={"width": 390, "height": 900}).new_page()
+    sign_in(page, "fwgl", f"/manage/rules?lang={language}")
+    groups = page.locator(".rules-form .kinds")
+    assert groups.count() >= 3
+    for index in range(groups.count()):
+        group = groups.nth(index)
+        label_right = group.locator("> span").first.evaluate(
+            "(e) => e.getBoundingClientRect().right")
+        options = group.locator("label.check")
+        assert options.count() == 2
+        lefts = [options.nth(n).evaluate("(e) => e.getBoundingClientRect().left")
+                 for n in range(options.count())]
+        assert all(left > label_right for left in lefts), (language, label_right, lefts)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -39,7 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from . import errors, models, security  # noqa: F401  (models: every table known to Alembic)
     from .auth import session
     from .extensions import api, babel, db, limiter, migrate
-    from .i18n import current_language, score_text, select_locale
+    from .i18n import current_language, month_name, score_text, select_locale
 
     db.init_app(app)
     from .db import ping_when_idle
@@ -50,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["current_language"] = current_language
+    app.jinja_env.globals["month_name"] = month_name
     app.jinja_env.filters["score"] = score_text
     limiter.init_app(app)
     api.init_app(app, spec_kwargs={"info": {"description": _API_DESCRIPTION}})

@@ -86,6 +86,14 @@ def current_language() -> str:
     return locale.language if locale is not None else "zh"
 
 
+def month_name(day: date) -> str:
+    """The month ``day`` is in, in the reader's language: 2026年12月, December 2026."""
+    from babel.dates import format_skeleton
+    from flask_babel import get_locale
+
+    return format_skeleton("yMMMM", day, locale=get_locale() or "zh")
+
+
 def bank_timezone() -> ZoneInfo:
     """Where the bank is (``TIMEZONE``, Asia/Shanghai by default): dates people see are its."""
     name = current_app.config.get("BABEL_DEFAULT_TIMEZONE") if has_app_context() else None

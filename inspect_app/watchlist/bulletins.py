@@ -23,7 +23,7 @@ from ..api.workbooks import append_row
 from ..auth.models import User
 from ..auth.permissions import Permission
 from ..extensions import db
-from ..i18n import N_, current_language, local_today, translated
+from ..i18n import N_, current_language, local_today, month_name, translated
 from ..inspections.models import RESULT_VISIBLE, Inspection, Mode
 from ..orgs.models import OrgKind, OrgUnit
 from . import dashboards
@@ -112,8 +112,8 @@ def period_name(data: dict[str, Any]) -> str:
     if data["kind"] == "week":
         return gettext("%(start)s 至 %(end)s（第 %(week)s 周）", start=start.isoformat(),
                        end=end.isoformat(), week=start.isocalendar()[1])
-    return gettext("%(year)s年%(month)s月", year=start.year, month=start.month) + gettext(
-        "（%(start)s 至 %(end)s）", start=start.isoformat(), end=end.isoformat())
+    return month_name(start) + gettext("（%(start)s 至 %(end)s）", start=start.isoformat(),
+                                       end=end.isoformat())
 
 
 def _named(name: str, subbranch: str | None) -> str:
@@ -236,7 +236,7 @@ def ranking_period_name(period) -> str:
                        end=end.isoformat(), week=start.isocalendar()[1])
     name = gettext("%(year)s年第%(quarter)s季度", year=start.year,
                    quarter=(start.month - 1) // 3 + 1) if period.kind == "quarter" else \
-        gettext("%(year)s年%(month)s月", year=start.year, month=start.month)
+        month_name(start)
     return name + gettext("（%(start)s 至 %(end)s）", start=start.isoformat(),
                           end=end.isoformat())
 

@@ -21,12 +21,12 @@ def test_period_titles_and_days_on_the_list_read_in_english(client, login, demo)
     page = client.get(f"/manage/rankings?kind=quarter&day={last_month}&lang=en")
     assert f"Rankings · Q{quarter} {last_month.year}</h1>" in page.get_data(as_text=True)
     page = client.get(f"/manage/rankings?kind=month&day={last_month}&lang=en")
-    assert f"Rankings · {last_month.month}/{last_month.year}</h1>" in page.get_data(as_text=True)
+    assert f"Rankings · {last_month:%B} {last_month.year}</h1>" in page.get_data(as_text=True)
     text = client.get(f"/manage/bulletin?kind=month&day={last_month}&lang=en"
                       ).get_data(as_text=True)
     start = last_month.replace(day=1)
     assert "<h1>Monthly service summary</h1>" in text
-    assert (f'<p class="muted" id="period-shown">{last_month.month}/{last_month.year}'
+    assert (f'<p class="muted" id="period-shown">{last_month:%B} {last_month.year}'
             f' ({start} to {last_month})</p>') in text
     entry = db.session.scalar(sa.select(WatchlistEntry).order_by(WatchlistEntry.id))
     for path in ("/manage/watchlist?status=all&lang=en", f"/manage/watchlist/{entry.id}"):

@@ -13,7 +13,7 @@ STRINGS: dict[str, str] = {
     "red_line": N_("红线"), "photo_required": N_("需拍照"), "photo_on_fail": N_("不合格需拍照"),
     "camera": N_("拍照"), "gallery": N_("相册"), "note": N_("备注"),
     "deduct_points": N_("扣分"), "deduct_reason": N_("扣分原因"),
-    "fixed_on_spot": N_("已立查立改"), "guidance": N_("合格标准"),
+    "fixed_on_spot": N_("已立查立改"), "guidance": N_("合格标准"), "guidance_unscored": N_("填写说明"),
     "after_camera": N_("拍整改后照片"), "missing_after_photo": N_("立查立改需要整改后照片"),
     "derived": N_("根据暗访时间自动计算"), "derived_pending": N_("点击取号、叫号后自动计算"),
     "derived_na": N_("没有取号排队（如直接办理）时选“不适用”"),

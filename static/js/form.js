@@ -376,7 +376,8 @@ function renderItem(item) {
       el("span", { class: "muted points" }, scored(item) ? t("points", { n: item.weight }) : t("not_scored")),
       clearButton(item)),
     el("h3", { class: "item-text" }, item.text),
-    item.guidance ? el("details", {}, el("summary", {}, t("guidance")), el("p", {}, item.guidance)) : null,
+    // a scored item's guidance is what passes; a free-text item's, what to write
+    item.guidance ? el("details", {}, el("summary", {}, t(scored(item) ? "guidance" : "guidance_unscored")), el("p", {}, item.guidance)) : null,
     control(item),
     fixBox(item),
     item.response_type === "text" ? null : el("details", { class: "note", open: answer.note ? true : null },

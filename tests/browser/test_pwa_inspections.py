@@ -70,6 +70,9 @@ def test_inspector_completes_an_inspection_online(new_mobile_context, spot, scre
     for item in items:
         expect(page.locator(f"#item-{item['code']} .points")).to_have_text(
             "不计分" if item["response_type"] == "text" else f"{item['weight']:g} 分")
+    # its guidance says what to write, not what passes
+    expect(page.locator("#item-WARM-10 details summary")).to_have_text("填写说明")
+    expect(page.locator("#item-ENV-01 details summary").first).to_have_text("合格标准")
 
     answer_all(page, items, photos={"ENV-01": "camera"})
     expect_all_answered(page, items)

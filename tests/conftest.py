@@ -3,6 +3,8 @@
 Tests that ask for ``app`` (or anything built on it) run once per database. The schema is
 made by the Alembic migrations, never by ``create_all``. SQLite copies a migrated template file
 per test; PostgreSQL migrates one private database per run and empties it after each test.
+Tests of the demo data start on a copy of a database seeded once per run (:data:`TEMPLATES`,
+:func:`starting_template`).
 """
 from __future__ import annotations
 
@@ -174,7 +176,7 @@ def _planned(url: str, tmp_path: Path) -> dict:
 #: template it is made from, None for the empty migrated schema; what fills it, returning what
 #: the tests need to know about it).
 TEMPLATES: dict[str, tuple[str | None, Callable[[str, Path], object]]] = {
-    "demo": (None, lambda url, tmp_path: seed(url, tmp_path)),
+    "demo": (None, seed),
     "campaign": ("demo", _planned),
 }
 

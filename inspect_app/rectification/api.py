@@ -41,7 +41,7 @@ from .documents import (
     parse_period,
     subbranch_list,
 )
-from .ledger import MAX_ROWS, describe_filters, ledger_xlsx
+from .ledger import MAX_ROWS, ledger_xlsx
 from .models import RectificationItem
 from .schemas import (
     AcceptSchema,
@@ -109,8 +109,7 @@ class ItemsWorkbook(MethodView):
         items = db.session.scalars(query.order_by(RectificationItem.deadline,
                                                   RectificationItem.id)
                                    .options(*ops.ITEM_LOADS)).all()
-        workbook = ledger_xlsx(items, current_user(), filters=describe_filters(args),
-                               now=utcnow())
+        workbook = ledger_xlsx(items, current_user(), args=args, now=utcnow())
         return download(workbook, f"{gettext('整改台账')}-{ops.local_today()}.xlsx", XLSX)
 
 

@@ -64,12 +64,14 @@ def _yes(value: bool) -> str:
     return gettext("是") if value else ""
 
 
-def ledger_xlsx(items: list[RectificationItem], viewer: User, *, filters: list[str],
+def ledger_xlsx(items: list[RectificationItem], viewer: User, *, args: dict[str, Any],
                 now: datetime) -> bytes:
-    """``items`` (in the order given) as a workbook: a 概况 sheet (who exported it, when, with
-    which filters, how many items and how many overdue) and the 整改台账 sheet, one row each."""
+    """``items`` (in the order given, chosen by the list's filters ``args``) as a workbook: a
+    概况 sheet (who exported it, when, with which filters, how many items and how many overdue)
+    and the 整改台账 sheet, one row each."""
     rows = [dates_only(row) for row in
             RectificationItemSchema(many=True, only=FIELDS).dump(items)]
+    filters = describe_filters(args, rows)
     workbook = Workbook()
     about = workbook.active
     about.title = gettext("概况")
@@ -95,30 +97,35 @@ def ledger_xlsx(items: list[RectificationItem], viewer: User, *, filters: list[s
     return buffer.getvalue()
 
 
-def describe_filters(args: dict[str, Any]) -> list[str]:
-    """The list filters of an export in words, for its 概况 sheet: what the ledger holds."""
+def describe_filters(args: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """The list filters of an export in words, for its 概况 sheet: what the ledger holds.
+
+    A unit, person or campaign filtered on is named from the exported ``rows`` (each of them
+    matches it), so an id the reader may not see — a mystery shopper's, another branch's
+    unit — is never turned into a name: with no rows it stays a number."""
     from ..extensions import db
     from ..i18n import translated
     from ..inspections.models import Campaign
-    from ..orgs.models import OrgUnit
     from .models import SEVERITY_LABELS
 
-    def name(model, key):
-        found = db.session.get(model, args[key])
-        return getattr(found, "display_name", None) or getattr(found, "name", None) \
-            or str(args[key])
+    def name(key: str, read) -> str:
+        return (read(rows[0]) if rows else None) or f"#{args[key]}"
 
     said = []
     if args.get("subbranch_id") is not None:
-        said.append(gettext("支行：%(name)s", name=name(OrgUnit, "subbranch_id")))
+        said.append(gettext("支行：%(name)s", name=name("subbranch_id",
+                                                      lambda r: r["subbranch"]["name"])))
     if args.get("outlet_id") is not None:
-        said.append(gettext("网点：%(name)s", name=name(OrgUnit, "outlet_id")))
+        said.append(gettext("网点：%(name)s", name=name("outlet_id",
+                                                      lambda r: r["outlet"]["name"])))
     if args.get("campaign_id") is not None:
-        said.append(gettext("检查计划：%(name)s", name=name(Campaign, "campaign_id")))
+        said.append(gettext("检查计划：%(name)s", name=name(
+            "campaign_id", lambda r: db.session.get(Campaign, args["campaign_id"]).name)))
     if args.get("inspection_id") is not None:
         said.append(gettext("检查：%(id)s", id=args["inspection_id"]))
     if args.get("responsible_id") is not None:
-        said.append(gettext("责任人：%(name)s", name=name(User, "responsible_id")))
+        said.append(gettext("责任人：%(name)s", name=name(
+            "responsible_id", lambda r: (r["responsible"] or {}).get("display_name"))))
     if args.get("found_from") or args.get("found_to"):
         said.append(gettext("检查日期：%(start)s 至 %(end)s",
                             start=args.get("found_from") or "…", end=args.get("found_to") or "…"))

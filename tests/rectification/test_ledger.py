@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from inspect_app.extensions import db
+from inspect_app.orgs.models import OrgKind, OrgUnit
 from inspect_app.rectification.models import RectificationItem
 
 from ..helpers import visit_times
@@ -92,6 +93,29 @@ def test_the_outlet_s_ledger_never_names_the_mystery_shopper_nor_the_visit_s_tim
     (row,) = ledger_rows(workbook(client.get(
         f"/api/v1/rectification/items.xlsx?inspection_id={inspection.id}", headers=api("fwgl"))))
     assert shopper.display_name in row["检查人"]
+
+
+def test_the_filters_never_name_a_person_or_unit_the_reader_cannot_see(client, api, first,
+                                                                       failed_inspection):
+    """The 概况 sheet says the filters in words: asked for the items of a mystery shopper (as
+    the person responsible) or of another sub-branch's outlet, does a sub-branch manager get
+    no rows and only the id — never the shopper's name — while a filter that matches the
+    items is named?"""
+    inspection, _ = failed_inspection(count=1)
+    manager = api(subbranch_manager_of(inspection))
+    shopper = first("mystery_visit").assignee
+    elsewhere = db.session.scalar(sa.select(OrgUnit).where(
+        OrgUnit.kind == OrgKind.outlet, OrgUnit.parent_id != inspection.outlet.parent_id))
+    for query, said in ((f"responsible_id={shopper.id}", f"责任人：#{shopper.id}"),
+                        (f"outlet_id={elsewhere.id}", f"网点：#{elsewhere.id}"),
+                        (f"outlet_id={inspection.outlet_id}",
+                         f"网点：{inspection.outlet.name}")):
+        book = workbook(client.get(f"/api/v1/rectification/items.xlsx?{query}",
+                                   headers=manager))
+        about = dict(book["概况"].iter_rows(values_only=True))
+        assert about["筛选条件"] == said, query
+        assert shopper.display_name not in str(about)
+        assert bool(ledger_rows(book)) == ("#" not in said), query
 
 
 def test_what_a_person_typed_stays_text_in_the_workbook(client, api, failed_inspection):

@@ -63,11 +63,11 @@ export function dated(text) {
 // A task's window in words: "期限：2026-12-01 至 2026-12-07", or one day as one date.
 export const dueText = (start, end) => (start === end || !end ? t("due_on", { day: start }) : t("due", { start, end }));
 
-// A number with its unit as people write it: "15 分钟", "3 个" — but "5%", never "5 %".
 // A score (a total, a section's points or percentage) as managers' pages and PDFs write it:
 // two decimals, 98.20 and 100.00; "—" for none.
 export const scoreText = (n) => (n === null || n === undefined ? "—" : Number(n).toFixed(2));
 
+// A number with its unit as people write it: "15 分钟", "3 个" — but "5%", never "5 %".
 export const withUnit = (value, unit) => (!unit ? String(value) : unit === "%" ? `${value}%` : `${value} ${unit}`);
 
 // Build DOM without innerHTML: el("p", {class: "x"}, "text", child…)
